@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "tendril",
+      "sources": ["src/addon.c", "src/sys.c", "src/kvm.c"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

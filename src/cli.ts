@@ -1,0 +1,50 @@
+// tendril's entry point: `tendril <command> [options]`. Each command lives with its concern;
+// this file only dispatches and turns uncaught failures into one readable line.
+
+import { runDiscoveryCommand } from './discovery/commands';
+
+const USAGE = `usage: tendril <command> [options]
+
+commands:
+  list     list boot entries in menu order (--json, --disk FILE..., --root DIR, --timeout S)
+  probe    print the device / partition / filesystem tree
+  boot     boot an entry (--entry ID | --default) [--dry-run]
+  menu     the interactive boot menu
+  vm       run a UEFI payload in a KVM virtual machine
+  help     this text
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+function commands(): Record<string, Command> {
+  return {
+    list: (a) => runDiscoveryCommand('list', a),
+    probe: (a) => runDiscoveryCommand('probe', a),
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const fn = commands()[cmd];
+  if (!fn) {
+    process.stderr.write(`tendril: unknown command '${cmd}'\n${USAGE}`);
+    return 2;
+  }
+  return fn(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`tendril: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
