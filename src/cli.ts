@@ -1,7 +1,14 @@
 // tendril's entry point: `tendril <command> [options]`. Each command lives with its concern;
 // this file only dispatches and turns uncaught failures into one readable line.
 
+import { isMainThread, workerData } from 'node:worker_threads';
 import { runDiscoveryCommand } from './discovery/commands';
+import { WORKER_ROLE } from './discovery/worker/protocol';
+import { startScanWorker } from './discovery/worker/scan-worker';
+
+// The bundle is also the scan workers' script (one file to ship in the initramfs).
+const isScanWorker = !isMainThread && (workerData as { role?: string } | null)?.role === WORKER_ROLE;
+if (isScanWorker) startScanWorker();
 
 const USAGE = `usage: tendril <command> [options]
 
@@ -37,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   return fn(rest);
 }
 
-if (require.main === module) {
+if (isMainThread && require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -1,23 +1,38 @@
 // Discovery entry point: devices → partitions → filesystems → entries → sorted menu.
-// (Implementation lands with the discovery integration; the signature is the contract.)
+// Devices are scanned concurrently under a deadline (worker threads in the bundle); entry
+// sources then run over every readable filesystem, each isolated so one broken source or
+// config only costs its own entries.
 
-import type { EfiArch } from './sources/context';
+import * as path from 'node:path';
+import { diag, errorMessage, type Diagnostic } from './diagnostics';
+import { enumerateBlockDevices, imageDevice } from './devices';
+import { HostDirFileSystem } from './fs/hostdir';
 import type { FileSystem } from './fs/types';
-import type { BootEntry, DeviceReport, DiscoveryResult, FsId } from './model';
+import type { BootEntry, DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport } from './model';
+import type { EfiArch, EntrySourceFn, MountedFs, ProposedSettings, SourceContext } from './sources/context';
+import { allSources } from './sources';
+import { finalizeEntries } from './entries/select';
+import { defaultScanner, type DeviceScanner } from './worker/pool';
 
 export interface DiscoverOptions {
   /** Image files or block devices to scan (`--disk`). */
   readonly disks?: readonly string[];
-  /** Host directories served as filesystems (`--root`), for chroots and unpacked trees. */
+  /** Host directories served as filesystems (`--root DIR[,esp|,xbootldr][,vfat]`). */
   readonly roots?: readonly string[];
   /** Enumerate /sys/class/block as well (default: true when no disks/roots are given). */
   readonly sysBlock?: boolean;
   /** Per-device deadline in ms (default 10000). */
   readonly deadlineMs?: number;
   readonly arch?: EfiArch;
+  /** `--timeout` from the command line: overrides every config. */
+  readonly cliTimeout?: number;
+  /** Entry sources to run (default: all). */
+  readonly sources?: readonly EntrySourceFn[];
+  /** Scanner to use (default: worker threads in the bundle, in-process otherwise). */
+  readonly scanner?: DeviceScanner;
   /** Called as each device finishes, for live menus. */
   readonly onDevice?: (report: DeviceReport) => void;
-  /** Called with the full sorted list whenever it changes. */
+  /** Called with the sorted list whenever it changes (after each device, then final). */
   readonly onEntries?: (entries: readonly BootEntry[]) => void;
 }
 
@@ -25,9 +40,186 @@ export interface DiscoverySession {
   readonly result: DiscoveryResult;
   /** A reader for a discovered filesystem (for loading kernels). */
   fs(fsId: FsId): FileSystem | undefined;
+  /** The mounted filesystems, in discovery order. */
+  readonly mounts: readonly MountedFs[];
   close(): Promise<void>;
 }
 
-export async function discover(_opts: DiscoverOptions = {}): Promise<DiscoverySession> {
-  throw new Error('discover: not yet implemented');
+export function hostArch(): EfiArch {
+  switch (process.arch) {
+    case 'x64':
+      return 'x64';
+    case 'ia32':
+      return 'ia32';
+    case 'arm64':
+      return 'aa64';
+    case 'arm':
+      return 'arm';
+    case 'riscv64':
+      return 'riscv64';
+    case 'loong64':
+      return 'loongarch64';
+    default:
+      return 'x64';
+  }
+}
+
+/** `DIR[,esp|,xbootldr][,vfat]` → a pseudo-device holding one host-directory filesystem. */
+function rootDevice(spec: string, index: number): { report: DeviceReport; mount: MountedFs } {
+  const [dir = '.', ...flags] = spec.split(',');
+  const role = flags.includes('esp') ? 'esp' : flags.includes('xbootldr') ? 'xbootldr' : undefined;
+  const fat = flags.includes('vfat') || role !== undefined;
+  const name = `root${index}`;
+  const fsReport: FsReport = {
+    fsId: `${name}:0`,
+    device: path.resolve(dir),
+    partition: 0,
+    offset: 0,
+    size: 0,
+    probe: { type: fat ? 'vfat' : 'ext4', readable: true, label: path.basename(path.resolve(dir)) },
+    ...(role ? { role } : {}),
+  };
+  const device: DeviceInfo = {
+    path: path.resolve(dir),
+    name,
+    bus: 'other',
+    size: 0,
+    removable: false,
+    readOnly: true,
+  };
+  return {
+    report: { device, filesystems: [fsReport], diagnostics: [], elapsedMs: 0 },
+    mount: { report: fsReport, fs: new HostDirFileSystem(path.resolve(dir), fat) },
+  };
+}
+
+async function runSources(
+  sources: readonly EntrySourceFn[],
+  ctx: SourceContext,
+): Promise<{ entries: BootEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
+  const results = await Promise.all(
+    sources.map(async (src) => {
+      try {
+        return await src(ctx);
+      } catch (e) {
+        // A source must report, not throw; if one does, keep the others' entries.
+        return {
+          entries: [],
+          diagnostics: [diag('error', 'discovery', `entry source ${src.name || '?'} failed: ${errorMessage(e)}`)],
+        };
+      }
+    }),
+  );
+  const entries: BootEntry[] = [];
+  const proposals: ProposedSettings[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const r of results) {
+    entries.push(...r.entries);
+    if (r.settings) proposals.push(r.settings);
+    diagnostics.push(...r.diagnostics);
+  }
+  return { entries: dedupeIds(entries, diagnostics), proposals, diagnostics };
+}
+
+/**
+ * Ids must be unique in a list (`tendril boot --entry ID`): the first entry with an id (in
+ * discovery order) keeps it, later ones (the same BLS file on another disk) get '@<fsId>'.
+ */
+function dedupeIds(entries: BootEntry[], diagnostics: Diagnostic[]): BootEntry[] {
+  const used = new Set<string>();
+  return entries.map((e) => {
+    if (!used.has(e.id)) {
+      used.add(e.id);
+      return e;
+    }
+    let id = `${e.id}@${e.origin.fsId}`;
+    for (let i = 2; used.has(id); i++) id = `${e.id}@${e.origin.fsId}#${i}`;
+    used.add(id);
+    diagnostics.push(
+      diag('info', 'discovery', `id ${e.id} is taken by another filesystem; this entry is ${id}`, {
+        fsId: e.origin.fsId,
+        file: e.origin.file,
+      }),
+    );
+    return { ...e, id };
+  });
+}
+
+export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySession> {
+  const deadlineMs = opts.deadlineMs ?? 10_000;
+  const arch = opts.arch ?? hostArch();
+  const sources = opts.sources ?? allSources;
+  const diagnostics: Diagnostic[] = [];
+  const scanner = opts.scanner ?? defaultScanner();
+
+  const infos: DeviceInfo[] = [];
+  const taken = new Set<string>();
+  for (const d of opts.disks ?? []) {
+    try {
+      infos.push(imageDevice(d, taken));
+    } catch (e) {
+      diagnostics.push(diag('error', 'device', `cannot use ${d}: ${errorMessage(e)}`, { device: d }));
+    }
+  }
+  const useSys = opts.sysBlock ?? ((opts.disks ?? []).length === 0 && (opts.roots ?? []).length === 0);
+  if (useSys) {
+    const en = enumerateBlockDevices();
+    diagnostics.push(...en.diagnostics);
+    for (const d of en.devices) if (!taken.has(d.name)) infos.push(d), taken.add(d.name);
+  }
+
+  // Reports and mounts keep discovery order (the order devices were listed), whatever
+  // order the scans finish in.
+  const reports: (DeviceReport | undefined)[] = new Array(infos.length);
+  const mountsByDevice: MountedFs[][] = infos.map(() => []);
+  const rootMounts: MountedFs[] = [];
+  const rootReports: DeviceReport[] = [];
+  (opts.roots ?? []).forEach((spec, i) => {
+    const r = rootDevice(spec, i);
+    rootReports.push(r.report);
+    rootMounts.push(r.mount);
+  });
+
+  const allMounts = (): MountedFs[] => [...rootMounts, ...mountsByDevice.flat()];
+  const contextOf = (filesystems: readonly MountedFs[]): SourceContext => {
+    const byId = new Map(allMounts().map((m) => [m.report.fsId, m] as const));
+    return { filesystems, get: (id) => byId.get(id), arch };
+  };
+
+  await Promise.all(
+    infos.map(async (info, i) => {
+      const out = await scanner.scan(info, deadlineMs);
+      reports[i] = out.report;
+      for (const fsr of out.report.filesystems) {
+        const r = out.readers.get(fsr.fsId);
+        if (r) mountsByDevice[i]!.push({ report: fsr, fs: r });
+      }
+      opts.onDevice?.(out.report);
+      if (opts.onEntries) {
+        // Live view: what this device's filesystems yield on their own; the final pass
+        // below (with every filesystem visible) is authoritative.
+        const partial = await runSources(sources, contextOf(allMounts()));
+        opts.onEntries(finalizeEntries(partial.entries, partial.proposals, opts).entries);
+      }
+    }),
+  );
+
+  const mounts = allMounts();
+  const ran = await runSources(sources, contextOf(mounts));
+  const fin = finalizeEntries(ran.entries, ran.proposals, opts);
+  opts.onEntries?.(fin.entries);
+
+  const result: DiscoveryResult = {
+    devices: [...rootReports, ...reports.filter((r): r is DeviceReport => r !== undefined)],
+    entries: fin.entries,
+    settings: fin.settings,
+    diagnostics: [...diagnostics, ...ran.diagnostics, ...fin.diagnostics],
+  };
+  const byId = new Map(mounts.map((m) => [m.report.fsId, m.fs] as const));
+  return {
+    result,
+    mounts,
+    fs: (id) => byId.get(id),
+    close: () => scanner.close(),
+  };
 }

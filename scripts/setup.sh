@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything tendril's build, demo and tests need on a fresh Debian 12 machine.
+# Idempotent: packages already present are not reinstalled, npm ci runs only when the lock
+# changed, and the addon/bundle are rebuilt only when their sources changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  # disk images for fixtures and the demo
+  e2fsprogs dosfstools mtools gdisk fdisk util-linux xorriso genisoimage squashfs-tools
+  cryptsetup-bin lvm2 btrfs-progs xfsprogs
+  # UKIs (stub + objcopy), kernels, firmware, emulation
+  systemd-boot-efi binutils linux-image-amd64 ovmf qemu-system-x86 qemu-utils acpica-tools
+  # initramfs and the rescue shell
+  busybox-static zstd xz-utils kmod cpio file
+  # menu tests, grub-mkconfig fixture, benches
+  tmux debootstrap hyperfine
+  # addon build
+  gcc make python3
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when node_modules does not match the lock file.
+stamp=node_modules/.tendril-lock-hash
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi
+
+sh scripts/build-native.sh
+node scripts/build.mjs

@@ -1,0 +1,105 @@
+// Block devices from /sys/class/block (whole disks only: partitions are read through their
+// disk, at their offset, so one open fd serves a disk) and image files given with --disk.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DeviceBus, DeviceInfo } from './model';
+import { diag, type Diagnostic } from './diagnostics';
+
+/** Names never worth scanning: RAM disks, compressed swap, empty loops, floppies. */
+const SKIP = /^(ram|zram|fd|nbd|mtdblock)\d+/;
+
+function readSys(p: string): string | undefined {
+  try {
+    return fs.readFileSync(p, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Decide the bus from the device's sysfs path: /sys/devices/.../virtio3/block/vda etc. */
+export function busFromSysPath(name: string, devPath: string): DeviceBus {
+  if (name.startsWith('loop')) return 'loop';
+  if (name.startsWith('nvme')) return 'nvme';
+  if (name.startsWith('mmcblk')) return 'mmc';
+  if (/\/usb\d*\//.test(devPath)) return 'usb';
+  if (/\/virtio\d+\//.test(devPath) && name.startsWith('vd')) return 'virtio';
+  if (/\/ata\d+\//.test(devPath)) return 'sata';
+  if (name.startsWith('sd') || name.startsWith('sr')) return 'scsi';
+  return 'other';
+}
+
+export interface Enumerated {
+  readonly devices: DeviceInfo[];
+  readonly diagnostics: Diagnostic[];
+}
+
+export function enumerateBlockDevices(sysRoot = '/sys/class/block', devRoot = '/dev'): Enumerated {
+  const devices: DeviceInfo[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(sysRoot).sort(naturalCompare);
+  } catch (e) {
+    diagnostics.push(diag('warning', 'devices', `cannot list ${sysRoot}: ${(e as Error).message}`));
+    return { devices, diagnostics };
+  }
+  for (const name of names) {
+    if (SKIP.test(name)) continue;
+    const sys = path.join(sysRoot, name);
+    if (fs.existsSync(path.join(sys, 'partition'))) continue;
+    const sectors = Number(readSys(path.join(sys, 'size')) ?? '0');
+    if (!Number.isSafeInteger(sectors) || sectors <= 0) continue;
+    let devPath = '';
+    try {
+      devPath = fs.realpathSync(sys);
+    } catch {
+      /* keep '' */
+    }
+    const model = readSys(path.join(sys, 'device', 'model')) ?? readSys(path.join(sys, 'device', 'name'));
+    devices.push({
+      path: path.join(devRoot, name),
+      name,
+      bus: busFromSysPath(name, devPath),
+      size: sectors * 512,
+      removable: readSys(path.join(sys, 'removable')) === '1',
+      readOnly: readSys(path.join(sys, 'ro')) === '1',
+      ...(model ? { model } : {}),
+    });
+  }
+  return { devices, diagnostics };
+}
+
+/** An image file given on the command line, treated as a disk. */
+export function imageDevice(file: string, taken: Set<string>): DeviceInfo {
+  const st = fs.statSync(file);
+  let name = path.basename(file);
+  for (let i = 2; taken.has(name); i++) name = `${path.basename(file)}#${i}`;
+  taken.add(name);
+  const isBlock = st.isBlockDevice();
+  return {
+    path: file,
+    name,
+    bus: isBlock ? 'other' : 'image',
+    size: st.size,
+    removable: false,
+    readOnly: true,
+  };
+}
+
+/** 'sda' < 'sdb' < 'sdaa'; 'nvme0n1' < 'nvme0n10'. */
+export function naturalCompare(a: string, b: string): number {
+  const ax = a.match(/(\d+|\D+)/g) ?? [];
+  const bx = b.match(/(\d+|\D+)/g) ?? [];
+  for (let i = 0; i < Math.min(ax.length, bx.length); i++) {
+    const x = ax[i]!;
+    const y = bx[i]!;
+    if (x === y) continue;
+    const nx = /^\d/.test(x);
+    const ny = /^\d/.test(y);
+    if (nx && ny) return Number(x) - Number(y);
+    if (x.length !== y.length && !nx && !ny) return x.length - y.length || (x < y ? -1 : 1);
+    return x < y ? -1 : 1;
+  }
+  return ax.length - bx.length;
+}

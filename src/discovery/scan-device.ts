@@ -1,0 +1,137 @@
+// One device, start to finish: partition table → a probe of every partition (or of the
+// whole disk) → a reader for each readable filesystem. Runs in a scan worker (or in-process
+// in tests); every failure becomes a diagnostic on the device, never an exception.
+
+import { diag, errorMessage, type Diagnostic } from './diagnostics';
+import { FileSource, SliceSource, type ByteSource } from './io/source';
+import type { FileSystem } from './fs/types';
+import type { DeviceInfo, DeviceReport, FsProbe, FsReport, Partition, PartitionTable } from './model';
+import { fsIdOf } from './model';
+import { readPartitionTable } from './partitions/detect';
+import { probeFilesystem } from './probe';
+import { openFileSystem } from './fs/open';
+
+const ESP_GUID = 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b';
+const XBOOTLDR_GUID = 'bc13c2ff-59e6-4262-a352-b275fd6f7172';
+
+export interface ScannedDevice {
+  readonly report: DeviceReport;
+  /** Readers for the readable filesystems, by fsId. */
+  readonly readers: Map<string, FileSystem>;
+  /** Closes the readers and the device fd. */
+  close(): Promise<void>;
+}
+
+export function roleOf(p: Partition): FsReport['role'] {
+  if (p.scheme === 'gpt') {
+    if (p.type === ESP_GUID) return 'esp';
+    if (p.type === XBOOTLDR_GUID) return 'xbootldr';
+    return undefined;
+  }
+  if (p.type === '0xef') return 'esp';
+  if (p.type === '0xea') return 'mbr-boot';
+  return undefined;
+}
+
+export async function scanDevice(info: DeviceInfo): Promise<ScannedDevice> {
+  const t0 = performance.now();
+  const diagnostics: Diagnostic[] = [];
+  const filesystems: FsReport[] = [];
+  const readers = new Map<string, FileSystem>();
+  let src: FileSource | undefined;
+  let table: PartitionTable | undefined;
+  const where = { device: info.path };
+
+  try {
+    src = FileSource.open(info.path, info.path);
+  } catch (e) {
+    diagnostics.push(diag('error', 'device', `cannot open: ${errorMessage(e)}`, where));
+  }
+
+  if (src) {
+    try {
+      const pt = readPartitionTable(src);
+      table = pt.table;
+      diagnostics.push(...pt.diagnostics.map((d) => ({ ...d, device: d.device ?? info.path })));
+    } catch (e) {
+      diagnostics.push(diag('error', 'partitions', `partition table unreadable: ${errorMessage(e)}`, where));
+    }
+
+    // The whole disk holds a filesystem when there is no table (superfloppy) or when it is
+    // a hybrid ISO (ISO 9660 at the disk level plus partitions for the ESP).
+    const wholeDisk = !table || table.scheme === 'none' || table.hybridIso === true;
+    if (wholeDisk) await addFs(src, 0, 0, src.size, undefined);
+    for (const p of table?.partitions ?? []) {
+      let slice: ByteSource;
+      try {
+        slice = new SliceSource(src, p.start, p.size, `${info.path}:${p.number}`);
+      } catch (e) {
+        diagnostics.push(diag('error', 'partitions', `partition ${p.number}: ${errorMessage(e)}`, where));
+        continue;
+      }
+      await addFs(slice, p.number, p.start, p.size, p);
+    }
+  }
+
+  async function addFs(
+    s: ByteSource,
+    number: number,
+    offset: number,
+    size: number,
+    part: Partition | undefined,
+  ): Promise<void> {
+    const fsId = fsIdOf(info.name, number);
+    let probe: FsProbe | null = null;
+    try {
+      probe = probeFilesystem(s);
+    } catch (e) {
+      diagnostics.push(diag('error', 'probe', `probe failed: ${errorMessage(e)}`, { ...where, fsId }));
+    }
+    // A whole disk with partitions and no disk-level filesystem is not itself a filesystem.
+    if (number === 0 && !probe) return;
+    const role = part ? roleOf(part) : undefined;
+    filesystems.push({
+      fsId,
+      device: info.path,
+      partition: number,
+      offset,
+      size,
+      ...(probe ? { probe } : {}),
+      ...(part?.partUuid ? { partUuid: part.partUuid } : {}),
+      ...(part ? { partType: part.type } : {}),
+      ...(part?.typeName ? { partTypeName: part.typeName } : {}),
+      ...(part?.name ? { partLabel: part.name } : {}),
+      ...(role ? { role } : {}),
+    });
+    if (!probe?.readable) return;
+    try {
+      readers.set(fsId, await openFileSystem(s, probe.type));
+    } catch (e) {
+      diagnostics.push(
+        diag('error', 'fs', `cannot read ${probe.type} filesystem: ${errorMessage(e)}`, { ...where, fsId }),
+      );
+    }
+  }
+
+  const report: DeviceReport = {
+    device: info,
+    ...(table ? { table } : {}),
+    filesystems,
+    diagnostics,
+    elapsedMs: Math.round((performance.now() - t0) * 10) / 10,
+  };
+  return {
+    report,
+    readers,
+    async close() {
+      for (const r of readers.values()) {
+        try {
+          await r.close();
+        } catch {
+          /* closing a reader cannot fail in a way the user can act on */
+        }
+      }
+      src?.close();
+    },
+  };
+}

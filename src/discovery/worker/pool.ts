@@ -1,0 +1,244 @@
+// Scanners: run scanDevice for many devices at once, each under a deadline.
+// WorkerPoolScanner spreads devices over worker threads (one device at a time per worker,
+// as many workers as cores) so I/O on both cores overlaps and a hung disk only stalls its
+// own worker, which is then retired. InProcessScanner is the same pipeline on the main
+// thread for tests and for the unbundled sources.
+
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { diag } from '../diagnostics';
+import {
+  type DirEntry,
+  type FileHandle,
+  type FileStat,
+  type FileSystem,
+  FsError,
+  type FsErrorCode,
+} from '../fs/types';
+import type { DeviceInfo, DeviceReport } from '../model';
+import { scanDevice, type ScannedDevice } from '../scan-device';
+import { WORKER_ROLE, type FsMeta, type RequestBody, type Response, type ScanReply, type WireError } from './protocol';
+
+export interface ScanOutcome {
+  readonly report: DeviceReport;
+  readonly readers: Map<string, FileSystem>;
+}
+
+export interface DeviceScanner {
+  scan(info: DeviceInfo, deadlineMs: number): Promise<ScanOutcome>;
+  close(): Promise<void>;
+}
+
+function timedOutReport(info: DeviceInfo, deadlineMs: number): DeviceReport {
+  return {
+    device: info,
+    filesystems: [],
+    diagnostics: [
+      diag('error', 'device', `no answer within ${deadlineMs} ms; skipped (the device may be hung)`, {
+        device: info.path,
+      }),
+    ],
+    elapsedMs: deadlineMs,
+    timedOut: true,
+  };
+}
+
+export class InProcessScanner implements DeviceScanner {
+  private readonly scanned: ScannedDevice[] = [];
+
+  async scan(info: DeviceInfo, deadlineMs: number): Promise<ScanOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), deadlineMs);
+    });
+    const work = scanDevice(info);
+    const r = await Promise.race([work, deadline]);
+    clearTimeout(timer);
+    if (!r) {
+      void work.then((d) => d.close(), () => undefined);
+      return { report: timedOutReport(info, deadlineMs), readers: new Map() };
+    }
+    this.scanned.push(r);
+    return { report: r.report, readers: r.readers };
+  }
+
+  async close(): Promise<void> {
+    for (const d of this.scanned) await d.close();
+    this.scanned.length = 0;
+  }
+}
+
+class WorkerClient {
+  readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  busy = false;
+  stuck = false;
+  dead = false;
+
+  constructor(script: string) {
+    this.worker = new Worker(script, { workerData: { role: WORKER_ROLE }, stdout: false, stderr: false });
+    this.worker.on('message', (r: Response) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if (r.ok) p.resolve(r.value);
+      else p.reject(fromWire(r.error));
+    });
+    const fail = (e: Error): void => {
+      this.dead = true;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`scan worker exited (${code})`)));
+  }
+
+  call<T>(req: RequestBody): Promise<T> {
+    if (this.dead) return Promise.reject(new Error('scan worker is gone'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...req, id });
+    });
+  }
+}
+
+function fromWire(w: WireError): Error {
+  if (w.name === 'FsError' && w.code && w.path !== undefined) {
+    const e = new FsError(w.code as FsErrorCode, w.path);
+    e.message = w.message;
+    return e;
+  }
+  return Object.assign(new Error(w.message), { name: w.name, ...(w.code ? { code: w.code } : {}) });
+}
+
+/** A filesystem living in a scan worker. */
+class RemoteFileSystem implements FileSystem {
+  readonly type: string;
+  readonly caseInsensitive: boolean;
+  constructor(
+    private readonly client: WorkerClient,
+    private readonly fsId: string,
+    meta: FsMeta,
+  ) {
+    this.type = meta.type;
+    this.caseInsensitive = meta.caseInsensitive;
+  }
+  stat(path: string): Promise<FileStat> {
+    return this.client.call({ op: 'stat', fsId: this.fsId, path });
+  }
+  lstat(path: string): Promise<FileStat> {
+    return this.client.call({ op: 'lstat', fsId: this.fsId, path });
+  }
+  readdir(path: string): Promise<DirEntry[]> {
+    return this.client.call({ op: 'readdir', fsId: this.fsId, path });
+  }
+  async open(path: string): Promise<FileHandle> {
+    const { handle, size } = await this.client.call<{ handle: number; size: number }>({
+      op: 'open',
+      fsId: this.fsId,
+      path,
+    });
+    const client = this.client;
+    return {
+      size,
+      read: (position: number, length: number) => client.call<Uint8Array>({ op: 'read', handle, position, length }),
+      close: () => client.call<void>({ op: 'closeHandle', handle }),
+    };
+  }
+  async close(): Promise<void> {}
+}
+
+export class WorkerPoolScanner implements DeviceScanner {
+  private readonly clients: WorkerClient[] = [];
+  private readonly waiters: Array<(c: WorkerClient) => void> = [];
+
+  constructor(
+    private readonly script: string,
+    private readonly size = Math.max(2, os.availableParallelism?.() ?? os.cpus().length),
+  ) {}
+
+  private acquire(): Promise<WorkerClient> {
+    const idle = this.clients.find((c) => !c.busy && !c.stuck && !c.dead);
+    if (idle) {
+      idle.busy = true;
+      return Promise.resolve(idle);
+    }
+    const live = this.clients.filter((c) => !c.stuck && !c.dead).length;
+    if (live < this.size) {
+      const c = new WorkerClient(this.script);
+      c.busy = true;
+      this.clients.push(c);
+      return Promise.resolve(c);
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(c: WorkerClient): void {
+    c.busy = false;
+    const next = this.waiters.shift();
+    if (!next) return;
+    if (!c.stuck && !c.dead) {
+      c.busy = true;
+      next(c);
+    } else {
+      void this.acquire().then(next);
+    }
+  }
+
+  async scan(info: DeviceInfo, deadlineMs: number): Promise<ScanOutcome> {
+    const c = await this.acquire();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), deadlineMs);
+    });
+    try {
+      const r = await Promise.race([c.call<ScanReply>({ op: 'scan', info }), deadline]);
+      if (!r) {
+        // The worker is blocked in a read; retire it so nothing else queues behind it.
+        c.stuck = true;
+        c.worker.unref();
+        return { report: timedOutReport(info, deadlineMs), readers: new Map() };
+      }
+      const readers = new Map<string, FileSystem>();
+      for (const m of r.filesystems) readers.set(m.fsId, new RemoteFileSystem(c, m.fsId, m));
+      return { report: r.report, readers };
+    } catch (e) {
+      return {
+        report: {
+          device: info,
+          filesystems: [],
+          diagnostics: [diag('error', 'device', `scan failed: ${(e as Error).message}`, { device: info.path })],
+          elapsedMs: 0,
+        },
+        readers: new Map(),
+      };
+    } finally {
+      clearTimeout(timer);
+      this.release(c);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.clients.map(async (c) => {
+        if (c.stuck) {
+          // Blocked in a syscall: terminate() would wait for it; let the process exit instead.
+          void c.worker.terminate();
+          return;
+        }
+        if (!c.dead) await c.call({ op: 'closeAll' }).catch(() => undefined);
+        await c.worker.terminate();
+      }),
+    );
+    this.clients.length = 0;
+  }
+}
+
+/** The bundle can start workers from itself; unbundled sources (tests) cannot. */
+export function defaultScanner(): DeviceScanner {
+  const self = typeof __filename === 'string' ? __filename : '';
+  if (self.endsWith('.js') && process.env.TENDRIL_WORKERS !== '0') return new WorkerPoolScanner(self);
+  return new InProcessScanner();
+}
