@@ -1,5 +1,607 @@
-// KVM bindings for the VM path (issue 6); filled in there.
+// KVM bindings for the VM path (issue 6): thin ioctl wrappers, no device policy.
+//
+// One exception to "no policy": kvmRun() loops on KVM_RUN in C and answers a few port exits
+// itself (per-port modes set from TypeScript): the PIIX4 PM timer (OVMF reads it about
+// 4 million times per boot) and "sink" ports (all-ones reads, ignored writes, e.g. Linux's
+// io_delay on 0x80). Every other exit returns to the caller, which runs in a worker thread
+// (KVM_RUN blocks) and reads the exit from the kvm_run page mapped as an ArrayBuffer.
+//
+// Stopping: kvmKick() sets kvm_run.immediate_exit and sends a dedicated real-time signal
+// (SIGRTMIN+5; never SIGUSR1, which Node reserves) to the thread inside kvmRun(). The
+// signal is blocked on that thread except inside KVM_RUN (KVM_SET_SIGNAL_MASK), and eaten
+// with sigtimedwait after KVM_RUN returns EINTR.
 #define _GNU_SOURCE
 #include "addon.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
-void tendril_register_kvm(napi_env env, napi_value exports) { (void)env; (void)exports; }
+#define MAX_VCPUS 64
+#define KICK_SIGNAL (SIGRTMIN + 5)
+#define PORT_JS 0
+#define PORT_PMTIMER 1
+#define PORT_SINK 2
+// Exit counters: index = exit reason (< 40), plus fast-path counters.
+#define NCOUNT 48
+#define COUNT_FAST_PMTIMER 40
+#define COUNT_FAST_SINK 41
+#define COUNT_EINTR 42
+
+typedef struct {
+  int used;
+  int fd;
+  struct kvm_run *run;
+  size_t run_size;
+  pthread_t thread;
+  volatile int thread_valid;
+  int sigmask_set;
+  uint64_t pm_start_ns;
+  uint8_t *port_mode;  // 65536 entries, owned
+  uint64_t counts[NCOUNT];
+} vcpu_t;
+
+static vcpu_t vcpus[MAX_VCPUS];
+static pthread_mutex_t vcpus_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
+
+static void kick_handler(int sig) { (void)sig; }
+static void install_kick_handler(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = kick_handler;  // no SA_RESTART: KVM_RUN must return EINTR
+  sigemptyset(&sa.sa_mask);
+  sigaction(KICK_SIGNAL, &sa, NULL);
+}
+
+// ---- argument helpers ----
+#define ARGS(n)                                                      \
+  size_t argc = n;                                                   \
+  napi_value argv[n];                                                \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);              \
+  if (argc < n) return tendril_throw_type(env, "missing arguments");
+
+static int arg_i64(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_bigint) {
+    bool lossless;
+    return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok;
+  }
+  if (t != napi_number) return 0;
+  double d;
+  napi_get_value_double(env, v, &d);
+  *out = (int64_t)d;
+  return 1;
+}
+#define GET_I64(i, name)                                                   \
+  int64_t name;                                                            \
+  if (!arg_i64(env, argv[i], &name)) return tendril_throw_type(env, #name " must be a number or bigint");
+
+static napi_value num(napi_env env, double d) {
+  napi_value v;
+  napi_create_double(env, d, &v);
+  return v;
+}
+static napi_value undef(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+static vcpu_t *get_vcpu(napi_env env, napi_value v) {
+  int64_t i;
+  if (!arg_i64(env, v, &i) || i < 0 || i >= MAX_VCPUS || !vcpus[i].used) {
+    tendril_throw_type(env, "bad vcpu handle");
+    return NULL;
+  }
+  return &vcpus[i];
+}
+
+static int xioctl(int fd, unsigned long req, void *arg) {
+  int r;
+  do r = ioctl(fd, req, arg); while (r < 0 && errno == EINTR && req != KVM_RUN);
+  return r;
+}
+
+// ---- system fd ----
+static napi_value kvm_open(napi_env env, napi_callback_info info) {
+  char path[256] = "/dev/kvm";
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) {
+    napi_valuetype t;
+    napi_typeof(env, argv[0], &t);
+    if (t == napi_string) napi_get_value_string_utf8(env, argv[0], path, sizeof path, NULL);
+  }
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return tendril_throw_errno(env, "open /dev/kvm", errno);
+  return num(env, fd);
+}
+
+static napi_value kvm_close(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I64(0, fd);
+  if (close((int)fd) < 0) return tendril_throw_errno(env, "close", errno);
+  return undef(env);
+}
+
+// ioctl(fd, req, int arg) returning the non-negative result: API version, extensions, mmap size,
+// KVM_CREATE_VM, KVM_CREATE_IRQCHIP, KVM_SET_TSS_ADDR.
+static napi_value int_ioctl(napi_env env, napi_callback_info info, unsigned long req, const char *name) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1) return tendril_throw_type(env, "missing fd");
+  int64_t fd = -1, arg = 0;
+  arg_i64(env, argv[0], &fd);
+  if (argc >= 2) arg_i64(env, argv[1], &arg);
+  int r;
+  do r = ioctl((int)fd, req, (unsigned long)arg); while (r < 0 && errno == EINTR);
+  if (r < 0) return tendril_throw_errno(env, name, errno);
+  return num(env, r);
+}
+#define INT_IOCTL(fn, req) \
+  static napi_value fn(napi_env env, napi_callback_info info) { return int_ioctl(env, info, req, #req); }
+INT_IOCTL(kvm_api_version, KVM_GET_API_VERSION)
+INT_IOCTL(kvm_check_extension, KVM_CHECK_EXTENSION)
+INT_IOCTL(kvm_vcpu_mmap_size, KVM_GET_VCPU_MMAP_SIZE)
+INT_IOCTL(kvm_create_vm, KVM_CREATE_VM)
+INT_IOCTL(kvm_create_irqchip, KVM_CREATE_IRQCHIP)
+INT_IOCTL(kvm_set_tss_addr, KVM_SET_TSS_ADDR)
+
+static napi_value kvm_set_identity_map_addr(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GET_I64(0, fd);
+  GET_I64(1, addr);
+  __u64 a = (__u64)addr;
+  if (xioctl((int)fd, KVM_SET_IDENTITY_MAP_ADDR, &a) < 0)
+    return tendril_throw_errno(env, "KVM_SET_IDENTITY_MAP_ADDR", errno);
+  return undef(env);
+}
+
+static napi_value kvm_create_pit2(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  GET_I64(0, fd);
+  GET_I64(1, flags);
+  struct kvm_pit_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.flags = (__u32)flags;
+  if (xioctl((int)fd, KVM_CREATE_PIT2, &cfg) < 0) return tendril_throw_errno(env, "KVM_CREATE_PIT2", errno);
+  return undef(env);
+}
+
+// ---- guest memory ----
+static void unmap_finalizer(napi_env env, void *data, void *hint) {
+  munmap(data, (size_t)(uintptr_t)hint);
+}
+
+// Anonymous, page-aligned, zero-filled mapping exposed as an external ArrayBuffer (no copy).
+static napi_value kvm_map_anon(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I64(0, size);
+  if (size <= 0 || (size & 4095)) return tendril_throw_type(env, "size must be a positive multiple of 4096");
+  void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return tendril_throw_errno(env, "mmap guest memory", errno);
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, p, (size_t)size, unmap_finalizer, (void *)(uintptr_t)size, &ab) != napi_ok) {
+    munmap(p, (size_t)size);
+    return tendril_throw_type(env, "napi_create_external_arraybuffer failed");
+  }
+  return ab;
+}
+
+// kvmSetMemoryRegion(vmFd, slot, flags, guestPhys, arrayBuffer|null, size): size 0 deletes the slot.
+static napi_value kvm_set_memory_region(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  GET_I64(0, fd);
+  GET_I64(1, slot);
+  GET_I64(2, flags);
+  GET_I64(3, gpa);
+  GET_I64(5, size);
+  void *data = NULL;
+  size_t len = 0;
+  bool is_ab = false;
+  napi_is_arraybuffer(env, argv[4], &is_ab);
+  if (is_ab) napi_get_arraybuffer_info(env, argv[4], &data, &len);
+  if (size > 0 && (!is_ab || (size_t)size > len)) return tendril_throw_type(env, "memory region larger than its buffer");
+  struct kvm_userspace_memory_region r = {
+      .slot = (__u32)slot, .flags = (__u32)flags, .guest_phys_addr = (__u64)gpa,
+      .memory_size = (__u64)size, .userspace_addr = (__u64)(uintptr_t)data};
+  if (xioctl((int)fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+    return tendril_throw_errno(env, "KVM_SET_USER_MEMORY_REGION", errno);
+  return undef(env);
+}
+
+// ---- interrupts ----
+static napi_value kvm_irq_line(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I64(0, fd);
+  GET_I64(1, irq);
+  GET_I64(2, level);
+  struct kvm_irq_level l = {.irq = (__u32)irq, .level = (__u32)level};
+  if (xioctl((int)fd, KVM_IRQ_LINE, &l) < 0) return tendril_throw_errno(env, "KVM_IRQ_LINE", errno);
+  return undef(env);
+}
+
+static napi_value kvm_signal_msi(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  GET_I64(0, fd);
+  GET_I64(1, lo);
+  GET_I64(2, hi);
+  GET_I64(3, data);
+  struct kvm_msi m;
+  memset(&m, 0, sizeof m);
+  m.address_lo = (__u32)lo;
+  m.address_hi = (__u32)hi;
+  m.data = (__u32)data;
+  int r = xioctl((int)fd, KVM_SIGNAL_MSI, &m);
+  if (r < 0) return tendril_throw_errno(env, "KVM_SIGNAL_MSI", errno);
+  return num(env, r);
+}
+
+// ---- CPUID ----
+// Returns a Buffer of kvm_cpuid_entry2 records (40 bytes each).
+static napi_value kvm_get_supported_cpuid(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  GET_I64(0, fd);
+  int n = 128;
+  for (;;) {
+    struct kvm_cpuid2 *c = calloc(1, sizeof *c + (size_t)n * sizeof(struct kvm_cpuid_entry2));
+    if (!c) return tendril_throw_errno(env, "calloc", ENOMEM);
+    c->nent = (__u32)n;
+    if (xioctl((int)fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+      int e = errno;
+      free(c);
+      if (e == E2BIG && n < 4096) { n *= 2; continue; }
+      return tendril_throw_errno(env, "KVM_GET_SUPPORTED_CPUID", e);
+    }
+    napi_value buf;
+    void *out;
+    size_t bytes = c->nent * sizeof(struct kvm_cpuid_entry2);
+    napi_create_buffer_copy(env, bytes, c->entries, &out, &buf);
+    free(c);
+    return buf;
+  }
+}
+
+static napi_value kvm_set_cpuid2(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len % sizeof(struct kvm_cpuid_entry2))
+    return tendril_throw_type(env, "cpuid entries must be a Buffer of 40-byte records");
+  struct kvm_cpuid2 *c = calloc(1, sizeof *c + len);
+  if (!c) return tendril_throw_errno(env, "calloc", ENOMEM);
+  c->nent = (__u32)(len / sizeof(struct kvm_cpuid_entry2));
+  memcpy(c->entries, data, len);
+  int r = xioctl(v->fd, KVM_SET_CPUID2, c);
+  int e = errno;
+  free(c);
+  if (r < 0) return tendril_throw_errno(env, "KVM_SET_CPUID2", e);
+  return undef(env);
+}
+
+// ---- vCPUs ----
+static napi_value kvm_create_vcpu(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  GET_I64(0, vmfd);
+  GET_I64(1, id);
+  GET_I64(2, mmap_size);
+  pthread_once(&sig_once, install_kick_handler);
+  int fd = ioctl((int)vmfd, KVM_CREATE_VCPU, (unsigned long)id);
+  if (fd < 0) return tendril_throw_errno(env, "KVM_CREATE_VCPU", errno);
+  void *run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (run == MAP_FAILED) {
+    int e = errno;
+    close(fd);
+    return tendril_throw_errno(env, "mmap kvm_run", e);
+  }
+  uint8_t *modes = calloc(65536, 1);
+  pthread_mutex_lock(&vcpus_lock);
+  int idx = -1;
+  for (int i = 0; i < MAX_VCPUS; i++)
+    if (!vcpus[i].used) { idx = i; break; }
+  if (idx >= 0) {
+    memset(&vcpus[idx], 0, sizeof vcpus[idx]);
+    vcpus[idx].used = 1;
+    vcpus[idx].fd = fd;
+    vcpus[idx].run = run;
+    vcpus[idx].run_size = (size_t)mmap_size;
+    vcpus[idx].port_mode = modes;
+  }
+  pthread_mutex_unlock(&vcpus_lock);
+  if (idx < 0 || !modes) {
+    munmap(run, (size_t)mmap_size);
+    close(fd);
+    free(modes);
+    return tendril_throw_errno(env, "KVM_CREATE_VCPU (table full)", ENOMEM);
+  }
+  return num(env, idx);
+}
+
+// The kvm_run page(s) as an external ArrayBuffer; valid until kvmDestroyVcpu.
+static napi_value kvm_vcpu_run_buffer(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, v->run, v->run_size, NULL, NULL, &ab) != napi_ok)
+    return tendril_throw_type(env, "napi_create_external_arraybuffer failed");
+  return ab;
+}
+
+static napi_value kvm_destroy_vcpu(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  pthread_mutex_lock(&vcpus_lock);
+  munmap(v->run, v->run_size);
+  close(v->fd);
+  free(v->port_mode);
+  memset(v, 0, sizeof *v);
+  pthread_mutex_unlock(&vcpus_lock);
+  return undef(env);
+}
+
+static napi_value kvm_vcpu_fd(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  return num(env, v->fd);
+}
+
+// Register state as raw struct bytes (kvm_regs / kvm_sregs); TypeScript decodes them.
+static napi_value get_struct(napi_env env, napi_callback_info info, unsigned long req, size_t size, const char *name) {
+  ARGS(1);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  uint8_t tmp[1024];
+  if (xioctl(v->fd, req, tmp) < 0) return tendril_throw_errno(env, name, errno);
+  napi_value buf;
+  void *out;
+  napi_create_buffer_copy(env, size, tmp, &out, &buf);
+  return buf;
+}
+static napi_value set_struct(napi_env env, napi_callback_info info, unsigned long req, size_t size, const char *name) {
+  ARGS(2);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len != size)
+    return tendril_throw_type(env, "register buffer has the wrong size");
+  if (xioctl(v->fd, req, data) < 0) return tendril_throw_errno(env, name, errno);
+  return undef(env);
+}
+static napi_value kvm_get_regs(napi_env env, napi_callback_info info) {
+  return get_struct(env, info, KVM_GET_REGS, sizeof(struct kvm_regs), "KVM_GET_REGS");
+}
+static napi_value kvm_set_regs(napi_env env, napi_callback_info info) {
+  return set_struct(env, info, KVM_SET_REGS, sizeof(struct kvm_regs), "KVM_SET_REGS");
+}
+static napi_value kvm_get_sregs(napi_env env, napi_callback_info info) {
+  return get_struct(env, info, KVM_GET_SREGS, sizeof(struct kvm_sregs), "KVM_GET_SREGS");
+}
+static napi_value kvm_set_sregs(napi_env env, napi_callback_info info) {
+  return set_struct(env, info, KVM_SET_SREGS, sizeof(struct kvm_sregs), "KVM_SET_SREGS");
+}
+
+// kvmSetPortMode(vcpu, port, mode): 0 exit to JS, 1 PM timer (24-bit, 3.579545 MHz), 2 sink.
+static napi_value kvm_set_port_mode(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  GET_I64(1, port);
+  GET_I64(2, mode);
+  if (port < 0 || port > 0xFFFF || mode < 0 || mode > 2) return tendril_throw_type(env, "bad port or mode");
+  v->port_mode[port] = (uint8_t)mode;
+  return undef(env);
+}
+
+// kvmSetPmTimerStart(vcpu, startNs: bigint): CLOCK_MONOTONIC ns at VM start (= process.hrtime.bigint()).
+static napi_value kvm_set_pm_timer_start(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  GET_I64(1, start);
+  v->pm_start_ns = (uint64_t)start;
+  return undef(env);
+}
+
+static uint32_t pm_timer_now(const vcpu_t *v) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - v->pm_start_ns;
+  unsigned __int128 t = (unsigned __int128)ns * 3579545u / 1000000000u;  // 128-bit: no overflow
+  return (uint32_t)t & 0xFFFFFF;
+}
+
+static void set_run_sigmask(vcpu_t *v) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, KICK_SIGNAL);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  sigdelset(&old, KICK_SIGNAL);
+  struct {
+    struct kvm_signal_mask m;
+    uint8_t set[8];
+  } km;
+  km.m.len = 8;  // the kernel's sigset_t on x86-64
+  memcpy(km.set, &old, 8);
+  xioctl(v->fd, KVM_SET_SIGNAL_MASK, &km);
+  v->sigmask_set = 1;
+}
+
+static void eat_kick_signals(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, KICK_SIGNAL);
+  struct timespec zero = {0, 0};
+  while (sigtimedwait(&set, NULL, &zero) > 0) {
+  }
+}
+
+// Fast path: answer the exit in C. Returns 1 when handled.
+static int fast_io(vcpu_t *v) {
+  struct kvm_run *r = v->run;
+  uint8_t mode = v->port_mode[r->io.port];
+  if (mode == PORT_JS) return 0;
+  uint8_t *data = (uint8_t *)r + r->io.data_offset;
+  size_t n = (size_t)r->io.size * r->io.count;
+  if (mode == PORT_PMTIMER) {
+    if (r->io.direction == KVM_EXIT_IO_IN) {
+      for (uint32_t i = 0; i < r->io.count; i++) {
+        uint32_t t = pm_timer_now(v);
+        memcpy(data + (size_t)i * r->io.size, &t, r->io.size);  // little-endian: low bytes
+      }
+    }
+    v->counts[COUNT_FAST_PMTIMER]++;
+    return 1;
+  }
+  if (r->io.direction == KVM_EXIT_IO_IN) memset(data, 0xFF, n);
+  v->counts[COUNT_FAST_SINK]++;
+  return 1;
+}
+
+// kvmRun(vcpu): KVM_RUN until an exit JS must see; returns kvm_run.exit_reason.
+static napi_value kvm_run(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  if (!v->thread_valid || !pthread_equal(v->thread, pthread_self())) {
+    v->thread = pthread_self();
+    v->thread_valid = 1;
+    set_run_sigmask(v);
+  }
+  struct kvm_run *r = v->run;
+  for (;;) {
+    int rc = ioctl(v->fd, KVM_RUN, 0);
+    if (rc < 0) {
+      int e = errno;
+      if (e == EINTR || e == EAGAIN) {
+        eat_kick_signals();
+        r->exit_reason = KVM_EXIT_INTR;
+        v->counts[COUNT_EINTR]++;
+        return num(env, KVM_EXIT_INTR);
+      }
+      return tendril_throw_errno(env, "KVM_RUN", e);
+    }
+    uint32_t reason = r->exit_reason;
+    if (reason == KVM_EXIT_IO && fast_io(v)) {
+      if (r->immediate_exit) {  // a kick arrived: let JS see it as INTR
+        r->exit_reason = KVM_EXIT_INTR;
+        return num(env, KVM_EXIT_INTR);
+      }
+      continue;
+    }
+    if (reason < 40) v->counts[reason]++;
+    return num(env, reason);
+  }
+}
+
+// kvmKick(vcpu): make kvmRun return KVM_EXIT_INTR soon; callable from any thread.
+static napi_value kvm_kick(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+  if (v->thread_valid) pthread_kill(v->thread, KICK_SIGNAL);
+  return undef(env);
+}
+
+// kvmExitCounts(vcpu): Float64 array of counters (index = exit reason; 40 PM timer fast
+// path, 41 sink fast path, 42 KVM_RUN interrupted).
+static napi_value kvm_exit_counts(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  vcpu_t *v = get_vcpu(env, argv[0]);
+  if (!v) return NULL;
+  napi_value arr;
+  napi_create_array_with_length(env, NCOUNT, &arr);
+  for (uint32_t i = 0; i < NCOUNT; i++) napi_set_element(env, arr, i, num(env, (double)v->counts[i]));
+  return arr;
+}
+
+// Layout constants so TypeScript never guesses struct offsets.
+static napi_value kvm_constants(napi_env env, napi_callback_info info) {
+  napi_value o;
+  napi_create_object(env, &o);
+#define C(name, val) napi_set_named_property(env, o, name, num(env, (double)(val)))
+  C("runExitReason", offsetof(struct kvm_run, exit_reason));
+  C("runImmediateExit", offsetof(struct kvm_run, immediate_exit));
+  C("runIoDirection", offsetof(struct kvm_run, io.direction));
+  C("runIoSize", offsetof(struct kvm_run, io.size));
+  C("runIoPort", offsetof(struct kvm_run, io.port));
+  C("runIoCount", offsetof(struct kvm_run, io.count));
+  C("runIoDataOffset", offsetof(struct kvm_run, io.data_offset));
+  C("runMmioPhysAddr", offsetof(struct kvm_run, mmio.phys_addr));
+  C("runMmioData", offsetof(struct kvm_run, mmio.data));
+  C("runMmioLen", offsetof(struct kvm_run, mmio.len));
+  C("runMmioIsWrite", offsetof(struct kvm_run, mmio.is_write));
+  C("runSystemEventType", offsetof(struct kvm_run, system_event.type));
+  C("runInternalSuberror", offsetof(struct kvm_run, internal.suberror));
+  C("runInternalNdata", offsetof(struct kvm_run, internal.ndata));
+  C("runInternalData", offsetof(struct kvm_run, internal.data));
+  C("runFailEntryReason", offsetof(struct kvm_run, fail_entry.hardware_entry_failure_reason));
+  C("regsSize", sizeof(struct kvm_regs));
+  C("sregsSize", sizeof(struct kvm_sregs));
+  C("cpuidEntrySize", sizeof(struct kvm_cpuid_entry2));
+  C("memReadonly", KVM_MEM_READONLY);
+  C("pitSpeakerDummy", KVM_PIT_SPEAKER_DUMMY);
+  C("capIrqchip", KVM_CAP_IRQCHIP);
+  C("capPit2", KVM_CAP_PIT2);
+  C("capReadonlyMem", KVM_CAP_READONLY_MEM);
+  C("capSetTssAddr", KVM_CAP_SET_TSS_ADDR);
+  C("capImmediateExit", KVM_CAP_IMMEDIATE_EXIT);
+  C("capSignalMsi", KVM_CAP_SIGNAL_MSI);
+  C("capUserMemory", KVM_CAP_USER_MEMORY);
+  C("capSetIdentityMapAddr", KVM_CAP_SET_IDENTITY_MAP_ADDR);
+  C("kickSignal", KICK_SIGNAL);
+#undef C
+  return o;
+}
+
+void tendril_register_kvm(napi_env env, napi_value exports) {
+  tendril_export(env, exports, "kvmOpen", kvm_open);
+  tendril_export(env, exports, "kvmClose", kvm_close);
+  tendril_export(env, exports, "kvmApiVersion", kvm_api_version);
+  tendril_export(env, exports, "kvmCheckExtension", kvm_check_extension);
+  tendril_export(env, exports, "kvmVcpuMmapSize", kvm_vcpu_mmap_size);
+  tendril_export(env, exports, "kvmCreateVm", kvm_create_vm);
+  tendril_export(env, exports, "kvmCreateIrqchip", kvm_create_irqchip);
+  tendril_export(env, exports, "kvmSetTssAddr", kvm_set_tss_addr);
+  tendril_export(env, exports, "kvmSetIdentityMapAddr", kvm_set_identity_map_addr);
+  tendril_export(env, exports, "kvmCreatePit2", kvm_create_pit2);
+  tendril_export(env, exports, "kvmMapAnon", kvm_map_anon);
+  tendril_export(env, exports, "kvmSetMemoryRegion", kvm_set_memory_region);
+  tendril_export(env, exports, "kvmIrqLine", kvm_irq_line);
+  tendril_export(env, exports, "kvmSignalMsi", kvm_signal_msi);
+  tendril_export(env, exports, "kvmGetSupportedCpuid", kvm_get_supported_cpuid);
+  tendril_export(env, exports, "kvmSetCpuid2", kvm_set_cpuid2);
+  tendril_export(env, exports, "kvmCreateVcpu", kvm_create_vcpu);
+  tendril_export(env, exports, "kvmVcpuRunBuffer", kvm_vcpu_run_buffer);
+  tendril_export(env, exports, "kvmDestroyVcpu", kvm_destroy_vcpu);
+  tendril_export(env, exports, "kvmVcpuFd", kvm_vcpu_fd);
+  tendril_export(env, exports, "kvmGetRegs", kvm_get_regs);
+  tendril_export(env, exports, "kvmSetRegs", kvm_set_regs);
+  tendril_export(env, exports, "kvmGetSregs", kvm_get_sregs);
+  tendril_export(env, exports, "kvmSetSregs", kvm_set_sregs);
+  tendril_export(env, exports, "kvmSetPortMode", kvm_set_port_mode);
+  tendril_export(env, exports, "kvmSetPmTimerStart", kvm_set_pm_timer_start);
+  tendril_export(env, exports, "kvmRun", kvm_run);
+  tendril_export(env, exports, "kvmKick", kvm_kick);
+  tendril_export(env, exports, "kvmExitCounts", kvm_exit_counts);
+  tendril_export(env, exports, "kvmConstants", kvm_constants);
+}
