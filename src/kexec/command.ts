@@ -1,0 +1,226 @@
+// `tendril boot --entry ID | --default [--dry-run] [--disk FILE]... [--root DIR]...
+//   [--append ARGS] [--cmdline FULL] [--timeout S] [--console-policy P] [--no-fallback]`
+// Discovers entries, builds the plan, prints it (--dry-run) or loads and executes it. A
+// failed load is reported with its hint and, for --default, the next bootable entry in menu
+// order is tried; the process keeps running, so the menu can call bootEntry() too.
+
+import * as fs from 'node:fs';
+import { discover } from '../discovery/discover';
+import type { BootEntry, MenuSettings } from '../discovery/model';
+import { type ConsolePolicy, consolesFromProcCmdline } from './cmdline';
+import { KexecError, formatFailure } from './errors';
+import { execLoaded, loadPlan } from './load';
+import { type FsLookup, type PlanOptions, describePlan, planBoot } from './plan';
+import { streamProgress } from './progress';
+import { stage } from './stages';
+
+export interface BootArgs {
+  readonly entry?: string;
+  readonly useDefault: boolean;
+  readonly dryRun: boolean;
+  readonly disks: string[];
+  readonly roots: string[];
+  readonly append?: string;
+  readonly cmdline?: string;
+  readonly timeout?: number;
+  readonly consolePolicy?: ConsolePolicy;
+  readonly fallback: boolean;
+}
+
+export const BOOT_USAGE =
+  'usage: tendril boot (--entry ID | --default) [--dry-run] [--disk FILE]... [--root DIR]... [--append ARGS] [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--no-fallback]';
+
+export function parseBootArgs(argv: readonly string[]): BootArgs | string {
+  const a: {
+    entry?: string;
+    useDefault: boolean;
+    dryRun: boolean;
+    disks: string[];
+    roots: string[];
+    append?: string;
+    cmdline?: string;
+    timeout?: number;
+    consolePolicy?: ConsolePolicy;
+    fallback?: boolean;
+  } = { useDefault: false, dryRun: false, disks: [], roots: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const eq = k.indexOf('=');
+    const [key, inline] = k.startsWith('--') && eq > 0 ? [k.slice(0, eq), k.slice(eq + 1)] : [k, undefined];
+    const val = (): string | undefined => inline ?? argv[++i];
+    switch (key) {
+      case '--entry': {
+        const v = val();
+        if (v === undefined) return '--entry needs an id';
+        a.entry = v;
+        break;
+      }
+      case '--default':
+        a.useDefault = true;
+        break;
+      case '--dry-run':
+        a.dryRun = true;
+        break;
+      case '--disk': {
+        const v = val();
+        if (v === undefined) return '--disk needs a file';
+        a.disks.push(v);
+        break;
+      }
+      case '--root': {
+        const v = val();
+        if (v === undefined) return '--root needs a directory';
+        a.roots.push(v);
+        break;
+      }
+      case '--append': {
+        const v = val();
+        if (v === undefined) return '--append needs arguments';
+        a.append = a.append ? `${a.append} ${v}` : v;
+        break;
+      }
+      case '--cmdline': {
+        const v = val();
+        if (v === undefined) return '--cmdline needs a command line';
+        a.cmdline = v;
+        break;
+      }
+      case '--timeout': {
+        const v = Number(val());
+        if (!Number.isFinite(v) || v < 0 || v > 3600) return '--timeout needs seconds (0..3600)';
+        a.timeout = v;
+        break;
+      }
+      case '--console-policy': {
+        const v = val();
+        if (v !== 'add-if-missing' && v !== 'replace' && v !== 'keep') return '--console-policy is add-if-missing, replace or keep';
+        a.consolePolicy = v;
+        break;
+      }
+      case '--no-fallback':
+        a.fallback = false;
+        break;
+      default:
+        return `unknown option '${k}'`;
+    }
+  }
+  if (!a.entry === !a.useDefault) return 'give exactly one of --entry ID or --default';
+  return { ...a, fallback: a.fallback ?? a.useDefault };
+}
+
+/** Candidates in the order they are tried: the chosen one, then (fallback) the other bootable
+ *  entries in menu order, those after it first. */
+export function candidates(entries: readonly BootEntry[], first: string, fallback: boolean): BootEntry[] | string {
+  const i = entries.findIndex((e) => e.id === first);
+  if (i < 0) return `no entry with id '${first}' (known: ${entries.map((e) => e.id).join(', ') || 'none'})`;
+  const chosen = entries[i]!;
+  if (!fallback) return [chosen];
+  const rest = [...entries.slice(i + 1), ...entries.slice(0, i)].filter((e) => e.bootable && !e.hidden);
+  return [chosen, ...rest];
+}
+
+export function timeoutSeconds(settings: MenuSettings, override?: number): number {
+  if (override !== undefined) return override;
+  return settings.timeout.kind === 'seconds' ? settings.timeout.seconds : 0;
+}
+
+export interface BootIo {
+  readonly out: { write(s: string): unknown; isTTY?: boolean };
+  readonly err: { write(s: string): unknown; isTTY?: boolean };
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+const defaultIo: BootIo = {
+  out: process.stdout,
+  err: process.stderr,
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
+function ownConsoles(): string[] {
+  try {
+    return consolesFromProcCmdline(fs.readFileSync('/proc/cmdline', 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Plan (and unless dry-run, load and execute) the candidates in order. Returns the exit code;
+ * on a successful real boot it does not return. The menu calls this with one candidate.
+ */
+export async function bootEntries(
+  list: readonly BootEntry[],
+  lookup: FsLookup,
+  opts: PlanOptions & { readonly dryRun: boolean },
+  io: BootIo = defaultIo,
+): Promise<number> {
+  for (const [n, entry] of list.entries()) {
+    if (n > 0) io.err.write(`tendril: trying next entry '${entry.id}'\n`);
+    try {
+      if (!entry.bootable) {
+        const why = entry.diagnostics.map((d) => d.message).join('; ') || 'marked not bootable';
+        throw new KexecError({ syscall: 'plan', errno: 'ENOENT', code: 2, kernel: entry.id, initrds: [], cmdlineLength: 0, hint: `entry not bootable: ${why}` });
+      }
+      const plan = await planBoot(entry, lookup, opts);
+      if (opts.dryRun) {
+        io.out.write(await describePlan(plan, lookup));
+        return 0;
+      }
+      io.err.write(`tendril: loading '${entry.displayTitle}' (${plan.kernel.label}) with ${plan.syscall}\n`);
+      for (const w of plan.warnings) io.err.write(`tendril: warning: ${w}\n`);
+      const r = await loadPlan(plan, lookup, streamProgress(io.err));
+      io.err.write(`tendril: loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms; cmdline: ${plan.cmdline}\n`);
+      stage('kexec');
+      execLoaded((s) => io.err.write(`tendril: ${s}\n`));
+    } catch (e) {
+      if (e instanceof KexecError) {
+        io.err.write(`tendril: entry '${entry.id}': ${formatFailure(e.failure)}\n`);
+        continue;
+      }
+      io.err.write(`tendril: entry '${entry.id}': ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
+  io.err.write('tendril: no entry could be booted\n');
+  return 1;
+}
+
+export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Promise<number> {
+  const args = parseBootArgs(argv);
+  if (typeof args === 'string') {
+    io.err.write(`tendril boot: ${args}\n${BOOT_USAGE}\n`);
+    return 2;
+  }
+  stage('tendril');
+  const session = await discover({
+    ...(args.disks.length ? { disks: args.disks } : {}),
+    ...(args.roots.length ? { roots: args.roots } : {}),
+  });
+  try {
+    stage('entries');
+    const { entries, settings } = session.result;
+    const first = args.entry ?? settings.defaultId;
+    if (!first) {
+      io.err.write(`tendril boot: no default entry (${settings.defaultReason}); ${entries.length} entries found\n`);
+      return 1;
+    }
+    const list = candidates(entries, first, args.fallback);
+    if (typeof list === 'string') {
+      io.err.write(`tendril boot: ${list}\n`);
+      return 1;
+    }
+    const wait = args.dryRun ? 0 : timeoutSeconds(settings, args.timeout);
+    for (let s = Math.ceil(wait); s > 0; s--) {
+      io.err.write(`tendril: booting '${list[0]!.displayTitle}' in ${s} s\n`);
+      await io.sleep(Math.min(1000, (wait - s + 1) * 1000));
+    }
+    return await bootEntries(list, (id) => session.fs(id), {
+      dryRun: args.dryRun,
+      ownConsoles: ownConsoles(),
+      ...(args.append !== undefined ? { append: args.append } : {}),
+      ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),
+      ...(args.consolePolicy ? { consolePolicy: args.consolePolicy } : {}),
+    }, io);
+  } finally {
+    await session.close();
+  }
+}

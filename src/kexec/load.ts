@@ -1,0 +1,219 @@
+// Loading and executing a plan: bytes through our readers into memfds (tmpfs as fallback),
+// re-opened read-only before kexec_file_load (the ETXTBSY rule, kexec-and-boot.md §1.2),
+// verified through /sys/kernel/kexec_loaded, then sync + reboot(KEXEC).
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isSyscallError, kexecFileLoad, memfdCreate, reboot, sync } from '../native/sys';
+import { type KexecFailure, KexecError, hintFor, readKexecState } from './errors';
+import { unmountTracked } from './mounts';
+import { type BootPlan, type FsLookup, type PlanFile, readPlanFile } from './plan';
+import type { ProgressFn } from './progress';
+
+export interface Materialized {
+  /** Read-only fds, ready for kexec_file_load. */
+  readonly kernelFd: number;
+  /** -1 when there is no initrd. */
+  readonly initrdFd: number;
+  readonly kernelSize: number;
+  readonly initrdSize: number;
+  /** 'memfd' or the tmpfs directory used. */
+  readonly backing: string;
+  close(): void;
+}
+
+interface Writer {
+  fd: number;
+  /** Re-open read-only and drop the writable descriptor. */
+  seal(): number;
+}
+
+function tmpDir(): string {
+  for (const d of [process.env.TENDRIL_TMP, '/run', os.tmpdir()]) {
+    if (d && fs.existsSync(d)) return d;
+  }
+  return os.tmpdir();
+}
+
+function newWriter(name: string): { w: Writer; backing: string } {
+  try {
+    const fd = memfdCreate(`tendril-${name}`);
+    return {
+      backing: 'memfd',
+      w: {
+        fd,
+        seal() {
+          const ro = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY);
+          fs.closeSync(fd);
+          return ro;
+        },
+      },
+    };
+  } catch {
+    // No addon or no memfd_create: a tmpfs file, unlinked once re-opened read-only.
+    const dir = tmpDir();
+    const p = path.join(dir, `tendril-${name}-${process.pid}-${Date.now()}`);
+    const fd = fs.openSync(p, 'wx', 0o600);
+    return {
+      backing: dir,
+      w: {
+        fd,
+        seal() {
+          fs.closeSync(fd);
+          const ro = fs.openSync(p, fs.constants.O_RDONLY);
+          fs.unlinkSync(p);
+          return ro;
+        },
+      },
+    };
+  }
+}
+
+function writeAll(fd: number, b: Uint8Array): void {
+  let off = 0;
+  while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+}
+
+async function copyInto(w: Writer, f: PlanFile, lookup: FsLookup, progress: ProgressFn | undefined, t0: number): Promise<void> {
+  let done = 0;
+  for await (const c of readPlanFile(f, lookup)) {
+    writeAll(w.fd, c);
+    done += c.length;
+    progress?.({ label: f.label, done, total: f.size, elapsedMs: Date.now() - t0 });
+  }
+}
+
+/** Copy the kernel and the concatenated initrd out of the readers into sealed files. */
+export async function materialize(plan: BootPlan, lookup: FsLookup, progress?: ProgressFn): Promise<Materialized> {
+  const opened: number[] = [];
+  try {
+    const k = newWriter('kernel');
+    opened.push(k.w.fd);
+    await copyInto(k.w, plan.kernel, lookup, progress, Date.now());
+    opened.pop();
+    const kernelFd = k.w.seal();
+    opened.push(kernelFd);
+    let initrdFd = -1;
+    if (plan.initrds.length) {
+      const r = newWriter('initrd');
+      opened.push(r.w.fd);
+      for (let i = 0; i < plan.initrds.length; i++) {
+        await copyInto(r.w, plan.initrds[i]!, lookup, progress, Date.now());
+        const pad = plan.initrdLayout.pieces[i]!.pad;
+        if (pad) writeAll(r.w.fd, new Uint8Array(pad));
+      }
+      opened.pop();
+      initrdFd = r.w.seal();
+      opened.push(initrdFd);
+    }
+    const initrdSize = initrdFd >= 0 ? fs.fstatSync(initrdFd).size : 0;
+    if (initrdFd >= 0 && initrdSize !== plan.initrdLayout.total) {
+      throw new Error(`initrd is ${initrdSize} bytes, plan says ${plan.initrdLayout.total} (a file changed while reading?)`);
+    }
+    return {
+      kernelFd,
+      initrdFd,
+      kernelSize: fs.fstatSync(kernelFd).size,
+      initrdSize,
+      backing: k.backing,
+      close() {
+        for (const fd of [kernelFd, initrdFd]) if (fd >= 0) fs.closeSync(fd);
+      },
+    };
+  } catch (e) {
+    for (const fd of opened) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    throw e;
+  }
+}
+
+function failureFrom(e: unknown, plan: BootPlan, m?: Materialized): KexecFailure {
+  const state = readKexecState();
+  const syscall = isSyscallError(e) ? e.syscall : 'kexec_file_load';
+  const errno = isSyscallError(e) ? e.code : 'EIO';
+  const ctx = {
+    state,
+    probe: `${plan.probe.format}, protocol 0x${plan.probe.protocol.toString(16)}`,
+    cmdlineLength: Buffer.byteLength(plan.cmdline) + 1,
+    cmdlineLimit: plan.cmdlineLimit,
+    ...(m ? { kernelSize: m.kernelSize, initrdSize: m.initrdSize } : {}),
+  };
+  return {
+    syscall,
+    errno,
+    code: isSyscallError(e) ? e.errno : 0,
+    kernel: plan.kernel.label,
+    initrds: plan.initrds.map((f) => f.label),
+    cmdlineLength: ctx.cmdlineLength,
+    cmdlineLimit: plan.cmdlineLimit,
+    hint: isSyscallError(e) ? hintFor(syscall, errno, ctx) : e instanceof Error ? e.message : String(e),
+    state,
+    ...(m ? { kernelSize: m.kernelSize, initrdSize: m.initrdSize } : {}),
+  };
+}
+
+export interface LoadResult {
+  readonly kernelSize: number;
+  readonly initrdSize: number;
+  readonly backing: string;
+  readonly elapsedMs: number;
+}
+
+export interface LoadDeps {
+  readonly kexecFileLoad?: typeof kexecFileLoad;
+  readonly readLoaded?: () => string;
+}
+
+/** Materialise and kexec_file_load the plan; verify it is loaded. Throws KexecError. */
+export async function loadPlan(plan: BootPlan, lookup: FsLookup, progress?: ProgressFn, deps: LoadDeps = {}): Promise<LoadResult> {
+  const t0 = Date.now();
+  let m: Materialized;
+  try {
+    m = await materialize(plan, lookup, progress);
+  } catch (e) {
+    throw new KexecError({ ...failureFrom(e, plan), syscall: isSyscallError(e) ? e.syscall : 'read' });
+  }
+  try {
+    (deps.kexecFileLoad ?? kexecFileLoad)(m.kernelFd, m.initrdFd, plan.cmdline, 0);
+  } catch (e) {
+    throw new KexecError(failureFrom(e, plan, m));
+  } finally {
+    m.close();
+  }
+  const loaded = (deps.readLoaded ?? (() => fs.readFileSync('/sys/kernel/kexec_loaded', 'utf8')))().trim();
+  if (loaded !== '1') {
+    throw new KexecError({
+      ...failureFrom(new Error(`kexec_file_load returned 0 but /sys/kernel/kexec_loaded is ${JSON.stringify(loaded)}`), plan, m),
+      syscall: 'kexec_file_load',
+      errno: 'EVERIFY',
+    });
+  }
+  return { kernelSize: m.kernelSize, initrdSize: m.initrdSize, backing: m.backing, elapsedMs: Date.now() - t0 };
+}
+
+/** Detach our mounts, sync, jump. Returns only by throwing KexecError (the machine keeps running). */
+export function execLoaded(log: (s: string) => void = () => {}): never {
+  for (const err of unmountTracked()) log(`umount ${err}`);
+  sync();
+  try {
+    reboot('KEXEC');
+  } catch (e) {
+    const errno = isSyscallError(e) ? e.code : 'EIO';
+    throw new KexecError({
+      syscall: 'reboot',
+      errno,
+      code: isSyscallError(e) ? e.errno : 0,
+      kernel: '(loaded image)',
+      initrds: [],
+      cmdlineLength: 0,
+      hint: hintFor('reboot', errno, { state: readKexecState() }),
+    });
+  }
+  throw new KexecError({ syscall: 'reboot', errno: 'EIO', code: 5, kernel: '(loaded image)', initrds: [], cmdlineLength: 0, hint: 'reboot(KEXEC) returned' });
+}

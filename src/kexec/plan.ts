@@ -1,0 +1,226 @@
+// A boot plan: which bytes become the kernel and the initrd, and the final command line,
+// decided before anything is loaded, so `--dry-run` and the real boot share one code path.
+
+import { createHash } from 'node:crypto';
+import type { FileSystem } from '../discovery/fs/types';
+import { FsError } from '../discovery/fs/types';
+import type { BootEntry, FileRef, FsId } from '../discovery/model';
+import { BZIMAGE_PROBE_BYTES, type BzImageProbe, probeBzImage, versionOffset } from './bzimage';
+import { buildCmdline, checkCmdlineLength, type ConsolePolicy } from './cmdline';
+import { KexecError, hintFor } from './errors';
+import { type InitrdLayout, layoutInitrd } from './initrd';
+
+/** Read unit for every copy: the discovery readers are asked for at most this much at once. */
+export const CHUNK = 4 << 20;
+
+export interface PlanFile {
+  readonly role: 'kernel' | 'initrd';
+  /** 'vda:1:/vmlinuz-6.1' or, for a UKI section, 'vda:1:/EFI/Linux/x.efi#.linux'. */
+  readonly label: string;
+  readonly fsId: FsId;
+  readonly path: string;
+  /** Byte range inside the file (whole file: 0 and its size). */
+  readonly offset: number;
+  readonly size: number;
+  readonly microcode?: boolean;
+}
+
+export interface BootPlan {
+  readonly entryId: string;
+  readonly title: string;
+  readonly syscall: 'kexec_file_load';
+  readonly kernel: PlanFile;
+  /** In load order (already laid out: empty ones dropped). */
+  readonly initrds: readonly PlanFile[];
+  readonly initrdLayout: InitrdLayout;
+  readonly cmdline: string;
+  readonly cmdlineLimit: number;
+  readonly consoleDecision: string;
+  readonly stripped: readonly string[];
+  readonly probe: Extract<BzImageProbe, { ok: true }>;
+  readonly warnings: readonly string[];
+}
+
+export type FsLookup = (fsId: FsId) => FileSystem | undefined;
+
+export interface PlanOptions {
+  readonly append?: string;
+  readonly replace?: string;
+  readonly ownConsoles?: readonly string[];
+  readonly consolePolicy?: ConsolePolicy;
+  readonly policy?: readonly string[];
+}
+
+export const labelOf = (r: FileRef, section?: string): string => `${r.fsId}:${r.path}${section ? `#${section}` : ''}`;
+
+function fsFor(lookup: FsLookup, ref: FileRef, role: string, ctx: FailCtx): FileSystem {
+  const f = lookup(ref.fsId);
+  if (!f) throw fail(ctx, 'open', 'ENODEV', 19, `${role} ${labelOf(ref)}: filesystem ${ref.fsId} is not available`);
+  return f;
+}
+
+interface FailCtx {
+  kernel: string;
+  initrds: string[];
+}
+
+function fail(ctx: FailCtx, syscall: string, errno: string, code: number, hint: string, extra: { probe?: string } = {}): KexecError {
+  return new KexecError({ syscall, errno, code, kernel: ctx.kernel, initrds: ctx.initrds, cmdlineLength: 0, hint, ...extra });
+}
+
+const FS_ERRNO: Record<string, number> = { ENOENT: 2, EIO: 5, EACCES: 13, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27, ELOOP: 40, ENAMETOOLONG: 36 };
+
+/** Read [pos, pos+len) of a file through the reader, refusing short reads. */
+export async function readRange(f: FileSystem, path: string, pos: number, len: number): Promise<Uint8Array> {
+  const h = await f.open(path);
+  try {
+    const out = new Uint8Array(Math.max(0, Math.min(len, h.size - pos)));
+    let done = 0;
+    while (done < out.length) {
+      const c = await h.read(pos + done, Math.min(CHUNK, out.length - done));
+      if (c.length === 0) throw new FsError('EIO', path, `short read at ${pos + done}`);
+      out.set(c, done);
+      done += c.length;
+    }
+    return out;
+  } finally {
+    await h.close();
+  }
+}
+
+async function sizeOf(f: FileSystem, ref: FileRef, role: string, ctx: FailCtx): Promise<number> {
+  try {
+    const st = await f.stat(ref.path);
+    if (st.kind !== 'file') throw new FsError('EINVAL', ref.path, 'not a regular file');
+    return st.size;
+  } catch (e) {
+    if (e instanceof FsError) {
+      const what = e.code === 'ENOENT' ? 'missing' : 'unreadable';
+      throw fail(ctx, 'open', e.code, FS_ERRNO[e.code] ?? 5, `${role} ${labelOf(ref)} is ${what}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** Build the plan for a Linux entry. Throws KexecError naming the file and the reason. */
+export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
+  const t = entry.target;
+  if (t.kind !== 'linux') {
+    const ref = 'image' in t ? labelOf(t.image) : t.kind === 'multiboot' ? labelOf(t.kernel) : t.kind === 'uki-url' ? t.url : '?';
+    throw new KexecError({
+      syscall: 'plan',
+      errno: 'ENOEXEC',
+      code: 8,
+      kernel: ref,
+      initrds: [],
+      cmdlineLength: 0,
+      hint: `entry kind '${t.kind}' cannot be kexec'd by this build (UKI split pending; efi/multiboot need the VM or kexec_load path)`,
+    });
+  }
+  const ctx: FailCtx = { kernel: labelOf(t.kernel), initrds: t.initrds.map((r) => labelOf(r)) };
+  const kfs = fsFor(lookup, t.kernel, 'kernel', ctx);
+  const ksize = await sizeOf(kfs, t.kernel, 'kernel', ctx);
+  const head = await readRange(kfs, t.kernel.path, 0, BZIMAGE_PROBE_BYTES);
+  const vo = versionOffset(head);
+  const vbytes = vo !== undefined && vo < ksize ? await readRange(kfs, t.kernel.path, vo, 128) : undefined;
+  const probe = probeBzImage(head, ksize, vbytes);
+  if (!probe.ok) {
+    throw fail(ctx, 'probe', 'ENOEXEC', 8, hintFor('kexec_file_load', 'ENOEXEC', { probe: `${ctx.kernel}: ${probe.reason}` }), {
+      probe: probe.reason,
+    });
+  }
+  const kernel: PlanFile = { role: 'kernel', label: ctx.kernel, fsId: t.kernel.fsId, path: t.kernel.path, offset: 0, size: ksize };
+  const files: PlanFile[] = [];
+  const infos = [];
+  for (const r of t.initrds) {
+    const f = fsFor(lookup, r, 'initrd', ctx);
+    const size = await sizeOf(f, r, 'initrd', ctx);
+    const h = size > 0 ? await readRange(f, r.path, 0, 512) : new Uint8Array(0);
+    files.push({ role: 'initrd', label: labelOf(r), fsId: r.fsId, path: r.path, offset: 0, size });
+    infos.push({ label: labelOf(r), size, head: h, path: r.path });
+  }
+  const layout = layoutInitrd(infos);
+  const initrds = layout.pieces.map((p) => files[p.index]!);
+  const cl = buildCmdline({
+    entryOptions: t.cmdline,
+    ...(opts.replace !== undefined ? { replace: opts.replace } : {}),
+    ...(opts.append !== undefined ? { append: opts.append } : {}),
+    ...(opts.ownConsoles ? { ownConsoles: opts.ownConsoles } : {}),
+    ...(opts.consolePolicy ? { consolePolicy: opts.consolePolicy } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+  });
+  const tooLong = checkCmdlineLength(cl.cmdline, probe.cmdlineSize);
+  if (tooLong) {
+    throw new KexecError({
+      syscall: 'plan',
+      errno: 'EINVAL',
+      code: 22,
+      kernel: ctx.kernel,
+      initrds: ctx.initrds,
+      cmdlineLength: Buffer.byteLength(cl.cmdline),
+      cmdlineLimit: probe.cmdlineSize,
+      hint: tooLong,
+    });
+  }
+  const warnings = [...layout.warnings, ...layout.skipped.map((s) => `${s}: empty initrd skipped`)];
+  return {
+    entryId: entry.id,
+    title: entry.displayTitle,
+    syscall: 'kexec_file_load',
+    kernel,
+    initrds,
+    initrdLayout: layout,
+    cmdline: cl.cmdline,
+    cmdlineLimit: probe.cmdlineSize,
+    consoleDecision: cl.consoleDecision,
+    stripped: cl.stripped,
+    probe,
+    warnings,
+  };
+}
+
+/** Stream a plan file's bytes in CHUNK-sized pieces. */
+export async function* readPlanFile(f: PlanFile, lookup: FsLookup): AsyncGenerator<Uint8Array> {
+  const fsys = lookup(f.fsId);
+  if (!fsys) throw new FsError('EIO', f.path, `filesystem ${f.fsId} went away`);
+  const h = await fsys.open(f.path);
+  try {
+    let done = 0;
+    while (done < f.size) {
+      const c = await h.read(f.offset + done, Math.min(CHUNK, f.size - done));
+      if (c.length === 0) throw new FsError('EIO', f.path, `short read at ${f.offset + done} (file shrank?)`);
+      yield c;
+      done += c.length;
+    }
+  } finally {
+    await h.close();
+  }
+}
+
+export async function sha256Of(f: PlanFile, lookup: FsLookup): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of readPlanFile(f, lookup)) h.update(c);
+  return h.digest('hex');
+}
+
+/** The dry-run text: every file with fsId:path, size, sha256, then cmdline and syscall. */
+export async function describePlan(plan: BootPlan, lookup: FsLookup): Promise<string> {
+  const lines = [`entry: ${plan.entryId} (${plan.title})`];
+  const ver = plan.probe.version ? `, ${plan.probe.version}` : '';
+  const proto = `${plan.probe.protocol >> 8}.${String(plan.probe.protocol & 0xff).padStart(2, '0')}`;
+  lines.push(`kernel: ${plan.kernel.label} size ${plan.kernel.size} sha256 ${await sha256Of(plan.kernel, lookup)}`);
+  lines.push(`  bzImage protocol ${proto}, cmdline_size ${plan.cmdlineLimit}${plan.probe.efiStub ? ', EFI stub' : ''}${ver}`);
+  for (let i = 0; i < plan.initrds.length; i++) {
+    const f = plan.initrds[i]!;
+    const p = plan.initrdLayout.pieces[i]!;
+    lines.push(`initrd[${i}]: ${f.label} size ${f.size} sha256 ${await sha256Of(f, lookup)} at ${p.offset} pad ${p.pad}`);
+  }
+  if (plan.initrds.length) lines.push(`initrd total: ${plan.initrdLayout.total} bytes`);
+  else lines.push('initrd: none (KEXEC_FILE_NO_INITRAMFS)');
+  lines.push(`cmdline (${Buffer.byteLength(plan.cmdline)}/${plan.cmdlineLimit} bytes): ${plan.cmdline}`);
+  lines.push(`console: ${plan.consoleDecision}`);
+  if (plan.stripped.length) lines.push(`stripped: ${plan.stripped.join(' ')}`);
+  for (const w of plan.warnings) lines.push(`warning: ${w}`);
+  lines.push(`syscall: ${plan.syscall}`);
+  return lines.join('\n') + '\n';
+}
