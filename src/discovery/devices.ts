@@ -98,7 +98,11 @@ export function naturalCompare(a: string, b: string): number {
     const nx = /^\d/.test(x);
     const ny = /^\d/.test(y);
     if (nx && ny) return Number(x) - Number(y);
-    if (x.length !== y.length && !nx && !ny) return x.length - y.length || (x < y ? -1 : 1);
+    // Kernel letter suffixes: sdz < sdaa (same family prefix, shorter first).
+    if (!nx && !ny && x.length !== y.length) {
+      const fam = Math.min(x.length, y.length) - 1;
+      if (fam > 0 && x.slice(0, fam) === y.slice(0, fam)) return x.length - y.length;
+    }
     return x < y ? -1 : 1;
   }
   return ax.length - bx.length;

@@ -40,6 +40,6 @@ describe('block device enumeration', () => {
   });
 
   it('sorts device names naturally', () => {
-    expect(['sdb', 'nvme0n10', 'sdaa', 'sda', 'nvme0n2'].sort(naturalCompare)).toEqual(['nvme0n2', 'nvme0n10', 'sda', 'sdb', 'sdaa']);
+    expect(['sdb', 'nvme0n10', 'sdaa', 'sdz', 'sda', 'nvme0n2'].sort(naturalCompare)).toEqual(['nvme0n2', 'nvme0n10', 'sda', 'sdb', 'sdz', 'sdaa']);
   });
 });
