@@ -4,7 +4,8 @@
 
 import { type Diagnostic, diag, errorMessage } from '../diagnostics';
 import { type DirEntry, type FileSystem, FsError } from '../fs/types';
-import type { BootCounter, BootEntry, FileRef, UkiTarget } from '../model';
+import { parseEntryName } from '../entries/bootcount';
+import type { BootEntry, FileRef, UkiTarget } from '../model';
 import { PE_MACHINE, PeError, machineName, parsePeHandle } from '../uki/pe';
 import { type AddonInfo, addonNames, addonRejection, describeUki, readAddon } from '../uki/uki';
 import type { EfiArch, EntrySourceFn, MountedFs, SourceContext, SourceResult } from './context';
@@ -27,31 +28,6 @@ const ARCH_MACHINE: Record<EfiArch, number> = {
   riscv64: PE_MACHINE.riscv64,
   loongarch64: PE_MACHINE.loongarch64,
 };
-
-/**
- * Boot counter in a UKI file name (§9.1): last '+', decimal tries_left, optional '-' and
- * decimal tries_done, then exactly '.efi' (any case). Local copy: src/discovery/entries/
- * bootcount.ts did not exist yet when this was written.
- */
-export function parseUkiBootCounter(fileName: string): { id: string; counter?: BootCounter } {
-  const lower = fileName.toLowerCase();
-  const plus = fileName.lastIndexOf('+');
-  const m = plus >= 0 ? /^\+([0-9]+)(?:-([0-9]+))?\.efi$/i.exec(fileName.slice(plus)) : null;
-  if (!m) return { id: lower };
-  const left = Number(m[1]);
-  const done = m[2] === undefined ? 0 : Number(m[2]);
-  if (left > 0x7fffffff || done > 0x7fffffff) return { id: lower };
-  return {
-    id: (fileName.slice(0, plus) + fileName.slice(plus + m[0].length)).toLowerCase() + '.efi',
-    counter: {
-      triesLeft: left,
-      triesDone: done,
-      widthLeft: m[1]!.length,
-      widthDone: m[2] === undefined ? 0 : m[2].length,
-      fileName,
-    },
-  };
-}
 
 /** Is this directory entry a UKI candidate (§1.2 Type #2 rules)? */
 export function isUkiName(d: DirEntry): boolean {
@@ -162,7 +138,7 @@ async function scanFs(
   for (const name of names) {
     const path = `${UKI_DIR}/${name}`;
     const where = { fsId, file: path };
-    const { id: idWithoutProfile, counter } = parseUkiBootCounter(name);
+    const { id: idWithoutProfile, counter } = parseEntryName(name);
     let desc;
     try {
       const h = await m.fs.open(path);
