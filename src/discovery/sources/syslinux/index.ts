@@ -1,0 +1,328 @@
+// syslinuxSource: finds one SYSLINUX/EXTLINUX/ISOLINUX config per filesystem (probe order of
+// grub-syslinux.md §B1) and turns its labels into BootEntries. Entry ids are
+// `syslinux:<fsId>:<config path>:<label>`; the origin is the LABEL line.
+
+import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
+import { FsError, joinPath, readTextLimited, statOrNull, type FileSystem } from '../../fs/types';
+import type { BootEntry, BootTarget, FileRef, Origin, TimeoutSetting } from '../../model';
+import type { EntrySourceFn, MountedFs, ProposedSettings, SourceContext, SourceResult } from '../context';
+import { parseSyslinux, type Label, type ParsedConfig, type ReadResult } from './parser';
+
+const SOURCE = 'syslinux';
+const MAX_CONFIG_BYTES = 1 << 20;
+
+/** §B1: u-root's directory × file order, then U-Boot's /boot/extlinux/extlinux.conf. */
+export const PROBE_PATHS: readonly string[] = (() => {
+  const dirs = ['/boot/isolinux', '/isolinux', '/boot/syslinux', '/extlinux', '/syslinux', ''];
+  const names = ['isolinux.cfg', 'extlinux.conf', 'syslinux.cfg'];
+  const out: string[] = [];
+  for (const d of dirs) for (const n of names) out.push(`${d}/${n}`);
+  out.push('/boot/extlinux/extlinux.conf');
+  return out;
+})();
+
+/** Extensions syslinux treats as non-Linux images (§B2 KERNEL). */
+const NON_LINUX_EXT: Record<string, string> = {
+  '.c32': 'COM32 module',
+  '.0': 'PXE bootstrap program',
+  '.bin': 'boot sector',
+  '.bs': 'boot sector',
+  '.bss': 'boot sector',
+  '.com': 'COMBOOT program',
+  '.cbt': 'COMBOOT program',
+  '.img': 'floppy image',
+};
+const EXPLICIT_TYPES: Record<string, string> = {
+  boot: 'boot sector',
+  bss: 'boot sector',
+  pxe: 'PXE bootstrap program',
+  fdimage: 'floppy image',
+  comboot: 'COMBOOT program',
+  com32: 'COM32 module',
+  config: 'CONFIG switch to another configuration file',
+};
+
+export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise<SourceResult> => {
+  const entries: BootEntry[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let settings: ProposedSettings | undefined;
+  for (const mfs of ctx.filesystems) {
+    try {
+      const r = await scanFilesystem(mfs);
+      if (!r) continue;
+      entries.push(...r.entries);
+      diagnostics.push(...r.diagnostics);
+      if (r.settings) {
+        if (!settings) settings = r.settings;
+        else diagnostics.push(diag('info', SOURCE, `settings of ${r.settings.from} not used; ${settings.from} came first`));
+      }
+    } catch (e) {
+      diagnostics.push(diag('error', SOURCE, `scan failed: ${errorMessage(e)}`, { fsId: mfs.report.fsId }));
+    }
+  }
+  return settings ? { entries, diagnostics, settings } : { entries, diagnostics };
+};
+
+async function findConfig(fs: FileSystem): Promise<string | undefined> {
+  for (const p of PROBE_PATHS) {
+    const st = await statOrNull(fs, p);
+    if (st?.kind === 'file') return p;
+  }
+  return undefined;
+}
+
+/** Parse and evaluate the config of one filesystem; undefined when it has none. */
+export async function scanFilesystem(mfs: MountedFs): Promise<SourceResult | undefined> {
+  const path = await findConfig(mfs.fs);
+  if (!path) return undefined;
+  const reader = async (p: string): Promise<ReadResult> => {
+    try {
+      return { text: await readTextLimited(mfs.fs, p, MAX_CONFIG_BYTES) };
+    } catch (e) {
+      return { error: errorMessage(e), missing: e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR') };
+    }
+  };
+  const cfg = await parseSyslinux(path, reader, SOURCE);
+  return evaluate(cfg, mfs, path);
+}
+
+function origin(mfs: MountedFs, file: string, line: number): Origin {
+  const r = mfs.report;
+  return {
+    source: 'syslinux',
+    fsId: r.fsId,
+    device: r.device,
+    partition: r.partition,
+    ...(r.partUuid ? { partUuid: r.partUuid } : {}),
+    ...(r.probe?.uuid ? { fsUuid: r.probe.uuid } : {}),
+    file,
+    line,
+  };
+}
+
+/** Remove every `initrd=` word; return the last one's comma list (syslinux: the last wins). */
+export function takeInitrdArg(cmdline: string): { cmdline: string; files?: string[] } {
+  let files: string[] | undefined;
+  const words = cmdline.split(/\s+/).filter(Boolean);
+  const kept: string[] = [];
+  for (const w of words) {
+    if (w.startsWith('initrd=')) files = w.slice(7).split(',').filter(Boolean);
+    else kept.push(w);
+  }
+  return files ? { cmdline: kept.join(' '), files } : { cmdline: kept.join(' ') };
+}
+
+function extOf(p: string): string {
+  const base = p.slice(p.lastIndexOf('/') + 1).toLowerCase();
+  const i = base.lastIndexOf('.');
+  return i < 0 ? '' : base.slice(i);
+}
+
+function baseName(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1).toLowerCase();
+}
+
+interface Built {
+  target: BootTarget;
+  bootable: boolean;
+  diagnostics: Diagnostic[];
+}
+
+/** Turn the parsed config into entries and settings. */
+export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: string): Promise<SourceResult> {
+  const fsId = mfs.report.fsId;
+  const diagnostics: Diagnostic[] = cfg.diagnostics.map((d) => ({ ...d, fsId }));
+  const entries: BootEntry[] = [];
+  const ids = new Map<string, number>();
+  const byLabel = new Map<string, BootEntry>();
+  const labels = [...cfg.labels];
+
+  // DEFAULT that is not a label: a menu module (old style UI) or a kernel command line.
+  let defaultLabel: string | undefined;
+  if (cfg.default) {
+    const [word, ...rest] = cfg.default.value.split(/\s+/);
+    const hit = word ? findLabel(labels, word) : undefined;
+    if (hit) {
+      defaultLabel = hit.name;
+      if (rest.length) diagnostics.push(diag('info', SOURCE, 'arguments after the DEFAULT label are ignored', { fsId, ...cfg.default }));
+    } else if (word && extOf(word) === '.c32') {
+      // `DEFAULT vesamenu.c32` is the pre-UI way of starting the menu.
+    } else if (word) {
+      const synth: Label = { name: word, file: cfg.default.file, line: cfg.default.line, menuDefault: false, hidden: false };
+      synth.kernel = { keyword: 'kernel', path: word, extra: '', file: cfg.default.file, line: cfg.default.line };
+      synth.append = rest.join(' ');
+      labels.unshift(synth);
+      defaultLabel = word;
+      diagnostics.push(diag('info', SOURCE, `DEFAULT ${word} is not a label: used as a kernel command line`, { fsId, ...cfg.default }));
+    }
+  }
+
+  for (const l of labels) {
+    const built = await buildTarget(cfg, l, mfs);
+    const baseId = `syslinux:${fsId}:${cfgPath}:${l.name}`;
+    const n = (ids.get(baseId) ?? 0) + 1;
+    ids.set(baseId, n);
+    if (n > 1) built.diagnostics.push(diag('warning', SOURCE, `duplicate LABEL ${l.name}; listed as #${n}`, { fsId, file: l.file, line: l.line }));
+    const title = l.menuLabel?.trim() || l.name;
+    const e: BootEntry = {
+      id: n > 1 ? `${baseId}#${n}` : baseId,
+      title,
+      displayTitle: title,
+      origin: origin(mfs, l.file, l.line),
+      target: built.target,
+      ...(l.hidden ? { hidden: true } : {}),
+      bootable: built.bootable,
+      diagnostics: built.diagnostics,
+    };
+    entries.push(e);
+    if (!byLabel.has(l.name)) byLabel.set(l.name, e);
+  }
+
+  // Default: ONTIMEOUT (what boots when the countdown ends) > MENU DEFAULT > DEFAULT.
+  let defaultId: string | undefined;
+  const ontimeout = cfg.ontimeout ? findLabel(labels, cfg.ontimeout.value.split(/\s+/)[0] ?? '') : undefined;
+  const menuDefault = labels.find((l) => l.menuDefault);
+  if (cfg.ontimeout && !ontimeout) {
+    diagnostics.push(diag('warning', SOURCE, `ONTIMEOUT ${cfg.ontimeout.value} names no label`, { fsId, ...cfg.ontimeout }));
+  }
+  const chosen = ontimeout ?? menuDefault ?? (defaultLabel !== undefined ? findLabel(labels, defaultLabel) : undefined);
+  if (chosen) defaultId = byLabel.get(chosen.name)?.id;
+  if (cfg.default && defaultLabel === undefined && !/\.c32$/i.test(cfg.default.value.split(/\s+/)[0] ?? '')) {
+    diagnostics.push(diag('warning', SOURCE, `DEFAULT ${cfg.default.value} names no label`, { fsId, ...cfg.default }));
+  }
+
+  let timeout: TimeoutSetting | undefined;
+  if (cfg.timeout) {
+    timeout = cfg.timeout.tenths === 0 ? { kind: 'menu-force' } : { kind: 'seconds', seconds: Math.ceil(cfg.timeout.tenths / 10) };
+  }
+  const settings: ProposedSettings = {
+    ...(timeout ? { timeout } : {}),
+    ...(defaultId ? { defaultId } : {}),
+    from: `${fsId} ${cfg.mainFile}`,
+  };
+  return { entries, diagnostics, settings };
+}
+
+function findLabel(labels: readonly Label[], name: string): Label | undefined {
+  return labels.find((l) => l.name === name) ?? labels.find((l) => l.name.toLowerCase() === name.toLowerCase());
+}
+
+async function buildTarget(cfg: ParsedConfig, l: Label, mfs: MountedFs): Promise<Built> {
+  const fsId = mfs.report.fsId;
+  const ds: Diagnostic[] = [];
+  const at = (w: { file: string; line: number }) => ({ fsId, file: w.file, line: w.line });
+  const placeholder = (path: string): BootTarget => ({ kind: 'efi', image: { fsId, path } });
+  const fail = (msg: string, w: { file: string; line: number }, path = cfg.mainFile): Built => {
+    ds.push(diag('error', SOURCE, msg, at(w)));
+    return { target: placeholder(path), bootable: false, diagnostics: ds };
+  };
+  if (l.localboot) return fail('LOCALBOOT: boots the local disk; tendril continues the boot order instead', l.localboot);
+  const k = l.kernel;
+  if (!k) return fail(`label ${l.name} has no KERNEL or LINUX line`, l);
+  let append = l.append ?? cfg.globalAppend ?? '';
+  if (k.extra) append = `${k.extra} ${append}`.trim();
+  if (l.ipappend) ds.push(diag('info', SOURCE, 'IPAPPEND ignored (no PXE network state)', at(l.ipappend)));
+
+  const ref = async (p: string, w: { file: string; line: number }, what: string): Promise<FileRef | undefined> => {
+    let path: string;
+    try {
+      path = joinPath(cfg.cwd, p);
+    } catch (e) {
+      ds.push(diag('error', SOURCE, `${what} ${JSON.stringify(p)}: ${errorMessage(e)}`, at(w)));
+      return undefined;
+    }
+    const st = await statOrNull(mfs.fs, path);
+    if (st?.kind !== 'file') {
+      ds.push(diag('error', SOURCE, `${what} ${path} ${st ? 'is not a regular file' : 'not found'}`, at(w)));
+      return undefined;
+    }
+    return { fsId, path };
+  };
+
+  const explicit = EXPLICIT_TYPES[k.keyword];
+  const ext = extOf(k.path);
+  const isMboot = baseName(k.path) === 'mboot.c32' && (k.keyword === 'kernel' || k.keyword === 'com32');
+  if (isMboot) return multiboot(cfg, l, append, mfs, ds, ref);
+  const nonLinux = explicit ?? (k.keyword === 'kernel' ? NON_LINUX_EXT[ext] : undefined);
+  if (nonLinux) {
+    const p = safeJoin(cfg.cwd, k.path) ?? cfg.mainFile;
+    return fail(`${k.keyword.toUpperCase()} ${k.path}: ${nonLinux}, not bootable by kexec`, k, p);
+  }
+
+  const kernel = await ref(k.path, k, 'kernel');
+  const taken = takeInitrdArg(append);
+  let initrdNames: { files: string[]; where: { file: string; line: number } } | undefined;
+  if (l.initrd) initrdNames = { files: l.initrd.files, where: l.initrd };
+  else if (taken.files) initrdNames = { files: taken.files, where: l };
+  const initrds: FileRef[] = [];
+  let ok = kernel !== undefined;
+  for (const f of initrdNames?.files ?? []) {
+    const r = await ref(f, initrdNames!.where, 'initrd');
+    if (r) initrds.push(r);
+    else ok = false;
+  }
+  let devicetree: FileRef | undefined;
+  if (l.fdt) {
+    devicetree = await ref(l.fdt.path, l.fdt, 'devicetree');
+    if (!devicetree) ok = false;
+  } else if (l.fdtdir) {
+    ds.push(diag('info', SOURCE, 'FDTDIR: the board DTB name is chosen by firmware; no devicetree passed', at(l.fdtdir)));
+  }
+  const overlays: FileRef[] = [];
+  for (const o of l.overlays?.paths ?? []) {
+    const r = await ref(o, l.overlays!, 'devicetree overlay');
+    if (r) overlays.push(r);
+    else ok = false;
+  }
+  const target: BootTarget = {
+    kind: 'linux',
+    kernel: kernel ?? { fsId, path: safeJoin(cfg.cwd, k.path) ?? k.path },
+    initrds,
+    cmdline: taken.cmdline,
+    ...(devicetree ? { devicetree } : {}),
+    ...(overlays.length ? { devicetreeOverlays: overlays } : {}),
+  };
+  return { target, bootable: ok, diagnostics: ds };
+}
+
+function safeJoin(cwd: string, p: string): string | undefined {
+  try {
+    return joinPath(cwd, p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `KERNEL mboot.c32` + `APPEND xen args --- kernel args --- initrd`: Xen via multiboot. */
+async function multiboot(
+  cfg: ParsedConfig,
+  l: Label,
+  append: string,
+  mfs: MountedFs,
+  ds: Diagnostic[],
+  ref: (p: string, w: { file: string; line: number }, what: string) => Promise<FileRef | undefined>,
+): Promise<Built> {
+  const fsId = mfs.report.fsId;
+  const parts = append.split(/\s+---(?:\s+|$)/).map((s) => s.trim()).filter(Boolean);
+  const where = l.kernel!;
+  if (parts.length === 0) {
+    ds.push(diag('error', SOURCE, 'mboot.c32 without a multiboot kernel in APPEND', { fsId, file: where.file, line: where.line }));
+    return { target: { kind: 'efi', image: { fsId, path: cfg.mainFile } }, bootable: false, diagnostics: ds };
+  }
+  const mods: { file: FileRef; cmdline: string }[] = [];
+  let kernel: FileRef | undefined;
+  let kcmd = '';
+  for (const [i, part] of parts.entries()) {
+    const [file, ...args] = part.split(/\s+/);
+    const r = (await ref(file!, where, i === 0 ? 'multiboot kernel' : 'multiboot module')) ?? {
+      fsId,
+      path: safeJoin(cfg.cwd, file!) ?? file!,
+    };
+    if (i === 0) {
+      kernel = r;
+      kcmd = args.join(' ');
+    } else mods.push({ file: r, cmdline: args.join(' ') });
+  }
+  ds.push(diag('warning', SOURCE, 'multiboot (mboot.c32) entry: not bootable by kexec yet', { fsId, file: where.file, line: where.line }));
+  return { target: { kind: 'multiboot', kernel: kernel!, cmdline: kcmd, modules: mods }, bootable: false, diagnostics: ds };
+}
