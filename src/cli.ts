@@ -3,6 +3,9 @@
 
 import { isMainThread, workerData } from 'node:worker_threads';
 import { runDiscoveryCommand } from './discovery/commands';
+import { runBootCommand } from './kexec/command';
+import { runMenuCommand } from './menu/command';
+import { hashPassword } from './menu/password';
 import { WORKER_ROLE } from './discovery/worker/protocol';
 import { startScanWorker } from './discovery/worker/scan-worker';
 
@@ -16,7 +19,8 @@ commands:
   list     list boot entries in menu order (--json, --disk FILE..., --root DIR, --timeout S)
   probe    print the device / partition / filesystem tree
   boot     boot an entry (--entry ID | --default) [--dry-run]
-  menu     the interactive boot menu
+  menu     the interactive boot menu (--plain, --dry-run, --disk FILE..., --timeout S)
+  hash-password  print a salted scrypt hash for --password-hash / /etc/tendril/password-hash
   vm       run a UEFI payload in a KVM virtual machine
   help     this text
 `;
@@ -27,7 +31,24 @@ function commands(): Record<string, Command> {
   return {
     list: (a) => runDiscoveryCommand('list', a),
     probe: (a) => runDiscoveryCommand('probe', a),
+    boot: (a) => runBootCommand(a),
+    menu: (a) => runMenuCommand(a),
+    'hash-password': async (a) => {
+      const pw = a[0] ?? (await readStdinLine());
+      if (!pw) {
+        process.stderr.write('usage: tendril hash-password PASSWORD  (or the password on stdin)\n');
+        return 2;
+      }
+      process.stdout.write(hashPassword(pw) + '\n');
+      return 0;
+    },
   };
+}
+
+async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split('\n')[0]?.trim() ?? '';
 }
 
 export async function main(argv: string[]): Promise<number> {

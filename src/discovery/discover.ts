@@ -30,6 +30,8 @@ export interface DiscoverOptions {
   readonly sources?: readonly EntrySourceFn[];
   /** Scanner to use (default: worker threads in the bundle, in-process otherwise). */
   readonly scanner?: DeviceScanner;
+  /** Called once the device list is known (before any scan finishes). */
+  readonly onStart?: (devices: readonly DeviceInfo[]) => void;
   /** Called as each device finishes, for live menus. */
   readonly onDevice?: (report: DeviceReport) => void;
   /** Called with the sorted list whenever it changes (after each device, then final). */
@@ -145,6 +147,19 @@ function dedupeIds(entries: BootEntry[], diagnostics: Diagnostic[]): BootEntry[]
   });
 }
 
+/**
+ * TENDRIL_DEBUG_SCAN_DELAY="name=ms,..." holds back the scan of the named devices: a slow
+ * disk on demand, to watch (and test) entries appearing in the menu as devices answer.
+ */
+function debugDelays(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const part of (process.env.TENDRIL_DEBUG_SCAN_DELAY ?? '').split(',')) {
+    const [name, ms] = part.split('=');
+    if (name && ms && Number(ms) > 0) m.set(name, Math.min(Number(ms), 600_000));
+  }
+  return m;
+}
+
 export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySession> {
   const deadlineMs = opts.deadlineMs ?? 10_000;
   const arch = opts.arch ?? hostArch();
@@ -186,8 +201,12 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
     return { filesystems, get: (id) => byId.get(id), arch };
   };
 
+  opts.onStart?.(infos);
+  const delays = debugDelays();
   await Promise.all(
     infos.map(async (info, i) => {
+      const delay = delays.get(info.name);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       const out = await scanner.scan(info, deadlineMs);
       reports[i] = out.report;
       for (const fsr of out.report.filesystems) {

@@ -1,0 +1,354 @@
+// `tendril menu`: discovery runs in the background and entries appear as disks answer;
+// the countdown starts once discovery is complete; a choice is planned and kexec'd with
+// the kexec module's code, and a failure comes back as an error panel over the list.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { discover, type DiscoverySession } from '../discovery/discover';
+import { discoverOptionsFrom } from '../discovery/commands';
+import type { BootEntry, DiscoveryResult, TimeoutSetting } from '../discovery/model';
+import { consolesFromProcCmdline } from '../kexec/cmdline';
+import { formatFailure, KexecError } from '../kexec/errors';
+import { execLoaded, loadPlan } from '../kexec/load';
+import { describePlan, planBoot, type FsLookup, type PlanOptions } from '../kexec/plan';
+import { formatProgress } from '../kexec/progress';
+import { log } from '../log';
+import { ArgError, numberOption, parseArgs, type ParsedArgs } from '../util/args';
+import { verifyPassword } from './password';
+import { listText, plainCommand, readLines } from './plain';
+import { MenuState, type Action } from './state';
+import { createTerminal, type Terminal } from './tui';
+import { detailLines, glyphsFor, render } from './view';
+
+const SPEC = {
+  flags: ['plain', 'dry-run', 'no-sys', 'help', 'allow-power'],
+  options: ['timeout', 'deadline', 'password-hash'],
+  repeatable: ['disk', 'root'],
+};
+
+export const MENU_USAGE =
+  'usage: tendril menu [--plain] [--dry-run] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--password-hash HASH] [--deadline MS]';
+
+/** What the menu does before any key: show it, count down, or boot at once. */
+export type StartPolicy =
+  | { readonly kind: 'countdown'; readonly seconds: number }
+  | { readonly kind: 'wait' }
+  | { readonly kind: 'boot-now'; readonly unlessKey: boolean };
+
+export function startPolicy(t: TimeoutSetting): StartPolicy {
+  switch (t.kind) {
+    case 'menu-force':
+      return { kind: 'wait' };
+    case 'menu-disabled':
+      return { kind: 'boot-now', unlessKey: false };
+    case 'menu-hidden':
+      return { kind: 'boot-now', unlessKey: true };
+    case 'seconds':
+      return t.seconds > 0 ? { kind: 'countdown', seconds: t.seconds } : { kind: 'boot-now', unlessKey: true };
+  }
+}
+
+function passwordHash(args: ParsedArgs): string | undefined {
+  const fromArg = args.options.get('password-hash') ?? process.env.TENDRIL_PASSWORD_HASH;
+  if (fromArg) return fromArg;
+  try {
+    return fs.readFileSync('/etc/tendril/password-hash', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ownConsoles(): string[] {
+  try {
+    return consolesFromProcCmdline(fs.readFileSync('/proc/cmdline', 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function shellPath(): string {
+  for (const p of ['/bin/sh', '/usr/bin/sh', '/bin/busybox']) if (fs.existsSync(p)) return p;
+  return 'sh';
+}
+
+interface Ui {
+  redraw(): void;
+  state: MenuState;
+  term?: Terminal;
+}
+
+export async function runMenuCommand(argv: string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv, SPEC);
+  } catch (e) {
+    process.stderr.write(`tendril menu: ${(e as ArgError).message}\n${MENU_USAGE}\n`);
+    return 2;
+  }
+  if (args.flags.has('help')) {
+    process.stdout.write(MENU_USAGE + '\n');
+    return 0;
+  }
+  const hash = passwordHash(args);
+  const plain = args.flags.has('plain') || process.env.TERM === 'dumb' || !process.stdout.isTTY;
+  const dryRun = args.flags.has('dry-run');
+  const canQuit = process.pid !== 1;
+  const powerAllowed = process.pid === 1 || args.flags.has('allow-power');
+  const state = new MenuState({ passwordRequired: hash !== undefined, canQuit });
+  const discoverOpts = discoverOptionsFrom(args);
+  const cliTimeout = numberOption(args, 'timeout');
+
+  let session: DiscoverySession | undefined;
+  let tickCount = 0;
+  const ui: Ui = { state, redraw: () => {} };
+  const lookup: FsLookup = (id) => session?.fs(id);
+  const planOpts = (cmdline?: string): PlanOptions => ({ ownConsoles: ownConsoles(), ...(cmdline !== undefined ? { replace: cmdline } : {}) });
+
+  const scan = async (): Promise<DiscoveryResult> => {
+    const old = session;
+    session = undefined;
+    await old?.close();
+    state.pending = 0;
+    const s = await discover({
+      ...discoverOpts,
+      onStart: (devices) => {
+        state.pending = devices.length;
+        ui.redraw();
+      },
+      onDevice: () => {
+        state.pending = Math.max(0, state.pending - 1);
+        ui.redraw();
+      },
+      onEntries: (entries) => {
+        state.setEntries(entries);
+        ui.redraw();
+      },
+    });
+    session = s;
+    state.pending = 0;
+    state.setEntries(s.result.entries, s.result.settings);
+    for (const d of [...s.result.diagnostics, ...s.result.devices.flatMap((x) => x.diagnostics)]) {
+      log(d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info', d.source, `${d.fsId ?? d.device ?? ''} ${d.file ?? ''}${d.line ? ':' + d.line : ''} ${d.message}`.trim());
+    }
+    return s.result;
+  };
+
+  /** Plan + load + exec. Returns only on failure (with the error shown) or in dry-run. */
+  const boot = async (entry: BootEntry, cmdline: string | undefined, out: (s: string) => void): Promise<'dry-run' | 'failed'> => {
+    try {
+      const plan = await planBoot(entry, lookup, planOpts(cmdline));
+      if (dryRun) {
+        out(await describePlan(plan, lookup));
+        return 'dry-run';
+      }
+      state.showLoading(entry, `${plan.kernel.label} via ${plan.syscall}`);
+      ui.redraw();
+      await loadPlan(plan, lookup, (p) => {
+        state.showLoading(entry, formatProgress(p, 30));
+        ui.redraw();
+      });
+      await session?.close();
+      ui.term?.destroy();
+      execLoaded((s) => process.stderr.write(`tendril: ${s}\n`));
+    } catch (e) {
+      const lines = e instanceof KexecError ? formatFailure(e.failure).split('\n') : [e instanceof Error ? e.message : String(e)];
+      log('error', 'boot', `${entry.id}: ${lines.join(' ')}`);
+      state.showError(`Cannot boot ${entry.displayTitle}`, lines);
+      ui.redraw();
+    }
+    return 'failed';
+  };
+
+  if (plain) return runPlain(state, scan, boot, cliTimeout, powerAllowed, dryRun);
+
+  const term = createTerminal(glyphsFor(process.env));
+  ui.term = term;
+  ui.redraw = () => term.draw(render(state, term.width, term.height, glyphsFor(process.env), tickCount));
+  ui.redraw();
+
+  return new Promise<number>((resolve) => {
+    let finished = false;
+    const finish = async (code: number, after?: string): Promise<void> => {
+      if (finished) return;
+      finished = true;
+      clearInterval(timer);
+      term.destroy();
+      await session?.close();
+      if (after) process.stdout.write(after);
+      resolve(code);
+    };
+
+    const handle = async (a: Action): Promise<void> => {
+      switch (a.kind) {
+        case 'none':
+          break;
+        case 'boot': {
+          let plan = '';
+          const r = await boot(a.entry, a.cmdline, (s) => (plan = s));
+          if (r === 'dry-run') await finish(0, plan);
+          break;
+        }
+        case 'details': {
+          const e = a.entry;
+          const sizes = new Map<string, number>();
+          const refs = e.target.kind === 'linux' ? [e.target.kernel, ...e.target.initrds] : e.target.kind === 'uki' || e.target.kind === 'efi' ? [e.target.image] : [];
+          for (const r of refs) {
+            const st = await lookup(r.fsId)?.stat(r.path).catch(() => undefined);
+            if (st) sizes.set(`${r.fsId}${r.path}`, st.size);
+          }
+          const lines = detailLines(e, sizes);
+          try {
+            const plan = await planBoot(e, lookup, planOpts());
+            lines.push(`final     ${plan.cmdline}`, `console   ${plan.consoleDecision}`);
+          } catch (err) {
+            lines.push(`final     (not bootable by kexec: ${err instanceof KexecError ? err.failure.hint : String(err)})`);
+          }
+          if (state.mode.kind === 'details' && state.mode.entry.id === e.id) state.details = lines;
+          break;
+        }
+        case 'verify-password': {
+          let ok = false;
+          try {
+            ok = hash !== undefined && verifyPassword(a.password, hash);
+          } catch (e) {
+            log('error', 'menu', `password hash unusable: ${(e as Error).message}`);
+          }
+          if (ok) await handle(state.passwordAccepted(a.then));
+          else state.passwordRejected(a.then);
+          break;
+        }
+        case 'shell':
+          await term.suspend(
+            () =>
+              new Promise<void>((res) => {
+                process.stdout.write('tendril rescue shell; exit to return to the menu\n');
+                const c = spawn(shellPath(), [], { stdio: 'inherit' });
+                c.on('exit', () => res());
+                c.on('error', (e) => {
+                  process.stdout.write(`cannot start a shell: ${e.message}\n`);
+                  res();
+                });
+              }),
+          );
+          break;
+        case 'rescan':
+          await scan();
+          break;
+        case 'reboot':
+        case 'poweroff':
+          if (dryRun || !powerAllowed) {
+            if (dryRun) {
+              await finish(0, `would ${a.kind}\n`);
+              return;
+            }
+            state.showError('Not allowed', [`tendril is not PID 1: refusing to ${a.kind} this machine (--allow-power overrides).`]);
+            break;
+          }
+          await power(a.kind);
+          break;
+        case 'quit':
+          await finish(0);
+          return;
+      }
+      ui.redraw();
+    };
+
+    let keyPressed = false;
+    term.onKey((k) => {
+      keyPressed = true;
+      void handle(state.key(k));
+    });
+    term.onResize(() => ui.redraw());
+    const timer = setInterval(() => {
+      tickCount++;
+      const a = state.tick();
+      ui.redraw();
+      if (a.kind !== 'none') void handle(a);
+    }, 1000);
+
+    void scan().then((r) => {
+      const t: TimeoutSetting = cliTimeout !== undefined ? { kind: 'seconds', seconds: cliTimeout } : r.settings.timeout;
+      const p = startPolicy(t);
+      // A key pressed (or held) while the disks were read shows the menu (sd-boot's rule).
+      if (p.kind === 'countdown') state.startCountdown(p.seconds);
+      else if (p.kind === 'boot-now' && !(p.unlessKey && keyPressed)) {
+        const d = state.defaultEntry;
+        if (d) void handle({ kind: 'boot', entry: d });
+      }
+      ui.redraw();
+    });
+  });
+}
+
+async function power(kind: 'reboot' | 'poweroff'): Promise<void> {
+  const sys = await import('../native/sys');
+  sys.sync();
+  sys.reboot(kind === 'reboot' ? 'RESTART' : 'POWER_OFF');
+}
+
+async function runPlain(
+  state: MenuState,
+  scan: () => Promise<DiscoveryResult>,
+  boot: (e: BootEntry, cmdline: string | undefined, out: (s: string) => void) => Promise<'dry-run' | 'failed'>,
+  cliTimeout: number | undefined,
+  powerAllowed: boolean,
+  dryRun: boolean,
+): Promise<number> {
+  const out = (s: string): void => void process.stdout.write(s);
+  out('tendril: scanning disks...\n');
+  const r = await scan();
+  const io = readLines(process.stdin, process.stdout);
+  try {
+    out(listText(state));
+    const t: TimeoutSetting = cliTimeout !== undefined ? { kind: 'seconds', seconds: cliTimeout } : r.settings.timeout;
+    const p = startPolicy(t);
+    const d = state.defaultEntry;
+    if (d && p.kind !== 'wait') {
+      const secs = p.kind === 'countdown' ? p.seconds : 0;
+      out(`booting '${d.displayTitle}' in ${secs} s; press Enter to choose\n`);
+      const first = await Promise.race([io.next(''), new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), secs * 1000))]);
+      if (first === 'timeout' || first === null) {
+        const res = await boot(d, undefined, out);
+        if (res === 'dry-run') return 0;
+        out(`${state.mode.kind === 'error' ? state.mode.lines.join('\n') : 'boot failed'}\n`);
+      }
+    }
+    for (;;) {
+      const line = await io.next('boot> ');
+      if (line === null) return 0;
+      const c = await plainCommand(state, line, (pr, init) => io.ask(pr, init));
+      switch (c.kind) {
+        case 'show':
+          out(c.text);
+          break;
+        case 'boot': {
+          const res = await boot(c.entry, c.cmdline, out);
+          if (res === 'dry-run') return 0;
+          if (state.mode.kind === 'error') out(`${state.mode.title}\n${state.mode.lines.join('\n')}\n`);
+          state.mode = { kind: 'list' };
+          break;
+        }
+        case 'rescan':
+          await scan();
+          out(listText(state));
+          break;
+        case 'shell':
+          await new Promise<void>((res) => spawn(shellPath(), [], { stdio: 'inherit' }).on('exit', () => res()).on('error', () => res()));
+          break;
+        case 'reboot':
+        case 'poweroff':
+          if (dryRun) {
+            out(`would ${c.kind}\n`);
+            return 0;
+          }
+          if (!powerAllowed) out(`not PID 1: refusing to ${c.kind} (--allow-power overrides)\n`);
+          else await power(c.kind);
+          break;
+        case 'quit':
+          return 0;
+      }
+    }
+  } finally {
+    io.close();
+  }
+}
