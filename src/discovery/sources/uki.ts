@@ -99,12 +99,14 @@ async function loadAddonDir(m: MountedFs, dir: string, diags: Diagnostic[]): Pro
 }
 
 /**
- * The ESP whose /loader/addons applies to UKIs on `m` (bls.md §10.5: global add-ons live on
- * the ESP): `m` itself, else the ESP on the same disk (XBOOTLDR must share the ESP's disk).
+ * The filesystem whose /loader/addons applies to UKIs on `m` (bls.md §10.5: global add-ons
+ * live on the ESP): `m` itself if it is the ESP, else the ESP on the same disk (XBOOTLDR
+ * shares the ESP's disk). With no ESP on that disk (a `--root DIR` tree, a lone /boot), `m`
+ * itself, which is also where systemd-stub looks (the volume it was loaded from).
  */
-function espFor(ctx: SourceContext, m: MountedFs): MountedFs | undefined {
+function globalAddonFs(ctx: SourceContext, m: MountedFs): MountedFs {
   if (m.report.role === 'esp') return m;
-  return ctx.filesystems.find((f) => f.report.role === 'esp' && f.report.device === m.report.device);
+  return ctx.filesystems.find((f) => f.report.role === 'esp' && f.report.device === m.report.device) ?? m;
 }
 
 type AddonCache = Map<string, Promise<LoadedAddon[]>>;
@@ -127,13 +129,13 @@ async function scanFs(
   if (names.length === 0) return;
 
   const machine = ARCH_MACHINE[ctx.arch];
-  const esp = espFor(ctx, m);
-  let globalLoad = esp ? cache.get(esp.report.fsId) : undefined;
-  if (esp && !globalLoad) {
+  const esp = globalAddonFs(ctx, m);
+  let globalLoad = cache.get(esp.report.fsId);
+  if (!globalLoad) {
     globalLoad = loadAddonDir(esp, GLOBAL_ADDON_DIR, diags);
     cache.set(esp.report.fsId, globalLoad);
   }
-  const globalAddons = globalLoad ? await globalLoad : [];
+  const globalAddons = await globalLoad;
 
   for (const name of names) {
     const path = `${UKI_DIR}/${name}`;

@@ -80,8 +80,11 @@ beforeAll(async () => {
   place('esp/EFI/Linux/debian.efi.extra.d/arm.addon.efi', withMachine(buildAddon({ cmdline: 'arm=1' }), PE_MACHINE.aa64));
   // XBOOTLDR on the same disk (vda:2): global add-ons come from the ESP.
   place('xbootldr/EFI/Linux/xb.efi', small('NAME=XBOOTLDR OS\nVERSION=2\n'));
-  // An ext4 /boot on another disk with /EFI/Linux: scanned, no ESP there → no global add-ons.
+  place('xbootldr/loader/addons/not-global.addon.efi', buildAddon({ cmdline: 'xbootldr_own=1' }));
+  // An ext4 /boot on another disk with /EFI/Linux: scanned; no ESP on that disk, so its own
+  // /loader/addons is the global set (where systemd-stub would look).
   place('ext/EFI/Linux/e.efi', small('NAME=Ext\nIMAGE_VERSION=3\nIMAGE_ID=extimg\n'));
+  place('ext/loader/addons/own.addon.efi', buildAddon({ cmdline: 'own=1' }));
   // A vfat data partition without /EFI/Linux.
   place('data/readme.txt', single);
 
@@ -162,7 +165,7 @@ describe('ukiSource', () => {
     expect((a.target as UkiTarget).addons.map((x) => x.path)).toEqual(['/loader/addons/a.addon.efi', '/loader/addons/b.addon.efi']);
   });
 
-  it('XBOOTLDR UKIs get the ESP global add-ons of the same disk; other disks get none', () => {
+  it('XBOOTLDR UKIs get the ESP global add-ons of the same disk; a disk without ESP uses its own', () => {
     const xb = byId('xb.efi');
     expect(xb.origin.fsId).toBe('vda:2');
     expect((xb.target as UkiTarget).addons.map((a) => `${a.fsId}:${a.path}`)).toEqual([
@@ -171,7 +174,7 @@ describe('ukiSource', () => {
     ]);
     const e = byId('e.efi');
     expect(e).toMatchObject({ title: 'extimg', version: '3', sortKey: 'extimg' });
-    expect((e.target as UkiTarget).addons).toEqual([]);
+    expect((e.target as UkiTarget).addons).toEqual([{ fsId: 'vdb:1', path: '/loader/addons/own.addon.efi' }]);
   });
 
   it('skipped UKIs are reported with the file and the reason', () => {
