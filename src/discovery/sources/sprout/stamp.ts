@@ -73,7 +73,7 @@ export function stamp(text: string, values: ValueMap): string {
  * §4.3: flatten (done by the caller), then re-stamp every value against the previous map
  * until stable. Throws StampError on the iteration limit or a length limit.
  */
-export function finalize(values: ValueMap): Map<string, string> {
+export function finalize(values: ValueMap, limits: typeof STAMP_LIMITS = STAMP_LIMITS): Map<string, string> {
   let cur = new Map(values);
   const order = stampOrder(cur);
   for (let iter = 0; ; iter++) {
@@ -83,20 +83,20 @@ export function finalize(values: ValueMap): Map<string, string> {
     for (const [k, v] of cur) {
       let nv: string;
       try {
-        nv = stampWith(v, cur, order);
+        nv = stampWith(v, cur, order, limits.valueBytes);
       } catch (e) {
         if (e instanceof StampError) throw new StampError(`value "${k}": ${e.message}`, k);
         throw e;
       }
       total += nv.length;
-      if (total > STAMP_LIMITS.totalBytes) {
-        throw new StampError(`values grow beyond ${STAMP_LIMITS.totalBytes} characters in total (self-reference at "${k}"?)`, k);
+      if (total > limits.totalBytes) {
+        throw new StampError(`values grow beyond ${limits.totalBytes} characters in total (self-reference at "${k}"?)`, k);
       }
       if (nv !== v) changed = true;
       next.set(k, nv);
     }
     if (!changed) return next;
-    if (iter + 1 >= STAMP_LIMITS.iterations) {
+    if (iter + 1 >= limits.iterations) {
       throw new StampError('maximum number of replacement iterations reached');
     }
     cur = next;
