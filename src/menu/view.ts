@@ -158,16 +158,16 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     lines.push({ text: g.bl + g.h.repeat(inner) + g.br, style: 'normal' });
     if (m.kind === 'search') {
       status = ` /${m.query.value}`;
-      cursor = { row: lines.length, col: 2 + m.query.cursor };
+      cursor = { row: h - 2, col: 2 + m.query.cursor };
       footer = ' type to filter  Enter select  Esc cancel';
     } else if (m.kind === 'editor') {
       const [text, col] = m.editor.view(w - 3);
       status = ` >${text}`;
-      cursor = { row: lines.length, col: 2 + col };
+      cursor = { row: h - 2, col: 2 + col };
       footer = ` editing ${m.entry.id}: Enter boot  Esc cancel  Ctrl-A/E/K/U`;
     } else if (m.kind === 'password') {
       status = ` Password: ${'*'.repeat(m.input.value.length)}${m.error ? `   (${m.error})` : ''}`;
-      cursor = { row: lines.length, col: 11 + m.input.value.length };
+      cursor = { row: h - 2, col: 11 + m.input.value.length };
       footer = ' Enter confirm  Esc cancel';
     } else if (m.kind === 'confirm') {
       status = ` Really ${m.action === 'reboot' ? 'reboot' : 'power off'}? (y/n)`;

@@ -1,0 +1,32 @@
+// Boot entries for menu tests: plain data in the shape discovery produces.
+import type { BootEntry, MenuSettings } from '../../../src/discovery/model';
+
+export function entry(id: string, over: Partial<BootEntry> = {}): BootEntry {
+  return {
+    id,
+    title: over.title ?? id,
+    displayTitle: over.displayTitle ?? over.title ?? id,
+    origin: { source: 'bls', fsId: 'disk.img:1', device: '/tmp/disk.img', partition: 1, file: `/loader/entries/${id}` },
+    target: { kind: 'linux', kernel: { fsId: 'disk.img:1', path: '/vmlinuz' }, initrds: [], cmdline: `root=/dev/vda2 ro ${id}` },
+    bootable: true,
+    diagnostics: [],
+    ...over,
+  };
+}
+
+export const fedora = [
+  entry('f39-6.5.conf', { displayTitle: 'Fedora 39 (6.5)', machineId: 'aaaa', sortKey: 'fedora', version: '6.5' }),
+  entry('f39-6.4.conf', { displayTitle: 'Fedora 39 (6.4)', machineId: 'aaaa', sortKey: 'fedora', version: '6.4' }),
+  entry('f39-6.3.conf', { displayTitle: 'Fedora 39 (6.3)', machineId: 'aaaa', sortKey: 'fedora', version: '6.3' }),
+];
+export const others = [
+  entry('debian.conf', { displayTitle: 'Debian 12', sortKey: 'debian' }),
+  entry('memtest.conf', { displayTitle: 'Memtest86+', target: { kind: 'efi', image: { fsId: 'disk.img:1', path: '/EFI/memtest.efi' } } }),
+  entry('hidden.conf', { displayTitle: 'Hidden thing', hidden: true }),
+  entry('old+0-3.conf', { displayTitle: 'Old kernel', bootCounter: { triesLeft: 0, triesDone: 3, widthLeft: 1, widthDone: 1, fileName: 'old+0-3.conf' } }),
+];
+export const all = [...fedora, ...others];
+
+export function settings(defaultId: string, over: Partial<MenuSettings> = {}): MenuSettings {
+  return { timeout: { kind: 'seconds', seconds: 5 }, timeoutSource: 'test', editor: true, defaultId, defaultReason: 'test', ...over };
+}

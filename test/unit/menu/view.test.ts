@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { MenuState } from '../../../src/menu/state';
+import { ASCII, glyphsFor, render, UNICODE } from '../../../src/menu/view';
+import { all, settings } from './entries';
+import { LineEditor } from '../../../src/menu/editor';
+import { hashPassword, verifyPassword, parseHash } from '../../../src/menu/password';
+
+describe('menu frames', () => {
+  for (const [w, h] of [[80, 24], [132, 43], [40, 12]] as const) {
+    it(`fills exactly ${w}x${h} in every mode`, () => {
+      const st = new MenuState();
+      st.setEntries(all, settings('debian.conf'));
+      st.startCountdown(5);
+      for (const k of ['', 'i', 'escape', 'l', 'escape', 'h', 'escape', 'e', 'escape', '/']) {
+        if (k) st.key(k);
+        const f = render(st, w, h, ASCII);
+        expect(f.lines).toHaveLength(h);
+        for (const l of f.lines) expect([...l.text].length).toBeLessThanOrEqual(w);
+        for (const l of f.lines) expect(l.text).toMatch(/^[\x20-\x7e]*$/);
+      }
+    });
+  }
+  it('marks selection, default and bad entries in text, not only with attributes', () => {
+    const st = new MenuState();
+    st.setEntries(all, settings('debian.conf'));
+    const text = render(st, 80, 24, ASCII).lines.map((l) => l.text).join('\n');
+    expect(text).toMatch(/>\*\s+Debian 12/);
+    expect(text).toMatch(/Old kernel\s+\[bad\]/);
+    expect(text).toMatch(/Fedora 39 \(6\.5\).*\[\+2\]/);
+  });
+  it('shows the countdown and the editor cursor', () => {
+    const st = new MenuState();
+    st.setEntries(all, settings('debian.conf'));
+    st.startCountdown(7);
+    expect(render(st, 80, 24, ASCII).lines.at(-2)!.text).toMatch(/Booting 'Debian 12' in 7 s/);
+    st.key('e');
+    const f = render(st, 80, 24, ASCII);
+    expect(f.cursor?.row).toBe(22);
+    expect(f.lines[22]!.text).toMatch(/^ >root=\/dev\/vda2 ro debian\.conf/);
+  });
+  it('chooses Unicode borders only where they render', () => {
+    expect(glyphsFor({ TERM: 'linux' })).toBe(UNICODE);
+    expect(glyphsFor({ TERM: 'vt100', LANG: 'C.UTF-8' })).toBe(ASCII);
+    expect(glyphsFor({ TERM: 'vt220' })).toBe(ASCII);
+    expect(glyphsFor({ TERM: 'xterm-256color', LANG: 'en_US.UTF-8' })).toBe(UNICODE);
+    expect(glyphsFor({ TERM: 'xterm' })).toBe(ASCII);
+  });
+});
+
+describe('line editor', () => {
+  it('scrolls a long line around the cursor', () => {
+    const ed = new LineEditor('x'.repeat(200));
+    const [text, col] = ed.view(50);
+    // The cursor sits after the last character, so the window keeps one free cell.
+    expect(text).toBe('x'.repeat(49));
+    expect(col).toBe(49);
+    ed.home();
+    expect(ed.view(50)).toEqual(['x'.repeat(50), 0]);
+  });
+  it('drops control characters and deletes words', () => {
+    const ed = new LineEditor('a b');
+    ed.insert('\x1b[2J c');
+    expect(ed.value).toBe('a b[2J c');
+    ed.killWord();
+    expect(ed.value).toBe('a b[2J ');
+  });
+});
+
+describe('menu password', () => {
+  it('verifies a salted scrypt hash and rejects a wrong password', () => {
+    const h = hashPassword('s3cret');
+    expect(h).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(hashPassword('s3cret')).not.toBe(h);
+    expect(verifyPassword('s3cret', h)).toBe(true);
+    expect(verifyPassword('s3cret ', h)).toBe(false);
+  });
+  it('refuses malformed or hostile hash strings', () => {
+    expect(() => parseHash('md5$abc')).toThrow(/scrypt/);
+    expect(() => parseHash('scrypt$1073741824$8$1$c2FsdHNhbHQ=$aGFzaGhhc2hoYXNoaGFzaA==')).toThrow(/range/);
+  });
+});
