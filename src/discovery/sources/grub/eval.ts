@@ -1,0 +1,539 @@
+// The sandboxed GRUB script evaluator. It only reads files through the FileSystem interface
+// and never writes: save_env is recorded, loaders are recorded, nothing is executed. Every
+// limit (depth, steps, loop iterations, word size, environment size, entries) ends the
+// current top-level command with a diagnostic naming file, line and limit; the next
+// top-level command still runs.
+
+import { diag, type Diagnostic, type Severity } from '../../diagnostics';
+import { FsError, readFileLimited } from '../../fs/types';
+import type { SourceContext } from '../context';
+import { BUILTINS } from './builtins';
+import { resolvePath } from './devices';
+import type { Cmd, MenuKind, ParsedScript, Word } from './parser';
+import { parse } from './parser';
+import type { GrubLimits } from './platform';
+import {
+  type Env,
+  type Exec,
+  type FsLoc,
+  type MenuCtx,
+  type MenuDef,
+  type Resolved,
+  type SourceFile,
+  fileKey,
+  finalMenu,
+} from './state';
+import type { FileSystem } from '../../fs/types';
+
+export interface GrubOptions {
+  readonly limits: GrubLimits;
+  /**
+   * Opens an ISO 9660 image for `loopback` (an in-process reader). Absent: entries that
+   * boot from `(loop)` are listed as not bootable.
+   */
+  readonly openImage?: (fs: FileSystem, path: string) => Promise<FileSystem>;
+}
+
+export type ScriptCache = Map<string, ParsedScript | FsError>;
+
+/** A `save_env` the config asked for (never performed here). */
+export interface SaveEnvIntent {
+  readonly fsId: string;
+  readonly path: string;
+  readonly values: ReadonlyMap<string, string>;
+  /** The config file and line that asked. */
+  readonly file: string;
+  readonly line: number;
+}
+
+/** Bookkeeping for one evaluated config (one probe location): budgets and diagnostics. */
+export class Interp {
+  steps = 0;
+  loopIterations = 0;
+  entries = 0;
+  private readonly hitLimits = new Set<string>();
+  readonly diagnostics: Diagnostic[] = [];
+  private dropped = 0;
+  /** Which grubenv file each variable was last loaded from (load_env). */
+  readonly envOrigin = new Map<string, { fsId: string; path: string; value: string }>();
+  readonly saveEnv: SaveEnvIntent[] = [];
+  /** Files evaluated as a menu (directly or via configfile) anywhere in this scan. */
+  readonly visited: Set<string>;
+  private readonly cache: ScriptCache;
+
+  constructor(
+    readonly ctx: SourceContext,
+    readonly opts: GrubOptions,
+    visited: Set<string>,
+    cache: ScriptCache,
+  ) {
+    this.visited = visited;
+    this.cache = cache;
+  }
+
+  get limits(): GrubLimits {
+    return this.opts.limits;
+  }
+
+  // ------------------------------------------------------------------ diagnostics
+
+  report(x: Exec | null, severity: Severity, message: string, line?: number, file?: SourceFile): void {
+    const f = file ?? x?.file;
+    const d = diag(severity, 'grub', message, {
+      ...(f ? { fsId: f.loc.refId, file: f.path, device: f.loc.report.device } : {}),
+      ...(line !== undefined ? { line } : {}),
+    });
+    if (x?.rec) {
+      x.rec.notes.push(d);
+      return;
+    }
+    if (this.diagnostics.length >= this.limits.maxDiagnostics) {
+      this.dropped++;
+      return;
+    }
+    this.diagnostics.push(d);
+  }
+
+  /** Summarise diagnostics that did not fit. */
+  finish(): Diagnostic[] {
+    if (this.dropped > 0) {
+      this.diagnostics.push(diag('warning', 'grub', `${this.dropped} more diagnostics not shown (limit ${this.limits.maxDiagnostics})`));
+    }
+    return this.diagnostics;
+  }
+
+  /** A limit was hit: diagnose (once per limit and place) and abort this top-level command. */
+  limit(x: Exec, which: string, line: number): void {
+    const key = `${which}@${fileKey(x.file)}:${line}`;
+    if (!this.hitLimits.has(key) && this.hitLimits.size < 64) {
+      this.hitLimits.add(key);
+      this.report(x, 'error', `limit reached: ${which}; evaluation of this command stopped`, line);
+    }
+    x.sig = { k: 'abort' };
+  }
+
+  // ------------------------------------------------------------------ variables
+
+  getVar(x: Exec, name: string): string {
+    if (/^[0-9]+$/.test(name)) {
+      const i = Number(name);
+      return i >= 1 && i <= x.params.length ? x.params[i - 1]! : '';
+    }
+    switch (name) {
+      case '#':
+        return String(x.params.length);
+      case '*':
+      case '@':
+        return x.params.join(' ');
+      case '?':
+        return String(x.status);
+    }
+    return x.env.get(name) ?? '';
+  }
+
+  setVar(x: Exec, name: string, value: string, line: number): boolean {
+    if (value.length > this.limits.maxWordBytes) {
+      this.limit(x, `value of ${name} longer than ${this.limits.maxWordBytes} bytes`, line);
+      return false;
+    }
+    if (!x.env.set(name, value, this.limits.maxEnvBytes)) {
+      this.limit(x, `variables larger than ${this.limits.maxEnvBytes} bytes in total`, line);
+      return false;
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------ expansion
+
+  /** Expand words into fields: quoted text stays whole, unquoted $var splits on blanks. */
+  expand(x: Exec, words: readonly Word[], line: number): string[] | null {
+    const out: string[] = [];
+    const max = this.limits.maxWordBytes;
+    for (const w of words) {
+      let cur: string | null = null;
+      const push = (): void => {
+        if (cur !== null) out.push(cur);
+        cur = null;
+      };
+      for (const p of w.parts) {
+        if (p.k === 'lit') {
+          cur = (cur ?? '') + p.v;
+        } else if (p.quoted) {
+          if (p.name === '@' && x.params.length > 0) {
+            x.params.forEach((v, i) => {
+              if (i > 0) push();
+              cur = (cur ?? '') + v;
+            });
+          } else if (p.name !== '@' || cur !== null) {
+            cur = (cur ?? '') + this.getVar(x, p.name);
+          } else {
+            // "$@" with no parameters is no word at all, as in sh.
+          }
+        } else {
+          const v = this.getVar(x, p.name);
+          if (v === '') continue;
+          const fields = v.split(/[ \t\n]+/);
+          // A leading blank ends the word before; a trailing blank ends this one.
+          fields.forEach((f, i) => {
+            if (i > 0) push();
+            if (f !== '') cur = (cur ?? '') + f;
+          });
+          if (fields[fields.length - 1] === '') push();
+        }
+        if (cur !== null && (cur as string).length > max) {
+          this.limit(x, `word longer than ${max} bytes after expansion`, line);
+          return null;
+        }
+      }
+      push();
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ execution
+
+  private step(x: Exec, line: number): boolean {
+    if (++this.steps > this.limits.maxSteps) {
+      this.limit(x, `more than ${this.limits.maxSteps} commands executed for this config`, line);
+      return false;
+    }
+    return true;
+  }
+
+  private loopTick(x: Exec, line: number): boolean {
+    if (++this.loopIterations > this.limits.maxLoopIterations) {
+      this.limit(x, `more than ${this.limits.maxLoopIterations} loop iterations for this config`, line);
+      return false;
+    }
+    return true;
+  }
+
+  /** Run top-level commands of a file or body: an aborted command does not stop the next. */
+  async runTop(x: Exec, cmds: readonly Cmd[]): Promise<void> {
+    for (const c of cmds) {
+      await this.run(x, c);
+      if (x.sig?.k === 'abort') {
+        x.sig = null;
+        x.status = 1;
+        continue;
+      }
+      if (x.sig) return;
+    }
+  }
+
+  async runList(x: Exec, cmds: readonly Cmd[]): Promise<void> {
+    for (const c of cmds) {
+      await this.run(x, c);
+      if (x.sig) return;
+    }
+  }
+
+  async run(x: Exec, c: Cmd): Promise<void> {
+    if (!this.step(x, c.line)) return;
+    switch (c.t) {
+      case 'simple':
+        x.status = await this.simple(x, c.words, c.line);
+        return;
+      case 'block':
+        return this.runList(x, c.body);
+      case 'not':
+        await this.run(x, c.cmd);
+        x.status = x.status === 0 ? 1 : 0;
+        return;
+      case 'if': {
+        for (const cl of c.clauses) {
+          await this.runList(x, cl.cond);
+          if (x.sig) return;
+          if (x.status === 0) return this.runList(x, cl.body);
+        }
+        if (c.otherwise) return this.runList(x, c.otherwise);
+        x.status = 0;
+        return;
+      }
+      case 'for': {
+        const items = this.expand(x, c.items, c.line);
+        if (!items) return;
+        x.status = 0;
+        for (const item of items) {
+          if (!this.loopTick(x, c.line)) return;
+          if (!this.setVar(x, c.name, item, c.line)) return;
+          await this.runList(x, c.body);
+          if (this.loopSignal(x)) return;
+        }
+        return;
+      }
+      case 'while': {
+        x.status = 0;
+        for (;;) {
+          if (!this.loopTick(x, c.line)) return;
+          await this.runList(x, c.cond);
+          if (x.sig) return;
+          if ((x.status === 0) === c.until) break;
+          await this.runList(x, c.body);
+          if (this.loopSignal(x)) return;
+        }
+        x.status = 0;
+        return;
+      }
+      case 'function':
+        x.env.funcs.set(c.name, { name: c.name, body: c.body, file: x.file, line: c.line });
+        x.status = 0;
+        return;
+      case 'menu':
+        x.status = await this.defineMenu(x, c.kind, c.args, c.body, c.line);
+        return;
+    }
+  }
+
+  /** After a loop body: true when the loop must stop (break, or a signal for an outer level). */
+  private loopSignal(x: Exec): boolean {
+    const s = x.sig;
+    if (!s) return false;
+    if (s.k === 'break') {
+      x.sig = s.n > 1 ? { k: 'break', n: s.n - 1 } : null;
+      return true;
+    }
+    if (s.k === 'continue') {
+      if (s.n > 1) {
+        x.sig = { k: 'continue', n: s.n - 1 };
+        return true;
+      }
+      x.sig = null;
+      return false;
+    }
+    return true;
+  }
+
+  private async simple(x: Exec, words: readonly Word[], line: number): Promise<number> {
+    const argv = this.expand(x, words, line);
+    if (!argv) return 1;
+    if (argv.length === 0) return 0;
+    const name = argv[0]!;
+    const b = BUILTINS.get(name);
+    if (b && !b.soft) return b.run(this, x, argv, line);
+    const fn = x.env.funcs.get(name);
+    if (fn) return this.callFunction(x, fn.body, fn.file, argv.slice(1), line, name);
+    if (b) return b.run(this, x, argv, line);
+    const eq = name.indexOf('=');
+    if (eq > 0 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(name.slice(0, eq))) {
+      // grub accepts `name=value` as an assignment (00_header writes menuentry_id_option=...).
+      return this.setVar(x, name.slice(0, eq), name.slice(eq + 1), line) ? 0 : 1;
+    }
+    this.report(x, 'warning', `unknown command '${name.slice(0, 60)}' (ignored, status 1)`, line);
+    return 1;
+  }
+
+  async callFunction(
+    x: Exec,
+    body: readonly Cmd[],
+    file: SourceFile,
+    params: string[],
+    line: number,
+    name: string,
+  ): Promise<number> {
+    if (x.depth + 1 > this.limits.maxDepth) {
+      this.limit(x, `nesting deeper than ${this.limits.maxDepth} (calling function ${name})`, line);
+      return 1;
+    }
+    const fx: Exec = { ...x, file, params, depth: x.depth + 1, sig: null, status: 0 };
+    await this.runList(fx, body);
+    x.env = fx.env;
+    if (fx.sig?.k === 'abort' || fx.sig?.k === 'exit') x.sig = fx.sig;
+    return fx.status;
+  }
+
+  // ------------------------------------------------------------------ menus
+
+  private async defineMenu(
+    x: Exec,
+    kind: MenuKind,
+    argWords: readonly Word[],
+    body: readonly Cmd[],
+    line: number,
+  ): Promise<number> {
+    const argv = this.expand(x, argWords, line);
+    if (!argv) return 1;
+    const classes: string[] = [];
+    const positional: string[] = [];
+    let id: string | undefined;
+    let users: string | undefined;
+    let hotkey: string | undefined;
+    let unrestricted = false;
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      const m = /^--(class|users|hotkey|id)(?:=(.*))?$/s.exec(a);
+      if (m) {
+        const v = m[2] ?? argv[++i];
+        if (v === undefined) {
+          this.report(x, 'warning', `${kind}: ${a} needs a value`, line);
+          break;
+        }
+        if (m[1] === 'class') classes.push(v);
+        else if (m[1] === 'users') users = v;
+        else if (m[1] === 'hotkey') hotkey = v;
+        else id = v;
+      } else if (a === '--unrestricted') {
+        unrestricted = true;
+      } else if (a === '--') {
+        positional.push(...argv.slice(i + 1));
+        break;
+      } else if (a.startsWith('--') && a.length > 2) {
+        this.report(x, 'warning', `${kind}: unknown option ${a.slice(0, 40)} ignored`, line);
+      } else {
+        positional.push(a);
+      }
+    }
+    if (positional.length === 0) {
+      this.report(x, 'error', `${kind} without a title`, line);
+      return 1;
+    }
+    if (++this.entries > this.limits.maxEntries) {
+      this.limit(x, `more than ${this.limits.maxEntries} menu entries`, line);
+      return 1;
+    }
+    const def: MenuDef = {
+      kind,
+      title: positional[0]!,
+      ...(id !== undefined ? { id } : {}),
+      classes,
+      ...(users !== undefined ? { users } : {}),
+      unrestricted,
+      ...(hotkey !== undefined ? { hotkey } : {}),
+      args: positional.slice(1),
+      body,
+      file: x.file,
+      line,
+    };
+    this.addDef(x, def);
+    return 0;
+  }
+
+  addDef(x: Exec, def: MenuDef): void {
+    if (x.rec) x.rec.children.push(def);
+    else x.menu.defs.push(def);
+  }
+
+  // ------------------------------------------------------------------ files
+
+  resolve(x: Exec, spec: string): Resolved {
+    return resolvePath(this.ctx, x.env, x.file, spec);
+  }
+
+  async readBytes(loc: FsLoc, path: string, max: number): Promise<Uint8Array> {
+    return readFileLimited(loc.fs, path, max);
+  }
+
+  /** Read and parse a script once per scan; parse errors are reported at each load. */
+  async load(x: Exec, file: SourceFile, line: number): Promise<ParsedScript | null> {
+    const key = fileKey(file);
+    let got = this.cache.get(key);
+    if (got === undefined) {
+      try {
+        const bytes = await readFileLimited(file.loc.fs, file.path, this.limits.maxFileBytes);
+        let text: string;
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        } catch {
+          text = new TextDecoder('latin1').decode(bytes);
+          this.report(x, 'warning', 'not valid UTF-8; read as Latin-1', undefined, file);
+        }
+        got = parse(text);
+      } catch (e) {
+        if (!(e instanceof FsError)) throw e;
+        got = e;
+      }
+      this.cache.set(key, got);
+      if (!(got instanceof FsError)) {
+        for (const err of got.errors) this.report(null, 'error', `parse error: ${err.message}`, err.line, file);
+      }
+    }
+    if (got instanceof FsError) {
+      this.report(x, 'error', `cannot read ${file.path}: ${got.code}${got.message.includes('(') ? ' ' + got.message.slice(got.message.indexOf('(')) : ''}`, line);
+      return null;
+    }
+    return got;
+  }
+
+  /** `source FILE`: same context, same menu. */
+  async source(x: Exec, file: SourceFile, line: number): Promise<number> {
+    const key = fileKey(file);
+    if (x.depth + 1 > this.limits.maxDepth) {
+      this.limit(x, `nesting deeper than ${this.limits.maxDepth} (source ${file.path})`, line);
+      return 1;
+    }
+    if (x.stack.includes(key)) {
+      this.report(x, 'error', `include loop: ${[...x.stack, key].join(' → ')}; not sourced again`, line);
+      return 1;
+    }
+    const script = await this.load(x, file, line);
+    if (!script) return 1;
+    const sx: Exec = { ...x, file, depth: x.depth + 1, stack: [...x.stack, key], sig: null, status: 0 };
+    await this.runTop(sx, script.cmds);
+    x.env = sx.env;
+    if (sx.sig?.k === 'exit') x.sig = sx.sig;
+    return sx.status;
+  }
+
+  /**
+   * `configfile FILE`: a new menu whose environment starts as a copy of this one. A non-empty
+   * menu replaces the current one (grub shows it and never returns); an empty one is dropped.
+   */
+  async configfile(x: Exec, file: SourceFile, line: number): Promise<number> {
+    const key = fileKey(file);
+    if (x.depth + 1 > this.limits.maxDepth) {
+      this.limit(x, `nesting deeper than ${this.limits.maxDepth} (configfile ${file.path})`, line);
+      return 1;
+    }
+    if (x.stack.includes(key)) {
+      this.report(x, 'error', `include loop: ${[...x.stack, key].join(' → ')}; configfile ignored`, line);
+      return 1;
+    }
+    if (this.visited.has(key)) {
+      this.report(x, 'info', `configfile ${file.path}: already evaluated in this scan; its entries are listed once`, line);
+      x.sig = { k: 'exit' };
+      return 0;
+    }
+    const nested = await this.evalMenuFile(file, x.env.clone(), x.depth + 1, x.stack, x, line);
+    if (!nested) return 1;
+    const fin = finalMenu(nested);
+    if (fin.defs.length === 0) return 0;
+    if (x.rec) x.rec.nested = nested;
+    else x.menu.replacedBy = nested;
+    x.sig = { k: 'exit' };
+    return 0;
+  }
+
+  /** Evaluate a file as the top level of a new menu. */
+  async evalMenuFile(
+    file: SourceFile,
+    env: Env,
+    depth: number,
+    stack: readonly string[],
+    from: Exec | null,
+    line?: number,
+  ): Promise<MenuCtx | null> {
+    const key = fileKey(file);
+    const holder: Exec | null = from;
+    const script = await this.load(holder ?? this.bareExec(file, env), file, line ?? 0);
+    if (!script) return null;
+    this.visited.add(key);
+    const menu: MenuCtx = { env, defs: [], file };
+    const x: Exec = {
+      env,
+      menu,
+      file,
+      params: [],
+      rec: null,
+      depth,
+      stack: [...stack, key],
+      sig: null,
+      status: 0,
+    };
+    await this.runTop(x, script.cmds);
+    return menu;
+  }
+
+  bareExec(file: SourceFile, env: Env): Exec {
+    return { env, menu: { env, defs: [], file }, file, params: [], rec: null, depth: 0, stack: [], sig: null, status: 0 };
+  }
+}

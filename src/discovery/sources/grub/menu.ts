@@ -1,0 +1,147 @@
+// Menus: run each entry body lazily (in a copy of the menu's final environment, as grub does
+// when the entry is chosen), flatten submenus into groups, and resolve `default`/`fallback`
+// (index, --id, title, or a '>' path through submenus; '>>' is a literal '>') as
+// grub-core/normal/menu.c does. An unmatched default means entry 0.
+
+import type { BootEntry } from '../../model';
+import { buildEntry } from './entries';
+import type { Interp } from './eval';
+import { type Exec, type MenuCtx, type MenuDef, Recorder, finalMenu, type SourceFile } from './state';
+
+export interface MenuNode {
+  readonly def: MenuDef;
+  readonly children?: readonly MenuNode[];
+  readonly entry?: BootEntry;
+}
+
+/** Escape a menu path component as grub's default syntax does. */
+function esc(s: string): string {
+  return s.replace(/>/g, '>>');
+}
+
+export interface MenuBuild {
+  readonly nodes: MenuNode[];
+  readonly entries: BootEntry[];
+}
+
+/** Evaluate every entry of `menu` (and its submenus) into a tree and a flat list. */
+export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Promise<MenuBuild> {
+  const entries: BootEntry[] = [];
+  const used = new Set<string>();
+  const prefix = `grub:${root.loc.refId}:${root.path}:`;
+
+  const walk = async (menu: MenuCtx, depth: number, path: string[], groups: string[]): Promise<MenuNode[]> => {
+    const nodes: MenuNode[] = [];
+    for (const def of menu.defs) {
+      const key = esc(def.id ?? def.title);
+      if (depth + 1 > it.limits.maxDepth) {
+        it.report(null, 'error', `limit reached: submenus nested deeper than ${it.limits.maxDepth}; '${def.title.slice(0, 80)}' skipped`, def.line, def.file);
+        nodes.push({ def });
+        continue;
+      }
+      const rec = new Recorder();
+      const x: Exec = {
+        env: menu.env.clone(),
+        menu,
+        file: def.file,
+        params: [...def.args],
+        rec,
+        depth: depth + 1,
+        stack: [],
+        sig: null,
+        status: 0,
+      };
+      await it.runTop(x, def.body);
+      if (def.kind === 'submenu' || rec.children.length > 0 || rec.nested) {
+        const child: MenuCtx = rec.nested ? finalMenu(rec.nested) : { env: x.env, defs: rec.children, file: def.file };
+        for (const d of rec.notes) it.diagnostics.push(d);
+        const children = await walk(child, depth + 1, [...path, key], [...groups, def.title]);
+        nodes.push({ def, children });
+        continue;
+      }
+      let id = def.bls ? def.bls.id : prefix + [...path, key].join('>');
+      if (used.has(id)) {
+        let n = 2;
+        while (used.has(`${id}#${n}`)) n++;
+        id = `${id}#${n}`;
+      }
+      used.add(id);
+      const built = await buildEntry(def, rec, {
+        id,
+        hidden: def.kind === 'hiddenentry',
+        ...(groups.length ? { group: groups.join('>') } : {}),
+      });
+      if (typeof built === 'string') {
+        it.report(null, 'info', `entry '${def.title.slice(0, 80)}' not listed: ${built}`, def.line, def.file);
+        for (const d of rec.notes) it.diagnostics.push(d);
+        nodes.push({ def });
+        continue;
+      }
+      entries.push(built);
+      nodes.push({ def, entry: built });
+    }
+    return nodes;
+  };
+
+  const nodes = await walk(top, 0, [], []);
+  return { nodes, entries };
+}
+
+/** Split a default path at single '>' ('>>' stands for a literal '>'). */
+export function splitMenuPath(spec: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec[i]!;
+    if (c === '>') {
+      if (spec[i + 1] === '>') {
+        cur += '>';
+        i++;
+        continue;
+      }
+      out.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+function firstEntry(node: MenuNode): BootEntry | undefined {
+  if (node.entry) return node.entry;
+  for (const c of node.children ?? []) {
+    const e = firstEntry(c);
+    if (e) return e;
+  }
+  return undefined;
+}
+
+export type DefaultMatch =
+  | { readonly kind: 'matched'; readonly entry: BootEntry | undefined; readonly node: MenuNode }
+  | { readonly kind: 'unmatched' };
+
+/** Resolve a grub `default`/`fallback` value against the menu tree. */
+export function resolveMenuPath(nodes: readonly MenuNode[], spec: string): DefaultMatch {
+  let level = nodes;
+  const parts = splitMenuPath(spec.trim());
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    let node: MenuNode | undefined;
+    if (/^[0-9]+$/.test(p)) node = level[Number(p)];
+    else node = level.find((n) => n.def.title === p || n.def.id === p);
+    if (!node) return { kind: 'unmatched' };
+    if (i === parts.length - 1 || !node.children) return { kind: 'matched', entry: firstEntry(node), node };
+    level = node.children;
+  }
+  return { kind: 'unmatched' };
+}
+
+export function firstListed(nodes: readonly MenuNode[]): BootEntry | undefined {
+  for (const n of nodes) {
+    const e = firstEntry(n);
+    if (e) return e;
+  }
+  return undefined;
+}

@@ -1,0 +1,208 @@
+// Find and evaluate every grub.cfg (grub-syslinux.md §A1): ESP `EFI/*/grub.cfg` first (the
+// stubs real firmware loads), then /boot/grub, /grub, /grub2, /boot/grub2 on every readable
+// filesystem. Files evaluated as a menu are remembered for the whole scan, so a config found
+// directly and through a stub's configfile is evaluated once; its entries belong to the
+// real file.
+
+import { diag, type Diagnostic } from '../../diagnostics';
+import { FsError, statOrNull } from '../../fs/types';
+import type { BootEntry, FsId, TimeoutSetting } from '../../model';
+import type { MountedFs, ProposedSettings, SourceContext } from '../context';
+import { tokenFor } from './devices';
+import { Interp, type GrubOptions, type SaveEnvIntent, type ScriptCache } from './eval';
+import { buildMenu, firstListed, resolveMenuPath, type MenuNode } from './menu';
+import { DEFAULT_LIMITS, platformVariables } from './platform';
+import { Env, type FsLoc, type SourceFile, fileKey, finalMenu } from './state';
+
+export const GRUB_CONFIG_PATHS = ['/boot/grub/grub.cfg', '/grub/grub.cfg', '/grub2/grub.cfg', '/boot/grub2/grub.cfg'] as const;
+
+export interface OneShot {
+  readonly fsId: string;
+  readonly path: string;
+  readonly variable: 'next_entry';
+  readonly value: string;
+}
+
+export interface GrubConfigResult {
+  /** Where evaluation started (a probe location). */
+  readonly probed: { readonly fsId: FsId; readonly path: string };
+  /** The file whose menu was used (differs from `probed` after a stub's configfile). */
+  readonly file: { readonly fsId: FsId; readonly path: string };
+  readonly entries: BootEntry[];
+  readonly nodes: readonly MenuNode[];
+  readonly timeout?: TimeoutSetting;
+  readonly defaultId?: string;
+  readonly defaultReason: string;
+  readonly fallbackIds: string[];
+  /** next_entry was used: the boot path must clear it in this grubenv before booting. */
+  readonly oneShot?: OneShot;
+  /** save_env requests from the config's top level (recorded, never performed). */
+  readonly saveEnv: SaveEnvIntent[];
+}
+
+export interface GrubScan {
+  readonly configs: GrubConfigResult[];
+  readonly entries: BootEntry[];
+  readonly settings?: ProposedSettings;
+  readonly diagnostics: Diagnostic[];
+}
+
+async function candidates(m: MountedFs): Promise<{ esp: string[]; other: string[] }> {
+  const esp: string[] = [];
+  try {
+    const top = await m.fs.readdir('/');
+    for (const efi of top.filter((e) => e.name.toLowerCase() === 'efi' && e.kind === 'dir')) {
+      const vendors = (await m.fs.readdir('/' + efi.name)).filter((e) => e.kind === 'dir').map((e) => e.name).sort();
+      for (const v of vendors) {
+        for (const name of ['grub.cfg', 'GRUB.CFG']) {
+          const p = `/${efi.name}/${v}/${name}`;
+          const st = await statOrNull(m.fs, p);
+          if (st?.kind === 'file') {
+            esp.push(p);
+            break;
+          }
+        }
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof FsError)) throw e;
+  }
+  const other: string[] = [];
+  for (const p of GRUB_CONFIG_PATHS) {
+    const st = await statOrNull(m.fs, p);
+    if (st?.kind === 'file') other.push(p);
+  }
+  return { esp, other };
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export function timeoutOf(env: Env): TimeoutSetting {
+  const t = env.get('timeout');
+  if (t === undefined || t.trim() === '') return { kind: 'menu-force' };
+  const n = Number.parseInt(t.trim(), 10);
+  if (!Number.isFinite(n) || n < 0) return { kind: 'menu-force' };
+  if (env.get('timeout_style') === 'hidden') return { kind: 'menu-hidden' };
+  return { kind: 'seconds', seconds: n };
+}
+
+async function evaluate(
+  ctx: SourceContext,
+  opts: GrubOptions,
+  m: MountedFs,
+  path: string,
+  visited: Set<string>,
+  cache: ScriptCache,
+): Promise<{ result?: GrubConfigResult; diagnostics: Diagnostic[] }> {
+  const it = new Interp(ctx, opts, visited, cache);
+  const loc: FsLoc = { fs: m.fs, report: m.report, refId: m.report.fsId };
+  const file: SourceFile = { loc, path };
+  const env = new Env();
+  const dev = `(${tokenFor(m.report.fsId)})`;
+  for (const [k, v] of [
+    ...platformVariables(ctx.arch),
+    ['root', tokenFor(m.report.fsId)] as const,
+    ['prefix', dev + dirOf(path)] as const,
+    ['cmdpath', dev + dirOf(path)] as const,
+  ]) {
+    env.set(k, v, opts.limits.maxEnvBytes);
+    env.exported.add(k);
+  }
+  const top = await it.evalMenuFile(file, env, 0, [], null);
+  if (!top) return { diagnostics: it.finish() };
+  const fin = finalMenu(top);
+  const build = await buildMenu(it, fin, fin.file);
+  const fenv = fin.env;
+
+  // Default (grub-syslinux.md §A7).
+  let defaultId: string | undefined;
+  let defaultReason: string;
+  const spec = fenv.get('default');
+  const nextEntry = it.envOrigin.get('next_entry');
+  const savedEntry = it.envOrigin.get('saved_entry');
+  const where = `${fin.file.loc.refId} ${fin.file.path}`;
+  let why = `default=${JSON.stringify(spec ?? '')} in ${where}`;
+  if (spec !== undefined && spec !== '' && nextEntry && nextEntry.value === spec) {
+    why = `next_entry=${JSON.stringify(spec)} (one-shot) from ${nextEntry.fsId} ${nextEntry.path}`;
+  } else if (spec !== undefined && spec !== '' && savedEntry && savedEntry.value === spec) {
+    why = `saved_entry=${JSON.stringify(spec)} from ${savedEntry.fsId} ${savedEntry.path}`;
+  }
+  if (spec === undefined || spec.trim() === '') {
+    defaultId = firstListed(build.nodes)?.id;
+    defaultReason = `no default set in ${where}: grub uses entry 0`;
+  } else {
+    const r = resolveMenuPath(build.nodes, spec);
+    if (r.kind === 'matched' && r.entry) {
+      defaultId = r.entry.id;
+      defaultReason = why;
+    } else {
+      defaultId = firstListed(build.nodes)?.id;
+      defaultReason =
+        r.kind === 'matched'
+          ? `${why} names '${r.node.def.title}', which tendril cannot list; using the first entry`
+          : `${why} matches no entry: grub uses entry 0`;
+      it.report(null, 'warning', defaultReason, undefined, fin.file);
+    }
+  }
+  const fallbackIds: string[] = [];
+  for (const f of (fenv.get('fallback') ?? '').split(/\s+/).filter(Boolean)) {
+    const r = resolveMenuPath(build.nodes, f);
+    if (r.kind === 'matched' && r.entry) fallbackIds.push(r.entry.id);
+  }
+  const usedOneShot =
+    nextEntry !== undefined && nextEntry.value !== '' && it.saveEnv.some((s) => s.values.has('next_entry'));
+  const result: GrubConfigResult = {
+    probed: { fsId: m.report.fsId, path },
+    file: { fsId: fin.file.loc.refId, path: fin.file.path },
+    entries: build.entries,
+    nodes: build.nodes,
+    timeout: timeoutOf(fenv),
+    ...(defaultId !== undefined ? { defaultId } : {}),
+    defaultReason,
+    fallbackIds,
+    ...(usedOneShot ? { oneShot: { fsId: nextEntry.fsId, path: nextEntry.path, variable: 'next_entry', value: nextEntry.value } } : {}),
+    saveEnv: it.saveEnv,
+  };
+  if (build.entries.length > 0) {
+    it.report(null, 'info', `${build.entries.length} entries; default: ${defaultReason}`, undefined, fin.file);
+  }
+  return { result, diagnostics: it.finish() };
+}
+
+/** Evaluate every grub.cfg on the context's filesystems. */
+export async function scanGrub(ctx: SourceContext, options: Partial<GrubOptions> = {}): Promise<GrubScan> {
+  const opts: GrubOptions = { limits: options.limits ?? DEFAULT_LIMITS, ...(options.openImage ? { openImage: options.openImage } : {}) };
+  const visited = new Set<string>();
+  const cache: ScriptCache = new Map();
+  const diagnostics: Diagnostic[] = [];
+  const configs: GrubConfigResult[] = [];
+  const found: { m: MountedFs; esp: string[]; other: string[] }[] = [];
+  for (const m of ctx.filesystems) {
+    try {
+      found.push({ m, ...(await candidates(m)) });
+    } catch (e) {
+      diagnostics.push(diag('error', 'grub', `probing for grub.cfg failed: ${e instanceof Error ? e.message : String(e)}`, { fsId: m.report.fsId }));
+    }
+  }
+  const order = [...found.flatMap((f) => f.esp.map((p) => ({ m: f.m, p }))), ...found.flatMap((f) => f.other.map((p) => ({ m: f.m, p })))];
+  for (const { m, p } of order) {
+    const key = fileKey({ loc: { fs: m.fs, report: m.report, refId: m.report.fsId }, path: p });
+    if (visited.has(key)) continue;
+    const r = await evaluate(ctx, opts, m, p, visited, cache);
+    diagnostics.push(...r.diagnostics);
+    if (r.result && r.result.entries.length > 0) configs.push(r.result);
+  }
+  const entries = configs.flatMap((c) => c.entries);
+  const first = configs[0];
+  const settings: ProposedSettings | undefined = first
+    ? {
+        ...(first.timeout ? { timeout: first.timeout } : {}),
+        ...(first.defaultId !== undefined ? { defaultId: first.defaultId } : {}),
+        from: `${first.file.fsId} ${first.file.path}`,
+      }
+    : undefined;
+  return { configs, entries, ...(settings ? { settings } : {}), diagnostics };
+}
