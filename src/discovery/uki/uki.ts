@@ -86,7 +86,6 @@ export function decodeSectionText(bytes: Uint8Array): SectionText {
  * trimmed (the stub chomps only the end; leading blanks are meaningless to the kernel too).
  */
 export function cleanCmdline(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\x00-\x1f]/g, ' ').trim();
 }
 
@@ -297,7 +296,6 @@ export function addonNames(names: readonly { name: string; kind: string }[]): st
         d.kind === 'file' &&
         !d.name.startsWith('.') &&
         d.name.length <= 255 &&
-        // eslint-disable-next-line no-control-regex
         /^[\x00-\x7f]*$/.test(d.name) &&
         d.name.toLowerCase().endsWith('.addon.efi'),
     )
