@@ -52,7 +52,7 @@ export async function scanDevice(info: DeviceInfo): Promise<ScannedDevice> {
     try {
       const pt = readPartitionTable(src);
       table = pt.table;
-      diagnostics.push(...pt.diagnostics.map((d) => ({ ...d, device: d.device ?? info.path })));
+      diagnostics.push(...pt.diagnostics.map((d: Diagnostic) => ({ ...d, device: d.device ?? info.path })));
     } catch (e) {
       diagnostics.push(diag('error', 'partitions', `partition table unreadable: ${errorMessage(e)}`, where));
     }
@@ -83,7 +83,9 @@ export async function scanDevice(info: DeviceInfo): Promise<ScannedDevice> {
     const fsId = fsIdOf(info.name, number);
     let probe: FsProbe | null = null;
     try {
-      probe = probeFilesystem(s);
+      const found: Diagnostic[] = [];
+      probe = probeFilesystem(s, found);
+      diagnostics.push(...found.map((d) => ({ ...d, device: d.device ?? info.path, fsId: d.fsId ?? fsId })));
     } catch (e) {
       diagnostics.push(diag('error', 'probe', `probe failed: ${errorMessage(e)}`, { ...where, fsId }));
     }
