@@ -57,8 +57,11 @@ function cached(kind: 'kernel' | 'efi' | 'uki'): string {
 export function writeTree(root: string, files: Files): void {
   for (const [rel, node] of Object.entries(files)) {
     const p = path.join(root, rel);
+    if (rel.endsWith('/')) {
+      fs.mkdirSync(p, { recursive: true });
+      continue;
+    }
     fs.mkdirSync(path.dirname(p), { recursive: true });
-    if (rel.endsWith('/')) continue;
     if (typeof node === 'string' || node instanceof Uint8Array) fs.writeFileSync(p, node);
     else fs.linkSync(cached(node.real), p);
   }

@@ -1,0 +1,259 @@
+// Evaluation (sprout.md §7–§13, §19.4–§19.8): paths, chainload classification by content,
+// initrd= conversion, generators, names, global order, defaults, timeouts, phases, limits.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import { sproutSource } from '../../../src/discovery/sources/sprout';
+import { esp, LINUX_TYPE, makeCtx, type Files, type FsSpec, type TestCtx } from './tree';
+
+const K = { real: 'kernel' } as const;
+const EFI = { real: 'efi' } as const;
+const UKI = { real: 'uki' } as const;
+const P2 = '22222222-2222-4222-8222-222222222222';
+
+let t: TestCtx | undefined;
+afterEach(() => t?.cleanup());
+
+const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
+const names = (es: BootEntry[]) => es.map(nameOf);
+const get = (es: BootEntry[], n: string) => {
+  const e = es.find((x) => nameOf(x) === n);
+  if (!e) throw new Error(`no entry ${n} in ${names(es).join(', ')}`);
+  return e;
+};
+const msgs = (e: { diagnostics: { message: string }[] }) => e.diagnostics.map((d) => d.message).join('\n');
+
+async function run(toml: string, espFiles: Files = {}, others: FsSpec[] = []) {
+  t = makeCtx([esp({ 'sprout.toml': toml, ...espFiles }), ...others]);
+  return sproutSource(t.ctx);
+}
+
+const root2: FsSpec = {
+  fsId: 'vda:2',
+  partType: LINUX_TYPE,
+  partUuid: P2,
+  files: { 'boot/vmlinuz': K, 'boot/initrd.img': 'i', 'boot/efi/x.efi': EFI },
+};
+
+describe('paths (§11, §19.4)', () => {
+  const entry = (p: string) => `[actions.a]\nchainload.path = '${p}'\n[entries.e]\ntitle = "E"\nactions = ["a"]\n`;
+  const kernelOf = async (p: string, others: FsSpec[] = [root2]) => {
+    const r = await run(entry(p), { 'EFI/linux/vmlinuz': K, vmlinuz: K }, others);
+    return r.entries[0]!;
+  };
+  it('ESP-relative with and without a leading backslash', async () => {
+    expect(((await kernelOf('\\EFI\\linux\\vmlinuz')).target as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/EFI/linux/vmlinuz' });
+    expect(((await kernelOf('vmlinuz')).target as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/vmlinuz' });
+    // FAT: looked up case-insensitively.
+    expect((await kernelOf('\\efi\\LINUX\\VMLINUZ')).bootable).toBe(true);
+  });
+  it('device-path text with HD(n,GPT,guid,…) resolves by PARTUUID; other nodes are skipped', async () => {
+    const e = await kernelOf(`PciRoot(0x0)/Pci(0x4,0x0)/NVMe(0x1,00-00)/HD(2,GPT,${P2.toUpperCase()},0x800,0x100000)/\\boot\\vmlinuz`);
+    expect(e.bootable).toBe(true);
+    expect((e.target as LinuxTarget).kernel).toEqual({ fsId: 'vda:2', path: '/boot/vmlinuz' });
+  });
+  it('HD(n,MBR,0xsig,…) resolves by the MBR PARTUUID Linux forms', async () => {
+    const mbr: FsSpec = { fsId: 'vdb:5', partType: '0x83', partUuid: '0a0b0c0d-05', files: { vmlinuz: K } };
+    const e = await kernelOf('PciRoot(0x0)/HD(5,MBR,0xA0B0C0D,0x800,0x1000)/\\vmlinuz', [mbr]);
+    expect((e.target as LinuxTarget).kernel).toEqual({ fsId: 'vdb:5', path: '/vmlinuz' });
+  });
+  it('a device path matching nothing, or without HD(), makes the entry unavailable with the reason', async () => {
+    const e = await kernelOf('PciRoot(0x0)/HD(1,GPT,99999999-9999-4999-8999-999999999999,1,2)/\\vmlinuz');
+    expect(e.bootable).toBe(false);
+    expect(msgs(e)).toMatch(/no discovered partition matches HD\(1,GPT/);
+    expect(msgs(await kernelOf('PciRoot(0x0)/Pci(0x1,0x0)/\\vmlinuz'))).toMatch(/has no HD\(\) node/);
+  });
+  it('never escapes the filesystem root', async () => {
+    const e = await kernelOf('\\..\\..\\etc\\passwd');
+    expect(e.bootable).toBe(false);
+    expect(msgs(e)).toMatch(/escapes the filesystem root/);
+  });
+});
+
+describe('chainload (§7.1, §19.5)', () => {
+  const cfg = (path: string, extra = '') =>
+    `[actions.a]\nchainload.path = '${path}'\n${extra}\n[entries.e]\ntitle = "E"\nactions = ["a"]\n`;
+  it('a real bzImage becomes a Linux target; options are stamped, empty items dropped', async () => {
+    const r = await run(cfg('\\vmlinuz', 'chainload.options = ["$root", "", "$empty", "quiet"]\n[values]\nroot = "root=/dev/vda2"\nempty = ""'), { vmlinuz: K });
+    expect(r.entries[0]!.target).toEqual({ kind: 'linux', kernel: { fsId: 'vda:1', path: '/vmlinuz' }, initrds: [], cmdline: 'root=/dev/vda2 quiet' });
+  });
+  it('initrd= tokens in options become initrds after linux-initrd and leave the command line', async () => {
+    const r = await run(
+      cfg('\\EFI\\k\\vmlinuz', 'chainload.options = ["root=x initrd=\\\\EFI\\\\k\\\\a.img", "initrd=\\\\b.img quiet"]\nchainload.linux-initrd = "\\\\EFI\\\\k\\\\first.img"'),
+      { 'EFI/k/vmlinuz': K, 'EFI/k/a.img': 'a', 'b.img': 'b', 'EFI/k/first.img': 'f' },
+    );
+    const e = r.entries[0]!;
+    expect(e.target).toEqual({
+      kind: 'linux',
+      kernel: { fsId: 'vda:1', path: '/EFI/k/vmlinuz' },
+      initrds: [
+        { fsId: 'vda:1', path: '/EFI/k/first.img' },
+        { fsId: 'vda:1', path: '/EFI/k/a.img' },
+        { fsId: 'vda:1', path: '/b.img' },
+      ],
+      cmdline: 'root=x quiet',
+    });
+  });
+  it('initrd= paths are relative to the kernel’s own volume', async () => {
+    const r = await run(cfg(`HD(2,GPT,${P2},1,2)/\\boot\\vmlinuz`, 'chainload.options = ["initrd=\\\\boot\\\\initrd.img"]'), {}, [root2]);
+    expect((r.entries[0]!.target as LinuxTarget).initrds).toEqual([{ fsId: 'vda:2', path: '/boot/initrd.img' }]);
+  });
+  it('linux-initrd may be an array (PR sprout#78); a missing initrd makes the entry unbootable', async () => {
+    const r = await run(cfg('\\vmlinuz', 'chainload.linux-initrd = ["\\\\u.img", "\\\\i.img"]'), { vmlinuz: K, 'u.img': 'u', 'i.img': 'i' });
+    expect((r.entries[0]!.target as LinuxTarget).initrds.map((f) => f.path)).toEqual(['/u.img', '/i.img']);
+    const r2 = await run(cfg('\\vmlinuz', 'chainload.linux-initrd = "\\\\gone.img"'), { vmlinuz: K });
+    expect(r2.entries[0]!.bootable).toBe(false);
+    expect(msgs(r2.entries[0]!)).toMatch(/linux-initrd vda:1:\/gone.img not found/);
+  });
+  it('a PE with a .linux section is a UKI; options override its cmdline', async () => {
+    const r = await run(cfg('\\EFI\\Linux\\arch.efi', 'chainload.options = ["quiet"]'), { 'EFI/Linux/arch.efi': UKI });
+    expect(r.entries[0]!.target).toEqual({ kind: 'uki', image: { fsId: 'vda:1', path: '/EFI/Linux/arch.efi' }, profile: 0, addons: [], cmdlineOverride: 'quiet' });
+  });
+  it('any other PE is an EFI program for the VM path', async () => {
+    const r = await run(cfg('\\EFI\\systemd\\systemd-bootx64.efi'), { 'EFI/systemd/systemd-bootx64.efi': EFI });
+    expect(r.entries[0]!.target).toEqual({ kind: 'efi', image: { fsId: 'vda:1', path: '/EFI/systemd/systemd-bootx64.efi' } });
+    expect(r.entries[0]!.bootable).toBe(true);
+  });
+  it('a file that is neither kernel nor PE, or is missing, is not bootable with the reason', async () => {
+    const r = await run(cfg('\\notes.txt'), { 'notes.txt': 'hello world' });
+    expect(r.entries[0]!.bootable).toBe(false);
+    expect(msgs(r.entries[0]!)).toMatch(/neither a Linux kernel nor a PE\/EFI image/);
+    const r2 = await run(cfg('\\missing'));
+    expect(msgs(r2.entries[0]!)).toMatch(/chainload.path vda:1:\/missing not found/);
+  });
+  it('"placeholder" as command line warns to set linux-options', async () => {
+    const r = await run(cfg('\\vmlinuz', 'chainload.options = ["placeholder"]'), { vmlinuz: K });
+    expect(msgs(r.entries[0]!)).toMatch(/set \[values\] linux-options/);
+  });
+});
+
+describe('actions in entries (§7, §19.5, §19.7)', () => {
+  it('print runs before the boot action; actions after a chainload are reported as never running', async () => {
+    const toml = `[actions.hi]\nprint.text = "hello $who"\n[actions.boot]\nchainload.path = "vmlinuz"\n[actions.bye]\nprint.text = "bye"\n[entries.e]\ntitle = "E"\nactions = ["hi", "boot", "bye"]\nvalues = { who = "world" }\n`;
+    const e = (await run(toml, { vmlinuz: K })).entries[0]!;
+    expect(e.bootable).toBe(true);
+    expect(msgs(e)).toMatch(/^print: hello world$/m);
+    expect(msgs(e)).toMatch(/actions after boot \(bye\) would only run if the image returned/);
+  });
+  it('an unknown action name or a print-only entry is listed but not bootable', async () => {
+    const r = await run('[actions.p]\nprint.text = "x"\n[entries.a]\ntitle = "A"\nactions = ["nope"]\n[entries.b]\ntitle = "B"\nactions = ["p"]\n');
+    expect(msgs(get(r.entries, 'a'))).toMatch(/unknown action 'nope'/);
+    expect(get(r.entries, 'a').bootable).toBe(false);
+    expect(msgs(get(r.entries, 'b'))).toMatch(/nothing to boot/);
+    expect(get(r.entries, 'b').origin.line).toBe(6);
+  });
+  it('action names are stamped with the entry context ("$act")', async () => {
+    const r = await run('[actions.go]\nchainload.path = "vmlinuz"\n[entries.e]\ntitle = "E"\nactions = ["$act"]\nvalues = { act = "go" }\n', { vmlinuz: K });
+    expect(r.entries[0]!.bootable).toBe(true);
+  });
+  it('a self-referencing value disables only that entry, with a diagnostic', async () => {
+    const r = await run('[actions.go]\nchainload.path = "vmlinuz"\n[entries.bad]\ntitle = "Bad $x"\nactions = ["go"]\nvalues = { x = "a$x" }\n[entries.good]\ntitle = "Good"\nactions = ["go"]\n', { vmlinuz: K });
+    expect(get(r.entries, 'bad').bootable).toBe(false);
+    expect(msgs(get(r.entries, 'bad'))).toMatch(/value "x": value grows beyond 65536 characters/);
+    expect(get(r.entries, 'good').bootable).toBe(true);
+  });
+  it('entry values override generator values, which override root values (§4.1)', async () => {
+    const toml = `[values]\na = "root"\nb = "root"\nc = "root"\n[generators.g.list]\nentry.title = "$a $b $c"\nentry.values = { a = "entry" }\nvalues = [{ a = "gen", b = "gen" }]\n`;
+    expect((await run(toml)).entries[0]!.title).toBe('entry gen root');
+  });
+});
+
+describe('generators (§9)', () => {
+  it('matrix: cartesian product, keys alphabetical, first key slowest, names <gen>-<i>', async () => {
+    const toml = `[generators.m.matrix]\nentry.title = "$os $mode"\nvalues.os = ["a", "b"]\nvalues.mode = ["normal", "debug"]\n`;
+    const r = await run(toml);
+    // Keys sorted: mode, os → mode varies slowest. Global order: descending names m-3 … m-0.
+    const titles = Object.fromEntries(r.entries.map((e) => [nameOf(e), e.title]));
+    expect(titles).toEqual({ 'm-0': 'a normal', 'm-1': 'b normal', 'm-2': 'a debug', 'm-3': 'b debug' });
+    expect(names(r.entries)).toEqual(['m-3', 'm-2', 'm-1', 'm-0']);
+  });
+  it('matrix with an empty array or no values yields no entries', async () => {
+    expect((await run('[generators.m.matrix]\nentry.title = "x"\nvalues.os = []\nvalues.b = ["1"]\n')).entries).toEqual([]);
+    expect((await run('[generators.m.matrix]\nentry.title = "x"\n')).entries).toEqual([]);
+  });
+  it('list: one entry per map; actions stamped with the map at generation', async () => {
+    const toml = `[actions.boot-a]\nchainload.path = "vmlinuz"\n[generators.l.list]\nentry.title = "T $n"\nentry.actions = ["boot-$n"]\nvalues = [{ n = "a" }, { n = "zz" }]\n`;
+    const r = await run(toml, { vmlinuz: K });
+    expect(get(r.entries, 'l-0').bootable).toBe(true);
+    expect(msgs(get(r.entries, 'l-1'))).toMatch(/unknown action 'boot-zz'/);
+  });
+  it('non-string matrix values break only that generator', async () => {
+    const r = await run('[generators.m.matrix]\nentry.title = "x"\nvalues.os = [1, 2]\n[entries.ok]\ntitle = "ok"\n');
+    expect(names(r.entries)).toEqual(['ok']);
+    expect(r.diagnostics.find((d) => /matrix value "os"/.test(d.message))?.line).toBe(3);
+  });
+});
+
+describe('order, names, defaults, timeouts (§13)', () => {
+  it('static entries without sort-key appear in descending version order of their names', async () => {
+    const r = await run('[entries.kernel]\ntitle = "k"\n[entries.shell]\ntitle = "s"\n[entries.xen]\ntitle = "x"\n');
+    expect(names(r.entries)).toEqual(['xen', 'shell', 'kernel']);
+    expect(r.settings?.defaultId).toBe('sprout:vda:1:xen');
+  });
+  it('sort-key is used raw (not stamped) and compared as versions', async () => {
+    const r = await run('[values]\nk = "999"\n[entries.a]\ntitle = "a"\nsort-key = "$k"\n[entries.b]\ntitle = "b"\nsort-key = "10"\n[entries.c]\ntitle = "c"\nsort-key = "9"\n');
+    // "$k" is compared literally: "$" is a separator, and a digit run beats letters (UAPI.10).
+    expect(names(r.entries)).toEqual(['b', 'c', 'a']);
+  });
+  it('default-entry matches name or title exactly; a trailing * is a prefix match; the first marked wins', async () => {
+    const base = '[entries.alpha]\ntitle = "Linux A"\nsort-key = "1"\n[entries.beta]\ntitle = "Linux B"\nsort-key = "2"\n[entries.gamma]\ntitle = "Other"\nsort-key = "3"\n';
+    expect((await run(`[options]\ndefault-entry = "alpha"\n${base}`)).settings?.defaultId).toBe('sprout:vda:1:alpha');
+    expect((await run(`[options]\ndefault-entry = "Linux A"\n${base}`)).settings?.defaultId).toBe('sprout:vda:1:alpha');
+    expect((await run(`[options]\ndefault-entry = "Linux*"\n${base}`)).settings?.defaultId).toBe('sprout:vda:1:beta');
+    expect((await run(`[options]\ndefault-entry = "al*"\n${base}`)).settings?.defaultId).toBe('sprout:vda:1:alpha');
+    const none = await run(`[options]\ndefault-entry = "zzz"\n${base}`);
+    expect(none.settings?.defaultId).toBe('sprout:vda:1:gamma');
+    expect(none.diagnostics.find((d) => /matches no entry/.test(d.message))?.line).toBe(2);
+  });
+  it('default-entry is not stamped', async () => {
+    const r = await run('[values]\nd = "b"\n[options]\ndefault-entry = "$d"\n[entries.a]\ntitle = "a"\n[entries.b]\ntitle = "b"\n');
+    expect(r.settings?.defaultId).toBe('sprout:vda:1:b'); // the first entry, not a match
+    expect(r.diagnostics.some((d) => /matches no entry/.test(d.message))).toBe(true);
+  });
+  it('menu-timeout: default 10, 0 = no menu (menu-hidden)', async () => {
+    expect((await run('[entries.a]\ntitle = "a"\n')).settings?.timeout).toEqual({ kind: 'seconds', seconds: 10 });
+    expect((await run('[options]\nmenu-timeout = 0\n[entries.a]\ntitle = "a"\n')).settings?.timeout).toEqual({ kind: 'menu-hidden' });
+  });
+  it('ids are sprout:<fsId>:<name>, unique even when a static name collides with a generated one', async () => {
+    const r = await run('[entries.g-0]\ntitle = "static"\n[generators.g.list]\nentry.title = "gen"\nvalues = [{}]\n');
+    expect(r.entries.map((e) => e.id).sort()).toEqual(['sprout:vda:1:g-0', 'sprout:vda:1:g-0#2']);
+    expect(r.diagnostics.some((d) => /used more than once/.test(d.message))).toBe(true);
+  });
+});
+
+describe('phases (§10, §19.8)', () => {
+  it('early sees root values only, startup sees extractor outputs, late runs; errors are logged, not fatal', async () => {
+    const toml = `[values]\nv = "root"\n[extractors.boot.filesystem-device-match]\nhas-label = "ESP"\n[actions.say]\nprint.text = "$v $boot"\n[actions.boot]\nchainload.path = "vmlinuz"\n[[phases.early]]\nactions = ["say"]\n[[phases.startup]]\nactions = ["say", "missing", "boot"]\nvalues = { v = "phase" }\n[[phases.late]]\nactions = ["say"]\n[entries.e]\ntitle = "E"\nactions = ["boot"]\n`;
+    const r = await run(toml, { vmlinuz: K });
+    const m = r.diagnostics.map((d) => d.message);
+    expect(m).toContain('print (early phase): root $boot');
+    expect(m).toContain('print (startup phase): phase tendril-fs:vda:1/');
+    expect(m).toContain('print (late phase): root tendril-fs:vda:1/');
+    expect(m.some((x) => /startup phase: unknown action 'missing'/.test(x))).toBe(true);
+    expect(m.some((x) => /chainload action boot would start an image/.test(x))).toBe(true);
+    expect(r.entries[0]!.bootable).toBe(true);
+  });
+});
+
+describe('drivers (§5, §19.2)', () => {
+  it('are accepted, stamped and reported as not needed', async () => {
+    const r = await run('[values]\nd = "ext4"\n[drivers.ext4]\npath = "\\\\EFI\\\\$d.efi"\n');
+    expect(r.diagnostics.find((d) => d.message.startsWith('driver ext4'))).toMatchObject({
+      severity: 'info',
+      message: 'driver ext4 (\\EFI\\ext4.efi) ignored (native Linux filesystem support)',
+      line: 3,
+    });
+  });
+});
+
+describe('several ESPs', () => {
+  it('each config is evaluated with its own home; entries stay contiguous; settings from the first', async () => {
+    t = makeCtx([
+      esp({ 'sprout.toml': '[options]\nmenu-timeout = 2\n[entries.a]\ntitle = "A"\n[entries.b]\ntitle = "B"\n' }),
+      esp({ 'sprout.toml': '[entries.c]\ntitle = "C"\n' }, { fsId: 'vdb:1', partUuid: '44444444-4444-4444-8444-444444444444' }),
+      { fsId: 'vdc:1', type: 'ext4', files: { 'sprout.toml': '[entries.z]\ntitle = "not an ESP"\n' } },
+    ]);
+    const r = await sproutSource(t.ctx);
+    expect(r.entries.map((e) => e.id)).toEqual(['sprout:vda:1:b', 'sprout:vda:1:a', 'sprout:vdb:1:c']);
+    expect(r.settings).toMatchObject({ timeout: { kind: 'seconds', seconds: 2 }, defaultId: 'sprout:vda:1:b', from: 'vda:1 /sprout.toml' });
+  });
+});
