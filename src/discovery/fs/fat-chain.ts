@@ -1,0 +1,114 @@
+// FAT cluster chains: entry lookup through a small cache of FAT windows, chain walking with
+// loop/length limits, and coalescing of consecutive clusters into byte runs so file data is
+// read with few large readAt calls.
+
+import type { ByteSource } from '../io/source';
+import { readExact } from '../io/source';
+import type { FatGeometry } from './fat-bpb';
+import { FsError } from './types';
+import type { Run } from './walk';
+
+
+const WINDOW = 64 * 1024;
+const MAX_WINDOWS = 16;
+
+export class FatTable {
+  private readonly windows = new Map<number, Buffer>();
+
+  constructor(
+    private readonly src: ByteSource,
+    readonly geo: FatGeometry,
+  ) {}
+
+  private byteAt(i: number): number {
+    const w = Math.floor(i / WINDOW);
+    let buf = this.windows.get(w);
+    if (!buf) {
+      const start = w * WINDOW;
+      const len = Math.min(WINDOW, this.geo.fatBytes - start);
+      buf = readExact(this.src, this.geo.fatOffset + start, len);
+      if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value as number);
+      this.windows.set(w, buf);
+    }
+    return buf[i - w * WINDOW];
+  }
+
+  /** The FAT entry of cluster `c` (masked to its width). */
+  entry(c: number): number {
+    const { bits } = this.geo;
+    if (bits === 12) {
+      const o = c + (c >> 1);
+      const v = this.byteAt(o) | (this.byteAt(o + 1) << 8);
+      return c & 1 ? v >> 4 : v & 0xfff;
+    }
+    if (bits === 16) return this.byteAt(c * 2) | (this.byteAt(c * 2 + 1) << 8);
+    const o = c * 4;
+    return (this.byteAt(o) | (this.byteAt(o + 1) << 8) | (this.byteAt(o + 2) << 16) | ((this.byteAt(o + 3) & 0x0f) << 24)) >>> 0;
+  }
+
+  isEnd(v: number): boolean {
+    const { bits } = this.geo;
+    return v >= (bits === 12 ? 0xff8 : bits === 16 ? 0xfff8 : 0x0ffffff8);
+  }
+
+  validCluster(c: number): boolean {
+    return c >= 2 && c <= this.geo.clusterCount + 1;
+  }
+
+  clusterOffset(c: number): number {
+    return this.geo.dataOffset + (c - 2) * this.geo.clusterSize;
+  }
+
+  /**
+   * Follow the chain from `first` for at most `maxClusters` clusters, merging neighbours
+   * into runs. Files pass the cluster count their size needs (a longer chain is cut, as Linux
+   * does); directories pass their size limit and `mustEnd`, so an endless chain is an error.
+   * A chain that uses a cluster twice (a loop) or hits a free, bad or out-of-range entry
+   * is an error.
+   */
+  runs(first: number, maxClusters: number, path: string, mustEnd: boolean): Run[] {
+    const out: Run[] = [];
+    const limit = Math.min(maxClusters, this.geo.clusterCount);
+    let c = first;
+    let n = 0;
+    let runStart = first;
+    let runLen = 0;
+    let ended = false;
+    while (n < limit) {
+      if (!this.validCluster(c)) throw new FsError('EIO', path, `FAT chain reaches invalid cluster ${c}`);
+      if (runLen > 0 && c === runStart + runLen) runLen++;
+      else {
+        if (runLen > 0) out.push(this.run(runStart, runLen, out));
+        runStart = c;
+        runLen = 1;
+      }
+      n++;
+      const next = this.entry(c);
+      if (this.isEnd(next)) {
+        ended = true;
+        break;
+      }
+      c = next;
+    }
+    if (runLen > 0) out.push(this.run(runStart, runLen, out));
+    if (mustEnd && !ended) throw new FsError('EFBIG', path, `cluster chain longer than ${limit} clusters (loop?)`);
+    checkNoOverlap(out, path);
+    return out;
+  }
+
+  private run(start: number, count: number, prev: Run[]): Run {
+    const last = prev[prev.length - 1];
+    const fileOffset = last ? last.fileOffset + last.length : 0;
+    return { fileOffset, diskOffset: this.clusterOffset(start), length: count * this.geo.clusterSize };
+  }
+}
+
+/** A cluster used twice means the chain loops (or two files share it): refuse it. */
+function checkNoOverlap(runs: readonly Run[], path: string): void {
+  if (runs.length < 2) return;
+  const sorted = [...runs].sort((a, b) => a.diskOffset - b.diskOffset);
+  for (let i = 1; i < sorted.length; i++) {
+    const p = sorted[i - 1];
+    if (p.diskOffset + p.length > sorted[i].diskOffset) throw new FsError('ELOOP', path, 'FAT chain uses a cluster twice (loop)');
+  }
+}

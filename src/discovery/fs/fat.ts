@@ -1,0 +1,114 @@
+// FAT12/16/32 reader: synchronous over a ByteSource, exposed through the async FileSystem
+// interface via the shared walker (case-insensitive, no symlinks). File data is read by
+// coalescing contiguous clusters into large readAt calls.
+
+import type { ByteSource } from '../io/source';
+import { readExact } from '../io/source';
+import { type FatGeometry, parseBpb } from './fat-bpb';
+import { FatTable } from './fat-chain';
+import { type FatDirEntry, parseDirEntries } from './fat-dir';
+import type { FileHandle, FileSystem } from './types';
+import { FsError } from './types';
+import { type Run, TreeFileSystem, type TreeNode, type TreeOps, clampRead, ioGuard, readRuns } from './walk';
+
+/** FAT caps a directory at 65536 entries (2 MiB); we use the same limit. */
+const MAX_DIR_BYTES = 65536 * 32;
+const MAX_DIR_ENTRIES = 65536;
+const DIR_CACHE = 64;
+
+interface FatNode extends TreeNode {
+  readonly firstCluster: number;
+  /** The FAT12/16 fixed root directory. */
+  readonly fixedRoot?: boolean;
+}
+
+class FatOps implements TreeOps<FatNode> {
+  readonly fat: FatTable;
+  private readonly dirCache = new Map<string, ReadonlyArray<readonly [string, FatNode]>>();
+
+  constructor(
+    private readonly src: ByteSource,
+    readonly geo: FatGeometry,
+  ) {
+    this.fat = new FatTable(src, geo);
+  }
+
+  root(): FatNode {
+    return this.geo.bits === 32
+      ? { kind: 'dir', size: 0, firstCluster: this.geo.rootCluster }
+      : { kind: 'dir', size: 0, firstCluster: 0, fixedRoot: true };
+  }
+
+  private dirBytes(dir: FatNode, path: string): Uint8Array {
+    if (dir.fixedRoot) return readExact(this.src, this.geo.rootDirOffset, this.geo.rootDirBytes);
+    if (!this.fat.validCluster(dir.firstCluster)) throw new FsError('EIO', path, `directory starts at invalid cluster ${dir.firstCluster}`);
+    const maxClusters = Math.max(1, Math.floor(MAX_DIR_BYTES / this.geo.clusterSize));
+    const runs = this.fat.runs(dir.firstCluster, maxClusters, path, true);
+    const total = runs.reduce((a, r) => a + r.length, 0);
+    return readRuns(this.src, runs, 0, total, path);
+  }
+
+  list(dir: FatNode, path: string): ReadonlyArray<readonly [string, FatNode]> {
+    const key = dir.fixedRoot ? 'root' : String(dir.firstCluster);
+    const hit = this.dirCache.get(key);
+    if (hit) return hit;
+    const entries = ioGuard(path, () => parseDirEntries(this.dirBytes(dir, path), MAX_DIR_ENTRIES));
+    const list = entries.map((e) => [e.name, this.node(e)] as const);
+    if (this.dirCache.size >= DIR_CACHE) this.dirCache.delete(this.dirCache.keys().next().value as string);
+    this.dirCache.set(key, list);
+    return list;
+  }
+
+  private node(e: FatDirEntry): FatNode {
+    const c = this.geo.bits === 32 ? e.firstCluster : e.firstCluster & 0xffff;
+    // A directory entry pointing at cluster 0 means the root (that is how '..' is written).
+    const n: FatNode =
+      e.dir && c === 0
+        ? this.root()
+        : { kind: e.dir ? 'dir' : 'file', size: e.size, firstCluster: c, ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}) };
+    return n;
+  }
+
+  readlink(_node: FatNode, path: string): string {
+    throw new FsError('EINVAL', path, 'FAT has no symlinks');
+  }
+
+  openFile(node: FatNode, path: string): FileHandle {
+    const size = node.size;
+    let runs: Run[] = [];
+    if (size > 0) {
+      if (!this.fat.validCluster(node.firstCluster)) throw new FsError('EIO', path, `file starts at invalid cluster ${node.firstCluster}`);
+      const need = Math.ceil(size / this.geo.clusterSize);
+      if (need > this.geo.clusterCount) throw new FsError('EIO', path, `size ${size} larger than the volume`);
+      runs = ioGuard(path, () => this.fat.runs(node.firstCluster, need, path, false));
+    }
+    const src = this.src;
+    let closed = false;
+    return {
+      size,
+      async read(position: number, length: number): Promise<Uint8Array> {
+        if (closed) throw new FsError('EINVAL', path, 'file handle closed');
+        const n = clampRead(size, position, length, path);
+        if (n === 0) return new Uint8Array(0);
+        return ioGuard(path, () => readRuns(src, runs, position, n, path));
+      },
+      async close(): Promise<void> {
+        closed = true;
+      },
+    };
+  }
+}
+
+export interface FatFileSystem extends FileSystem {
+  readonly geometry: FatGeometry;
+}
+
+/** Open a FAT12/16/32 volume. Throws FsError EINVAL when the boot sector is not FAT. */
+export function openFat(src: ByteSource): FatFileSystem {
+  const boot = ioGuard(src.name, () => readExact(src, 0, Math.min(src.size, 4096)));
+  const geo = parseBpb(boot, src.size, src.name);
+  const ops = new FatOps(src, geo);
+  const fsys = new TreeFileSystem('vfat', true, ops) as TreeFileSystem<FatNode> & { geometry: FatGeometry };
+  Object.defineProperty(fsys, 'geometry', { value: geo, enumerable: true });
+  return fsys;
+}
