@@ -3,9 +3,6 @@
 
 import { isMainThread, workerData } from 'node:worker_threads';
 import { runDiscoveryCommand } from './discovery/commands';
-import { runBootCommand } from './kexec/command';
-import { runMenuCommand } from './menu/command';
-import { hashPassword } from './menu/password';
 import { WORKER_ROLE } from './discovery/worker/protocol';
 import { startScanWorker } from './discovery/worker/scan-worker';
 
@@ -31,9 +28,12 @@ function commands(): Record<string, Command> {
   return {
     list: (a) => runDiscoveryCommand('list', a),
     probe: (a) => runDiscoveryCommand('probe', a),
-    boot: (a) => runBootCommand(a),
-    menu: (a) => runMenuCommand(a),
+    // Loaded on demand: scan workers start from this same bundle and must not pay for
+    // blessed, kexec or the VMM at start-up.
+    boot: async (a) => (await import('./kexec/command')).runBootCommand(a),
+    menu: async (a) => (await import('./menu/command')).runMenuCommand(a),
     'hash-password': async (a) => {
+      const { hashPassword } = await import('./menu/password');
       const pw = a[0] ?? (await readStdinLine());
       if (!pw) {
         process.stderr.write('usage: tendril hash-password PASSWORD  (or the password on stdin)\n');
