@@ -76,7 +76,7 @@ describe('sprout.d drop-ins', () => {
     // beats letters in UAPI.10, so debug's "1" now sorts above "stable".
     expect(s.bootable).toBe(false);
     expect(r.entries.map(nameOf)).toEqual(['debug', 'stable']);
-    expect(s.origin).toMatchObject({ file: '/sprout.d/50-redo.toml', line: 4 });
+    expect(s.origin).toMatchObject({ file: '/sprout.d/50-redo.toml', line: 3 });
   });
 
   it('a later drop-in can re-add what an earlier one masked', async () => {
