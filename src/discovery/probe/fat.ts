@@ -1,0 +1,132 @@
+// FAT12/16/32 boot sector (BPB) validation and probing, after libblkid's vfat prober: the
+// same sanity checks decide whether sector 0 of a disk is a FAT volume (superfloppy) or an
+// MBR, and the same rules pick label and serial. The FAT type comes from the cluster count
+// (Microsoft's FAT specification: < 4085 FAT12, < 65525 FAT16), except that a BPB with a
+// 16-bit FAT size of 0 is laid out as FAT32 whatever its count (as Linux reads it).
+
+import type { FsProbe } from '../model';
+import type { ProbeContext } from './context';
+import { fieldBytes, oemLabel, startsWith } from './text';
+
+export interface FatGeometry {
+  readonly bytesPerSector: number;
+  readonly sectorsPerCluster: number;
+  readonly reservedSectors: number;
+  readonly numFats: number;
+  readonly rootEntries: number;
+  readonly totalSectors: number;
+  readonly fatSectors: number;
+  readonly clusterCount: number;
+  /** FAT32 layout: root directory in a cluster chain, extended BPB at 0x40. */
+  readonly fat32Layout: boolean;
+  readonly version: 'FAT12' | 'FAT16' | 'FAT32';
+}
+
+const FAT12_MAX = 4084; // largest FAT12 cluster count (Microsoft: count < 4085)
+const FAT16_MAX = 65524;
+const FAT32_MAX = 0x0ffffff6;
+
+const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
+
+/** Has a FAT identification string, or a jump opcode plus the 0x55AA signature. */
+function hasFatMagic(s: Uint8Array): boolean {
+  if (startsWith(s, 0x52, 'MSWIN') || startsWith(s, 0x52, 'FAT32   ')) return true;
+  for (const m of ['MSDOS', 'FAT16   ', 'FAT12   ', 'FAT     ']) if (startsWith(s, 0x36, m)) return true;
+  if (s[0] !== 0xeb && s[0] !== 0xe9) return false;
+  if (s[0x1fe] !== 0x55 || s[0x1ff] !== 0xaa) return false;
+  // OS/2 puts FAT-like pseudo-BPBs in front of JFS and HPFS.
+  return !startsWith(s, 0x36, 'JFS     ') && !startsWith(s, 0x36, 'HPFS    ');
+}
+
+/** The BPB's geometry if sector 0 is a plausible FAT boot sector, else null. */
+export function fatGeometry(s: Uint8Array): FatGeometry | null {
+  if (s.length < 512 || !hasFatMagic(s)) return null;
+  const dv = new DataView(s.buffer, s.byteOffset, 512);
+  const bytesPerSector = dv.getUint16(0x0b, true);
+  const sectorsPerCluster = s[0x0d];
+  const reservedSectors = dv.getUint16(0x0e, true);
+  const numFats = s[0x10];
+  const rootEntries = dv.getUint16(0x11, true);
+  const media = s[0x15];
+  if (numFats === 0 || reservedSectors === 0) return null;
+  if (!(media >= 0xf8 || media === 0xf0)) return null;
+  if (!isPow2(sectorsPerCluster)) return null;
+  if (!isPow2(bytesPerSector) || bytesPerSector < 512 || bytesPerSector > 4096) return null;
+  const total16 = dv.getUint16(0x13, true);
+  const totalSectors = total16 !== 0 ? total16 : dv.getUint32(0x20, true);
+  const fat16Len = dv.getUint16(0x16, true);
+  const fat32Len = dv.getUint32(0x24, true);
+  const fatLen = fat16Len !== 0 ? fat16Len : fat32Len;
+  const fatSectors = fatLen * numFats;
+  const rootSectors = Math.ceil((rootEntries * 32) / bytesPerSector);
+  const dataSectors = totalSectors - (reservedSectors + fatSectors + rootSectors);
+  if (dataSectors < 0 || fatLen === 0) return null;
+  const clusterCount = Math.floor(dataSectors / sectorsPerCluster);
+  const fat32Layout = fat16Len === 0 && fat32Len !== 0;
+  if (clusterCount > (fat32Layout ? FAT32_MAX : FAT16_MAX)) return null;
+  const version = fat32Layout ? 'FAT32' : clusterCount <= FAT12_MAX ? 'FAT12' : 'FAT16';
+  return {
+    bytesPerSector, sectorsPerCluster, reservedSectors, numFats, rootEntries,
+    totalSectors, fatSectors, clusterCount, fat32Layout, version,
+  };
+}
+
+const NO_NAME = 'NO NAME    ';
+const MAX_ROOT_CLUSTERS = 8;
+
+/** The volume-label entry of a directory buffer (libblkid's rules), or undefined. */
+function findLabelEntry(dir: Uint8Array): { found: Uint8Array | undefined; end: boolean } {
+  for (let off = 0; off + 32 <= dir.length; off += 32) {
+    const first = dir[off];
+    if (first === 0x00) return { found: undefined, end: true };
+    const attr = dir[off + 11];
+    const clusterHi = dir[off + 20] | (dir[off + 21] << 8);
+    const clusterLo = dir[off + 26] | (dir[off + 27] << 8);
+    if (first === 0xe5 || clusterHi !== 0 || clusterLo !== 0 || (attr & 0x3f) === 0x0f) continue;
+    if ((attr & (0x08 | 0x10)) === 0x08) return { found: dir.subarray(off, off + 11), end: true };
+  }
+  return { found: undefined, end: false };
+}
+
+function rootDirLabel(ctx: ProbeContext, g: FatGeometry, s: Uint8Array): Uint8Array | undefined {
+  const bps = g.bytesPerSector;
+  if (!g.fat32Layout) {
+    const start = (g.reservedSectors + g.fatSectors) * bps;
+    return findLabelEntry(ctx.read(start, g.rootEntries * 32)).found;
+  }
+  // FAT32: follow the root directory's cluster chain a few clusters (the label is first).
+  const dv = new DataView(s.buffer, s.byteOffset, 512);
+  const clusterBytes = g.sectorsPerCluster * bps;
+  const dataStart = (g.reservedSectors + g.fatSectors) * bps;
+  const fatEntries = Math.floor((dv.getUint32(0x24, true) * bps) / 4);
+  let next = dv.getUint32(0x2c, true);
+  const seen = new Set<number>();
+  for (let i = 0; i < MAX_ROOT_CLUSTERS && next >= 2 && next < fatEntries && !seen.has(next); i++) {
+    seen.add(next);
+    const r = findLabelEntry(ctx.read(dataStart + (next - 2) * clusterBytes, clusterBytes));
+    if (r.found || r.end) return r.found;
+    const fe = ctx.read(g.reservedSectors * bps + next * 4, 4);
+    if (fe.length < 4) return undefined;
+    next = fe.readUInt32LE(0) & 0x0fffffff;
+  }
+  return undefined;
+}
+
+export function probeFat(ctx: ProbeContext): FsProbe | null {
+  const s = ctx.head.subarray(0, 512);
+  const g = fatGeometry(s);
+  if (!g) return null;
+  if (g.fat32Layout && g.clusterCount <= FAT16_MAX) {
+    ctx.note('info', 'fat', `FAT32 layout with only ${g.clusterCount} clusters (below the FAT32 minimum 65525)`);
+  }
+  const bpbLabelOff = g.fat32Layout ? 0x47 : 0x2b;
+  const serialOff = g.fat32Layout ? 0x43 : 0x27;
+  let raw = rootDirLabel(ctx, g, s);
+  const isNoName = (b: Uint8Array | undefined): boolean =>
+    b !== undefined && Buffer.from(b).toString('latin1') === NO_NAME;
+  if (!raw || isNoName(raw)) raw = s.subarray(bpbLabelOff, bpbLabelOff + 11);
+  const label = isNoName(raw) ? undefined : oemLabel(fieldBytes(raw, 0, 11));
+  const hx = (i: number): string => s[serialOff + i].toString(16).toUpperCase().padStart(2, '0');
+  const uuid = `${hx(3)}${hx(2)}-${hx(1)}${hx(0)}`;
+  return { type: 'vfat', uuid, ...(label !== undefined ? { label } : {}), version: g.version, readable: true };
+}
