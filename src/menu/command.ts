@@ -163,7 +163,12 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
 
   const term = createTerminal(glyphsFor(process.env));
   ui.term = term;
-  ui.redraw = () => term.draw(render(state, term.width, term.height, glyphsFor(process.env), tickCount));
+  const frameLog = frameLogger();
+  let discovered = false;
+  ui.redraw = () => {
+    term.draw(render(state, term.width, term.height, glyphsFor(process.env), tickCount));
+    frameLog?.(discovered && state.entries.length > 0 ? 'full' : 'partial');
+  };
   ui.redraw();
 
   return new Promise<number>((resolve) => {
@@ -267,6 +272,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     }, 1000);
 
     void scan().then((r) => {
+      discovered = true;
       const t: TimeoutSetting = cliTimeout !== undefined ? { kind: 'seconds', seconds: cliTimeout } : r.settings.timeout;
       const p = startPolicy(t);
       // A key pressed (or held) while the disks were read shows the menu (sd-boot's rule).
@@ -278,6 +284,21 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       ui.redraw();
     });
   });
+}
+
+/**
+ * TENDRIL_FRAME_LOG=FILE appends `<kind> <ms since process start>` for the first partial
+ * and the first full frame (bench/menu reads it).
+ */
+function frameLogger(): ((kind: 'partial' | 'full') => void) | undefined {
+  const file = process.env.TENDRIL_FRAME_LOG;
+  if (!file) return undefined;
+  const seen = new Set<string>();
+  return (kind) => {
+    if (seen.has(kind)) return;
+    seen.add(kind);
+    fs.appendFileSync(file, `${kind} ${(process.uptime() * 1000).toFixed(1)}\n`);
+  };
 }
 
 async function power(kind: 'reboot' | 'poweroff'): Promise<void> {
