@@ -1,0 +1,223 @@
+// The final pass over every source's entries: order the menu, make ids unique, set display
+// titles and decide timeout, editor and the default entry (bls.md §6, §8, §11.3-§11.5,
+// adapted to LinuxBoot, where there are no EFI variables).
+//
+// Menu order: BLS and UKI entries are sorted by the BLS rules (sort.ts); entries from
+// grub, syslinux and sprout follow in the order their sources produced them (their own
+// config order, which their authors chose); auto entries come last, as in sd-boot.
+//
+// Default precedence: --default on the command line > loader.conf `default` (glob or
+// @saved) > a source's own default (grub saved_entry, sprout) in filesystem order > the
+// first entry that may be auto-selected > entry 0, with a 0 timeout raised to 10 s.
+//
+// Timeout precedence: --timeout > loader.conf `timeout` > another source's timeout >
+// 5 seconds with the menu shown. sd-boot treats an unset timeout as 0 (hidden); tendril
+// shows the menu for 5 s when no config says anything, because a LinuxBoot machine often
+// has several disks whose configs nobody wrote for this boot manager.
+
+import { diag, type Diagnostic } from '../diagnostics';
+import type { BootEntry, FsId, MenuSettings, TimeoutSetting } from '../model';
+import type { ProposedSettings } from '../sources/context';
+import { fnmatch } from './glob';
+import { compareEntries, type FsRole } from './sort';
+import { disambiguateTitles } from './titles';
+
+/** What the BLS source proposes from loader.conf (a ProposedSettings with more fields). */
+export interface LoaderConfProposal extends ProposedSettings {
+  readonly loaderConf: true;
+  readonly autoEntries?: boolean;
+}
+
+export interface FinalizeOptions {
+  /** `--timeout` seconds; negative = wait forever (menu-force). */
+  readonly cliTimeout?: number;
+  /** `--default`: an entry id or a loader.conf-style glob. */
+  readonly cliDefault?: string;
+  /** The saved entry id for loader.conf `default @saved` (a file-based store; none yet). */
+  readonly savedId?: string;
+  readonly roleOf?: (fsId: FsId) => FsRole | undefined;
+}
+
+export interface FinalizeResult {
+  readonly entries: BootEntry[];
+  readonly settings: MenuSettings;
+  readonly diagnostics: Diagnostic[];
+}
+
+export const DEFAULT_TIMEOUT: TimeoutSetting = { kind: 'seconds', seconds: 5 };
+/** sd-boot: no default found and timeout 0 → show the menu for 10 s. */
+export const NO_DEFAULT_TIMEOUT = 10;
+
+const SRC = 'menu';
+
+function isLoaderConf(p: ProposedSettings): p is LoaderConfProposal {
+  return (p as Partial<LoaderConfProposal>).loaderConf === true;
+}
+
+function groupOf(e: BootEntry): number {
+  switch (e.origin.source) {
+    case 'bls':
+    case 'uki':
+      return 0;
+    case 'auto':
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+/** May this entry become the default without anyone naming it (sd-boot LOADER_TYPE_MAY_AUTO_SELECT)? */
+function autoSelectable(e: BootEntry): boolean {
+  return e.origin.source !== 'auto' && e.bootable && !e.hidden;
+}
+
+/** 'vda:1 /grub/grub.cfg' → 'grub.cfg'. */
+function fileNameOf(from: string): string {
+  const last = from.split(/[\s/]/).filter(Boolean).pop();
+  return last ?? from;
+}
+
+function cliTimeoutSetting(s: number): TimeoutSetting {
+  return s < 0 ? { kind: 'menu-force' } : { kind: 'seconds', seconds: Math.floor(s) };
+}
+
+export function finalizeEntries(
+  input: readonly BootEntry[],
+  proposals: readonly ProposedSettings[],
+  opts: FinalizeOptions = {},
+): FinalizeResult {
+  const diagnostics: Diagnostic[] = [];
+  const loaderConfs = proposals.filter(isLoaderConf);
+  const others = proposals.filter((p) => !isLoaderConf(p));
+
+  // auto-entries no: hide our auto-detected entries, as sd-boot does.
+  const noAuto = loaderConfs.find((p) => p.autoEntries !== undefined);
+  let list = [...input];
+  if (noAuto?.autoEntries === false) {
+    const before = list.length;
+    list = list.filter((e) => e.origin.source !== 'auto');
+    if (list.length !== before) diagnostics.push(diag('info', SRC, `auto-entries no (${noAuto.from}): ${before - list.length} auto entries hidden`));
+  }
+
+  // Order: group, then BLS order inside group 0; Array.prototype.sort is stable, so the
+  // other groups keep their input order.
+  const ctx = opts.roleOf ? { roleOf: opts.roleOf } : undefined;
+  const order = list.map((e, i) => ({ e, i }));
+  order.sort((x, y) => {
+    const g = groupOf(x.e) - groupOf(y.e);
+    if (g !== 0) return g;
+    return groupOf(x.e) === 0 ? compareEntries(x.e, y.e, ctx) : x.i - y.i;
+  });
+  const sorted = order.map((o) => o.e);
+
+  // Unique ids: the first in menu order keeps its id (so it is the one `default` picks).
+  const used = new Set<string>();
+  const ids = sorted.map((e) => {
+    if (!used.has(e.id)) {
+      used.add(e.id);
+      return e.id;
+    }
+    let id = `${e.id}@${e.origin.fsId}`;
+    for (let n = 2; used.has(id); n++) id = `${e.id}@${e.origin.fsId}#${n}`;
+    used.add(id);
+    diagnostics.push(diag('info', SRC, `id ${e.id} appears twice; this one is ${id}`, { fsId: e.origin.fsId, file: e.origin.file }));
+    return id;
+  });
+
+  const titles = disambiguateTitles(sorted.map((e, i) => ({ ...e, id: ids[i]! })));
+  const entries = sorted.map((e, i) => ({ ...e, id: ids[i]!, displayTitle: titles[i]! }));
+
+  // Timeout.
+  let timeout: TimeoutSetting;
+  let timeoutSource: string;
+  const lcTimeout = loaderConfs.find((p) => p.timeout !== undefined);
+  const otherTimeout = others.find((p) => p.timeout !== undefined);
+  if (opts.cliTimeout !== undefined && Number.isFinite(opts.cliTimeout)) {
+    timeout = cliTimeoutSetting(opts.cliTimeout);
+    timeoutSource = 'cli';
+  } else if (lcTimeout?.timeout) {
+    timeout = lcTimeout.timeout;
+    timeoutSource = 'loader.conf';
+  } else if (otherTimeout?.timeout) {
+    timeout = otherTimeout.timeout;
+    timeoutSource = fileNameOf(otherTimeout.from);
+  } else {
+    timeout = DEFAULT_TIMEOUT;
+    timeoutSource = 'default';
+  }
+
+  const editor = loaderConfs.find((p) => p.editor !== undefined)?.editor ?? others.find((p) => p.editor !== undefined)?.editor ?? true;
+
+  // Default.
+  const pick = pickDefault(sorted, ids, loaderConfs, others, opts, diagnostics);
+  let defaultId: string | undefined;
+  let defaultReason: string;
+  if (entries.length === 0) {
+    defaultReason = 'no entries';
+  } else if (pick) {
+    defaultId = ids[pick.index];
+    defaultReason = pick.reason;
+  } else {
+    defaultId = ids[0];
+    defaultReason = 'no entry may be selected automatically: first entry';
+    if ((timeout.kind === 'seconds' && timeout.seconds === 0) || timeout.kind === 'menu-hidden') {
+      timeout = { kind: 'seconds', seconds: NO_DEFAULT_TIMEOUT };
+      timeoutSource = `${timeoutSource}, raised to ${NO_DEFAULT_TIMEOUT} s (no default)`;
+    }
+  }
+  if (defaultId !== undefined) diagnostics.push(diag('info', SRC, `default entry ${defaultId}: ${defaultReason}`));
+
+  return {
+    entries,
+    settings: { timeout, timeoutSource, editor, ...(defaultId !== undefined ? { defaultId } : {}), defaultReason },
+    diagnostics,
+  };
+}
+
+function pickDefault(
+  sorted: readonly BootEntry[],
+  ids: readonly string[],
+  loaderConfs: readonly LoaderConfProposal[],
+  others: readonly ProposedSettings[],
+  opts: FinalizeOptions,
+  diagnostics: Diagnostic[],
+): { index: number; reason: string } | undefined {
+  // Globs match the id each source gave (lower-cased, suffix included), in menu order,
+  // skipping entries that cannot boot (sd-boot never lists those, so never picks them).
+  const globIndex = (glob: string): number =>
+    sorted.findIndex((e, i) => e.bootable && (fnmatch(glob, e.id.toLowerCase()) || fnmatch(glob, ids[i]!.toLowerCase())));
+
+  if (opts.cliDefault !== undefined) {
+    const exact = ids.indexOf(opts.cliDefault);
+    const i = exact >= 0 ? exact : globIndex(opts.cliDefault.toLowerCase());
+    if (i >= 0) return { index: i, reason: `--default ${opts.cliDefault}` };
+    diagnostics.push(diag('warning', SRC, `--default ${opts.cliDefault} matches no entry`));
+  }
+
+  const lc = loaderConfs.find((p) => p.defaultGlob !== undefined);
+  if (lc?.defaultGlob !== undefined) {
+    const glob = lc.defaultGlob.toLowerCase();
+    if (glob === '@saved') {
+      const i = opts.savedId !== undefined ? ids.indexOf(opts.savedId) : -1;
+      if (i >= 0) return { index: i, reason: `loader.conf default @saved (${lc.from}): ${opts.savedId}` };
+      diagnostics.push(
+        diag('info', SRC, opts.savedId === undefined ? `default @saved (${lc.from}): no saved entry (no EFI variables here)` : `default @saved: saved entry ${opts.savedId} is gone`),
+      );
+    } else {
+      const i = globIndex(glob);
+      if (i >= 0) return { index: i, reason: `loader.conf default ${lc.defaultGlob} (${lc.from})` };
+      diagnostics.push(diag('warning', SRC, `loader.conf default ${lc.defaultGlob} (${lc.from}) matches no bootable entry`));
+    }
+  }
+
+  for (const p of others) {
+    if (p.defaultId === undefined) continue;
+    const i = sorted.findIndex((e, k) => e.id === p.defaultId || ids[k] === p.defaultId);
+    if (i >= 0 && sorted[i]!.bootable) return { index: i, reason: `default of ${p.from}` };
+    diagnostics.push(diag('warning', SRC, `default ${p.defaultId} of ${p.from} is ${i >= 0 ? 'not bootable' : 'not in the menu'}`));
+  }
+
+  const i = sorted.findIndex(autoSelectable);
+  if (i >= 0) return { index: i, reason: 'first entry in menu order' };
+  return undefined;
+}

@@ -1,0 +1,45 @@
+// A small builder for BootEntry values in sorting/selection tests.
+import type { BootEntry, EntrySource } from '../../../src/discovery/model';
+import { parseEntryName } from '../../../src/discovery/entries/bootcount';
+
+export interface EntryOpts {
+  title?: string;
+  version?: string;
+  sortKey?: string;
+  machineId?: string;
+  fsId?: string;
+  source?: EntrySource;
+  bootable?: boolean;
+  hidden?: boolean;
+  profile?: number;
+  idWithoutProfile?: string;
+  id?: string;
+}
+
+/** An entry named after its file, with id and counter derived as the BLS source does. */
+export function entry(fileName: string, o: EntryOpts = {}): BootEntry {
+  const parsed = parseEntryName(fileName);
+  const fsId = o.fsId ?? 'vda:1';
+  const id = o.id ?? parsed.id;
+  return {
+    id,
+    ...(o.idWithoutProfile !== undefined ? { idWithoutProfile: o.idWithoutProfile } : {}),
+    title: o.title ?? id,
+    displayTitle: o.title ?? id,
+    ...(o.version !== undefined ? { version: o.version } : {}),
+    ...(o.sortKey !== undefined ? { sortKey: o.sortKey } : {}),
+    ...(o.machineId !== undefined ? { machineId: o.machineId } : {}),
+    origin: { source: o.source ?? 'bls', fsId, device: '/dev/vda', partition: 1, file: `/loader/entries/${fileName}` },
+    target:
+      o.profile !== undefined
+        ? { kind: 'uki', image: { fsId, path: `/EFI/Linux/${fileName}` }, profile: o.profile, addons: [] }
+        : { kind: 'linux', kernel: { fsId, path: '/vmlinuz' }, initrds: [], cmdline: '' },
+    ...(parsed.counter ? { bootCounter: parsed.counter } : {}),
+    ...(o.hidden ? { hidden: true } : {}),
+    bootable: o.bootable ?? true,
+    diagnostics: [],
+  };
+}
+
+/** File names of `entries` in order. */
+export const files = (entries: readonly BootEntry[]): string[] => entries.map((e) => e.origin.file.replace(/^.*\//, ''));
