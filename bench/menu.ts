@@ -68,7 +68,7 @@ function keypress(n: number, presses: number): { perKeyMs: number; baselineMs: n
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const input = new PassThrough();
   const out = Object.assign(sink, { isTTY: true, columns: 80, rows: 24 }) as unknown as NodeJS.WriteStream;
-  const screen = blessed.screen({ input: input as unknown as NodeJS.ReadableStream, output: out, terminal: 'linux', smartCSR: true, warnings: false });
+  const screen = blessed.screen({ input: input as unknown as blessed.Widgets.IScreenOptions['input'], output: out as unknown as blessed.Widgets.IScreenOptions['output'], terminal: 'linux', smartCSR: true, warnings: false });
   const box = blessed.box({ top: 0, left: 0, width: '100%', height: '100%', tags: true });
   screen.append(box);
   const keys = ['down', 'down', 'right', 'down', 'up', 'pagedown', 'home', 'end', 'left', 'up'];
