@@ -51,8 +51,9 @@ function detect(disk: ByteSource, diags: Diagnostic[]): PartitionTable {
   let gpt: GptRead = { kind: 'none' };
   if (hasEE || lba1Sig || (!mbrOk && !fat && !iso)) {
     for (const ss of SECTOR_SIZES) {
-      gpt = readGpt(disk, head, ss, diags);
-      if (gpt.kind === 'ok') break;
+      const g = readGpt(disk, head, ss, diags);
+      if (g.kind !== 'none') gpt = g;
+      if (g.kind === 'ok') break;
     }
   }
 
