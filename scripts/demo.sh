@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-mapfile -t disks < <(node scripts/run-ts.mjs test/fixtures/demo.ts)
+mapfile -t disks < <(node scripts/run-ts.mjs test/fixtures/demo.ts "${TMPDIR:-/tmp}/tendril-demo")
 args=()
 for d in "${disks[@]}"; do args+=(--disk "$d"); done
 echo "== tendril probe"

@@ -138,7 +138,8 @@ export function formatProbe(r: DiscoveryResult): string {
         `${last ? '└─' : '├─'}${f.fsId}`,
         humanSize(f.size),
         f.partTypeName ?? f.partType ?? (f.partition === 0 ? 'whole disk' : ''),
-        f.probe ? `${f.probe.type}${f.probe.version ? ' ' + f.probe.version : ''}${f.probe.dirty ? ' (dirty)' : ''}` : '',
+        // blkid-style short versions only (FAT16, LUKS2); ext feature lists stay in --json.
+        f.probe ? `${f.probe.type}${f.probe.version && f.probe.version.length <= 8 ? ' ' + f.probe.version : ''}${f.probe.dirty ? ' (dirty)' : ''}` : '',
         f.probe?.label ?? '',
         f.probe?.uuid ?? '',
         f.partUuid ?? '',
