@@ -4,11 +4,17 @@
 // Unlike sprout, lengths are bounded so `x = "a$x"` (which doubles each round) ends in an
 // error instead of exhausting memory.
 
-export const STAMP_LIMITS = {
+export interface StampLimits {
+  readonly iterations: number;
+  readonly valueBytes: number;
+  readonly totalBytes: number;
+}
+
+export const STAMP_LIMITS: StampLimits = {
   iterations: 100,
   valueBytes: 64 * 1024,
   totalBytes: 1024 * 1024,
-} as const;
+};
 
 export type ValueMap = ReadonlyMap<string, string>;
 
@@ -73,7 +79,7 @@ export function stamp(text: string, values: ValueMap): string {
  * §4.3: flatten (done by the caller), then re-stamp every value against the previous map
  * until stable. Throws StampError on the iteration limit or a length limit.
  */
-export function finalize(values: ValueMap, limits: typeof STAMP_LIMITS = STAMP_LIMITS): Map<string, string> {
+export function finalize(values: ValueMap, limits: StampLimits = STAMP_LIMITS): Map<string, string> {
   let cur = new Map(values);
   const order = stampOrder(cur);
   for (let iter = 0; ; iter++) {

@@ -158,6 +158,7 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
   }
 
   for (const l of labels) {
+    if (l.navigation) continue;
     const built = await buildTarget(cfg, l, mfs);
     const baseId = `syslinux:${fsId}:${cfgPath}:${l.name}`;
     const n = (ids.get(baseId) ?? 0) + 1;
@@ -171,6 +172,7 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
       origin: origin(mfs, l.file, l.line),
       target: built.target,
       ...(l.hidden ? { hidden: true } : {}),
+      ...(l.group ? { group: l.group } : {}),
       bootable: built.bootable,
       diagnostics: built.diagnostics,
     };

@@ -43,6 +43,10 @@ export interface Label extends Where {
   overlays?: { readonly paths: string[] } & Where;
   localboot?: Where;
   ipappend?: Where;
+  /** `MENU EXIT` / `MENU GOTO` inside the label: a menu navigation item, not a boot entry. */
+  navigation?: boolean;
+  /** Titles of the enclosing MENU BEGIN submenus, outermost first, joined by '>'. */
+  group?: string;
 }
 
 export interface ParsedConfig {
@@ -70,11 +74,11 @@ const IGNORED = new Set([
   'f7', 'f8', 'f9', 'f10', 'f11', 'f12', 'sysappend', 'nohalt', 'nerfdefault', 'ldlinux', 'localboot0',
 ]);
 const IGNORED_MENU = new Set([
-  'title', 'separator', 'color', 'background', 'width', 'margin', 'rows', 'tabmsgrow', 'cmdlinerow',
+  'separator', 'color', 'background', 'width', 'margin', 'rows', 'tabmsgrow', 'cmdlinerow',
   'endrow', 'passwordrow', 'timeoutrow', 'helpmsgrow', 'helpmsgendrow', 'hshift', 'vshift',
   'resolution', 'master', 'passwd', 'tabmsg', 'autoboot', 'notabmsg', 'passprompt', 'timeout',
-  'vesa', 'msgcolor', 'exit', 'quit', 'start', 'begin', 'end', 'goto', 'immediate', 'disable',
-  'save', 'nosave', 'shiftkey', 'hiddenrow', 'clear', 'notabmsg', 'help', 'qualifier',
+  'vesa', 'msgcolor', 'quit', 'start', 'immediate', 'disable',
+  'save', 'nosave', 'shiftkey', 'hiddenrow', 'clear', 'help', 'qualifier', 'indent', 'hidden',
 ]);
 const KERNEL_KEYWORDS = new Set(['kernel', 'linux', 'com32', 'boot', 'bss', 'pxe', 'fdimage', 'comboot']);
 
@@ -95,6 +99,8 @@ interface State {
   reader: ConfigReader;
   inText: boolean;
   stopped: boolean;
+  /** Open MENU BEGIN blocks: tag name and display title. */
+  menus: { tag: string; title?: string }[];
 }
 
 function splitWord(s: string): [string, string] {
@@ -109,7 +115,7 @@ export async function parseSyslinux(path: string, reader: ConfigReader, source =
   let cwd = dirname(path);
   for (let restart = 0; ; restart++) {
     const cfg: ParsedConfig = { mainFile: file, cwd, labels: [], diagnostics };
-    const st: State = { cfg, files: 0, lines: 0, stack: [], reader, inText: false, stopped: false };
+    const st: State = { cfg, files: 0, lines: 0, stack: [], reader, inText: false, stopped: false, menus: [] };
     try {
       await parseOne(st, file, 0, source, undefined);
       return cfg;
@@ -204,6 +210,7 @@ async function directive(st: State, text: string, at: Where, depth: number, sour
         return;
       }
       st.cur = { name: args, ...at, menuDefault: false, hidden: false };
+      if (st.menus.length) st.cur.group = st.menus.map((m) => m.title ?? m.tag).join('>');
       cfg.labels.push(st.cur);
       return;
     }
@@ -299,7 +306,19 @@ async function menuDirective(st: State, text: string, at: Where, depth: number, 
   switch (sub) {
     case 'label':
       if (cur) cur.menuLabel = args.replace(/\^/g, '');
+      else if (st.menus.length) st.menus[st.menus.length - 1]!.title = args.replace(/\^/g, '');
       else d.push(diag('warning', source, 'MENU LABEL outside a LABEL; ignored', at));
+      return;
+    case 'title':
+      if (!cur && st.menus.length) st.menus[st.menus.length - 1]!.title ??= args;
+      return;
+    case 'begin':
+      st.cur = undefined;
+      st.menus.push({ tag: args || 'submenu' });
+      return;
+    case 'end':
+      st.cur = undefined;
+      st.menus.pop();
       return;
     case 'default':
       if (cur) cur.menuDefault = true;
@@ -307,6 +326,10 @@ async function menuDirective(st: State, text: string, at: Where, depth: number, 
       return;
     case 'hide':
       if (cur) cur.hidden = true;
+      return;
+    case 'exit':
+    case 'goto':
+      if (cur) cur.navigation = true;
       return;
     case 'include': {
       const [f] = splitWord(args);
