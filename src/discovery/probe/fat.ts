@@ -119,13 +119,13 @@ export function probeFat(ctx: ProbeContext): FsProbe | null {
   if (g.fat32Layout && g.clusterCount <= FAT16_MAX) {
     ctx.note('info', 'fat', `FAT32 layout with only ${g.clusterCount} clusters (below the FAT32 minimum 65525)`);
   }
-  const bpbLabelOff = g.fat32Layout ? 0x47 : 0x2b;
   const serialOff = g.fat32Layout ? 0x43 : 0x27;
-  let raw = rootDirLabel(ctx, g, s);
-  const isNoName = (b: Uint8Array | undefined): boolean =>
-    b !== undefined && Buffer.from(b).toString('latin1') === NO_NAME;
-  if (!raw || isNoName(raw)) raw = s.subarray(bpbLabelOff, bpbLabelOff + 11);
-  const label = isNoName(raw) ? undefined : oemLabel(fieldBytes(raw, 0, 11));
+  // libblkid (2.38) takes LABEL from the root directory's volume-label entry only; the boot
+  // sector's copy (0x2B/0x47) is its LABEL_FATBOOT. mkfs.fat, mlabel, fatlabel and Windows
+  // write both, so following blkid keeps /dev/disk/by-label and LABEL= in agreement.
+  const raw = rootDirLabel(ctx, g, s);
+  const isNoName = (b: Uint8Array): boolean => Buffer.from(b).toString('latin1') === NO_NAME;
+  const label = raw === undefined || isNoName(raw) ? undefined : oemLabel(fieldBytes(raw, 0, 11));
   const hx = (i: number): string => s[serialOff + i].toString(16).toUpperCase().padStart(2, '0');
   const uuid = `${hx(3)}${hx(2)}-${hx(1)}${hx(0)}`;
   return { type: 'vfat', uuid, ...(label !== undefined ? { label } : {}), version: g.version, readable: true };
