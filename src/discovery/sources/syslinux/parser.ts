@@ -99,7 +99,7 @@ interface State {
   reader: ConfigReader;
   inText: boolean;
   stopped: boolean;
-  /** Open MENU BEGIN blocks: tag name and display title. */
+  /** Open MENU BEGIN blocks: tag name and display text (MENU LABEL > tag > MENU TITLE). */
   menus: { tag: string; title?: string }[];
 }
 
@@ -314,7 +314,8 @@ async function menuDirective(st: State, text: string, at: Where, depth: number, 
       return;
     case 'begin':
       st.cur = undefined;
-      st.menus.push({ tag: args || 'submenu' });
+      // The tag doubles as the parent menu's text (Fedora writes `MENU BEGIN ^Troubleshooting`).
+      st.menus.push(args ? { tag: args, title: args.replace(/\^/g, '') } : { tag: 'submenu' });
       return;
     case 'end':
       st.cur = undefined;
