@@ -38,6 +38,7 @@ class ExtLibOps implements TreeOps<LibNode> {
   constructor(
     private readonly h: LibHandle,
     private readonly native: ExtNativeOps,
+    private readonly libData: boolean,
   ) {}
 
   /** lstat through libext2fs: open O_NOFOLLOW|O_NOATIME, read the inode fields, close. */
@@ -106,6 +107,7 @@ class ExtLibOps implements TreeOps<LibNode> {
 
   async openFile(node: LibNode, path: string): Promise<FileHandle> {
     // Fast path, when our own reading of the inode agrees with libext2fs's.
+    if (this.libData) return this.libFile(node, path);
     try {
       const inode = this.native.inode(node.ino, path);
       if (inode.size === node.size && kindOfMode(inode.mode) === 'file') return ioGuard(path, () => openMapped(this.native, node.ino, path));
@@ -167,6 +169,8 @@ export interface ExtFileSystem extends FileSystem {
 export interface OpenExtOptions {
   /** Force the reader without libext2fs (tests compare both). */
   readonly engine?: 'libext2fs' | 'native';
+  /** Read file data through libext2fs instead of the fast path (tests and the bench compare). */
+  readonly libData?: boolean;
 }
 
 /** Open an ext2/3/4 volume. Throws FsError (EINVAL for something that is not ext). */
@@ -179,7 +183,7 @@ export async function openExt(src: ByteSource, type: string, opts: OpenExtOption
   let engine: 'libext2fs' | 'native';
   if (useLib) {
     const h = await libMount(src);
-    fsys = new TreeFileSystem<LibNode>(type, false, new ExtLibOps(h, native), () => libUmount(h));
+    fsys = new TreeFileSystem<LibNode>(type, false, new ExtLibOps(h, native, opts.libData === true), () => libUmount(h));
     engine = 'libext2fs';
   } else {
     if (opts.engine === 'libext2fs') throw new FsError('EINVAL', src.name, 'libext2fs cannot mount this volume');

@@ -20,17 +20,22 @@ export class FatTable {
     readonly geo: FatGeometry,
   ) {}
 
-  private byteAt(i: number): number {
-    const w = Math.floor(i / WINDOW);
+  private window(w: number): Buffer {
     let buf = this.windows.get(w);
     if (!buf) {
       const start = w * WINDOW;
       const len = Math.min(WINDOW, this.geo.fatBytes - start);
+      if (len <= 0) throw new FsError('EIO', '', `FAT access past its end (window ${w})`);
       buf = readExact(this.src, this.geo.fatOffset + start, len);
       if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value as number);
       this.windows.set(w, buf);
     }
-    return buf[i - w * WINDOW];
+    return buf;
+  }
+
+  private byteAt(i: number): number {
+    const w = Math.floor(i / WINDOW);
+    return this.window(w)[i - w * WINDOW];
   }
 
   /** The FAT entry of cluster `c` (masked to its width). */
@@ -41,9 +46,12 @@ export class FatTable {
       const v = this.byteAt(o) | (this.byteAt(o + 1) << 8);
       return c & 1 ? v >> 4 : v & 0xfff;
     }
-    if (bits === 16) return this.byteAt(c * 2) | (this.byteAt(c * 2 + 1) << 8);
-    const o = c * 4;
-    return (this.byteAt(o) | (this.byteAt(o + 1) << 8) | (this.byteAt(o + 2) << 16) | ((this.byteAt(o + 3) & 0x0f) << 24)) >>> 0;
+    // FAT16/32 entries are aligned, so they never straddle a window.
+    const o = c * (bits === 16 ? 2 : 4);
+    const w = Math.floor(o / WINDOW);
+    const buf = this.window(w);
+    const i = o - w * WINDOW;
+    return bits === 16 ? buf.readUInt16LE(i) : buf.readUInt32LE(i) & 0x0fffffff;
   }
 
   isEnd(v: number): boolean {
