@@ -175,8 +175,11 @@ const loopback: Builtin = {
 
 function unsupported(what: string): Builtin {
   return {
-    run(_it, x) {
-      if (x.rec && !x.rec.unsupported) x.rec.unsupported = what;
+    run(_it, x, argv) {
+      // `fwsetup --is-supported`: no firmware setup to reboot into under coreboot.
+      if (argv.includes('--is-supported')) return 1;
+      if (!x.rec) return 0;
+      if (!x.rec.unsupported) x.rec.unsupported = what;
       x.sig = { k: 'exit' };
       return 0;
     },

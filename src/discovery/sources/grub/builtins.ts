@@ -42,6 +42,8 @@ const CORE: Record<string, Builtin> = {
   keystatus: fail,
   smbios: fail,
   cryptomount: fail,
+  hwmatch: fail,
+  'btrfs-mount-subvol': ok,
   set: {
     run(it, x, argv, line) {
       if (argv.length < 2) return 0;
@@ -137,12 +139,22 @@ const CORE: Record<string, Builtin> = {
       return 0;
     },
   },
+  // Fedora's 08_fallback_counting: `increment VAR` / `decrement VAR` on a numeric variable.
+  increment: { run: (it, x, argv, line) => addTo(it, x, argv[1], 1, line) },
+  decrement: { run: (it, x, argv, line) => addTo(it, x, argv[1], -1, line) },
   regexp: {
     run(it, x, argv, line) {
       return regexpCmd(it, x, argv, line);
     },
   },
 };
+
+function addTo(it: Interp, x: Exec, name: string | undefined, delta: number, line: number): number {
+  if (name === undefined) return 1;
+  const v = Number.parseInt(x.env.get(name) ?? '', 10);
+  if (!Number.isFinite(v)) return 1;
+  return it.setVar(x, name, String(v + delta), line) ? 0 : 1;
+}
 
 /**
  * `regexp [--set=[N:]VAR]… RE STRING`. POSIX ERE subset through JS RegExp, refused for
