@@ -1,8 +1,8 @@
 // Path resolution shared by the userspace readers (FAT, ISO 9660, ext): one place decides
 // how components, symlinks and '..' behave, so every filesystem is confined to its root the
 // same way. Symlink targets are interpreted inside the filesystem: an absolute target starts
-// at this filesystem's root, and '..' at the root stays at the root (as in a chroot), so
-// no link can name anything outside.
+// at this filesystem's root, and a '..' above the root is refused with EACCES (as
+// normalizePath and HostDirFileSystem do), so no link can name anything outside.
 
 import { type ByteSource, IoError } from '../io/source';
 import {
@@ -88,6 +88,9 @@ export async function resolvePath<N extends TreeNode>(
     const dir = stack.length ? stack[stack.length - 1][1] : root;
     if (name === '..') {
       if (dir.kind !== 'dir') throw new FsError('ENOTDIR', path);
+      // Only a symlink target can get here at the root (normalizePath refused it in `path`):
+      // report it like normalizePath and HostDirFileSystem do, never clamp silently.
+      if (stack.length === 0) throw new FsError('EACCES', path, 'symlink target escapes the filesystem root');
       stack.pop();
       continue;
     }

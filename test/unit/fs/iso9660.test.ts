@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { openIso9660 } from '../../../src/discovery/fs/iso9660';
+import { openFileSystem } from '../../../src/discovery/fs/open';
+import { FsError, readFileLimited } from '../../../src/discovery/fs/types';
+import { BufferSource, FileSource } from '../../../src/discovery/io/source';
+import { type IsoKind, fatImage, isoImage } from '../../fixtures/fsimages';
+import { fileSha, listHost, listTree, sha256 } from './compare';
+import * as path from 'node:path';
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (e instanceof FsError) return e.code;
+    throw e;
+  }
+}
+
+const NAMES: Record<IsoKind, string> = { 'rr-joliet': 'rockridge', rr: 'rockridge', joliet: 'joliet', plain: 'iso9660' };
+
+describe.each(['rr-joliet', 'rr', 'joliet', 'plain'] as IsoKind[])('ISO 9660 image made by xorriso (%s)', (kind) => {
+  const fx = isoImage(kind);
+
+  it('picks Rock Ridge, then Joliet, then plain names', () => {
+    const src = FileSource.open(fx.image);
+    const fsys = openIso9660(src);
+    expect(fsys.names).toBe(NAMES[kind]);
+    expect(fsys.caseInsensitive).toBe(kind === 'plain');
+    src.close();
+  });
+
+  it('matches the source tree: names, kinds, sizes, bytes and symlink resolution', async () => {
+    const before = fileSha(fx.image);
+    const src = FileSource.open(fx.image);
+    const fsys = await openFileSystem(src, 'iso9660');
+    const got = await listTree(fsys);
+    const want = await listHost(fx.tree);
+    expect([...got.entries.keys()].sort()).toEqual([...want.entries.keys()].sort());
+    for (const [p, v] of want.entries) if (!v.startsWith('dir')) expect(got.entries.get(p), p).toBe(v);
+    expect(Object.fromEntries(got.followed)).toEqual(Object.fromEntries(want.followed));
+    await fsys.close();
+    src.close();
+    expect(fileSha(fx.image)).toBe(before);
+  });
+
+  it('reports POSIX errors and refuses escapes', async () => {
+    const src = FileSource.open(fx.image);
+    const fsys = openIso9660(src);
+    const file = kind === 'plain' ? '/README.TXT' : '/hello.txt';
+    expect(await code(fsys.stat('/nonexistent'))).toBe('ENOENT');
+    expect(await code(fsys.stat(`${file}/x`))).toBe('ENOTDIR');
+    expect(await code(fsys.open('/EFI'))).toBe('EISDIR');
+    expect(await code(fsys.stat('../../etc/passwd'))).toBe('EACCES');
+    src.close();
+  });
+});
+
+describe('ISO 9660 specifics', () => {
+  it('Rock Ridge symlinks: relative, absolute (inside the image), loops, escapes', async () => {
+    const fx = isoImage('rr-joliet');
+    const src = FileSource.open(fx.image);
+    const fsys = openIso9660(src);
+    expect((await fsys.lstat('/link-abs')).kind).toBe('symlink');
+    const viaLink = await readFileLimited(fsys, '/link-abs', 1 << 20);
+    expect(sha256(viaLink)).toBe(fileSha(path.join(fx.tree, 'EFI/BOOT/BOOTX64.EFI')));
+    expect(new TextDecoder().decode(await readFileLimited(fsys, '/loader/entries/up', 100))).toBe('hello world\n');
+    expect((await fsys.stat('/long-link')).size).toBe(26);
+    expect((await fsys.stat('/dirlink/c/d')).kind).toBe('dir');
+    expect(await code(fsys.stat('/loop1'))).toBe('ELOOP');
+    expect(await code(fsys.stat('/escape'))).toBe('EACCES');
+    expect(await code(fsys.stat('/dangling'))).toBe('ENOENT');
+    src.close();
+  });
+
+  it('plain ISO: version suffix stripped, case-insensitive lookup', async () => {
+    const fx = isoImage('plain');
+    const src = FileSource.open(fx.image);
+    const fsys = openIso9660(src);
+    expect((await fsys.readdir('/')).map((e) => e.name).sort()).toEqual(['A', 'BOOT', 'DATA', 'EFI', 'EMPTY', 'README.TXT']);
+    const a = await readFileLimited(fsys, '/efi/boot/bootx64.efi', 1 << 20);
+    expect(sha256(a)).toBe(fileSha(path.join(fx.tree, 'EFI/BOOT/BOOTX64.EFI')));
+    src.close();
+  });
+
+  it('Joliet keeps case and long names, and is case-sensitive', async () => {
+    const fx = isoImage('joliet');
+    const src = FileSource.open(fx.image);
+    const fsys = openIso9660(src);
+    expect((await fsys.stat('/Mixed Case Name.conf')).size).toBe(12);
+    expect(await code(fsys.stat('/mixed case name.conf'))).toBe('ENOENT');
+    src.close();
+  });
+
+  it('refuses what is not ISO 9660', () => {
+    const src = FileSource.open(fatImage(12).image);
+    expect(() => openIso9660(src)).toThrow(/not an ISO 9660 image/);
+    src.close();
+    expect(() => openIso9660(new BufferSource(new Uint8Array(100), 'tiny'))).toThrow(FsError);
+  });
+});
