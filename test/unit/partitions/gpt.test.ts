@@ -121,6 +121,20 @@ describe('GPT', () => {
     }
   });
 
+  it('notes a hybrid MBR (sgdisk -h) and uses the GPT', () => {
+    const img = buildGptDisk({ hybridMbr: [1, 2], partitions: [
+      { sizeMiB: 4, type: 'ef00' }, { sizeMiB: 4, type: '8300' }, { sizeMiB: 4, type: '8300' },
+    ] });
+    const r = read(img);
+    expect(r.table.scheme).toBe('gpt');
+    expect(r.table.protectiveMbr).toBe(true);
+    expect(r.table.partitions).toHaveLength(3);
+    expect(r.diagnostics.map((d) => `${d.severity} ${d.message}`)).toEqual([
+      'info hybrid MBR: 2 MBR entries besides the 0xEE one; the GPT is used',
+    ]);
+    expectMatchesTools(r.table, img);
+  });
+
   it('reads a 4096-byte-sector GPT (made on a 4K loop device)', () => {
     const img = buildGptDisk({ sectorSize: 4096, partitions: [
       { sizeMiB: 8, type: 'ef00', name: 'esp' }, { sizeMiB: 8, type: '8300', name: 'linux' },

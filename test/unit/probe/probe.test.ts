@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../../src/discovery/diagnostics';
-import { FileSource } from '../../../src/discovery/io/source';
+import { BufferSource, FileSource } from '../../../src/discovery/io/source';
 import type { FsProbe, FsType } from '../../../src/discovery/model';
 import { probeFilesystem } from '../../../src/discovery/probe';
 import { blkidExport, fsImage, patchedCopy, type FsRecipe } from '../../fixtures/disks';
@@ -131,6 +131,38 @@ describe('FAT labels', () => {
     const want = /Volume label is (.*)$/m.exec(shown)![1].trimEnd();
     expect(want).toBe('CAFÉ ÅÖ');
     expect(probe(img).probe!.label).toBe(want);
+  });
+});
+
+describe('ISO 9660 labels', () => {
+  it('a Joliet label that differs from the PVD one wins, as in blkid', () => {
+    const base = fsImage({ kind: 'iso9660', label: 'PVD_LABEL', isoDate: '2024010203040500' });
+    const jolietId = Buffer.from('Jöliet ☃ name'.padEnd(16, ' '), 'utf16le').swap16();
+    // The Joliet SVD follows the PVD at sector 17 in xorriso's layout (checked here).
+    const img = patchedCopy(base, [{ offset: 0x8800 + 40, bytes: jolietId }]);
+    const want = blkidExport(img);
+    expect(want.LABEL).toBe('Jöliet ☃ name');
+    expect(probe(img).probe).toMatchObject({ type: 'iso9660', label: want.LABEL, uuid: want.UUID, version: 'Joliet Extension' });
+  });
+});
+
+describe('FAT type from the cluster count (Microsoft FAT specification §3.5)', () => {
+  // Rewrite the total-sector count of a real FAT12 boot sector so that
+  // (total - reserved - fats*fatsz - rootdir sectors) / sectors-per-cluster hits the limits.
+  const variant = (clusters: number): FsProbe | null => {
+    const buf = fs.readFileSync(fsImage({ kind: 'vfat', fatBits: 12, sizeMiB: 2, label: 'EDGE' }));
+    const bps = buf.readUInt16LE(11);
+    const spc = buf[13];
+    const meta = buf.readUInt16LE(14) + buf[16] * buf.readUInt16LE(22) + Math.ceil((buf.readUInt16LE(17) * 32) / bps);
+    buf.writeUInt16LE(0, 19);
+    buf.writeUInt32LE(meta + clusters * spc, 32);
+    return probeFilesystem(new BufferSource(buf, 'edge.img'));
+  };
+  it('4084 clusters is FAT12, 4085 is FAT16, 65524 is FAT16, 65525 is not FAT12/16', () => {
+    expect(variant(4084)?.version).toBe('FAT12');
+    expect(variant(4085)?.version).toBe('FAT16');
+    expect(variant(65524)?.version).toBe('FAT16');
+    expect(variant(65525)).toBeNull();
   });
 });
 
