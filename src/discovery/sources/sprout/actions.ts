@@ -4,10 +4,10 @@
 // action ends the list (kexec never returns).
 
 import { diag, type Diagnostic } from '../../diagnostics';
-import { normalizePath, statOrNull } from '../../fs/types';
+import { normalizePath, statOrNull, type FileStat } from '../../fs/types';
 import type { BootTarget, FileRef } from '../../model';
 import type { SourceContext } from '../context';
-import { classifyImage } from './classify';
+import { classifyImage, type Classified } from './classify';
 import { findUnavailable } from './extractors';
 import { resolvePath } from './paths';
 import { SOURCE, type ActionCfg, type ChainloadCfg, type EderaCfg, type Loc } from './schema';
@@ -17,6 +17,19 @@ export interface ActionEnv {
   readonly ctx: SourceContext;
   readonly home: string;
   readonly actions: ReadonlyMap<string, ActionCfg>;
+  /** Per-evaluation caches: generated entries often share one kernel (fsId + '\0' + path). */
+  readonly statCache?: Map<string, Promise<FileStat | null>>;
+  readonly classCache?: Map<string, Promise<Classified>>;
+}
+
+function cached<T>(cache: Map<string, Promise<T>> | undefined, key: string, f: () => Promise<T>): Promise<T> {
+  if (!cache) return f();
+  let p = cache.get(key);
+  if (!p) {
+    p = f();
+    cache.set(key, p);
+  }
+  return p;
 }
 
 export interface ActionOutcome {
@@ -57,7 +70,7 @@ async function fileRef(env: ActionEnv, text: string, what: string, out: Diagnost
     throw new Unbootable();
   }
   const m = env.ctx.get(r.ref.fsId);
-  const st = m ? await statOrNull(m.fs, r.ref.path) : null;
+  const st = m ? await cached(env.statCache, `${r.ref.fsId}\0${r.ref.path}`, () => statOrNull(m.fs, r.ref.path)) : null;
   if (st?.kind !== 'file') {
     out.push(diag('error', SOURCE, `${what} ${r.ref.fsId}:${r.ref.path} ${st ? 'is not a regular file' : 'not found'}`, w));
     throw new Unbootable();
@@ -115,7 +128,7 @@ async function chainload(c: ChainloadCfg, s: Stamper, env: ActionEnv, out: Actio
   const image = await fileRef(env, s.one(c.path), 'chainload.path', out.diagnostics, w);
   const cmdline = s.options(c.options);
   const m = env.ctx.get(image.fsId)!;
-  const cls = await classifyImage(m.fs, image.path);
+  const cls = await cached(env.classCache, `${image.fsId}\0${image.path}`, () => classifyImage(m.fs, image.path));
   if (!cls.ok) {
     out.diagnostics.push(diag('error', SOURCE, `chainload: ${cls.reason}`, w));
     throw new Unbootable();

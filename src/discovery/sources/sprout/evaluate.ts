@@ -149,7 +149,7 @@ export async function evaluateSprout(merged: MergedConfig, home: MountedFs, ctx:
     specs.push(...(await expandGenerator(g, extracted, fsId, ctx, diagnostics)));
   }
 
-  const env: ActionEnv = { ctx, home: fsId, actions };
+  const env: ActionEnv = { ctx, home: fsId, actions, statCache: new Map(), classCache: new Map() };
   const defaultEntry = config.options.defaultEntry;
   const built: Built[] = [];
   for (const spec of specs.slice(0, MAX_ENTRIES)) {
