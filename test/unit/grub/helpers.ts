@@ -88,3 +88,22 @@ export function grubenv(vars: Readonly<Record<string, string>>): string {
   for (const [k, v] of Object.entries(vars)) s += `${k}=${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\\n')}\n`;
   return s + '#'.repeat(1024 - Buffer.byteLength(s));
 }
+
+/** Evaluate one grub.cfg on vda:1 (plus extra files) and clean up. */
+export async function runCfg(
+  cfg: string,
+  files: Readonly<Record<string, string>> = {},
+  options: Partial<import('../../../src/discovery/sources/grub').GrubOptions> = {},
+  more: readonly FsSpec[] = [],
+): Promise<import('../../../src/discovery/sources/grub').GrubScan> {
+  const { scanGrub } = await import('../../../src/discovery/sources/grub');
+  const t = makeCtx([
+    { device: 'vda', partition: 1, uuid: '0a0b0c0d-1111-4222-8333-444455556666', label: 'boot', files: { 'boot/grub/grub.cfg': cfg, k: 'kernel', i1: 'i', i2: 'i', ...files } },
+    ...more,
+  ]);
+  try {
+    return await scanGrub(t.ctx, options);
+  } finally {
+    t.cleanup();
+  }
+}

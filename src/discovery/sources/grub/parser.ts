@@ -100,6 +100,9 @@ class Parser {
   private skipNewlines(): void {
     while (this.peek().kind === 'nl') this.pos++;
   }
+  private failAt(t: Token, what: string): never {
+    throw new Fail(t.line, t.kind === 'error' ? t.message : what);
+  }
   private fail(t: Token, what: string): never {
     if (t.kind === 'error') throw new Fail(t.line, t.message);
     throw new Fail(t.line, `${what}, found ${describe(t)}`);
@@ -114,30 +117,38 @@ class Parser {
       if (t.kind === 'eof') break;
       const start = this.pos;
       try {
-        if (t.kind === 'word' && t.plain !== null && CLOSERS.has(t.plain)) this.fail(t, 'unexpected keyword');
-        if (t.kind === 'rbrace') this.fail(t, "unexpected '}'");
+        if (t.kind === 'word' && t.plain !== null && CLOSERS.has(t.plain)) this.failAt(t, `unexpected '${t.plain}'`);
+        if (t.kind === 'rbrace') this.failAt(t, "unexpected '}'");
         cmds.push(this.command());
       } catch (e) {
         if (!(e instanceof Fail)) throw e;
         errors.push({ line: e.line, message: e.message });
         this.depth = 0;
-        this.resync(start);
+        this.resync(start, e.line);
       }
     }
     return { cmds, errors };
   }
 
-  /** Skip to the first token after `start`'s line that begins a line in column 0 as a command. */
-  private resync(start: number): void {
+  /**
+   * Skip to the first token in column 0 that can start a command (or is a stray '}'), after
+   * the line of the error; when the error is at the end of the file (an unclosed block),
+   * after the line where the failed command started instead.
+   */
+  private resync(start: number, errLine: number): void {
     const startLine = this.toks[start]!.line;
-    let i = start + 1;
-    for (; i < this.toks.length; i++) {
-      const t = this.toks[i]!;
-      if (t.kind === 'eof') break;
-      if (t.line <= startLine || t.col !== 0) continue;
-      if (t.kind === 'word' && !(t.plain !== null && CLOSERS.has(t.plain))) break;
-    }
-    this.pos = Math.min(i, this.toks.length - 1);
+    const find = (after: number): number => {
+      for (let i = start + 1; i < this.toks.length; i++) {
+        const t = this.toks[i]!;
+        if (t.kind === 'eof') return -1;
+        if (t.line <= after || t.col !== 0) continue;
+        if (t.kind === 'rbrace' || t.kind === 'word') return i;
+      }
+      return -1;
+    };
+    let i = find(errLine);
+    if (i < 0) i = find(startLine);
+    this.pos = i < 0 ? this.toks.length - 1 : i;
   }
 
   /** Commands until a terminator keyword (at command position), '}' or end of file. */
@@ -149,10 +160,10 @@ class Parser {
       if (t.kind === 'eof') return out;
       if (t.kind === 'rbrace') {
         if (braceEnds) return out;
-        this.fail(t, "unexpected '}'");
+        this.failAt(t, "unexpected '}'");
       }
       if (t.kind === 'word' && t.plain !== null && terms.has(t.plain)) return out;
-      if (t.kind === 'word' && t.plain !== null && CLOSERS.has(t.plain)) this.fail(t, 'unexpected keyword');
+      if (t.kind === 'word' && t.plain !== null && CLOSERS.has(t.plain)) this.failAt(t, `unexpected '${t.plain}'`);
       out.push(this.command());
     }
   }
