@@ -1,0 +1,196 @@
+// Turns parsed Type #1 fields into a BootEntry: resolves and checks every file (bls.md §4,
+// §5), expands Fedora grub variables (§7.3), applies platform rules (uki-url origin,
+// devicetree on x86) and derives id and boot counter from the file name (§8.2, §9.1).
+//
+// sd-boot silently drops an entry whose linux/efi/uki file cannot be opened, and never
+// checks initrds. We keep such entries, marked bootable:false with an error that names the
+// snippet, the key's line and the missing path: a visible broken entry beats one that
+// vanishes or fails only when booted.
+
+import { diag, type Diagnostic } from '../diagnostics';
+import type { BootEntry, BootTarget, FileRef, Origin } from '../model';
+import type { EfiArch, MountedFs } from '../sources/context';
+import { joinOptions, type BlsFields, type Located } from '../config/blsfile';
+import { expandGrubVars, hasGrubVars, substitutionDiagnostics, type VarLookup } from '../config/kernelopts';
+import { at, type Where } from '../config/lines';
+import { parseEntryName } from './bootcount';
+import { resolveBlsPath } from './paths';
+
+const SRC = 'bls';
+
+export interface BuildContext {
+  readonly mount: MountedFs;
+  /** Directory holding the snippet ('/loader/entries'). */
+  readonly dir: string;
+  readonly fileName: string;
+  readonly arch: EfiArch;
+  readonly originUrl?: string;
+  /** Grub variables for $kernelopts and friends, loaded on first use. */
+  readonly vars: () => Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }>;
+}
+
+export type BuildResult = { readonly entry: BootEntry } | { readonly hidden: Diagnostic[] };
+
+/** `:name` in uki-url: replace the last path component of the URL we were booted from. */
+export function replaceLastComponent(origin: string, name: string): string {
+  const cut = origin.search(/[?#]/);
+  const base = cut >= 0 ? origin.slice(0, cut) : origin;
+  return base.slice(0, base.lastIndexOf('/') + 1) + name;
+}
+
+const X86: readonly EfiArch[] = ['x64', 'ia32'];
+
+export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonly Diagnostic[], c: BuildContext): Promise<BuildResult> {
+  const rep = c.mount.report;
+  const file = `${c.dir}/${c.fileName}`;
+  const where: Where = { file, fsId: rep.fsId, device: rep.device };
+  const diagnostics: Diagnostic[] = [...parseDiagnostics];
+  let bootable = true;
+
+  const ref = (path: string): FileRef => ({ fsId: rep.fsId, path });
+  /** Resolve one path; a missing file makes the entry unbootable, with the reason. */
+  const resolve = async (key: string, value: string, line: number): Promise<FileRef | undefined> => {
+    const r = await resolveBlsPath(c.mount.fs, value, c.dir);
+    if (r.ok) {
+      if (r.note) diagnostics.push(diag('info', SRC, `${key}: ${r.note}`, at(where, line)));
+      return ref(r.path);
+    }
+    bootable = false;
+    diagnostics.push(diag('error', SRC, `${key} ${value}: ${r.reason} on ${rep.fsId}; entry cannot boot`, at(where, line)));
+    return undefined;
+  };
+
+  const l = fields.loader;
+  let url: string | undefined;
+  if (l.kind === 'uki-url') {
+    url = l.value;
+    if (url.startsWith(':')) {
+      if (!c.originUrl) {
+        return { hidden: [diag('info', SRC, `uki-url ${l.value} is relative to the URL tendril was booted from, and there is none; entry hidden`, at(where, l.line))] };
+      }
+      url = replaceLastComponent(c.originUrl, url.slice(1));
+    }
+  }
+  const image = l.kind === 'uki-url' ? undefined : ((await resolve(l.kind, l.value, l.line)) ?? ref(l.value));
+
+  // Grub variables in options/initrd (Fedora 30-32, RHEL 8).
+  let lookup: VarLookup | undefined;
+  const expand = async (v: Located<string>): Promise<string | undefined> => {
+    if (!hasGrubVars(v.value)) return undefined;
+    if (!lookup) {
+      const loaded = await c.vars();
+      lookup = loaded.lookup;
+      diagnostics.push(...loaded.diagnostics);
+    }
+    const e = expandGrubVars(v.value, lookup);
+    diagnostics.push(...substitutionDiagnostics(e.substitutions, where, v.line));
+    return e.text;
+  };
+
+  const optionParts: Located<string>[] = [];
+  for (const o of fields.options) {
+    const x = await expand(o);
+    // grub re-splits expanded words; an undefined variable leaves nothing behind.
+    if (x === undefined) optionParts.push(o);
+    else if (x.trim() !== '') optionParts.push({ value: x.trim().split(/\s+/).join(' '), line: o.line });
+  }
+  const cmdline = joinOptions(optionParts);
+
+  const initrds: FileRef[] = [];
+  if (l.kind !== 'linux' && (fields.initrds.length || fields.devicetree)) {
+    const line = (fields.initrds[0] ?? fields.devicetree)!.line;
+    diagnostics.push(diag('info', SRC, `initrd/devicetree keys are only used with linux entries; ignored for ${l.kind}`, at(where, line)));
+  }
+  for (const i of l.kind === 'linux' ? fields.initrds : []) {
+    const x = await expand(i);
+    if (x !== undefined) {
+      // grub passes the expanded value to its initrd command as several words.
+      for (const word of x.split(/\s+/).filter(Boolean)) {
+        const f = await resolve('initrd', word, i.line);
+        if (f) initrds.push(f);
+      }
+      continue;
+    }
+    const whole = await resolveBlsPath(c.mount.fs, i.value, c.dir);
+    const words = i.value.split(/[ \t]+/).filter(Boolean);
+    if (!whole.ok && words.length > 1) {
+      // grub's blscfg would load each word; sd-boot would look for one file with spaces.
+      diagnostics.push(diag('info', SRC, `initrd ${i.value}: no such file; trying each word as its own initrd (as grub's blscfg does)`, at(where, i.line)));
+      for (const w of words) {
+        const f = await resolve('initrd', w, i.line);
+        if (f) initrds.push(f);
+      }
+      continue;
+    }
+    const f = await resolve('initrd', i.value, i.line);
+    if (f) initrds.push(f);
+  }
+
+  let devicetree: FileRef | undefined;
+  const overlays: FileRef[] = [];
+  if (l.kind !== 'linux') {
+    // reported above
+  } else if (fields.devicetree && X86.includes(c.arch)) {
+    diagnostics.push(diag('info', SRC, 'devicetree is ignored on x86', at(where, fields.devicetree.line)));
+  } else if (fields.devicetree) {
+    devicetree = await resolve('devicetree', fields.devicetree.value, fields.devicetree.line);
+    for (const o of fields.devicetreeOverlays) {
+      const f = await resolve('devicetree-overlay', o.value, o.line);
+      if (f) overlays.push(f);
+    }
+  } else if (fields.devicetreeOverlays.length > 0 && !X86.includes(c.arch)) {
+    diagnostics.push(diag('warning', SRC, 'devicetree-overlay without devicetree; ignored', at(where, fields.devicetreeOverlays[0]!.line)));
+  }
+  if (fields.extra.length > 0) {
+    diagnostics.push(diag('info', SRC, `extra resources (${fields.extra.map((e) => e.value).join(', ')}) are not passed yet; ignored`, at(where, fields.extra[0]!.line)));
+  }
+
+  let target: BootTarget;
+  if (l.kind === 'uki-url') {
+    target = { kind: 'uki-url', url: url! };
+  } else if (l.kind === 'efi') {
+    target = { kind: 'efi', image: image!, ...(cmdline ? { options: cmdline } : {}) };
+  } else if (l.kind === 'uki') {
+    target = { kind: 'uki', image: image!, profile: fields.profile, addons: [], ...(optionParts.length ? { cmdlineOverride: cmdline } : {}) };
+  } else {
+    target = {
+      kind: 'linux',
+      kernel: image!,
+      initrds,
+      cmdline,
+      ...(devicetree ? { devicetree } : {}),
+      ...(overlays.length ? { devicetreeOverlays: overlays } : {}),
+    };
+  }
+
+  const { id, counter } = parseEntryName(c.fileName);
+  const origin: Origin = {
+    source: 'bls',
+    fsId: rep.fsId,
+    device: rep.device,
+    partition: rep.partition,
+    ...(rep.partUuid !== undefined ? { partUuid: rep.partUuid } : {}),
+    ...(rep.probe?.uuid !== undefined ? { fsUuid: rep.probe.uuid } : {}),
+    file,
+  };
+  const title = fields.title ? fields.title : id;
+  return {
+    entry: {
+      id,
+      // Type #1 ids have no '@profile'; set so sorting keeps using the BLS id even if a
+      // later pass renames a duplicate id.
+      idWithoutProfile: id,
+      title,
+      displayTitle: title,
+      ...(fields.version !== undefined ? { version: fields.version } : {}),
+      ...(fields.sortKey !== undefined ? { sortKey: fields.sortKey } : {}),
+      ...(fields.machineId !== undefined ? { machineId: fields.machineId } : {}),
+      ...(fields.architecture !== undefined ? { architecture: fields.architecture } : {}),
+      origin,
+      target,
+      ...(counter ? { bootCounter: counter } : {}),
+      bootable,
+      diagnostics,
+    },
+  };
+}

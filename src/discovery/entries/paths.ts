@@ -1,0 +1,59 @@
+// Paths in BLS snippets (bls.md §5): relative to the root of the snippet's filesystem, a
+// leading '/' optional, '.' and '//' cleaned, '..' above the root refused, and the /boot
+// mount-prefix quirk (heads#804) handled with an explicit, logged fallback. Case-insensitive
+// lookup on FAT is the FileSystem's job.
+
+import { errorMessage } from '../diagnostics';
+import { FsError, normalizePath, type FileSystem } from '../fs/types';
+
+export type Resolved =
+  | { readonly ok: true; readonly path: string; readonly note?: string }
+  | { readonly ok: false; readonly path: string; readonly reason: string };
+
+/** Directory of snippets on a root filesystem without a separate /boot. */
+export const ROOTFS_ENTRIES_DIR = '/boot/loader/entries';
+
+async function check(fs: FileSystem, path: string): Promise<'file' | 'missing' | string> {
+  try {
+    const st = await fs.stat(path);
+    if (st.kind === 'file') return 'file';
+    return st.kind === 'dir' ? 'is a directory' : 'is not a regular file';
+  } catch (e) {
+    if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return 'missing';
+    return errorMessage(e);
+  }
+}
+
+/** Resolve `value` from a snippet in `snippetDir` to an existing regular file on `fs`. */
+export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: string): Promise<Resolved> {
+  if (value === '') return { ok: false, path: value, reason: 'empty path' };
+  // sd-boot hands paths to EFI, where backslash is the separator, so backslash paths work
+  // there; no FAT name can contain one, so reading it as '/' is safe. Elsewhere it is a name
+  // character.
+  const fat = fs.caseInsensitive && value.includes('\\');
+  let path: string;
+  try {
+    path = normalizePath('/' + (fat ? value.replaceAll('\\', '/') : value));
+  } catch (e) {
+    return { ok: false, path: value, reason: e instanceof FsError && e.code === 'EACCES' ? "'..' escapes the filesystem root" : errorMessage(e) };
+  }
+  const first = await check(fs, path);
+  if (first === 'file') return { ok: true, path, ...(fat ? { note: `backslashes read as '/' (FAT): ${path}` } : {}) };
+  if (first !== 'missing') return { ok: false, path, reason: `${path} ${first}` };
+
+  const tried = [path];
+  const hasBoot = (fs.caseInsensitive ? path.toLowerCase() : path).startsWith('/boot/');
+  // Snippets written for a mounted /boot often say /boot/vmlinuz while /boot is its own filesystem.
+  if (hasBoot) {
+    const alt = path.slice('/boot'.length);
+    tried.push(alt);
+    if ((await check(fs, alt)) === 'file') return { ok: true, path: alt, note: `${path} not found; using ${alt} (the snippet assumes /boot is mounted)` };
+  }
+  // Snippets on a root filesystem sometimes name files relative to /boot.
+  if (normalizePath(snippetDir) === ROOTFS_ENTRIES_DIR && !hasBoot) {
+    const alt = '/boot' + path;
+    tried.push(alt);
+    if ((await check(fs, alt)) === 'file') return { ok: true, path: alt, note: `${path} not found; using ${alt} (snippet in ${ROOTFS_ENTRIES_DIR})` };
+  }
+  return { ok: false, path, reason: `not found (tried ${tried.join(', ')})` };
+}

@@ -1,0 +1,189 @@
+// Boot Loader Specification Type #1 entries (bls.md §1-§5) and loader.conf (§11).
+// Where: `/loader/entries/*.conf` on ESP, XBOOTLDR and MBR 0xEA partitions; on Linux
+// filesystems also `/boot/loader/entries` (a root filesystem without a separate /boot,
+// Fedora/RHEL's grub blscfg layout). loader.conf is read from the ESP only.
+
+import { diag, errorMessage, type Diagnostic } from '../diagnostics';
+import { FsError, readFileLimited, type DirEntry } from '../fs/types';
+import { BLS_LIMITS, parseBlsEntry } from '../config/blsfile';
+import { loadGrubVars, type VarFs, type VarLookup } from '../config/kernelopts';
+import { LOADERCONF_MAX_BYTES, parseLoaderConf } from '../config/loaderconf';
+import { buildBlsEntry } from '../entries/blsentry';
+import { ROOTFS_ENTRIES_DIR } from '../entries/paths';
+import type { LoaderConfProposal } from '../entries/select';
+import type { BootEntry, FsType } from '../model';
+import type { EntrySourceFn, MountedFs, SourceContext } from './context';
+
+const SRC = 'bls';
+/** More snippets than this in one directory is not a real installation. */
+export const MAX_ENTRIES_PER_DIR = 1024;
+const SREL_MAX_BYTES = 4096;
+
+const LINUX_FS: ReadonlySet<FsType | string> = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'f2fs']);
+
+/** Which entry directories to scan on this filesystem. */
+export function entryDirs(m: MountedFs): string[] {
+  const r = m.report;
+  if (r.role === 'esp' || r.role === 'xbootldr' || r.role === 'mbr-boot') return ['/loader/entries'];
+  const type = r.probe?.type ?? m.fs.type;
+  if (LINUX_FS.has(type) || (r.probe === undefined && m.fs.type === 'hostdir')) return ['/loader/entries', ROOTFS_ENTRIES_DIR];
+  return [];
+}
+
+/** sd-boot's valid_type1_filename(); also says why a name is skipped when it is worth saying. */
+function skipReason(d: DirEntry): string | null | undefined {
+  const lower = d.name.toLowerCase();
+  if (!lower.endsWith('.conf') || d.name.startsWith('.')) return null; // not ours, silently
+  if (lower.startsWith('auto-')) return "names starting with 'auto-' are reserved for automatic entries";
+  if (d.kind === 'symlink') return 'symlinks are not followed in entry directories (BLS: regular files only)';
+  if (d.kind !== 'file') return 'not a regular file';
+  return undefined;
+}
+
+async function readOptional(m: MountedFs, path: string, max: number, diagnostics: Diagnostic[]): Promise<Uint8Array | undefined> {
+  try {
+    return await readFileLimited(m.fs, path, max);
+  } catch (e) {
+    if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return undefined;
+    diagnostics.push(diag('warning', SRC, `cannot read: ${errorMessage(e)}`, { fsId: m.report.fsId, file: path }));
+    return undefined;
+  }
+}
+
+/** `entries.srel`: absent or 'type1' means BLS semantics; anything else means "not ours". */
+async function srelAllows(m: MountedFs, dir: string, diagnostics: Diagnostic[]): Promise<boolean> {
+  const path = `${dir}.srel`;
+  const b = await readOptional(m, path, SREL_MAX_BYTES, diagnostics);
+  if (!b) return true;
+  const text = new TextDecoder('utf-8').decode(b);
+  if (text.trim() === 'type1') return true;
+  diagnostics.push(
+    diag('warning', SRC, `${path} says ${JSON.stringify(text.trim().slice(0, 40))}, not "type1": the directory uses other semantics; skipped`, {
+      fsId: m.report.fsId,
+      file: path,
+      line: 1,
+    }),
+  );
+  return false;
+}
+
+/** Grub variable sources for a snippet on `m`: that filesystem, then ESPs (same disk first). */
+function varFilesystems(ctx: SourceContext, m: MountedFs): VarFs[] {
+  const esps = ctx.filesystems.filter((f) => f.report.role === 'esp' && f !== m);
+  esps.sort((a, b) => Number(a.report.device !== m.report.device) - Number(b.report.device !== m.report.device));
+  return [m, ...esps].map((f) => ({ fs: f.fs, fsId: f.report.fsId, esp: f.report.role === 'esp' }));
+}
+
+async function scanDir(
+  ctx: SourceContext,
+  m: MountedFs,
+  dir: string,
+  vars: () => Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }>,
+): Promise<{ entries: BootEntry[]; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const entries: BootEntry[] = [];
+  const fsId = m.report.fsId;
+  let list: DirEntry[];
+  try {
+    list = await m.fs.readdir(dir);
+  } catch (e) {
+    if (!(e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR'))) {
+      diagnostics.push(diag('warning', SRC, `cannot list: ${errorMessage(e)}`, { fsId, file: dir }));
+    }
+    return { entries, diagnostics };
+  }
+  if (!(await srelAllows(m, dir, diagnostics))) return { entries, diagnostics };
+
+  list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let taken = 0;
+  for (const d of list) {
+    const file = `${dir}/${d.name}`;
+    const why = skipReason(d);
+    if (why === null) continue;
+    if (why !== undefined) {
+      diagnostics.push(diag('info', SRC, `skipped: ${why}`, { fsId, file }));
+      continue;
+    }
+    if (++taken > MAX_ENTRIES_PER_DIR) {
+      diagnostics.push(diag('warning', SRC, `more than ${MAX_ENTRIES_PER_DIR} entries; the rest are ignored`, { fsId, file: dir }));
+      break;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFileLimited(m.fs, file, BLS_LIMITS.maxBytes);
+    } catch (e) {
+      const big = e instanceof FsError && e.code === 'EFBIG';
+      diagnostics.push(diag(big ? 'error' : 'warning', SRC, `${big ? 'entry file too big' : 'cannot read entry'}: ${errorMessage(e)}; skipped`, { fsId, file, line: 1 }));
+      continue;
+    }
+    const where = { file, fsId, device: m.report.device };
+    const parsed = parseBlsEntry(bytes, where, ctx.arch);
+    if (parsed.status !== 'ok') {
+      diagnostics.push(...parsed.diagnostics);
+      continue;
+    }
+    const built = await buildBlsEntry(parsed.fields, parsed.diagnostics, {
+      mount: m,
+      dir,
+      fileName: d.name,
+      arch: ctx.arch,
+      ...(ctx.originUrl !== undefined ? { originUrl: ctx.originUrl } : {}),
+      vars,
+    });
+    if ('hidden' in built) diagnostics.push(...built.hidden);
+    else entries.push(built.entry);
+  }
+  return { entries, diagnostics };
+}
+
+/** loader.conf from the first ESP that has one; later ones are reported and ignored. */
+async function readLoaderConf(ctx: SourceContext, diagnostics: Diagnostic[]): Promise<LoaderConfProposal | undefined> {
+  let chosen: LoaderConfProposal | undefined;
+  for (const m of ctx.filesystems) {
+    if (m.report.role !== 'esp') continue;
+    const path = '/loader/loader.conf';
+    const b = await readOptional(m, path, LOADERCONF_MAX_BYTES + 1, diagnostics);
+    if (!b) continue;
+    const from = `${m.report.fsId} ${path}`;
+    if (chosen) {
+      diagnostics.push(diag('info', 'loader.conf', `ignored: ${chosen.from} is used (the first ESP with a loader.conf)`, { fsId: m.report.fsId, file: path }));
+      continue;
+    }
+    const { conf, diagnostics: d } = parseLoaderConf(b, { file: path, fsId: m.report.fsId, device: m.report.device });
+    diagnostics.push(...d);
+    chosen = {
+      loaderConf: true,
+      from,
+      ...(conf.default !== undefined ? { defaultGlob: conf.default } : {}),
+      ...(conf.timeout !== undefined ? { timeout: conf.timeout } : {}),
+      ...(conf.editor !== undefined ? { editor: conf.editor } : {}),
+      ...(conf.autoEntries !== undefined ? { autoEntries: conf.autoEntries } : {}),
+    };
+  }
+  return chosen;
+}
+
+export const blsSource: EntrySourceFn = async function bls(ctx) {
+  const diagnostics: Diagnostic[] = [];
+  const settings = await readLoaderConf(ctx, diagnostics);
+  const perFs = await Promise.all(
+    ctx.filesystems.map(async (m) => {
+      let cached: Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }> | undefined;
+      // Loaded once per filesystem and only if a snippet there uses a grub variable.
+      const vars = () => (cached ??= loadGrubVars(varFilesystems(ctx, m)));
+      const out: { entries: BootEntry[]; diagnostics: Diagnostic[] } = { entries: [], diagnostics: [] };
+      for (const dir of entryDirs(m)) {
+        const r = await scanDir(ctx, m, dir, vars);
+        out.entries.push(...r.entries);
+        out.diagnostics.push(...r.diagnostics);
+      }
+      return out;
+    }),
+  );
+  const entries: BootEntry[] = [];
+  for (const r of perFs) {
+    entries.push(...r.entries);
+    diagnostics.push(...r.diagnostics);
+  }
+  return { entries, diagnostics, ...(settings ? { settings } : {}) };
+};
