@@ -47,7 +47,7 @@ export function probeFilesystemDetailed(src: ByteSource): ProbeResult {
       // An I/O error inside one prober (say, a bad sector under a FAT root directory) ends
       // probing; anything else is our bug, reported as such rather than crashing discovery.
       const what = e instanceof IoError ? '' : 'internal error: ';
-      ctx.note('error', 'probe', `${p.name.replace(/^probe/, '')}: ${what}${errorMessage(e)}`);
+      ctx.note('error', 'probe', `${p.name.replace(/^probe/, '').toLowerCase()}: ${what}${errorMessage(e)}`);
       return { probe: null, diagnostics: ctx.diagnostics };
     }
   }
