@@ -1,0 +1,17 @@
+// Property tests: real images with random metadata bytes changed; see fuzz-helpers.ts.
+import { describe, it } from 'vitest';
+import { openExt } from '../../../src/discovery/fs/ext';
+import { extImage } from '../../fixtures/fsimages';
+import { extRegions, property } from './fuzz-helpers';
+
+describe('ext readers survive mutated metadata of real images', () => {
+  it.each(['ext4', 'ext2-1k', 'ext3'] as const)('%s, native engine', async (kind) => {
+    const img = extImage(kind).image;
+    await property(img, extRegions(img), (s) => openExt(s, 'ext4', { engine: 'native' }), 40);
+  });
+
+  it('ext4 through libext2fs (falls back to native if the WASM module dies)', async () => {
+    const img = extImage('ext4').image;
+    await property(img, extRegions(img), (s) => openExt(s, 'ext4'), 30);
+  });
+});
