@@ -1,0 +1,47 @@
+// sprout.toml on a real FAT ESP (mkfs.vfat + mcopy) read through tendril's FAT reader, with a
+// drop-in and a real kernel: §18.1 plus FAT's case-insensitive lookups of EFI-style paths.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openFileSystem } from '../../../src/discovery/fs/open';
+import { FileSource } from '../../../src/discovery/io/source';
+import type { FsReport, LinuxTarget } from '../../../src/discovery/model';
+import type { MountedFs } from '../../../src/discovery/sources/context';
+import { sproutSource } from '../../../src/discovery/sources/sprout';
+import { buildFs } from '../../fixtures/images';
+import { EFI_SRC, ESP_TYPE, KERNEL_SRC } from './tree';
+
+const DATA = path.join(__dirname, '../../data/sprout');
+const sources: FileSource[] = [];
+afterAll(() => sources.forEach((s) => s.close()));
+
+describe('sprout on a real FAT ESP', () => {
+  it('§18.1 with a drop-in: kernel found case-insensitively, drop-in overrides the cmdline', async () => {
+    const img = buildFs(
+      {
+        kind: 'vfat',
+        label: 'ESP',
+        files: {
+          'sprout.toml': fs.readFileSync(path.join(DATA, 'example-18.1.toml'), 'utf8'),
+          'sprout.d/50-local.toml': '[values]\ncmdline = "root=LABEL=local rw"\n',
+          'BOOT/VMLINUZ-STABLE': { copyOf: KERNEL_SRC },
+          'BOOT/INITRAMFS-STABLE': 'initrd',
+          'EFI/BOOT/BOOTX64.EFI': { copyOf: EFI_SRC },
+        },
+      },
+      64,
+    );
+    const src = FileSource.open(img);
+    sources.push(src);
+    const report: FsReport = { fsId: 'vda:1', device: img, partition: 1, offset: 0, size: src.size, probe: { type: 'vfat', readable: true, label: 'ESP' }, partType: ESP_TYPE, role: 'esp' };
+    const m: MountedFs = { report, fs: await openFileSystem(src, 'vfat') };
+    const r = await sproutSource({ filesystems: [m], get: (id) => (id === 'vda:1' ? m : undefined), arch: 'x64' });
+    expect(r.entries.map((e) => e.id)).toEqual(['sprout:vda:1:stable', 'sprout:vda:1:debug']);
+    const stable = r.entries[0]!;
+    expect(stable.bootable).toBe(true);
+    expect((stable.target as LinuxTarget).cmdline).toBe('root=LABEL=local rw console=ttyS0,115200');
+    expect((stable.target as LinuxTarget).kernel.fsId).toBe('vda:1');
+    expect((stable.target as LinuxTarget).initrds).toHaveLength(1);
+    expect(r.settings).toMatchObject({ defaultId: 'sprout:vda:1:stable', timeout: { kind: 'seconds', seconds: 5 } });
+  });
+});
