@@ -21,9 +21,11 @@ type Prober = (ctx: ProbeContext) => FsProbe | null;
 
 // Containers first (their headers sit where filesystems would), then filesystems whose magic
 // is at a fixed offset, then FAT (its only magic may be a jump opcode plus 0x55AA), swap last.
-const PROBERS: readonly Prober[] = [
-  probeLuks, probeLvm2, probeXfs, probeExt, probeBtrfs, probeF2fs, probeSquashfs,
-  probeIso9660, probeNtfs, probeExfat, probeFat, probeSwap,
+// Named explicitly: a minifying bundler may rename the functions.
+const PROBERS: readonly (readonly [string, Prober])[] = [
+  ['luks', probeLuks], ['lvm2', probeLvm2], ['xfs', probeXfs], ['ext', probeExt], ['btrfs', probeBtrfs],
+  ['f2fs', probeF2fs], ['squashfs', probeSquashfs], ['iso9660', probeIso9660], ['ntfs', probeNtfs],
+  ['exfat', probeExfat], ['fat', probeFat], ['swap', probeSwap],
 ];
 
 export interface ProbeResult {
@@ -39,7 +41,7 @@ export function probeFilesystemDetailed(src: ByteSource): ProbeResult {
   } catch (e) {
     return { probe: null, diagnostics: [diag('error', 'probe', `cannot read: ${errorMessage(e)}`, { device: src.name })] };
   }
-  for (const p of PROBERS) {
+  for (const [name, p] of PROBERS) {
     try {
       const r = p(ctx);
       if (r) return { probe: r, diagnostics: ctx.diagnostics };
@@ -47,7 +49,7 @@ export function probeFilesystemDetailed(src: ByteSource): ProbeResult {
       // An I/O error inside one prober (say, a bad sector under a FAT root directory) ends
       // probing; anything else is our bug, reported as such rather than crashing discovery.
       const what = e instanceof IoError ? '' : 'internal error: ';
-      ctx.note('error', 'probe', `${p.name.replace(/^probe/, '').toLowerCase()}: ${what}${errorMessage(e)}`);
+      ctx.note('error', 'probe', `${name}: ${what}${errorMessage(e)}`);
       return { probe: null, diagnostics: ctx.diagnostics };
     }
   }
