@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import type { EfiTarget, LinuxTarget, MultibootTarget } from '../../../src/discovery/model';
 import { scanGrub } from '../../../src/discovery/sources/grub';
-import { fixture, kernels, makeCtx, type TestCtx } from './helpers';
+import { fixture, makeCtx, type TestCtx } from './helpers';
 import * as path from 'node:path';
 
 let t: TestCtx | undefined;

@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import type { LinuxTarget } from '../../../src/discovery/model';
+import { DEFAULT_LIMITS, joinCmdline, PLATFORM_VARIABLE_NAMES } from '../../../src/discovery/sources/grub';
+import { runCfg, type FsSpec } from './helpers';
+
+const cmdlines = async (cfg: string, files: Record<string, string> = {}): Promise<string[]> =>
+  (await runCfg(cfg, files)).entries.map((e) => (e.target as LinuxTarget).cmdline);
+/** One entry whose cmdline shows the words after `linux /k`. */
+const show = (words: string): string => `menuentry 't' {\n linux /k ${words}\n}\n`;
+
+describe('expansion and quoting', () => {
+  it('unquoted expansions split, quoted ones do not, empty unquoted ones vanish', async () => {
+    expect(await cmdlines(`set a="x  y"\nset e=\n${show('$a "$a" $e "$e" pre${a}post')}`)).toEqual(['x y "x  y"  prex ypost']); // "$e" is an empty argument: cmdline.c writes nothing for it
+  });
+  it('grub cmdline quoting: space → double quotes; \\ \' " escaped', () => {
+    expect(joinCmdline(['a b', `q"uote`, "it's", 'back\\slash', 'plain'])).toBe(`"a b" q\\"uote it\\'s back\\\\slash plain`);
+  });
+  it('name=value assignment form, unset, undefined variables expand to nothing', async () => {
+    expect(await cmdlines(`x=1\nset y=2\nunset y\n${show('$x [$y] [$nope]')}`)).toEqual(['1 [] []']);
+  });
+  it('platform variables are set and documented', async () => {
+    expect(await cmdlines(show('$grub_platform $grub_cpu $feature_menuentry_id $feature_timeout_style $feature_200_final'))).toEqual(['efi x86_64 y y y']);
+    expect(PLATFORM_VARIABLE_NAMES).toEqual(expect.arrayContaining(['grub_platform', 'grub_cpu', 'feature_nativedisk_cmd', 'root', 'prefix', 'cmdpath']));
+    expect(await cmdlines(show('$prefix'))).toEqual(['(tendril:vda%3A1)/boot/grub']);
+  });
+});
+
+describe('control flow', () => {
+  it('menuentry extra arguments are positional parameters ($1 $# $* "$@")', async () => {
+    expect(await cmdlines(`menuentry 'T' one "two words" {\n linux /k $1 "$2" $# [$*] "$@"\n}\n`)).toEqual(['one "two words" 2 [one two words] one "two words"']);
+  });
+  it('functions with parameters, return status, $?, shift', async () => {
+    const cfg = `function f { set r="$1-$#"; shift; set s="$1"; return 3 }\nf a b c\nset st=$?\n${show('$r $s $st')}`;
+    expect(await cmdlines(cfg)).toEqual(['a-3 b 3']);
+  });
+  it('if/elif/else picks by the last command status', async () => {
+    const cfg = `if false; then set v=1; elif [ a = b ]; then set v=2; elif true; false; then set v=3; else set v=4; fi\n${show('$v')}`;
+    expect(await cmdlines(cfg)).toEqual(['4']);
+  });
+  it('for, while, until, break and continue', async () => {
+    const cfg = [
+      'for i in a b c d; do if [ $i = b ]; then continue; fi; if [ $i = d ]; then break; fi; set l="$l$i"; done',
+      'set w=; while [ "$w" != xxx ]; do set w="${w}x"; done',
+      'set u=; until [ "$u" = yy ]; do set u="${u}y"; done',
+      show('$l $w $u'),
+    ].join('\n');
+    expect(await cmdlines(cfg)).toEqual(['ac xxx yy']);
+  });
+  it('test operators of §A5 (strings, numbers, ! -a -o, parentheses, files)', async () => {
+    const cases: [string, boolean][] = [
+      ['[ a = a ]', true],
+      ['[ a == b ]', false],
+      ['[ a != b ]', true],
+      ['[ 10 -gt 9 ]', true],
+      ['[ 2 -le 1 ]', false],
+      ['[ 0x10 -eq 16 ]', true],
+      ['[ -n "" ]', false],
+      ['[ -z "" ]', true],
+      ['[ ! -z x ]', true],
+      ['[ a = b -o c = c ]', true],
+      ['[ a = a -a c = d ]', false],
+      ['[ ( a = b ) -o ( 1 -lt 2 ) ]', true],
+      ['[ -f /k ]', true],
+      ['[ -f /boot ]', false],
+      ['[ -d /boot ]', true],
+      ['[ -e /missing ]', false],
+      ['[ -s /empty ]', false],
+      ['[ -s /k ]', true],
+      ['[ -f (hd0,gpt1)/k ]', true],
+      ['test -e /boot/grub/grub.cfg', true],
+      ['[ x ]', true],
+      ['[ ]', false],
+    ];
+    const cfg = cases.map(([c], i) => `if ${c}; then set r${i}=1; else set r${i}=0; fi`).join('\n') + '\n' + show(cases.map((_, i) => `$r${i}`).join(''));
+    expect(await cmdlines(cfg, { empty: '' })).toEqual([cases.map(([, v]) => (v ? '1' : '0')).join('')]);
+  });
+  it('source runs in the same context; configfile starts a new menu', async () => {
+    const s = await runCfg(`set from=main\nsource /boot/grub/inc.cfg\nmenuentry 'main' {\n linux /k $incvar\n}\n`, {
+      'boot/grub/inc.cfg': `set incvar=fromsource\nmenuentry 'included' {\n linux /k $from\n}\n`,
+    });
+    expect(s.entries.map((e) => [e.title, (e.target as LinuxTarget).cmdline])).toEqual([
+      ['included', 'main'],
+      ['main', 'fromsource'],
+    ]);
+    const c = await runCfg(`set carried=yes\nmenuentry 'dropped' {\n linux /k\n}\nconfigfile /boot/grub/other.cfg\nmenuentry 'never' {\n linux /k\n}\n`, {
+      'boot/grub/other.cfg': `menuentry 'other' {\n linux /k $carried\n}\n`,
+    });
+    expect(c.entries.map((e) => [e.title, (e.target as LinuxTarget).cmdline, e.origin.file])).toEqual([['other', 'yes', '/boot/grub/other.cfg']]);
+  });
+  it('entry bodies run later, in a copy of the final environment', async () => {
+    expect(await cmdlines(`set v=early\n${show('$v')}set v=late\n${show('$v; set v=changed')}${show('$v')}`)).toEqual(['late', 'late', 'late']);
+  });
+});
+
+describe('devices, search and probe (§A6)', () => {
+  const more: FsSpec[] = [
+    { device: 'vda', partition: 2, type: 'ext4', uuid: 'AAAA0000-1111-4222-8333-444455556666', label: 'data', partLabel: 'rootpart', files: { 'x/k2': 'k', marker: 'm' } },
+    { device: 'vdb', partition: 1, type: 'vfat', uuid: 'B00B-CAFE', label: 'ESP2', files: { k3: 'k' } },
+  ];
+  const target = async (cfg: string): Promise<{ ref: LinuxTarget['kernel']; ok: boolean; why: string }[]> =>
+    (await runCfg(cfg, {}, {}, more)).entries.map((e) => ({ ref: (e.target as LinuxTarget).kernel, ok: e.bootable, why: e.diagnostics.map((d) => d.message).join('; ') }));
+
+  it('search --fs-uuid (case-insensitive), --label (filesystem label, not GPT name), --file, search.fs_uuid VAR', async () => {
+    const r = await target(
+      [
+        "menuentry u { search --no-floppy --fs-uuid --set=root aaaa0000-1111-4222-8333-444455556666; linux /x/k2; }",
+        "menuentry f { search -u -s b00b-cafe; linux /k3; }",
+        "menuentry l { search --label --set=d data; linux ($d)/x/k2; }",
+        "menuentry p { search --label --set=d rootpart; linux ($d)/x/k2; }",
+        "menuentry m { search --file --set /marker; linux /x/k2; }",
+        "menuentry s { search.fs_uuid B00B-CAFE dev hd1,gpt1; linux ($dev)/k3; }",
+      ].join('\n'),
+    );
+    expect(r.map((x) => [x.ref.fsId, x.ok])).toEqual([
+      ['vda:2', true],
+      ['vdb:1', true],
+      ['vda:2', true],
+      ['vda:1', false],
+      ['vda:2', true],
+      ['vdb:1', true],
+    ]);
+    expect(r[3]!.why).toContain('empty device name');
+  });
+  it('(hdN,gptM) / (hdN,msdosM) / (hdN,M) mean partition M of the config disk; cd0 and bare names are unresolved', async () => {
+    const r = await target(
+      [
+        "menuentry a { linux (hd0,gpt2)/x/k2; }",
+        "menuentry b { set root='hd3,msdos2'; linux /x/k2; }",
+        "menuentry c { set root=(hd0,1); linux /k; }",
+        "menuentry d { linux (cd0)/k; }",
+        "menuentry e { linux vmlinuz; }",
+        "menuentry g { linux (hd0,gpt9)/k; }",
+      ].join('\n'),
+    );
+    expect(r.map((x) => [x.ref.fsId, x.ok])).toEqual([
+      ['vda:2', true],
+      ['vda:2', true],
+      ['vda:1', true],
+      ['vda:1', false],
+      ['vda:1', false],
+      ['vda:1', false],
+    ]);
+    expect(r[3]!.why).toContain('optical');
+    expect(r[4]!.why).toContain('not an absolute path');
+    expect(r[5]!.why).toContain('partition 9');
+  });
+  it('probe --fs-uuid/--label --set', async () => {
+    const s = await runCfg(`probe --fs-uuid --set=u (hd0,gpt2)\nprobe -l --set=l hd0,gpt2\n${show('$u $l')}`, {}, {}, more);
+    expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('AAAA0000-1111-4222-8333-444455556666 data');
+  });
+});
+
+describe('defaults (§A7)', () => {
+  const menu = [
+    "menuentry 'Zero' --id zero { linux /k; }",
+    "submenu 'Sub >menu' --id sub {",
+    "  menuentry 'One' --id one { linux /k; }",
+    "  menuentry 'Two' { linux /k; }",
+    '}',
+    "menuentry 'Three' { linux /k; }",
+  ].join('\n');
+  const pick = async (spec: string): Promise<string | undefined> => {
+    const s = await runCfg(`set default="${spec}"\n${menu}\n`);
+    return s.entries.find((e) => e.id === s.settings?.defaultId)?.title;
+  };
+  it('index, id, title, > paths mixing forms, >> escape, unmatched → entry 0', async () => {
+    expect(await pick('2')).toBe('Three');
+    expect(await pick('zero')).toBe('Zero');
+    expect(await pick('Three')).toBe('Three');
+    expect(await pick('1>1')).toBe('Two');
+    expect(await pick('sub>one')).toBe('One');
+    expect(await pick('Sub >>menu>Two')).toBe('Two');
+    expect(await pick('1')).toBe('One');
+    expect(await pick('nothing')).toBe('Zero');
+    expect(await pick('9')).toBe('Zero');
+  });
+  it('timeout -1 forces the menu; fallback is resolved', async () => {
+    const s = await runCfg(`set timeout=-1\nset fallback="1>0 2"\n${menu}\n`);
+    expect(s.settings?.timeout).toEqual({ kind: 'menu-force' });
+    expect(s.configs[0]!.fallbackIds.map((id) => s.entries.find((e) => e.id === id)?.title)).toEqual(['One', 'Three']);
+  });
+  it('duplicate titles get distinct ids', async () => {
+    const s = await runCfg("menuentry 'A' { linux /k; }\nmenuentry 'A' { linux /k; }\n");
+    expect(s.entries.map((e) => e.id)).toEqual(['grub:vda:1:/boot/grub/grub.cfg:A', 'grub:vda:1:/boot/grub/grub.cfg:A#2']);
+  });
+});
+
+describe('sandbox limits end in diagnostics naming file, line and limit', () => {
+  const lim = { ...DEFAULT_LIMITS, maxSteps: 50_000, maxLoopIterations: 5_000 };
+  const errs = (s: { diagnostics: { severity: string; message: string; file?: string; line?: number }[] }) =>
+    s.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}:${d.line}: ${d.message}`);
+
+  it('infinite recursion: function f { f; }', async () => {
+    const s = await runCfg("function f { f; }\nf\nmenuentry 'after' { linux /k; }\n", {}, { limits: lim });
+    expect(errs(s).join('\n')).toMatch(/\/boot\/grub\/grub.cfg:1: limit reached: nesting deeper than 32 \(calling function f\)/);
+    expect(s.entries.map((e) => e.title)).toEqual(['after']);
+  });
+  it('huge expansion: set a=$a$a in a loop', async () => {
+    const s = await runCfg("set a=x\nwhile true; do set a=$a$a; done\nmenuentry 'after' { linux /k; }\n", {}, { limits: lim });
+    expect(errs(s).join('\n')).toMatch(/grub.cfg:2: limit reached: (word|value of a) longer than 65536 bytes/);
+    expect(s.entries).toHaveLength(1);
+  });
+  it('endless loop: loop iteration budget', async () => {
+    const s = await runCfg("while true; do true; done\nmenuentry 'after' { linux /k; }\n", {}, { limits: lim });
+    expect(errs(s).join('\n')).toMatch(/grub.cfg:1: limit reached: more than 5000 loop iterations/);
+    expect(s.entries).toHaveLength(1);
+  });
+  it('source of itself and configfile A → B → A', async () => {
+    const s = await runCfg("source /boot/grub/grub.cfg\nmenuentry 'after' { linux /k; }\n");
+    expect(errs(s).join('\n')).toMatch(/grub.cfg:1: include loop/);
+    expect(s.entries).toHaveLength(1);
+    const c = await runCfg("configfile /boot/grub/b.cfg\n", { 'boot/grub/b.cfg': "menuentry 'b' { linux /k; }\nconfigfile /boot/grub/grub.cfg\n" });
+    expect(errs(c).join('\n')).toMatch(/b.cfg:2: include loop/);
+    expect(c.entries.map((e) => e.title)).toEqual(['b']);
+  });
+  it('deep source chain and too many entries', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`boot/grub/s${i}.cfg`] = `source /boot/grub/s${i + 1}.cfg\n`;
+    const s = await runCfg("source /boot/grub/s0.cfg\nmenuentry 'after' { linux /k; }\n", files);
+    expect(errs(s).join('\n')).toMatch(/nesting deeper than 32 \(source/);
+    const many = await runCfg("for i in 1 2 3 4 5 6 7 8; do menuentry \"e$i\" { linux /k; }; done\n", {}, { limits: { ...lim, maxEntries: 5 } });
+    expect(many.entries).toHaveLength(5);
+    expect(errs(many).join('\n')).toMatch(/grub.cfg:1: limit reached: more than 5 menu entries/);
+  });
+  it('a file over the size limit is refused with a diagnostic', async () => {
+    const s = await runCfg('source /boot/grub/big.cfg\n', { 'boot/grub/big.cfg': '#'.repeat(5000) }, { limits: { ...lim, maxFileBytes: 4096 } });
+    expect(errs(s).join('\n')).toMatch(/grub.cfg:1: cannot read \/boot\/grub\/big.cfg: EFBIG/);
+  });
+});
