@@ -227,3 +227,11 @@ describe('sandbox limits end in diagnostics naming file, line and limit', () => 
     expect(errs(s).join('\n')).toMatch(/grub.cfg:1: cannot read \/boot\/grub\/big.cfg: EFBIG/);
   });
 });
+
+describe('regexp', () => {
+  it('sets groups; refuses quantified groups (catastrophic backtracking)', async () => {
+    const s = await runCfg(`regexp --set=1:d --set=2:f '^(.*)/([^/]*)$' /isos/x.iso\nregexp --set=r '^(a|a)*$' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\nset rs=$?\n${show('$d $f [$r] $rs')}`);
+    expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('/isos x.iso [] 1');
+    expect(s.diagnostics.some((d) => d.message.includes('too complex'))).toBe(true);
+  });
+});
