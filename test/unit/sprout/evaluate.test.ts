@@ -257,3 +257,24 @@ describe('several ESPs', () => {
     expect(r.settings).toMatchObject({ timeout: { kind: 'seconds', seconds: 2 }, defaultId: 'sprout:vda:1:b', from: 'vda:1 /sprout.toml' });
   });
 });
+
+describe('I/O errors', () => {
+  it('a read error on one kernel disables that entry only (fault-injected reader)', async () => {
+    t = makeCtx([esp({ 'sprout.toml': '[actions.a]\nchainload.path = "a"\n[actions.b]\nchainload.path = "b"\n[entries.a]\ntitle = "A"\nactions = ["a"]\n[entries.b]\ntitle = "B"\nactions = ["b"]\n', a: K, b: K })]);
+    const m = t.ctx.filesystems[0]!;
+    const inner = m.fs;
+    const faulty = Object.assign(Object.create(inner) as typeof inner, {
+      stat: async (p: string) => {
+        if (p === '/b') throw new Error('pread: EIO (simulated bad sector)');
+        return inner.stat(p);
+      },
+    });
+    const ctx = { ...t.ctx, filesystems: [{ report: m.report, fs: faulty }], get: () => ({ report: m.report, fs: faulty }) };
+    const r = await sproutSource(ctx);
+    expect(r.entries.map((e) => [nameOf(e), e.bootable])).toEqual([
+      ['b', false],
+      ['a', true],
+    ]);
+    expect(msgs(get(r.entries, 'b'))).toMatch(/entry b: pread: EIO \(simulated bad sector\)/);
+  });
+});

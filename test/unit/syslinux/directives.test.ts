@@ -209,3 +209,20 @@ describe('labels, defaults, kernel types', () => {
     expect(r.diagnostics[0]).toMatchObject({ severity: 'info', file: '/boot/syslinux/syslinux.cfg', line: 1, fsId: 'sdb:1' });
   });
 });
+
+describe('I/O errors', () => {
+  it('a read error while checking one label disables that label only (fault-injected reader)', async () => {
+    t = makeCtx([{ fsId: 'sdb:1', files: { 'syslinux.cfg': 'LABEL a\nKERNEL /a\nLABEL b\nKERNEL /b\n', a: K, b: K } }]);
+    const m = t.ctx.filesystems[0]!;
+    const inner = m.fs;
+    const faulty = Object.assign(Object.create(inner) as typeof inner, {
+      stat: async (p: string) => {
+        if (p === '/b') throw new Error('pread: EIO (simulated)');
+        return inner.stat(p);
+      },
+    });
+    const r = await syslinuxSource({ ...t.ctx, filesystems: [{ report: m.report, fs: faulty }] });
+    expect(r.entries.map((e) => e.bootable)).toEqual([true, false]);
+    expect(r.entries[1]!.diagnostics[0]).toMatchObject({ file: '/syslinux.cfg', line: 3, message: 'label b: pread: EIO (simulated)' });
+  });
+});

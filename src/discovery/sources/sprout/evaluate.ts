@@ -3,7 +3,7 @@
 // (static, then generators, alphabetical) → descending sort-key sort → late phase → default.
 // Errors disable single entries; nothing here aborts the whole config (§19.8).
 
-import { diag, type Diagnostic } from '../../diagnostics';
+import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { verscmp } from '../../entries/version';
 import type { BootEntry, BootTarget, Origin, TimeoutSetting } from '../../model';
 import type { MountedFs, ProposedSettings, SourceContext } from '../context';
@@ -218,9 +218,10 @@ async function buildEntry(
       ds.push(...out.diagnostics);
     }
   } catch (e) {
-    if (!(e instanceof StampError)) throw e;
-    ds.push(diag('error', SOURCE, `entry ${spec.name}: ${e.message}`, w));
+    // StampError (limits), or an I/O error from a disk: this entry only, never the config.
+    ds.push(diag('error', SOURCE, `entry ${spec.name}: ${errorMessage(e)}`, w));
     bootable = false;
+    target = undefined;
   }
   const isDefault = defaultEntry !== undefined && matchesDefault(defaultEntry, spec.name, title);
   return {

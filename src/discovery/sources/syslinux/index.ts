@@ -159,7 +159,17 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
 
   for (const l of labels) {
     if (l.navigation) continue;
-    const built = await buildTarget(cfg, l, mfs);
+    let built: Built;
+    try {
+      built = await buildTarget(cfg, l, mfs);
+    } catch (e) {
+      // An I/O error while checking files disables this label, not the whole config.
+      built = {
+        target: { kind: 'efi', image: { fsId, path: cfg.mainFile } },
+        bootable: false,
+        diagnostics: [diag('error', SOURCE, `label ${l.name}: ${errorMessage(e)}`, { fsId, file: l.file, line: l.line })],
+      };
+    }
     const baseId = `syslinux:${fsId}:${cfgPath}:${l.name}`;
     const n = (ids.get(baseId) ?? 0) + 1;
     ids.set(baseId, n);
