@@ -42,7 +42,8 @@ export function sortId(e: Pick<BootEntry, 'id' | 'idWithoutProfile'>): string {
 
 const isBad = (e: BootEntry): boolean => e.bootCounter?.triesLeft === 0;
 const hasSortKey = (e: BootEntry): boolean => e.sortKey !== undefined && e.sortKey !== '';
-const profileOf = (e: BootEntry): number | undefined => (e.target.kind === 'uki' ? e.target.profile : undefined);
+/** Non-UKI entries count as profile 0, so step 5 is a total preorder (sd-boot compares only UKI pairs). */
+const profileOf = (e: BootEntry): number => (e.target.kind === 'uki' ? e.target.profile : 0);
 
 /** Steps 1-6 of §8.2 (with the spec's step 4). 0 means "equal as far as BLS cares". */
 export function compareBls(a: BootEntry, b: BootEntry): number {
@@ -65,15 +66,19 @@ export function compareBls(a: BootEntry, b: BootEntry): number {
   r = -verscmp(sortId(a), sortId(b));
   if (r !== 0) return r;
   // 5. Profiles of the same UKI: profile ascending.
-  const pa = profileOf(a);
-  const pb = profileOf(b);
-  if (pa !== undefined && pb !== undefined && pa !== pb) return pa < pb ? -1 : 1;
-  // 6. Both counted: more tries left first, then fewer tries done.
-  if (!a.bootCounter || !b.bootCounter) return 0;
-  r = b.bootCounter.triesLeft - a.bootCounter.triesLeft;
-  if (r !== 0) return Math.sign(r);
-  return Math.sign(a.bootCounter.triesDone - b.bootCounter.triesDone);
+  r = cmpNum(profileOf(a), profileOf(b));
+  if (r !== 0) return r;
+  // 6. More tries left first, then fewer tries done. sd-boot calls an entry without a
+  // counter "equal" to any other here, which is not transitive once the tie-breaks below
+  // apply (A=B, B<C, C<A happens); we rank "not counted" (good) before counted instead.
+  r = cmpNum(triesLeftKey(b), triesLeftKey(a));
+  if (r !== 0) return r;
+  return cmpNum(triesDoneKey(a), triesDoneKey(b));
 }
+
+const cmpNum = (x: number, y: number): number => (x < y ? -1 : x > y ? 1 : 0);
+const triesLeftKey = (e: BootEntry): number => e.bootCounter?.triesLeft ?? Number.POSITIVE_INFINITY;
+const triesDoneKey = (e: BootEntry): number => e.bootCounter?.triesDone ?? -1;
 
 function roleRank(e: BootEntry, ctx: SortContext | undefined): number {
   const role = ctx?.roleOf?.(e.origin.fsId);
