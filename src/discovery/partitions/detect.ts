@@ -48,16 +48,20 @@ function detect(disk: ByteSource, diags: Diagnostic[]): PartitionTable {
   const lba1Sig = SECTOR_SIZES.some((ss) => head.length >= ss + 8 && hasGptSignature(head.subarray(ss, ss + 8)));
   const withIso = (t: PartitionTable): PartitionTable => (iso && t.scheme !== 'none' ? { ...t, hybridIso: true } : t);
 
+  // GPT findings are kept aside until we know the GPT is the table (not a leftover).
+  const gptDiags: Diagnostic[] = [];
   let gpt: GptRead = { kind: 'none' };
   if (hasEE || lba1Sig || (!mbrOk && !fat && !iso)) {
     for (const ss of SECTOR_SIZES) {
-      const g = readGpt(disk, head, ss, diags);
+      const g = readGpt(disk, head, ss, gptDiags);
       if (g.kind !== 'none') gpt = g;
       if (g.kind === 'ok') break;
     }
   }
 
-  if (gpt.kind === 'ok' && (hasEE || !mbrOk || fat)) {
+  const gptIntended = hasEE || !mbrOk || fat;
+  if (gpt.kind === 'ok' && gptIntended) {
+    diags.push(...gptDiags);
     if (!hasEE) {
       diags.push(diag('warning', 'gpt', 'valid GPT but no protective MBR (0xEE) entry; Linux would not use this GPT', { device }));
     }
@@ -74,7 +78,9 @@ function detect(disk: ByteSource, diags: Diagnostic[]): PartitionTable {
   }
 
   if (gpt.kind === 'bad') {
-    diags.push(diag('error', 'gpt', `GPT unusable: ${gpt.reason}`, { device }));
+    // Behind a real MBR (no 0xEE entry) a broken GPT header is a leftover, not the table.
+    if (gptIntended) diags.push(...gptDiags, diag('error', 'gpt', `GPT unusable: ${gpt.reason}`, { device }));
+    else diags.push(diag('info', 'gpt', `stale, damaged GPT header ignored behind the MBR: ${gpt.reason}`, { device }));
   } else if (gpt.kind === 'none' && hasEE) {
     diags.push(diag('error', 'gpt', 'GPT unusable: protective MBR present but no GPT header at LBA 1 nor at the last LBA', { device }));
   }

@@ -113,6 +113,14 @@ describe('MBR', () => {
     const r = readPartitionTable(new BufferSource(gpt, 'stale.img'));
     expect(r.table.scheme).toBe('mbr');
     expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(/stale GPT header ignored/);
+    // A damaged leftover is only worth an info line, not an error.
+    gpt[512 + 56] ^= 0xff;
+    gpt[gpt.length - 512 + 56] ^= 0xff;
+    const d = readPartitionTable(new BufferSource(gpt, 'stale.img'));
+    expect(d.table.scheme).toBe('mbr');
+    expect(d.diagnostics.filter((x) => x.source === 'gpt').map((x) => `${x.severity} ${x.message}`)).toEqual([
+      expect.stringMatching(/^info stale, damaged GPT header ignored behind the MBR: primary GPT: header CRC32 mismatch/),
+    ]);
   });
 });
 
