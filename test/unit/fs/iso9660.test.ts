@@ -6,6 +6,8 @@ import { BufferSource, FileSource } from '../../../src/discovery/io/source';
 import { type IsoKind, fatImage, isoImage } from '../../fixtures/fsimages';
 import { fileSha, listHost, listTree, sha256 } from './compare';
 import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -97,5 +99,49 @@ describe('ISO 9660 specifics', () => {
     expect(() => openIso9660(src)).toThrow(/not an ISO 9660 image/);
     src.close();
     expect(() => openIso9660(new BufferSource(new Uint8Array(100), 'tiny'))).toThrow(FsError);
+  });
+});
+
+describe('ISO 9660 multi-extent files (ECMA-119 9.1.6 flag bit 7)', () => {
+  it('joins the sections of a file recorded as several directory records', async () => {
+    // xorriso only splits files of 4 GiB and more; so take the real plain image and record
+    // /DATA/BIG.BIN as three sections (flag 0x80 on all but the last), as such a file is
+    // written. The bytes must not change.
+    const fx = isoImage('plain');
+    const listing = execFileSync('isoinfo', ['-l', '-i', fx.image]).toString();
+    const dirLba = Number(/\[\s*(\d+) 02\]\s+DATA\s*$/m.exec(listing)![1]);
+    const img = Buffer.from(fs.readFileSync(fx.image));
+    const sector = img.subarray(dirLba * 2048, dirLba * 2048 + 2048);
+    const at = sector.indexOf(Buffer.from('BIG.BIN;1'));
+    const recStart = at - 33;
+    const rec = Buffer.from(sector.subarray(recStart, recStart + sector[recStart]));
+    const lba = rec.readUInt32LE(2);
+    const size = rec.readUInt32LE(10);
+    const parts = [2 * 1024 * 1024, 1024 * 1024, size - 3 * 1024 * 1024];
+    const out: Buffer[] = [];
+    let off = 0;
+    parts.forEach((len, i) => {
+      const r = Buffer.from(rec);
+      const block = lba + off / 2048;
+      r.writeUInt32LE(block, 2);
+      r.writeUInt32BE(block, 6);
+      r.writeUInt32LE(len, 10);
+      r.writeUInt32BE(len, 14);
+      r[25] = i < parts.length - 1 ? r[25] | 0x80 : r[25] & ~0x80;
+      out.push(r);
+      off += len;
+    });
+    const joined = Buffer.concat(out);
+    expect(recStart + joined.length).toBeLessThanOrEqual(2048);
+    joined.copy(sector, recStart);
+    const fsys = openIso9660(new BufferSource(img, 'multi-extent.iso'));
+    expect((await fsys.readdir('/DATA')).map((e) => e.name)).toEqual(['BIG.BIN']);
+    expect((await fsys.stat('/DATA/BIG.BIN')).size).toBe(size);
+    const data = await readFileLimited(fsys, '/DATA/BIG.BIN', 16 << 20);
+    expect(sha256(data)).toBe(fileSha(path.join(fx.tree, 'DATA/BIG.BIN')));
+    const h = await fsys.open('/DATA/BIG.BIN');
+    const across = await h.read(2 * 1024 * 1024 - 5, 10);
+    expect(Buffer.from(across).equals(Buffer.from(data.subarray(2 * 1024 * 1024 - 5, 2 * 1024 * 1024 + 5)))).toBe(true);
+    await h.close();
   });
 });

@@ -37,6 +37,10 @@ const VAR_CHAR = /[A-Za-z0-9_]/;
 const DIGIT = /[0-9]/;
 /** Characters that end an unquoted word (GRUB's CHAR class excludes these). */
 const WORD_END = new Set([' ', '\t', '\n', '\r', ';', '{', '}']);
+/** A run of characters with no special meaning inside an unquoted word. */
+const PLAIN_RUN = /[^ \t\n\r;{}\\'"$]+/y;
+/** A run of characters with no special meaning inside double quotes. */
+const DQ_RUN = /[^"\\$\n]+/y;
 
 /**
  * Tokenise a whole file. Never throws: an unterminated quote or `${` yields an error token
@@ -132,6 +136,12 @@ export function lex(text: string): Token[] {
       lit = '';
     };
     while (i < n && error === null) {
+      PLAIN_RUN.lastIndex = i;
+      if (PLAIN_RUN.test(text)) {
+        lit += text.slice(i, PLAIN_RUN.lastIndex);
+        i = PLAIN_RUN.lastIndex;
+        continue;
+      }
       const ch = text[i]!;
       if (WORD_END.has(ch)) break;
       if (ch === '\\') {
@@ -170,6 +180,13 @@ export function lex(text: string): Token[] {
         let closed = false;
         let any = false;
         while (i < n) {
+          DQ_RUN.lastIndex = i;
+          if (DQ_RUN.test(text)) {
+            lit += text.slice(i, DQ_RUN.lastIndex);
+            i = DQ_RUN.lastIndex;
+            any = true;
+            continue;
+          }
           const d = text[i]!;
           if (d === '"') {
             closed = true;
