@@ -99,8 +99,10 @@ export async function blscfg(it: Interp, x: Exec, argv: readonly string[], line:
       }
       if (initrdWords.length) lines.push(`initrd ${initrdWords.join(' ')}`);
       if (f.devicetree) lines.push(`devicetree ${dev}${await fixPath(loc, dir, f.devicetree.value)}`);
+      const parsedName = parseEntryName(name);
       const info: BlsInfo = {
-        id: parseEntryName(name).id,
+        id: parsedName.id,
+        ...(parsedName.counter ? { counter: parsedName.counter } : {}),
         snippet: path,
         ...(f.version !== undefined ? { version: f.version } : {}),
         ...(f.machineId !== undefined ? { machineId: f.machineId } : {}),

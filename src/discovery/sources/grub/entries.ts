@@ -120,6 +120,7 @@ export async function buildEntry(def: MenuDef, rec: Recorder, place: EntryPlace)
   }
   return {
     id: place.id,
+    ...(def.bls ? { idWithoutProfile: def.bls.id } : {}),
     title: def.title,
     displayTitle: def.title,
     ...(def.bls?.version !== undefined ? { version: def.bls.version } : {}),
@@ -128,6 +129,7 @@ export async function buildEntry(def: MenuDef, rec: Recorder, place: EntryPlace)
     ...(def.bls?.architecture !== undefined ? { architecture: def.bls.architecture } : {}),
     origin,
     target,
+    ...(def.bls?.counter ? { bootCounter: def.bls.counter } : {}),
     ...(place.hidden ? { hidden: true } : {}),
     ...(place.group !== undefined ? { group: place.group } : {}),
     bootable: check.ok,

@@ -99,6 +99,8 @@ export interface BlsInfo {
   readonly machineId?: string;
   readonly sortKey?: string;
   readonly architecture?: string;
+  /** Boot counter in the file name (bls.md §9.1), kept so the entry matches the BLS source's. */
+  readonly counter?: import('../../model').BootCounter;
 }
 
 /** A menu: the environment it runs in and the entries defined so far. */
