@@ -14,7 +14,7 @@ import { joinOptions, type BlsFields, type Located } from '../config/blsfile';
 import { expandGrubVars, hasGrubVars, substitutionDiagnostics, type VarLookup } from '../config/kernelopts';
 import { at, type Where } from '../config/lines';
 import { parseEntryName } from './bootcount';
-import { resolveBlsPath } from './paths';
+import { resolveBlsPath, type Resolved } from './paths';
 
 const SRC = 'bls';
 
@@ -48,9 +48,8 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
   let bootable = true;
 
   const ref = (path: string): FileRef => ({ fsId: rep.fsId, path });
-  /** Resolve one path; a missing file makes the entry unbootable, with the reason. */
-  const resolve = async (key: string, value: string, line: number): Promise<FileRef | undefined> => {
-    const r = await resolveBlsPath(c.mount.fs, value, c.dir);
+  /** Record a resolution; a missing file makes the entry unbootable, with the reason. */
+  const record = (key: string, value: string, line: number, r: Resolved): FileRef | undefined => {
     if (r.ok) {
       if (r.note) diagnostics.push(diag('info', SRC, `${key}: ${r.note}`, at(where, line)));
       return ref(r.path);
@@ -59,6 +58,8 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
     diagnostics.push(diag('error', SRC, `${key} ${value}: ${r.reason} on ${rep.fsId}; entry cannot boot`, at(where, line)));
     return undefined;
   };
+  const resolve = async (key: string, value: string, line: number): Promise<FileRef | undefined> =>
+    record(key, value, line, await resolveBlsPath(c.mount.fs, value, c.dir));
 
   const l = fields.loader;
   let url: string | undefined;
@@ -122,7 +123,7 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
       }
       continue;
     }
-    const f = await resolve('initrd', i.value, i.line);
+    const f = record('initrd', i.value, i.line, whole);
     if (f) initrds.push(f);
   }
 
