@@ -71,3 +71,11 @@ describe('readBlsDir', () => {
     expect(ds.find((d) => d.file === '/loader/entries/nolinux.conf')?.message).toMatch(/neither linux nor efi/);
   });
 });
+
+describe('sortBls with fixSortBugs (§16.6 → bls.md §8.1)', () => {
+  it('entries with a sort-key come first; versionless ones are not hoisted', () => {
+    const rs = [rec('nokey', 'version 9\nlinux /k\n'), rec('key-a', 'sort-key a\nversion 1\nlinux /k\n'), rec('key-a2', 'sort-key a\nversion 2\nlinux /k\n')];
+    expect(sortBls(rs).map((r) => r.stem)).toEqual(['nokey', 'key-a2', 'key-a']);
+    expect(sortBls(rs, true).map((r) => r.stem)).toEqual(['key-a2', 'key-a', 'nokey']);
+  });
+});

@@ -2,7 +2,7 @@
 // initrd= conversion, generators, names, global order, defaults, timeouts, phases, limits.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
-import { sproutSource } from '../../../src/discovery/sources/sprout';
+import { createSproutSource, sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, LINUX_TYPE, makeCtx, type Files, type FsSpec, type TestCtx } from './tree';
 
 const K = { real: 'kernel' } as const;
@@ -276,5 +276,28 @@ describe('I/O errors', () => {
       ['a', true],
     ]);
     expect(msgs(get(r.entries, 'b'))).toMatch(/entry b: pread: EIO \(simulated bad sector\)/);
+  });
+});
+
+describe('load options and opt-in fixes (§3, §19.10)', () => {
+  it('configPath reads another file; menuTimeout overrides menu-timeout', async () => {
+    t = makeCtx([esp({ 'EFI/sprout/alt.toml': '[options]\nmenu-timeout = 7\n[entries.alt]\ntitle = "Alt"\n', 'sprout.toml': '[entries.main]\ntitle = "Main"\n' })]);
+    const r = await createSproutSource({ configPath: '\\EFI\\sprout\\alt.toml', menuTimeout: 0 })(t.ctx);
+    expect(names(r.entries)).toEqual(['alt']);
+    expect(r.settings?.timeout).toEqual({ kind: 'menu-hidden' });
+    expect(r.entries[0]!.origin.file).toBe('/EFI/sprout/alt.toml');
+  });
+  it('autoconfigureOnly ignores the file and autoconfigures (sprout --autoconfigure)', async () => {
+    t = makeCtx([esp({ 'sprout.toml': '[entries.main]\ntitle = "Main"\n', 'EFI/Microsoft/Boot/bootmgfw.efi': EFI })]);
+    const r = await createSproutSource({ autoconfigureOnly: true })(t.ctx);
+    expect(r.entries.map((e) => e.title)).toEqual(['Boot Windows']);
+  });
+  it('fixSortBugs stamps sort-key (§16.1): autoconfigured-style "$kernel" keys sort by their values', async () => {
+    const toml = `[generators.k.list]\nentry.title = "$kernel"\nentry.sort-key = "$kernel"\nvalues = [{ kernel = "vmlinuz-5.10" }, { kernel = "vmlinuz-6.1" }, { kernel = "vmlinuz-5.4" }]\n`;
+    expect((await run(toml)).entries.map((e) => e.title)).toEqual(['vmlinuz-5.10', 'vmlinuz-6.1', 'vmlinuz-5.4']);
+    t?.cleanup();
+    t = makeCtx([esp({ 'sprout.toml': toml })]);
+    const fixed = await createSproutSource({ fixSortBugs: true })(t.ctx);
+    expect(fixed.entries.map((e) => e.title)).toEqual(['vmlinuz-6.1', 'vmlinuz-5.10', 'vmlinuz-5.4']);
   });
 });

@@ -94,8 +94,12 @@ function optCmp(a: string | undefined, b: string | undefined): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** sprout's sort_bls (§9.3), with tendril's verscmp for the version compares. */
-export function sortBls(records: BlsRecord[]): BlsRecord[] {
+/**
+ * sprout's sort_bls (§9.3), with tendril's verscmp for the version compares. `fixed` uses
+ * the BLS spec order instead (§16.6: entries WITH a sort-key first, versionless last).
+ */
+export function sortBls(records: BlsRecord[], fixed = false): BlsRecord[] {
+  if (fixed) return [...records].sort(specOrder);
   return [...records].sort((a, b) => {
     let c = optCmp(a.sortKey, b.sortKey);
     if (c) return c;
@@ -107,6 +111,18 @@ export function sortBls(records: BlsRecord[]): BlsRecord[] {
     if (c) return c;
     return -verscmp(a.stem, b.stem);
   });
+}
+
+/** bls.md §8.1: sort-key present first (ascending), machine-id, version descending, id descending. */
+function specOrder(a: BlsRecord, b: BlsRecord): number {
+  const ka = a.sortKey !== undefined && a.sortKey !== '';
+  const kb = b.sortKey !== undefined && b.sortKey !== '';
+  if (ka !== kb) return ka ? -1 : 1;
+  if (ka && kb) {
+    const c = optCmp(a.sortKey, b.sortKey) || optCmp(a.machineId ?? '', b.machineId ?? '') || -verscmp(a.version, b.version);
+    if (c) return c;
+  }
+  return -verscmp(a.stem, b.stem);
 }
 
 /** Read `<dir>/entries/*.conf`; invalid files become diagnostics, not aborts. */

@@ -19,6 +19,18 @@ import { finalize, stamp, StampError, type ValueMap } from './stamp';
 
 export const MAX_ENTRIES = 20_000;
 
+/** sprout's load options (§3) and tendril's opt-in fixes (§19.10). */
+export interface SproutEvalOptions {
+  /** `--menu-timeout N`: overrides options.menu-timeout. */
+  readonly menuTimeout?: number;
+  /**
+   * Fix sprout's known sort bugs (§16 items 1 and 6): stamp `sort-key` with the entry's values,
+   * and order BLS generator entries by the BLS spec. Off by default: the same config gives
+   * the same menu as in sprout.
+   */
+  readonly fixSortBugs?: boolean;
+}
+
 export interface SproutEvaluation {
   /** In sprout's menu order (descending sort key). */
   readonly entries: BootEntry[];
@@ -101,7 +113,12 @@ interface Built {
 }
 
 /** Evaluate a merged config whose home filesystem (for ESP-relative paths) is `home`. */
-export async function evaluateSprout(merged: MergedConfig, home: MountedFs, ctx: SourceContext): Promise<SproutEvaluation> {
+export async function evaluateSprout(
+  merged: MergedConfig,
+  home: MountedFs,
+  ctx: SourceContext,
+  opts: SproutEvalOptions = {},
+): Promise<SproutEvaluation> {
   const fsId = home.report.fsId;
   const mainFile = merged.files[0] ?? '/sprout.toml';
   const { config, diagnostics } = validateConfig(merged.raw, merged.locate, fsId);
@@ -146,14 +163,14 @@ export async function evaluateSprout(merged: MergedConfig, home: MountedFs, ctx:
       diagnostics.push(diag('error', SOURCE, `more than ${MAX_ENTRIES} entries; generator ${g.name} and later ones skipped`, loc(fsId, g.at)));
       break;
     }
-    specs.push(...(await expandGenerator(g, extracted, fsId, ctx, diagnostics)));
+    specs.push(...(await expandGenerator(g, extracted, fsId, ctx, diagnostics, opts.fixSortBugs)));
   }
 
   const env: ActionEnv = { ctx, home: fsId, actions, statCache: new Map(), classCache: new Map() };
   const defaultEntry = config.options.defaultEntry;
   const built: Built[] = [];
   for (const spec of specs.slice(0, MAX_ENTRIES)) {
-    const b = await buildEntry(spec, extracted, env, home, ctx, defaultEntry);
+    const b = await buildEntry(spec, extracted, env, home, ctx, defaultEntry, opts.fixSortBugs === true);
     if (b) built.push(b);
   }
   built.sort((a, b) => -verscmp(a.sortKey, b.sortKey));
@@ -178,8 +195,8 @@ export async function evaluateSprout(merged: MergedConfig, home: MountedFs, ctx:
     }
     defaultId = entries[0]?.id;
   }
-  const timeout: TimeoutSetting =
-    config.options.menuTimeout === 0 ? { kind: 'menu-hidden' } : { kind: 'seconds', seconds: config.options.menuTimeout };
+  const seconds = opts.menuTimeout ?? config.options.menuTimeout;
+  const timeout: TimeoutSetting = seconds === 0 ? { kind: 'menu-hidden' } : { kind: 'seconds', seconds };
   const settings: ProposedSettings = { timeout, ...(defaultId ? { defaultId } : {}), from: `${fsId} ${mainFile}` };
   return { entries, names: built.map((b) => b.name), settings, diagnostics };
 }
@@ -191,11 +208,12 @@ async function buildEntry(
   home: MountedFs,
   ctx: SourceContext,
   defaultEntry: string | undefined,
+  fixSortBugs: boolean,
 ): Promise<Built | undefined> {
   const fsId = home.report.fsId;
   const w = loc(fsId, spec.at);
   const ds: Diagnostic[] = [];
-  const sortKey = spec.runtimeSortKey ?? spec.template.sortKey ?? spec.name;
+  let sortKey = spec.runtimeSortKey ?? spec.template.sortKey ?? spec.name;
   let title = spec.template.title;
   let target: BootTarget | undefined;
   let bootable = false;
@@ -204,6 +222,8 @@ async function buildEntry(
     if (spec.problem) throw new StampError(spec.problem);
     const values = finalize(new Map([...extracted, ...spec.genValues, ...spec.template.values]));
     title = showMarkers(stamp(spec.template.title, values));
+    // §16.1: sprout never stamps sort-key (autoconfigured kernels all sort as "$kernel").
+    if (fixSortBugs && spec.runtimeSortKey === undefined && spec.template.sortKey !== undefined) sortKey = stamp(spec.template.sortKey, values);
     const names = spec.template.actions.map((a) => stamp(a, values));
     const native = spec.bls ? await nativeIfCanonical(spec, names, values, env, ctx) : undefined;
     if (native?.kind === 'skip') return undefined;

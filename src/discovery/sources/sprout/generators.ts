@@ -70,6 +70,7 @@ export async function expandGenerator(
   home: string,
   ctx: SourceContext,
   diagnostics: Diagnostic[],
+  fixSortBugs = false,
 ): Promise<EntrySpec[]> {
   const w = where(home, g.at);
   switch (g.kind) {
@@ -91,7 +92,7 @@ export async function expandGenerator(
       return listEntries(g.name, g.entry, maps, g.at);
     }
     case 'bls':
-      return blsEntries(g, extracted, home, ctx, diagnostics);
+      return blsEntries(g, extracted, home, ctx, diagnostics, fixSortBugs);
   }
 }
 
@@ -101,6 +102,7 @@ async function blsEntries(
   home: string,
   ctx: SourceContext,
   diagnostics: Diagnostic[],
+  fixSortBugs: boolean,
 ): Promise<EntrySpec[]> {
   const w = where(home, g.at);
   let path: string;
@@ -122,7 +124,7 @@ async function blsEntries(
   }
   const m = ctx.get(r.ref.fsId);
   if (!m) return [];
-  const records = sortBls(await readBlsDir(m.fs, r.ref.path, w, diagnostics));
+  const records = sortBls(await readBlsDir(m.fs, r.ref.path, w, diagnostics), fixSortBugs);
   const n = records.length;
   return records.map((rec, i) => ({
     name: rec.stem,
