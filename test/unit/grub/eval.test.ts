@@ -235,3 +235,26 @@ describe('regexp', () => {
     expect(s.diagnostics.some((d) => d.message.includes('too complex'))).toBe(true);
   });
 });
+
+describe('broken input and environment files', () => {
+  it('a parse error names file, line and reason; the rest of the file still yields entries', async () => {
+    const s = await runCfg("menuentry 'A' { linux /k; }\nif [ x ]; then\n  set a=1\nmenuentry 'B' {\n  linux /k\n}\n", {});
+    const e = s.diagnostics.find((d) => d.message.startsWith('parse error'));
+    expect(e).toMatchObject({ severity: 'error', fsId: 'vda:1', file: '/boot/grub/grub.cfg' });
+    expect(e!.message).toMatch(/parse error: .*'fi'/);
+    expect(s.entries.map((x) => x.title)).toEqual(['A', 'B']);
+  });
+  it('load_env -f FILE with a variable list imports only those; save_env is recorded, not written', async () => {
+    const { grubenv } = await import('./helpers');
+    const env = grubenv({ a: 'one', b: 'two' });
+    const s = await runCfg(`load_env -f /boot/grub/other.env a\nset a="$a!"\nsave_env -f /boot/grub/other.env a\n${show('[$a] [$b]')}`, { 'boot/grub/other.env': env });
+    expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('[one!] []');
+    expect(s.configs[0]!.saveEnv).toEqual([{ fsId: 'vda:1', path: '/boot/grub/other.env', values: new Map([['a', 'one!']]), file: '/boot/grub/grub.cfg', line: 3 }]);
+  });
+  it('step budget and environment size limits', async () => {
+    const steps = await runCfg("function f { true; true; true; }\nfor i in 1 2 3 4 5 6 7 8 9 10; do f; f; f; done\nmenuentry 'after' { linux /k; }\n", {}, { limits: { ...DEFAULT_LIMITS, maxSteps: 40 } });
+    expect(steps.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n')).toMatch(/1: limit reached: more than 40 commands executed/);
+    const env = await runCfg('set a=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nfor i in 1 2 3 4 5 6 7 8; do set a$i=$a$a$a$a; done\n', {}, { limits: { ...DEFAULT_LIMITS, maxEnvBytes: 512 } });
+    expect(env.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n')).toMatch(/2: limit reached: variables larger than 512 bytes/);
+  });
+});

@@ -191,7 +191,14 @@ export async function scanGrub(ctx: SourceContext, options: Partial<GrubOptions>
   for (const { m, p } of order) {
     const key = fileKey({ loc: { fs: m.fs, report: m.report, refId: m.report.fsId }, path: p });
     if (visited.has(key)) continue;
-    const r = await evaluate(ctx, opts, m, p, visited, cache);
+    let r: Awaited<ReturnType<typeof evaluate>>;
+    try {
+      r = await evaluate(ctx, opts, m, p, visited, cache);
+    } catch (e) {
+      // A reader failure (I/O error on a damaged disk) costs this config, not the scan.
+      diagnostics.push(diag('error', 'grub', `evaluation stopped: ${e instanceof Error ? e.message : String(e)}`, { fsId: m.report.fsId, file: p }));
+      continue;
+    }
     diagnostics.push(...r.diagnostics);
     if (r.result && r.result.entries.length > 0) configs.push(r.result);
   }
