@@ -1,0 +1,47 @@
+// The DSDT body: \_S5 (matches the PIIX4 PM1_CNT handler: SLP_TYP 0 = power-off), the PCI root
+// bridge with its resources and _PRT, COM1 and the RTC.
+import * as aml from './aml';
+import { PCI_MMIO32_BASE, PCI_MMIO32_END } from '../memory';
+
+/** APIC-mode GSI for slot `slot`, pin 0..3 (INTA..INTD): 16 + (slot + pin) mod 8. */
+export function pciGsi(slot: number, pin: number): number {
+  return 16 + ((slot + pin) % 8);
+}
+
+export function dsdtBody(slots: number): aml.Bytes {
+  const prt: aml.Bytes[] = [];
+  for (let slot = 1; slot < slots; slot++) {
+    for (let pin = 0; pin < 4; pin++) {
+      prt.push(aml.pkg([aml.integer(((slot << 16) | 0xffff) >>> 0), aml.integer(pin), aml.integer(0), aml.integer(pciGsi(slot, pin))]));
+    }
+  }
+  const crs = aml.resourceTemplate([
+    aml.wordSpace(2, 0x0c, 0x00, 0x00, 0xff),
+    aml.ioPort(0x0cf8, 0x0cf8, 0x01, 0x08),
+    aml.wordSpace(1, 0x0c, 0x03, 0x0000, 0x0cf7),
+    aml.wordSpace(1, 0x0c, 0x03, 0x0d00, 0xffff),
+    aml.dwordSpace(0, 0x0c, 0x03, 0x000a0000, 0x000bffff),
+    aml.dwordSpace(0, 0x0c, 0x01, PCI_MMIO32_BASE, PCI_MMIO32_END - 1),
+  ]);
+  const pci0 = aml.device('PCI0', [
+    ...aml.name('_HID', aml.eisaId('PNP0A03')),
+    ...aml.name('_ADR', aml.integer(0)),
+    ...aml.name('_UID', aml.integer(0)),
+    ...aml.name('_BBN', aml.integer(0)),
+    ...aml.name('_CRS', crs),
+    ...aml.name('_PRT', aml.pkg(prt)),
+  ]);
+  const com1 = aml.device('COM1', [
+    ...aml.name('_HID', aml.eisaId('PNP0501')),
+    ...aml.name('_UID', aml.integer(1)),
+    ...aml.name('_CRS', aml.resourceTemplate([aml.ioPort(0x3f8, 0x3f8, 0x00, 0x08), aml.irqNoFlags([4])])),
+  ]);
+  const rtc = aml.device('RTC', [
+    ...aml.name('_HID', aml.eisaId('PNP0B00')),
+    ...aml.name('_CRS', aml.resourceTemplate([aml.ioPort(0x70, 0x70, 0x01, 0x02), aml.irqNoFlags([8])])),
+  ]);
+  return [
+    ...aml.name('\\_S5', aml.pkg([aml.integer(0), aml.integer(0), aml.integer(0), aml.integer(0)])),
+    ...aml.scope('\\_SB', [...pci0, ...com1, ...rtc]),
+  ];
+}

@@ -1,0 +1,209 @@
+// `tendril vm --firmware FILE --disk DEV[,rw|,ro] [--memory 1G] [--cpus 1] [--stats]`
+//
+// Runs a UEFI firmware (Debian's OVMF.fd) in a KVM VM with the disk as a virtio-blk device and
+// COM1 on this console. Exit status: 0 when the guest powers off through ACPI (S5), 1 on a fatal
+// exit (triple fault, KVM internal error, failed entry: the registers are dumped), 2 on bad
+// usage or setup errors, 130 when stopped from the host (Ctrl-] or SIGINT/SIGTERM).
+// A guest reset (0xCF9, 0x64 ← 0xFE, port 0x92, KVM reset event) restarts the VM with fresh
+// RAM and the same disk overlay, as a real machine would; see README.md.
+import * as fs from 'node:fs';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { ConsoleChannel } from './console';
+import { Disk, parseDiskSpec, type DiskSpec } from './disk';
+import { loadFirmware } from './firmware';
+import { Machine, writeStdout, type MachineResult } from './machine';
+import { GiB, MiB } from './memory';
+import { kvm } from '../native/kvm';
+
+export const VM_USAGE = `usage: tendril vm --firmware FILE --disk DEV[,rw|,ro] [--memory 1G] [--cpus 1] [--stats]
+  --disk DEV      block device or image; read-only with an in-memory copy-on-write overlay,
+                  ",rw" writes through to DEV, ",ro" offers a read-only disk to the guest
+  --memory SIZE   guest RAM (K/M/G suffix; default 1G, at least 128M)
+  --cpus N        vCPUs (only 1 is supported so far)
+  --stats         print VM exit counts by kind to stderr at the end
+  Ctrl-] stops the VM.
+`;
+
+export interface VmOptions {
+  readonly firmware: string;
+  readonly disk: DiskSpec | null;
+  readonly ramBytes: number;
+  readonly cpus: number;
+  readonly stats: boolean;
+}
+
+export function parseSize(s: string): number {
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(s.trim());
+  if (!m) throw new Error(`bad size '${s}'`);
+  const mult: Record<string, number> = { '': MiB, K: 1024, M: MiB, G: GiB };
+  return Number(m[1]) * mult[m[2]!.toUpperCase()]!;
+}
+
+export function parseVmArgs(argv: string[]): VmOptions {
+  let firmware = '';
+  let disk: DiskSpec | null = null;
+  let ramBytes = GiB;
+  let cpus = 1;
+  let stats = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--firmware': firmware = value(); break;
+      case '--disk': disk = parseDiskSpec(value()); break;
+      case '--memory': ramBytes = parseSize(value()); break;
+      case '--cpus': cpus = Number(value()); break;
+      case '--stats': stats = true; break;
+      default: throw new Error(`unknown option '${a}'`);
+    }
+  }
+  if (!firmware) throw new Error('--firmware is required');
+  if (!Number.isInteger(cpus) || cpus < 1) throw new Error('--cpus must be a positive integer');
+  if (cpus !== 1) throw new Error('--cpus: only 1 vCPU is supported so far');
+  if (ramBytes < 128 * MiB || ramBytes > 64 * GiB) throw new Error('--memory must be between 128M and 64G');
+  return { firmware, disk, ramBytes, cpus, stats };
+}
+
+interface WorkerInput {
+  readonly tendrilVm: 1;
+  readonly opts: VmOptions;
+  readonly channel: SharedArrayBuffer;
+}
+
+type WorkerMessage =
+  | { type: 'vcpu'; handle: number }
+  | { type: 'done'; result: MachineResult; stats: Record<string, number>; resets: number }
+  | { type: 'fail'; message: string };
+
+/** Worker side: owns KVM, the devices and the disk; loops over resets. */
+function workerMain(input: WorkerInput): void {
+  const port = parentPort!;
+  const channel = new ConsoleChannel(input.channel);
+  let disk: Disk | null = null;
+  try {
+    const fw = loadFirmware(input.opts.firmware);
+    disk = input.opts.disk ? Disk.open(input.opts.disk) : null;
+    let resets = 0;
+    for (;;) {
+      const m = new Machine({
+        firmware: fw.data, ramBytes: input.opts.ramBytes, cpus: input.opts.cpus, disk,
+        serialOut: writeStdout,
+        poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
+        onVcpu: (handle) => port.postMessage({ type: 'vcpu', handle } satisfies WorkerMessage),
+      });
+      let result: MachineResult;
+      try {
+        m.create();
+        result = m.runUntilEvent();
+      } finally {
+        m.flush();
+      }
+      const stats = m.exitStats();
+      m.destroy();
+      if (result.kind === 'reset' && !channel.stopRequested) {
+        resets++;
+        process.stderr.write(`\ntendril vm: guest reset (${result.reason}); restarting\n`);
+        continue;
+      }
+      port.postMessage({ type: 'done', result, stats, resets } satisfies WorkerMessage);
+      return;
+    }
+  } catch (e) {
+    port.postMessage({ type: 'fail', message: e instanceof Error ? e.message : String(e) } satisfies WorkerMessage);
+  } finally {
+    disk?.close();
+  }
+}
+
+if (!isMainThread && (workerData as Partial<WorkerInput> | null)?.tendrilVm === 1) {
+  workerMain(workerData as WorkerInput);
+}
+
+const CTRL_RIGHT_BRACKET = 0x1d;
+
+export async function runVmCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(VM_USAGE);
+    return 0;
+  }
+  let opts: VmOptions;
+  try {
+    opts = parseVmArgs(argv);
+    if (opts.disk && !fs.existsSync(opts.disk.path)) throw new Error(`--disk ${opts.disk.path}: no such file or device`);
+    kvm(); // the addon must load here, not only in the worker
+  } catch (e) {
+    process.stderr.write(`tendril vm: ${(e as Error).message}\n${VM_USAGE}`);
+    return 2;
+  }
+  const channel = new ConsoleChannel();
+  // The worker re-loads this same bundle; its top level sees workerData and runs workerMain.
+  const worker = new Worker(`require(${JSON.stringify(__filename)})`, {
+    eval: true,
+    workerData: { tendrilVm: 1, opts, channel: channel.sab } satisfies WorkerInput,
+    stdout: false,
+    stderr: false,
+  });
+  let handle = -1;
+  const stop = () => {
+    channel.requestStop();
+    if (handle >= 0) kvm().kvmKick(handle);
+  };
+  const stdin = process.stdin;
+  const onData = (d: Buffer) => {
+    if (d.includes(CTRL_RIGHT_BRACKET)) return stop();
+    channel.push(d);
+    if (handle >= 0) kvm().kvmKick(handle);
+  };
+  const tty = stdin.isTTY === true;
+  if (tty) stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.on('error', () => {});
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    const msg = await new Promise<WorkerMessage>((resolve, reject) => {
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'vcpu') handle = m.handle;
+        else resolve(m);
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => reject(new Error(`VM worker exited with code ${code}`)));
+    });
+    if (msg.type === 'fail') {
+      process.stderr.write(`tendril vm: ${msg.message}\n`);
+      return 2;
+    }
+    if (msg.type !== 'done') return 1;
+    const { result } = msg;
+    if (opts.stats) process.stderr.write(`tendril-vm-stats ${JSON.stringify({ result: result.kind, resets: msg.resets, exits: msg.stats })}\n`);
+    switch (result.kind) {
+      case 'poweroff':
+        process.stderr.write(`\ntendril vm: guest powered off (${result.reason})\n`);
+        return 0;
+      case 'stopped':
+        process.stderr.write(`\ntendril vm: ${result.reason}\n`);
+        return 130;
+      case 'reset':
+        return 0;
+      case 'error':
+        process.stderr.write(`\ntendril vm: fatal: ${result.reason}\n${result.dump}\n`);
+        return 1;
+    }
+    return 1;
+  } catch (e) {
+    process.stderr.write(`tendril vm: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    stdin.off('data', onData);
+    if (tty) stdin.setRawMode(false);
+    stdin.pause();
+    await worker.terminate();
+  }
+}

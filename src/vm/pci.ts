@@ -1,0 +1,176 @@
+// PCI configuration mechanism #1 (0xCF8/0xCFC) and a generic function with a 256-byte
+// configuration space, per-byte write masks, standard BAR sizing and command-register decode.
+
+import type { IoBus, IoDevice } from './bus';
+import { allOnes } from './bus';
+
+export const PCI_COMMAND_IO = 1;
+export const PCI_COMMAND_MEMORY = 2;
+export const PCI_COMMAND_MASTER = 4;
+export const PCI_STATUS_CAP_LIST = 0x10;
+
+export type BarKind = 'mem32' | 'io';
+export interface BarSpec {
+  readonly kind: BarKind;
+  /** Power of two; ≥ 16 for memory, ≥ 4 for I/O. */
+  readonly size: number;
+}
+
+export interface PciIds {
+  readonly vendor: number;
+  readonly device: number;
+  readonly revision: number;
+  readonly classCode: number; // base << 16 | sub << 8 | prog-if
+  readonly headerType: number;
+  readonly subsystemVendor?: number;
+  readonly subsystemId?: number;
+  readonly interruptPin?: number;
+}
+
+export class PciFunction {
+  readonly config = new Uint8Array(256);
+  protected readonly wmask = new Uint8Array(256);
+  readonly bars: Array<BarSpec | undefined> = new Array(6);
+  /** The decoded address of each BAR while its decode is enabled, else null. */
+  private readonly mapped: Array<number | null> = [null, null, null, null, null, null];
+
+  constructor(ids: PciIds) {
+    const v = new DataView(this.config.buffer);
+    v.setUint16(0, ids.vendor, true);
+    v.setUint16(2, ids.device, true);
+    this.config[8] = ids.revision;
+    this.config[9] = ids.classCode & 0xff;
+    this.config[10] = (ids.classCode >> 8) & 0xff;
+    this.config[11] = (ids.classCode >> 16) & 0xff;
+    this.config[0x0e] = ids.headerType;
+    v.setUint16(0x2c, ids.subsystemVendor ?? 0, true);
+    v.setUint16(0x2e, ids.subsystemId ?? 0, true);
+    this.config[0x3d] = ids.interruptPin ?? 0;
+    // Command: I/O, memory, bus master writable; Interrupt Line writable; cache line, latency.
+    this.wmask[4] = 0x07;
+    this.wmask[5] = 0x04; // INTx disable
+    this.wmask[0x0c] = 0xff;
+    this.wmask[0x0d] = 0xff;
+    this.wmask[0x3c] = 0xff;
+  }
+
+  /** Declare BAR `i`. The address is assigned by the firmware through config writes. */
+  protected defineBar(i: number, spec: BarSpec): void {
+    this.bars[i] = spec;
+    this.config[0x10 + i * 4] = spec.kind === 'io' ? 1 : 0;
+  }
+
+  /** Called when a BAR's decoded address changes (null = not decoded). */
+  protected barMapped(_i: number, _addr: number | null): void {}
+  /** Called after any config write, with the dword-aligned register. */
+  protected configWritten(_reg: number): void {}
+
+  get command(): number {
+    return this.config[4]! | (this.config[5]! << 8);
+  }
+
+  readConfig(offset: number, size: number): number {
+    if (offset + size > 256) return allOnes(size);
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8) | this.config[offset + i]!;
+    return v >>> 0;
+  }
+
+  writeConfig(offset: number, size: number, value: number): void {
+    if (offset + size > 256) return;
+    for (let i = 0; i < size; i++) {
+      const o = offset + i;
+      const byte = (value >>> (i * 8)) & 0xff;
+      if (o >= 0x10 && o < 0x28) {
+        this.writeBarByte(o, byte);
+        continue;
+      }
+      if (o === 6 || o === 7) {
+        this.config[o] = this.config[o]! & ~(byte & (o === 7 ? 0xf9 : 0x00)); // status: write-1-to-clear error bits
+        continue;
+      }
+      const m = this.wmask[o]!;
+      this.config[o] = (this.config[o]! & ~m) | (byte & m);
+    }
+    this.configWritten(offset & ~3);
+    this.updateMappings();
+  }
+
+  private writeBarByte(o: number, byte: number): void {
+    const i = (o - 0x10) >> 2;
+    const spec = this.bars[i];
+    if (!spec) return; // unimplemented BAR: reads 0 after an all-ones write
+    const shift = (o & 3) * 8;
+    const mask = (~(spec.size - 1) >>> 0) & (spec.kind === 'io' ? 0xfffc : 0xfffffff0);
+    const byteMask = (mask >>> shift) & 0xff;
+    this.config[o] = (this.config[o]! & ~byteMask) | (byte & byteMask);
+  }
+
+  barAddress(i: number): number {
+    const spec = this.bars[i];
+    if (!spec) return 0;
+    const raw = new DataView(this.config.buffer).getUint32(0x10 + i * 4, true);
+    return spec.kind === 'io' ? raw & 0xfffc : (raw & 0xfffffff0) >>> 0;
+  }
+
+  /** Recompute decode after BAR or command writes; only decoded, non-zero BARs are mapped. */
+  private updateMappings(): void {
+    for (let i = 0; i < 6; i++) {
+      const spec = this.bars[i];
+      if (!spec) continue;
+      const enabled = (this.command & (spec.kind === 'io' ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) !== 0;
+      const addr = this.barAddress(i);
+      const sizingProbe = addr === ((~(spec.size - 1) >>> 0) & (spec.kind === 'io' ? 0xfffc : 0xfffffff0));
+      const next = enabled && addr !== 0 && !sizingProbe ? addr : null;
+      if (next !== this.mapped[i]) {
+        this.mapped[i] = next;
+        this.barMapped(i, next);
+      }
+    }
+  }
+}
+
+/** The 0xCF8 address latch and 0xCFC data window for bus 0. */
+export class PciConf1 implements IoDevice {
+  private address = 0;
+  private readonly functions = new Map<number, PciFunction>();
+
+  attach(bus: IoBus): void {
+    bus.register(0xcf8, 1, this);
+    bus.register(0xcfa, 2, this); // 0xCF9 (byte) is the PIIX3 reset register
+    bus.register(0xcfc, 4, this);
+  }
+
+  /** devfn = device << 3 | function. */
+  add(device: number, fn: number, f: PciFunction): void {
+    this.functions.set((device << 3) | fn, f);
+  }
+
+  function(device: number, fn: number): PciFunction | undefined {
+    return this.functions.get((device << 3) | fn);
+  }
+
+  private target(): PciFunction | undefined {
+    if (!(this.address & 0x8000_0000)) return undefined;
+    if ((this.address >>> 16) & 0xff) return undefined; // only bus 0
+    return this.functions.get((this.address >>> 8) & 0xff);
+  }
+
+  ioRead(port: number, size: number): number {
+    if (port === 0xcf8 && size === 4) return this.address >>> 0;
+    if (port >= 0xcfc) {
+      const f = this.target();
+      if (!f) return allOnes(size);
+      return f.readConfig((this.address & 0xfc) + (port - 0xcfc), size);
+    }
+    return allOnes(size);
+  }
+
+  ioWrite(port: number, size: number, value: number): void {
+    if (port === 0xcf8) {
+      if (size === 4) this.address = value >>> 0; // only dword writes latch (Linux probes 0xCFB by byte)
+      return;
+    }
+    if (port >= 0xcfc) this.target()?.writeConfig((this.address & 0xfc) + (port - 0xcfc), size, value);
+  }
+}
