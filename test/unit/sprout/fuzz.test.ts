@@ -87,6 +87,11 @@ describe('sprout fuzzing', () => {
   it('structured configs with cross-referencing values stay bounded', async () => {
     await fc.assert(fc.asyncProperty(structured, async (s) => evaluate([s])), { numRuns: 200 });
   });
+  it('absurd nesting ([a.a.a…] 300,000 levels deep) is refused with an error, not a stack overflow', async () => {
+    const ds: Diagnostic[] = [];
+    expect(mergeDocuments([{ file: '/sprout.toml', text: `[${'a.'.repeat(300_000)}a]\nx = 1\n` }], 'vda:1', ds)).toBeUndefined();
+    expect(ds[0]?.message).toMatch(/nested deeper than 32 levels/);
+  });
   it('a self-doubling value and a 100×100 matrix end quickly in bounded output', async () => {
     const big = `[values]\nx = "a$x$x"\n[generators.m.matrix]\nentry.title = "$x $p $q"\nvalues.p = [${Array.from({ length: 100 }, (_, i) => `"${i}"`).join(',')}]\nvalues.q = [${Array.from({ length: 100 }, (_, i) => `"${i}"`).join(',')}]\n`;
     await evaluate([big]);

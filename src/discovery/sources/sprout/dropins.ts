@@ -28,7 +28,21 @@ import { FsError, readTextLimited, type FileSystem } from '../../fs/types';
 import { KeyLocator, type KeyPath } from './locate';
 import { isTable, SOURCE, type Loc, type Locate } from './schema';
 
-export const DROPIN_LIMITS = { files: 64, bytes: 1 << 20 } as const;
+export const DROPIN_LIMITS = { files: 64, bytes: 1 << 20, depth: 32 } as const;
+
+/** Deepest table/array nesting (iterative: a 500,000-level `[a.a.a…]` must not recurse). */
+function nestingDepth(root: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1]);
+    else if (isTable(v)) for (const k of Object.keys(v)) stack.push([v[k], d + 1]);
+  }
+  return max;
+}
 export const MASKABLE = ['values', 'drivers', 'extractors', 'actions', 'entries', 'generators', 'options', 'phases'] as const;
 
 type Raw = Record<string, unknown>;
@@ -66,6 +80,10 @@ export function parseDocument(
       const first = e.message.split('\n')[0] ?? e.message;
       diagnostics.push(diag('error', SOURCE, `TOML syntax error at column ${e.column}: ${first}`, where(e.line)));
     } else diagnostics.push(diag('error', SOURCE, `TOML parse failed: ${errorMessage(e)}`, where()));
+    return undefined;
+  }
+  if (nestingDepth(raw, DROPIN_LIMITS.depth) > DROPIN_LIMITS.depth) {
+    diagnostics.push(diag('error', SOURCE, `tables nested deeper than ${DROPIN_LIMITS.depth} levels; file not used`, where()));
     return undefined;
   }
   const locator = new KeyLocator(f.text);

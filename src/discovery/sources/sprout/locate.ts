@@ -5,8 +5,13 @@
 
 export type KeyPath = readonly (string | number)[];
 
+const MAX_DEPTH = 32;
+/** Sticky: matches at lastIndex only, so splitting stays linear in the line length. */
+const BARE = /[A-Za-z0-9_-]+/y;
+
 function splitDotted(s: string): string[] | undefined {
   const out: string[] = [];
+  if (s.length > 4096) return undefined;
   let i = 0;
   const n = s.length;
   while (i < n) {
@@ -26,7 +31,8 @@ function splitDotted(s: string): string[] | undefined {
       if (i >= n) return undefined;
       i++;
     } else {
-      const m = /^[A-Za-z0-9_-]+/.exec(s.slice(i));
+      BARE.lastIndex = i;
+      const m = BARE.exec(s);
       if (!m) return undefined;
       part = m[0];
       i += part.length;
@@ -108,6 +114,8 @@ export class KeyLocator {
   }
 
   private record(path: KeyPath, line: number): void {
+    // Deeper paths than any schema key are not worth locating (and cost O(depth²)).
+    if (path.length > MAX_DEPTH) return;
     for (let i = 1; i <= path.length; i++) {
       const k = path.slice(0, i).join('\0');
       if (!this.lines.has(k)) this.lines.set(k, line);
