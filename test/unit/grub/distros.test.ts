@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { openIso9660 } from '../../../src/discovery/fs/iso9660';
+import { FileSource } from '../../../src/discovery/io/source';
 import type { EfiTarget, LinuxTarget, MultibootTarget } from '../../../src/discovery/model';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { fixture, makeCtx, type TestCtx } from './helpers';
@@ -149,18 +152,31 @@ describe('Qubes: Xen multiboot2 + module2, and if [ -d /aem/ ] (heads#1499)', ()
   });
 });
 
-describe('ISO loopback with iso_path', () => {
-  const make = (): TestCtx =>
-    makeCtx([
-      { device: 'sdb', partition: 1, type: 'ext4', label: 'ISOS', files: { 'boot/grub/grub.cfg': fixture('iso-loopback.cfg'), 'isos/ubuntu-24.04-desktop-amd64.iso': 'ISO', 'isos/kicksecure.iso': 'ISO' } },
-      // Unpacked trees standing in for the ISO contents (opened through `openImage`).
-      { device: 'tree', partition: 1, files: { 'casper/vmlinuz': 'k', 'casper/initrd': 'i' } },
-      { device: 'tree', partition: 2, files: { 'boot/grub/loopback.cfg': fixture('iso-inner-loopback.cfg'), 'live/vmlinuz': 'k', 'live/initrd.img': 'i' } },
-    ]);
+describe('ISO loopback with iso_path (real ISO images from xorriso, read by openIso9660)', () => {
+  /** Build an ISO with xorriso from a tree of files; returns its bytes' host path. */
+  const makeIso = (dir: string, out: string, files: Record<string, string>): void => {
+    for (const [p, c] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+      fs.writeFileSync(path.join(dir, p), c);
+    }
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    execFileSync('xorriso', ['-as', 'mkisofs', '-R', '-J', '-V', 'LIVE', '-o', out, dir], { stdio: 'ignore' });
+  };
+  const make = (): TestCtx => {
+    const c = makeCtx([{ device: 'sdb', partition: 1, type: 'ext4', label: 'ISOS', files: { 'boot/grub/grub.cfg': fixture('iso-loopback.cfg'), 'isos/': '' } }]);
+    const host = path.join(c.root, 'sdb-1', 'isos');
+    makeIso(path.join(c.root, 'src-ubuntu'), path.join(host, 'ubuntu-24.04-desktop-amd64.iso'), { 'casper/vmlinuz': 'k', 'casper/initrd': 'i' });
+    makeIso(path.join(c.root, 'src-kick'), path.join(host, 'kicksecure.iso'), {
+      'boot/grub/loopback.cfg': fixture('iso-inner-loopback.cfg'),
+      'live/vmlinuz': 'k',
+      'live/initrd.img': 'i',
+    });
+    return c;
+  };
 
   it('without an ISO reader: entries listed, not bootable, with the reason', async () => {
     t = make();
-    const s = await scanGrub({ ...t.ctx, filesystems: t.ctx.filesystems.slice(0, 1) });
+    const s = await scanGrub(t.ctx);
     const e = s.entries.find((x) => x.title === 'Ubuntu 24.04 live (ISO)')!;
     expect(e.bootable).toBe(false);
     expect(e.diagnostics.map((d) => d.message).join()).toContain('no ISO 9660 reader available');
@@ -170,10 +186,14 @@ describe('ISO loopback with iso_path', () => {
   it('with a reader: (loop) paths resolve inside the image; loopback.cfg entries get iso_path', async () => {
     t = make();
     const root = t.root;
-    const s = await scanGrub(
-      { ...t.ctx, filesystems: t.ctx.filesystems.slice(0, 1) },
-      { openImage: async (_fs, p) => new HostDirFileSystem(path.join(root, p.includes('ubuntu') ? 'tree-1' : 'tree-2')) },
-    );
+    const opened: string[] = [];
+    const s = await scanGrub(t.ctx, {
+      openImage: async (_fs, p) => {
+        opened.push(p);
+        return openIso9660(FileSource.open(path.join(root, 'sdb-1', p)));
+      },
+    });
+    expect(opened).toEqual(['/isos/ubuntu-24.04-desktop-amd64.iso', '/isos/kicksecure.iso']);
     expect(s.entries.map((e) => [e.title, e.group ?? ''])).toEqual([
       ['Ubuntu 24.04 live (ISO)', ''],
       ['Kicksecure (live)', 'Kicksecure live (loopback.cfg)'],
@@ -185,6 +205,7 @@ describe('ISO loopback with iso_path', () => {
     const k = s.entries[1]!;
     expect(lin(k).cmdline).toBe('boot=live findiso=/isos/kicksecure.iso components quiet');
     expect(lin(k).kernel.fsId).toBe('sdb:1!/isos/kicksecure.iso');
+    expect(lin(k).initrds).toEqual([{ fsId: 'sdb:1!/isos/kicksecure.iso', path: '/live/initrd.img' }]);
     expect(k.origin.file).toBe('/isos/kicksecure.iso:/boot/grub/loopback.cfg');
     expect(k.bootable).toBe(true);
   });

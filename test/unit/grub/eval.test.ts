@@ -258,3 +258,31 @@ describe('broken input and environment files', () => {
     expect(env.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n')).toMatch(/2: limit reached: variables larger than 512 bytes/);
   });
 });
+
+describe('loader commands', () => {
+  it('devicetree, newc: initrds, initrd before linux, linuxefi/initrdefi, a later linux resets initrds', async () => {
+    const s = await runCfg(
+      [
+        "menuentry dt { linux /k console=ttyAMA0; initrd /i1 newc:extra.cpio:/i2; devicetree /dtb; }",
+        "menuentry early { initrd /i1; linuxefi /k; initrdefi /i2; }",
+        "menuentry twice { linux /k a; initrd /i1; linux16 /k b; }",
+      ].join('\n'),
+      { dtb: 'd' },
+    );
+    const [dt, early, twice] = s.entries.map((e) => e.target as LinuxTarget);
+    expect(dt).toEqual({
+      kind: 'linux',
+      kernel: { fsId: 'vda:1', path: '/k' },
+      initrds: [
+        { fsId: 'vda:1', path: '/i1' },
+        { fsId: 'vda:1', path: '/i2' },
+      ],
+      cmdline: 'console=ttyAMA0',
+      devicetree: { fsId: 'vda:1', path: '/dtb' },
+    });
+    expect(s.entries[0]!.diagnostics.map((d) => d.message).join()).toContain('newc: naming is not reproduced');
+    expect(early!.initrds).toEqual([{ fsId: 'vda:1', path: '/i2' }]);
+    expect(s.entries[1]!.diagnostics.map((d) => d.message).join()).toContain('you need to load the kernel first');
+    expect([twice!.cmdline, twice!.initrds]).toEqual(['b', []]);
+  });
+});
