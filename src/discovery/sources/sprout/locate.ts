@@ -103,7 +103,7 @@ export class KeyLocator {
       for (const q of ['"""', "'''"]) {
         if (value.startsWith(q) && !value.slice(3).includes(q)) inMulti = q;
       }
-      if (value.startsWith('{')) {
+      if (value.startsWith('{') && value.length <= 4096) {
         // One-line inline table: `values = { who = "sprout", x.y = "z" }`.
         for (const m of value.matchAll(/[{,]\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=/g)) {
           const inner = splitDotted(m[1]!);
