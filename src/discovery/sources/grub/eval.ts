@@ -34,6 +34,9 @@ export interface GrubOptions {
   readonly openImage?: (fs: FileSystem, path: string) => Promise<FileSystem>;
 }
 
+/** Diagnostics kept per entry. */
+const MAX_ENTRY_NOTES = 50;
+
 export type ScriptCache = Map<string, ParsedScript | FsError>;
 
 /** A `save_env` the config asked for (never performed here). */
@@ -84,7 +87,9 @@ export class Interp {
       ...(line !== undefined ? { line } : {}),
     });
     if (x?.rec) {
-      x.rec.notes.push(d);
+      // Per entry too: a loop in an entry body must not grow one entry's list without bound.
+      if (x.rec.notes.length < MAX_ENTRY_NOTES) x.rec.notes.push(d);
+      else this.dropped++;
       return;
     }
     if (this.diagnostics.length >= this.limits.maxDiagnostics) {
