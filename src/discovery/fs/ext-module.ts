@@ -119,12 +119,7 @@ let queue: Promise<unknown> = Promise.resolve();
 export function serial<T>(f: () => Promise<T>): Promise<T> {
   const run = async (): Promise<T> => {
     if (deadReason) throw new FsError('EIO', '', `libext2fs unusable: ${deadReason}`);
-    const saved = snapshotListeners();
-    try {
-      return await f();
-    } finally {
-      restoreListeners(saved);
-    }
+    return f();
   };
   const p = queue.then(run, run);
   queue = p.catch(() => undefined);

@@ -54,6 +54,36 @@ export class FatTable {
     return bits === 16 ? buf.readUInt16LE(i) : buf.readUInt32LE(i) & 0x0fffffff;
   }
 
+  /**
+   * How many clusters from `c` on simply chain to their neighbour (entry(c+i) === c+i+1),
+   * up to `max`: the common contiguous case, scanned straight from the cached FAT window.
+   */
+  private contiguousFrom(c: number, max: number): number {
+    const { bits } = this.geo;
+    let k = 0;
+    if (bits === 12) {
+      while (k < max && this.entry(c + k) === c + k + 1) k++;
+      return k;
+    }
+    const width = bits === 16 ? 2 : 4;
+    while (k < max) {
+      const o = (c + k) * width;
+      const w = Math.floor(o / WINDOW);
+      const buf = this.window(w);
+      let i = o - w * WINDOW;
+      const start = k;
+      const stop = Math.min(buf.length, i + (max - k) * width);
+      if (bits === 16) {
+        while (i + 2 <= stop && buf.readUInt16LE(i) === c + k + 1) (i += 2), k++;
+      } else {
+        while (i + 4 <= stop && (buf.readUInt32LE(i) & 0x0fffffff) === c + k + 1) (i += 4), k++;
+      }
+      // Stopped before `stop`: the chain leaves its neighbour here. Else go on in the next window.
+      if (i + width <= stop || k === start) break;
+    }
+    return k;
+  }
+
   isEnd(v: number): boolean {
     const { bits } = this.geo;
     return v >= (bits === 12 ? 0xff8 : bits === 16 ? 0xfff8 : 0x0ffffff8);
@@ -91,6 +121,15 @@ export class FatTable {
         runLen = 1;
       }
       n++;
+      // Skip over the contiguous stretch in one scan (validity: contiguous clusters stay valid
+      // as long as the last one is, which the next iteration checks).
+      const k = n < limit ? this.contiguousFrom(c, Math.min(limit - n, this.geo.clusterCount + 1 - c)) : 0;
+      if (k > 0) {
+        runLen += k;
+        n += k;
+        c += k;
+        if (n >= limit) break;
+      }
       const next = this.entry(c);
       if (this.isEnd(next)) {
         ended = true;

@@ -105,16 +105,6 @@ describe('ext specifics', () => {
     src.close();
     await expect(openExt(new BufferSource(new Uint8Array(512)), 'ext4')).rejects.toThrow(FsError);
   });
-
-  it('leaves no process-wide handlers from the emscripten glue behind', async () => {
-    const before = [process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')];
-    const src = FileSource.open(extImage('ext2-1k').image);
-    const fsys = await openExt(src, 'ext2');
-    await fsys.readdir('/');
-    await fsys.close();
-    src.close();
-    expect([process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')]).toEqual(before);
-  });
 });
 
 describe.each(['meta_bg', 'inline', 'huge'] as ExtSpecialKind[])('ext4 with %s', (kind) => {
