@@ -99,6 +99,8 @@ export function finalizeEntries(
     if (list.length !== before) diagnostics.push(diag('info', SRC, `auto-entries no (${noAuto.from}): ${before - list.length} auto entries hidden`));
   }
 
+  list = dropBlscfgTwins(list, diagnostics);
+
   // Order: group, then BLS order inside group 0; Array.prototype.sort is stable, so the
   // other groups keep their input order.
   const ctx = opts.roleOf ? { roleOf: opts.roleOf } : undefined;
@@ -172,6 +174,23 @@ export function finalizeEntries(
     settings: { timeout, timeoutSource, editor, ...(defaultId !== undefined ? { defaultId } : {}), defaultReason },
     diagnostics,
   };
+}
+
+/**
+ * grub's blscfg turns the same /loader/entries snippets the BLS source reads into grub
+ * entries with the same BLS id, filesystem and file. Keep the BLS one (the native reading)
+ * and drop its grub twin, so the menu does not list every Fedora kernel twice. A grub
+ * default naming that id still finds the BLS entry.
+ */
+function dropBlscfgTwins(list: BootEntry[], diagnostics: Diagnostic[]): BootEntry[] {
+  const key = (e: BootEntry) => `${e.idWithoutProfile ?? e.id}\0${e.origin.fsId}\0${e.origin.file}`;
+  const bls = new Set(list.filter((e) => e.origin.source === 'bls').map(key));
+  if (bls.size === 0) return list;
+  return list.filter((e) => {
+    if (e.origin.source !== 'grub' || !bls.has(key(e))) return true;
+    diagnostics.push(diag('info', SRC, `grub blscfg entry ${e.id} is the BLS entry of the same file; listed once`, { fsId: e.origin.fsId, file: e.origin.file }));
+    return false;
+  });
 }
 
 function pickDefault(

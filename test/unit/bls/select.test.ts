@@ -32,6 +32,18 @@ describe('order and titles', () => {
     expect(r.diagnostics.some((d) => d.message.includes('appears twice'))).toBe(true);
   });
 
+  it("grub blscfg twins of BLS entries (same id, filesystem and file) are listed once; grub's default still applies", () => {
+    const twin = { ...entry('fedora-6.1.conf', { source: 'grub', title: 'Fedora' }), id: 'fedora-6.1.conf@vda:1', idWithoutProfile: 'fedora-6.1.conf' };
+    const own = entry('other', { source: 'grub', title: 'Custom' });
+    const r = finalizeEntries([...fedora, twin, own], [grub({ defaultId: 'fedora-6.1.conf' })]);
+    expect(files(r.entries)).toEqual(['fedora-6.10.conf', 'fedora-6.1.conf', 'debian-6.1.conf', 'other']);
+    expect(r.entries.map((e) => e.origin.source)).toEqual(['bls', 'bls', 'bls', 'grub']);
+    expect(r.settings.defaultId).toBe('fedora-6.1.conf');
+    // a grub entry from another file with the same id is not a twin
+    const elsewhere = { ...entry('fedora-6.1.conf', { source: 'grub', fsId: 'vdb:1' }) };
+    expect(finalizeEntries([...fedora, elsewhere], []).entries).toHaveLength(4);
+  });
+
   it('auto-entries no hides auto entries', () => {
     const r = finalizeEntries([entry('a.conf'), entry('auto-windows', { source: 'auto' })], [lc({ autoEntries: false })]);
     expect(files(r.entries)).toEqual(['a.conf']);
