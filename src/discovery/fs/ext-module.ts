@@ -251,8 +251,11 @@ export class LibHandle {
 
   async umount(): Promise<void> {
     for (const fd of [...this.open]) await this.closeFile(fd).catch(() => undefined);
-    await this.l.util.ccallThrowAsync('node_ext2fs_umount', 'number', ['number'], [this.fsp]).catch(() => undefined);
-    this.l.module.deleteObject(this.diskId);
+    try {
+      await this.l.util.ccallThrowAsync('node_ext2fs_umount', 'number', ['number'], [this.fsp]);
+    } finally {
+      this.l.module.deleteObject(this.diskId);
+    }
   }
 }
 
@@ -281,5 +284,6 @@ export async function libMount(src: ByteSource): Promise<LibHandle> {
 
 export async function libUmount(h: LibHandle): Promise<void> {
   if (deadReason) return;
-  await serial(() => h.umount()).catch(() => undefined);
+  // Errors do not matter here, but an abort must still mark the module dead.
+  await serial(() => h.umount()).catch((e) => void mapLibError(e, '', 'umount'));
 }

@@ -164,6 +164,8 @@ export interface ExtFileSystem extends FileSystem {
   readonly superblock: ExtSuper;
   /** 'libext2fs' (names via the library, data fast path) or 'native' (all ours). */
   readonly engine: 'libext2fs' | 'native';
+  /** Things worth a diagnostic (stale journal, why the native engine was used). */
+  readonly notes: readonly string[];
 }
 
 export interface OpenExtOptions {
@@ -178,7 +180,17 @@ export async function openExt(src: ByteSource, type: string, opts: OpenExtOption
   if (src.size < 2048) throw new FsError('EINVAL', src.name, 'too small for an ext superblock');
   const sb = parseSuper(ioGuard(src.name, () => readExact(src, 1024, 1024)), src.size, src.name);
   const native = new ExtNativeOps(src, sb);
-  const useLib = opts.engine !== 'native' && !libDead() && libHeapEstimate(sb) <= MAX_LIB_BITMAP_BYTES;
+  const notes: string[] = [];
+  if (sb.needsRecovery) notes.push('the journal needs recovery and is not replayed: recent changes may be missing');
+  const heap = libHeapEstimate(sb);
+  const useLib = opts.engine !== 'native' && !libDead() && heap <= MAX_LIB_BITMAP_BYTES;
+  if (opts.engine !== 'native' && !useLib) {
+    notes.push(
+      libDead()
+        ? `read without libext2fs (${libDead()})`
+        : `read without libext2fs: its bitmaps (${(heap / 1048576).toFixed(0)} MiB) would not fit its 16 MiB heap`,
+    );
+  }
   let fsys: TreeFileSystem<ExtNode>;
   let engine: 'libext2fs' | 'native';
   if (useLib) {
@@ -192,5 +204,6 @@ export async function openExt(src: ByteSource, type: string, opts: OpenExtOption
   }
   Object.defineProperty(fsys, 'superblock', { value: sb, enumerable: true });
   Object.defineProperty(fsys, 'engine', { value: engine, enumerable: true });
+  Object.defineProperty(fsys, 'notes', { value: notes, enumerable: true });
   return fsys as unknown as ExtFileSystem;
 }

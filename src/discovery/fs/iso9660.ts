@@ -233,11 +233,19 @@ function findVolume(src: ByteSource): Volume {
   if (blockSize !== SECTOR) throw new FsError('EINVAL', src.name, `unsupported ISO 9660 logical block size ${blockSize}`);
   const root = recordRoot(pvd);
   if (!root || !(root.flags & FLAG_DIR)) throw new FsError('EINVAL', src.name, 'ISO 9660 root directory record is invalid');
-  // Rock Ridge: the root's '.' record starts with an SUSP 'SP' entry.
+  // Rock Ridge: the root's '.' record starts with an SUSP 'SP' entry, and its SUSP fields
+  // name the extension (ER, or RRIP 1.09's RR) or carry POSIX attributes (PX).
   if ((root.extent + 1) * SECTOR <= src.size) {
     const dot = splitRecords(readExact(src, root.extent * SECTOR, SECTOR), 1)[0];
     const skip = dot && isDotRecord(dot) ? suspSkip(dot) : null;
-    if (skip !== null) return { root, names: 'rockridge', suspSkip: skip };
+    if (skip !== null) {
+      const readCe = (block: number, offset: number, length: number): Uint8Array | null =>
+        offset < SECTOR && length > 0 && length <= 64 * 1024 && block * SECTOR + offset + length <= src.size
+          ? readExact(src, block * SECTOR + offset, length)
+          : null;
+      const sigs = new Set(suspEntries(dot.systemUse, readCe).map((e) => e.sig));
+      if (sigs.has('ER') || sigs.has('RR') || sigs.has('PX')) return { root, names: 'rockridge', suspSkip: skip };
+    }
   }
   if (joliet) {
     const jroot = recordRoot(joliet);
