@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *errno_name(int err) {
   switch (err) {
@@ -46,7 +47,20 @@ void tendril_export(napi_env env, napi_value exports, const char *name, napi_cal
   napi_set_named_property(env, exports, name, fn);
 }
 
+// exitNow(code): _exit(2) without joining threads. Node joins worker threads at exit, and a
+// worker blocked in a read from a hung disk would hold the process forever.
+static napi_value exit_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t code = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) napi_get_value_int32(env, argv[0], &code);
+  _exit(code);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  tendril_export(env, exports, "exitNow", exit_now);
   tendril_register_sys(env, exports);
   tendril_register_kvm(env, exports);
   return exports;

@@ -51,10 +51,14 @@ export async function runDiscoveryCommand(cmd: 'list' | 'probe', argv: string[])
         args.flags.has('json') ? JSON.stringify(listJson(r), null, 2) + '\n' : formatList(r, args.flags.has('all')),
       );
     }
-    return 0;
   } finally {
     await session.close();
   }
+  if (session.hasStuckDevice()) {
+    const { exitNow } = await import('../native/exit');
+    return exitNow(0);
+  }
+  return 0;
 }
 
 export function humanSize(n: number): string {

@@ -45,6 +45,8 @@ export interface DiscoverySession {
   /** The mounted filesystems, in discovery order. */
   readonly mounts: readonly MountedFs[];
   close(): Promise<void>;
+  /** A device never answered; leave with exitNow() (src/native/exit.ts), not process.exit. */
+  hasStuckDevice(): boolean;
 }
 
 export function hostArch(): EfiArch {
@@ -240,5 +242,6 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
     mounts,
     fs: (id) => byId.get(id),
     close: () => scanner.close(),
+    hasStuckDevice: () => scanner.hasStuck(),
   };
 }

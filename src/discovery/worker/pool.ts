@@ -27,6 +27,8 @@ export interface ScanOutcome {
 export interface DeviceScanner {
   scan(info: DeviceInfo, deadlineMs: number): Promise<ScanOutcome>;
   close(): Promise<void>;
+  /** A device never answered: its thread is blocked in a syscall (see native/exit). */
+  hasStuck(): boolean;
 }
 
 function timedOutReport(info: DeviceInfo, deadlineMs: number): DeviceReport {
@@ -45,6 +47,11 @@ function timedOutReport(info: DeviceInfo, deadlineMs: number): DeviceReport {
 
 export class InProcessScanner implements DeviceScanner {
   private readonly scanned: ScannedDevice[] = [];
+  private stuck = false;
+
+  hasStuck(): boolean {
+    return this.stuck;
+  }
 
   async scan(info: DeviceInfo, deadlineMs: number): Promise<ScanOutcome> {
     let timer: NodeJS.Timeout | undefined;
@@ -55,6 +62,7 @@ export class InProcessScanner implements DeviceScanner {
     const r = await Promise.race([work, deadline]);
     clearTimeout(timer);
     if (!r) {
+      this.stuck = true;
       void work.then((d) => d.close(), () => undefined);
       return { report: timedOutReport(info, deadlineMs), readers: new Map() };
     }
@@ -159,6 +167,12 @@ export class WorkerPoolScanner implements DeviceScanner {
     private readonly size = Math.max(2, os.availableParallelism?.() ?? os.cpus().length),
   ) {}
 
+  private anyStuck = false;
+
+  hasStuck(): boolean {
+    return this.anyStuck;
+  }
+
   private acquire(): Promise<WorkerClient> {
     const idle = this.clients.find((c) => !c.busy && !c.stuck && !c.dead);
     if (idle) {
@@ -198,6 +212,7 @@ export class WorkerPoolScanner implements DeviceScanner {
       if (!r) {
         // The worker is blocked in a read; retire it so nothing else queues behind it.
         c.stuck = true;
+        this.anyStuck = true;
         c.worker.unref();
         return { report: timedOutReport(info, deadlineMs), readers: new Map() };
       }
