@@ -11,6 +11,7 @@ import { BUILTINS } from './builtins';
 import { resolvePath } from './devices';
 import type { Cmd, MenuKind, ParsedScript, Word } from './parser';
 import { parse } from './parser';
+import { parseMenuArgs } from './menuargs';
 import type { GrubLimits } from './platform';
 import {
   type Env,
@@ -358,58 +359,14 @@ export class Interp {
   ): Promise<number> {
     const argv = this.expand(x, argWords, line);
     if (!argv) return 1;
-    const classes: string[] = [];
-    const positional: string[] = [];
-    let id: string | undefined;
-    let users: string | undefined;
-    let hotkey: string | undefined;
-    let unrestricted = false;
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i]!;
-      const m = /^--(class|users|hotkey|id)(?:=(.*))?$/s.exec(a);
-      if (m) {
-        const v = m[2] ?? argv[++i];
-        if (v === undefined) {
-          this.report(x, 'warning', `${kind}: ${a} needs a value`, line);
-          break;
-        }
-        if (m[1] === 'class') classes.push(v);
-        else if (m[1] === 'users') users = v;
-        else if (m[1] === 'hotkey') hotkey = v;
-        else id = v;
-      } else if (a === '--unrestricted') {
-        unrestricted = true;
-      } else if (a === '--') {
-        positional.push(...argv.slice(i + 1));
-        break;
-      } else if (a.startsWith('--') && a.length > 2) {
-        this.report(x, 'warning', `${kind}: unknown option ${a.slice(0, 40)} ignored`, line);
-      } else {
-        positional.push(a);
-      }
-    }
-    if (positional.length === 0) {
-      this.report(x, 'error', `${kind} without a title`, line);
-      return 1;
-    }
+    const { menu, warnings } = parseMenuArgs(kind, argv);
+    for (const w of warnings) this.report(x, menu ? 'warning' : 'error', w, line);
+    if (!menu) return 1;
     if (++this.entries > this.limits.maxEntries) {
       this.limit(x, `more than ${this.limits.maxEntries} menu entries`, line);
       return 1;
     }
-    const def: MenuDef = {
-      kind,
-      title: positional[0]!,
-      ...(id !== undefined ? { id } : {}),
-      classes,
-      ...(users !== undefined ? { users } : {}),
-      unrestricted,
-      ...(hotkey !== undefined ? { hotkey } : {}),
-      args: positional.slice(1),
-      body,
-      file: x.file,
-      line,
-    };
-    this.addDef(x, def);
+    this.addDef(x, { kind, ...menu, body, file: x.file, line });
     return 0;
   }
 
