@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rewriteGrubenv } from '../../../src/discovery/config/grubenv';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import type { LinuxTarget } from '../../../src/discovery/model';
 import { fixture, grubenv, kernels, makeCtx, type TestCtx } from './helpers';
@@ -70,6 +73,25 @@ describe('Debian update-grub output', () => {
     expect(c.defaultReason).toContain('next_entry');
     expect(c.oneShot).toEqual({ fsId: 'vda:2', path: '/boot/grub/grubenv', variable: 'next_entry', value: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-recovery-${UUID}` });
     expect(c.saveEnv.map((x) => [...x.values])).toContainEqual([['next_entry', '']]);
+  });
+
+  it('next_entry is consumed exactly once: after the recorded save_env is applied, saved_entry rules again', async () => {
+    const env = grubenv({ saved_entry: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-advanced-${UUID}`, next_entry: `gnulinux-simple-${UUID}` });
+    t = debian({ 'boot/grub/grubenv': env });
+    const first = await scanGrub(t.ctx);
+    expect(first.entries.find((e) => e.id === first.settings?.defaultId)?.title).toBe('Debian GNU/Linux');
+    // Apply what the config recorded (save_env next_entry with next_entry="") the way the boot
+    // path will: an in-place rewrite of the 1024-byte block (here on the test tree).
+    const intent = first.configs[0]!.saveEnv.find((x) => x.values.has('next_entry'))!;
+    const file = path.join(t.root, 'vda-2', intent.path);
+    const r = rewriteGrubenv(fs.readFileSync(file), new Map([['next_entry', intent.values.get('next_entry')!]]));
+    if (!r.ok) throw new Error(r.error);
+    fs.writeFileSync(file, r.block);
+    // This config's header uses default="0" when next_entry is empty; saved_entry is not read.
+    const second = await scanGrub(t.ctx);
+    expect(second.configs[0]!.oneShot).toBeUndefined();
+    expect(second.settings?.defaultId).toBe(second.entries[0]!.id);
+    expect(second.configs[0]!.defaultReason).toContain('default="0"');
   });
 
   it('recordfail in grubenv raises the timeout to 30 s (header logic runs)', async () => {
