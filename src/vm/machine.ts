@@ -8,13 +8,14 @@ import {
 import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
 import type { Disk } from './disk';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
-import { Platform } from './platform';
+import { Platform, type BootPolicy } from './platform';
 
 export interface MachineConfig {
   readonly firmware: Buffer;
   readonly ramBytes: number;
   readonly cpus: number;
   readonly disk: Disk | null;
+  readonly boot: BootPolicy;
   readonly serialOut: (bytes: Uint8Array) => void;
   /** Console input and stop requests, polled when KVM_RUN is interrupted. */
   readonly poll: () => { stop: boolean; input: Uint8Array | null };
@@ -93,7 +94,7 @@ export class Machine {
 
     const vmFd = this.vm;
     this.platform = new Platform({
-      layout, mem, cpus: this.cfg.cpus, disk: this.cfg.disk, firmwareSize: fw.length,
+      layout, mem, cpus: this.cfg.cpus, disk: this.cfg.disk, firmwareSize: fw.length, boot: this.cfg.boot,
       irqLine: (gsi, level) => k.kvmIrqLine(vmFd, gsi, level ? 1 : 0),
       serialOut: (b) => this.serial(b),
     });

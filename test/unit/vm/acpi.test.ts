@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as aml from '../../../src/vm/acpi/aml';
-import { applyLoader, buildAcpi, checksum, LOADER_FILE, RSDP_FILE, TABLES_FILE } from '../../../src/vm/acpi/tables';
+import { applyLoader, buildAcpi, checksum, RSDP_FILE, TABLES_FILE } from '../../../src/vm/acpi/tables';
 
 const haveIasl = spawnSync('iasl', ['-v']).status === 0;
 

@@ -1,0 +1,34 @@
+// End to end, nested: QEMU/TCG (-cpu max, Debian's kernel) loads the patched kvm-amd and runs
+// `tendril vm` with Debian's OVMF.fd and a FAT disk whose startup.nsh echoes a marker, runs
+// `map` and `reset -s`. See test-hosts.md for why the module is patched.
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fatDisk, OVMF, runNested, sha256, vmInitramfs } from '../fixtures/vm';
+
+const MARKER = 'TENDRIL-MARKER-SHELL-7f3a';
+const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
+
+describe.skipIf(!haveQemu)('tendril vm: OVMF to the UEFI shell (nested KVM)', () => {
+  it('runs startup.nsh from the virtio disk, lists it in map, powers off via ACPI, leaves the disk unchanged', async () => {
+    expect(fs.existsSync(OVMF)).toBe(true);
+    const disk = fatDisk('vm-shell', [{ path: 'startup.nsh', data: `echo ${MARKER}\r\nmap\r\nreset -s\r\n` }]);
+    const before = sha256(disk);
+    const cpio = vmInitramfs('vm-shell', disk, '--stats');
+    const run = await runNested(cpio, [MARKER]);
+    const log = run.log;
+    expect(log, log.slice(-3000)).toContain('TENDRIL-VM-START');
+    // The marker comes from the shell's `echo` (the echoed command line has the text too, so
+    // require it at the start of a line on its own).
+    expect(log).toMatch(new RegExp(`(^|\\n)${MARKER}\\r?\\n`));
+    // `map` lists the virtio disk at 00:02.0 as a filesystem and a block device.
+    const mapOut = log.slice(log.lastIndexOf('Shell> ') === -1 ? 0 : log.indexOf('map\r'));
+    expect(mapOut).toMatch(/FS0:.*BLK\d+:/s);
+    expect(mapOut).toContain('PciRoot(0x0)/Pci(0x2,0x0)');
+    expect(log).toContain('guest powered off (ACPI S5');
+    expect(run.exitCode, log.slice(-3000)).toBe(0);
+    const m = /TENDRIL-DISK-SHA256=([0-9a-f]{64})/.exec(log);
+    expect(m?.[1]).toBe(before);
+    expect(sha256(disk)).toBe(before);
+  }, 600_000);
+});
