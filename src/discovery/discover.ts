@@ -11,6 +11,7 @@ import type { FileSystem } from './fs/types';
 import type { BootEntry, DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport } from './model';
 import type { EfiArch, EntrySourceFn, MountedFs, ProposedSettings, SourceContext } from './sources/context';
 import { allSources } from './sources';
+import { dedupeTargets } from './dedupe';
 import { finalizeEntries } from './entries/select';
 import { defaultScanner, type DeviceScanner } from './worker/pool';
 
@@ -26,6 +27,8 @@ export interface DiscoverOptions {
   readonly arch?: EfiArch;
   /** `--timeout` from the command line: overrides every config. */
   readonly cliTimeout?: number;
+  /** `--default ID|GLOB` from the command line: overrides every config. */
+  readonly cliDefault?: string;
   /** Entry sources to run (default: all). */
   readonly sources?: readonly EntrySourceFn[];
   /** Scanner to use (default: worker threads in the bundle, in-process otherwise). */
@@ -122,31 +125,9 @@ async function runSources(
     if (r.settings) proposals.push(r.settings);
     diagnostics.push(...r.diagnostics);
   }
-  return { entries: dedupeIds(entries, diagnostics), proposals, diagnostics };
-}
-
-/**
- * Ids must be unique in a list (`tendril boot --entry ID`): the first entry with an id (in
- * discovery order) keeps it, later ones (the same BLS file on another disk) get '@<fsId>'.
- */
-function dedupeIds(entries: BootEntry[], diagnostics: Diagnostic[]): BootEntry[] {
-  const used = new Set<string>();
-  return entries.map((e) => {
-    if (!used.has(e.id)) {
-      used.add(e.id);
-      return e;
-    }
-    let id = `${e.id}@${e.origin.fsId}`;
-    for (let i = 2; used.has(id); i++) id = `${e.id}@${e.origin.fsId}#${i}`;
-    used.add(id);
-    diagnostics.push(
-      diag('info', 'discovery', `id ${e.id} is taken by another filesystem; this entry is ${id}`, {
-        fsId: e.origin.fsId,
-        file: e.origin.file,
-      }),
-    );
-    return { ...e, id };
-  });
+  const merged = dedupeTargets(entries, proposals, diagnostics);
+  // Ids are made unique by finalizeEntries, after sorting (the copy with more tries keeps it).
+  return { entries: merged.entries, proposals: merged.proposals, diagnostics };
 }
 
 /**
@@ -198,6 +179,14 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
   });
 
   const allMounts = (): MountedFs[] => [...rootMounts, ...mountsByDevice.flat()];
+  const finalizeOpts = () => {
+    const roles = new Map(allMounts().map((m) => [m.report.fsId, m.report.role] as const));
+    return {
+      ...(opts.cliTimeout !== undefined ? { cliTimeout: opts.cliTimeout } : {}),
+      ...(opts.cliDefault !== undefined ? { cliDefault: opts.cliDefault } : {}),
+      roleOf: (id: FsId) => roles.get(id),
+    };
+  };
   const contextOf = (filesystems: readonly MountedFs[]): SourceContext => {
     const byId = new Map(allMounts().map((m) => [m.report.fsId, m] as const));
     return { filesystems, get: (id) => byId.get(id), arch };
@@ -220,14 +209,14 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
         // Live view: what this device's filesystems yield on their own; the final pass
         // below (with every filesystem visible) is authoritative.
         const partial = await runSources(sources, contextOf(allMounts()));
-        opts.onEntries(finalizeEntries(partial.entries, partial.proposals, opts).entries);
+        opts.onEntries(finalizeEntries(partial.entries, partial.proposals, finalizeOpts()).entries);
       }
     }),
   );
 
   const mounts = allMounts();
   const ran = await runSources(sources, contextOf(mounts));
-  const fin = finalizeEntries(ran.entries, ran.proposals, opts);
+  const fin = finalizeEntries(ran.entries, ran.proposals, finalizeOpts());
   opts.onEntries?.(fin.entries);
 
   const result: DiscoveryResult = {

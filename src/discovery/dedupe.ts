@@ -1,0 +1,69 @@
+// The same boot found twice: Fedora's grub.cfg `blscfg` re-reads the BLS snippets the BLS
+// source already read, and sprout's autoconfigure does the same. Entries that would boot
+// exactly the same bytes with the same command line are one entry; the more specific
+// source is kept (BLS > UKI > sprout > syslinux > grub) and any default naming the dropped
+// id is pointed at the kept one.
+
+import { diag, type Diagnostic } from './diagnostics';
+import type { BootEntry, BootTarget, FileRef } from './model';
+import type { ProposedSettings } from './sources/context';
+
+const RANK: Record<BootEntry['origin']['source'], number> = { bls: 0, uki: 1, sprout: 2, auto: 3, syslinux: 4, grub: 5 };
+
+function ref(r: FileRef): string {
+  return `${r.fsId}\0${r.path}`;
+}
+
+/** Identity of what an entry boots; undefined = never merged. */
+export function payloadKey(t: BootTarget): string | undefined {
+  const norm = (s: string): string => s.trim().split(/\s+/).filter((x) => !x.startsWith('BOOT_IMAGE=')).join(' ');
+  switch (t.kind) {
+    case 'linux':
+      return ['linux', ref(t.kernel), ...t.initrds.map(ref), norm(t.cmdline)].join('\x01');
+    case 'uki':
+      return ['uki', ref(t.image), t.profile, t.cmdlineOverride ?? ''].join('\x01');
+    case 'efi':
+      return ['efi', ref(t.image), t.options ?? ''].join('\x01');
+    default:
+      return undefined;
+  }
+}
+
+export function dedupeTargets(
+  entries: readonly BootEntry[],
+  proposals: readonly ProposedSettings[],
+  diagnostics: Diagnostic[],
+): { entries: BootEntry[]; proposals: ProposedSettings[] } {
+  const best = new Map<string, BootEntry>();
+  for (const e of entries) {
+    const k = payloadKey(e.target);
+    if (!k) continue;
+    const cur = best.get(k);
+    if (!cur || RANK[e.origin.source] < RANK[cur.origin.source]) best.set(k, e);
+  }
+  const renamed = new Map<string, string>();
+  const kept: BootEntry[] = [];
+  for (const e of entries) {
+    const k = payloadKey(e.target);
+    const winner = k ? best.get(k) : undefined;
+    if (!winner || winner === e) {
+      kept.push(e);
+      continue;
+    }
+    // Two entries of one source (two grub menuentries for one kernel) stay distinct.
+    if (winner.origin.source === e.origin.source) {
+      kept.push(e);
+      continue;
+    }
+    renamed.set(e.id, winner.id);
+    diagnostics.push(
+      diag('info', 'discovery', `'${e.title}' from ${e.origin.source} boots the same as ${winner.origin.source} entry ${winner.id}; shown once`, {
+        fsId: e.origin.fsId,
+        file: e.origin.file,
+        ...(e.origin.line !== undefined ? { line: e.origin.line } : {}),
+      }),
+    );
+  }
+  const fixed = proposals.map((p) => (p.defaultId && renamed.has(p.defaultId) ? { ...p, defaultId: renamed.get(p.defaultId)! } : p));
+  return { entries: kept, proposals: fixed };
+}
