@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  # disk images for fixtures and the demo
+  # disk images for fixtures and the demo (and every filesystem magic we recognise)
   e2fsprogs dosfstools mtools gdisk fdisk util-linux xorriso genisoimage squashfs-tools
-  cryptsetup-bin lvm2 btrfs-progs xfsprogs
+  cryptsetup-bin lvm2 btrfs-progs xfsprogs ntfs-3g exfatprogs f2fs-tools
+  # grub-editenv / grub-mkconfig as oracles for the grubenv and grub.cfg readers
+  grub-common
   # UKIs (stub + objcopy), kernels, firmware, emulation
   systemd-boot-efi binutils linux-image-amd64 ovmf qemu-system-x86 qemu-utils acpica-tools
   # initramfs and the rescue shell
@@ -28,6 +30,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# systemd-boot's bootctl as the oracle for BLS sorting and titles, unpacked (not installed:
+# its kernel-install hooks would write to /boot).
+if [ ! -x /opt/tendril-sdboot/usr/bin/bootctl ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download systemd-boot >/dev/null 2>&1 || { apt-get update -qq && apt-get download systemd-boot; })
+  dpkg -x "$tmp"/systemd-boot_*.deb /opt/tendril-sdboot
+  rm -rf "$tmp"
 fi
 
 # npm ci only when node_modules does not match the lock file.
