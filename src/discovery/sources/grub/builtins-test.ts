@@ -17,13 +17,9 @@ async function fileInfo(it: Interp, x: Exec, spec: string): Promise<FileInfo> {
   const none = { exists: false, dir: false, size: 0, mtime: 0 };
   const r = it.resolve(x, spec);
   if (!r.ok) return none;
-  try {
-    const st = await r.loc.fs.stat(r.path);
-    return { exists: true, dir: st.kind === 'dir', size: st.size, mtime: st.mtimeMs ?? 0 };
-  } catch (e) {
-    if (e instanceof FsError) return none;
-    throw e;
-  }
+  const st = await it.statFile(r.loc, r.path);
+  if (st instanceof FsError) return none;
+  return { exists: true, dir: st.kind === 'dir', size: st.size, mtime: st.mtimeMs ?? 0 };
 }
 
 /** grub_strtosl with base 0 semantics, lenient: garbage reads as 0. */

@@ -2,9 +2,9 @@
 // command line as grub does, and say why an entry is not bootable.
 
 import { diag, type Diagnostic } from '../../diagnostics';
-import { FsError } from '../../fs/types';
+import { type FileStat, FsError } from '../../fs/types';
 import type { BootEntry, BootTarget, FileRef, Origin } from '../../model';
-import type { Loaded, MenuDef, Recorder } from './state';
+import type { FsLoc, Loaded, MenuDef, Recorder } from './state';
 
 /**
  * grub-core/lib/cmdline.c: arguments joined by one space; `\`, `'` and `"` get a backslash;
@@ -19,9 +19,12 @@ export function joinCmdline(args: readonly string[]): string {
     .join(' ');
 }
 
+export type StatFn = (loc: FsLoc, path: string) => Promise<FileStat | FsError>;
+
 interface Check {
   readonly diagnostics: Diagnostic[];
   ok: boolean;
+  readonly stat: StatFn;
 }
 
 async function fileRef(l: Loaded, what: string, check: Check): Promise<FileRef | null> {
@@ -32,16 +35,13 @@ async function fileRef(l: Loaded, what: string, check: Check): Promise<FileRef |
     return null;
   }
   const ref: FileRef = { fsId: l.res.loc.refId, path: l.res.path };
-  try {
-    const st = await l.res.loc.fs.stat(l.res.path);
-    if (st.kind !== 'file') {
-      check.ok = false;
-      check.diagnostics.push(diag('error', 'grub', `${what} ${l.res.path} on ${ref.fsId} is not a regular file`, where));
-    }
-  } catch (e) {
-    if (!(e instanceof FsError)) throw e;
+  const st = await check.stat(l.res.loc, l.res.path);
+  if (st instanceof FsError) {
     check.ok = false;
-    check.diagnostics.push(diag('error', 'grub', `${what} ${l.res.path} not found on ${ref.fsId} (${e.code})`, where));
+    check.diagnostics.push(diag('error', 'grub', `${what} ${l.res.path} not found on ${ref.fsId} (${st.code})`, where));
+  } else if (st.kind !== 'file') {
+    check.ok = false;
+    check.diagnostics.push(diag('error', 'grub', `${what} ${l.res.path} on ${ref.fsId} is not a regular file`, where));
   }
   return ref;
 }
@@ -53,8 +53,8 @@ export interface EntryPlace {
 }
 
 /** Build the entry, or return the reason it is not an entry at all (no loader command). */
-export async function buildEntry(def: MenuDef, rec: Recorder, place: EntryPlace): Promise<BootEntry | string> {
-  const check: Check = { diagnostics: [...rec.notes], ok: true };
+export async function buildEntry(def: MenuDef, rec: Recorder, place: EntryPlace, stat: StatFn): Promise<BootEntry | string> {
+  const check: Check = { diagnostics: [...rec.notes], ok: true, stat };
   const loc = def.file.loc;
   const rep = loc.report;
   const origin: Origin = {

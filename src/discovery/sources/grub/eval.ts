@@ -24,7 +24,7 @@ import {
   fileKey,
   finalMenu,
 } from './state';
-import type { FileSystem } from '../../fs/types';
+import type { FileStat, FileSystem } from '../../fs/types';
 
 export interface GrubOptions {
   readonly limits: GrubLimits;
@@ -379,6 +379,22 @@ export class Interp {
 
   resolve(x: Exec, spec: string): Resolved {
     return resolvePath(this.ctx, x.env, x.file, spec);
+  }
+
+  private readonly stats = new Map<string, Promise<FileStat | FsError>>();
+
+  /** stat through a per-config cache: many entries name the same kernel; files do not change mid-scan. */
+  statFile(loc: FsLoc, path: string): Promise<FileStat | FsError> {
+    const key = `${loc.refId}:${path}`;
+    let p = this.stats.get(key);
+    if (!p) {
+      p = loc.fs.stat(path).catch((e: unknown) => {
+        if (e instanceof FsError) return e;
+        throw e;
+      });
+      if (this.stats.size < 10_000) this.stats.set(key, p);
+    }
+    return p;
   }
 
   async readBytes(loc: FsLoc, path: string, max: number): Promise<Uint8Array> {

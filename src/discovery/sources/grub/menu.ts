@@ -70,7 +70,7 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
         id,
         hidden: def.kind === 'hiddenentry',
         ...(groups.length ? { group: groups.join('>') } : {}),
-      });
+      }, (loc, p) => it.statFile(loc, p));
       if (typeof built === 'string') {
         it.report(null, 'info', `entry '${def.title.slice(0, 80)}' not listed: ${built}`, def.line, def.file);
         for (const d of rec.notes) it.diagnostics.push(d);
