@@ -1,7 +1,7 @@
 // Property tests: real images with random metadata bytes changed; see fuzz-helpers.ts.
 import { describe, it } from 'vitest';
 import { openExt } from '../../../src/discovery/fs/ext';
-import { extImage } from '../../fixtures/fsimages';
+import { extImage, extSpecialImage } from '../../fixtures/fsimages';
 import { extRegions, property } from './fuzz-helpers';
 
 describe('ext readers survive mutated metadata of real images', () => {
@@ -10,8 +10,13 @@ describe('ext readers survive mutated metadata of real images', () => {
     await property(img, extRegions(img), (s) => openExt(s, 'ext4', { engine: 'native' }), 40);
   });
 
+  it.each(['meta_bg', 'inline'] as const)('ext4 with %s, native engine', async (kind) => {
+    const img = extSpecialImage(kind).image;
+    await property(img, extRegions(img), (s) => openExt(s, 'ext4', { engine: 'native' }), 30);
+  });
+
   it('ext4 through libext2fs (falls back to native if the WASM module dies)', async () => {
     const img = extImage('ext4').image;
-    await property(img, extRegions(img), (s) => openExt(s, 'ext4'), 30);
+    await property(img, extRegions(img), (s) => openExt(s, 'ext4'), 25);
   });
 });

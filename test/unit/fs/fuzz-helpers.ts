@@ -86,6 +86,7 @@ export async function property(
   regions: readonly Region[],
   open: (s: ByteSource) => Promise<FileSystem> | FileSystem,
   runs: number,
+  seed = 20261122,
 ): Promise<void> {
   const before = fileSha(image);
   const base = FileSource.open(image);
@@ -111,7 +112,7 @@ export async function property(
       // Every read the readers issue is bounded (directory and read limits), whatever the sizes say.
       expect(src.maxRead).toBeLessThanOrEqual(64 << 20);
     }),
-    { numRuns: runs, seed: 20261122 },
+    { numRuns: runs, seed },
   );
   base.close();
   expect(fileSha(image)).toBe(before);
@@ -130,11 +131,13 @@ export function extRegions(image: string): Region[] {
     [bs === 1024 ? 2048 : bs, bs], // group descriptors
     [itable * bs, 64 * 256], // first inodes: root, lost+found, the files mke2fs -d made first
   ];
-  for (const dir of ['/', '/loader', '/many', '/EFI/BOOT']) {
+  // Every descriptor block (meta_bg spreads them over the volume).
+  for (const m of dump.matchAll(/Group descriptor at (\d+)/g)) regions.push([Number(m[1]) * bs, bs]);
+  for (const dir of ['/', '/loader', '/many', '/EFI/BOOT', '/d1', '/spread']) {
     for (const b of sh('debugfs', ['-R', `blocks ${dir}`, image]).trim().split(/\s+/).filter(Boolean)) regions.push([Number(b) * bs, bs]);
   }
   // Extent index/leaf blocks and indirect blocks of the big files.
-  for (const f of ['/frag.bin', '/big.bin']) {
+  for (const f of ['/frag.bin', '/big.bin', '/d3/big.bin']) {
     const st = sh('debugfs', ['-R', `stat ${f}`, image]);
     for (const m of st.matchAll(/\((?:ETB\d|IND|DIND|TIND)\):(\d+)/g)) regions.push([Number(m[1]) * bs, bs]);
   }
