@@ -286,3 +286,11 @@ describe('loader commands', () => {
     expect([twice!.cmdline, twice!.initrds]).toEqual(['b', []]);
   });
 });
+
+describe('eval', () => {
+  it('runs its words as script in the current context; self-eval recursion ends in a limit', async () => {
+    const s = await runCfg(`set cmd='set v=from_eval'\neval $cmd\neval "set w=\\$v"\n${show('$v $w')}\nset loop='eval $loop'\neval $loop\n`);
+    expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('from_eval from_eval');
+    expect(s.diagnostics.some((d) => /limit reached: nesting deeper than 32 \(eval\)/.test(d.message) && d.line === 9)).toBe(true);
+  });
+});

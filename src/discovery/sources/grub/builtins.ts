@@ -26,7 +26,8 @@ const NO_OPS = [
   'terminal', 'vbeinfo', 'read', 'usb', 'efi_gop', 'efi_uga', 'tpm_measure', 'verify_detached', 'trust',
   'distrust', 'list_trusted', 'hashsum', 'md5sum', 'sha1sum', 'sha256sum', 'sha512sum', 'password',
   'password_pbkdf2', 'cutmem', 'badram', 'fakebios', 'outb', 'outw', 'outl', 'write_byte', 'write_word',
-  'write_dword', 'gptsync', 'parttool', 'drivemap', 'hdparm', 'backtrace', 'debug', 'rescue',
+  'write_dword', 'gptsync', 'parttool', 'drivemap', 'hdparm', 'backtrace', 'debug', 'rescue', 'keymap',
+  'setkey', 'acpi', 'lsacpi', 'videotest', 'lsdev', 'tpm', 'chosen_color',
 ];
 const SOFT_NO_OPS = ['gfxmode', 'load_video', 'recordfail', 'savedefault'];
 
@@ -142,6 +143,12 @@ const CORE: Record<string, Builtin> = {
   // Fedora's 08_fallback_counting: `increment VAR` / `decrement VAR` on a numeric variable.
   increment: { run: (it, x, argv, line) => addTo(it, x, argv[1], 1, line) },
   decrement: { run: (it, x, argv, line) => addTo(it, x, argv[1], -1, line) },
+  // `eval STRING…`: the words joined with spaces, parsed and run in the current context.
+  eval: {
+    async run(it, x, argv, line) {
+      return it.evalString(x, argv.slice(1).join(' '), line);
+    },
+  },
   regexp: {
     run(it, x, argv, line) {
       return regexpCmd(it, x, argv, line);

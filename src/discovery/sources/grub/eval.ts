@@ -348,6 +348,23 @@ export class Interp {
     return fx.status;
   }
 
+  /** `eval`: parse text as script and run it here (counts as one nesting level). */
+  async evalString(x: Exec, text: string, line: number): Promise<number> {
+    if (x.depth + 1 > this.limits.maxDepth) {
+      this.limit(x, `nesting deeper than ${this.limits.maxDepth} (eval)`, line);
+      return 1;
+    }
+    const script = parse(text, line);
+    for (const e of script.errors) this.report(x, 'error', `eval: parse error: ${e.message}`, line);
+    if (script.errors.length) return 1;
+    const ex: Exec = { ...x, depth: x.depth + 1, sig: null, status: 0 };
+    await this.runList(ex, script.cmds);
+    x.env = ex.env;
+    x.params = ex.params;
+    if (ex.sig) x.sig = ex.sig;
+    return ex.status;
+  }
+
   // ------------------------------------------------------------------ menus
 
   private async defineMenu(

@@ -46,10 +46,10 @@ const DQ_RUN = /[^"\\$\n]+/y;
  * Tokenise a whole file. Never throws: an unterminated quote or `${` yields an error token
  * at the line where it started, and lexing resumes on the next line.
  */
-export function lex(text: string): Token[] {
+export function lex(text: string, firstLine = 1): Token[] {
   const out: Token[] = [];
   let i = 0;
-  let line = 1;
+  let line = firstLine;
   let lineStart = 0;
   const n = text.length;
 

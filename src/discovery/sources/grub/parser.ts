@@ -336,6 +336,7 @@ const FI: ReadonlySet<string> = new Set(['fi']);
 const DO: ReadonlySet<string> = new Set(['do']);
 const DONE: ReadonlySet<string> = new Set(['done']);
 
-export function parse(text: string): ParsedScript {
-  return new Parser(lex(text)).program();
+/** Parse a script; `firstLine` numbers lines of text taken from inside another file (eval). */
+export function parse(text: string, firstLine = 1): ParsedScript {
+  return new Parser(lex(text, firstLine)).program();
 }
