@@ -419,7 +419,7 @@ export class Interp {
   }
 
   /** Read and parse a script once per scan; parse errors are reported at each load. */
-  async load(x: Exec, file: SourceFile, line: number): Promise<ParsedScript | null> {
+  async load(x: Exec, file: SourceFile, line?: number): Promise<ParsedScript | null> {
     const key = fileKey(file);
     let got = this.cache.get(key);
     if (got === undefined) {
@@ -508,8 +508,7 @@ export class Interp {
     line?: number,
   ): Promise<MenuCtx | null> {
     const key = fileKey(file);
-    const holder: Exec | null = from;
-    const script = await this.load(holder ?? this.bareExec(file, env), file, line ?? 0);
+    const script = await this.load(from ?? this.bareExec(file, env), file, line);
     if (!script) return null;
     this.visited.add(key);
     const menu: MenuCtx = { env, defs: [], file };
