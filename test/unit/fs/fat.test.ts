@@ -7,6 +7,8 @@ import { BufferSource, FileSource } from '../../../src/discovery/io/source';
 import { type FatBits, extImage, fatImage } from '../../fixtures/fsimages';
 import { fileSha, listHost, listTree, sha256 } from './compare';
 import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -149,5 +151,52 @@ describe('FAT rejects what is not FAT', () => {
 
   it('refuses an all-zero device', () => {
     expect(() => openFat(new BufferSource(new Uint8Array(1 << 20), 'zero'))).toThrow(FsError);
+  });
+});
+
+describe('FAT chains that loop (clusters from mshowfat, FAT patched in a copy)', () => {
+  const fx = fatImage(16);
+  const chains = execFileSync('mshowfat', ['-i', fx.image, '::/many', '::/big.bin'], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } }).toString();
+  /** Clusters of a file as mshowfat prints them: <a-b> <c> ... */
+  const clusters = (name: string): number[] => {
+    const line = chains.split('\n').find((l) => l.startsWith(`::/${name} `))!;
+    return [...line.matchAll(/<(\d+)(?:-(\d+))?>/g)].flatMap((m) => {
+      const a = Number(m[1]);
+      const b = m[2] ? Number(m[2]) : a;
+      return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+  };
+  /** The image with FAT16 entry `cluster` (both FAT copies) set to `value`. */
+  function patched(cluster: number, value: number): BufferSource {
+    const img = Buffer.from(fs.readFileSync(fx.image));
+    const bps = img.readUInt16LE(11);
+    const fatOff = img.readUInt16LE(14) * bps;
+    const fatBytes = img.readUInt16LE(22) * bps;
+    for (let f = 0; f < img[16]; f++) img.writeUInt16LE(value, fatOff + f * fatBytes + cluster * 2);
+    return new BufferSource(img, 'looped.img');
+  }
+
+  it('a directory whose chain returns to its start is refused, the rest still reads', async () => {
+    const c = clusters('many');
+    expect(c.length).toBeGreaterThan(1);
+    const fsys = openFat(patched(c[c.length - 1], c[0]));
+    const e = await fsys.readdir('/many').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(FsError);
+    expect(['ELOOP', 'EFBIG']).toContain((e as FsError).code);
+    expect((await fsys.stat('/hello.txt')).size).toBe(12);
+  });
+
+  it('a file whose chain loops back is refused at open', async () => {
+    const c = clusters('big.bin');
+    const fsys = openFat(patched(c[100], c[10]));
+    expect(await code(fsys.open('/big.bin'))).toBe('ELOOP');
+  });
+
+  it('a chain that ends early fails reads past its end with EIO', async () => {
+    const c = clusters('big.bin');
+    const fsys = openFat(patched(c[100], 0xffff));
+    const h = await fsys.open('/big.bin');
+    expect((await h.read(0, 4096)).length).toBe(4096);
+    expect(await code(h.read(h.size - 10, 10))).toBe('EIO');
   });
 });
