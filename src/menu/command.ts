@@ -12,7 +12,7 @@ import { formatFailure, KexecError } from '../kexec/errors';
 import { execLoaded, loadPlan } from '../kexec/load';
 import { describePlan, planBoot, type FsLookup, type PlanOptions } from '../kexec/plan';
 import { formatProgress } from '../kexec/progress';
-import { log } from '../log';
+import { log, setConsoleLevel } from '../log';
 import { ArgError, numberOption, parseArgs, type ParsedArgs } from '../util/args';
 import { verifyPassword } from './password';
 import { listText, plainCommand, readLines } from './plain';
@@ -161,6 +161,8 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
 
   if (plain) return runPlain(state, scan, boot, cliTimeout, powerAllowed, dryRun);
 
+  // Log lines on stderr would scribble over the screen: the ring buffer (`l`) has them.
+  setConsoleLevel('off');
   const term = createTerminal(glyphsFor(process.env));
   ui.term = term;
   const frameLog = frameLogger();
@@ -178,7 +180,11 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       finished = true;
       clearInterval(timer);
       term.destroy();
+      setConsoleLevel('warn');
       await session?.close();
+      // blessed flushes its last escape sequences (leave the alternate screen) on a later
+      // tick; print after them or the first lines land on the discarded screen.
+      await new Promise((r) => setTimeout(r, 50));
       if (after) process.stdout.write(after);
       resolve(code);
     };

@@ -25,7 +25,9 @@ const NAMED = new Set([
 
 /** blessed key event → our key names: 'up', 'enter', 'C-a', 'R', 'x', ... */
 export function keyName(ch: string | undefined, key: { name?: string; ctrl?: boolean; full?: string } | undefined): string | undefined {
-  const name = key?.name === 'return' ? 'enter' : key?.name;
+  // blessed reports '\r' twice, as 'enter' and then as 'return': take only the first.
+  if (key?.name === 'return') return undefined;
+  const name = key?.name === 'linefeed' ? 'enter' : key?.name;
   if (key?.ctrl && name && /^[a-z]$/.test(name)) return `C-${name}`;
   if (name && NAMED.has(name)) return name;
   if (ch && [...ch].length === 1 && ch >= ' ' && ch !== '\x7f') return ch;
