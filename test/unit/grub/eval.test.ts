@@ -26,8 +26,11 @@ describe('expansion and quoting', () => {
 });
 
 describe('control flow', () => {
-  it('menuentry extra arguments are positional parameters ($1 $# $* "$@")', async () => {
-    expect(await cmdlines(`menuentry 'T' one "two words" {\n linux /k $1 "$2" $# [$*] "$@"\n}\n`)).toEqual(['one "two words" 2 [one two words] one "two words"']);
+  it('menuentry arguments are positional parameters: $1 is the title, extras from $2 ($# $* "$@")', async () => {
+    expect(await cmdlines(`menuentry 'T' one "two words" {\n linux /k $1 $2 "$3" $# [$*] "$@"\n}\n`)).toEqual(['T one "two words" 3 [T one two words] T one "two words"']);
+  });
+  it('$chosen is the --id/title path of the entry being run', async () => {
+    expect(await cmdlines("submenu 'S' --id s { menuentry 'E' { linux /k $chosen; }; menuentry 'F' --id f { linux /k $chosen; } }\n")).toEqual(['s>E', 's>f']);
   });
   it('functions with parameters, return status, $?, shift', async () => {
     const cfg = `function f { set r="$1-$#"; shift; set s="$1"; return 3 }\nf a b c\nset st=$?\n${show('$r $s $st')}`;
@@ -292,5 +295,23 @@ describe('eval', () => {
     const s = await runCfg(`set cmd='set v=from_eval'\neval $cmd\neval "set w=\\$v"\n${show('$v $w')}\nset loop='eval $loop'\neval $loop\n`);
     expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('from_eval from_eval');
     expect(s.diagnostics.some((d) => /limit reached: nesting deeper than 32 \(eval\)/.test(d.message) && d.line === 9)).toBe(true);
+  });
+});
+
+describe('wildcards', () => {
+  it('unquoted * ? [..] in the last component expand to sorted matches; quoted or unmatched stay', async () => {
+    const files = { 'isos/b.iso': 'x', 'isos/a.iso': 'x', 'isos/notes.txt': 'x', 'isos/c1.img': 'x' };
+    const cfg = [
+      'for iso in /isos/*.iso; do',
+      '  menuentry "$iso" "$iso" { linux /k iso=$2; }',
+      'done',
+      show('/isos/c?.img (hd0,gpt1)/isos/[ab].iso "/isos/*.iso" /isos/*.none /i*/x'),
+    ].join('\n');
+    const s = await runCfg(cfg, files);
+    expect(s.entries.map((e) => [e.title, (e.target as LinuxTarget).cmdline])).toEqual([
+      ['/isos/a.iso', 'iso=/isos/a.iso'],
+      ['/isos/b.iso', 'iso=/isos/b.iso'],
+      ['t', '/isos/c1.img (hd0,gpt1)/isos/a.iso (hd0,gpt1)/isos/b.iso /isos/*.iso /isos/*.none /i*/x'],
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import { resolvePath } from './devices';
 import type { Cmd, MenuKind, ParsedScript, Word } from './parser';
 import { parse } from './parser';
 import { parseMenuArgs } from './menuargs';
+import { expandGlob } from './glob';
 import type { GrubLimits } from './platform';
 import {
   type Env,
@@ -152,13 +153,16 @@ export class Interp {
   // ------------------------------------------------------------------ expansion
 
   /** Expand words into fields: quoted text stays whole, unquoted $var splits on blanks. */
-  expand(x: Exec, words: readonly Word[], line: number): string[] | null {
+  expand(x: Exec, words: readonly Word[], line: number, globs?: boolean[]): string[] | null {
     const out: string[] = [];
     const max = this.limits.maxWordBytes;
     for (const w of words) {
       let cur: string | null = null;
       const push = (): void => {
-        if (cur !== null) out.push(cur);
+        if (cur !== null) {
+          out.push(cur);
+          globs?.push(w.glob);
+        }
         cur = null;
       };
       for (const p of w.parts) {
@@ -192,6 +196,19 @@ export class Interp {
         }
       }
       push();
+    }
+    return out;
+  }
+
+  /** expand(), then grub's wildcard expansion of words with unquoted * ? [ (from index `from`). */
+  async expandArgs(x: Exec, words: readonly Word[], line: number, from = 0): Promise<string[] | null> {
+    const globs: boolean[] = [];
+    const fields = this.expand(x, words, line, globs);
+    if (!fields || !globs.some(Boolean)) return fields;
+    const out: string[] = [];
+    for (let i = 0; i < fields.length; i++) {
+      if (i >= from && globs[i]) out.push(...(await expandGlob(this, x, fields[i]!)));
+      else out.push(fields[i]!);
     }
     return out;
   }
@@ -257,7 +274,7 @@ export class Interp {
         return;
       }
       case 'for': {
-        const items = this.expand(x, c.items, c.line);
+        const items = await this.expandArgs(x, c.items, c.line);
         if (!items) return;
         x.status = 0;
         for (const item of items) {
@@ -311,7 +328,7 @@ export class Interp {
   }
 
   private async simple(x: Exec, words: readonly Word[], line: number): Promise<number> {
-    const argv = this.expand(x, words, line);
+    const argv = await this.expandArgs(x, words, line, 1);
     if (!argv) return 1;
     if (argv.length === 0) return 0;
     const name = argv[0]!;

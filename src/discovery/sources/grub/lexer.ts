@@ -15,6 +15,8 @@ export interface WordToken {
   readonly line: number;
   /** 0-based column of the first character (0 = starts a line; used for error recovery). */
   readonly col: number;
+  /** An unquoted, unescaped * ? or [ appeared: grub's wildcard expansion applies. */
+  readonly glob: boolean;
 }
 
 export interface PunctToken {
@@ -130,6 +132,7 @@ export function lex(text: string, firstLine = 1): Token[] {
     const parts: WordPart[] = [];
     let lit = '';
     let plain = true;
+    let glob = false;
     let error: string | null = null;
     const flush = (): void => {
       if (lit) parts.push({ k: 'lit', v: lit });
@@ -138,7 +141,9 @@ export function lex(text: string, firstLine = 1): Token[] {
     while (i < n && error === null) {
       PLAIN_RUN.lastIndex = i;
       if (PLAIN_RUN.test(text)) {
-        lit += text.slice(i, PLAIN_RUN.lastIndex);
+        const run = text.slice(i, PLAIN_RUN.lastIndex);
+        if (!glob && /[*?[]/.test(run)) glob = true;
+        lit += run;
         i = PLAIN_RUN.lastIndex;
         continue;
       }
@@ -260,7 +265,7 @@ export function lex(text: string, firstLine = 1): Token[] {
       continue;
     }
     flush();
-    out.push({ kind: 'word', parts, plain: plain ? joinLits(parts) : null, line: startLine, col });
+    out.push({ kind: 'word', parts, plain: plain ? joinLits(parts) : null, line: startLine, col, glob });
   }
   out.push({ kind: 'eof', line, col: 0 });
   return out;

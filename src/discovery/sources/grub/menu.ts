@@ -30,7 +30,7 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
   const used = new Set<string>();
   const prefix = `grub:${root.loc.refId}:${root.path}:`;
 
-  const walk = async (menu: MenuCtx, depth: number, path: string[], groups: string[]): Promise<MenuNode[]> => {
+  const walk = async (menu: MenuCtx, depth: number, path: string[], groups: string[], chosen: string[]): Promise<MenuNode[]> => {
     const nodes: MenuNode[] = [];
     for (const def of menu.defs) {
       const key = esc(def.id ?? def.title);
@@ -44,18 +44,21 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
         env: menu.env.clone(),
         menu,
         file: def.file,
-        params: [...def.args],
+        // grub passes the title as $1 and the extra arguments as $2… (menuentry.c)
+        params: [def.title, ...def.args],
         rec,
         depth: depth + 1,
         stack: [],
         sig: null,
         status: 0,
       };
+      // grub sets `chosen` to the entry's --id (or title), after its submenus' (menu.c).
+      x.env.set('chosen', [...chosen, def.id ?? def.title].join('>'), it.limits.maxEnvBytes);
       await it.runTop(x, def.body);
       if (def.kind === 'submenu' || rec.children.length > 0 || rec.nested) {
         const child: MenuCtx = rec.nested ? finalMenu(rec.nested) : { env: x.env, defs: rec.children, file: def.file };
         for (const d of rec.notes) it.diagnostics.push(d);
-        const children = await walk(child, depth + 1, [...path, key], [...groups, def.title]);
+        const children = await walk(child, depth + 1, [...path, key], [...groups, def.title], [...chosen, def.id ?? def.title]);
         nodes.push({ def, children });
         continue;
       }
@@ -83,7 +86,7 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
     return nodes;
   };
 
-  const nodes = await walk(top, 0, [], []);
+  const nodes = await walk(top, 0, [], [], []);
   return { nodes, entries };
 }
 
