@@ -16,7 +16,7 @@ const TOKENS = [
   'hiddenentry', '{', '}', ';', '\n', ' ', '\t', "'", '"', '\\', '$', '${', '$a', '${a}', '$1', '$@', '"$@"', '#', 'a', 'b=c',
   'set', 'a=$a$a', 'source', 'configfile', '/boot/grub/grub.cfg', '/boot/grub/x.cfg', 'linux', 'initrd', '/k', '(hd0,gpt1)/k',
   '($root)/k', 'search', '--set=root', '--fs-uuid', '-f', '[', ']', '-f', '-d', '=', '!=', '-eq', '-a', '-o', '(', ')', '!',
-  'true', 'false', 'return', 'break', 'continue', 'shift', 'load_env', 'save_env', 'blscfg', 'loopback', 'loop', 'chainloader',
+  '/boot/*', '(hd0,gpt1)/*', '[ab]*', 'eval', 'true', 'false', 'return', 'break', 'continue', 'shift', 'load_env', 'save_env', 'blscfg', 'loopback', 'loop', 'chainloader',
   '+1', 'multiboot2', 'module2', 'regexp', '--set=1:v', '^(a+)+$', 'export', 'unset', 'f;', 'f', 'x', '>', 'default=0',
 ];
 
