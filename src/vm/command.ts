@@ -13,16 +13,13 @@ import { Disk, parseDiskSpec, type DiskSpec } from './disk';
 import { loadFirmware } from './firmware';
 import { Machine, writeStdout, type MachineResult } from './machine';
 import { GiB, MiB } from './memory';
-import type { BootPolicy } from './platform';
 import { kvm } from '../native/kvm';
 
-export const VM_USAGE = `usage: tendril vm --firmware FILE --disk DEV[,rw|,ro] [--memory 1G] [--cpus 1] [--boot disk|shell] [--stats]
+export const VM_USAGE = `usage: tendril vm --firmware FILE --disk DEV[,rw|,ro] [--memory 1G] [--cpus 1] [--stats]
   --disk DEV      block device or image; read-only with an in-memory copy-on-write overlay,
                   ",rw" writes through to DEV, ",ro" offers a read-only disk to the guest
   --memory SIZE   guest RAM (K/M/G suffix; default 1G, at least 128M)
   --cpus N        vCPUs (only 1 is supported so far)
-  --boot shell    start the UEFI shell first (it runs startup.nsh) instead of the disk's
-                  \\EFI\\BOOT\\BOOTX64.EFI; default: disk
   --stats         print VM exit counts by kind to stderr at the end
   Ctrl-] stops the VM.
 `;
@@ -33,7 +30,6 @@ export interface VmOptions {
   readonly ramBytes: number;
   readonly cpus: number;
   readonly stats: boolean;
-  readonly boot: BootPolicy;
 }
 
 export function parseSize(s: string): number {
@@ -49,7 +45,6 @@ export function parseVmArgs(argv: string[]): VmOptions {
   let ramBytes = GiB;
   let cpus = 1;
   let stats = false;
-  let boot: BootPolicy = 'disk';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -64,12 +59,6 @@ export function parseVmArgs(argv: string[]): VmOptions {
       case '--memory': ramBytes = parseSize(value()); break;
       case '--cpus': cpus = Number(value()); break;
       case '--stats': stats = true; break;
-      case '--boot': {
-        const v = value();
-        if (v !== 'disk' && v !== 'shell') throw new Error(`--boot ${v}: use disk or shell`);
-        boot = v;
-        break;
-      }
       default: throw new Error(`unknown option '${a}'`);
     }
   }
@@ -77,7 +66,7 @@ export function parseVmArgs(argv: string[]): VmOptions {
   if (!Number.isInteger(cpus) || cpus < 1) throw new Error('--cpus must be a positive integer');
   if (cpus !== 1) throw new Error('--cpus: only 1 vCPU is supported so far');
   if (ramBytes < 128 * MiB || ramBytes > 64 * GiB) throw new Error('--memory must be between 128M and 64G');
-  return { firmware, disk, ramBytes, cpus, stats, boot };
+  return { firmware, disk, ramBytes, cpus, stats };
 }
 
 interface WorkerInput {
@@ -102,7 +91,7 @@ function workerMain(input: WorkerInput): void {
     let resets = 0;
     for (;;) {
       const m = new Machine({
-        firmware: fw.data, ramBytes: input.opts.ramBytes, cpus: input.opts.cpus, disk, boot: input.opts.boot,
+        firmware: fw.data, ramBytes: input.opts.ramBytes, cpus: input.opts.cpus, disk,
         serialOut: writeStdout,
         poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
         onVcpu: (handle) => port.postMessage({ type: 'vcpu', handle } satisfies WorkerMessage),

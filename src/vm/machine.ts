@@ -8,14 +8,13 @@ import {
 import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
 import type { Disk } from './disk';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
-import { Platform, type BootPolicy } from './platform';
+import { Platform } from './platform';
 
 export interface MachineConfig {
   readonly firmware: Buffer;
   readonly ramBytes: number;
   readonly cpus: number;
   readonly disk: Disk | null;
-  readonly boot: BootPolicy;
   readonly serialOut: (bytes: Uint8Array) => void;
   /** Console input and stop requests, polled when KVM_RUN is interrupted. */
   readonly poll: () => { stop: boolean; input: Uint8Array | null };
@@ -94,7 +93,7 @@ export class Machine {
 
     const vmFd = this.vm;
     this.platform = new Platform({
-      layout, mem, cpus: this.cfg.cpus, disk: this.cfg.disk, firmwareSize: fw.length, boot: this.cfg.boot,
+      layout, mem, cpus: this.cfg.cpus, disk: this.cfg.disk, firmwareSize: fw.length,
       irqLine: (gsi, level) => k.kvmIrqLine(vmFd, gsi, level ? 1 : 0),
       serialOut: (b) => this.serial(b),
     });
@@ -249,7 +248,7 @@ export class Machine {
           const nd = Math.min(this.run.getUint32(c.runInternalNdata, true), 16);
           const data: string[] = [];
           for (let i = 0; i < nd; i++) data.push('0x' + this.run.getBigUint64(c.runInternalData + 8 * i, true).toString(16));
-          return this.fatal(`KVM_EXIT_INTERNAL_ERROR suberror ${sub}${sub === 1 ? ' (emulation failure)' : ''} data [${data.join(' ')}]`);
+          return this.fatal(`KVM_EXIT_INTERNAL_ERROR suberror ${sub}${sub === 1 ? ' (emulation failure; a KVM without VT-x/AMD-V, e.g. PVM, cannot run firmware)' : ''} data [${data.join(' ')}]`);
         }
         case ExitReason.FAIL_ENTRY:
           this.flush();

@@ -19,13 +19,6 @@ export const VIRTIO_BLK_SLOT = 2;
 /** OpenFirmware path OVMF matches for the virtio disk at 00:02.0. */
 export const BOOTORDER = `/pci@i0cf8/scsi@${VIRTIO_BLK_SLOT}/disk@0,0\n`;
 export const COM1_GSI = 4;
-/**
- * With `boot: 'shell'` the bootorder names a device that does not exist: OVMF's
- * SetBootOrderFromQemu then drops the unmatched PCI boot options (the disk's removable-media
- * entry) and keeps the built-in shell, which runs startup.nsh from the disk.
- */
-export const BOOTORDER_SHELL = '/tendril-shell-first\n';
-export type BootPolicy = 'disk' | 'shell';
 
 export interface PlatformOptions {
   readonly layout: MemoryLayout;
@@ -33,7 +26,6 @@ export interface PlatformOptions {
   readonly cpus: number;
   readonly disk: Disk | null;
   readonly firmwareSize: number;
-  readonly boot?: BootPolicy;
   readonly irqLine: (gsi: number, level: boolean) => void;
   readonly serialOut: (byte: number) => void;
 }
@@ -85,7 +77,7 @@ export class Platform {
       const gsi = pciGsi(VIRTIO_BLK_SLOT, 0);
       this.virtio = new VirtioBlk(o.disk, o.mem, this.mmio, (l) => o.irqLine(gsi, l));
       this.pci.add(VIRTIO_BLK_SLOT, 0, this.virtio);
-      this.fwcfg.addFile('bootorder', Buffer.from((o.boot === 'shell' ? BOOTORDER_SHELL : BOOTORDER) + '\0'));
+      this.fwcfg.addFile('bootorder', Buffer.from(BOOTORDER + '\0'));
     } else {
       this.virtio = null;
     }

@@ -20,9 +20,10 @@ describe.skipIf(!haveQemu)('tendril vm: OVMF to the UEFI shell (nested KVM)', ()
     expect(log, log.slice(-3000)).toContain('TENDRIL-VM-START');
     // The marker comes from the shell's `echo` (the echoed command line has the text too, so
     // require it at the start of a line on its own).
-    expect(log).toMatch(new RegExp(`(^|\\n)${MARKER}\\r?\\n`));
-    // `map` lists the virtio disk at 00:02.0 as a filesystem and a block device.
-    const mapOut = log.slice(log.lastIndexOf('Shell> ') === -1 ? 0 : log.indexOf('map\r'));
+    const markerLine = new RegExp(`[\\r\\n]${MARKER}[\\r\\n]`).exec(log);
+    expect(markerLine, log.slice(-3000)).not.toBeNull();
+    // `map` (run after the echo) lists the virtio disk at 00:02.0 as a filesystem and a block device.
+    const mapOut = log.slice(markerLine!.index);
     expect(mapOut).toMatch(/FS0:.*BLK\d+:/s);
     expect(mapOut).toContain('PciRoot(0x0)/Pci(0x2,0x0)');
     expect(log).toContain('guest powered off (ACPI S5');

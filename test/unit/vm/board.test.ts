@@ -1,0 +1,112 @@
+// The assembled board without KVM: unassigned ports/MMIO read all-ones, the reset paths, the
+// firmware checks on Debian's OVMF.fd, CPUID fix-ups and `tendril vm` argument parsing.
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { Platform } from '../../../src/vm/platform';
+import { GuestMemory, GiB, memoryLayout } from '../../../src/vm/memory';
+import { checkFirmware } from '../../../src/vm/firmware';
+import { parseSize, parseVmArgs } from '../../../src/vm/command';
+import { vcpuCpuid, decodeCpuid, encodeCpuid } from '../../../src/vm/cpuid';
+
+function board() {
+  const layout = memoryLayout(256 * 1024 * 1024);
+  const out: number[] = [];
+  const p = new Platform({
+    layout, mem: new GuestMemory(new ArrayBuffer(1 << 20), null), cpus: 1, disk: null, firmwareSize: 2 << 20,
+    irqLine: () => {}, serialOut: (b) => out.push(b),
+  });
+  return { p, out };
+}
+
+describe('board', () => {
+  it('reads all-ones from unassigned ports and MMIO (CPU hotplug, COM2, i8042, HPET)', () => {
+    const { p } = board();
+    expect(p.io.read(0xaf00, 4)).toBe(0xffffffff);
+    expect(p.io.read(0x2ff, 1)).toBe(0xff);
+    expect(p.io.read(0x64, 1)).toBe(0xff);
+    expect(p.io.read(0x510 + 0x100, 2)).toBe(0xffff);
+    expect(p.mmio.read(0xfed0_0000, 4)).toBe(0xffffffffn);
+  });
+
+  it('ignores writes to the read-only firmware range', () => {
+    const { p } = board();
+    p.mmio.write(0xffe0_0010, 1, 0x50n);
+    expect(p.rom.writes).toBe(1);
+  });
+
+  it('port 0x92 reads 0x02 and OVMF\'s read-modify-write of A20 does not reset', () => {
+    const { p } = board();
+    expect(p.io.read(0x92, 1)).toBe(0x02);
+    p.io.write(0x92, 1, p.io.read(0x92, 1) | 0x02);
+    expect(p.events.pending).toBeNull();
+    p.io.write(0x92, 1, 0x03);
+    expect(p.events.pending).toBe('reset');
+  });
+
+  it('resets on 0xCF9 with RST_CPU (OVMF writes 0x06) and on 0x64 ← 0xFE', () => {
+    const a = board().p;
+    a.io.write(0xcf9, 1, 0x02);
+    expect(a.events.pending).toBeNull();
+    a.io.write(0xcf9, 1, 0x06);
+    expect(a.events.pending).toBe('reset');
+    const b = board().p;
+    b.io.write(0x64, 1, 0xfe);
+    expect(b.events.pending).toBe('reset');
+  });
+
+  it('powering off wins over a reset in the same exit', () => {
+    const { p } = board();
+    p.io.write(0xcf9, 1, 0x06);
+    p.io.write(0xb004, 2, 1 << 13);
+    expect(p.events.pending).toBe('poweroff');
+  });
+
+  it('bridges COM1 output', () => {
+    const { p, out } = board();
+    p.io.write(0x3f8, 1, 0x4f);
+    expect(out).toEqual([0x4f]);
+  });
+});
+
+describe('firmware checks', () => {
+  it.skipIf(!fs.existsSync('/usr/share/ovmf/OVMF.fd'))('accepts Debian\'s OVMF.fd', () => {
+    expect(checkFirmware(fs.readFileSync('/usr/share/ovmf/OVMF.fd'))).toEqual([]);
+  });
+  it('rejects images without firmware volumes', () => {
+    expect(checkFirmware(Buffer.alloc(2 << 20)).length).toBeGreaterThan(0);
+    expect(checkFirmware(Buffer.alloc(100)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('CPUID fix-ups', () => {
+  it('sets the APIC ID and logical count in leaf 1, x2APIC ID in leaf 0xB, zeroes the PMU leaf', () => {
+    const base = decodeCpuid(encodeCpuid([
+      { fn: 1, index: 0, flags: 0, eax: 0x806f8, ebx: 0xffff0800, ecx: 1, edx: 2 },
+      { fn: 0xb, index: 0, flags: 1, eax: 1, ebx: 2, ecx: 0x100, edx: 7 },
+      { fn: 0xa, index: 0, flags: 0, eax: 0x7300403, ebx: 0, ecx: 0, edx: 0x603 },
+    ]));
+    const [l1, lb, la] = vcpuCpuid(base, 3, 4);
+    expect(l1!.ebx >>> 24).toBe(3);
+    expect((l1!.ebx >>> 16) & 0xff).toBe(4);
+    expect(l1!.ebx & 0xffff).toBe(0x0800);
+    expect(lb!.edx).toBe(3);
+    expect([la!.eax, la!.edx]).toEqual([0, 0]);
+  });
+});
+
+describe('tendril vm arguments', () => {
+  it('parses sizes and defaults', () => {
+    expect(parseSize('1G')).toBe(GiB);
+    expect(parseSize('512M')).toBe(512 * 1024 * 1024);
+    expect(parseSize('256')).toBe(256 * 1024 * 1024);
+    const o = parseVmArgs(['--firmware', 'OVMF.fd', '--disk', '/dev/sdb,rw']);
+    expect(o).toMatchObject({ firmware: 'OVMF.fd', disk: { path: '/dev/sdb', mode: 'rw' }, ramBytes: GiB, cpus: 1 });
+  });
+  it('rejects bad input with a message', () => {
+    expect(() => parseVmArgs([])).toThrow(/--firmware/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--memory', '64M'])).toThrow(/128M/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--cpus', '2'])).toThrow(/only 1/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--bogus'])).toThrow(/unknown option/);
+    expect(() => parseSize('1T')).toThrow(/bad size/);
+  });
+});
