@@ -25,10 +25,14 @@ export interface BootArgs {
   readonly timeout?: number;
   readonly consolePolicy?: ConsolePolicy;
   readonly fallback: boolean;
+  /** Per-device discovery deadline in ms. */
+  readonly deadlineMs?: number;
 }
 
+export const BOOT_DEVICE_DEADLINE_MS = 30_000;
+
 export const BOOT_USAGE =
-  'usage: tendril boot (--entry ID | --default) [--dry-run] [--disk FILE]... [--root DIR]... [--append ARGS] [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--no-fallback]';
+  'usage: tendril boot (--entry ID | --default) [--dry-run] [--disk FILE]... [--root DIR]... [--append ARGS] [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback]';
 
 export function parseBootArgs(argv: readonly string[]): BootArgs | string {
   const a: {
@@ -42,6 +46,7 @@ export function parseBootArgs(argv: readonly string[]): BootArgs | string {
     timeout?: number;
     consolePolicy?: ConsolePolicy;
     fallback?: boolean;
+    deadlineMs?: number;
   } = { useDefault: false, dryRun: false, disks: [], roots: [] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -95,6 +100,12 @@ export function parseBootArgs(argv: readonly string[]): BootArgs | string {
         const v = val();
         if (v !== 'add-if-missing' && v !== 'replace' && v !== 'keep') return '--console-policy is add-if-missing, replace or keep';
         a.consolePolicy = v;
+        break;
+      }
+      case '--device-deadline': {
+        const v = Number(val());
+        if (!Number.isInteger(v) || v < 100 || v > 600_000) return '--device-deadline needs milliseconds (100..600000)';
+        a.deadlineMs = v;
         break;
       }
       case '--no-fallback':
@@ -191,7 +202,10 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
     return 2;
   }
   stage('tendril');
+  // Booting is not interactive: a slow disk (USB, TCG) is better waited for than skipped.
   const session = await discover({
+    deadlineMs: args.deadlineMs ?? BOOT_DEVICE_DEADLINE_MS,
+    onDevice: (r) => stage(`device:${r.device.name}`),
     ...(args.disks.length ? { disks: args.disks } : {}),
     ...(args.roots.length ? { roots: args.roots } : {}),
   });

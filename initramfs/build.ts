@@ -1,0 +1,353 @@
+// The initramfs builder: `npm run initramfs -- [--kernel-modules-from VERSION] [--out FILE]
+// [--compress xz|zstd|none] [--measure] [--no-build] [--bundle FILE]`.
+// Assembles node + the libraries its loader resolves, the bundle and terminfo, the addon,
+// a static busybox with applet links, kernel modules with dependencies and /init into one
+// newc archive (our own writer), compresses it (cached by the archive's hash) and writes a
+// size report (stdout + <out>.report.json).
+
+import { createHash } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CpioWriter } from './cpio';
+import { sharedLibraries } from './libs';
+import { WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
+import { type Component, type SizeReport, SizeTally, formatReport } from './report';
+
+/** The checkout root: this file may run bundled from .cache/run, so search upwards. */
+function findRoot(): string {
+  for (const start of [__dirname, process.cwd()]) {
+    let d = path.resolve(start);
+    for (;;) {
+      if (fs.existsSync(path.join(d, 'initramfs', 'init.sh')) && fs.existsSync(path.join(d, 'package.json'))) return d;
+      const up = path.dirname(d);
+      if (up === d) break;
+      d = up;
+    }
+  }
+  throw new Error('cannot find the tendril checkout (initramfs/init.sh)');
+}
+const root = findRoot();
+const fromRoot = (...p: string[]): string => path.join(root, ...p);
+
+export type Compression = 'xz' | 'zstd' | 'none';
+
+export interface BuildOptions {
+  readonly kernelVersion: string;
+  readonly out: string;
+  readonly compress: Compression;
+  /** Also compress with the other method and time decompression of both (for the report). */
+  readonly measure: boolean;
+  /** Skip `node scripts/build.mjs` and the addon build (use what is there). */
+  readonly noBuild: boolean;
+  readonly bundle: string;
+  readonly nodeBinary: string;
+  readonly busybox: string;
+  readonly cacheDir: string;
+  readonly log: (s: string) => void;
+}
+
+/** Newest /boot/vmlinuz-VERSION that has /lib/modules/VERSION. */
+export function defaultKernelVersion(): string {
+  const versions = fs
+    .readdirSync('/boot')
+    .filter((f) => f.startsWith('vmlinuz-'))
+    .map((f) => f.slice('vmlinuz-'.length))
+    .filter((v) => fs.existsSync(`/lib/modules/${v}/modules.dep`))
+    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  const v = versions.at(-1);
+  if (!v) throw new Error('no /boot/vmlinuz-* with matching /lib/modules/*/modules.dep; pass --kernel-modules-from VERSION');
+  return v;
+}
+
+function sha256(b: Uint8Array | string): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** A stripped copy of node, cached by the original's identity. */
+function strippedNode(bin: string, cacheDir: string): string {
+  const st = fs.statSync(bin);
+  const out = path.join(cacheDir, `node-stripped-${sha256(`${fs.realpathSync(bin)}:${st.size}:${st.mtimeMs}`).slice(0, 16)}`);
+  if (!fs.existsSync(out)) {
+    const tmp = `${out}.tmp${process.pid}`;
+    execFileSync('strip', ['--strip-all', '-o', tmp, bin]);
+    fs.renameSync(tmp, out);
+  }
+  return out;
+}
+
+interface Compressed {
+  readonly file: string;
+  readonly seconds: number;
+}
+
+const COMPRESSORS: Record<Exclude<Compression, 'none'>, { args: string[]; ext: string; decompress: string[] }> = {
+  // --check=crc32: the kernel's XZ decoder (XZ Embedded) does not verify CRC64/SHA-256;
+  // --x86 BCJ filter: node's machine code compresses ~10% better; -T2 keeps it fast
+  // (multi-block .xz files are fine for the kernel decoder).
+  xz: { args: ['--check=crc32', '--x86', '--lzma2=preset=9e', '-T2', '-c'], ext: 'xz', decompress: ['xz', '-dc'] },
+  zstd: { args: ['-19', '-T2', '-q', '-c'], ext: 'zst', decompress: ['zstd', '-dcq'] },
+};
+
+function compress(cpioFile: string, key: string, method: Exclude<Compression, 'none'>, cacheDir: string): Compressed {
+  const c = COMPRESSORS[method];
+  const out = path.join(cacheDir, `initramfs-${key.slice(0, 24)}.cpio.${c.ext}`);
+  const timing = `${out}.seconds`;
+  if (fs.existsSync(out) && fs.existsSync(timing)) return { file: out, seconds: Number(fs.readFileSync(timing, 'utf8')) };
+  const t0 = process.hrtime.bigint();
+  const tmp = `${out}.tmp${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  const r = spawnSync(method, [...c.args, cpioFile], { stdio: ['ignore', fd, 'inherit'] });
+  fs.closeSync(fd);
+  if (r.status !== 0) throw new Error(`${method} failed with status ${r.status}`);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  fs.renameSync(tmp, out);
+  fs.writeFileSync(timing, String(seconds));
+  return { file: out, seconds };
+}
+
+function decompressSeconds(file: string, method: Exclude<Compression, 'none'>): number {
+  const [cmd, ...args] = COMPRESSORS[method].decompress;
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd!, [...args, file], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
+    if (r.status !== 0) throw new Error(`${cmd} -d failed`);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return best;
+}
+
+class Tree {
+  readonly w = new CpioWriter();
+  readonly tally = new SizeTally();
+  private readonly dirs = new Set<string>();
+
+  dir(p: string): void {
+    const parts = p.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (this.dirs.has(d)) continue;
+      this.dirs.add(d);
+      this.w.add({ kind: 'dir', path: d });
+    }
+  }
+  file(p: string, data: Uint8Array, mode: number, comp: Component): void {
+    this.dir(path.posix.dirname(p));
+    this.w.add({ kind: 'file', path: p, data, mode });
+    this.tally.add(comp, data.length);
+  }
+  link(p: string, target: string): void {
+    if (this.w.has(p)) return;
+    this.dir(path.posix.dirname(p));
+    this.w.add({ kind: 'symlink', path: p, target });
+  }
+}
+
+export interface BuildResult {
+  readonly out: string;
+  readonly report: SizeReport;
+  readonly cpioSha256: string;
+}
+
+/** The two archives: `base` (node, libraries, busybox, modules: changes rarely, compressed
+ *  hard and cached) and `app` (init, bundle, addon, terminfo: changes with every commit,
+ *  small). The kernel unpacks concatenated compressed archives in order (buffer-format.rst). */
+function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; missing: string[]; modules: number } {
+  const addon = fromRoot('native', 'build', 'Release', 'tendril.node');
+  for (const f of [o.bundle, addon, o.nodeBinary, o.busybox]) {
+    if (!fs.existsSync(f)) throw new Error(`${f} is missing`);
+  }
+  const base = new Tree();
+  for (const d of ['dev', 'proc', 'sys', 'run', 'tmp', 'root', 'etc', 'bin', 'sbin', 'usr/bin', 'usr/sbin', 'lib/modules']) base.dir(d);
+  base.w.add({ kind: 'char', path: 'dev/console', major: 5, minor: 1, mode: 0o600 });
+  base.file('bin/busybox', fs.readFileSync(o.busybox), 0o755, 'busybox');
+  const applets = execFileSync(o.busybox, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const a of applets) base.link(a, '/bin/busybox');
+
+  // node: stripped copy + the libraries the dynamic loader resolves for the original.
+  base.file('bin/node', fs.readFileSync(strippedNode(o.nodeBinary, o.cacheDir)), 0o755, 'node');
+  for (const lib of sharedLibraries(o.nodeBinary)) {
+    if (lib.path === lib.realPath) {
+      if (!base.w.has(lib.path)) base.file(lib.path, fs.readFileSync(lib.realPath), 0o755, 'libs');
+    } else {
+      if (!base.w.has(lib.realPath)) base.file(lib.realPath, fs.readFileSync(lib.realPath), 0o755, 'libs');
+      base.link(lib.path, lib.realPath);
+    }
+  }
+
+  // Kernel modules (uncompressed in Debian 6.1; the whole archive is compressed anyway).
+  const db = loadModuleDb(o.kernelVersion);
+  const sel = resolveModules(db, WANTED_MODULES);
+  for (const rel of sel.order) {
+    let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
+    let name = rel;
+    if (rel.endsWith('.xz')) [data, name] = [execFileSync('xz', ['-dc', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -3)];
+    else if (rel.endsWith('.zst')) [data, name] = [execFileSync('zstd', ['-dcq', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -4)];
+    base.file(`lib/modules/${name}`, data, 0o644, 'modules');
+  }
+  const order = sel.order.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
+  base.file('etc/tendril/modules.order', Buffer.from(order), 0o644, 'modules');
+  base.file('etc/tendril/modules.json', Buffer.from(JSON.stringify({ kernelModulesFrom: o.kernelVersion, builtin: sel.builtin, missing: sel.missing }, null, 1)), 0o644, 'modules');
+
+  // The app: /init, bundle, terminfo next to it (the bundle looks in <dir>/blessed-usr), addon.
+  const app = new Tree();
+  app.file('init', fs.readFileSync(fromRoot('initramfs', 'init.sh')), 0o755, 'init');
+  app.file('tendril.js', fs.readFileSync(o.bundle), 0o644, 'bundle');
+  const usr = path.join(path.dirname(o.bundle), 'blessed-usr');
+  if (fs.existsSync(usr)) {
+    for (const f of fs.readdirSync(usr).sort()) app.file(`blessed-usr/${f}`, fs.readFileSync(path.join(usr, f)), 0o644, 'terminfo');
+  }
+  app.file('tendril.node', fs.readFileSync(addon), 0o755, 'addon');
+  app.file('bin/tendril', Buffer.from('#!/bin/sh\nexec node /tendril.js "$@"\n'), 0o755, 'init');
+  return { base, app, builtin: sel.builtin, missing: sel.missing, modules: sel.order.length };
+}
+
+function writeCached(cpio: Buffer, cacheDir: string): { key: string; file: string } {
+  const key = sha256(cpio);
+  const file = path.join(cacheDir, `initramfs-${key.slice(0, 24)}.cpio`);
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(`${file}.tmp${process.pid}`, cpio);
+    fs.renameSync(`${file}.tmp${process.pid}`, file);
+  }
+  return { key, file };
+}
+
+export function buildInitramfs(o: BuildOptions): BuildResult {
+  fs.mkdirSync(o.cacheDir, { recursive: true });
+  if (!o.noBuild) {
+    o.log('building bundle (scripts/build.mjs) and addon (scripts/build-native.sh)');
+    execFileSync(process.execPath, [fromRoot('scripts', 'build.mjs')], { stdio: 'inherit' });
+    execFileSync('sh', [fromRoot('scripts', 'build-native.sh')], { stdio: 'inherit' });
+  }
+  const a = assemble(o);
+  if (a.missing.length) o.log(`modules not found for ${o.kernelVersion}: ${a.missing.join(', ')}`);
+  o.log(`${a.modules} modules (${a.builtin.length} wanted ones are built in)`);
+  const baseCpio = Buffer.concat(a.base.w.finish());
+  const appCpio = Buffer.concat(a.app.w.finish());
+  const base = writeCached(baseCpio, o.cacheDir);
+  const app = writeCached(appCpio, o.cacheDir);
+  const tally = mergeTallies(a.base.tally.result(), a.app.tally.result());
+  const cpioBytes = baseCpio.length + appCpio.length;
+
+  let parts: string[];
+  let compressed: SizeReport['compressed'];
+  const alternatives: NonNullable<SizeReport['alternatives']> = [];
+  const describe = (m: Exclude<Compression, 'none'>): string => `${m} ${COMPRESSORS[m].args.filter((x) => x !== '-c' && x !== '-q').join(' ')}`;
+  if (o.compress === 'none') {
+    parts = [base.file, app.file];
+    compressed = { method: 'none', bytes: cpioBytes, seconds: 0 };
+  } else {
+    o.log(`compressing ${(cpioBytes / 2 ** 20).toFixed(1)} MiB with ${o.compress} (each archive cached by its content hash)`);
+    const cb = compress(base.file, base.key, o.compress, o.cacheDir);
+    const ca = compress(app.file, app.key, o.compress, o.cacheDir);
+    parts = [cb.file, ca.file];
+    const bytes = parts.reduce((n, f) => n + fs.statSync(f).size, 0);
+    compressed = { method: describe(o.compress), bytes, seconds: cb.seconds + ca.seconds };
+  }
+  if (o.measure) {
+    for (const m of ['xz', 'zstd'] as const) {
+      const cb = compress(base.file, base.key, m, o.cacheDir);
+      const ca = compress(app.file, app.key, m, o.cacheDir);
+      alternatives.push({
+        method: describe(m),
+        bytes: fs.statSync(cb.file).size + fs.statSync(ca.file).size,
+        compressSeconds: cb.seconds + ca.seconds,
+        decompressSeconds: decompressSeconds(cb.file, m) + decompressSeconds(ca.file, m),
+      });
+    }
+  }
+  fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+  // Concatenate (each compressed stream is self-delimiting; pad to 4 for uncompressed cpio).
+  const tmp = `${o.out}.tmp${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  for (const f of parts) {
+    const b = fs.readFileSync(f);
+    fs.writeSync(fd, b);
+    if (b.length % 4) fs.writeSync(fd, Buffer.alloc(4 - (b.length % 4)));
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, o.out);
+  const report: SizeReport = {
+    components: tally,
+    cpioBytes,
+    compressed: { ...compressed, bytes: fs.statSync(o.out).size },
+    ...(alternatives.length ? { alternatives } : {}),
+    kernelModulesFrom: o.kernelVersion,
+  };
+  const key = sha256(`${base.key}:${app.key}`);
+  fs.writeFileSync(`${o.out}.report.json`, JSON.stringify({ ...report, baseSha256: base.key, appSha256: app.key }, null, 1) + '\n');
+  return { out: o.out, report, cpioSha256: key };
+}
+
+function mergeTallies(a: SizeReport['components'], b: SizeReport['components']): SizeReport['components'] {
+  const out = { ...a };
+  for (const k of Object.keys(b) as Component[]) out[k] = { files: a[k].files + b[k].files, bytes: a[k].bytes + b[k].bytes };
+  return out;
+}
+
+export function parseBuildArgs(argv: readonly string[]): Partial<BuildOptions> | string {
+  const o: { -readonly [K in keyof BuildOptions]?: BuildOptions[K] } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value`);
+      return x;
+    };
+    try {
+      if (a === '--kernel-modules-from') o.kernelVersion = v();
+      else if (a === '--out') o.out = v();
+      else if (a === '--compress') {
+        const c = v();
+        if (c !== 'xz' && c !== 'zstd' && c !== 'none') return '--compress is xz, zstd or none';
+        o.compress = c;
+      } else if (a === '--measure') o.measure = true;
+      else if (a === '--no-build') o.noBuild = true;
+      else if (a === '--bundle') o.bundle = v();
+      else if (a === '--cache') o.cacheDir = v();
+      else return `unknown option ${a}`;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  return o;
+}
+
+export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
+  return {
+    kernelVersion: p.kernelVersion ?? defaultKernelVersion(),
+    out: p.out ?? fromRoot('out', 'tendril-initramfs.cpio.xz'),
+    compress: p.compress ?? 'xz',
+    measure: p.measure ?? false,
+    noBuild: p.noBuild ?? false,
+    bundle: p.bundle ?? fromRoot('dist', 'tendril.js'),
+    nodeBinary: p.nodeBinary ?? fs.realpathSync(process.execPath),
+    busybox: p.busybox ?? '/bin/busybox',
+    cacheDir: p.cacheDir ?? process.env.TENDRIL_INITRAMFS_CACHE ?? fromRoot('.cache', 'initramfs'),
+    log: p.log ?? ((s) => process.stderr.write(`initramfs: ${s}\n`)),
+  };
+}
+
+function main(): number {
+  const p = parseBuildArgs(process.argv.slice(2));
+  if (typeof p === 'string') {
+    process.stderr.write(`initramfs: ${p}\nusage: npm run initramfs -- [--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--measure] [--no-build] [--bundle FILE]\n`);
+    return 2;
+  }
+  const o = resolveBuildOptions(p);
+  const r = buildInitramfs(o);
+  process.stdout.write(formatReport(r.report) + '\n');
+  process.stdout.write(`wrote ${r.out} (${r.report.compressed.bytes} bytes) and ${r.out}.report.json\n`);
+  return 0;
+}
+
+// Run only as the entry (run-ts bundles importers such as test fixtures into one module too).
+if (require.main === module && /(^|[\\/])build\.(cjs|js|ts)$/.test(process.argv[1] ?? '')) {
+  try {
+    process.exitCode = main();
+  } catch (e) {
+    process.stderr.write(`initramfs: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,63 @@
+// End-to-end, cases 3 and 4: the default entry's kernel is corrupt and the next one's initrd
+// is missing; tendril shows each error (syscall/probe, errno, hint, file) and boots the next
+// bootable entry in menu order. The disk's sha256 is unchanged afterwards.
+
+import * as fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type QemuRun, blsDisk, blsEntry, hostKernel, privateCopy, productInitramfs, runQemu, sha256File } from '../fixtures/boot';
+
+const corrupt = new Uint8Array(2 << 20).map((_, i) => (i * 2654435761) >>> 24);
+
+const entries = {
+  'a-corrupt.conf': blsEntry({ title: 'A corrupt kernel', linux: '/corrupt-vmlinuz', initrds: ['/initrd-main.img'], options: 'tendril.test=a' }),
+  'b-noinitrd.conf': blsEntry({ title: 'B missing initrd', linux: '/vmlinuz', initrds: ['/initrd-missing.img'], options: 'tendril.test=b' }),
+  'c-good.conf': blsEntry({ title: 'C good', linux: '/vmlinuz', initrds: ['/initrd-main.img', '/initrd-second.img'], options: 'tendril.test=fallback-good console=ttyS0' }),
+};
+
+let run: QemuRun;
+let disk: string;
+let before: string;
+
+beforeAll(async () => {
+  const initramfs = productInitramfs();
+  const img = blsDisk('timeout 0\ndefault a-corrupt.conf\n', entries, { 'corrupt-vmlinuz': corrupt });
+  disk = privateCopy(img);
+  before = sha256File(disk);
+  run = await runQemu({
+    kernel: hostKernel().vmlinuz,
+    initrd: initramfs,
+    append: 'console=ttyS0 quiet tendril.mode=boot',
+    disks: [disk],
+    timeoutMs: 240_000,
+  });
+}, 900_000);
+
+afterAll(() => {
+  if (disk) fs.rmSync(disk, { force: true });
+});
+
+describe('a broken default falls back to the next entry', () => {
+  it('reports the corrupt kernel with the probe detail and the file', () => {
+    if (!/TARGET-DONE/.test(run.output)) console.error(run.output.slice(-6000));
+    expect(run.timedOut).toBe(false);
+    expect(run.output).toMatch(/entry 'a-corrupt.conf': boot failed: probe: ENOEXEC \(8\)/);
+    expect(run.output).toMatch(/hint: kernel image not loadable by kexec_file_load: \S+:\/corrupt-vmlinuz: not a Linux bzImage/);
+  });
+
+  it('reports the missing initrd of the next entry (or skips it as not bootable)', () => {
+    const tried = /trying next entry 'b-noinitrd.conf'/.test(run.output);
+    if (tried) expect(run.output).toMatch(/initrd \S+:\/initrd-missing.img is missing|entry not bootable/);
+    expect(run.output).toMatch(/trying next entry 'c-good.conf'/);
+  });
+
+  it('the next good entry boots with its own console and both initrds', () => {
+    const line = /TARGET-CMDLINE: (.*)/.exec(run.output)?.[1]?.trim() ?? '';
+    expect(line.split(/\s+/)).toContain('tendril.test=fallback-good');
+    expect(line.match(/console=/g)).toHaveLength(1);
+    expect(run.output).toMatch(/TARGET-FILE \/second-initrd-marker: second-piece-arrived/);
+  });
+
+  it('the disk image is byte-for-byte unchanged', () => {
+    expect(sha256File(disk)).toBe(before);
+  });
+});

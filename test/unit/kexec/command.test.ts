@@ -1,0 +1,91 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootEntries, candidates, parseBootArgs, timeoutSeconds } from '../../../src/kexec/command';
+import { blsDisk, blsEntry } from '../../fixtures/boot';
+import { type BootTree, linuxEntry, makeBootTree } from './helpers';
+
+describe('tendril boot arguments', () => {
+  it('parses every option', () => {
+    expect(parseBootArgs(['--entry', 'a.conf', '--dry-run', '--disk', 'x.img', '--disk=y.img', '--append', 'quiet', '--append', 'rw', '--timeout', '3', '--console-policy', 'replace'])).toEqual({
+      entry: 'a.conf',
+      useDefault: false,
+      dryRun: true,
+      disks: ['x.img', 'y.img'],
+      roots: [],
+      append: 'quiet rw',
+      timeout: 3,
+      consolePolicy: 'replace',
+      fallback: false,
+    });
+    expect(parseBootArgs(['--default'])).toMatchObject({ useDefault: true, fallback: true });
+    expect(parseBootArgs(['--default', '--no-fallback'])).toMatchObject({ fallback: false });
+  });
+  it('refuses bad combinations with a message', () => {
+    expect(parseBootArgs([])).toMatch(/exactly one of/);
+    expect(parseBootArgs(['--entry', 'a', '--default'])).toMatch(/exactly one of/);
+    expect(parseBootArgs(['--entry'])).toMatch(/needs an id/);
+    expect(parseBootArgs(['--default', '--timeout', 'x'])).toMatch(/seconds/);
+    expect(parseBootArgs(['--default', '--bogus'])).toMatch(/unknown option '--bogus'/);
+  });
+  it('orders fallback candidates after the chosen entry, wrapping, bootable only', () => {
+    const e = ['a', 'b', 'c', 'd'].map((id) => linuxEntry(id, '/k', [], ''));
+    const broken = { ...e[3]!, bootable: false };
+    const list = [e[0]!, e[1]!, e[2]!, broken];
+    expect((candidates(list, 'b', true) as { id: string }[]).map((x) => x.id)).toEqual(['b', 'c', 'a']);
+    expect((candidates(list, 'b', false) as { id: string }[]).map((x) => x.id)).toEqual(['b']);
+    expect(candidates(list, 'zz', true)).toMatch(/no entry with id 'zz'/);
+  });
+  it('takes the timeout from the settings unless overridden', () => {
+    const s = { timeout: { kind: 'seconds' as const, seconds: 5 }, timeoutSource: 'loader.conf', editor: true, defaultReason: '' };
+    expect(timeoutSeconds(s)).toBe(5);
+    expect(timeoutSeconds(s, 0)).toBe(0);
+    expect(timeoutSeconds({ ...s, timeout: { kind: 'menu-force' } })).toBe(0);
+  });
+});
+
+describe('bootEntries (dry run)', () => {
+  let t: BootTree;
+  beforeAll(() => {
+    t = makeBootTree();
+  });
+  afterAll(() => t.cleanup());
+  it('reports a broken entry and plans the next one', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: { write: (s: string) => out.push(s) }, err: { write: (s: string) => err.push(s) }, sleep: async () => {} };
+    const list = [linuxEntry('bad', '/corrupt-vmlinuz', [], ''), linuxEntry('good', '/vmlinuz', ['/second.img'], 'root=x')];
+    const code = await bootEntries(list, (id) => (id === 'img:1' ? t.fs : undefined), { dryRun: true }, io);
+    expect(code).toBe(0);
+    expect(err.join('')).toMatch(/entry 'bad': boot failed: probe: ENOEXEC \(8\)\n\s+hint: kernel image not loadable/);
+    expect(err.join('')).toMatch(/trying next entry 'good'/);
+    expect(out.join('')).toMatch(/^entry: good/);
+  });
+  it('returns non-zero when nothing can be booted', async () => {
+    const io = { out: { write: () => 0 }, err: { write: () => 0 }, sleep: async () => {} };
+    expect(await bootEntries([linuxEntry('bad', '/nope', [], '')], () => t.fs, { dryRun: true }, io)).toBe(1);
+  });
+});
+
+describe('tendril boot --dry-run through the bundle on a real BLS disk', () => {
+  it('plans the loader.conf default with sizes and sha256 that match the disk files', () => {
+    const disk = blsDisk('timeout 1\ndefault two.conf\n', {
+      'one.conf': blsEntry({ title: 'One', linux: '/vmlinuz', initrds: ['/initrd-main.img'], options: 'one' }),
+      'two.conf': blsEntry({ title: 'Two', linux: '/vmlinuz', initrds: ['/intel-ucode.img', '/initrd-second.img'], options: 'two console=ttyS1' }),
+    });
+    const bin = path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js');
+    const r = spawnSync(process.execPath, [bin, 'boot', '--default', '--dry-run', '--disk', disk], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^entry: two\.conf \(Two\)/);
+    // The kernel on the disk is a copy of the host kernel: its sha256 must match sha256sum(1).
+    const kernel = /kernel: (\S+):\/vmlinuz size (\d+) sha256 ([0-9a-f]{64})/.exec(r.stdout);
+    expect(kernel).not.toBeNull();
+    const sha = execFileSync('sh', ['-c', `sha256sum $(ls /boot/vmlinuz-* | sort -V | tail -1)`], { encoding: 'utf8' }).split(' ')[0];
+    expect(kernel![3]).toBe(sha);
+    expect(r.stdout).toMatch(/initrd\[0\]: \S+:\/intel-ucode.img/);
+    expect(r.stdout).toMatch(/initrd\[1\]: \S+:\/initrd-second.img/);
+    expect(r.stdout).toMatch(/cmdline \(\d+\/2047 bytes\): two console=ttyS1\n/);
+    expect(r.stdout).toMatch(/syscall: kexec_file_load/);
+  });
+});
