@@ -9,8 +9,9 @@ import { enumerateBlockDevices, imageDevice } from './devices';
 import { HostDirFileSystem } from './fs/hostdir';
 import type { FileSystem } from './fs/types';
 import type { BootEntry, DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport } from './model';
-import type { EfiArch, EntrySourceFn, MountedFs, ProposedSettings, SourceContext } from './sources/context';
-import { allSources } from './sources';
+import type { EfiArch, EntrySourceFn, MountedFs, ProposedSettings } from './sources/context';
+import { globalSources, localSources } from './sources';
+import { runSourcesOver, type LocalResult } from './local';
 import { dedupeTargets } from './dedupe';
 import { finalizeEntries } from './entries/select';
 import { defaultScanner, type DeviceScanner } from './worker/pool';
@@ -100,31 +101,24 @@ function rootDevice(spec: string, index: number): { report: DeviceReport; mount:
   };
 }
 
-async function runSources(
-  sources: readonly EntrySourceFn[],
-  ctx: SourceContext,
+/** Local results of every device so far + the global sources over everything, merged. */
+async function collect(
+  global: readonly EntrySourceFn[],
+  localOnRoots: readonly EntrySourceFn[],
+  mounts: readonly MountedFs[],
+  rootMounts: readonly MountedFs[],
+  locals: readonly (LocalResult | undefined)[],
+  arch: EfiArch,
 ): Promise<{ entries: BootEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
-  const results = await Promise.all(
-    sources.map(async (src) => {
-      try {
-        return await src(ctx);
-      } catch (e) {
-        // A source must report, not throw; if one does, keep the others' entries.
-        return {
-          entries: [],
-          diagnostics: [diag('error', 'discovery', `entry source ${src.name || '?'} failed: ${errorMessage(e)}`)],
-        };
-      }
-    }),
-  );
-  const entries: BootEntry[] = [];
-  const proposals: ProposedSettings[] = [];
-  const diagnostics: Diagnostic[] = [];
-  for (const r of results) {
-    entries.push(...r.entries);
-    if (r.settings) proposals.push(r.settings);
-    diagnostics.push(...r.diagnostics);
-  }
+  const parts = [
+    ...locals.filter((l): l is LocalResult => l !== undefined),
+    // --root trees have no scan worker: their local sources run here.
+    await runSourcesOver(localOnRoots, rootMounts, arch, mounts),
+    await runSourcesOver(global, mounts, arch),
+  ];
+  const entries = parts.flatMap((p) => p.entries);
+  const proposals = parts.flatMap((p) => p.proposals);
+  const diagnostics = parts.flatMap((p) => p.diagnostics);
   const merged = dedupeTargets(entries, proposals, diagnostics);
   // Ids are made unique by finalizeEntries, after sorting (the copy with more tries keeps it).
   return { entries: merged.entries, proposals: merged.proposals, diagnostics };
@@ -146,7 +140,11 @@ function debugDelays(): Map<string, number> {
 export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySession> {
   const deadlineMs = opts.deadlineMs ?? 10_000;
   const arch = opts.arch ?? hostArch();
-  const sources = opts.sources ?? allSources;
+  // With explicit sources everything runs here; by default per-disk sources run in the
+  // scan workers, next to the disk, and only the cross-disk ones run on this thread.
+  const splitLocal = opts.sources === undefined;
+  const global = opts.sources ?? globalSources;
+  const localOnRoots = splitLocal ? localSources : [];
   const diagnostics: Diagnostic[] = [];
   const scanner = opts.scanner ?? defaultScanner();
 
@@ -170,6 +168,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
   // order the scans finish in.
   const reports: (DeviceReport | undefined)[] = new Array(infos.length);
   const mountsByDevice: MountedFs[][] = infos.map(() => []);
+  const locals: (LocalResult | undefined)[] = new Array(infos.length);
   const rootMounts: MountedFs[] = [];
   const rootReports: DeviceReport[] = [];
   (opts.roots ?? []).forEach((spec, i) => {
@@ -187,10 +186,6 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
       roleOf: (id: FsId) => roles.get(id),
     };
   };
-  const contextOf = (filesystems: readonly MountedFs[]): SourceContext => {
-    const byId = new Map(allMounts().map((m) => [m.report.fsId, m] as const));
-    return { filesystems, get: (id) => byId.get(id), arch };
-  };
 
   opts.onStart?.(infos);
   const delays = debugDelays();
@@ -198,7 +193,8 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
     infos.map(async (info, i) => {
       const delay = delays.get(info.name);
       if (delay) await new Promise((r) => setTimeout(r, delay));
-      const out = await scanner.scan(info, deadlineMs);
+      const out = await scanner.scan(info, deadlineMs, { arch, local: splitLocal });
+      locals[i] = out.local;
       reports[i] = out.report;
       for (const fsr of out.report.filesystems) {
         const r = out.readers.get(fsr.fsId);
@@ -208,14 +204,14 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
       if (opts.onEntries) {
         // Live view: what this device's filesystems yield on their own; the final pass
         // below (with every filesystem visible) is authoritative.
-        const partial = await runSources(sources, contextOf(allMounts()));
+        const partial = await collect(global, localOnRoots, allMounts(), rootMounts, locals, arch);
         opts.onEntries(finalizeEntries(partial.entries, partial.proposals, finalizeOpts()).entries);
       }
     }),
   );
 
   const mounts = allMounts();
-  const ran = await runSources(sources, contextOf(mounts));
+  const ran = await collect(global, localOnRoots, mounts, rootMounts, locals, arch);
   const fin = finalizeEntries(ran.entries, ran.proposals, finalizeOpts());
   opts.onEntries?.(fin.entries);
 

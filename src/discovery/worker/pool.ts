@@ -16,16 +16,27 @@ import {
   type FsErrorCode,
 } from '../fs/types';
 import type { DeviceInfo, DeviceReport } from '../model';
+import { mountsOf, runSourcesOver, type LocalResult } from '../local';
 import { scanDevice, type ScannedDevice } from '../scan-device';
+import type { EfiArch } from '../sources/context';
+import { localSources } from '../sources';
 import { WORKER_ROLE, type FsMeta, type RequestBody, type Response, type ScanReply, type WireError } from './protocol';
 
 export interface ScanOutcome {
   readonly report: DeviceReport;
   readonly readers: Map<string, FileSystem>;
+  /** Entries of the local sources, found next to the device's readers. */
+  readonly local?: LocalResult;
+}
+
+export interface ScanRequest {
+  readonly arch: EfiArch;
+  /** Run the local entry sources where the device lives. */
+  readonly local: boolean;
 }
 
 export interface DeviceScanner {
-  scan(info: DeviceInfo, deadlineMs: number): Promise<ScanOutcome>;
+  scan(info: DeviceInfo, deadlineMs: number, req: ScanRequest): Promise<ScanOutcome>;
   close(): Promise<void>;
   /** A device never answered: its thread is blocked in a syscall (see native/exit). */
   hasStuck(): boolean;
@@ -53,21 +64,24 @@ export class InProcessScanner implements DeviceScanner {
     return this.stuck;
   }
 
-  async scan(info: DeviceInfo, deadlineMs: number): Promise<ScanOutcome> {
+  async scan(info: DeviceInfo, deadlineMs: number, req: ScanRequest): Promise<ScanOutcome> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), deadlineMs);
     });
-    const work = scanDevice(info);
+    const work = scanDevice(info).then(async (dev) => ({
+      dev,
+      local: req.local ? await runSourcesOver(localSources, mountsOf(dev), req.arch) : undefined,
+    }));
     const r = await Promise.race([work, deadline]);
     clearTimeout(timer);
     if (!r) {
       this.stuck = true;
-      void work.then((d) => d.close(), () => undefined);
+      void work.then((d) => d.dev.close(), () => undefined);
       return { report: timedOutReport(info, deadlineMs), readers: new Map() };
     }
-    this.scanned.push(r);
-    return { report: r.report, readers: r.readers };
+    this.scanned.push(r.dev);
+    return { report: r.dev.report, readers: r.dev.readers, ...(r.local ? { local: r.local } : {}) };
   }
 
   async close(): Promise<void> {
@@ -201,14 +215,14 @@ export class WorkerPoolScanner implements DeviceScanner {
     }
   }
 
-  async scan(info: DeviceInfo, deadlineMs: number): Promise<ScanOutcome> {
+  async scan(info: DeviceInfo, deadlineMs: number, req: ScanRequest): Promise<ScanOutcome> {
     const c = await this.acquire();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), deadlineMs);
     });
     try {
-      const r = await Promise.race([c.call<ScanReply>({ op: 'scan', info }), deadline]);
+      const r = await Promise.race([c.call<ScanReply>({ op: 'scan', info, arch: req.arch, local: req.local }), deadline]);
       if (!r) {
         // The worker is blocked in a read; retire it so nothing else queues behind it.
         c.stuck = true;
@@ -218,7 +232,7 @@ export class WorkerPoolScanner implements DeviceScanner {
       }
       const readers = new Map<string, FileSystem>();
       for (const m of r.filesystems) readers.set(m.fsId, new RemoteFileSystem(c, m.fsId, m));
-      return { report: r.report, readers };
+      return { report: r.report, readers, ...(r.local ? { local: r.local } : {}) };
     } catch (e) {
       return {
         report: {

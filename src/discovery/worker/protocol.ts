@@ -2,7 +2,9 @@
 // scanned (their fds and filesystem readers); the main thread reaches files through
 // RemoteFileSystem proxies, so a disk that hangs in a read stalls only its worker.
 
+import type { LocalResult } from '../local';
 import type { DeviceInfo, DeviceReport } from '../model';
+import type { EfiArch } from '../sources/context';
 
 export const WORKER_ROLE = 'tendril-scan-worker';
 
@@ -13,7 +15,7 @@ export interface FsMeta {
 }
 
 export type Request =
-  | { readonly id: number; readonly op: 'scan'; readonly info: DeviceInfo }
+  | { readonly id: number; readonly op: 'scan'; readonly info: DeviceInfo; readonly arch: EfiArch; readonly local: boolean }
   | { readonly id: number; readonly op: 'stat' | 'lstat' | 'readdir' | 'open'; readonly fsId: string; readonly path: string }
   | { readonly id: number; readonly op: 'read'; readonly handle: number; readonly position: number; readonly length: number }
   | { readonly id: number; readonly op: 'closeHandle'; readonly handle: number }
@@ -25,6 +27,8 @@ export type RequestBody = Request extends infer R ? (R extends unknown ? Omit<R,
 export interface ScanReply {
   readonly report: DeviceReport;
   readonly filesystems: FsMeta[];
+  /** What the local sources found on this device (when asked). */
+  readonly local?: LocalResult;
 }
 
 export interface WireError {

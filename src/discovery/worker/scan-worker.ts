@@ -3,7 +3,9 @@
 
 import { parentPort } from 'node:worker_threads';
 import type { FileHandle, FileSystem } from '../fs/types';
+import { mountsOf, runSourcesOver } from '../local';
 import { scanDevice, type ScannedDevice } from '../scan-device';
+import { localSources } from '../sources';
 import type { FsMeta, Request, Response, ScanReply, WireError } from './protocol';
 
 export function startScanWorker(): void {
@@ -27,7 +29,8 @@ export function startScanWorker(): void {
             readers.set(fsId, r);
             filesystems.push({ fsId, type: r.type, caseInsensitive: r.caseInsensitive });
           }
-          const value: ScanReply = { report: dev.report, filesystems };
+          const local = req.local ? await runSourcesOver(localSources, mountsOf(dev), req.arch) : undefined;
+          const value: ScanReply = { report: dev.report, filesystems, ...(local ? { local } : {}) };
           reply({ id: req.id, ok: true, value });
           return;
         }
