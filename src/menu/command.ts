@@ -21,13 +21,13 @@ import { createTerminal, type Terminal } from './tui';
 import { detailLines, glyphsFor, render } from './view';
 
 const SPEC = {
-  flags: ['plain', 'dry-run', 'no-sys', 'help', 'allow-power'],
+  flags: ['plain', 'dry-run', 'no-sys', 'help', 'allow-power', 'no-quit'],
   options: ['timeout', 'deadline', 'password-hash'],
   repeatable: ['disk', 'root'],
 };
 
 export const MENU_USAGE =
-  'usage: tendril menu [--plain] [--dry-run] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--password-hash HASH] [--deadline MS]';
+  'usage: tendril menu [--plain] [--dry-run] [--no-quit] [--allow-power] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--password-hash HASH] [--deadline MS]';
 
 /** What the menu does before any key: show it, count down, or boot at once. */
 export type StartPolicy =
@@ -92,7 +92,9 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   const hash = passwordHash(args);
   const plain = args.flags.has('plain') || process.env.TERM === 'dumb' || !process.stdout.isTTY;
   const dryRun = args.flags.has('dry-run');
-  const canQuit = process.pid !== 1;
+  // In the initramfs tendril runs under /init (not PID 1 itself): /init passes --no-quit
+  // and --allow-power; a developer's checkout gets the safe defaults.
+  const canQuit = process.pid !== 1 && !args.flags.has('no-quit');
   const powerAllowed = process.pid === 1 || args.flags.has('allow-power');
   const state = new MenuState({ passwordRequired: hash !== undefined, canQuit });
   const discoverOpts = discoverOptionsFrom(args);
