@@ -25,7 +25,7 @@ const r = { label, shellMs: null, markerMs: null, exitMs: null, status: null, st
 p.stdout.on('data', (d) => {
   out += d.toString('latin1');
   if (r.shellMs === null && out.includes('Shell> ')) r.shellMs = ms();
-  if (r.markerMs === null && new RegExp('(^|\\\\n)' + marker + '\\\\r?\\\\n').test(out)) r.markerMs = ms();
+  if (r.markerMs === null && new RegExp('[\\\\r\\\\n]' + marker + '[\\\\r\\\\n]').test(out)) r.markerMs = ms();
 });
 p.stderr.on('data', (d) => { err += d.toString('latin1'); });
 p.on('close', (code) => {
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     extraKo: [patchedKvmAmd()],
     script: [
       'cd /vm',
+      'mkdir -p /var/tmp && export TMPDIR=/tmp', // QEMU's snapshot=on keeps its overlay there
       `node /vm/timer.js tendril node /vm/tendril-vm.js --firmware /vm/OVMF.fd --disk /vm/disk.img --stats`,
       `node /vm/timer.js qemu ${qemu} -enable-kvm -machine pc -m 1G -nographic -nodefaults -serial stdio -bios /vm/OVMF.fd ` +
         `-drive if=none,id=d,file=/vm/disk.img,format=raw,snapshot=on -device virtio-blk-pci,drive=d,disable-legacy=on`,
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  if (t.status !== 0 || q.status !== 0 || t.markerMs === null || q.markerMs === null) process.exitCode = 1;
 }
 
 void main();
