@@ -513,13 +513,25 @@ static napi_value kvm_run(napi_env env, napi_callback_info info) {
 }
 
 // kvmKick(vcpu): make kvmRun return KVM_EXIT_INTR soon; callable from any thread.
+// Returns false when the vCPU no longer exists (kicking a destroyed vCPU is not an error: the
+// main thread may race with the worker tearing the VM down). Holds the table lock so the
+// kvm_run mapping cannot disappear underneath.
 static napi_value kvm_kick(napi_env env, napi_callback_info info) {
   ARGS(1);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
-  __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-  if (v->thread_valid) pthread_kill(v->thread, KICK_SIGNAL);
-  return undef(env);
+  int64_t i = -1;
+  arg_i64(env, argv[0], &i);
+  bool ok = false;
+  pthread_mutex_lock(&vcpus_lock);
+  if (i >= 0 && i < MAX_VCPUS && vcpus[i].used) {
+    vcpu_t *v = &vcpus[i];
+    __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    if (v->thread_valid) pthread_kill(v->thread, KICK_SIGNAL);
+    ok = true;
+  }
+  pthread_mutex_unlock(&vcpus_lock);
+  napi_value r;
+  napi_get_boolean(env, ok, &r);
+  return r;
 }
 
 // kvmExitCounts(vcpu): Float64 array of counters (index = exit reason; 40 PM timer fast

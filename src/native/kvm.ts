@@ -101,7 +101,8 @@ interface KvmAddon {
   kvmSetPortMode(vcpu: number, port: number, mode: PortMode): void;
   kvmSetPmTimerStart(vcpu: number, startNs: bigint): void;
   kvmRun(vcpu: number): number;
-  kvmKick(vcpu: number): void;
+  /** false when the vCPU is already gone. */
+  kvmKick(vcpu: number): boolean;
   kvmExitCounts(vcpu: number): number[];
   kvmConstants(): KvmConstants;
 }
