@@ -230,16 +230,6 @@ export class LibHandle {
     })();
   }
 
-  /** Raw names (bytes), without '.' and '..'. */
-  readdir(path: Buffer): Promise<Buffer[]> {
-    const { util, b } = this.l;
-    return util.withHooks(async () => {
-      const [arr, id] = await util.useObject<Buffer[]>([]);
-      await b.readdir(this.fsp, await util.usePath(path), id);
-      return arr;
-    })();
-  }
-
   readlink(path: Buffer): Promise<Buffer> {
     const { util, b } = this.l;
     return util.withHooks(async () => {

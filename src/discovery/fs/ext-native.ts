@@ -70,11 +70,11 @@ export class ExtNativeOps implements TreeOps<ExtNode> {
     return readRuns(this.layout.src, runs, 0, inode.size, path);
   }
 
-  list(dir: ExtNode, path: string): ReadonlyArray<readonly [string, ExtNode]> {
-    const hit = this.dirCache.get(dir.ino);
-    if (hit) return hit;
-    const list = ioGuard(path, () => {
-      const inode = this.layout.readInode(dir.ino, path);
+  /** Names and inode numbers of a directory, straight from its blocks (deduplicated). */
+  entries(dirIno: number, path: string): Array<[string, number]> {
+    return ioGuard(path, () => {
+      const inode = this.layout.readInode(dirIno, path);
+      if (kindOfMode(inode.mode) !== 'dir') throw new FsError('ENOTDIR', path);
       const data = this.contents(inode, MAX_DIR_BYTES, path);
       const raw: Array<[string, number]> = [];
       const { hasFiletype, blockSize } = this.layout.sb;
@@ -82,14 +82,16 @@ export class ExtNativeOps implements TreeOps<ExtNode> {
       else for (let o = 0; o < data.length; o += blockSize) parseDirBlock(data.subarray(o, o + blockSize), hasFiletype, raw);
       if (raw.length > MAX_DIR_ENTRIES) throw new FsError('EFBIG', path, `more than ${MAX_DIR_ENTRIES} entries`);
       const seen = new Set<string>();
-      const out: Array<readonly [string, ExtNode]> = [];
-      for (const [name, ino] of raw) {
-        if (seen.has(name)) continue;
-        seen.add(name);
-        out.push([name, nodeOf(this.layout.readInode(ino, `${path}/${name}`))]);
-      }
-      return out;
+      return raw.filter(([name]) => !seen.has(name) && seen.add(name));
     });
+  }
+
+  list(dir: ExtNode, path: string): ReadonlyArray<readonly [string, ExtNode]> {
+    const hit = this.dirCache.get(dir.ino);
+    if (hit) return hit;
+    const list = this.entries(dir.ino, path).map(
+      ([name, ino]) => [name, nodeOf(ioGuard(path, () => this.layout.readInode(ino, `${path}/${name}`)))] as const,
+    );
     if (this.dirCache.size >= DIR_CACHE) this.dirCache.delete(this.dirCache.keys().next().value as number);
     this.dirCache.set(dir.ino, list);
     return list;

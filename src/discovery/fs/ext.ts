@@ -14,7 +14,6 @@ import type { FileHandle, FileSystem } from './types';
 import { FsError } from './types';
 import { TreeFileSystem, type TreeOps, clampRead, ioGuard } from './walk';
 
-const MAX_DIR_ENTRIES = 100_000;
 /** libext2fs allocates block and inode bitmaps in its heap: refuse what cannot fit. */
 const MAX_LIB_BITMAP_BYTES = 6 * 1024 * 1024;
 
@@ -77,19 +76,14 @@ class ExtLibOps implements TreeOps<LibNode> {
 
   async list(dir: LibNode, path: string): Promise<ReadonlyArray<readonly [string, LibNode]>> {
     if (libDead()) return this.native.list(dir, path).map(([n, node]) => [n, { ...node, raw: childRaw(dir.raw, Buffer.from(n)) }] as const);
-    const names = await serial(() => this.h.readdir(dir.raw)).catch((e) => {
-      throw mapLibError(e, path, 'readdir');
-    });
-    if (names.length > MAX_DIR_ENTRIES) throw new FsError('EFBIG', path, `more than ${MAX_DIR_ENTRIES} entries`);
-    // The library's readdir gives names only: one lstat per entry gives the kinds.
+    // Names from our own parse of the directory blocks: libext2fs 4.2.5's readdir leaks an
+    // open file (three blocks of its fixed heap) per call, so ~900 listings would kill the
+    // module. Kinds and sizes come from a libext2fs lstat per entry (it has no d_type).
+    const names = this.native.entries(dir.ino, path);
     const out: Array<readonly [string, LibNode]> = [];
-    const seen = new Set<string>();
-    for (const rawName of names) {
-      const n = utf8.decode(rawName);
-      if (n === '' || n.includes('/') || n.includes('\0') || seen.has(n)) continue;
-      seen.add(n);
+    for (const [n] of names) {
       try {
-        out.push([n, await this.statRaw(childRaw(dir.raw, rawName), childPath(path, n))]);
+        out.push([n, await this.statRaw(childRaw(dir.raw, Buffer.from(n)), childPath(path, n))]);
       } catch (e) {
         if (!(e instanceof FsError) || e.code !== 'ENOENT') throw e;
       }
