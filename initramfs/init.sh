@@ -21,12 +21,13 @@ stage() { read -r up _ </proc/uptime; echo "tendril-stage $1 $up"; }
 stage init
 
 # Kernel command-line knobs: tendril.mode=menu|boot|shell, tendril.timeout=N, tendril.debug
-mode=auto timeout= debug=
+mode=auto timeout= debug= bench=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     tendril.mode=*) mode="${arg#tendril.mode=}" ;;
     tendril.timeout=*) timeout="${arg#tendril.timeout=}" ;;
     tendril.debug) debug=1 ;;
+    tendril.bench) bench=1 ;;
   esac
 done
 
@@ -48,6 +49,9 @@ while [ $n -lt 100 ]; do
 done
 echo "tendril: block devices: ${cur:-none}"
 stage devices
+
+# bench/boot.ts: node's own start-up, measured in place (empty script, same binary/libs).
+if [ -n "$bench" ]; then node -e 0; stage node-empty; fi
 
 run_tendril() {
   t=

@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../discovery/fs/types';
 import { FsError } from '../discovery/fs/types';
-import type { BootEntry, FileRef, FsId } from '../discovery/model';
+import type { BootEntry, FileRef, FsId, LinuxTarget, UkiTarget } from '../discovery/model';
+import { type AddonFile, type FileRange, type UkiBootParts, composeUkiCmdline, ukiBootParts } from '../discovery/uki/parts';
 import { BZIMAGE_PROBE_BYTES, type BzImageProbe, probeBzImage, versionOffset } from './bzimage';
 import { buildCmdline, checkCmdlineLength, type ConsolePolicy } from './cmdline';
 import { KexecError, hintFor } from './errors';
@@ -102,47 +103,99 @@ async function sizeOf(f: FileSystem, ref: FileRef, role: string, ctx: FailCtx): 
   }
 }
 
-/** Build the plan for a Linux entry. Throws KexecError naming the file and the reason. */
+interface KernelSource {
+  readonly file: PlanFile;
+  readonly fs: FileSystem;
+}
+
+interface InitrdSource {
+  readonly file: PlanFile;
+  readonly fs: FileSystem;
+}
+
+/** Build the plan for a Linux or UKI entry. Throws KexecError naming the file and the reason. */
 export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
   const t = entry.target;
-  if (t.kind !== 'linux') {
-    const ref = 'image' in t ? labelOf(t.image) : t.kind === 'multiboot' ? labelOf(t.kernel) : t.kind === 'uki-url' ? t.url : '?';
-    throw new KexecError({
-      syscall: 'plan',
-      errno: 'ENOEXEC',
-      code: 8,
-      kernel: ref,
-      initrds: [],
-      cmdlineLength: 0,
-      hint: `entry kind '${t.kind}' cannot be kexec'd by this build (UKI split pending; efi/multiboot need the VM or kexec_load path)`,
-    });
-  }
+  if (t.kind === 'linux') return planLinux(entry, t, lookup, opts);
+  if (t.kind === 'uki') return planUki(entry, t, lookup, opts);
+  const ref = 'image' in t ? labelOf(t.image) : t.kind === 'multiboot' ? labelOf(t.kernel) : t.url;
+  throw new KexecError({
+    syscall: 'plan',
+    errno: 'ENOEXEC',
+    code: 8,
+    kernel: ref,
+    initrds: [],
+    cmdlineLength: 0,
+    hint: `entry kind '${t.kind}' cannot be kexec'd with kexec_file_load (${t.kind === 'multiboot' ? 'needs kexec_load' : 'needs the VM path'})`,
+  });
+}
+
+async function planLinux(entry: BootEntry, t: LinuxTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
   const ctx: FailCtx = { kernel: labelOf(t.kernel), initrds: t.initrds.map((r) => labelOf(r)) };
   const kfs = fsFor(lookup, t.kernel, 'kernel', ctx);
   const ksize = await sizeOf(kfs, t.kernel, 'kernel', ctx);
-  const head = await readRange(kfs, t.kernel.path, 0, BZIMAGE_PROBE_BYTES);
+  const kernel: KernelSource = { fs: kfs, file: { role: 'kernel', label: ctx.kernel, fsId: t.kernel.fsId, path: t.kernel.path, offset: 0, size: ksize } };
+  const initrds: InitrdSource[] = [];
+  for (const r of t.initrds) {
+    const f = fsFor(lookup, r, 'initrd', ctx);
+    const size = await sizeOf(f, r, 'initrd', ctx);
+    initrds.push({ fs: f, file: { role: 'initrd', label: labelOf(r), fsId: r.fsId, path: r.path, offset: 0, size } });
+  }
+  return finishPlan(entry, ctx, kernel, initrds, { ...opts, entryOptions: t.cmdline });
+}
+
+async function planUki(entry: BootEntry, t: UkiTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
+  const ctx: FailCtx = { kernel: labelOf(t.image, '.linux'), initrds: [] };
+  const ufs = fsFor(lookup, t.image, 'UKI', ctx);
+  const addons: AddonFile[] = t.addons.map((a) => ({ fs: fsFor(lookup, a, 'add-on', ctx), path: a.path, fsId: a.fsId }));
+  let parts: UkiBootParts;
+  try {
+    parts = await ukiBootParts(ufs, t.image.path, t.profile, addons, { fsId: t.image.fsId });
+  } catch (e) {
+    const code = e instanceof FsError ? e.code : 'ENOEXEC';
+    throw fail(ctx, 'plan', code, FS_ERRNO[code] ?? 8, `UKI ${labelOf(t.image)}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const range = (r: FileRange, role: 'kernel' | 'initrd'): PlanFile => {
+    const fsId = r.fsId ?? t.image.fsId;
+    return { role, label: `${fsId}:${r.path}#${r.section}`, fsId, path: r.path, offset: r.offset, size: r.length, ...(r.section === '.ucode' ? { microcode: true } : {}) };
+  };
+  const kernel: KernelSource = { fs: ufs, file: range(parts.kernel, 'kernel') };
+  const initrds: InitrdSource[] = parts.initrdParts.map((r) => ({ fs: r.fs, file: range(r, 'initrd') }));
+  ctx.initrds = initrds.map((i) => i.file.label);
+  // systemd-stub rule: options from the entry or the editor replace .cmdline; add-ons append.
+  const entryOptions = composeUkiCmdline(parts, opts.replace ?? t.cmdlineOverride);
+  const warnings = parts.skippedAddons.map((a) => `add-on ${a.path} skipped: ${a.reason}`);
+  const { replace: _r, ...rest } = opts;
+  return finishPlan(entry, ctx, kernel, initrds, { ...rest, entryOptions }, warnings);
+}
+
+async function finishPlan(
+  entry: BootEntry,
+  ctx: FailCtx,
+  kernel: KernelSource,
+  initrds: InitrdSource[],
+  opts: PlanOptions & { entryOptions: string },
+  extraWarnings: string[] = [],
+): Promise<BootPlan> {
+  const k = kernel.file;
+  const head = await readRange(kernel.fs, k.path, k.offset, Math.min(BZIMAGE_PROBE_BYTES, k.size));
   const vo = versionOffset(head);
-  const vbytes = vo !== undefined && vo < ksize ? await readRange(kfs, t.kernel.path, vo, 128) : undefined;
-  const probe = probeBzImage(head, ksize, vbytes);
+  const vbytes = vo !== undefined && vo < k.size ? await readRange(kernel.fs, k.path, k.offset + vo, Math.min(128, k.size - vo)) : undefined;
+  const probe = probeBzImage(head, k.size, vbytes);
   if (!probe.ok) {
     throw fail(ctx, 'probe', 'ENOEXEC', 8, hintFor('kexec_file_load', 'ENOEXEC', { probe: `${ctx.kernel}: ${probe.reason}` }), {
       probe: probe.reason,
     });
   }
-  const kernel: PlanFile = { role: 'kernel', label: ctx.kernel, fsId: t.kernel.fsId, path: t.kernel.path, offset: 0, size: ksize };
-  const files: PlanFile[] = [];
   const infos = [];
-  for (const r of t.initrds) {
-    const f = fsFor(lookup, r, 'initrd', ctx);
-    const size = await sizeOf(f, r, 'initrd', ctx);
-    const h = size > 0 ? await readRange(f, r.path, 0, 512) : new Uint8Array(0);
-    files.push({ role: 'initrd', label: labelOf(r), fsId: r.fsId, path: r.path, offset: 0, size });
-    infos.push({ label: labelOf(r), size, head: h, path: r.path });
+  for (const i of initrds) {
+    const h = i.file.size > 0 ? await readRange(i.fs, i.file.path, i.file.offset, Math.min(512, i.file.size)) : new Uint8Array(0);
+    infos.push({ label: i.file.label, size: i.file.size, head: h, path: i.file.path, ...(i.file.microcode ? { microcode: true } : {}) });
   }
   const layout = layoutInitrd(infos);
-  const initrds = layout.pieces.map((p) => files[p.index]!);
+  const files = layout.pieces.map((p) => initrds[p.index]!.file);
   const cl = buildCmdline({
-    entryOptions: t.cmdline,
+    entryOptions: opts.entryOptions,
     ...(opts.replace !== undefined ? { replace: opts.replace } : {}),
     ...(opts.append !== undefined ? { append: opts.append } : {}),
     ...(opts.ownConsoles ? { ownConsoles: opts.ownConsoles } : {}),
@@ -162,13 +215,13 @@ export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOpt
       hint: tooLong,
     });
   }
-  const warnings = [...layout.warnings, ...layout.skipped.map((s) => `${s}: empty initrd skipped`)];
+  const warnings = [...extraWarnings, ...layout.warnings, ...layout.skipped.map((s) => `${s}: empty initrd skipped`)];
   return {
     entryId: entry.id,
     title: entry.displayTitle,
     syscall: 'kexec_file_load',
-    kernel,
-    initrds,
+    kernel: k,
+    initrds: files,
     initrdLayout: layout,
     cmdline: cl.cmdline,
     cmdlineLimit: probe.cmdlineSize,

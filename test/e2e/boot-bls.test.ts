@@ -5,8 +5,9 @@
 // is unchanged afterwards.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type QemuRun, blsDisk, blsEntry, hostKernel, privateCopy, productInitramfs, runQemu, sha256File } from '../fixtures/boot';
+import { LOG_DIR, type QemuRun, blsDisk, blsEntry, hostKernel, privateCopy, productInitramfs, runQemu, sha256File } from '../fixtures/boot';
 
 const entries = {
   'target-default.conf': blsEntry({
@@ -36,6 +37,7 @@ beforeAll(async () => {
     append: 'console=ttyS0 quiet tendril.mode=boot',
     disks: [disk],
     timeoutMs: 240_000,
+    logFile: path.join(LOG_DIR, 'boot-bls.log'),
   });
 }, 900_000);
 

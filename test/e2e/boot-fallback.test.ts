@@ -3,8 +3,9 @@
 // bootable entry in menu order. The disk's sha256 is unchanged afterwards.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type QemuRun, blsDisk, blsEntry, hostKernel, privateCopy, productInitramfs, runQemu, sha256File } from '../fixtures/boot';
+import { LOG_DIR, type QemuRun, blsDisk, blsEntry, hostKernel, privateCopy, productInitramfs, runQemu, sha256File } from '../fixtures/boot';
 
 const corrupt = new Uint8Array(2 << 20).map((_, i) => (i * 2654435761) >>> 24);
 
@@ -29,6 +30,7 @@ beforeAll(async () => {
     append: 'console=ttyS0 quiet tendril.mode=boot',
     disks: [disk],
     timeoutMs: 240_000,
+    logFile: path.join(LOG_DIR, 'boot-fallback.log'),
   });
 }, 900_000);
 
