@@ -45,7 +45,7 @@ export async function scanDevice(info: DeviceInfo): Promise<ScannedDevice> {
   try {
     src = FileSource.open(info.path, info.path);
   } catch (e) {
-    diagnostics.push(diag('error', 'device', `cannot open: ${errorMessage(e)}`, where));
+    diagnostics.push(diag('error', 'device', errorMessage(e), where));
   }
 
   if (src) {

@@ -169,7 +169,10 @@ export class BufferSource implements ByteSource {
   }
 }
 
+/** `open /dev/vda: EPERM (operation not permitted)`: syscall, device, errno, meaning. */
 export function toIoError(e: NodeJS.ErrnoException, syscall: string, device: string): IoError {
   const code = e.code ?? 'EIO';
-  return new IoError(`${syscall} ${device}: ${code} (${e.message})`, syscall, code, device);
+  // Node's message is "EPERM: operation not permitted, open '/dev/vda'": keep the meaning.
+  const meaning = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message;
+  return new IoError(`${syscall} ${device}: ${code} (${meaning})`, syscall, code, device);
 }
