@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CpioWriter } from './cpio';
 import { sharedLibraries } from './libs';
-import { WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
+import { LATE_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
 
 /** The checkout root: this file may run bundled from .cache/run, so search upwards. */
@@ -179,15 +179,18 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   // Kernel modules (uncompressed in Debian 6.1; the whole archive is compressed anyway).
   const db = loadModuleDb(o.kernelVersion);
   const sel = resolveModules(db, WANTED_MODULES);
-  for (const rel of sel.order) {
+  const early = new Set(sel.order);
+  const late = resolveModules(db, [...WANTED_MODULES, ...LATE_MODULES]).order.filter((m) => !early.has(m));
+  for (const rel of [...sel.order, ...late]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
     let name = rel;
     if (rel.endsWith('.xz')) [data, name] = [execFileSync('xz', ['-dc', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -3)];
     else if (rel.endsWith('.zst')) [data, name] = [execFileSync('zstd', ['-dcq', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -4)];
     base.file(`lib/modules/${name}`, data, 0o644, 'modules');
   }
-  const order = sel.order.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
-  base.file('etc/tendril/modules.order', Buffer.from(order), 0o644, 'modules');
+  const list = (l: string[]): string => l.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
+  base.file('etc/tendril/modules.order', Buffer.from(list(sel.order)), 0o644, 'modules');
+  base.file('etc/tendril/modules.late', Buffer.from(list(late)), 0o644, 'modules');
   base.file('etc/tendril/modules.json', Buffer.from(JSON.stringify({ kernelModulesFrom: o.kernelVersion, builtin: sel.builtin, missing: sel.missing }, null, 1)), 0o644, 'modules');
 
   // The app: /init, bundle, terminfo next to it (the bundle looks in <dir>/blessed-usr), addon.
@@ -200,7 +203,7 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   }
   app.file('tendril.node', fs.readFileSync(addon), 0o755, 'addon');
   app.file('bin/tendril', Buffer.from('#!/bin/sh\nexec node /tendril.js "$@"\n'), 0o755, 'init');
-  return { base, app, builtin: sel.builtin, missing: sel.missing, modules: sel.order.length };
+  return { base, app, builtin: sel.builtin, missing: sel.missing, modules: sel.order.length + late.length };
 }
 
 function writeCached(cpio: Buffer, cacheDir: string): { key: string; file: string } {

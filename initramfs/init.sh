@@ -53,6 +53,11 @@ stage devices
 # bench/boot.ts: node's own start-up, measured in place (empty script, same binary/libs).
 if [ -n "$bench" ]; then node -e 0; stage node-empty; fi
 
+# The VM path's modules (KVM) load in the background: nothing before the menu needs them.
+if [ -f /etc/tendril/modules.late ]; then
+  ( while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </etc/tendril/modules.late ) &
+fi
+
 run_tendril() {
   t=
   [ -n "$timeout" ] && t="--timeout $timeout"

@@ -13,8 +13,11 @@ export const WANTED_MODULES = [
   'xhci_pci', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'usb_storage', 'uas', 'usbhid', 'hid_generic',
   'mmc_block', 'sdhci_pci',
   'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'ext4', 'crc32c_generic', 'crc32c_intel',
-  'kvm', 'kvm_intel', 'kvm_amd',
 ];
+
+/** Only the VM path needs these; /init loads them in the background after tendril starts
+ *  (kvm.ko alone is 2.4 MB of relocations: seconds under emulation). */
+export const LATE_MODULES = ['kvm', 'kvm_intel', 'kvm_amd'];
 
 export interface ModuleDb {
   readonly version: string;
