@@ -13,11 +13,13 @@ import { Disk, parseDiskSpec, type DiskSpec } from './disk';
 import { loadFirmware } from './firmware';
 import { Machine, writeStdout, type MachineResult } from './machine';
 import { GiB, MiB } from './memory';
+import { MAX_DISKS } from './platform';
 import { kvm } from '../native/kvm';
 
-export const VM_USAGE = `usage: tendril vm --firmware FILE --disk DEV[,rw|,ro] [--memory 1G] [--cpus 1] [--stats]
-  --disk DEV      block device or image; read-only with an in-memory copy-on-write overlay,
-                  ",rw" writes through to DEV, ",ro" offers a read-only disk to the guest
+export const VM_USAGE = `usage: tendril vm --firmware FILE --disk DEV[,rw|,ro][,noboot]... [--memory 1G] [--cpus 1] [--stats]
+  --disk DEV      block device or image (up to 4, in PCI slots 2..5); read-only with an
+                  in-memory copy-on-write overlay; ",rw" writes through to DEV, ",ro" offers
+                  a read-only disk; ",noboot" leaves it out of the firmware's boot order
   --memory SIZE   guest RAM (K/M/G suffix; default 1G, at least 128M)
   --cpus N        vCPUs (only 1 is supported so far)
   --stats         print VM exit counts by kind to stderr at the end
@@ -26,7 +28,7 @@ export const VM_USAGE = `usage: tendril vm --firmware FILE --disk DEV[,rw|,ro] [
 
 export interface VmOptions {
   readonly firmware: string;
-  readonly disk: DiskSpec | null;
+  readonly disks: readonly DiskSpec[];
   readonly ramBytes: number;
   readonly cpus: number;
   readonly stats: boolean;
@@ -41,7 +43,7 @@ export function parseSize(s: string): number {
 
 export function parseVmArgs(argv: string[]): VmOptions {
   let firmware = '';
-  let disk: DiskSpec | null = null;
+  const disks: DiskSpec[] = [];
   let ramBytes = GiB;
   let cpus = 1;
   let stats = false;
@@ -55,7 +57,7 @@ export function parseVmArgs(argv: string[]): VmOptions {
     };
     switch (flag) {
       case '--firmware': firmware = value(); break;
-      case '--disk': disk = parseDiskSpec(value()); break;
+      case '--disk': disks.push(parseDiskSpec(value())); break;
       case '--memory': ramBytes = parseSize(value()); break;
       case '--cpus': cpus = Number(value()); break;
       case '--stats': stats = true; break;
@@ -66,7 +68,8 @@ export function parseVmArgs(argv: string[]): VmOptions {
   if (!Number.isInteger(cpus) || cpus < 1) throw new Error('--cpus must be a positive integer');
   if (cpus !== 1) throw new Error('--cpus: only 1 vCPU is supported so far');
   if (ramBytes < 128 * MiB || ramBytes > 64 * GiB) throw new Error('--memory must be between 128M and 64G');
-  return { firmware, disk, ramBytes, cpus, stats };
+  if (disks.length > MAX_DISKS) throw new Error(`at most ${MAX_DISKS} --disk options`);
+  return { firmware, disks, ramBytes, cpus, stats };
 }
 
 interface WorkerInput {
@@ -84,14 +87,15 @@ type WorkerMessage =
 function workerMain(input: WorkerInput): void {
   const port = parentPort!;
   const channel = new ConsoleChannel(input.channel);
-  let disk: Disk | null = null;
+  const disks: Disk[] = [];
   try {
     const fw = loadFirmware(input.opts.firmware);
-    disk = input.opts.disk ? Disk.open(input.opts.disk) : null;
+    for (const spec of input.opts.disks) disks.push(Disk.open(spec));
+    const platformDisks = disks.map((disk, i) => ({ disk, boot: input.opts.disks[i]!.boot !== false }));
     let resets = 0;
     for (;;) {
       const m = new Machine({
-        firmware: fw.data, ramBytes: input.opts.ramBytes, cpus: input.opts.cpus, disk,
+        firmware: fw.data, ramBytes: input.opts.ramBytes, cpus: input.opts.cpus, disks: platformDisks,
         serialOut: writeStdout,
         poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
         onVcpu: (handle) => port.postMessage({ type: 'vcpu', handle } satisfies WorkerMessage),
@@ -116,7 +120,7 @@ function workerMain(input: WorkerInput): void {
   } catch (e) {
     port.postMessage({ type: 'fail', message: e instanceof Error ? e.message : String(e) } satisfies WorkerMessage);
   } finally {
-    disk?.close();
+    for (const d of disks) d.close();
   }
 }
 
@@ -134,7 +138,7 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   let opts: VmOptions;
   try {
     opts = parseVmArgs(argv);
-    if (opts.disk && !fs.existsSync(opts.disk.path)) throw new Error(`--disk ${opts.disk.path}: no such file or device`);
+    for (const d of opts.disks) if (!fs.existsSync(d.path)) throw new Error(`--disk ${d.path}: no such file or device`);
     kvm(); // the addon must load here, not only in the worker
   } catch (e) {
     process.stderr.write(`tendril vm: ${(e as Error).message}\n${VM_USAGE}`);

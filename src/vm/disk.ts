@@ -10,20 +10,24 @@ export const OVERLAY_LIMIT_DEFAULT = 512 * 1024 * 1024;
 export interface DiskSpec {
   readonly path: string;
   readonly mode: DiskMode;
+  /** Listed in the fw_cfg bootorder (default). `,noboot` leaves it out, see platform.ts. */
+  readonly boot?: boolean;
 }
 
-/** `DEV[,rw|,ro]`: the default (no suffix) is the copy-on-write overlay. */
+/** `DEV[,rw|,ro][,noboot]`: the default (no suffix) is the copy-on-write overlay. */
 export function parseDiskSpec(arg: string): DiskSpec {
   const parts = arg.split(',');
   const path = parts.shift() ?? '';
   if (!path) throw new Error('--disk needs a path');
   let mode: DiskMode = 'cow';
+  let boot = true;
   for (const p of parts) {
     if (p === 'rw') mode = 'rw';
     else if (p === 'ro') mode = 'ro';
-    else throw new Error(`--disk ${arg}: unknown option '${p}' (use ,rw or ,ro)`);
+    else if (p === 'noboot') boot = false;
+    else throw new Error(`--disk ${arg}: unknown option '${p}' (use ,rw ,ro or ,noboot)`);
   }
-  return { path, mode };
+  return boot ? { path, mode } : { path, mode, boot };
 }
 
 function deviceSize(fd: number, path: string): number {

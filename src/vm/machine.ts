@@ -6,15 +6,14 @@ import {
   COUNT_EINTR, COUNT_FAST_PMTIMER, COUNT_FAST_SINK, ExitReason, PortMode, exitReasonName, formatRegisterDump, kvm, kvmConstants,
 } from '../native/kvm';
 import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
-import type { Disk } from './disk';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
-import { Platform } from './platform';
+import { Platform, type PlatformDisk } from './platform';
 
 export interface MachineConfig {
   readonly firmware: Buffer;
   readonly ramBytes: number;
   readonly cpus: number;
-  readonly disk: Disk | null;
+  readonly disks: readonly PlatformDisk[];
   readonly serialOut: (bytes: Uint8Array) => void;
   /** Console input and stop requests, polled when KVM_RUN is interrupted. */
   readonly poll: () => { stop: boolean; input: Uint8Array | null };
@@ -93,7 +92,7 @@ export class Machine {
 
     const vmFd = this.vm;
     this.platform = new Platform({
-      layout, mem, cpus: this.cfg.cpus, disk: this.cfg.disk, firmwareSize: fw.length,
+      layout, mem, cpus: this.cfg.cpus, disks: this.cfg.disks, firmwareSize: fw.length,
       irqLine: (gsi, level) => k.kvmIrqLine(vmFd, gsi, level ? 1 : 0),
       serialOut: (b) => this.serial(b),
     });

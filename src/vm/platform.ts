@@ -15,16 +15,25 @@ import { VirtioBlk } from './virtio-blk';
 import { buildAcpi, LOADER_FILE, RSDP_FILE, TABLES_FILE } from './acpi/tables';
 import { pciGsi } from './acpi/dsdt';
 
+/** Disk i is a virtio-blk function at 00:(2+i).0. */
 export const VIRTIO_BLK_SLOT = 2;
-/** OpenFirmware path OVMF matches for the virtio disk at 00:02.0. */
-export const BOOTORDER = `/pci@i0cf8/scsi@${VIRTIO_BLK_SLOT}/disk@0,0\n`;
+export const MAX_DISKS = 4;
+/** OpenFirmware path OVMF matches for the virtio disk in PCI slot `slot`. */
+export const bootorderPath = (slot: number): string => `/pci@i0cf8/scsi@${slot.toString(16)}/disk@0,0`;
+
+export interface PlatformDisk {
+  readonly disk: Disk;
+  /** In the fw_cfg bootorder. OVMF applies the bootorder only if one entry matches; then it
+   *  drops the unlisted disks' boot options and keeps the built-in shell last. */
+  readonly boot: boolean;
+}
 export const COM1_GSI = 4;
 
 export interface PlatformOptions {
   readonly layout: MemoryLayout;
   readonly mem: GuestMemory;
   readonly cpus: number;
-  readonly disk: Disk | null;
+  readonly disks: readonly PlatformDisk[];
   readonly firmwareSize: number;
   readonly irqLine: (gsi: number, level: boolean) => void;
   readonly serialOut: (byte: number) => void;
@@ -52,7 +61,7 @@ export class Platform {
   readonly cmos: Cmos;
   readonly uart: Uart16550;
   readonly fwcfg: FwCfg;
-  readonly virtio: VirtioBlk | null;
+  readonly virtio: VirtioBlk[] = [];
   readonly rom = new RomWriteSink();
 
   constructor(o: PlatformOptions) {
@@ -73,14 +82,17 @@ export class Platform {
     this.fwcfg.addFile(TABLES_FILE, acpi.tables);
     this.fwcfg.addFile(RSDP_FILE, acpi.rsdp);
     this.fwcfg.addFile(LOADER_FILE, acpi.loader);
-    if (o.disk) {
-      const gsi = pciGsi(VIRTIO_BLK_SLOT, 0);
-      this.virtio = new VirtioBlk(o.disk, o.mem, this.mmio, (l) => o.irqLine(gsi, l));
-      this.pci.add(VIRTIO_BLK_SLOT, 0, this.virtio);
-      this.fwcfg.addFile('bootorder', Buffer.from(BOOTORDER + '\0'));
-    } else {
-      this.virtio = null;
-    }
+    if (o.disks.length > MAX_DISKS) throw new Error(`at most ${MAX_DISKS} disks`);
+    const order: string[] = [];
+    o.disks.forEach((d, i) => {
+      const slot = VIRTIO_BLK_SLOT + i;
+      const gsi = pciGsi(slot, 0);
+      const dev = new VirtioBlk(d.disk, o.mem, this.mmio, (l) => o.irqLine(gsi, l));
+      this.pci.add(slot, 0, dev);
+      this.virtio.push(dev);
+      if (d.boot) order.push(bootorderPath(slot));
+    });
+    if (order.length) this.fwcfg.addFile('bootorder', Buffer.from(order.join('\n') + '\n\0'));
     this.mmio.register(FOUR_GIB - o.firmwareSize, o.firmwareSize, this.rom);
   }
 }

@@ -20,13 +20,13 @@ describe.skipIf(!haveQemu)('tendril vm: OVMF boots Debian\'s kernel from the vir
       { path: 'startup.nsh', data: 'fs0:\\EFI\\debian\\linux.efi initrd=\\initrd.img console=ttyS0 panic=-1 quiet\r\n' },
     ]);
     const before = sha256(disk);
-    const cpio = vmInitramfs('vm-linux', disk, '--stats');
+    const cpio = vmInitramfs('vm-linux', [{ file: disk }], '--stats');
     const run = await runNested(cpio, [MARKER]);
     const log = run.log;
     expect(log, log.slice(-3000)).toMatch(new RegExp(`[\\r\\n]${MARKER}[\\r\\n]`));
     expect(log).toContain('guest powered off (ACPI S5');
     expect(run.exitCode, log.slice(-3000)).toBe(0);
-    expect(/TENDRIL-DISK-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before);
+    expect(/TENDRIL-DISK0-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before);
     expect(sha256(disk)).toBe(before);
   }, 600_000);
 });

@@ -14,7 +14,7 @@ describe.skipIf(!haveQemu)('tendril vm: OVMF to the UEFI shell (nested KVM)', ()
     expect(fs.existsSync(OVMF)).toBe(true);
     const disk = fatDisk('vm-shell', [{ path: 'startup.nsh', data: `echo ${MARKER}\r\nmap\r\nreset -s\r\n` }]);
     const before = sha256(disk);
-    const cpio = vmInitramfs('vm-shell', disk, '--stats');
+    const cpio = vmInitramfs('vm-shell', [{ file: disk }], '--stats');
     const run = await runNested(cpio, [MARKER]);
     const log = run.log;
     expect(log, log.slice(-3000)).toContain('TENDRIL-VM-START');
@@ -28,7 +28,7 @@ describe.skipIf(!haveQemu)('tendril vm: OVMF to the UEFI shell (nested KVM)', ()
     expect(mapOut).toContain('PciRoot(0x0)/Pci(0x2,0x0)');
     expect(log).toContain('guest powered off (ACPI S5');
     expect(run.exitCode, log.slice(-3000)).toBe(0);
-    const m = /TENDRIL-DISK-SHA256=([0-9a-f]{64})/.exec(log);
+    const m = /TENDRIL-DISK0-SHA256=([0-9a-f]{64})/.exec(log);
     expect(m?.[1]).toBe(before);
     expect(sha256(disk)).toBe(before);
   }, 600_000);

@@ -2,7 +2,10 @@
 // firmware checks on Debian's OVMF.fd, CPUID fix-ups and `tendril vm` argument parsing.
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Platform } from '../../../src/vm/platform';
+import { Disk } from '../../../src/vm/disk';
 import { GuestMemory, GiB, memoryLayout } from '../../../src/vm/memory';
 import { checkFirmware } from '../../../src/vm/firmware';
 import { parseSize, parseVmArgs } from '../../../src/vm/command';
@@ -12,7 +15,7 @@ function board() {
   const layout = memoryLayout(256 * 1024 * 1024);
   const out: number[] = [];
   const p = new Platform({
-    layout, mem: new GuestMemory(new ArrayBuffer(1 << 20), null), cpus: 1, disk: null, firmwareSize: 2 << 20,
+    layout, mem: new GuestMemory(new ArrayBuffer(1 << 20), null), cpus: 1, disks: [], firmwareSize: 2 << 20,
     irqLine: () => {}, serialOut: (b) => out.push(b),
   });
   return { p, out };
@@ -68,6 +71,43 @@ describe('board', () => {
   });
 });
 
+describe('disks and bootorder', () => {
+  function fwFile(p: Platform, name: string): string | null {
+    const rd = (key: number, n: number) => {
+      p.io.write(0x510, 2, key);
+      return Buffer.from(Array.from({ length: n }, () => p.io.read(0x511, 1)));
+    };
+    const count = rd(0x19, 4).readUInt32BE(0);
+    const dir = rd(0x19, 4 + 64 * count);
+    for (let i = 0; i < count; i++) {
+      const o = 4 + 64 * i;
+      if (dir.toString('ascii', o + 8, o + 64).replace(/\0.*$/s, '') === name) return rd(dir.readUInt16BE(o + 4), dir.readUInt32BE(o)).toString('latin1');
+    }
+    return null;
+  }
+
+  it('puts disk i at 00:(2+i).0 and lists only bootable disks in the NUL-terminated bootorder', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-board-'));
+    const imgs = ['a', 'b', 'c'].map((n) => {
+      const f = path.join(dir, `${n}.img`);
+      fs.writeFileSync(f, Buffer.alloc(1 << 20));
+      return Disk.open({ path: f, mode: 'cow' });
+    });
+    const p = new Platform({
+      layout: memoryLayout(256 * 1024 * 1024), mem: new GuestMemory(new ArrayBuffer(1 << 20), null), cpus: 1,
+      disks: [{ disk: imgs[0]!, boot: false }, { disk: imgs[1]!, boot: true }, { disk: imgs[2]!, boot: true }],
+      firmwareSize: 2 << 20, irqLine: () => {}, serialOut: () => {},
+    });
+    for (const slot of [2, 3, 4]) {
+      p.io.write(0xcf8, 4, (0x8000_0000 | (slot << 11)) >>> 0);
+      expect(p.io.read(0xcfc, 4)).toBe(0x1042_1af4);
+    }
+    expect(fwFile(p, 'bootorder')).toBe('/pci@i0cf8/scsi@3/disk@0,0\n/pci@i0cf8/scsi@4/disk@0,0\n\0');
+    expect(fwFile(board().p, 'bootorder')).toBeNull();
+    imgs.forEach((d) => d.close());
+  });
+});
+
 describe('firmware checks', () => {
   it.skipIf(!fs.existsSync('/usr/share/ovmf/OVMF.fd'))('accepts Debian\'s OVMF.fd', () => {
     expect(checkFirmware(fs.readFileSync('/usr/share/ovmf/OVMF.fd'))).toEqual([]);
@@ -100,7 +140,9 @@ describe('tendril vm arguments', () => {
     expect(parseSize('512M')).toBe(512 * 1024 * 1024);
     expect(parseSize('256')).toBe(256 * 1024 * 1024);
     const o = parseVmArgs(['--firmware', 'OVMF.fd', '--disk', '/dev/sdb,rw']);
-    expect(o).toMatchObject({ firmware: 'OVMF.fd', disk: { path: '/dev/sdb', mode: 'rw' }, ramBytes: GiB, cpus: 1 });
+    expect(o).toMatchObject({ firmware: 'OVMF.fd', disks: [{ path: '/dev/sdb', mode: 'rw' }], ramBytes: GiB, cpus: 1 });
+    const two = parseVmArgs(['--firmware', 'f', '--disk', 'a.img,noboot', '--disk', 'b.img']);
+    expect(two.disks).toEqual([{ path: 'a.img', mode: 'cow', boot: false }, { path: 'b.img', mode: 'cow' }]);
   });
   it('rejects bad input with a message', () => {
     expect(() => parseVmArgs([])).toThrow(/--firmware/);

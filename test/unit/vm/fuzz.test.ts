@@ -66,7 +66,7 @@ describe('fuzzing guest-controlled structures', () => {
         fc.array(fc.record({ port: fc.integer({ min: 0, max: 0xffff }), size: fc.constantFrom(1, 2, 4), value: fc.nat(), write: fc.boolean() }), { maxLength: 200 }),
         (ops) => {
           const disk = Disk.open({ path: img, mode: 'cow' }, 64 * 1024);
-          const p = new Platform({ layout, mem: new GuestMemory(new ArrayBuffer(RAM), null), cpus: 1, disk, firmwareSize: 2 << 20, irqLine: () => {}, serialOut: () => {} });
+          const p = new Platform({ layout, mem: new GuestMemory(new ArrayBuffer(RAM), null), cpus: 1, disks: [{ disk, boot: true }], firmwareSize: 2 << 20, irqLine: () => {}, serialOut: () => {} });
           for (const o of ops) {
             if (o.write) p.io.write(o.port, o.size, o.value >>> 0);
             else expect(p.io.read(o.port, o.size)).toBeLessThanOrEqual(o.size === 4 ? 0xffffffff : (1 << (o.size * 8)) - 1);
