@@ -19,9 +19,9 @@ async function code(p: Promise<unknown>): Promise<string> {
   }
 }
 
-const NAMES: Record<IsoKind, string> = { 'rr-joliet': 'rockridge', rr: 'rockridge', joliet: 'joliet', plain: 'iso9660' };
+const NAMES: Record<IsoKind, string> = { 'rr-joliet': 'rockridge', rr: 'rockridge', 'rr-reloc': 'rockridge', joliet: 'joliet', plain: 'iso9660' };
 
-describe.each(['rr-joliet', 'rr', 'joliet', 'plain'] as IsoKind[])('ISO 9660 image made by xorriso (%s)', (kind) => {
+describe.each(['rr-joliet', 'rr', 'rr-reloc', 'joliet', 'plain'] as IsoKind[])('ISO 9660 image made by xorriso (%s)', (kind) => {
   const fx = isoImage(kind);
 
   it('picks Rock Ridge, then Joliet, then plain names', () => {
@@ -72,6 +72,18 @@ describe('ISO 9660 specifics', () => {
     expect(await code(fsys.stat('/loop1'))).toBe('ELOOP');
     expect(await code(fsys.stat('/escape'))).toBe('EACCES');
     expect(await code(fsys.stat('/dangling'))).toBe('ENOENT');
+    src.close();
+  });
+
+  it('Rock Ridge relocated deep directories are shown where they belong (CL), not where they sit (RE)', async () => {
+    const fx = isoImage('rr-reloc');
+    // The image really relocates: the plain ISO names show /RR_MOVED and a shallow /A tree.
+    const plain = execFileSync('isoinfo', ['-l', '-i', fx.image]).toString();
+    expect(plain).toMatch(/Directory listing of \/RR_MOVED\//);
+    const src = FileSource.open(fx.image);
+    const fsys = openIso9660(src);
+    expect((await fsys.readdir('/a/b/c/d/e/f/g/h/i')).map((e) => e.name)).toEqual(['deep.txt']);
+    expect(new TextDecoder().decode(await readFileLimited(fsys, '/a/b/c/d/e/f/g/h/i/deep.txt', 100))).toBe('deep\n');
     src.close();
   });
 
