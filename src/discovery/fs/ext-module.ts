@@ -91,11 +91,9 @@ function load(): Lib {
   if (lib) return lib;
   const saved = snapshotListeners();
   try {
-    /* eslint-disable @typescript-eslint/no-require-imports */
     const module = require('ext2fs/lib/libext2fs') as WasmModule;
     const util = require('ext2fs/lib/util') as LibUtil;
     const b = require('ext2fs/lib/binding') as LibBindingRaw;
-    /* eslint-enable @typescript-eslint/no-require-imports */
     const ready = new Promise<void>((resolve) => {
       const check = (): void => {
         if (module.calledRun) resolve();
