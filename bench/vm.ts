@@ -21,7 +21,22 @@ const t0 = process.hrtime.bigint();
 const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
 const p = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
 let out = '', err = '';
-const r = { label, shellMs: null, markerMs: null, exitMs: null, status: null, stats: null };
+const r = { label, shellMs: null, markerMs: null, exitMs: null, status: null, stats: null, kvm: null };
+// KVM's own per-VM exit counters (debugfs; vCPU stats summed per VM). The directory vanishes
+// with the VM, so sample it and keep the last reading.
+const fs = require('fs');
+const KVM_STATS = ['exits', 'io_exits', 'mmio_exits', 'irq_exits', 'halt_exits', 'signal_exits', 'irq_window_exits', 'request_irq_exits', 'insn_emulation', 'host_state_reload'];
+const sample = () => {
+  try {
+    for (const d of fs.readdirSync('/sys/kernel/debug/kvm')) {
+      if (!d.startsWith(p.pid + '-')) continue;
+      const o = {};
+      for (const k of KVM_STATS) { try { o[k] = Number(fs.readFileSync('/sys/kernel/debug/kvm/' + d + '/' + k, 'utf8')); } catch {} }
+      r.kvm = o;
+    }
+  } catch {}
+};
+const sampler = setInterval(sample, 250);
 p.stdout.on('data', (d) => {
   out += d.toString('latin1');
   if (r.shellMs === null && out.includes('Shell> ')) r.shellMs = ms();
@@ -29,6 +44,7 @@ p.stdout.on('data', (d) => {
 });
 p.stderr.on('data', (d) => { err += d.toString('latin1'); });
 p.on('close', (code) => {
+  clearInterval(sampler);
   r.exitMs = ms();
   r.status = code;
   const m = /tendril-vm-stats (\\{.*\\})/.exec(err);
@@ -55,6 +71,7 @@ async function main(): Promise<void> {
     script: [
       'cd /vm',
       'mkdir -p /var/tmp && export TMPDIR=/tmp', // QEMU's snapshot=on keeps its overlay there
+      'mount -t debugfs debugfs /sys/kernel/debug',
       `node /vm/timer.js tendril node /vm/tendril-vm.js --firmware /vm/OVMF.fd --disk /vm/disk.img --stats`,
       `node /vm/timer.js qemu ${qemu} -enable-kvm -machine pc -m 1G -nographic -nodefaults -serial stdio -bios /vm/OVMF.fd ` +
         `-drive if=none,id=d,file=/vm/disk.img,format=raw,snapshot=on -device virtio-blk-pci,drive=d,disable-legacy=on`,
@@ -65,7 +82,8 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const run = await runNested(cpio, ['BENCH-RESULT']);
   const results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as {
-    label: string; shellMs: number | null; markerMs: number | null; exitMs: number | null; status: number | null; stats: Record<string, number> | null;
+    label: string; shellMs: number | null; markerMs: number | null; exitMs: number | null; status: number | null;
+    stats: Record<string, number> | null; kvm: Record<string, number> | null;
   });
   const t = results.find((r) => r.label === 'tendril');
   const q = results.find((r) => r.label === 'qemu');
@@ -83,7 +101,9 @@ async function main(): Promise<void> {
       `tendril vm           ${f(t.shellMs)}   ${f(t.markerMs)}  ${f(t.exitMs)}   ${t.status}`,
       `qemu -enable-kvm     ${f(q.shellMs)}   ${f(q.markerMs)}  ${f(q.exitMs)}   ${q.status}`,
       `ratio tendril/qemu   ${ratio(t.shellMs, q.shellMs).padStart(8)}   ${ratio(t.markerMs, q.markerMs).padStart(8)}  ${ratio(t.exitMs, q.exitMs).padStart(8)}`,
-      `tendril VM exits by kind: ${JSON.stringify(t.stats)}`,
+      `KVM exit counters (debugfs, sampled every 250 ms until the VM ended):`,
+      ...Object.keys({ ...t.kvm, ...q.kvm }).map((k) => `  ${k.padEnd(18)} tendril ${String(t.kvm?.[k] ?? 'n/a').padStart(10)}   qemu ${String(q.kvm?.[k] ?? 'n/a').padStart(10)}`),
+      `tendril exits by kind (userspace, from the addon's counters): ${JSON.stringify(t.stats)}`,
       '',
     ].join('\n'),
   );
