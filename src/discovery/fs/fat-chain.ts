@@ -10,6 +10,8 @@ import type { Run } from './walk';
 
 
 const WINDOW = 64 * 1024;
+/** A file in more pieces than this is refused (memory for the run list stays bounded). */
+const MAX_RUNS = 500_000;
 const MAX_WINDOWS = 16;
 
 export class FatTable {
@@ -117,6 +119,7 @@ export class FatTable {
       if (runLen > 0 && c === runStart + runLen) runLen++;
       else {
         if (runLen > 0) out.push(this.run(runStart, runLen, out));
+        if (out.length >= MAX_RUNS) throw new FsError('EFBIG', path, `more than ${MAX_RUNS} fragments`);
         runStart = c;
         runLen = 1;
       }
