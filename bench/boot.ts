@@ -28,7 +28,7 @@ async function bootOnce(initrd: string, disk: string, untilKexec: boolean, i: nu
     append: 'console=ttyS0 quiet tendril.mode=boot tendril.bench',
     disks: [disk],
     timeoutMs: 300_000,
-    until: untilKexec ? /TARGET-DONE/ : /tendril-stage node-empty/,
+    until: untilKexec ? /TARGET-DONE/ : /tendril-stage node-empty [\d.]+\s/,
     logFile: path.join(LOG_DIR, `bench-boot-${tag}-${i}.log`),
   });
   const stages: Record<string, number> = {};
