@@ -7,6 +7,7 @@ import { BufferSource, FileSource } from '../../../src/discovery/io/source';
 import { type ExtKind, type ExtSpecialKind, extImage, extSpecialImage, fatImage } from '../../fixtures/fsimages';
 import { fileSha, listHost, listTree, sha256 } from './compare';
 import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -143,4 +144,16 @@ it('libext2fs still works after the huge volume was handled natively', async () 
   expect((await fsys.stat('/hello.txt')).size).toBe(12);
   await fsys.close();
   src2.close();
+});
+
+it('notes an ext3 journal that needs recovery (not replayed: data may be stale)', async () => {
+  const fx = extImage('ext3');
+  const img = Buffer.from(fs.readFileSync(fx.image));
+  // EXT3_FEATURE_INCOMPAT_RECOVER (0x4) in s_feature_incompat, as an unclean shutdown leaves it.
+  img.writeUInt32LE(img.readUInt32LE(1024 + 96) | 0x4, 1024 + 96);
+  const fsys = await openExt(new BufferSource(img, 'dirty-ext3'), 'ext3');
+  expect(fsys.superblock.needsRecovery).toBe(true);
+  expect(fsys.notes.join('\n')).toMatch(/journal needs recovery/);
+  expect((await fsys.stat('/hello.txt')).size).toBe(12);
+  await fsys.close();
 });
