@@ -23,13 +23,15 @@ const p = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
 let out = '', err = '';
 const r = { label, shellMs: null, markerMs: null, exitMs: null, status: null, stats: null, kvm: null };
 // KVM's own per-VM exit counters (debugfs; vCPU stats summed per VM). The directory vanishes
-// with the VM, so sample it and keep the last reading.
+// with the VM, so sample it and keep the last reading. It is named <tid>-<fd> after the thread
+// that created the VM (tendril creates it in a worker thread), so take any VM directory: the
+// VMMs run one after the other.
 const fs = require('fs');
 const KVM_STATS = ['exits', 'io_exits', 'mmio_exits', 'irq_exits', 'halt_exits', 'signal_exits', 'irq_window_exits', 'request_irq_exits', 'insn_emulation', 'host_state_reload'];
 const sample = () => {
   try {
     for (const d of fs.readdirSync('/sys/kernel/debug/kvm')) {
-      if (!d.startsWith(p.pid + '-')) continue;
+      if (!/^\\d+-\\d+$/.test(d)) continue;
       const o = {};
       for (const k of KVM_STATS) { try { o[k] = Number(fs.readFileSync('/sys/kernel/debug/kvm/' + d + '/' + k, 'utf8')); } catch {} }
       r.kvm = o;
