@@ -107,7 +107,13 @@ export async function scanDevice(info: DeviceInfo): Promise<ScannedDevice> {
     });
     if (!probe?.readable) return;
     try {
-      readers.set(fsId, await openFileSystem(s, probe.type));
+      const reader = await openFileSystem(s, probe.type);
+      readers.set(fsId, reader);
+      // Readers may say how they read a volume (journal not replayed, library bypassed).
+      const notes = (reader as { notes?: unknown }).notes;
+      if (Array.isArray(notes)) {
+        for (const n of notes) if (typeof n === 'string') diagnostics.push(diag('info', probe.type, n, { ...where, fsId }));
+      }
     } catch (e) {
       diagnostics.push(
         diag('error', 'fs', `cannot read ${probe.type} filesystem: ${errorMessage(e)}`, { ...where, fsId }),
