@@ -1,0 +1,69 @@
+// End-to-end, the menu issue's QEMU case: the product initramfs runs `tendril menu` on the
+// serial console (tendril.mode=menu). We wait for the countdown, press Down (second row),
+// `e`, End, type " tendril.test=42", Enter; the target kernel must report the second
+// entry's own option and ours. The disk's sha256 is unchanged afterwards.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOG_DIR, blsDisk, hostKernel, privateCopy, productInitramfs, sha256File, targetReport } from '../fixtures/boot';
+import { MENU_ENTRIES, MENU_LOADER_CONF } from '../fixtures/boot-formats';
+import { type InteractiveRun, KEY, runQemuInteractive } from '../fixtures/qemu-interactive';
+
+let run: InteractiveRun;
+let disk: string;
+let before: string;
+let pristine: string;
+
+beforeAll(async () => {
+  const initramfs = productInitramfs();
+  const img = blsDisk(MENU_LOADER_CONF, MENU_ENTRIES);
+  pristine = sha256File(img);
+  disk = privateCopy(img);
+  before = sha256File(disk);
+  run = await runQemuInteractive({
+    kernel: hostKernel().vmlinuz,
+    initrd: initramfs,
+    append: 'console=ttyS0 quiet tendril.mode=menu',
+    disks: [disk],
+    timeoutMs: 300_000,
+    until: /TARGET-DONE/,
+    logFile: path.join(LOG_DIR, 'menu-qemu.log'),
+    steps: [
+      // The countdown appears once discovery is complete, with the default (first row) selected.
+      { when: /Booting 'Menu alpha' in \d+ s/, send: [KEY.down, 'e'] },
+      { when: /editing \S+: Enter boot/, send: [KEY.end, ...' tendril.test=42'.split(''), KEY.enter], gapMs: 150 },
+    ],
+  });
+}, 900_000);
+
+afterAll(() => {
+  if (disk) fs.rmSync(path.dirname(disk), { recursive: true, force: true });
+});
+
+describe('the boot menu over a serial console', () => {
+  it('shows the entries and the countdown', () => {
+    if (!/TARGET-DONE/.test(run.output)) console.error(run.text.slice(-6000));
+    expect(run.text).toMatch(/Boot entries/);
+    expect(run.text).toMatch(/Booting 'Menu alpha' in \d+ s/);
+    expect(run.stepsDone).toBe(2);
+  });
+
+  it('Down + e opens the editor on the second entry', () => {
+    expect(run.text).toMatch(/editing menu-beta\.conf: Enter boot/);
+  });
+
+  it('the edited second entry boots: its own option, ours, and both its initrds', () => {
+    const t = targetReport(run.output);
+    expect(t.booted).toBe(true);
+    expect(t.cmdline).toContain('tendril.test=42');
+    expect(t.cmdline).toContain('tendril.row=beta');
+    expect(t.cmdline).not.toContain('tendril.row=alpha');
+    expect(t.files['/second-initrd-marker']).toBe('second-piece-arrived');
+  });
+
+  it('the disk image is byte-for-byte unchanged', () => {
+    expect(sha256File(disk)).toBe(before);
+    expect(before).toBe(pristine);
+  });
+});
