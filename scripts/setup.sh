@@ -32,6 +32,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The nested-KVM tests rebuild kvm-amd from Debian's source for the kernel the test guest
+# boots (test-hosts.md): its headers must match that exact version.
+KVER=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 | sed 's|.*/vmlinuz-||')
+if [ -n "$KVER" ]; then
+  need=()
+  for p in linux-source-6.1 "linux-headers-$KVER"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  if [ "${#need[@]}" -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
+
 # systemd-boot's bootctl as the oracle for BLS sorting and titles, unpacked (not installed:
 # its kernel-install hooks would write to /boot).
 if [ ! -x /opt/tendril-sdboot/usr/bin/bootctl ]; then

@@ -18,7 +18,8 @@ commands:
   boot     boot an entry (--entry ID | --default) [--dry-run]
   menu     the interactive boot menu (--plain, --dry-run, --disk FILE..., --timeout S)
   hash-password  print a salted scrypt hash for --password-hash / /etc/tendril/password-hash
-  vm       run a UEFI payload in a KVM virtual machine
+  vm       run OVMF in a KVM virtual machine with disks passed through
+           (--firmware FILE --disk DEV[,rw|,ro|,noboot]... [--memory 1G])
   help     this text
 `;
 
@@ -32,6 +33,7 @@ function commands(): Record<string, Command> {
     // blessed, kexec or the VMM at start-up.
     boot: async (a) => (await import('./kexec/command')).runBootCommand(a),
     menu: async (a) => (await import('./menu/command')).runMenuCommand(a),
+    vm: async (a) => (await import('./vm/command')).runVmCommand(a),
     'hash-password': async (a) => {
       const { hashPassword } = await import('./menu/password');
       const pw = a[0] ?? (await readStdinLine());
