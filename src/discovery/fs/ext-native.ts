@@ -6,7 +6,7 @@ import type { ByteSource } from '../io/source';
 import { type ExtInode, ExtLayout, type ExtSuper, INODE_FLAG_EXTENTS, INODE_FLAG_INLINE_DATA } from './ext-layout';
 import type { FileHandle, FileKind } from './types';
 import { FsError } from './types';
-import { TreeFileSystem, type TreeNode, type TreeOps, clampRead, ioGuard, readRuns } from './walk';
+import { TreeFileSystem, type TreeNode, type TreeOps, ioGuard, readRuns, runsHandle } from './walk';
 
 const ROOT_INO = 2;
 const MAX_DIR_BYTES = 32 * 1024 * 1024;
@@ -127,21 +127,7 @@ export function openMapped(ops: ExtNativeOps, ino: number, path: string): FileHa
       ? null
       : ops.layout.mapFile(inode, path);
   if (!runs && size > 60) throw new FsError('EIO', path, 'inline data beyond i_block is not supported');
-  const src = ops.layout.src;
-  let closed = false;
-  return {
-    size,
-    async read(position: number, length: number): Promise<Uint8Array> {
-      if (closed) throw new FsError('EINVAL', path, 'file handle closed');
-      const n = clampRead(size, position, length, path);
-      if (n === 0) return new Uint8Array(0);
-      if (!runs) return Uint8Array.from(inode.iBlock.subarray(position, position + n));
-      return ioGuard(path, () => readRuns(src, runs, position, n, path));
-    },
-    async close(): Promise<void> {
-      closed = true;
-    },
-  };
+  return runsHandle(ops.layout.src, runs, size, path, (position, n) => Uint8Array.from(inode.iBlock.subarray(position, position + n)));
 }
 
 export function nativeExtFileSystem(type: string, src: ByteSource, sb: ExtSuper): TreeFileSystem<ExtNode> {

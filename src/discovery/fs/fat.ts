@@ -9,7 +9,7 @@ import { FatTable } from './fat-chain';
 import { type FatDirEntry, parseDirEntries } from './fat-dir';
 import type { FileHandle, FileSystem } from './types';
 import { FsError } from './types';
-import { type Run, TreeFileSystem, type TreeNode, type TreeOps, clampRead, ioGuard, readRuns } from './walk';
+import { type Run, TreeFileSystem, type TreeNode, type TreeOps, ioGuard, readRuns, runsHandle } from './walk';
 
 /** FAT caps a directory at 65536 entries (2 MiB); we use the same limit. */
 const MAX_DIR_BYTES = 65536 * 32;
@@ -82,20 +82,7 @@ class FatOps implements TreeOps<FatNode> {
       if (need > this.geo.clusterCount) throw new FsError('EIO', path, `size ${size} larger than the volume`);
       runs = ioGuard(path, () => this.fat.runs(node.firstCluster, need, path, false));
     }
-    const src = this.src;
-    let closed = false;
-    return {
-      size,
-      async read(position: number, length: number): Promise<Uint8Array> {
-        if (closed) throw new FsError('EINVAL', path, 'file handle closed');
-        const n = clampRead(size, position, length, path);
-        if (n === 0) return new Uint8Array(0);
-        return ioGuard(path, () => readRuns(src, runs, position, n, path));
-      },
-      async close(): Promise<void> {
-        closed = true;
-      },
-    };
+    return runsHandle(this.src, runs, size, path);
   }
 }
 

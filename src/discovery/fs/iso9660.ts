@@ -18,7 +18,7 @@ import {
 } from './iso-record';
 import type { FileHandle, FileKind, FileSystem } from './types';
 import { FsError } from './types';
-import { type Run, TreeFileSystem, type TreeNode, type TreeOps, clampRead, ioGuard, readRuns } from './walk';
+import { type Run, TreeFileSystem, type TreeNode, type TreeOps, ioGuard, runsHandle } from './walk';
 
 const MAX_DESCRIPTORS = 64;
 const MAX_DIR_BYTES = 16 * 1024 * 1024;
@@ -197,21 +197,7 @@ class IsoOps implements TreeOps<IsoNode> {
       runs.push({ fileOffset: off, diskOffset: lba * SECTOR, length: len });
       off += len;
     }
-    const size = node.size;
-    const src = this.src;
-    let closed = false;
-    return {
-      size,
-      async read(position: number, length: number): Promise<Uint8Array> {
-        if (closed) throw new FsError('EINVAL', path, 'file handle closed');
-        const n = clampRead(size, position, length, path);
-        if (n === 0) return new Uint8Array(0);
-        return ioGuard(path, () => readRuns(src, runs, position, n, path));
-      },
-      async close(): Promise<void> {
-        closed = true;
-      },
-    };
+    return runsHandle(this.src, runs, node.size, path);
   }
 }
 

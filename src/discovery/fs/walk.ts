@@ -231,6 +231,37 @@ export function readRuns(src: ByteSource, runs: readonly Run[], pos: number, len
 
 
 /** IoErrors from the source become FsError EIO naming the path. */
+/**
+ * A FileHandle over a file laid out as runs on `src` (FAT clusters, ISO extents, ext extents):
+ * reads are clamped to the file, served with one readAt per run, and refused once closed.
+ * `small` serves files with no runs (ext inline data) from memory.
+ */
+export function runsHandle(
+  src: ByteSource,
+  runs: readonly Run[] | null,
+  size: number,
+  path: string,
+  small?: (position: number, n: number) => Uint8Array,
+): FileHandle {
+  let closed = false;
+  return {
+    size,
+    async read(position: number, length: number): Promise<Uint8Array> {
+      if (closed) throw new FsError('EINVAL', path, 'file handle closed');
+      const n = clampRead(size, position, length, path);
+      if (n === 0) return new Uint8Array(0);
+      if (!runs) {
+        if (!small) throw new FsError('EIO', path, 'no data runs');
+        return small(position, n);
+      }
+      return ioGuard(path, () => readRuns(src, runs, position, n, path));
+    },
+    async close(): Promise<void> {
+      closed = true;
+    },
+  };
+}
+
 export function ioGuard<T>(path: string, f: () => T): T {
   try {
     return f();
