@@ -180,7 +180,8 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   const db = loadModuleDb(o.kernelVersion);
   const sel = resolveModules(db, WANTED_MODULES);
   const early = new Set(sel.order);
-  const late = resolveModules(db, [...WANTED_MODULES, ...LATE_MODULES]).order.filter((m) => !early.has(m));
+  const all = resolveModules(db, [...WANTED_MODULES, ...LATE_MODULES]);
+  const late = all.order.filter((m) => !early.has(m));
   for (const rel of [...sel.order, ...late]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
     let name = rel;
@@ -191,7 +192,7 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   const list = (l: string[]): string => l.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
   base.file('etc/tendril/modules.order', Buffer.from(list(sel.order)), 0o644, 'modules');
   base.file('etc/tendril/modules.late', Buffer.from(list(late)), 0o644, 'modules');
-  base.file('etc/tendril/modules.json', Buffer.from(JSON.stringify({ kernelModulesFrom: o.kernelVersion, builtin: sel.builtin, missing: sel.missing }, null, 1)), 0o644, 'modules');
+  base.file('etc/tendril/modules.json', Buffer.from(JSON.stringify({ kernelModulesFrom: o.kernelVersion, builtin: all.builtin, missing: all.missing }, null, 1)), 0o644, 'modules');
 
   // The app: /init, bundle, terminfo next to it (the bundle looks in <dir>/blessed-usr), addon.
   const app = new Tree();
@@ -203,7 +204,7 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   }
   app.file('tendril.node', fs.readFileSync(addon), 0o755, 'addon');
   app.file('bin/tendril', Buffer.from('#!/bin/sh\nexec node /tendril.js "$@"\n'), 0o755, 'init');
-  return { base, app, builtin: sel.builtin, missing: sel.missing, modules: sel.order.length + late.length };
+  return { base, app, builtin: all.builtin, missing: all.missing, modules: all.order.length };
 }
 
 function writeCached(cpio: Buffer, cacheDir: string): { key: string; file: string } {

@@ -5,19 +5,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Drivers to see disks on PCs, VMs and USB, the filesystems tendril may mount, keyboards,
- *  and KVM for the VM path. Missing or built-in ones are reported, not fatal. */
+/** Drivers to see disks on PCs, VMs and USB, and keyboards: loaded by /init before tendril
+ *  starts. Missing or built-in ones are reported, not fatal. */
 export const WANTED_MODULES = [
   'virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_console',
   'nvme', 'ahci', 'ata_piix', 'sd_mod', 'sr_mod',
   'xhci_pci', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'usb_storage', 'uas', 'usbhid', 'hid_generic',
   'mmc_block', 'sdhci_pci',
-  'isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'ext4', 'crc32c_generic', 'crc32c_intel',
 ];
 
-/** Only the VM path needs these; /init loads them in the background after tendril starts
+/** Loaded by /init in the background once tendril runs: kernel filesystems (tendril reads
+ *  disks in userspace; these serve mounts and the rescue shell) and KVM for the VM path
  *  (kvm.ko alone is 2.4 MB of relocations: seconds under emulation). */
-export const LATE_MODULES = ['kvm', 'kvm_intel', 'kvm_amd'];
+export const LATE_MODULES = ['isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'ext4', 'crc32c_generic', 'crc32c_intel', 'kvm', 'kvm_intel', 'kvm_amd'];
 
 export interface ModuleDb {
   readonly version: string;

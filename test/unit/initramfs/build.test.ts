@@ -53,6 +53,12 @@ describe('initramfs builder', () => {
     const order = fs.readFileSync(path.join(r, 'etc/tendril/modules.order'), 'utf8').trim().split('\n');
     for (const m of order) expect(fs.existsSync(path.join(r, 'lib/modules', m))).toBe(true);
     expect(order.some((m) => m.endsWith('/virtio_blk.ko'))).toBe(true);
+    // Filesystems and KVM load in the background, after their own dependencies.
+    const late = fs.readFileSync(path.join(r, 'etc/tendril/modules.late'), 'utf8').trim().split('\n');
+    for (const m of late) expect(fs.existsSync(path.join(r, 'lib/modules', m))).toBe(true);
+    expect(late.some((m) => m.endsWith('/ext4.ko'))).toBe(true);
+    expect(late.indexOf(late.find((m) => m.endsWith('/jbd2.ko'))!)).toBeLessThan(late.indexOf(late.find((m) => m.endsWith('/ext4.ko'))!));
+    expect(late.filter((m) => order.includes(m))).toEqual([]);
     expect(report.kernelModulesFrom).toBe(defaultKernelVersion());
   });
   it('node runs the bundle inside the unpacked tree (chroot): libraries are complete', () => {
