@@ -16,7 +16,9 @@ export interface KexecSystemState {
 
 export interface KexecFailure {
   readonly syscall: string;
-  /** Errno name ('ENOEXEC'); 'EPROBE' when our own pre-validation refused the image. */
+  /** Errno name ('ENOEXEC'). Our own checks use the errno the kernel would give (a failed
+   *  bzImage probe is ENOEXEC with syscall 'probe'); 'EVERIFY' means the load returned 0 but
+   *  /sys/kernel/kexec_loaded did not become 1. */
   readonly errno: string;
   /** Errno number (0 for our own pre-validation). */
   readonly code: number;

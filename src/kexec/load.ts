@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { FsError } from '../discovery/fs/types';
 import { isSyscallError, kexecFileLoad, memfdCreate, reboot, sync } from '../native/sys';
 import { type KexecFailure, KexecError, hintFor, readKexecState } from './errors';
 import { unmountTracked } from './mounts';
@@ -177,6 +178,10 @@ export async function loadPlan(plan: BootPlan, lookup: FsLookup, progress?: Prog
   try {
     m = await materialize(plan, lookup, progress);
   } catch (e) {
+    if (e instanceof FsError) {
+      // A reader failed mid-copy (disk error, file changed): name the file and the reason.
+      throw new KexecError({ ...failureFrom(e, plan), syscall: 'read', errno: e.code, code: 0, hint: `reading ${e.message}` });
+    }
     throw new KexecError({ ...failureFrom(e, plan), syscall: isSyscallError(e) ? e.syscall : 'read' });
   }
   try {
