@@ -70,6 +70,11 @@ describe('initramfs builder', () => {
     const addon = spawnSync('chroot', [path.join(dir, 'root'), '/bin/node', '-e', "process.dlopen({exports:{}}, '/tendril.node'); console.log('addon ok')"], { encoding: 'utf8', env });
     expect(addon.stdout.trim()).toBe('addon ok');
   });
+  it('/init parses under busybox sh', () => {
+    const r = spawnSync('/bin/busybox', ['sh', '-n', path.join(ROOT, 'initramfs', 'init.sh')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
   it('busybox applets work through their links', () => {
     const r = spawnSync('chroot', [path.join(dir, 'root'), '/bin/sh', '-c', 'echo $((6*7)); ls /sbin/insmod'], { encoding: 'utf8' });
     expect(r.stdout).toBe('42\n/sbin/insmod\n');
