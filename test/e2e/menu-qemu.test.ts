@@ -42,15 +42,22 @@ afterAll(() => {
 });
 
 describe('the boot menu over a serial console', () => {
-  it('shows the entries and the countdown', () => {
-    if (!/TARGET-DONE/.test(run.output)) console.error(run.text.slice(-6000));
-    expect(run.text).toMatch(/Boot entries/);
-    expect(run.text).toMatch(/Booting 'Menu alpha' in \d+ s/);
+  it('draws the entries, one row each, and counts down on the default', () => {
+    if (!/TARGET-DONE/.test(run.output)) console.error(`${run.text.slice(-4000)}\n--- screen ---\n${run.screen}`);
     expect(run.stepsDone).toBe(2);
+    const first = run.screens[0]!;
+    expect(first).toMatch(/Boot entries/);
+    expect(first).toMatch(/^.>\*\s+Menu alpha/m);
+    expect(first).toMatch(/^.\s\s\s+Menu beta/m);
+    expect(first).toMatch(/^.\s\s\s+Menu gamma/m);
+    expect(first).toMatch(/Booting 'Menu alpha' in \d+ s/);
   });
 
-  it('Down + e opens the editor on the second entry', () => {
-    expect(run.text).toMatch(/editing menu-beta\.conf: Enter boot/);
+  it('Down + e opens the editor on the second entry with its command line', () => {
+    const editor = run.screens[1]!;
+    expect(editor).toMatch(/^.>\s+Menu beta/m);
+    expect(editor).toMatch(/editing menu-beta\.conf: Enter boot/);
+    expect(editor).toMatch(/^ >.*tendril\.row=beta/m);
   });
 
   it('the edited second entry boots: its own option, ours, and both its initrds', () => {
