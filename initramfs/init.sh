@@ -53,9 +53,11 @@ stage devices
 # bench/boot.ts: node's own start-up, measured in place (empty script, same binary/libs).
 if [ -n "$bench" ]; then node -e 0; stage node-empty; fi
 
-# The VM path's modules (KVM) load in the background: nothing before the menu needs them.
+# Filesystems and KVM load in the background at the lowest priority: nothing before the
+# menu needs them (tendril reads disks in userspace).
 if [ -f /etc/tendril/modules.late ]; then
-  ( while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </etc/tendril/modules.late ) &
+  sh -c 'renice -n 19 -p $$ >/dev/null 2>&1
+    while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </etc/tendril/modules.late' &
 fi
 
 run_tendril() {
