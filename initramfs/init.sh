@@ -16,6 +16,8 @@ mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /run
 mount -t tmpfs -o nosuid,nodev tmpfs /tmp
 [ -e /dev/console ] || mknod -m 600 /dev/console c 5 1
 exec </dev/console >/dev/console 2>&1
+# A serial console has no window size (0x0); full-screen programs need one.
+case "$(stty size 2>/dev/null)" in ''|'0 0') stty rows 24 cols 80 2>/dev/null ;; esac
 
 stage() { read -r up _ </proc/uptime; echo "tendril-stage $1 $up"; }
 stage init
@@ -59,6 +61,10 @@ if [ -f /etc/tendril/modules.late ]; then
   sh -c 'renice -n 19 -p $$ >/dev/null 2>&1
     while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </etc/tendril/modules.late' &
 fi
+
+# Kernel messages (late module loads, for instance) would scribble over the menu: keep
+# only emergencies on the console unless tendril.debug asked for everything.
+[ -n "$debug" ] || dmesg -n 1 2>/dev/null
 
 run_tendril() {
   t=

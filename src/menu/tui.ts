@@ -34,7 +34,17 @@ export function keyName(ch: string | undefined, key: { name?: string; ctrl?: boo
   return undefined;
 }
 
+/**
+ * Serial consoles report a 0x0 window (nothing sets TIOCSWINSZ on ttyS0) and blessed would
+ * draw into 1x1: assume the classic 80x24 there ($COLUMNS/$LINES override).
+ */
+export function fixZeroSize(out: { columns?: number; rows?: number }, env: NodeJS.ProcessEnv): void {
+  if (!out.columns || out.columns < 2) out.columns = Number(env.COLUMNS) > 1 ? Number(env.COLUMNS) : 80;
+  if (!out.rows || out.rows < 2) out.rows = Number(env.LINES) > 1 ? Number(env.LINES) : 24;
+}
+
 export function createTerminal(glyphs: Glyphs): Terminal {
+  fixZeroSize(process.stdout, process.env);
   // vt100/vt220 terminfo draws ACS as letters on many serial consoles; we never use ACS,
   // and this keeps blessed from emitting it anywhere (packages.md §6).
   if (glyphs.h === '-') process.env.NCURSES_NO_UTF8_ACS = '1';
