@@ -23,11 +23,12 @@ stage() { read -r up _ </proc/uptime; echo "tendril-stage $1 $up"; }
 stage init
 
 # Kernel command-line knobs: tendril.mode=menu|boot|shell, tendril.timeout=N, tendril.debug
-mode=auto timeout= debug= bench=
+mode=auto timeout= debug= deadline= bench=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     tendril.mode=*) mode="${arg#tendril.mode=}" ;;
     tendril.timeout=*) timeout="${arg#tendril.timeout=}" ;;
+    tendril.deadline=*) deadline="${arg#tendril.deadline=}" ;;
     tendril.debug) debug=1 ;;
     tendril.bench) bench=1 ;;
   esac
@@ -67,13 +68,17 @@ fi
 [ -n "$debug" ] || dmesg -n 1 2>/dev/null
 
 run_tendril() {
-  t=
+  t= bd= md=
   [ -n "$timeout" ] && t="--timeout $timeout"
+  # tendril.deadline=MS: how long one disk may take before it is reported hung and skipped.
+  [ -n "$deadline" ] && bd="--device-deadline $deadline" && md="--deadline $deadline"
   case "$mode" in
-    boot) node /tendril.js boot --default $t ;;
+    boot) node /tendril.js boot --default $t $bd ;;
     shell) return 0 ;;
     *)
-      node /tendril.js menu
+      # Under /init tendril is not PID 1: --no-quit keeps `q` from leaving the menu and
+      # --allow-power lets R/P reboot and power off this machine.
+      node /tendril.js menu --no-quit --allow-power $t $md
       rc=$?
       # 2 = usage error: this build has no menu command yet; boot the default instead.
       if [ $rc -eq 2 ]; then mode=boot; node /tendril.js boot --default $t; else return $rc; fi

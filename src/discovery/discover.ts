@@ -23,7 +23,7 @@ export interface DiscoverOptions {
   readonly roots?: readonly string[];
   /** Enumerate /sys/class/block as well (default: true when no disks/roots are given). */
   readonly sysBlock?: boolean;
-  /** Per-device deadline in ms (default 10000). */
+  /** Per-device deadline in ms (default 30000; entries of fast disks show up meanwhile). */
   readonly deadlineMs?: number;
   readonly arch?: EfiArch;
   /** `--timeout` from the command line: overrides every config. */
@@ -138,7 +138,7 @@ function debugDelays(): Map<string, number> {
 }
 
 export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySession> {
-  const deadlineMs = opts.deadlineMs ?? 10_000;
+  const deadlineMs = opts.deadlineMs ?? 30_000;
   const arch = opts.arch ?? hostArch();
   // With explicit sources everything runs here; by default per-disk sources run in the
   // scan workers, next to the disk, and only the cross-disk ones run on this thread.

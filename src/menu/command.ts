@@ -111,6 +111,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     session = undefined;
     await old?.close();
     state.pending = 0;
+    state.discovering = true;
     const s = await discover({
       ...discoverOpts,
       onStart: (devices) => {
@@ -128,6 +129,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     });
     session = s;
     state.pending = 0;
+    state.discovering = false;
     state.setEntries(s.result.entries, s.result.settings);
     for (const d of [...s.result.diagnostics, ...s.result.devices.flatMap((x) => x.diagnostics)]) {
       log(d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info', d.source, `${d.fsId ?? d.device ?? ''} ${d.file ?? ''}${d.line ? ':' + d.line : ''} ${d.message}`.trim());

@@ -77,6 +77,8 @@ export class MenuState {
   countdown: number | null = null;
   /** Devices still being scanned (for the spinner). */
   pending = 0;
+  /** Discovery has not finished yet (the device list may not even be known). */
+  discovering = true;
   showHidden = false;
   selected = 0;
   private readonly expanded = new Set<string>();

@@ -146,7 +146,7 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     for (let i = 0; i < listHeight; i++) {
       const r = rows[top + i];
       if (!r) {
-        const empty = rows.length === 0 && i === 0 ? (st.pending > 0 ? '  looking for boot entries...' : '  no boot entries found (r rescans, s opens a shell)') : '';
+        const empty = rows.length === 0 && i === 0 ? (st.pending > 0 || st.discovering ? '  looking for boot entries...' : '  no boot entries found (r rescans, s opens a shell)') : '';
         lines.push({ text: g.v + fit(empty, inner) + g.v, style: 'normal' });
         continue;
       }

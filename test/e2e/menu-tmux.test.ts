@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { debianEspDisk, fedoraDisk } from '../fixtures/demo';
 import { buildGptDisk } from '../fixtures/images';
 
@@ -48,8 +48,12 @@ function realKernelDisk(): string {
 let session = '';
 let counter = 0;
 
+// A private tmux server per test file: on the shared default socket a session started right
+// after another was killed can reach a server that is shutting down.
+const SOCKET = `tendril-menu-${process.pid}`;
+
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 }
 
 function start(term: string, args: string[], env: Record<string, string> = {}): void {
@@ -105,6 +109,14 @@ beforeAll(() => {
   real = realKernelDisk();
   fedora = fedoraDisk();
   debian = debianEspDisk();
+});
+
+afterAll(() => {
+  try {
+    tmux('kill-server');
+  } catch {
+    /* no server left */
+  }
 });
 
 afterEach(() => {

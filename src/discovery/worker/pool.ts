@@ -98,9 +98,18 @@ class WorkerClient {
   stuck = false;
   dead = false;
 
+  /** Resolves when the worker has loaded the bundle and listens (start-up is not the device's fault). */
+  readonly ready: Promise<void>;
+
   constructor(script: string) {
     this.worker = new Worker(script, { workerData: { role: WORKER_ROLE }, stdout: false, stderr: false });
-    this.worker.on('message', (r: Response) => {
+    let markReady: () => void = () => {};
+    this.ready = new Promise((r) => (markReady = r));
+    this.worker.on('message', (r: Response | { readonly ready: true }) => {
+      if ('ready' in r) {
+        markReady();
+        return;
+      }
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);
@@ -109,6 +118,7 @@ class WorkerClient {
     });
     const fail = (e: Error): void => {
       this.dead = true;
+      markReady();
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     };
@@ -217,6 +227,8 @@ export class WorkerPoolScanner implements DeviceScanner {
 
   async scan(info: DeviceInfo, deadlineMs: number, req: ScanRequest): Promise<ScanOutcome> {
     const c = await this.acquire();
+    // The deadline is the device's: it starts once the worker is up (slow under emulation).
+    await c.ready;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), deadlineMs);

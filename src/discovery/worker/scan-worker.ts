@@ -88,6 +88,7 @@ export function startScanWorker(): void {
   }
 
   port.on('message', (req: Request) => void handle(req));
+  port.postMessage({ ready: true });
 }
 
 function toWire(e: unknown): WireError {
