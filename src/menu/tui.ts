@@ -75,6 +75,8 @@ export function createTerminal(glyphs: Glyphs): Terminal {
     if (k) keyFn(k);
   });
   screen.on('resize', () => resizeFn());
+  // A terminal that goes away (serial cable, hung-up pty) must not crash the boot manager.
+  process.stdin.on('error', () => {});
 
   const t: Terminal = {
     get width() {
@@ -119,9 +121,16 @@ export function createTerminal(glyphs: Glyphs): Terminal {
       // enter()/leave() exist on blessed's Screen but are missing from @types/blessed.
       const raw = screen as unknown as { enter(): void; leave(): void };
       raw.leave();
+      // Hand the terminal over completely: stop reading it (a shell that takes the
+      // foreground would make our reads fail with EIO) and give it back in cooked mode.
+      const stdin = process.stdin as NodeJS.ReadStream & { setRawMode?: (on: boolean) => void };
+      stdin.pause();
+      stdin.setRawMode?.(false);
       try {
         await fn();
       } finally {
+        stdin.setRawMode?.(true);
+        stdin.resume();
         raw.enter();
         suspended = false;
         screen.realloc();

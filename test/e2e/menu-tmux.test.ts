@@ -211,6 +211,55 @@ describe('tendril menu in tmux (TERM=linux, 80x24)', () => {
   });
 });
 
+describe('the remaining keys, in the real terminal', () => {
+  it('digits, End/Home/PgDn/PgUp, H, l, r, s (shell and back) and R/P', async () => {
+    // A disk with a grub hiddenentry next to BLS entries, to exercise H.
+    start('linux', ['--disk', real, '--disk', fedora]);
+    await waitFor(/Booting/);
+    // Rows: the Fedora group (sort-key fedora < testix), then Testix (the default), Rescue.
+    keys('1');
+    await waitFor(/^│> > Fedora/m);
+    keys('2');
+    await waitFor(/^│>\*> Testix two/m);
+    keys('End');
+    const end = await waitFor(/^│> +\S/m);
+    const lastRow = /^│> +(.*?)\s*│$/m.exec(end)![1];
+    keys('Home');
+    await waitFor(/^│> > Fedora/m);
+    keys('PgDn');
+    await waitFor(new RegExp(`^│> +${lastRow!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+    keys('PgUp');
+    await waitFor(/^│> > Fedora/m);
+    keys('l');
+    await waitFor(/┌ Log \(\d+ lines\)/);
+    keys('Escape');
+    await waitFor(/┌ Boot entries/);
+    keys('H');
+    await waitFor(/Boot entries \(hidden shown\)/);
+    keys('H');
+    await waitFor(/┌ Boot entries─/);
+    keys('r');
+    await waitFor(/Testix two/);
+    keys('s');
+    await waitFor(/tendril rescue shell; exit to return to the menu/);
+    type('echo SHELL-$((6*7))');
+    keys('Enter');
+    await waitFor(/SHELL-42/);
+    type('exit');
+    keys('Enter');
+    await waitFor(/┌ Boot entries/);
+    keys('R');
+    await waitFor(/Really reboot\? \(y\/n\)/);
+    keys('n');
+    await waitFor(/┌ Boot entries/);
+    keys('P');
+    await waitFor(/Really power off\? \(y\/n\)/);
+    keys('y');
+    // --dry-run: the action is printed, never performed.
+    await waitFor(/would poweroff/, 20_000, true);
+  });
+});
+
 describe('tendril menu in tmux (TERM=vt100, 80x24)', () => {
   it('draws ASCII borders only and works the same', async () => {
     start('vt100', ['--disk', real]);
