@@ -364,7 +364,10 @@ async function runPlain(
           out(listText(state));
           break;
         case 'shell':
+          // Stop reading the terminal while the shell owns it (see tui.suspend).
+          process.stdin.pause();
           await new Promise<void>((res) => spawn(shellPath(), [], { stdio: 'inherit' }).on('exit', () => res()).on('error', () => res()));
+          process.stdin.resume();
           break;
         case 'reboot':
         case 'poweroff':
