@@ -20,7 +20,8 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  external: ['*.node', 'term.js', 'pty.js'],
+  // blessed loads its widgets and terminfo by path: use it from node_modules unbundled.
+  external: ['*.node', 'term.js', 'pty.js', 'blessed'],
   logLevel: 'warning',
 });
 const r = spawnSync(process.execPath, ['--expose-gc', out, ...args], { stdio: 'inherit' });

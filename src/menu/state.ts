@@ -125,8 +125,20 @@ export class MenuState {
     return 0;
   }
 
+  private rowsCache: { key: string; entries: readonly BootEntry[]; rows: Row[] } | undefined;
+
   /** Visible rows: groups folded unless expanded, hidden entries only on request, search filter. */
   rows(): Row[] {
+    // Several calls per keypress; recompute only when what rows depend on changed.
+    const key = `${this.showHidden}|${[...this.expanded].join(',')}|${this.mode.kind === 'search' ? this.mode.query.value : '\0'}`;
+    const c = this.rowsCache;
+    if (c && c.entries === this.entries && c.key === key) return c.rows;
+    const rows = this.computeRows();
+    this.rowsCache = { key, entries: this.entries, rows };
+    return rows;
+  }
+
+  private computeRows(): Row[] {
     const visible = this.entries.filter((e) => this.showHidden || !e.hidden);
     const q = this.mode.kind === 'search' ? this.mode.query.value.toLowerCase() : '';
     if (q) {
