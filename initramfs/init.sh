@@ -18,6 +18,8 @@ mount -t tmpfs -o nosuid,nodev tmpfs /tmp
 exec </dev/console >/dev/console 2>&1
 # A serial console has no window size (0x0); full-screen programs need one.
 case "$(stty size 2>/dev/null)" in ''|'0 0') stty rows 24 cols 80 2>/dev/null ;; esac
+# On a serial console the far end's font is unknown: the menu draws ASCII borders there.
+case "$(cat /sys/class/tty/console/active 2>/dev/null)" in *ttyS*|*ttyAMA*|*hvc*) export TENDRIL_ASCII=1 ;; esac
 
 stage() { read -r up _ </proc/uptime; echo "tendril-stage $1 $up"; }
 stage init

@@ -36,6 +36,8 @@ export const UNICODE: Glyphs = { h: '─', v: '│', tl: '┌', tr: '┐', bl: '
 
 /** Unicode borders only where they are known to render: the Linux console, UTF-8 xterms. */
 export function glyphsFor(env: NodeJS.ProcessEnv): Glyphs {
+  // /init sets TENDRIL_ASCII=1 when the console is a serial port: the far end's font is unknown.
+  if (env.TENDRIL_ASCII === '1') return ASCII;
   const term = env.TERM ?? '';
   if (term === 'linux') return UNICODE;
   const utf8 = /utf-?8/i.test(env.LC_ALL || env.LC_CTYPE || env.LANG || '');

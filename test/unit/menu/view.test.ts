@@ -44,6 +44,7 @@ describe('menu frames', () => {
     expect(glyphsFor({ TERM: 'vt220' })).toBe(ASCII);
     expect(glyphsFor({ TERM: 'xterm-256color', LANG: 'en_US.UTF-8' })).toBe(UNICODE);
     expect(glyphsFor({ TERM: 'xterm' })).toBe(ASCII);
+    expect(glyphsFor({ TERM: 'linux', TENDRIL_ASCII: '1' })).toBe(ASCII);
   });
 });
 
