@@ -4,10 +4,8 @@
 // the *target* prints its /proc/cmdline and the files each piece carried. The disk's sha256
 // is unchanged afterwards.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOG_DIR, type QemuRun, blsDisk, blsEntry, hostKernel, privateCopy, productInitramfs, runQemu, sha256File } from '../fixtures/boot';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type E2eBoot, type QemuRun, blsDisk, blsEntry, e2eBoot } from '../fixtures/boot';
 
 const entries = {
   'target-default.conf': blsEntry({
@@ -20,30 +18,13 @@ const entries = {
   'target-other.conf': blsEntry({ title: 'Target other', version: '1.0', linux: '/vmlinuz', initrds: ['/initrd-main.img'], options: 'tendril.test=bls-other' }),
 };
 
+let boot: E2eBoot;
 let run: QemuRun;
-let disk: string;
-let before: string;
-let pristine: string;
 
 beforeAll(async () => {
-  const initramfs = productInitramfs();
-  const img = blsDisk('timeout 2\ndefault target-default.conf\n', entries);
-  pristine = sha256File(img);
-  disk = privateCopy(img);
-  before = sha256File(disk);
-  run = await runQemu({
-    kernel: hostKernel().vmlinuz,
-    initrd: initramfs,
-    append: 'console=ttyS0 quiet tendril.mode=boot',
-    disks: [disk],
-    timeoutMs: 240_000,
-    logFile: path.join(LOG_DIR, 'boot-bls.log'),
-  });
+  boot = await e2eBoot(blsDisk('timeout 2\ndefault target-default.conf\n', entries), 'boot-bls');
+  run = boot.run;
 }, 900_000);
-
-afterAll(() => {
-  if (disk) fs.rmSync(disk, { force: true });
-});
 
 describe('BLS default entry boots through kexec', () => {
   it('counts down the loader.conf timeout, then kexecs', () => {
@@ -71,7 +52,7 @@ describe('BLS default entry boots through kexec', () => {
   });
 
   it('the disk image is byte-for-byte unchanged', () => {
-    expect(sha256File(disk)).toBe(before);
-    expect(before).toBe(pristine);
+    expect(boot.after).toBe(boot.before);
+    expect(boot.before).toBe(boot.pristine);
   });
 });

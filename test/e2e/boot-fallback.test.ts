@@ -2,10 +2,8 @@
 // is missing; tendril shows each error (syscall/probe, errno, hint, file) and boots the next
 // bootable entry in menu order. The disk's sha256 is unchanged afterwards.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOG_DIR, type QemuRun, blsDisk, blsEntry, hostKernel, privateCopy, productInitramfs, runQemu, sha256File } from '../fixtures/boot';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type E2eBoot, type QemuRun, blsDisk, blsEntry, e2eBoot } from '../fixtures/boot';
 
 const corrupt = new Uint8Array(2 << 20).map((_, i) => (i * 2654435761) >>> 24);
 
@@ -15,28 +13,13 @@ const entries = {
   'c-good.conf': blsEntry({ title: 'C good', linux: '/vmlinuz', initrds: ['/initrd-main.img', '/initrd-second.img'], options: 'tendril.test=fallback-good console=ttyS0' }),
 };
 
+let boot: E2eBoot;
 let run: QemuRun;
-let disk: string;
-let before: string;
 
 beforeAll(async () => {
-  const initramfs = productInitramfs();
-  const img = blsDisk('timeout 0\ndefault a-corrupt.conf\n', entries, { 'corrupt-vmlinuz': corrupt });
-  disk = privateCopy(img);
-  before = sha256File(disk);
-  run = await runQemu({
-    kernel: hostKernel().vmlinuz,
-    initrd: initramfs,
-    append: 'console=ttyS0 quiet tendril.mode=boot',
-    disks: [disk],
-    timeoutMs: 240_000,
-    logFile: path.join(LOG_DIR, 'boot-fallback.log'),
-  });
+  boot = await e2eBoot(blsDisk('timeout 0\ndefault a-corrupt.conf\n', entries, { 'corrupt-vmlinuz': corrupt }), 'boot-fallback');
+  run = boot.run;
 }, 900_000);
-
-afterAll(() => {
-  if (disk) fs.rmSync(disk, { force: true });
-});
 
 describe('a broken default falls back to the next entry', () => {
   it('reports the corrupt kernel with the probe detail and the file', () => {
@@ -60,6 +43,7 @@ describe('a broken default falls back to the next entry', () => {
   });
 
   it('the disk image is byte-for-byte unchanged', () => {
-    expect(sha256File(disk)).toBe(before);
+    expect(boot.after).toBe(boot.before);
+    expect(boot.before).toBe(boot.pristine);
   });
 });
