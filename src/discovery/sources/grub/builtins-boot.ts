@@ -23,6 +23,14 @@ function splitFlags(argv: readonly string[]): { flags: string[]; rest: string[] 
   return { flags, rest: argv.slice(i) };
 }
 
+/** The non-flag arguments of a loader command, or undefined (reported) when it names no file. */
+function fileArgs(it: Interp, x: Exec, argv: readonly string[], line: number): string[] | undefined {
+  const { rest } = splitFlags(argv);
+  if (rest.length > 0) return rest;
+  it.report(x, 'error', `${argv[0]}: filename expected`, line);
+  return undefined;
+}
+
 function load(it: Interp, x: Exec, spec: string, line: number): Loaded {
   return { spec, res: it.resolve(x, spec), line, file: x.file };
 }
@@ -30,11 +38,8 @@ function load(it: Interp, x: Exec, spec: string, line: number): Loaded {
 const linux: Builtin = {
   run(it, x, argv, line) {
     if (!needEntry(it, x, argv[0]!, line)) return 0;
-    const { rest } = splitFlags(argv);
-    if (rest.length === 0) {
-      it.report(x, 'error', `${argv[0]}: filename expected`, line);
-      return 1;
-    }
+    const rest = fileArgs(it, x, argv, line);
+    if (!rest) return 1;
     const rec = x.rec!;
     rec.kernel = { ...load(it, x, rest[0]!, line), args: rest.slice(1), command: argv[0]! };
     rec.initrds = [];
@@ -53,11 +58,8 @@ const initrd: Builtin = {
       it.report(x, 'error', `${argv[0]}: you need to load the kernel first`, line);
       return 1;
     }
-    const { rest } = splitFlags(argv);
-    if (rest.length === 0) {
-      it.report(x, 'error', `${argv[0]}: filename expected`, line);
-      return 1;
-    }
+    const rest = fileArgs(it, x, argv, line);
+    if (!rest) return 1;
     rec.initrds = rest.map((a) => {
       // grub ≥ 2.02 `newc:NAME:FILE` wraps FILE in a cpio entry named NAME on the fly.
       const m = /^newc:[^:]*:(.*)$/s.exec(a);
@@ -80,12 +82,9 @@ const devicetree: Builtin = {
 const chainloader: Builtin = {
   run(it, x, argv, line) {
     if (!needEntry(it, x, 'chainloader', line)) return 0;
-    const { rest } = splitFlags(argv);
-    const spec = rest[0];
-    if (spec === undefined) {
-      it.report(x, 'error', 'chainloader: filename expected', line);
-      return 1;
-    }
+    const rest = fileArgs(it, x, argv, line);
+    if (!rest) return 1;
+    const spec = rest[0]!;
     const rec = x.rec!;
     rec.kernel = undefined;
     rec.initrds = [];
@@ -99,11 +98,8 @@ const chainloader: Builtin = {
 const multiboot: Builtin = {
   run(it, x, argv, line) {
     if (!needEntry(it, x, argv[0]!, line)) return 0;
-    const { rest } = splitFlags(argv);
-    if (rest.length === 0) {
-      it.report(x, 'error', `${argv[0]}: filename expected`, line);
-      return 1;
-    }
+    const rest = fileArgs(it, x, argv, line);
+    if (!rest) return 1;
     const rec = x.rec!;
     rec.kernel = undefined;
     rec.initrds = [];
