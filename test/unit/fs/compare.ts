@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import { expect } from 'vitest';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import { type FileSystem, FsError, readFileLimited } from '../../../src/discovery/fs/types';
 
@@ -62,4 +63,33 @@ export function listHost(dir: string, opts: { skip?: string[] } = {}): Promise<L
 
 export function fileSha(path: string): string {
   return sha256(fs.readFileSync(path));
+}
+
+/** The outcome of a filesystem call: 'ok' or its FsError code (anything else is rethrown). */
+export async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (e instanceof FsError) return e.code;
+    throw e;
+  }
+}
+
+/**
+ * A reader against the tree its image was made from: the same paths, the same kind, size and
+ * bytes for every non-directory, and (with `followed`, for filesystems that keep symlinks) the
+ * same outcome of following every path. Returns the reader's listing for further checks.
+ */
+export async function expectMatchesHost(
+  fsys: FileSystem,
+  dir: string,
+  opts: { skip?: string[]; followed: boolean },
+): Promise<Listing> {
+  const got = await listTree(fsys, opts.skip ? { skip: opts.skip } : {});
+  const want = await listHost(dir);
+  expect([...got.entries.keys()].sort()).toEqual([...want.entries.keys()].sort());
+  for (const [p, v] of want.entries) if (!v.startsWith('dir')) expect(got.entries.get(p), p).toBe(v);
+  if (opts.followed) expect(Object.fromEntries(got.followed)).toEqual(Object.fromEntries(want.followed));
+  return got;
 }

@@ -2,7 +2,8 @@
 // (path_resolution(7)), with the root as a hard boundary.
 
 import { describe, expect, it } from 'vitest';
-import { FsError, MAX_SYMLINKS } from '../../../src/discovery/fs/types';
+import { MAX_SYMLINKS } from '../../../src/discovery/fs/types';
+import { errorCode } from './compare';
 import { TreeFileSystem, type TreeNode, type TreeOps, matchName } from '../../../src/discovery/fs/walk';
 
 interface N extends TreeNode {
@@ -27,16 +28,6 @@ function treeFs(root: N, ci = false): TreeFileSystem<N> {
     }),
   };
   return new TreeFileSystem('test', ci, ops);
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    if (e instanceof FsError) return e.code;
-    throw e;
-  }
 }
 
 // A chain of n symlinks l0 -> l1 -> ... -> l(n-1) -> file.
@@ -66,30 +57,30 @@ describe('walk', () => {
   });
 
   it('refuses any path or link that climbs above the root', async () => {
-    expect(await code(fsys.stat('/../etc/passwd'))).toBe('EACCES');
-    expect(await code(fsys.stat('/escape'))).toBe('EACCES');
-    expect(await code(fsys.stat('/escape2'))).toBe('EACCES');
-    expect(await code(fsys.lstat('/escape'))).toBe('ok');
+    expect(await errorCode(fsys.stat('/../etc/passwd'))).toBe('EACCES');
+    expect(await errorCode(fsys.stat('/escape'))).toBe('EACCES');
+    expect(await errorCode(fsys.stat('/escape2'))).toBe('EACCES');
+    expect(await errorCode(fsys.lstat('/escape'))).toBe('ok');
   });
 
   it('allows exactly MAX_SYMLINKS links, then ELOOP', async () => {
     expect((await fsys.stat('/l0')).size).toBe(3);
     const longer = treeFs(dir(chain(MAX_SYMLINKS + 1)));
-    expect(await code(longer.stat('/l0'))).toBe('ELOOP');
-    expect(await code(fsys.stat('/self'))).toBe('ELOOP');
+    expect(await errorCode(longer.stat('/l0'))).toBe('ELOOP');
+    expect(await errorCode(fsys.stat('/self'))).toBe('ELOOP');
   });
 
   it('gives ENOTDIR, ENOENT and EISDIR as POSIX does', async () => {
-    expect(await code(fsys.stat('/f/x'))).toBe('ENOTDIR');
-    expect(await code(fsys.stat('/dotdot'))).toBe('ENOTDIR');
-    expect(await code(fsys.readdir('/f'))).toBe('ENOTDIR');
-    expect(await code(fsys.stat('/boot/none'))).toBe('ENOENT');
-    expect(await code(fsys.open('/boot'))).toBe('EISDIR');
-    expect(await code(fsys.open('/boot/abs'))).toBe('ok');
+    expect(await errorCode(fsys.stat('/f/x'))).toBe('ENOTDIR');
+    expect(await errorCode(fsys.stat('/dotdot'))).toBe('ENOTDIR');
+    expect(await errorCode(fsys.readdir('/f'))).toBe('ENOTDIR');
+    expect(await errorCode(fsys.stat('/boot/none'))).toBe('ENOENT');
+    expect(await errorCode(fsys.open('/boot'))).toBe('EISDIR');
+    expect(await errorCode(fsys.open('/boot/abs'))).toBe('ok');
   });
 
   it('matches case-insensitively only when asked, preferring an exact match', async () => {
-    expect(await code(fsys.stat('/BOOT/grub.cfg'))).toBe('ENOENT');
+    expect(await errorCode(fsys.stat('/BOOT/grub.cfg'))).toBe('ENOENT');
     const ci = treeFs(root, true);
     expect((await ci.stat('/BOOT/grub.cfg')).size).toBe(3);
     const entries: Array<readonly [string, number]> = [
