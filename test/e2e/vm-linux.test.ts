@@ -5,7 +5,7 @@
 // disk's boot option, the empty disk has nothing to boot, and the shell runs startup.nsh (fs0:).
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { fatDisk, guestKernel, markerInitrd, runNested, sha256, vmInitramfs } from '../fixtures/vm';
+import { fatDisk, guestKernel, markerInitrd, runNestedRetrying, sha256, vmInitramfs } from '../fixtures/vm';
 
 const MARKER = 'TENDRIL-MARKER-BOOTX64-9e27';
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
@@ -20,13 +20,14 @@ describe.skipIf(!haveQemu)('tendril vm: \\EFI\\BOOT\\BOOTX64.EFI = Debian kernel
     const launcher = fatDisk('vm-launcher', [{ path: 'README.TXT', data: 'tendril launcher disk\r\n' }], 34);
     const before = [sha256(esp), sha256(launcher)];
     const cpio = vmInitramfs('vm-bootx64', [{ file: esp, opts: ',noboot' }, { file: launcher }], '--stats');
-    const run = await runNested(cpio, [MARKER]);
+    const run = await runNestedRetrying(cpio, [MARKER]);
     const log = run.log;
+    expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
     expect(log, log.slice(-3000)).toMatch(new RegExp(`[\\r\\n]${MARKER}[\\r\\n]`));
     expect(log).toContain('guest powered off (ACPI S5');
     expect(run.exitCode, log.slice(-3000)).toBe(0);
     expect(/TENDRIL-DISK0-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before[0]);
     expect(/TENDRIL-DISK1-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before[1]);
     expect([sha256(esp), sha256(launcher)]).toEqual(before);
-  }, 600_000);
+  }, 900_000);
 });

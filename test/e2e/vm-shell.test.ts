@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { fatDisk, OVMF, runNested, sha256, vmInitramfs } from '../fixtures/vm';
+import { fatDisk, OVMF, runNestedRetrying, sha256, vmInitramfs } from '../fixtures/vm';
 
 const MARKER = 'TENDRIL-MARKER-SHELL-7f3a';
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
@@ -15,8 +15,9 @@ describe.skipIf(!haveQemu)('tendril vm: OVMF to the UEFI shell (nested KVM)', ()
     const disk = fatDisk('vm-shell', [{ path: 'startup.nsh', data: `echo ${MARKER}\r\nmap\r\nreset -s\r\n` }]);
     const before = sha256(disk);
     const cpio = vmInitramfs('vm-shell', [{ file: disk }], '--stats');
-    const run = await runNested(cpio, [MARKER]);
+    const run = await runNestedRetrying(cpio, [MARKER]);
     const log = run.log;
+    expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
     expect(log, log.slice(-3000)).toContain('TENDRIL-VM-START');
     // The marker comes from the shell's `echo` (the echoed command line has the text too, so
     // require it at the start of a line on its own).
@@ -31,5 +32,5 @@ describe.skipIf(!haveQemu)('tendril vm: OVMF to the UEFI shell (nested KVM)', ()
     const m = /TENDRIL-DISK0-SHA256=([0-9a-f]{64})/.exec(log);
     expect(m?.[1]).toBe(before);
     expect(sha256(disk)).toBe(before);
-  }, 600_000);
+  }, 900_000);
 });
