@@ -8,7 +8,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatReport, type SizeReport } from '../initramfs/report';
-import { blsDisk, blsEntry, hostKernel, LOG_DIR, privateCopy, productInitramfs, runQemu, stageTimes } from '../test/fixtures/boot';
+import {
+  blsDisk,
+  blsEntry,
+  hostKernel,
+  LOG_DIR,
+  privateCopy,
+  productInitramfs,
+  runQemu,
+  stageTimes,
+} from '../test/fixtures/boot';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 
@@ -41,7 +50,12 @@ async function main(): Promise<void> {
   const xz = productInitramfs('xz');
   const zst = productInitramfs('zstd');
   const img = blsDisk('timeout 0\ndefault t.conf\n', {
-    't.conf': blsEntry({ title: 'T', linux: '/vmlinuz', initrds: ['/initrd-main.img', '/initrd-second.img'], options: 'tendril.test=bench' }),
+    't.conf': blsEntry({
+      title: 'T',
+      linux: '/vmlinuz',
+      initrds: ['/initrd-main.img', '/initrd-second.img'],
+      options: 'tendril.test=bench',
+    }),
   });
   const disk = privateCopy(img);
   const samples: Sample[] = [];
@@ -56,15 +70,21 @@ async function main(): Promise<void> {
   }
   fs.rmSync(path.dirname(disk), { recursive: true, force: true });
 
-  const med = (ss: Sample[], k: string): number => median(ss.map((s) => s.stages[k]).filter((v): v is number => v !== undefined));
-  const firstDevice = (s: Sample): number | undefined => Object.entries(s.stages).find(([k]) => k.startsWith('device:'))?.[1];
+  const med = (ss: Sample[], k: string): number =>
+    median(ss.map((s) => s.stages[k]).filter((v): v is number => v !== undefined));
+  const firstDevice = (s: Sample): number | undefined =>
+    Object.entries(s.stages).find(([k]) => k.startsWith('device:'))?.[1];
   const order: [string, string, number][] = [
     ['kernel start → /init (xz unpack)', 'init', med(samples, 'init')],
     ['/init → modules loaded', 'modules', med(samples, 'modules') - med(samples, 'init')],
     ['modules → block devices settled', 'devices', med(samples, 'devices') - med(samples, 'modules')],
     ['node -e 0 (baseline)', 'node-empty', med(samples, 'node-empty') - med(samples, 'devices')],
     ['node + bundle → tendril running', 'tendril', med(samples, 'tendril') - med(samples, 'node-empty')],
-    ['tendril → first device scanned', 'device', median(samples.map(firstDevice).filter((v): v is number => v !== undefined)) - med(samples, 'tendril')],
+    [
+      'tendril → first device scanned',
+      'device',
+      median(samples.map(firstDevice).filter((v): v is number => v !== undefined)) - med(samples, 'tendril'),
+    ],
     ['tendril → entries listed', 'entries', med(samples, 'entries') - med(samples, 'tendril')],
     ['entries → kexec issued (load)', 'kexec', med(samples, 'kexec') - med(samples, 'entries')],
   ];
@@ -82,8 +102,13 @@ async function main(): Promise<void> {
   process.stdout.write(
     `unpack: kernel start → /init  xz ${med(samples, 'init').toFixed(2)} s, zstd ${zInit.toFixed(2)} s (xz/zstd = ${(med(samples, 'init') / zInit).toFixed(2)}x)\n`,
   );
-  for (const [name, f] of [['xz', xz], ['zstd', zst]] as const) {
-    process.stdout.write(`${name} image: ${fs.statSync(f).size} bytes (${(fs.statSync(f).size / 2 ** 20).toFixed(2)} MiB)\n`);
+  for (const [name, f] of [
+    ['xz', xz],
+    ['zstd', zst],
+  ] as const) {
+    process.stdout.write(
+      `${name} image: ${fs.statSync(f).size} bytes (${(fs.statSync(f).size / 2 ** 20).toFixed(2)} MiB)\n`,
+    );
   }
   const report = JSON.parse(fs.readFileSync(`${xz}.report.json`, 'utf8')) as SizeReport;
   process.stdout.write(`\ninitramfs size breakdown (xz image)\n${formatReport(report)}\n`);

@@ -89,7 +89,10 @@ async function main(): Promise<void> {
       }
       const w = best.workers!.ms / n;
       if (n === 1) perDisk1 = w;
-      else console.log(`${''.padStart(21)}scaling: ms/disk at ${n} disks = ${(w / perDisk1!).toFixed(2)} x ms/disk at 1 disk (workers)`);
+      else
+        console.log(
+          `${''.padStart(21)}scaling: ms/disk at ${n} disks = ${(w / perDisk1!).toFixed(2)} x ms/disk at 1 disk (workers)`,
+        );
     }
   }
   fs.rmSync(dir, { recursive: true, force: true });

@@ -121,7 +121,14 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(root, `boot/initrd.img-${v}`), 'i');
   }
   const m: MountedFs = {
-    report: { fsId: 'vda:2', device: '/dev/vda', partition: 2, offset: 0, size: 0, probe: { type: 'ext4', uuid: UUID, readable: true } },
+    report: {
+      fsId: 'vda:2',
+      device: '/dev/vda',
+      partition: 2,
+      offset: 0,
+      size: 0,
+      probe: { type: 'ext4', uuid: UUID, readable: true },
+    },
     fs: new HostDirFileSystem(root),
   };
   const ctx: SourceContext = { filesystems: [m], get: (id) => (id === 'vda:2' ? m : undefined), arch: 'x64' };
@@ -137,7 +144,9 @@ async function main(): Promise<void> {
   };
 
   console.log(`grub.cfg: ${lines} lines, ${text.length} bytes, 300 menuentries (150 in 15 submenus)`);
-  const base = await time('baseline: read file + split lines', 200, () => fs.readFileSync(path.join(root, 'boot/grub/grub.cfg'), 'utf8').split('\n'));
+  const base = await time('baseline: read file + split lines', 200, () =>
+    fs.readFileSync(path.join(root, 'boot/grub/grub.cfg'), 'utf8').split('\n'),
+  );
   const parseMs = await time('lex + parse', 50, () => parse(text));
   let entries = 0;
   const full = await time('scanGrub: probe + parse + evaluate + stat files', 20, async () => {

@@ -57,7 +57,15 @@ function setup(): { ctx: SourceContext; home: MountedFs; cleanup(): void } {
   fs.copyFileSync('/boot/vmlinuz-6.1.0-56-amd64', path.join(root, 'EFI/linux/vmlinuz'));
   fs.writeFileSync(path.join(root, 'EFI/linux/initrd.img'), 'initrd');
   const home: MountedFs = {
-    report: { fsId: 'vda:1', device: '/dev/vda', partition: 1, offset: 0, size: 0, probe: { type: 'vfat', readable: true }, role: 'esp' },
+    report: {
+      fsId: 'vda:1',
+      device: '/dev/vda',
+      partition: 1,
+      offset: 0,
+      size: 0,
+      probe: { type: 'vfat', readable: true },
+      role: 'esp',
+    },
     fs: new HostDirFileSystem(root, true),
   };
   return {
@@ -85,7 +93,9 @@ async function main(): Promise<void> {
   try {
     console.log(`sprout.toml: ${CONFIG.length} bytes, ${CONFIG.split('\n').length} lines`);
     const base = await measure('baseline: smol-toml parse()', 1000, () => parse(CONFIG));
-    const load = await measure('load: parse + version + locator + merge', 1000, () => mergeDocuments([{ file: '/sprout.toml', text: CONFIG }], 'vda:1', []));
+    const load = await measure('load: parse + version + locator + merge', 1000, () =>
+      mergeDocuments([{ file: '/sprout.toml', text: CONFIG }], 'vda:1', []),
+    );
     const valid = await measure('load + validate schema', 1000, () => {
       const m = mergeDocuments([{ file: '/sprout.toml', text: CONFIG }], 'vda:1', [])!;
       return validateConfig(m.raw, m.locate, 'vda:1');
@@ -101,7 +111,9 @@ async function main(): Promise<void> {
     console.log(`entries per evaluation: ${entries}`);
     console.log(`ratio load/baseline:     ${(load / base).toFixed(2)}x`);
     console.log(`ratio validate/baseline: ${(valid / base).toFixed(2)}x`);
-    console.log(`ratio evaluate/baseline: ${(full / base).toFixed(2)}x  (${((full * 1000) / entries).toFixed(1)} µs per entry)`);
+    console.log(
+      `ratio evaluate/baseline: ${(full / base).toFixed(2)}x  (${((full * 1000) / entries).toFixed(1)} µs per entry)`,
+    );
   } finally {
     env.cleanup();
   }

@@ -10,7 +10,9 @@ const ROOT = path.join(__dirname, '..', '..');
 let failed = false;
 for (const b of ['bench/formats-grub.ts', 'bench/formats-sprout.ts']) {
   console.log(`== ${b}`);
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'run-ts.mjs'), path.join(ROOT, b)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'run-ts.mjs'), path.join(ROOT, b)], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) failed = true;
 }
 process.exit(failed ? 1 : 0);

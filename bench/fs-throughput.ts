@@ -45,7 +45,7 @@ function rawRead(image: string, offset: number, bytes: number, reuse: Buffer | n
   const fd = fs.openSync(image, 'r');
   gc();
   const t0 = process.hrtime.bigint();
-  for (let done = 0; done < bytes; ) {
+  for (let done = 0; done < bytes;) {
     const want = Math.min(CHUNK, bytes - done);
     const buf = reuse ?? Buffer.allocUnsafe(want);
     const n = fs.readSync(fd, buf, 0, want, offset + done);
@@ -64,7 +64,7 @@ async function readerRead(fsys: FileSystem, check?: Buffer): Promise<number> {
   gc();
   const t0 = process.hrtime.bigint();
   const h = await fsys.open('/big.bin');
-  for (let done = 0; done < h.size; ) {
+  for (let done = 0; done < h.size;) {
     const chunk = await h.read(done, Math.min(CHUNK, h.size - done));
     if (chunk.length === 0) throw new Error('short read');
     if (check) check.set(chunk, done);
@@ -83,8 +83,18 @@ async function main(): Promise<void> {
   const head = fs.readFileSync(path.join(imgs.ext4.tree, 'big.bin')).subarray(0, 64 * 1024);
   const cases: Array<{ name: string; image: string; open: (s: FileSource) => Promise<FileSystem>; target: number }> = [
     { name: 'ext4 (fast path)', image: imgs.ext4.image, open: (s) => openFileSystem(s, 'ext4' as FsType), target: 0.5 },
-    { name: 'ext4 (libext2fs data)', image: imgs.ext4.image, open: (s) => openExt(s, 'ext4', { libData: true }), target: 0 },
-    { name: 'ext4 (native engine)', image: imgs.ext4.image, open: (s) => openExt(s, 'ext4', { engine: 'native' }), target: 0.5 },
+    {
+      name: 'ext4 (libext2fs data)',
+      image: imgs.ext4.image,
+      open: (s) => openExt(s, 'ext4', { libData: true }),
+      target: 0,
+    },
+    {
+      name: 'ext4 (native engine)',
+      image: imgs.ext4.image,
+      open: (s) => openExt(s, 'ext4', { engine: 'native' }),
+      target: 0.5,
+    },
     { name: 'vfat FAT32', image: imgs.fat32.image, open: (s) => openFileSystem(s, 'vfat'), target: 0.5 },
     { name: 'iso9660', image: imgs.iso.image, open: (s) => openFileSystem(s, 'iso9660'), target: 0.8 },
   ];

@@ -28,7 +28,12 @@ function entries(n: number): BootEntry[] {
     machineId: `${(i % 7).toString(16).padStart(32, '0')}`,
     version: `6.${i % 20}.${i}`,
     origin: { source: 'bls', fsId: 'd:1', device: '/dev/x', partition: 1, file: `/loader/entries/e${i}.conf` },
-    target: { kind: 'linux', kernel: { fsId: 'd:1', path: '/vmlinuz' }, initrds: [], cmdline: 'root=/dev/sda2 ro quiet' },
+    target: {
+      kind: 'linux',
+      kernel: { fsId: 'd:1', path: '/vmlinuz' },
+      initrds: [],
+      cmdline: 'root=/dev/sda2 ro quiet',
+    },
     bootable: true,
     diagnostics: [],
   }));
@@ -37,7 +42,8 @@ function entries(n: number): BootEntry[] {
 function treeWith(n: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-menubench-'));
   const tree: Record<string, string> = { 'loader/loader.conf': 'timeout menu-force\n', vmlinuz: 'k\n' };
-  for (let i = 0; i < n; i++) tree[`loader/entries/b${i}.conf`] = `title Bench ${i}\nversion 1.${i}\nlinux /vmlinuz\noptions quiet\n`;
+  for (let i = 0; i < n; i++)
+    tree[`loader/entries/b${i}.conf`] = `title Bench ${i}\nversion 1.${i}\nlinux /vmlinuz\noptions quiet\n`;
   writeTree(dir, tree);
   return dir;
 }
@@ -57,18 +63,38 @@ async function startup(n: number): Promise<{ partial: number; full: number }> {
   }
   execFileSync('tmux', ['kill-session', '-t', session]);
   fs.rmSync(dir, { recursive: true, force: true });
-  const get = (k: string): number => Number(/^(\S+) (\S+)$/m.test(text) ? text.split('\n').find((l) => l.startsWith(k + ' '))?.split(' ')[1] : NaN);
+  const get = (k: string): number =>
+    Number(
+      /^(\S+) (\S+)$/m.test(text)
+        ? text
+            .split('\n')
+            .find((l) => l.startsWith(k + ' '))
+            ?.split(' ')[1]
+        : NaN,
+    );
   return { partial: get('partial'), full: get('full') };
 }
 
 function keypress(n: number, presses: number): { perKeyMs: number; baselineMs: number } {
   const st = new MenuState();
   const list = entries(n);
-  st.setEntries(list, { timeout: { kind: 'menu-force' }, timeoutSource: 'bench', editor: true, defaultId: list[0]!.id, defaultReason: 'bench' });
+  st.setEntries(list, {
+    timeout: { kind: 'menu-force' },
+    timeoutSource: 'bench',
+    editor: true,
+    defaultId: list[0]!.id,
+    defaultReason: 'bench',
+  });
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const input = new PassThrough();
   const out = Object.assign(sink, { isTTY: true, columns: 80, rows: 24 }) as unknown as NodeJS.WriteStream;
-  const screen = blessed.screen({ input: input as unknown as blessed.Widgets.IScreenOptions['input'], output: out as unknown as blessed.Widgets.IScreenOptions['output'], terminal: 'linux', smartCSR: true, warnings: false });
+  const screen = blessed.screen({
+    input: input as unknown as blessed.Widgets.IScreenOptions['input'],
+    output: out as unknown as blessed.Widgets.IScreenOptions['output'],
+    terminal: 'linux',
+    smartCSR: true,
+    warnings: false,
+  });
   const box = blessed.box({ top: 0, left: 0, width: '100%', height: '100%', tags: true });
   screen.append(box);
   const keys = ['down', 'down', 'right', 'down', 'up', 'pagedown', 'home', 'end', 'left', 'up'];
@@ -76,7 +102,11 @@ function keypress(n: number, presses: number): { perKeyMs: number; baselineMs: n
   for (let i = 0; i < presses; i++) {
     st.key(keys[i % keys.length]!);
     const f = render(st, 80, 24, ASCII);
-    box.setContent(f.lines.map((l) => (l.style === 'selected' ? `{inverse}${blessed.escape(l.text)}{/inverse}` : blessed.escape(l.text))).join('\n'));
+    box.setContent(
+      f.lines
+        .map((l) => (l.style === 'selected' ? `{inverse}${blessed.escape(l.text)}{/inverse}` : blessed.escape(l.text)))
+        .join('\n'),
+    );
     screen.render();
   }
   const perKeyMs = (performance.now() - t0) / presses;
@@ -99,12 +129,16 @@ async function main(): Promise<void> {
       best.partial = Math.min(best.partial, s.partial);
       best.full = Math.min(best.full, s.full);
     }
-    console.log(`${String(n).padStart(7)}  ${best.partial.toFixed(1).padStart(14)}  ${best.full.toFixed(1).padStart(19)}`);
+    console.log(
+      `${String(n).padStart(7)}  ${best.partial.toFixed(1).padStart(14)}  ${best.full.toFixed(1).padStart(19)}`,
+    );
   }
   console.log('entries  per keypress ms  raw-frame baseline ms  ratio');
   for (const n of [10, 500]) {
     const k = keypress(n, 2000);
-    console.log(`${String(n).padStart(7)}  ${k.perKeyMs.toFixed(3).padStart(15)}  ${k.baselineMs.toFixed(4).padStart(21)}  ${(k.perKeyMs / k.baselineMs).toFixed(1)}x`);
+    console.log(
+      `${String(n).padStart(7)}  ${k.perKeyMs.toFixed(3).padStart(15)}  ${k.baselineMs.toFixed(4).padStart(21)}  ${(k.perKeyMs / k.baselineMs).toFixed(1)}x`,
+    );
   }
   console.log('(a keypress only touches in-memory state: no disk I/O happens between a key and its redraw)');
 }

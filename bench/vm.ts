@@ -7,7 +7,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  CACHE, OVMF, binaryWithLibs, buildInitramfs, dirFiles, fatDisk, patchedKvmAmd, runNested, vmArtifacts,
+  CACHE,
+  OVMF,
+  binaryWithLibs,
+  buildInitramfs,
+  dirFiles,
+  fatDisk,
+  patchedKvmAmd,
+  runNested,
+  vmArtifacts,
 } from '../test/fixtures/vm';
 
 const MARKER = 'TENDRIL-BENCH-MARKER-0c1d';
@@ -65,8 +73,14 @@ async function main(): Promise<void> {
   const cpio = buildInitramfs({
     name: 'vm-bench',
     files: {
-      '/vm/tendril-vm.js': js, '/vm/tendril.node': addon, '/vm/OVMF.fd': OVMF, '/vm/disk.img': disk, '/vm/timer.js': timer,
-      ...binaryWithLibs(qemu), ...dirFiles('/usr/share/qemu'), ...dirFiles('/usr/share/seabios'),
+      '/vm/tendril-vm.js': js,
+      '/vm/tendril.node': addon,
+      '/vm/OVMF.fd': OVMF,
+      '/vm/disk.img': disk,
+      '/vm/timer.js': timer,
+      ...binaryWithLibs(qemu),
+      ...dirFiles('/usr/share/qemu'),
+      ...dirFiles('/usr/share/seabios'),
     },
     modules: ['kvm', 'ccp'],
     extraKo: [patchedKvmAmd()],
@@ -83,10 +97,18 @@ async function main(): Promise<void> {
   fs.rmSync(js, { force: true });
   const t0 = Date.now();
   const run = await runNested(cpio, ['BENCH-RESULT']);
-  const results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as {
-    label: string; shellMs: number | null; markerMs: number | null; exitMs: number | null; status: number | null;
-    stats: Record<string, number> | null; kvm: Record<string, number> | null;
-  });
+  const results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map(
+    (m) =>
+      JSON.parse(m[1]!) as {
+        label: string;
+        shellMs: number | null;
+        markerMs: number | null;
+        exitMs: number | null;
+        status: number | null;
+        stats: Record<string, number> | null;
+        kvm: Record<string, number> | null;
+      },
+  );
   const t = results.find((r) => r.label === 'tendril');
   const q = results.find((r) => r.label === 'qemu');
   if (!t || !q) {
@@ -104,7 +126,10 @@ async function main(): Promise<void> {
       `qemu -enable-kvm     ${f(q.shellMs)}   ${f(q.markerMs)}  ${f(q.exitMs)}   ${q.status}`,
       `ratio tendril/qemu   ${ratio(t.shellMs, q.shellMs).padStart(8)}   ${ratio(t.markerMs, q.markerMs).padStart(8)}  ${ratio(t.exitMs, q.exitMs).padStart(8)}`,
       `KVM exit counters (debugfs, sampled every 250 ms until the VM ended):`,
-      ...Object.keys({ ...t.kvm, ...q.kvm }).map((k) => `  ${k.padEnd(18)} tendril ${String(t.kvm?.[k] ?? 'n/a').padStart(10)}   qemu ${String(q.kvm?.[k] ?? 'n/a').padStart(10)}`),
+      ...Object.keys({ ...t.kvm, ...q.kvm }).map(
+        (k) =>
+          `  ${k.padEnd(18)} tendril ${String(t.kvm?.[k] ?? 'n/a').padStart(10)}   qemu ${String(q.kvm?.[k] ?? 'n/a').padStart(10)}`,
+      ),
       `tendril exits by kind (userspace, from the addon's counters): ${JSON.stringify(t.stats)}`,
       '',
     ].join('\n'),

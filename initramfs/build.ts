@@ -56,7 +56,8 @@ export function defaultKernelVersion(): string {
     .filter((v) => fs.existsSync(`/lib/modules/${v}/modules.dep`))
     .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const v = versions.at(-1);
-  if (!v) throw new Error('no /boot/vmlinuz-* with matching /lib/modules/*/modules.dep; pass --kernel-modules-from VERSION');
+  if (!v)
+    throw new Error('no /boot/vmlinuz-* with matching /lib/modules/*/modules.dep; pass --kernel-modules-from VERSION');
   return v;
 }
 
@@ -67,7 +68,10 @@ function sha256(b: Uint8Array | string): string {
 /** A stripped copy of node, cached by the original's identity. */
 function strippedNode(bin: string, cacheDir: string): string {
   const st = fs.statSync(bin);
-  const out = path.join(cacheDir, `node-stripped-${sha256(`${fs.realpathSync(bin)}:${st.size}:${st.mtimeMs}`).slice(0, 16)}`);
+  const out = path.join(
+    cacheDir,
+    `node-stripped-${sha256(`${fs.realpathSync(bin)}:${st.size}:${st.mtimeMs}`).slice(0, 16)}`,
+  );
   if (!fs.existsSync(out)) {
     const tmp = `${out}.tmp${process.pid}`;
     execFileSync('strip', ['--strip-all', '-o', tmp, bin]);
@@ -93,7 +97,8 @@ function compress(cpioFile: string, key: string, method: Exclude<Compression, 'n
   const c = COMPRESSORS[method];
   const out = path.join(cacheDir, `initramfs-${key.slice(0, 24)}.cpio.${c.ext}`);
   const timing = `${out}.seconds`;
-  if (fs.existsSync(out) && fs.existsSync(timing)) return { file: out, seconds: Number(fs.readFileSync(timing, 'utf8')) };
+  if (fs.existsSync(out) && fs.existsSync(timing))
+    return { file: out, seconds: Number(fs.readFileSync(timing, 'utf8')) };
   const t0 = process.hrtime.bigint();
   const tmp = `${out}.tmp${process.pid}`;
   const fd = fs.openSync(tmp, 'w');
@@ -159,7 +164,21 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
     if (!fs.existsSync(f)) throw new Error(`${f} is missing`);
   }
   const base = new Tree();
-  for (const d of ['dev', 'proc', 'sys', 'run', 'tmp', 'root', 'etc', 'bin', 'sbin', 'usr/bin', 'usr/sbin', 'lib/modules']) base.dir(d);
+  for (const d of [
+    'dev',
+    'proc',
+    'sys',
+    'run',
+    'tmp',
+    'root',
+    'etc',
+    'bin',
+    'sbin',
+    'usr/bin',
+    'usr/sbin',
+    'lib/modules',
+  ])
+    base.dir(d);
   base.w.add({ kind: 'char', path: 'dev/console', major: 5, minor: 1, mode: 0o600 });
   base.file('bin/busybox', fs.readFileSync(o.busybox), 0o755, 'busybox');
   const applets = execFileSync(o.busybox, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -185,14 +204,23 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   for (const rel of [...sel.order, ...late]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
     let name = rel;
-    if (rel.endsWith('.xz')) [data, name] = [execFileSync('xz', ['-dc', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -3)];
-    else if (rel.endsWith('.zst')) [data, name] = [execFileSync('zstd', ['-dcq', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -4)];
+    if (rel.endsWith('.xz'))
+      [data, name] = [execFileSync('xz', ['-dc', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -3)];
+    else if (rel.endsWith('.zst'))
+      [data, name] = [execFileSync('zstd', ['-dcq', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -4)];
     base.file(`lib/modules/${name}`, data, 0o644, 'modules');
   }
   const list = (l: string[]): string => l.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
   base.file('etc/tendril/modules.order', Buffer.from(list(sel.order)), 0o644, 'modules');
   base.file('etc/tendril/modules.late', Buffer.from(list(late)), 0o644, 'modules');
-  base.file('etc/tendril/modules.json', Buffer.from(JSON.stringify({ kernelModulesFrom: o.kernelVersion, builtin: all.builtin, missing: all.missing }, null, 1)), 0o644, 'modules');
+  base.file(
+    'etc/tendril/modules.json',
+    Buffer.from(
+      JSON.stringify({ kernelModulesFrom: o.kernelVersion, builtin: all.builtin, missing: all.missing }, null, 1),
+    ),
+    0o644,
+    'modules',
+  );
 
   // The app: /init, bundle, terminfo next to it (the bundle looks in <dir>/blessed-usr), addon.
   const app = new Tree();
@@ -200,7 +228,8 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   app.file('tendril.js', fs.readFileSync(o.bundle), 0o644, 'bundle');
   const usr = path.join(path.dirname(o.bundle), 'blessed-usr');
   if (fs.existsSync(usr)) {
-    for (const f of fs.readdirSync(usr).sort()) app.file(`blessed-usr/${f}`, fs.readFileSync(path.join(usr, f)), 0o644, 'terminfo');
+    for (const f of fs.readdirSync(usr).sort())
+      app.file(`blessed-usr/${f}`, fs.readFileSync(path.join(usr, f)), 0o644, 'terminfo');
   }
   app.file('tendril.node', fs.readFileSync(addon), 0o755, 'addon');
   app.file('bin/tendril', Buffer.from('#!/bin/sh\nexec node /tendril.js "$@"\n'), 0o755, 'init');
@@ -237,12 +266,15 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
   let parts: string[];
   let compressed: SizeReport['compressed'];
   const alternatives: NonNullable<SizeReport['alternatives']> = [];
-  const describe = (m: Exclude<Compression, 'none'>): string => `${m} ${COMPRESSORS[m].args.filter((x) => x !== '-c' && x !== '-q').join(' ')}`;
+  const describe = (m: Exclude<Compression, 'none'>): string =>
+    `${m} ${COMPRESSORS[m].args.filter((x) => x !== '-c' && x !== '-q').join(' ')}`;
   if (o.compress === 'none') {
     parts = [base.file, app.file];
     compressed = { method: 'none', bytes: cpioBytes, seconds: 0 };
   } else {
-    o.log(`compressing ${(cpioBytes / 2 ** 20).toFixed(1)} MiB with ${o.compress} (each archive cached by its content hash)`);
+    o.log(
+      `compressing ${(cpioBytes / 2 ** 20).toFixed(1)} MiB with ${o.compress} (each archive cached by its content hash)`,
+    );
     const cb = compress(base.file, base.key, o.compress, o.cacheDir);
     const ca = compress(app.file, app.key, o.compress, o.cacheDir);
     parts = [cb.file, ca.file];
@@ -280,13 +312,17 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
     kernelModulesFrom: o.kernelVersion,
   };
   const key = sha256(`${base.key}:${app.key}`);
-  fs.writeFileSync(`${o.out}.report.json`, JSON.stringify({ ...report, baseSha256: base.key, appSha256: app.key }, null, 1) + '\n');
+  fs.writeFileSync(
+    `${o.out}.report.json`,
+    JSON.stringify({ ...report, baseSha256: base.key, appSha256: app.key }, null, 1) + '\n',
+  );
   return { out: o.out, report, cpioSha256: key };
 }
 
 function mergeTallies(a: SizeReport['components'], b: SizeReport['components']): SizeReport['components'] {
   const out = { ...a };
-  for (const k of Object.keys(b) as Component[]) out[k] = { files: a[k].files + b[k].files, bytes: a[k].bytes + b[k].bytes };
+  for (const k of Object.keys(b) as Component[])
+    out[k] = { files: a[k].files + b[k].files, bytes: a[k].bytes + b[k].bytes };
   return out;
 }
 
@@ -336,7 +372,9 @@ export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
 function main(): number {
   const p = parseBuildArgs(process.argv.slice(2));
   if (typeof p === 'string') {
-    process.stderr.write(`initramfs: ${p}\nusage: npm run initramfs -- [--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--measure] [--no-build] [--bundle FILE]\n`);
+    process.stderr.write(
+      `initramfs: ${p}\nusage: npm run initramfs -- [--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--measure] [--no-build] [--bundle FILE]\n`,
+    );
     return 2;
   }
   const o = resolveBuildOptions(p);

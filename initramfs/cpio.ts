@@ -6,7 +6,13 @@ export type CpioEntry =
   | { readonly kind: 'dir'; readonly path: string; readonly mode?: number }
   | { readonly kind: 'file'; readonly path: string; readonly data: Uint8Array; readonly mode?: number }
   | { readonly kind: 'symlink'; readonly path: string; readonly target: string }
-  | { readonly kind: 'char' | 'block'; readonly path: string; readonly major: number; readonly minor: number; readonly mode?: number };
+  | {
+      readonly kind: 'char' | 'block';
+      readonly path: string;
+      readonly major: number;
+      readonly minor: number;
+      readonly mode?: number;
+    };
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
@@ -27,7 +33,8 @@ const pad4 = (n: number): number => (4 - (n % 4)) % 4;
 /** Archive names are relative ('bin/sh'); a leading '/' or './' is dropped. */
 export function archiveName(path: string): string {
   const n = path.replace(/^(\.\/|\/)+/, '');
-  if (n === '' || n.split('/').some((c) => c === '..' || c === '')) throw new Error(`bad cpio path: ${JSON.stringify(path)}`);
+  if (n === '' || n.split('/').some((c) => c === '..' || c === ''))
+    throw new Error(`bad cpio path: ${JSON.stringify(path)}`);
   if (n.includes('\0')) throw new Error('NUL in cpio path');
   return n;
 }
@@ -43,7 +50,21 @@ export class CpioWriter {
 
   private header(name: string, mode: number, fileSize: number, nlink: number, rdevMajor = 0, rdevMinor = 0): void {
     const nameBytes = Buffer.from(name + '\0', 'utf8');
-    const fields = [this.ino++, mode, 0, 0, nlink, this.mtime, fileSize, 0, 0, rdevMajor, rdevMinor, nameBytes.length, 0];
+    const fields = [
+      this.ino++,
+      mode,
+      0,
+      0,
+      nlink,
+      this.mtime,
+      fileSize,
+      0,
+      0,
+      rdevMajor,
+      rdevMinor,
+      nameBytes.length,
+      0,
+    ];
     const hdr = Buffer.from('070701' + fields.map(hex8).join(''), 'ascii');
     this.push(hdr);
     this.push(nameBytes);

@@ -27,7 +27,10 @@ export function elfInterpreter(file: string): string | undefined {
     if (b.readUInt32LE(o) === 3) {
       const off = Number(b.readBigUInt64LE(o + 8));
       const sz = Number(b.readBigUInt64LE(o + 32));
-      return b.subarray(off, off + sz).toString('latin1').replace(/\0.*$/s, '');
+      return b
+        .subarray(off, off + sz)
+        .toString('latin1')
+        .replace(/\0.*$/s, '');
     }
   }
   return undefined;

@@ -8,16 +8,42 @@ import * as path from 'node:path';
 /** Drivers to see disks on PCs, VMs and USB, and keyboards: loaded by /init before tendril
  *  starts. Missing or built-in ones are reported, not fatal. */
 export const WANTED_MODULES = [
-  'virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_console',
-  'nvme', 'ahci', 'ata_piix', 'sd_mod', 'sr_mod',
-  'xhci_pci', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'usb_storage', 'uas', 'usbhid', 'hid_generic',
-  'mmc_block', 'sdhci_pci',
+  'virtio_pci',
+  'virtio_blk',
+  'virtio_scsi',
+  'virtio_console',
+  'nvme',
+  'ahci',
+  'ata_piix',
+  'sd_mod',
+  'sr_mod',
+  'xhci_pci',
+  'ehci_pci',
+  'ohci_pci',
+  'uhci_hcd',
+  'usb_storage',
+  'uas',
+  'usbhid',
+  'hid_generic',
+  'mmc_block',
+  'sdhci_pci',
 ];
 
 /** Loaded by /init in the background once tendril runs: kernel filesystems (tendril reads
  *  disks in userspace; these serve mounts and the rescue shell) and KVM for the VM path
  *  (kvm.ko alone is 2.4 MB of relocations: seconds under emulation). */
-export const LATE_MODULES = ['isofs', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'ext4', 'crc32c_generic', 'crc32c_intel', 'kvm', 'kvm_intel', 'kvm_amd'];
+export const LATE_MODULES = [
+  'isofs',
+  'vfat',
+  'nls_cp437',
+  'nls_iso8859_1',
+  'ext4',
+  'crc32c_generic',
+  'crc32c_intel',
+  'kvm',
+  'kvm_intel',
+  'kvm_amd',
+];
 
 export interface ModuleDb {
   readonly version: string;
@@ -45,7 +71,8 @@ function readLines(file: string): string[] {
 
 export function loadModuleDb(version: string, base = '/lib/modules'): ModuleDb {
   const dir = path.join(base, version);
-  if (!fs.existsSync(path.join(dir, 'modules.dep'))) throw new Error(`${dir}/modules.dep not found (is the kernel's modules package installed?)`);
+  if (!fs.existsSync(path.join(dir, 'modules.dep')))
+    throw new Error(`${dir}/modules.dep not found (is the kernel's modules package installed?)`);
   const paths = new Map<string, string>();
   const deps = new Map<string, string[]>();
   for (const line of readLines(path.join(dir, 'modules.dep'))) {
@@ -53,7 +80,14 @@ export function loadModuleDb(version: string, base = '/lib/modules'): ModuleDb {
     if (i < 0) continue;
     const mod = line.slice(0, i).trim();
     paths.set(nameOfPath(mod), mod);
-    deps.set(mod, line.slice(i + 1).trim().split(/\s+/).filter(Boolean));
+    deps.set(
+      mod,
+      line
+        .slice(i + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean),
+    );
   }
   const softPre = new Map<string, string[]>();
   for (const line of readLines(path.join(dir, 'modules.softdep'))) {

@@ -21,7 +21,10 @@ export class SizeTally {
   }
   result(): Record<Component, { files: number; bytes: number }> {
     const all: Component[] = ['node', 'libs', 'bundle', 'addon', 'terminfo', 'busybox', 'modules', 'init', 'other'];
-    return Object.fromEntries(all.map((k) => [k, this.c.get(k) ?? { files: 0, bytes: 0 }])) as Record<Component, { files: number; bytes: number }>;
+    return Object.fromEntries(all.map((k) => [k, this.c.get(k) ?? { files: 0, bytes: 0 }])) as Record<
+      Component,
+      { files: number; bytes: number }
+    >;
   }
 }
 
@@ -32,12 +35,18 @@ export function formatReport(r: SizeReport): string {
   const total = Object.values(r.components).reduce((s, c) => s + c.bytes, 0) || 1;
   for (const [k, v] of Object.entries(r.components)) {
     if (!v.files) continue;
-    lines.push(`${k.padEnd(12)} ${String(v.files).padStart(7)} ${mib(v.bytes)}            ${((v.bytes / total) * 100).toFixed(1).padStart(5)} %`);
+    lines.push(
+      `${k.padEnd(12)} ${String(v.files).padStart(7)} ${mib(v.bytes)}            ${((v.bytes / total) * 100).toFixed(1).padStart(5)} %`,
+    );
   }
   lines.push(`cpio total           ${mib(r.cpioBytes)}`);
-  lines.push(`compressed (${r.compressed.method}) ${mib(r.compressed.bytes)} MiB in ${r.compressed.seconds.toFixed(1)} s`);
+  lines.push(
+    `compressed (${r.compressed.method}) ${mib(r.compressed.bytes)} MiB in ${r.compressed.seconds.toFixed(1)} s`,
+  );
   for (const a of r.alternatives ?? []) {
-    lines.push(`  measured ${a.method.padEnd(24)} ${mib(a.bytes)} MiB, compress ${a.compressSeconds.toFixed(1)} s, decompress ${a.decompressSeconds.toFixed(2)} s`);
+    lines.push(
+      `  measured ${a.method.padEnd(24)} ${mib(a.bytes)} MiB, compress ${a.compressSeconds.toFixed(1)} s, decompress ${a.decompressSeconds.toFixed(2)} s`,
+    );
   }
   lines.push(`kernel modules from ${r.kernelModulesFrom}`);
   return lines.join('\n');

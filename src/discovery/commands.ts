@@ -143,7 +143,9 @@ export function formatProbe(r: DiscoveryResult): string {
         humanSize(f.size),
         f.partTypeName ?? f.partType ?? (f.partition === 0 ? 'whole disk' : ''),
         // blkid-style short versions only (FAT16, LUKS2); ext feature lists stay in --json.
-        f.probe ? `${f.probe.type}${f.probe.version && f.probe.version.length <= 8 ? ' ' + f.probe.version : ''}${f.probe.dirty ? ' (dirty)' : ''}` : '',
+        f.probe
+          ? `${f.probe.type}${f.probe.version && f.probe.version.length <= 8 ? ' ' + f.probe.version : ''}${f.probe.dirty ? ' (dirty)' : ''}`
+          : '',
         f.probe?.label ?? '',
         f.probe?.uuid ?? '',
         f.partUuid ?? '',
@@ -152,7 +154,15 @@ export function formatProbe(r: DiscoveryResult): string {
     });
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  let out = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  let out =
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n';
   for (const d of r.devices.flatMap((x) => x.diagnostics)) out += `! ${formatDiagnostic(d)}\n`;
   return out;
 }

@@ -8,7 +8,14 @@ import { diag, type Diagnostic } from './diagnostics';
 import type { BootEntry, BootTarget, FileRef } from './model';
 import type { ProposedSettings } from './sources/context';
 
-const RANK: Record<BootEntry['origin']['source'], number> = { bls: 0, uki: 1, sprout: 2, auto: 3, syslinux: 4, grub: 5 };
+const RANK: Record<BootEntry['origin']['source'], number> = {
+  bls: 0,
+  uki: 1,
+  sprout: 2,
+  auto: 3,
+  syslinux: 4,
+  grub: 5,
+};
 
 function ref(r: FileRef): string {
   return `${r.fsId}\0${r.path}`;
@@ -16,7 +23,12 @@ function ref(r: FileRef): string {
 
 /** Identity of what an entry boots; undefined = never merged. */
 export function payloadKey(t: BootTarget): string | undefined {
-  const norm = (s: string): string => s.trim().split(/\s+/).filter((x) => !x.startsWith('BOOT_IMAGE=')).join(' ');
+  const norm = (s: string): string =>
+    s
+      .trim()
+      .split(/\s+/)
+      .filter((x) => !x.startsWith('BOOT_IMAGE='))
+      .join(' ');
   switch (t.kind) {
     case 'linux':
       return ['linux', ref(t.kernel), ...t.initrds.map(ref), norm(t.cmdline)].join('\x01');
@@ -57,13 +69,20 @@ export function dedupeTargets(
     }
     renamed.set(e.id, winner.id);
     diagnostics.push(
-      diag('info', 'discovery', `'${e.title}' from ${e.origin.source} boots the same as ${winner.origin.source} entry ${winner.id}; shown once`, {
-        fsId: e.origin.fsId,
-        file: e.origin.file,
-        ...(e.origin.line !== undefined ? { line: e.origin.line } : {}),
-      }),
+      diag(
+        'info',
+        'discovery',
+        `'${e.title}' from ${e.origin.source} boots the same as ${winner.origin.source} entry ${winner.id}; shown once`,
+        {
+          fsId: e.origin.fsId,
+          file: e.origin.file,
+          ...(e.origin.line !== undefined ? { line: e.origin.line } : {}),
+        },
+      ),
     );
   }
-  const fixed = proposals.map((p) => (p.defaultId && renamed.has(p.defaultId) ? { ...p, defaultId: renamed.get(p.defaultId)! } : p));
+  const fixed = proposals.map((p) =>
+    p.defaultId && renamed.has(p.defaultId) ? { ...p, defaultId: renamed.get(p.defaultId)! } : p,
+  );
   return { entries: kept, proposals: fixed };
 }

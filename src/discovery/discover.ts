@@ -161,7 +161,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
   if (useSys) {
     const en = enumerateBlockDevices();
     diagnostics.push(...en.diagnostics);
-    for (const d of en.devices) if (!taken.has(d.name)) infos.push(d), taken.add(d.name);
+    for (const d of en.devices) if (!taken.has(d.name)) (infos.push(d), taken.add(d.name));
   }
 
   // Reports and mounts keep discovery order (the order devices were listed), whatever

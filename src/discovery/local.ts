@@ -35,7 +35,10 @@ export async function runSourcesOver(
         return await src(ctx);
       } catch (e) {
         // A source must report, not throw; if one does, keep the others' entries.
-        return { entries: [], diagnostics: [diag('error', 'discovery', `entry source ${src.name || '?'} failed: ${errorMessage(e)}`)] };
+        return {
+          entries: [],
+          diagnostics: [diag('error', 'discovery', `entry source ${src.name || '?'} failed: ${errorMessage(e)}`)],
+        };
       }
     }),
   );

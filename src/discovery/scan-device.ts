@@ -112,7 +112,8 @@ export async function scanDevice(info: DeviceInfo): Promise<ScannedDevice> {
       // Readers may say how they read a volume (journal not replayed, library bypassed).
       const notes = (reader as { notes?: unknown }).notes;
       if (Array.isArray(notes)) {
-        for (const n of notes) if (typeof n === 'string') diagnostics.push(diag('info', probe.type, n, { ...where, fsId }));
+        for (const n of notes)
+          if (typeof n === 'string') diagnostics.push(diag('info', probe.type, n, { ...where, fsId }));
       }
     } catch (e) {
       diagnostics.push(

@@ -39,7 +39,12 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
   if (size >= 0x40 && head.length >= 0x40 && u32(head, 0x38) === 0x644d5241) {
     return { ok: false, format: 'arm64-Image', reason: 'an arm64 Image, not an x86 bzImage' };
   }
-  if (head.length >= 8 && head[0] === 0x4d && head[1] === 0x5a && String.fromCharCode(...head.subarray(4, 8)) === 'zimg') {
+  if (
+    head.length >= 8 &&
+    head[0] === 0x4d &&
+    head[1] === 0x5a &&
+    String.fromCharCode(...head.subarray(4, 8)) === 'zimg'
+  ) {
     return { ok: false, format: 'zboot', reason: 'an EFI zboot image (compressed); it must be decompressed first' };
   }
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
@@ -55,7 +60,9 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
   const magic = String.fromCharCode(...head.subarray(0x202, 0x206));
   const pe = head[0] === 0x4d && head[1] === 0x5a;
   if (bootFlag !== 0xaa55 || magic !== 'HdrS') {
-    const what = pe ? 'a PE/EFI program without a Linux setup header (a UKI passed whole, or not Linux)' : 'not a Linux bzImage';
+    const what = pe
+      ? 'a PE/EFI program without a Linux setup header (a UKI passed whole, or not Linux)'
+      : 'not a Linux bzImage';
     return {
       ok: false,
       format: pe ? 'pe' : 'unknown',
@@ -77,7 +84,11 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
   const xlf = u16(head, 0x236);
   if ((xlf & 1) === 0) return { ok: false, format: 'bzImage', reason: 'not a 64-bit kernel (XLF_KERNEL_64 not set)' };
   if ((xlf & 2) === 0) {
-    return { ok: false, format: 'bzImage', reason: 'kernel cannot be loaded above 4 GiB (XLF_CAN_BE_LOADED_ABOVE_4G not set)' };
+    return {
+      ok: false,
+      format: 'bzImage',
+      reason: 'kernel cannot be loaded above 4 GiB (XLF_CAN_BE_LOADED_ABOVE_4G not set)',
+    };
   }
   const cmdlineSize = u32(head, 0x238);
   let version: string | undefined;

@@ -96,7 +96,7 @@ export function buildCmdline(inp: CmdlineInput): CmdlineResult {
   const entryHas = toks.some(isConsole);
   let consoleDecision: string;
   if (policy === 'keep') {
-    consoleDecision = entryHas ? 'kept the entry\'s console=' : 'no console= (policy keep)';
+    consoleDecision = entryHas ? "kept the entry's console=" : 'no console= (policy keep)';
   } else if (policy === 'replace') {
     const dropped = toks.filter(isConsole);
     toks = toks.filter((t) => !isConsole(t)).concat(own);

@@ -98,7 +98,8 @@ export function parseBootArgs(argv: readonly string[]): BootArgs | string {
       }
       case '--console-policy': {
         const v = val();
-        if (v !== 'add-if-missing' && v !== 'replace' && v !== 'keep') return '--console-policy is add-if-missing, replace or keep';
+        if (v !== 'add-if-missing' && v !== 'replace' && v !== 'keep')
+          return '--console-policy is add-if-missing, replace or keep';
         a.consolePolicy = v;
         break;
       }
@@ -170,7 +171,15 @@ export async function bootEntries(
     try {
       if (!entry.bootable) {
         const why = entry.diagnostics.map((d) => d.message).join('; ') || 'marked not bootable';
-        throw new KexecError({ syscall: 'plan', errno: 'ENOENT', code: 2, kernel: entry.id, initrds: [], cmdlineLength: 0, hint: `entry not bootable: ${why}` });
+        throw new KexecError({
+          syscall: 'plan',
+          errno: 'ENOENT',
+          code: 2,
+          kernel: entry.id,
+          initrds: [],
+          cmdlineLength: 0,
+          hint: `entry not bootable: ${why}`,
+        });
       }
       const plan = await planBoot(entry, lookup, opts);
       if (opts.dryRun) {
@@ -180,7 +189,9 @@ export async function bootEntries(
       io.err.write(`tendril: loading '${entry.displayTitle}' (${plan.kernel.label}) with ${plan.syscall}\n`);
       for (const w of plan.warnings) io.err.write(`tendril: warning: ${w}\n`);
       const r = await loadPlan(plan, lookup, streamProgress(io.err));
-      io.err.write(`tendril: loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms; cmdline: ${plan.cmdline}\n`);
+      io.err.write(
+        `tendril: loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms; cmdline: ${plan.cmdline}\n`,
+      );
       stage('kexec');
       execLoaded((s) => io.err.write(`tendril: ${s}\n`));
     } catch (e) {
@@ -227,13 +238,18 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       io.err.write(`tendril: booting '${list[0]!.displayTitle}' in ${s} s\n`);
       await io.sleep(Math.min(1000, (wait - s + 1) * 1000));
     }
-    return await bootEntries(list, (id) => session.fs(id), {
-      dryRun: args.dryRun,
-      ownConsoles: ownConsoles(),
-      ...(args.append !== undefined ? { append: args.append } : {}),
-      ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),
-      ...(args.consolePolicy ? { consolePolicy: args.consolePolicy } : {}),
-    }, io);
+    return await bootEntries(
+      list,
+      (id) => session.fs(id),
+      {
+        dryRun: args.dryRun,
+        ownConsoles: ownConsoles(),
+        ...(args.append !== undefined ? { append: args.append } : {}),
+        ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),
+        ...(args.consolePolicy ? { consolePolicy: args.consolePolicy } : {}),
+      },
+      io,
+    );
   } finally {
     await session.close();
   }

@@ -125,7 +125,10 @@ export function formatFailure(f: KexecFailure): string {
     `  hint: ${f.hint}`,
     `  kernel: ${f.kernel}${f.kernelSize !== undefined ? ` (${f.kernelSize} bytes)` : ''}`,
   ];
-  if (f.initrds.length) lines.push(`  initrds: ${f.initrds.join(', ')}${f.initrdSize !== undefined ? ` (${f.initrdSize} bytes total)` : ''}`);
+  if (f.initrds.length)
+    lines.push(
+      `  initrds: ${f.initrds.join(', ')}${f.initrdSize !== undefined ? ` (${f.initrdSize} bytes total)` : ''}`,
+    );
   lines.push(`  cmdline: ${f.cmdlineLength} bytes${f.cmdlineLimit !== undefined ? ` (limit ${f.cmdlineLimit})` : ''}`);
   if (f.probe) lines.push(`  image: ${f.probe}`);
   const st = f.state;

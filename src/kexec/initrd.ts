@@ -52,7 +52,11 @@ export function isEarlyMicrocodeCpio(head: Uint8Array): boolean {
 }
 
 export function isMicrocode(p: InitrdPieceInfo): boolean {
-  return p.microcode === true || (p.path !== undefined && isMicrocodeName(p.path)) || (p.head !== undefined && isEarlyMicrocodeCpio(p.head));
+  return (
+    p.microcode === true ||
+    (p.path !== undefined && isMicrocodeName(p.path)) ||
+    (p.head !== undefined && isEarlyMicrocodeCpio(p.head))
+  );
 }
 
 /** Compressed data stops the early microcode scan (gzip, zstd, xz, lz4, bzip2, lzma). */
@@ -81,7 +85,9 @@ export function layoutInitrd(pieces: readonly InitrdPieceInfo[]): InitrdLayout {
   let sawCompressed = false;
   for (const { p } of kept) {
     if (isMicrocode(p) && sawCompressed) {
-      warnings.push(`${p.label}: microcode after a compressed initrd is invisible to the early microcode loader; list it first`);
+      warnings.push(
+        `${p.label}: microcode after a compressed initrd is invisible to the early microcode loader; list it first`,
+      );
     }
     if (p.head && isCompressedHead(p.head)) sawCompressed = true;
   }

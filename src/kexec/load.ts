@@ -76,7 +76,13 @@ function writeAll(fd: number, b: Uint8Array): void {
   while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
 }
 
-async function copyInto(w: Writer, f: PlanFile, lookup: FsLookup, progress: ProgressFn | undefined, t0: number): Promise<void> {
+async function copyInto(
+  w: Writer,
+  f: PlanFile,
+  lookup: FsLookup,
+  progress: ProgressFn | undefined,
+  t0: number,
+): Promise<void> {
   let done = 0;
   for await (const c of readPlanFile(f, lookup)) {
     writeAll(w.fd, c);
@@ -110,7 +116,9 @@ export async function materialize(plan: BootPlan, lookup: FsLookup, progress?: P
     }
     const initrdSize = initrdFd >= 0 ? fs.fstatSync(initrdFd).size : 0;
     if (initrdFd >= 0 && initrdSize !== plan.initrdLayout.total) {
-      throw new Error(`initrd is ${initrdSize} bytes, plan says ${plan.initrdLayout.total} (a file changed while reading?)`);
+      throw new Error(
+        `initrd is ${initrdSize} bytes, plan says ${plan.initrdLayout.total} (a file changed while reading?)`,
+      );
     }
     return {
       kernelFd,
@@ -172,7 +180,12 @@ export interface LoadDeps {
 }
 
 /** Materialise and kexec_file_load the plan; verify it is loaded. Throws KexecError. */
-export async function loadPlan(plan: BootPlan, lookup: FsLookup, progress?: ProgressFn, deps: LoadDeps = {}): Promise<LoadResult> {
+export async function loadPlan(
+  plan: BootPlan,
+  lookup: FsLookup,
+  progress?: ProgressFn,
+  deps: LoadDeps = {},
+): Promise<LoadResult> {
   const t0 = Date.now();
   let m: Materialized;
   try {
@@ -180,7 +193,13 @@ export async function loadPlan(plan: BootPlan, lookup: FsLookup, progress?: Prog
   } catch (e) {
     if (e instanceof FsError) {
       // A reader failed mid-copy (disk error, file changed): name the file and the reason.
-      throw new KexecError({ ...failureFrom(e, plan), syscall: 'read', errno: e.code, code: 0, hint: `reading ${e.message}` });
+      throw new KexecError({
+        ...failureFrom(e, plan),
+        syscall: 'read',
+        errno: e.code,
+        code: 0,
+        hint: `reading ${e.message}`,
+      });
     }
     throw new KexecError({ ...failureFrom(e, plan), syscall: isSyscallError(e) ? e.syscall : 'read' });
   }
@@ -194,7 +213,11 @@ export async function loadPlan(plan: BootPlan, lookup: FsLookup, progress?: Prog
   const loaded = (deps.readLoaded ?? (() => fs.readFileSync('/sys/kernel/kexec_loaded', 'utf8')))().trim();
   if (loaded !== '1') {
     throw new KexecError({
-      ...failureFrom(new Error(`kexec_file_load returned 0 but /sys/kernel/kexec_loaded is ${JSON.stringify(loaded)}`), plan, m),
+      ...failureFrom(
+        new Error(`kexec_file_load returned 0 but /sys/kernel/kexec_loaded is ${JSON.stringify(loaded)}`),
+        plan,
+        m,
+      ),
       syscall: 'kexec_file_load',
       errno: 'EVERIFY',
     });
@@ -220,5 +243,13 @@ export function execLoaded(log: (s: string) => void = () => {}): never {
       hint: hintFor('reboot', errno, { state: readKexecState() }),
     });
   }
-  throw new KexecError({ syscall: 'reboot', errno: 'EIO', code: 5, kernel: '(loaded image)', initrds: [], cmdlineLength: 0, hint: 'reboot(KEXEC) returned' });
+  throw new KexecError({
+    syscall: 'reboot',
+    errno: 'EIO',
+    code: 5,
+    kernel: '(loaded image)',
+    initrds: [],
+    cmdlineLength: 0,
+    hint: 'reboot(KEXEC) returned',
+  });
 }

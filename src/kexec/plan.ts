@@ -5,7 +5,13 @@ import { createHash } from 'node:crypto';
 import type { FileSystem } from '../discovery/fs/types';
 import { FsError } from '../discovery/fs/types';
 import type { BootEntry, FileRef, FsId, LinuxTarget, UkiTarget } from '../discovery/model';
-import { type AddonFile, type FileRange, type UkiBootParts, composeUkiCmdline, ukiBootParts } from '../discovery/uki/parts';
+import {
+  type AddonFile,
+  type FileRange,
+  type UkiBootParts,
+  composeUkiCmdline,
+  ukiBootParts,
+} from '../discovery/uki/parts';
 import { BZIMAGE_PROBE_BYTES, type BzImageProbe, probeBzImage, versionOffset } from './bzimage';
 import { buildCmdline, checkCmdlineLength, type ConsolePolicy } from './cmdline';
 import { KexecError, hintFor } from './errors';
@@ -65,11 +71,37 @@ interface FailCtx {
   initrds: string[];
 }
 
-function fail(ctx: FailCtx, syscall: string, errno: string, code: number, hint: string, extra: { probe?: string } = {}): KexecError {
-  return new KexecError({ syscall, errno, code, kernel: ctx.kernel, initrds: ctx.initrds, cmdlineLength: 0, hint, ...extra });
+function fail(
+  ctx: FailCtx,
+  syscall: string,
+  errno: string,
+  code: number,
+  hint: string,
+  extra: { probe?: string } = {},
+): KexecError {
+  return new KexecError({
+    syscall,
+    errno,
+    code,
+    kernel: ctx.kernel,
+    initrds: ctx.initrds,
+    cmdlineLength: 0,
+    hint,
+    ...extra,
+  });
 }
 
-const FS_ERRNO: Record<string, number> = { ENOENT: 2, EIO: 5, EACCES: 13, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27, ELOOP: 40, ENAMETOOLONG: 36 };
+const FS_ERRNO: Record<string, number> = {
+  ENOENT: 2,
+  EIO: 5,
+  EACCES: 13,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  EFBIG: 27,
+  ELOOP: 40,
+  ENAMETOOLONG: 36,
+};
 
 /** Read [pos, pos+len) of a file through the reader, refusing short reads. */
 export async function readRange(f: FileSystem, path: string, pos: number, len: number): Promise<Uint8Array> {
@@ -134,7 +166,10 @@ async function planLinux(entry: BootEntry, t: LinuxTarget, lookup: FsLookup, opt
   const ctx: FailCtx = { kernel: labelOf(t.kernel), initrds: t.initrds.map((r) => labelOf(r)) };
   const kfs = fsFor(lookup, t.kernel, 'kernel', ctx);
   const ksize = await sizeOf(kfs, t.kernel, 'kernel', ctx);
-  const kernel: KernelSource = { fs: kfs, file: { role: 'kernel', label: ctx.kernel, fsId: t.kernel.fsId, path: t.kernel.path, offset: 0, size: ksize } };
+  const kernel: KernelSource = {
+    fs: kfs,
+    file: { role: 'kernel', label: ctx.kernel, fsId: t.kernel.fsId, path: t.kernel.path, offset: 0, size: ksize },
+  };
   const initrds: InitrdSource[] = [];
   for (const r of t.initrds) {
     const f = fsFor(lookup, r, 'initrd', ctx);
@@ -147,17 +182,35 @@ async function planLinux(entry: BootEntry, t: LinuxTarget, lookup: FsLookup, opt
 async function planUki(entry: BootEntry, t: UkiTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
   const ctx: FailCtx = { kernel: labelOf(t.image, '.linux'), initrds: [] };
   const ufs = fsFor(lookup, t.image, 'UKI', ctx);
-  const addons: AddonFile[] = t.addons.map((a) => ({ fs: fsFor(lookup, a, 'add-on', ctx), path: a.path, fsId: a.fsId }));
+  const addons: AddonFile[] = t.addons.map((a) => ({
+    fs: fsFor(lookup, a, 'add-on', ctx),
+    path: a.path,
+    fsId: a.fsId,
+  }));
   let parts: UkiBootParts;
   try {
     parts = await ukiBootParts(ufs, t.image.path, t.profile, addons, { fsId: t.image.fsId });
   } catch (e) {
     const code = e instanceof FsError ? e.code : 'ENOEXEC';
-    throw fail(ctx, 'plan', code, FS_ERRNO[code] ?? 8, `UKI ${labelOf(t.image)}: ${e instanceof Error ? e.message : String(e)}`);
+    throw fail(
+      ctx,
+      'plan',
+      code,
+      FS_ERRNO[code] ?? 8,
+      `UKI ${labelOf(t.image)}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   const range = (r: FileRange, role: 'kernel' | 'initrd'): PlanFile => {
     const fsId = r.fsId ?? t.image.fsId;
-    return { role, label: `${fsId}:${r.path}#${r.section}`, fsId, path: r.path, offset: r.offset, size: r.length, ...(r.section === '.ucode' ? { microcode: true } : {}) };
+    return {
+      role,
+      label: `${fsId}:${r.path}#${r.section}`,
+      fsId,
+      path: r.path,
+      offset: r.offset,
+      size: r.length,
+      ...(r.section === '.ucode' ? { microcode: true } : {}),
+    };
   };
   const kernel: KernelSource = { fs: ufs, file: range(parts.kernel, 'kernel') };
   const initrds: InitrdSource[] = parts.initrdParts.map((r) => ({ fs: r.fs, file: range(r, 'initrd') }));
@@ -180,17 +233,36 @@ async function finishPlan(
   const k = kernel.file;
   const head = await readRange(kernel.fs, k.path, k.offset, Math.min(BZIMAGE_PROBE_BYTES, k.size));
   const vo = versionOffset(head);
-  const vbytes = vo !== undefined && vo < k.size ? await readRange(kernel.fs, k.path, k.offset + vo, Math.min(128, k.size - vo)) : undefined;
+  const vbytes =
+    vo !== undefined && vo < k.size
+      ? await readRange(kernel.fs, k.path, k.offset + vo, Math.min(128, k.size - vo))
+      : undefined;
   const probe = probeBzImage(head, k.size, vbytes);
   if (!probe.ok) {
-    throw fail(ctx, 'probe', 'ENOEXEC', 8, hintFor('kexec_file_load', 'ENOEXEC', { probe: `${ctx.kernel}: ${probe.reason}` }), {
-      probe: probe.reason,
-    });
+    throw fail(
+      ctx,
+      'probe',
+      'ENOEXEC',
+      8,
+      hintFor('kexec_file_load', 'ENOEXEC', { probe: `${ctx.kernel}: ${probe.reason}` }),
+      {
+        probe: probe.reason,
+      },
+    );
   }
   const infos = [];
   for (const i of initrds) {
-    const h = i.file.size > 0 ? await readRange(i.fs, i.file.path, i.file.offset, Math.min(512, i.file.size)) : new Uint8Array(0);
-    infos.push({ label: i.file.label, size: i.file.size, head: h, path: i.file.path, ...(i.file.microcode ? { microcode: true } : {}) });
+    const h =
+      i.file.size > 0
+        ? await readRange(i.fs, i.file.path, i.file.offset, Math.min(512, i.file.size))
+        : new Uint8Array(0);
+    infos.push({
+      label: i.file.label,
+      size: i.file.size,
+      head: h,
+      path: i.file.path,
+      ...(i.file.microcode ? { microcode: true } : {}),
+    });
   }
   const layout = layoutInitrd(infos);
   const files = layout.pieces.map((p) => initrds[p.index]!.file);
@@ -262,11 +334,15 @@ export async function describePlan(plan: BootPlan, lookup: FsLookup): Promise<st
   const ver = plan.probe.version ? `, ${plan.probe.version}` : '';
   const proto = `${plan.probe.protocol >> 8}.${String(plan.probe.protocol & 0xff).padStart(2, '0')}`;
   lines.push(`kernel: ${plan.kernel.label} size ${plan.kernel.size} sha256 ${await sha256Of(plan.kernel, lookup)}`);
-  lines.push(`  bzImage protocol ${proto}, cmdline_size ${plan.cmdlineLimit}${plan.probe.efiStub ? ', EFI stub' : ''}${ver}`);
+  lines.push(
+    `  bzImage protocol ${proto}, cmdline_size ${plan.cmdlineLimit}${plan.probe.efiStub ? ', EFI stub' : ''}${ver}`,
+  );
   for (let i = 0; i < plan.initrds.length; i++) {
     const f = plan.initrds[i]!;
     const p = plan.initrdLayout.pieces[i]!;
-    lines.push(`initrd[${i}]: ${f.label} size ${f.size} sha256 ${await sha256Of(f, lookup)} at ${p.offset} pad ${p.pad}`);
+    lines.push(
+      `initrd[${i}]: ${f.label} size ${f.size} sha256 ${await sha256Of(f, lookup)} at ${p.offset} pad ${p.pad}`,
+    );
   }
   if (plan.initrds.length) lines.push(`initrd total: ${plan.initrdLayout.total} bytes`);
   else lines.push('initrd: none (KEXEC_FILE_NO_INITRAMFS)');

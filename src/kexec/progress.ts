@@ -30,7 +30,10 @@ export function formatProgress(s: ProgressState, width = 20): string {
 export type ProgressFn = (s: ProgressState) => void;
 
 /** A reporter writing `\r`-updated lines to a stream, throttled to ~10 updates a second. */
-export function streamProgress(out: { write(s: string): unknown; isTTY?: boolean }, minBytes = PROGRESS_MIN_BYTES): ProgressFn {
+export function streamProgress(
+  out: { write(s: string): unknown; isTTY?: boolean },
+  minBytes = PROGRESS_MIN_BYTES,
+): ProgressFn {
   let last = 0;
   return (s) => {
     if (s.total < minBytes) return;

@@ -104,7 +104,10 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   let tickCount = 0;
   const ui: Ui = { state, redraw: () => {} };
   const lookup: FsLookup = (id) => session?.fs(id);
-  const planOpts = (cmdline?: string): PlanOptions => ({ ownConsoles: ownConsoles(), ...(cmdline !== undefined ? { replace: cmdline } : {}) });
+  const planOpts = (cmdline?: string): PlanOptions => ({
+    ownConsoles: ownConsoles(),
+    ...(cmdline !== undefined ? { replace: cmdline } : {}),
+  });
 
   const scan = async (): Promise<DiscoveryResult> => {
     const old = session;
@@ -132,13 +135,21 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     state.discovering = false;
     state.setEntries(s.result.entries, s.result.settings);
     for (const d of [...s.result.diagnostics, ...s.result.devices.flatMap((x) => x.diagnostics)]) {
-      log(d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info', d.source, `${d.fsId ?? d.device ?? ''} ${d.file ?? ''}${d.line ? ':' + d.line : ''} ${d.message}`.trim());
+      log(
+        d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info',
+        d.source,
+        `${d.fsId ?? d.device ?? ''} ${d.file ?? ''}${d.line ? ':' + d.line : ''} ${d.message}`.trim(),
+      );
     }
     return s.result;
   };
 
   /** Plan + load + exec. Returns only on failure (with the error shown) or in dry-run. */
-  const boot = async (entry: BootEntry, cmdline: string | undefined, out: (s: string) => void): Promise<'dry-run' | 'failed'> => {
+  const boot = async (
+    entry: BootEntry,
+    cmdline: string | undefined,
+    out: (s: string) => void,
+  ): Promise<'dry-run' | 'failed'> => {
     try {
       const plan = await planBoot(entry, lookup, planOpts(cmdline));
       if (dryRun) {
@@ -155,7 +166,8 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       ui.term?.destroy();
       execLoaded((s) => process.stderr.write(`tendril: ${s}\n`));
     } catch (e) {
-      const lines = e instanceof KexecError ? formatFailure(e.failure).split('\n') : [e instanceof Error ? e.message : String(e)];
+      const lines =
+        e instanceof KexecError ? formatFailure(e.failure).split('\n') : [e instanceof Error ? e.message : String(e)];
       log('error', 'boot', `${entry.id}: ${lines.join(' ')}`);
       state.showError(`Cannot boot ${entry.displayTitle}`, lines);
       ui.redraw();
@@ -206,9 +218,16 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         case 'details': {
           const e = a.entry;
           const sizes = new Map<string, number>();
-          const refs = e.target.kind === 'linux' ? [e.target.kernel, ...e.target.initrds] : e.target.kind === 'uki' || e.target.kind === 'efi' ? [e.target.image] : [];
+          const refs =
+            e.target.kind === 'linux'
+              ? [e.target.kernel, ...e.target.initrds]
+              : e.target.kind === 'uki' || e.target.kind === 'efi'
+                ? [e.target.image]
+                : [];
           for (const r of refs) {
-            const st = await lookup(r.fsId)?.stat(r.path).catch(() => undefined);
+            const st = await lookup(r.fsId)
+              ?.stat(r.path)
+              .catch(() => undefined);
             if (st) sizes.set(`${r.fsId}${r.path}`, st.size);
           }
           const lines = detailLines(e, sizes);
@@ -216,7 +235,9 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
             const plan = await planBoot(e, lookup, planOpts());
             lines.push(`final     ${plan.cmdline}`, `console   ${plan.consoleDecision}`);
           } catch (err) {
-            lines.push(`final     (not bootable by kexec: ${err instanceof KexecError ? err.failure.hint : String(err)})`);
+            lines.push(
+              `final     (not bootable by kexec: ${err instanceof KexecError ? err.failure.hint : String(err)})`,
+            );
           }
           if (state.mode.kind === 'details' && state.mode.entry.id === e.id) state.details = lines;
           break;
@@ -256,7 +277,9 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
               await finish(0, `would ${a.kind}\n`);
               return;
             }
-            state.showError('Not allowed', [`tendril is not PID 1: refusing to ${a.kind} this machine (--allow-power overrides).`]);
+            state.showError('Not allowed', [
+              `tendril is not PID 1: refusing to ${a.kind} this machine (--allow-power overrides).`,
+            ]);
             break;
           }
           await power(a.kind);
@@ -283,7 +306,8 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
 
     void scan().then((r) => {
       discovered = true;
-      const t: TimeoutSetting = cliTimeout !== undefined ? { kind: 'seconds', seconds: cliTimeout } : r.settings.timeout;
+      const t: TimeoutSetting =
+        cliTimeout !== undefined ? { kind: 'seconds', seconds: cliTimeout } : r.settings.timeout;
       const p = startPolicy(t);
       // A key pressed (or held) while the disks were read shows the menu (sd-boot's rule).
       if (p.kind === 'countdown') state.startCountdown(p.seconds);
@@ -337,7 +361,10 @@ async function runPlain(
     if (d && p.kind !== 'wait') {
       const secs = p.kind === 'countdown' ? p.seconds : 0;
       out(`booting '${d.displayTitle}' in ${secs} s; press Enter to choose\n`);
-      const first = await Promise.race([io.next(''), new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), secs * 1000))]);
+      const first = await Promise.race([
+        io.next(''),
+        new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), secs * 1000)),
+      ]);
       if (first === 'timeout' || first === null) {
         const res = await boot(d, undefined, out);
         if (res === 'dry-run') return 0;
@@ -366,7 +393,11 @@ async function runPlain(
         case 'shell':
           // Stop reading the terminal while the shell owns it (see tui.suspend).
           process.stdin.pause();
-          await new Promise<void>((res) => spawn(shellPath(), [], { stdio: 'inherit' }).on('exit', () => res()).on('error', () => res()));
+          await new Promise<void>((res) =>
+            spawn(shellPath(), [], { stdio: 'inherit' })
+              .on('exit', () => res())
+              .on('error', () => res()),
+          );
           process.stdin.resume();
           break;
         case 'reboot':

@@ -30,6 +30,11 @@ export function parseHash(stored: string): { n: number; r: number; p: number; sa
 
 export function verifyPassword(password: string, stored: string): boolean {
   const h = parseHash(stored);
-  const got = scryptSync(password, h.salt, h.hash.length, { N: h.n, r: h.r, p: h.p, maxmem: 256 * h.n * h.r + (1 << 20) });
+  const got = scryptSync(password, h.salt, h.hash.length, {
+    N: h.n,
+    r: h.r,
+    p: h.p,
+    maxmem: 256 * h.n * h.r + (1 << 20),
+  });
   return timingSafeEqual(got, h.hash);
 }

@@ -23,15 +23,23 @@ export function listText(st: MenuState): string {
     const marks = [!e.bootable ? 'BROKEN' : '', e.bootCounter?.triesLeft === 0 ? 'bad' : '', e.hidden ? 'hidden' : '']
       .filter(Boolean)
       .join(',');
-    lines.push(`${String(i + 1).padStart(3)}) ${e.id === defId ? '*' : ' '} ${e.displayTitle}${marks ? ` [${marks}]` : ''}`);
+    lines.push(
+      `${String(i + 1).padStart(3)}) ${e.id === defId ? '*' : ' '} ${e.displayTitle}${marks ? ` [${marks}]` : ''}`,
+    );
   });
   if (visible.length === 0) lines.push('  (no boot entries)');
-  lines.push('commands: N boot entry N | e N edit then boot | i N details | H hidden | r rescan | s shell | R reboot | P poweroff | h help');
+  lines.push(
+    'commands: N boot entry N | e N edit then boot | i N details | H hidden | r rescan | s shell | R reboot | P poweroff | h help',
+  );
   return lines.join('\n') + '\n';
 }
 
 /** Interpret one input line. `ask` reads a follow-up line (the edited command line). */
-export async function plainCommand(st: MenuState, line: string, ask: (prompt: string, initial: string) => Promise<string>): Promise<PlainCommand> {
+export async function plainCommand(
+  st: MenuState,
+  line: string,
+  ask: (prompt: string, initial: string) => Promise<string>,
+): Promise<PlainCommand> {
   const visible = st.entries.filter((e) => st.showHidden || !e.hidden);
   const pick = (s: string | undefined): BootEntry | undefined => {
     const n = Number(s);
@@ -52,7 +60,12 @@ export async function plainCommand(st: MenuState, line: string, ask: (prompt: st
       if (!e) return { kind: 'show', text: 'usage: e N\n' };
       if (st.settings?.editor === false) return { kind: 'show', text: 'editor disabled by configuration\n' };
       const t = e.target;
-      const initial = t.kind === 'linux' || t.kind === 'multiboot' ? t.cmdline : t.kind === 'uki' ? (t.cmdlineOverride ?? t.embeddedCmdline ?? '') : '';
+      const initial =
+        t.kind === 'linux' || t.kind === 'multiboot'
+          ? t.cmdline
+          : t.kind === 'uki'
+            ? (t.cmdlineOverride ?? t.embeddedCmdline ?? '')
+            : '';
       const edited = await ask('cmdline> ', initial);
       return { kind: 'boot', entry: e, cmdline: edited };
     }
@@ -81,7 +94,10 @@ export async function plainCommand(st: MenuState, line: string, ask: (prompt: st
   }
 }
 
-export function readLines(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): {
+export function readLines(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+): {
   next(prompt: string): Promise<string | null>;
   ask(prompt: string, initial: string): Promise<string>;
   close(): void;

@@ -22,7 +22,12 @@ export type Mode =
   | { readonly kind: 'details'; readonly entry: BootEntry }
   | { readonly kind: 'log' }
   | { readonly kind: 'help' }
-  | { readonly kind: 'password'; readonly then: 'editor' | 'shell'; readonly input: LineEditor; readonly error?: string }
+  | {
+      readonly kind: 'password';
+      readonly then: 'editor' | 'shell';
+      readonly input: LineEditor;
+      readonly error?: string;
+    }
   | { readonly kind: 'confirm'; readonly action: 'reboot' | 'poweroff' }
   | { readonly kind: 'loading'; readonly entry: BootEntry; readonly progress: string }
   | { readonly kind: 'error'; readonly title: string; readonly lines: readonly string[] };
@@ -164,7 +169,8 @@ export class MenuState {
       done.add(k);
       const open = this.expanded.has(k);
       rows.push({ entry: members[0]!, depth: 0, groupSize: members.length, groupKey: k, expanded: open });
-      if (open) for (const m of members.slice(1)) rows.push({ entry: m, depth: 1, groupSize: 1, groupKey: k, expanded: true });
+      if (open)
+        for (const m of members.slice(1)) rows.push({ entry: m, depth: 1, groupSize: 1, groupKey: k, expanded: true });
     }
     return rows;
   }
@@ -204,7 +210,11 @@ export class MenuState {
     const e = this.current;
     if (!e) return NONE;
     if (this.opts.editorAllowed === false || this.settings?.editor === false) {
-      this.mode = { kind: 'error', title: 'Editor disabled', lines: ['The configuration (loader.conf "editor no") disables editing.'] };
+      this.mode = {
+        kind: 'error',
+        title: 'Editor disabled',
+        lines: ['The configuration (loader.conf "editor no") disables editing.'],
+      };
       return NONE;
     }
     if (this.opts.passwordRequired && !this.unlocked) {
@@ -370,7 +380,10 @@ export class MenuState {
       if (hit) {
         const gk = groupKeyOf(hit);
         if (gk && this.rows().findIndex((r) => r.entry.id === hit.id) < 0) this.expanded.add(gk);
-        this.selected = Math.max(0, this.rows().findIndex((r) => r.entry.id === hit.id));
+        this.selected = Math.max(
+          0,
+          this.rows().findIndex((r) => r.entry.id === hit.id),
+        );
       }
       return NONE;
     }

@@ -19,12 +19,28 @@ export interface Terminal {
 }
 
 const NAMED = new Set([
-  'up', 'down', 'left', 'right', 'pageup', 'pagedown', 'home', 'end', 'enter', 'escape',
-  'backspace', 'delete', 'tab', 'space', 'insert',
+  'up',
+  'down',
+  'left',
+  'right',
+  'pageup',
+  'pagedown',
+  'home',
+  'end',
+  'enter',
+  'escape',
+  'backspace',
+  'delete',
+  'tab',
+  'space',
+  'insert',
 ]);
 
 /** blessed key event → our key names: 'up', 'enter', 'C-a', 'R', 'x', ... */
-export function keyName(ch: string | undefined, key: { name?: string; ctrl?: boolean; full?: string } | undefined): string | undefined {
+export function keyName(
+  ch: string | undefined,
+  key: { name?: string; ctrl?: boolean; full?: string } | undefined,
+): string | undefined {
   // blessed reports '\r' twice, as 'enter' and then as 'return': take only the first.
   if (key?.name === 'return') return undefined;
   const name = key?.name === 'linefeed' ? 'enter' : key?.name;

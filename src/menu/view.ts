@@ -32,7 +32,15 @@ export interface Glyphs {
 }
 
 export const ASCII: Glyphs = { h: '-', v: '|', tl: '+', tr: '+', bl: '+', br: '+', spinner: ['|', '/', '-', '\\'] };
-export const UNICODE: Glyphs = { h: '─', v: '│', tl: '┌', tr: '┐', bl: '└', br: '┘', spinner: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] };
+export const UNICODE: Glyphs = {
+  h: '─',
+  v: '│',
+  tl: '┌',
+  tr: '┐',
+  bl: '└',
+  br: '┘',
+  spinner: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'],
+};
 
 /** Unicode borders only where they are known to render: the Linux console, UTF-8 xterms. */
 export function glyphsFor(env: NodeJS.ProcessEnv): Glyphs {
@@ -84,7 +92,9 @@ function rowText(r: Row): string {
 
 function box(title: string, body: readonly string[], width: number, height: number, g: Glyphs, scroll = 0): Line[] {
   const inner = width - 2;
-  const out: Line[] = [{ text: g.tl + fit(` ${title} `, inner).replace(/ +$/, (m) => g.h.repeat(m.length)) + g.tr, style: 'title' }];
+  const out: Line[] = [
+    { text: g.tl + fit(` ${title} `, inner).replace(/ +$/, (m) => g.h.repeat(m.length)) + g.tr, style: 'title' },
+  ];
   const rows = Math.max(0, height - 2);
   const start = Math.min(scroll, Math.max(0, body.length - rows));
   for (let i = 0; i < rows; i++) out.push({ text: g.v + fit(body[start + i] ?? '', inner) + g.v, style: 'normal' });
@@ -109,7 +119,10 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
   const w = Math.max(20, width);
   const h = Math.max(8, height);
   const lines: Line[] = [];
-  const spin = st.pending > 0 ? ` ${g.spinner[tickCount % g.spinner.length]} scanning ${st.pending} device${st.pending > 1 ? 's' : ''}` : '';
+  const spin =
+    st.pending > 0
+      ? ` ${g.spinner[tickCount % g.spinner.length]} scanning ${st.pending} device${st.pending > 1 ? 's' : ''}`
+      : '';
   lines.push({ text: fit(` tendril boot menu${spin}`, w), style: 'status' });
   const m = st.mode;
   const bodyHeight = h - 4; // header, box top/bottom are inside, status + keys at the bottom
@@ -121,7 +134,9 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     lines.push(...box('Help', HELP_TEXT, w, bodyHeight, g, st.scroll));
     footer = ' Esc back';
   } else if (m.kind === 'log') {
-    const recs = logRecords().map((r) => `${new Date(r.time).toISOString().slice(11, 19)} ${r.level} ${r.scope}: ${r.message}`);
+    const recs = logRecords().map(
+      (r) => `${new Date(r.time).toISOString().slice(11, 19)} ${r.level} ${r.scope}: ${r.message}`,
+    );
     const diags = st.entries.flatMap((e) => e.diagnostics.map(formatDiagnostic));
     const body = [...recs, ...diags].flatMap((l) => wrap(l, w - 2));
     lines.push(...box(`Log (${body.length} lines)`, body.length ? body : ['(empty)'], w, bodyHeight, g, st.scroll));
@@ -141,14 +156,23 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     const rows = st.rows();
     const listHeight = bodyHeight - 2;
     const top = Math.max(0, Math.min(st.selected - Math.floor(listHeight / 2), rows.length - listHeight));
-    const title = m.kind === 'search' ? `Search: ${m.query.value}` : st.showHidden ? 'Boot entries (hidden shown)' : 'Boot entries';
+    const title =
+      m.kind === 'search' ? `Search: ${m.query.value}` : st.showHidden ? 'Boot entries (hidden shown)' : 'Boot entries';
     const inner = w - 2;
-    lines.push({ text: g.tl + fit(` ${title} `, inner).replace(/ +$/, (x) => g.h.repeat(x.length)) + g.tr, style: 'title' });
+    lines.push({
+      text: g.tl + fit(` ${title} `, inner).replace(/ +$/, (x) => g.h.repeat(x.length)) + g.tr,
+      style: 'title',
+    });
     const defId = st.settings?.defaultId;
     for (let i = 0; i < listHeight; i++) {
       const r = rows[top + i];
       if (!r) {
-        const empty = rows.length === 0 && i === 0 ? (st.pending > 0 || st.discovering ? '  looking for boot entries...' : '  no boot entries found (r rescans, s opens a shell)') : '';
+        const empty =
+          rows.length === 0 && i === 0
+            ? st.pending > 0 || st.discovering
+              ? '  looking for boot entries...'
+              : '  no boot entries found (r rescans, s opens a shell)'
+            : '';
         lines.push({ text: g.v + fit(empty, inner) + g.v, style: 'normal' });
         continue;
       }
@@ -187,7 +211,10 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
 }
 
 /** What the details view shows before file sizes are known. */
-export function detailLines(e: import('../discovery/model').BootEntry, sizes: ReadonlyMap<string, number> = new Map()): string[] {
+export function detailLines(
+  e: import('../discovery/model').BootEntry,
+  sizes: ReadonlyMap<string, number> = new Map(),
+): string[] {
   const o = e.origin;
   const size = (fsId: string, path: string): string => {
     const n = sizes.get(`${fsId}${path}`);
@@ -201,7 +228,8 @@ export function detailLines(e: import('../discovery/model').BootEntry, sizes: Re
   ];
   if (e.version) out.push(`version   ${e.version}`);
   if (e.sortKey || e.machineId) out.push(`sort-key  ${e.sortKey ?? '-'}  machine-id ${e.machineId ?? '-'}`);
-  if (e.bootCounter) out.push(`tries     ${e.bootCounter.triesLeft} left, ${e.bootCounter.triesDone} done (${e.bootCounter.fileName})`);
+  if (e.bootCounter)
+    out.push(`tries     ${e.bootCounter.triesLeft} left, ${e.bootCounter.triesDone} done (${e.bootCounter.fileName})`);
   const t = e.target;
   switch (t.kind) {
     case 'linux':

@@ -85,7 +85,14 @@ interface KvmAddon {
   kvmSetIdentityMapAddr(vmFd: number, addr: number): void;
   kvmCreatePit2(vmFd: number, flags: number): void;
   kvmMapAnon(size: number): ArrayBuffer;
-  kvmSetMemoryRegion(vmFd: number, slot: number, flags: number, gpa: number, mem: ArrayBuffer | null, size: number): void;
+  kvmSetMemoryRegion(
+    vmFd: number,
+    slot: number,
+    flags: number,
+    gpa: number,
+    mem: ArrayBuffer | null,
+    size: number,
+  ): void;
   kvmIrqLine(vmFd: number, irq: number, level: number): void;
   kvmSignalMsi(vmFd: number, addrLo: number, addrHi: number, data: number): number;
   kvmGetSupportedCpuid(kvmFd: number): Buffer;
@@ -111,7 +118,8 @@ let addon: KvmAddon | undefined;
 export function kvm(): KvmAddon {
   if (!addon) {
     const a = loadAddon();
-    if (typeof a.kvmOpen !== 'function') throw new Error('native addon has no KVM bindings; rebuild: sh scripts/build-native.sh');
+    if (typeof a.kvmOpen !== 'function')
+      throw new Error('native addon has no KVM bindings; rebuild: sh scripts/build-native.sh');
     addon = a as unknown as KvmAddon;
   }
   return addon;
@@ -125,11 +133,45 @@ export function kvmConstants(): KvmConstants {
 
 /** General-purpose registers (struct kvm_regs), decoded. */
 export interface Regs {
-  rax: bigint; rbx: bigint; rcx: bigint; rdx: bigint; rsi: bigint; rdi: bigint; rsp: bigint; rbp: bigint;
-  r8: bigint; r9: bigint; r10: bigint; r11: bigint; r12: bigint; r13: bigint; r14: bigint; r15: bigint;
-  rip: bigint; rflags: bigint;
+  rax: bigint;
+  rbx: bigint;
+  rcx: bigint;
+  rdx: bigint;
+  rsi: bigint;
+  rdi: bigint;
+  rsp: bigint;
+  rbp: bigint;
+  r8: bigint;
+  r9: bigint;
+  r10: bigint;
+  r11: bigint;
+  r12: bigint;
+  r13: bigint;
+  r14: bigint;
+  r15: bigint;
+  rip: bigint;
+  rflags: bigint;
 }
-const REG_NAMES = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'rflags'] as const;
+const REG_NAMES = [
+  'rax',
+  'rbx',
+  'rcx',
+  'rdx',
+  'rsi',
+  'rdi',
+  'rsp',
+  'rbp',
+  'r8',
+  'r9',
+  'r10',
+  'r11',
+  'r12',
+  'r13',
+  'r14',
+  'r15',
+  'rip',
+  'rflags',
+] as const;
 
 export function decodeRegs(b: Buffer): Regs {
   const r = {} as Regs;
@@ -144,16 +186,34 @@ export function encodeRegs(r: Regs): Buffer {
 
 /** One segment register of struct kvm_sregs (24 bytes each). */
 export interface Segment {
-  base: bigint; limit: number; selector: number; type: number;
-  present: number; dpl: number; db: number; s: number; l: number; g: number; avl: number;
+  base: bigint;
+  limit: number;
+  selector: number;
+  type: number;
+  present: number;
+  dpl: number;
+  db: number;
+  s: number;
+  l: number;
+  g: number;
+  avl: number;
 }
 export const SREG_SEGMENTS = ['cs', 'ds', 'es', 'fs', 'gs', 'ss', 'tr', 'ldt'] as const;
 
 export function readSegment(b: Buffer, i: number): Segment {
   const o = i * 24;
   return {
-    base: b.readBigUInt64LE(o), limit: b.readUInt32LE(o + 8), selector: b.readUInt16LE(o + 12),
-    type: b[o + 14]!, present: b[o + 15]!, dpl: b[o + 16]!, db: b[o + 17]!, s: b[o + 18]!, l: b[o + 19]!, g: b[o + 20]!, avl: b[o + 21]!,
+    base: b.readBigUInt64LE(o),
+    limit: b.readUInt32LE(o + 8),
+    selector: b.readUInt16LE(o + 12),
+    type: b[o + 14]!,
+    present: b[o + 15]!,
+    dpl: b[o + 16]!,
+    db: b[o + 17]!,
+    s: b[o + 18]!,
+    l: b[o + 19]!,
+    g: b[o + 20]!,
+    avl: b[o + 21]!,
   };
 }
 export function writeSegment(b: Buffer, i: number, s: Segment): void {
@@ -161,8 +221,14 @@ export function writeSegment(b: Buffer, i: number, s: Segment): void {
   b.writeBigUInt64LE(s.base, o);
   b.writeUInt32LE(s.limit >>> 0, o + 8);
   b.writeUInt16LE(s.selector, o + 12);
-  b[o + 14] = s.type; b[o + 15] = s.present; b[o + 16] = s.dpl; b[o + 17] = s.db;
-  b[o + 18] = s.s; b[o + 19] = s.l; b[o + 20] = s.g; b[o + 21] = s.avl;
+  b[o + 14] = s.type;
+  b[o + 15] = s.present;
+  b[o + 16] = s.dpl;
+  b[o + 17] = s.db;
+  b[o + 18] = s.s;
+  b[o + 19] = s.l;
+  b[o + 20] = s.g;
+  b[o + 21] = s.avl;
 }
 /** Control registers in kvm_sregs: after 8 segments (192) and gdt/idt (2 × 16). */
 export const SREGS_CR0 = 224;
@@ -177,11 +243,17 @@ export function formatRegisterDump(regs: Buffer, sregs: Buffer): string {
   const hex = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
   const lines: string[] = [];
   for (let i = 0; i < REG_NAMES.length; i += 3) {
-    lines.push(REG_NAMES.slice(i, i + 3).map((n) => `${n.padStart(6)}=${hex(r[n])}`).join(' '));
+    lines.push(
+      REG_NAMES.slice(i, i + 3)
+        .map((n) => `${n.padStart(6)}=${hex(r[n])}`)
+        .join(' '),
+    );
   }
   SREG_SEGMENTS.forEach((n, i) => {
     const s = readSegment(sregs, i);
-    lines.push(`${n.padStart(6)}: sel=0x${s.selector.toString(16).padStart(4, '0')} base=${hex(s.base)} limit=0x${s.limit.toString(16)} type=${s.type} l=${s.l} db=${s.db}`);
+    lines.push(
+      `${n.padStart(6)}: sel=0x${s.selector.toString(16).padStart(4, '0')} base=${hex(s.base)} limit=0x${s.limit.toString(16)} type=${s.type} l=${s.l} db=${s.db}`,
+    );
   });
   lines.push(
     `   cr0=${hex(sregs.readBigUInt64LE(SREGS_CR0))}    cr2=${hex(sregs.readBigUInt64LE(SREGS_CR2))}    cr3=${hex(sregs.readBigUInt64LE(SREGS_CR3))}`,

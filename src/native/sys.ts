@@ -75,7 +75,13 @@ export function reboot(cmd: RebootCmd): void {
   sys().reboot(REBOOT_CMD[cmd]);
 }
 
-export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
+export function mount(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  flags: number,
+  data: string | null = null,
+): void {
   sys().mount(source, target, fstype, flags, data);
 }
 

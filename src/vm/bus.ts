@@ -37,7 +37,8 @@ export class IoBus {
     for (let p = first; p < first + count; p++) this.handlers[p & 0xffff] = dev;
   }
   unregister(first: number, count: number, dev: IoDevice): void {
-    for (let p = first; p < first + count; p++) if (this.handlers[p & 0xffff] === dev) this.handlers[p & 0xffff] = undefined;
+    for (let p = first; p < first + count; p++)
+      if (this.handlers[p & 0xffff] === dev) this.handlers[p & 0xffff] = undefined;
   }
   handler(port: number): IoDevice | undefined {
     return this.handlers[port];

@@ -18,7 +18,11 @@ export class Cmos implements IoDevice {
   /** Guest time minus host time, in ms. */
   private offsetMs = 0;
 
-  constructor(layout: MemoryLayout, cpus: number, private readonly now: () => number = Date.now) {
+  constructor(
+    layout: MemoryLayout,
+    cpus: number,
+    private readonly now: () => number = Date.now,
+  ) {
     const r = this.ram;
     r[0x0a] = 0x26;
     r[0x0b] = REG_B_24H; // 24-hour, BCD: what OVMF programs too
@@ -74,22 +78,33 @@ export class Cmos implements IoDevice {
   readRegister(i: number): number {
     const t = this.time();
     switch (i) {
-      case 0x00: return this.enc(t.getUTCSeconds());
-      case 0x02: return this.enc(t.getUTCMinutes());
-      case 0x04: return this.encodeHour(t.getUTCHours());
-      case 0x06: return this.enc(t.getUTCDay() + 1);
-      case 0x07: return this.enc(t.getUTCDate());
-      case 0x08: return this.enc(t.getUTCMonth() + 1);
-      case 0x09: return this.enc(t.getUTCFullYear() % 100);
-      case 0x32: return this.enc(Math.floor(t.getUTCFullYear() / 100));
-      case 0x0a: return this.ram[0x0a]! & 0x7f; // UIP = 0
+      case 0x00:
+        return this.enc(t.getUTCSeconds());
+      case 0x02:
+        return this.enc(t.getUTCMinutes());
+      case 0x04:
+        return this.encodeHour(t.getUTCHours());
+      case 0x06:
+        return this.enc(t.getUTCDay() + 1);
+      case 0x07:
+        return this.enc(t.getUTCDate());
+      case 0x08:
+        return this.enc(t.getUTCMonth() + 1);
+      case 0x09:
+        return this.enc(t.getUTCFullYear() % 100);
+      case 0x32:
+        return this.enc(Math.floor(t.getUTCFullYear() / 100));
+      case 0x0a:
+        return this.ram[0x0a]! & 0x7f; // UIP = 0
       case 0x0c: {
         const v = this.ram[0x0c]!;
         this.ram[0x0c] = 0; // read clears
         return v;
       }
-      case 0x0d: return 0x80;
-      default: return this.ram[i]!;
+      case 0x0d:
+        return 0x80;
+      default:
+        return this.ram[i]!;
     }
   }
 
@@ -97,16 +112,38 @@ export class Cmos implements IoDevice {
     const timeRegs = [0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32];
     if (timeRegs.includes(i)) {
       const t = this.time();
-      const f = { s: t.getUTCSeconds(), mi: t.getUTCMinutes(), h: t.getUTCHours(), d: t.getUTCDate(), mo: t.getUTCMonth(), y: t.getUTCFullYear() };
+      const f = {
+        s: t.getUTCSeconds(),
+        mi: t.getUTCMinutes(),
+        h: t.getUTCHours(),
+        d: t.getUTCDate(),
+        mo: t.getUTCMonth(),
+        y: t.getUTCFullYear(),
+      };
       switch (i) {
-        case 0x00: f.s = this.dec(v & 0x7f); break;
-        case 0x02: f.mi = this.dec(v & 0x7f); break;
-        case 0x04: f.h = this.decodeHour(v); break;
-        case 0x07: f.d = this.dec(v); break;
-        case 0x08: f.mo = this.dec(v) - 1; break;
-        case 0x09: f.y = Math.floor(f.y / 100) * 100 + this.dec(v); break;
-        case 0x32: f.y = this.dec(v) * 100 + (f.y % 100); break;
-        default: return; // weekday is derived
+        case 0x00:
+          f.s = this.dec(v & 0x7f);
+          break;
+        case 0x02:
+          f.mi = this.dec(v & 0x7f);
+          break;
+        case 0x04:
+          f.h = this.decodeHour(v);
+          break;
+        case 0x07:
+          f.d = this.dec(v);
+          break;
+        case 0x08:
+          f.mo = this.dec(v) - 1;
+          break;
+        case 0x09:
+          f.y = Math.floor(f.y / 100) * 100 + this.dec(v);
+          break;
+        case 0x32:
+          f.y = this.dec(v) * 100 + (f.y % 100);
+          break;
+        default:
+          return; // weekday is derived
       }
       const target = Date.UTC(f.y, f.mo, f.d, f.h, f.mi, f.s, t.getUTCMilliseconds());
       if (Number.isFinite(target)) this.offsetMs = target - this.now();

@@ -56,12 +56,23 @@ export function parseVmArgs(argv: string[]): VmOptions {
       return v;
     };
     switch (flag) {
-      case '--firmware': firmware = value(); break;
-      case '--disk': disks.push(parseDiskSpec(value())); break;
-      case '--memory': ramBytes = parseSize(value()); break;
-      case '--cpus': cpus = Number(value()); break;
-      case '--stats': stats = true; break;
-      default: throw new Error(`unknown option '${a}'`);
+      case '--firmware':
+        firmware = value();
+        break;
+      case '--disk':
+        disks.push(parseDiskSpec(value()));
+        break;
+      case '--memory':
+        ramBytes = parseSize(value());
+        break;
+      case '--cpus':
+        cpus = Number(value());
+        break;
+      case '--stats':
+        stats = true;
+        break;
+      default:
+        throw new Error(`unknown option '${a}'`);
     }
   }
   if (!firmware) throw new Error('--firmware is required');
@@ -95,7 +106,10 @@ function workerMain(input: WorkerInput): void {
     let resets = 0;
     for (;;) {
       const m = new Machine({
-        firmware: fw.data, ramBytes: input.opts.ramBytes, cpus: input.opts.cpus, disks: platformDisks,
+        firmware: fw.data,
+        ramBytes: input.opts.ramBytes,
+        cpus: input.opts.cpus,
+        disks: platformDisks,
         serialOut: writeStdout,
         poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
         onVcpu: (handle) => port.postMessage({ type: 'vcpu', handle } satisfies WorkerMessage),
@@ -184,7 +198,10 @@ export async function runVmCommand(argv: string[]): Promise<number> {
     }
     if (msg.type !== 'done') return 1;
     const { result } = msg;
-    if (opts.stats) process.stderr.write(`tendril-vm-stats ${JSON.stringify({ result: result.kind, resets: msg.resets, exits: msg.stats })}\n`);
+    if (opts.stats)
+      process.stderr.write(
+        `tendril-vm-stats ${JSON.stringify({ result: result.kind, resets: msg.resets, exits: msg.stats })}\n`,
+      );
     switch (result.kind) {
       case 'poweroff':
         process.stderr.write(`\ntendril vm: guest powered off (${result.reason})\n`);

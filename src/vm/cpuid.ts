@@ -4,7 +4,13 @@
 const ENTRY = 40;
 
 export interface CpuidEntry {
-  fn: number; index: number; flags: number; eax: number; ebx: number; ecx: number; edx: number;
+  fn: number;
+  index: number;
+  flags: number;
+  eax: number;
+  ebx: number;
+  ecx: number;
+  edx: number;
 }
 
 export function decodeCpuid(b: Uint8Array): CpuidEntry[] {
@@ -12,8 +18,13 @@ export function decodeCpuid(b: Uint8Array): CpuidEntry[] {
   const out: CpuidEntry[] = [];
   for (let o = 0; o + ENTRY <= b.length; o += ENTRY) {
     out.push({
-      fn: v.getUint32(o, true), index: v.getUint32(o + 4, true), flags: v.getUint32(o + 8, true),
-      eax: v.getUint32(o + 12, true), ebx: v.getUint32(o + 16, true), ecx: v.getUint32(o + 20, true), edx: v.getUint32(o + 24, true),
+      fn: v.getUint32(o, true),
+      index: v.getUint32(o + 4, true),
+      flags: v.getUint32(o + 8, true),
+      eax: v.getUint32(o + 12, true),
+      ebx: v.getUint32(o + 16, true),
+      ecx: v.getUint32(o + 20, true),
+      edx: v.getUint32(o + 24, true),
     });
   }
   return out;
@@ -43,9 +54,20 @@ export function vcpuCpuid(supported: CpuidEntry[], apicId: number, cpus: number)
       if (cpus > 1) e.edx |= 1 << 28; // HTT: the logical count field is valid
     } else if (e.fn === 0x0b || e.fn === 0x1f) {
       e.edx = apicId;
-      if (e.index === 0) { e.eax = 0; e.ebx = 1; e.ecx = (1 << 8) | 0; } // SMT level: 1 thread
-      else if (e.index === 1) { e.eax = Math.ceil(Math.log2(Math.max(1, cpus))); e.ebx = cpus; e.ecx = (2 << 8) | 1; }
-      else { e.eax = 0; e.ebx = 0; e.ecx = e.index; }
+      if (e.index === 0) {
+        e.eax = 0;
+        e.ebx = 1;
+        e.ecx = (1 << 8) | 0;
+      } // SMT level: 1 thread
+      else if (e.index === 1) {
+        e.eax = Math.ceil(Math.log2(Math.max(1, cpus)));
+        e.ebx = cpus;
+        e.ecx = (2 << 8) | 1;
+      } else {
+        e.eax = 0;
+        e.ebx = 0;
+        e.ecx = e.index;
+      }
     } else if (e.fn === 4) {
       e.eax = (e.eax & 0x03ffffff) | (((cpus - 1) & 0x3f) << 26);
     } else if (e.fn === 0x0a) {

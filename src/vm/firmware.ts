@@ -28,9 +28,11 @@ export function loadFirmware(path: string): Firmware {
 export function checkFirmware(data: Buffer): string[] {
   const out: string[] = [];
   if (data.length === 0 || data.length % 4096) out.push(`size ${data.length} is not a multiple of 4 KiB`);
-  if (data.length >= 0x30 && data.toString('ascii', 0x28, 0x2c) !== '_FVH') out.push('no _FVH firmware volume header at 0x28');
+  if (data.length >= 0x30 && data.toString('ascii', 0x28, 0x2c) !== '_FVH')
+    out.push('no _FVH firmware volume header at 0x28');
   if (data.length === 2 * 1024 * 1024) {
-    if (!data.subarray(0x10, 0x20).equals(NV_GUID)) out.push('varstore GUID at 0x10 is not EFI_SYSTEM_NV_DATA_FV_GUID (is this a split CODE image?)');
+    if (!data.subarray(0x10, 0x20).equals(NV_GUID))
+      out.push('varstore GUID at 0x10 is not EFI_SYSTEM_NV_DATA_FV_GUID (is this a split CODE image?)');
     if (data.toString('ascii', 0x20028, 0x2002c) !== '_FVH') out.push('no CODE firmware volume at 0x20028');
   }
   return out;

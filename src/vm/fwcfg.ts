@@ -28,7 +28,11 @@ export const DMA_WRITE = 0x10;
 const DMA_MAX = 64 * 1024 * 1024;
 
 const le16 = (v: number) => Uint8Array.of(v & 0xff, v >> 8);
-const le32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return b; };
+const le32 = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+};
 
 export class FwCfg implements IoDevice {
   private readonly items = new Map<number, Uint8Array>();
@@ -40,12 +44,16 @@ export class FwCfg implements IoDevice {
   /** Counters for the bench: DMA operations and selector writes. */
   readonly stats = { selects: 0, dma: 0, dataReads: 0 };
 
-  constructor(private readonly mem: GuestMemory | null, cpus: number) {
+  constructor(
+    private readonly mem: GuestMemory | null,
+    cpus: number,
+  ) {
     this.items.set(FW_CFG_SIGNATURE, new TextEncoder().encode('QEMU'));
     this.items.set(FW_CFG_ID, le32(3)); // traditional + DMA
     this.items.set(FW_CFG_NB_CPUS, le16(cpus));
     this.items.set(FW_CFG_MAX_CPUS, le16(cpus));
-    for (const k of [FW_CFG_KERNEL_SIZE, FW_CFG_INITRD_SIZE, FW_CFG_CMDLINE_SIZE, FW_CFG_SETUP_SIZE]) this.items.set(k, le32(0));
+    for (const k of [FW_CFG_KERNEL_SIZE, FW_CFG_INITRD_SIZE, FW_CFG_CMDLINE_SIZE, FW_CFG_SETUP_SIZE])
+      this.items.set(k, le32(0));
     this.items.set(FW_CFG_BOOT_MENU, le16(0));
     this.rebuildDirectory();
   }

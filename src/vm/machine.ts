@@ -3,7 +3,15 @@
 // thread (KVM_RUN blocks); see README.md for why devices live in that worker.
 import * as fs from 'node:fs';
 import {
-  COUNT_EINTR, COUNT_FAST_PMTIMER, COUNT_FAST_SINK, ExitReason, PortMode, exitReasonName, formatRegisterDump, kvm, kvmConstants,
+  COUNT_EINTR,
+  COUNT_FAST_PMTIMER,
+  COUNT_FAST_SINK,
+  ExitReason,
+  PortMode,
+  exitReasonName,
+  formatRegisterDump,
+  kvm,
+  kvmConstants,
 } from '../native/kvm';
 import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
@@ -31,7 +39,15 @@ export interface ExitStats {
   readonly byKind: Record<string, number>;
 }
 
-const REQUIRED_CAPS = ['capIrqchip', 'capPit2', 'capReadonlyMem', 'capSetTssAddr', 'capImmediateExit', 'capUserMemory', 'capSetIdentityMapAddr'] as const;
+const REQUIRED_CAPS = [
+  'capIrqchip',
+  'capPit2',
+  'capReadonlyMem',
+  'capSetTssAddr',
+  'capImmediateExit',
+  'capUserMemory',
+  'capSetIdentityMapAddr',
+] as const;
 
 export class Machine {
   private readonly k = kvm();
@@ -59,7 +75,8 @@ export class Machine {
     const api = k.kvmApiVersion(this.sys);
     if (api !== 12) throw new Error(`KVM_GET_API_VERSION: ${api}, expected 12`);
     for (const cap of REQUIRED_CAPS) {
-      if (k.kvmCheckExtension(this.sys, c[cap]) <= 0) throw new Error(`KVM_CHECK_EXTENSION: ${cap} missing; this KVM cannot run the VM`);
+      if (k.kvmCheckExtension(this.sys, c[cap]) <= 0)
+        throw new Error(`KVM_CHECK_EXTENSION: ${cap} missing; this KVM cannot run the VM`);
     }
     const mmapSize = k.kvmVcpuMmapSize(this.sys);
     this.vm = k.kvmCreateVm(this.sys, 0);
@@ -92,7 +109,11 @@ export class Machine {
 
     const vmFd = this.vm;
     this.platform = new Platform({
-      layout, mem, cpus: this.cfg.cpus, disks: this.cfg.disks, firmwareSize: fw.length,
+      layout,
+      mem,
+      cpus: this.cfg.cpus,
+      disks: this.cfg.disks,
+      firmwareSize: fw.length,
       irqLine: (gsi, level) => k.kvmIrqLine(vmFd, gsi, level ? 1 : 0),
       serialOut: (b) => this.serial(b),
     });
@@ -246,12 +267,17 @@ export class Machine {
           const sub = this.run.getUint32(c.runInternalSuberror, true);
           const nd = Math.min(this.run.getUint32(c.runInternalNdata, true), 16);
           const data: string[] = [];
-          for (let i = 0; i < nd; i++) data.push('0x' + this.run.getBigUint64(c.runInternalData + 8 * i, true).toString(16));
-          return this.fatal(`KVM_EXIT_INTERNAL_ERROR suberror ${sub}${sub === 1 ? ' (emulation failure; a KVM without VT-x/AMD-V, e.g. PVM, cannot run firmware)' : ''} data [${data.join(' ')}]`);
+          for (let i = 0; i < nd; i++)
+            data.push('0x' + this.run.getBigUint64(c.runInternalData + 8 * i, true).toString(16));
+          return this.fatal(
+            `KVM_EXIT_INTERNAL_ERROR suberror ${sub}${sub === 1 ? ' (emulation failure; a KVM without VT-x/AMD-V, e.g. PVM, cannot run firmware)' : ''} data [${data.join(' ')}]`,
+          );
         }
         case ExitReason.FAIL_ENTRY:
           this.flush();
-          return this.fatal(`KVM_EXIT_FAIL_ENTRY hardware reason 0x${this.run.getBigUint64(c.runFailEntryReason, true).toString(16)}`);
+          return this.fatal(
+            `KVM_EXIT_FAIL_ENTRY hardware reason 0x${this.run.getBigUint64(c.runFailEntryReason, true).toString(16)}`,
+          );
         default:
           this.flush();
           return this.fatal(`unexpected exit ${exitReasonName(reason)}`);

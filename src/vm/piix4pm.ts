@@ -73,14 +73,22 @@ export class Piix4Pm extends PciFunction implements IoDevice {
   ioRead(port: number, size: number): number {
     const off = port - (this.decoded ?? 0);
     switch (off) {
-      case 0: return size === 1 ? this.sts & 0xff : this.sts;
-      case 1: return this.sts >> 8;
-      case 2: return size === 1 ? this.en & 0xff : this.en;
-      case 3: return this.en >> 8;
-      case 4: return (size === 1 ? this.cnt & 0xff : this.cnt) & ~SLP_EN;
-      case 5: return (this.cnt >> 8) & ~(SLP_EN >> 8);
-      case 8: return this.timer();
-      default: return allOnes(size);
+      case 0:
+        return size === 1 ? this.sts & 0xff : this.sts;
+      case 1:
+        return this.sts >> 8;
+      case 2:
+        return size === 1 ? this.en & 0xff : this.en;
+      case 3:
+        return this.en >> 8;
+      case 4:
+        return (size === 1 ? this.cnt & 0xff : this.cnt) & ~SLP_EN;
+      case 5:
+        return (this.cnt >> 8) & ~(SLP_EN >> 8);
+      case 8:
+        return this.timer();
+      default:
+        return allOnes(size);
     }
   }
 
@@ -90,9 +98,19 @@ export class Piix4Pm extends PciFunction implements IoDevice {
       const v = off === 1 ? value << 8 : size === 1 ? value & 0xff : value & 0xffff;
       this.sts &= ~v;
     } else if (off === 2 || off === 3) {
-      this.en = off === 3 ? (this.en & 0xff) | ((value & 0xff) << 8) : size === 1 ? (this.en & 0xff00) | (value & 0xff) : value & 0xffff;
+      this.en =
+        off === 3
+          ? (this.en & 0xff) | ((value & 0xff) << 8)
+          : size === 1
+            ? (this.en & 0xff00) | (value & 0xff)
+            : value & 0xffff;
     } else if (off === 4 || off === 5) {
-      const v = off === 5 ? (this.cnt & 0xff) | ((value & 0xff) << 8) : size === 1 ? (this.cnt & 0xff00) | (value & 0xff) : value & 0xffff;
+      const v =
+        off === 5
+          ? (this.cnt & 0xff) | ((value & 0xff) << 8)
+          : size === 1
+            ? (this.cnt & 0xff00) | (value & 0xff)
+            : value & 0xffff;
       // SMI_CMD = 0 in the FADT: the system is always in ACPI mode, so SCI_EN stays set.
       this.cnt = (v & ~SLP_EN) | SCI_EN;
       if (v & SLP_EN) {

@@ -86,8 +86,10 @@ export class Uart16550 implements IoDevice {
         v = id | (this.fcr & 1 ? 0xc0 : 0);
         break;
       }
-      case 3: return this.lcr;
-      case 4: return this.mcr;
+      case 3:
+        return this.lcr;
+      case 4:
+        return this.mcr;
       case 5:
         v = this.lsr;
         this.lsrErrors = 0;
@@ -99,8 +101,10 @@ export class Uart16550 implements IoDevice {
           return ((m & 1) << 5) | ((m & 2) << 3) | ((m & 4) << 4) | ((m & 8) << 4);
         }
         return 0xb0; // DCD | DSR | CTS
-      case 7: return this.scr;
-      default: return 0xff;
+      case 7:
+        return this.scr;
+      default:
+        return 0xff;
     }
     this.updateIrq();
     return v;
@@ -111,13 +115,19 @@ export class Uart16550 implements IoDevice {
     value &= 0xff;
     switch (off) {
       case 0:
-        if (this.lcr & LCR_DLAB) { this.dll = value; return; }
+        if (this.lcr & LCR_DLAB) {
+          this.dll = value;
+          return;
+        }
         if (this.mcr & MCR_LOOP) this.rx.push(value);
         else this.output(value);
         this.thrInterrupt = true; // transmit is instantaneous
         break;
       case 1:
-        if (this.lcr & LCR_DLAB) { this.dlm = value; return; }
+        if (this.lcr & LCR_DLAB) {
+          this.dlm = value;
+          return;
+        }
         this.ier = value & 0x0f;
         if (this.ier & IER_THRI) this.thrInterrupt = true;
         break;
@@ -125,10 +135,17 @@ export class Uart16550 implements IoDevice {
         this.fcr = value & 0xc9;
         if (value & 2) this.rx.length = 0;
         break;
-      case 3: this.lcr = value; return;
-      case 4: this.mcr = value & 0x1f; break;
-      case 7: this.scr = value; return;
-      default: return;
+      case 3:
+        this.lcr = value;
+        return;
+      case 4:
+        this.mcr = value & 0x1f;
+        break;
+      case 7:
+        this.scr = value;
+        return;
+      default:
+        return;
     }
     this.updateIrq();
   }

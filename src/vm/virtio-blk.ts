@@ -71,8 +71,14 @@ export class VirtioBlk extends PciFunction implements MmioDevice {
     private readonly setIrq: (level: boolean) => void,
   ) {
     super({
-      vendor: 0x1af4, device: 0x1042, revision: 0x01, classCode: 0x010000, headerType: 0x00,
-      subsystemVendor: 0x1af4, subsystemId: 0x0040, interruptPin: 1,
+      vendor: 0x1af4,
+      device: 0x1042,
+      revision: 0x01,
+      classCode: 0x010000,
+      headerType: 0x00,
+      subsystemVendor: 0x1af4,
+      subsystemId: 0x0040,
+      interruptPin: 1,
     });
     this.defineBar(0, { kind: 'mem32', size: BAR_SIZE });
     this.config[6] = PCI_STATUS_CAP_LIST;
@@ -84,7 +90,11 @@ export class VirtioBlk extends PciFunction implements MmioDevice {
     this.cap(0x74, 0x84, 16, 4, DEVICE, 0x1000);
     this.cap(0x84, 0x00, 20, 5, 0, 0); // VIRTIO_PCI_CAP_PCI_CFG (required by the spec, unused)
     for (let i = 0x84 + 4; i < 0x84 + 20; i++) this.wmask[i] = 0xff;
-    let f = (1n << BigInt(VIRTIO_F_VERSION_1)) | (1n << BigInt(VIRTIO_BLK_F_BLK_SIZE)) | (1n << BigInt(VIRTIO_BLK_F_SEG_MAX)) | (1n << BigInt(VIRTIO_BLK_F_FLUSH));
+    let f =
+      (1n << BigInt(VIRTIO_F_VERSION_1)) |
+      (1n << BigInt(VIRTIO_BLK_F_BLK_SIZE)) |
+      (1n << BigInt(VIRTIO_BLK_F_SEG_MAX)) |
+      (1n << BigInt(VIRTIO_BLK_F_FLUSH));
     if (disk.readOnly) f |= 1n << BigInt(VIRTIO_BLK_F_RO);
     this.features = f;
     const dc = new DataView(this.deviceConfig.buffer);
@@ -138,26 +148,50 @@ export class VirtioBlk extends PciFunction implements MmioDevice {
   private commonRead(o: number, size: number): number {
     const q = this.queueSelect === 0 ? this.queue : null;
     switch (o) {
-      case 0x00: return this.deviceFeatureSelect;
-      case 0x04: return this.deviceFeatureSelect < 2 ? Number((this.features >> BigInt(32 * this.deviceFeatureSelect)) & 0xffffffffn) : 0;
-      case 0x08: return this.driverFeatureSelect;
-      case 0x0c: return this.driverFeatureSelect < 2 ? Number((this.driverFeatures >> BigInt(32 * this.driverFeatureSelect)) & 0xffffffffn) : 0;
-      case 0x10: return this.configMsix;
-      case 0x12: return 1;
-      case 0x14: return size === 1 ? this.status : this.status; // config_generation (0x15) = 0
-      case 0x15: return 0;
-      case 0x16: return this.queueSelect;
-      case 0x18: return q ? q.size : 0;
-      case 0x1a: return q ? q.msixVector : 0xffff;
-      case 0x1c: return q ? q.enable : 0;
-      case 0x1e: return 0; // queue_notify_off
-      case 0x20: return q ? q.desc % 0x1_0000_0000 : 0;
-      case 0x24: return q ? Math.floor(q.desc / 0x1_0000_0000) : 0;
-      case 0x28: return q ? q.driver % 0x1_0000_0000 : 0;
-      case 0x2c: return q ? Math.floor(q.driver / 0x1_0000_0000) : 0;
-      case 0x30: return q ? q.device % 0x1_0000_0000 : 0;
-      case 0x34: return q ? Math.floor(q.device / 0x1_0000_0000) : 0;
-      default: return 0;
+      case 0x00:
+        return this.deviceFeatureSelect;
+      case 0x04:
+        return this.deviceFeatureSelect < 2
+          ? Number((this.features >> BigInt(32 * this.deviceFeatureSelect)) & 0xffffffffn)
+          : 0;
+      case 0x08:
+        return this.driverFeatureSelect;
+      case 0x0c:
+        return this.driverFeatureSelect < 2
+          ? Number((this.driverFeatures >> BigInt(32 * this.driverFeatureSelect)) & 0xffffffffn)
+          : 0;
+      case 0x10:
+        return this.configMsix;
+      case 0x12:
+        return 1;
+      case 0x14:
+        return size === 1 ? this.status : this.status; // config_generation (0x15) = 0
+      case 0x15:
+        return 0;
+      case 0x16:
+        return this.queueSelect;
+      case 0x18:
+        return q ? q.size : 0;
+      case 0x1a:
+        return q ? q.msixVector : 0xffff;
+      case 0x1c:
+        return q ? q.enable : 0;
+      case 0x1e:
+        return 0; // queue_notify_off
+      case 0x20:
+        return q ? q.desc % 0x1_0000_0000 : 0;
+      case 0x24:
+        return q ? Math.floor(q.desc / 0x1_0000_0000) : 0;
+      case 0x28:
+        return q ? q.driver % 0x1_0000_0000 : 0;
+      case 0x2c:
+        return q ? Math.floor(q.driver / 0x1_0000_0000) : 0;
+      case 0x30:
+        return q ? q.device % 0x1_0000_0000 : 0;
+      case 0x34:
+        return q ? Math.floor(q.device / 0x1_0000_0000) : 0;
+      default:
+        return 0;
     }
   }
 
@@ -173,32 +207,64 @@ export class VirtioBlk extends PciFunction implements MmioDevice {
 
   private commonWrite(o: number, _size: number, v: number): void {
     const q = this.queueSelect === 0 ? this.queue : null;
-    const setHalf = (cur: number, high: boolean) => (high ? (cur % 0x1_0000_0000) + v * 0x1_0000_0000 : Math.floor(cur / 0x1_0000_0000) * 0x1_0000_0000 + v);
+    const setHalf = (cur: number, high: boolean) =>
+      high ? (cur % 0x1_0000_0000) + v * 0x1_0000_0000 : Math.floor(cur / 0x1_0000_0000) * 0x1_0000_0000 + v;
     switch (o) {
-      case 0x00: this.deviceFeatureSelect = v; break;
-      case 0x08: this.driverFeatureSelect = v; break;
+      case 0x00:
+        this.deviceFeatureSelect = v;
+        break;
+      case 0x08:
+        this.driverFeatureSelect = v;
+        break;
       case 0x0c:
         if (this.driverFeatureSelect < 2) {
           const shift = BigInt(32 * this.driverFeatureSelect);
-          this.driverFeatures = (this.driverFeatures & ~(0xffffffffn << shift)) | ((BigInt(v) << shift) & this.features);
+          this.driverFeatures =
+            (this.driverFeatures & ~(0xffffffffn << shift)) | ((BigInt(v) << shift) & this.features);
         }
         break;
-      case 0x10: this.configMsix = v & 0xffff; break;
+      case 0x10:
+        this.configMsix = v & 0xffff;
+        break;
       case 0x14:
         if ((v & 0xff) === 0) this.reset();
         else this.status = v & 0xff;
         break;
-      case 0x16: this.queueSelect = v & 0xffff; break;
-      case 0x18: if (q && v >= 1 && v <= QUEUE_MAX && (v & (v - 1)) === 0) q.size = v; break;
-      case 0x1a: if (q) q.msixVector = v & 0xffff; break;
-      case 0x1c: if (q) { q.enable = v & 1; q.lastAvail = 0; } break;
-      case 0x20: if (q) q.desc = setHalf(q.desc, false); break;
-      case 0x24: if (q) q.desc = setHalf(q.desc, true); break;
-      case 0x28: if (q) q.driver = setHalf(q.driver, false); break;
-      case 0x2c: if (q) q.driver = setHalf(q.driver, true); break;
-      case 0x30: if (q) q.device = setHalf(q.device, false); break;
-      case 0x34: if (q) q.device = setHalf(q.device, true); break;
-      default: break;
+      case 0x16:
+        this.queueSelect = v & 0xffff;
+        break;
+      case 0x18:
+        if (q && v >= 1 && v <= QUEUE_MAX && (v & (v - 1)) === 0) q.size = v;
+        break;
+      case 0x1a:
+        if (q) q.msixVector = v & 0xffff;
+        break;
+      case 0x1c:
+        if (q) {
+          q.enable = v & 1;
+          q.lastAvail = 0;
+        }
+        break;
+      case 0x20:
+        if (q) q.desc = setHalf(q.desc, false);
+        break;
+      case 0x24:
+        if (q) q.desc = setHalf(q.desc, true);
+        break;
+      case 0x28:
+        if (q) q.driver = setHalf(q.driver, false);
+        break;
+      case 0x2c:
+        if (q) q.driver = setHalf(q.driver, true);
+        break;
+      case 0x30:
+        if (q) q.device = setHalf(q.device, false);
+        break;
+      case 0x34:
+        if (q) q.device = setHalf(q.device, true);
+        break;
+      default:
+        break;
     }
   }
 
@@ -302,7 +368,10 @@ export class VirtioBlk extends PciFunction implements MmioDevice {
           for (const s of src) {
             const part = s.subarray(Math.min(skip, s.length));
             skip -= Math.min(skip, s.length);
-            if (part.length && !this.disk.write(pos, part)) { status = VIRTIO_BLK_S_IOERR; break; }
+            if (part.length && !this.disk.write(pos, part)) {
+              status = VIRTIO_BLK_S_IOERR;
+              break;
+            }
             pos += part.length;
           }
           this.stats.writeBytes += total;

@@ -15,7 +15,13 @@ const entries = {
     initrds: ['/intel-ucode.img', '/initrd-main.img', '/initrd-second.img'],
     options: 'tendril.test=bls-default quiet initrd=\\ignored.img',
   }),
-  'target-other.conf': blsEntry({ title: 'Target other', version: '1.0', linux: '/vmlinuz', initrds: ['/initrd-main.img'], options: 'tendril.test=bls-other' }),
+  'target-other.conf': blsEntry({
+    title: 'Target other',
+    version: '1.0',
+    linux: '/vmlinuz',
+    initrds: ['/initrd-main.img'],
+    options: 'tendril.test=bls-other',
+  }),
 };
 
 let boot: E2eBoot;

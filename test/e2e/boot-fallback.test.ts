@@ -8,16 +8,34 @@ import { type E2eBoot, type QemuRun, blsDisk, blsEntry, e2eBoot } from '../fixtu
 const corrupt = new Uint8Array(2 << 20).map((_, i) => (i * 2654435761) >>> 24);
 
 const entries = {
-  'a-corrupt.conf': blsEntry({ title: 'A corrupt kernel', linux: '/corrupt-vmlinuz', initrds: ['/initrd-main.img'], options: 'tendril.test=a' }),
-  'b-noinitrd.conf': blsEntry({ title: 'B missing initrd', linux: '/vmlinuz', initrds: ['/initrd-missing.img'], options: 'tendril.test=b' }),
-  'c-good.conf': blsEntry({ title: 'C good', linux: '/vmlinuz', initrds: ['/initrd-main.img', '/initrd-second.img'], options: 'tendril.test=fallback-good console=ttyS0' }),
+  'a-corrupt.conf': blsEntry({
+    title: 'A corrupt kernel',
+    linux: '/corrupt-vmlinuz',
+    initrds: ['/initrd-main.img'],
+    options: 'tendril.test=a',
+  }),
+  'b-noinitrd.conf': blsEntry({
+    title: 'B missing initrd',
+    linux: '/vmlinuz',
+    initrds: ['/initrd-missing.img'],
+    options: 'tendril.test=b',
+  }),
+  'c-good.conf': blsEntry({
+    title: 'C good',
+    linux: '/vmlinuz',
+    initrds: ['/initrd-main.img', '/initrd-second.img'],
+    options: 'tendril.test=fallback-good console=ttyS0',
+  }),
 };
 
 let boot: E2eBoot;
 let run: QemuRun;
 
 beforeAll(async () => {
-  boot = await e2eBoot(blsDisk('timeout 0\ndefault a-corrupt.conf\n', entries, { 'corrupt-vmlinuz': corrupt }), 'boot-fallback');
+  boot = await e2eBoot(
+    blsDisk('timeout 0\ndefault a-corrupt.conf\n', entries, { 'corrupt-vmlinuz': corrupt }),
+    'boot-fallback',
+  );
   run = boot.run;
 }, 900_000);
 
@@ -26,7 +44,9 @@ describe('a broken default falls back to the next entry', () => {
     if (!/TARGET-DONE/.test(run.output)) console.error(run.output.slice(-6000));
     expect(run.timedOut).toBe(false);
     expect(run.output).toMatch(/entry 'a-corrupt.conf': boot failed: probe: ENOEXEC \(8\)/);
-    expect(run.output).toMatch(/hint: kernel image not loadable by kexec_file_load: \S+:\/corrupt-vmlinuz: not a Linux bzImage/);
+    expect(run.output).toMatch(
+      /hint: kernel image not loadable by kexec_file_load: \S+:\/corrupt-vmlinuz: not a Linux bzImage/,
+    );
   });
 
   it('reports the missing initrd of the next entry (or skips it as not bootable)', () => {

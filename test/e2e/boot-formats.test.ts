@@ -8,7 +8,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOG_DIR, type QemuRun, hostKernel, privateCopy, productInitramfs, runQemu, sha256File, targetReport } from '../fixtures/boot';
+import {
+  LOG_DIR,
+  type QemuRun,
+  hostKernel,
+  privateCopy,
+  productInitramfs,
+  runQemu,
+  sha256File,
+  targetReport,
+} from '../fixtures/boot';
 import { grubDisk, sproutDisk, ukiDisk } from '../fixtures/boot-formats';
 
 interface Booted {

@@ -21,7 +21,20 @@ beforeAll(async () => {
     '',
   ].join('\n');
   const img = buildGptDisk([
-    { type: 'linux', sizeMiB: 48, fs: { kind: 'ext4', label: 'boot', files: { 'grub/grub.cfg': cfg, vmlinuz: { copyOf: hostKernel().vmlinuz }, 'initrd-main.img': t.main, 'initrd-second.img': t.second } } },
+    {
+      type: 'linux',
+      sizeMiB: 48,
+      fs: {
+        kind: 'ext4',
+        label: 'boot',
+        files: {
+          'grub/grub.cfg': cfg,
+          vmlinuz: { copyOf: hostKernel().vmlinuz },
+          'initrd-main.img': t.main,
+          'initrd-second.img': t.second,
+        },
+      },
+    },
   ]);
   r = await e2eBoot(img, 'boot-grub');
 }, 900_000);

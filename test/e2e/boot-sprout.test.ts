@@ -32,7 +32,15 @@ beforeAll(async () => {
     '',
   ].join('\n');
   const img = buildGptDisk([
-    { type: 'esp', sizeMiB: 40, fs: { kind: 'vfat', label: 'ESP', files: { 'sprout.toml': toml, vmlinuz: { copyOf: hostKernel().vmlinuz }, 'initrd-main.img': t.main } } },
+    {
+      type: 'esp',
+      sizeMiB: 40,
+      fs: {
+        kind: 'vfat',
+        label: 'ESP',
+        files: { 'sprout.toml': toml, vmlinuz: { copyOf: hostKernel().vmlinuz }, 'initrd-main.img': t.main },
+      },
+    },
   ]);
   r = await e2eBoot(img, 'boot-sprout');
 }, 900_000);

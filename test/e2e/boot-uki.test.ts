@@ -9,13 +9,26 @@ import { buildAddon, buildUki } from '../fixtures/uki';
 let r: E2eBoot;
 beforeAll(async () => {
   const t = targetInitrds();
-  const uki = buildUki({ osrel: 'NAME=Target\nID=target\nVERSION_ID=1\nPRETTY_NAME="UKI target"\n', cmdline: 'tendril.test=uki-entry', ucode: t.ucode, initrd: t.main });
+  const uki = buildUki({
+    osrel: 'NAME=Target\nID=target\nVERSION_ID=1\nPRETTY_NAME="UKI target"\n',
+    cmdline: 'tendril.test=uki-entry',
+    ucode: t.ucode,
+    initrd: t.main,
+  });
   const addon = buildAddon({ cmdline: 'uki.addon=yes', initrd: t.second });
   const img = buildGptDisk([
     {
       type: 'esp',
       sizeMiB: 48,
-      fs: { kind: 'vfat', label: 'ESP', files: { 'loader/loader.conf': 'timeout 1\n', 'EFI/Linux/target.efi': { copyOf: uki }, 'EFI/Linux/target.efi.extra.d/second.addon.efi': { copyOf: addon } } },
+      fs: {
+        kind: 'vfat',
+        label: 'ESP',
+        files: {
+          'loader/loader.conf': 'timeout 1\n',
+          'EFI/Linux/target.efi': { copyOf: uki },
+          'EFI/Linux/target.efi.extra.d/second.addon.efi': { copyOf: addon },
+        },
+      },
     },
   ]);
   r = await e2eBoot(img, 'boot-uki');

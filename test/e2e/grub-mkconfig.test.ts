@@ -42,7 +42,17 @@ function scanByLines(text: string): Expected[] {
       if (m[1] === 'submenu') stack.push({ kind: 'submenu', title: unquote(m[2]!), id: m[3]! });
       else {
         const subs = stack.filter((s) => s.kind === 'submenu');
-        cur = { title: unquote(m[2]!), id: m[3]!, groups: subs.map((s) => s.title), groupIds: subs.map((s) => s.id), loader: 'linux', kernel: '', args: '', initrds: [], modules: [] };
+        cur = {
+          title: unquote(m[2]!),
+          id: m[3]!,
+          groups: subs.map((s) => s.title),
+          groupIds: subs.map((s) => s.id),
+          loader: 'linux',
+          kernel: '',
+          args: '',
+          initrds: [],
+          modules: [],
+        };
         stack.push({ kind: 'entry', title: cur.title, id: cur.id });
         xenOpts = '';
       }
@@ -61,7 +71,8 @@ function scanByLines(text: string): Expected[] {
     const xo = /^xen_rm_opts="([^"]*)"$/.exec(line);
     if (xo) xenOpts = xo[1]!;
     const words = line.split(/\s+/);
-    const rest = (from: number): string => words.slice(from).join(' ').replace('${xen_rm_opts}', xenOpts).split(/\s+/).filter(Boolean).join(' ');
+    const rest = (from: number): string =>
+      words.slice(from).join(' ').replace('${xen_rm_opts}', xenOpts).split(/\s+/).filter(Boolean).join(' ');
     if (words[0] === 'linux') {
       cur.kernel = words[1]!;
       cur.args = rest(2);
@@ -107,7 +118,9 @@ let fx: MkconfigFixture;
 beforeAll(() => {
   const t0 = Date.now();
   fx = grubMkconfigFixture();
-  console.log(`grub-mkconfig fixture ready in ${Date.now() - t0} ms (debootstrap took ${fx.debootstrapMs} ms when built; grub ${fx.grubVersion}; mirror ${fx.mirror})`);
+  console.log(
+    `grub-mkconfig fixture ready in ${Date.now() - t0} ms (debootstrap took ${fx.debootstrapMs} ms when built; grub ${fx.grubVersion}; mirror ${fx.mirror})`,
+  );
 }, 1_800_000);
 
 describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig variant %s', (variant) => {
@@ -122,7 +135,9 @@ describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig varian
     expected.forEach((exp, i) => {
       const e: BootEntry = got[i]!;
       expect(e.group).toBe(exp.groups.length ? exp.groups.join('>') : undefined);
-      expect(e.id).toBe(`grub:vda:2:/boot/grub/grub.cfg:${[...exp.groupIds, exp.id].join('>')}` + (e.id.match(/#\d+$/)?.[0] ?? ''));
+      expect(e.id).toBe(
+        `grub:vda:2:/boot/grub/grub.cfg:${[...exp.groupIds, exp.id].join('>')}` + (e.id.match(/#\d+$/)?.[0] ?? ''),
+      );
       if (exp.loader === 'linux') {
         const t = e.target as LinuxTarget;
         expect(t.kind).toBe('linux');
@@ -145,7 +160,9 @@ describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig varian
     // index (top level, file order) or by an id path.
     const env = grubenvVars(path.join(dir, 'boot/grub/grubenv'));
     // 00_header: `set default="${next_entry}"` when next_entry is set, else the configured one.
-    const setDefault = [...cfgText.matchAll(/^\s*set default="([^"]*)"$/gm)].map((m) => m[1]!).find((v) => v !== '${next_entry}')!;
+    const setDefault = [...cfgText.matchAll(/^\s*set default="([^"]*)"$/gm)]
+      .map((m) => m[1]!)
+      .find((v) => v !== '${next_entry}')!;
     const spec = env.get('next_entry') || setDefault.replace('${saved_entry}', env.get('saved_entry') ?? '');
     let want: Expected | undefined;
     if (/^\d+$/.test(spec)) {
@@ -170,7 +187,12 @@ describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig varian
     const dg = fs.readFileSync(path.join(dir, 'etc-default-grub'), 'utf8');
     const timeout = Number(/^GRUB_TIMEOUT=(-?\d+)/m.exec(dg)![1]);
     const style = /^GRUB_TIMEOUT_STYLE=(\w+)/m.exec(dg)?.[1];
-    const expectTimeout = timeout < 0 ? { kind: 'menu-force' } : style === 'hidden' ? { kind: 'menu-hidden' } : { kind: 'seconds', seconds: timeout };
+    const expectTimeout =
+      timeout < 0
+        ? { kind: 'menu-force' }
+        : style === 'hidden'
+          ? { kind: 'menu-hidden' }
+          : { kind: 'seconds', seconds: timeout };
     expect(scan.settings?.timeout).toEqual(expectTimeout);
     expect(scan.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });

@@ -14,7 +14,11 @@ const BIN = path.join(ROOT, 'bin', 'tendril.js');
 const SNAP_DIR = path.join(ROOT, 'test', 'data', 'menu');
 
 function hostKernel(): string {
-  const k = fs.readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')).sort().pop();
+  const k = fs
+    .readdirSync('/boot')
+    .filter((f) => f.startsWith('vmlinuz-'))
+    .sort()
+    .pop();
   if (!k) throw new Error('no /boot/vmlinuz-* (apt-get install linux-image-amd64)');
   return path.join('/boot', k);
 }
@@ -201,7 +205,7 @@ describe('tendril menu in tmux (TERM=linux, 80x24)', () => {
     await waitFor(/^ >root=LABEL=testroot/m);
   });
 
-  it('inserts a slow device\'s entries while it is still being read', async () => {
+  it("inserts a slow device's entries while it is still being read", async () => {
     start('linux', ['--disk', real, '--disk', fedora], { TENDRIL_DEBUG_SCAN_DELAY: `${path.basename(fedora)}=4000` });
     const early = await waitFor(/Testix two/);
     expect(early).toMatch(/scanning 1 device/);

@@ -10,24 +10,30 @@ import { fatDisk, guestKernel, markerInitrd, runNestedRetrying, sha256, vmInitra
 const MARKER = 'TENDRIL-MARKER-BOOTX64-9e27';
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 
-describe.skipIf(!haveQemu)('tendril vm: \\EFI\\BOOT\\BOOTX64.EFI = Debian kernel, arguments from startup.nsh (nested KVM)', () => {
-  it('boots the kernel with initrd and command line; /init prints the marker; ACPI power-off; disks unchanged', async () => {
-    const esp = fatDisk('vm-bootx64', [
-      { path: 'EFI/BOOT/BOOTX64.EFI', from: guestKernel().vmlinuz },
-      { path: 'initrd.img', from: markerInitrd(MARKER) },
-      { path: 'startup.nsh', data: 'fs0:\\EFI\\BOOT\\BOOTX64.EFI initrd=\\initrd.img console=ttyS0 panic=-1 quiet\r\n' },
-    ]);
-    const launcher = fatDisk('vm-launcher', [{ path: 'README.TXT', data: 'tendril launcher disk\r\n' }], 34);
-    const before = [sha256(esp), sha256(launcher)];
-    const cpio = vmInitramfs('vm-bootx64', [{ file: esp, opts: ',noboot' }, { file: launcher }], '--stats');
-    const run = await runNestedRetrying(cpio, [MARKER]);
-    const log = run.log;
-    expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
-    expect(log, log.slice(-3000)).toMatch(new RegExp(`[\\r\\n]${MARKER}[\\r\\n]`));
-    expect(log).toContain('guest powered off (ACPI S5');
-    expect(run.exitCode, log.slice(-3000)).toBe(0);
-    expect(/TENDRIL-DISK0-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before[0]);
-    expect(/TENDRIL-DISK1-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before[1]);
-    expect([sha256(esp), sha256(launcher)]).toEqual(before);
-  }, 900_000);
-});
+describe.skipIf(!haveQemu)(
+  'tendril vm: \\EFI\\BOOT\\BOOTX64.EFI = Debian kernel, arguments from startup.nsh (nested KVM)',
+  () => {
+    it('boots the kernel with initrd and command line; /init prints the marker; ACPI power-off; disks unchanged', async () => {
+      const esp = fatDisk('vm-bootx64', [
+        { path: 'EFI/BOOT/BOOTX64.EFI', from: guestKernel().vmlinuz },
+        { path: 'initrd.img', from: markerInitrd(MARKER) },
+        {
+          path: 'startup.nsh',
+          data: 'fs0:\\EFI\\BOOT\\BOOTX64.EFI initrd=\\initrd.img console=ttyS0 panic=-1 quiet\r\n',
+        },
+      ]);
+      const launcher = fatDisk('vm-launcher', [{ path: 'README.TXT', data: 'tendril launcher disk\r\n' }], 34);
+      const before = [sha256(esp), sha256(launcher)];
+      const cpio = vmInitramfs('vm-bootx64', [{ file: esp, opts: ',noboot' }, { file: launcher }], '--stats');
+      const run = await runNestedRetrying(cpio, [MARKER]);
+      const log = run.log;
+      expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
+      expect(log, log.slice(-3000)).toMatch(new RegExp(`[\\r\\n]${MARKER}[\\r\\n]`));
+      expect(log).toContain('guest powered off (ACPI S5');
+      expect(run.exitCode, log.slice(-3000)).toBe(0);
+      expect(/TENDRIL-DISK0-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before[0]);
+      expect(/TENDRIL-DISK1-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before[1]);
+      expect([sha256(esp), sha256(launcher)]).toEqual(before);
+    }, 900_000);
+  },
+);

@@ -3,7 +3,15 @@
 
 import { diag, type Diagnostic } from '../diagnostics';
 import type { EfiArch } from '../sources/context';
-import { at, decodeConfig, DEFAULT_LINE_LIMITS, parseUnsigned, splitKeyValueLines, type LineLimits, type Where } from './lines';
+import {
+  at,
+  decodeConfig,
+  DEFAULT_LINE_LIMITS,
+  parseUnsigned,
+  splitKeyValueLines,
+  type LineLimits,
+  type Where,
+} from './lines';
 
 export { splitKeyValueLines, type KeyValueLine, type Where } from './lines';
 
@@ -52,8 +60,21 @@ export const BLS_LIMITS: BlsLimits = { ...DEFAULT_LINE_LIMITS, maxBytes: 64 * 10
 
 const LOADER_KEYS: readonly string[] = ['linux', 'efi', 'uki', 'uki-url'];
 const KNOWN_KEYS = new Set([
-  'title', 'version', 'machine-id', 'sort-key', 'linux', 'efi', 'uki', 'uki-url', 'initrd', 'options',
-  'devicetree', 'devicetree-overlay', 'architecture', 'profile', 'extra',
+  'title',
+  'version',
+  'machine-id',
+  'sort-key',
+  'linux',
+  'efi',
+  'uki',
+  'uki-url',
+  'initrd',
+  'options',
+  'devicetree',
+  'devicetree-overlay',
+  'architecture',
+  'profile',
+  'extra',
 ]);
 /** Fedora/RHEL additions grub's blscfg reads; tolerated without a word. */
 const FEDORA_KEYS = new Set(['id', 'grub_users', 'grub_arg', 'grub_class']);
@@ -65,21 +86,38 @@ export function joinOptions(options: readonly Located<string>[]): string {
 }
 
 /** Parse one `/loader/entries/*.conf` file. `arch` is the running EFI architecture name. */
-export function parseBlsEntry(bytes: Uint8Array, where: Where, arch: EfiArch, limits: BlsLimits = BLS_LIMITS): BlsParseResult {
+export function parseBlsEntry(
+  bytes: Uint8Array,
+  where: Where,
+  arch: EfiArch,
+  limits: BlsLimits = BLS_LIMITS,
+): BlsParseResult {
   if (bytes.length > limits.maxBytes) {
     return {
       status: 'invalid',
-      diagnostics: [diag('error', SRC, `entry file is ${bytes.length} bytes, over the ${limits.maxBytes}-byte limit; skipped`, at(where, 1))],
+      diagnostics: [
+        diag(
+          'error',
+          SRC,
+          `entry file is ${bytes.length} bytes, over the ${limits.maxBytes}-byte limit; skipped`,
+          at(where, 1),
+        ),
+      ],
     };
   }
   const dec = decodeConfig(bytes, where, SRC);
   if (!dec.ok) {
-    return { status: 'invalid', diagnostics: dec.diagnostics.map((d) => ({ ...d, message: `${d.message}; entry skipped` })) };
+    return {
+      status: 'invalid',
+      diagnostics: dec.diagnostics.map((d) => ({ ...d, message: `${d.message}; entry skipped` })),
+    };
   }
   const diagnostics = dec.diagnostics;
   const split = splitKeyValueLines(dec.text, limits);
   if (split.tooManyLines !== undefined) {
-    diagnostics.push(diag('error', SRC, `more than ${limits.maxLines} lines; entry skipped`, at(where, split.tooManyLines)));
+    diagnostics.push(
+      diag('error', SRC, `more than ${limits.maxLines} lines; entry skipped`, at(where, split.tooManyLines)),
+    );
     return { status: 'invalid', diagnostics };
   }
 
@@ -107,7 +145,9 @@ export function parseBlsEntry(bytes: Uint8Array, where: Where, arch: EfiArch, li
       case 'machine-id':
         machineId = value;
         if (!/^[0-9a-f]{32}$/.test(value)) {
-          diagnostics.push(diag('info', SRC, `machine-id ${JSON.stringify(value)} is not 32 lower-case hex digits`, at(where, line)));
+          diagnostics.push(
+            diag('info', SRC, `machine-id ${JSON.stringify(value)} is not 32 lower-case hex digits`, at(where, line)),
+          );
         }
         break;
       case 'sort-key':
@@ -120,7 +160,12 @@ export function parseBlsEntry(bytes: Uint8Array, where: Where, arch: EfiArch, li
         if (loader && loader.kind !== key) {
           // sd-boot marks the entry LOADER_BAD and stops reading it.
           diagnostics.push(
-            diag('error', SRC, `'${key}' conflicts with '${loader.kind}' on line ${loader.line}: an entry has one loader kind; entry dropped`, at(where, line)),
+            diag(
+              'error',
+              SRC,
+              `'${key}' conflicts with '${loader.kind}' on line ${loader.line}: an entry has one loader kind; entry dropped`,
+              at(where, line),
+            ),
           );
           return { status: 'bad', diagnostics };
         }
@@ -141,13 +186,28 @@ export function parseBlsEntry(bytes: Uint8Array, where: Where, arch: EfiArch, li
       case 'architecture':
         architecture = value;
         if (value.toLowerCase() !== arch) {
-          diagnostics.push(diag('info', SRC, `architecture ${value} does not match this machine (${arch}); entry hidden`, at(where, line)));
+          diagnostics.push(
+            diag(
+              'info',
+              SRC,
+              `architecture ${value} does not match this machine (${arch}); entry hidden`,
+              at(where, line),
+            ),
+          );
           return { status: 'ignored', diagnostics };
         }
         break;
       case 'profile': {
         const n = parseUnsigned(value, 0xffffffff);
-        if (n === undefined) diagnostics.push(diag('warning', SRC, `profile ${JSON.stringify(value)} is not an unsigned number; ignored`, at(where, line)));
+        if (n === undefined)
+          diagnostics.push(
+            diag(
+              'warning',
+              SRC,
+              `profile ${JSON.stringify(value)} is not an unsigned number; ignored`,
+              at(where, line),
+            ),
+          );
         else profile = n;
         break;
       }
@@ -156,7 +216,9 @@ export function parseBlsEntry(bytes: Uint8Array, where: Where, arch: EfiArch, li
         break;
       default:
         if (!FEDORA_KEYS.has(key) && KNOWN_KEYS.has(key.toLowerCase())) {
-          diagnostics.push(diag('info', SRC, `unknown key '${key}' ignored (keys are case-sensitive)`, at(where, line)));
+          diagnostics.push(
+            diag('info', SRC, `unknown key '${key}' ignored (keys are case-sensitive)`, at(where, line)),
+          );
         }
     }
   }

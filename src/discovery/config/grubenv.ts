@@ -54,7 +54,14 @@ function scan(b: Uint8Array, where: Where): Scan {
   const diagnostics: Diagnostic[] = [];
   const records: EnvRecord[] = [];
   if (!hasSignature(b)) {
-    diagnostics.push(diag('warning', SRC, 'missing "# GRUB Environment Block" signature; grub would not load it, ignored', at(where, 1)));
+    diagnostics.push(
+      diag(
+        'warning',
+        SRC,
+        'missing "# GRUB Environment Block" signature; grub would not load it, ignored',
+        at(where, 1),
+      ),
+    );
     return { records, contentEnd: 0, diagnostics, signatureOk: false };
   }
   let p = SIG.length;
@@ -96,7 +103,9 @@ function scan(b: Uint8Array, where: Where): Scan {
       p++;
     }
     if (!terminated) {
-      diagnostics.push(diag('warning', SRC, 'last line has no newline (truncated block?); ignored', at(where, startLine)));
+      diagnostics.push(
+        diag('warning', SRC, 'last line has no newline (truncated block?); ignored', at(where, startLine)),
+      );
       break;
     }
     records.push(...lineRecord(raw, eq, start, p, startLine, where, diagnostics));
@@ -105,7 +114,15 @@ function scan(b: Uint8Array, where: Where): Scan {
   return { records, contentEnd, diagnostics, signatureOk: true };
 }
 
-function lineRecord(raw: number[], eq: number, start: number, end: number, line: number, where: Where, diagnostics: Diagnostic[]): EnvRecord[] {
+function lineRecord(
+  raw: number[],
+  eq: number,
+  start: number,
+  end: number,
+  line: number,
+  where: Where,
+  diagnostics: Diagnostic[],
+): EnvRecord[] {
   if (raw.length === 0) return [{ kind: 'other', start, end }];
   if (eq < 0) {
     diagnostics.push(diag('info', SRC, 'line without "=" ignored', at(where, line)));
@@ -116,7 +133,16 @@ function lineRecord(raw: number[], eq: number, start: number, end: number, line:
     return [{ kind: 'other', start, end }];
   }
   const bytes = Uint8Array.from(raw);
-  return [{ kind: 'var', name: utf8.decode(bytes.subarray(0, eq)), value: utf8.decode(bytes.subarray(eq + 1)), start, end, line }];
+  return [
+    {
+      kind: 'var',
+      name: utf8.decode(bytes.subarray(0, eq)),
+      value: utf8.decode(bytes.subarray(eq + 1)),
+      start,
+      end,
+      line,
+    },
+  ];
 }
 
 export interface GrubenvParse {
@@ -128,7 +154,10 @@ export interface GrubenvParse {
 export function parseGrubenv(bytes: Uint8Array, where: Where = { file: 'grubenv' }): GrubenvParse {
   const vars = new Map<string, string>();
   if (bytes.length > GRUBENV_MAX_BYTES) {
-    return { vars, diagnostics: [diag('warning', SRC, `${bytes.length} bytes is too big for a grubenv; ignored`, at(where, 1))] };
+    return {
+      vars,
+      diagnostics: [diag('warning', SRC, `${bytes.length} bytes is too big for a grubenv; ignored`, at(where, 1))],
+    };
   }
   const s = scan(bytes, where);
   if (s.signatureOk && bytes.length !== GRUBENV_SIZE) {
@@ -148,7 +177,8 @@ function escapeValue(v: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-export type RewriteResult = { readonly ok: true; readonly block: Uint8Array } | { readonly ok: false; readonly error: string };
+export type RewriteResult =
+  { readonly ok: true; readonly block: Uint8Array } | { readonly ok: false; readonly error: string };
 
 /**
  * A new block of the same size with `changes` applied: a string sets (in place if the
@@ -158,12 +188,14 @@ export type RewriteResult = { readonly ok: true; readonly block: Uint8Array } | 
  */
 export function rewriteGrubenv(block: Uint8Array, changes: ReadonlyMap<string, string | null>): RewriteResult {
   for (const name of changes.keys()) {
-    if (name === '' || /[=\n\\]/.test(name)) return { ok: false, error: `invalid variable name ${JSON.stringify(name)}` };
+    if (name === '' || /[=\n\\]/.test(name))
+      return { ok: false, error: `invalid variable name ${JSON.stringify(name)}` };
   }
   if (block.length > GRUBENV_MAX_BYTES) return { ok: false, error: 'not a grubenv (too big)' };
   const s = scan(block, { file: 'grubenv' });
   if (!s.signatureOk) return { ok: false, error: 'not a grubenv (no signature)' };
-  if (s.diagnostics.some((d) => d.severity === 'warning')) return { ok: false, error: 'grubenv is damaged; not rewriting it' };
+  if (s.diagnostics.some((d) => d.severity === 'warning'))
+    return { ok: false, error: 'grubenv is damaged; not rewriting it' };
 
   const parts: Uint8Array[] = [block.subarray(0, SIG.length)];
   const done = new Set<string>();
@@ -180,7 +212,8 @@ export function rewriteGrubenv(block: Uint8Array, changes: ReadonlyMap<string, s
   for (const [name, v] of changes) if (!done.has(name) && v !== null) parts.push(varLine(name, v));
 
   const used = parts.reduce((n, p) => n + p.length, 0);
-  if (used > block.length) return { ok: false, error: `the new variables need ${used} bytes, the block has ${block.length}` };
+  if (used > block.length)
+    return { ok: false, error: `the new variables need ${used} bytes, the block has ${block.length}` };
   const out = new Uint8Array(block.length).fill(HASH);
   let off = 0;
   for (const p of parts) {

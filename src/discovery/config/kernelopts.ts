@@ -87,7 +87,12 @@ export function expandGrubVars(text: string, lookup: VarLookup): Expansion {
 }
 
 /** One info diagnostic per substitution, naming the variable, its value and where it came from. */
-export function substitutionDiagnostics(subs: readonly Substitution[], where: Where, line: number, source = 'bls'): Diagnostic[] {
+export function substitutionDiagnostics(
+  subs: readonly Substitution[],
+  where: Where,
+  line: number,
+  source = 'bls',
+): Diagnostic[] {
   return subs.map((s) =>
     diag(
       'info',
@@ -113,7 +118,12 @@ export function parseDefaultKernelopts(cfg: string): string | undefined {
 
 /** grubenv locations on a /boot or root filesystem (bls.md §7.3, grub-syslinux.md §A8). */
 export const GRUBENV_PATHS = ['/grub2/grubenv', '/boot/grub2/grubenv', '/grub/grubenv', '/boot/grub/grubenv'] as const;
-export const GRUBCFG_PATHS = ['/grub2/grub.cfg', '/boot/grub2/grub.cfg', '/grub/grub.cfg', '/boot/grub/grub.cfg'] as const;
+export const GRUBCFG_PATHS = [
+  '/grub2/grub.cfg',
+  '/boot/grub2/grub.cfg',
+  '/grub/grub.cfg',
+  '/boot/grub/grub.cfg',
+] as const;
 export const GRUBCFG_MAX_BYTES = 1024 * 1024;
 
 export interface VarFs {
@@ -145,7 +155,12 @@ async function candidatePaths(v: VarFs, names: readonly string[], leaf: string):
   return out;
 }
 
-async function readIfPresent(v: VarFs, p: string, max: number, diagnostics: Diagnostic[]): Promise<Uint8Array | undefined> {
+async function readIfPresent(
+  v: VarFs,
+  p: string,
+  max: number,
+  diagnostics: Diagnostic[],
+): Promise<Uint8Array | undefined> {
   try {
     return await readFileLimited(v.fs, p, max);
   } catch (e) {

@@ -44,9 +44,9 @@ export function firstInvalidUtf8(b: Uint8Array): number {
     }
     let need: number;
     let min: number;
-    if (c >= 0xc2 && c <= 0xdf) (need = 1), (min = 0x80);
-    else if (c >= 0xe0 && c <= 0xef) (need = 2), (min = 0x800);
-    else if (c >= 0xf0 && c <= 0xf4) (need = 3), (min = 0x10000);
+    if (c >= 0xc2 && c <= 0xdf) ((need = 1), (min = 0x80));
+    else if (c >= 0xe0 && c <= 0xef) ((need = 2), (min = 0x800));
+    else if (c >= 0xf0 && c <= 0xf4) ((need = 3), (min = 0x10000));
     else return i;
     let cp = c & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
@@ -70,7 +70,8 @@ export function lineOfOffset(b: Uint8Array, off: number): number {
   return line;
 }
 
-export type DecodeResult = { ok: true; text: string; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
+export type DecodeResult =
+  { ok: true; text: string; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 /**
  * Decode a config file. Invalid UTF-8 is an error naming the line. A UTF-8 BOM is dropped
@@ -82,7 +83,12 @@ export function decodeConfig(bytes: Uint8Array, where: Where, source: string): D
   const bad = firstInvalidUtf8(bytes);
   if (bad >= 0) {
     diagnostics.push(
-      diag('error', source, `invalid UTF-8 (byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad})`, at(where, lineOfOffset(bytes, bad))),
+      diag(
+        'error',
+        source,
+        `invalid UTF-8 (byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad})`,
+        at(where, lineOfOffset(bytes, bad)),
+      ),
     );
     return { ok: false, diagnostics };
   }
@@ -93,7 +99,9 @@ export function decodeConfig(bytes: Uint8Array, where: Where, source: string): D
   }
   let end = bytes.indexOf(0, start);
   if (end >= 0) {
-    diagnostics.push(diag('warning', source, 'NUL byte: the rest of the file is ignored', at(where, lineOfOffset(bytes, end))));
+    diagnostics.push(
+      diag('warning', source, 'NUL byte: the rest of the file is ignored', at(where, lineOfOffset(bytes, end))),
+    );
   } else {
     end = bytes.length;
   }

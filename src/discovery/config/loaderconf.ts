@@ -5,7 +5,15 @@
 
 import { diag, type Diagnostic } from '../diagnostics';
 import type { TimeoutSetting } from '../model';
-import { at, decodeConfig, DEFAULT_LINE_LIMITS, parseBool, parseUnsigned, splitKeyValueLines, type Where } from './lines';
+import {
+  at,
+  decodeConfig,
+  DEFAULT_LINE_LIMITS,
+  parseBool,
+  parseUnsigned,
+  splitKeyValueLines,
+  type Where,
+} from './lines';
 
 export interface LoaderConf {
   /** Lower-cased glob, or '@saved'. */
@@ -50,8 +58,13 @@ const BOOL_KEYS = {
 
 /** Keys sd-boot knows that do not apply to a kexec boot manager: accepted silently. */
 const IGNORED_KEYS = new Set([
-  'console-mode', 'secure-boot-enroll', 'secure-boot-enroll-action', 'secure-boot-enroll-timeout-sec',
-  'reboot-on-error', 'log-level', 'random-seed-mode',
+  'console-mode',
+  'secure-boot-enroll',
+  'secure-boot-enroll-action',
+  'secure-boot-enroll-timeout-sec',
+  'reboot-on-error',
+  'log-level',
+  'random-seed-mode',
 ]);
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -59,7 +72,17 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export function parseLoaderConf(bytes: Uint8Array, where: Where): { conf: LoaderConf; diagnostics: Diagnostic[] } {
   const conf: Mutable<LoaderConf> = {};
   if (bytes.length > LOADERCONF_MAX_BYTES) {
-    return { conf, diagnostics: [diag('error', SRC, `${bytes.length} bytes is over the ${LOADERCONF_MAX_BYTES}-byte limit; ignored`, at(where, 1))] };
+    return {
+      conf,
+      diagnostics: [
+        diag(
+          'error',
+          SRC,
+          `${bytes.length} bytes is over the ${LOADERCONF_MAX_BYTES}-byte limit; ignored`,
+          at(where, 1),
+        ),
+      ],
+    };
   }
   const dec = decodeConfig(bytes, where, SRC);
   if (!dec.ok) {
@@ -68,10 +91,18 @@ export function parseLoaderConf(bytes: Uint8Array, where: Where): { conf: Loader
   const diagnostics = dec.diagnostics;
   const split = splitKeyValueLines(dec.text, DEFAULT_LINE_LIMITS);
   if (split.tooManyLines !== undefined) {
-    diagnostics.push(diag('warning', SRC, `more than ${DEFAULT_LINE_LIMITS.maxLines} lines; the rest is ignored`, at(where, split.tooManyLines)));
+    diagnostics.push(
+      diag(
+        'warning',
+        SRC,
+        `more than ${DEFAULT_LINE_LIMITS.maxLines} lines; the rest is ignored`,
+        at(where, split.tooManyLines),
+      ),
+    );
   }
   for (const { key, value, line } of split.lines) {
-    const warn = (what: string) => diagnostics.push(diag('warning', SRC, `${what}: ${JSON.stringify(value)}; ignored`, at(where, line)));
+    const warn = (what: string) =>
+      diagnostics.push(diag('warning', SRC, `${what}: ${JSON.stringify(value)}; ignored`, at(where, line)));
     if (key === 'default') {
       if (value.startsWith('@') && value.toLowerCase() !== '@saved') {
         warn("unsupported special entry identifier in 'default'");

@@ -40,7 +40,11 @@ export function replaceLastComponent(origin: string, name: string): string {
 
 const X86: readonly EfiArch[] = ['x64', 'ia32'];
 
-export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonly Diagnostic[], c: BuildContext): Promise<BuildResult> {
+export async function buildBlsEntry(
+  fields: BlsFields,
+  parseDiagnostics: readonly Diagnostic[],
+  c: BuildContext,
+): Promise<BuildResult> {
   const rep = c.mount.report;
   const file = `${c.dir}/${c.fileName}`;
   const where: Where = { file, fsId: rep.fsId, device: rep.device };
@@ -55,7 +59,9 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
       return ref(r.path);
     }
     bootable = false;
-    diagnostics.push(diag('error', SRC, `${key} ${value}: ${r.reason} on ${rep.fsId}; entry cannot boot`, at(where, line)));
+    diagnostics.push(
+      diag('error', SRC, `${key} ${value}: ${r.reason} on ${rep.fsId}; entry cannot boot`, at(where, line)),
+    );
     return undefined;
   };
   const resolve = async (key: string, value: string, line: number): Promise<FileRef | undefined> =>
@@ -67,7 +73,16 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
     url = l.value;
     if (url.startsWith(':')) {
       if (!c.originUrl) {
-        return { hidden: [diag('info', SRC, `uki-url ${l.value} is relative to the URL tendril was booted from, and there is none; entry hidden`, at(where, l.line))] };
+        return {
+          hidden: [
+            diag(
+              'info',
+              SRC,
+              `uki-url ${l.value} is relative to the URL tendril was booted from, and there is none; entry hidden`,
+              at(where, l.line),
+            ),
+          ],
+        };
       }
       url = replaceLastComponent(c.originUrl, url.slice(1));
     }
@@ -100,7 +115,14 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
   const initrds: FileRef[] = [];
   if (l.kind !== 'linux' && (fields.initrds.length || fields.devicetree)) {
     const line = (fields.initrds[0] ?? fields.devicetree)!.line;
-    diagnostics.push(diag('info', SRC, `initrd/devicetree keys are only used with linux entries; ignored for ${l.kind}`, at(where, line)));
+    diagnostics.push(
+      diag(
+        'info',
+        SRC,
+        `initrd/devicetree keys are only used with linux entries; ignored for ${l.kind}`,
+        at(where, line),
+      ),
+    );
   }
   for (const i of l.kind === 'linux' ? fields.initrds : []) {
     const x = await expand(i);
@@ -116,7 +138,14 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
     const words = i.value.split(/[ \t]+/).filter(Boolean);
     if (!whole.ok && words.length > 1) {
       // grub's blscfg would load each word; sd-boot would look for one file with spaces.
-      diagnostics.push(diag('info', SRC, `initrd ${i.value}: no such file; trying each word as its own initrd (as grub's blscfg does)`, at(where, i.line)));
+      diagnostics.push(
+        diag(
+          'info',
+          SRC,
+          `initrd ${i.value}: no such file; trying each word as its own initrd (as grub's blscfg does)`,
+          at(where, i.line),
+        ),
+      );
       for (const w of words) {
         const f = await resolve('initrd', w, i.line);
         if (f) initrds.push(f);
@@ -140,10 +169,24 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
       if (f) overlays.push(f);
     }
   } else if (fields.devicetreeOverlays.length > 0 && !X86.includes(c.arch)) {
-    diagnostics.push(diag('warning', SRC, 'devicetree-overlay without devicetree; ignored', at(where, fields.devicetreeOverlays[0]!.line)));
+    diagnostics.push(
+      diag(
+        'warning',
+        SRC,
+        'devicetree-overlay without devicetree; ignored',
+        at(where, fields.devicetreeOverlays[0]!.line),
+      ),
+    );
   }
   if (fields.extra.length > 0) {
-    diagnostics.push(diag('info', SRC, `extra resources (${fields.extra.map((e) => e.value).join(', ')}) are not passed yet; ignored`, at(where, fields.extra[0]!.line)));
+    diagnostics.push(
+      diag(
+        'info',
+        SRC,
+        `extra resources (${fields.extra.map((e) => e.value).join(', ')}) are not passed yet; ignored`,
+        at(where, fields.extra[0]!.line),
+      ),
+    );
   }
 
   let target: BootTarget;
@@ -152,7 +195,13 @@ export async function buildBlsEntry(fields: BlsFields, parseDiagnostics: readonl
   } else if (l.kind === 'efi') {
     target = { kind: 'efi', image: image!, ...(cmdline ? { options: cmdline } : {}) };
   } else if (l.kind === 'uki') {
-    target = { kind: 'uki', image: image!, profile: fields.profile, addons: [], ...(optionParts.length ? { cmdlineOverride: cmdline } : {}) };
+    target = {
+      kind: 'uki',
+      image: image!,
+      profile: fields.profile,
+      addons: [],
+      ...(optionParts.length ? { cmdlineOverride: cmdline } : {}),
+    };
   } else {
     target = {
       kind: 'linux',

@@ -11,10 +11,16 @@ interface PrefixResult {
 }
 
 /** Match the chunk of `p` starting at `pi` against `h` at `hi` (sd-boot efi_fnmatch_prefix). */
-function matchPrefix(p: readonly number[], pi: number, h: readonly number[], hi: number, count: { steps: number }): PrefixResult {
+function matchPrefix(
+  p: readonly number[],
+  pi: number,
+  h: readonly number[],
+  hi: number,
+  count: { steps: number },
+): PrefixResult {
   const P = (i: number): number => (i < p.length ? p[i]! : 0);
   const H = (i: number): number => (i < h.length ? h[i]! : 0);
-  for (;; pi++, hi++) {
+  for (; ; pi++, hi++) {
     count.steps++;
     const c = P(pi);
     switch (c) {
@@ -35,7 +41,7 @@ function matchPrefix(p: readonly number[], pi: number, h: readonly number[], hi:
         let first = true;
         let canRange = true;
         let match = false;
-        for (;; first = false) {
+        for (; ; first = false) {
           pi++;
           count.steps++;
           if (P(pi) === 0) return { match: false };
@@ -86,7 +92,7 @@ export function fnmatchCounted(pattern: string, text: string): { match: boolean;
   const count = { steps: 0 };
   let pi = 0;
   let hi = 0;
-  for (let first = true; ; ) {
+  for (let first = true; ;) {
     const r = matchPrefix(p, pi, h, hi, count);
     if (first) {
       if (!r.match) return { match: false, steps: count.steps };

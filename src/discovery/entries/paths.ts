@@ -35,7 +35,11 @@ export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: 
   try {
     path = normalizePath('/' + (fat ? value.replaceAll('\\', '/') : value));
   } catch (e) {
-    return { ok: false, path: value, reason: e instanceof FsError && e.code === 'EACCES' ? "'..' escapes the filesystem root" : errorMessage(e) };
+    return {
+      ok: false,
+      path: value,
+      reason: e instanceof FsError && e.code === 'EACCES' ? "'..' escapes the filesystem root" : errorMessage(e),
+    };
   }
   const first = await check(fs, path);
   if (first === 'file') return { ok: true, path, ...(fat ? { note: `backslashes read as '/' (FAT): ${path}` } : {}) };
@@ -47,13 +51,15 @@ export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: 
   if (hasBoot) {
     const alt = path.slice('/boot'.length);
     tried.push(alt);
-    if ((await check(fs, alt)) === 'file') return { ok: true, path: alt, note: `${path} not found; using ${alt} (the snippet assumes /boot is mounted)` };
+    if ((await check(fs, alt)) === 'file')
+      return { ok: true, path: alt, note: `${path} not found; using ${alt} (the snippet assumes /boot is mounted)` };
   }
   // Snippets on a root filesystem sometimes name files relative to /boot.
   if (normalizePath(snippetDir) === ROOTFS_ENTRIES_DIR && !hasBoot) {
     const alt = '/boot' + path;
     tried.push(alt);
-    if ((await check(fs, alt)) === 'file') return { ok: true, path: alt, note: `${path} not found; using ${alt} (snippet in ${ROOTFS_ENTRIES_DIR})` };
+    if ((await check(fs, alt)) === 'file')
+      return { ok: true, path: alt, note: `${path} not found; using ${alt} (snippet in ${ROOTFS_ENTRIES_DIR})` };
   }
   return { ok: false, path, reason: `not found (tried ${tried.join(', ')})` };
 }

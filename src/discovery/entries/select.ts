@@ -96,7 +96,10 @@ export function finalizeEntries(
   if (noAuto?.autoEntries === false) {
     const before = list.length;
     list = list.filter((e) => e.origin.source !== 'auto');
-    if (list.length !== before) diagnostics.push(diag('info', SRC, `auto-entries no (${noAuto.from}): ${before - list.length} auto entries hidden`));
+    if (list.length !== before)
+      diagnostics.push(
+        diag('info', SRC, `auto-entries no (${noAuto.from}): ${before - list.length} auto entries hidden`),
+      );
   }
 
   list = dropBlscfgTwins(list, diagnostics);
@@ -122,7 +125,9 @@ export function finalizeEntries(
     let id = `${e.id}@${e.origin.fsId}`;
     for (let n = 2; used.has(id); n++) id = `${e.id}@${e.origin.fsId}#${n}`;
     used.add(id);
-    diagnostics.push(diag('info', SRC, `id ${e.id} appears twice; this one is ${id}`, { fsId: e.origin.fsId, file: e.origin.file }));
+    diagnostics.push(
+      diag('info', SRC, `id ${e.id} appears twice; this one is ${id}`, { fsId: e.origin.fsId, file: e.origin.file }),
+    );
     return id;
   });
 
@@ -148,7 +153,10 @@ export function finalizeEntries(
     timeoutSource = 'default';
   }
 
-  const editor = loaderConfs.find((p) => p.editor !== undefined)?.editor ?? others.find((p) => p.editor !== undefined)?.editor ?? true;
+  const editor =
+    loaderConfs.find((p) => p.editor !== undefined)?.editor ??
+    others.find((p) => p.editor !== undefined)?.editor ??
+    true;
 
   // Default.
   const pick = pickDefault(sorted, ids, loaderConfs, others, opts, diagnostics);
@@ -188,7 +196,12 @@ function dropBlscfgTwins(list: BootEntry[], diagnostics: Diagnostic[]): BootEntr
   if (bls.size === 0) return list;
   return list.filter((e) => {
     if (e.origin.source !== 'grub' || !bls.has(key(e))) return true;
-    diagnostics.push(diag('info', SRC, `grub blscfg entry ${e.id} is the BLS entry of the same file; listed once`, { fsId: e.origin.fsId, file: e.origin.file }));
+    diagnostics.push(
+      diag('info', SRC, `grub blscfg entry ${e.id} is the BLS entry of the same file; listed once`, {
+        fsId: e.origin.fsId,
+        file: e.origin.file,
+      }),
+    );
     return false;
   });
 }
@@ -204,7 +217,9 @@ function pickDefault(
   // Globs match the id each source gave (lower-cased, suffix included), in menu order,
   // skipping entries that cannot boot (sd-boot never lists those, so never picks them).
   const globIndex = (glob: string): number =>
-    sorted.findIndex((e, i) => e.bootable && (fnmatch(glob, e.id.toLowerCase()) || fnmatch(glob, ids[i]!.toLowerCase())));
+    sorted.findIndex(
+      (e, i) => e.bootable && (fnmatch(glob, e.id.toLowerCase()) || fnmatch(glob, ids[i]!.toLowerCase())),
+    );
 
   if (opts.cliDefault !== undefined) {
     const exact = ids.indexOf(opts.cliDefault);
@@ -220,12 +235,20 @@ function pickDefault(
       const i = opts.savedId !== undefined ? ids.indexOf(opts.savedId) : -1;
       if (i >= 0) return { index: i, reason: `loader.conf default @saved (${lc.from}): ${opts.savedId}` };
       diagnostics.push(
-        diag('info', SRC, opts.savedId === undefined ? `default @saved (${lc.from}): no saved entry (no EFI variables here)` : `default @saved: saved entry ${opts.savedId} is gone`),
+        diag(
+          'info',
+          SRC,
+          opts.savedId === undefined
+            ? `default @saved (${lc.from}): no saved entry (no EFI variables here)`
+            : `default @saved: saved entry ${opts.savedId} is gone`,
+        ),
       );
     } else {
       const i = globIndex(glob);
       if (i >= 0) return { index: i, reason: `loader.conf default ${lc.defaultGlob} (${lc.from})` };
-      diagnostics.push(diag('warning', SRC, `loader.conf default ${lc.defaultGlob} (${lc.from}) matches no bootable entry`));
+      diagnostics.push(
+        diag('warning', SRC, `loader.conf default ${lc.defaultGlob} (${lc.from}) matches no bootable entry`),
+      );
     }
   }
 
@@ -233,7 +256,9 @@ function pickDefault(
     if (p.defaultId === undefined) continue;
     const i = sorted.findIndex((e, k) => e.id === p.defaultId || ids[k] === p.defaultId);
     if (i >= 0 && sorted[i]!.bootable) return { index: i, reason: `default of ${p.from}` };
-    diagnostics.push(diag('warning', SRC, `default ${p.defaultId} of ${p.from} is ${i >= 0 ? 'not bootable' : 'not in the menu'}`));
+    diagnostics.push(
+      diag('warning', SRC, `default ${p.defaultId} of ${p.from} is ${i >= 0 ? 'not bootable' : 'not in the menu'}`),
+    );
   }
 
   const i = sorted.findIndex(autoSelectable);

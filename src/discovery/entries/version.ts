@@ -13,7 +13,8 @@ const CARET = 0x5e;
 const DOT = 0x2e;
 const ZERO = 0x30;
 
-const isValid = (c: number): boolean => isDigit(c) || isAlpha(c) || c === TILDE || c === DASH || c === CARET || c === DOT;
+const isValid = (c: number): boolean =>
+  isDigit(c) || isAlpha(c) || c === TILDE || c === DASH || c === CARET || c === DOT;
 
 const cmp = (x: number, y: number): Cmp => (x < y ? -1 : x > y ? 1 : 0);
 const cmpBool = (x: boolean, y: boolean): Cmp => cmp(Number(x), Number(y));

@@ -72,12 +72,15 @@ export function parseSuper(sb: Uint8Array, volumeSize: number, name: string): Ex
   const inodeSize = rev === 0 ? 128 : u16(sb, 88);
   const descSize = is64 ? u16(sb, 254) : 32;
   if (incompat & INCOMPAT_JOURNAL_DEV) throw bad('this is an external journal device');
-  if (incompat & (INCOMPAT_COMPRESSION | INCOMPAT_DIRDATA)) throw bad(`unsupported incompat features 0x${incompat.toString(16)}`);
+  if (incompat & (INCOMPAT_COMPRESSION | INCOMPAT_DIRDATA))
+    throw bad(`unsupported incompat features 0x${incompat.toString(16)}`);
   if (blocksCount === 0 || !Number.isSafeInteger(blocksCount)) throw bad(`blocks count ${blocksCount}`);
   if (blocksPerGroup < 8 || blocksPerGroup > blockSize * 8) throw bad(`blocks per group ${blocksPerGroup}`);
   if (inodesPerGroup === 0 || inodesPerGroup > blockSize * 8) throw bad(`inodes per group ${inodesPerGroup}`);
-  if (inodeSize < 128 || inodeSize > blockSize || (inodeSize & (inodeSize - 1)) !== 0) throw bad(`inode size ${inodeSize}`);
-  if (is64 ? descSize < 64 || descSize > 1024 || (descSize & (descSize - 1)) !== 0 : false) throw bad(`descriptor size ${descSize}`);
+  if (inodeSize < 128 || inodeSize > blockSize || (inodeSize & (inodeSize - 1)) !== 0)
+    throw bad(`inode size ${inodeSize}`);
+  if (is64 ? descSize < 64 || descSize > 1024 || (descSize & (descSize - 1)) !== 0 : false)
+    throw bad(`descriptor size ${descSize}`);
   if (firstDataBlock >= blocksCount || firstDataBlock > 1) throw bad(`first data block ${firstDataBlock}`);
   const groupCount = Math.ceil((blocksCount - firstDataBlock) / blocksPerGroup);
   if (inodesCount === 0 || inodesCount > groupCount * inodesPerGroup) throw bad(`inodes count ${inodesCount}`);
@@ -178,12 +181,20 @@ export class ExtLayout {
     const table = this.inodeTable(g, path);
     const byteOff = idx * inodeSize;
     const block = table + Math.floor(byteOff / blockSize);
-    if (table === 0 || block >= this.sb.blocksCount) throw new FsError('EIO', path, `inode table of group ${g} at invalid block ${table}`);
+    if (table === 0 || block >= this.sb.blocksCount)
+      throw new FsError('EIO', path, `inode table of group ${g} at invalid block ${table}`);
     const raw = readExact(this.src, block * blockSize + (byteOff % blockSize), Math.min(inodeSize, 256));
     const mode = u16(raw, 0);
     const size = u32(raw, 4) + u32(raw, 108) * 0x100000000;
     if (!Number.isSafeInteger(size)) throw new FsError('EIO', path, `inode ${ino} size too large`);
-    return { ino, mode, size, flags: u32(raw, 0x20), mtimeMs: u32(raw, 0x10) * 1000, iBlock: raw.subarray(0x28, 0x28 + 60) };
+    return {
+      ino,
+      mode,
+      size,
+      flags: u32(raw, 0x20),
+      mtimeMs: u32(raw, 0x10) * 1000,
+      iBlock: raw.subarray(0x28, 0x28 + 60),
+    };
   }
 
   /**
@@ -206,8 +217,18 @@ export class ExtLayout {
       const length = Math.min(count * bs, inode.size - fileOffset);
       if (length <= 0) return;
       const prev = runs[runs.length - 1];
-      if (prev && prev.diskOffset >= 0 && phys >= 0 && prev.diskOffset + prev.length === phys * bs && prev.fileOffset + prev.length === fileOffset) {
-        runs[runs.length - 1] = { fileOffset: prev.fileOffset, diskOffset: prev.diskOffset, length: prev.length + length };
+      if (
+        prev &&
+        prev.diskOffset >= 0 &&
+        phys >= 0 &&
+        prev.diskOffset + prev.length === phys * bs &&
+        prev.fileOffset + prev.length === fileOffset
+      ) {
+        runs[runs.length - 1] = {
+          fileOffset: prev.fileOffset,
+          diskOffset: prev.diskOffset,
+          length: prev.length + length,
+        };
       } else if (prev && prev.diskOffset < 0 && phys < 0) {
         runs[runs.length - 1] = { fileOffset: prev.fileOffset, diskOffset: -1, length: prev.length + length };
       } else {
@@ -220,7 +241,8 @@ export class ExtLayout {
       if (logical < next) throw new FsError('EIO', path, `overlapping extents at block ${logical}`);
       if (logical > next) push(next, -1, logical - next);
       const c = Math.min(count, nBlocks - logical);
-      if (phys >= 0 && phys + c > this.sb.blocksCount) throw new FsError('EIO', path, `extent ${phys}+${c} outside the filesystem`);
+      if (phys >= 0 && phys + c > this.sb.blocksCount)
+        throw new FsError('EIO', path, `extent ${phys}+${c} outside the filesystem`);
       push(logical, phys, c);
       next = logical + c;
     }
@@ -236,13 +258,16 @@ export class ExtLayout {
     level: number,
     budget: { nodes: number },
   ): void {
-    if (++budget.nodes > MAX_MAP_NODES) throw new FsError('EFBIG', path, `extent tree larger than ${MAX_MAP_NODES} nodes`);
+    if (++budget.nodes > MAX_MAP_NODES)
+      throw new FsError('EFBIG', path, `extent tree larger than ${MAX_MAP_NODES} nodes`);
     if (u16(node, 0) !== 0xf30a) throw new FsError('EIO', path, 'bad extent header magic');
     const entries = u16(node, 2);
     const max = u16(node, 4);
     const depth = u16(node, 6);
-    if (entries > max || 12 + entries * 12 > node.length) throw new FsError('EIO', path, `extent node with ${entries}/${max} entries`);
-    if (depth > MAX_EXTENT_DEPTH || level > MAX_EXTENT_DEPTH) throw new FsError('EIO', path, `extent tree depth ${depth}`);
+    if (entries > max || 12 + entries * 12 > node.length)
+      throw new FsError('EIO', path, `extent node with ${entries}/${max} entries`);
+    if (depth > MAX_EXTENT_DEPTH || level > MAX_EXTENT_DEPTH)
+      throw new FsError('EIO', path, `extent tree depth ${depth}`);
     for (let i = 0; i < entries; i++) {
       const e = 12 + i * 12;
       const logical = u32(node, e);
@@ -267,7 +292,8 @@ export class ExtLayout {
     let logical = 0;
     let work = 0;
     const emit = (phys: number): void => {
-      if (++work > MAX_MAP_ENTRIES) throw new FsError('EFBIG', path, `block map larger than ${MAX_MAP_ENTRIES} entries`);
+      if (++work > MAX_MAP_ENTRIES)
+        throw new FsError('EFBIG', path, `block map larger than ${MAX_MAP_ENTRIES} entries`);
       const last = out[out.length - 1];
       if (phys !== 0) {
         if (last && last[1] >= 0 && last[0] + last[2] === logical && last[1] + last[2] === phys) last[2]++;

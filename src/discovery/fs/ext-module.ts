@@ -135,7 +135,16 @@ const COM_ERR: Record<number, [FsErrorCode, string]> = {
   76: ['ENOENT', 'file not found (EXT2_ET_FILE_NOT_FOUND)'],
 };
 
-const PASS: readonly FsErrorCode[] = ['ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP', 'EINVAL', 'EACCES', 'ENAMETOOLONG', 'EFBIG'];
+const PASS: readonly FsErrorCode[] = [
+  'ENOENT',
+  'ENOTDIR',
+  'EISDIR',
+  'ELOOP',
+  'EINVAL',
+  'EACCES',
+  'ENAMETOOLONG',
+  'EFBIG',
+];
 
 /** Turn whatever libext2fs threw into an FsError naming `path` and the operation. */
 export function mapLibError(e: unknown, path: string, op: string): FsError {
@@ -213,7 +222,12 @@ export class LibHandle {
 
   async stat(fd: number): Promise<{ ino: number; mode: number; size: number; mtime: number }> {
     const b = this.l.b;
-    return { ino: await b.stat_ino(fd), mode: await b.stat_i_mode(fd), size: await b.stat_i_size(fd), mtime: await b.stat_i_mtime(fd) };
+    return {
+      ino: await b.stat_ino(fd),
+      mode: await b.stat_i_mode(fd),
+      size: await b.stat_i_size(fd),
+      mtime: await b.stat_i_mtime(fd),
+    };
   }
 
   /** Read into `out[off..off+len)`; len must be <= LIB_CHUNK. */

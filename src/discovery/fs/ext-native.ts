@@ -79,7 +79,9 @@ export class ExtNativeOps implements TreeOps<ExtNode> {
       const raw: Array<[string, number]> = [];
       const { hasFiletype, blockSize } = this.layout.sb;
       if (inode.flags & INODE_FLAG_INLINE_DATA) parseDirBlock(data.subarray(4), hasFiletype, raw);
-      else for (let o = 0; o < data.length; o += blockSize) parseDirBlock(data.subarray(o, o + blockSize), hasFiletype, raw);
+      else
+        for (let o = 0; o < data.length; o += blockSize)
+          parseDirBlock(data.subarray(o, o + blockSize), hasFiletype, raw);
       if (raw.length > MAX_DIR_ENTRIES) throw new FsError('EFBIG', path, `more than ${MAX_DIR_ENTRIES} entries`);
       const seen = new Set<string>();
       return raw.filter(([name]) => !seen.has(name) && seen.add(name));
@@ -122,12 +124,11 @@ export class ExtNativeOps implements TreeOps<ExtNode> {
 export function openMapped(ops: ExtNativeOps, ino: number, path: string): FileHandle {
   const inode = ops.layout.readInode(ino, path);
   const size = inode.size;
-  const runs =
-    inode.flags & INODE_FLAG_INLINE_DATA
-      ? null
-      : ops.layout.mapFile(inode, path);
+  const runs = inode.flags & INODE_FLAG_INLINE_DATA ? null : ops.layout.mapFile(inode, path);
   if (!runs && size > 60) throw new FsError('EIO', path, 'inline data beyond i_block is not supported');
-  return runsHandle(ops.layout.src, runs, size, path, (position, n) => Uint8Array.from(inode.iBlock.subarray(position, position + n)));
+  return runsHandle(ops.layout.src, runs, size, path, (position, n) =>
+    Uint8Array.from(inode.iBlock.subarray(position, position + n)),
+  );
 }
 
 export function nativeExtFileSystem(type: string, src: ByteSource, sb: ExtSuper): TreeFileSystem<ExtNode> {

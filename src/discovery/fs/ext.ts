@@ -76,7 +76,10 @@ class ExtLibOps implements TreeOps<LibNode> {
   }
 
   async list(dir: LibNode, path: string): Promise<ReadonlyArray<readonly [string, LibNode]>> {
-    if (libDead()) return this.native.list(dir, path).map(([n, node]) => [n, { ...node, raw: childRaw(dir.raw, Buffer.from(n)) }] as const);
+    if (libDead())
+      return this.native
+        .list(dir, path)
+        .map(([n, node]) => [n, { ...node, raw: childRaw(dir.raw, Buffer.from(n)) }] as const);
     // Names from our own parse of the directory blocks: libext2fs 4.2.5's readdir leaks an
     // open file (three blocks of its fixed heap) per call, so ~900 listings would kill the
     // module. Kinds and sizes come from a libext2fs lstat per entry (it has no d_type).
@@ -105,7 +108,8 @@ class ExtLibOps implements TreeOps<LibNode> {
     if (this.libData) return this.libFile(node, path);
     try {
       const inode = this.native.inode(node.ino, path);
-      if (inode.size === node.size && kindOfMode(inode.mode) === 'file') return ioGuard(path, () => openMapped(this.native, node.ino, path));
+      if (inode.size === node.size && kindOfMode(inode.mode) === 'file')
+        return ioGuard(path, () => openMapped(this.native, node.ino, path));
     } catch (e) {
       if (!(e instanceof FsError) || libDead()) throw e;
     }
@@ -173,7 +177,11 @@ export interface OpenExtOptions {
 /** Open an ext2/3/4 volume. Throws FsError (EINVAL for something that is not ext). */
 export async function openExt(src: ByteSource, type: string, opts: OpenExtOptions = {}): Promise<ExtFileSystem> {
   if (src.size < 2048) throw new FsError('EINVAL', src.name, 'too small for an ext superblock');
-  const sb = parseSuper(ioGuard(src.name, () => readExact(src, 1024, 1024)), src.size, src.name);
+  const sb = parseSuper(
+    ioGuard(src.name, () => readExact(src, 1024, 1024)),
+    src.size,
+    src.name,
+  );
   const native = new ExtNativeOps(src, sb);
   const notes: string[] = [];
   if (sb.needsRecovery) notes.push('the journal needs recovery and is not replayed: recent changes may be missing');
@@ -190,7 +198,9 @@ export async function openExt(src: ByteSource, type: string, opts: OpenExtOption
   let engine: 'libext2fs' | 'native';
   if (useLib) {
     const h = await libMount(src);
-    fsys = new TreeFileSystem<LibNode>(type, false, new ExtLibOps(h, native, opts.libData === true), () => libUmount(h));
+    fsys = new TreeFileSystem<LibNode>(type, false, new ExtLibOps(h, native, opts.libData === true), () =>
+      libUmount(h),
+    );
     engine = 'libext2fs';
   } else {
     if (opts.engine === 'libext2fs') throw new FsError('EINVAL', src.name, 'libext2fs cannot mount this volume');

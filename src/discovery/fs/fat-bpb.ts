@@ -64,7 +64,8 @@ export function parseBpb(b: Uint8Array, volumeSize: number, name: string): FatGe
   if (bits !== 32 && rootEntries === 0) throw bad('FAT12/16 without root directory entries');
   // The FAT must hold an entry for every cluster.
   const needBytes = Math.ceil(((clusterCount + 2) * bits) / 8);
-  if (fatSectors * bps < needBytes) throw bad(`FAT of ${fatSectors * bps} bytes too small for ${clusterCount} clusters`);
+  if (fatSectors * bps < needBytes)
+    throw bad(`FAT of ${fatSectors * bps} bytes too small for ${clusterCount} clusters`);
   // A truncated image is tolerated (reads past its end fail), but metadata must fit.
   if (firstData * bps > volumeSize) throw bad(`metadata ends at ${firstData * bps}, past the device end ${volumeSize}`);
   let rootCluster = 0;
@@ -75,7 +76,12 @@ export function parseBpb(b: Uint8Array, volumeSize: number, name: string): FatGe
   }
   const labelOff = bits === 32 ? 71 : 43;
   const sig = b[bits === 32 ? 66 : 38];
-  const label = sig === 0x29 ? Buffer.from(b.subarray(labelOff, labelOff + 11)).toString('latin1').trimEnd() : '';
+  const label =
+    sig === 0x29
+      ? Buffer.from(b.subarray(labelOff, labelOff + 11))
+          .toString('latin1')
+          .trimEnd()
+      : '';
   return {
     bits,
     bytesPerSector: bps,

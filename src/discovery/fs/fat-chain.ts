@@ -8,7 +8,6 @@ import type { FatGeometry } from './fat-bpb';
 import { FsError } from './types';
 import type { Run } from './walk';
 
-
 const WINDOW = 64 * 1024;
 /** A file in more pieces than this is refused (memory for the run list stays bounded). */
 const MAX_RUNS = 500_000;
@@ -76,9 +75,9 @@ export class FatTable {
       const start = k;
       const stop = Math.min(buf.length, i + (max - k) * width);
       if (bits === 16) {
-        while (i + 2 <= stop && buf.readUInt16LE(i) === c + k + 1) (i += 2), k++;
+        while (i + 2 <= stop && buf.readUInt16LE(i) === c + k + 1) ((i += 2), k++);
       } else {
-        while (i + 4 <= stop && (buf.readUInt32LE(i) & 0x0fffffff) === c + k + 1) (i += 4), k++;
+        while (i + 4 <= stop && (buf.readUInt32LE(i) & 0x0fffffff) === c + k + 1) ((i += 4), k++);
       }
       // Stopped before `stop`: the chain leaves its neighbour here. Else go on in the next window.
       if (i + width <= stop || k === start) break;
@@ -159,6 +158,7 @@ function checkNoOverlap(runs: readonly Run[], path: string): void {
   const sorted = [...runs].sort((a, b) => a.diskOffset - b.diskOffset);
   for (let i = 1; i < sorted.length; i++) {
     const p = sorted[i - 1];
-    if (p.diskOffset + p.length > sorted[i].diskOffset) throw new FsError('ELOOP', path, 'FAT chain uses a cluster twice (loop)');
+    if (p.diskOffset + p.length > sorted[i].diskOffset)
+      throw new FsError('ELOOP', path, 'FAT chain uses a cluster twice (loop)');
   }
 }

@@ -41,7 +41,8 @@ class FatOps implements TreeOps<FatNode> {
 
   private dirBytes(dir: FatNode, path: string): Uint8Array {
     if (dir.fixedRoot) return readExact(this.src, this.geo.rootDirOffset, this.geo.rootDirBytes);
-    if (!this.fat.validCluster(dir.firstCluster)) throw new FsError('EIO', path, `directory starts at invalid cluster ${dir.firstCluster}`);
+    if (!this.fat.validCluster(dir.firstCluster))
+      throw new FsError('EIO', path, `directory starts at invalid cluster ${dir.firstCluster}`);
     const maxClusters = Math.max(1, Math.floor(MAX_DIR_BYTES / this.geo.clusterSize));
     const runs = this.fat.runs(dir.firstCluster, maxClusters, path, true);
     const total = runs.reduce((a, r) => a + r.length, 0);
@@ -65,7 +66,12 @@ class FatOps implements TreeOps<FatNode> {
     const n: FatNode =
       e.dir && c === 0
         ? this.root()
-        : { kind: e.dir ? 'dir' : 'file', size: e.size, firstCluster: c, ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}) };
+        : {
+            kind: e.dir ? 'dir' : 'file',
+            size: e.size,
+            firstCluster: c,
+            ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}),
+          };
     return n;
   }
 
@@ -77,7 +83,8 @@ class FatOps implements TreeOps<FatNode> {
     const size = node.size;
     let runs: Run[] = [];
     if (size > 0) {
-      if (!this.fat.validCluster(node.firstCluster)) throw new FsError('EIO', path, `file starts at invalid cluster ${node.firstCluster}`);
+      if (!this.fat.validCluster(node.firstCluster))
+        throw new FsError('EIO', path, `file starts at invalid cluster ${node.firstCluster}`);
       const need = Math.ceil(size / this.geo.clusterSize);
       if (need > this.geo.clusterCount) throw new FsError('EIO', path, `size ${size} larger than the volume`);
       runs = ioGuard(path, () => this.fat.runs(node.firstCluster, need, path, false));

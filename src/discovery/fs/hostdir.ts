@@ -56,7 +56,9 @@ export class HostDirFileSystem implements FileSystem {
         if (++links > MAX_SYMLINKS) throw new FsError('ELOOP', path);
         const target = fs.readlinkSync(host);
         const base = target.startsWith('/') ? [] : done.slice();
-        const joined = normalizePath('/' + [...base, target].join('/')).split('/').filter(Boolean);
+        const joined = normalizePath('/' + [...base, target].join('/'))
+          .split('/')
+          .filter(Boolean);
         done.length = 0;
         pending = [...joined, ...pending];
         continue;
@@ -108,12 +110,10 @@ export class HostDirFileSystem implements FileSystem {
   async readdir(path: string): Promise<DirEntry[]> {
     const p = this.hostPath(this.resolve(path, true));
     try {
-      return fs
-        .readdirSync(p, { withFileTypes: true })
-        .map((d) => ({
-          name: d.name,
-          kind: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other',
-        }));
+      return fs.readdirSync(p, { withFileTypes: true }).map((d) => ({
+        name: d.name,
+        kind: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other',
+      }));
     } catch (e) {
       throw mapErr(e, path);
     }

@@ -45,13 +45,21 @@ function recordRoot(vd: Uint8Array): IsoRecord | null {
   const b = vd.subarray(156, 156 + len);
   const extent = (b[2] | (b[3] << 8) | (b[4] << 16)) + b[5] * 0x1000000;
   const dataLength = (b[10] | (b[11] << 8) | (b[12] << 16)) + b[13] * 0x1000000;
-  return { extent, dataLength, flags: b[25], interleaved: false, rawName: new Uint8Array(0), systemUse: new Uint8Array(0) };
+  return {
+    extent,
+    dataLength,
+    flags: b[25],
+    interleaved: false,
+    rawName: new Uint8Array(0),
+    systemUse: new Uint8Array(0),
+  };
 }
 
 function isJoliet(vd: Uint8Array): boolean {
   const esc = vd.subarray(88, 120);
   for (let i = 0; i + 3 <= esc.length; i++) {
-    if (esc[i] === 0x25 && esc[i + 1] === 0x2f && (esc[i + 2] === 0x40 || esc[i + 2] === 0x43 || esc[i + 2] === 0x45)) return true;
+    if (esc[i] === 0x25 && esc[i + 1] === 0x2f && (esc[i + 2] === 0x40 || esc[i + 2] === 0x43 || esc[i + 2] === 0x45))
+      return true;
   }
   return false;
 }
@@ -121,7 +129,11 @@ class IsoOps implements TreeOps<IsoNode> {
       if (isDotRecord(first)) continue;
       // Multi-extent files: records flagged 0x80 continue in the next record of the same name.
       const parts = [first];
-      while (parts[parts.length - 1].flags & FLAG_MULTI_EXTENT && i + 1 < records.length && parts.length < MAX_EXTENTS_PER_FILE) {
+      while (
+        parts[parts.length - 1].flags & FLAG_MULTI_EXTENT &&
+        i + 1 < records.length &&
+        parts.length < MAX_EXTENTS_PER_FILE
+      ) {
         parts.push(records[++i]);
       }
       if (first.flags & FLAG_ASSOCIATED) continue;
@@ -165,7 +177,13 @@ class IsoOps implements TreeOps<IsoNode> {
     if (kind === 'dir' && r.flags & FLAG_DIR && extents.length !== 1) return null;
     if (kind === 'file' && parts.some((p) => p.interleaved)) kind = 'other';
     const size = kind === 'symlink' ? (symlink ?? '').length : extents.reduce((a, e) => a + e[1], 0);
-    const node: IsoNode = { kind, size, extents, ...(symlink !== undefined ? { symlink } : {}), ...(mtimeMs !== undefined ? { mtimeMs } : {}) };
+    const node: IsoNode = {
+      kind,
+      size,
+      extents,
+      ...(symlink !== undefined ? { symlink } : {}),
+      ...(mtimeMs !== undefined ? { mtimeMs } : {}),
+    };
     return [name, node];
   }
 
@@ -216,9 +234,11 @@ function findVolume(src: ByteSource): Volume {
   }
   if (!pvd) throw new FsError('EINVAL', src.name, 'not an ISO 9660 image: no primary volume descriptor at sector 16');
   const blockSize = pvd[128] | (pvd[129] << 8);
-  if (blockSize !== SECTOR) throw new FsError('EINVAL', src.name, `unsupported ISO 9660 logical block size ${blockSize}`);
+  if (blockSize !== SECTOR)
+    throw new FsError('EINVAL', src.name, `unsupported ISO 9660 logical block size ${blockSize}`);
   const root = recordRoot(pvd);
-  if (!root || !(root.flags & FLAG_DIR)) throw new FsError('EINVAL', src.name, 'ISO 9660 root directory record is invalid');
+  if (!root || !(root.flags & FLAG_DIR))
+    throw new FsError('EINVAL', src.name, 'ISO 9660 root directory record is invalid');
   // Rock Ridge: the root's '.' record starts with an SUSP 'SP' entry, and its SUSP fields
   // name the extension (ER, or RRIP 1.09's RR) or carry POSIX attributes (PX).
   if ((root.extent + 1) * SECTOR <= src.size) {

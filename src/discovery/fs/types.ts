@@ -24,15 +24,7 @@ export interface FileHandle {
 }
 
 export type FsErrorCode =
-  | 'ENOENT'
-  | 'ENOTDIR'
-  | 'EISDIR'
-  | 'ELOOP'
-  | 'EIO'
-  | 'EINVAL'
-  | 'EFBIG'
-  | 'EACCES'
-  | 'ENAMETOOLONG';
+  'ENOENT' | 'ENOTDIR' | 'EISDIR' | 'ELOOP' | 'EIO' | 'EINVAL' | 'EFBIG' | 'EACCES' | 'ENAMETOOLONG';
 
 export class FsError extends Error {
   constructor(

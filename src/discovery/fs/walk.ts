@@ -229,7 +229,6 @@ export function readRuns(src: ByteSource, runs: readonly Run[], pos: number, len
   return out;
 }
 
-
 /** IoErrors from the source become FsError EIO naming the path. */
 /**
  * A FileHandle over a file laid out as runs on `src` (FAT clusters, ISO extents, ext extents):
@@ -270,4 +269,3 @@ export function ioGuard<T>(path: string, f: () => T): T {
     throw e;
   }
 }
-

@@ -35,12 +35,7 @@ export function readExact(src: ByteSource, position: number, length: number): Bu
     throw new IoError(`bad read range ${position}+${length}`, 'pread', 'EINVAL', src.name);
   }
   if (position + length > src.size) {
-    throw new IoError(
-      `read past end: ${position}+${length} > size ${src.size}`,
-      'pread',
-      'ERANGE',
-      src.name,
-    );
+    throw new IoError(`read past end: ${position}+${length} > size ${src.size}`, 'pread', 'ERANGE', src.name);
   }
   const buf = Buffer.alloc(length);
   let done = 0;
@@ -68,7 +63,11 @@ export class FileSource implements ByteSource {
   readonly size: number;
   private fd: number;
 
-  private constructor(readonly name: string, fd: number, size: number) {
+  private constructor(
+    readonly name: string,
+    fd: number,
+    size: number,
+  ) {
     this.fd = fd;
     this.size = size;
   }
@@ -158,7 +157,10 @@ export class SliceSource implements ByteSource {
 /** An in-memory source (used for UKI sections, fuzzing mutated images, and netboot blobs). */
 export class BufferSource implements ByteSource {
   readonly size: number;
-  constructor(private readonly data: Uint8Array, readonly name = 'buffer') {
+  constructor(
+    private readonly data: Uint8Array,
+    readonly name = 'buffer',
+  ) {
     this.size = data.length;
   }
   readAt(buf: Uint8Array, offset: number, length: number, position: number): number {

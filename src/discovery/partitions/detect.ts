@@ -24,7 +24,8 @@ export function readPartitionTable(disk: ByteSource): PartitionTableResult {
   try {
     return { table: detect(disk, diagnostics), diagnostics };
   } catch (e) {
-    const what = e instanceof IoError ? 'cannot read the partition table' : 'internal error reading the partition table';
+    const what =
+      e instanceof IoError ? 'cannot read the partition table' : 'internal error reading the partition table';
     diagnostics.push(diag('error', 'partitions', `${what}: ${errorMessage(e)}`, { device: disk.name }));
     return { table: { scheme: 'none', sectorSize: 512, partitions: [] }, diagnostics };
   }
@@ -63,15 +64,29 @@ function detect(disk: ByteSource, diags: Diagnostic[]): PartitionTable {
   if (gpt.kind === 'ok' && gptIntended) {
     diags.push(...gptDiags);
     if (!hasEE) {
-      diags.push(diag('warning', 'gpt', 'valid GPT but no protective MBR (0xEE) entry; Linux would not use this GPT', { device }));
+      diags.push(
+        diag('warning', 'gpt', 'valid GPT but no protective MBR (0xEE) entry; Linux would not use this GPT', {
+          device,
+        }),
+      );
     }
     const others = hasEE ? mbrEntries(sector0).filter((e) => e.sectors !== 0 && e.type !== 0xee).length : 0;
     if (others > 0) {
-      diags.push(diag('info', 'mbr', `hybrid MBR: ${others} MBR entr${others === 1 ? 'y' : 'ies'} besides the 0xEE one; the GPT is used`, { device }));
+      diags.push(
+        diag(
+          'info',
+          'mbr',
+          `hybrid MBR: ${others} MBR entr${others === 1 ? 'y' : 'ies'} besides the 0xEE one; the GPT is used`,
+          { device },
+        ),
+      );
     }
     const protectiveMbr = hasEE;
     return withIso({
-      scheme: 'gpt', sectorSize: gpt.sectorSize, diskGuid: gpt.diskGuid, partitions: gpt.partitions,
+      scheme: 'gpt',
+      sectorSize: gpt.sectorSize,
+      diskGuid: gpt.diskGuid,
+      partitions: gpt.partitions,
       ...(gpt.usedBackup ? { usedBackupGpt: true } : {}),
       ...(protectiveMbr ? { protectiveMbr } : {}),
     });
@@ -82,13 +97,21 @@ function detect(disk: ByteSource, diags: Diagnostic[]): PartitionTable {
     if (gptIntended) diags.push(...gptDiags, diag('error', 'gpt', `GPT unusable: ${gpt.reason}`, { device }));
     else diags.push(diag('info', 'gpt', `stale, damaged GPT header ignored behind the MBR: ${gpt.reason}`, { device }));
   } else if (gpt.kind === 'none' && hasEE) {
-    diags.push(diag('error', 'gpt', 'GPT unusable: protective MBR present but no GPT header at LBA 1 nor at the last LBA', { device }));
+    diags.push(
+      diag('error', 'gpt', 'GPT unusable: protective MBR present but no GPT header at LBA 1 nor at the last LBA', {
+        device,
+      }),
+    );
   }
 
   if (mbrOk && !fat) {
     const m = readMbr(disk, sector0, diags);
     if (gpt.kind === 'ok') {
-      diags.push(diag('info', 'gpt', 'stale GPT header ignored: the MBR has no protective 0xEE entry (as Linux does)', { device }));
+      diags.push(
+        diag('info', 'gpt', 'stale GPT header ignored: the MBR has no protective 0xEE entry (as Linux does)', {
+          device,
+        }),
+      );
     }
     if (m.protective && m.partitions.length === 0) {
       // Only a protective entry and no usable GPT: nothing to offer.
@@ -98,10 +121,16 @@ function detect(disk: ByteSource, diags: Diagnostic[]): PartitionTable {
       diags.push(diag('warning', 'mbr', 'GPT unusable: falling back to the hybrid MBR entries', { device }));
     }
     return withIso({
-      scheme: 'mbr', sectorSize: 512, mbrSignature: m.signature, partitions: m.partitions,
+      scheme: 'mbr',
+      sectorSize: 512,
+      mbrSignature: m.signature,
+      partitions: m.partitions,
       ...(m.protective ? { protectiveMbr: true } : {}),
     });
   }
-  if (fat) diags.push(diag('info', 'partitions', 'no partition table: a filesystem boot sector on the whole disk', { device }));
+  if (fat)
+    diags.push(
+      diag('info', 'partitions', 'no partition table: a filesystem boot sector on the whole disk', { device }),
+    );
   return none;
 }

@@ -48,7 +48,12 @@ export function hasGptSignature(sector: Uint8Array): boolean {
 }
 
 /** Parse and validate one header sector; a string says what is wrong with it. */
-export function parseGptHeader(sector: Buffer, expectedLba: number, sectorSize: number, diskSectors: number): GptHeader | string {
+export function parseGptHeader(
+  sector: Buffer,
+  expectedLba: number,
+  sectorSize: number,
+  diskSectors: number,
+): GptHeader | string {
   if (sector.length < sectorSize) return 'header sector unreadable (disk too short)';
   if (!hasGptSignature(sector)) return 'no "EFI PART" signature';
   const revision = sector.readUInt32LE(8);
@@ -82,8 +87,15 @@ export function parseGptHeader(sector: Buffer, expectedLba: number, sectorSize: 
     return `partition entry array at LBA ${entriesLba} lies outside the disk`;
   }
   return {
-    myLba, alternateLba, firstUsable, lastUsable, diskGuid: guidAt(sector, 56),
-    entriesLba, entryCount, entrySize, entriesCrc: sector.readUInt32LE(88),
+    myLba,
+    alternateLba,
+    firstUsable,
+    lastUsable,
+    diskGuid: guidAt(sector, 56),
+    entriesLba,
+    entryCount,
+    entrySize,
+    entriesCrc: sector.readUInt32LE(88),
   };
 }
 
@@ -136,7 +148,9 @@ function parseEntries(
     const first = lba(e, 32);
     const last = lba(e, 40);
     if (first < 0 || last < 0 || first > last) {
-      problem(`partition ${number}: first LBA ${e.readBigUInt64LE(32)} after last LBA ${e.readBigUInt64LE(40)}; skipped`);
+      problem(
+        `partition ${number}: first LBA ${e.readBigUInt64LE(32)} after last LBA ${e.readBigUInt64LE(40)}; skipped`,
+      );
       continue;
     }
     if (last >= diskSectors) {
@@ -182,7 +196,10 @@ export function readGpt(disk: ByteSource, head: Buffer, sectorSize: number, diag
     const { header } = primary;
     checkBackupHeader(disk, header, sectorSize, diskSectors, diags);
     return {
-      kind: 'ok', sectorSize, diskGuid: header.diskGuid, usedBackup: false,
+      kind: 'ok',
+      sectorSize,
+      diskGuid: header.diskGuid,
+      usedBackup: false,
       partitions: parseEntries(header, primary.entries, sectorSize, diskSectors, diags, device),
     };
   }
@@ -213,16 +230,32 @@ export function readGpt(disk: ByteSource, head: Buffer, sectorSize: number, diag
 }
 
 /** One extra sector read: is the backup header where the primary says, and intact? */
-function checkBackupHeader(disk: ByteSource, h: GptHeader, sectorSize: number, diskSectors: number, diags: Diagnostic[]): void {
+function checkBackupHeader(
+  disk: ByteSource,
+  h: GptHeader,
+  sectorSize: number,
+  diskSectors: number,
+  diags: Diagnostic[],
+): void {
   const device = disk.name;
   const lastLba = diskSectors - 1;
   if (h.alternateLba !== lastLba) {
-    diags.push(diag('info', 'gpt',
-      `backup GPT header expected at LBA ${h.alternateLba}, the disk's last LBA is ${lastLba} (image copied to a disk of another size?)`,
-      { device }));
+    diags.push(
+      diag(
+        'info',
+        'gpt',
+        `backup GPT header expected at LBA ${h.alternateLba}, the disk's last LBA is ${lastLba} (image copied to a disk of another size?)`,
+        { device },
+      ),
+    );
   }
   if (h.alternateLba <= 1 || h.alternateLba > lastLba) return;
-  const b = parseGptHeader(readClamped(disk, h.alternateLba * sectorSize, sectorSize), h.alternateLba, sectorSize, diskSectors);
+  const b = parseGptHeader(
+    readClamped(disk, h.alternateLba * sectorSize, sectorSize),
+    h.alternateLba,
+    sectorSize,
+    diskSectors,
+  );
   if (typeof b === 'string') {
     diags.push(diag('warning', 'gpt', `backup GPT header damaged: ${b}`, { device }));
   } else if (b.entriesCrc !== h.entriesCrc || b.diskGuid !== h.diskGuid) {

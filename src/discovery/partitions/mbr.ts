@@ -28,7 +28,13 @@ export function mbrEntries(sector: Uint8Array): MbrEntry[] {
   const out: MbrEntry[] = [];
   for (let i = 0; i < 4; i++) {
     const o = 0x1be + 16 * i;
-    out.push({ index: i, bootFlag: b[o], type: b[o + 4], startLba: b.readUInt32LE(o + 8), sectors: b.readUInt32LE(o + 12) });
+    out.push({
+      index: i,
+      bootFlag: b[o],
+      type: b[o + 4],
+      startLba: b.readUInt32LE(o + 8),
+      sectors: b.readUInt32LE(o + 12),
+    });
   }
   return out;
 }
@@ -57,15 +63,30 @@ export function readMbr(disk: ByteSource, sector0: Uint8Array, diags: Diagnostic
   const protective = entries.some((e) => e.type === 0xee);
   const hybrid = protective && entries.some((e) => e.type !== 0xee);
 
-  const make = (number: number, startLba: number, sectors: number, e: MbrEntry, logical: boolean): Partition | undefined => {
+  const make = (
+    number: number,
+    startLba: number,
+    sectors: number,
+    e: MbrEntry,
+    logical: boolean,
+  ): Partition | undefined => {
     if (startLba >= diskSectors) {
-      diags.push(diag('warning', 'mbr', `partition ${number} starts at sector ${startLba}, beyond the disk (${diskSectors} sectors); skipped`, { device }));
+      diags.push(
+        diag(
+          'warning',
+          'mbr',
+          `partition ${number} starts at sector ${startLba}, beyond the disk (${diskSectors} sectors); skipped`,
+          { device },
+        ),
+      );
       return undefined;
     }
     let n = sectors;
     if (startLba + n > diskSectors) {
       // Linux truncates such partitions at the end of the disk ("extends beyond EOD").
-      diags.push(diag('warning', 'mbr', `partition ${number} extends beyond the end of the disk; truncated`, { device }));
+      diags.push(
+        diag('warning', 'mbr', `partition ${number} extends beyond the end of the disk; truncated`, { device }),
+      );
       n = diskSectors - startLba;
     }
     const typeName = mbrTypeName(e.type);
@@ -115,7 +136,9 @@ function walkExtended(
   let ebrSize = ext.sectors;
   for (let hops = 0; ; hops++) {
     if (hops >= MAX_LOGICAL || number - 5 >= MAX_LOGICAL) {
-      diags.push(diag('warning', 'mbr', `more than ${MAX_LOGICAL} logical partitions; the rest are ignored`, { device }));
+      diags.push(
+        diag('warning', 'mbr', `more than ${MAX_LOGICAL} logical partitions; the rest are ignored`, { device }),
+      );
       return number;
     }
     if (seen.has(ebr)) {
@@ -126,7 +149,11 @@ function walkExtended(
     const sector = readClamped(disk, ebr * SECTOR, SECTOR);
     if (!hasBootSignature(sector)) {
       if (hops > 0 || sector.some((b) => b !== 0)) {
-        diags.push(diag('warning', 'mbr', `extended boot record at sector ${ebr} has no 0x55AA signature; chain ends`, { device }));
+        diags.push(
+          diag('warning', 'mbr', `extended boot record at sector ${ebr} has no 0x55AA signature; chain ends`, {
+            device,
+          }),
+        );
       }
       return number;
     }
@@ -135,7 +162,11 @@ function walkExtended(
       if (e.sectors === 0 || isExtendedType(e.type)) continue;
       const start = ebr + e.startLba;
       // Entries 3 and 4 of an EBR are often garbage: keep them only if they fit (msdos.c).
-      if (e.index >= 2 && (e.startLba + e.sectors > ebrSize || start < extStart || start + e.sectors > extStart + ext.sectors)) continue;
+      if (
+        e.index >= 2 &&
+        (e.startLba + e.sectors > ebrSize || start < extStart || start + e.sectors > extStart + ext.sectors)
+      )
+        continue;
       const p = make(number, start, e.sectors, e, true);
       if (p) parts.push(p);
       number++;
@@ -144,7 +175,14 @@ function walkExtended(
     if (!link) return number;
     const nextEbr = extStart + link.startLba;
     if (nextEbr < extStart || nextEbr >= extEnd) {
-      diags.push(diag('warning', 'mbr', `extended partition link to sector ${nextEbr} leaves the extended partition; chain ends`, { device }));
+      diags.push(
+        diag(
+          'warning',
+          'mbr',
+          `extended partition link to sector ${nextEbr} leaves the extended partition; chain ends`,
+          { device },
+        ),
+      );
       return number;
     }
     ebr = nextEbr;

@@ -20,15 +20,60 @@ const EXT3_RO_SUPP = EXT2_RO_SUPP;
 const EXT3_INCOMPAT_SUPP = 0x2 | INCOMPAT_RECOVER | 0x10;
 
 // e2p's names (lib/e2p/feature.c), indexed by bit; dumpe2fs prints compat, incompat, ro_compat.
-const COMPAT = ['dir_prealloc', 'imagic_inodes', 'has_journal', 'ext_attr', 'resize_inode',
-  'dir_index', 'lazy_bg', undefined, 'snapshot_bitmap', 'sparse_super2', 'fast_commit',
-  'stable_inodes', 'orphan_file'];
-const INCOMPAT = ['compression', 'filetype', 'needs_recovery', 'journal_dev', 'meta_bg',
-  undefined, 'extent', '64bit', 'mmp', 'flex_bg', 'ea_inode', undefined, 'dirdata',
-  'metadata_csum_seed', 'large_dir', 'inline_data', 'encrypt', 'casefold'];
-const RO_COMPAT = ['sparse_super', 'large_file', undefined, 'huge_file', 'uninit_bg',
-  'dir_nlink', 'extra_isize', 'snapshot', 'quota', 'bigalloc', 'metadata_csum', 'replica',
-  'read-only', 'project', 'shared_blocks', 'verity', 'orphan_present'];
+const COMPAT = [
+  'dir_prealloc',
+  'imagic_inodes',
+  'has_journal',
+  'ext_attr',
+  'resize_inode',
+  'dir_index',
+  'lazy_bg',
+  undefined,
+  'snapshot_bitmap',
+  'sparse_super2',
+  'fast_commit',
+  'stable_inodes',
+  'orphan_file',
+];
+const INCOMPAT = [
+  'compression',
+  'filetype',
+  'needs_recovery',
+  'journal_dev',
+  'meta_bg',
+  undefined,
+  'extent',
+  '64bit',
+  'mmp',
+  'flex_bg',
+  'ea_inode',
+  undefined,
+  'dirdata',
+  'metadata_csum_seed',
+  'large_dir',
+  'inline_data',
+  'encrypt',
+  'casefold',
+];
+const RO_COMPAT = [
+  'sparse_super',
+  'large_file',
+  undefined,
+  'huge_file',
+  'uninit_bg',
+  'dir_nlink',
+  'extra_isize',
+  'snapshot',
+  'quota',
+  'bigalloc',
+  'metadata_csum',
+  'replica',
+  'read-only',
+  'project',
+  'shared_blocks',
+  'verity',
+  'orphan_present',
+];
 
 /** The feature list as `dumpe2fs -h` prints it ("Filesystem features:"). */
 export function extFeatureNames(compat: number, incompat: number, roCompat: number): string[] {
@@ -62,7 +107,11 @@ export function probeExt(ctx: ProbeContext): FsProbe | null {
     const want = sb.readUInt32LE(0x3fc);
     const got = crc32cUpdate(0xffffffff, sb.subarray(0, 0x3fc));
     if (want !== got) {
-      ctx.note('warning', 'ext', `superblock checksum mismatch (stored ${want.toString(16)}, computed ${got.toString(16)})`);
+      ctx.note(
+        'warning',
+        'ext',
+        `superblock checksum mismatch (stored ${want.toString(16)}, computed ${got.toString(16)})`,
+      );
       return null;
     }
   }
@@ -74,7 +123,7 @@ export function probeExt(ctx: ProbeContext): FsProbe | null {
   let type: 'ext2' | 'ext3' | 'ext4';
   if (!hasJournal && !(roCompat & ~EXT2_RO_SUPP) && !(incompat & ~EXT2_INCOMPAT_SUPP)) type = 'ext2';
   else if (hasJournal && !(roCompat & ~EXT3_RO_SUPP) && !(incompat & ~EXT3_INCOMPAT_SUPP)) type = 'ext3';
-  else if ((roCompat & ~EXT3_RO_SUPP) || (incompat & ~EXT3_INCOMPAT_SUPP)) type = 'ext4';
+  else if (roCompat & ~EXT3_RO_SUPP || incompat & ~EXT3_INCOMPAT_SUPP) type = 'ext4';
   else {
     // Journal-less but carrying needs_recovery: no kernel driver would accept it as is.
     ctx.note('warning', 'ext', 'ext superblock with needs_recovery but no journal');

@@ -66,8 +66,16 @@ export function fatGeometry(s: Uint8Array): FatGeometry | null {
   if (clusterCount > (fat32Layout ? FAT32_MAX : FAT16_MAX)) return null;
   const version = fat32Layout ? 'FAT32' : clusterCount <= FAT12_MAX ? 'FAT12' : 'FAT16';
   return {
-    bytesPerSector, sectorsPerCluster, reservedSectors, numFats, rootEntries,
-    totalSectors, fatSectors, clusterCount, fat32Layout, version,
+    bytesPerSector,
+    sectorsPerCluster,
+    reservedSectors,
+    numFats,
+    rootEntries,
+    totalSectors,
+    fatSectors,
+    clusterCount,
+    fat32Layout,
+    version,
   };
 }
 

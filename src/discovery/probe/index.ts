@@ -10,7 +10,15 @@ import { probeExt } from './ext';
 import { probeFat } from './fat';
 import { probeIso9660 } from './iso9660';
 import {
-  probeBtrfs, probeExfat, probeF2fs, probeLuks, probeLvm2, probeNtfs, probeSquashfs, probeSwap, probeXfs,
+  probeBtrfs,
+  probeExfat,
+  probeF2fs,
+  probeLuks,
+  probeLvm2,
+  probeNtfs,
+  probeSquashfs,
+  probeSwap,
+  probeXfs,
 } from './others';
 
 export { fatGeometry } from './fat';
@@ -23,9 +31,18 @@ type Prober = (ctx: ProbeContext) => FsProbe | null;
 // is at a fixed offset, then FAT (its only magic may be a jump opcode plus 0x55AA), swap last.
 // Named explicitly: a minifying bundler may rename the functions.
 const PROBERS: readonly (readonly [string, Prober])[] = [
-  ['luks', probeLuks], ['lvm2', probeLvm2], ['xfs', probeXfs], ['ext', probeExt], ['btrfs', probeBtrfs],
-  ['f2fs', probeF2fs], ['squashfs', probeSquashfs], ['iso9660', probeIso9660], ['ntfs', probeNtfs],
-  ['exfat', probeExfat], ['fat', probeFat], ['swap', probeSwap],
+  ['luks', probeLuks],
+  ['lvm2', probeLvm2],
+  ['xfs', probeXfs],
+  ['ext', probeExt],
+  ['btrfs', probeBtrfs],
+  ['f2fs', probeF2fs],
+  ['squashfs', probeSquashfs],
+  ['iso9660', probeIso9660],
+  ['ntfs', probeNtfs],
+  ['exfat', probeExfat],
+  ['fat', probeFat],
+  ['swap', probeSwap],
 ];
 
 export interface ProbeResult {
@@ -39,7 +56,10 @@ export function probeFilesystemDetailed(src: ByteSource): ProbeResult {
   try {
     ctx = new ProbeContext(src);
   } catch (e) {
-    return { probe: null, diagnostics: [diag('error', 'probe', `cannot read: ${errorMessage(e)}`, { device: src.name })] };
+    return {
+      probe: null,
+      diagnostics: [diag('error', 'probe', `cannot read: ${errorMessage(e)}`, { device: src.name })],
+    };
   }
   for (const [name, p] of PROBERS) {
     try {

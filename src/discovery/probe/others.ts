@@ -20,8 +20,16 @@ export function probeXfs(ctx: ProbeContext): FsProbe | null {
   const blockSize = h.readUInt32BE(4);
   const sectSize = h.readUInt16BE(102);
   const agCount = h.readUInt32BE(88);
-  if (!isPow2(blockSize) || blockSize < 512 || blockSize > 65536 || !isPow2(sectSize) ||
-      sectSize < 512 || sectSize > 32768 || agCount === 0 || h.readUInt32BE(84) === 0) {
+  if (
+    !isPow2(blockSize) ||
+    blockSize < 512 ||
+    blockSize > 65536 ||
+    !isPow2(sectSize) ||
+    sectSize < 512 ||
+    sectSize > 32768 ||
+    agCount === 0 ||
+    h.readUInt32BE(84) === 0
+  ) {
     ctx.note('warning', 'xfs', 'XFSB magic found but the superblock is implausible');
     return null;
   }
@@ -76,7 +84,13 @@ export function probeLuks(ctx: ProbeContext): FsProbe | null {
   const uuidBytes = fieldBytes(h, off + 168, 40);
   const uuid = uuidBytes.length ? Buffer.from(uuidBytes).toString('latin1') : undefined;
   const label = version === 2 ? utf8Label(h, off + 24, 48) : undefined;
-  return { type: 'crypto_LUKS', ...optional('uuid', uuid), ...optional('label', label), version: String(version), readable: false };
+  return {
+    type: 'crypto_LUKS',
+    ...optional('uuid', uuid),
+    ...optional('label', label),
+    version: String(version),
+    readable: false,
+  };
 }
 
 /** LVM2 label checksum: CRC-32 register seeded 0xf597a6cf, no inversion (lvm2 lib/misc/crc.c). */
@@ -98,8 +112,15 @@ export function probeLvm2(ctx: ProbeContext): FsProbe | null {
     }
     // The PV UUID is 32 ASCII characters, printed 6-4-4-4-4-4-6.
     const id = lbl.subarray(32, 64).toString('latin1');
-    const uuid = [id.slice(0, 6), id.slice(6, 10), id.slice(10, 14), id.slice(14, 18),
-      id.slice(18, 22), id.slice(22, 26), id.slice(26)].join('-');
+    const uuid = [
+      id.slice(0, 6),
+      id.slice(6, 10),
+      id.slice(10, 14),
+      id.slice(14, 18),
+      id.slice(18, 22),
+      id.slice(22, 26),
+      id.slice(26),
+    ].join('-');
     return { type: 'LVM2_member', uuid, version: 'LVM2 001', readable: false };
   }
   return null;
@@ -136,7 +157,11 @@ export function probeSwap(ctx: ProbeContext): FsProbe | null {
     label = h[1052] !== 0 ? utf8Label(h, 1052, 16) : undefined;
   }
   if (hibernation) {
-    ctx.note('warning', 'swap', `hibernation image in swap (${hibernation}): its system's filesystems must not be written`);
+    ctx.note(
+      'warning',
+      'swap',
+      `hibernation image in swap (${hibernation}): its system's filesystems must not be written`,
+    );
   }
   return {
     type: 'swap',
@@ -163,8 +188,15 @@ export function probeNtfs(ctx: ProbeContext): FsProbe | null {
   const sectorSize = h.readUInt16LE(11);
   const spc = h[13];
   if (sectorSize < 256 || sectorSize > 4096 || !isPow2(spc) || sectorSize * spc > 65536) return null;
-  if (h.readUInt16LE(14) || h.readUInt16LE(17) || h.readUInt16LE(19) || h.readUInt16LE(22) ||
-      h.readUInt32LE(32) || h[16]) return null;
+  if (
+    h.readUInt16LE(14) ||
+    h.readUInt16LE(17) ||
+    h.readUInt16LE(19) ||
+    h.readUInt16LE(22) ||
+    h.readUInt32LE(32) ||
+    h[16]
+  )
+    return null;
   const cpr = h.readInt8(64);
   if (!(cpr >= -31 && cpr <= -9) && ![1, 2, 4, 8, 16, 32, 64].includes(cpr)) return null;
   const recordSize = cpr > 0 ? cpr * spc * sectorSize : 2 ** -cpr;

@@ -33,12 +33,7 @@ export function oemLabel(bytes: Uint8Array): string | undefined {
 }
 
 /** UTF-16 label (ISO Joliet BE, NTFS/exFAT/f2fs LE): stops at U+0000, trailing spaces trimmed. */
-export function utf16Label(
-  buf: Uint8Array,
-  off: number,
-  byteLen: number,
-  bigEndian: boolean,
-): string | undefined {
+export function utf16Label(buf: Uint8Array, off: number, byteLen: number, bigEndian: boolean): string | undefined {
   const units: number[] = [];
   const end = Math.min(off + byteLen, buf.length);
   for (let i = off; i + 1 < end; i += 2) {

@@ -26,7 +26,8 @@ export function entryDirs(m: MountedFs): string[] {
   const r = m.report;
   if (r.role === 'esp' || r.role === 'xbootldr' || r.role === 'mbr-boot') return ['/loader/entries'];
   const type = r.probe?.type ?? m.fs.type;
-  if (LINUX_FS.has(type) || (r.probe === undefined && m.fs.type === 'hostdir')) return ['/loader/entries', ROOTFS_ENTRIES_DIR];
+  if (LINUX_FS.has(type) || (r.probe === undefined && m.fs.type === 'hostdir'))
+    return ['/loader/entries', ROOTFS_ENTRIES_DIR];
   return [];
 }
 
@@ -40,7 +41,12 @@ function skipReason(d: DirEntry): string | null | undefined {
   return undefined;
 }
 
-async function readOptional(m: MountedFs, path: string, max: number, diagnostics: Diagnostic[]): Promise<Uint8Array | undefined> {
+async function readOptional(
+  m: MountedFs,
+  path: string,
+  max: number,
+  diagnostics: Diagnostic[],
+): Promise<Uint8Array | undefined> {
   try {
     return await readFileLimited(m.fs, path, max);
   } catch (e) {
@@ -58,11 +64,16 @@ async function srelAllows(m: MountedFs, dir: string, diagnostics: Diagnostic[]):
   const text = new TextDecoder('utf-8').decode(b);
   if (text.trim() === 'type1') return true;
   diagnostics.push(
-    diag('warning', SRC, `${path} says ${JSON.stringify(text.trim().slice(0, 40))}, not "type1": the directory uses other semantics; skipped`, {
-      fsId: m.report.fsId,
-      file: path,
-      line: 1,
-    }),
+    diag(
+      'warning',
+      SRC,
+      `${path} says ${JSON.stringify(text.trim().slice(0, 40))}, not "type1": the directory uses other semantics; skipped`,
+      {
+        fsId: m.report.fsId,
+        file: path,
+        line: 1,
+      },
+    ),
   );
   return false;
 }
@@ -105,7 +116,9 @@ async function scanDir(
       continue;
     }
     if (++taken > MAX_ENTRIES_PER_DIR) {
-      diagnostics.push(diag('warning', SRC, `more than ${MAX_ENTRIES_PER_DIR} entries; the rest are ignored`, { fsId, file: dir }));
+      diagnostics.push(
+        diag('warning', SRC, `more than ${MAX_ENTRIES_PER_DIR} entries; the rest are ignored`, { fsId, file: dir }),
+      );
       break;
     }
     let bytes: Uint8Array;
@@ -113,7 +126,14 @@ async function scanDir(
       bytes = await readFileLimited(m.fs, file, BLS_LIMITS.maxBytes);
     } catch (e) {
       const big = e instanceof FsError && e.code === 'EFBIG';
-      diagnostics.push(diag(big ? 'error' : 'warning', SRC, `${big ? 'entry file too big' : 'cannot read entry'}: ${errorMessage(e)}; skipped`, { fsId, file, line: 1 }));
+      diagnostics.push(
+        diag(
+          big ? 'error' : 'warning',
+          SRC,
+          `${big ? 'entry file too big' : 'cannot read entry'}: ${errorMessage(e)}; skipped`,
+          { fsId, file, line: 1 },
+        ),
+      );
       continue;
     }
     const where = { file, fsId, device: m.report.device };
@@ -146,7 +166,12 @@ async function readLoaderConf(ctx: SourceContext, diagnostics: Diagnostic[]): Pr
     if (!b) continue;
     const from = `${m.report.fsId} ${path}`;
     if (chosen) {
-      diagnostics.push(diag('info', 'loader.conf', `ignored: ${chosen.from} is used (the first ESP with a loader.conf)`, { fsId: m.report.fsId, file: path }));
+      diagnostics.push(
+        diag('info', 'loader.conf', `ignored: ${chosen.from} is used (the first ESP with a loader.conf)`, {
+          fsId: m.report.fsId,
+          file: path,
+        }),
+      );
       continue;
     }
     const { conf, diagnostics: d } = parseLoaderConf(b, { file: path, fsId: m.report.fsId, device: m.report.device });

@@ -76,7 +76,12 @@ async function loadAddonDir(m: MountedFs, dir: string, diags: Diagnostic[]): Pro
   if (!entries) return [];
   let names = addonNames(entries);
   if (names.length > MAX_ADDONS_PER_DIR) {
-    diags.push(diag('warning', 'uki', `${names.length} add-ons, only the first ${MAX_ADDONS_PER_DIR} are used`, { fsId: m.report.fsId, file: dir }));
+    diags.push(
+      diag('warning', 'uki', `${names.length} add-ons, only the first ${MAX_ADDONS_PER_DIR} are used`, {
+        fsId: m.report.fsId,
+        file: dir,
+      }),
+    );
     names = names.slice(0, MAX_ADDONS_PER_DIR);
   }
   const out: LoadedAddon[] = [];
@@ -121,9 +126,17 @@ async function scanFs(
   const fsId = m.report.fsId;
   const list = await readdirOrNull(m.fs, UKI_DIR);
   if (!list) return;
-  let names = list.filter(isUkiName).map((d) => d.name).sort();
+  let names = list
+    .filter(isUkiName)
+    .map((d) => d.name)
+    .sort();
   if (names.length > MAX_UKIS_PER_DIR) {
-    diags.push(diag('warning', 'uki', `${names.length} UKIs, only the first ${MAX_UKIS_PER_DIR} are read`, { fsId, file: UKI_DIR }));
+    diags.push(
+      diag('warning', 'uki', `${names.length} UKIs, only the first ${MAX_UKIS_PER_DIR} are read`, {
+        fsId,
+        file: UKI_DIR,
+      }),
+    );
     names = names.slice(0, MAX_UKIS_PER_DIR);
   }
   if (names.length === 0) return;
@@ -151,7 +164,9 @@ async function scanFs(
         }
         const pe = await parsePeHandle(h, path);
         if (pe.machine !== machine) {
-          diags.push(diag('warning', 'uki', `skipped: Machine ${machineName(pe.machine)} is not native ${ctx.arch}`, where));
+          diags.push(
+            diag('warning', 'uki', `skipped: Machine ${machineName(pe.machine)} is not native ${ctx.arch}`, where),
+          );
           continue;
         }
         desc = await describeUki(h, pe, idWithoutProfile);

@@ -125,7 +125,13 @@ export function parseOsRelease(text: string): OsRelease {
     }
   }
   if (state === 'VALUE') push(true);
-  else if (state === 'PRE_VALUE' || state === 'VALUE_ESCAPE' || state === 'SQ' || state === 'DQ' || state === 'DQ_ESCAPE') {
+  else if (
+    state === 'PRE_VALUE' ||
+    state === 'VALUE_ESCAPE' ||
+    state === 'SQ' ||
+    state === 'DQ' ||
+    state === 'DQ_ESCAPE'
+  ) {
     push(false);
   }
   return { values };

@@ -32,7 +32,16 @@
 import type { FileSystem } from '../fs/types';
 import type { FsId } from '../model';
 import { type PeImage, type PeSection, PE_MACHINE, PeError, parsePeHandle } from './pe';
-import { type AddonInfo, addonRejection, cleanCmdline, cleanUname, decodeSectionText, readAddon, readSectionBytes, ukiProfiles } from './uki';
+import {
+  type AddonInfo,
+  addonRejection,
+  cleanCmdline,
+  cleanUname,
+  decodeSectionText,
+  readAddon,
+  readSectionBytes,
+  ukiProfiles,
+} from './uki';
 
 export interface AddonFile {
   readonly fs: FileSystem;
@@ -71,7 +80,11 @@ export interface UkiPartsOptions {
   readonly fsId?: FsId;
 }
 
-async function withPe<T>(fs: FileSystem, path: string, fn: (pe: PeImage, h: Awaited<ReturnType<FileSystem['open']>>) => Promise<T>): Promise<T> {
+async function withPe<T>(
+  fs: FileSystem,
+  path: string,
+  fn: (pe: PeImage, h: Awaited<ReturnType<FileSystem['open']>>) => Promise<T>,
+): Promise<T> {
   const h = await fs.open(path);
   try {
     return await fn(await parsePeHandle(h, path), h);
@@ -111,11 +124,17 @@ export async function ukiBootParts(
   const image: AddonFile = { fs, path: imagePath, ...(opts.fsId !== undefined ? { fsId: opts.fsId } : {}) };
   const base = await withPe(fs, imagePath, async (pe, h) => {
     if (pe.machine !== machine) {
-      throw new PeError(imagePath, 'Machine', 0, `0x${pe.machine.toString(16)} is not the native 0x${machine.toString(16)}`);
+      throw new PeError(
+        imagePath,
+        'Machine',
+        0,
+        `0x${pe.machine.toString(16)} is not the native 0x${machine.toString(16)}`,
+      );
     }
     const sec = profileSections(pe, profile);
     const linux = sec.get('.linux');
-    if (!linux || linux.length === 0) throw new PeError(imagePath, '.linux', 0, `profile ${profile} has no (or an empty) .linux section`);
+    if (!linux || linux.length === 0)
+      throw new PeError(imagePath, '.linux', 0, `profile ${profile} has no (or an empty) .linux section`);
     const c = sec.get('.cmdline');
     const u = sec.get('.uname');
     const embeddedCmdline = c ? cleanCmdline(decodeSectionText(await readSectionBytes(h, imagePath, c)).text) : '';
@@ -126,7 +145,8 @@ export async function ukiBootParts(
   const applied: { file: AddonFile; info: AddonInfo }[] = [];
   const skippedAddons: { path: string; reason: string }[] = [];
   for (const a of addons) {
-    const file: AddonFile = typeof a === 'string' ? { fs, path: a, ...(opts.fsId !== undefined ? { fsId: opts.fsId } : {}) } : a;
+    const file: AddonFile =
+      typeof a === 'string' ? { fs, path: a, ...(opts.fsId !== undefined ? { fsId: opts.fsId } : {}) } : a;
     try {
       const info = await withPe(file.fs, file.path, (pe, h) => readAddon(h, pe));
       const why = addonRejection(info, machine, base.uname);

@@ -115,7 +115,11 @@ function* parser(size: number, file: string): Generator<ReadReq, PeImage, Uint8A
   const tablePos = optPos + optSize;
   const tableLen = nSections * SECTION_ENTRY_SIZE;
   if (tablePos + tableLen > size) {
-    fail('SizeOfOptionalHeader', lfanew + 20, `section table ${tablePos}+${tableLen} runs past end of file (size ${size})`);
+    fail(
+      'SizeOfOptionalHeader',
+      lfanew + 20,
+      `section table ${tablePos}+${tableLen} runs past end of file (size ${size})`,
+    );
   }
 
   const opt = yield { pos: optPos, len: OPT_NEEDED };
@@ -206,7 +210,8 @@ export async function readHandleExact(h: FileHandle, pos: number, len: number, f
   let done = 0;
   while (done < len) {
     const chunk = await h.read(pos + done, len - done);
-    if (chunk.length === 0) throw new FsError('EIO', file, `short read at ${pos + done} (wanted ${len} bytes at ${pos})`);
+    if (chunk.length === 0)
+      throw new FsError('EIO', file, `short read at ${pos + done} (wanted ${len} bytes at ${pos})`);
     parts.push(chunk);
     done += chunk.length;
   }

@@ -214,7 +214,10 @@ export async function describeUki(h: FileHandle, pe: PeImage, idWithoutProfile: 
       continue;
     }
     if (nv.name === undefined || nv.version === undefined) {
-      const missing = [nv.name === undefined ? 'name (PRETTY_NAME/IMAGE_ID/NAME/ID)' : '', nv.version === undefined ? 'version (IMAGE_VERSION/VERSION/VERSION_ID/BUILD_ID)' : '']
+      const missing = [
+        nv.name === undefined ? 'name (PRETTY_NAME/IMAGE_ID/NAME/ID)' : '',
+        nv.version === undefined ? 'version (IMAGE_VERSION/VERSION/VERSION_ID/BUILD_ID)' : '',
+      ]
         .filter(Boolean)
         .join(' and ');
       skipped.push({ index: p.index, reason: `.osrel has no ${missing}` });

@@ -7,14 +7,7 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { diag } from '../diagnostics';
-import {
-  type DirEntry,
-  type FileHandle,
-  type FileStat,
-  type FileSystem,
-  FsError,
-  type FsErrorCode,
-} from '../fs/types';
+import { type DirEntry, type FileHandle, type FileStat, type FileSystem, FsError, type FsErrorCode } from '../fs/types';
 import type { DeviceInfo, DeviceReport } from '../model';
 import { mountsOf, runSourcesOver, type LocalResult } from '../local';
 import { scanDevice, type ScannedDevice } from '../scan-device';
@@ -77,7 +70,10 @@ export class InProcessScanner implements DeviceScanner {
     clearTimeout(timer);
     if (!r) {
       this.stuck = true;
-      void work.then((d) => d.dev.close(), () => undefined);
+      void work.then(
+        (d) => d.dev.close(),
+        () => undefined,
+      );
       return { report: timedOutReport(info, deadlineMs), readers: new Map() };
     }
     this.scanned.push(r.dev);
@@ -234,7 +230,10 @@ export class WorkerPoolScanner implements DeviceScanner {
       timer = setTimeout(() => resolve(null), deadlineMs);
     });
     try {
-      const r = await Promise.race([c.call<ScanReply>({ op: 'scan', info, arch: req.arch, local: req.local }), deadline]);
+      const r = await Promise.race([
+        c.call<ScanReply>({ op: 'scan', info, arch: req.arch, local: req.local }),
+        deadline,
+      ]);
       if (!r) {
         // The worker is blocked in a read; retire it so nothing else queues behind it.
         c.stuck = true;

@@ -15,9 +15,26 @@ export interface FsMeta {
 }
 
 export type Request =
-  | { readonly id: number; readonly op: 'scan'; readonly info: DeviceInfo; readonly arch: EfiArch; readonly local: boolean }
-  | { readonly id: number; readonly op: 'stat' | 'lstat' | 'readdir' | 'open'; readonly fsId: string; readonly path: string }
-  | { readonly id: number; readonly op: 'read'; readonly handle: number; readonly position: number; readonly length: number }
+  | {
+      readonly id: number;
+      readonly op: 'scan';
+      readonly info: DeviceInfo;
+      readonly arch: EfiArch;
+      readonly local: boolean;
+    }
+  | {
+      readonly id: number;
+      readonly op: 'stat' | 'lstat' | 'readdir' | 'open';
+      readonly fsId: string;
+      readonly path: string;
+    }
+  | {
+      readonly id: number;
+      readonly op: 'read';
+      readonly handle: number;
+      readonly position: number;
+      readonly length: number;
+    }
   | { readonly id: number; readonly op: 'closeHandle'; readonly handle: number }
   | { readonly id: number; readonly op: 'closeAll' };
 

@@ -26,8 +26,14 @@ function nameSeg(s: string): Bytes {
 export function nameString(path: string): Bytes {
   const out: Bytes = [];
   let rest = path;
-  if (rest.startsWith('\\')) { out.push(0x5c); rest = rest.slice(1); }
-  while (rest.startsWith('^')) { out.push(0x5e); rest = rest.slice(1); }
+  if (rest.startsWith('\\')) {
+    out.push(0x5c);
+    rest = rest.slice(1);
+  }
+  while (rest.startsWith('^')) {
+    out.push(0x5e);
+    rest = rest.slice(1);
+  }
   const segs = rest ? rest.split('.') : [];
   if (segs.length === 0) out.push(0x00);
   else if (segs.length === 1) out.push(...nameSeg(segs[0]!));
@@ -49,7 +55,10 @@ export function integer(v: number | bigint): Bytes {
 export function le(v: number | bigint, bytes: number): Bytes {
   let n = BigInt(v);
   const out: Bytes = [];
-  for (let i = 0; i < bytes; i++) { out.push(Number(n & 0xffn)); n >>= 8n; }
+  for (let i = 0; i < bytes; i++) {
+    out.push(Number(n & 0xffn));
+    n >>= 8n;
+  }
   return out;
 }
 
@@ -110,10 +119,32 @@ export function irqNoFlags(irqs: number[]): Bytes {
 }
 /** WORD address space: type 0 memory, 1 I/O, 2 bus number. */
 export function wordSpace(type: number, gflags: number, tflags: number, min: number, max: number): Bytes {
-  return [0x88, ...le(0x0d, 2), type, gflags, tflags, ...le(0, 2), ...le(min, 2), ...le(max, 2), ...le(0, 2), ...le(max - min + 1, 2)];
+  return [
+    0x88,
+    ...le(0x0d, 2),
+    type,
+    gflags,
+    tflags,
+    ...le(0, 2),
+    ...le(min, 2),
+    ...le(max, 2),
+    ...le(0, 2),
+    ...le(max - min + 1, 2),
+  ];
 }
 export function dwordSpace(type: number, gflags: number, tflags: number, min: number, max: number): Bytes {
-  return [0x87, ...le(0x17, 2), type, gflags, tflags, ...le(0, 4), ...le(min, 4), ...le(max, 4), ...le(0, 4), ...le(max - min + 1, 4)];
+  return [
+    0x87,
+    ...le(0x17, 2),
+    type,
+    gflags,
+    tflags,
+    ...le(0, 4),
+    ...le(min, 4),
+    ...le(max, 4),
+    ...le(0, 4),
+    ...le(max - min + 1, 4),
+  ];
 }
 export function resourceTemplate(descs: Bytes[]): Bytes {
   return buffer([...descs.flat(), 0x79, 0x00]);

@@ -12,7 +12,14 @@ export function dsdtBody(slots: number): aml.Bytes {
   const prt: aml.Bytes[] = [];
   for (let slot = 1; slot < slots; slot++) {
     for (let pin = 0; pin < 4; pin++) {
-      prt.push(aml.pkg([aml.integer(((slot << 16) | 0xffff) >>> 0), aml.integer(pin), aml.integer(0), aml.integer(pciGsi(slot, pin))]));
+      prt.push(
+        aml.pkg([
+          aml.integer(((slot << 16) | 0xffff) >>> 0),
+          aml.integer(pin),
+          aml.integer(0),
+          aml.integer(pciGsi(slot, pin)),
+        ]),
+      );
     }
   }
   const crs = aml.resourceTemplate([

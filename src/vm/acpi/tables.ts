@@ -89,13 +89,19 @@ export function buildMadt(cpus: number): Buffer {
   const entries: number[] = [];
   for (let i = 0; i < cpus; i++) entries.push(0, 8, i, i, 1, 0, 0, 0);
   const io = Buffer.alloc(12);
-  io[0] = 1; io[1] = 12; io[2] = 0; io[3] = 0;
+  io[0] = 1;
+  io[1] = 12;
+  io[2] = 0;
+  io[3] = 0;
   io.writeUInt32LE(IOAPIC_BASE, 4);
   io.writeUInt32LE(0, 8);
   entries.push(...io);
   const iso = (src: number, gsi: number, flags: number) => {
     const e = Buffer.alloc(10);
-    e[0] = 2; e[1] = 10; e[2] = 0; e[3] = src;
+    e[0] = 2;
+    e[1] = 10;
+    e[2] = 0;
+    e[3] = src;
     e.writeUInt32LE(gsi, 4);
     e.writeUInt16LE(flags, 8);
     entries.push(...e);
@@ -214,14 +220,23 @@ export function buildAcpi(cpus: number): AcpiBlobs {
   s.addPointer(RSDP_FILE, TABLES_FILE, 24, 8);
   s.addChecksum(RSDP_FILE, 8, 0, 20);
   s.addChecksum(RSDP_FILE, 32, 0, 36);
-  return { tables, rsdp, loader: s.bytes(), offsets: { facs: facsOff, dsdt: dsdtOff, fadt: fadtOff, madt: madtOff, xsdt: xsdtOff } };
+  return {
+    tables,
+    rsdp,
+    loader: s.bytes(),
+    offsets: { facs: facsOff, dsdt: dsdtOff, fadt: fadtOff, madt: madtOff, xsdt: xsdtOff },
+  };
 }
 
 /**
  * Run a loader script the way OVMF does, placing each allocated file at `bases[file]`.
  * Used by tests (and handy for debugging): returns the patched copies.
  */
-export function applyLoader(loader: Uint8Array, files: Map<string, Uint8Array>, bases: Map<string, bigint>): Map<string, Buffer> {
+export function applyLoader(
+  loader: Uint8Array,
+  files: Map<string, Uint8Array>,
+  bases: Map<string, bigint>,
+): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const [k, v] of files) out.set(k, Buffer.from(v));
   const str = (b: Buffer, o: number) => b.toString('ascii', o, o + NAME).replace(/\0.*$/s, '');

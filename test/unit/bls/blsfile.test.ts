@@ -52,7 +52,7 @@ describe('line syntax', () => {
     ]);
   });
 
-  it("single quotes are not stripped (spec: only double quotes)", () => {
+  it('single quotes are not stripped (spec: only double quotes)', () => {
     expect(kv("a 'x'")).toEqual([['a', "'x'", 1]]);
   });
 
@@ -105,11 +105,9 @@ describe('keys', () => {
   });
 
   it('all initrd lines are kept, in order', () => {
-    expect(ok(parse('initrd /ucode.img\nlinux /k\ninitrd /initrd.img\ninitrd /extra.img\n')).initrds.map((i) => i.value)).toEqual([
-      '/ucode.img',
-      '/initrd.img',
-      '/extra.img',
-    ]);
+    expect(
+      ok(parse('initrd /ucode.img\nlinux /k\ninitrd /initrd.img\ninitrd /extra.img\n')).initrds.map((i) => i.value),
+    ).toEqual(['/ucode.img', '/initrd.img', '/extra.img']);
   });
 
   it('repeated last-wins keys: linux, title, version, machine-id, sort-key, devicetree', () => {
@@ -118,7 +116,14 @@ describe('keys', () => {
         'linux /a\nlinux /b\ntitle A\ntitle B\nversion 1\nversion 2\nmachine-id 0\nmachine-id 1\nsort-key x\nsort-key y\ndevicetree /a.dtb\ndevicetree /b.dtb\n',
       ),
     );
-    expect([f.loader.value, f.title, f.version, f.machineId, f.sortKey, f.devicetree?.value]).toEqual(['/b', 'B', '2', '1', 'y', '/b.dtb']);
+    expect([f.loader.value, f.title, f.version, f.machineId, f.sortKey, f.devicetree?.value]).toEqual([
+      '/b',
+      'B',
+      '2',
+      '1',
+      'y',
+      '/b.dtb',
+    ]);
     expect(f.loader.line).toBe(2);
   });
 
@@ -144,7 +149,10 @@ describe('keys', () => {
   });
 
   it('efi, uki and uki-url entries', () => {
-    expect(ok(parse('efi /EFI/tools/shell.efi\noptions -nostartup\n')).loader).toMatchObject({ kind: 'efi', value: '/EFI/tools/shell.efi' });
+    expect(ok(parse('efi /EFI/tools/shell.efi\noptions -nostartup\n')).loader).toMatchObject({
+      kind: 'efi',
+      value: '/EFI/tools/shell.efi',
+    });
     const u = ok(parse('uki /EFI/Linux/a.efi\nprofile 2\n'));
     expect(u.loader.kind).toBe('uki');
     expect(u.profile).toBe(2);
@@ -170,16 +178,16 @@ describe('keys', () => {
   });
 
   it('devicetree-overlay: space-separated list, lines accumulate', () => {
-    const f = ok(parse('linux /k\ndevicetree /d.dtb\ndevicetree-overlay /a.dtbo  /b.dtbo\ndevicetree-overlay /c.dtbo\n'));
+    const f = ok(
+      parse('linux /k\ndevicetree /d.dtb\ndevicetree-overlay /a.dtbo  /b.dtbo\ndevicetree-overlay /c.dtbo\n'),
+    );
     expect(f.devicetreeOverlays.map((o) => o.value)).toEqual(['/a.dtbo', '/b.dtbo', '/c.dtbo']);
   });
 
   it('extra: all kept, unknown suffixes tolerated', () => {
-    expect(ok(parse('linux /k\nextra /a.cred\nextra /b.sysext.raw\nextra /c.weird\n')).extra.map((e) => e.value)).toEqual([
-      '/a.cred',
-      '/b.sysext.raw',
-      '/c.weird',
-    ]);
+    expect(
+      ok(parse('linux /k\nextra /a.cred\nextra /b.sysext.raw\nextra /c.weird\n')).extra.map((e) => e.value),
+    ).toEqual(['/a.cred', '/b.sysext.raw', '/c.weird']);
   });
 
   it('machine-id that is not 32 hex digits is kept with an info note', () => {
@@ -233,8 +241,27 @@ describe('file-level problems', () => {
 });
 
 describe('fuzz', () => {
-  const keys = ['title', 'version', 'linux', 'efi', 'uki', 'uki-url', 'initrd', 'options', 'architecture', 'profile', 'devicetree',
-    'devicetree-overlay', 'machine-id', 'sort-key', 'extra', 'Title', 'grub_arg', '#', ''];
+  const keys = [
+    'title',
+    'version',
+    'linux',
+    'efi',
+    'uki',
+    'uki-url',
+    'initrd',
+    'options',
+    'architecture',
+    'profile',
+    'devicetree',
+    'devicetree-overlay',
+    'machine-id',
+    'sort-key',
+    'extra',
+    'Title',
+    'grub_arg',
+    '#',
+    '',
+  ];
   const sep = fc.constantFrom(' ', '\t', '  ', '');
   const eol = fc.constantFrom('\n', '\r\n', '\r', '');
   const val = fc.string({ maxLength: 20 });
@@ -255,7 +282,10 @@ describe('fuzz', () => {
   const LOADERS = ['linux', 'efi', 'uki', 'uki-url'];
 
   it('structured random files', () => {
-    fc.assert(fc.property(fileArb, (s) => checkResult(parse(s))), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fileArb, (s) => checkResult(parse(s))),
+      { numRuns: 2000 },
+    );
   });
 
   it('random bytes and mutated real files', () => {

@@ -60,12 +60,22 @@ describe('nextCounterName (§9.2)', () => {
   }
 
   it('foo+3.conf series grows once, then keeps going past bad', () => {
-    expect(series('foo+3.conf', 4)).toEqual(['foo+3.conf', 'foo+2-1.conf', 'foo+1-2.conf', 'foo+0-3.conf', 'foo+0-4.conf']);
+    expect(series('foo+3.conf', 4)).toEqual([
+      'foo+3.conf',
+      'foo+2-1.conf',
+      'foo+1-2.conf',
+      'foo+0-3.conf',
+      'foo+0-4.conf',
+    ]);
   });
 
   it('foo+04-00.conf series keeps widths', () => {
     expect(series('foo+04-00.conf', 4)).toEqual([
-      'foo+04-00.conf', 'foo+03-01.conf', 'foo+02-02.conf', 'foo+01-03.conf', 'foo+00-04.conf',
+      'foo+04-00.conf',
+      'foo+03-01.conf',
+      'foo+02-02.conf',
+      'foo+01-03.conf',
+      'foo+00-04.conf',
     ]);
   });
 

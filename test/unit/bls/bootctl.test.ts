@@ -13,7 +13,9 @@ import { verscmp } from '../../../src/discovery/entries/version';
 import type { LinuxTarget } from '../../../src/discovery/model';
 import { context, DATA, mount, tree } from './fixture';
 
-const BOOTCTL = [process.env.TENDRIL_BOOTCTL, '/usr/bin/bootctl', '/opt/tendril-sdboot/usr/bin/bootctl'].find((p) => p && fs.existsSync(p));
+const BOOTCTL = [process.env.TENDRIL_BOOTCTL, '/usr/bin/bootctl', '/opt/tendril-sdboot/usr/bin/bootctl'].find(
+  (p) => p && fs.existsSync(p),
+);
 const SCRIPT = path.join(DATA, 'bootctl-list.sh');
 
 interface Listed {
@@ -30,7 +32,10 @@ interface Listed {
 }
 
 function bootctlList(esp: string, xbootldr: string): Listed[] {
-  const out = execFileSync('unshare', ['-m', SCRIPT, BOOTCTL!, esp, xbootldr], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('unshare', ['-m', SCRIPT, BOOTCTL!, esp, xbootldr], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return out
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -42,7 +47,10 @@ afterAll(() => temps.forEach((t) => fs.rmSync(t, { recursive: true, force: true 
 
 describe('bootctl oracle', () => {
   it('bootctl (systemd-boot 252) and unshare are available, and we are root', () => {
-    expect(BOOTCTL, 'apt-get download systemd-boot && dpkg -x systemd-boot_*.deb /opt/tendril-sdboot (see .ci/run)').toBeDefined();
+    expect(
+      BOOTCTL,
+      'apt-get download systemd-boot && dpkg -x systemd-boot_*.deb /opt/tendril-sdboot (see .ci/run)',
+    ).toBeDefined();
     expect(process.getuid?.()).toBe(0);
   });
 
@@ -78,51 +86,58 @@ describe('bootctl oracle', () => {
       eol: fc.constantFrom('\n', '\r\n'),
     });
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(snippet, { selector: (s) => s.name, minLength: 1, maxLength: 8 }), async (snips) => {
-        const files: Record<string, string> = { vmlinuz: 'k', 'ucode.img': 'u', 'initrd.img': 'i' };
-        for (const s of snips) {
-          const kv: [string, string | undefined][] = [
-            ['title', s.title],
-            ['version', s.version],
-            ['sort-key', s.sortKey],
-            ['machine-id', s.machineId],
-            ['linux', '/vmlinuz'],
-            ...s.initrds.map((i): [string, string] => ['initrd', i]),
-            ...s.options.map((o): [string, string] => ['options', o]),
-          ];
-          files[`loader/entries/${s.name}.conf`] = kv.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}${s.sep}${v}`).join(s.eol) + s.eol;
-        }
-        const esp = tree(files);
-        const xb = tree({});
-        temps.push(esp, xb);
-        const listed = bootctlList(esp, xb);
-        const r = await blsSource(context([mount(esp, { fsId: 'vda:1', role: 'esp' })]));
-        const fin = finalizeEntries(r.entries, []);
-        expect(fin.entries.map((e) => e.id).sort()).toEqual(listed.map((l) => l.id).sort());
-        for (const l of listed) {
-          const e = fin.entries.find((x) => x.id === l.id)!;
-          const t = e.target as LinuxTarget;
-          expect(t.cmdline).toBe(l.options ?? '');
-          expect(t.initrds.map((i) => i.path)).toEqual(l.initrd ?? []);
-          expect(t.kernel.path).toBe(l.linux);
-          expect(e.version).toBe(l.version);
-          // userspace bootctl appends the whole machine-id where sd-boot (and we) use 8 characters
-          let show = l.showTitle;
-          for (const m of MIDS) show = show.replaceAll(`(${m})`, `(${m.slice(0, 8)})`);
-          expect(e.displayTitle).toBe(show);
-        }
-        // Order: compare every pair whose relative order does not depend on the '.conf' suffix.
-        const pos = new Map(fin.entries.map((e, i) => [e.id, i]));
-        for (let i = 0; i < listed.length; i++) {
-          for (let j = i + 1; j < listed.length; j++) {
-            const a = listed[i]!.id;
-            const b = listed[j]!.id;
-            const stripped = verscmp(a.replace(/\.conf$/, ''), b.replace(/\.conf$/, ''));
-            if (stripped !== verscmp(a, b)) continue;
-            expect(pos.get(a)! < pos.get(b)!, `${a} before ${b}`).toBe(true);
+      fc.asyncProperty(
+        fc.uniqueArray(snippet, { selector: (s) => s.name, minLength: 1, maxLength: 8 }),
+        async (snips) => {
+          const files: Record<string, string> = { vmlinuz: 'k', 'ucode.img': 'u', 'initrd.img': 'i' };
+          for (const s of snips) {
+            const kv: [string, string | undefined][] = [
+              ['title', s.title],
+              ['version', s.version],
+              ['sort-key', s.sortKey],
+              ['machine-id', s.machineId],
+              ['linux', '/vmlinuz'],
+              ...s.initrds.map((i): [string, string] => ['initrd', i]),
+              ...s.options.map((o): [string, string] => ['options', o]),
+            ];
+            files[`loader/entries/${s.name}.conf`] =
+              kv
+                .filter(([, v]) => v !== undefined)
+                .map(([k, v]) => `${k}${s.sep}${v}`)
+                .join(s.eol) + s.eol;
           }
-        }
-      }),
+          const esp = tree(files);
+          const xb = tree({});
+          temps.push(esp, xb);
+          const listed = bootctlList(esp, xb);
+          const r = await blsSource(context([mount(esp, { fsId: 'vda:1', role: 'esp' })]));
+          const fin = finalizeEntries(r.entries, []);
+          expect(fin.entries.map((e) => e.id).sort()).toEqual(listed.map((l) => l.id).sort());
+          for (const l of listed) {
+            const e = fin.entries.find((x) => x.id === l.id)!;
+            const t = e.target as LinuxTarget;
+            expect(t.cmdline).toBe(l.options ?? '');
+            expect(t.initrds.map((i) => i.path)).toEqual(l.initrd ?? []);
+            expect(t.kernel.path).toBe(l.linux);
+            expect(e.version).toBe(l.version);
+            // userspace bootctl appends the whole machine-id where sd-boot (and we) use 8 characters
+            let show = l.showTitle;
+            for (const m of MIDS) show = show.replaceAll(`(${m})`, `(${m.slice(0, 8)})`);
+            expect(e.displayTitle).toBe(show);
+          }
+          // Order: compare every pair whose relative order does not depend on the '.conf' suffix.
+          const pos = new Map(fin.entries.map((e, i) => [e.id, i]));
+          for (let i = 0; i < listed.length; i++) {
+            for (let j = i + 1; j < listed.length; j++) {
+              const a = listed[i]!.id;
+              const b = listed[j]!.id;
+              const stripped = verscmp(a.replace(/\.conf$/, ''), b.replace(/\.conf$/, ''));
+              if (stripped !== verscmp(a, b)) continue;
+              expect(pos.get(a)! < pos.get(b)!, `${a} before ${b}`).toBe(true);
+            }
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -118,28 +118,49 @@ const tok: fc.Arbitrary<Tok> = fc.oneof(
   { weight: 4, arbitrary: ch.map((c) => ({ t: 'lit' as const, c })) },
   { weight: 1, arbitrary: fc.constant({ t: 'any' as const }) },
   { weight: 2, arbitrary: fc.constant({ t: 'star' as const }) },
-  { weight: 1, arbitrary: fc.array(setItem, { minLength: 1, maxLength: 3 }).map((items) => ({ t: 'set' as const, items })) },
+  {
+    weight: 1,
+    arbitrary: fc.array(setItem, { minLength: 1, maxLength: 3 }).map((items) => ({ t: 'set' as const, items })),
+  },
 );
 
 describe('fnmatch properties', () => {
   it('agrees with a dynamic-programming reference', () => {
     fc.assert(
-      fc.property(fc.array(tok, { maxLength: 8 }), fc.array(ch, { maxLength: 10 }).map((a) => a.join('')), (toks, text) => {
-        expect(fnmatch(render(toks), text)).toBe(reference(toks, text));
-      }),
+      fc.property(
+        fc.array(tok, { maxLength: 8 }),
+        fc.array(ch, { maxLength: 10 }).map((a) => a.join('')),
+        (toks, text) => {
+          expect(fnmatch(render(toks), text)).toBe(reference(toks, text));
+        },
+      ),
       { numRuns: 5000 },
     );
   });
 
   it('a pattern matches a text built from it', () => {
     fc.assert(
-      fc.property(fc.array(tok, { maxLength: 8 }), fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }), (toks, fill) => {
-        // Instantiate each token with a matching character.
-        const text = toks
-          .map((k) => (k.t === 'lit' ? k.c : k.t === 'any' ? 'x' : k.t === 'star' ? fill.join('') : 'c' in k.items[0]! ? k.items[0].c : k.items[0]!.lo))
-          .join('');
-        expect(fnmatch(render(toks), text)).toBe(true);
-      }),
+      fc.property(
+        fc.array(tok, { maxLength: 8 }),
+        fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }),
+        (toks, fill) => {
+          // Instantiate each token with a matching character.
+          const text = toks
+            .map((k) =>
+              k.t === 'lit'
+                ? k.c
+                : k.t === 'any'
+                  ? 'x'
+                  : k.t === 'star'
+                    ? fill.join('')
+                    : 'c' in k.items[0]!
+                      ? k.items[0].c
+                      : k.items[0]!.lo,
+            )
+            .join('');
+          expect(fnmatch(render(toks), text)).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -20,7 +20,10 @@ function block(body: string, size = GRUBENV_SIZE): Uint8Array {
 
 describe('parseGrubenv (spec)', () => {
   it('reads name=value lines, skips # lines, lines without = and empty names', () => {
-    const r = parseGrubenv(block('saved_entry=abc-6.1\n# a comment\njunk line\n=nope\nkernelopts=root=/dev/sda1 ro quiet\n\n'), W);
+    const r = parseGrubenv(
+      block('saved_entry=abc-6.1\n# a comment\njunk line\n=nope\nkernelopts=root=/dev/sda1 ro quiet\n\n'),
+      W,
+    );
     expect([...r.vars]).toEqual([
       ['saved_entry', 'abc-6.1'],
       ['kernelopts', 'root=/dev/sda1 ro quiet'],
@@ -113,7 +116,9 @@ describe('against grub-editenv', () => {
   });
 
   const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}$/);
-  const value = fc.array(fc.constantFrom('a', 'Z', '0', ' ', '=', '\\', '\n', '#', 'é', '$', '"'), { maxLength: 40 }).map((a) => a.join(''));
+  const value = fc
+    .array(fc.constantFrom('a', 'Z', '0', ' ', '=', '\\', '\n', '#', 'é', '$', '"'), { maxLength: 40 })
+    .map((a) => a.join(''));
   let n = 0;
 
   it('what it writes parses to what it lists; our rewrite equals its set/unset byte for byte', () => {

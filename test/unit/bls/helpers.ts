@@ -42,4 +42,5 @@ export function entry(fileName: string, o: EntryOpts = {}): BootEntry {
 }
 
 /** File names of `entries` in order. */
-export const files = (entries: readonly BootEntry[]): string[] => entries.map((e) => e.origin.file.replace(/^.*\//, ''));
+export const files = (entries: readonly BootEntry[]): string[] =>
+  entries.map((e) => e.origin.file.replace(/^.*\//, ''));

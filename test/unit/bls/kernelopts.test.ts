@@ -17,12 +17,18 @@ import {
 } from '../../../src/discovery/config/kernelopts';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 
-const table: Record<string, string> = { kernelopts: 'root=/dev/mapper/rhel-root ro crashkernel=auto', tuned_params: 'skew_tick=1', tuned_initrd: '/tuned.img /more.img' };
+const table: Record<string, string> = {
+  kernelopts: 'root=/dev/mapper/rhel-root ro crashkernel=auto',
+  tuned_params: 'skew_tick=1',
+  tuned_initrd: '/tuned.img /more.img',
+};
 const lookup: VarLookup = (n) => (n in table ? { value: table[n]!, from: 'vda:2 /grub2/grubenv' } : undefined);
 
 describe('expandGrubVars', () => {
   it('$x and ${x}', () => {
-    expect(expandGrubVars('$kernelopts $tuned_params', lookup).text).toBe('root=/dev/mapper/rhel-root ro crashkernel=auto skew_tick=1');
+    expect(expandGrubVars('$kernelopts $tuned_params', lookup).text).toBe(
+      'root=/dev/mapper/rhel-root ro crashkernel=auto skew_tick=1',
+    );
     expect(expandGrubVars('a=${tuned_params}b', lookup).text).toBe('a=skew_tick=1b');
   });
 
@@ -89,7 +95,9 @@ describe('parseDefaultKernelopts', () => {
       '  set kernelopts="${default_kernelopts}"',
       'fi',
     ].join('\n');
-    expect(parseDefaultKernelopts(cfg)).toBe('root=/dev/mapper/rhel-root ro crashkernel=auto resume=/dev/mapper/rhel-swap rhgb quiet ');
+    expect(parseDefaultKernelopts(cfg)).toBe(
+      'root=/dev/mapper/rhel-root ro crashkernel=auto resume=/dev/mapper/rhel-swap rhgb quiet ',
+    );
   });
   it('single quotes, bare words, last wins, absent', () => {
     expect(parseDefaultKernelopts("set default_kernelopts='a b'")).toBe('a b');
@@ -126,7 +134,10 @@ describe('loadGrubVars from real files', () => {
     env(path.join(root, 'boot/grub2/grubenv'), 'saved_entry=x');
     fs.writeFileSync(path.join(root, 'boot/grub2/grub.cfg'), 'set default_kernelopts="root=UUID=abc ro"\nblscfg\n');
     const r = await loadGrubVars([{ fs: new HostDirFileSystem(root), fsId: 'sda:3', esp: false }]);
-    expect(r.lookup('kernelopts')).toEqual({ value: 'root=UUID=abc ro', from: 'sda:3 /boot/grub2/grub.cfg (default_kernelopts)' });
+    expect(r.lookup('kernelopts')).toEqual({
+      value: 'root=UUID=abc ro',
+      from: 'sda:3 /boot/grub2/grub.cfg (default_kernelopts)',
+    });
     expect(r.lookup('saved_entry')?.value).toBe('x');
   });
 

@@ -38,11 +38,14 @@ describe('timeout (§11.4, not the sd-boot regression)', () => {
     expect(r.conf.timeout).toEqual(t);
     expect(r.diagnostics).toEqual([]);
   });
-  it.each(['-1', '1.5', 'ten', '4294967296', 'Menu-Force', '5s'])('invalid timeout %s is a warning and ignored', (v) => {
-    const r = p(`timeout 3\ntimeout ${v}\n`);
-    expect(r.conf.timeout).toEqual({ kind: 'seconds', seconds: 3 });
-    expect(r.diagnostics).toMatchObject([{ severity: 'warning', line: 2 }]);
-  });
+  it.each(['-1', '1.5', 'ten', '4294967296', 'Menu-Force', '5s'])(
+    'invalid timeout %s is a warning and ignored',
+    (v) => {
+      const r = p(`timeout 3\ntimeout ${v}\n`);
+      expect(r.conf.timeout).toEqual({ kind: 'seconds', seconds: 3 });
+      expect(r.diagnostics).toMatchObject([{ severity: 'warning', line: 2 }]);
+    },
+  );
   it('unset stays unset', () => {
     expect(p('editor no\n').conf.timeout).toBeUndefined();
   });
@@ -52,8 +55,15 @@ describe('booleans (§11.1)', () => {
   const yes = ['yes', 'y', 'true', 't', 'on', '1', 'YES', 'True'];
   const no = ['no', 'n', 'false', 'f', 'off', '0', 'No', 'OFF'];
   it.each(yes)('%s is true', (v) => {
-    expect(p(`editor ${v}\nauto-entries ${v}\nbeep ${v}\nauto-firmware ${v}\nauto-poweroff ${v}\nauto-reboot ${v}`).conf).toEqual({
-      editor: true, autoEntries: true, beep: true, autoFirmware: true, autoPoweroff: true, autoReboot: true,
+    expect(
+      p(`editor ${v}\nauto-entries ${v}\nbeep ${v}\nauto-firmware ${v}\nauto-poweroff ${v}\nauto-reboot ${v}`).conf,
+    ).toEqual({
+      editor: true,
+      autoEntries: true,
+      beep: true,
+      autoFirmware: true,
+      autoPoweroff: true,
+      autoReboot: true,
     });
   });
   it.each(no)('%s is false', (v) => {
@@ -89,16 +99,24 @@ describe('other keys and syntax', () => {
 describe('fuzz', () => {
   it('never throws; every diagnostic names the file and a line', () => {
     const keys = fc.constantFrom('default', 'timeout', 'editor', 'auto-entries', 'beep', 'console-mode', 'x', '#');
-    const line = fc.tuple(keys, fc.constantFrom(' ', '\t', ''), fc.string({ maxLength: 12 }), fc.constantFrom('\n', '\r\n', '\r')).map((t) => t.join(''));
+    const line = fc
+      .tuple(keys, fc.constantFrom(' ', '\t', ''), fc.string({ maxLength: 12 }), fc.constantFrom('\n', '\r\n', '\r'))
+      .map((t) => t.join(''));
     fc.assert(
-      fc.property(fc.oneof(fc.array(line, { maxLength: 20 }).map((a) => new TextEncoder().encode(a.join(''))), fc.uint8Array({ maxLength: 200 })), (b) => {
-        const r = parseLoaderConf(b, W);
-        for (const d of r.diagnostics) {
-          expect(d.file).toBe(W.file);
-          expect(d.line).toBeGreaterThanOrEqual(1);
-        }
-        if (r.conf.default !== undefined) expect(r.conf.default).toBe(r.conf.default.toLowerCase());
-      }),
+      fc.property(
+        fc.oneof(
+          fc.array(line, { maxLength: 20 }).map((a) => new TextEncoder().encode(a.join(''))),
+          fc.uint8Array({ maxLength: 200 }),
+        ),
+        (b) => {
+          const r = parseLoaderConf(b, W);
+          for (const d of r.diagnostics) {
+            expect(d.file).toBe(W.file);
+            expect(d.line).toBeGreaterThanOrEqual(1);
+          }
+          if (r.conf.default !== undefined) expect(r.conf.default).toBe(r.conf.default.toLowerCase());
+        },
+      ),
       { numRuns: 3000 },
     );
   });

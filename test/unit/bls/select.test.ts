@@ -5,10 +5,18 @@ import { finalizeEntries, type LoaderConfProposal } from '../../../src/discovery
 import type { ProposedSettings } from '../../../src/discovery/sources/context';
 import { entry, files } from './helpers';
 
-const lc = (p: Partial<LoaderConfProposal>): LoaderConfProposal => ({ loaderConf: true, from: 'vda:1 /loader/loader.conf', ...p });
+const lc = (p: Partial<LoaderConfProposal>): LoaderConfProposal => ({
+  loaderConf: true,
+  from: 'vda:1 /loader/loader.conf',
+  ...p,
+});
 const grub = (p: Partial<ProposedSettings>): ProposedSettings => ({ from: 'vda:2 /grub/grub.cfg', ...p });
 
-const fedora = [entry('fedora-6.1.conf', { title: 'Fedora' }), entry('fedora-6.10.conf', { title: 'Fedora' }), entry('debian-6.1.conf', { title: 'Debian' })];
+const fedora = [
+  entry('fedora-6.1.conf', { title: 'Fedora' }),
+  entry('fedora-6.10.conf', { title: 'Fedora' }),
+  entry('debian-6.1.conf', { title: 'Debian' }),
+];
 
 describe('order and titles', () => {
   it('BLS/UKI sorted, other sources in input order, auto last; titles disambiguated', () => {
@@ -22,8 +30,19 @@ describe('order and titles', () => {
       ],
       [],
     );
-    expect(files(r.entries)).toEqual(['uki.efi', 'fedora-6.10.conf', 'fedora-6.1.conf', 'debian-6.1.conf', 'g2', 'g1', 'auto-efi-shell']);
-    expect(r.entries.map((e) => e.displayTitle).slice(1, 3)).toEqual(['Fedora (fedora-6.10.conf)', 'Fedora (fedora-6.1.conf)']);
+    expect(files(r.entries)).toEqual([
+      'uki.efi',
+      'fedora-6.10.conf',
+      'fedora-6.1.conf',
+      'debian-6.1.conf',
+      'g2',
+      'g1',
+      'auto-efi-shell',
+    ]);
+    expect(r.entries.map((e) => e.displayTitle).slice(1, 3)).toEqual([
+      'Fedora (fedora-6.10.conf)',
+      'Fedora (fedora-6.1.conf)',
+    ]);
   });
 
   it('duplicate ids: the first in menu order keeps the id', () => {
@@ -33,7 +52,11 @@ describe('order and titles', () => {
   });
 
   it("grub blscfg twins of BLS entries (same id, filesystem and file) are listed once; grub's default still applies", () => {
-    const twin = { ...entry('fedora-6.1.conf', { source: 'grub', title: 'Fedora' }), id: 'fedora-6.1.conf@vda:1', idWithoutProfile: 'fedora-6.1.conf' };
+    const twin = {
+      ...entry('fedora-6.1.conf', { source: 'grub', title: 'Fedora' }),
+      id: 'fedora-6.1.conf@vda:1',
+      idWithoutProfile: 'fedora-6.1.conf',
+    };
     const own = entry('other', { source: 'grub', title: 'Custom' });
     const r = finalizeEntries([...fedora, twin, own], [grub({ defaultId: 'fedora-6.1.conf' })]);
     expect(files(r.entries)).toEqual(['fedora-6.10.conf', 'fedora-6.1.conf', 'debian-6.1.conf', 'other']);
@@ -45,7 +68,10 @@ describe('order and titles', () => {
   });
 
   it('auto-entries no hides auto entries', () => {
-    const r = finalizeEntries([entry('a.conf'), entry('auto-windows', { source: 'auto' })], [lc({ autoEntries: false })]);
+    const r = finalizeEntries(
+      [entry('a.conf'), entry('auto-windows', { source: 'auto' })],
+      [lc({ autoEntries: false })],
+    );
     expect(files(r.entries)).toEqual(['a.conf']);
   });
 
@@ -65,10 +91,14 @@ describe('default entry', () => {
   });
   it('the glob includes the suffix', () => {
     expect(finalizeEntries(fedora, [lc({ defaultGlob: 'debian-6.1' })]).settings.defaultId).toBe('fedora-6.10.conf');
-    expect(finalizeEntries(fedora, [lc({ defaultGlob: 'debian-6.1.conf' })]).settings.defaultId).toBe('debian-6.1.conf');
+    expect(finalizeEntries(fedora, [lc({ defaultGlob: 'debian-6.1.conf' })]).settings.defaultId).toBe(
+      'debian-6.1.conf',
+    );
   });
   it('the glob matches the id without the counter (renames never break the default)', () => {
-    expect(finalizeEntries([entry('a.conf'), entry('b+2-1.conf')], [lc({ defaultGlob: 'b.conf' })]).settings.defaultId).toBe('b.conf');
+    expect(
+      finalizeEntries([entry('a.conf'), entry('b+2-1.conf')], [lc({ defaultGlob: 'b.conf' })]).settings.defaultId,
+    ).toBe('b.conf');
   });
   it('no glob match: first entry, with a warning, no timeout raise', () => {
     const r = finalizeEntries(fedora, [lc({ defaultGlob: 'arch-*', timeout: { kind: 'seconds', seconds: 0 } })]);
@@ -82,14 +112,19 @@ describe('default entry', () => {
     expect(finalizeEntries(list, [lc({ defaultGlob: 'fedora-*' })]).settings.defaultId).toBe('fedora-6.1.conf');
   });
   it('@saved: uses the saved id when one is known, otherwise falls through', () => {
-    expect(finalizeEntries(fedora, [lc({ defaultGlob: '@saved' })], { savedId: 'debian-6.1.conf' }).settings.defaultId).toBe('debian-6.1.conf');
+    expect(
+      finalizeEntries(fedora, [lc({ defaultGlob: '@saved' })], { savedId: 'debian-6.1.conf' }).settings.defaultId,
+    ).toBe('debian-6.1.conf');
     const r = finalizeEntries(fedora, [lc({ defaultGlob: '@saved' })]);
     expect(r.settings.defaultId).toBe('fedora-6.10.conf');
     expect(r.diagnostics.some((d) => d.message.includes('@saved'))).toBe(true);
   });
   it('precedence: CLI > loader.conf > source default > first', () => {
     const props = [grub({ defaultId: 'debian-6.1.conf' }), lc({ defaultGlob: 'fedora-6.1.conf' })];
-    expect(finalizeEntries(fedora, props, { cliDefault: 'debian-*' }).settings).toMatchObject({ defaultId: 'debian-6.1.conf', defaultReason: '--default debian-*' });
+    expect(finalizeEntries(fedora, props, { cliDefault: 'debian-*' }).settings).toMatchObject({
+      defaultId: 'debian-6.1.conf',
+      defaultReason: '--default debian-*',
+    });
     expect(finalizeEntries(fedora, props).settings.defaultId).toBe('fedora-6.1.conf');
     expect(finalizeEntries(fedora, [grub({ defaultId: 'debian-6.1.conf' })]).settings).toMatchObject({
       defaultId: 'debian-6.1.conf',
@@ -97,12 +132,20 @@ describe('default entry', () => {
     });
   });
   it('the first source proposal with a valid default wins', () => {
-    const r = finalizeEntries(fedora, [grub({ defaultId: 'gone' }), grub({ from: 'vdb:1 /sprout.toml', defaultId: 'fedora-6.1.conf' })]);
+    const r = finalizeEntries(fedora, [
+      grub({ defaultId: 'gone' }),
+      grub({ from: 'vdb:1 /sprout.toml', defaultId: 'fedora-6.1.conf' }),
+    ]);
     expect(r.settings.defaultId).toBe('fedora-6.1.conf');
     expect(r.diagnostics.some((d) => d.message.includes('gone'))).toBe(true);
   });
   it('auto entries, hidden and unbootable entries are not auto-selected', () => {
-    const list = [entry('auto-efi-shell', { source: 'auto' }), entry('z.conf', { bootable: false }), entry('y.conf', { hidden: true }), entry('b.conf')];
+    const list = [
+      entry('auto-efi-shell', { source: 'auto' }),
+      entry('z.conf', { bootable: false }),
+      entry('y.conf', { hidden: true }),
+      entry('b.conf'),
+    ];
     expect(finalizeEntries(list, []).settings.defaultId).toBe('b.conf');
   });
   it('nothing selectable: entry 0, and a 0 or hidden timeout becomes 10 s', () => {
@@ -113,7 +156,10 @@ describe('default entry', () => {
       expect(r.settings.timeout).toEqual({ kind: 'seconds', seconds: 10 });
       expect(r.settings.timeoutSource).toContain('raised');
     }
-    expect(finalizeEntries(list, [lc({ timeout: { kind: 'seconds', seconds: 3 } })]).settings.timeout).toEqual({ kind: 'seconds', seconds: 3 });
+    expect(finalizeEntries(list, [lc({ timeout: { kind: 'seconds', seconds: 3 } })]).settings.timeout).toEqual({
+      kind: 'seconds',
+      seconds: 3,
+    });
   });
   it('no entries: no default', () => {
     const r = finalizeEntries([], [lc({ defaultGlob: 'x' })]);
@@ -124,10 +170,17 @@ describe('default entry', () => {
 
 describe('timeout and editor', () => {
   it('nothing says anything: 5 s, source default; editor on', () => {
-    expect(finalizeEntries(fedora, []).settings).toMatchObject({ timeout: { kind: 'seconds', seconds: 5 }, timeoutSource: 'default', editor: true });
+    expect(finalizeEntries(fedora, []).settings).toMatchObject({
+      timeout: { kind: 'seconds', seconds: 5 },
+      timeoutSource: 'default',
+      editor: true,
+    });
   });
   it('loader.conf without a timeout key does not count as 0', () => {
-    expect(finalizeEntries(fedora, [lc({ defaultGlob: 'x' })]).settings.timeout).toEqual({ kind: 'seconds', seconds: 5 });
+    expect(finalizeEntries(fedora, [lc({ defaultGlob: 'x' })]).settings.timeout).toEqual({
+      kind: 'seconds',
+      seconds: 5,
+    });
   });
   it.each([
     [{ kind: 'seconds', seconds: 3 }],
@@ -136,11 +189,16 @@ describe('timeout and editor', () => {
     [{ kind: 'menu-force' }],
     [{ kind: 'menu-disabled' }],
   ] as const)('loader.conf timeout %j is kept', (t) => {
-    expect(finalizeEntries(fedora, [grub({ timeout: { kind: 'seconds', seconds: 9 } }), lc({ timeout: t })]).settings).toMatchObject({ timeout: t, timeoutSource: 'loader.conf' });
+    expect(
+      finalizeEntries(fedora, [grub({ timeout: { kind: 'seconds', seconds: 9 } }), lc({ timeout: t })]).settings,
+    ).toMatchObject({ timeout: t, timeoutSource: 'loader.conf' });
   });
   it('precedence: CLI > loader.conf > other source > default', () => {
     const props = [grub({ timeout: { kind: 'seconds', seconds: 9 } }), lc({ timeout: { kind: 'menu-force' } })];
-    expect(finalizeEntries(fedora, props, { cliTimeout: 2 }).settings).toMatchObject({ timeout: { kind: 'seconds', seconds: 2 }, timeoutSource: 'cli' });
+    expect(finalizeEntries(fedora, props, { cliTimeout: 2 }).settings).toMatchObject({
+      timeout: { kind: 'seconds', seconds: 2 },
+      timeoutSource: 'cli',
+    });
     expect(finalizeEntries(fedora, props, { cliTimeout: -1 }).settings.timeout).toEqual({ kind: 'menu-force' });
     expect(finalizeEntries(fedora, [grub({ timeout: { kind: 'seconds', seconds: 9 } })]).settings).toMatchObject({
       timeout: { kind: 'seconds', seconds: 9 },

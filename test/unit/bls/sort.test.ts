@@ -13,7 +13,10 @@ const MID = '1234567890abcdef1234567890abcdef';
 
 describe('§8.3 sorting test vectors', () => {
   it('an entry with a sort-key before one without', () => {
-    expect(sorted([entry('b.conf'), entry('a.conf', { sortKey: 'fedora', version: '6.5' })])).toEqual(['a.conf', 'b.conf']);
+    expect(sorted([entry('b.conf'), entry('a.conf', { sortKey: 'fedora', version: '6.5' })])).toEqual([
+      'a.conf',
+      'b.conf',
+    ]);
   });
   it('same sort-key and machine-id: version descending (6.10.0 before 6.9.1)', () => {
     const f1 = entry('f1.conf', { sortKey: 'fedora', machineId: MID, version: '6.9.1' });
@@ -21,13 +24,21 @@ describe('§8.3 sorting test vectors', () => {
     expect(sorted([f1, f2])).toEqual(['f2.conf', 'f1.conf']);
   });
   it('sort-key ascending', () => {
-    expect(sorted([entry('f.conf', { sortKey: 'fedora' }), entry('d.conf', { sortKey: 'debian' })])).toEqual(['d.conf', 'f.conf']);
+    expect(sorted([entry('f.conf', { sortKey: 'fedora' }), entry('d.conf', { sortKey: 'debian' })])).toEqual([
+      'd.conf',
+      'f.conf',
+    ]);
   });
   it('machine-id: unset is lower', () => {
-    expect(sorted([entry('y.conf', { sortKey: 'fedora', machineId: MID }), entry('x.conf', { sortKey: 'fedora' })])).toEqual(['x.conf', 'y.conf']);
+    expect(
+      sorted([entry('y.conf', { sortKey: 'fedora', machineId: MID }), entry('x.conf', { sortKey: 'fedora' })]),
+    ).toEqual(['x.conf', 'y.conf']);
   });
   it('no sort-keys: ids by version descending', () => {
-    expect(sorted([entry('fedora-6.9.conf'), entry('fedora-6.10.conf')])).toEqual(['fedora-6.10.conf', 'fedora-6.9.conf']);
+    expect(sorted([entry('fedora-6.9.conf'), entry('fedora-6.10.conf')])).toEqual([
+      'fedora-6.10.conf',
+      'fedora-6.9.conf',
+    ]);
   });
   it('bad entries (tries_left 0) last', () => {
     expect(sorted([entry('zzz+0-3.conf'), entry('good.conf')])).toEqual(['good.conf', 'zzz+0-3.conf']);
@@ -59,7 +70,8 @@ describe('other rules', () => {
     const ctx = { roleOf: (id: string) => (id === 'vda:1' ? ('esp' as const) : undefined) };
     const order = [a, b, c].sort((x, y) => compareEntries(x, y, ctx));
     expect(files(order)).toEqual(['fedora-6.10.conf', 'fedora-6.10+3.conf', 'fedora-6.10+1-1.conf']);
-    for (let i = 0; i < 3; i++) for (let j = i + 1; j < 3; j++) expect(compareEntries(order[i]!, order[j]!, ctx)).toBe(-1);
+    for (let i = 0; i < 3; i++)
+      for (let j = i + 1; j < 3; j++) expect(compareEntries(order[i]!, order[j]!, ctx)).toBe(-1);
   });
   it('an empty sort-key counts as none', () => {
     expect(sorted([entry('b.conf', { sortKey: '' }), entry('a.conf', { sortKey: 'x' })])).toEqual(['a.conf', 'b.conf']);
@@ -70,7 +82,10 @@ describe('other rules', () => {
     expect(list.sort((x, y) => compareEntries(x, y)).map((e) => e.id)).toEqual(['a.efi', 'a.efi@1', 'a.efi@two']);
   });
   it('uppercase sorts below lowercase in sort-keys (byte order)', () => {
-    expect(sorted([entry('a.conf', { sortKey: 'a' }), entry('b.conf', { sortKey: 'B' })])).toEqual(['b.conf', 'a.conf']);
+    expect(sorted([entry('a.conf', { sortKey: 'a' }), entry('b.conf', { sortKey: 'B' })])).toEqual([
+      'b.conf',
+      'a.conf',
+    ]);
   });
   it('sort-key order is UTF-8 byte order, not UTF-16', () => {
     expect(strcmpUtf8('\uffff', '\u{10000}')).toBe(-1);
@@ -83,11 +98,13 @@ describe('tie-breaks', () => {
     const esp = entry('foo.conf', { fsId: 'vda:1' });
     const xb = entry('foo.conf', { fsId: 'vda:2' });
     const other = entry('foo.conf', { fsId: 'sda:3' });
-    expect([other, esp, xb].sort((a, b) => compareEntries(a, b, { roleOf: (id) => ({ 'vda:1': 'esp', 'vda:2': 'xbootldr' } as const)[id as 'vda:1'] })).map((e) => e.origin.fsId)).toEqual([
-      'vda:2',
-      'vda:1',
-      'sda:3',
-    ]);
+    expect(
+      [other, esp, xb]
+        .sort((a, b) =>
+          compareEntries(a, b, { roleOf: (id) => (({ 'vda:1': 'esp', 'vda:2': 'xbootldr' }) as const)[id as 'vda:1'] }),
+        )
+        .map((e) => e.origin.fsId),
+    ).toEqual(['vda:2', 'vda:1', 'sda:3']);
   });
   it('fsIds compare partition numbers numerically', () => {
     expect(compareFsId('vda:9', 'vda:10')).toBe(-1);
@@ -107,8 +124,16 @@ describe('tie-breaks', () => {
     );
     fc.assert(
       fc.property(arb, fc.nat(), (specs, seed) => {
-        const list = specs.map((s) => entry(`${s.name}${s.counter}.conf`, { sortKey: s.sortKey, version: s.version, fsId: s.fsId, profile: s.profile }));
-        const cmp = (a: BootEntry, b: BootEntry) => compareEntries(a, b, { roleOf: (id) => (id === 'vda:1' ? 'esp' : undefined) });
+        const list = specs.map((s) =>
+          entry(`${s.name}${s.counter}.conf`, {
+            sortKey: s.sortKey,
+            version: s.version,
+            fsId: s.fsId,
+            profile: s.profile,
+          }),
+        );
+        const cmp = (a: BootEntry, b: BootEntry) =>
+          compareEntries(a, b, { roleOf: (id) => (id === 'vda:1' ? 'esp' : undefined) });
         const one = [...list].sort(cmp);
         const shuffled = [...list];
         for (let i = shuffled.length - 1; i > 0; i--) {
@@ -116,9 +141,12 @@ describe('tie-breaks', () => {
           [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
         }
         const two = shuffled.sort(cmp);
-        expect(two.map((e) => `${e.origin.fsId}${e.origin.file}`)).toEqual(one.map((e) => `${e.origin.fsId}${e.origin.file}`));
+        expect(two.map((e) => `${e.origin.fsId}${e.origin.file}`)).toEqual(
+          one.map((e) => `${e.origin.fsId}${e.origin.file}`),
+        );
         // Transitivity: every earlier element is <= every later one, not just neighbours.
-        for (let i = 0; i < one.length; i++) for (let j = i + 1; j < one.length; j++) expect(cmp(one[i]!, one[j]!)).toBeLessThanOrEqual(0);
+        for (let i = 0; i < one.length; i++)
+          for (let j = i + 1; j < one.length; j++) expect(cmp(one[i]!, one[j]!)).toBeLessThanOrEqual(0);
       }),
       { numRuns: 3000 },
     );

@@ -27,7 +27,13 @@ const linux = (e: BootEntry) => {
   return e.target as LinuxTarget;
 };
 
-const esp = () => mount(path.join(DATA, 'sdboot-esp'), { fsId: 'vda:1', role: 'esp', partUuid: '11111111-2222-3333-4444-555555555555', uuid: 'ABCD-1234' });
+const esp = () =>
+  mount(path.join(DATA, 'sdboot-esp'), {
+    fsId: 'vda:1',
+    role: 'esp',
+    partUuid: '11111111-2222-3333-4444-555555555555',
+    uuid: 'ABCD-1234',
+  });
 const xbootldr = () => mount(path.join(DATA, 'sdboot-xbootldr'), { fsId: 'vda:2', role: 'xbootldr' });
 
 describe('systemd-boot ESP + XBOOTLDR', () => {
@@ -46,7 +52,8 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
       'shell.conf',
       'uki-entry.conf',
     ]);
-    const msg = (file: string) => r.diagnostics.filter((d) => d.file?.endsWith(file)).map((d) => `${d.severity}:${d.line ?? '-'}`);
+    const msg = (file: string) =>
+      r.diagnostics.filter((d) => d.file?.endsWith(file)).map((d) => `${d.severity}:${d.line ?? '-'}`);
     expect(msg('auto-foo.conf')).toEqual(['info:-']);
     expect(msg('.hidden.conf')).toEqual([]);
     expect(msg('arm.conf')).toEqual(['info:2']);
@@ -61,7 +68,15 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
       id: 'arch.conf',
       title: 'Arch Linux',
       bootable: true,
-      origin: { source: 'bls', fsId: 'vda:1', device: '/dev/vda', partition: 1, partUuid: '11111111-2222-3333-4444-555555555555', fsUuid: 'ABCD-1234', file: '/loader/entries/arch.conf' },
+      origin: {
+        source: 'bls',
+        fsId: 'vda:1',
+        device: '/dev/vda',
+        partition: 1,
+        partUuid: '11111111-2222-3333-4444-555555555555',
+        fsUuid: 'ABCD-1234',
+        file: '/loader/entries/arch.conf',
+      },
     });
     expect(linux(arch)).toEqual({
       kind: 'linux',
@@ -89,7 +104,11 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
 
   it('efi entries route to the VM path with their options', async () => {
     const r = await blsSource(context([esp()]));
-    expect(byFile(r.entries, 'shell.conf').target).toEqual({ kind: 'efi', image: { fsId: 'vda:1', path: '/EFI/tools/shellx64.efi' }, options: '-nostartup' });
+    expect(byFile(r.entries, 'shell.conf').target).toEqual({
+      kind: 'efi',
+      image: { fsId: 'vda:1', path: '/EFI/tools/shellx64.efi' },
+      options: '-nostartup',
+    });
   });
 
   it('a missing kernel or initrd keeps the entry, unbootable, with file + line + path', async () => {
@@ -117,8 +136,14 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
 
   it('boot counters are parsed from the file name', async () => {
     const r = await blsSource(context([esp(), xbootldr()]));
-    expect(byFile(r.entries, 'counted+1-2.conf')).toMatchObject({ id: 'counted.conf', bootCounter: { triesLeft: 1, triesDone: 2, widthLeft: 1, widthDone: 1, fileName: 'counted+1-2.conf' } });
-    expect(byFile(r.entries, 'counted+3.conf')).toMatchObject({ id: 'counted.conf', bootCounter: { triesLeft: 3, triesDone: 0, widthDone: 0 } });
+    expect(byFile(r.entries, 'counted+1-2.conf')).toMatchObject({
+      id: 'counted.conf',
+      bootCounter: { triesLeft: 1, triesDone: 2, widthLeft: 1, widthDone: 1, fileName: 'counted+1-2.conf' },
+    });
+    expect(byFile(r.entries, 'counted+3.conf')).toMatchObject({
+      id: 'counted.conf',
+      bootCounter: { triesLeft: 3, triesDone: 0, widthDone: 0 },
+    });
   });
 
   it('loader.conf from the ESP becomes the settings proposal', async () => {
@@ -152,17 +177,28 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
       'vda:1 arch.conf',
     ]);
     // loader.conf 'default Arch-*' → lower-cased, first match in sorted order
-    expect(fin.settings).toMatchObject({ defaultId: 'arch-fallback.conf', timeout: { kind: 'seconds', seconds: 3 }, timeoutSource: 'loader.conf', editor: false });
+    expect(fin.settings).toMatchObject({
+      defaultId: 'arch-fallback.conf',
+      timeout: { kind: 'seconds', seconds: 3 },
+      timeoutSource: 'loader.conf',
+      editor: false,
+    });
     const titles = fin.entries.map((e) => e.displayTitle);
     expect(titles).toContain('Arch Linux (6.10.3-arch1-1)');
     expect(titles).toContain('Arch Linux (6.9.7-arch1-1)');
-    expect(titles.filter((t) => t.startsWith('Counted'))).toEqual(['Counted (counted.conf)', 'Counted (counted.conf@vda:1)']);
+    expect(titles.filter((t) => t.startsWith('Counted'))).toEqual([
+      'Counted (counted.conf)',
+      'Counted (counted.conf@vda:1)',
+    ]);
     expect(new Set(fin.entries.map((e) => e.id)).size).toBe(fin.entries.length);
   });
 
   it('a relative uki-url is resolved against the origin URL when there is one', async () => {
     const r = await blsSource(context([esp()], 'x64', 'http://boot.example/images/tendril.efi?x=1'));
-    expect(byFile(r.entries, 'netboot.conf').target).toEqual({ kind: 'uki-url', url: 'http://boot.example/images/arch.efi' });
+    expect(byFile(r.entries, 'netboot.conf').target).toEqual({
+      kind: 'uki-url',
+      url: 'http://boot.example/images/arch.efi',
+    });
   });
 
   it('architecture matching is case-insensitive against the running arch', async () => {
@@ -179,7 +215,9 @@ describe('Fedora $kernelopts', () => {
     const r = await blsSource(context([boot()]));
     const e = byFile(r.entries, `${MID}-5.4.10-200.fc31.x86_64.conf`);
     expect(e.bootable).toBe(true);
-    expect(linux(e).cmdline).toBe('root=/dev/mapper/fedora-root ro resume=/dev/mapper/fedora-swap rd.lvm.lv=fedora/root rhgb quiet skew_tick=1 nohz=on');
+    expect(linux(e).cmdline).toBe(
+      'root=/dev/mapper/fedora-root ro resume=/dev/mapper/fedora-swap rd.lvm.lv=fedora/root rhgb quiet skew_tick=1 nohz=on',
+    );
     expect(linux(e).initrds.map((i) => i.path)).toEqual(['/initramfs-5.4.10-200.fc31.x86_64.img', '/tuned.img']);
     const subs = e.diagnostics.filter((d) => d.message.startsWith('$'));
     expect(subs.map((d) => [d.severity, d.line, d.message.split(' ')[0]])).toEqual([
@@ -193,7 +231,8 @@ describe('Fedora $kernelopts', () => {
 
   it('falls back to grub.cfg default_kernelopts; undefined variables expand to nothing', async () => {
     const root = tmp({
-      'loader/entries/a.conf': 'title A\nlinux /vmlinuz\ninitrd /initrd.img $tuned_initrd\noptions $kernelopts $tuned_params\n',
+      'loader/entries/a.conf':
+        'title A\nlinux /vmlinuz\ninitrd /initrd.img $tuned_initrd\noptions $kernelopts $tuned_params\n',
       vmlinuz: 'k',
       'initrd.img': 'i',
       'grub2/grub.cfg': 'set default_kernelopts="root=UUID=1 ro"\nblscfg\n',
@@ -210,8 +249,12 @@ describe('Fedora $kernelopts', () => {
     const envBytes = fs.readFileSync(path.join(DATA, 'fedora31-boot/grub2/grubenv'));
     const espDir = tmp({ 'EFI/fedora/grubenv': envBytes, 'EFI/BOOT/BOOTX64.EFI': 'x' });
     const bootDir = tmp({ 'loader/entries/a.conf': 'linux /vmlinuz\noptions $kernelopts\n', vmlinuz: 'k' });
-    const r = await blsSource(context([mount(bootDir, { fsId: 'vda:2' }), mount(espDir, { fsId: 'vda:1', role: 'esp' })]));
-    expect(linux(r.entries[0]!).cmdline).toBe('root=/dev/mapper/fedora-root ro resume=/dev/mapper/fedora-swap rd.lvm.lv=fedora/root rhgb quiet');
+    const r = await blsSource(
+      context([mount(bootDir, { fsId: 'vda:2' }), mount(espDir, { fsId: 'vda:1', role: 'esp' })]),
+    );
+    expect(linux(r.entries[0]!).cmdline).toBe(
+      'root=/dev/mapper/fedora-root ro resume=/dev/mapper/fedora-swap rd.lvm.lv=fedora/root rhgb quiet',
+    );
   });
 });
 
@@ -257,7 +300,11 @@ describe('paths (§5)', () => {
   });
 
   it('a directory or a symlink escaping the root is not a kernel', async () => {
-    const root = tmp({ 'loader/entries/a.conf': 'linux /kdir\n', 'loader/entries/b.conf': 'linux /evil\n', kdir: null });
+    const root = tmp({
+      'loader/entries/a.conf': 'linux /kdir\n',
+      'loader/entries/b.conf': 'linux /evil\n',
+      kdir: null,
+    });
     fs.symlinkSync('/etc/hostname', path.join(root, 'evil'));
     const r = await blsSource(context([mount(root, { fsId: 'sda:1' })]));
     expect(byFile(r.entries, 'a.conf').bootable).toBe(false);
@@ -275,7 +322,12 @@ describe('paths (§5)', () => {
   });
 
   it('an initrd line with several words falls back to one initrd per word when needed', async () => {
-    const root = tmp({ 'loader/entries/a.conf': 'linux /k\ninitrd /a.img /b.img\n', k: 'k', 'a.img': 'a', 'b.img': 'b' });
+    const root = tmp({
+      'loader/entries/a.conf': 'linux /k\ninitrd /a.img /b.img\n',
+      k: 'k',
+      'a.img': 'a',
+      'b.img': 'b',
+    });
     const r = await blsSource(context([mount(root, { fsId: 'sda:1' })]));
     expect(linux(r.entries[0]!).initrds.map((i) => i.path)).toEqual(['/a.img', '/b.img']);
     expect(r.entries[0]!.diagnostics).toMatchObject([{ severity: 'info', line: 2 }]);
@@ -325,18 +377,29 @@ describe('where and what it scans', () => {
   });
 
   it('devicetree: ignored on x86, resolved elsewhere; overlays need devicetree', async () => {
-    const root = tmp({ 'loader/entries/a.conf': 'linux /k\ndevicetree /d.dtb\ndevicetree-overlay /o1.dtbo /o2.dtbo\n', k: 'k', 'd.dtb': 'd', 'o1.dtbo': '1', 'o2.dtbo': '2' });
+    const root = tmp({
+      'loader/entries/a.conf': 'linux /k\ndevicetree /d.dtb\ndevicetree-overlay /o1.dtbo /o2.dtbo\n',
+      k: 'k',
+      'd.dtb': 'd',
+      'o1.dtbo': '1',
+      'o2.dtbo': '2',
+    });
     const x86 = await blsSource(context([mount(root, { fsId: 'a:1' })], 'x64'));
     expect(linux(x86.entries[0]!).devicetree).toBeUndefined();
     expect(x86.entries[0]!.diagnostics).toMatchObject([{ severity: 'info', line: 2 }]);
     const arm = await blsSource(context([mount(root, { fsId: 'a:1' })], 'aa64'));
-    expect(linux(arm.entries[0]!)).toMatchObject({ devicetree: { path: '/d.dtb' }, devicetreeOverlays: [{ path: '/o1.dtbo' }, { path: '/o2.dtbo' }] });
+    expect(linux(arm.entries[0]!)).toMatchObject({
+      devicetree: { path: '/d.dtb' },
+      devicetreeOverlays: [{ path: '/o1.dtbo' }, { path: '/o2.dtbo' }],
+    });
   });
 
   it('only the first ESP loader.conf counts', async () => {
     const a = tmp({ 'loader/loader.conf': 'timeout 1\n' });
     const b = tmp({ 'loader/loader.conf': 'timeout 2\n' });
-    const r = await blsSource(context([mount(a, { fsId: 'vda:1', role: 'esp' }), mount(b, { fsId: 'vdb:1', role: 'esp' })]));
+    const r = await blsSource(
+      context([mount(a, { fsId: 'vda:1', role: 'esp' }), mount(b, { fsId: 'vdb:1', role: 'esp' })]),
+    );
     expect(r.settings?.timeout).toEqual({ kind: 'seconds', seconds: 1 });
     expect(r.diagnostics).toMatchObject([{ severity: 'info', fsId: 'vdb:1' }]);
   });
@@ -348,7 +411,10 @@ describe('where and what it scans', () => {
 
   it('empty context and filesystems without entries produce nothing and no errors', async () => {
     expect(await blsSource(context([]))).toEqual({ entries: [], diagnostics: [] });
-    expect(await blsSource(context([mount(tmp({}), { fsId: 'a:1', role: 'esp' })]))).toEqual({ entries: [], diagnostics: [] });
+    expect(await blsSource(context([mount(tmp({}), { fsId: 'a:1', role: 'esp' })]))).toEqual({
+      entries: [],
+      diagnostics: [],
+    });
   });
 });
 
@@ -357,9 +423,24 @@ describe('fuzz', () => {
     const fc = (await import('fast-check')).default;
     const line = fc
       .tuple(
-        fc.constantFrom('linux', 'initrd', 'options', 'efi', 'uki', 'uki-url', 'title', 'architecture', 'devicetree', 'profile', '#'),
+        fc.constantFrom(
+          'linux',
+          'initrd',
+          'options',
+          'efi',
+          'uki',
+          'uki-url',
+          'title',
+          'architecture',
+          'devicetree',
+          'profile',
+          '#',
+        ),
         fc.constantFrom(' ', '\t'),
-        fc.oneof(fc.constantFrom('/k', 'k', '/../k', '$kernelopts', ':x.efi', '/boot/k', 'x64', '\\k', '/a /b'), fc.string({ maxLength: 8 })),
+        fc.oneof(
+          fc.constantFrom('/k', 'k', '/../k', '$kernelopts', ':x.efi', '/boot/k', 'x64', '\\k', '/a /b'),
+          fc.string({ maxLength: 8 }),
+        ),
       )
       .map((t) => t.join(''));
     const file = fc.oneof(

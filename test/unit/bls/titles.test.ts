@@ -4,7 +4,11 @@ import { disambiguateTitles } from '../../../src/discovery/entries/titles';
 
 describe('disambiguateTitles', () => {
   it('unique titles are unchanged; a missing or empty title shows the id', () => {
-    expect(disambiguateTitles([{ id: 'a.conf', title: 'A' }, { id: 'b.conf' }, { id: 'c.conf', title: '' }])).toEqual(['A', 'b.conf', 'c.conf']);
+    expect(disambiguateTitles([{ id: 'a.conf', title: 'A' }, { id: 'b.conf' }, { id: 'c.conf', title: '' }])).toEqual([
+      'A',
+      'b.conf',
+      'c.conf',
+    ]);
   });
 
   it('collisions get the version first', () => {

@@ -57,7 +57,11 @@ describe('tendril list on a Fedora-style disk (ESP + XBOOTLDR ext4 /boot)', () =
       initrds: [{ path: '/initramfs-6.4.15-200.fc38.x86_64.img' }],
       cmdline: 'root=UUID=3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f ro rhgb quiet',
     });
-    expect(newest!.origin).toMatchObject({ source: 'bls', partition: 2, fsUuid: '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f' });
+    expect(newest!.origin).toMatchObject({
+      source: 'bls',
+      partition: 2,
+      fsUuid: '3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+    });
     expect(r.settings.defaultId).toBe(newest!.id);
     expect(r.entries[0]!.default).toBe(true);
     expect(r.settings.timeout).toEqual({ kind: 'seconds', seconds: 3 });
@@ -79,7 +83,11 @@ describe('tendril list on a Fedora-style disk (ESP + XBOOTLDR ext4 /boot)', () =
 describe('tendril list on a Debian systemd-boot ESP', () => {
   it('sorts the bad boot-counted entry last and keeps the efi entry', () => {
     const r = list('--disk', debian);
-    expect(r.entries.map((e) => e.id)).toEqual(['debian-6.1.0-18-amd64.conf', 'memtest.conf', 'debian-6.1.0-17-amd64.conf']);
+    expect(r.entries.map((e) => e.id)).toEqual([
+      'debian-6.1.0-18-amd64.conf',
+      'memtest.conf',
+      'debian-6.1.0-17-amd64.conf',
+    ]);
     const bad = r.entries[2]!;
     expect(bad.bootCounter).toMatchObject({ triesLeft: 0, triesDone: 3 });
     expect(r.entries[1]!.target.kind).toBe('efi');
@@ -105,7 +113,16 @@ describe('several disks at once', () => {
     const before = [fedora, debian, mbr].map(sha256File);
     const r = list('--disk', fedora, '--disk', debian, '--disk', mbr);
     // sort-key ascending (arch < debian < fedora), then no sort-key, then bad entries.
-    expect(r.entries.map((e) => e.sortKey ?? '-')).toEqual(['arch', 'arch', 'debian', 'fedora', 'fedora', 'fedora', '-', 'debian']);
+    expect(r.entries.map((e) => e.sortKey ?? '-')).toEqual([
+      'arch',
+      'arch',
+      'debian',
+      'fedora',
+      'fedora',
+      'fedora',
+      '-',
+      'debian',
+    ]);
     expect(r.entries.at(-1)!.bootCounter?.triesLeft).toBe(0);
     expect([fedora, debian, mbr].map(sha256File)).toEqual(before);
   });
@@ -131,10 +148,14 @@ describe('damaged and hostile devices', () => {
     const fifo = path.join(dir, 'hung.img');
     execFileSync('mkfifo', [fifo]);
     // Opening a FIFO blocks until a writer appears: a stand-in for a disk that hangs.
-    const r = spawnSync(process.execPath, [BIN, 'list', '--json', '--no-sys', '--deadline', '1500', '--disk', fifo, '--disk', debian], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'list', '--json', '--no-sys', '--deadline', '1500', '--disk', fifo, '--disk', debian],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout) as ListJson;
     const hung = j.devices.find((d) => d.device.path === fifo)!;
@@ -145,7 +166,9 @@ describe('damaged and hostile devices', () => {
   });
 
   it('lists a missing image as a problem, not a crash', () => {
-    const r = spawnSync(process.execPath, [BIN, 'list', '--no-sys', '--disk', '/nonexistent.img', '--disk', debian], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'list', '--no-sys', '--disk', '/nonexistent.img', '--disk', debian], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/! error device: .*nonexistent\.img/);
     expect(r.stdout).toMatch(/Debian GNU\/Linux 12/);
@@ -154,7 +177,9 @@ describe('damaged and hostile devices', () => {
 
 describe('tendril probe', () => {
   it('prints the tree with types, labels and roles', () => {
-    const out = execFileSync(process.execPath, [BIN, 'probe', '--no-sys', '--disk', fedora, '--disk', mbr], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [BIN, 'probe', '--no-sys', '--disk', fedora, '--disk', mbr], {
+      encoding: 'utf8',
+    });
     expect(out).toMatch(/├─\S+:1\s+34M\s+EFI System\s+vfat FAT\d+\s+ESP\s+1234-ABCD/);
     expect(out).toMatch(/└─\S+:2\s+24M\s+.*ext4\s+boot\s+3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f.*xbootldr/);
     expect(out).toMatch(/:6\s+16M\s+.*ext4\s+archroot/);

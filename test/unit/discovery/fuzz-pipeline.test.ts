@@ -64,7 +64,12 @@ describe('discovery over damaged disks', () => {
         const healthy = path.join(dir, 'healthy.img');
         if (!fs.existsSync(healthy)) fs.writeFileSync(healthy, images[1]!.bytes);
         const t0 = Date.now();
-        const s = await discover({ disks: [bad, healthy], sysBlock: false, scanner: new InProcessScanner(), deadlineMs: 20_000 });
+        const s = await discover({
+          disks: [bad, healthy],
+          sysBlock: false,
+          scanner: new InProcessScanner(),
+          deadlineMs: 20_000,
+        });
         try {
           expect(Date.now() - t0).toBeLessThan(20_000);
           // The untouched disk still yields its entries, whatever the other one did.

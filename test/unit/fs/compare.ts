@@ -30,7 +30,10 @@ async function outcome(f: () => Promise<{ kind: string; size: number }>, withSiz
 }
 
 /** Recursively list `fsys` (bounded), hashing every regular file. */
-export async function listTree(fsys: FileSystem, opts: { skip?: string[]; maxEntries?: number } = {}): Promise<Listing> {
+export async function listTree(
+  fsys: FileSystem,
+  opts: { skip?: string[]; maxEntries?: number } = {},
+): Promise<Listing> {
   const entries = new Map<string, string>();
   const followed = new Map<string, string>();
   const max = opts.maxEntries ?? 5000;

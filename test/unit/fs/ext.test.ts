@@ -30,7 +30,9 @@ describe.each(['ext4', 'ext2-1k', 'ext3'] as ExtKind[])('%s image made by mke2fs
     const src = FileSource.open(fx.image);
     const fast = await openExt(src, TYPE[kind]);
     const slow = await openExt(src, TYPE[kind], { libData: true });
-    const files = [...(await listTree(fast, { skip: ['/lost+found'] })).entries].filter(([, v]) => v.startsWith('file')).map(([p]) => p);
+    const files = [...(await listTree(fast, { skip: ['/lost+found'] })).entries]
+      .filter(([, v]) => v.startsWith('file'))
+      .map(([p]) => p);
     expect(files.length).toBeGreaterThan(100);
     for (const p of files) {
       const a = await readFileLimited(fast, p, 64 << 20);
@@ -40,7 +42,12 @@ describe.each(['ext4', 'ext2-1k', 'ext3'] as ExtKind[])('%s image made by mke2fs
     // Unaligned reads straddling extents and holes.
     const h1 = await fast.open('/sparse.bin');
     const h2 = await slow.open('/sparse.bin');
-    for (const [pos, len] of [[8000, 300], [4095, 9000], [h1.size - 8200, 8200], [1 << 20, 1 << 20]]) {
+    for (const [pos, len] of [
+      [8000, 300],
+      [4095, 9000],
+      [h1.size - 8200, 8200],
+      [1 << 20, 1 << 20],
+    ]) {
       expect(Buffer.from(await h1.read(pos, len)).equals(Buffer.from(await h2.read(pos, len)))).toBe(true);
     }
     await h1.close();
@@ -54,8 +61,12 @@ describe.each(['ext4', 'ext2-1k', 'ext3'] as ExtKind[])('%s image made by mke2fs
     const src = FileSource.open(fx.image);
     const fsys = await openFileSystem(src, TYPE[kind] as 'ext4');
     expect((await fsys.lstat('/link-abs')).kind).toBe('symlink');
-    expect(sha256(await readFileLimited(fsys, '/link-abs', 1 << 20))).toBe(fileSha(path.join(fx.tree, 'EFI/BOOT/BOOTX64.EFI')));
-    expect(new TextDecoder().decode(await readFileLimited(fsys, '/long-link', 100))).toBe('title Arch\nlinux /vmlinuz\n');
+    expect(sha256(await readFileLimited(fsys, '/link-abs', 1 << 20))).toBe(
+      fileSha(path.join(fx.tree, 'EFI/BOOT/BOOTX64.EFI')),
+    );
+    expect(new TextDecoder().decode(await readFileLimited(fsys, '/long-link', 100))).toBe(
+      'title Arch\nlinux /vmlinuz\n',
+    );
     expect(await errorCode(fsys.stat('/loop1'))).toBe('ELOOP');
     expect(await errorCode(fsys.stat('/escape'))).toBe('EACCES');
     expect(await errorCode(fsys.stat('../../etc/passwd'))).toBe('EACCES');
@@ -72,7 +83,9 @@ describe.each(['ext4', 'ext2-1k', 'ext3'] as ExtKind[])('%s image made by mke2fs
 describe('ext specifics', () => {
   it('the fragmented file really has many extents (debugfs) and reads back intact', async () => {
     const fx = extImage('ext4');
-    const ex = execFileSync('debugfs', ['-R', 'ex /frag.bin', fx.image], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const ex = execFileSync('debugfs', ['-R', 'ex /frag.bin', fx.image], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString();
     const leaves = ex.split('\n').filter((l) => /^\s*1\/\s*1/.test(l)).length;
     expect(leaves).toBeGreaterThan(50);
     const src = FileSource.open(fx.image);

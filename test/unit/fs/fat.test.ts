@@ -70,7 +70,13 @@ describe.each([12, 16, 32] as FatBits[])('FAT%i image made by mkfs.vfat + mcopy'
     const fsys = openFat(src);
     const h = await fsys.open('/big.bin');
     const whole = await readFileLimited(fsys, '/big.bin', 16 << 20);
-    for (const [pos, len] of [[0, 1], [511, 3], [4095, 8193], [h.size - 10, 100], [1234567, 3 << 20]]) {
+    for (const [pos, len] of [
+      [0, 1],
+      [511, 3],
+      [4095, 8193],
+      [h.size - 10, 100],
+      [1234567, 3 << 20],
+    ]) {
       const got = await h.read(pos, len);
       expect(Buffer.from(got).equals(Buffer.from(whole.subarray(pos, pos + len)))).toBe(true);
     }
@@ -143,7 +149,9 @@ describe('FAT rejects what is not FAT', () => {
 
 describe('FAT chains that loop (clusters from mshowfat, FAT patched in a copy)', () => {
   const fx = fatImage(16);
-  const chains = execFileSync('mshowfat', ['-i', fx.image, '::/many', '::/big.bin'], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } }).toString();
+  const chains = execFileSync('mshowfat', ['-i', fx.image, '::/many', '::/big.bin'], {
+    env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
+  }).toString();
   /** Clusters of a file as mshowfat prints them: <a-b> <c> ... */
   const clusters = (name: string): number[] => {
     const line = chains.split('\n').find((l) => l.startsWith(`::/${name} `))!;

@@ -134,7 +134,11 @@ export function extRegions(image: string): Region[] {
   // Every descriptor block (meta_bg spreads them over the volume).
   for (const m of dump.matchAll(/Group descriptor at (\d+)/g)) regions.push([Number(m[1]) * bs, bs]);
   for (const dir of ['/', '/loader', '/many', '/EFI/BOOT', '/d1', '/spread']) {
-    for (const b of sh('debugfs', ['-R', `blocks ${dir}`, image]).trim().split(/\s+/).filter(Boolean)) regions.push([Number(b) * bs, bs]);
+    for (const b of sh('debugfs', ['-R', `blocks ${dir}`, image])
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean))
+      regions.push([Number(b) * bs, bs]);
   }
   // Extent index/leaf blocks and indirect blocks of the big files.
   for (const f of ['/frag.bin', '/big.bin', '/d3/big.bin']) {
@@ -182,4 +186,3 @@ export function isoRegions(image: string): Region[] {
     [(rootLba + Math.ceil(rootLen / 2048)) * 2048, 4 * 2048], // the next directories
   ];
 }
-

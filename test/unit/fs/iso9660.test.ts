@@ -9,40 +9,49 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-const NAMES: Record<IsoKind, string> = { 'rr-joliet': 'rockridge', rr: 'rockridge', 'rr-reloc': 'rockridge', joliet: 'joliet', plain: 'iso9660' };
+const NAMES: Record<IsoKind, string> = {
+  'rr-joliet': 'rockridge',
+  rr: 'rockridge',
+  'rr-reloc': 'rockridge',
+  joliet: 'joliet',
+  plain: 'iso9660',
+};
 
-describe.each(['rr-joliet', 'rr', 'rr-reloc', 'joliet', 'plain'] as IsoKind[])('ISO 9660 image made by xorriso (%s)', (kind) => {
-  const fx = isoImage(kind);
+describe.each(['rr-joliet', 'rr', 'rr-reloc', 'joliet', 'plain'] as IsoKind[])(
+  'ISO 9660 image made by xorriso (%s)',
+  (kind) => {
+    const fx = isoImage(kind);
 
-  it('picks Rock Ridge, then Joliet, then plain names', () => {
-    const src = FileSource.open(fx.image);
-    const fsys = openIso9660(src);
-    expect(fsys.names).toBe(NAMES[kind]);
-    expect(fsys.caseInsensitive).toBe(kind === 'plain');
-    src.close();
-  });
+    it('picks Rock Ridge, then Joliet, then plain names', () => {
+      const src = FileSource.open(fx.image);
+      const fsys = openIso9660(src);
+      expect(fsys.names).toBe(NAMES[kind]);
+      expect(fsys.caseInsensitive).toBe(kind === 'plain');
+      src.close();
+    });
 
-  it('matches the source tree: names, kinds, sizes, bytes and symlink resolution', async () => {
-    const before = fileSha(fx.image);
-    const src = FileSource.open(fx.image);
-    const fsys = await openFileSystem(src, 'iso9660');
-    await expectMatchesHost(fsys, fx.tree, { followed: true });
-    await fsys.close();
-    src.close();
-    expect(fileSha(fx.image)).toBe(before);
-  });
+    it('matches the source tree: names, kinds, sizes, bytes and symlink resolution', async () => {
+      const before = fileSha(fx.image);
+      const src = FileSource.open(fx.image);
+      const fsys = await openFileSystem(src, 'iso9660');
+      await expectMatchesHost(fsys, fx.tree, { followed: true });
+      await fsys.close();
+      src.close();
+      expect(fileSha(fx.image)).toBe(before);
+    });
 
-  it('reports POSIX errors and refuses escapes', async () => {
-    const src = FileSource.open(fx.image);
-    const fsys = openIso9660(src);
-    const file = kind === 'plain' ? '/README.TXT' : '/hello.txt';
-    expect(await errorCode(fsys.stat('/nonexistent'))).toBe('ENOENT');
-    expect(await errorCode(fsys.stat(`${file}/x`))).toBe('ENOTDIR');
-    expect(await errorCode(fsys.open('/EFI'))).toBe('EISDIR');
-    expect(await errorCode(fsys.stat('../../etc/passwd'))).toBe('EACCES');
-    src.close();
-  });
-});
+    it('reports POSIX errors and refuses escapes', async () => {
+      const src = FileSource.open(fx.image);
+      const fsys = openIso9660(src);
+      const file = kind === 'plain' ? '/README.TXT' : '/hello.txt';
+      expect(await errorCode(fsys.stat('/nonexistent'))).toBe('ENOENT');
+      expect(await errorCode(fsys.stat(`${file}/x`))).toBe('ENOTDIR');
+      expect(await errorCode(fsys.open('/EFI'))).toBe('EISDIR');
+      expect(await errorCode(fsys.stat('../../etc/passwd'))).toBe('EACCES');
+      src.close();
+    });
+  },
+);
 
 describe('ISO 9660 specifics', () => {
   it('Rock Ridge symlinks: relative, absolute (inside the image), loops, escapes', async () => {
@@ -77,7 +86,14 @@ describe('ISO 9660 specifics', () => {
     const fx = isoImage('plain');
     const src = FileSource.open(fx.image);
     const fsys = openIso9660(src);
-    expect((await fsys.readdir('/')).map((e) => e.name).sort()).toEqual(['A', 'BOOT', 'DATA', 'EFI', 'EMPTY', 'README.TXT']);
+    expect((await fsys.readdir('/')).map((e) => e.name).sort()).toEqual([
+      'A',
+      'BOOT',
+      'DATA',
+      'EFI',
+      'EMPTY',
+      'README.TXT',
+    ]);
     const a = await readFileLimited(fsys, '/efi/boot/bootx64.efi', 1 << 20);
     expect(sha256(a)).toBe(fileSha(path.join(fx.tree, 'EFI/BOOT/BOOTX64.EFI')));
     src.close();

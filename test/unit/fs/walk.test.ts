@@ -40,7 +40,12 @@ function chain(n: number): Record<string, N> {
 describe('walk', () => {
   const root = dir({
     etc: dir({ passwd: file('inside') }),
-    boot: dir({ vmlinuz: file('kernel'), 'Grub.CFG': file('cfg'), up: link('../etc/passwd'), abs: link('/etc/passwd') }),
+    boot: dir({
+      vmlinuz: file('kernel'),
+      'Grub.CFG': file('cfg'),
+      up: link('../etc/passwd'),
+      abs: link('/etc/passwd'),
+    }),
     escape: link('/../../etc/passwd'),
     escape2: link('../etc/passwd'),
     f: file('x'),

@@ -25,8 +25,10 @@ describe('blscfg vs the BLS source', () => {
         files: {
           'grub2/grub.cfg': CFG,
           'grub2/grubenv': grubenv({ kernelopts: 'root=/dev/sda3 ro', saved_entry: 'Fedora-6.9.1+3-1' }),
-          'loader/entries/Fedora-6.9.1+3-1.conf': 'title Fedora 6.9.1\nversion 6.9.1\nlinux /vmlinuz-6.9.1\ninitrd /initramfs-6.9.1.img\noptions $kernelopts quiet\n',
-          'loader/entries/Fedora-6.8.0.conf': 'title Fedora 6.8.0\nversion 6.8.0\nlinux /boot/vmlinuz-6.8.0\noptions "$kernelopts" nomodeset\n',
+          'loader/entries/Fedora-6.9.1+3-1.conf':
+            'title Fedora 6.9.1\nversion 6.9.1\nlinux /vmlinuz-6.9.1\ninitrd /initramfs-6.9.1.img\noptions $kernelopts quiet\n',
+          'loader/entries/Fedora-6.8.0.conf':
+            'title Fedora 6.8.0\nversion 6.8.0\nlinux /boot/vmlinuz-6.8.0\noptions "$kernelopts" nomodeset\n',
           'vmlinuz-6.9.1': 'k',
           'initramfs-6.9.1.img': 'i',
           'vmlinuz-6.8.0': 'k',

@@ -28,7 +28,10 @@ function debian(extra: Record<string, string> = {}): TestCtx {
   ]);
 }
 
-const lineOf = (needle: string): number => fixture('debian-bookworm.cfg').split('\n').findIndex((l) => l.startsWith(needle)) + 1;
+const lineOf = (needle: string): number =>
+  fixture('debian-bookworm.cfg')
+    .split('\n')
+    .findIndex((l) => l.startsWith(needle)) + 1;
 const lin = (e: { target: unknown }): LinuxTarget => e.target as LinuxTarget;
 
 describe('Debian update-grub output', () => {
@@ -45,7 +48,9 @@ describe('Debian update-grub output', () => {
     ]);
     const [top, adv18, rec18] = s.entries;
     expect(top!.id).toBe(`grub:vda:2:/boot/grub/grub.cfg:gnulinux-simple-${UUID}`);
-    expect(adv18!.id).toBe(`grub:vda:2:/boot/grub/grub.cfg:gnulinux-advanced-${UUID}>gnulinux-6.1.0-18-amd64-advanced-${UUID}`);
+    expect(adv18!.id).toBe(
+      `grub:vda:2:/boot/grub/grub.cfg:gnulinux-advanced-${UUID}>gnulinux-6.1.0-18-amd64-advanced-${UUID}`,
+    );
     expect(adv18!.group).toBe('Advanced options for Debian GNU/Linux');
     expect(top!.group).toBeUndefined();
     expect(lin(top!)).toEqual({
@@ -55,28 +60,49 @@ describe('Debian update-grub output', () => {
       cmdline: `root=UUID=${UUID} ro quiet`,
     });
     expect(lin(rec18!).cmdline).toBe(`root=UUID=${UUID} ro single`);
-    expect(top!.origin).toMatchObject({ source: 'grub', fsId: 'vda:2', file: '/boot/grub/grub.cfg', line: lineOf("menuentry 'Debian GNU/Linux' "), fsUuid: UUID });
+    expect(top!.origin).toMatchObject({
+      source: 'grub',
+      fsId: 'vda:2',
+      file: '/boot/grub/grub.cfg',
+      line: lineOf("menuentry 'Debian GNU/Linux' "),
+      fsUuid: UUID,
+    });
     expect(s.entries.every((e) => e.bootable)).toBe(true);
     // Quoted argument with spaces: grub wraps it in double quotes (cmdline.c).
     expect(lin(s.entries[5]!).cmdline).toBe('root=LABEL=debroot ro "dyndbg=file drivers/* +p" systemd.log_level=debug');
     expect(s.settings).toMatchObject({ defaultId: top!.id, timeout: { kind: 'seconds', seconds: 5 } });
-    expect(s.diagnostics.some((d) => d.message.includes('UEFI Firmware Settings') && d.message.includes('fwsetup'))).toBe(true);
+    expect(
+      s.diagnostics.some((d) => d.message.includes('UEFI Firmware Settings') && d.message.includes('fwsetup')),
+    ).toBe(true);
   });
 
   it('next_entry from grubenv wins, once, and is recorded for clearing', async () => {
     t = debian({
-      'boot/grub/grubenv': grubenv({ next_entry: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-recovery-${UUID}`, saved_entry: '0' }),
+      'boot/grub/grubenv': grubenv({
+        next_entry: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-recovery-${UUID}`,
+        saved_entry: '0',
+      }),
     });
     const s = await scanGrub(t.ctx);
     const c = s.configs[0]!;
-    expect(s.entries.find((e) => e.id === c.defaultId)?.title).toBe('Debian GNU/Linux, with Linux 6.1.0-17-amd64 (recovery mode)');
+    expect(s.entries.find((e) => e.id === c.defaultId)?.title).toBe(
+      'Debian GNU/Linux, with Linux 6.1.0-17-amd64 (recovery mode)',
+    );
     expect(c.defaultReason).toContain('next_entry');
-    expect(c.oneShot).toEqual({ fsId: 'vda:2', path: '/boot/grub/grubenv', variable: 'next_entry', value: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-recovery-${UUID}` });
+    expect(c.oneShot).toEqual({
+      fsId: 'vda:2',
+      path: '/boot/grub/grubenv',
+      variable: 'next_entry',
+      value: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-recovery-${UUID}`,
+    });
     expect(c.saveEnv.map((x) => [...x.values])).toContainEqual([['next_entry', '']]);
   });
 
   it('next_entry is consumed exactly once: after the recorded save_env is applied, saved_entry rules again', async () => {
-    const env = grubenv({ saved_entry: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-advanced-${UUID}`, next_entry: `gnulinux-simple-${UUID}` });
+    const env = grubenv({
+      saved_entry: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-advanced-${UUID}`,
+      next_entry: `gnulinux-simple-${UUID}`,
+    });
     t = debian({ 'boot/grub/grubenv': env });
     const first = await scanGrub(t.ctx);
     expect(first.entries.find((e) => e.id === first.settings?.defaultId)?.title).toBe('Debian GNU/Linux');

@@ -29,15 +29,29 @@ describe('openSUSE Tumbleweed', () => {
   });
 
   it('keeps the efi-only hiddenentry hidden, drops the one that loads nothing, lists snapshot submenus', async () => {
-    t = makeCtx([{ device: 'vda', partition: 2, type: 'ext4', uuid: '8c1e4a2b-3d5f-4e6a-9b7c-0d1e2f3a4b5c', files: files(true) }]);
+    t = makeCtx([
+      { device: 'vda', partition: 2, type: 'ext4', uuid: '8c1e4a2b-3d5f-4e6a-9b7c-0d1e2f3a4b5c', files: files(true) },
+    ]);
     const s = await scanGrub(t.ctx);
     expect(s.entries.map((e) => [e.title, e.group ?? '', e.hidden ?? false])).toEqual([
       ['openSUSE Tumbleweed', '', false],
       ['openSUSE Tumbleweed, with Linux 6.10.5-1-default', 'Advanced options for openSUSE Tumbleweed', false],
-      ['openSUSE Tumbleweed, with Linux 6.10.5-1-default (recovery mode)', 'Advanced options for openSUSE Tumbleweed', false],
+      [
+        'openSUSE Tumbleweed, with Linux 6.10.5-1-default (recovery mode)',
+        'Advanced options for openSUSE Tumbleweed',
+        false,
+      ],
       ['openSUSE Tumbleweed (serial console)', '', true],
-      ['openSUSE Tumbleweed (6.10.5-1-default,2024-08-20T09:12,pre,zypp(zypper))', 'Start bootloader from a read-only snapshot', false],
-      ['openSUSE Tumbleweed (6.10.5-1-default,2024-08-19T18:01,pre,zypp(zypper))', 'Start bootloader from a read-only snapshot', false],
+      [
+        'openSUSE Tumbleweed (6.10.5-1-default,2024-08-20T09:12,pre,zypp(zypper))',
+        'Start bootloader from a read-only snapshot',
+        false,
+      ],
+      [
+        'openSUSE Tumbleweed (6.10.5-1-default,2024-08-19T18:01,pre,zypp(zypper))',
+        'Start bootloader from a read-only snapshot',
+        false,
+      ],
     ]);
     const snap41 = s.entries[4]!;
     expect(lin(snap41).kernel.path).toBe('/.snapshots/41/snapshot/boot/vmlinuz-6.10.5-1-default');
@@ -45,7 +59,9 @@ describe('openSUSE Tumbleweed', () => {
     expect(snap41.bootable).toBe(true);
     // Snapshot 40's files were cleaned up: listed, not bootable, with the reason.
     expect(s.entries[5]!.bootable).toBe(false);
-    expect(s.entries[5]!.diagnostics.map((d) => d.message).join()).toMatch(/kernel \/.snapshots\/40\/snapshot\/boot\/vmlinuz-6.10.5-1-default not found on vda:2/);
+    expect(s.entries[5]!.diagnostics.map((d) => d.message).join()).toMatch(
+      /kernel \/.snapshots\/40\/snapshot\/boot\/vmlinuz-6.10.5-1-default not found on vda:2/,
+    );
     expect(s.diagnostics.some((d) => d.message.includes("'Text mode' not listed"))).toBe(true);
     expect(s.settings?.timeout).toEqual({ kind: 'seconds', seconds: 8 });
   });
@@ -84,7 +100,10 @@ describe('Arch Linux with /boot on the ESP, os-prober Windows entries', () => {
       { fsId: 'nvme0n1:1', path: '/initramfs-linux.img' },
     ]);
     expect(s.entries[0]!.origin.file).toBe('/grub/grub.cfg');
-    expect(s.entries[3]!.target).toEqual({ kind: 'efi', image: { fsId: 'nvme0n1:1', path: '/EFI/Microsoft/Boot/bootmgfw.efi' } } satisfies EfiTarget);
+    expect(s.entries[3]!.target).toEqual({
+      kind: 'efi',
+      image: { fsId: 'nvme0n1:1', path: '/EFI/Microsoft/Boot/bootmgfw.efi' },
+    } satisfies EfiTarget);
     expect(s.entries[3]!.bootable).toBe(true);
     expect(s.entries[4]!.bootable).toBe(false);
     expect(s.entries[4]!.diagnostics.map((d) => d.message).join()).toContain('chainloader +1');
@@ -94,28 +113,54 @@ describe('Arch Linux with /boot on the ESP, os-prober Windows entries', () => {
 describe('configfile to a second disk found by search --fs-uuid', () => {
   it('uses the second disk menu (once), its default and timeout', async () => {
     t = makeCtx([
-      { device: 'vda', partition: 1, uuid: '11111111-2222-4333-8444-555555555555', files: { 'boot/grub/grub.cfg': fixture('chain-second-disk.cfg'), 'vmlinuz-rescue': 'k' } },
+      {
+        device: 'vda',
+        partition: 1,
+        uuid: '11111111-2222-4333-8444-555555555555',
+        files: { 'boot/grub/grub.cfg': fixture('chain-second-disk.cfg'), 'vmlinuz-rescue': 'k' },
+      },
       {
         device: 'vdb',
         partition: 1,
         uuid: '0f9e8d7c-6b5a-4948-3726-15a4b3c2d1e0',
-        files: { 'boot/grub/grub.cfg': fixture('second-disk-menu.cfg'), 'boot/vmlinuz-lts': 'k', 'boot/initramfs-lts': 'i', 'boot/vmlinuz-edge': 'k', 'boot/initramfs-edge': 'i' },
+        files: {
+          'boot/grub/grub.cfg': fixture('second-disk-menu.cfg'),
+          'boot/vmlinuz-lts': 'k',
+          'boot/initramfs-lts': 'i',
+          'boot/vmlinuz-edge': 'k',
+          'boot/initramfs-edge': 'i',
+        },
       },
     ]);
     const s = await scanGrub(t.ctx);
     expect(s.configs).toHaveLength(1);
-    expect(s.entries.map((e) => e.id)).toEqual(['grub:vdb:1:/boot/grub/grub.cfg:alpine', 'grub:vdb:1:/boot/grub/grub.cfg:alpine-edge']);
+    expect(s.entries.map((e) => e.id)).toEqual([
+      'grub:vdb:1:/boot/grub/grub.cfg:alpine',
+      'grub:vdb:1:/boot/grub/grub.cfg:alpine-edge',
+    ]);
     expect(lin(s.entries[0]!).kernel).toEqual({ fsId: 'vdb:1', path: '/boot/vmlinuz-lts' });
     expect(lin(s.entries[1]!).initrds).toEqual([{ fsId: 'vdb:1', path: '/boot/initramfs-edge' }]);
-    expect(s.settings).toMatchObject({ defaultId: 'grub:vdb:1:/boot/grub/grub.cfg:alpine-edge', timeout: { kind: 'seconds', seconds: 7 }, from: 'vdb:1 /boot/grub/grub.cfg' });
+    expect(s.settings).toMatchObject({
+      defaultId: 'grub:vdb:1:/boot/grub/grub.cfg:alpine-edge',
+      timeout: { kind: 'seconds', seconds: 7 },
+      from: 'vdb:1 /boot/grub/grub.cfg',
+    });
   });
 
   it('an unknown UUID leaves the first disk menu; its /vmlinuz-rescue resolves on that disk', async () => {
-    t = makeCtx([{ device: 'vda', partition: 1, files: { 'boot/grub/grub.cfg': fixture('chain-second-disk.cfg'), 'vmlinuz-rescue': 'k' } }]);
+    t = makeCtx([
+      {
+        device: 'vda',
+        partition: 1,
+        files: { 'boot/grub/grub.cfg': fixture('chain-second-disk.cfg'), 'vmlinuz-rescue': 'k' },
+      },
+    ]);
     const s = await scanGrub(t.ctx);
     expect(s.entries.map((e) => e.title)).toEqual(['Rescue (first disk)']);
     expect(s.entries[0]!.bootable).toBe(true);
-    expect(s.diagnostics.some((d) => d.message.includes('search: no filesystem with UUID 0f9e8d7c') && d.line === 6)).toBe(true);
+    expect(
+      s.diagnostics.some((d) => d.message.includes('search: no filesystem with UUID 0f9e8d7c') && d.line === 6),
+    ).toBe(true);
   });
 });
 
@@ -135,9 +180,14 @@ describe('Qubes: Xen multiboot2 + module2, and if [ -d /aem/ ] (heads#1499)', ()
     expect(mb).toEqual({
       kind: 'multiboot',
       kernel: { fsId: 'sda:1', path: '/xen-4.17.4.gz' },
-      cmdline: 'placeholder console=none dom0_mem=min:1024M dom0_mem=max:4096M ucode=scan smt=off gnttab_max_frames=2048 gnttab_max_maptrack_frames=4096 no-real-mode edd=off',
+      cmdline:
+        'placeholder console=none dom0_mem=min:1024M dom0_mem=max:4096M ucode=scan smt=off gnttab_max_frames=2048 gnttab_max_maptrack_frames=4096 no-real-mode edd=off',
       modules: [
-        { file: { fsId: 'sda:1', path: '/vmlinuz-6.6.48-1.qubes.fc37.x86_64' }, cmdline: 'placeholder root=/dev/mapper/qubes_dom0-root ro rd.luks.uuid=luks-1234 rd.lvm.lv=qubes_dom0/root plymouth.ignore-serial-consoles rhgb quiet' },
+        {
+          file: { fsId: 'sda:1', path: '/vmlinuz-6.6.48-1.qubes.fc37.x86_64' },
+          cmdline:
+            'placeholder root=/dev/mapper/qubes_dom0-root ro rd.luks.uuid=luks-1234 rd.lvm.lv=qubes_dom0/root plymouth.ignore-serial-consoles rhgb quiet',
+        },
         { file: { fsId: 'sda:1', path: '/initramfs-6.6.48-1.qubes.fc37.x86_64.img' }, cmdline: '' },
       ],
     });
@@ -163,9 +213,20 @@ describe('ISO loopback with iso_path (real ISO images from xorriso, read by open
     execFileSync('xorriso', ['-as', 'mkisofs', '-R', '-J', '-V', 'LIVE', '-o', out, dir], { stdio: 'ignore' });
   };
   const make = (): TestCtx => {
-    const c = makeCtx([{ device: 'sdb', partition: 1, type: 'ext4', label: 'ISOS', files: { 'boot/grub/grub.cfg': fixture('iso-loopback.cfg'), 'isos/': '' } }]);
+    const c = makeCtx([
+      {
+        device: 'sdb',
+        partition: 1,
+        type: 'ext4',
+        label: 'ISOS',
+        files: { 'boot/grub/grub.cfg': fixture('iso-loopback.cfg'), 'isos/': '' },
+      },
+    ]);
     const host = path.join(c.root, 'sdb-1', 'isos');
-    makeIso(path.join(c.root, 'src-ubuntu'), path.join(host, 'ubuntu-24.04-desktop-amd64.iso'), { 'casper/vmlinuz': 'k', 'casper/initrd': 'i' });
+    makeIso(path.join(c.root, 'src-ubuntu'), path.join(host, 'ubuntu-24.04-desktop-amd64.iso'), {
+      'casper/vmlinuz': 'k',
+      'casper/initrd': 'i',
+    });
     makeIso(path.join(c.root, 'src-kick'), path.join(host, 'kicksecure.iso'), {
       'boot/grub/loopback.cfg': fixture('iso-inner-loopback.cfg'),
       'live/vmlinuz': 'k',

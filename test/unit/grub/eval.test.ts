@@ -10,27 +10,41 @@ const show = (words: string): string => `menuentry 't' {\n linux /k ${words}\n}\
 
 describe('expansion and quoting', () => {
   it('unquoted expansions split, quoted ones do not, empty unquoted ones vanish', async () => {
-    expect(await cmdlines(`set a="x  y"\nset e=\n${show('$a "$a" $e "$e" pre${a}post')}`)).toEqual(['x y "x  y"  prex ypost']); // "$e" is an empty argument: cmdline.c writes nothing for it
+    expect(await cmdlines(`set a="x  y"\nset e=\n${show('$a "$a" $e "$e" pre${a}post')}`)).toEqual([
+      'x y "x  y"  prex ypost',
+    ]); // "$e" is an empty argument: cmdline.c writes nothing for it
   });
   it('grub cmdline quoting: space → double quotes; \\ \' " escaped', () => {
-    expect(joinCmdline(['a b', `q"uote`, "it's", 'back\\slash', 'plain'])).toBe(`"a b" q\\"uote it\\'s back\\\\slash plain`);
+    expect(joinCmdline(['a b', `q"uote`, "it's", 'back\\slash', 'plain'])).toBe(
+      `"a b" q\\"uote it\\'s back\\\\slash plain`,
+    );
   });
   it('name=value assignment form, unset, undefined variables expand to nothing', async () => {
     expect(await cmdlines(`x=1\nset y=2\nunset y\n${show('$x [$y] [$nope]')}`)).toEqual(['1 [] []']);
   });
   it('platform variables are set and documented', async () => {
-    expect(await cmdlines(show('$grub_platform $grub_cpu $feature_menuentry_id $feature_timeout_style $feature_200_final'))).toEqual(['efi x86_64 y y y']);
-    expect(PLATFORM_VARIABLE_NAMES).toEqual(expect.arrayContaining(['grub_platform', 'grub_cpu', 'feature_nativedisk_cmd', 'root', 'prefix', 'cmdpath']));
+    expect(
+      await cmdlines(show('$grub_platform $grub_cpu $feature_menuentry_id $feature_timeout_style $feature_200_final')),
+    ).toEqual(['efi x86_64 y y y']);
+    expect(PLATFORM_VARIABLE_NAMES).toEqual(
+      expect.arrayContaining(['grub_platform', 'grub_cpu', 'feature_nativedisk_cmd', 'root', 'prefix', 'cmdpath']),
+    );
     expect(await cmdlines(show('$prefix'))).toEqual(['(tendril:vda%3A1)/boot/grub']);
   });
 });
 
 describe('control flow', () => {
   it('menuentry arguments are positional parameters: $1 is the title, extras from $2 ($# $* "$@")', async () => {
-    expect(await cmdlines(`menuentry 'T' one "two words" {\n linux /k $1 $2 "$3" $# [$*] "$@"\n}\n`)).toEqual(['T one "two words" 3 [T one two words] T one "two words"']);
+    expect(await cmdlines(`menuentry 'T' one "two words" {\n linux /k $1 $2 "$3" $# [$*] "$@"\n}\n`)).toEqual([
+      'T one "two words" 3 [T one two words] T one "two words"',
+    ]);
   });
   it('$chosen is the --id/title path of the entry being run', async () => {
-    expect(await cmdlines("submenu 'S' --id s { menuentry 'E' { linux /k $chosen; }; menuentry 'F' --id f { linux /k $chosen; } }\n")).toEqual(['s>E', 's>f']);
+    expect(
+      await cmdlines(
+        "submenu 'S' --id s { menuentry 'E' { linux /k $chosen; }; menuentry 'F' --id f { linux /k $chosen; } }\n",
+      ),
+    ).toEqual(['s>E', 's>f']);
   });
   it('functions with parameters, return status, $?, shift', async () => {
     const cfg = `function f { set r="$1-$#"; shift; set s="$1"; return 3 }\nf a b c\nset st=$?\n${show('$r $s $st')}`;
@@ -74,7 +88,10 @@ describe('control flow', () => {
       ['[ x ]', true],
       ['[ ]', false],
     ];
-    const cfg = cases.map(([c], i) => `if ${c}; then set r${i}=1; else set r${i}=0; fi`).join('\n') + '\n' + show(cases.map((_, i) => `$r${i}`).join(''));
+    const cfg =
+      cases.map(([c], i) => `if ${c}; then set r${i}=1; else set r${i}=0; fi`).join('\n') +
+      '\n' +
+      show(cases.map((_, i) => `$r${i}`).join(''));
     expect(await cmdlines(cfg, { empty: '' })).toEqual([cases.map(([, v]) => (v ? '1' : '0')).join('')]);
   });
   it('source runs in the same context; configfile starts a new menu', async () => {
@@ -85,33 +102,54 @@ describe('control flow', () => {
       ['included', 'main'],
       ['main', 'fromsource'],
     ]);
-    const c = await runCfg(`set carried=yes\nmenuentry 'dropped' {\n linux /k\n}\nconfigfile /boot/grub/other.cfg\nmenuentry 'never' {\n linux /k\n}\n`, {
-      'boot/grub/other.cfg': `menuentry 'other' {\n linux /k $carried\n}\n`,
-    });
-    expect(c.entries.map((e) => [e.title, (e.target as LinuxTarget).cmdline, e.origin.file])).toEqual([['other', 'yes', '/boot/grub/other.cfg']]);
+    const c = await runCfg(
+      `set carried=yes\nmenuentry 'dropped' {\n linux /k\n}\nconfigfile /boot/grub/other.cfg\nmenuentry 'never' {\n linux /k\n}\n`,
+      {
+        'boot/grub/other.cfg': `menuentry 'other' {\n linux /k $carried\n}\n`,
+      },
+    );
+    expect(c.entries.map((e) => [e.title, (e.target as LinuxTarget).cmdline, e.origin.file])).toEqual([
+      ['other', 'yes', '/boot/grub/other.cfg'],
+    ]);
   });
   it('entry bodies run later, in a copy of the final environment', async () => {
-    expect(await cmdlines(`set v=early\n${show('$v')}set v=late\n${show('$v; set v=changed')}${show('$v')}`)).toEqual(['late', 'late', 'late']);
+    expect(await cmdlines(`set v=early\n${show('$v')}set v=late\n${show('$v; set v=changed')}${show('$v')}`)).toEqual([
+      'late',
+      'late',
+      'late',
+    ]);
   });
 });
 
 describe('devices, search and probe (§A6)', () => {
   const more: FsSpec[] = [
-    { device: 'vda', partition: 2, type: 'ext4', uuid: 'AAAA0000-1111-4222-8333-444455556666', label: 'data', partLabel: 'rootpart', files: { 'x/k2': 'k', marker: 'm' } },
+    {
+      device: 'vda',
+      partition: 2,
+      type: 'ext4',
+      uuid: 'AAAA0000-1111-4222-8333-444455556666',
+      label: 'data',
+      partLabel: 'rootpart',
+      files: { 'x/k2': 'k', marker: 'm' },
+    },
     { device: 'vdb', partition: 1, type: 'vfat', uuid: 'B00B-CAFE', label: 'ESP2', files: { k3: 'k' } },
   ];
   const target = async (cfg: string): Promise<{ ref: LinuxTarget['kernel']; ok: boolean; why: string }[]> =>
-    (await runCfg(cfg, {}, {}, more)).entries.map((e) => ({ ref: (e.target as LinuxTarget).kernel, ok: e.bootable, why: e.diagnostics.map((d) => d.message).join('; ') }));
+    (await runCfg(cfg, {}, {}, more)).entries.map((e) => ({
+      ref: (e.target as LinuxTarget).kernel,
+      ok: e.bootable,
+      why: e.diagnostics.map((d) => d.message).join('; '),
+    }));
 
   it('search --fs-uuid (case-insensitive), --label (filesystem label, not GPT name), --file, search.fs_uuid VAR', async () => {
     const r = await target(
       [
-        "menuentry u { search --no-floppy --fs-uuid --set=root aaaa0000-1111-4222-8333-444455556666; linux /x/k2; }",
-        "menuentry f { search -u -s b00b-cafe; linux /k3; }",
-        "menuentry l { search --label --set=d data; linux ($d)/x/k2; }",
-        "menuentry p { search --label --set=d rootpart; linux ($d)/x/k2; }",
-        "menuentry m { search --file --set /marker; linux /x/k2; }",
-        "menuentry s { search.fs_uuid B00B-CAFE dev hd1,gpt1; linux ($dev)/k3; }",
+        'menuentry u { search --no-floppy --fs-uuid --set=root aaaa0000-1111-4222-8333-444455556666; linux /x/k2; }',
+        'menuentry f { search -u -s b00b-cafe; linux /k3; }',
+        'menuentry l { search --label --set=d data; linux ($d)/x/k2; }',
+        'menuentry p { search --label --set=d rootpart; linux ($d)/x/k2; }',
+        'menuentry m { search --file --set /marker; linux /x/k2; }',
+        'menuentry s { search.fs_uuid B00B-CAFE dev hd1,gpt1; linux ($dev)/k3; }',
       ].join('\n'),
     );
     expect(r.map((x) => [x.ref.fsId, x.ok])).toEqual([
@@ -127,12 +165,12 @@ describe('devices, search and probe (§A6)', () => {
   it('(hdN,gptM) / (hdN,msdosM) / (hdN,M) mean partition M of the config disk; cd0 and bare names are unresolved', async () => {
     const r = await target(
       [
-        "menuentry a { linux (hd0,gpt2)/x/k2; }",
+        'menuentry a { linux (hd0,gpt2)/x/k2; }',
         "menuentry b { set root='hd3,msdos2'; linux /x/k2; }",
-        "menuentry c { set root=(hd0,1); linux /k; }",
-        "menuentry d { linux (cd0)/k; }",
-        "menuentry e { linux vmlinuz; }",
-        "menuentry g { linux (hd0,gpt9)/k; }",
+        'menuentry c { set root=(hd0,1); linux /k; }',
+        'menuentry d { linux (cd0)/k; }',
+        'menuentry e { linux vmlinuz; }',
+        'menuentry g { linux (hd0,gpt9)/k; }',
       ].join('\n'),
     );
     expect(r.map((x) => [x.ref.fsId, x.ok])).toEqual([
@@ -148,7 +186,12 @@ describe('devices, search and probe (§A6)', () => {
     expect(r[5]!.why).toContain('partition 9');
   });
   it('probe --fs-uuid/--label --set', async () => {
-    const s = await runCfg(`probe --fs-uuid --set=u (hd0,gpt2)\nprobe -l --set=l hd0,gpt2\n${show('$u $l')}`, {}, {}, more);
+    const s = await runCfg(
+      `probe --fs-uuid --set=u (hd0,gpt2)\nprobe -l --set=l hd0,gpt2\n${show('$u $l')}`,
+      {},
+      {},
+      more,
+    );
     expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('AAAA0000-1111-4222-8333-444455556666 data');
   });
 });
@@ -184,7 +227,10 @@ describe('defaults (§A7)', () => {
   });
   it('duplicate titles get distinct ids', async () => {
     const s = await runCfg("menuentry 'A' { linux /k; }\nmenuentry 'A' { linux /k; }\n");
-    expect(s.entries.map((e) => e.id)).toEqual(['grub:vda:1:/boot/grub/grub.cfg:A', 'grub:vda:1:/boot/grub/grub.cfg:A#2']);
+    expect(s.entries.map((e) => e.id)).toEqual([
+      'grub:vda:1:/boot/grub/grub.cfg:A',
+      'grub:vda:1:/boot/grub/grub.cfg:A#2',
+    ]);
   });
 });
 
@@ -195,11 +241,17 @@ describe('sandbox limits end in diagnostics naming file, line and limit', () => 
 
   it('infinite recursion: function f { f; }', async () => {
     const s = await runCfg("function f { f; }\nf\nmenuentry 'after' { linux /k; }\n", {}, { limits: lim });
-    expect(errs(s).join('\n')).toMatch(/\/boot\/grub\/grub.cfg:1: limit reached: nesting deeper than 32 \(calling function f\)/);
+    expect(errs(s).join('\n')).toMatch(
+      /\/boot\/grub\/grub.cfg:1: limit reached: nesting deeper than 32 \(calling function f\)/,
+    );
     expect(s.entries.map((e) => e.title)).toEqual(['after']);
   });
   it('huge expansion: set a=$a$a in a loop', async () => {
-    const s = await runCfg("set a=x\nwhile true; do set a=$a$a; done\nmenuentry 'after' { linux /k; }\n", {}, { limits: lim });
+    const s = await runCfg(
+      "set a=x\nwhile true; do set a=$a$a; done\nmenuentry 'after' { linux /k; }\n",
+      {},
+      { limits: lim },
+    );
     expect(errs(s).join('\n')).toMatch(/grub.cfg:2: limit reached: (word|value of a) longer than 65536 bytes/);
     expect(s.entries).toHaveLength(1);
   });
@@ -212,7 +264,9 @@ describe('sandbox limits end in diagnostics naming file, line and limit', () => 
     const s = await runCfg("source /boot/grub/grub.cfg\nmenuentry 'after' { linux /k; }\n");
     expect(errs(s).join('\n')).toMatch(/grub.cfg:1: include loop/);
     expect(s.entries).toHaveLength(1);
-    const c = await runCfg("configfile /boot/grub/b.cfg\n", { 'boot/grub/b.cfg': "menuentry 'b' { linux /k; }\nconfigfile /boot/grub/grub.cfg\n" });
+    const c = await runCfg('configfile /boot/grub/b.cfg\n', {
+      'boot/grub/b.cfg': "menuentry 'b' { linux /k; }\nconfigfile /boot/grub/grub.cfg\n",
+    });
     expect(errs(c).join('\n')).toMatch(/b.cfg:2: include loop/);
     expect(c.entries.map((e) => e.title)).toEqual(['b']);
   });
@@ -221,19 +275,29 @@ describe('sandbox limits end in diagnostics naming file, line and limit', () => 
     for (let i = 0; i < 40; i++) files[`boot/grub/s${i}.cfg`] = `source /boot/grub/s${i + 1}.cfg\n`;
     const s = await runCfg("source /boot/grub/s0.cfg\nmenuentry 'after' { linux /k; }\n", files);
     expect(errs(s).join('\n')).toMatch(/nesting deeper than 32 \(source/);
-    const many = await runCfg("for i in 1 2 3 4 5 6 7 8; do menuentry \"e$i\" { linux /k; }; done\n", {}, { limits: { ...lim, maxEntries: 5 } });
+    const many = await runCfg(
+      'for i in 1 2 3 4 5 6 7 8; do menuentry "e$i" { linux /k; }; done\n',
+      {},
+      { limits: { ...lim, maxEntries: 5 } },
+    );
     expect(many.entries).toHaveLength(5);
     expect(errs(many).join('\n')).toMatch(/grub.cfg:1: limit reached: more than 5 menu entries/);
   });
   it('a file over the size limit is refused with a diagnostic', async () => {
-    const s = await runCfg('source /boot/grub/big.cfg\n', { 'boot/grub/big.cfg': '#'.repeat(5000) }, { limits: { ...lim, maxFileBytes: 4096 } });
+    const s = await runCfg(
+      'source /boot/grub/big.cfg\n',
+      { 'boot/grub/big.cfg': '#'.repeat(5000) },
+      { limits: { ...lim, maxFileBytes: 4096 } },
+    );
     expect(errs(s).join('\n')).toMatch(/grub.cfg:1: cannot read \/boot\/grub\/big.cfg: EFBIG/);
   });
 });
 
 describe('regexp', () => {
   it('sets groups; refuses quantified groups (catastrophic backtracking)', async () => {
-    const s = await runCfg(`regexp --set=1:d --set=2:f '^(.*)/([^/]*)$' /isos/x.iso\nregexp --set=r '^(a|a)*$' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\nset rs=$?\n${show('$d $f [$r] $rs')}`);
+    const s = await runCfg(
+      `regexp --set=1:d --set=2:f '^(.*)/([^/]*)$' /isos/x.iso\nregexp --set=r '^(a|a)*$' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\nset rs=$?\n${show('$d $f [$r] $rs')}`,
+    );
     expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('/isos x.iso [] 1');
     expect(s.diagnostics.some((d) => d.message.includes('too complex'))).toBe(true);
   });
@@ -241,7 +305,10 @@ describe('regexp', () => {
 
 describe('broken input and environment files', () => {
   it('a parse error names file, line and reason; the rest of the file still yields entries', async () => {
-    const s = await runCfg("menuentry 'A' { linux /k; }\nif [ x ]; then\n  set a=1\nmenuentry 'B' {\n  linux /k\n}\n", {});
+    const s = await runCfg(
+      "menuentry 'A' { linux /k; }\nif [ x ]; then\n  set a=1\nmenuentry 'B' {\n  linux /k\n}\n",
+      {},
+    );
     const e = s.diagnostics.find((d) => d.message.startsWith('parse error'));
     expect(e).toMatchObject({ severity: 'error', fsId: 'vda:1', file: '/boot/grub/grub.cfg' });
     expect(e!.message).toMatch(/parse error: .*'fi'/);
@@ -250,15 +317,38 @@ describe('broken input and environment files', () => {
   it('load_env -f FILE with a variable list imports only those; save_env is recorded, not written', async () => {
     const { grubenv } = await import('./helpers');
     const env = grubenv({ a: 'one', b: 'two' });
-    const s = await runCfg(`load_env -f /boot/grub/other.env a\nset a="$a!"\nsave_env -f /boot/grub/other.env a\n${show('[$a] [$b]')}`, { 'boot/grub/other.env': env });
+    const s = await runCfg(
+      `load_env -f /boot/grub/other.env a\nset a="$a!"\nsave_env -f /boot/grub/other.env a\n${show('[$a] [$b]')}`,
+      { 'boot/grub/other.env': env },
+    );
     expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('[one!] []');
-    expect(s.configs[0]!.saveEnv).toEqual([{ fsId: 'vda:1', path: '/boot/grub/other.env', values: new Map([['a', 'one!']]), file: '/boot/grub/grub.cfg', line: 3 }]);
+    expect(s.configs[0]!.saveEnv).toEqual([
+      {
+        fsId: 'vda:1',
+        path: '/boot/grub/other.env',
+        values: new Map([['a', 'one!']]),
+        file: '/boot/grub/grub.cfg',
+        line: 3,
+      },
+    ]);
   });
   it('step budget and environment size limits', async () => {
-    const steps = await runCfg("function f { true; true; true; }\nfor i in 1 2 3 4 5 6 7 8 9 10; do f; f; f; done\nmenuentry 'after' { linux /k; }\n", {}, { limits: { ...DEFAULT_LIMITS, maxSteps: 40 } });
-    expect(steps.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n')).toMatch(/1: limit reached: more than 40 commands executed/);
-    const env = await runCfg('set a=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nfor i in 1 2 3 4 5 6 7 8; do set a$i=$a$a$a$a; done\n', {}, { limits: { ...DEFAULT_LIMITS, maxEnvBytes: 512 } });
-    expect(env.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n')).toMatch(/2: limit reached: variables larger than 512 bytes/);
+    const steps = await runCfg(
+      "function f { true; true; true; }\nfor i in 1 2 3 4 5 6 7 8 9 10; do f; f; f; done\nmenuentry 'after' { linux /k; }\n",
+      {},
+      { limits: { ...DEFAULT_LIMITS, maxSteps: 40 } },
+    );
+    expect(steps.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n')).toMatch(
+      /1: limit reached: more than 40 commands executed/,
+    );
+    const env = await runCfg(
+      'set a=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nfor i in 1 2 3 4 5 6 7 8; do set a$i=$a$a$a$a; done\n',
+      {},
+      { limits: { ...DEFAULT_LIMITS, maxEnvBytes: 512 } },
+    );
+    expect(env.diagnostics.map((d) => `${d.line}: ${d.message}`).join('\n')).toMatch(
+      /2: limit reached: variables larger than 512 bytes/,
+    );
   });
 });
 
@@ -266,9 +356,9 @@ describe('loader commands', () => {
   it('devicetree, newc: initrds, initrd before linux, linuxefi/initrdefi, a later linux resets initrds', async () => {
     const s = await runCfg(
       [
-        "menuentry dt { linux /k console=ttyAMA0; initrd /i1 newc:extra.cpio:/i2; devicetree /dtb; }",
-        "menuentry early { initrd /i1; linuxefi /k; initrdefi /i2; }",
-        "menuentry twice { linux /k a; initrd /i1; linux16 /k b; }",
+        'menuentry dt { linux /k console=ttyAMA0; initrd /i1 newc:extra.cpio:/i2; devicetree /dtb; }',
+        'menuentry early { initrd /i1; linuxefi /k; initrdefi /i2; }',
+        'menuentry twice { linux /k a; initrd /i1; linux16 /k b; }',
       ].join('\n'),
       { dtb: 'd' },
     );
@@ -292,9 +382,13 @@ describe('loader commands', () => {
 
 describe('eval', () => {
   it('runs its words as script in the current context; self-eval recursion ends in a limit', async () => {
-    const s = await runCfg(`set cmd='set v=from_eval'\neval $cmd\neval "set w=\\$v"\n${show('$v $w')}\nset loop='eval $loop'\neval $loop\n`);
+    const s = await runCfg(
+      `set cmd='set v=from_eval'\neval $cmd\neval "set w=\\$v"\n${show('$v $w')}\nset loop='eval $loop'\neval $loop\n`,
+    );
     expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('from_eval from_eval');
-    expect(s.diagnostics.some((d) => /limit reached: nesting deeper than 32 \(eval\)/.test(d.message) && d.line === 9)).toBe(true);
+    expect(
+      s.diagnostics.some((d) => /limit reached: nesting deeper than 32 \(eval\)/.test(d.message) && d.line === 9),
+    ).toBe(true);
   });
 });
 

@@ -9,22 +9,124 @@ import { parse } from '../../../src/discovery/sources/grub/parser';
 import { DEFAULT_LIMITS, scanGrub } from '../../../src/discovery/sources/grub';
 import { DATA, makeCtx, type TestCtx } from './helpers';
 
-const LIMITS = { ...DEFAULT_LIMITS, maxSteps: 20_000, maxLoopIterations: 2_000, maxWordBytes: 4096, maxEnvBytes: 64 * 1024, maxEntries: 200 };
+const LIMITS = {
+  ...DEFAULT_LIMITS,
+  maxSteps: 20_000,
+  maxLoopIterations: 2_000,
+  maxWordBytes: 4096,
+  maxEnvBytes: 64 * 1024,
+  maxEntries: 200,
+};
 
 const TOKENS = [
-  'if', 'then', 'elif', 'else', 'fi', 'for', 'in', 'do', 'done', 'while', 'until', 'function', 'f', 'menuentry', 'submenu',
-  'hiddenentry', '{', '}', ';', '\n', ' ', '\t', "'", '"', '\\', '$', '${', '$a', '${a}', '$1', '$@', '"$@"', '#', 'a', 'b=c',
-  'set', 'a=$a$a', 'source', 'configfile', '/boot/grub/grub.cfg', '/boot/grub/x.cfg', 'linux', 'initrd', '/k', '(hd0,gpt1)/k',
-  '($root)/k', 'search', '--set=root', '--fs-uuid', '-f', '[', ']', '-f', '-d', '=', '!=', '-eq', '-a', '-o', '(', ')', '!',
-  '/boot/*', '(hd0,gpt1)/*', '[ab]*', 'eval', 'true', 'false', 'return', 'break', 'continue', 'shift', 'load_env', 'save_env', 'blscfg', 'loopback', 'loop', 'chainloader',
-  '+1', 'multiboot2', 'module2', 'regexp', '--set=1:v', '^(a+)+$', 'export', 'unset', 'f;', 'f', 'x', '>', 'default=0',
+  'if',
+  'then',
+  'elif',
+  'else',
+  'fi',
+  'for',
+  'in',
+  'do',
+  'done',
+  'while',
+  'until',
+  'function',
+  'f',
+  'menuentry',
+  'submenu',
+  'hiddenentry',
+  '{',
+  '}',
+  ';',
+  '\n',
+  ' ',
+  '\t',
+  "'",
+  '"',
+  '\\',
+  '$',
+  '${',
+  '$a',
+  '${a}',
+  '$1',
+  '$@',
+  '"$@"',
+  '#',
+  'a',
+  'b=c',
+  'set',
+  'a=$a$a',
+  'source',
+  'configfile',
+  '/boot/grub/grub.cfg',
+  '/boot/grub/x.cfg',
+  'linux',
+  'initrd',
+  '/k',
+  '(hd0,gpt1)/k',
+  '($root)/k',
+  'search',
+  '--set=root',
+  '--fs-uuid',
+  '-f',
+  '[',
+  ']',
+  '-f',
+  '-d',
+  '=',
+  '!=',
+  '-eq',
+  '-a',
+  '-o',
+  '(',
+  ')',
+  '!',
+  '/boot/*',
+  '(hd0,gpt1)/*',
+  '[ab]*',
+  'eval',
+  'true',
+  'false',
+  'return',
+  'break',
+  'continue',
+  'shift',
+  'load_env',
+  'save_env',
+  'blscfg',
+  'loopback',
+  'loop',
+  'chainloader',
+  '+1',
+  'multiboot2',
+  'module2',
+  'regexp',
+  '--set=1:v',
+  '^(a+)+$',
+  'export',
+  'unset',
+  'f;',
+  'f',
+  'x',
+  '>',
+  'default=0',
 ];
 
 let t: TestCtx;
 const cfgPath = (): string => path.join(t.root, 'vda-1', 'boot', 'grub', 'grub.cfg');
 beforeAll(() => {
   t = makeCtx([
-    { device: 'vda', partition: 1, uuid: '0a0b0c0d-1111-4222-8333-444455556666', files: { 'boot/grub/grub.cfg': '', 'boot/grub/x.cfg': 'source /boot/grub/grub.cfg\nf\n', k: 'k', 'loader/entries/a.conf': 'title a\nlinux /k\noptions $a $@\n' } },
+    {
+      device: 'vda',
+      partition: 1,
+      uuid: '0a0b0c0d-1111-4222-8333-444455556666',
+      files: {
+        'boot/grub/grub.cfg': '',
+        'boot/grub/x.cfg': 'source /boot/grub/grub.cfg\nf\n',
+        k: 'k',
+        'loader/entries/a.conf': 'title a\nlinux /k\noptions $a $@\n',
+      },
+    },
   ]);
 });
 afterAll(() => t.cleanup());
@@ -42,11 +144,17 @@ async function evaluate(text: string): Promise<void> {
 const soup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 120 }).map((a) => a.join(' '));
 const tightSoup = fc.array(fc.constantFrom(...TOKENS), { maxLength: 120 }).map((a) => a.join(''));
 
-const fixtures = fs.readdirSync(DATA).filter((f) => f.endsWith('.cfg')).map((f) => fs.readFileSync(path.join(DATA, f), 'utf8'));
+const fixtures = fs
+  .readdirSync(DATA)
+  .filter((f) => f.endsWith('.cfg'))
+  .map((f) => fs.readFileSync(path.join(DATA, f), 'utf8'));
 const mutated = fc
   .tuple(
     fc.constantFrom(...fixtures),
-    fc.array(fc.tuple(fc.nat(), fc.nat({ max: 200 }), fc.constantFrom('delete', 'dup', 'insert'), fc.constantFrom(...TOKENS)), { minLength: 1, maxLength: 6 }),
+    fc.array(
+      fc.tuple(fc.nat(), fc.nat({ max: 200 }), fc.constantFrom('delete', 'dup', 'insert'), fc.constantFrom(...TOKENS)),
+      { minLength: 1, maxLength: 6 },
+    ),
   )
   .map(([text, muts]) => {
     let s = text;
@@ -62,11 +170,14 @@ const mutated = fc
 describe('grub front end fuzzing', () => {
   it('lexer and parser never throw on token soups and random strings', () => {
     fc.assert(
-      fc.property(fc.oneof(soup, tightSoup, fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 })), (src) => {
-        lex(src);
-        const p = parse(src);
-        for (const e of p.errors) expect(e.line).toBeGreaterThanOrEqual(1);
-      }),
+      fc.property(
+        fc.oneof(soup, tightSoup, fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 })),
+        (src) => {
+          lex(src);
+          const p = parse(src);
+          for (const e of p.errors) expect(e.line).toBeGreaterThanOrEqual(1);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -92,7 +203,10 @@ describe('grub front end fuzzing', () => {
     ]) {
       fs.writeFileSync(cfgPath(), src);
       const s = await scanGrub(t.ctx, { limits: LIMITS });
-      expect(s.diagnostics.some((d) => d.severity === 'error'), src.slice(0, 40)).toBe(true);
+      expect(
+        s.diagnostics.some((d) => d.severity === 'error'),
+        src.slice(0, 40),
+      ).toBe(true);
     }
   }, 60_000);
 });

@@ -73,7 +73,11 @@ export function makeCtx(specs: readonly FsSpec[]): TestCtx {
 }
 
 /** Fake kernel/initrd files: contents do not matter to the evaluator, existence does. */
-export function kernels(dir: string, versions: readonly string[], initrdName = (v: string) => `initrd.img-${v}`): Record<string, string> {
+export function kernels(
+  dir: string,
+  versions: readonly string[],
+  initrdName = (v: string) => `initrd.img-${v}`,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of versions) {
     out[`${dir}/vmlinuz-${v}`] = `kernel ${v}\n`;
@@ -98,7 +102,13 @@ export async function runCfg(
 ): Promise<import('../../../src/discovery/sources/grub').GrubScan> {
   const { scanGrub } = await import('../../../src/discovery/sources/grub');
   const t = makeCtx([
-    { device: 'vda', partition: 1, uuid: '0a0b0c0d-1111-4222-8333-444455556666', label: 'boot', files: { 'boot/grub/grub.cfg': cfg, k: 'kernel', i1: 'i', i2: 'i', ...files } },
+    {
+      device: 'vda',
+      partition: 1,
+      uuid: '0a0b0c0d-1111-4222-8333-444455556666',
+      label: 'boot',
+      files: { 'boot/grub/grub.cfg': cfg, k: 'kernel', i1: 'i', i2: 'i', ...files },
+    },
     ...more,
   ]);
   try {

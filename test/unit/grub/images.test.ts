@@ -28,19 +28,29 @@ function fatImage(name: string, volid: string, dir: string): string {
   const img = path.join(tmp, `${name}.img`);
   execFileSync('truncate', ['-s', '32M', img]);
   execFileSync('mkfs.vfat', ['-F', '16', '-i', volid, '-n', 'ESP', img], { stdio: 'ignore' });
-  for (const e of fs.readdirSync(dir)) execFileSync('mcopy', ['-s', '-i', img, path.join(dir, e), '::/'], { stdio: 'ignore' });
+  for (const e of fs.readdirSync(dir))
+    execFileSync('mcopy', ['-s', '-i', img, path.join(dir, e), '::/'], { stdio: 'ignore' });
   return img;
 }
 
 function extImage(name: string, uuid: string, dir: string): string {
   const img = path.join(tmp, `${name}.img`);
-  execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-U', uuid, '-L', name, '-d', dir, img, '32M'], { stdio: 'ignore' });
+  execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-U', uuid, '-L', name, '-d', dir, img, '32M'], {
+    stdio: 'ignore',
+  });
   return img;
 }
 
-const blkid = (img: string, tag: string): string => execFileSync('blkid', ['-p', '-o', 'value', '-s', tag, img], { encoding: 'utf8' }).trim();
+const blkid = (img: string, tag: string): string =>
+  execFileSync('blkid', ['-p', '-o', 'value', '-s', tag, img], { encoding: 'utf8' }).trim();
 
-async function mount(img: string, device: string, partition: number, type: FsType, role?: FsReport['role']): Promise<MountedFs> {
+async function mount(
+  img: string,
+  device: string,
+  partition: number,
+  type: FsType,
+  role?: FsReport['role'],
+): Promise<MountedFs> {
   const report: FsReport = {
     fsId: `${device}:${partition}`,
     device: `/dev/${device}`,
@@ -53,11 +63,26 @@ async function mount(img: string, device: string, partition: number, type: FsTyp
   return { report, fs: await openFileSystem(FileSource.open(img), type) };
 }
 
-const ctxOf = (fss: MountedFs[]): SourceContext => ({ filesystems: fss, get: (id) => fss.find((f) => f.report.fsId === id), arch: 'x64' });
+const ctxOf = (fss: MountedFs[]): SourceContext => ({
+  filesystems: fss,
+  get: (id) => fss.find((f) => f.report.fsId === id),
+  arch: 'x64',
+});
 
 describe('grub.cfg on real images', () => {
   it('Arch: /boot is a FAT ESP searched by its volume id (blkid XXXX-XXXX)', async () => {
-    const esp = fatImage('arch-esp', '7e3a21c9', tree('arch-esp', { 'grub/grub.cfg': fixture('arch.cfg'), 'vmlinuz-linux': 'k', 'intel-ucode.img': 'u', 'initramfs-linux.img': 'i', 'initramfs-linux-fallback.img': 'f', 'EFI/Microsoft/Boot/bootmgfw.efi': 'MZ' }));
+    const esp = fatImage(
+      'arch-esp',
+      '7e3a21c9',
+      tree('arch-esp', {
+        'grub/grub.cfg': fixture('arch.cfg'),
+        'vmlinuz-linux': 'k',
+        'intel-ucode.img': 'u',
+        'initramfs-linux.img': 'i',
+        'initramfs-linux-fallback.img': 'f',
+        'EFI/Microsoft/Boot/bootmgfw.efi': 'MZ',
+      }),
+    );
     expect(blkid(esp, 'UUID')).toBe('7E3A-21C9');
     const s = await scanGrub(ctxOf([await mount(esp, 'nvme0n1', 1, 'vfat', 'esp')]));
     expect(s.entries.map((e) => [e.title, e.bootable])).toEqual([
@@ -67,15 +92,38 @@ describe('grub.cfg on real images', () => {
       ['Windows Boot Manager (on /dev/nvme0n1p1)', true],
       ['Windows 7 (on /dev/sdb1)', false],
     ]);
-    expect((s.entries[2]!.target as LinuxTarget).initrds.map((r) => r.path)).toEqual(['/intel-ucode.img', '/initramfs-linux-fallback.img']);
+    expect((s.entries[2]!.target as LinuxTarget).initrds.map((r) => r.path)).toEqual([
+      '/intel-ucode.img',
+      '/initramfs-linux-fallback.img',
+    ]);
   });
 
   it('Ubuntu: FAT ESP stub → configfile on an ext4 /boot found by UUID', async () => {
     const BOOT = '9e2f4c1a-7b3d-4e5f-8a6b-1c2d3e4f5a6b';
-    const esp = fatImage('ubuntu-esp', 'c0de1234', tree('ubuntu-esp', { 'EFI/ubuntu/grub.cfg': fixture('ubuntu-esp-stub.cfg') }));
-    const boot = extImage('ubuntu-boot', BOOT, tree('ubuntu-boot', { 'grub/grub.cfg': fixture('ubuntu-noble.cfg'), 'vmlinuz-6.8.0-45-generic': 'k', 'initrd.img-6.8.0-45-generic': 'i', 'vmlinuz-6.8.0-41-generic': 'k', 'initrd.img-6.8.0-41-generic': 'i', 'memtest86+x64.efi': 'm' }));
+    const esp = fatImage(
+      'ubuntu-esp',
+      'c0de1234',
+      tree('ubuntu-esp', { 'EFI/ubuntu/grub.cfg': fixture('ubuntu-esp-stub.cfg') }),
+    );
+    const boot = extImage(
+      'ubuntu-boot',
+      BOOT,
+      tree('ubuntu-boot', {
+        'grub/grub.cfg': fixture('ubuntu-noble.cfg'),
+        'vmlinuz-6.8.0-45-generic': 'k',
+        'initrd.img-6.8.0-45-generic': 'i',
+        'vmlinuz-6.8.0-41-generic': 'k',
+        'initrd.img-6.8.0-41-generic': 'i',
+        'memtest86+x64.efi': 'm',
+      }),
+    );
     const s = await scanGrub(ctxOf([await mount(esp, 'vda', 1, 'vfat', 'esp'), await mount(boot, 'vda', 2, 'ext4')]));
-    expect(s.configs.map((c) => [c.probed, c.file])).toEqual([[{ fsId: 'vda:1', path: '/EFI/ubuntu/grub.cfg' }, { fsId: 'vda:2', path: '/grub/grub.cfg' }]]);
+    expect(s.configs.map((c) => [c.probed, c.file])).toEqual([
+      [
+        { fsId: 'vda:1', path: '/EFI/ubuntu/grub.cfg' },
+        { fsId: 'vda:2', path: '/grub/grub.cfg' },
+      ],
+    ]);
     expect(s.entries).toHaveLength(5);
     expect(s.entries.every((e) => e.bootable && e.origin.fsId === 'vda:2')).toBe(true);
   });

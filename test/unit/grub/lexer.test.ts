@@ -3,7 +3,12 @@ import { lex, type Token, type WordToken } from '../../../src/discovery/sources/
 import { parse } from '../../../src/discovery/sources/grub/parser';
 
 const words = (src: string): WordToken[] => lex(src).filter((t): t is WordToken => t.kind === 'word');
-const kinds = (src: string): string[] => lex(src).map((t: Token) => (t.kind === 'word' ? `w:${t.parts.map((p) => (p.k === 'lit' ? p.v : `$${p.name}${p.quoted ? 'q' : ''}`)).join('|')}` : t.kind));
+const kinds = (src: string): string[] =>
+  lex(src).map((t: Token) =>
+    t.kind === 'word'
+      ? `w:${t.parts.map((p) => (p.k === 'lit' ? p.v : `$${p.name}${p.quoted ? 'q' : ''}`)).join('|')}`
+      : t.kind,
+  );
 
 describe('GRUB lexer (grub-syslinux.md §A2)', () => {
   it('splits words on blanks and commands on newline and ;', () => {
@@ -23,17 +28,33 @@ describe('GRUB lexer (grub-syslinux.md §A2)', () => {
     expect(kinds('echo a#b # comment ; not a command\necho')).toEqual(['w:echo', 'w:a#b', 'nl', 'w:echo', 'eof']);
   });
   it('variables: $name ${name} positional and specials; a lone $ is literal', () => {
-    expect(kinds('echo $a$1 ${10} $# $? $* $@ $ $-')).toEqual(['w:echo', 'w:$a|$1', 'w:$10', 'w:$#', 'w:$?', 'w:$*', 'w:$@', 'w:$', 'w:$-', 'eof']);
+    expect(kinds('echo $a$1 ${10} $# $? $* $@ $ $-')).toEqual([
+      'w:echo',
+      'w:$a|$1',
+      'w:$10',
+      'w:$#',
+      'w:$?',
+      'w:$*',
+      'w:$@',
+      'w:$',
+      'w:$-',
+      'eof',
+    ]);
   });
   it('braces are tokens; empty quotes still make a word', () => {
-    expect(kinds("menuentry '' \"\" {x}")).toEqual(['w:menuentry', 'w:', 'w:', 'lbrace', 'w:x', 'rbrace', 'eof']);
+    expect(kinds('menuentry \'\' "" {x}')).toEqual(['w:menuentry', 'w:', 'w:', 'lbrace', 'w:x', 'rbrace', 'eof']);
   });
   it('plain is set only for unquoted literal words (keyword candidates)', () => {
     expect(words('if "if" i\\f').map((w) => w.plain)).toEqual(['if', null, null]);
   });
   it('tracks lines and columns across multi-line quotes and continuations', () => {
     const w = words("a 'x\ny'\n  b\\\nc\nd");
-    expect(w.map((x) => [x.line, x.col])).toEqual([[1, 0], [1, 2], [3, 2], [5, 0]]);
+    expect(w.map((x) => [x.line, x.col])).toEqual([
+      [1, 0],
+      [1, 2],
+      [3, 2],
+      [5, 0],
+    ]);
   });
   it('an unterminated quote is an error token on its line; lexing resumes on the next line', () => {
     const toks = lex("echo 'oops\nset a=1\n");
@@ -57,7 +78,17 @@ describe('GRUB parser', () => {
       ].join('\n'),
     );
     expect(p.errors).toEqual([]);
-    expect(p.cmds.map((c) => c.t)).toEqual(['if', 'for', 'while', 'while', 'function', 'menu', 'menu', 'menu', 'block']);
+    expect(p.cmds.map((c) => c.t)).toEqual([
+      'if',
+      'for',
+      'while',
+      'while',
+      'function',
+      'menu',
+      'menu',
+      'menu',
+      'block',
+    ]);
   });
   it('reserved words are only keywords at command position', () => {
     const p = parse('echo if then fi do done menuentry\n');

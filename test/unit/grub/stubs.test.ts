@@ -12,7 +12,14 @@ describe('Ubuntu: ESP stub → configfile on a separate /boot', () => {
   const BOOT = '9e2f4c1a-7b3d-4e5f-8a6b-1c2d3e4f5a6b';
   const make = (env: Record<string, string>): TestCtx =>
     makeCtx([
-      { device: 'nvme0n1', partition: 1, type: 'vfat', uuid: 'C0DE-1234', role: 'esp', files: { 'EFI/ubuntu/grub.cfg': fixture('ubuntu-esp-stub.cfg'), 'EFI/ubuntu/shimx64.efi': 'x' } },
+      {
+        device: 'nvme0n1',
+        partition: 1,
+        type: 'vfat',
+        uuid: 'C0DE-1234',
+        role: 'esp',
+        files: { 'EFI/ubuntu/grub.cfg': fixture('ubuntu-esp-stub.cfg'), 'EFI/ubuntu/shimx64.efi': 'x' },
+      },
       {
         device: 'nvme0n1',
         partition: 2,
@@ -73,7 +80,14 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
     `title ${title}\nversion ${v}\nlinux /vmlinuz-${v}\ninitrd /initramfs-${v}.img $tuned_initrd\noptions ${opts}\nid fedora-20191030-${v}\ngrub_users $grub_users\ngrub_arg --unrestricted\ngrub_class kernel\n`;
   const make = (env: Record<string, string>, extra: Record<string, string> = {}): TestCtx =>
     makeCtx([
-      { device: 'sda', partition: 1, type: 'vfat', uuid: '5A3C-1E2F', role: 'esp', files: { 'EFI/fedora/grub.cfg': fixture('fedora-esp-stub.cfg') } },
+      {
+        device: 'sda',
+        partition: 1,
+        type: 'vfat',
+        uuid: '5A3C-1E2F',
+        role: 'esp',
+        files: { 'EFI/fedora/grub.cfg': fixture('fedora-esp-stub.cfg') },
+      },
       {
         device: 'sda',
         partition: 2,
@@ -81,8 +95,14 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
         files: {
           'grub2/grub.cfg': fixture('fedora31-blscfg.cfg'),
           'grub2/grubenv': grubenv(env),
-          [`loader/entries/${MID}-5.3.7-301.fc31.x86_64.conf`]: bls('5.3.7-301.fc31.x86_64', 'Fedora (5.3.7-301.fc31.x86_64) 31 (Thirty One)'),
-          [`loader/entries/${MID}-5.5.10-200.fc31.x86_64.conf`]: bls('5.5.10-200.fc31.x86_64', 'Fedora (5.5.10-200.fc31.x86_64) 31 (Thirty One)'),
+          [`loader/entries/${MID}-5.3.7-301.fc31.x86_64.conf`]: bls(
+            '5.3.7-301.fc31.x86_64',
+            'Fedora (5.3.7-301.fc31.x86_64) 31 (Thirty One)',
+          ),
+          [`loader/entries/${MID}-5.5.10-200.fc31.x86_64.conf`]: bls(
+            '5.5.10-200.fc31.x86_64',
+            'Fedora (5.5.10-200.fc31.x86_64) 31 (Thirty One)',
+          ),
           [`loader/entries/${MID}-0-rescue.conf`]: `title Fedora (0-rescue-${MID}) 31 (Thirty One)\nversion 0-rescue-${MID}\nlinux /vmlinuz-0-rescue-${MID}\ninitrd /initramfs-0-rescue-${MID}.img\noptions $kernelopts\n`,
           [`vmlinuz-0-rescue-${MID}`]: 'k',
           [`initramfs-0-rescue-${MID}.img`]: 'i',
@@ -94,7 +114,13 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
     ]);
 
   it('expands grubenv variables in options and initrd, newest first, default from saved_entry stem', async () => {
-    t = make({ saved_entry: `${MID}-5.3.7-301.fc31.x86_64`, kernelopts: 'root=/dev/mapper/fedora-root ro rd.lvm.lv=fedora/root rhgb quiet', tuned_params: 'skew_tick=1', tuned_initrd: '/tuned.img', boot_success: '1' });
+    t = make({
+      saved_entry: `${MID}-5.3.7-301.fc31.x86_64`,
+      kernelopts: 'root=/dev/mapper/fedora-root ro rd.lvm.lv=fedora/root rhgb quiet',
+      tuned_params: 'skew_tick=1',
+      tuned_initrd: '/tuned.img',
+      boot_success: '1',
+    });
     const s = await scanGrub(t.ctx);
     expect(s.configs).toHaveLength(1);
     expect(s.entries.map((e) => e.id)).toEqual([
@@ -103,7 +129,11 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
       `${MID}-0-rescue.conf`,
     ]);
     const e = s.entries[1]!;
-    expect(e.origin).toMatchObject({ source: 'grub', fsId: 'sda:2', file: `/loader/entries/${MID}-5.3.7-301.fc31.x86_64.conf` });
+    expect(e.origin).toMatchObject({
+      source: 'grub',
+      fsId: 'sda:2',
+      file: `/loader/entries/${MID}-5.3.7-301.fc31.x86_64.conf`,
+    });
     expect(e.version).toBe('5.3.7-301.fc31.x86_64');
     expect(lin(e)).toEqual({
       kind: 'linux',
@@ -121,7 +151,9 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
   it('without kernelopts in grubenv the grub.cfg fallback is used; undefined $tuned_* vanish', async () => {
     t = make({});
     const s = await scanGrub(t.ctx);
-    expect(lin(s.entries[0]!).cmdline).toBe('root=/dev/mapper/fedora-root ro resume=/dev/mapper/fedora-swap rd.lvm.lv=fedora/root rhgb quiet');
+    expect(lin(s.entries[0]!).cmdline).toBe(
+      'root=/dev/mapper/fedora-root ro resume=/dev/mapper/fedora-swap rd.lvm.lv=fedora/root rhgb quiet',
+    );
     expect(lin(s.entries[0]!).initrds).toHaveLength(1);
     // saved_entry unset: default "" → entry 0 (the newest).
     expect(s.settings?.defaultId).toBe(s.entries[0]!.id);

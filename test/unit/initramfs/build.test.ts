@@ -13,8 +13,10 @@ let out: string;
 let report: ReturnType<typeof buildInitramfs>['report'];
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(ROOT, 'native/build/Release/tendril.node'))) execFileSync('sh', [path.join(ROOT, 'scripts/build-native.sh')]);
-  if (!fs.existsSync(path.join(ROOT, 'dist/tendril.js'))) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')]);
+  if (!fs.existsSync(path.join(ROOT, 'native/build/Release/tendril.node')))
+    execFileSync('sh', [path.join(ROOT, 'scripts/build-native.sh')]);
+  if (!fs.existsSync(path.join(ROOT, 'dist/tendril.js')))
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')]);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-initramfs-'));
   out = path.join(dir, 'initramfs.cpio');
   report = buildInitramfs(resolveBuildOptions({ out, compress: 'none', noBuild: true, log: () => {} })).report;
@@ -32,7 +34,11 @@ beforeAll(() => {
   }
   const baseEnd = Math.ceil((trailer + 11) / 4) * 4;
   for (const part of [all.subarray(0, baseEnd), all.subarray(baseEnd)]) {
-    execFileSync('cpio', ['-idm', '--quiet', '--no-absolute-filenames'], { cwd: path.join(dir, 'root'), input: part, stdio: ['pipe', 'ignore', 'pipe'] });
+    execFileSync('cpio', ['-idm', '--quiet', '--no-absolute-filenames'], {
+      cwd: path.join(dir, 'root'),
+      input: part,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
   }
 }, 120_000);
 
@@ -42,14 +48,26 @@ afterAll(() => {
 
 describe('initramfs builder', () => {
   it('parses its options', () => {
-    expect(parseBuildArgs(['--kernel-modules-from', '6.1', '--out', 'x', '--compress', 'zstd'])).toEqual({ kernelVersion: '6.1', out: 'x', compress: 'zstd' });
+    expect(parseBuildArgs(['--kernel-modules-from', '6.1', '--out', 'x', '--compress', 'zstd'])).toEqual({
+      kernelVersion: '6.1',
+      out: 'x',
+      compress: 'zstd',
+    });
     expect(parseBuildArgs(['--compress', 'lz4'])).toMatch(/xz, zstd or none/);
     expect(parseBuildArgs(['--out'])).toMatch(/needs a value/);
   });
   it('has /init, the bundle, the addon, terminfo and modules.order', () => {
     const r = path.join(dir, 'root');
     expect(fs.statSync(path.join(r, 'init')).mode & 0o111).not.toBe(0);
-    for (const f of ['tendril.js', 'tendril.node', 'bin/node', 'bin/busybox', 'blessed-usr/linux', 'etc/tendril/modules.order']) expect(fs.existsSync(path.join(r, f))).toBe(true);
+    for (const f of [
+      'tendril.js',
+      'tendril.node',
+      'bin/node',
+      'bin/busybox',
+      'blessed-usr/linux',
+      'etc/tendril/modules.order',
+    ])
+      expect(fs.existsSync(path.join(r, f))).toBe(true);
     const order = fs.readFileSync(path.join(r, 'etc/tendril/modules.order'), 'utf8').trim().split('\n');
     for (const m of order) expect(fs.existsSync(path.join(r, 'lib/modules', m))).toBe(true);
     expect(order.some((m) => m.endsWith('/virtio_blk.ko'))).toBe(true);
@@ -57,17 +75,31 @@ describe('initramfs builder', () => {
     const late = fs.readFileSync(path.join(r, 'etc/tendril/modules.late'), 'utf8').trim().split('\n');
     for (const m of late) expect(fs.existsSync(path.join(r, 'lib/modules', m))).toBe(true);
     expect(late.some((m) => m.endsWith('/ext4.ko'))).toBe(true);
-    expect(late.indexOf(late.find((m) => m.endsWith('/jbd2.ko'))!)).toBeLessThan(late.indexOf(late.find((m) => m.endsWith('/ext4.ko'))!));
+    expect(late.indexOf(late.find((m) => m.endsWith('/jbd2.ko'))!)).toBeLessThan(
+      late.indexOf(late.find((m) => m.endsWith('/ext4.ko'))!),
+    );
     expect(late.filter((m) => order.includes(m))).toEqual([]);
     expect(report.kernelModulesFrom).toBe(defaultKernelVersion());
   });
   it('node runs the bundle inside the unpacked tree (chroot): libraries are complete', () => {
     // A clean environment, as /init gives node (no NODE_EXTRA_CA_CERTS pointing at host files).
     const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-    const r = spawnSync('chroot', [path.join(dir, 'root'), '/bin/node', '/tendril.js', 'help'], { encoding: 'utf8', env });
+    const r = spawnSync('chroot', [path.join(dir, 'root'), '/bin/node', '/tendril.js', 'help'], {
+      encoding: 'utf8',
+      env,
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/usage: tendril <command>/);
-    const addon = spawnSync('chroot', [path.join(dir, 'root'), '/bin/node', '-e', "process.dlopen({exports:{}}, '/tendril.node'); console.log('addon ok')"], { encoding: 'utf8', env });
+    const addon = spawnSync(
+      'chroot',
+      [
+        path.join(dir, 'root'),
+        '/bin/node',
+        '-e',
+        "process.dlopen({exports:{}}, '/tendril.node'); console.log('addon ok')",
+      ],
+      { encoding: 'utf8', env },
+    );
     expect(addon.stdout.trim()).toBe('addon ok');
   });
   it('/init parses under busybox sh', () => {
@@ -76,7 +108,9 @@ describe('initramfs builder', () => {
     expect(r.status).toBe(0);
   });
   it('busybox applets work through their links', () => {
-    const r = spawnSync('chroot', [path.join(dir, 'root'), '/bin/sh', '-c', 'echo $((6*7)); ls /sbin/insmod'], { encoding: 'utf8' });
+    const r = spawnSync('chroot', [path.join(dir, 'root'), '/bin/sh', '-c', 'echo $((6*7)); ls /sbin/insmod'], {
+      encoding: 'utf8',
+    });
     expect(r.stdout).toBe('42\n/sbin/insmod\n');
   });
   it('the size report adds up to the archive', () => {

@@ -8,7 +8,11 @@ import { type CpioEntry, CpioWriter, archiveName, cpioArchive } from '../../../i
 
 function extract(archive: Buffer): { dir: string; listing: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cpio-x-'));
-  const listing = execFileSync('cpio', ['-idv', '--no-absolute-filenames', '--quiet'], { cwd: dir, input: archive, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
+  const listing = execFileSync('cpio', ['-idv', '--no-absolute-filenames', '--quiet'], {
+    cwd: dir,
+    input: archive,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  }).toString();
   return { dir, listing };
 }
 
@@ -56,16 +60,23 @@ describe('cpio newc writer, checked with GNU cpio', () => {
   it('random trees extract byte-for-byte', () => {
     const name = fc.stringMatching(/^[a-zA-Z0-9._-]{1,20}$/).filter((s) => s !== '.' && s !== '..');
     fc.assert(
-      fc.property(fc.uniqueArray(fc.tuple(name, fc.uint8Array({ maxLength: 3000 })), { selector: (t) => t[0], maxLength: 8 }), (files) => {
-        const entries: CpioEntry[] = [{ kind: 'dir', path: 'd' }, ...files.map(([n, data]): CpioEntry => ({ kind: 'file', path: `d/${n}`, data }))];
-        const { dir } = extract(cpioArchive(entries));
-        try {
-          for (const [n, data] of files) expect(new Uint8Array(fs.readFileSync(path.join(dir, 'd', n)))).toEqual(data);
-          expect(fs.readdirSync(path.join(dir, 'd')).sort()).toEqual(files.map((f) => f[0]).sort());
-        } finally {
-          fs.rmSync(dir, { recursive: true });
-        }
-      }),
+      fc.property(
+        fc.uniqueArray(fc.tuple(name, fc.uint8Array({ maxLength: 3000 })), { selector: (t) => t[0], maxLength: 8 }),
+        (files) => {
+          const entries: CpioEntry[] = [
+            { kind: 'dir', path: 'd' },
+            ...files.map(([n, data]): CpioEntry => ({ kind: 'file', path: `d/${n}`, data })),
+          ];
+          const { dir } = extract(cpioArchive(entries));
+          try {
+            for (const [n, data] of files)
+              expect(new Uint8Array(fs.readFileSync(path.join(dir, 'd', n)))).toEqual(data);
+            expect(fs.readdirSync(path.join(dir, 'd')).sort()).toEqual(files.map((f) => f[0]).sort());
+          } finally {
+            fs.rmSync(dir, { recursive: true });
+          }
+        },
+      ),
       { numRuns: 25 },
     );
   });

@@ -8,7 +8,8 @@ const version = fs.readdirSync('/lib/modules').find((v) => fs.existsSync(`/lib/m
 
 describe('shared libraries via the dynamic loader', () => {
   it('parses loader output forms', () => {
-    const t = '\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)\n\t/lib64/ld-linux-x86-64.so.2 (0x00007f)\n';
+    const t =
+      '\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)\n\t/lib64/ld-linux-x86-64.so.2 (0x00007f)\n';
     expect(parseLoaderList(t)).toEqual(['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']);
     expect(() => parseLoaderList('\tlibfoo.so => not found\n')).toThrow(/libfoo.so not found/);
   });
@@ -34,7 +35,10 @@ describe('kernel modules with dependencies', () => {
     const names = sel.order.map(nameOfPath);
     expect(sel.missing).toEqual(['no_such_module_xyz']);
     for (const m of ['virtio_blk', 'ext4', 'vfat']) {
-      const deps = execFileSync('modinfo', ['-k', version, '-F', 'depends', m], { encoding: 'utf8' }).trim().split(',').filter(Boolean);
+      const deps = execFileSync('modinfo', ['-k', version, '-F', 'depends', m], { encoding: 'utf8' })
+        .trim()
+        .split(',')
+        .filter(Boolean);
       for (const d of deps) {
         if (!db.paths.has(d.replace(/-/g, '_'))) continue; // built in
         expect(names.indexOf(d.replace(/-/g, '_'))).toBeGreaterThanOrEqual(0);

@@ -4,7 +4,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BZIMAGE_PROBE_BYTES, probeBzImage, versionOffset } from '../../../src/kexec/bzimage';
 
-const vmlinuz = fs.readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')).map((f) => `/boot/${f}`)[0]!;
+const vmlinuz = fs
+  .readdirSync('/boot')
+  .filter((f) => f.startsWith('vmlinuz-'))
+  .map((f) => `/boot/${f}`)[0]!;
 
 function load(): { head: Uint8Array; size: number; ver?: Uint8Array } {
   const all = fs.readFileSync(vmlinuz);
@@ -39,7 +42,14 @@ describe('probeBzImage on Debian kernel', () => {
   it.each([
     ['boot_flag', (b: Uint8Array) => (b[0x1fe] = 0), /boot_flag 0xaa00 \(want 0xaa55\)/],
     ['magic', (b: Uint8Array) => (b[0x202] = 0x41), /header magic "AdrS"/],
-    ['protocol', (b: Uint8Array) => { b[0x206] = 0x0b; b[0x207] = 0x02; }, /2\.11 is older than 2\.12/],
+    [
+      'protocol',
+      (b: Uint8Array) => {
+        b[0x206] = 0x0b;
+        b[0x207] = 0x02;
+      },
+      /2\.11 is older than 2\.12/,
+    ],
     ['loadflags', (b: Uint8Array) => (b[0x211] = b[0x211]! & ~1), /LOADED_HIGH/],
     ['xlf64', (b: Uint8Array) => (b[0x236] = b[0x236]! & ~1), /XLF_KERNEL_64/],
     ['xlf4g', (b: Uint8Array) => (b[0x236] = b[0x236]! & ~2), /ABOVE_4G/],
@@ -51,7 +61,10 @@ describe('probeBzImage on Debian kernel', () => {
 
   it('refuses tiny, ELF, gzip and arm64 images with their names', () => {
     const head = load().head;
-    expect(probeBzImage(head.subarray(0, 600), 600)).toMatchObject({ ok: false, reason: expect.stringMatching(/too small/) });
+    expect(probeBzImage(head.subarray(0, 600), 600)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/too small/),
+    });
     const elf = fs.readFileSync(process.execPath).subarray(0, BZIMAGE_PROBE_BYTES);
     expect(probeBzImage(elf, 1 << 20)).toMatchObject({ ok: false, format: 'elf' });
     const gz = execFileSync('gzip', ['-c'], { input: Buffer.alloc(4096, 1) });

@@ -9,12 +9,19 @@ describe('cmdline policy (kexec-and-boot.md §3)', () => {
   });
 
   it('orders entry options, user edits, then policy', () => {
-    const r = buildCmdline({ entryOptions: 'root=/dev/vda2 ro', append: 'quiet', policy: ['ip=dhcp'], ownConsoles: [] });
+    const r = buildCmdline({
+      entryOptions: 'root=/dev/vda2 ro',
+      append: 'quiet',
+      policy: ['ip=dhcp'],
+      ownConsoles: [],
+    });
     expect(r.cmdline).toBe('root=/dev/vda2 ro quiet ip=dhcp');
   });
 
   it('a replaced command line drops the entry options', () => {
-    expect(buildCmdline({ entryOptions: 'root=/dev/a', replace: 'root=/dev/b single' }).cmdline).toBe('root=/dev/b single');
+    expect(buildCmdline({ entryOptions: 'root=/dev/a', replace: 'root=/dev/b single' }).cmdline).toBe(
+      'root=/dev/b single',
+    );
   });
 
   it('strips initrd=, BOOT_IMAGE= and the UKI profile selector', () => {
@@ -25,22 +32,31 @@ describe('cmdline policy (kexec-and-boot.md §3)', () => {
 
   it("keeps the entry's console= and adds ours only when it has none", () => {
     const own = ['tty0', 'ttyS0,115200'];
-    expect(buildCmdline({ entryOptions: 'root=x console=ttyS1', ownConsoles: own }).cmdline).toBe('root=x console=ttyS1');
+    expect(buildCmdline({ entryOptions: 'root=x console=ttyS1', ownConsoles: own }).cmdline).toBe(
+      'root=x console=ttyS1',
+    );
     const r = buildCmdline({ entryOptions: 'root=x', ownConsoles: own });
     expect(r.cmdline).toBe('root=x console=tty0 console=ttyS0,115200');
     expect(r.consoleDecision).toMatch(/added/);
     // A console= typed by the user counts as the entry's.
-    expect(buildCmdline({ entryOptions: 'root=x', append: 'console=hvc0', ownConsoles: own }).cmdline).toBe('root=x console=hvc0');
+    expect(buildCmdline({ entryOptions: 'root=x', append: 'console=hvc0', ownConsoles: own }).cmdline).toBe(
+      'root=x console=hvc0',
+    );
   });
 
   it('replace and keep policies', () => {
     const own = ['ttyS0'];
-    expect(buildCmdline({ entryOptions: 'console=tty1 a', ownConsoles: own, consolePolicy: 'replace' }).cmdline).toBe('a console=ttyS0');
+    expect(buildCmdline({ entryOptions: 'console=tty1 a', ownConsoles: own, consolePolicy: 'replace' }).cmdline).toBe(
+      'a console=ttyS0',
+    );
     expect(buildCmdline({ entryOptions: 'a', ownConsoles: own, consolePolicy: 'keep' }).cmdline).toBe('a');
   });
 
   it('reads console= from /proc/cmdline text', () => {
-    expect(consolesFromProcCmdline('BOOT_IMAGE=/v console=tty0 console=ttyS0,115200n8 quiet\n')).toEqual(['tty0', 'ttyS0,115200n8']);
+    expect(consolesFromProcCmdline('BOOT_IMAGE=/v console=tty0 console=ttyS0,115200n8 quiet\n')).toEqual([
+      'tty0',
+      'ttyS0,115200n8',
+    ]);
   });
 
   it('checks the length against cmdline_size (excluding the NUL)', () => {

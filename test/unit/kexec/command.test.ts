@@ -7,7 +7,24 @@ import { type BootTree, linuxEntry, makeBootTree } from './helpers';
 
 describe('tendril boot arguments', () => {
   it('parses every option', () => {
-    expect(parseBootArgs(['--entry', 'a.conf', '--dry-run', '--disk', 'x.img', '--disk=y.img', '--append', 'quiet', '--append', 'rw', '--timeout', '3', '--console-policy', 'replace'])).toEqual({
+    expect(
+      parseBootArgs([
+        '--entry',
+        'a.conf',
+        '--dry-run',
+        '--disk',
+        'x.img',
+        '--disk=y.img',
+        '--append',
+        'quiet',
+        '--append',
+        'rw',
+        '--timeout',
+        '3',
+        '--console-policy',
+        'replace',
+      ]),
+    ).toEqual({
       entry: 'a.conf',
       useDefault: false,
       dryRun: true,
@@ -37,7 +54,12 @@ describe('tendril boot arguments', () => {
     expect(candidates(list, 'zz', true)).toMatch(/no entry with id 'zz'/);
   });
   it('takes the timeout from the settings unless overridden', () => {
-    const s = { timeout: { kind: 'seconds' as const, seconds: 5 }, timeoutSource: 'loader.conf', editor: true, defaultReason: '' };
+    const s = {
+      timeout: { kind: 'seconds' as const, seconds: 5 },
+      timeoutSource: 'loader.conf',
+      editor: true,
+      defaultReason: '',
+    };
     expect(timeoutSeconds(s)).toBe(5);
     expect(timeoutSeconds(s, 0)).toBe(0);
     expect(timeoutSeconds({ ...s, timeout: { kind: 'menu-force' } })).toBe(0);
@@ -53,8 +75,15 @@ describe('bootEntries (dry run)', () => {
   it('reports a broken entry and plans the next one', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const io = { out: { write: (s: string) => out.push(s) }, err: { write: (s: string) => err.push(s) }, sleep: async () => {} };
-    const list = [linuxEntry('bad', '/corrupt-vmlinuz', [], ''), linuxEntry('good', '/vmlinuz', ['/second.img'], 'root=x')];
+    const io = {
+      out: { write: (s: string) => out.push(s) },
+      err: { write: (s: string) => err.push(s) },
+      sleep: async () => {},
+    };
+    const list = [
+      linuxEntry('bad', '/corrupt-vmlinuz', [], ''),
+      linuxEntry('good', '/vmlinuz', ['/second.img'], 'root=x'),
+    ];
     const code = await bootEntries(list, (id) => (id === 'img:1' ? t.fs : undefined), { dryRun: true }, io);
     expect(code).toBe(0);
     expect(err.join('')).toMatch(/entry 'bad': boot failed: probe: ENOEXEC \(8\)\n\s+hint: kernel image not loadable/);
@@ -71,17 +100,26 @@ describe('tendril boot --dry-run through the bundle on a real BLS disk', () => {
   it('plans the loader.conf default with sizes and sha256 that match the disk files', () => {
     const disk = blsDisk('timeout 1\ndefault two.conf\n', {
       'one.conf': blsEntry({ title: 'One', linux: '/vmlinuz', initrds: ['/initrd-main.img'], options: 'one' }),
-      'two.conf': blsEntry({ title: 'Two', linux: '/vmlinuz', initrds: ['/intel-ucode.img', '/initrd-second.img'], options: 'two console=ttyS1' }),
+      'two.conf': blsEntry({
+        title: 'Two',
+        linux: '/vmlinuz',
+        initrds: ['/intel-ucode.img', '/initrd-second.img'],
+        options: 'two console=ttyS1',
+      }),
     });
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js');
-    const r = spawnSync(process.execPath, [bin, 'boot', '--default', '--dry-run', '--disk', disk], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, 'boot', '--default', '--dry-run', '--disk', disk], {
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^entry: two\.conf \(Two\)/);
     // The kernel on the disk is a copy of the host kernel: its sha256 must match sha256sum(1).
     const kernel = /kernel: (\S+):\/vmlinuz size (\d+) sha256 ([0-9a-f]{64})/.exec(r.stdout);
     expect(kernel).not.toBeNull();
-    const sha = execFileSync('sh', ['-c', `sha256sum $(ls /boot/vmlinuz-* | sort -V | tail -1)`], { encoding: 'utf8' }).split(' ')[0];
+    const sha = execFileSync('sh', ['-c', `sha256sum $(ls /boot/vmlinuz-* | sort -V | tail -1)`], {
+      encoding: 'utf8',
+    }).split(' ')[0];
     expect(kernel![3]).toBe(sha);
     expect(r.stdout).toMatch(/initrd\[0\]: \S+:\/intel-ucode.img/);
     expect(r.stdout).toMatch(/initrd\[1\]: \S+:\/initrd-second.img/);

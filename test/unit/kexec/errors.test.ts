@@ -3,19 +3,27 @@ import { KexecError, formatFailure, hintFor, readKexecState } from '../../../src
 
 describe('errno hints (kexec-and-boot.md §5.1)', () => {
   it('gives the table hints', () => {
-    expect(hintFor('kexec_file_load', 'ENOEXEC', { probe: 'not 64-bit' })).toBe('kernel image not loadable by kexec_file_load: not 64-bit');
+    expect(hintFor('kexec_file_load', 'ENOEXEC', { probe: 'not 64-bit' })).toBe(
+      'kernel image not loadable by kexec_file_load: not 64-bit',
+    );
     expect(hintFor('kexec_file_load', 'EKEYREJECTED')).toMatch(/^kernel not signed by a key in the kernel keyrings/);
     expect(hintFor('reboot', 'EINVAL')).toBe('kexec image not loaded');
-    expect(hintFor('kexec_file_load', 'EINVAL', { cmdlineLength: 30, cmdlineLimit: 2047 })).toMatch(/30 bytes \(limit 2047\)/);
+    expect(hintFor('kexec_file_load', 'EINVAL', { cmdlineLength: 30, cmdlineLimit: 2047 })).toMatch(
+      /30 bytes \(limit 2047\)/,
+    );
     expect(hintFor('kexec_file_load', 'ETXTBSY')).toMatch(/re-open files read-only/);
     expect(hintFor('kexec_file_load', 'ENOSYS')).toMatch(/try kexec_load/);
-    expect(hintFor('kexec_file_load', 'ENOMEM', { kernelSize: 8 << 20, initrdSize: 32 << 20 })).toMatch(/8\.0 MiB.*32\.0 MiB/);
+    expect(hintFor('kexec_file_load', 'ENOMEM', { kernelSize: 8 << 20, initrdSize: 32 << 20 })).toMatch(
+      /8\.0 MiB.*32\.0 MiB/,
+    );
   });
   it('EPERM names lockdown and the sysctl', () => {
     const h = hintFor('kexec_file_load', 'EPERM', { state: { lockdown: 'integrity', kexecLoadDisabled: false } });
     expect(h).toMatch(/kernel lockdown \(integrity\) forbids unsigned kernels/);
     expect(hintFor('kexec_load', 'EPERM', { state: { lockdown: 'integrity' } })).toMatch(/forbids kexec_load/);
-    expect(hintFor('kexec_file_load', 'EPERM', { state: { kexecLoadDisabled: true } })).toMatch(/kexec_load_disabled is 1/);
+    expect(hintFor('kexec_file_load', 'EPERM', { state: { kexecLoadDisabled: true } })).toMatch(
+      /kexec_load_disabled is 1/,
+    );
   });
   it('parses the lockdown file format', () => {
     const files: Record<string, string> = {
@@ -28,11 +36,30 @@ describe('errno hints (kexec-and-boot.md §5.1)', () => {
       if (!(p in files)) throw new Error('ENOENT');
       return files[p]!;
     });
-    expect(st).toEqual({ kexecLoadDisabled: false, lockdown: 'integrity', kexecLoaded: false, kernelRelease: '6.1.0-56-amd64' });
-    expect(readKexecState(() => { throw new Error('x'); })).toEqual({});
+    expect(st).toEqual({
+      kexecLoadDisabled: false,
+      lockdown: 'integrity',
+      kexecLoaded: false,
+      kernelRelease: '6.1.0-56-amd64',
+    });
+    expect(
+      readKexecState(() => {
+        throw new Error('x');
+      }),
+    ).toEqual({});
   });
   it('formats a failure with every field', () => {
-    const e = new KexecError({ syscall: 'kexec_file_load', errno: 'ENOEXEC', code: 8, kernel: 'vda:1:/k', initrds: ['vda:1:/i'], cmdlineLength: 12, cmdlineLimit: 2047, hint: 'h', state: { lockdown: 'none' } });
+    const e = new KexecError({
+      syscall: 'kexec_file_load',
+      errno: 'ENOEXEC',
+      code: 8,
+      kernel: 'vda:1:/k',
+      initrds: ['vda:1:/i'],
+      cmdlineLength: 12,
+      cmdlineLimit: 2047,
+      hint: 'h',
+      state: { lockdown: 'none' },
+    });
     expect(e.message).toBe('kexec_file_load: ENOEXEC (8): h');
     const s = formatFailure(e.failure);
     expect(s).toMatch(/kernel: vda:1:\/k/);

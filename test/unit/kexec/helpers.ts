@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import type { BootEntry, FileRef } from '../../../src/discovery/model';
 
-export const hostKernel = fs.readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')).map((f) => `/boot/${f}`)[0]!;
+export const hostKernel = fs
+  .readdirSync('/boot')
+  .filter((f) => f.startsWith('vmlinuz-'))
+  .map((f) => `/boot/${f}`)[0]!;
 
 export interface BootTree {
   readonly dir: string;
@@ -22,7 +25,15 @@ function cpioOf(dir: string, files: Record<string, string>, gzip: boolean): Buff
     fs.writeFileSync(path.join(src, name), content);
   }
   const list = execSync('find . | LC_ALL=C sort', { cwd: src }).toString();
-  let out = execSync('cpio -o -H newc --quiet', { cwd: src, input: list.split('\n').filter((l) => l && l !== '.').map((l) => l.replace(/^\.\//, '')).join('\n') + '\n' });
+  let out = execSync('cpio -o -H newc --quiet', {
+    cwd: src,
+    input:
+      list
+        .split('\n')
+        .filter((l) => l && l !== '.')
+        .map((l) => l.replace(/^\.\//, ''))
+        .join('\n') + '\n',
+  });
   if (gzip) out = execSync('gzip -n -c', { input: out });
   fs.rmSync(src, { recursive: true, force: true });
   void dir;
@@ -32,7 +43,10 @@ function cpioOf(dir: string, files: Record<string, string>, gzip: boolean): Buff
 export function makeBootTree(): BootTree {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-boot-'));
   fs.copyFileSync(hostKernel, path.join(dir, 'vmlinuz'));
-  fs.writeFileSync(path.join(dir, 'intel-ucode.img'), cpioOf(dir, { 'kernel/x86/microcode/GenuineIntel.bin': 'not really microcode\n' }, false));
+  fs.writeFileSync(
+    path.join(dir, 'intel-ucode.img'),
+    cpioOf(dir, { 'kernel/x86/microcode/GenuineIntel.bin': 'not really microcode\n' }, false),
+  );
   fs.writeFileSync(path.join(dir, 'initrd.img'), cpioOf(dir, { init: '#!/bin/sh\necho first\n' }, true));
   fs.writeFileSync(path.join(dir, 'second.img'), cpioOf(dir, { 'second-initrd-marker': 'second\n' }, false));
   fs.writeFileSync(path.join(dir, 'odd.img'), Buffer.from('abcde')); // 5 bytes: needs padding

@@ -82,18 +82,31 @@ describe('loadPlan', () => {
     const plan = await planBoot(linuxEntry('a.conf', '/vmlinuz', ['/second.img'], 'root=x'), lookup);
     const err = await loadPlan(plan, lookup, undefined, {
       kexecFileLoad: () => {
-        throw Object.assign(new Error('kexec_file_load: EKEYREJECTED (Key was rejected by service)'), { code: 'EKEYREJECTED', errno: 129, syscall: 'kexec_file_load' });
+        throw Object.assign(new Error('kexec_file_load: EKEYREJECTED (Key was rejected by service)'), {
+          code: 'EKEYREJECTED',
+          errno: 129,
+          syscall: 'kexec_file_load',
+        });
       },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KexecError);
     const f = (err as KexecError).failure;
-    expect(f).toMatchObject({ syscall: 'kexec_file_load', errno: 'EKEYREJECTED', code: 129, kernel: 'img:1:/vmlinuz', initrds: ['img:1:/second.img'], cmdlineLength: 7 });
+    expect(f).toMatchObject({
+      syscall: 'kexec_file_load',
+      errno: 'EKEYREJECTED',
+      code: 129,
+      kernel: 'img:1:/vmlinuz',
+      initrds: ['img:1:/second.img'],
+      cmdlineLength: 7,
+    });
     expect(f.hint).toMatch(/not signed/);
     expect(f.kernelSize).toBe(fs.statSync(path.join(t.dir, 'vmlinuz')).size);
   });
   it('a load that does not show in kexec_loaded is a failure', async () => {
     const plan = await planBoot(linuxEntry('a.conf', '/vmlinuz', [], ''), lookup);
-    const err = (await loadPlan(plan, lookup, undefined, { kexecFileLoad: () => {}, readLoaded: () => '0' }).catch((e: unknown) => e)) as KexecError;
+    const err = (await loadPlan(plan, lookup, undefined, { kexecFileLoad: () => {}, readLoaded: () => '0' }).catch(
+      (e: unknown) => e,
+    )) as KexecError;
     expect(err.failure.hint).toMatch(/kexec_loaded is "0"/);
   });
 });

@@ -29,7 +29,9 @@ const catchErr = (f: () => unknown): unknown => {
 describe('native addon: boot syscalls', () => {
   it('loads from the checkout and finds the build output first after $TENDRIL_ADDON', () => {
     expect(typeof loadAddon().kexecFileLoad).toBe('function');
-    expect(addonCandidates('/x/dist', { TENDRIL_ADDON: '/a.node' })).toEqual(expect.arrayContaining(['/a.node', '/x/dist/tendril.node', '/x/native/build/Release/tendril.node']));
+    expect(addonCandidates('/x/dist', { TENDRIL_ADDON: '/a.node' })).toEqual(
+      expect.arrayContaining(['/a.node', '/x/dist/tendril.node', '/x/native/build/Release/tendril.node']),
+    );
   });
   it('constants agree with the C headers compiled into the addon', () => {
     const c = sys.addonConstants();
@@ -46,15 +48,28 @@ describe('native addon: boot syscalls', () => {
     fs.closeSync(fd);
   });
   it('errors carry syscall, errno name and number', () => {
-    shape(catchErr(() => sys.umount2('/nonexistent-tendril-path', 0)), 'umount2');
+    shape(
+      catchErr(() => sys.umount2('/nonexistent-tendril-path', 0)),
+      'umount2',
+    );
     expect((catchErr(() => sys.umount2('/nonexistent-tendril-path', 0)) as sys.SyscallError).code).toBe('ENOENT');
     const fd = fs.openSync(process.execPath, 'r');
     try {
-      expect(shape(catchErr(() => sys.blkGetSize64(fd)), 'ioctl(BLKGETSIZE64)').code).toBe('ENOTTY');
+      expect(
+        shape(
+          catchErr(() => sys.blkGetSize64(fd)),
+          'ioctl(BLKGETSIZE64)',
+        ).code,
+      ).toBe('ENOTTY');
     } finally {
       fs.closeSync(fd);
     }
-    expect(shape(catchErr(() => sys.mount(null, '/nonexistent-tendril-path', 'tmpfs', 0)), 'mount').code).toMatch(/ENOENT|EPERM/);
+    expect(
+      shape(
+        catchErr(() => sys.mount(null, '/nonexistent-tendril-path', 'tmpfs', 0)),
+        'mount',
+      ).code,
+    ).toMatch(/ENOENT|EPERM/);
   });
   it('kexec_file_load refuses an image that is not a kernel (or is unavailable)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-sys-'));
@@ -62,7 +77,12 @@ describe('native addon: boot syscalls', () => {
     fs.writeFileSync(f, Buffer.alloc(4096, 7));
     const fd = fs.openSync(f, 'r');
     try {
-      expect(shape(catchErr(() => sys.kexecFileLoad(fd, -1, 'x', 0)), 'kexec_file_load').code).toMatch(/ENOEXEC|ENOSYS|EPERM|EINVAL/);
+      expect(
+        shape(
+          catchErr(() => sys.kexecFileLoad(fd, -1, 'x', 0)),
+          'kexec_file_load',
+        ).code,
+      ).toMatch(/ENOEXEC|ENOSYS|EPERM|EINVAL/);
     } finally {
       fs.closeSync(fd);
       fs.rmSync(dir, { recursive: true });
@@ -74,6 +94,8 @@ describe('native addon: boot syscalls', () => {
     expect(() => addon.kexecFileLoad!(0, -1, 'a\0b', 0)).toThrow(TypeError);
     const seg = { buf: null, mem: 0x100000, memsz: 4096 };
     expect(() => sys.kexecLoad(0, Array(17).fill(seg), 0)).toThrow(/at most 16/);
-    expect(() => sys.kexecLoad(0, [{ buf: new Uint8Array(8192), mem: 0x100000, memsz: 4096 }], 0)).toThrow(/larger than memsz/);
+    expect(() => sys.kexecLoad(0, [{ buf: new Uint8Array(8192), mem: 0x100000, memsz: 4096 }], 0)).toThrow(
+      /larger than memsz/,
+    );
   });
 });

@@ -13,7 +13,8 @@ beforeAll(() => {
 });
 afterAll(() => t.cleanup());
 const lookup = (id: string) => (id === 'img:1' ? t.fs : undefined);
-const sha = (f: string): string => execFileSync('sha256sum', [path.join(t.dir, f)], { encoding: 'utf8' }).split(' ')[0]!;
+const sha = (f: string): string =>
+  execFileSync('sha256sum', [path.join(t.dir, f)], { encoding: 'utf8' }).split(' ')[0]!;
 const head = (f: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(t.dir, f)).subarray(0, 512));
 
 describe('initrd layout (bls.md §7.2)', () => {
@@ -50,7 +51,12 @@ describe('initrd layout (bls.md §7.2)', () => {
 
 describe('planBoot', () => {
   it('plans a BLS-style entry and the dry-run text carries sizes and real sha256s', async () => {
-    const e = linuxEntry('a.conf', '/vmlinuz', ['/intel-ucode.img', '/initrd.img', '/empty.img', '/second.img'], 'root=/dev/vda2 initrd=/x BOOT_IMAGE=/v');
+    const e = linuxEntry(
+      'a.conf',
+      '/vmlinuz',
+      ['/intel-ucode.img', '/initrd.img', '/empty.img', '/second.img'],
+      'root=/dev/vda2 initrd=/x BOOT_IMAGE=/v',
+    );
     const plan = await planBoot(e, lookup, { ownConsoles: ['ttyS0'] });
     expect(plan.initrds.map((f) => f.path)).toEqual(['/intel-ucode.img', '/initrd.img', '/second.img']);
     expect(plan.cmdline).toBe('root=/dev/vda2 console=ttyS0');
@@ -70,16 +76,24 @@ describe('planBoot', () => {
     expect(f.hint).toMatch(/kernel img:1:\/nope is missing/);
   });
   it('a missing initrd fails the plan, naming the initrd', async () => {
-    const err = (await planBoot(linuxEntry('m.conf', '/vmlinuz', ['/gone.img'], ''), lookup).catch((e: unknown) => e)) as KexecError;
+    const err = (await planBoot(linuxEntry('m.conf', '/vmlinuz', ['/gone.img'], ''), lookup).catch(
+      (e: unknown) => e,
+    )) as KexecError;
     expect(err.failure.hint).toMatch(/initrd img:1:\/gone.img is missing/);
   });
   it('a corrupt kernel is refused before any syscall with the probe detail', async () => {
-    const err = (await planBoot(linuxEntry('c.conf', '/corrupt-vmlinuz', [], ''), lookup).catch((e: unknown) => e)) as KexecError;
+    const err = (await planBoot(linuxEntry('c.conf', '/corrupt-vmlinuz', [], ''), lookup).catch(
+      (e: unknown) => e,
+    )) as KexecError;
     expect(err.failure).toMatchObject({ syscall: 'probe', errno: 'ENOEXEC', code: 8 });
-    expect(err.failure.hint).toMatch(/^kernel image not loadable by kexec_file_load: img:1:\/corrupt-vmlinuz: not a Linux bzImage/);
+    expect(err.failure.hint).toMatch(
+      /^kernel image not loadable by kexec_file_load: img:1:\/corrupt-vmlinuz: not a Linux bzImage/,
+    );
   });
   it('a command line over the kernel limit is refused with both numbers', async () => {
-    const err = (await planBoot(linuxEntry('l.conf', '/vmlinuz', [], 'x'.repeat(3000)), lookup).catch((e: unknown) => e)) as KexecError;
+    const err = (await planBoot(linuxEntry('l.conf', '/vmlinuz', [], 'x'.repeat(3000)), lookup).catch(
+      (e: unknown) => e,
+    )) as KexecError;
     expect(err.failure).toMatchObject({ errno: 'EINVAL', cmdlineLength: 3000, cmdlineLimit: 2047 });
   });
   it('unknown filesystem and non-linux targets are errors, not crashes', async () => {

@@ -19,8 +19,14 @@ const addonInitrd = Buffer.from('addon-initrd!');
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-uki-plan-'));
   fs.mkdirSync(path.join(dir, 'EFI/Linux/t.efi.extra.d'), { recursive: true });
-  fs.copyFileSync(buildUki({ cmdline: 'root=/dev/x ro', uname: kernelRelease(), ucode, initrd }), path.join(dir, 'EFI/Linux/t.efi'));
-  fs.copyFileSync(buildAddon({ cmdline: 'addon=1', initrd: addonInitrd }), path.join(dir, 'EFI/Linux/t.efi.extra.d/a.addon.efi'));
+  fs.copyFileSync(
+    buildUki({ cmdline: 'root=/dev/x ro', uname: kernelRelease(), ucode, initrd }),
+    path.join(dir, 'EFI/Linux/t.efi'),
+  );
+  fs.copyFileSync(
+    buildAddon({ cmdline: 'addon=1', initrd: addonInitrd }),
+    path.join(dir, 'EFI/Linux/t.efi.extra.d/a.addon.efi'),
+  );
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -30,7 +36,13 @@ function entry(over: Partial<{ cmdlineOverride: string }> = {}): BootEntry {
     title: 'T',
     displayTitle: 'T',
     origin: { source: 'uki', fsId: 'esp:1', device: 'esp', partition: 1, file: '/EFI/Linux/t.efi' },
-    target: { kind: 'uki', image: { fsId: 'esp:1', path: '/EFI/Linux/t.efi' }, profile: 0, addons: [{ fsId: 'esp:1', path: '/EFI/Linux/t.efi.extra.d/a.addon.efi' }], ...over },
+    target: {
+      kind: 'uki',
+      image: { fsId: 'esp:1', path: '/EFI/Linux/t.efi' },
+      profile: 0,
+      addons: [{ fsId: 'esp:1', path: '/EFI/Linux/t.efi.extra.d/a.addon.efi' }],
+      ...over,
+    },
     bootable: true,
     diagnostics: [],
   };

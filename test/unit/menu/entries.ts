@@ -7,7 +7,12 @@ export function entry(id: string, over: Partial<BootEntry> = {}): BootEntry {
     title: over.title ?? id,
     displayTitle: over.displayTitle ?? over.title ?? id,
     origin: { source: 'bls', fsId: 'disk.img:1', device: '/tmp/disk.img', partition: 1, file: `/loader/entries/${id}` },
-    target: { kind: 'linux', kernel: { fsId: 'disk.img:1', path: '/vmlinuz' }, initrds: [], cmdline: `root=/dev/vda2 ro ${id}` },
+    target: {
+      kind: 'linux',
+      kernel: { fsId: 'disk.img:1', path: '/vmlinuz' },
+      initrds: [],
+      cmdline: `root=/dev/vda2 ro ${id}`,
+    },
     bootable: true,
     diagnostics: [],
     ...over,
@@ -21,12 +26,25 @@ export const fedora = [
 ];
 export const others = [
   entry('debian.conf', { displayTitle: 'Debian 12', sortKey: 'debian' }),
-  entry('memtest.conf', { displayTitle: 'Memtest86+', target: { kind: 'efi', image: { fsId: 'disk.img:1', path: '/EFI/memtest.efi' } } }),
+  entry('memtest.conf', {
+    displayTitle: 'Memtest86+',
+    target: { kind: 'efi', image: { fsId: 'disk.img:1', path: '/EFI/memtest.efi' } },
+  }),
   entry('hidden.conf', { displayTitle: 'Hidden thing', hidden: true }),
-  entry('old+0-3.conf', { displayTitle: 'Old kernel', bootCounter: { triesLeft: 0, triesDone: 3, widthLeft: 1, widthDone: 1, fileName: 'old+0-3.conf' } }),
+  entry('old+0-3.conf', {
+    displayTitle: 'Old kernel',
+    bootCounter: { triesLeft: 0, triesDone: 3, widthLeft: 1, widthDone: 1, fileName: 'old+0-3.conf' },
+  }),
 ];
 export const all = [...fedora, ...others];
 
 export function settings(defaultId: string, over: Partial<MenuSettings> = {}): MenuSettings {
-  return { timeout: { kind: 'seconds', seconds: 5 }, timeoutSource: 'test', editor: true, defaultId, defaultReason: 'test', ...over };
+  return {
+    timeout: { kind: 'seconds', seconds: 5 },
+    timeoutSource: 'test',
+    editor: true,
+    defaultId,
+    defaultReason: 'test',
+    ...over,
+  };
 }

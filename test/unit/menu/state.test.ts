@@ -19,7 +19,14 @@ describe('menu rows', () => {
     expect(menu('debian.conf').current?.id).toBe('debian.conf');
     const st = menu('f39-6.4.conf');
     expect(st.current?.id).toBe('f39-6.4.conf');
-    expect(titles(st)).toEqual(['f39-6.5.conf', 'f39-6.4.conf', 'f39-6.3.conf', 'debian.conf', 'memtest.conf', 'old+0-3.conf']);
+    expect(titles(st)).toEqual([
+      'f39-6.5.conf',
+      'f39-6.4.conf',
+      'f39-6.3.conf',
+      'debian.conf',
+      'memtest.conf',
+      'old+0-3.conf',
+    ]);
   });
   it('opens and folds groups with Right and Left', () => {
     const st = menu('f39-6.5.conf');
@@ -93,7 +100,11 @@ describe('menu keys', () => {
     st.key('e');
     expect(st.mode.kind).toBe('editor');
     for (const c of ' tendril.test=42') st.key(c === ' ' ? 'space' : c);
-    expect(st.key('enter')).toEqual({ kind: 'boot', entry: all[3], cmdline: 'root=/dev/vda2 ro debian.conf tendril.test=42' });
+    expect(st.key('enter')).toEqual({
+      kind: 'boot',
+      entry: all[3],
+      cmdline: 'root=/dev/vda2 ro debian.conf tendril.test=42',
+    });
   });
   it('Esc leaves the editor without booting; Ctrl-U/K/A/E edit', () => {
     const st = menu('debian.conf');

@@ -6,7 +6,11 @@ import { LineEditor } from '../../../src/menu/editor';
 import { hashPassword, verifyPassword, parseHash } from '../../../src/menu/password';
 
 describe('menu frames', () => {
-  for (const [w, h] of [[80, 24], [132, 43], [40, 12]] as const) {
+  for (const [w, h] of [
+    [80, 24],
+    [132, 43],
+    [40, 12],
+  ] as const) {
     it(`fills exactly ${w}x${h} in every mode`, () => {
       const st = new MenuState();
       st.setEntries(all, settings('debian.conf'));
@@ -23,7 +27,9 @@ describe('menu frames', () => {
   it('marks selection, default and bad entries in text, not only with attributes', () => {
     const st = new MenuState();
     st.setEntries(all, settings('debian.conf'));
-    const text = render(st, 80, 24, ASCII).lines.map((l) => l.text).join('\n');
+    const text = render(st, 80, 24, ASCII)
+      .lines.map((l) => l.text)
+      .join('\n');
     expect(text).toMatch(/>\*\s+Debian 12/);
     expect(text).toMatch(/Old kernel\s+\[bad\]/);
     expect(text).toMatch(/Fedora 39 \(6\.5\).*\[\+2\]/);

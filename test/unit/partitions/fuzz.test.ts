@@ -23,14 +23,26 @@ interface Subject {
 const subjects: Subject[] = [];
 
 beforeAll(() => {
-  const gpt = buildGptDisk({ partitions: [
-    { sizeMiB: 4, type: 'ef00', name: 'esp' }, { sizeMiB: 4, type: 'ea00' }, { sizeMiB: 4, type: '8300', name: 'root' },
-  ] });
-  const mbr = buildMbrDisk({
-    primaries: [{ sizeMiB: 4, type: 'ef', bootable: true }, { sizeMiB: 4, type: '83' }],
-    logical: [{ sizeMiB: 2, type: '83' }, { sizeMiB: 2, type: '82' }, { sizeMiB: 2, type: '83' }],
+  const gpt = buildGptDisk({
+    partitions: [
+      { sizeMiB: 4, type: 'ef00', name: 'esp' },
+      { sizeMiB: 4, type: 'ea00' },
+      { sizeMiB: 4, type: '8300', name: 'root' },
+    ],
   });
-  const ebrs = sfdiskJson(mbr).partitions.filter((p) => p.type !== '5' && Number(/(\d+)$/.exec(p.node)![1]) >= 5)
+  const mbr = buildMbrDisk({
+    primaries: [
+      { sizeMiB: 4, type: 'ef', bootable: true },
+      { sizeMiB: 4, type: '83' },
+    ],
+    logical: [
+      { sizeMiB: 2, type: '83' },
+      { sizeMiB: 2, type: '82' },
+      { sizeMiB: 2, type: '83' },
+    ],
+  });
+  const ebrs = sfdiskJson(mbr)
+    .partitions.filter((p) => p.type !== '5' && Number(/(\d+)$/.exec(p.node)![1]) >= 5)
     .map((p) => (p.start - 2048) * 512);
   const ext = sfdiskJson(mbr).partitions.find((p) => p.type === '5')!;
   subjects.push(

@@ -8,18 +8,39 @@ import type { PartitionTable } from '../../../src/discovery/model';
 import { readPartitionTable } from '../../../src/discovery/partitions/detect';
 import { probeFilesystem } from '../../../src/discovery/probe';
 import {
-  blkidExport, buildGptDisk, OverlaySource, partxList, patchedCopy, sfdiskAttrsToHex, sfdiskJson,
+  blkidExport,
+  buildGptDisk,
+  OverlaySource,
+  partxList,
+  patchedCopy,
+  sfdiskAttrsToHex,
+  sfdiskJson,
   type GptDiskRecipe,
 } from '../../fixtures/disks';
 
 const RECIPE: GptDiskRecipe = {
   diskGuid: '5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b',
   partitions: [
-    { sizeMiB: 16, type: 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b', name: 'EFI System', fs: { kind: 'vfat', label: 'ESP', uuid: 'e5b00001' } },
-    { sizeMiB: 8, type: 'bc13c2ff-59e6-4262-a352-b275fd6f7172', name: 'XBOOTLDR', attributeBits: [0, 60],
-      fs: { kind: 'ext4', label: 'xboot', uuid: '0b0b0b0b-1111-4222-8333-444455556666' } },
-    { sizeMiB: 8, type: '0fc63daf-8483-4772-8e79-3d69d8477de4', name: 'dätä', partUuid: 'aabbccdd-0000-4111-8222-333344445555',
-      fs: { kind: 'ext2', label: 'data' } },
+    {
+      sizeMiB: 16,
+      type: 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b',
+      name: 'EFI System',
+      fs: { kind: 'vfat', label: 'ESP', uuid: 'e5b00001' },
+    },
+    {
+      sizeMiB: 8,
+      type: 'bc13c2ff-59e6-4262-a352-b275fd6f7172',
+      name: 'XBOOTLDR',
+      attributeBits: [0, 60],
+      fs: { kind: 'ext4', label: 'xboot', uuid: '0b0b0b0b-1111-4222-8333-444455556666' },
+    },
+    {
+      sizeMiB: 8,
+      type: '0fc63daf-8483-4772-8e79-3d69d8477de4',
+      name: 'dätä',
+      partUuid: 'aabbccdd-0000-4111-8222-333344445555',
+      fs: { kind: 'ext2', label: 'data' },
+    },
     { sizeMiB: 4, type: '4f68bce3-e8cd-4db1-96e7-fbcaf984b709', name: 'root-x86-64', attributeBits: [63] },
     { sizeMiB: 2, type: '0657fd6d-a4ab-43c4-84e5-0933c84b4f4f', name: 'swap', fs: { kind: 'swap', label: 'sw' } },
     { sizeMiB: 2, type: 'e6d6d379-f507-44c2-a23c-238f2a3df928' },
@@ -89,8 +110,15 @@ describe('GPT', () => {
   it('names the well-known types', () => {
     const names = read(disk).table.partitions.map((p) => p.typeName);
     expect(names).toEqual([
-      'EFI System', 'Linux extended boot', 'Linux filesystem', 'Linux root (x86-64)', 'Linux swap',
-      'Linux LVM', 'Linux LUKS', 'Microsoft basic data', 'BIOS boot',
+      'EFI System',
+      'Linux extended boot',
+      'Linux filesystem',
+      'Linux root (x86-64)',
+      'Linux swap',
+      'Linux LVM',
+      'Linux LUKS',
+      'Microsoft basic data',
+      'BIOS boot',
     ]);
   });
 
@@ -122,9 +150,14 @@ describe('GPT', () => {
   });
 
   it('notes a hybrid MBR (sgdisk -h) and uses the GPT', () => {
-    const img = buildGptDisk({ hybridMbr: [1, 2], partitions: [
-      { sizeMiB: 4, type: 'ef00' }, { sizeMiB: 4, type: '8300' }, { sizeMiB: 4, type: '8300' },
-    ] });
+    const img = buildGptDisk({
+      hybridMbr: [1, 2],
+      partitions: [
+        { sizeMiB: 4, type: 'ef00' },
+        { sizeMiB: 4, type: '8300' },
+        { sizeMiB: 4, type: '8300' },
+      ],
+    });
     const r = read(img);
     expect(r.table.scheme).toBe('gpt');
     expect(r.table.protectiveMbr).toBe(true);
@@ -136,9 +169,13 @@ describe('GPT', () => {
   });
 
   it('reads a 4096-byte-sector GPT (made on a 4K loop device)', () => {
-    const img = buildGptDisk({ sectorSize: 4096, partitions: [
-      { sizeMiB: 8, type: 'ef00', name: 'esp' }, { sizeMiB: 8, type: '8300', name: 'linux' },
-    ] });
+    const img = buildGptDisk({
+      sectorSize: 4096,
+      partitions: [
+        { sizeMiB: 8, type: 'ef00', name: 'esp' },
+        { sizeMiB: 8, type: '8300', name: 'linux' },
+      ],
+    });
     const r = read(img);
     expect(r.diagnostics).toEqual([]);
     expect(r.table.sectorSize).toBe(4096);
@@ -195,7 +232,10 @@ describe('GPT damage', () => {
   });
 
   it('gives an error and no partitions when both headers are gone', () => {
-    const img = patchedCopy(disk, [{ offset: ss, zeros: ss }, { offset: lastLba * ss, zeros: ss }]);
+    const img = patchedCopy(disk, [
+      { offset: ss, zeros: ss },
+      { offset: lastLba * ss, zeros: ss },
+    ]);
     const r = read(img);
     expect(r.table.scheme).toBe('none');
     expect(r.table.partitions).toEqual([]);
@@ -247,7 +287,9 @@ describe('GPT damage', () => {
     const src = rewritePrimary((_h, e) => e.writeBigUInt64LE(BigInt(lastLba + 100), 2 * 128 + 40));
     const r = readPartitionTable(src);
     expect(r.table.usedBackupGpt).toBeUndefined();
-    expect(r.table.partitions.map((p) => p.number)).toEqual(intact.partitions.map((p) => p.number).filter((n) => n !== 3));
+    expect(r.table.partitions.map((p) => p.number)).toEqual(
+      intact.partitions.map((p) => p.number).filter((n) => n !== 3),
+    );
     expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(/partition 3: ends at LBA \d+, beyond the disk/);
   });
 

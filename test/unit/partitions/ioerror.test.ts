@@ -8,11 +8,19 @@ import { buildGptDisk, fsImage } from '../../fixtures/disks';
 
 /** Fault injection over a real image: reads touching [badFrom, ∞) fail with EIO. */
 class BadSectors implements ByteSource {
-  constructor(private readonly base: ByteSource, private readonly badFrom: number) {}
-  get name(): string { return 'bad.img'; }
-  get size(): number { return this.base.size; }
+  constructor(
+    private readonly base: ByteSource,
+    private readonly badFrom: number,
+  ) {}
+  get name(): string {
+    return 'bad.img';
+  }
+  get size(): number {
+    return this.base.size;
+  }
   readAt(buf: Uint8Array, offset: number, length: number, position: number): number {
-    if (position + length > this.badFrom) throw new IoError('pread bad.img: EIO (Input/output error)', 'pread', 'EIO', 'bad.img');
+    if (position + length > this.badFrom)
+      throw new IoError('pread bad.img: EIO (Input/output error)', 'pread', 'EIO', 'bad.img');
     return this.base.readAt(buf, offset, length, position);
   }
 }
@@ -23,9 +31,13 @@ describe('I/O errors', () => {
     try {
       const r = readPartitionTable(new BadSectors(src, 0));
       expect(r.table).toEqual({ scheme: 'none', sectorSize: 512, partitions: [] });
-      expect(r.diagnostics).toEqual([expect.objectContaining({
-        severity: 'error', device: 'bad.img', message: expect.stringMatching(/cannot read the partition table: pread bad\.img: EIO/),
-      })]);
+      expect(r.diagnostics).toEqual([
+        expect.objectContaining({
+          severity: 'error',
+          device: 'bad.img',
+          message: expect.stringMatching(/cannot read the partition table: pread bad\.img: EIO/),
+        }),
+      ]);
     } finally {
       src.close();
     }

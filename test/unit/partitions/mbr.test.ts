@@ -5,7 +5,14 @@ import { BufferSource, FileSource, SliceSource } from '../../../src/discovery/io
 import { readPartitionTable } from '../../../src/discovery/partitions/detect';
 import { probeFilesystem } from '../../../src/discovery/probe';
 import {
-  blkidExport, buildGptDisk, buildMbrDisk, fsImage, hybridIso, partxList, patchedCopy, sfdiskJson,
+  blkidExport,
+  buildGptDisk,
+  buildMbrDisk,
+  fsImage,
+  hybridIso,
+  partxList,
+  patchedCopy,
+  sfdiskJson,
   type FsRecipe,
 } from '../../fixtures/disks';
 
@@ -40,7 +47,9 @@ describe('MBR', () => {
     const sf = sfdiskJson(disk);
     expect(r.table.scheme).toBe('mbr');
     expect(`0x${r.table.mbrSignature}`).toBe(sf.id);
-    expect(r.table.partitions.map((p) => p.number)).toEqual(sf.partitions.map((p) => Number(/(\d+)$/.exec(p.node)![1])));
+    expect(r.table.partitions.map((p) => p.number)).toEqual(
+      sf.partitions.map((p) => Number(/(\d+)$/.exec(p.node)![1])),
+    );
     sf.partitions.forEach((s, i) => {
       const p = r.table.partitions[i];
       expect(p.start).toBe(s.start * 512);
@@ -95,7 +104,9 @@ describe('MBR', () => {
     const r = read(img);
     const p2 = r.table.partitions.find((p) => p.number === 2)!;
     expect(p2.start + p2.size).toBe(fs.statSync(img).size);
-    expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(/partition 2 extends beyond the end of the disk; truncated/);
+    expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(
+      /partition 2 extends beyond the end of the disk; truncated/,
+    );
   });
 
   it('rejects boot indicators other than 0x00/0x80 (not a partition table)', () => {
@@ -119,7 +130,9 @@ describe('MBR', () => {
     const d = readPartitionTable(new BufferSource(gpt, 'stale.img'));
     expect(d.table.scheme).toBe('mbr');
     expect(d.diagnostics.filter((x) => x.source === 'gpt').map((x) => `${x.severity} ${x.message}`)).toEqual([
-      expect.stringMatching(/^info stale, damaged GPT header ignored behind the MBR: primary GPT: header CRC32 mismatch/),
+      expect.stringMatching(
+        /^info stale, damaged GPT header ignored behind the MBR: primary GPT: header CRC32 mismatch/,
+      ),
     ]);
   });
 });
@@ -167,7 +180,9 @@ describe('hybrid ISO images (xorriso)', () => {
       expect(r.table.hybridIso).toBe(true);
       expect(r.table.scheme).toBe(kind);
       const sf = sfdiskJson(img);
-      expect(r.table.partitions.map((p) => [p.start, p.size])).toEqual(sf.partitions.map((s) => [s.start * 512, s.size * 512]));
+      expect(r.table.partitions.map((p) => [p.start, p.size])).toEqual(
+        sf.partitions.map((s) => [s.start * 512, s.size * 512]),
+      );
       const src = FileSource.open(img);
       try {
         const esp = r.table.partitions.find((p) => p.type === '0xef' || p.typeName === 'EFI System')!;

@@ -9,13 +9,17 @@ import { buildGptDisk, buildMbrDisk, fsImage, hybridIso, sha256File } from '../.
 describe('read-only', () => {
   it('a full read of the fixtures keeps their sha256 and mtime', () => {
     const images = [
-      buildGptDisk({ partitions: [
-        { sizeMiB: 16, type: 'ef00', fs: { kind: 'vfat', label: 'RO_ESP' } },
-        { sizeMiB: 8, type: '8300', fs: { kind: 'ext4', label: 'ro', debugfs: ['feature needs_recovery'] } },
-        { sizeMiB: 2, type: '8200', fs: { kind: 'swap' } },
-      ] }),
-      buildMbrDisk({ primaries: [{ sizeMiB: 8, type: 'c', fs: { kind: 'vfat', fatBits: 16, label: 'RO' } }],
-        logical: [{ sizeMiB: 4, type: '83', fs: { kind: 'ext2' } }] }),
+      buildGptDisk({
+        partitions: [
+          { sizeMiB: 16, type: 'ef00', fs: { kind: 'vfat', label: 'RO_ESP' } },
+          { sizeMiB: 8, type: '8300', fs: { kind: 'ext4', label: 'ro', debugfs: ['feature needs_recovery'] } },
+          { sizeMiB: 2, type: '8200', fs: { kind: 'swap' } },
+        ],
+      }),
+      buildMbrDisk({
+        primaries: [{ sizeMiB: 8, type: 'c', fs: { kind: 'vfat', fatBits: 16, label: 'RO' } }],
+        logical: [{ sizeMiB: 4, type: '83', fs: { kind: 'ext2' } }],
+      }),
       hybridIso('mbr', 'RO_ISO'),
       fsImage({ kind: 'vfat', fatBits: 32, sizeMiB: 64, label: 'RO32' }),
       fsImage({ kind: 'iso9660', label: 'RO' }),

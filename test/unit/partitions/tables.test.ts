@@ -11,7 +11,10 @@ import { crc32cUpdate } from '../../../src/discovery/probe/crc32c';
 describe('checksums', () => {
   it('CRC-32 matches zlib (check value 0xcbf43926)', () => {
     expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 4096 }), (b) => crc32(b) === zlibCrc32(b)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4096 }), (b) => crc32(b) === zlibCrc32(b)),
+      { numRuns: 300 },
+    );
   });
 
   it('CRC-32C has the Castagnoli check value 0xe3069283', () => {
@@ -25,7 +28,7 @@ describe('GUIDs', () => {
     expect(guidAt(onDisk, 0)).toBe('c12a7328-f81f-11d2-ba4b-00a0c93ec93b');
   });
 
-  it('GPT type names are util-linux\'s (sfdisk --label gpt -T)', () => {
+  it("GPT type names are util-linux's (sfdisk --label gpt -T)", () => {
     const out = execFileSync('sfdisk', ['--label', 'gpt', '-T']).toString();
     const theirs = new Map<string, string>();
     for (const m of out.matchAll(/^([0-9A-F-]{36})\s+(.+)$/gm)) theirs.set(m[1].toLowerCase(), m[2].trim());
@@ -35,7 +38,7 @@ describe('GUIDs', () => {
     }
   });
 
-  it('MBR type names are util-linux\'s (sfdisk --label dos -T)', () => {
+  it("MBR type names are util-linux's (sfdisk --label dos -T)", () => {
     const out = execFileSync('sfdisk', ['--label', 'dos', '-T']).toString();
     const theirs = new Map<number, string>();
     for (const m of out.matchAll(/^\s*([0-9a-f]{1,2})\s+(.+)$/gm)) theirs.set(parseInt(m[1], 16), m[2].trim());

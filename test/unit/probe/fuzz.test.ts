@@ -48,7 +48,10 @@ describe('probeFilesystem on damaged real images', () => {
         fc.property(
           fc.array(
             fc.tuple(
-              fc.oneof(fc.integer({ min: 0, max: Math.min(4 * KiB, base.size) - 1 }), fc.integer({ min: 0, max: near - 1 })),
+              fc.oneof(
+                fc.integer({ min: 0, max: Math.min(4 * KiB, base.size) - 1 }),
+                fc.integer({ min: 0, max: near - 1 }),
+              ),
               fc.integer({ min: 0, max: 255 }),
             ),
             { minLength: 1, maxLength: 16 },

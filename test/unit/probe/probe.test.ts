@@ -24,11 +24,23 @@ function probe(img: string): { probe: FsProbe | null; diagnostics: Diagnostic[] 
 const READABLE = new Set<FsType>(['ext2', 'ext3', 'ext4', 'vfat', 'iso9660']);
 
 // Where blkid's VERSION means what our `version` means.
-const VERSION_LIKE_BLKID = new Set<FsType>(['vfat', 'crypto_LUKS', 'LVM2_member', 'swap', 'squashfs', 'exfat', 'f2fs', 'iso9660']);
+const VERSION_LIKE_BLKID = new Set<FsType>([
+  'vfat',
+  'crypto_LUKS',
+  'LVM2_member',
+  'swap',
+  'squashfs',
+  'exfat',
+  'f2fs',
+  'iso9660',
+]);
 
 const CASES: [string, FsRecipe][] = [
   ['FAT12', { kind: 'vfat', fatBits: 12, sizeMiB: 2, label: 'F12LBL', uuid: '0000abcd' }],
-  ['FAT16', { kind: 'vfat', fatBits: 16, sizeMiB: 16, label: 'ESP', uuid: 'deadbeef', files: { 'EFI/BOOT/x.txt': 'x' } }],
+  [
+    'FAT16',
+    { kind: 'vfat', fatBits: 16, sizeMiB: 16, label: 'ESP', uuid: 'deadbeef', files: { 'EFI/BOOT/x.txt': 'x' } },
+  ],
   ['FAT32', { kind: 'vfat', fatBits: 32, sizeMiB: 64, label: 'BIG FAT', uuid: '12345678' }],
   ['FAT without label', { kind: 'vfat', fatBits: 16, sizeMiB: 16 }],
   ['ext2', { kind: 'ext2', label: 'e2', uuid: '11111111-2222-4333-8444-555555555555' }],
@@ -93,7 +105,9 @@ describe('ext', () => {
   it('a superblock with a bad metadata_csum is refused, as e2fsprogs and the kernel refuse it', () => {
     const img = patchedCopy(fsImage({ kind: 'ext4', label: 'csum' }), [{ offset: 1024 + 0x78, bytes: 'X' }]);
     // (blkid 2.38 does not check it; dumpe2fs does.)
-    expect(() => execFileSync('dumpe2fs', ['-h', img], { stdio: 'pipe' })).toThrow(/Superblock checksum does not match/);
+    expect(() => execFileSync('dumpe2fs', ['-h', img], { stdio: 'pipe' })).toThrow(
+      /Superblock checksum does not match/,
+    );
     const r = probe(img);
     expect(r.probe).toBeNull();
     expect(r.diagnostics.map((d) => d.message)).toEqual([expect.stringMatching(/superblock checksum mismatch/)]);
@@ -109,7 +123,9 @@ describe('FAT labels', () => {
   });
 
   it('a label only in the boot sector is not the volume label (blkid: LABEL_FATBOOT only)', () => {
-    const img = patchedCopy(fsImage({ kind: 'vfat', fatBits: 32, sizeMiB: 64 }), [{ offset: 0x47, bytes: 'BPBONLY    ' }]);
+    const img = patchedCopy(fsImage({ kind: 'vfat', fatBits: 32, sizeMiB: 64 }), [
+      { offset: 0x47, bytes: 'BPBONLY    ' },
+    ]);
     const want = blkidExport(img);
     expect(want.LABEL_FATBOOT).toBe('BPBONLY');
     expect(want.LABEL).toBeUndefined();
@@ -127,7 +143,9 @@ describe('FAT labels', () => {
     const img = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cp850-')), 'fat.img');
     fs.copyFileSync(fsImage({ kind: 'vfat', fatBits: 16, sizeMiB: 16, label: 'PLACEHOLDER' }), img);
     execFileSync('mlabel', ['-i', img, '::CAFÉ ÅÖ'], { env: { ...process.env, LC_ALL: 'C.UTF-8' } });
-    const shown = execFileSync('mlabel', ['-i', img, '-s', '::'], { env: { ...process.env, LC_ALL: 'C.UTF-8' } }).toString();
+    const shown = execFileSync('mlabel', ['-i', img, '-s', '::'], {
+      env: { ...process.env, LC_ALL: 'C.UTF-8' },
+    }).toString();
     const want = /Volume label is (.*)$/m.exec(shown)![1].trimEnd();
     expect(want).toBe('CAFÉ ÅÖ');
     expect(probe(img).probe!.label).toBe(want);
@@ -142,7 +160,12 @@ describe('ISO 9660 labels', () => {
     const img = patchedCopy(base, [{ offset: 0x8800 + 40, bytes: jolietId }]);
     const want = blkidExport(img);
     expect(want.LABEL).toBe('Jöliet ☃ name');
-    expect(probe(img).probe).toMatchObject({ type: 'iso9660', label: want.LABEL, uuid: want.UUID, version: 'Joliet Extension' });
+    expect(probe(img).probe).toMatchObject({
+      type: 'iso9660',
+      label: want.LABEL,
+      uuid: want.UUID,
+      version: 'Joliet Extension',
+    });
   });
 });
 
@@ -168,7 +191,10 @@ describe('FAT type from the cluster count (Microsoft FAT specification §3.5)', 
 
 describe('swap and hibernation', () => {
   const sigs: [string, string][] = [
-    ['S1SUSPEND', 's1suspend'], ['S2SUSPEND', 's2suspend'], ['ULSUSPEND', 'ulsuspend'], ['LINHIB0001', 'linhib0001'],
+    ['S1SUSPEND', 's1suspend'],
+    ['S2SUSPEND', 's2suspend'],
+    ['ULSUSPEND', 'ulsuspend'],
+    ['LINHIB0001', 'linhib0001'],
   ];
   for (const [sig, version] of sigs) {
     it(`${sig} at PAGE_SIZE-10 is a hibernation image: dirty, with the swap's UUID and label`, () => {
@@ -177,7 +203,14 @@ describe('swap and hibernation', () => {
       const want = blkidExport(img);
       expect(want.TYPE).toBe('swsuspend');
       const r = probe(img);
-      expect(r.probe).toMatchObject({ type: 'swap', dirty: true, version, uuid: want.UUID, label: want.LABEL, readable: false });
+      expect(r.probe).toMatchObject({
+        type: 'swap',
+        dirty: true,
+        version,
+        uuid: want.UUID,
+        label: want.LABEL,
+        readable: false,
+      });
       expect(r.diagnostics.map((d) => d.message)).toEqual([expect.stringMatching(/hibernation image/)]);
     });
   }
@@ -185,7 +218,9 @@ describe('swap and hibernation', () => {
 
 describe('containers', () => {
   it('LUKS2 with a wiped primary header is still found through its secondary header, as blkid finds it', () => {
-    const img = patchedCopy(fsImage({ kind: 'luks2', label: 'second', uuid: '0e3f1c2a-0000-4000-8000-000000000011' }), [{ offset: 0, zeros: 4096 }]);
+    const img = patchedCopy(fsImage({ kind: 'luks2', label: 'second', uuid: '0e3f1c2a-0000-4000-8000-000000000011' }), [
+      { offset: 0, zeros: 4096 },
+    ]);
     const want = blkidExport(img);
     expect(want.TYPE).toBe('crypto_LUKS');
     const r = probe(img);

@@ -71,9 +71,19 @@ describe('autoconfigure', () => {
   });
 
   it('a filesystem with BLS gets auto-bls-<H> entries booted natively, and no kernel scan', async () => {
-    const conf = 'title Debian\nversion 6.1\nlinux /vmlinuz-6.1\ninitrd /amd-ucode.img\ninitrd /initrd-6.1\noptions root=/dev/vda3\n';
+    const conf =
+      'title Debian\nversion 6.1\nlinux /vmlinuz-6.1\ninitrd /amd-ucode.img\ninitrd /initrd-6.1\noptions root=/dev/vda3\n';
     const r = await run(AUTO, [
-      { fsId: 'vda:2', files: { 'loader/entries/debian-6.1.conf': conf, 'vmlinuz-6.1': K, 'initrd-6.1': 'i', 'amd-ucode.img': 'u', 'vmlinuz-old': K } },
+      {
+        fsId: 'vda:2',
+        files: {
+          'loader/entries/debian-6.1.conf': conf,
+          'vmlinuz-6.1': K,
+          'initrd-6.1': 'i',
+          'amd-ucode.img': 'u',
+          'vmlinuz-old': K,
+        },
+      },
     ]);
     expect(r.entries.map(nameOf)).toEqual(['debian-6.1']);
     const e = r.entries[0]!;
@@ -90,13 +100,20 @@ describe('autoconfigure', () => {
   });
 
   it('an entry without initrd does not read the partition root as one (sprout §16.4)', async () => {
-    const r = await run(AUTO, [{ fsId: 'vda:2', files: { 'loader/entries/a.conf': 'linux /vmlinuz\noptions x\n', vmlinuz: K } }]);
+    const r = await run(AUTO, [
+      { fsId: 'vda:2', files: { 'loader/entries/a.conf': 'linux /vmlinuz\noptions x\n', vmlinuz: K } },
+    ]);
     expect(r.entries[0]!.bootable).toBe(true);
     expect((r.entries[0]!.target as LinuxTarget).initrds).toEqual([]);
   });
 
   it('BLS under /boot/loader on a root filesystem is found too (flagged)', async () => {
-    const r = await run(AUTO, [{ fsId: 'vda:2', files: { 'boot/loader/entries/f.conf': 'title F\nlinux /boot/vmlinuz-6\n', 'boot/vmlinuz-6': K } }]);
+    const r = await run(AUTO, [
+      {
+        fsId: 'vda:2',
+        files: { 'boot/loader/entries/f.conf': 'title F\nlinux /boot/vmlinuz-6\n', 'boot/vmlinuz-6': K },
+      },
+    ]);
     expect(r.entries.map(nameOf)).toEqual(['f']);
     expect((r.entries[0]!.target as LinuxTarget).kernel).toEqual({ fsId: 'vda:2', path: '/boot/vmlinuz-6' });
     expect(r.diagnostics.some((d) => /sprout only looks at \/loader/.test(d.message))).toBe(true);
@@ -105,13 +122,18 @@ describe('autoconfigure', () => {
   it('Windows bootmgfw.efi becomes auto-windows-<H>, an EFI target for the VM path', async () => {
     const r = await run(AUTO, [], { 'EFI/Microsoft/Boot/bootmgfw.efi': EFI });
     expect(r.entries.map(nameOf)).toEqual([`auto-windows-${H('vda:1')}`]);
-    expect(r.entries[0]!.target).toEqual({ kind: 'efi', image: { fsId: 'vda:1', path: '/EFI/Microsoft/Boot/bootmgfw.efi' } });
+    expect(r.entries[0]!.target).toEqual({
+      kind: 'efi',
+      image: { fsId: 'vda:1', path: '/EFI/Microsoft/Boot/bootmgfw.efi' },
+    });
   });
 
   it('without autoconfigure nothing is added; user tables are never replaced', async () => {
     expect((await run('', [{ fsId: 'vda:2', files: { vmlinuz: K } }])).entries).toEqual([]);
     const h = H('vda:1');
-    const r = await run(`${AUTO}[entries.auto-windows-${h}]\ntitle = "Mine"\n`, [], { 'EFI/Microsoft/Boot/bootmgfw.efi': EFI });
+    const r = await run(`${AUTO}[entries.auto-windows-${h}]\ntitle = "Mine"\n`, [], {
+      'EFI/Microsoft/Boot/bootmgfw.efi': EFI,
+    });
     expect(r.entries.map((e) => e.title)).toEqual(['Mine']);
   });
 });

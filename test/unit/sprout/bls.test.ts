@@ -12,7 +12,10 @@ const rec = (stem: string, text: string) => parseBls(stem, `/loader/entries/${st
 
 describe('parser and variables', () => {
   it('last value wins for sprout; natively every initrd and options line is kept', () => {
-    const r = rec('a', 'initrd /one\ninitrd /two\noptions a\noptions "b c"\nlinux /vmlinuz\n# comment\n  title   Fedora Linux  \n');
+    const r = rec(
+      'a',
+      'initrd /one\ninitrd /two\noptions a\noptions "b c"\nlinux /vmlinuz\n# comment\n  title   Fedora Linux  \n',
+    );
     expect(r.initrd).toBe('/two');
     expect(r.options).toBe('"b c"'); // sprout: no quote stripping
     expect(r.nativeInitrds).toEqual(['/one', '/two']);
@@ -21,9 +24,16 @@ describe('parser and variables', () => {
   });
   it('$title appends the version unless the title contains it; $title-base falls back to the stem', () => {
     expect(blsValues(rec('x', 'title Fedora\nversion 6.1\nlinux /k\n')).get('title')).toBe('Fedora 6.1');
-    expect(blsValues(rec('x', 'title Fedora 6.1 (Workstation)\nversion 6.1\nlinux /k\n')).get('title')).toBe('Fedora 6.1 (Workstation)');
+    expect(blsValues(rec('x', 'title Fedora 6.1 (Workstation)\nversion 6.1\nlinux /k\n')).get('title')).toBe(
+      'Fedora 6.1 (Workstation)',
+    );
     const v = blsValues(rec('stem', 'linux /k\n'));
-    expect([v.get('title-base'), v.get('title'), v.get('version'), v.get('machine-id')]).toEqual(['stem', 'stem', '', '']);
+    expect([v.get('title-base'), v.get('title'), v.get('version'), v.get('machine-id')]).toEqual([
+      'stem',
+      'stem',
+      '',
+      '',
+    ]);
   });
   it('$chainload and $initrd: / → \\, leading \\ stripped, $tuned_initrd removed; efi when no linux', () => {
     const v = blsValues(rec('x', 'linux /boot/vmlinuz-6.5\ninitrd /boot/initramfs-6.5.img $tuned_initrd\n'));
@@ -65,7 +75,12 @@ describe('readBlsDir', () => {
       },
     ]);
     const ds: Diagnostic[] = [];
-    const recs = await readBlsDir(t.ctx.filesystems[0]!.fs, '/loader', { fsId: 'vda:2', file: '/sprout.toml', line: 3 }, ds);
+    const recs = await readBlsDir(
+      t.ctx.filesystems[0]!.fs,
+      '/loader',
+      { fsId: 'vda:2', file: '/sprout.toml', line: 3 },
+      ds,
+    );
     expect(recs.map((r) => r.stem).sort()).toEqual(['B', 'a']);
     expect(ds.find((d) => d.file === '/loader/entries/bad.conf')?.message).toMatch(/not valid UTF-8/);
     expect(ds.find((d) => d.file === '/loader/entries/nolinux.conf')?.message).toMatch(/neither linux nor efi/);
@@ -74,7 +89,11 @@ describe('readBlsDir', () => {
 
 describe('sortBls with fixSortBugs (§16.6 → bls.md §8.1)', () => {
   it('entries with a sort-key come first; versionless ones are not hoisted', () => {
-    const rs = [rec('nokey', 'version 9\nlinux /k\n'), rec('key-a', 'sort-key a\nversion 1\nlinux /k\n'), rec('key-a2', 'sort-key a\nversion 2\nlinux /k\n')];
+    const rs = [
+      rec('nokey', 'version 9\nlinux /k\n'),
+      rec('key-a', 'sort-key a\nversion 1\nlinux /k\n'),
+      rec('key-a2', 'sort-key a\nversion 2\nlinux /k\n'),
+    ];
     expect(sortBls(rs).map((r) => r.stem)).toEqual(['nokey', 'key-a2', 'key-a']);
     expect(sortBls(rs, true).map((r) => r.stem)).toEqual(['key-a2', 'key-a', 'nokey']);
   });

@@ -98,24 +98,38 @@ describe('sprout.d drop-ins', () => {
   });
 
   it('version must agree: a drop-in with version = 2 is skipped, the rest applies', async () => {
-    const r = await run({ '10-v2.toml': 'version = 2\n[values]\ncmdline = "v2"\n', '20-ok.toml': '[values]\ncmdline = "ok"\n' });
+    const r = await run({
+      '10-v2.toml': 'version = 2\n[values]\ncmdline = "v2"\n',
+      '20-ok.toml': '[values]\ncmdline = "ok"\n',
+    });
     expect(cmd(r.entries[0])).toBe('ok');
-    expect(r.diagnostics.find((d) => /unsupported configuration version: 2/.test(d.message))).toMatchObject({ file: '/sprout.d/10-v2.toml', line: 1 });
+    expect(r.diagnostics.find((d) => /unsupported configuration version: 2/.test(d.message))).toMatchObject({
+      file: '/sprout.d/10-v2.toml',
+      line: 1,
+    });
   });
 
   it('a drop-in with a TOML error is skipped with file and line', async () => {
     const r = await run({ 'bad.toml': '[values]\n\ncmdline = \n' });
     expect(cmd(r.entries[0])).toBe('root=LABEL=rootfs ro');
-    expect(r.diagnostics.find((d) => /TOML syntax error/.test(d.message))).toMatchObject({ file: '/sprout.d/bad.toml', line: 3 });
+    expect(r.diagnostics.find((d) => /TOML syntax error/.test(d.message))).toMatchObject({
+      file: '/sprout.d/bad.toml',
+      line: 3,
+    });
   });
 
   it('unknown keys are reported in the file and at the line that defined them', async () => {
     const r = await run({ 'typo.toml': '# comment\n[entries.stable]\ntitel = "x"\n' });
-    expect(r.diagnostics.find((d) => /unknown key "titel"/.test(d.message))).toMatchObject({ file: '/sprout.d/typo.toml', line: 3 });
+    expect(r.diagnostics.find((d) => /unknown key "titel"/.test(d.message))).toMatchObject({
+      file: '/sprout.d/typo.toml',
+      line: 3,
+    });
   });
 
   it('[mask] in the main sprout.toml has nothing to act on and is reported', async () => {
-    t = makeCtx([esp({ 'sprout.toml': `[mask]\nentries = ["stable"]\n${MAIN.replace('version = 1\n', '')}`, vmlinuz: K })]);
+    t = makeCtx([
+      esp({ 'sprout.toml': `[mask]\nentries = ["stable"]\n${MAIN.replace('version = 1\n', '')}`, vmlinuz: K }),
+    ]);
     const r = await sproutSource(t.ctx);
     expect(r.entries.map(nameOf)).toEqual(['stable', 'debug']);
     expect(r.diagnostics.find((d) => /\[mask\] in the main config/.test(d.message))?.line).toBe(1);

@@ -41,13 +41,18 @@ describe('paths (§11, §19.4)', () => {
     return r.entries[0]!;
   };
   it('ESP-relative with and without a leading backslash', async () => {
-    expect(((await kernelOf('\\EFI\\linux\\vmlinuz')).target as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/EFI/linux/vmlinuz' });
+    expect(((await kernelOf('\\EFI\\linux\\vmlinuz')).target as LinuxTarget).kernel).toEqual({
+      fsId: 'vda:1',
+      path: '/EFI/linux/vmlinuz',
+    });
     expect(((await kernelOf('vmlinuz')).target as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/vmlinuz' });
     // FAT: looked up case-insensitively.
     expect((await kernelOf('\\efi\\LINUX\\VMLINUZ')).bootable).toBe(true);
   });
   it('device-path text with HD(n,GPT,guid,…) resolves by PARTUUID; other nodes are skipped', async () => {
-    const e = await kernelOf(`PciRoot(0x0)/Pci(0x4,0x0)/NVMe(0x1,00-00)/HD(2,GPT,${P2.toUpperCase()},0x800,0x100000)/\\boot\\vmlinuz`);
+    const e = await kernelOf(
+      `PciRoot(0x0)/Pci(0x4,0x0)/NVMe(0x1,00-00)/HD(2,GPT,${P2.toUpperCase()},0x800,0x100000)/\\boot\\vmlinuz`,
+    );
     expect(e.bootable).toBe(true);
     expect((e.target as LinuxTarget).kernel).toEqual({ fsId: 'vda:2', path: '/boot/vmlinuz' });
   });
@@ -73,12 +78,26 @@ describe('chainload (§7.1, §19.5)', () => {
   const cfg = (path: string, extra = '') =>
     `[actions.a]\nchainload.path = '${path}'\n${extra}\n[entries.e]\ntitle = "E"\nactions = ["a"]\n`;
   it('a real bzImage becomes a Linux target; options are stamped, empty items dropped', async () => {
-    const r = await run(cfg('\\vmlinuz', 'chainload.options = ["$root", "", "$empty", "quiet"]\n[values]\nroot = "root=/dev/vda2"\nempty = ""'), { vmlinuz: K });
-    expect(r.entries[0]!.target).toEqual({ kind: 'linux', kernel: { fsId: 'vda:1', path: '/vmlinuz' }, initrds: [], cmdline: 'root=/dev/vda2 quiet' });
+    const r = await run(
+      cfg(
+        '\\vmlinuz',
+        'chainload.options = ["$root", "", "$empty", "quiet"]\n[values]\nroot = "root=/dev/vda2"\nempty = ""',
+      ),
+      { vmlinuz: K },
+    );
+    expect(r.entries[0]!.target).toEqual({
+      kind: 'linux',
+      kernel: { fsId: 'vda:1', path: '/vmlinuz' },
+      initrds: [],
+      cmdline: 'root=/dev/vda2 quiet',
+    });
   });
   it('initrd= tokens in options become initrds after linux-initrd and leave the command line', async () => {
     const r = await run(
-      cfg('\\EFI\\k\\vmlinuz', 'chainload.options = ["root=x initrd=\\\\EFI\\\\k\\\\a.img", "initrd=\\\\b.img quiet"]\nchainload.linux-initrd = "\\\\EFI\\\\k\\\\first.img"'),
+      cfg(
+        '\\EFI\\k\\vmlinuz',
+        'chainload.options = ["root=x initrd=\\\\EFI\\\\k\\\\a.img", "initrd=\\\\b.img quiet"]\nchainload.linux-initrd = "\\\\EFI\\\\k\\\\first.img"',
+      ),
       { 'EFI/k/vmlinuz': K, 'EFI/k/a.img': 'a', 'b.img': 'b', 'EFI/k/first.img': 'f' },
     );
     const e = r.entries[0]!;
@@ -94,11 +113,19 @@ describe('chainload (§7.1, §19.5)', () => {
     });
   });
   it('initrd= paths are relative to the kernel’s own volume', async () => {
-    const r = await run(cfg(`HD(2,GPT,${P2},1,2)/\\boot\\vmlinuz`, 'chainload.options = ["initrd=\\\\boot\\\\initrd.img"]'), {}, [root2]);
+    const r = await run(
+      cfg(`HD(2,GPT,${P2},1,2)/\\boot\\vmlinuz`, 'chainload.options = ["initrd=\\\\boot\\\\initrd.img"]'),
+      {},
+      [root2],
+    );
     expect((r.entries[0]!.target as LinuxTarget).initrds).toEqual([{ fsId: 'vda:2', path: '/boot/initrd.img' }]);
   });
   it('linux-initrd may be an array (PR sprout#78); a missing initrd makes the entry unbootable', async () => {
-    const r = await run(cfg('\\vmlinuz', 'chainload.linux-initrd = ["\\\\u.img", "\\\\i.img"]'), { vmlinuz: K, 'u.img': 'u', 'i.img': 'i' });
+    const r = await run(cfg('\\vmlinuz', 'chainload.linux-initrd = ["\\\\u.img", "\\\\i.img"]'), {
+      vmlinuz: K,
+      'u.img': 'u',
+      'i.img': 'i',
+    });
     expect((r.entries[0]!.target as LinuxTarget).initrds.map((f) => f.path)).toEqual(['/u.img', '/i.img']);
     const r2 = await run(cfg('\\vmlinuz', 'chainload.linux-initrd = "\\\\gone.img"'), { vmlinuz: K });
     expect(r2.entries[0]!.bootable).toBe(false);
@@ -106,11 +133,20 @@ describe('chainload (§7.1, §19.5)', () => {
   });
   it('a PE with a .linux section is a UKI; options override its cmdline', async () => {
     const r = await run(cfg('\\EFI\\Linux\\arch.efi', 'chainload.options = ["quiet"]'), { 'EFI/Linux/arch.efi': UKI });
-    expect(r.entries[0]!.target).toEqual({ kind: 'uki', image: { fsId: 'vda:1', path: '/EFI/Linux/arch.efi' }, profile: 0, addons: [], cmdlineOverride: 'quiet' });
+    expect(r.entries[0]!.target).toEqual({
+      kind: 'uki',
+      image: { fsId: 'vda:1', path: '/EFI/Linux/arch.efi' },
+      profile: 0,
+      addons: [],
+      cmdlineOverride: 'quiet',
+    });
   });
   it('any other PE is an EFI program for the VM path', async () => {
     const r = await run(cfg('\\EFI\\systemd\\systemd-bootx64.efi'), { 'EFI/systemd/systemd-bootx64.efi': EFI });
-    expect(r.entries[0]!.target).toEqual({ kind: 'efi', image: { fsId: 'vda:1', path: '/EFI/systemd/systemd-bootx64.efi' } });
+    expect(r.entries[0]!.target).toEqual({
+      kind: 'efi',
+      image: { fsId: 'vda:1', path: '/EFI/systemd/systemd-bootx64.efi' },
+    });
     expect(r.entries[0]!.bootable).toBe(true);
   });
   it('a file that is neither kernel nor PE, or is missing, is not bootable with the reason', async () => {
@@ -135,18 +171,26 @@ describe('actions in entries (§7, §19.5, §19.7)', () => {
     expect(msgs(e)).toMatch(/actions after boot \(bye\) would only run if the image returned/);
   });
   it('an unknown action name or a print-only entry is listed but not bootable', async () => {
-    const r = await run('[actions.p]\nprint.text = "x"\n[entries.a]\ntitle = "A"\nactions = ["nope"]\n[entries.b]\ntitle = "B"\nactions = ["p"]\n');
+    const r = await run(
+      '[actions.p]\nprint.text = "x"\n[entries.a]\ntitle = "A"\nactions = ["nope"]\n[entries.b]\ntitle = "B"\nactions = ["p"]\n',
+    );
     expect(msgs(get(r.entries, 'a'))).toMatch(/unknown action 'nope'/);
     expect(get(r.entries, 'a').bootable).toBe(false);
     expect(msgs(get(r.entries, 'b'))).toMatch(/nothing to boot/);
     expect(get(r.entries, 'b').origin.line).toBe(6);
   });
   it('action names are stamped with the entry context ("$act")', async () => {
-    const r = await run('[actions.go]\nchainload.path = "vmlinuz"\n[entries.e]\ntitle = "E"\nactions = ["$act"]\nvalues = { act = "go" }\n', { vmlinuz: K });
+    const r = await run(
+      '[actions.go]\nchainload.path = "vmlinuz"\n[entries.e]\ntitle = "E"\nactions = ["$act"]\nvalues = { act = "go" }\n',
+      { vmlinuz: K },
+    );
     expect(r.entries[0]!.bootable).toBe(true);
   });
   it('a self-referencing value disables only that entry, with a diagnostic', async () => {
-    const r = await run('[actions.go]\nchainload.path = "vmlinuz"\n[entries.bad]\ntitle = "Bad $x"\nactions = ["go"]\nvalues = { x = "a$x" }\n[entries.good]\ntitle = "Good"\nactions = ["go"]\n', { vmlinuz: K });
+    const r = await run(
+      '[actions.go]\nchainload.path = "vmlinuz"\n[entries.bad]\ntitle = "Bad $x"\nactions = ["go"]\nvalues = { x = "a$x" }\n[entries.good]\ntitle = "Good"\nactions = ["go"]\n',
+      { vmlinuz: K },
+    );
     expect(get(r.entries, 'bad').bootable).toBe(false);
     expect(msgs(get(r.entries, 'bad'))).toMatch(/value "x": value grows beyond 65536 characters/);
     expect(get(r.entries, 'good').bootable).toBe(true);
@@ -167,7 +211,9 @@ describe('generators (§9)', () => {
     expect(names(r.entries)).toEqual(['m-3', 'm-2', 'm-1', 'm-0']);
   });
   it('matrix with an empty array or no values yields no entries', async () => {
-    expect((await run('[generators.m.matrix]\nentry.title = "x"\nvalues.os = []\nvalues.b = ["1"]\n')).entries).toEqual([]);
+    expect((await run('[generators.m.matrix]\nentry.title = "x"\nvalues.os = []\nvalues.b = ["1"]\n')).entries).toEqual(
+      [],
+    );
     expect((await run('[generators.m.matrix]\nentry.title = "x"\n')).entries).toEqual([]);
   });
   it('list: one entry per map; actions stamped with the map at generation', async () => {
@@ -190,12 +236,15 @@ describe('order, names, defaults, timeouts (§13)', () => {
     expect(r.settings?.defaultId).toBe('sprout:vda:1:xen');
   });
   it('sort-key is used raw (not stamped) and compared as versions', async () => {
-    const r = await run('[values]\nk = "999"\n[entries.a]\ntitle = "a"\nsort-key = "$k"\n[entries.b]\ntitle = "b"\nsort-key = "10"\n[entries.c]\ntitle = "c"\nsort-key = "9"\n');
+    const r = await run(
+      '[values]\nk = "999"\n[entries.a]\ntitle = "a"\nsort-key = "$k"\n[entries.b]\ntitle = "b"\nsort-key = "10"\n[entries.c]\ntitle = "c"\nsort-key = "9"\n',
+    );
     // "$k" is compared literally: "$" is a separator, and a digit run beats letters (UAPI.10).
     expect(names(r.entries)).toEqual(['b', 'c', 'a']);
   });
   it('default-entry matches name or title exactly; a trailing * is a prefix match; the first marked wins', async () => {
-    const base = '[entries.alpha]\ntitle = "Linux A"\nsort-key = "1"\n[entries.beta]\ntitle = "Linux B"\nsort-key = "2"\n[entries.gamma]\ntitle = "Other"\nsort-key = "3"\n';
+    const base =
+      '[entries.alpha]\ntitle = "Linux A"\nsort-key = "1"\n[entries.beta]\ntitle = "Linux B"\nsort-key = "2"\n[entries.gamma]\ntitle = "Other"\nsort-key = "3"\n';
     expect((await run(`[options]\ndefault-entry = "alpha"\n${base}`)).settings?.defaultId).toBe('sprout:vda:1:alpha');
     expect((await run(`[options]\ndefault-entry = "Linux A"\n${base}`)).settings?.defaultId).toBe('sprout:vda:1:alpha');
     expect((await run(`[options]\ndefault-entry = "Linux*"\n${base}`)).settings?.defaultId).toBe('sprout:vda:1:beta');
@@ -205,13 +254,17 @@ describe('order, names, defaults, timeouts (§13)', () => {
     expect(none.diagnostics.find((d) => /matches no entry/.test(d.message))?.line).toBe(2);
   });
   it('default-entry is not stamped', async () => {
-    const r = await run('[values]\nd = "b"\n[options]\ndefault-entry = "$d"\n[entries.a]\ntitle = "a"\n[entries.b]\ntitle = "b"\n');
+    const r = await run(
+      '[values]\nd = "b"\n[options]\ndefault-entry = "$d"\n[entries.a]\ntitle = "a"\n[entries.b]\ntitle = "b"\n',
+    );
     expect(r.settings?.defaultId).toBe('sprout:vda:1:b'); // the first entry, not a match
     expect(r.diagnostics.some((d) => /matches no entry/.test(d.message))).toBe(true);
   });
   it('menu-timeout: default 10, 0 = no menu (menu-hidden)', async () => {
     expect((await run('[entries.a]\ntitle = "a"\n')).settings?.timeout).toEqual({ kind: 'seconds', seconds: 10 });
-    expect((await run('[options]\nmenu-timeout = 0\n[entries.a]\ntitle = "a"\n')).settings?.timeout).toEqual({ kind: 'menu-hidden' });
+    expect((await run('[options]\nmenu-timeout = 0\n[entries.a]\ntitle = "a"\n')).settings?.timeout).toEqual({
+      kind: 'menu-hidden',
+    });
   });
   it('ids are sprout:<fsId>:<name>, unique even when a static name collides with a generated one', async () => {
     const r = await run('[entries.g-0]\ntitle = "static"\n[generators.g.list]\nentry.title = "gen"\nvalues = [{}]\n');
@@ -249,18 +302,32 @@ describe('several ESPs', () => {
   it('each config is evaluated with its own home; entries stay contiguous; settings from the first', async () => {
     t = makeCtx([
       esp({ 'sprout.toml': '[options]\nmenu-timeout = 2\n[entries.a]\ntitle = "A"\n[entries.b]\ntitle = "B"\n' }),
-      esp({ 'sprout.toml': '[entries.c]\ntitle = "C"\n' }, { fsId: 'vdb:1', partUuid: '44444444-4444-4444-8444-444444444444' }),
+      esp(
+        { 'sprout.toml': '[entries.c]\ntitle = "C"\n' },
+        { fsId: 'vdb:1', partUuid: '44444444-4444-4444-8444-444444444444' },
+      ),
       { fsId: 'vdc:1', type: 'ext4', files: { 'sprout.toml': '[entries.z]\ntitle = "not an ESP"\n' } },
     ]);
     const r = await sproutSource(t.ctx);
     expect(r.entries.map((e) => e.id)).toEqual(['sprout:vda:1:b', 'sprout:vda:1:a', 'sprout:vdb:1:c']);
-    expect(r.settings).toMatchObject({ timeout: { kind: 'seconds', seconds: 2 }, defaultId: 'sprout:vda:1:b', from: 'vda:1 /sprout.toml' });
+    expect(r.settings).toMatchObject({
+      timeout: { kind: 'seconds', seconds: 2 },
+      defaultId: 'sprout:vda:1:b',
+      from: 'vda:1 /sprout.toml',
+    });
   });
 });
 
 describe('I/O errors', () => {
   it('a read error on one kernel disables that entry only (fault-injected reader)', async () => {
-    t = makeCtx([esp({ 'sprout.toml': '[actions.a]\nchainload.path = "a"\n[actions.b]\nchainload.path = "b"\n[entries.a]\ntitle = "A"\nactions = ["a"]\n[entries.b]\ntitle = "B"\nactions = ["b"]\n', a: K, b: K })]);
+    t = makeCtx([
+      esp({
+        'sprout.toml':
+          '[actions.a]\nchainload.path = "a"\n[actions.b]\nchainload.path = "b"\n[entries.a]\ntitle = "A"\nactions = ["a"]\n[entries.b]\ntitle = "B"\nactions = ["b"]\n',
+        a: K,
+        b: K,
+      }),
+    ]);
     const m = t.ctx.filesystems[0]!;
     const inner = m.fs;
     const faulty = Object.assign(Object.create(inner) as typeof inner, {
@@ -269,7 +336,11 @@ describe('I/O errors', () => {
         return inner.stat(p);
       },
     });
-    const ctx = { ...t.ctx, filesystems: [{ report: m.report, fs: faulty }], get: () => ({ report: m.report, fs: faulty }) };
+    const ctx = {
+      ...t.ctx,
+      filesystems: [{ report: m.report, fs: faulty }],
+      get: () => ({ report: m.report, fs: faulty }),
+    };
     const r = await sproutSource(ctx);
     expect(r.entries.map((e) => [nameOf(e), e.bootable])).toEqual([
       ['b', false],
@@ -281,7 +352,12 @@ describe('I/O errors', () => {
 
 describe('load options and opt-in fixes (§3, §19.10)', () => {
   it('configPath reads another file; menuTimeout overrides menu-timeout', async () => {
-    t = makeCtx([esp({ 'EFI/sprout/alt.toml': '[options]\nmenu-timeout = 7\n[entries.alt]\ntitle = "Alt"\n', 'sprout.toml': '[entries.main]\ntitle = "Main"\n' })]);
+    t = makeCtx([
+      esp({
+        'EFI/sprout/alt.toml': '[options]\nmenu-timeout = 7\n[entries.alt]\ntitle = "Alt"\n',
+        'sprout.toml': '[entries.main]\ntitle = "Main"\n',
+      }),
+    ]);
     const r = await createSproutSource({ configPath: '\\EFI\\sprout\\alt.toml', menuTimeout: 0 })(t.ctx);
     expect(names(r.entries)).toEqual(['alt']);
     expect(r.settings?.timeout).toEqual({ kind: 'menu-hidden' });

@@ -56,11 +56,18 @@ describe('sprout.md §18.1: static entries, extractor, default, print', () => {
     t = makeCtx([esp({ 'sprout.toml': example('18.1'), 'boot/vmlinuz-stable': K, 'boot/initramfs-stable': 'x' })]);
     // The ESP itself matches has-item here; a second fs without the file must not.
     const r = await sproutSource(t.ctx);
-    expect((byName(r.entries, 'stable').target as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/boot/vmlinuz-stable' });
+    expect((byName(r.entries, 'stable').target as LinuxTarget).kernel).toEqual({
+      fsId: 'vda:1',
+      path: '/boot/vmlinuz-stable',
+    });
 
     t.cleanup();
     t = makeCtx([
-      esp({ 'sprout.toml': example('18.1').replace('vmlinuz-stable"\nfallback', 'vmlinuz-missing"\nfallback'), 'boot/vmlinuz-stable': K, 'boot/initramfs-stable': 'x' }),
+      esp({
+        'sprout.toml': example('18.1').replace('vmlinuz-stable"\nfallback', 'vmlinuz-missing"\nfallback'),
+        'boot/vmlinuz-stable': K,
+        'boot/initramfs-stable': 'x',
+      }),
     ]);
     const r2 = await sproutSource(t.ctx);
     const s2 = byName(r2.entries, 'stable');
@@ -89,7 +96,12 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
     t = makeCtx([
       esp({ 'sprout.toml': example('18.2') }),
       // A root fs with loader/entries but the wrong type comes first: has-item alone would match it.
-      { fsId: 'vda:2', partType: LINUX_TYPE, partUuid: '22222222-2222-4222-8222-222222222222', files: { 'loader/entries/x.conf': 'linux /nope\n' } },
+      {
+        fsId: 'vda:2',
+        partType: LINUX_TYPE,
+        partUuid: '22222222-2222-4222-8222-222222222222',
+        files: { 'loader/entries/x.conf': 'linux /nope\n' },
+      },
       { fsId: 'vda:3', partType: XBOOTLDR_TYPE, partUuid: '33333333-3333-4333-8333-333333333333', files: boot },
     ]);
     const r = await sproutSource(t.ctx);
@@ -97,8 +109,13 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
     expect(names(r.entries)).toEqual(['rescue-1', 'rescue-0', 'fedora-6.9.1', 'fedora-6.8.5']);
     expect(byName(r.entries, 'rescue-0').title).toBe('Rescue (rescue)');
     expect(byName(r.entries, 'rescue-1').title).toBe('Rescue (emergency)');
-    expect((byName(r.entries, 'rescue-1').target as LinuxTarget).cmdline).toBe('root=LABEL=rootfs systemd.unit=emergency.target');
-    expect((byName(r.entries, 'rescue-1').target as LinuxTarget).kernel).toEqual({ fsId: 'vda:3', path: '/vmlinuz-rescue' });
+    expect((byName(r.entries, 'rescue-1').target as LinuxTarget).cmdline).toBe(
+      'root=LABEL=rootfs systemd.unit=emergency.target',
+    );
+    expect((byName(r.entries, 'rescue-1').target as LinuxTarget).kernel).toEqual({
+      fsId: 'vda:3',
+      path: '/vmlinuz-rescue',
+    });
     // No default-entry: the first entry is the default (§12 step 13); default menu-timeout 10.
     expect(r.settings?.defaultId).toBe('sprout:vda:1:rescue-1');
     expect(r.settings?.timeout).toEqual({ kind: 'seconds', seconds: 10 });
@@ -125,7 +142,10 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
   });
 
   it('a non-canonical BLS action is evaluated with sprout semantics (last initrd only)', async () => {
-    const cfg = example('18.2').replace('chainload.options = ["$options"]\nchainload.linux-initrd = "$boot\\\\$initrd"', 'chainload.options = ["$options", "extra"]\nchainload.linux-initrd = "$boot\\\\$initrd"');
+    const cfg = example('18.2').replace(
+      'chainload.options = ["$options"]\nchainload.linux-initrd = "$boot\\\\$initrd"',
+      'chainload.options = ["$options", "extra"]\nchainload.linux-initrd = "$boot\\\\$initrd"',
+    );
     expect(cfg).not.toBe(example('18.2'));
     t = makeCtx([esp({ 'sprout.toml': cfg }), { fsId: 'vda:3', partType: XBOOTLDR_TYPE, files: boot }]);
     const r = await sproutSource(t.ctx);
@@ -146,7 +166,9 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
       expect(e.bootable).toBe(false);
       expect(infos(e).join('\n')).toMatch(/extractor boot matched no filesystem/);
     }
-    expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(/extractor boot: unable to find matching filesystem \(no fallback\)/);
+    expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(
+      /extractor boot: unable to find matching filesystem \(no fallback\)/,
+    );
   });
 });
 
@@ -176,7 +198,12 @@ describe('sprout.md §18.3: edera plus autoconfigure', () => {
     const Hesp = h('tendril-fs:vda:1/');
     const Hroot = h('tendril-fs:vda:2/');
     // Sort keys: "zz" > "$kernel" (the literal, §14/§16.1) > "auto-windows-…".
-    expect(names(r.entries)).toEqual(['edera', `auto-linux-${Hroot}-0`, `auto-linux-${Hroot}-1`, `auto-windows-${Hesp}`]);
+    expect(names(r.entries)).toEqual([
+      'edera',
+      `auto-linux-${Hroot}-0`,
+      `auto-linux-${Hroot}-1`,
+      `auto-windows-${Hesp}`,
+    ]);
     expect(r.settings?.defaultId).toBe('sprout:vda:1:edera');
     expect(r.settings?.timeout).toEqual({ kind: 'seconds', seconds: 3 });
 

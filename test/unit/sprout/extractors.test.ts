@@ -18,7 +18,13 @@ function setup() {
     esp({ 'EFI/BOOT/BOOTX64.EFI': 'x' }, { label: 'ESP' }),
     // An MBR partition: its PARTUUID is '<sig>-<nn>', its type '0x83'; GUID criteria never match it.
     { fsId: 'vdb:1', partType: '0x83', partUuid: '1234abcd-01', label: 'rootfs', files: { 'etc/os-release': 'x' } },
-    { fsId: 'vda:2', partType: LINUX_TYPE, partUuid: P2, label: 'rootfs', files: { 'boot/vmlinuz': 'k', 'loader/entries/': '' } },
+    {
+      fsId: 'vda:2',
+      partType: LINUX_TYPE,
+      partUuid: P2,
+      label: 'rootfs',
+      files: { 'boot/vmlinuz': 'k', 'loader/entries/': '' },
+    },
     { fsId: 'vda:3', partType: XBOOTLDR_TYPE, partUuid: P3, label: 'boot', files: { 'loader/entries/a.conf': 'x' } },
   ]);
   return t;
@@ -42,7 +48,9 @@ describe('filesystem-device-match', () => {
     expect((await run({ hasItem: '\\BOOT\\VMLINUZ' })).value).toBe(unavailableMarker('x'));
   });
   it('has-item and has-label are stamped with root values', async () => {
-    expect((await run({ hasItem: '\\boot\\$k', hasLabel: '$l' }, { k: 'vmlinuz', l: 'rootfs' })).value).toBe('tendril-fs:vda:2/');
+    expect((await run({ hasItem: '\\boot\\$k', hasLabel: '$l' }, { k: 'vmlinuz', l: 'rootfs' })).value).toBe(
+      'tendril-fs:vda:2/',
+    );
   });
   it('has-partition-uuid alone: GPT PARTUUID (given lower-cased by the schema)', async () => {
     expect((await run({ hasPartitionUuid: P3 })).value).toBe('tendril-fs:vda:3/');
@@ -54,9 +62,13 @@ describe('filesystem-device-match', () => {
     expect((await run({ hasPartitionTypeUuid: XBOOTLDR_TYPE })).value).toBe('tendril-fs:vda:3/');
   });
   it('AND: every given criterion must match on the same filesystem', async () => {
-    expect((await run({ hasItem: '\\loader\\entries', hasPartitionTypeUuid: XBOOTLDR_TYPE })).value).toBe('tendril-fs:vda:3/');
+    expect((await run({ hasItem: '\\loader\\entries', hasPartitionTypeUuid: XBOOTLDR_TYPE })).value).toBe(
+      'tendril-fs:vda:3/',
+    );
     expect((await run({ hasLabel: 'rootfs', hasPartitionUuid: P3 })).value).toBe(unavailableMarker('x'));
-    expect((await run({ hasLabel: 'rootfs', hasPartitionUuid: P2, hasItem: '\\boot\\vmlinuz' })).value).toBe('tendril-fs:vda:2/');
+    expect((await run({ hasLabel: 'rootfs', hasPartitionUuid: P2, hasItem: '\\boot\\vmlinuz' })).value).toBe(
+      'tendril-fs:vda:2/',
+    );
   });
   it('empty fallback is used verbatim when nothing matches', async () => {
     const r = await run({ hasLabel: 'nope', fallback: '' });

@@ -11,12 +11,19 @@ import { STAMP_LIMITS } from '../../../src/discovery/sources/sprout/stamp';
 import { esp, LINUX_TYPE, makeCtx, type TestCtx } from './tree';
 
 const DATA = path.join(__dirname, '../../data/sprout');
-const examples = fs.readdirSync(DATA).filter((f) => f.endsWith('.toml')).map((f) => fs.readFileSync(path.join(DATA, f), 'utf8'));
+const examples = fs
+  .readdirSync(DATA)
+  .filter((f) => f.endsWith('.toml'))
+  .map((f) => fs.readFileSync(path.join(DATA, f), 'utf8'));
 
 let t: TestCtx;
 beforeAll(() => {
   t = makeCtx([
-    esp({ vmlinuz: { real: 'kernel' }, 'EFI/edera/xen.efi': { real: 'efi' }, 'loader/entries/a.conf': 'linux /vmlinuz\n' }),
+    esp({
+      vmlinuz: { real: 'kernel' },
+      'EFI/edera/xen.efi': { real: 'efi' },
+      'loader/entries/a.conf': 'linux /vmlinuz\n',
+    }),
     { fsId: 'vda:2', partType: LINUX_TYPE, files: { 'boot/vmlinuz-1': { real: 'kernel' }, 'boot/initrd.img-1': 'i' } },
   ]);
 });
@@ -24,7 +31,11 @@ afterAll(() => t.cleanup());
 
 async function evaluate(texts: string[]): Promise<void> {
   const ds: Diagnostic[] = [];
-  const merged = mergeDocuments(texts.map((text, i) => ({ file: i ? `/sprout.d/${i}.toml` : '/sprout.toml', text })), 'vda:1', ds);
+  const merged = mergeDocuments(
+    texts.map((text, i) => ({ file: i ? `/sprout.d/${i}.toml` : '/sprout.toml', text })),
+    'vda:1',
+    ds,
+  );
   if (!merged) {
     expect(ds.some((d) => d.severity === 'error' && d.file)).toBe(true);
     return;
@@ -35,7 +46,8 @@ async function evaluate(texts: string[]): Promise<void> {
     expect(e.title.length).toBeLessThanOrEqual(STAMP_LIMITS.valueBytes);
     if (e.target.kind === 'linux') expect(e.target.cmdline.length).toBeLessThanOrEqual(STAMP_LIMITS.valueBytes);
   }
-  for (const d of [...r.diagnostics, ...r.entries.flatMap((e) => e.diagnostics)]) expect(typeof d.message).toBe('string');
+  for (const d of [...r.diagnostics, ...r.entries.flatMap((e) => e.diagnostics)])
+    expect(typeof d.message).toBe('string');
 }
 
 const mutate = (s: string) =>
@@ -49,7 +61,15 @@ const mutate = (s: string) =>
   });
 
 const key = fc.constantFrom('a', 'b', 'ab', 'x-y', 'k.v', 'boot', 'options', 'title');
-const valueText = fc.array(fc.oneof(key.map((k) => `$${k}`), fc.constantFrom('x', '\\\\', '/', ' ', '$', 'initrd=\\\\vmlinuz')), { maxLength: 6 }).map((a) => a.join(''));
+const valueText = fc
+  .array(
+    fc.oneof(
+      key.map((k) => `$${k}`),
+      fc.constantFrom('x', '\\\\', '/', ' ', '$', 'initrd=\\\\vmlinuz'),
+    ),
+    { maxLength: 6 },
+  )
+  .map((a) => a.join(''));
 const tomlStr = (s: string) => `"${s.replace(/"/g, '')}"`;
 
 const structured = fc
@@ -67,29 +87,55 @@ const structured = fc
     if (c.def) lines.push(`default-entry = ${tomlStr(c.def)}`);
     lines.push('[values]', ...Object.entries(c.values).map(([k, v]) => `"${k}" = ${tomlStr(v)}`));
     lines.push('[extractors.boot.filesystem-device-match]', 'has-item = "\\\\boot"');
-    lines.push('[actions.go]', `chainload.path = ${tomlStr(c.path)}`, `chainload.options = [${c.options.map(tomlStr).join(', ')}]`);
+    lines.push(
+      '[actions.go]',
+      `chainload.path = ${tomlStr(c.path)}`,
+      `chainload.options = [${c.options.map(tomlStr).join(', ')}]`,
+    );
     lines.push('[entries.e]', 'title = "$a $b"', 'actions = ["go"]');
     lines.push('[generators.m.matrix]', 'entry.title = "$a"', 'entry.actions = ["go"]');
     for (const [k, v] of Object.entries(c.matrix)) lines.push(`values."${k}" = [${v.map(tomlStr).join(', ')}]`);
     lines.push('[generators.l.list]', 'entry.title = "$ab"', 'entry.actions = ["go"]');
-    lines.push(`values = [${c.list.map((m) => `{ ${Object.entries(m).map(([k, v]) => `"${k}" = ${tomlStr(v)}`).join(', ')} }`).join(', ')}]`);
+    lines.push(
+      `values = [${c.list
+        .map(
+          (m) =>
+            `{ ${Object.entries(m)
+              .map(([k, v]) => `"${k}" = ${tomlStr(v)}`)
+              .join(', ')} }`,
+        )
+        .join(', ')}]`,
+    );
     return lines.join('\n') + '\n';
   });
 
 describe('sprout fuzzing', () => {
   it('random text never throws', async () => {
-    await fc.assert(fc.asyncProperty(fc.string({ maxLength: 300 }), async (s) => evaluate([s])), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 300 }), async (s) => evaluate([s])),
+      { numRuns: 300 },
+    );
   });
   it('mutated §18 examples (with a mutated drop-in) never throw', async () => {
-    const arb = fc.constantFrom(...examples).chain((ex) => fc.tuple(mutate(ex), mutate('[values]\ncmdline = "x"\n[mask]\nentries = ["stable"]\n')));
-    await fc.assert(fc.asyncProperty(arb, async ([a, b]) => evaluate([a, b])), { numRuns: 200 });
+    const arb = fc
+      .constantFrom(...examples)
+      .chain((ex) => fc.tuple(mutate(ex), mutate('[values]\ncmdline = "x"\n[mask]\nentries = ["stable"]\n')));
+    await fc.assert(
+      fc.asyncProperty(arb, async ([a, b]) => evaluate([a, b])),
+      { numRuns: 200 },
+    );
   });
   it('structured configs with cross-referencing values stay bounded', async () => {
-    await fc.assert(fc.asyncProperty(structured, async (s) => evaluate([s])), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(structured, async (s) => evaluate([s])),
+      { numRuns: 200 },
+    );
   });
   it('absurd nesting ([a.a.a…] 300,000 levels deep) is refused with an error, not a stack overflow', async () => {
     const ds: Diagnostic[] = [];
-    expect(mergeDocuments([{ file: '/sprout.toml', text: `[${'a.'.repeat(300_000)}a]\nx = 1\n` }], 'vda:1', ds)).toBeUndefined();
+    expect(
+      mergeDocuments([{ file: '/sprout.toml', text: `[${'a.'.repeat(300_000)}a]\nx = 1\n` }], 'vda:1', ds),
+    ).toBeUndefined();
     expect(ds[0]?.message).toMatch(/nested deeper than 32 levels/);
   });
   it('a self-doubling value and a 100×100 matrix end quickly in bounded output', async () => {

@@ -33,7 +33,16 @@ describe('sprout on a real FAT ESP', () => {
     );
     const src = FileSource.open(img);
     sources.push(src);
-    const report: FsReport = { fsId: 'vda:1', device: img, partition: 1, offset: 0, size: src.size, probe: { type: 'vfat', readable: true, label: 'ESP' }, partType: ESP_TYPE, role: 'esp' };
+    const report: FsReport = {
+      fsId: 'vda:1',
+      device: img,
+      partition: 1,
+      offset: 0,
+      size: src.size,
+      probe: { type: 'vfat', readable: true, label: 'ESP' },
+      partType: ESP_TYPE,
+      role: 'esp',
+    };
     const m: MountedFs = { report, fs: await openFileSystem(src, 'vfat') };
     const r = await sproutSource({ filesystems: [m], get: (id) => (id === 'vda:1' ? m : undefined), arch: 'x64' });
     expect(r.entries.map((e) => e.id)).toEqual(['sprout:vda:1:stable', 'sprout:vda:1:debug']);

@@ -44,7 +44,8 @@ describe('TOML errors', () => {
     expect(find(r.diagnostics, /TOML syntax error at column/)).toMatchObject({ line: 3, file: '/sprout.toml' });
   });
   it('duplicate tables are a TOML error', () => {
-    const t = '[extractors.boot.filesystem-device-match]\nhas-item = "a"\n[extractors.boot.filesystem-device-match]\nhas-item = "b"\n';
+    const t =
+      '[extractors.boot.filesystem-device-match]\nhas-item = "a"\n[extractors.boot.filesystem-device-match]\nhas-item = "b"\n';
     const r = load(t);
     expect(r.config).toBeUndefined();
     expect(find(r.diagnostics, /TOML syntax error/).line).toBe(3);
@@ -56,7 +57,10 @@ describe('value maps are string → string', () => {
     const t = 'version = 1\n[values]\nok = "yes"\nnum = 5\nflag = true\n';
     const r = load(t);
     expect(r.config?.values).toEqual(new Map([['ok', 'yes']]));
-    expect(find(r.diagnostics, /value "num" must be a string, not integer/)).toMatchObject({ severity: 'warning', line: 4 });
+    expect(find(r.diagnostics, /value "num" must be a string, not integer/)).toMatchObject({
+      severity: 'warning',
+      line: 4,
+    });
     expect(find(r.diagnostics, /value "flag" must be a string, not boolean/).line).toBe(5);
   });
   it('entry values in an inline table: the bad key is located on its line', () => {
@@ -119,7 +123,10 @@ describe('required fields and kinds', () => {
   it('entries need a title; the rest of the config survives', () => {
     const r = load('[entries.a]\nactions = []\n[entries.b]\ntitle = "B"\n');
     expect(r.config?.entries.map((e) => e.name)).toEqual(['b']);
-    expect(find(r.diagnostics, /entries\.a skipped: "title" is required/)).toMatchObject({ severity: 'error', line: 1 });
+    expect(find(r.diagnostics, /entries\.a skipped: "title" is required/)).toMatchObject({
+      severity: 'error',
+      line: 1,
+    });
   });
   it('chainload needs path; edera needs xen and kernel', () => {
     const r = load('[actions.c.chainload]\noptions = []\n[actions.e.edera]\nxen = "x"\n');
@@ -130,7 +137,10 @@ describe('required fields and kinds', () => {
     const t = '[actions.x]\nprint.text = "hi"\nedera.xen = "a"\nedera.kernel = "b"\nchainload.path = "k"\n';
     const r = load(t);
     expect(r.config?.actions.get('x')?.kind).toBe('chainload');
-    expect(find(r.diagnostics, /several kinds \(chainload, print, edera\); only chainload runs/)).toMatchObject({ severity: 'warning', line: 1 });
+    expect(find(r.diagnostics, /several kinds \(chainload, print, edera\); only chainload runs/)).toMatchObject({
+      severity: 'warning',
+      line: 1,
+    });
   });
   it('generator precedence matrix → bls → list, with a warning', () => {
     const t = '[generators.g]\nlist.entry.title = "l"\nmatrix.entry.title = "m"\n';
@@ -139,9 +149,13 @@ describe('required fields and kinds', () => {
     find(r.diagnostics, /several kinds \(matrix, list\)/);
   });
   it('extractors need at least one criterion and GUIDs must parse', () => {
-    const t = '[extractors.a.filesystem-device-match]\nfallback = "x"\n[extractors.b.filesystem-device-match]\nhas-partition-uuid = "nope"\n';
+    const t =
+      '[extractors.a.filesystem-device-match]\nfallback = "x"\n[extractors.b.filesystem-device-match]\nhas-partition-uuid = "nope"\n';
     const r = load(t);
-    expect(r.config?.extractors.map((e) => e.problem)).toEqual(['at least one criteria is required', 'has-partition-uuid is not a GUID']);
+    expect(r.config?.extractors.map((e) => e.problem)).toEqual([
+      'at least one criteria is required',
+      'has-partition-uuid is not a GUID',
+    ]);
     expect(find(r.diagnostics, /is not a GUID/).line).toBe(4);
   });
   it('menu-timeout must be a non-negative integer', () => {

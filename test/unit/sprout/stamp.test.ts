@@ -9,7 +9,12 @@ describe('stamp (§4.2)', () => {
     expect(stamp('$a-$a', m({ a: 'x' }))).toBe('x-x');
   });
   it('keys may contain - and .', () => {
-    expect(stamp('$linux-options $machine-id $title-base $a.b', m({ 'linux-options': 'L', 'machine-id': 'M', 'title-base': 'T', 'a.b': 'D' }))).toBe('L M T D');
+    expect(
+      stamp(
+        '$linux-options $machine-id $title-base $a.b',
+        m({ 'linux-options': 'L', 'machine-id': 'M', 'title-base': 'T', 'a.b': 'D' }),
+      ),
+    ).toBe('L M T D');
   });
   it('longest key first: $linux-options is not $linux followed by -options', () => {
     expect(stamp('$linux-options', m({ linux: 'K', 'linux-options': 'O' }))).toBe('O');
@@ -63,7 +68,9 @@ describe('finalize (§4.3)', () => {
     };
     expect(finalize(chain(50)).get(k(50))).toBe('end');
     expect(finalize(chain(110)).get(k(110))).toBe('end');
-    expect(() => finalize(chain(110), { ...STAMP_LIMITS, iterations: 3 })).toThrow('maximum number of replacement iterations reached');
+    expect(() => finalize(chain(110), { ...STAMP_LIMITS, iterations: 3 })).toThrow(
+      'maximum number of replacement iterations reached',
+    );
     expect(finalize(chain(110), { ...STAMP_LIMITS, iterations: 10 }).get(k(110))).toBe('end');
   });
 });

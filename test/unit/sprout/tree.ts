@@ -44,10 +44,14 @@ function cached(kind: 'kernel' | 'efi' | 'uki'): string {
     else {
       // A UKI as systemd documents building it by hand: the stub plus a .linux section.
       execFileSync('objcopy', [
-        '--add-section', `.linux=${cached('kernel')}`,
-        '--set-section-flags', '.linux=data,readonly',
-        '--change-section-vma', '.linux=0x2000000',
-        STUB_SRC, p,
+        '--add-section',
+        `.linux=${cached('kernel')}`,
+        '--set-section-flags',
+        '.linux=data,readonly',
+        '--change-section-vma',
+        '.linux=0x2000000',
+        STUB_SRC,
+        p,
       ]);
     }
   }
@@ -87,7 +91,12 @@ export function makeCtx(specs: readonly FsSpec[], arch: SourceContext['arch'] = 
       partition: s.partition ?? Number(num ?? i),
       offset: 0,
       size: 1 << 20,
-      probe: { type, readable: true, ...(s.label !== undefined ? { label: s.label } : {}), ...(s.uuid ? { uuid: s.uuid } : {}) },
+      probe: {
+        type,
+        readable: true,
+        ...(s.label !== undefined ? { label: s.label } : {}),
+        ...(s.uuid ? { uuid: s.uuid } : {}),
+      },
       ...(s.partUuid ? { partUuid: s.partUuid } : {}),
       ...(s.partType ? { partType: s.partType } : {}),
       ...(s.role ? { role: s.role } : {}),
@@ -104,5 +113,14 @@ export function makeCtx(specs: readonly FsSpec[], arch: SourceContext['arch'] = 
 }
 
 export function esp(files: Files, extra: Partial<FsSpec> = {}): FsSpec {
-  return { fsId: 'vda:1', type: 'vfat', role: 'esp', partType: ESP_TYPE, partUuid: '11111111-1111-4111-8111-111111111111', label: 'ESP', files, ...extra };
+  return {
+    fsId: 'vda:1',
+    type: 'vfat',
+    role: 'esp',
+    partType: ESP_TYPE,
+    partUuid: '11111111-1111-4111-8111-111111111111',
+    label: 'ESP',
+    files,
+    ...extra,
+  };
 }

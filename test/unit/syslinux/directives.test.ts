@@ -10,7 +10,13 @@ const K = { real: 'kernel' } as const;
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const BIN: Files = { 'boot/syslinux/vmlinuz': K, 'boot/syslinux/initrd.img': 'i', 'boot/syslinux/a.img': 'a', 'boot/syslinux/b.img': 'b', 'boot/syslinux/ucode.img': 'u' };
+const BIN: Files = {
+  'boot/syslinux/vmlinuz': K,
+  'boot/syslinux/initrd.img': 'i',
+  'boot/syslinux/a.img': 'a',
+  'boot/syslinux/b.img': 'b',
+  'boot/syslinux/ucode.img': 'u',
+};
 async function run(cfg: string, extra: Files = {}) {
   t = makeCtx([{ fsId: 'sdb:1', type: 'vfat', files: { 'boot/syslinux/syslinux.cfg': cfg, ...BIN, ...extra } }]);
   return syslinuxSource(t.ctx);
@@ -36,7 +42,12 @@ describe('probe order (§B1)', () => {
     expect((await syslinuxSource(t.ctx)).entries.map(label)).toEqual(['iso']);
   });
   it('within one directory isolinux.cfg, then extlinux.conf, then syslinux.cfg', async () => {
-    t = makeCtx([{ fsId: 'sdb:1', files: { 'syslinux/syslinux.cfg': 'label s\nkernel x\n', 'syslinux/extlinux.conf': 'label e\nkernel x\n' } }]);
+    t = makeCtx([
+      {
+        fsId: 'sdb:1',
+        files: { 'syslinux/syslinux.cfg': 'label s\nkernel x\n', 'syslinux/extlinux.conf': 'label e\nkernel x\n' },
+      },
+    ]);
     expect((await syslinuxSource(t.ctx)).entries.map(label)).toEqual(['e']);
   });
   it('filesystems without a config produce nothing', async () => {
@@ -83,7 +94,10 @@ describe('INITRD and initrd= (§B2)', () => {
 
 describe('paths', () => {
   it('relative paths resolve in the config directory, /path from the fs root; FAT is case-insensitive', async () => {
-    const r = await run('LABEL rel\n KERNEL VMLINUZ\nLABEL abs\n KERNEL /boot/syslinux/vmlinuz\nLABEL up\n KERNEL ../../kernels/k\n', { 'kernels/k': K });
+    const r = await run(
+      'LABEL rel\n KERNEL VMLINUZ\nLABEL abs\n KERNEL /boot/syslinux/vmlinuz\nLABEL up\n KERNEL ../../kernels/k\n',
+      { 'kernels/k': K },
+    );
     expect(r.entries.map((e) => e.bootable)).toEqual([true, true, true]);
     expect((get(r.entries, 'up').target as LinuxTarget).kernel.path).toBe('/kernels/k');
   });
@@ -101,14 +115,24 @@ describe('paths', () => {
 
 describe('INCLUDE and CONFIG', () => {
   it('INCLUDE and MENU INCLUDE are textual: a label can continue across files', async () => {
-    const r = await run('LABEL l\n KERNEL vmlinuz\n INCLUDE more.cfg\nMENU INCLUDE menu.cfg\n', { 'boot/syslinux/more.cfg': 'APPEND from-include\n', 'boot/syslinux/menu.cfg': 'LABEL m\nKERNEL vmlinuz\n' });
+    const r = await run('LABEL l\n KERNEL vmlinuz\n INCLUDE more.cfg\nMENU INCLUDE menu.cfg\n', {
+      'boot/syslinux/more.cfg': 'APPEND from-include\n',
+      'boot/syslinux/menu.cfg': 'LABEL m\nKERNEL vmlinuz\n',
+    });
     expect(cmd(get(r.entries, 'l'))).toBe('from-include');
     expect(get(r.entries, 'm').origin).toMatchObject({ file: '/boot/syslinux/menu.cfg', line: 1 });
   });
   it('an include loop is a warning with file and line, not a hang', async () => {
-    const r = await run('INCLUDE a.cfg\nLABEL l\nKERNEL vmlinuz\n', { 'boot/syslinux/a.cfg': 'INCLUDE b.cfg\n', 'boot/syslinux/b.cfg': '\nINCLUDE a.cfg\n' });
+    const r = await run('INCLUDE a.cfg\nLABEL l\nKERNEL vmlinuz\n', {
+      'boot/syslinux/a.cfg': 'INCLUDE b.cfg\n',
+      'boot/syslinux/b.cfg': '\nINCLUDE a.cfg\n',
+    });
     expect(r.entries.map(label)).toEqual(['l']);
-    expect(r.diagnostics.find((d) => /include loop/.test(d.message))).toMatchObject({ severity: 'warning', file: '/boot/syslinux/b.cfg', line: 2 });
+    expect(r.diagnostics.find((d) => /include loop/.test(d.message))).toMatchObject({
+      severity: 'warning',
+      file: '/boot/syslinux/b.cfg',
+      line: 2,
+    });
   });
   it('include depth is limited', async () => {
     const files: Record<string, string> = {};
@@ -117,7 +141,10 @@ describe('INCLUDE and CONFIG', () => {
     expect(r.diagnostics.some((d) => d.message.startsWith(`include depth limit ${LIMITS.includeDepth}`))).toBe(true);
   });
   it('CONFIG at global scope restarts with the other file (and its directory)', async () => {
-    const r = await run('TIMEOUT 10\nCONFIG /other/real.cfg\nLABEL old\nKERNEL vmlinuz\n', { 'other/real.cfg': 'LABEL new\nKERNEL k\n', 'other/k': K });
+    const r = await run('TIMEOUT 10\nCONFIG /other/real.cfg\nLABEL old\nKERNEL vmlinuz\n', {
+      'other/real.cfg': 'LABEL new\nKERNEL k\n',
+      'other/k': K,
+    });
     expect(r.entries.map(label)).toEqual(['new']);
     expect(r.entries[0]!.bootable).toBe(true);
     expect(r.settings).toEqual({ from: 'sdb:1 /other/real.cfg' });
@@ -149,7 +176,12 @@ describe('labels, defaults, kernel types', () => {
     const r = await run('DEFAULT vmlinuz root=/dev/sda1 initrd=initrd.img\nLABEL other\nKERNEL vmlinuz\n');
     expect(r.entries.map(label)).toEqual(['vmlinuz', 'other']);
     expect(r.settings?.defaultId).toBe(r.entries[0]!.id);
-    expect(r.entries[0]!.target).toEqual({ kind: 'linux', kernel: { fsId: 'sdb:1', path: '/boot/syslinux/vmlinuz' }, initrds: [{ fsId: 'sdb:1', path: '/boot/syslinux/initrd.img' }], cmdline: 'root=/dev/sda1' });
+    expect(r.entries[0]!.target).toEqual({
+      kind: 'linux',
+      kernel: { fsId: 'sdb:1', path: '/boot/syslinux/vmlinuz' },
+      initrds: [{ fsId: 'sdb:1', path: '/boot/syslinux/initrd.img' }],
+      cmdline: 'root=/dev/sda1',
+    });
   });
   it('DEFAULT vesamenu.c32 (old-style UI) is not an entry', async () => {
     const r = await run('DEFAULT vesamenu.c32\nLABEL l\nKERNEL vmlinuz\n');
@@ -172,7 +204,10 @@ describe('labels, defaults, kernel types', () => {
     expect(reason('none')).toMatch(/no KERNEL or LINUX/);
   });
   it('mboot.c32 is a multiboot (Xen) entry split at ---, not bootable by kexec yet', async () => {
-    const r = await run('LABEL xen\nKERNEL mboot.c32\nAPPEND xen.gz dom0_mem=2G --- vmlinuz root=/dev/sda1 ro --- initrd.img\n', { 'boot/syslinux/xen.gz': 'x' });
+    const r = await run(
+      'LABEL xen\nKERNEL mboot.c32\nAPPEND xen.gz dom0_mem=2G --- vmlinuz root=/dev/sda1 ro --- initrd.img\n',
+      { 'boot/syslinux/xen.gz': 'x' },
+    );
     expect(r.entries[0]!.bootable).toBe(false);
     expect(r.entries[0]!.target).toEqual({
       kind: 'multiboot',
@@ -183,12 +218,19 @@ describe('labels, defaults, kernel types', () => {
         { file: { fsId: 'sdb:1', path: '/boot/syslinux/initrd.img' }, cmdline: '' },
       ],
     });
-    expect(r.entries[0]!.diagnostics.map((d) => d.message)).toContain('multiboot (mboot.c32) entry: not bootable by kexec yet');
+    expect(r.entries[0]!.diagnostics.map((d) => d.message)).toContain(
+      'multiboot (mboot.c32) entry: not bootable by kexec yet',
+    );
   });
   it('FDT and DEVICETREE set the devicetree; FDTOVERLAYS the overlays', async () => {
-    const r = await run('LABEL a\nKERNEL vmlinuz\nFDT a.img\nFDTOVERLAYS b.img ucode.img\nLABEL b\nKERNEL vmlinuz\nDEVICETREE b.img\n');
+    const r = await run(
+      'LABEL a\nKERNEL vmlinuz\nFDT a.img\nFDTOVERLAYS b.img ucode.img\nLABEL b\nKERNEL vmlinuz\nDEVICETREE b.img\n',
+    );
     expect((r.entries[0]!.target as LinuxTarget).devicetree?.path).toBe('/boot/syslinux/a.img');
-    expect((r.entries[0]!.target as LinuxTarget).devicetreeOverlays?.map((f) => f.path)).toEqual(['/boot/syslinux/b.img', '/boot/syslinux/ucode.img']);
+    expect((r.entries[0]!.target as LinuxTarget).devicetreeOverlays?.map((f) => f.path)).toEqual([
+      '/boot/syslinux/b.img',
+      '/boot/syslinux/ucode.img',
+    ]);
     expect((r.entries[1]!.target as LinuxTarget).devicetree?.path).toBe('/boot/syslinux/b.img');
   });
   it('duplicate labels get distinct ids and a warning', async () => {
@@ -206,7 +248,12 @@ describe('labels, defaults, kernel types', () => {
   it('unknown directives are infos with file and line; TEXT HELP blocks are skipped', async () => {
     const r = await run('FROBNICATE 1\nLABEL l\nKERNEL vmlinuz\nTEXT HELP\nLABEL fake\nENDTEXT\n');
     expect(r.entries.map(label)).toEqual(['l']);
-    expect(r.diagnostics[0]).toMatchObject({ severity: 'info', file: '/boot/syslinux/syslinux.cfg', line: 1, fsId: 'sdb:1' });
+    expect(r.diagnostics[0]).toMatchObject({
+      severity: 'info',
+      file: '/boot/syslinux/syslinux.cfg',
+      line: 1,
+      fsId: 'sdb:1',
+    });
   });
 });
 
@@ -223,6 +270,10 @@ describe('I/O errors', () => {
     });
     const r = await syslinuxSource({ ...t.ctx, filesystems: [{ report: m.report, fs: faulty }] });
     expect(r.entries.map((e) => e.bootable)).toEqual([true, false]);
-    expect(r.entries[1]!.diagnostics[0]).toMatchObject({ file: '/syslinux.cfg', line: 3, message: 'label b: pread: EIO (simulated)' });
+    expect(r.entries[1]!.diagnostics[0]).toMatchObject({
+      file: '/syslinux.cfg',
+      line: 3,
+      message: 'label b: pread: EIO (simulated)',
+    });
   });
 });

@@ -29,12 +29,17 @@ let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
 async function scan(fixture: string, extra: Files, spec: Partial<FsSpec> = {}) {
-  t = makeCtx([{ fsId: 'sr0:0', type: 'iso9660', files: { ...readTree(path.join(DATA, fixture)), ...extra }, ...spec }]);
+  t = makeCtx([
+    { fsId: 'sr0:0', type: 'iso9660', files: { ...readTree(path.join(DATA, fixture)), ...extra }, ...spec },
+  ]);
   return syslinuxSource(t.ctx);
 }
 /** 1-based line of the first line of a fixture file containing `needle`. */
 const lineIn = (rel: string, needle: string) =>
-  fs.readFileSync(path.join(DATA, rel), 'utf8').split('\n').findIndex((l) => l.includes(needle)) + 1;
+  fs
+    .readFileSync(path.join(DATA, rel), 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(needle)) + 1;
 const label = (e: BootEntry) => e.id.split(':').slice(4).join(':');
 
 describe('Debian live ISO (isolinux)', () => {
@@ -55,13 +60,22 @@ describe('Debian live ISO (isolinux)', () => {
       'Hardware Detection Tool (HDT)',
     ]);
     expect(r.entries[0]!.id).toBe('syslinux:sr0:0:/isolinux/isolinux.cfg:live-amd64');
-    expect(r.settings).toEqual({ timeout: { kind: 'menu-force' }, defaultId: r.entries[0]!.id, from: 'sr0:0 /isolinux/isolinux.cfg' });
+    expect(r.settings).toEqual({
+      timeout: { kind: 'menu-force' },
+      defaultId: r.entries[0]!.id,
+      from: 'sr0:0 /isolinux/isolinux.cfg',
+    });
   });
   it('targets: kernel and initrd from the fs root, APPEND verbatim', async () => {
     const r = await scan('debian-live', extra);
     const live = r.entries[0]!;
     expect(live.bootable).toBe(true);
-    expect(live.origin).toMatchObject({ source: 'syslinux', fsId: 'sr0:0', file: '/isolinux/live.cfg', line: lineIn('debian-live/isolinux/live.cfg', 'label live-amd64') });
+    expect(live.origin).toMatchObject({
+      source: 'syslinux',
+      fsId: 'sr0:0',
+      file: '/isolinux/live.cfg',
+      line: lineIn('debian-live/isolinux/live.cfg', 'label live-amd64'),
+    });
     expect(live.target).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'sr0:0', path: '/live/vmlinuz-6.1.0-13-amd64' },
@@ -74,7 +88,11 @@ describe('Debian live ISO (isolinux)', () => {
     const r = await scan('debian-live', extra);
     const hdt = r.entries[3]!;
     expect(hdt.bootable).toBe(false);
-    expect(hdt.diagnostics[0]).toMatchObject({ severity: 'error', file: '/isolinux/menu.cfg', line: lineIn('debian-live/isolinux/menu.cfg', 'com32 hdt.c32') });
+    expect(hdt.diagnostics[0]).toMatchObject({
+      severity: 'error',
+      file: '/isolinux/menu.cfg',
+      line: lineIn('debian-live/isolinux/menu.cfg', 'com32 hdt.c32'),
+    });
     expect(hdt.diagnostics[0]!.message).toMatch(/COM32 hdt\.c32: COM32 module, not bootable by kexec/);
     expect(r.diagnostics.find((d) => /utilities\.cfg not found/.test(d.message))).toMatchObject({
       severity: 'info',
@@ -89,7 +107,14 @@ describe('Fedora DVD (isolinux, initrd= in APPEND)', () => {
   it('entries, submenu group, MENU EXIT skipped, TIMEOUT 600 = 60 s, MENU DEFAULT', async () => {
     const r = await scan('fedora-dvd', extra);
     expect(r.entries.map(label)).toEqual(['linux', 'check', 'basic', 'rescue', 'memtest', 'local']);
-    expect(r.entries.map((e) => e.group)).toEqual([undefined, undefined, 'Troubleshooting', 'Troubleshooting', 'Troubleshooting', 'Troubleshooting']);
+    expect(r.entries.map((e) => e.group)).toEqual([
+      undefined,
+      undefined,
+      'Troubleshooting',
+      'Troubleshooting',
+      'Troubleshooting',
+      'Troubleshooting',
+    ]);
     expect(r.settings?.timeout).toEqual({ kind: 'seconds', seconds: 60 });
     expect(r.settings?.defaultId).toBe('syslinux:sr0:0:/isolinux/isolinux.cfg:check');
   });
@@ -107,7 +132,10 @@ describe('Fedora DVD (isolinux, initrd= in APPEND)', () => {
     const r = await scan('fedora-dvd', extra);
     const local = r.entries[5]!;
     expect(local.bootable).toBe(false);
-    expect(local.diagnostics[0]).toMatchObject({ file: '/isolinux/isolinux.cfg', line: lineIn('fedora-dvd/isolinux/isolinux.cfg', 'localboot 0xffff') });
+    expect(local.diagnostics[0]).toMatchObject({
+      file: '/isolinux/isolinux.cfg',
+      line: lineIn('fedora-dvd/isolinux/isolinux.cfg', 'localboot 0xffff'),
+    });
     expect(local.diagnostics[0]!.message).toMatch(/LOCALBOOT/);
   });
   it('a missing initrd makes only that entry unbootable', async () => {
@@ -132,9 +160,13 @@ describe('Fedora ARM extlinux on ext4', () => {
       'Fedora Linux (6.5.6-300.fc39.aarch64) 39 (Thirty Nine)',
       'Fedora Linux (6.5.5-300.fc39.aarch64) 39 (Thirty Nine)',
     ]);
-    expect(r.entries[0]!.id).toBe('syslinux:mmcblk0:2:/extlinux/extlinux.conf:Fedora Linux (6.5.6-300.fc39.aarch64) 39 (Thirty Nine)');
+    expect(r.entries[0]!.id).toBe(
+      'syslinux:mmcblk0:2:/extlinux/extlinux.conf:Fedora Linux (6.5.6-300.fc39.aarch64) 39 (Thirty Nine)',
+    );
     expect(r.settings).toEqual({ timeout: { kind: 'seconds', seconds: 2 }, from: 'mmcblk0:2 /extlinux/extlinux.conf' });
-    expect(r.entries[0]!.diagnostics.map((d) => d.message)).toEqual(['FDTDIR: the board DTB name is chosen by firmware; no devicetree passed']);
+    expect(r.entries[0]!.diagnostics.map((d) => d.message)).toEqual([
+      'FDTDIR: the board DTB name is chosen by firmware; no devicetree passed',
+    ]);
     expect(r.entries[1]!.target).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'mmcblk0:2', path: '/vmlinuz-6.5.5-300.fc39.aarch64' },
@@ -144,8 +176,19 @@ describe('Fedora ARM extlinux on ext4', () => {
     });
   });
   it('U-Boot’s /boot/extlinux/extlinux.conf on a root filesystem is found too', async () => {
-    const conf = readTree(path.join(DATA, 'fedora-arm'))['extlinux/extlinux.conf']!.replace(/ \/(vmlinuz|initramfs|dtb)/g, ' /boot/$1');
-    t = makeCtx([{ fsId: 'mmcblk0:3', files: { 'boot/extlinux/extlinux.conf': conf, ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [`boot/${k}`, v])) } }]);
+    const conf = readTree(path.join(DATA, 'fedora-arm'))['extlinux/extlinux.conf']!.replace(
+      / \/(vmlinuz|initramfs|dtb)/g,
+      ' /boot/$1',
+    );
+    t = makeCtx([
+      {
+        fsId: 'mmcblk0:3',
+        files: {
+          'boot/extlinux/extlinux.conf': conf,
+          ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [`boot/${k}`, v])),
+        },
+      },
+    ]);
     const r = await syslinuxSource(t.ctx);
     expect(r.entries).toHaveLength(2);
     expect(r.entries.every((e) => e.bootable)).toBe(true);

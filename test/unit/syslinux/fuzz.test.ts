@@ -15,16 +15,56 @@ beforeAll(() => {
 afterAll(() => t.cleanup());
 
 const DATA = path.join(__dirname, '../../data/syslinux');
-const fixtures = ['debian-live/isolinux/live.cfg', 'debian-live/isolinux/menu.cfg', 'fedora-dvd/isolinux/isolinux.cfg', 'fedora-arm/extlinux/extlinux.conf'].map((f) =>
-  fs.readFileSync(path.join(DATA, f), 'utf8'),
-);
+const fixtures = [
+  'debian-live/isolinux/live.cfg',
+  'debian-live/isolinux/menu.cfg',
+  'fedora-dvd/isolinux/isolinux.cfg',
+  'fedora-arm/extlinux/extlinux.conf',
+].map((f) => fs.readFileSync(path.join(DATA, f), 'utf8'));
 
 const directive = fc.constantFrom(
-  'LABEL', 'KERNEL', 'LINUX', 'INITRD', 'APPEND', 'APPEND -', 'DEFAULT', 'ONTIMEOUT', 'TIMEOUT', 'MENU LABEL', 'MENU DEFAULT',
-  'MENU BEGIN', 'MENU END', 'MENU EXIT', 'MENU HIDE', 'INCLUDE', 'MENU INCLUDE', 'CONFIG', 'FDT', 'FDTOVERLAYS', 'LOCALBOOT',
-  'COM32', 'TEXT HELP', 'ENDTEXT', 'UI', '#',
+  'LABEL',
+  'KERNEL',
+  'LINUX',
+  'INITRD',
+  'APPEND',
+  'APPEND -',
+  'DEFAULT',
+  'ONTIMEOUT',
+  'TIMEOUT',
+  'MENU LABEL',
+  'MENU DEFAULT',
+  'MENU BEGIN',
+  'MENU END',
+  'MENU EXIT',
+  'MENU HIDE',
+  'INCLUDE',
+  'MENU INCLUDE',
+  'CONFIG',
+  'FDT',
+  'FDTOVERLAYS',
+  'LOCALBOOT',
+  'COM32',
+  'TEXT HELP',
+  'ENDTEXT',
+  'UI',
+  '#',
 );
-const arg = fc.constantFrom('a.cfg', 'b.cfg', '/a.cfg', '../x', 'vmlinuz', 'mboot.c32', 'x --- y --- z', 'initrd=a,b', '0', '-1', '', '^L^', 'a,b,,c');
+const arg = fc.constantFrom(
+  'a.cfg',
+  'b.cfg',
+  '/a.cfg',
+  '../x',
+  'vmlinuz',
+  'mboot.c32',
+  'x --- y --- z',
+  'initrd=a,b',
+  '0',
+  '-1',
+  '',
+  '^L^',
+  'a,b,,c',
+);
 const line = fc.tuple(directive, arg).map(([d, a]) => `${d} ${a}`);
 const config = fc.array(line, { maxLength: 40 }).map((ls) => ls.join('\n'));
 
@@ -57,16 +97,30 @@ const mutate = (s: string) =>
 
 describe('syslinux fuzzing', () => {
   it('random text never throws', async () => {
-    await fc.assert(fc.asyncProperty(fc.string({ maxLength: 400 }), async (s) => void (await parseAll({ '/syslinux.cfg': s }))), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 400 }), async (s) => void (await parseAll({ '/syslinux.cfg': s }))),
+      { numRuns: 300 },
+    );
   });
   it('directive soup across three mutually including files stays bounded', async () => {
     await fc.assert(
-      fc.asyncProperty(config, config, config, async (a, b, c) => void (await parseAll({ '/syslinux.cfg': a, '/a.cfg': b, '/b.cfg': c }))),
+      fc.asyncProperty(
+        config,
+        config,
+        config,
+        async (a, b, c) => void (await parseAll({ '/syslinux.cfg': a, '/a.cfg': b, '/b.cfg': c })),
+      ),
       { numRuns: 300 },
     );
   });
   it('mutated distribution configs never throw', async () => {
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...fixtures).chain(mutate), async (s) => void (await parseAll({ '/syslinux.cfg': s }))), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...fixtures).chain(mutate),
+        async (s) => void (await parseAll({ '/syslinux.cfg': s })),
+      ),
+      { numRuns: 200 },
+    );
   });
   it('a huge line is truncated with a warning', async () => {
     const cfg = await parseAll({ '/syslinux.cfg': `APPEND ${'x'.repeat(100_000)}\n` });

@@ -32,7 +32,14 @@ function tree(dir: string, extra: Tree): Tree {
 async function ctxOf(img: string, type: FsType, fsId: string): Promise<SourceContext> {
   const src = FileSource.open(img);
   open.push(src);
-  const report: FsReport = { fsId, device: img, partition: 0, offset: 0, size: src.size, probe: { type, readable: true } };
+  const report: FsReport = {
+    fsId,
+    device: img,
+    partition: 0,
+    offset: 0,
+    size: src.size,
+    probe: { type, readable: true },
+  };
   const m: MountedFs = { report, fs: await openFileSystem(src, type) };
   return { filesystems: [m], get: (id) => (id === fsId ? m : undefined), arch: 'x64' };
 }
@@ -40,12 +47,31 @@ async function ctxOf(img: string, type: FsType, fsId: string): Promise<SourceCon
 describe('syslinux on real images', () => {
   it('Fedora DVD tree in an ISO 9660 image (xorriso, Rock Ridge + Joliet)', async () => {
     const img = buildFs(
-      { kind: 'iso9660', label: 'Fedora-S-dvd-x86_64-39', files: tree(path.join(DATA, 'fedora-dvd'), { 'isolinux/vmlinuz': { copyOf: KERNEL_SRC }, 'isolinux/initrd.img': 'initrd', 'isolinux/memtest': 'm' }) },
+      {
+        kind: 'iso9660',
+        label: 'Fedora-S-dvd-x86_64-39',
+        files: tree(path.join(DATA, 'fedora-dvd'), {
+          'isolinux/vmlinuz': { copyOf: KERNEL_SRC },
+          'isolinux/initrd.img': 'initrd',
+          'isolinux/memtest': 'm',
+        }),
+      },
       0,
     );
     const r = await syslinuxSource(await ctxOf(img, 'iso9660', 'sr0:0'));
-    expect(r.entries.map((e) => e.id.split(':').pop())).toEqual(['linux', 'check', 'basic', 'rescue', 'memtest', 'local']);
-    expect(r.settings).toEqual({ timeout: { kind: 'seconds', seconds: 60 }, defaultId: 'syslinux:sr0:0:/isolinux/isolinux.cfg:check', from: 'sr0:0 /isolinux/isolinux.cfg' });
+    expect(r.entries.map((e) => e.id.split(':').pop())).toEqual([
+      'linux',
+      'check',
+      'basic',
+      'rescue',
+      'memtest',
+      'local',
+    ]);
+    expect(r.settings).toEqual({
+      timeout: { kind: 'seconds', seconds: 60 },
+      defaultId: 'syslinux:sr0:0:/isolinux/isolinux.cfg:check',
+      from: 'sr0:0 /isolinux/isolinux.cfg',
+    });
     expect(r.entries[0]!.target).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'sr0:0', path: '/isolinux/vmlinuz' },
@@ -70,7 +96,12 @@ describe('syslinux on real images', () => {
       0,
     );
     const r = await syslinuxSource(await ctxOf(img, 'iso9660', 'sr0:0'));
-    expect(r.entries.map((e) => e.title)).toEqual(['Live system (amd64)', 'Live system (amd64 fail-safe mode)', 'Start installer', 'Hardware Detection Tool (HDT)']);
+    expect(r.entries.map((e) => e.title)).toEqual([
+      'Live system (amd64)',
+      'Live system (amd64 fail-safe mode)',
+      'Start installer',
+      'Hardware Detection Tool (HDT)',
+    ]);
     expect(r.settings?.defaultId).toBe('syslinux:sr0:0:/isolinux/isolinux.cfg:live-amd64');
   });
 
@@ -92,7 +123,10 @@ describe('syslinux on real images', () => {
     const r = await syslinuxSource(await ctxOf(img, 'ext4', 'mmcblk0:2'));
     expect(r.entries).toHaveLength(2);
     expect(r.entries.every((e) => e.bootable)).toBe(true);
-    expect((r.entries[1]!.target as LinuxTarget).devicetree).toEqual({ fsId: 'mmcblk0:2', path: '/dtb-6.5.5-300.fc39.aarch64/rockchip/rk3399-rock-pi-4b.dtb' });
+    expect((r.entries[1]!.target as LinuxTarget).devicetree).toEqual({
+      fsId: 'mmcblk0:2',
+      path: '/dtb-6.5.5-300.fc39.aarch64/rockchip/rk3399-rock-pi-4b.dtb',
+    });
     expect(r.settings?.timeout).toEqual({ kind: 'seconds', seconds: 2 });
   });
 
@@ -101,7 +135,11 @@ describe('syslinux on real images', () => {
       {
         kind: 'vfat',
         label: 'STICK',
-        files: { 'SYSLINUX/SYSLINUX.CFG': 'DEFAULT linux\nLABEL linux\n KERNEL vmlinuz\n INITRD initrd.gz\n APPEND quiet\n', 'SYSLINUX/VMLINUZ': 'k', 'SYSLINUX/INITRD.GZ': 'i' },
+        files: {
+          'SYSLINUX/SYSLINUX.CFG': 'DEFAULT linux\nLABEL linux\n KERNEL vmlinuz\n INITRD initrd.gz\n APPEND quiet\n',
+          'SYSLINUX/VMLINUZ': 'k',
+          'SYSLINUX/INITRD.GZ': 'i',
+        },
       },
       16,
     );

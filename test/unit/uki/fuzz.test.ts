@@ -44,7 +44,10 @@ class CountingSource implements ByteSource {
   maxRead = 0;
   reads = 0;
   readonly size: number;
-  constructor(private readonly data: Uint8Array, readonly name = 'fuzz.efi') {
+  constructor(
+    private readonly data: Uint8Array,
+    readonly name = 'fuzz.efi',
+  ) {
     this.size = data.length;
   }
   readAt(buf: Uint8Array, offset: number, length: number, position: number): number {
@@ -63,7 +66,12 @@ type Mutation =
   | { kind: 'truncate'; at: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), where: fc.constantFrom('head' as const, 'table' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    where: fc.constantFrom('head' as const, 'table' as const),
+    at: fc.nat(),
+    value: fc.integer({ min: 0, max: 255 }),
+  }),
   fc.record({
     kind: fc.constant('field' as const),
     field: fc.nat({ max: 15 }),

@@ -78,13 +78,19 @@ describe('parseOsRelease: systemd parse_env_file() corners', () => {
 
   it('never throws and terminates on arbitrary text', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom('A', '=', '"', "'", '\\', '\n', '\r', ' ', '#', ';', 'x', '\0'), maxLength: 200 }), (s) => {
-        const v = parseOsRelease(s).values;
-        for (const [k, val] of v) {
-          expect(typeof k).toBe('string');
-          expect(typeof val).toBe('string');
-        }
-      }),
+      fc.property(
+        fc.string({
+          unit: fc.constantFrom('A', '=', '"', "'", '\\', '\n', '\r', ' ', '#', ';', 'x', '\0'),
+          maxLength: 200,
+        }),
+        (s) => {
+          const v = parseOsRelease(s).values;
+          for (const [k, val] of v) {
+            expect(typeof k).toBe('string');
+            expect(typeof val).toBe('string');
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

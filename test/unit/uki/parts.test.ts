@@ -64,7 +64,15 @@ afterAll(() => {
 
 describe('ukiBootParts', () => {
   it('kernel is the exact Debian bzImage; initrd order and cmdline follow systemd-stub', async () => {
-    const addons = ['/g1.addon.efi', '/g2.addon.efi', '/mismatch.addon.efi', '/arm.addon.efi', '/kernel.addon.efi', '/empty.addon.efi', '/p1.addon.efi'];
+    const addons = [
+      '/g1.addon.efi',
+      '/g2.addon.efi',
+      '/mismatch.addon.efi',
+      '/arm.addon.efi',
+      '/kernel.addon.efi',
+      '/empty.addon.efi',
+      '/p1.addon.efi',
+    ];
     const p = await ukiBootParts(hfs, '/uki.efi', 0, addons, { fsId: 'img:1' });
     const kernel = await bytesOf(p.kernel);
     const want = createHash('sha256').update(fs.readFileSync(KERNEL)).digest('hex');
@@ -73,7 +81,14 @@ describe('ukiBootParts', () => {
 
     const parts = await Promise.all(p.initrdParts.map(async (r) => (await bytesOf(r)).toString()));
     expect(parts).toEqual(['G2-UCODE', 'G1-UCODE', 'UKI-UCODE', 'UKI-INITRD', 'G1-INITRD', 'P1-INITRD']);
-    expect(p.initrdParts.map((r) => r.path)).toEqual(['/g2.addon.efi', '/g1.addon.efi', '/uki.efi', '/uki.efi', '/g1.addon.efi', '/p1.addon.efi']);
+    expect(p.initrdParts.map((r) => r.path)).toEqual([
+      '/g2.addon.efi',
+      '/g1.addon.efi',
+      '/uki.efi',
+      '/uki.efi',
+      '/g1.addon.efi',
+      '/p1.addon.efi',
+    ]);
 
     expect(p.embeddedCmdline).toBe('root=/dev/vda2 quiet');
     expect(p.addonCmdline).toBe('g1=1 p1=1');
@@ -82,7 +97,12 @@ describe('ukiBootParts', () => {
     expect(p.profileCount).toBe(2);
     expect(p.appliedAddons).toEqual(['/g1.addon.efi', '/g2.addon.efi', '/p1.addon.efi']);
     const skipped = Object.fromEntries(p.skippedAddons.map((s) => [s.path, s.reason]));
-    expect(Object.keys(skipped).sort()).toEqual(['/arm.addon.efi', '/empty.addon.efi', '/kernel.addon.efi', '/mismatch.addon.efi']);
+    expect(Object.keys(skipped).sort()).toEqual([
+      '/arm.addon.efi',
+      '/empty.addon.efi',
+      '/kernel.addon.efi',
+      '/mismatch.addon.efi',
+    ]);
     expect(skipped['/arm.addon.efi']).toMatch(/Machine 0xaa64 is not the native 0x8664/);
     expect(skipped['/mismatch.addon.efi']).toMatch(/\.uname '5\.10\.0-1-amd64' does not match/);
     expect(skipped['/kernel.addon.efi']).toMatch(/contains \.linux/);
@@ -92,7 +112,10 @@ describe('ukiBootParts', () => {
   it('profile 1 overrides .cmdline and .initrd and inherits .ucode and .uname', async () => {
     const p = await ukiBootParts(hfs, '/uki.efi', 1, []);
     expect(p.embeddedCmdline).toBe('root=/dev/vda2 rescue');
-    expect(await Promise.all(p.initrdParts.map(async (r) => (await bytesOf(r)).toString()))).toEqual(['UKI-UCODE', 'RESCUE-INITRD']);
+    expect(await Promise.all(p.initrdParts.map(async (r) => (await bytesOf(r)).toString()))).toEqual([
+      'UKI-UCODE',
+      'RESCUE-INITRD',
+    ]);
     expect(p.uname).toBe(U);
   });
 

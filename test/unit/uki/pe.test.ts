@@ -99,7 +99,11 @@ describe('parsePe on real images', () => {
   });
 
   it('section names are exact and case-sensitive', () => {
-    const file = buildUki({ osrel: 'NAME=x\nVERSION=1\n', linux: fakeKernel(), extra: [{ name: '.OSREL', data: 'other' }] });
+    const file = buildUki({
+      osrel: 'NAME=x\nVERSION=1\n',
+      linux: fakeKernel(),
+      extra: [{ name: '.OSREL', data: 'other' }],
+    });
     const pe = parseFile(file);
     expect(findSection(pe, '.osrel')!.length).toBe(17);
     expect(findSection(pe, '.OSREL')!.length).toBe(5);
@@ -130,7 +134,8 @@ function sectionEntryOffset(b: Buffer, i: number): number {
 }
 
 describe('malformed headers give PeError naming the field', () => {
-  const good = (): Buffer => Buffer.from(fs.readFileSync(buildUki({ osrel: 'NAME=x\nVERSION=1\n', linux: fakeKernel() })));
+  const good = (): Buffer =>
+    Buffer.from(fs.readFileSync(buildUki({ osrel: 'NAME=x\nVERSION=1\n', linux: fakeKernel() })));
   const lfanew = (b: Buffer): number => b.readUInt32LE(0x3c);
 
   it('short file', () => {

@@ -27,7 +27,11 @@ function place(rel: string, file: string | null): void {
   else fs.copyFileSync(file, p);
 }
 
-function mounted(sub: string, report: Partial<FsReport> & Pick<FsReport, 'fsId' | 'device' | 'partition'>, caseInsensitive: boolean): MountedFs {
+function mounted(
+  sub: string,
+  report: Partial<FsReport> & Pick<FsReport, 'fsId' | 'device' | 'partition'>,
+  caseInsensitive: boolean,
+): MountedFs {
   fs.mkdirSync(path.join(root, sub), { recursive: true });
   return {
     report: { offset: 0, size: 0, ...report },
@@ -45,7 +49,8 @@ const diagText = (): string[] => result.diagnostics.map(formatDiagnostic);
 beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-ukisrc-'));
   const single = buildUki({ osrel: OSREL, cmdline: 'root=/dev/vda2 quiet', uname: U });
-  const small = (osrel: string, cmdline = 'quiet'): string => buildUki({ osrel, cmdline, uname: U, linux: fakeKernel() });
+  const small = (osrel: string, cmdline = 'quiet'): string =>
+    buildUki({ osrel, cmdline, uname: U, linux: fakeKernel() });
   const multi = buildUki({
     osrel: OSREL,
     cmdline: 'root=/dev/vda2',
@@ -70,14 +75,20 @@ beforeAll(async () => {
   place('esp/EFI/Linux/noversion.efi', small('NAME=NoVersion\n'));
   place('esp/EFI/Linux/noosrel.efi', buildUki({ cmdline: 'x', linux: fakeKernel() }));
   place('esp/EFI/Linux/arm.efi', withMachine(small('NAME=Arm\nVERSION=1\n'), PE_MACHINE.aa64));
-  fs.writeFileSync(path.join(root, 'esp/EFI/Linux/garbage.efi'), Buffer.from('MZ this is not a PE file at all, just text. '.repeat(4)));
+  fs.writeFileSync(
+    path.join(root, 'esp/EFI/Linux/garbage.efi'),
+    Buffer.from('MZ this is not a PE file at all, just text. '.repeat(4)),
+  );
   place('esp/loader/addons/b.addon.efi', buildAddon({ cmdline: 'global_b=1' }));
   place('esp/loader/addons/a.addon.efi', buildAddon({ cmdline: 'global_a=1', ucode: 'A-UCODE' }));
   place('esp/loader/addons/.hidden.addon.efi', buildAddon({ cmdline: 'hidden=1' }));
   place('esp/loader/addons/mismatch.addon.efi', buildAddon({ cmdline: 'mismatch=1', uname: '5.10.0-1-amd64' }));
   place('esp/EFI/Linux/debian.efi.extra.d/z.addon.efi', buildAddon({ cmdline: 'local_z=1', initrd: 'Z-INITRD' }));
   place('esp/EFI/Linux/debian.efi.extra.d/c.addon.efi', buildAddon({ cmdline: 'local_c=1', uname: U }));
-  place('esp/EFI/Linux/debian.efi.extra.d/arm.addon.efi', withMachine(buildAddon({ cmdline: 'arm=1' }), PE_MACHINE.aa64));
+  place(
+    'esp/EFI/Linux/debian.efi.extra.d/arm.addon.efi',
+    withMachine(buildAddon({ cmdline: 'arm=1' }), PE_MACHINE.aa64),
+  );
   // XBOOTLDR on the same disk (vda:2): global add-ons come from the ESP.
   place('xbootldr/EFI/Linux/xb.efi', small('NAME=XBOOTLDR OS\nVERSION=2\n'));
   place('xbootldr/loader/addons/not-global.addon.efi', buildAddon({ cmdline: 'xbootldr_own=1' }));
@@ -88,10 +99,33 @@ beforeAll(async () => {
   // A vfat data partition without /EFI/Linux.
   place('data/readme.txt', single);
 
-  const esp = mounted('esp', { fsId: 'vda:1', device: '/dev/vda', partition: 1, role: 'esp', partUuid: 'p-esp', probe: { type: 'vfat', readable: true, uuid: 'ABCD-1234' } }, true);
-  const xb = mounted('xbootldr', { fsId: 'vda:2', device: '/dev/vda', partition: 2, role: 'xbootldr', probe: { type: 'vfat', readable: true } }, true);
-  const ext = mounted('ext', { fsId: 'vdb:1', device: '/dev/vdb', partition: 1, probe: { type: 'ext4', readable: true } }, false);
-  const data = mounted('data', { fsId: 'vdc:1', device: '/dev/vdc', partition: 1, probe: { type: 'vfat', readable: true } }, true);
+  const esp = mounted(
+    'esp',
+    {
+      fsId: 'vda:1',
+      device: '/dev/vda',
+      partition: 1,
+      role: 'esp',
+      partUuid: 'p-esp',
+      probe: { type: 'vfat', readable: true, uuid: 'ABCD-1234' },
+    },
+    true,
+  );
+  const xb = mounted(
+    'xbootldr',
+    { fsId: 'vda:2', device: '/dev/vda', partition: 2, role: 'xbootldr', probe: { type: 'vfat', readable: true } },
+    true,
+  );
+  const ext = mounted(
+    'ext',
+    { fsId: 'vdb:1', device: '/dev/vdb', partition: 1, probe: { type: 'ext4', readable: true } },
+    false,
+  );
+  const data = mounted(
+    'data',
+    { fsId: 'vdc:1', device: '/dev/vdc', partition: 1, probe: { type: 'vfat', readable: true } },
+    true,
+  );
   const all = [esp, xb, ext, data];
   ctx = { filesystems: all, get: (id) => all.find((m) => m.report.fsId === id), arch: 'x64' };
   result = await ukiSource(ctx);
@@ -117,10 +151,24 @@ describe('ukiSource', () => {
       version: '12',
       sortKey: 'debian',
       bootable: true,
-      origin: { source: 'uki', fsId: 'vda:1', device: '/dev/vda', partition: 1, partUuid: 'p-esp', fsUuid: 'ABCD-1234', file: '/EFI/Linux/debian.efi' },
+      origin: {
+        source: 'uki',
+        fsId: 'vda:1',
+        device: '/dev/vda',
+        partition: 1,
+        partUuid: 'p-esp',
+        fsUuid: 'ABCD-1234',
+        file: '/EFI/Linux/debian.efi',
+      },
     });
     const t = e.target as UkiTarget;
-    expect(t).toMatchObject({ kind: 'uki', image: { fsId: 'vda:1', path: '/EFI/Linux/debian.efi' }, profile: 0, embeddedCmdline: 'root=/dev/vda2 quiet', uname: U });
+    expect(t).toMatchObject({
+      kind: 'uki',
+      image: { fsId: 'vda:1', path: '/EFI/Linux/debian.efi' },
+      profile: 0,
+      embeddedCmdline: 'root=/dev/vda2 quiet',
+      uname: U,
+    });
   });
 
   it('add-ons: global (ESP /loader/addons) then per-UKI, each sorted; bad ones reported', () => {
@@ -132,7 +180,9 @@ describe('ukiSource', () => {
       'vda:1:/EFI/Linux/debian.efi.extra.d/z.addon.efi',
     ]);
     const d = byId('debian.efi').diagnostics.map(formatDiagnostic);
-    expect(d.some((m) => m.includes('/EFI/Linux/debian.efi') && m.includes('mismatch.addon.efi') && m.includes('.uname'))).toBe(true);
+    expect(
+      d.some((m) => m.includes('/EFI/Linux/debian.efi') && m.includes('mismatch.addon.efi') && m.includes('.uname')),
+    ).toBe(true);
     expect(d.some((m) => m.includes('arm.addon.efi') && m.includes('Machine 0xaa64'))).toBe(true);
     expect(d.some((m) => m.includes('hidden'))).toBe(false);
   });
@@ -140,7 +190,12 @@ describe('ukiSource', () => {
   it('the listed add-ons boot in the stub order', async () => {
     const t = byId('debian.efi').target as UkiTarget;
     const esp = ctx.get('vda:1')!;
-    const p = await ukiBootParts(esp.fs, t.image.path, t.profile, t.addons.map((a) => a.path));
+    const p = await ukiBootParts(
+      esp.fs,
+      t.image.path,
+      t.profile,
+      t.addons.map((a) => a.path),
+    );
     expect(p.cmdline).toBe('root=/dev/vda2 quiet global_a=1 global_b=1 local_c=1 local_z=1');
     expect(p.initrdParts.map((r) => `${r.path}${r.section}`)).toEqual([
       '/loader/addons/a.addon.efi.ucode',
@@ -150,7 +205,13 @@ describe('ukiSource', () => {
 
   it('boot-counted name: id without counter, counter kept', () => {
     const e = byId('linux.efi');
-    expect(e.bootCounter).toEqual({ triesLeft: 5, triesDone: 0, widthLeft: 2, widthDone: 2, fileName: 'Linux+05-00.EFI' });
+    expect(e.bootCounter).toEqual({
+      triesLeft: 5,
+      triesDone: 0,
+      widthLeft: 2,
+      widthDone: 2,
+      fileName: 'Linux+05-00.EFI',
+    });
     expect(e.origin.file).toBe('/EFI/Linux/Linux+05-00.EFI');
     expect(e.title).toBe('Counted');
   });
@@ -158,11 +219,17 @@ describe('ukiSource', () => {
   it('multi-profile: two entries with profile ids and titles', () => {
     const a = byId('multi.efi');
     const b = byId('multi.efi@rescue');
-    expect([a.title, b.title]).toEqual(['Debian GNU/Linux 12 (bookworm) (Default)', 'Debian GNU/Linux 12 (bookworm) (Rescue shell)']);
+    expect([a.title, b.title]).toEqual([
+      'Debian GNU/Linux 12 (bookworm) (Default)',
+      'Debian GNU/Linux 12 (bookworm) (Rescue shell)',
+    ]);
     expect([a.idWithoutProfile, b.idWithoutProfile]).toEqual(['multi.efi', 'multi.efi']);
     expect([(a.target as UkiTarget).profile, (b.target as UkiTarget).profile]).toEqual([0, 1]);
     expect((b.target as UkiTarget).embeddedCmdline).toBe('root=/dev/vda2 rescue');
-    expect((a.target as UkiTarget).addons.map((x) => x.path)).toEqual(['/loader/addons/a.addon.efi', '/loader/addons/b.addon.efi']);
+    expect((a.target as UkiTarget).addons.map((x) => x.path)).toEqual([
+      '/loader/addons/a.addon.efi',
+      '/loader/addons/b.addon.efi',
+    ]);
   });
 
   it('XBOOTLDR UKIs get the ESP global add-ons of the same disk; a disk without ESP uses its own', () => {

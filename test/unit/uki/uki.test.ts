@@ -17,7 +17,8 @@ import { withHostPe } from './helpers';
 const pick = (text: string) => pickNameVersionSortKey(parseOsRelease(text));
 
 describe('name / version / sort-key fallbacks (§10.3)', () => {
-  const all = 'PRETTY_NAME="P N"\nIMAGE_ID=img\nNAME=N\nID=id\nIMAGE_VERSION=iv\nVERSION="v (x)"\nVERSION_ID=vid\nBUILD_ID=b\n';
+  const all =
+    'PRETTY_NAME="P N"\nIMAGE_ID=img\nNAME=N\nID=id\nIMAGE_VERSION=iv\nVERSION="v (x)"\nVERSION_ID=vid\nBUILD_ID=b\n';
   it('first choice of each', () => {
     expect(pick(all)).toEqual({ name: 'P N', version: 'iv', sortKey: 'img' });
   });
@@ -75,7 +76,8 @@ describe('cmdline and add-on names', () => {
   });
 });
 
-const OSREL = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nID=debian\n';
+const OSREL =
+  'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nID=debian\n';
 
 describe('describeUki on real UKIs', () => {
   it('single profile with the real Debian kernel', async () => {
@@ -117,11 +119,45 @@ describe('describeUki on real UKIs', () => {
       return describeUki(h, pe, 'multi.efi');
     });
     expect(d.skipped).toEqual([]);
-    expect(d.profiles.map((p) => [p.id, p.idWithoutProfile, p.title, p.version, p.sortKey, p.cmdline, p.uname])).toEqual([
-      ['multi.efi', 'multi.efi', 'Debian GNU/Linux 12 (bookworm) (Regular boot)', '12 (bookworm)', 'debian', 'root=/dev/vda2 quiet', '6.1.0-56-amd64'],
-      ['multi.efi@rescue', 'multi.efi', 'Debian GNU/Linux 12 (bookworm) (Rescue)', '12 (bookworm)', 'debian', 'root=/dev/vda2 rescue', '6.1.0-56-amd64'],
-      ['multi.efi@factory-reset', 'multi.efi', 'Other (factory-reset)', '99', 'other', 'root=/dev/vda2 factory-reset', '6.1.0-56-amd64'],
-      ['multi.efi@3', 'multi.efi', 'Debian GNU/Linux 12 (bookworm) (Profile #4)', '12 (bookworm)', 'debian', 'root=/dev/vda2 quiet', '6.1.0-56-amd64'],
+    expect(
+      d.profiles.map((p) => [p.id, p.idWithoutProfile, p.title, p.version, p.sortKey, p.cmdline, p.uname]),
+    ).toEqual([
+      [
+        'multi.efi',
+        'multi.efi',
+        'Debian GNU/Linux 12 (bookworm) (Regular boot)',
+        '12 (bookworm)',
+        'debian',
+        'root=/dev/vda2 quiet',
+        '6.1.0-56-amd64',
+      ],
+      [
+        'multi.efi@rescue',
+        'multi.efi',
+        'Debian GNU/Linux 12 (bookworm) (Rescue)',
+        '12 (bookworm)',
+        'debian',
+        'root=/dev/vda2 rescue',
+        '6.1.0-56-amd64',
+      ],
+      [
+        'multi.efi@factory-reset',
+        'multi.efi',
+        'Other (factory-reset)',
+        '99',
+        'other',
+        'root=/dev/vda2 factory-reset',
+        '6.1.0-56-amd64',
+      ],
+      [
+        'multi.efi@3',
+        'multi.efi',
+        'Debian GNU/Linux 12 (bookworm) (Profile #4)',
+        '12 (bookworm)',
+        'debian',
+        'root=/dev/vda2 quiet',
+        '6.1.0-56-amd64',
+      ],
     ]);
   });
 
@@ -147,7 +183,10 @@ describe('describeUki on real UKIs', () => {
 
   it('invalid UTF-8 in .osrel is a warning, not a failure', async () => {
     const file = buildUki({ osrel: 'NAME=x\nVERSION=1\n', linux: fakeKernel(), extra: [] });
-    const bad = buildUki({ linux: fakeKernel(), extra: [{ name: '.osrel', data: new Uint8Array([0x4e, 0x41, 0x4d, 0x45, 0x3d, 0xff, 0x0a, 0x56, 0x3d, 0x31]) }] });
+    const bad = buildUki({
+      linux: fakeKernel(),
+      extra: [{ name: '.osrel', data: new Uint8Array([0x4e, 0x41, 0x4d, 0x45, 0x3d, 0xff, 0x0a, 0x56, 0x3d, 0x31]) }],
+    });
     expect((await withHostPe(file, (pe, h) => describeUki(h, pe, 'x.efi'))).warnings).toEqual([]);
     const d = await withHostPe(bad, (pe, h) => describeUki(h, pe, 'x.efi'));
     expect(d.warnings[0]).toMatch(/not valid UTF-8/);

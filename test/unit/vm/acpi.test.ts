@@ -13,8 +13,18 @@ const haveIasl = spawnSync('iasl', ['-v']).status === 0;
 
 function loaded() {
   const a = buildAcpi(1);
-  const bases = new Map([[TABLES_FILE, 0x7fe0_0000n], [RSDP_FILE, 0xf_0000n]]);
-  const out = applyLoader(a.loader, new Map([[TABLES_FILE, a.tables], [RSDP_FILE, a.rsdp]]), bases);
+  const bases = new Map([
+    [TABLES_FILE, 0x7fe0_0000n],
+    [RSDP_FILE, 0xf_0000n],
+  ]);
+  const out = applyLoader(
+    a.loader,
+    new Map([
+      [TABLES_FILE, a.tables],
+      [RSDP_FILE, a.rsdp],
+    ]),
+    bases,
+  );
   return { a, tables: out.get(TABLES_FILE)!, rsdp: out.get(RSDP_FILE)!, base: 0x7fe0_0000 };
 }
 
@@ -91,7 +101,8 @@ describe('ACPI tables via the table-loader', () => {
         const target = size === 8 ? Number(blob.readBigUInt64LE(off)) : blob.readUInt32LE(off);
         pointees.add(target);
         for (const t of Object.values(a.offsets)) {
-          if (file === TABLES_FILE && off >= t && off < t + a.tables.readUInt32LE(t + 4)) expect(checksummed.has(t)).toBe(false);
+          if (file === TABLES_FILE && off >= t && off < t + a.tables.readUInt32LE(t + 4))
+            expect(checksummed.has(t)).toBe(false);
         }
       } else if (type === 3) {
         const file = L.toString('ascii', o + 4, o + 60).replace(/\0.*$/s, '');

@@ -15,8 +15,13 @@ function board() {
   const layout = memoryLayout(256 * 1024 * 1024);
   const out: number[] = [];
   const p = new Platform({
-    layout, mem: new GuestMemory(new ArrayBuffer(1 << 20), null), cpus: 1, disks: [], firmwareSize: 2 << 20,
-    irqLine: () => {}, serialOut: (b) => out.push(b),
+    layout,
+    mem: new GuestMemory(new ArrayBuffer(1 << 20), null),
+    cpus: 1,
+    disks: [],
+    firmwareSize: 2 << 20,
+    irqLine: () => {},
+    serialOut: (b) => out.push(b),
   });
   return { p, out };
 }
@@ -37,7 +42,7 @@ describe('board', () => {
     expect(p.rom.writes).toBe(1);
   });
 
-  it('port 0x92 reads 0x02 and OVMF\'s read-modify-write of A20 does not reset', () => {
+  it("port 0x92 reads 0x02 and OVMF's read-modify-write of A20 does not reset", () => {
     const { p } = board();
     expect(p.io.read(0x92, 1)).toBe(0x02);
     p.io.write(0x92, 1, p.io.read(0x92, 1) | 0x02);
@@ -81,7 +86,8 @@ describe('disks and bootorder', () => {
     const dir = rd(0x19, 4 + 64 * count);
     for (let i = 0; i < count; i++) {
       const o = 4 + 64 * i;
-      if (dir.toString('ascii', o + 8, o + 64).replace(/\0.*$/s, '') === name) return rd(dir.readUInt16BE(o + 4), dir.readUInt32BE(o)).toString('latin1');
+      if (dir.toString('ascii', o + 8, o + 64).replace(/\0.*$/s, '') === name)
+        return rd(dir.readUInt16BE(o + 4), dir.readUInt32BE(o)).toString('latin1');
     }
     return null;
   }
@@ -94,9 +100,17 @@ describe('disks and bootorder', () => {
       return Disk.open({ path: f, mode: 'cow' });
     });
     const p = new Platform({
-      layout: memoryLayout(256 * 1024 * 1024), mem: new GuestMemory(new ArrayBuffer(1 << 20), null), cpus: 1,
-      disks: [{ disk: imgs[0]!, boot: false }, { disk: imgs[1]!, boot: true }, { disk: imgs[2]!, boot: true }],
-      firmwareSize: 2 << 20, irqLine: () => {}, serialOut: () => {},
+      layout: memoryLayout(256 * 1024 * 1024),
+      mem: new GuestMemory(new ArrayBuffer(1 << 20), null),
+      cpus: 1,
+      disks: [
+        { disk: imgs[0]!, boot: false },
+        { disk: imgs[1]!, boot: true },
+        { disk: imgs[2]!, boot: true },
+      ],
+      firmwareSize: 2 << 20,
+      irqLine: () => {},
+      serialOut: () => {},
     });
     for (const slot of [2, 3, 4]) {
       p.io.write(0xcf8, 4, (0x8000_0000 | (slot << 11)) >>> 0);
@@ -109,7 +123,7 @@ describe('disks and bootorder', () => {
 });
 
 describe('firmware checks', () => {
-  it.skipIf(!fs.existsSync('/usr/share/ovmf/OVMF.fd'))('accepts Debian\'s OVMF.fd', () => {
+  it.skipIf(!fs.existsSync('/usr/share/ovmf/OVMF.fd'))("accepts Debian's OVMF.fd", () => {
     expect(checkFirmware(fs.readFileSync('/usr/share/ovmf/OVMF.fd'))).toEqual([]);
   });
   it('rejects images without firmware volumes', () => {
@@ -120,11 +134,13 @@ describe('firmware checks', () => {
 
 describe('CPUID fix-ups', () => {
   it('sets the APIC ID and logical count in leaf 1, x2APIC ID in leaf 0xB, zeroes the PMU leaf', () => {
-    const base = decodeCpuid(encodeCpuid([
-      { fn: 1, index: 0, flags: 0, eax: 0x806f8, ebx: 0xffff0800, ecx: 1, edx: 2 },
-      { fn: 0xb, index: 0, flags: 1, eax: 1, ebx: 2, ecx: 0x100, edx: 7 },
-      { fn: 0xa, index: 0, flags: 0, eax: 0x7300403, ebx: 0, ecx: 0, edx: 0x603 },
-    ]));
+    const base = decodeCpuid(
+      encodeCpuid([
+        { fn: 1, index: 0, flags: 0, eax: 0x806f8, ebx: 0xffff0800, ecx: 1, edx: 2 },
+        { fn: 0xb, index: 0, flags: 1, eax: 1, ebx: 2, ecx: 0x100, edx: 7 },
+        { fn: 0xa, index: 0, flags: 0, eax: 0x7300403, ebx: 0, ecx: 0, edx: 0x603 },
+      ]),
+    );
     const [l1, lb, la] = vcpuCpuid(base, 3, 4);
     expect(l1!.ebx >>> 24).toBe(3);
     expect((l1!.ebx >>> 16) & 0xff).toBe(4);
@@ -142,7 +158,10 @@ describe('tendril vm arguments', () => {
     const o = parseVmArgs(['--firmware', 'OVMF.fd', '--disk', '/dev/sdb,rw']);
     expect(o).toMatchObject({ firmware: 'OVMF.fd', disks: [{ path: '/dev/sdb', mode: 'rw' }], ramBytes: GiB, cpus: 1 });
     const two = parseVmArgs(['--firmware', 'f', '--disk', 'a.img,noboot', '--disk', 'b.img']);
-    expect(two.disks).toEqual([{ path: 'a.img', mode: 'cow', boot: false }, { path: 'b.img', mode: 'cow' }]);
+    expect(two.disks).toEqual([
+      { path: 'a.img', mode: 'cow', boot: false },
+      { path: 'b.img', mode: 'cow' },
+    ]);
   });
   it('rejects bad input with a message', () => {
     expect(() => parseVmArgs([])).toThrow(/--firmware/);

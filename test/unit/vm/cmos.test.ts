@@ -8,8 +8,14 @@ const T = Date.UTC(2026, 10, 22, 21, 7, 59); // Sunday 22 Nov 2026 21:07:59 UTC
 
 function cmos(ram = GiB) {
   const c = new Cmos(memoryLayout(ram), 1, () => T);
-  const rd = (i: number) => { c.ioWrite(0x70, 1, i); return c.ioRead(0x71); };
-  const wr = (i: number, v: number) => { c.ioWrite(0x70, 1, i); c.ioWrite(0x71, 1, v); };
+  const rd = (i: number) => {
+    c.ioWrite(0x70, 1, i);
+    return c.ioRead(0x71);
+  };
+  const wr = (i: number, v: number) => {
+    c.ioWrite(0x70, 1, i);
+    c.ioWrite(0x71, 1, v);
+  };
   return { c, rd, wr };
 }
 
@@ -18,12 +24,19 @@ describe('CMOS RTC', () => {
     expect(toBcd(59)).toBe(0x59);
     expect(toBcd(7)).toBe(0x07);
     expect(toBcd(10)).toBe(0x10);
-    fc.assert(fc.property(fc.integer({ min: 0, max: 99 }), (v) => fromBcd(toBcd(v)) === v && toBcd(v).toString(16) === String(v)));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 99 }),
+        (v) => fromBcd(toBcd(v)) === v && toBcd(v).toString(16) === String(v),
+      ),
+    );
   });
 
   it('reports the time in BCD, 24-hour by default (what OVMF programs)', () => {
     const { rd } = cmos();
-    expect([rd(0), rd(2), rd(4), rd(6), rd(7), rd(8), rd(9), rd(0x32)]).toEqual([0x59, 0x07, 0x21, 0x01, 0x22, 0x11, 0x26, 0x20]);
+    expect([rd(0), rd(2), rd(4), rd(6), rd(7), rd(8), rd(9), rd(0x32)]).toEqual([
+      0x59, 0x07, 0x21, 0x01, 0x22, 0x11, 0x26, 0x20,
+    ]);
   });
 
   it('honours DM (binary) and 12-hour mode with the PM bit', () => {

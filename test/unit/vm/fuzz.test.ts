@@ -33,7 +33,9 @@ describe('fuzzing guest-controlled structures', () => {
         const w = (o: number, v: number) => dev.mmioWrite(o, 4, BigInt(v));
         w(0x14, 0x0f);
         w(0x18, qsize);
-        w(0x20, 0x0000); w(0x28, 0x4000); w(0x30, 0x8000);
+        w(0x20, 0x0000);
+        w(0x28, 0x4000);
+        w(0x30, 0x8000);
         w(0x1c, 1);
         dev.processQueue();
         dev.processQueue();
@@ -48,13 +50,17 @@ describe('fuzzing guest-controlled structures', () => {
 
   it('fw_cfg DMA with random descriptors sets ERROR or completes, never throws', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: RAM - 16 }), (desc, at) => {
-        const mem = new GuestMemory(new ArrayBuffer(RAM), null);
-        mem.low.set(desc, at);
-        const fw = new FwCfg(mem, 1);
-        const r = fw.dma(at);
-        return r === 0 || r === 1;
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.integer({ min: 0, max: RAM - 16 }),
+        (desc, at) => {
+          const mem = new GuestMemory(new ArrayBuffer(RAM), null);
+          mem.low.set(desc, at);
+          const fw = new FwCfg(mem, 1);
+          const r = fw.dma(at);
+          return r === 0 || r === 1;
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -63,13 +69,32 @@ describe('fuzzing guest-controlled structures', () => {
     const layout = memoryLayout(256 * 1024 * 1024);
     fc.assert(
       fc.property(
-        fc.array(fc.record({ port: fc.integer({ min: 0, max: 0xffff }), size: fc.constantFrom(1, 2, 4), value: fc.nat(), write: fc.boolean() }), { maxLength: 200 }),
+        fc.array(
+          fc.record({
+            port: fc.integer({ min: 0, max: 0xffff }),
+            size: fc.constantFrom(1, 2, 4),
+            value: fc.nat(),
+            write: fc.boolean(),
+          }),
+          { maxLength: 200 },
+        ),
         (ops) => {
           const disk = Disk.open({ path: img, mode: 'cow' }, 64 * 1024);
-          const p = new Platform({ layout, mem: new GuestMemory(new ArrayBuffer(RAM), null), cpus: 1, disks: [{ disk, boot: true }], firmwareSize: 2 << 20, irqLine: () => {}, serialOut: () => {} });
+          const p = new Platform({
+            layout,
+            mem: new GuestMemory(new ArrayBuffer(RAM), null),
+            cpus: 1,
+            disks: [{ disk, boot: true }],
+            firmwareSize: 2 << 20,
+            irqLine: () => {},
+            serialOut: () => {},
+          });
           for (const o of ops) {
             if (o.write) p.io.write(o.port, o.size, o.value >>> 0);
-            else expect(p.io.read(o.port, o.size)).toBeLessThanOrEqual(o.size === 4 ? 0xffffffff : (1 << (o.size * 8)) - 1);
+            else
+              expect(p.io.read(o.port, o.size)).toBeLessThanOrEqual(
+                o.size === 4 ? 0xffffffff : (1 << (o.size * 8)) - 1,
+              );
           }
           disk.close();
           return true;
@@ -79,4 +104,3 @@ describe('fuzzing guest-controlled structures', () => {
     );
   });
 });
-

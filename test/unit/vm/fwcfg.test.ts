@@ -64,8 +64,14 @@ describe('fw_cfg', () => {
     const e = Buffer.from(e820Table(memoryLayout(3 * GiB)));
     expect(e.length).toBe(60);
     expect([Number(e.readBigUInt64LE(0)), Number(e.readBigUInt64LE(8)), e.readUInt32LE(16)]).toEqual([0, 2 * GiB, 1]);
-    expect([Number(e.readBigUInt64LE(20)), Number(e.readBigUInt64LE(28)), e.readUInt32LE(36)]).toEqual([4 * GiB, GiB, 1]);
-    expect([Number(e.readBigUInt64LE(40)), Number(e.readBigUInt64LE(48)), e.readUInt32LE(56)]).toEqual([0xfeffc000, 0x4000, 2]);
+    expect([Number(e.readBigUInt64LE(20)), Number(e.readBigUInt64LE(28)), e.readUInt32LE(36)]).toEqual([
+      4 * GiB,
+      GiB,
+      1,
+    ]);
+    expect([Number(e.readBigUInt64LE(40)), Number(e.readBigUInt64LE(48)), e.readUInt32LE(56)]).toEqual([
+      0xfeffc000, 0x4000, 2,
+    ]);
   });
 
   it('DMA: select + read copies the item, fills zeros past the end, clears control', () => {

@@ -8,14 +8,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { kvm, kvmConstants, ExitReason, PortMode, decodeRegs, encodeRegs, readSegment, writeSegment, COUNT_FAST_PMTIMER } from '../../../src/native/kvm';
+import {
+  kvm,
+  kvmConstants,
+  ExitReason,
+  PortMode,
+  decodeRegs,
+  encodeRegs,
+  readSegment,
+  writeSegment,
+  COUNT_FAST_PMTIMER,
+} from '../../../src/native/kvm';
 
 const root = path.join(__dirname, '..', '..', '..');
 const addonPath = path.join(root, 'native', 'build', 'Release', 'tendril.node');
 const haveKvm = fs.existsSync('/dev/kvm');
 
 beforeAll(() => {
-  if (!fs.existsSync(addonPath)) execFileSync('sh', [path.join(root, 'scripts', 'build-native.sh')], { stdio: 'inherit' });
+  if (!fs.existsSync(addonPath))
+    execFileSync('sh', [path.join(root, 'scripts', 'build-native.sh')], { stdio: 'inherit' });
 });
 
 function makeVm(withIrqchip: boolean) {
@@ -40,7 +51,10 @@ function makeVm(withIrqchip: boolean) {
 }
 
 function bytes(hex: string): number[] {
-  return hex.trim().split(/\s+/).map((h) => parseInt(h, 16));
+  return hex
+    .trim()
+    .split(/\s+/)
+    .map((h) => parseInt(h, 16));
 }
 
 describe.skipIf(!haveKvm)('KVM bindings on /dev/kvm', () => {
@@ -61,7 +75,10 @@ describe.skipIf(!haveKvm)('KVM bindings on /dev/kvm', () => {
     for (let i = 0; i < 50 && !hlt; i++) {
       const reason = k.kvmRun(vcpu);
       expect(run.getUint32(c.runExitReason, true)).toBe(reason);
-      if (reason === ExitReason.HLT) { hlt = true; break; }
+      if (reason === ExitReason.HLT) {
+        hlt = true;
+        break;
+      }
       expect(reason).toBe(ExitReason.IO);
       const dir = run.getUint8(c.runIoDirection);
       const size = run.getUint8(c.runIoSize);
@@ -73,7 +90,8 @@ describe.skipIf(!haveKvm)('KVM bindings on /dev/kvm', () => {
         run.setUint8(off, 0x5a); // answer the `in al,dx`
       } else {
         const values: number[] = [];
-        for (let j = 0; j < count; j++) values.push(size === 4 ? run.getUint32(off + j * 4, true) : run.getUint8(off + j));
+        for (let j = 0; j < count; j++)
+          values.push(size === 4 ? run.getUint32(off + j * 4, true) : run.getUint8(off + j));
         outs.push({ port, size, values });
       }
     }

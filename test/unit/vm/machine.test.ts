@@ -17,7 +17,11 @@ beforeAll(() => {
   }
 });
 
-const hex = (s: string) => s.trim().split(/\s+/).map((h) => parseInt(h, 16));
+const hex = (s: string) =>
+  s
+    .trim()
+    .split(/\s+/)
+    .map((h) => parseInt(h, 16));
 
 /** A 64 KiB ROM ending at 4 GiB: the reset vector jumps to `code` at IP 0xF000. */
 function rom(code: number[]): Buffer {
@@ -31,7 +35,10 @@ function rom(code: number[]): Buffer {
 function machine(code: number[]) {
   const out: number[] = [];
   const m = new Machine({
-    firmware: rom(code), ramBytes: 128 * 1024 * 1024, cpus: 1, disks: [],
+    firmware: rom(code),
+    ramBytes: 128 * 1024 * 1024,
+    cpus: 1,
+    disks: [],
     serialOut: (b) => out.push(...b),
     poll: () => ({ stop: false, input: null }),
     onVcpu: () => {},
@@ -42,11 +49,13 @@ function machine(code: number[]) {
 
 describe.skipIf(!haveKvm)('Machine on /dev/kvm', () => {
   it('prints through COM1, reads PCI and fw_cfg, and powers off through PM1a_CNT', () => {
-    const { m, out } = machine(hex(`
+    const { m, out } = machine(
+      hex(`
       BA F8 03  B0 54  EE
       BA F8 0C  66 B8 00 00 00 80  66 EF  BA FC 0C  66 ED  BA F8 03  EE
       BA 10 05  31 C0  EF  BA 11 05  EC  BA F8 03  EE
-      BA 04 B0  B8 00 20  EF  F4`));
+      BA 04 B0  B8 00 20  EF  F4`),
+    );
     try {
       const r = m.runUntilEvent();
       m.flush();

@@ -42,10 +42,10 @@ describe('PCI conf1', () => {
   it('identifies the i440FX host bridge, PIIX3 and the virtio-blk device', () => {
     const { cfgRead } = board();
     expect(cfgRead(addr(0, 0, 0))).toBe(0x1237_8086);
-    expect(cfgRead(addr(0, 0, 0x3c)) >>> 8 & 0xff).toBe(0); // interrupt pin 0
+    expect((cfgRead(addr(0, 0, 0x3c)) >>> 8) & 0xff).toBe(0); // interrupt pin 0
     expect(cfgRead(addr(1, 0, 0))).toBe(0x7000_8086);
     expect(cfgRead(addr(1, 0, 0x08)) >>> 8).toBe(0x060100); // class ISA bridge
-    expect(cfgRead(addr(1, 0, 0x0c)) >>> 16 & 0xff).toBe(0x80); // multi-function
+    expect((cfgRead(addr(1, 0, 0x0c)) >>> 16) & 0xff).toBe(0x80); // multi-function
     expect(cfgRead(addr(2, 0, 0))).toBe(0x1042_1af4);
     expect(cfgRead(addr(2, 0, 0x2c)) >>> 16).toBeGreaterThanOrEqual(0x40); // subsystem id
   });
@@ -87,7 +87,7 @@ describe('BAR sizing and relocation', () => {
   it('returns the size mask after an all-ones write; unimplemented BARs read 0', () => {
     const { cfgRead, cfgWrite } = board();
     cfgWrite(addr(2, 0, 0x10), 0xffffffff);
-    expect(cfgRead(addr(2, 0, 0x10))).toBe((~(BAR_SIZE - 1)) >>> 0); // memory, 32-bit, non-prefetchable
+    expect(cfgRead(addr(2, 0, 0x10))).toBe(~(BAR_SIZE - 1) >>> 0); // memory, 32-bit, non-prefetchable
     for (const bar of [0x14, 0x18, 0x1c, 0x20, 0x24]) {
       cfgWrite(addr(2, 0, bar), 0xffffffff);
       expect(cfgRead(addr(2, 0, bar))).toBe(0);

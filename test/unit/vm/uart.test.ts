@@ -5,7 +5,11 @@ import { Uart16550 } from '../../../src/vm/uart';
 function uart() {
   const out: number[] = [];
   const irqs: boolean[] = [];
-  const u = new Uart16550(0x3f8, (b) => out.push(b), (l) => irqs.push(l));
+  const u = new Uart16550(
+    0x3f8,
+    (b) => out.push(b),
+    (l) => irqs.push(l),
+  );
   return { u, out, irqs };
 }
 

@@ -12,11 +12,24 @@ import { Disk, parseDiskSpec } from '../../../src/vm/disk';
 import { GuestMemory } from '../../../src/vm/memory';
 import { PciConf1 } from '../../../src/vm/pci';
 import { IoBus } from '../../../src/vm/bus';
-import { VirtioBlk, VIRTIO_BLK_F_RO, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../../../src/vm/virtio-blk';
+import {
+  VirtioBlk,
+  VIRTIO_BLK_F_RO,
+  VIRTIO_BLK_S_IOERR,
+  VIRTIO_BLK_S_OK,
+  VIRTIO_BLK_T_GET_ID,
+  VIRTIO_BLK_T_IN,
+  VIRTIO_BLK_T_OUT,
+} from '../../../src/vm/virtio-blk';
 
 const BAR = 0x8000_0000;
 const Q = 8;
-const DESC = 0x10000, AVAIL = 0x11000, USED = 0x12000, HDR = 0x13000, DATA = 0x14000, STATUS = 0x18000;
+const DESC = 0x10000,
+  AVAIL = 0x11000,
+  USED = 0x12000,
+  HDR = 0x13000,
+  DATA = 0x14000,
+  STATUS = 0x18000;
 
 function image(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-vblk-'));
@@ -62,9 +75,12 @@ function driver(mode: 'cow' | 'ro') {
   w(0x16, 2, 0);
   const maxQ = r(0x18, 2);
   w(0x18, 2, Q);
-  w(0x20, 4, DESC); w(0x24, 4, 0);
-  w(0x28, 4, AVAIL); w(0x2c, 4, 0);
-  w(0x30, 4, USED); w(0x34, 4, 0);
+  w(0x20, 4, DESC);
+  w(0x24, 4, 0);
+  w(0x28, 4, AVAIL);
+  w(0x2c, 4, 0);
+  w(0x30, 4, USED);
+  w(0x34, 4, 0);
   w(0x1c, 2, 1);
   w(0x14, 1, 0x0f);
   const desc = (i: number, addr: number, len: number, flags: number, next: number) => {

@@ -11,7 +11,12 @@ import type { Exec, Loaded } from './state';
 /** Loader commands outside a menuentry would boot at config time: we list, never boot. */
 function needEntry(it: Interp, x: Exec, cmd: string, line: number): boolean {
   if (x.rec) return true;
-  it.report(x, 'info', `${cmd} outside a menuentry ignored (tendril lists entries; it does not boot from the config's top level)`, line);
+  it.report(
+    x,
+    'info',
+    `${cmd} outside a menuentry ignored (tendril lists entries; it does not boot from the config's top level)`,
+    line,
+  );
   return false;
 }
 
@@ -63,7 +68,13 @@ const initrd: Builtin = {
     rec.initrds = rest.map((a) => {
       // grub ≥ 2.02 `newc:NAME:FILE` wraps FILE in a cpio entry named NAME on the fly.
       const m = /^newc:[^:]*:(.*)$/s.exec(a);
-      if (m) it.report(x, 'warning', `initrd ${a.slice(0, 80)}: newc: naming is not reproduced; the file is passed as is`, line);
+      if (m)
+        it.report(
+          x,
+          'warning',
+          `initrd ${a.slice(0, 80)}: newc: naming is not reproduced; the file is passed as is`,
+          line,
+        );
       return load(it, x, m ? m[1]! : a, line);
     });
     return 0;
@@ -90,7 +101,9 @@ const chainloader: Builtin = {
     rec.initrds = [];
     rec.multiboot = undefined;
     rec.modules = [];
-    rec.chain = /^(\([^)]*\))?\+\d+$/.test(spec) ? { plusOne: true, line } : { ...load(it, x, spec, line), args: rest.slice(1) };
+    rec.chain = /^(\([^)]*\))?\+\d+$/.test(spec)
+      ? { plusOne: true, line }
+      : { ...load(it, x, spec, line), args: rest.slice(1) };
     return 0;
   },
 };
@@ -150,7 +163,10 @@ const loopback: Builtin = {
     }
     const open = it.opts.openImage;
     if (!open) {
-      x.env.loops.set(name, { ok: false, reason: `loopback ${r.path}: no ISO 9660 reader available to open the image` });
+      x.env.loops.set(name, {
+        ok: false,
+        reason: `loopback ${r.path}: no ISO 9660 reader available to open the image`,
+      });
       return 0;
     }
     try {

@@ -19,7 +19,12 @@ async function doSearch(
   }
   const hits = await search(it.ctx, x.file, kind, key);
   if (hits.length === 0) {
-    it.report(x, 'warning', `search: no filesystem with ${kind === 'uuid' ? 'UUID' : kind === 'label' ? 'label' : 'file'} ${key.slice(0, 120)}`, line);
+    it.report(
+      x,
+      'warning',
+      `search: no filesystem with ${kind === 'uuid' ? 'UUID' : kind === 'label' ? 'label' : 'file'} ${key.slice(0, 120)}`,
+      line,
+    );
     return 1;
   }
   if (variable !== undefined && !it.setVar(x, variable, deviceName(hits[0]!, x.env), line)) return 1;

@@ -59,8 +59,10 @@ export function resolveDevice(ctx: SourceContext, env: Env, from: SourceFile, de
   }
   if (/^(cd|fd)\d+$/.test(dev)) return { ok: false, reason: `device (${dev}): optical/floppy drives are not mapped` };
   if (dev === 'memdisk') return { ok: false, reason: 'device (memdisk): a grub memdisk does not exist outside grub' };
-  if (/^(tftp|http|https|pxe)(,|$)/.test(dev)) return { ok: false, reason: `device (${dev}): network devices are not supported in grub.cfg` };
-  if (/^(lvm|md|mduuid|cryptouuid|lvmid)\//.test(dev)) return { ok: false, reason: `device (${dev}): LVM/RAID/crypto devices are not mapped` };
+  if (/^(tftp|http|https|pxe)(,|$)/.test(dev))
+    return { ok: false, reason: `device (${dev}): network devices are not supported in grub.cfg` };
+  if (/^(lvm|md|mduuid|cryptouuid|lvmid)\//.test(dev))
+    return { ok: false, reason: `device (${dev}): LVM/RAID/crypto devices are not mapped` };
   if (dev === '') return { ok: false, reason: 'empty device name' };
   return { ok: false, reason: `unknown device (${dev.slice(0, 80)})` };
 }
@@ -89,7 +91,10 @@ export function resolvePath(ctx: SourceContext, env: Env, from: SourceFile, spec
     dev = rootDevice(ctx, env, from);
     rest = spec;
   } else {
-    return { ok: false, reason: `'${spec.slice(0, 80)}' is not an absolute path or (device)/path (grub: invalid file name)` };
+    return {
+      ok: false,
+      reason: `'${spec.slice(0, 80)}' is not an absolute path or (device)/path (grub: invalid file name)`,
+    };
   }
   if (!dev.ok) return dev;
   if (!rest.startsWith('/')) rest = '/' + rest;
@@ -109,7 +114,9 @@ export type SearchKind = 'uuid' | 'label' | 'file';
 export async function search(ctx: SourceContext, from: SourceFile, kind: SearchKind, key: string): Promise<FsLoc[]> {
   const out: FsLoc[] = [];
   const own = from.loc.loopImage === undefined ? from.loc.report.fsId : undefined;
-  const ordered = [...ctx.filesystems].sort((a, b) => (a.report.fsId === own ? -1 : 0) - (b.report.fsId === own ? -1 : 0));
+  const ordered = [...ctx.filesystems].sort(
+    (a, b) => (a.report.fsId === own ? -1 : 0) - (b.report.fsId === own ? -1 : 0),
+  );
   for (const m of ordered) {
     const p = m.report.probe;
     let hit = false;

@@ -53,7 +53,12 @@ export interface EntryPlace {
 }
 
 /** Build the entry, or return the reason it is not an entry at all (no loader command). */
-export async function buildEntry(def: MenuDef, rec: Recorder, place: EntryPlace, stat: StatFn): Promise<BootEntry | string> {
+export async function buildEntry(
+  def: MenuDef,
+  rec: Recorder,
+  place: EntryPlace,
+  stat: StatFn,
+): Promise<BootEntry | string> {
   const check: Check = { diagnostics: [...rec.notes], ok: true, stat };
   const loc = def.file.loc;
   const rep = loc.report;
@@ -78,9 +83,20 @@ export async function buildEntry(def: MenuDef, rec: Recorder, place: EntryPlace,
     const dt = rec.devicetree ? await fileRef(rec.devicetree, 'devicetree', check) : null;
     if (!kernel) {
       // Unresolvable device: keep the entry visible with the path as written.
-      target = { kind: 'linux', kernel: { fsId: rep.fsId, path: rec.kernel.spec }, initrds, cmdline: joinCmdline(rec.kernel.args) };
+      target = {
+        kind: 'linux',
+        kernel: { fsId: rep.fsId, path: rec.kernel.spec },
+        initrds,
+        cmdline: joinCmdline(rec.kernel.args),
+      };
     } else {
-      target = { kind: 'linux', kernel, initrds, cmdline: joinCmdline(rec.kernel.args), ...(dt ? { devicetree: dt } : {}) };
+      target = {
+        kind: 'linux',
+        kernel,
+        initrds,
+        cmdline: joinCmdline(rec.kernel.args),
+        ...(dt ? { devicetree: dt } : {}),
+      };
     }
   } else if (rec.multiboot) {
     const mb = rec.multiboot;

@@ -104,7 +104,9 @@ export class Interp {
   /** Summarise diagnostics that did not fit. */
   finish(): Diagnostic[] {
     if (this.dropped > 0) {
-      this.diagnostics.push(diag('warning', 'grub', `${this.dropped} more diagnostics not shown (limit ${this.limits.maxDiagnostics})`));
+      this.diagnostics.push(
+        diag('warning', 'grub', `${this.dropped} more diagnostics not shown (limit ${this.limits.maxDiagnostics})`),
+      );
     }
     return this.diagnostics;
   }
@@ -460,7 +462,12 @@ export class Interp {
       }
     }
     if (got instanceof FsError) {
-      this.report(x, 'error', `cannot read ${file.path}: ${got.code}${got.message.includes('(') ? ' ' + got.message.slice(got.message.indexOf('(')) : ''}`, line);
+      this.report(
+        x,
+        'error',
+        `cannot read ${file.path}: ${got.code}${got.message.includes('(') ? ' ' + got.message.slice(got.message.indexOf('(')) : ''}`,
+        line,
+      );
       return null;
     }
     return got;
@@ -501,7 +508,12 @@ export class Interp {
       return 1;
     }
     if (this.visited.has(key)) {
-      this.report(x, 'info', `configfile ${file.path}: already evaluated in this scan; its entries are listed once`, line);
+      this.report(
+        x,
+        'info',
+        `configfile ${file.path}: already evaluated in this scan; its entries are listed once`,
+        line,
+      );
       x.sig = { k: 'exit' };
       return 0;
     }
@@ -545,6 +557,16 @@ export class Interp {
   }
 
   bareExec(file: SourceFile, env: Env): Exec {
-    return { env, menu: { env, defs: [], file }, file, params: [], rec: null, depth: 0, stack: [], sig: null, status: 0 };
+    return {
+      env,
+      menu: { env, defs: [], file },
+      file,
+      params: [],
+      rec: null,
+      depth: 0,
+      stack: [],
+      sig: null,
+      status: 0,
+    };
   }
 }

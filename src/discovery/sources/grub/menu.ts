@@ -30,12 +30,24 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
   const used = new Set<string>();
   const prefix = `grub:${root.loc.refId}:${root.path}:`;
 
-  const walk = async (menu: MenuCtx, depth: number, path: string[], groups: string[], chosen: string[]): Promise<MenuNode[]> => {
+  const walk = async (
+    menu: MenuCtx,
+    depth: number,
+    path: string[],
+    groups: string[],
+    chosen: string[],
+  ): Promise<MenuNode[]> => {
     const nodes: MenuNode[] = [];
     for (const def of menu.defs) {
       const key = esc(def.id ?? def.title);
       if (depth + 1 > it.limits.maxDepth) {
-        it.report(null, 'error', `limit reached: submenus nested deeper than ${it.limits.maxDepth}; '${def.title.slice(0, 80)}' skipped`, def.line, def.file);
+        it.report(
+          null,
+          'error',
+          `limit reached: submenus nested deeper than ${it.limits.maxDepth}; '${def.title.slice(0, 80)}' skipped`,
+          def.line,
+          def.file,
+        );
         nodes.push({ def });
         continue;
       }
@@ -58,7 +70,13 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
       if (def.kind === 'submenu' || rec.children.length > 0 || rec.nested) {
         const child: MenuCtx = rec.nested ? finalMenu(rec.nested) : { env: x.env, defs: rec.children, file: def.file };
         for (const d of rec.notes) it.diagnostics.push(d);
-        const children = await walk(child, depth + 1, [...path, key], [...groups, def.title], [...chosen, def.id ?? def.title]);
+        const children = await walk(
+          child,
+          depth + 1,
+          [...path, key],
+          [...groups, def.title],
+          [...chosen, def.id ?? def.title],
+        );
         nodes.push({ def, children });
         continue;
       }
@@ -69,11 +87,16 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
         id = `${id}#${n}`;
       }
       used.add(id);
-      const built = await buildEntry(def, rec, {
-        id,
-        hidden: def.kind === 'hiddenentry',
-        ...(groups.length ? { group: groups.join('>') } : {}),
-      }, (loc, p) => it.statFile(loc, p));
+      const built = await buildEntry(
+        def,
+        rec,
+        {
+          id,
+          hidden: def.kind === 'hiddenentry',
+          ...(groups.length ? { group: groups.join('>') } : {}),
+        },
+        (loc, p) => it.statFile(loc, p),
+      );
       if (typeof built === 'string') {
         it.report(null, 'info', `entry '${def.title.slice(0, 80)}' not listed: ${built}`, def.line, def.file);
         for (const d of rec.notes) it.diagnostics.push(d);

@@ -16,8 +16,20 @@ export type Cmd =
       readonly otherwise: readonly Cmd[] | null;
       readonly line: number;
     }
-  | { readonly t: 'for'; readonly name: string; readonly items: readonly Word[]; readonly body: readonly Cmd[]; readonly line: number }
-  | { readonly t: 'while'; readonly until: boolean; readonly cond: readonly Cmd[]; readonly body: readonly Cmd[]; readonly line: number }
+  | {
+      readonly t: 'for';
+      readonly name: string;
+      readonly items: readonly Word[];
+      readonly body: readonly Cmd[];
+      readonly line: number;
+    }
+  | {
+      readonly t: 'while';
+      readonly until: boolean;
+      readonly cond: readonly Cmd[];
+      readonly body: readonly Cmd[];
+      readonly line: number;
+    }
   | { readonly t: 'function'; readonly name: string; readonly body: readonly Cmd[]; readonly line: number }
   | {
       readonly t: 'menu';

@@ -14,7 +14,12 @@ import { buildMenu, firstListed, resolveMenuPath, type MenuNode } from './menu';
 import { DEFAULT_LIMITS, platformVariables } from './platform';
 import { Env, type FsLoc, type SourceFile, fileKey, finalMenu } from './state';
 
-export const GRUB_CONFIG_PATHS = ['/boot/grub/grub.cfg', '/grub/grub.cfg', '/grub2/grub.cfg', '/boot/grub2/grub.cfg'] as const;
+export const GRUB_CONFIG_PATHS = [
+  '/boot/grub/grub.cfg',
+  '/grub/grub.cfg',
+  '/grub2/grub.cfg',
+  '/boot/grub2/grub.cfg',
+] as const;
 
 export interface OneShot {
   readonly fsId: string;
@@ -52,7 +57,10 @@ async function candidates(m: MountedFs): Promise<{ esp: string[]; other: string[
   try {
     const top = await m.fs.readdir('/');
     for (const efi of top.filter((e) => e.name.toLowerCase() === 'efi' && e.kind === 'dir')) {
-      const vendors = (await m.fs.readdir('/' + efi.name)).filter((e) => e.kind === 'dir').map((e) => e.name).sort();
+      const vendors = (await m.fs.readdir('/' + efi.name))
+        .filter((e) => e.kind === 'dir')
+        .map((e) => e.name)
+        .sort();
       for (const v of vendors) {
         for (const name of ['grub.cfg', 'GRUB.CFG']) {
           const p = `/${efi.name}/${v}/${name}`;
@@ -163,7 +171,9 @@ async function evaluate(
     ...(defaultId !== undefined ? { defaultId } : {}),
     defaultReason,
     fallbackIds,
-    ...(usedOneShot ? { oneShot: { fsId: nextEntry.fsId, path: nextEntry.path, variable: 'next_entry', value: nextEntry.value } } : {}),
+    ...(usedOneShot
+      ? { oneShot: { fsId: nextEntry.fsId, path: nextEntry.path, variable: 'next_entry', value: nextEntry.value } }
+      : {}),
     saveEnv: it.saveEnv,
   };
   if (build.entries.length > 0) {
@@ -174,7 +184,10 @@ async function evaluate(
 
 /** Evaluate every grub.cfg on the context's filesystems. */
 export async function scanGrub(ctx: SourceContext, options: Partial<GrubOptions> = {}): Promise<GrubScan> {
-  const opts: GrubOptions = { limits: options.limits ?? DEFAULT_LIMITS, ...(options.openImage ? { openImage: options.openImage } : {}) };
+  const opts: GrubOptions = {
+    limits: options.limits ?? DEFAULT_LIMITS,
+    ...(options.openImage ? { openImage: options.openImage } : {}),
+  };
   const visited = new Set<string>();
   const cache: ScriptCache = new Map();
   const diagnostics: Diagnostic[] = [];
@@ -184,10 +197,17 @@ export async function scanGrub(ctx: SourceContext, options: Partial<GrubOptions>
     try {
       found.push({ m, ...(await candidates(m)) });
     } catch (e) {
-      diagnostics.push(diag('error', 'grub', `probing for grub.cfg failed: ${e instanceof Error ? e.message : String(e)}`, { fsId: m.report.fsId }));
+      diagnostics.push(
+        diag('error', 'grub', `probing for grub.cfg failed: ${e instanceof Error ? e.message : String(e)}`, {
+          fsId: m.report.fsId,
+        }),
+      );
     }
   }
-  const order = [...found.flatMap((f) => f.esp.map((p) => ({ m: f.m, p }))), ...found.flatMap((f) => f.other.map((p) => ({ m: f.m, p })))];
+  const order = [
+    ...found.flatMap((f) => f.esp.map((p) => ({ m: f.m, p }))),
+    ...found.flatMap((f) => f.other.map((p) => ({ m: f.m, p }))),
+  ];
   for (const { m, p } of order) {
     const key = fileKey({ loc: { fs: m.fs, report: m.report, refId: m.report.fsId }, path: p });
     if (visited.has(key)) continue;
@@ -196,7 +216,12 @@ export async function scanGrub(ctx: SourceContext, options: Partial<GrubOptions>
       r = await evaluate(ctx, opts, m, p, visited, cache);
     } catch (e) {
       // A reader failure (I/O error on a damaged disk) costs this config, not the scan.
-      diagnostics.push(diag('error', 'grub', `evaluation stopped: ${e instanceof Error ? e.message : String(e)}`, { fsId: m.report.fsId, file: p }));
+      diagnostics.push(
+        diag('error', 'grub', `evaluation stopped: ${e instanceof Error ? e.message : String(e)}`, {
+          fsId: m.report.fsId,
+          file: p,
+        }),
+      );
       continue;
     }
     diagnostics.push(...r.diagnostics);

@@ -120,8 +120,7 @@ export function finalMenu(m: MenuCtx): MenuCtx {
 
 /** A path as the config wrote it, resolved (or not) at the time the command ran. */
 export type Resolved =
-  | { readonly ok: true; readonly loc: FsLoc; readonly path: string }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly loc: FsLoc; readonly path: string } | { readonly ok: false; readonly reason: string };
 
 export interface Loaded {
   readonly spec: string;

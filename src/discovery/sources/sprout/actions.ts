@@ -58,7 +58,13 @@ function stamper(values: ValueMap): Stamper {
 }
 
 /** Resolve a stamped path to an existing regular file, or throw Unbootable with the reason. */
-async function fileRef(env: ActionEnv, text: string, what: string, out: Diagnostic[], w: ReturnType<typeof locOf>): Promise<FileRef> {
+async function fileRef(
+  env: ActionEnv,
+  text: string,
+  what: string,
+  out: Diagnostic[],
+  w: ReturnType<typeof locOf>,
+): Promise<FileRef> {
   const failed = findUnavailable(text);
   if (failed !== undefined) {
     out.push(diag('error', SOURCE, `${what}: extractor ${failed} matched no filesystem and has no fallback`, w));
@@ -72,14 +78,21 @@ async function fileRef(env: ActionEnv, text: string, what: string, out: Diagnost
   const m = env.ctx.get(r.ref.fsId);
   const st = m ? await cached(env.statCache, `${r.ref.fsId}\0${r.ref.path}`, () => statOrNull(m.fs, r.ref.path)) : null;
   if (st?.kind !== 'file') {
-    out.push(diag('error', SOURCE, `${what} ${r.ref.fsId}:${r.ref.path} ${st ? 'is not a regular file' : 'not found'}`, w));
+    out.push(
+      diag('error', SOURCE, `${what} ${r.ref.fsId}:${r.ref.path} ${st ? 'is not a regular file' : 'not found'}`, w),
+    );
     throw new Unbootable();
   }
   return r.ref;
 }
 
 /** Run the entry's actions (names already stamped) with its finalised values. */
-export async function runActions(names: readonly string[], values: ValueMap, env: ActionEnv, entryAt: Loc): Promise<ActionOutcome> {
+export async function runActions(
+  names: readonly string[],
+  values: ValueMap,
+  env: ActionEnv,
+  entryAt: Loc,
+): Promise<ActionOutcome> {
   const out: ActionOutcome = { bootable: false, diagnostics: [] };
   const s = stamper(values);
   for (const [i, name] of names.entries()) {
@@ -106,11 +119,20 @@ export async function runActions(names: readonly string[], values: ValueMap, env
       return out;
     }
     if (i + 1 < names.length) {
-      out.diagnostics.push(diag('info', SOURCE, `actions after ${name} (${names.slice(i + 1).join(', ')}) would only run if the image returned; kexec does not`, w));
+      out.diagnostics.push(
+        diag(
+          'info',
+          SOURCE,
+          `actions after ${name} (${names.slice(i + 1).join(', ')}) would only run if the image returned; kexec does not`,
+          w,
+        ),
+      );
     }
     return out;
   }
-  out.diagnostics.push(diag('error', SOURCE, 'entry has no chainload or edera action: nothing to boot', locOf(env.home, entryAt)));
+  out.diagnostics.push(
+    diag('error', SOURCE, 'entry has no chainload or edera action: nothing to boot', locOf(env.home, entryAt)),
+  );
   return out;
 }
 
@@ -124,7 +146,13 @@ export function takeInitrdTokens(cmdline: string): { cmdline: string; paths: str
   return { cmdline: rest.replace(/\s+/g, ' ').trim(), paths };
 }
 
-async function chainload(c: ChainloadCfg, s: Stamper, env: ActionEnv, out: ActionOutcome, w: ReturnType<typeof locOf>): Promise<void> {
+async function chainload(
+  c: ChainloadCfg,
+  s: Stamper,
+  env: ActionEnv,
+  out: ActionOutcome,
+  w: ReturnType<typeof locOf>,
+): Promise<void> {
   const image = await fileRef(env, s.one(c.path), 'chainload.path', out.diagnostics, w);
   const cmdline = s.options(c.options);
   const m = env.ctx.get(image.fsId)!;
@@ -151,7 +179,14 @@ async function chainload(c: ChainloadCfg, s: Stamper, env: ActionEnv, out: Actio
     const r = resolvePath(p, env.home, env.ctx);
     if (r.ok && r.ref.path === '/') {
       // §16.4: sprout would read the partition root as an initrd; there is simply none.
-      out.diagnostics.push(diag('warning', SOURCE, `linux-initrd ${JSON.stringify(p)} names a filesystem root; no initrd (sprout would fail here)`, w));
+      out.diagnostics.push(
+        diag(
+          'warning',
+          SOURCE,
+          `linux-initrd ${JSON.stringify(p)} names a filesystem root; no initrd (sprout would fail here)`,
+          w,
+        ),
+      );
       continue;
     }
     initrds.push(await fileRef(env, p, 'linux-initrd', out.diagnostics, w));
@@ -169,10 +204,19 @@ async function chainload(c: ChainloadCfg, s: Stamper, env: ActionEnv, out: Actio
     initrds.push(await fileRef(env, `tendril-fs:${image.fsId}/${path}`, `initrd=${p}`, out.diagnostics, w));
   }
   if (taken.paths.length) {
-    out.diagnostics.push(diag('info', SOURCE, `initrd= in options converted to ${taken.paths.length} initrd file(s) and removed from the command line`, w));
+    out.diagnostics.push(
+      diag(
+        'info',
+        SOURCE,
+        `initrd= in options converted to ${taken.paths.length} initrd file(s) and removed from the command line`,
+        w,
+      ),
+    );
   }
   if (/(^|\s)placeholder(\s|$)/.test(taken.cmdline)) {
-    out.diagnostics.push(diag('warning', SOURCE, 'command line is "placeholder": set [values] linux-options (root=...)', w));
+    out.diagnostics.push(
+      diag('warning', SOURCE, 'command line is "placeholder": set [values] linux-options (root=...)', w),
+    );
   }
   out.target = { kind: 'linux', kernel: image, initrds, cmdline: taken.cmdline };
   out.bootable = true;
@@ -183,7 +227,9 @@ function edera(e: EderaCfg, s: Stamper, env: ActionEnv, out: ActionOutcome, w: R
   const ref = (text: string, what: string): FileRef => {
     const failed = findUnavailable(text);
     if (failed !== undefined) {
-      out.diagnostics.push(diag('error', SOURCE, `${what}: extractor ${failed} matched no filesystem and has no fallback`, w));
+      out.diagnostics.push(
+        diag('error', SOURCE, `${what}: extractor ${failed} matched no filesystem and has no fallback`, w),
+      );
       throw new Unbootable();
     }
     const r = resolvePath(text, env.home, env.ctx);
@@ -201,7 +247,12 @@ function edera(e: EderaCfg, s: Stamper, env: ActionEnv, out: ActionOutcome, w: R
   out.target = { kind: 'multiboot', kernel: xen, cmdline: s.options(e.xenOptions), modules };
   out.bootable = false;
   out.diagnostics.push(
-    diag('warning', SOURCE, 'edera (Xen) entry: not bootable by kexec yet (needs a multiboot kexec of a multiboot-capable xen.gz)', w),
+    diag(
+      'warning',
+      SOURCE,
+      'edera (Xen) entry: not bootable by kexec yet (needs a multiboot kexec of a multiboot-capable xen.gz)',
+      w,
+    ),
   );
 }
 

@@ -68,7 +68,12 @@ async function scanKernels(fs: FileSystem): Promise<Kernel[]> {
       const plain = [`initramfs${suffix}`, `initrd${suffix}`, `initrd.img${suffix}`].find((n) => names.has(n));
       const improved = plain ? undefined : [`initramfs${suffix}.img`, `initrd${suffix}.img`].find((n) => names.has(n));
       const initrd = plain ?? improved;
-      out.push({ path: `${base}/${name}`, suffix, ...(initrd ? { initrd: `${base}/${initrd}` } : {}), improved: improved !== undefined });
+      out.push({
+        path: `${base}/${name}`,
+        suffix,
+        ...(initrd ? { initrd: `${base}/${initrd}` } : {}),
+        improved: improved !== undefined,
+      });
     }
   }
   // Newest first: descending version order of the suffix; stable for equal ones.
@@ -79,7 +84,12 @@ function efiPath(root: string, p: string): string {
   return root + p.replace(/\//g, '\\');
 }
 
-export async function autoconfigure(ctx: SourceContext, home: string, at: Loc, diagnostics: Diagnostic[]): Promise<AutoConfig> {
+export async function autoconfigure(
+  ctx: SourceContext,
+  home: string,
+  at: Loc,
+  diagnostics: Diagnostic[],
+): Promise<AutoConfig> {
   const out: AutoConfig = { actions: [], generators: [], entries: [] };
   const w = { fsId: home, file: at.file };
   for (const m of ctx.filesystems) {
@@ -89,7 +99,14 @@ export async function autoconfigure(ctx: SourceContext, home: string, at: Loc, d
     if (await blsDir(m.fs, '/loader')) blsBase = '/loader';
     else if (await blsDir(m.fs, '/boot/loader')) {
       blsBase = '/boot/loader';
-      diagnostics.push(diag('info', SOURCE, `autoconfigure: BLS in ${m.report.fsId}:/boot/loader used (sprout only looks at /loader)`, w));
+      diagnostics.push(
+        diag(
+          'info',
+          SOURCE,
+          `autoconfigure: BLS in ${m.report.fsId}:/boot/loader used (sprout only looks at /loader)`,
+          w,
+        ),
+      );
     }
     if (blsBase) {
       out.generators.push({
@@ -112,7 +129,13 @@ export async function autoconfigure(ctx: SourceContext, home: string, at: Loc, d
           kind: 'list',
           name: `auto-linux-${H}`,
           at,
-          entry: { title: 'Boot Linux $name', actions: [`linux-chainload-${H}`], values: new Map(), sortKey: '$kernel', at },
+          entry: {
+            title: 'Boot Linux $name',
+            actions: [`linux-chainload-${H}`],
+            values: new Map(),
+            sortKey: '$kernel',
+            at,
+          },
           values: kernels.map(
             (k) =>
               new Map([
@@ -129,15 +152,35 @@ export async function autoconfigure(ctx: SourceContext, home: string, at: Loc, d
           chainload: { path: '$kernel', options: ['$linux-options'], linuxInitrd: ['$initrd'] },
         });
         for (const k of kernels.filter((k) => k.improved)) {
-          diagnostics.push(diag('info', SOURCE, `autoconfigure: ${m.report.fsId}:${k.path} paired with ${k.initrd} (sprout does not pair *.img names)`, w));
+          diagnostics.push(
+            diag(
+              'info',
+              SOURCE,
+              `autoconfigure: ${m.report.fsId}:${k.path} paired with ${k.initrd} (sprout does not pair *.img names)`,
+              w,
+            ),
+          );
         }
         if (kernels.length > 1) {
-          diagnostics.push(diag('info', SOURCE, `autoconfigure: ${kernels.length} kernels on ${m.report.fsId} listed newest first (sprout keeps directory order)`, w));
+          diagnostics.push(
+            diag(
+              'info',
+              SOURCE,
+              `autoconfigure: ${kernels.length} kernels on ${m.report.fsId} listed newest first (sprout keeps directory order)`,
+              w,
+            ),
+          );
         }
       }
     }
     if (await isFile(m.fs, '/EFI/Microsoft/Boot/bootmgfw.efi')) {
-      out.entries.push({ name: `auto-windows-${H}`, title: 'Boot Windows', actions: [`windows-chainload-${H}`], values: new Map(), at });
+      out.entries.push({
+        name: `auto-windows-${H}`,
+        title: 'Boot Windows',
+        actions: [`windows-chainload-${H}`],
+        values: new Map(),
+        at,
+      });
       out.actions.push({
         name: `windows-chainload-${H}`,
         at,

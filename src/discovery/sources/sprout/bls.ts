@@ -43,7 +43,20 @@ export function parseBls(stem: string, path: string, text: string): BlsRecord {
     const m = /^(\S+)[ \t]+(.*)$/.exec(line);
     if (!m) continue;
     const [, key, value] = m as unknown as [string, string, string];
-    if (['title', 'version', 'machine-id', 'sort-key', 'linux', 'initrd', 'efi', 'options', 'devicetree', 'architecture'].includes(key)) {
+    if (
+      [
+        'title',
+        'version',
+        'machine-id',
+        'sort-key',
+        'linux',
+        'initrd',
+        'efi',
+        'options',
+        'devicetree',
+        'architecture',
+      ].includes(key)
+    ) {
       r[key] = value;
     }
     if (key === 'initrd') initrds.push(unquote(value, line));
@@ -119,14 +132,20 @@ function specOrder(a: BlsRecord, b: BlsRecord): number {
   const kb = b.sortKey !== undefined && b.sortKey !== '';
   if (ka !== kb) return ka ? -1 : 1;
   if (ka && kb) {
-    const c = optCmp(a.sortKey, b.sortKey) || optCmp(a.machineId ?? '', b.machineId ?? '') || -verscmp(a.version, b.version);
+    const c =
+      optCmp(a.sortKey, b.sortKey) || optCmp(a.machineId ?? '', b.machineId ?? '') || -verscmp(a.version, b.version);
     if (c) return c;
   }
   return -verscmp(a.stem, b.stem);
 }
 
 /** Read `<dir>/entries/*.conf`; invalid files become diagnostics, not aborts. */
-export async function readBlsDir(fs: FileSystem, dir: string, where: { fsId: string; file: string; line?: number }, diagnostics: Diagnostic[]): Promise<BlsRecord[]> {
+export async function readBlsDir(
+  fs: FileSystem,
+  dir: string,
+  where: { fsId: string; file: string; line?: number },
+  diagnostics: Diagnostic[],
+): Promise<BlsRecord[]> {
   const entriesDir = `${dir.replace(/\/+$/, '')}/entries`;
   let list;
   try {
@@ -146,15 +165,20 @@ export async function readBlsDir(fs: FileSystem, dir: string, where: { fsId: str
       const text = await readTextLimited(fs, path, BLS_LIMITS.bytes);
       const rec = parseBls(name.slice(0, -5), path, text);
       if (rec.linux === undefined && rec.efi === undefined) {
-        diagnostics.push(diag('info', SOURCE, 'BLS entry has neither linux nor efi; skipped', { fsId: where.fsId, file: path }));
+        diagnostics.push(
+          diag('info', SOURCE, 'BLS entry has neither linux nor efi; skipped', { fsId: where.fsId, file: path }),
+        );
         continue;
       }
       out.push(rec);
     } catch (e) {
       // sprout aborts boot on a non-UTF-8 file; we skip just that entry.
-      diagnostics.push(diag('error', SOURCE, `BLS entry skipped: ${errorMessage(e)}`, { fsId: where.fsId, file: path }));
+      diagnostics.push(
+        diag('error', SOURCE, `BLS entry skipped: ${errorMessage(e)}`, { fsId: where.fsId, file: path }),
+      );
     }
   }
-  if (names.length > BLS_LIMITS.files) diagnostics.push(diag('error', SOURCE, `more than ${BLS_LIMITS.files} BLS entries; rest ignored`, where));
+  if (names.length > BLS_LIMITS.files)
+    diagnostics.push(diag('error', SOURCE, `more than ${BLS_LIMITS.files} BLS entries; rest ignored`, where));
   return out;
 }

@@ -30,16 +30,19 @@ export async function classifyImage(fs: FileSystem, path: string): Promise<Class
     if (head.length >= 0x206 && ascii(head, 0x202, 4) === 'HdrS') {
       return { ok: true, kind: 'linux', detail: ascii(head, 0, 2) === 'MZ' ? 'x86 bzImage (EFI stub)' : 'x86 bzImage' };
     }
-    if (head.length >= 0x3c && ascii(head, 0x38, 4) === 'ARM\x64') return { ok: true, kind: 'linux', detail: 'arm64 Image' };
+    if (head.length >= 0x3c && ascii(head, 0x38, 4) === 'ARM\x64')
+      return { ok: true, kind: 'linux', detail: 'arm64 Image' };
     if (head.length < 0x40 || ascii(head, 0, 2) !== 'MZ') {
       return { ok: false, reason: `${path} is neither a Linux kernel nor a PE/EFI image` };
     }
-    if (ascii(head, 4, 4) === 'zimg') return { ok: true, kind: 'linux', detail: 'EFI zboot kernel (decompress before kexec)' };
+    if (ascii(head, 4, 4) === 'zimg')
+      return { ok: true, kind: 'linux', detail: 'EFI zboot kernel (decompress before kexec)' };
     const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const pe = dv.getUint32(0x3c, true);
     if (pe > h.size - 24) return { ok: false, reason: `${path}: PE header offset ${pe} beyond the file` };
     const coff = await h.read(pe, 24);
-    if (coff.length < 24 || ascii(coff, 0, 4) !== 'PE\0\0') return { ok: false, reason: `${path}: MZ without a PE signature` };
+    if (coff.length < 24 || ascii(coff, 0, 4) !== 'PE\0\0')
+      return { ok: false, reason: `${path}: MZ without a PE signature` };
     const cv = new DataView(coff.buffer, coff.byteOffset, coff.byteLength);
     const nsec = Math.min(cv.getUint16(6, true), MAX_SECTIONS);
     const optSize = cv.getUint16(20, true);

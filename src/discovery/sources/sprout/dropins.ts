@@ -43,7 +43,16 @@ function nestingDepth(root: unknown, limit: number): number {
   }
   return max;
 }
-export const MASKABLE = ['values', 'drivers', 'extractors', 'actions', 'entries', 'generators', 'options', 'phases'] as const;
+export const MASKABLE = [
+  'values',
+  'drivers',
+  'extractors',
+  'actions',
+  'entries',
+  'generators',
+  'options',
+  'phases',
+] as const;
 
 type Raw = Record<string, unknown>;
 
@@ -71,7 +80,11 @@ export function parseDocument(
   fsId: string | undefined,
   diagnostics: Diagnostic[],
 ): ParsedFile | undefined {
-  const where = (line?: number) => ({ ...(fsId ? { fsId } : {}), file: f.file, ...(line !== undefined ? { line } : {}) });
+  const where = (line?: number) => ({
+    ...(fsId ? { fsId } : {}),
+    file: f.file,
+    ...(line !== undefined ? { line } : {}),
+  });
   let raw: Raw;
   try {
     raw = parse(f.text) as Raw;
@@ -83,7 +96,9 @@ export function parseDocument(
     return undefined;
   }
   if (nestingDepth(raw, DROPIN_LIMITS.depth) > DROPIN_LIMITS.depth) {
-    diagnostics.push(diag('error', SOURCE, `tables nested deeper than ${DROPIN_LIMITS.depth} levels; file not used`, where()));
+    diagnostics.push(
+      diag('error', SOURCE, `tables nested deeper than ${DROPIN_LIMITS.depth} levels; file not used`, where()),
+    );
     return undefined;
   }
   const locator = new KeyLocator(f.text);
@@ -94,7 +109,9 @@ export function parseDocument(
       return undefined;
     }
     if (Number(v) !== 1) {
-      diagnostics.push(diag('error', SOURCE, `unsupported configuration version: ${String(v)}`, where(locator.line(['version']))));
+      diagnostics.push(
+        diag('error', SOURCE, `unsupported configuration version: ${String(v)}`, where(locator.line(['version']))),
+      );
       return undefined;
     }
   }
@@ -148,7 +165,14 @@ function applyMask(acc: Raw, mask: unknown, pf: ParsedFile, fsId: string | undef
     const names = mask[section];
     const p = ['mask', section];
     if (!(MASKABLE as readonly string[]).includes(section)) {
-      diagnostics.push(diag('warning', SOURCE, `unknown key "${section}" in [mask] ignored (allowed: ${MASKABLE.join(', ')})`, where(p)));
+      diagnostics.push(
+        diag(
+          'warning',
+          SOURCE,
+          `unknown key "${section}" in [mask] ignored (allowed: ${MASKABLE.join(', ')})`,
+          where(p),
+        ),
+      );
       continue;
     }
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
@@ -166,7 +190,11 @@ function applyMask(acc: Raw, mask: unknown, pf: ParsedFile, fsId: string | undef
 }
 
 /** Merge the main document and its drop-ins (already in application order). */
-export function mergeDocuments(files: readonly SourceFile[], fsId: string | undefined, diagnostics: Diagnostic[]): MergedConfig | undefined {
+export function mergeDocuments(
+  files: readonly SourceFile[],
+  fsId: string | undefined,
+  diagnostics: Diagnostic[],
+): MergedConfig | undefined {
   const parsed: ParsedFile[] = [];
   const acc = newTable();
   for (const [i, f] of files.entries()) {
@@ -180,11 +208,16 @@ export function mergeDocuments(files: readonly SourceFile[], fsId: string | unde
     if (mask !== undefined) {
       if (i === 0) {
         diagnostics.push(
-          diag('warning', SOURCE, '[mask] in the main config has nothing to mask (use it in sprout.d/*.toml); ignored', {
-            ...(fsId ? { fsId } : {}),
-            file: pf.file,
-            line: pf.locator.line(['mask']),
-          }),
+          diag(
+            'warning',
+            SOURCE,
+            '[mask] in the main config has nothing to mask (use it in sprout.d/*.toml); ignored',
+            {
+              ...(fsId ? { fsId } : {}),
+              file: pf.file,
+              line: pf.locator.line(['mask']),
+            },
+          ),
         );
       } else applyMask(acc, mask, pf, fsId, diagnostics);
     }
@@ -213,33 +246,56 @@ function dirOf(path: string): string {
 }
 
 /** List `sprout.d/*.toml` next to `configPath`, in application order. */
-export async function listDropins(fs: FileSystem, configPath: string, diagnostics: Diagnostic[], fsId?: string): Promise<string[]> {
+export async function listDropins(
+  fs: FileSystem,
+  configPath: string,
+  diagnostics: Diagnostic[],
+  fsId?: string,
+): Promise<string[]> {
   const dir = `${dirOf(configPath).replace(/\/$/, '')}/sprout.d`;
   let names: string[];
   try {
-    names = (await fs.readdir(dir)).filter((d) => d.kind === 'file' && /\.toml$/i.test(d.name) && d.name.length > 5).map((d) => d.name);
+    names = (await fs.readdir(dir))
+      .filter((d) => d.kind === 'file' && /\.toml$/i.test(d.name) && d.name.length > 5)
+      .map((d) => d.name);
   } catch (e) {
     if (!(e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR'))) {
-      diagnostics.push(diag('warning', SOURCE, `cannot list ${dir}: ${errorMessage(e)}`, { ...(fsId ? { fsId } : {}), file: dir }));
+      diagnostics.push(
+        diag('warning', SOURCE, `cannot list ${dir}: ${errorMessage(e)}`, { ...(fsId ? { fsId } : {}), file: dir }),
+      );
     }
     return [];
   }
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (names.length > DROPIN_LIMITS.files) {
-    diagnostics.push(diag('error', SOURCE, `more than ${DROPIN_LIMITS.files} drop-ins; only the first ${DROPIN_LIMITS.files} are used`, { ...(fsId ? { fsId } : {}), file: dir }));
+    diagnostics.push(
+      diag(
+        'error',
+        SOURCE,
+        `more than ${DROPIN_LIMITS.files} drop-ins; only the first ${DROPIN_LIMITS.files} are used`,
+        { ...(fsId ? { fsId } : {}), file: dir },
+      ),
+    );
     names = names.slice(0, DROPIN_LIMITS.files);
   }
   return names.map((n) => `${dir}/${n}`);
 }
 
 /** Read the main config and its drop-ins from `fs` and merge them. */
-export async function loadConfig(fs: FileSystem, configPath: string, fsId: string | undefined, diagnostics: Diagnostic[]): Promise<MergedConfig | undefined> {
+export async function loadConfig(
+  fs: FileSystem,
+  configPath: string,
+  fsId: string | undefined,
+  diagnostics: Diagnostic[],
+): Promise<MergedConfig | undefined> {
   const files: SourceFile[] = [];
   for (const path of [configPath, ...(await listDropins(fs, configPath, diagnostics, fsId))]) {
     try {
       files.push({ file: path, text: await readTextLimited(fs, path, DROPIN_LIMITS.bytes) });
     } catch (e) {
-      diagnostics.push(diag('error', SOURCE, `cannot read: ${errorMessage(e)}`, { ...(fsId ? { fsId } : {}), file: path }));
+      diagnostics.push(
+        diag('error', SOURCE, `cannot read: ${errorMessage(e)}`, { ...(fsId ? { fsId } : {}), file: path }),
+      );
       if (path === configPath) return undefined;
     }
   }

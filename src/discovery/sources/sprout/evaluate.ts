@@ -78,12 +78,21 @@ function runPhase(
     for (const name of item.actions) {
       const a = actions.get(name);
       if (!a) {
-        out.push(diag('warning', SOURCE, `${phase} phase: unknown action '${name}' (sprout would abort boot); skipped`, w));
+        out.push(
+          diag('warning', SOURCE, `${phase} phase: unknown action '${name}' (sprout would abort boot); skipped`, w),
+        );
         continue;
       }
       const aw = loc(fsId, a.at);
       if (a.problem || !a.kind) {
-        out.push(diag('warning', SOURCE, `${phase} phase: action ${name}: ${a.problem ?? 'unknown action configuration'} (sprout would abort boot); skipped`, aw));
+        out.push(
+          diag(
+            'warning',
+            SOURCE,
+            `${phase} phase: action ${name}: ${a.problem ?? 'unknown action configuration'} (sprout would abort boot); skipped`,
+            aw,
+          ),
+        );
       } else if (a.kind === 'print') {
         try {
           out.push(diag('info', SOURCE, `print (${phase} phase): ${showMarkers(stamp(a.print!.text, values))}`, aw));
@@ -91,7 +100,14 @@ function runPhase(
           out.push(diag('error', SOURCE, `${phase} phase: action ${name}: ${(e as Error).message}`, aw));
         }
       } else {
-        out.push(diag('warning', SOURCE, `${phase} phase: ${a.kind} action ${name} would start an image; tendril boots only from entries; skipped`, aw));
+        out.push(
+          diag(
+            'warning',
+            SOURCE,
+            `${phase} phase: ${a.kind} action ${name} would start an image; tendril boots only from entries; skipped`,
+            aw,
+          ),
+        );
       }
     }
   }
@@ -134,7 +150,9 @@ export async function evaluateSprout(
     } catch (e) {
       diagnostics.push(diag('warning', SOURCE, `driver ${d.name}: ${(e as Error).message}`, loc(fsId, d.at)));
     }
-    diagnostics.push(diag('info', SOURCE, `driver ${d.name} (${p}) ignored (native Linux filesystem support)`, loc(fsId, d.at)));
+    diagnostics.push(
+      diag('info', SOURCE, `driver ${d.name} (${p}) ignored (native Linux filesystem support)`, loc(fsId, d.at)),
+    );
   }
 
   let generators = [...config.generators];
@@ -147,7 +165,8 @@ export async function evaluateSprout(
     generators.push(...auto.generators.filter((g) => !gnames.has(g.name)));
     const enames = new Set(staticEntries.map((e) => e.name));
     staticEntries.push(...auto.entries.filter((e) => !enames.has(e.name)));
-    if (auto.generators.some((g) => g.kind === 'list') && !rootValues.has('linux-options')) rootValues.set('linux-options', 'placeholder');
+    if (auto.generators.some((g) => g.kind === 'list') && !rootValues.has('linux-options'))
+      rootValues.set('linux-options', 'placeholder');
     generators = generators.sort((a, b) => byteOrder(a.name, b.name));
     staticEntries = staticEntries.sort((a, b) => byteOrder(a.name, b.name));
   }
@@ -160,7 +179,14 @@ export async function evaluateSprout(
   const specs: EntrySpec[] = staticEntries.map((e) => ({ name: e.name, template: e, genValues: new Map(), at: e.at }));
   for (const g of generators) {
     if (specs.length >= MAX_ENTRIES) {
-      diagnostics.push(diag('error', SOURCE, `more than ${MAX_ENTRIES} entries; generator ${g.name} and later ones skipped`, loc(fsId, g.at)));
+      diagnostics.push(
+        diag(
+          'error',
+          SOURCE,
+          `more than ${MAX_ENTRIES} entries; generator ${g.name} and later ones skipped`,
+          loc(fsId, g.at),
+        ),
+      );
       break;
     }
     specs.push(...(await expandGenerator(g, extracted, fsId, ctx, diagnostics, opts.fixSortBugs)));
@@ -182,7 +208,18 @@ export async function evaluateSprout(
     const base = `sprout:${fsId}:${b.name}`;
     const n = (ids.get(base) ?? 0) + 1;
     ids.set(base, n);
-    if (n > 1) diagnostics.push(diag('warning', SOURCE, `entry name ${b.name} used more than once; listed as #${n}`, loc(fsId, { file: b.entry.origin.file, ...(b.entry.origin.line !== undefined ? { line: b.entry.origin.line } : {}) })));
+    if (n > 1)
+      diagnostics.push(
+        diag(
+          'warning',
+          SOURCE,
+          `entry name ${b.name} used more than once; listed as #${n}`,
+          loc(fsId, {
+            file: b.entry.origin.file,
+            ...(b.entry.origin.line !== undefined ? { line: b.entry.origin.line } : {}),
+          }),
+        ),
+      );
     return { id: n > 1 ? `${base}#${n}` : base, ...b.entry };
   });
 
@@ -191,7 +228,14 @@ export async function evaluateSprout(
   if (di >= 0) defaultId = entries[di]!.id;
   else {
     if (defaultEntry !== undefined) {
-      diagnostics.push(diag('warning', SOURCE, `default-entry ${JSON.stringify(defaultEntry)} matches no entry; the first entry is the default`, loc(fsId, merged.locate(['options', 'default-entry']))));
+      diagnostics.push(
+        diag(
+          'warning',
+          SOURCE,
+          `default-entry ${JSON.stringify(defaultEntry)} matches no entry; the first entry is the default`,
+          loc(fsId, merged.locate(['options', 'default-entry'])),
+        ),
+      );
     }
     defaultId = entries[0]?.id;
   }
@@ -223,7 +267,8 @@ async function buildEntry(
     const values = finalize(new Map([...extracted, ...spec.genValues, ...spec.template.values]));
     title = showMarkers(stamp(spec.template.title, values));
     // §16.1: sprout never stamps sort-key (autoconfigured kernels all sort as "$kernel").
-    if (fixSortBugs && spec.runtimeSortKey === undefined && spec.template.sortKey !== undefined) sortKey = stamp(spec.template.sortKey, values);
+    if (fixSortBugs && spec.runtimeSortKey === undefined && spec.template.sortKey !== undefined)
+      sortKey = stamp(spec.template.sortKey, values);
     const names = spec.template.actions.map((a) => stamp(a, values));
     const native = spec.bls ? await nativeIfCanonical(spec, names, values, env, ctx) : undefined;
     if (native?.kind === 'skip') return undefined;
@@ -283,7 +328,8 @@ async function nativeIfCanonical(
   for (const n of names) {
     const a = env.actions.get(n);
     if (a === first) break;
-    if (a?.kind === 'print') prints.push(diag('info', SOURCE, `print: ${showMarkers(stamp(a.print!.text, values))}`, loc(env.home, a.at)));
+    if (a?.kind === 'print')
+      prints.push(diag('info', SOURCE, `print: ${showMarkers(stamp(a.print!.text, values))}`, loc(env.home, a.at)));
   }
   res.diagnostics.unshift(...prints);
   return res;

@@ -28,7 +28,12 @@ export function showMarkers(s: string): string {
 
 const GPT_TYPE_HINT = /^[0-9a-f]{8}-/i;
 
-async function matches(e: ExtractorCfg, m: MountedFs, label: string | undefined, item: string | undefined): Promise<boolean> {
+async function matches(
+  e: ExtractorCfg,
+  m: MountedFs,
+  label: string | undefined,
+  item: string | undefined,
+): Promise<boolean> {
   const r = m.report;
   if (label !== undefined && r.probe?.label !== label) return false;
   // GUID criteria only match GPT partitions (an MBR type is '0x83', its PARTUUID 'sig-nn').
@@ -69,7 +74,9 @@ export async function runExtractors(
   for (const e of extractors) {
     const where = { fsId, file: e.at.file, ...(e.at.line !== undefined ? { line: e.at.line } : {}) };
     if (e.problem) {
-      diagnostics.push(diag('error', SOURCE, `extractor ${e.name}: ${e.problem}; entries using $${e.name} are unavailable`, where));
+      diagnostics.push(
+        diag('error', SOURCE, `extractor ${e.name}: ${e.problem}; entries using $${e.name} are unavailable`, where),
+      );
       out.set(e.name, unavailableMarker(e.name));
       continue;
     }
@@ -93,14 +100,28 @@ export async function runExtractors(
     }
     if (hit) {
       out.set(e.name, fsToken(hit.report.fsId));
-      diagnostics.push(diag('info', SOURCE, `extractor ${e.name} matched ${hit.report.fsId} (${hit.report.device})`, where));
+      diagnostics.push(
+        diag('info', SOURCE, `extractor ${e.name} matched ${hit.report.fsId} (${hit.report.device})`, where),
+      );
     } else if (e.fallback !== undefined) {
       out.set(e.name, e.fallback);
-      diagnostics.push(diag('info', SOURCE, `extractor ${e.name}: no filesystem matched; using fallback ${JSON.stringify(e.fallback)}`, where));
+      diagnostics.push(
+        diag(
+          'info',
+          SOURCE,
+          `extractor ${e.name}: no filesystem matched; using fallback ${JSON.stringify(e.fallback)}`,
+          where,
+        ),
+      );
     } else {
       out.set(e.name, unavailableMarker(e.name));
       diagnostics.push(
-        diag('warning', SOURCE, `extractor ${e.name}: unable to find matching filesystem (no fallback); entries using $${e.name} are unavailable`, where),
+        diag(
+          'warning',
+          SOURCE,
+          `extractor ${e.name}: unable to find matching filesystem (no fallback); entries using $${e.name} are unavailable`,
+          where,
+        ),
       );
     }
   }

@@ -31,7 +31,10 @@ function where(fsId: string, at: Loc): { fsId: string; file: string; line?: numb
 }
 
 /** Cartesian product, first key slowest; undefined when it would exceed `limit`. */
-export function matrixProduct(values: readonly (readonly [string, readonly string[]])[], limit: number): Map<string, string>[] | undefined {
+export function matrixProduct(
+  values: readonly (readonly [string, readonly string[]])[],
+  limit: number,
+): Map<string, string>[] | undefined {
   if (values.length === 0 || values.some(([, a]) => a.length === 0)) return [];
   let count = 1;
   for (const [, a] of values) {
@@ -79,14 +82,28 @@ export async function expandGenerator(
       return [];
     case 'list':
       if (g.values.length > GENERATOR_LIMITS.entriesPerGenerator) {
-        diagnostics.push(diag('error', SOURCE, `generator ${g.name}: more than ${GENERATOR_LIMITS.entriesPerGenerator} entries; none produced`, w));
+        diagnostics.push(
+          diag(
+            'error',
+            SOURCE,
+            `generator ${g.name}: more than ${GENERATOR_LIMITS.entriesPerGenerator} entries; none produced`,
+            w,
+          ),
+        );
         return [];
       }
       return listEntries(g.name, g.entry, g.values, g.at);
     case 'matrix': {
       const maps = matrixProduct(g.values, GENERATOR_LIMITS.entriesPerGenerator);
       if (!maps) {
-        diagnostics.push(diag('error', SOURCE, `generator ${g.name}: matrix has more than ${GENERATOR_LIMITS.entriesPerGenerator} combinations; none produced`, w));
+        diagnostics.push(
+          diag(
+            'error',
+            SOURCE,
+            `generator ${g.name}: matrix has more than ${GENERATOR_LIMITS.entriesPerGenerator} combinations; none produced`,
+            w,
+          ),
+        );
         return [];
       }
       return listEntries(g.name, g.entry, maps, g.at);
@@ -114,7 +131,9 @@ async function blsEntries(
   }
   const failed = findUnavailable(path);
   if (failed !== undefined) {
-    diagnostics.push(diag('warning', SOURCE, `generator ${g.name}: $${failed} matched no filesystem; no BLS entries`, w));
+    diagnostics.push(
+      diag('warning', SOURCE, `generator ${g.name}: $${failed} matched no filesystem; no BLS entries`, w),
+    );
     return [];
   }
   const r = resolvePath(path, home, ctx);

@@ -55,14 +55,22 @@ async function scanConfigs(ctx: SourceContext, configPath: string, opts: SproutE
       if ((await statOrNull(m.fs, configPath))?.kind !== 'file') continue;
       const merged = await loadConfig(m.fs, configPath, fsId, diagnostics);
       if (!merged) {
-        diagnostics.push(diag('error', SOURCE, 'config not used; no sprout entries from it', { fsId, file: configPath }));
+        diagnostics.push(
+          diag('error', SOURCE, 'config not used; no sprout entries from it', { fsId, file: configPath }),
+        );
         continue;
       }
       const r = await evaluateSprout(merged, m, ctx, opts);
       entries.push(...r.entries);
       diagnostics.push(...r.diagnostics);
       if (!settings) settings = r.settings;
-      else diagnostics.push(diag('info', SOURCE, `timeout/default of ${r.settings.from} not used; ${settings.from} came first`, { fsId, file: configPath }));
+      else
+        diagnostics.push(
+          diag('info', SOURCE, `timeout/default of ${r.settings.from} not used; ${settings.from} came first`, {
+            fsId,
+            file: configPath,
+          }),
+        );
     } catch (e) {
       diagnostics.push(diag('error', SOURCE, `evaluation failed: ${errorMessage(e)}`, { fsId, file: configPath }));
     }

@@ -105,7 +105,9 @@ export class KeyLocator {
       }
       if (value.startsWith('{') && value.length <= 4096) {
         // One-line inline table: `values = { who = "sprout", x.y = "z" }`.
-        for (const m of value.matchAll(/[{,]\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=/g)) {
+        for (const m of value.matchAll(
+          /[{,]\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=/g,
+        )) {
           const inner = splitDotted(m[1]!);
           if (inner) this.record([...path, ...inner], at);
         }

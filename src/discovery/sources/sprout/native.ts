@@ -10,11 +10,22 @@ import type { BlsRecord } from './bls';
 import { SOURCE } from './schema';
 
 export type NativeResult =
-  | { readonly kind: 'target'; readonly target: BootTarget; readonly bootable: boolean; readonly diagnostics: Diagnostic[] }
+  | {
+      readonly kind: 'target';
+      readonly target: BootTarget;
+      readonly bootable: boolean;
+      readonly diagnostics: Diagnostic[];
+    }
   | { readonly kind: 'skip'; readonly diagnostics: Diagnostic[] };
 
 /** bls.md §5: relative to the snippet's fs root, with the `/boot/` prefix fallbacks. */
-async function blsFile(m: MountedFs, rec: BlsRecord, p: string, what: string, ds: Diagnostic[]): Promise<FileRef | undefined> {
+async function blsFile(
+  m: MountedFs,
+  rec: BlsRecord,
+  p: string,
+  what: string,
+  ds: Diagnostic[],
+): Promise<FileRef | undefined> {
   const w = { fsId: m.report.fsId, file: rec.path };
   let path: string;
   try {
@@ -48,7 +59,11 @@ export async function nativeBlsTarget(m: MountedFs, rec: BlsRecord, arch: EfiArc
     const image = await blsFile(m, rec, rec.efi!, 'efi', ds);
     return {
       kind: 'target',
-      target: { kind: 'efi', image: image ?? { fsId: m.report.fsId, path: rec.efi! }, ...(opts ? { options: opts } : {}) },
+      target: {
+        kind: 'efi',
+        image: image ?? { fsId: m.report.fsId, path: rec.efi! },
+        ...(opts ? { options: opts } : {}),
+      },
       bootable: image !== undefined,
       diagnostics: ds,
     };
@@ -58,7 +73,10 @@ export async function nativeBlsTarget(m: MountedFs, rec: BlsRecord, arch: EfiArc
   if (!kernel) ok = false;
   const initrds: FileRef[] = [];
   for (const line of rec.nativeInitrds) {
-    for (const p of line.replace(/\$tuned_initrd/g, '').split(/\s+/).filter(Boolean)) {
+    for (const p of line
+      .replace(/\$tuned_initrd/g, '')
+      .split(/\s+/)
+      .filter(Boolean)) {
       const r = await blsFile(m, rec, p, 'initrd', ds);
       if (r) initrds.push(r);
       else ok = false;
@@ -70,11 +88,19 @@ export async function nativeBlsTarget(m: MountedFs, rec: BlsRecord, arch: EfiArc
     if (!devicetree) ok = false;
   }
   if (/\$(kernelopts|tuned_params)/.test(opts)) {
-    ds.push(diag('warning', SOURCE, 'options contain grub variables ($kernelopts/$tuned_params) that sprout passes literally', w));
+    ds.push(
+      diag(
+        'warning',
+        SOURCE,
+        'options contain grub variables ($kernelopts/$tuned_params) that sprout passes literally',
+        w,
+      ),
+    );
   }
   const diffs: string[] = [];
   if (initrds.length > 1) diffs.push(`${initrds.length} initrds (sprout uses only the last initrd line)`);
-  if (rec.nativeOptions.length > 1) diffs.push(`${rec.nativeOptions.length} options lines joined (sprout uses only the last)`);
+  if (rec.nativeOptions.length > 1)
+    diffs.push(`${rec.nativeOptions.length} options lines joined (sprout uses only the last)`);
   if (devicetree) diffs.push('devicetree passed (sprout ignores it)');
   if (diffs.length) ds.push(diag('info', SOURCE, `booted natively as BLS: ${diffs.join('; ')}`, w));
   return {

@@ -50,10 +50,15 @@ function resolveDevicePath(text: string, ctx: Pick<SourceContext, 'filesystems' 
     if (m[1]!.toUpperCase() === 'HD') hd = m[2]!.split(',').map((s) => s.trim());
   }
   const file = nodes.slice(i).join('/');
-  if (!hd) return { ok: false, reason: `device path ${JSON.stringify(text.slice(0, 200))} has no HD() node; only partitions can be resolved` };
+  if (!hd)
+    return {
+      ok: false,
+      reason: `device path ${JSON.stringify(text.slice(0, 200))} has no HD() node; only partitions can be resolved`,
+    };
   const [num, scheme, sig] = hd;
   const n = Number(num);
-  if (!Number.isInteger(n) || n < 1 || !scheme || !sig) return { ok: false, reason: `bad HD() node: HD(${hd.join(',')})` };
+  if (!Number.isInteger(n) || n < 1 || !scheme || !sig)
+    return { ok: false, reason: `bad HD() node: HD(${hd.join(',')})` };
   let want: string;
   if (scheme.toUpperCase() === 'GPT') want = sig.toLowerCase();
   else if (scheme.toUpperCase() === 'MBR') {

@@ -68,9 +68,27 @@ export interface ExtractorCfg {
 }
 
 export type GeneratorCfg =
-  | { readonly kind: 'matrix'; readonly name: string; readonly at: Loc; readonly entry: EntryTemplate; readonly values: readonly (readonly [string, readonly string[]])[] }
-  | { readonly kind: 'list'; readonly name: string; readonly at: Loc; readonly entry: EntryTemplate; readonly values: readonly Values[] }
-  | { readonly kind: 'bls'; readonly name: string; readonly at: Loc; readonly entry: EntryTemplate; readonly path: string }
+  | {
+      readonly kind: 'matrix';
+      readonly name: string;
+      readonly at: Loc;
+      readonly entry: EntryTemplate;
+      readonly values: readonly (readonly [string, readonly string[]])[];
+    }
+  | {
+      readonly kind: 'list';
+      readonly name: string;
+      readonly at: Loc;
+      readonly entry: EntryTemplate;
+      readonly values: readonly Values[];
+    }
+  | {
+      readonly kind: 'bls';
+      readonly name: string;
+      readonly at: Loc;
+      readonly entry: EntryTemplate;
+      readonly path: string;
+    }
   | { readonly kind: 'broken'; readonly name: string; readonly at: Loc; readonly problem: string };
 
 export interface PhaseItem {
@@ -124,7 +142,10 @@ function typeName(v: unknown): string {
 }
 
 function showPath(path: KeyPath): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /** Validator state: where diagnostics go and how keys are located. */
@@ -204,10 +225,24 @@ class V {
   }
 }
 
-const TOP_KEYS = ['version', 'options', 'values', 'drivers', 'extractors', 'actions', 'entries', 'generators', 'phases'];
+const TOP_KEYS = [
+  'version',
+  'options',
+  'values',
+  'drivers',
+  'extractors',
+  'actions',
+  'entries',
+  'generators',
+  'phases',
+];
 
 /** Validate a parsed document. `version` must already have been checked (dropins.ts). */
-export function validateConfig(raw: Raw, locate: Locate, fsId?: string): { config: SproutConfig; diagnostics: Diagnostic[] } {
+export function validateConfig(
+  raw: Raw,
+  locate: Locate,
+  fsId?: string,
+): { config: SproutConfig; diagnostics: Diagnostic[] } {
   const v = new V(locate, fsId);
   v.unknownKeys(raw, [], TOP_KEYS);
   const config: SproutConfig = {
@@ -250,7 +285,12 @@ function options(v: V, x: unknown): SproutOptions {
   const mt = t['menu-timeout'];
   if (mt !== undefined) {
     if (typeof mt === 'number' && Number.isSafeInteger(mt) && mt >= 0) menuTimeout = mt;
-    else v.report('error', ['options', 'menu-timeout'], `options.menu-timeout must be a non-negative integer; using ${DEFAULT_MENU_TIMEOUT}`);
+    else
+      v.report(
+        'error',
+        ['options', 'menu-timeout'],
+        `options.menu-timeout must be a non-negative integer; using ${DEFAULT_MENU_TIMEOUT}`,
+      );
   }
   let autoconfigure = false;
   const ac = t.autoconfigure;
@@ -291,7 +331,10 @@ function extractor(v: V, t: Raw, p: KeyPath, name: string): ExtractorCfg {
   if (hasLabel !== undefined) e.hasLabel = hasLabel;
   if (hasItem !== undefined) e.hasItem = hasItem;
   if (fallback !== undefined) e.fallback = fallback;
-  for (const [key, val] of [['has-partition-uuid', uuid], ['has-partition-type-uuid', type]] as const) {
+  for (const [key, val] of [
+    ['has-partition-uuid', uuid],
+    ['has-partition-type-uuid', type],
+  ] as const) {
     if (val === undefined) continue;
     if (!GUID.test(val)) {
       v.report('error', [...mp, key], `${key} ${JSON.stringify(val)} is not a GUID`);
@@ -323,7 +366,8 @@ function action(v: V, t: Raw, p: KeyPath, name: string): ActionCfg {
     const li = c['linux-initrd'];
     if (typeof li === 'string') initrd = [li];
     else if (Array.isArray(li) && li.every((x) => typeof x === 'string')) initrd = li as string[];
-    else if (li !== undefined) v.report('error', [...cp, 'linux-initrd'], 'chainload.linux-initrd must be a string or an array of strings');
+    else if (li !== undefined)
+      v.report('error', [...cp, 'linux-initrd'], 'chainload.linux-initrd must be a string or an array of strings');
     if (path === undefined || opts === undefined) problems.push('chainload needs a string "path" and string "options"');
     else out.chainload = { path, options: opts, ...(initrd ? { linuxInitrd: initrd } : {}) };
   }
@@ -343,11 +387,16 @@ function action(v: V, t: Raw, p: KeyPath, name: string): ActionCfg {
     const initrd = v.str(ed, 'initrd', ep, false);
     const xo = v.strArray(ed, 'xen-options', ep);
     const ko = v.strArray(ed, 'kernel-options', ep);
-    if (xen === undefined || kernel === undefined || xo === undefined || ko === undefined) problems.push('edera needs "xen" and "kernel"');
+    if (xen === undefined || kernel === undefined || xo === undefined || ko === undefined)
+      problems.push('edera needs "xen" and "kernel"');
     else out.edera = { xen, kernel, ...(initrd !== undefined ? { initrd } : {}), xenOptions: xo, kernelOptions: ko };
   }
   if (kinds.length > 1) {
-    v.report('warning', p, `action ${name} has several kinds (${kinds.join(', ')}); only ${kinds[0]} runs, as in sprout`);
+    v.report(
+      'warning',
+      p,
+      `action ${name} has several kinds (${kinds.join(', ')}); only ${kinds[0]} runs, as in sprout`,
+    );
   }
   if (kinds.length === 0) out.problem = 'unknown action configuration';
   else {
@@ -378,7 +427,12 @@ function generator(v: V, t: Raw, p: KeyPath, name: string): GeneratorCfg {
     v.report('error', p, `generator ${name}: unknown generator configuration`);
     return { kind: 'broken', ...base, problem: 'unknown generator configuration' };
   }
-  if (kinds.length > 1) v.report('warning', p, `generator ${name} has several kinds (${kinds.join(', ')}); only ${kinds[0]} runs, as in sprout`);
+  if (kinds.length > 1)
+    v.report(
+      'warning',
+      p,
+      `generator ${name} has several kinds (${kinds.join(', ')}); only ${kinds[0]} runs, as in sprout`,
+    );
   const kind = kinds[0]!;
   const gp = [...p, kind];
   const g = v.table(t[kind], gp);
@@ -438,7 +492,11 @@ function phases(v: V, x: unknown): Record<PhaseName, PhaseItem[]> {
       const it = v.table(item, p);
       if (!it) continue;
       v.unknownKeys(it, p, ['actions', 'values']);
-      out[name].push({ actions: v.strArray(it, 'actions', p) ?? [], values: v.strMap(it.values, [...p, 'values']), at: at(v, p) });
+      out[name].push({
+        actions: v.strArray(it, 'actions', p) ?? [],
+        values: v.strMap(it.values, [...p, 'values']),
+        at: at(v, p),
+      });
     }
   }
   return out;

@@ -30,9 +30,7 @@ export class StampError extends Error {
 
 /** Keys in stamping order: longest first, ties alphabetical (sprout iterates a BTreeMap). */
 export function stampOrder(values: ValueMap): string[] {
-  return [...values.keys()]
-    .filter((k) => k !== '')
-    .sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
+  return [...values.keys()].filter((k) => k !== '').sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -96,7 +94,10 @@ export function finalize(values: ValueMap, limits: StampLimits = STAMP_LIMITS): 
       }
       total += nv.length;
       if (total > limits.totalBytes) {
-        throw new StampError(`values grow beyond ${limits.totalBytes} characters in total (self-reference at "${k}"?)`, k);
+        throw new StampError(
+          `values grow beyond ${limits.totalBytes} characters in total (self-reference at "${k}"?)`,
+          k,
+        );
       }
       if (nv !== v) changed = true;
       next.set(k, nv);

@@ -54,7 +54,10 @@ export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise
       diagnostics.push(...r.diagnostics);
       if (r.settings) {
         if (!settings) settings = r.settings;
-        else diagnostics.push(diag('info', SOURCE, `settings of ${r.settings.from} not used; ${settings.from} came first`));
+        else
+          diagnostics.push(
+            diag('info', SOURCE, `settings of ${r.settings.from} not used; ${settings.from} came first`),
+          );
       }
     } catch (e) {
       diagnostics.push(diag('error', SOURCE, `scan failed: ${errorMessage(e)}`, { fsId: mfs.report.fsId }));
@@ -144,16 +147,27 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
     const hit = word ? findLabel(labels, word) : undefined;
     if (hit) {
       defaultLabel = hit.name;
-      if (rest.length) diagnostics.push(diag('info', SOURCE, 'arguments after the DEFAULT label are ignored', { fsId, ...cfg.default }));
+      if (rest.length)
+        diagnostics.push(
+          diag('info', SOURCE, 'arguments after the DEFAULT label are ignored', { fsId, ...cfg.default }),
+        );
     } else if (word && extOf(word) === '.c32') {
       // `DEFAULT vesamenu.c32` is the pre-UI way of starting the menu.
     } else if (word) {
-      const synth: Label = { name: word, file: cfg.default.file, line: cfg.default.line, menuDefault: false, hidden: false };
+      const synth: Label = {
+        name: word,
+        file: cfg.default.file,
+        line: cfg.default.line,
+        menuDefault: false,
+        hidden: false,
+      };
       synth.kernel = { keyword: 'kernel', path: word, extra: '', file: cfg.default.file, line: cfg.default.line };
       synth.append = rest.join(' ');
       labels.unshift(synth);
       defaultLabel = word;
-      diagnostics.push(diag('info', SOURCE, `DEFAULT ${word} is not a label: used as a kernel command line`, { fsId, ...cfg.default }));
+      diagnostics.push(
+        diag('info', SOURCE, `DEFAULT ${word} is not a label: used as a kernel command line`, { fsId, ...cfg.default }),
+      );
     }
   }
 
@@ -167,13 +181,18 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
       built = {
         target: { kind: 'efi', image: { fsId, path: cfg.mainFile } },
         bootable: false,
-        diagnostics: [diag('error', SOURCE, `label ${l.name}: ${errorMessage(e)}`, { fsId, file: l.file, line: l.line })],
+        diagnostics: [
+          diag('error', SOURCE, `label ${l.name}: ${errorMessage(e)}`, { fsId, file: l.file, line: l.line }),
+        ],
       };
     }
     const baseId = `syslinux:${fsId}:${cfgPath}:${l.name}`;
     const n = (ids.get(baseId) ?? 0) + 1;
     ids.set(baseId, n);
-    if (n > 1) built.diagnostics.push(diag('warning', SOURCE, `duplicate LABEL ${l.name}; listed as #${n}`, { fsId, file: l.file, line: l.line }));
+    if (n > 1)
+      built.diagnostics.push(
+        diag('warning', SOURCE, `duplicate LABEL ${l.name}; listed as #${n}`, { fsId, file: l.file, line: l.line }),
+      );
     const title = l.menuLabel?.trim() || l.name;
     const e: BootEntry = {
       id: n > 1 ? `${baseId}#${n}` : baseId,
@@ -195,7 +214,9 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
   const ontimeout = cfg.ontimeout ? findLabel(labels, cfg.ontimeout.value.split(/\s+/)[0] ?? '') : undefined;
   const menuDefault = labels.find((l) => l.menuDefault);
   if (cfg.ontimeout && !ontimeout) {
-    diagnostics.push(diag('warning', SOURCE, `ONTIMEOUT ${cfg.ontimeout.value} names no label`, { fsId, ...cfg.ontimeout }));
+    diagnostics.push(
+      diag('warning', SOURCE, `ONTIMEOUT ${cfg.ontimeout.value} names no label`, { fsId, ...cfg.ontimeout }),
+    );
   }
   const chosen = ontimeout ?? menuDefault ?? (defaultLabel !== undefined ? findLabel(labels, defaultLabel) : undefined);
   if (chosen) defaultId = byLabel.get(chosen.name)?.id;
@@ -205,7 +226,10 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
 
   let timeout: TimeoutSetting | undefined;
   if (cfg.timeout) {
-    timeout = cfg.timeout.tenths === 0 ? { kind: 'menu-force' } : { kind: 'seconds', seconds: Math.ceil(cfg.timeout.tenths / 10) };
+    timeout =
+      cfg.timeout.tenths === 0
+        ? { kind: 'menu-force' }
+        : { kind: 'seconds', seconds: Math.ceil(cfg.timeout.tenths / 10) };
   }
   const settings: ProposedSettings = {
     ...(timeout ? { timeout } : {}),
@@ -228,7 +252,8 @@ async function buildTarget(cfg: ParsedConfig, l: Label, mfs: MountedFs): Promise
     ds.push(diag('error', SOURCE, msg, at(w)));
     return { target: placeholder(path), bootable: false, diagnostics: ds };
   };
-  if (l.localboot) return fail('LOCALBOOT: boots the local disk; tendril continues the boot order instead', l.localboot);
+  if (l.localboot)
+    return fail('LOCALBOOT: boots the local disk; tendril continues the boot order instead', l.localboot);
   const k = l.kernel;
   if (!k) return fail(`label ${l.name} has no KERNEL or LINUX line`, l);
   let append = l.append ?? cfg.globalAppend ?? '';
@@ -278,7 +303,9 @@ async function buildTarget(cfg: ParsedConfig, l: Label, mfs: MountedFs): Promise
     devicetree = await ref(l.fdt.path, l.fdt, 'devicetree');
     if (!devicetree) ok = false;
   } else if (l.fdtdir) {
-    ds.push(diag('info', SOURCE, 'FDTDIR: the board DTB name is chosen by firmware; no devicetree passed', at(l.fdtdir)));
+    ds.push(
+      diag('info', SOURCE, 'FDTDIR: the board DTB name is chosen by firmware; no devicetree passed', at(l.fdtdir)),
+    );
   }
   const overlays: FileRef[] = [];
   for (const o of l.overlays?.paths ?? []) {
@@ -315,10 +342,19 @@ async function multiboot(
   ref: (p: string, w: { file: string; line: number }, what: string) => Promise<FileRef | undefined>,
 ): Promise<Built> {
   const fsId = mfs.report.fsId;
-  const parts = append.split(/\s+---(?:\s+|$)/).map((s) => s.trim()).filter(Boolean);
+  const parts = append
+    .split(/\s+---(?:\s+|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   const where = l.kernel!;
   if (parts.length === 0) {
-    ds.push(diag('error', SOURCE, 'mboot.c32 without a multiboot kernel in APPEND', { fsId, file: where.file, line: where.line }));
+    ds.push(
+      diag('error', SOURCE, 'mboot.c32 without a multiboot kernel in APPEND', {
+        fsId,
+        file: where.file,
+        line: where.line,
+      }),
+    );
     return { target: { kind: 'efi', image: { fsId, path: cfg.mainFile } }, bootable: false, diagnostics: ds };
   }
   const mods: { file: FileRef; cmdline: string }[] = [];
@@ -335,6 +371,16 @@ async function multiboot(
       kcmd = args.join(' ');
     } else mods.push({ file: r, cmdline: args.join(' ') });
   }
-  ds.push(diag('warning', SOURCE, 'multiboot (mboot.c32) entry: not bootable by kexec yet', { fsId, file: where.file, line: where.line }));
-  return { target: { kind: 'multiboot', kernel: kernel!, cmdline: kcmd, modules: mods }, bootable: false, diagnostics: ds };
+  ds.push(
+    diag('warning', SOURCE, 'multiboot (mboot.c32) entry: not bootable by kexec yet', {
+      fsId,
+      file: where.file,
+      line: where.line,
+    }),
+  );
+  return {
+    target: { kind: 'multiboot', kernel: kernel!, cmdline: kcmd, modules: mods },
+    bootable: false,
+    diagnostics: ds,
+  };
 }

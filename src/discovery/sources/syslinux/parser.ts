@@ -69,16 +69,77 @@ export type ConfigReader = (path: string) => Promise<ReadResult>;
 
 // Directives that change nothing for us (cosmetic, keyboard, PXE-only, prompts).
 const IGNORED = new Set([
-  'prompt', 'totaltimeout', 'noescape', 'nocomplete', 'allowoptions', 'onerror', 'say', 'display',
-  'font', 'kbdmap', 'serial', 'console', 'implicit', 'path', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6',
-  'f7', 'f8', 'f9', 'f10', 'f11', 'f12', 'sysappend', 'nohalt', 'nerfdefault', 'ldlinux', 'localboot0',
+  'prompt',
+  'totaltimeout',
+  'noescape',
+  'nocomplete',
+  'allowoptions',
+  'onerror',
+  'say',
+  'display',
+  'font',
+  'kbdmap',
+  'serial',
+  'console',
+  'implicit',
+  'path',
+  'f1',
+  'f2',
+  'f3',
+  'f4',
+  'f5',
+  'f6',
+  'f7',
+  'f8',
+  'f9',
+  'f10',
+  'f11',
+  'f12',
+  'sysappend',
+  'nohalt',
+  'nerfdefault',
+  'ldlinux',
+  'localboot0',
 ]);
 const IGNORED_MENU = new Set([
-  'separator', 'color', 'background', 'width', 'margin', 'rows', 'tabmsgrow', 'cmdlinerow',
-  'endrow', 'passwordrow', 'timeoutrow', 'helpmsgrow', 'helpmsgendrow', 'hshift', 'vshift',
-  'resolution', 'master', 'passwd', 'tabmsg', 'autoboot', 'notabmsg', 'passprompt', 'timeout',
-  'vesa', 'msgcolor', 'quit', 'start', 'immediate', 'disable',
-  'save', 'nosave', 'shiftkey', 'hiddenrow', 'clear', 'help', 'qualifier', 'indent', 'hidden',
+  'separator',
+  'color',
+  'background',
+  'width',
+  'margin',
+  'rows',
+  'tabmsgrow',
+  'cmdlinerow',
+  'endrow',
+  'passwordrow',
+  'timeoutrow',
+  'helpmsgrow',
+  'helpmsgendrow',
+  'hshift',
+  'vshift',
+  'resolution',
+  'master',
+  'passwd',
+  'tabmsg',
+  'autoboot',
+  'notabmsg',
+  'passprompt',
+  'timeout',
+  'vesa',
+  'msgcolor',
+  'quit',
+  'start',
+  'immediate',
+  'disable',
+  'save',
+  'nosave',
+  'shiftkey',
+  'hiddenrow',
+  'clear',
+  'help',
+  'qualifier',
+  'indent',
+  'hidden',
 ]);
 const KERNEL_KEYWORDS = new Set(['kernel', 'linux', 'com32', 'boot', 'bss', 'pxe', 'fdimage', 'comboot']);
 
@@ -134,7 +195,13 @@ export async function parseSyslinux(path: string, reader: ConfigReader, source =
   }
 }
 
-async function parseOne(st: State, file: string, depth: number, source: string, from: Where | undefined): Promise<void> {
+async function parseOne(
+  st: State,
+  file: string,
+  depth: number,
+  source: string,
+  from: Where | undefined,
+): Promise<void> {
   const d = st.cfg.diagnostics;
   if (st.stack.includes(file)) {
     d.push(diag('warning', source, `include loop: ${file} is already being read; skipped`, from ?? {}));
@@ -165,7 +232,9 @@ async function parseOne(st: State, file: string, depth: number, source: string, 
       }
       let text = lines[i]!.replace(/\r$/, '');
       if (text.length > LIMITS.lineLength) {
-        d.push(diag('warning', source, `line longer than ${LIMITS.lineLength} characters; truncated`, { file, line: i + 1 }));
+        d.push(
+          diag('warning', source, `line longer than ${LIMITS.lineLength} characters; truncated`, { file, line: i + 1 }),
+        );
         text = text.slice(0, LIMITS.lineLength);
       }
       await directive(st, text.trim(), { file, line: i + 1 }, depth, source);
@@ -225,7 +294,8 @@ async function directive(st: State, text: string, at: Where, depth: number, sour
       return;
     case 'timeout': {
       const n = /^\d+$/.test(args) ? Number(args) : NaN;
-      if (!Number.isSafeInteger(n)) d.push(diag('warning', source, `TIMEOUT ${JSON.stringify(args)} is not a number; ignored`, at));
+      if (!Number.isSafeInteger(n))
+        d.push(diag('warning', source, `TIMEOUT ${JSON.stringify(args)} is not a number; ignored`, at));
       else cfg.timeout = { tenths: Math.min(n, 35996), ...at };
       return;
     }
@@ -237,7 +307,14 @@ async function directive(st: State, text: string, at: Where, depth: number, sour
     }
     case 'initrd': {
       const l = needLabel('INITRD');
-      if (l) l.initrd = { files: args.split(',').map((s) => s.trim()).filter(Boolean), ...at };
+      if (l)
+        l.initrd = {
+          files: args
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          ...at,
+        };
       return;
     }
     case 'fdt':
