@@ -7,17 +7,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { hostKernel } from '../initramfs/host';
 import { formatReport, type SizeReport } from '../initramfs/report';
-import {
-  blsDisk,
-  blsEntry,
-  hostKernel,
-  LOG_DIR,
-  privateCopy,
-  productInitramfs,
-  runQemu,
-  stageTimes,
-} from '../test/fixtures/boot';
+import { blsDisk, blsEntry, LOG_DIR, privateCopy, productInitramfs, runQemu, stageTimes } from '../test/fixtures/boot';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'smol-toml';
+import { hostKernel } from '../initramfs/host';
 import type { Diagnostic } from '../src/discovery/diagnostics';
 import { HostDirFileSystem } from '../src/discovery/fs/hostdir';
 import type { MountedFs, SourceContext } from '../src/discovery/sources/context';
@@ -54,7 +55,7 @@ values = [{ n = "one" }, { n = "two" }, { n = "three" }]
 function setup(): { ctx: SourceContext; home: MountedFs; cleanup(): void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-bench-sprout-'));
   fs.mkdirSync(path.join(root, 'EFI/linux'), { recursive: true });
-  fs.copyFileSync('/boot/vmlinuz-6.1.0-56-amd64', path.join(root, 'EFI/linux/vmlinuz'));
+  fs.copyFileSync(hostKernel().vmlinuz, path.join(root, 'EFI/linux/vmlinuz'));
   fs.writeFileSync(path.join(root, 'EFI/linux/initrd.img'), 'initrd');
   const home: MountedFs = {
     report: {
@@ -75,7 +76,7 @@ function setup(): { ctx: SourceContext; home: MountedFs; cleanup(): void } {
   };
 }
 
-async function measure(name: string, minMs: number, fn: () => unknown | Promise<unknown>): Promise<number> {
+async function measure(name: string, minMs: number, fn: () => unknown): Promise<number> {
   for (let i = 0; i < 3; i++) await fn(); // warm-up
   const t0 = performance.now();
   let n = 0;

@@ -13,6 +13,7 @@ import { CpioWriter } from './cpio';
 import { sharedLibraries } from './libs';
 import { LATE_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
+import { hostBusybox, hostKernel } from './host';
 
 /** The checkout root: this file may run bundled from .cache/run, so search upwards. */
 function findRoot(): string {
@@ -45,20 +46,6 @@ export interface BuildOptions {
   readonly busybox: string;
   readonly cacheDir: string;
   readonly log: (s: string) => void;
-}
-
-/** Newest /boot/vmlinuz-VERSION that has /lib/modules/VERSION. */
-export function defaultKernelVersion(): string {
-  const versions = fs
-    .readdirSync('/boot')
-    .filter((f) => f.startsWith('vmlinuz-'))
-    .map((f) => f.slice('vmlinuz-'.length))
-    .filter((v) => fs.existsSync(`/lib/modules/${v}/modules.dep`))
-    .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  const v = versions.at(-1);
-  if (!v)
-    throw new Error('no /boot/vmlinuz-* with matching /lib/modules/*/modules.dep; pass --kernel-modules-from VERSION');
-  return v;
 }
 
 function sha256(b: Uint8Array | string): string {
@@ -356,14 +343,14 @@ export function parseBuildArgs(argv: readonly string[]): Partial<BuildOptions> |
 
 export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
   return {
-    kernelVersion: p.kernelVersion ?? defaultKernelVersion(),
+    kernelVersion: p.kernelVersion ?? hostKernel().version,
     out: p.out ?? fromRoot('out', 'tendril-initramfs.cpio.xz'),
     compress: p.compress ?? 'xz',
     measure: p.measure ?? false,
     noBuild: p.noBuild ?? false,
     bundle: p.bundle ?? fromRoot('dist', 'tendril.js'),
     nodeBinary: p.nodeBinary ?? fs.realpathSync(process.execPath),
-    busybox: p.busybox ?? '/bin/busybox',
+    busybox: p.busybox ?? hostBusybox(),
     cacheDir: p.cacheDir ?? process.env.TENDRIL_INITRAMFS_CACHE ?? fromRoot('.cache', 'initramfs'),
     log: p.log ?? ((s) => process.stderr.write(`initramfs: ${s}\n`)),
   };

@@ -33,11 +33,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # The nested-KVM tests rebuild kvm-amd from Debian's source for the kernel the test guest
-# boots (test-hosts.md): its headers must match that exact version.
-KVER=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 | sed 's|.*/vmlinuz-||')
+# boots (src/vm/README.md): its headers must match that exact version. The version is looked
+# up (newest /boot/vmlinuz-* with modules, as initramfs/host.ts does), and `linux-source` is
+# the metapackage that follows Debian's current source, so no version is named here.
+KVER=$(for f in /boot/vmlinuz-*; do v=${f#/boot/vmlinuz-}; [ -f "/lib/modules/$v/modules.dep" ] && echo "$v"; done 2>/dev/null | sort -V | tail -1)
 if [ -n "$KVER" ]; then
   need=()
-  for p in linux-source-6.1 "linux-headers-$KVER"; do
+  for p in linux-source "linux-headers-$KVER"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
   done
   if [ "${#need[@]}" -gt 0 ]; then

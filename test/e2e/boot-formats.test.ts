@@ -8,10 +8,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hostKernel } from '../../initramfs/host';
 import {
   LOG_DIR,
   type QemuRun,
-  hostKernel,
   privateCopy,
   productInitramfs,
   runQemu,

@@ -1,7 +1,8 @@
 // End-to-end, case 2 (grub): a Debian-style /boot partition with grub/grub.cfg; tendril
 // evaluates it, boots its default menuentry by kexec, and the target reports what arrived.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type E2eBoot, e2eBoot, hostKernel, targetInitrds, targetReport } from '../fixtures/boot';
+import { hostKernel } from '../../initramfs/host';
+import { type E2eBoot, e2eBoot, targetInitrds, targetReport } from '../fixtures/boot';
 import { buildGptDisk } from '../fixtures/images';
 
 let r: E2eBoot;

@@ -1,7 +1,8 @@
 // End-to-end, case 2 (sprout): an ESP with sprout.toml (static entry, chainload action with
 // linux-initrd); tendril boots its default-entry by kexec and the target reports its cmdline.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type E2eBoot, e2eBoot, hostKernel, targetInitrds, targetReport } from '../fixtures/boot';
+import { hostKernel } from '../../initramfs/host';
+import { type E2eBoot, e2eBoot, targetInitrds, targetReport } from '../fixtures/boot';
 import { buildGptDisk } from '../fixtures/images';
 
 let r: E2eBoot;

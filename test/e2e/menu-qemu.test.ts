@@ -6,15 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  LOG_DIR,
-  blsDisk,
-  hostKernel,
-  privateCopy,
-  productInitramfs,
-  sha256File,
-  targetReport,
-} from '../fixtures/boot';
+import { hostKernel } from '../../initramfs/host';
+import { LOG_DIR, blsDisk, privateCopy, productInitramfs, sha256File, targetReport } from '../fixtures/boot';
 import { MENU_ENTRIES, MENU_LOADER_CONF } from '../fixtures/boot-formats';
 import { type InteractiveRun, KEY, runQemuInteractive } from '../fixtures/qemu-interactive';
 

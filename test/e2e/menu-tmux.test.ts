@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hostKernel } from '../../initramfs/host';
 import { debianEspDisk, fedoraDisk } from '../fixtures/demo';
 import { buildGptDisk } from '../fixtures/images';
 
@@ -13,19 +14,9 @@ const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'tendril.js');
 const SNAP_DIR = path.join(ROOT, 'test', 'data', 'menu');
 
-function hostKernel(): string {
-  const k = fs
-    .readdirSync('/boot')
-    .filter((f) => f.startsWith('vmlinuz-'))
-    .sort()
-    .pop();
-  if (!k) throw new Error('no /boot/vmlinuz-* (apt-get install linux-image-amd64)');
-  return path.join('/boot', k);
-}
-
 /** A disk whose entries carry Debian's real kernel, so --dry-run can plan them. */
 function realKernelDisk(): string {
-  const kernel = { copyOf: hostKernel() };
+  const kernel = { copyOf: hostKernel().vmlinuz };
   const entry = (n: string, v: string) =>
     `title Testix ${n}\nversion ${v}\nsort-key testix\noptions root=LABEL=testroot ro console=ttyS0\nlinux /vmlinuz\ninitrd /initrd-${v}.img\n`;
   return buildGptDisk([

@@ -5,7 +5,8 @@
 // disk's boot option, the empty disk has nothing to boot, and the shell runs startup.nsh (fs0:).
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { fatDisk, guestKernel, markerInitrd, runNestedRetrying, sha256, vmInitramfs } from '../fixtures/vm';
+import { hostKernel } from '../../initramfs/host';
+import { fatDisk, markerInitrd, runNestedRetrying, sha256, vmInitramfs } from '../fixtures/vm';
 
 const MARKER = 'TENDRIL-MARKER-BOOTX64-9e27';
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
@@ -15,7 +16,7 @@ describe.skipIf(!haveQemu)(
   () => {
     it('boots the kernel with initrd and command line; /init prints the marker; ACPI power-off; disks unchanged', async () => {
       const esp = fatDisk('vm-bootx64', [
-        { path: 'EFI/BOOT/BOOTX64.EFI', from: guestKernel().vmlinuz },
+        { path: 'EFI/BOOT/BOOTX64.EFI', from: hostKernel().vmlinuz },
         { path: 'initrd.img', from: markerInitrd(MARKER) },
         {
           path: 'startup.nsh',

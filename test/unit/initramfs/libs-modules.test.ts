@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { hostKernel } from '../../../initramfs/host';
 import { elfInterpreter, parseLoaderList, sharedLibraries } from '../../../initramfs/libs';
 import { loadModuleDb, nameOfPath, resolveModules } from '../../../initramfs/modules';
 
-const version = fs.readdirSync('/lib/modules').find((v) => fs.existsSync(`/lib/modules/${v}/modules.dep`))!;
+const { version } = hostKernel();
 
 describe('shared libraries via the dynamic loader', () => {
   it('parses loader output forms', () => {

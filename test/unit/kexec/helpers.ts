@@ -4,13 +4,12 @@ import { execSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { hostKernel as findHostKernel } from '../../../initramfs/host';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import type { BootEntry, FileRef } from '../../../src/discovery/model';
 
-export const hostKernel = fs
-  .readdirSync('/boot')
-  .filter((f) => f.startsWith('vmlinuz-'))
-  .map((f) => `/boot/${f}`)[0]!;
+/** The installed Debian kernel's path (initramfs/host.ts). */
+export const hostKernel = findHostKernel().vmlinuz;
 
 export interface BootTree {
   readonly dir: string;

@@ -5,13 +5,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { hostKernel, systemdBootEfi, systemdStub } from '../../../initramfs/host';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import type { FsReport, FsType } from '../../../src/discovery/model';
 import type { MountedFs, SourceContext } from '../../../src/discovery/sources/context';
 
-export const KERNEL_SRC = '/boot/vmlinuz-6.1.0-56-amd64';
-export const EFI_SRC = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
-export const STUB_SRC = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
+export const KERNEL_SRC = hostKernel().vmlinuz;
+export const EFI_SRC = systemdBootEfi();
+export const STUB_SRC = systemdStub();
 
 export const ESP_TYPE = 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b';
 export const XBOOTLDR_TYPE = 'bc13c2ff-59e6-4262-a352-b275fd6f7172';

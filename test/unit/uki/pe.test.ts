@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import { BufferSource, FileSource } from '../../../src/discovery/io/source';
 import { MAX_SECTIONS, PE_MACHINE, PeError, findSection, parsePe, parsePeHandle } from '../../../src/discovery/uki/pe';
-import { STUB, buildPe32, buildUki, fakeKernel, objdumpSections } from '../../fixtures/uki';
+import { KERNEL, STUB, buildPe32, buildUki, fakeKernel, objdumpSections } from '../../fixtures/uki';
 
 function parseFile(file: string) {
   const src = FileSource.open(file);
@@ -54,7 +54,7 @@ describe('parsePe on real images', () => {
     expectMatchesObjdump(file);
     const pe = parseFile(file);
     const linux = findSection(pe, '.linux')!;
-    const kernel = fs.readFileSync('/boot/vmlinuz-6.1.0-56-amd64');
+    const kernel = fs.readFileSync(KERNEL);
     expect(linux.length).toBe(kernel.length);
     const bytes = Buffer.alloc(linux.length);
     const fd = fs.openSync(file, 'r');

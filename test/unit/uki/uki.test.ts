@@ -93,7 +93,7 @@ describe('describeUki on real UKIs', () => {
         version: '12 (bookworm)',
         sortKey: 'debian',
         cmdline: 'root=/dev/vda2 quiet',
-        uname: '6.1.0-56-amd64',
+        uname: kernelRelease(),
       },
     ]);
   });
@@ -129,7 +129,7 @@ describe('describeUki on real UKIs', () => {
         '12 (bookworm)',
         'debian',
         'root=/dev/vda2 quiet',
-        '6.1.0-56-amd64',
+        kernelRelease(),
       ],
       [
         'multi.efi@rescue',
@@ -138,7 +138,7 @@ describe('describeUki on real UKIs', () => {
         '12 (bookworm)',
         'debian',
         'root=/dev/vda2 rescue',
-        '6.1.0-56-amd64',
+        kernelRelease(),
       ],
       [
         'multi.efi@factory-reset',
@@ -147,7 +147,7 @@ describe('describeUki on real UKIs', () => {
         '99',
         'other',
         'root=/dev/vda2 factory-reset',
-        '6.1.0-56-amd64',
+        kernelRelease(),
       ],
       [
         'multi.efi@3',
@@ -156,7 +156,7 @@ describe('describeUki on real UKIs', () => {
         '12 (bookworm)',
         'debian',
         'root=/dev/vda2 quiet',
-        '6.1.0-56-amd64',
+        kernelRelease(),
       ],
     ]);
   });
