@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       for (const mode of ['inprocess', 'workers']) {
         for (let r = 0; r < rounds; r++) {
           const s = runChild(mode, disks);
-          if (!best[mode] || s.ms < best[mode]!.ms) best[mode] = s;
+          if (!best[mode] || s.ms < best[mode].ms) best[mode] = s;
         }
       }
       for (const mode of ['inprocess', 'workers']) {

@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const ctx: SourceContext = { filesystems: [m], get: (id) => (id === 'vda:2' ? m : undefined), arch: 'x64' };
   const lines = text.split('\n').length;
 
-  const time = async (label: string, iters: number, fn: () => Promise<unknown> | unknown): Promise<number> => {
+  const time = async (label: string, iters: number, fn: () => unknown): Promise<number> => {
     for (let i = 0; i < Math.min(3, iters); i++) await fn();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < iters; i++) await fn();

@@ -8,6 +8,8 @@ export default function setup(): void {
     execFileSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'build.mjs')], { stdio: 'pipe' });
   } catch (e) {
     const err = e as { stderr?: Buffer };
-    process.stderr.write(`global-setup: bundle build failed; CLI tests will fail:\n${err.stderr?.toString() ?? e}\n`);
+    process.stderr.write(
+      `global-setup: bundle build failed; CLI tests will fail:\n${err.stderr?.toString() ?? String(e)}\n`,
+    );
   }
 }

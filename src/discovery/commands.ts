@@ -1,7 +1,7 @@
 // `tendril list` (entries in menu order, default marked, one line per problem) and
 // `tendril probe` (the device / partition / filesystem tree, like `lsblk -f`).
 
-import { ArgError, numberOption, parseArgs, type ParsedArgs } from '../util/args';
+import { type ArgError, numberOption, parseArgs, type ParsedArgs } from '../util/args';
 import { formatDiagnostic } from './diagnostics';
 import { discover, type DiscoverOptions } from './discover';
 import type { BootEntry, BootTarget, DiscoveryResult, FileRef, TimeoutSetting } from './model';

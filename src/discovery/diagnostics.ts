@@ -18,13 +18,16 @@ export interface Diagnostic {
   readonly line?: number;
 }
 
-export function diag(
-  severity: Severity,
-  source: string,
-  message: string,
-  where: Omit<Diagnostic, 'severity' | 'source' | 'message'> = {},
-): Diagnostic {
-  return { severity, source, message, ...where };
+/** Where a problem is; a field may be passed as undefined (unknown) and is then left out. */
+export type Where = { readonly [K in 'device' | 'fsId' | 'file' | 'line']?: Diagnostic[K] | undefined };
+
+export function diag(severity: Severity, source: string, message: string, where: Where = {}): Diagnostic {
+  const d: { -readonly [K in keyof Diagnostic]: Diagnostic[K] } = { severity, source, message };
+  if (where.device !== undefined) d.device = where.device;
+  if (where.fsId !== undefined) d.fsId = where.fsId;
+  if (where.file !== undefined) d.file = where.file;
+  if (where.line !== undefined) d.line = where.line;
+  return d;
 }
 
 /** One line for a terminal: `error bls: disk.img:2 /loader/entries/a.conf:3: unknown key`. */

@@ -161,14 +161,18 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
   if (useSys) {
     const en = enumerateBlockDevices();
     diagnostics.push(...en.diagnostics);
-    for (const d of en.devices) if (!taken.has(d.name)) (infos.push(d), taken.add(d.name));
+    for (const d of en.devices) {
+      if (taken.has(d.name)) continue;
+      infos.push(d);
+      taken.add(d.name);
+    }
   }
 
   // Reports and mounts keep discovery order (the order devices were listed), whatever
   // order the scans finish in.
-  const reports: (DeviceReport | undefined)[] = new Array(infos.length);
+  const reports = new Array<DeviceReport | undefined>(infos.length);
   const mountsByDevice: MountedFs[][] = infos.map(() => []);
-  const locals: (LocalResult | undefined)[] = new Array(infos.length);
+  const locals = new Array<LocalResult | undefined>(infos.length);
   const rootMounts: MountedFs[] = [];
   const rootReports: DeviceReport[] = [];
   (opts.roots ?? []).forEach((spec, i) => {

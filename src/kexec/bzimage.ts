@@ -2,6 +2,8 @@
 // (kexec-and-boot.md §1.1), so a refusal says *what* is wrong instead of a bare ENOEXEC.
 // Also recognises arm64 Image / zboot and PE-only images so the message can name them.
 
+import { u16le, u32le, u8 } from '../util/bytes';
+
 /** Bytes of the header we need (setup header ends well before 0x260). */
 export const BZIMAGE_PROBE_BYTES = 0x260;
 export const MIN_PROTOCOL = 0x020c;
@@ -22,12 +24,6 @@ export type BzImageProbe =
     }
   | { readonly ok: false; readonly format: string; readonly reason: string };
 
-function u16(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8);
-}
-function u32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-}
 const hex = (n: number, w = 4): string => '0x' + n.toString(16).padStart(w, '0');
 
 /**
@@ -36,7 +32,7 @@ const hex = (n: number, w = 4): string => '0x' + n.toString(16).padStart(w, '0')
  * version string (setup-relative pointer at 0x20E + 0x200).
  */
 export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint8Array): BzImageProbe {
-  if (size >= 0x40 && head.length >= 0x40 && u32(head, 0x38) === 0x644d5241) {
+  if (size >= 0x40 && head.length >= 0x40 && u32le(head, 0x38) === 0x644d5241) {
     return { ok: false, format: 'arm64-Image', reason: 'an arm64 Image, not an x86 bzImage' };
   }
   if (
@@ -50,13 +46,13 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     return { ok: false, format: 'gzip', reason: 'a gzip-compressed file (Image.gz?), not a bzImage' };
   }
-  if (head.length >= 4 && u32(head, 0) === 0x464c457f) {
+  if (head.length >= 4 && u32le(head, 0) === 0x464c457f) {
     return { ok: false, format: 'elf', reason: 'an ELF file (vmlinux?), kexec_file_load needs a bzImage' };
   }
   if (size < 2 * 512 || head.length < 0x240) {
     return { ok: false, format: 'unknown', reason: `file too small for a bzImage (${size} bytes, need ≥ 1024)` };
   }
-  const bootFlag = u16(head, 0x1fe);
+  const bootFlag = u16le(head, 0x1fe);
   const magic = String.fromCharCode(...head.subarray(0x202, 0x206));
   const pe = head[0] === 0x4d && head[1] === 0x5a;
   if (bootFlag !== 0xaa55 || magic !== 'HdrS') {
@@ -69,7 +65,7 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
       reason: `${what}: boot_flag ${hex(bootFlag)} (want 0xaa55), header magic ${JSON.stringify(magic)} (want "HdrS")`,
     };
   }
-  const protocol = u16(head, 0x206);
+  const protocol = u16le(head, 0x206);
   if (protocol < MIN_PROTOCOL) {
     return {
       ok: false,
@@ -77,11 +73,11 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
       reason: `boot protocol ${protocol >> 8}.${String(protocol & 0xff).padStart(2, '0')} is older than 2.12 (needed for 64-bit kexec)`,
     };
   }
-  const loadflags = head[0x211]!;
+  const loadflags = u8(head, 0x211);
   if ((loadflags & 1) === 0) {
     return { ok: false, format: 'bzImage', reason: 'zImage (LOADED_HIGH not set in loadflags), not a bzImage' };
   }
-  const xlf = u16(head, 0x236);
+  const xlf = u16le(head, 0x236);
   if ((xlf & 1) === 0) return { ok: false, format: 'bzImage', reason: 'not a 64-bit kernel (XLF_KERNEL_64 not set)' };
   if ((xlf & 2) === 0) {
     return {
@@ -90,7 +86,7 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
       reason: 'kernel cannot be loaded above 4 GiB (XLF_CAN_BE_LOADED_ABOVE_4G not set)',
     };
   }
-  const cmdlineSize = u32(head, 0x238);
+  const cmdlineSize = u32le(head, 0x238);
   let version: string | undefined;
   if (versionBytes) {
     const end = versionBytes.indexOf(0);
@@ -103,6 +99,6 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
 /** File offset of the kernel version string, or undefined (0x20E holds it minus 0x200). */
 export function versionOffset(head: Uint8Array): number | undefined {
   if (head.length < 0x210) return undefined;
-  const p = u16(head, 0x20e);
+  const p = u16le(head, 0x20e);
   return p === 0 ? undefined : p + 0x200;
 }

@@ -13,7 +13,7 @@ import { execLoaded, loadPlan } from '../kexec/load';
 import { describePlan, planBoot, type FsLookup, type PlanOptions } from '../kexec/plan';
 import { formatProgress } from '../kexec/progress';
 import { log, setConsoleLevel } from '../log';
-import { ArgError, numberOption, parseArgs, type ParsedArgs } from '../util/args';
+import { type ArgError, numberOption, parseArgs, type ParsedArgs } from '../util/args';
 import { verifyPassword } from './password';
 import { listText, plainCommand, readLines } from './plain';
 import { MenuState, type Action } from './state';

@@ -30,7 +30,7 @@ class UnassignedLog {
 }
 
 export class IoBus {
-  private readonly handlers: Array<IoDevice | undefined> = new Array(0x10000);
+  private readonly handlers = new Array<IoDevice | undefined>(0x10000);
   private readonly unassigned = new UnassignedLog();
 
   register(first: number, count: number, dev: IoDevice): void {

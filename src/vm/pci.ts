@@ -30,7 +30,7 @@ export interface PciIds {
 export class PciFunction {
   readonly config = new Uint8Array(256);
   protected readonly wmask = new Uint8Array(256);
-  readonly bars: Array<BarSpec | undefined> = new Array(6);
+  readonly bars = new Array<BarSpec | undefined>(6);
   /** The decoded address of each BAR while its decode is enabled, else null. */
   private readonly mapped: Array<number | null> = [null, null, null, null, null, null];
 

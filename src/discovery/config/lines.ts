@@ -44,10 +44,16 @@ export function firstInvalidUtf8(b: Uint8Array): number {
     }
     let need: number;
     let min: number;
-    if (c >= 0xc2 && c <= 0xdf) ((need = 1), (min = 0x80));
-    else if (c >= 0xe0 && c <= 0xef) ((need = 2), (min = 0x800));
-    else if (c >= 0xf0 && c <= 0xf4) ((need = 3), (min = 0x10000));
-    else return i;
+    if (c >= 0xc2 && c <= 0xdf) {
+      need = 1;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+    } else return i;
     let cp = c & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
       const d = b[i + k];

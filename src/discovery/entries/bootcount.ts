@@ -36,7 +36,7 @@ function splitCounter(fileName: string): CounterParts | undefined {
   const left = m[1]!;
   const done = m[2];
   if (BigInt(left) > INT_MAX || (done !== undefined && BigInt(done) > INT_MAX)) return undefined;
-  return { prefix: fileName.slice(0, plus + 1), left, done, suffix };
+  return { prefix: fileName.slice(0, plus + 1), left, ...(done !== undefined ? { done } : {}), suffix };
 }
 
 /** Parse `fileName` (no directory) into its id and optional counter. */

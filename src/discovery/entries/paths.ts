@@ -13,14 +13,16 @@ export type Resolved =
 /** Directory of snippets on a root filesystem without a separate /boot. */
 export const ROOTFS_ENTRIES_DIR = '/boot/loader/entries';
 
-async function check(fs: FileSystem, path: string): Promise<'file' | 'missing' | string> {
+type Check = { readonly kind: 'file' } | { readonly kind: 'missing' } | { readonly kind: 'bad'; readonly why: string };
+
+async function check(fs: FileSystem, path: string): Promise<Check> {
   try {
     const st = await fs.stat(path);
-    if (st.kind === 'file') return 'file';
-    return st.kind === 'dir' ? 'is a directory' : 'is not a regular file';
+    if (st.kind === 'file') return { kind: 'file' };
+    return { kind: 'bad', why: st.kind === 'dir' ? 'is a directory' : 'is not a regular file' };
   } catch (e) {
-    if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return 'missing';
-    return errorMessage(e);
+    if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return { kind: 'missing' };
+    return { kind: 'bad', why: errorMessage(e) };
   }
 }
 
@@ -42,8 +44,9 @@ export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: 
     };
   }
   const first = await check(fs, path);
-  if (first === 'file') return { ok: true, path, ...(fat ? { note: `backslashes read as '/' (FAT): ${path}` } : {}) };
-  if (first !== 'missing') return { ok: false, path, reason: `${path} ${first}` };
+  if (first.kind === 'file')
+    return { ok: true, path, ...(fat ? { note: `backslashes read as '/' (FAT): ${path}` } : {}) };
+  if (first.kind === 'bad') return { ok: false, path, reason: `${path} ${first.why}` };
 
   const tried = [path];
   const hasBoot = (fs.caseInsensitive ? path.toLowerCase() : path).startsWith('/boot/');
@@ -51,14 +54,14 @@ export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: 
   if (hasBoot) {
     const alt = path.slice('/boot'.length);
     tried.push(alt);
-    if ((await check(fs, alt)) === 'file')
+    if ((await check(fs, alt)).kind === 'file')
       return { ok: true, path: alt, note: `${path} not found; using ${alt} (the snippet assumes /boot is mounted)` };
   }
   // Snippets on a root filesystem sometimes name files relative to /boot.
   if (normalizePath(snippetDir) === ROOTFS_ENTRIES_DIR && !hasBoot) {
     const alt = '/boot' + path;
     tried.push(alt);
-    if ((await check(fs, alt)) === 'file')
+    if ((await check(fs, alt)).kind === 'file')
       return { ok: true, path: alt, note: `${path} not found; using ${alt} (snippet in ${ROOTFS_ENTRIES_DIR})` };
   }
   return { ok: false, path, reason: `not found (tried ${tried.join(', ')})` };

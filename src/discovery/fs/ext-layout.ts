@@ -3,6 +3,7 @@
 // contiguous bytes. This is the fast data path (one readAt per extent instead of one
 // libext2fs call per block) and the whole reader when libext2fs cannot mount the volume.
 
+import { u16le, u32le } from '../../util/bytes';
 import type { ByteSource } from '../io/source';
 import { readExact } from '../io/source';
 import { FsError } from './types';
@@ -28,9 +29,6 @@ const MAX_EXTENT_DEPTH = 5;
 const MAX_MAP_NODES = 20_000;
 const MAX_MAP_ENTRIES = 16 * 1024 * 1024;
 
-const u16 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8);
-const u32 = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000;
-
 export interface ExtSuper {
   readonly blockSize: number;
   readonly blocksCount: number;
@@ -55,22 +53,23 @@ export interface ExtSuper {
 /** Parse and validate the primary superblock (bytes 1024..2047 of the volume). */
 export function parseSuper(sb: Uint8Array, volumeSize: number, name: string): ExtSuper {
   const bad = (why: string): FsError => new FsError('EINVAL', name, `not a valid ext2/3/4 filesystem: ${why}`);
-  if (u16(sb, 56) !== 0xef53) throw bad('bad magic number in superblock (EXT2_ET_BAD_MAGIC)');
-  const logBs = u32(sb, 24);
+  if (sb.length < 1024) throw bad('superblock too short');
+  if (u16le(sb, 56) !== 0xef53) throw bad('bad magic number in superblock (EXT2_ET_BAD_MAGIC)');
+  const logBs = u32le(sb, 24);
   if (logBs > 6) throw bad(`block size 1024<<${logBs}`);
   const blockSize = 1024 << logBs;
-  const incompat = u32(sb, 96);
-  const roCompat = u32(sb, 100);
-  const compat = u32(sb, 92);
+  const incompat = u32le(sb, 96);
+  const roCompat = u32le(sb, 100);
+  const compat = u32le(sb, 92);
   const is64 = (incompat & INCOMPAT_64BIT) !== 0;
-  const blocksCount = u32(sb, 4) + (is64 ? u32(sb, 0x150) * 0x100000000 : 0);
-  const inodesCount = u32(sb, 0);
-  const firstDataBlock = u32(sb, 20);
-  const blocksPerGroup = u32(sb, 32);
-  const inodesPerGroup = u32(sb, 40);
-  const rev = u32(sb, 76);
-  const inodeSize = rev === 0 ? 128 : u16(sb, 88);
-  const descSize = is64 ? u16(sb, 254) : 32;
+  const blocksCount = u32le(sb, 4) + (is64 ? u32le(sb, 0x150) * 0x100000000 : 0);
+  const inodesCount = u32le(sb, 0);
+  const firstDataBlock = u32le(sb, 20);
+  const blocksPerGroup = u32le(sb, 32);
+  const inodesPerGroup = u32le(sb, 40);
+  const rev = u32le(sb, 76);
+  const inodeSize = rev === 0 ? 128 : u16le(sb, 88);
+  const descSize = is64 ? u16le(sb, 254) : 32;
   if (incompat & INCOMPAT_JOURNAL_DEV) throw bad('this is an external journal device');
   if (incompat & (INCOMPAT_COMPRESSION | INCOMPAT_DIRDATA))
     throw bad(`unsupported incompat features 0x${incompat.toString(16)}`);
@@ -102,8 +101,8 @@ export function parseSuper(sb: Uint8Array, volumeSize: number, name: string): Ex
     incompat,
     roCompat,
     compat,
-    firstMetaBg: u32(sb, 260),
-    backupBgs: [u32(sb, 0x24c), u32(sb, 0x250)],
+    firstMetaBg: u32le(sb, 260),
+    backupBgs: [u32le(sb, 0x24c), u32le(sb, 0x250)],
     hasFiletype: (incompat & INCOMPAT_FILETYPE) !== 0,
     needsRecovery: (incompat & INCOMPAT_RECOVER) !== 0,
     label,
@@ -161,8 +160,8 @@ export class ExtLayout {
       this.descCache.set(blk, buf);
     }
     const off = (g % (blockSize / descSize)) * descSize;
-    const lo = u32(buf, off + 8);
-    const hi = descSize >= 64 ? u32(buf, off + 0x28) : 0;
+    const lo = u32le(buf, off + 8);
+    const hi = descSize >= 64 ? u32le(buf, off + 0x28) : 0;
     return lo + hi * 0x100000000;
   }
 
@@ -184,15 +183,15 @@ export class ExtLayout {
     if (table === 0 || block >= this.sb.blocksCount)
       throw new FsError('EIO', path, `inode table of group ${g} at invalid block ${table}`);
     const raw = readExact(this.src, block * blockSize + (byteOff % blockSize), Math.min(inodeSize, 256));
-    const mode = u16(raw, 0);
-    const size = u32(raw, 4) + u32(raw, 108) * 0x100000000;
+    const mode = u16le(raw, 0);
+    const size = u32le(raw, 4) + u32le(raw, 108) * 0x100000000;
     if (!Number.isSafeInteger(size)) throw new FsError('EIO', path, `inode ${ino} size too large`);
     return {
       ino,
       mode,
       size,
-      flags: u32(raw, 0x20),
-      mtimeMs: u32(raw, 0x10) * 1000,
+      flags: u32le(raw, 0x20),
+      mtimeMs: u32le(raw, 0x10) * 1000,
       iBlock: raw.subarray(0x28, 0x28 + 60),
     };
   }
@@ -260,26 +259,26 @@ export class ExtLayout {
   ): void {
     if (++budget.nodes > MAX_MAP_NODES)
       throw new FsError('EFBIG', path, `extent tree larger than ${MAX_MAP_NODES} nodes`);
-    if (u16(node, 0) !== 0xf30a) throw new FsError('EIO', path, 'bad extent header magic');
-    const entries = u16(node, 2);
-    const max = u16(node, 4);
-    const depth = u16(node, 6);
+    if (u16le(node, 0) !== 0xf30a) throw new FsError('EIO', path, 'bad extent header magic');
+    const entries = u16le(node, 2);
+    const max = u16le(node, 4);
+    const depth = u16le(node, 6);
     if (entries > max || 12 + entries * 12 > node.length)
       throw new FsError('EIO', path, `extent node with ${entries}/${max} entries`);
     if (depth > MAX_EXTENT_DEPTH || level > MAX_EXTENT_DEPTH)
       throw new FsError('EIO', path, `extent tree depth ${depth}`);
     for (let i = 0; i < entries; i++) {
       const e = 12 + i * 12;
-      const logical = u32(node, e);
+      const logical = u32le(node, e);
       if (logical >= nBlocks) break;
       if (depth === 0) {
-        let len = u16(node, e + 4);
+        let len = u16le(node, e + 4);
         const unwritten = len > 32768;
         if (unwritten) len -= 32768;
-        const phys = u32(node, e + 8) + u16(node, e + 6) * 0x100000000;
+        const phys = u32le(node, e + 8) + u16le(node, e + 6) * 0x100000000;
         out.push([logical, unwritten ? -1 : phys, len]);
       } else {
-        const child = u32(node, e + 4) + u16(node, e + 8) * 0x100000000;
+        const child = u32le(node, e + 4) + u16le(node, e + 8) * 0x100000000;
         this.walkExtents(this.readBlocks(child, 1, path), nBlocks, out, path, level + 1, budget);
       }
       if (out.length > MAX_MAPPED_RUNS) throw new FsError('EFBIG', path, `more than ${MAX_MAPPED_RUNS} extents`);
@@ -311,12 +310,12 @@ export class ExtLayout {
       if (++work > MAX_MAP_ENTRIES) throw new FsError('EFBIG', path, 'block map too large');
       const data = this.readBlocks(blk, 1, path);
       for (let i = 0; i < per && logical < nBlocks; i++) {
-        const child = u32(data, i * 4);
+        const child = u32le(data, i * 4);
         if (level === 1) emit(child);
         else indirect(child, level - 1);
       }
     };
-    for (let i = 0; i < 12 && logical < nBlocks; i++) emit(u32(iBlock, i * 4));
-    for (let level = 1; level <= 3 && logical < nBlocks; level++) indirect(u32(iBlock, (11 + level) * 4), level);
+    for (let i = 0; i < 12 && logical < nBlocks; i++) emit(u32le(iBlock, i * 4));
+    for (let level = 1; level <= 3 && logical < nBlocks; level++) indirect(u32le(iBlock, (11 + level) * 4), level);
   }
 }

@@ -2,6 +2,7 @@
 // from the on-disk layout. Used when libext2fs cannot mount a volume within its fixed 16 MiB
 // WASM heap (about 400 GiB and larger), or after the WASM module has died.
 
+import { u16le, u32le, u8 } from '../../util/bytes';
 import type { ByteSource } from '../io/source';
 import { type ExtInode, ExtLayout, type ExtSuper, INODE_FLAG_EXTENTS, INODE_FLAG_INLINE_DATA } from './ext-layout';
 import type { FileHandle, FileKind } from './types';
@@ -33,9 +34,9 @@ const utf8 = new TextDecoder('utf-8');
 export function parseDirBlock(b: Uint8Array, hasFiletype: boolean, out: Array<[string, number]>): void {
   let off = 0;
   while (off + 8 <= b.length) {
-    const ino = (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16)) + b[off + 3] * 0x1000000;
-    const recLen = b[off + 4] | (b[off + 5] << 8);
-    const nameLen = hasFiletype ? b[off + 6] : b[off + 6] | (b[off + 7] << 8);
+    const ino = u32le(b, off);
+    const recLen = u16le(b, off + 4);
+    const nameLen = hasFiletype ? u8(b, off + 6) : u16le(b, off + 6);
     if (recLen < 8 || recLen % 4 !== 0 || off + recLen > b.length || 8 + nameLen > recLen) return;
     if (ino !== 0 && nameLen > 0) {
       const name = utf8.decode(b.subarray(off + 8, off + 8 + nameLen));

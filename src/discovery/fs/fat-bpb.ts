@@ -2,6 +2,7 @@
 // Format" 1.03). The FAT type is decided by the cluster count alone, as the spec says, not by
 // the label string at 0x36/0x52.
 
+import { u16le, u32le, u8 } from '../../util/bytes';
 import { FsError } from './types';
 
 export type FatBits = 12 | 16 | 32;
@@ -26,33 +27,34 @@ export interface FatGeometry {
   readonly label: string;
 }
 
-const u16 = (b: Uint8Array, o: number): number => b[o] | (b[o + 1] << 8);
-const u32 = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000;
-
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
-/** Parse and validate sector 0; `volumeSize` is the size of the byte source. */
+/**
+ * Parse and validate sector 0; `volumeSize` is the size of the byte source. Every field read
+ * lies in the first 512 bytes, which the length check guarantees.
+ */
 export function parseBpb(b: Uint8Array, volumeSize: number, name: string): FatGeometry {
   const bad = (why: string): FsError => new FsError('EINVAL', name, `not a valid FAT volume: ${why}`);
   if (b.length < 512) throw bad('boot sector too short');
-  if (b[0] !== 0xeb && b[0] !== 0xe9) throw bad(`no x86 jump at byte 0 (0x${b[0].toString(16)})`);
-  const bps = u16(b, 11);
+  const jump = u8(b, 0);
+  if (jump !== 0xeb && jump !== 0xe9) throw bad(`no x86 jump at byte 0 (0x${jump.toString(16)})`);
+  const bps = u16le(b, 11);
   if (![512, 1024, 2048, 4096].includes(bps)) throw bad(`bytes per sector ${bps}`);
-  const spc = b[13];
+  const spc = u8(b, 13);
   if (!isPow2(spc) || spc > 128) throw bad(`sectors per cluster ${spc}`);
   const clusterSize = bps * spc;
   if (clusterSize > 256 * 1024) throw bad(`cluster size ${clusterSize}`);
-  const reserved = u16(b, 14);
+  const reserved = u16le(b, 14);
   if (reserved === 0) throw bad('no reserved sectors');
-  const nFats = b[16];
+  const nFats = u8(b, 16);
   if (nFats < 1 || nFats > 4) throw bad(`${nFats} FATs`);
-  const rootEntries = u16(b, 17);
-  const total16 = u16(b, 19);
-  const media = b[21];
+  const rootEntries = u16le(b, 17);
+  const total16 = u16le(b, 19);
+  const media = u8(b, 21);
   if (media !== 0xf0 && media < 0xf8) throw bad(`media byte 0x${media.toString(16)}`);
-  const fat16Size = u16(b, 22);
-  const total = total16 !== 0 ? total16 : u32(b, 32);
-  const fatSectors = fat16Size !== 0 ? fat16Size : u32(b, 36);
+  const fat16Size = u16le(b, 22);
+  const total = total16 !== 0 ? total16 : u32le(b, 32);
+  const fatSectors = fat16Size !== 0 ? fat16Size : u32le(b, 36);
   if (total === 0) throw bad('zero total sectors');
   if (fatSectors === 0) throw bad('zero FAT size');
   const rootDirSectors = Math.ceil((rootEntries * 32) / bps);
@@ -70,12 +72,12 @@ export function parseBpb(b: Uint8Array, volumeSize: number, name: string): FatGe
   if (firstData * bps > volumeSize) throw bad(`metadata ends at ${firstData * bps}, past the device end ${volumeSize}`);
   let rootCluster = 0;
   if (bits === 32) {
-    if (u16(b, 42) !== 0) throw bad(`FAT32 version ${u16(b, 42)}`);
-    rootCluster = u32(b, 44);
+    if (u16le(b, 42) !== 0) throw bad(`FAT32 version ${u16le(b, 42)}`);
+    rootCluster = u32le(b, 44);
     if (rootCluster < 2 || rootCluster > clusterCount + 1) throw bad(`root cluster ${rootCluster}`);
   }
   const labelOff = bits === 32 ? 71 : 43;
-  const sig = b[bits === 32 ? 66 : 38];
+  const sig = u8(b, bits === 32 ? 66 : 38);
   const label =
     sig === 0x29
       ? Buffer.from(b.subarray(labelOff, labelOff + 11))

@@ -2,6 +2,7 @@
 // loop/length limits, and coalescing of consecutive clusters into byte runs so file data is
 // read with few large readAt calls.
 
+import { u8 } from '../../util/bytes';
 import type { ByteSource } from '../io/source';
 import { readExact } from '../io/source';
 import type { FatGeometry } from './fat-bpb';
@@ -34,9 +35,10 @@ export class FatTable {
     return buf;
   }
 
+  /** Byte `i` of the FAT; the BPB check sized the FAT for every valid cluster's entry. */
   private byteAt(i: number): number {
     const w = Math.floor(i / WINDOW);
-    return this.window(w)[i - w * WINDOW];
+    return u8(this.window(w), i - w * WINDOW);
   }
 
   /** The FAT entry of cluster `c` (masked to its width). */
@@ -75,9 +77,9 @@ export class FatTable {
       const start = k;
       const stop = Math.min(buf.length, i + (max - k) * width);
       if (bits === 16) {
-        while (i + 2 <= stop && buf.readUInt16LE(i) === c + k + 1) ((i += 2), k++);
+        for (; i + 2 <= stop && buf.readUInt16LE(i) === c + k + 1; k++) i += 2;
       } else {
-        while (i + 4 <= stop && (buf.readUInt32LE(i) & 0x0fffffff) === c + k + 1) ((i += 4), k++);
+        for (; i + 4 <= stop && (buf.readUInt32LE(i) & 0x0fffffff) === c + k + 1; k++) i += 4;
       }
       // Stopped before `stop`: the chain leaves its neighbour here. Else go on in the next window.
       if (i + width <= stop || k === start) break;
@@ -156,9 +158,10 @@ export class FatTable {
 function checkNoOverlap(runs: readonly Run[], path: string): void {
   if (runs.length < 2) return;
   const sorted = [...runs].sort((a, b) => a.diskOffset - b.diskOffset);
-  for (let i = 1; i < sorted.length; i++) {
-    const p = sorted[i - 1];
-    if (p.diskOffset + p.length > sorted[i].diskOffset)
+  let prev: Run | undefined;
+  for (const r of sorted) {
+    if (prev && prev.diskOffset + prev.length > r.diskOffset)
       throw new FsError('ELOOP', path, 'FAT chain uses a cluster twice (loop)');
+    prev = r;
   }
 }

@@ -2,6 +2,8 @@
 // 0x10 extension; mtools sets them for names like 'readme.txt'), and VFAT long names (UTF-16LE
 // in 13-unit slices, validated by sequence number and the 8.3 checksum).
 
+import { u16le, u32le, u8 } from '../../util/bytes';
+
 export interface FatDirEntry {
   readonly name: string;
   readonly dir: boolean;
@@ -28,7 +30,7 @@ const CP437_HIGH =
 function oemChars(b: Uint8Array, lower: boolean): string {
   let s = '';
   for (const c of b) {
-    let ch = c < 0x80 ? String.fromCharCode(c) : CP437_HIGH[c - 0x80];
+    let ch = c < 0x80 ? String.fromCharCode(c) : CP437_HIGH.charAt(c - 0x80);
     if (lower && c >= 0x41 && c <= 0x5a) ch = ch.toLowerCase();
     s += ch;
   }
@@ -39,34 +41,36 @@ function oemChars(b: Uint8Array, lower: boolean): string {
 export function shortName(e: Uint8Array): string {
   const raw = Uint8Array.from(e.subarray(0, 8));
   if (raw[0] === 0x05) raw[0] = 0xe5; // 0x05 stands for a real leading 0xE5 (KANJI lead byte)
-  const base = oemChars(raw, (e[12] & 0x08) !== 0);
-  const ext = oemChars(e.subarray(8, 11), (e[12] & 0x10) !== 0);
+  const nt = u8(e, 12);
+  const base = oemChars(raw, (nt & 0x08) !== 0);
+  const ext = oemChars(e.subarray(8, 11), (nt & 0x10) !== 0);
   return ext ? `${base}.${ext}` : base;
 }
 
 /** Checksum of the 11 name bytes, stored in every LFN slot of that entry. */
 export function lfnChecksum(e: Uint8Array): number {
   let sum = 0;
-  for (let i = 0; i < 11; i++) sum = (((sum & 1) << 7) + (sum >> 1) + e[i]) & 0xff;
+  for (let i = 0; i < 11; i++) sum = (((sum & 1) << 7) + (sum >> 1) + u8(e, i)) & 0xff;
   return sum;
 }
 
 const LFN_OFFSETS = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30];
 
 /** Decode UTF-16 units; a lone surrogate becomes U+FFFD rather than a broken string. */
-function utf16(units: number[]): string {
+function utf16(units: readonly number[]): string {
   let s = '';
-  for (let i = 0; i < units.length; i++) {
-    const u = units[i];
-    if (u >= 0xd800 && u <= 0xdbff && i + 1 < units.length && units[i + 1] >= 0xdc00 && units[i + 1] <= 0xdfff) {
-      s += String.fromCharCode(u, units[++i]);
-    } else if (u >= 0xd800 && u <= 0xdfff) {
-      s += '\ufffd';
-    } else {
-      s += String.fromCharCode(u);
+  let high: number | null = null; // a high surrogate waiting for its low half
+  for (const u of units) {
+    const isLow = u >= 0xdc00 && u <= 0xdfff;
+    if (high !== null) {
+      s += isLow ? String.fromCharCode(high, u) : '\ufffd';
+      high = null;
+      if (isLow) continue;
     }
+    if (u >= 0xd800 && u <= 0xdbff) high = u;
+    else s += isLow ? '\ufffd' : String.fromCharCode(u);
   }
-  return s;
+  return high !== null ? s + '\ufffd' : s;
 }
 
 /** FAT date/time (local time of the writer; we read it as UTC since the zone is unknown). */
@@ -95,20 +99,20 @@ export function parseDirEntries(data: Uint8Array, maxEntries: number): FatDirEnt
   let lfnSum = -1;
   for (let off = 0; off + 32 <= data.length && out.length < maxEntries; off += 32) {
     const e = data.subarray(off, off + 32);
-    if (e[0] === 0x00) break;
-    if (e[0] === 0xe5) {
+    const ord = u8(e, 0);
+    if (ord === 0x00) break;
+    if (ord === 0xe5) {
       lfnExpect = 0;
       continue;
     }
-    const attr = e[11];
+    const attr = u8(e, 11);
     if ((attr & 0x3f) === ATTR_LFN) {
-      const ord = e[0];
       const seq = ord & 0x1f;
       if (ord & 0x40) {
         lfnUnits = [];
         lfnExpect = seq;
-        lfnSum = e[13];
-      } else if (seq !== lfnExpect || e[13] !== lfnSum) {
+        lfnSum = u8(e, 13);
+      } else if (seq !== lfnExpect || u8(e, 13) !== lfnSum) {
         lfnExpect = 0;
         continue;
       }
@@ -117,7 +121,7 @@ export function parseDirEntries(data: Uint8Array, maxEntries: number): FatDirEnt
         continue;
       }
       const units: number[] = [];
-      for (const o of LFN_OFFSETS) units.push(e[o] | (e[o + 1] << 8));
+      for (const o of LFN_OFFSETS) units.push(u16le(e, o));
       lfnUnits.unshift(units);
       lfnExpect = seq - 1;
       continue;
@@ -127,7 +131,7 @@ export function parseDirEntries(data: Uint8Array, maxEntries: number): FatDirEnt
     lfnUnits = [];
     lfnExpect = 0;
     if (attr & ATTR_VOLUME) continue;
-    const isDotEntry = e[0] === 0x2e && (e[1] === 0x20 || (e[1] === 0x2e && e[2] === 0x20));
+    const isDotEntry = ord === 0x2e && (e[1] === 0x20 || (e[1] === 0x2e && e[2] === 0x20));
     if (isDotEntry) continue;
     let name = '';
     if (haveLfn) {
@@ -137,10 +141,10 @@ export function parseDirEntries(data: Uint8Array, maxEntries: number): FatDirEnt
     if (!validName(name)) name = shortName(e);
     if (!validName(name) || seen.has(name)) continue;
     seen.add(name);
-    const cluster = (e[20] | (e[21] << 8)) * 0x10000 + (e[26] | (e[27] << 8));
-    const size = (e[28] | (e[29] << 8) | (e[30] << 16)) + e[31] * 0x1000000;
+    const cluster = u16le(e, 20) * 0x10000 + u16le(e, 26);
+    const size = u32le(e, 28);
     const dir = (attr & ATTR_DIR) !== 0;
-    const mtimeMs = fatTime(e[24] | (e[25] << 8), e[22] | (e[23] << 8));
+    const mtimeMs = fatTime(u16le(e, 24), u16le(e, 22));
     out.push({ name, dir, firstCluster: cluster, size: dir ? 0 : size, ...(mtimeMs !== undefined ? { mtimeMs } : {}) });
   }
   return out;

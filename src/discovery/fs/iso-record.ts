@@ -2,6 +2,8 @@
 // fields in them (SUSP 1.12: SP, CE, ST; RRIP 1.12: NM, PX, SL, TF, CL, RE). Every length and
 // pointer is checked against the record or the image before use.
 
+import { u32le, u8 } from '../../util/bytes';
+
 export const SECTOR = 2048;
 
 export interface IsoRecord {
@@ -19,20 +21,20 @@ export const FLAG_DIR = 0x02;
 export const FLAG_ASSOCIATED = 0x04;
 export const FLAG_MULTI_EXTENT = 0x80;
 
-const u32le = (b: Uint8Array, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000;
-
 /** ECMA-119 9.1.5 recording date: 7 bytes, offset from GMT in 15-minute units. */
 function recDate(b: Uint8Array, o: number): number | undefined {
-  if (b[o + 1] < 1 || b[o + 1] > 12 || b[o + 2] < 1) return undefined;
-  const gmtOff = (b[o + 6] << 24) >> 24;
-  return Date.UTC(1900 + b[o], b[o + 1] - 1, b[o + 2], b[o + 3], b[o + 4], b[o + 5]) - gmtOff * 15 * 60_000;
+  const month = u8(b, o + 1);
+  const day = u8(b, o + 2);
+  if (month < 1 || month > 12 || day < 1) return undefined;
+  const gmtOff = (u8(b, o + 6) << 24) >> 24;
+  return Date.UTC(1900 + u8(b, o), month - 1, day, u8(b, o + 3), u8(b, o + 4), u8(b, o + 5)) - gmtOff * 15 * 60_000;
 }
 
 /** Parse one record at `off` in `b`; null when it does not fit or is malformed. */
 export function parseRecord(b: Uint8Array, off: number): IsoRecord | null {
   const len = b[off];
-  if (len < 34 || off + len > b.length) return null;
-  const nameLen = b[off + 32];
+  if (len === undefined || len < 34 || off + len > b.length) return null;
+  const nameLen = u8(b, off + 32);
   if (33 + nameLen > len) return null;
   const suStart = 33 + nameLen + (nameLen % 2 === 0 ? 1 : 0);
   const rec = b.subarray(off, off + len);
@@ -40,8 +42,8 @@ export function parseRecord(b: Uint8Array, off: number): IsoRecord | null {
   return {
     extent: u32le(rec, 2),
     dataLength: u32le(rec, 10),
-    flags: rec[25],
-    interleaved: rec[26] !== 0 || rec[27] !== 0,
+    flags: u8(rec, 25),
+    interleaved: u8(rec, 26) !== 0 || u8(rec, 27) !== 0,
     rawName: rec.subarray(33, 33 + nameLen),
     systemUse: suStart < len ? rec.subarray(suStart) : new Uint8Array(0),
     ...(mtimeMs !== undefined ? { mtimeMs } : {}),
@@ -56,7 +58,7 @@ export function splitRecords(data: Uint8Array, maxRecords: number): IsoRecord[] 
   const out: IsoRecord[] = [];
   let off = 0;
   while (off < data.length && out.length < maxRecords) {
-    const len = data[off];
+    const len = u8(data, off);
     if (len === 0) {
       off = (Math.floor(off / SECTOR) + 1) * SECTOR;
       continue;
@@ -96,9 +98,9 @@ export function suspEntries(area: Uint8Array, readCe: CeReader): SuspEntry[] {
     let next: Uint8Array | null = null;
     let off = 0;
     while (off + 4 <= cur.length) {
-      const len = cur[off + 2];
+      const len = u8(cur, off + 2);
       if (len < 4 || off + len > cur.length) break;
-      const sig = String.fromCharCode(cur[off], cur[off + 1]);
+      const sig = String.fromCharCode(u8(cur, off), u8(cur, off + 1));
       const data = cur.subarray(off + 4, off + len);
       if (sig === 'ST') break;
       if (sig === 'CE' && data.length >= 24 && hops < MAX_CE) {
@@ -139,7 +141,7 @@ export function rockRidge(entries: readonly SuspEntry[]): RockRidge {
   let compOpen = false;
   for (const { sig, data } of entries) {
     if (sig === 'NM' && data.length >= 1 && !nameDone) {
-      const fl = data[0];
+      const fl = u8(data, 0);
       if (fl & 0x06) {
         // CURRENT or PARENT: not a real name.
         nameDone = true;
@@ -155,8 +157,8 @@ export function rockRidge(entries: readonly SuspEntry[]): RockRidge {
       link ??= [];
       let off = 1;
       while (off + 2 <= data.length) {
-        const cf = data[off];
-        const clen = data[off + 1];
+        const cf = u8(data, off);
+        const clen = u8(data, off + 1);
         if (off + 2 + clen > data.length) break;
         const text = utf8.decode(data.subarray(off + 2, off + 2 + clen));
         if (cf & 0x08) {
@@ -179,7 +181,7 @@ export function rockRidge(entries: readonly SuspEntry[]): RockRidge {
     } else if (sig === 'RE') {
       rr.relocated = true;
     } else if (sig === 'TF' && data.length >= 1) {
-      const fl = data[0];
+      const fl = u8(data, 0);
       // Order: creation, modify, access, ...; 7-byte form unless LONG_FORM (0x80).
       if (!(fl & 0x80) && fl & 0x02) {
         const off = 1 + (fl & 0x01 ? 7 : 0);
@@ -202,6 +204,6 @@ export function rockRidge(entries: readonly SuspEntry[]): RockRidge {
 /** SP at the start of the root '.' record's system use: Rock Ridge (SUSP) is in use. */
 export function suspSkip(rootDot: IsoRecord): number | null {
   const su = rootDot.systemUse;
-  if (su.length >= 7 && su[0] === 0x53 && su[1] === 0x50 && su[4] === 0xbe && su[5] === 0xef) return su[6];
+  if (su.length >= 7 && su[0] === 0x53 && su[1] === 0x50 && su[4] === 0xbe && su[5] === 0xef) return u8(su, 6);
   return null;
 }

@@ -3,6 +3,7 @@
 // (UCS-2 names), else the plain ISO names with ';1' stripped and case-insensitive lookups.
 // File data is contiguous per extent, so reads are single large readAt calls.
 
+import { u16le, u32le, u8 } from '../../util/bytes';
 import type { ByteSource } from '../io/source';
 import { readExact } from '../io/source';
 import {
@@ -28,8 +29,12 @@ const DIR_CACHE = 64;
 
 export type IsoNames = 'rockridge' | 'joliet' | 'iso9660';
 
+/** [logical block, byte length] of one section of a file. */
+type Extent = readonly [number, number];
+
 interface IsoNode extends TreeNode {
-  readonly extents: readonly (readonly [number, number])[];
+  /** Never empty: a node is made from at least one directory record. */
+  readonly extents: readonly [Extent, ...Extent[]];
   readonly symlink?: string;
 }
 
@@ -39,16 +44,15 @@ interface Volume {
   readonly suspSkip: number;
 }
 
+/** The root directory record inside a 2048-byte volume descriptor (bytes 156..156+len). */
 function recordRoot(vd: Uint8Array): IsoRecord | null {
-  const len = vd[156];
+  const len = u8(vd, 156);
   if (len < 34) return null;
   const b = vd.subarray(156, 156 + len);
-  const extent = (b[2] | (b[3] << 8) | (b[4] << 16)) + b[5] * 0x1000000;
-  const dataLength = (b[10] | (b[11] << 8) | (b[12] << 16)) + b[13] * 0x1000000;
   return {
-    extent,
-    dataLength,
-    flags: b[25],
+    extent: u32le(b, 2),
+    dataLength: u32le(b, 10),
+    flags: u8(b, 25),
     interleaved: false,
     rawName: new Uint8Array(0),
     systemUse: new Uint8Array(0),
@@ -72,6 +76,10 @@ function stripVersion(n: string): string {
   if (semi >= 0 && /^[0-9]*$/.test(n.slice(semi + 1))) n = n.slice(0, semi);
   if (n.endsWith('.') && !n.slice(0, -1).includes('.')) n = n.slice(0, -1);
   return n;
+}
+
+function extentOf(r: IsoRecord): Extent {
+  return [r.extent, r.dataLength];
 }
 
 function isDotRecord(r: IsoRecord): boolean {
@@ -126,15 +134,19 @@ class IsoOps implements TreeOps<IsoNode> {
     const seen = new Set<string>();
     for (let i = 0; i < records.length; i++) {
       const first = records[i];
-      if (isDotRecord(first)) continue;
+      if (first === undefined || isDotRecord(first)) continue;
       // Multi-extent files: records flagged 0x80 continue in the next record of the same name.
-      const parts = [first];
+      const parts: [IsoRecord, ...IsoRecord[]] = [first];
+      let last = first;
+      let next: IsoRecord | undefined;
       while (
-        parts[parts.length - 1].flags & FLAG_MULTI_EXTENT &&
-        i + 1 < records.length &&
+        last.flags & FLAG_MULTI_EXTENT &&
+        (next = records[i + 1]) !== undefined &&
         parts.length < MAX_EXTENTS_PER_FILE
       ) {
-        parts.push(records[++i]);
+        parts.push(next);
+        last = next;
+        i++;
       }
       if (first.flags & FLAG_ASSOCIATED) continue;
       const entry = this.entry(parts);
@@ -145,12 +157,12 @@ class IsoOps implements TreeOps<IsoNode> {
     return out;
   }
 
-  private entry(parts: IsoRecord[]): readonly [string, IsoNode] | null {
-    const r = parts[0];
+  private entry(parts: readonly [IsoRecord, ...IsoRecord[]]): readonly [string, IsoNode] | null {
+    const [r, ...more] = parts;
     let name = this.isoName(r);
     let kind: FileKind = r.flags & FLAG_DIR ? 'dir' : 'file';
     let symlink: string | undefined;
-    let extents: Array<readonly [number, number]> = parts.map((p) => [p.extent, p.dataLength] as const);
+    let extents: readonly [Extent, ...Extent[]] = [extentOf(r), ...more.map(extentOf)];
     let mtimeMs = r.mtimeMs;
     if (this.vol.names === 'rockridge') {
       const su = r.systemUse.subarray(this.vol.suspSkip);
@@ -188,7 +200,7 @@ class IsoOps implements TreeOps<IsoNode> {
   }
 
   /** A CL entry points at the relocated directory; its '.' record holds the length. */
-  private relocatedDir(lba: number): readonly [number, number] | null {
+  private relocatedDir(lba: number): Extent | null {
     if ((lba + 1) * SECTOR > this.src.size) return null;
     const recs = splitRecords(readExact(this.src, lba * SECTOR, SECTOR), 1);
     const dot = recs[0];
@@ -233,7 +245,7 @@ function findVolume(src: ByteSource): Volume {
     if (vd[0] === 2 && !joliet && isJoliet(vd)) joliet = vd;
   }
   if (!pvd) throw new FsError('EINVAL', src.name, 'not an ISO 9660 image: no primary volume descriptor at sector 16');
-  const blockSize = pvd[128] | (pvd[129] << 8);
+  const blockSize = u16le(pvd, 128);
   if (blockSize !== SECTOR)
     throw new FsError('EINVAL', src.name, `unsupported ISO 9660 logical block size ${blockSize}`);
   const root = recordRoot(pvd);
@@ -244,7 +256,7 @@ function findVolume(src: ByteSource): Volume {
   if ((root.extent + 1) * SECTOR <= src.size) {
     const dot = splitRecords(readExact(src, root.extent * SECTOR, SECTOR), 1)[0];
     const skip = dot && isDotRecord(dot) ? suspSkip(dot) : null;
-    if (skip !== null) {
+    if (dot && skip !== null) {
       const readCe = (block: number, offset: number, length: number): Uint8Array | null =>
         offset < SECTOR && length > 0 && length <= 64 * 1024 && block * SECTOR + offset + length <= src.size
           ? readExact(src, block * SECTOR + offset, length)

@@ -85,7 +85,7 @@ export async function resolvePath<N extends TreeNode>(
   let expanded = 0;
   while (pending.length > 0) {
     const name = pending.shift()!;
-    const dir = stack.length ? stack[stack.length - 1][1] : root;
+    const dir = stack.at(-1)?.[1] ?? root;
     if (name === '..') {
       if (dir.kind !== 'dir') throw new FsError('ENOTDIR', path);
       // Only a symlink target can get here at the root (normalizePath refused it in `path`):
@@ -110,7 +110,7 @@ export async function resolvePath<N extends TreeNode>(
     }
     stack.push([realName, node]);
   }
-  const node = stack.length ? stack[stack.length - 1][1] : root;
+  const node = stack.at(-1)?.[1] ?? root;
   return { node, path: '/' + stack.map((s) => s[0]).join('/') };
 }
 
@@ -201,7 +201,8 @@ export function readRuns(src: ByteSource, runs: readonly Run[], pos: number, len
   let hi = runs.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (runs[mid].fileOffset <= pos) lo = mid;
+    const r = runs[mid];
+    if (r !== undefined && r.fileOffset <= pos) lo = mid;
     else hi = mid - 1;
   }
   for (let i = lo; done < length; i++) {
@@ -229,7 +230,6 @@ export function readRuns(src: ByteSource, runs: readonly Run[], pos: number, len
   return out;
 }
 
-/** IoErrors from the source become FsError EIO naming the path. */
 /**
  * A FileHandle over a file laid out as runs on `src` (FAT clusters, ISO extents, ext extents):
  * reads are clamped to the file, served with one readAt per run, and refused once closed.
@@ -261,11 +261,17 @@ export function runsHandle(
   };
 }
 
+/**
+ * IoErrors from the source become FsError EIO naming the path; so do RangeErrors, which the
+ * byte readers (util/bytes) throw for a read past the end of a metadata buffer: corrupt
+ * metadata that a length check missed is an I/O error of that file, never a crash.
+ */
 export function ioGuard<T>(path: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
     if (e instanceof IoError) throw new FsError('EIO', path, e.message);
+    if (e instanceof RangeError) throw new FsError('EIO', path, `corrupt metadata: ${e.message}`);
     throw e;
   }
 }

@@ -15,7 +15,7 @@ const TABLE: Uint32Array = (() => {
 /** Advance a raw CRC register over `data` (no inversion). */
 export function crc32Update(state: number, data: Uint8Array): number {
   let c = state >>> 0;
-  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;
 }
 

@@ -1,12 +1,16 @@
 // GUID decoding and the names of well-known partition types. Names follow util-linux's
 // (`sfdisk --label gpt -T`, `sfdisk --label dos -T`) so what the menu shows matches fdisk.
 
+import { u8 } from '../../util/bytes';
+
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+
 /**
  * A GUID as stored on disk: the first three fields little-endian, the last two big-endian
  * ("mixed-endian"). Returns the lower-case dashed form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
  */
 export function guidAt(buf: Uint8Array, off: number): string {
-  const h = (i: number): string => buf[off + i].toString(16).padStart(2, '0');
+  const h = (i: number): string => hex2(u8(buf, off + i));
   return (
     h(3) +
     h(2) +
@@ -36,7 +40,7 @@ export function uuidAt(buf: Uint8Array, off: number): string {
   let s = '';
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
-    s += buf[off + i].toString(16).padStart(2, '0');
+    s += hex2(u8(buf, off + i));
   }
   return s;
 }

@@ -2,6 +2,7 @@
 // Linux's block/partitions/msdos.c does (logical partitions numbered from 5, EBR links
 // relative to the extended partition's start), with a cycle guard and a count limit.
 
+import { u8 } from '../../util/bytes';
 import { diag, type Diagnostic } from '../diagnostics';
 import { readClamped, type ByteSource } from '../io/source';
 import type { Partition } from '../model';
@@ -30,8 +31,8 @@ export function mbrEntries(sector: Uint8Array): MbrEntry[] {
     const o = 0x1be + 16 * i;
     out.push({
       index: i,
-      bootFlag: b[o],
-      type: b[o + 4],
+      bootFlag: u8(b, o),
+      type: u8(b, o + 4),
       startLba: b.readUInt32LE(o + 8),
       sectors: b.readUInt32LE(o + 12),
     });

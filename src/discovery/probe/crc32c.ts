@@ -13,6 +13,6 @@ const TABLE: Uint32Array = (() => {
 
 export function crc32cUpdate(state: number, data: Uint8Array): number {
   let c = state >>> 0;
-  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;
 }

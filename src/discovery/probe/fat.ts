@@ -4,6 +4,7 @@
 // (Microsoft's FAT specification: < 4085 FAT12, < 65525 FAT16), except that a BPB with a
 // 16-bit FAT size of 0 is laid out as FAT32 whatever its count (as Linux reads it).
 
+import { u16le, u32le, u8 } from '../../util/bytes';
 import type { FsProbe } from '../model';
 import type { ProbeContext } from './context';
 import { fieldBytes, oemLabel, startsWith } from './text';
@@ -43,11 +44,11 @@ export function fatGeometry(s: Uint8Array): FatGeometry | null {
   if (s.length < 512 || !hasFatMagic(s)) return null;
   const dv = new DataView(s.buffer, s.byteOffset, 512);
   const bytesPerSector = dv.getUint16(0x0b, true);
-  const sectorsPerCluster = s[0x0d];
+  const sectorsPerCluster = u8(s, 0x0d);
   const reservedSectors = dv.getUint16(0x0e, true);
-  const numFats = s[0x10];
+  const numFats = u8(s, 0x10);
   const rootEntries = dv.getUint16(0x11, true);
-  const media = s[0x15];
+  const media = u8(s, 0x15);
   if (numFats === 0 || reservedSectors === 0) return null;
   if (!(media >= 0xf8 || media === 0xf0)) return null;
   if (!isPow2(sectorsPerCluster)) return null;
@@ -87,9 +88,9 @@ function findLabelEntry(dir: Uint8Array): { found: Uint8Array | undefined; end: 
   for (let off = 0; off + 32 <= dir.length; off += 32) {
     const first = dir[off];
     if (first === 0x00) return { found: undefined, end: true };
-    const attr = dir[off + 11];
-    const clusterHi = dir[off + 20] | (dir[off + 21] << 8);
-    const clusterLo = dir[off + 26] | (dir[off + 27] << 8);
+    const attr = u8(dir, off + 11);
+    const clusterHi = u16le(dir, off + 20);
+    const clusterLo = u16le(dir, off + 26);
     if (first === 0xe5 || clusterHi !== 0 || clusterLo !== 0 || (attr & 0x3f) === 0x0f) continue;
     if ((attr & (0x08 | 0x10)) === 0x08) return { found: dir.subarray(off, off + 11), end: true };
   }
@@ -134,7 +135,7 @@ export function probeFat(ctx: ProbeContext): FsProbe | null {
   const raw = rootDirLabel(ctx, g, s);
   const isNoName = (b: Uint8Array): boolean => Buffer.from(b).toString('latin1') === NO_NAME;
   const label = raw === undefined || isNoName(raw) ? undefined : oemLabel(fieldBytes(raw, 0, 11));
-  const hx = (i: number): string => s[serialOff + i].toString(16).toUpperCase().padStart(2, '0');
-  const uuid = `${hx(3)}${hx(2)}-${hx(1)}${hx(0)}`;
+  const serial = u32le(s, serialOff).toString(16).toUpperCase().padStart(8, '0');
+  const uuid = `${serial.slice(0, 4)}-${serial.slice(4)}`;
   return { type: 'vfat', uuid, ...(label !== undefined ? { label } : {}), version: g.version, readable: true };
 }

@@ -2,6 +2,7 @@
 // LUKS, LVM2 PVs, swap (with hibernation images), squashfs, NTFS, exFAT and f2fs. UUIDs and
 // labels are decoded exactly as `blkid -p -o export` prints them; the rules are libblkid's.
 
+import { u16be, u32le, u8 } from '../../util/bytes';
 import type { FsProbe } from '../model';
 import { crc32Update } from '../partitions/crc32';
 import { isZero, uuidAt } from '../partitions/guids';
@@ -58,7 +59,7 @@ function luksAt(h: Uint8Array, off: number, secondary: boolean): boolean {
   if (off + 512 > h.length) return false;
   const m = secondary ? [0x53, 0x4b, 0x55, 0x4c, 0xba, 0xbe] : LUKS_MAGIC; // "SKUL\xba\xbe"
   for (let i = 0; i < 6; i++) if (h[off + i] !== m[i]) return false;
-  const version = (h[off + 6] << 8) | h[off + 7];
+  const version = u16be(h, off + 6);
   if (version === 2) {
     const hdrOffset = Buffer.from(h.buffer, h.byteOffset, h.length).readBigUInt64BE(off + 256);
     if (hdrOffset !== BigInt(off)) return false;
@@ -80,7 +81,7 @@ export function probeLuks(ctx: ProbeContext): FsProbe | null {
     }
   }
   if (off < 0) return null;
-  const version = (h[off + 6] << 8) | h[off + 7];
+  const version = u16be(h, off + 6);
   const uuidBytes = fieldBytes(h, off + 168, 40);
   const uuid = uuidBytes.length ? Buffer.from(uuidBytes).toString('latin1') : undefined;
   const label = version === 2 ? utf8Label(h, off + 24, 48) : undefined;
@@ -142,7 +143,8 @@ export function probeSwap(ctx: ProbeContext): FsProbe | null {
     else hibernation = HIBERNATION.find((m) => startsWith(h, ps - 10, m))?.toLowerCase();
     if (version || hibernation) break;
   }
-  if (!version && !hibernation) return null;
+  const shown = hibernation ?? version;
+  if (!shown) return null;
   if (version === '0') return { type: 'swap', version, readable: false };
   const hv = h.readUInt32LE(1024);
   if (version === '1' && ((hv !== 1 && hv !== 0x01000000) || h.readUInt32LE(1028) === 0)) {
@@ -167,7 +169,7 @@ export function probeSwap(ctx: ProbeContext): FsProbe | null {
     type: 'swap',
     ...optional('uuid', uuid),
     ...optional('label', label),
-    version: hibernation ?? version,
+    version: shown,
     readable: false,
     ...(hibernation ? { dirty: true } : {}),
   };
@@ -186,7 +188,7 @@ export function probeNtfs(ctx: ProbeContext): FsProbe | null {
   const h = ctx.head;
   if (h.length < 512 || !startsWith(h, 3, 'NTFS    ')) return null;
   const sectorSize = h.readUInt16LE(11);
-  const spc = h[13];
+  const spc = u8(h, 13);
   if (sectorSize < 256 || sectorSize > 4096 || !isPow2(spc) || sectorSize * spc > 65536) return null;
   if (
     h.readUInt16LE(14) ||
@@ -233,7 +235,7 @@ function exfatChecksum(boot: Uint8Array, sectorSize: number): number {
   let sum = 0;
   for (let i = 0; i < sectorSize * 11; i++) {
     if (i === 106 || i === 107 || i === 112) continue;
-    sum = ((sum & 1 ? 0x80000000 : 0) + (sum >>> 1) + boot[i]) >>> 0;
+    sum = ((sum & 1 ? 0x80000000 : 0) + (sum >>> 1) + u8(boot, i)) >>> 0;
   }
   return sum;
 }
@@ -241,8 +243,8 @@ function exfatChecksum(boot: Uint8Array, sectorSize: number): number {
 export function probeExfat(ctx: ProbeContext): FsProbe | null {
   const h = ctx.head;
   if (h.length < 512 || !startsWith(h, 3, 'EXFAT   ')) return null;
-  const bpsShift = h[108];
-  const spcShift = h[109];
+  const bpsShift = u8(h, 108);
+  const spcShift = u8(h, 109);
   if (h[0] !== 0xeb || h[1] !== 0x76 || h[2] !== 0x90 || h.readUInt16LE(510) !== 0xaa55) return null;
   if (bpsShift < 9 || bpsShift > 12 || spcShift > 25 - bpsShift || !isZero(h, 11, 53)) return null;
   const sector = 1 << bpsShift;
@@ -267,7 +269,7 @@ export function probeExfat(ctx: ProbeContext): FsProbe | null {
     for (let off = 0; off + 32 <= dir.length; off += 32) {
       if (dir[off] === 0x00) break search;
       if (dir[off] === 0x83) {
-        label = utf16Label(dir, off + 2, Math.min(dir[off + 1] * 2, 22), false);
+        label = utf16Label(dir, off + 2, Math.min(u8(dir, off + 1) * 2, 22), false);
         break search;
       }
     }
@@ -275,11 +277,11 @@ export function probeExfat(ctx: ProbeContext): FsProbe | null {
     if (next.length < 4) break;
     cluster = next.readUInt32LE(0);
   }
-  const s = (i: number): string => h[100 + i].toString(16).toUpperCase().padStart(2, '0');
+  const serial = u32le(h, 100).toString(16).toUpperCase().padStart(8, '0');
   const dirty = (h.readUInt16LE(106) & 2) !== 0;
   return {
     type: 'exfat',
-    uuid: `${s(3)}${s(2)}-${s(1)}${s(0)}`,
+    uuid: `${serial.slice(0, 4)}-${serial.slice(4)}`,
     ...optional('label', label),
     version: `${h[105]}.${h[104]}`,
     readable: false,

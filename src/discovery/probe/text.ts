@@ -1,6 +1,8 @@
 // Label and UUID text helpers shared by the probes. They mirror libblkid: a label is the
 // bytes up to the first NUL with trailing whitespace removed, and an empty label is absent.
 
+import { u16be, u16le, u8 } from '../../util/bytes';
+
 const WS = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
 
 /** Bytes of a fixed-size field up to the first NUL, trailing C-isspace trimmed. */
@@ -8,7 +10,7 @@ export function fieldBytes(buf: Uint8Array, off: number, len: number): Uint8Arra
   let end = off;
   const max = Math.min(off + len, buf.length);
   while (end < max && buf[end] !== 0) end++;
-  while (end > off && WS.has(buf[end - 1])) end--;
+  while (end > off && WS.has(u8(buf, end - 1))) end--;
   return buf.subarray(off, end);
 }
 
@@ -28,7 +30,7 @@ const CP850_HIGH =
 /** An 8-bit OEM label (FAT) decoded as code page 850; undefined if empty. */
 export function oemLabel(bytes: Uint8Array): string | undefined {
   let s = '';
-  for (const b of bytes) s += b < 0x80 ? String.fromCharCode(b) : CP850_HIGH[b - 0x80];
+  for (const b of bytes) s += b < 0x80 ? String.fromCharCode(b) : CP850_HIGH.charAt(b - 0x80);
   return s.length ? s : undefined;
 }
 
@@ -37,7 +39,7 @@ export function utf16Label(buf: Uint8Array, off: number, byteLen: number, bigEnd
   const units: number[] = [];
   const end = Math.min(off + byteLen, buf.length);
   for (let i = off; i + 1 < end; i += 2) {
-    const u = bigEndian ? (buf[i] << 8) | buf[i + 1] : buf[i] | (buf[i + 1] << 8);
+    const u = bigEndian ? u16be(buf, i) : u16le(buf, i);
     if (u === 0) break;
     units.push(u);
   }
@@ -51,7 +53,10 @@ export function utf16Label(buf: Uint8Array, off: number, byteLen: number, bigEnd
 
 export function hex(buf: Uint8Array, off: number, len: number): string {
   let s = '';
-  for (let i = 0; i < len; i++) s += buf[off + i].toString(16).padStart(2, '0');
+  for (let i = 0; i < len; i++) {
+    const b = u8(buf, off + i);
+    s += b.toString(16).padStart(2, '0');
+  }
   return s;
 }
 

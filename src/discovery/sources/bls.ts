@@ -19,7 +19,8 @@ const SRC = 'bls';
 export const MAX_ENTRIES_PER_DIR = 1024;
 const SREL_MAX_BYTES = 4096;
 
-const LINUX_FS: ReadonlySet<FsType | string> = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'f2fs']);
+// Keyed by string: a filesystem without a probe is matched by its reader's type name.
+const LINUX_FS: ReadonlySet<string> = new Set<FsType>(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'f2fs']);
 
 /** Which entry directories to scan on this filesystem. */
 export function entryDirs(m: MountedFs): string[] {

@@ -7,6 +7,7 @@
 // Every malformation is a PeError naming the field and its file offset; bounds are checked
 // before each read, so no RangeError or huge allocation can come out of hostile input.
 
+import { u16le, u32le, u8 } from '../../util/bytes';
 import { type ByteSource, readExact } from '../io/source';
 import { type FileHandle, FsError } from '../fs/types';
 
@@ -90,8 +91,8 @@ function* parser(size: number, file: string): Generator<ReadReq, PeImage, Uint8A
   if (!Number.isSafeInteger(size) || size < 0) fail('size', 0, `bad file size ${size}`);
   if (size < DOS_HEADER_SIZE) fail('e_magic', 0, `file too small for a DOS header (${size} < 64 bytes)`);
   const dos = yield { pos: 0, len: DOS_HEADER_SIZE };
-  if (dos[0] !== 0x4d || dos[1] !== 0x5a) fail('e_magic', 0, `not 'MZ' (${hex2(dos[0]!)} ${hex2(dos[1]!)})`);
-  const lfanew = u32(dos, 0x3c);
+  if (dos[0] !== 0x4d || dos[1] !== 0x5a) fail('e_magic', 0, `not 'MZ' (${hex2(u8(dos, 0))} ${hex2(u8(dos, 1))})`);
+  const lfanew = u32le(dos, 0x3c);
   if (lfanew < DOS_HEADER_SIZE) fail('e_lfanew', 0x3c, `${lfanew} points inside the DOS header`);
   if (lfanew + COFF_HEADER_SIZE + OPT_NEEDED > size) {
     fail('e_lfanew', 0x3c, `PE header at ${lfanew} runs past end of file (size ${size})`);
@@ -101,11 +102,11 @@ function* parser(size: number, file: string): Generator<ReadReq, PeImage, Uint8A
   if (coff[0] !== 0x50 || coff[1] !== 0x45 || coff[2] !== 0 || coff[3] !== 0) {
     fail('Signature', lfanew, "not 'PE\\0\\0'");
   }
-  const machine = u16(coff, 4);
-  const nSections = u16(coff, 6);
-  const symTab = u32(coff, 12);
-  const nSymbols = u32(coff, 16);
-  const optSize = u16(coff, 20);
+  const machine = u16le(coff, 4);
+  const nSections = u16le(coff, 6);
+  const symTab = u32le(coff, 12);
+  const nSymbols = u32le(coff, 16);
+  const optSize = u16le(coff, 20);
   if (nSections === 0) fail('NumberOfSections', lfanew + 6, 'no sections');
   if (nSections > MAX_SECTIONS) fail('NumberOfSections', lfanew + 6, `${nSections} > limit ${MAX_SECTIONS}`);
   if (optSize < OPT_NEEDED) {
@@ -123,11 +124,11 @@ function* parser(size: number, file: string): Generator<ReadReq, PeImage, Uint8A
   }
 
   const opt = yield { pos: optPos, len: OPT_NEEDED };
-  const magic = u16(opt, 0);
+  const magic = u16le(opt, 0);
   if (magic !== PE32_MAGIC && magic !== PE32PLUS_MAGIC) {
     fail('OptionalHeader.Magic', optPos, `0x${magic.toString(16)} is neither PE32 (0x10b) nor PE32+ (0x20b)`);
   }
-  const subsystem = u16(opt, 68);
+  const subsystem = u16le(opt, 68);
 
   const table = yield { pos: tablePos, len: tableLen };
   const sections: PeSection[] = [];
@@ -135,11 +136,11 @@ function* parser(size: number, file: string): Generator<ReadReq, PeImage, Uint8A
     const e = i * SECTION_ENTRY_SIZE;
     const entryPos = tablePos + e;
     const rawName = latin1(table.subarray(e, e + 8));
-    const virtualSize = u32(table, e + 8);
-    const virtualAddress = u32(table, e + 12);
-    const sizeOfRawData = u32(table, e + 16);
-    const pointerToRawData = u32(table, e + 20);
-    const characteristics = u32(table, e + 36);
+    const virtualSize = u32le(table, e + 8);
+    const virtualAddress = u32le(table, e + 12);
+    const sizeOfRawData = u32le(table, e + 16);
+    const pointerToRawData = u32le(table, e + 20);
+    const characteristics = u32le(table, e + 36);
     const length = Math.min(virtualSize, sizeOfRawData);
     if (length > 0 && pointerToRawData + length > size) {
       fail(
@@ -185,10 +186,12 @@ export function parsePe(src: ByteSource | Uint8Array, file?: string): PeImage {
   const name = file ?? (src instanceof Uint8Array ? 'buffer' : src.name);
   const size = src instanceof Uint8Array ? src.length : src.size;
   const gen = parser(size, name);
-  let step = gen.next();
+  let step = advance(gen, name);
   while (!step.done) {
-    const { pos, len } = step.value;
-    step = gen.next(src instanceof Uint8Array ? src.subarray(pos, pos + len) : readExact(src, pos, len));
+    const req = step.value;
+    const bytes =
+      src instanceof Uint8Array ? src.subarray(req.pos, req.pos + req.len) : readExact(src, req.pos, req.len);
+    step = advance(gen, name, req, bytes);
   }
   return step.value;
 }
@@ -196,12 +199,30 @@ export function parsePe(src: ByteSource | Uint8Array, file?: string): PeImage {
 /** Parse from an open file of a FileSystem. Throws PeError or FsError. */
 export async function parsePeHandle(h: FileHandle, file: string): Promise<PeImage> {
   const gen = parser(h.size, file);
-  let step = gen.next();
+  let step = advance(gen, file);
   while (!step.done) {
-    const { pos, len } = step.value;
-    step = gen.next(await readHandleExact(h, pos, len, file));
+    const req = step.value;
+    step = advance(gen, file, req, await readHandleExact(h, req.pos, req.len, file));
   }
   return step.value;
+}
+
+/**
+ * One parser step. The byte reads throw RangeError past the end of a buffer; the checks above
+ * them make that unreachable, but should one be missed it is still a PeError naming the file.
+ */
+function advance(
+  gen: Generator<ReadReq, PeImage, Uint8Array>,
+  file: string,
+  req?: ReadReq,
+  bytes?: Uint8Array,
+): IteratorResult<ReadReq, PeImage> {
+  try {
+    return bytes === undefined ? gen.next() : gen.next(bytes);
+  } catch (e) {
+    if (e instanceof RangeError) throw new PeError(file, 'header', req?.pos ?? 0, e.message);
+    throw e;
+  }
 }
 
 /** Read exactly `len` bytes; a short read inside the known size means the file changed or I/O failed. */
@@ -233,14 +254,6 @@ export function findSection(pe: PeImage, name: string): PeSection | undefined {
 export function machineName(machine: number): string {
   for (const [k, v] of Object.entries(PE_MACHINE)) if (v === machine) return k;
   return `0x${machine.toString(16).padStart(4, '0')}`;
-}
-
-function u16(b: Uint8Array, at: number): number {
-  return b[at]! | (b[at + 1]! << 8);
-}
-
-function u32(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
 function hex2(n: number): string {

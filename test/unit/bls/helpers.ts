@@ -2,18 +2,19 @@
 import type { BootEntry, EntrySource } from '../../../src/discovery/model';
 import { parseEntryName } from '../../../src/discovery/entries/bootcount';
 
+/** `| undefined` on each: property tests pass fast-check's optional values straight through. */
 export interface EntryOpts {
-  title?: string;
-  version?: string;
-  sortKey?: string;
-  machineId?: string;
-  fsId?: string;
-  source?: EntrySource;
-  bootable?: boolean;
-  hidden?: boolean;
-  profile?: number;
-  idWithoutProfile?: string;
-  id?: string;
+  title?: string | undefined;
+  version?: string | undefined;
+  sortKey?: string | undefined;
+  machineId?: string | undefined;
+  fsId?: string | undefined;
+  source?: EntrySource | undefined;
+  bootable?: boolean | undefined;
+  hidden?: boolean | undefined;
+  profile?: number | undefined;
+  idWithoutProfile?: string | undefined;
+  id?: string | undefined;
 }
 
 /** An entry named after its file, with id and counter derived as the BLS source does. */

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blsSource, entryDirs } from '../../../src/discovery/sources/bls';
 import { finalizeEntries } from '../../../src/discovery/entries/select';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { BootEntry } from '../../../src/discovery/model';
 import { context, DATA, mount, tree } from './fixture';
 
 const MID = '6a9857a393724b7a981ebb5b8495b9ea';
@@ -24,7 +24,7 @@ const byFile = (entries: BootEntry[], name: string) => {
 };
 const linux = (e: BootEntry) => {
   if (e.target.kind !== 'linux') throw new Error(`not linux: ${e.target.kind}`);
-  return e.target as LinuxTarget;
+  return e.target;
 };
 
 const esp = () =>

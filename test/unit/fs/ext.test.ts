@@ -47,7 +47,7 @@ describe.each(['ext4', 'ext2-1k', 'ext3'] as ExtKind[])('%s image made by mke2fs
       [4095, 9000],
       [h1.size - 8200, 8200],
       [1 << 20, 1 << 20],
-    ]) {
+    ] as const) {
       expect(Buffer.from(await h1.read(pos, len)).equals(Buffer.from(await h2.read(pos, len)))).toBe(true);
     }
     await h1.close();

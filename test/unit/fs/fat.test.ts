@@ -76,7 +76,7 @@ describe.each([12, 16, 32] as FatBits[])('FAT%i image made by mkfs.vfat + mcopy'
       [4095, 8193],
       [h.size - 10, 100],
       [1234567, 3 << 20],
-    ]) {
+    ] as const) {
       const got = await h.read(pos, len);
       expect(Buffer.from(got).equals(Buffer.from(whole.subarray(pos, pos + len)))).toBe(true);
     }
@@ -106,7 +106,11 @@ describe('FAT directory entries (Microsoft FAT spec layout)', () => {
       e[0] = s | (s === n ? 0x40 : 0);
       e[11] = 0x0f;
       e[13] = sum;
-      offs.forEach((o, i) => e.writeUInt16LE(units[(s - 1) * 13 + i], o));
+      offs.forEach((o, i) => {
+        const u = units[(s - 1) * 13 + i];
+        if (u === undefined) throw new Error('long name not padded to whole 13-unit slots');
+        e.writeUInt16LE(u, o);
+      });
       slots.unshift(e);
     }
     return Buffer.concat([...slots, sfn, Buffer.alloc(32)]);
@@ -116,7 +120,7 @@ describe('FAT directory entries (Microsoft FAT spec layout)', () => {
     const name = 'Caf\u00e9 \u{1F600} long name.conf';
     const e = parseDirEntries(lfnEntries(name, 'CAFE~1  CON'), 100);
     expect(e.map((x) => x.name)).toEqual([name]);
-    expect(e[0].size).toBe(5);
+    expect(e[0]?.size).toBe(5);
   });
 
   it('drops long names whose checksum does not match the 8.3 entry', () => {
@@ -161,20 +165,26 @@ describe('FAT chains that loop (clusters from mshowfat, FAT patched in a copy)',
       return Array.from({ length: b - a + 1 }, (_, i) => a + i);
     });
   };
+  /** Cluster `i` of a chain (negative: from the end); a chain too short for the test fails it. */
+  const nth = (chain: readonly number[], i: number): number => {
+    const c = chain.at(i);
+    if (c === undefined) throw new Error(`mshowfat listed ${chain.length} clusters, the test needs index ${i}`);
+    return c;
+  };
   /** The image with FAT16 entry `cluster` (both FAT copies) set to `value`. */
   function patched(cluster: number, value: number): BufferSource {
     const img = Buffer.from(fs.readFileSync(fx.image));
     const bps = img.readUInt16LE(11);
     const fatOff = img.readUInt16LE(14) * bps;
     const fatBytes = img.readUInt16LE(22) * bps;
-    for (let f = 0; f < img[16]; f++) img.writeUInt16LE(value, fatOff + f * fatBytes + cluster * 2);
+    for (let f = 0; f < img.readUInt8(16); f++) img.writeUInt16LE(value, fatOff + f * fatBytes + cluster * 2);
     return new BufferSource(img, 'looped.img');
   }
 
   it('a directory whose chain returns to its start is refused, the rest still reads', async () => {
     const c = clusters('many');
     expect(c.length).toBeGreaterThan(1);
-    const fsys = openFat(patched(c[c.length - 1], c[0]));
+    const fsys = openFat(patched(nth(c, -1), nth(c, 0)));
     const e = await fsys.readdir('/many').catch((x: unknown) => x);
     expect(e).toBeInstanceOf(FsError);
     expect(['ELOOP', 'EFBIG']).toContain((e as FsError).code);
@@ -183,13 +193,13 @@ describe('FAT chains that loop (clusters from mshowfat, FAT patched in a copy)',
 
   it('a file whose chain loops back is refused at open', async () => {
     const c = clusters('big.bin');
-    const fsys = openFat(patched(c[100], c[10]));
+    const fsys = openFat(patched(nth(c, 100), nth(c, 10)));
     expect(await errorCode(fsys.open('/big.bin'))).toBe('ELOOP');
   });
 
   it('a chain that ends early fails reads past its end with EIO', async () => {
     const c = clusters('big.bin');
-    const fsys = openFat(patched(c[100], 0xffff));
+    const fsys = openFat(patched(nth(c, 100), 0xffff));
     const h = await fsys.open('/big.bin');
     expect((await h.read(0, 4096)).length).toBe(4096);
     expect(await errorCode(h.read(h.size - 10, 10))).toBe('EIO');

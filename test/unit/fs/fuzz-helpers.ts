@@ -74,7 +74,9 @@ export async function walkAll(fsys: FileSystem): Promise<number> {
 function mutations(regions: readonly Region[], maxCount: number) {
   return fc.array(
     fc.tuple(fc.nat(regions.length - 1), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([r, off, v]) => {
-      const [start, len] = regions[r];
+      const region = regions[r];
+      if (region === undefined) throw new RangeError(`region ${r} of ${regions.length}`);
+      const [start, len] = region;
       return [start + (off % len), v] as const;
     }),
     { minLength: 1, maxLength: maxCount },
@@ -153,9 +155,9 @@ export function fatRegions(image: string): Region[] {
   const b = readExact(src, 0, 512);
   src.close();
   const bps = b.readUInt16LE(11);
-  const spc = b[13];
+  const spc = b.readUInt8(13);
   const reserved = b.readUInt16LE(14);
-  const nFats = b[16];
+  const nFats = b.readUInt8(16);
   const rootEntries = b.readUInt16LE(17);
   const fatSectors = b.readUInt16LE(22) || b.readUInt32LE(36);
   const fatOff = reserved * bps;

@@ -128,7 +128,7 @@ describe('ISO 9660 multi-extent files (ECMA-119 9.1.6 flag bit 7)', () => {
     const sector = img.subarray(dirLba * 2048, dirLba * 2048 + 2048);
     const at = sector.indexOf(Buffer.from('BIG.BIN;1'));
     const recStart = at - 33;
-    const rec = Buffer.from(sector.subarray(recStart, recStart + sector[recStart]));
+    const rec = Buffer.from(sector.subarray(recStart, recStart + sector.readUInt8(recStart)));
     const lba = rec.readUInt32LE(2);
     const size = rec.readUInt32LE(10);
     const parts = [2 * 1024 * 1024, 1024 * 1024, size - 3 * 1024 * 1024];
@@ -141,7 +141,8 @@ describe('ISO 9660 multi-extent files (ECMA-119 9.1.6 flag bit 7)', () => {
       r.writeUInt32BE(block, 6);
       r.writeUInt32LE(len, 10);
       r.writeUInt32BE(len, 14);
-      r[25] = i < parts.length - 1 ? r[25] | 0x80 : r[25] & ~0x80;
+      const flags = r.readUInt8(25);
+      r[25] = i < parts.length - 1 ? flags | 0x80 : flags & ~0x80;
       out.push(r);
       off += len;
     });

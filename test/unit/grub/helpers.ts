@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import type { FsReport, FsType } from '../../../src/discovery/model';
 import type { MountedFs, SourceContext } from '../../../src/discovery/sources/context';
+import type { GrubOptions, GrubScan } from '../../../src/discovery/sources/grub';
 
 export const DATA = path.join(__dirname, '..', '..', 'data', 'grub');
 
@@ -97,9 +98,9 @@ export function grubenv(vars: Readonly<Record<string, string>>): string {
 export async function runCfg(
   cfg: string,
   files: Readonly<Record<string, string>> = {},
-  options: Partial<import('../../../src/discovery/sources/grub').GrubOptions> = {},
+  options: Partial<GrubOptions> = {},
   more: readonly FsSpec[] = [],
-): Promise<import('../../../src/discovery/sources/grub').GrubScan> {
+): Promise<GrubScan> {
   const { scanGrub } = await import('../../../src/discovery/sources/grub');
   const t = makeCtx([
     {

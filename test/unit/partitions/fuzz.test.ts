@@ -6,6 +6,7 @@ import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BufferSource, FileSource, type ByteSource } from '../../../src/discovery/io/source';
 import { readPartitionTable } from '../../../src/discovery/partitions/detect';
+import { u8 } from '../../../src/util/bytes';
 import { buildGptDisk, buildMbrDisk, hybridIso, OverlaySource, sfdiskJson } from '../../fixtures/disks';
 
 const KiB = 1024;
@@ -128,11 +129,13 @@ describe('hostile extended partition chains', () => {
           buf[o + 511] = 0xaa;
           for (let e = 0; e < 4; e++) {
             const eo = o + 0x1be + 16 * e;
-            buf[eo] = rnd[s * 8 + e] & 1 ? 0x80 : 0;
-            buf[eo + 4] = [0x05, 0x0f, 0x85, 0x83][rnd[s * 8 + 4 + e] & 3];
+            const r0 = u8(rnd, s * 8 + e);
+            const r1 = u8(rnd, s * 8 + 4 + e);
+            buf[eo] = r0 & 1 ? 0x80 : 0;
+            buf[eo + 4] = [0x05, 0x0f, 0x85, 0x83][r1 & 3]!;
             // Small starts and sizes so links land inside the buffer and often revisit.
-            new DataView(buf.buffer).setUint32(eo + 8, rnd[s * 8 + e] % sectors, true);
-            new DataView(buf.buffer).setUint32(eo + 12, (rnd[s * 8 + 4 + e] % sectors) + 1, true);
+            new DataView(buf.buffer).setUint32(eo + 8, r0 % sectors, true);
+            new DataView(buf.buffer).setUint32(eo + 12, (r1 % sectors) + 1, true);
           }
         }
         const src = new BufferSource(buf, 'ebr-storm.img');

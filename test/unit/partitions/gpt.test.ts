@@ -73,7 +73,7 @@ function expectMatchesTools(table: PartitionTable, img: string): void {
   expect(table.diskGuid).toBe(sf.id.toLowerCase());
   expect(table.partitions.map((p) => p.number)).toEqual(sf.partitions.map((p) => Number(/(\d+)$/.exec(p.node)![1])));
   sf.partitions.forEach((s, i) => {
-    const p = table.partitions[i];
+    const p = table.partitions[i]!;
     expect(p.start).toBe(s.start * ss);
     expect(p.size).toBe(s.size * ss);
     expect(p.type).toBe(s.type.toLowerCase());
@@ -97,7 +97,7 @@ describe('GPT', () => {
     const px = partxList(disk);
     expect(r.table.partitions.map((p) => p.number)).toEqual(px.map((x) => x.nr));
     px.forEach((x, i) => {
-      const p = r.table.partitions[i];
+      const p = r.table.partitions[i]!;
       expect(p.start).toBe(x.start * 512);
       expect(p.size).toBe(x.sectors * 512);
       expect(p.type).toBe(x.type);
@@ -200,8 +200,8 @@ describe('GPT damage', () => {
     expect(r.table.diskGuid).toBe(intact.diskGuid);
     const w = r.diagnostics.filter((d) => d.severity === 'warning');
     expect(w).toHaveLength(1);
-    expect(w[0].message).toMatch(/primary GPT damaged: primary header missing/);
-    expect(w[0].device).toBe(img);
+    expect(w[0]!.message).toMatch(/primary GPT damaged: primary header missing/);
+    expect(w[0]!.device).toBe(img);
     // sfdisk recovers the same table from the backup.
     expectMatchesTools(r.table, img);
   });
@@ -242,7 +242,7 @@ describe('GPT damage', () => {
     expect(r.table.protectiveMbr).toBe(true);
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0].message).toMatch(/GPT unusable: protective MBR present but no GPT header/);
+    expect(errors[0]!.message).toMatch(/GPT unusable: protective MBR present but no GPT header/);
   });
 
   it('gives an error naming both reasons when both headers are corrupt', () => {

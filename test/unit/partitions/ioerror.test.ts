@@ -35,7 +35,7 @@ describe('I/O errors', () => {
         expect.objectContaining({
           severity: 'error',
           device: 'bad.img',
-          message: expect.stringMatching(/cannot read the partition table: pread bad\.img: EIO/),
+          message: expect.stringMatching(/cannot read the partition table: pread bad\.img: EIO/) as unknown,
         }),
       ]);
     } finally {

@@ -51,7 +51,7 @@ describe('MBR', () => {
       sf.partitions.map((p) => Number(/(\d+)$/.exec(p.node)![1])),
     );
     sf.partitions.forEach((s, i) => {
-      const p = r.table.partitions[i];
+      const p = r.table.partitions[i]!;
       expect(p.start).toBe(s.start * 512);
       expect(p.size).toBe(s.size * 512);
       expect(Number(p.type)).toBe(parseInt(s.type, 16));
@@ -125,8 +125,8 @@ describe('MBR', () => {
     expect(r.table.scheme).toBe('mbr');
     expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(/stale GPT header ignored/);
     // A damaged leftover is only worth an info line, not an error.
-    gpt[512 + 56] ^= 0xff;
-    gpt[gpt.length - 512 + 56] ^= 0xff;
+    gpt[512 + 56]! ^= 0xff;
+    gpt[gpt.length - 512 + 56]! ^= 0xff;
     const d = readPartitionTable(new BufferSource(gpt, 'stale.img'));
     expect(d.table.scheme).toBe('mbr');
     expect(d.diagnostics.filter((x) => x.source === 'gpt').map((x) => `${x.severity} ${x.message}`)).toEqual([

@@ -31,7 +31,8 @@ describe('GUIDs', () => {
   it("GPT type names are util-linux's (sfdisk --label gpt -T)", () => {
     const out = execFileSync('sfdisk', ['--label', 'gpt', '-T']).toString();
     const theirs = new Map<string, string>();
-    for (const m of out.matchAll(/^([0-9A-F-]{36})\s+(.+)$/gm)) theirs.set(m[1].toLowerCase(), m[2].trim());
+    for (const [, guid, name] of out.matchAll(/^([0-9A-F-]{36})\s+(.+)$/gm))
+      theirs.set(guid!.toLowerCase(), name!.trim());
     for (const [guid, name] of knownGptTypes()) {
       if (guid === 'ca7d7ccb-63ed-4c53-861c-1742536059cc') continue; // LUKS: not in util-linux 2.38's list
       expect(theirs.get(guid), guid).toBe(name);
@@ -41,7 +42,8 @@ describe('GUIDs', () => {
   it("MBR type names are util-linux's (sfdisk --label dos -T)", () => {
     const out = execFileSync('sfdisk', ['--label', 'dos', '-T']).toString();
     const theirs = new Map<number, string>();
-    for (const m of out.matchAll(/^\s*([0-9a-f]{1,2})\s+(.+)$/gm)) theirs.set(parseInt(m[1], 16), m[2].trim());
+    for (const [, type, name] of out.matchAll(/^\s*([0-9a-f]{1,2})\s+(.+)$/gm))
+      theirs.set(parseInt(type!, 16), name!.trim());
     for (const [type, name] of knownMbrTypes()) expect(theirs.get(type), type.toString(16)).toBe(name);
   });
 });

@@ -86,7 +86,7 @@ describe('probeFilesystem against blkid', () => {
 describe('ext', () => {
   const dumpe2fsFeatures = (img: string): string => {
     const out = execFileSync('dumpe2fs', ['-h', img], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
-    return /^Filesystem features:\s+(.*)$/m.exec(out)![1].trim();
+    return /^Filesystem features:\s+(.*)$/m.exec(out)![1]!.trim();
   };
   for (const [name, recipe] of CASES.filter(([, r]) => r.kind.startsWith('ext'))) {
     it(`${name}: the feature list is dumpe2fs's`, () => {
@@ -146,7 +146,7 @@ describe('FAT labels', () => {
     const shown = execFileSync('mlabel', ['-i', img, '-s', '::'], {
       env: { ...process.env, LC_ALL: 'C.UTF-8' },
     }).toString();
-    const want = /Volume label is (.*)$/m.exec(shown)![1].trimEnd();
+    const want = /Volume label is (.*)$/m.exec(shown)![1]!.trimEnd();
     expect(want).toBe('CAFÉ ÅÖ');
     expect(probe(img).probe!.label).toBe(want);
   });
@@ -175,8 +175,9 @@ describe('FAT type from the cluster count (Microsoft FAT specification §3.5)', 
   const variant = (clusters: number): FsProbe | null => {
     const buf = fs.readFileSync(fsImage({ kind: 'vfat', fatBits: 12, sizeMiB: 2, label: 'EDGE' }));
     const bps = buf.readUInt16LE(11);
-    const spc = buf[13];
-    const meta = buf.readUInt16LE(14) + buf[16] * buf.readUInt16LE(22) + Math.ceil((buf.readUInt16LE(17) * 32) / bps);
+    const spc = buf.readUInt8(13);
+    const meta =
+      buf.readUInt16LE(14) + buf.readUInt8(16) * buf.readUInt16LE(22) + Math.ceil((buf.readUInt16LE(17) * 32) / bps);
     buf.writeUInt16LE(0, 19);
     buf.writeUInt32LE(meta + clusters * spc, 32);
     return probeFilesystem(new BufferSource(buf, 'edge.img'));

@@ -92,12 +92,14 @@ function mutate(i: number, muts: readonly Mutation[]): Buffer {
       b = b.subarray(0, m.at % (b.length + 1));
     } else {
       const entry = t.start + ((m.field >> 2) % 4) * 40;
-      const at = [
-        [0x3c, 4], // e_lfanew
-        [t.lfanew + 6, 2], // NumberOfSections
-        [t.lfanew + 20, 2], // SizeOfOptionalHeader
-        [t.lfanew + 24, 2], // optional header magic
-      ][m.field % 4]!;
+      const at: readonly [number, number] = (
+        [
+          [0x3c, 4], // e_lfanew
+          [t.lfanew + 6, 2], // NumberOfSections
+          [t.lfanew + 20, 2], // SizeOfOptionalHeader
+          [t.lfanew + 24, 2], // optional header magic
+        ] as const
+      )[m.field % 4]!;
       const sectionField = [8, 16, 20, 0][m.field % 4]!; // VirtualSize, SizeOfRawData, PointerToRawData, Name
       const [pos, width] = m.field < 4 ? at : [entry + sectionField, 4];
       if (pos + width <= b.length) {

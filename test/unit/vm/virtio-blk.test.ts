@@ -105,7 +105,7 @@ function driver(mode: 'cow' | 'ro') {
     w(0x3000, 2, 0); // notify queue 0 (queue_notify_off 0)
     const usedIdx = dv.getUint16(USED + 2, true);
     const e = USED + 4 + 8 * ((usedIdx - 1) % Q);
-    return { status: mem.low[STATUS]!, usedIdx, id: dv.getUint32(e, true), len: dv.getUint32(e + 4, true) };
+    return { status: mem.low[STATUS], usedIdx, id: dv.getUint32(e, true), len: dv.getUint32(e + 4, true) };
   };
   return { img, disk, mem, r, w, request, irqs, featLo, featHi, maxQ };
 }

@@ -192,7 +192,7 @@ export class Interp {
           });
           if (fields[fields.length - 1] === '') push();
         }
-        if (cur !== null && (cur as string).length > max) {
+        if (cur !== null && cur.length > max) {
           this.limit(x, `word longer than ${max} bytes after expansion`, line);
           return null;
         }

@@ -2,7 +2,7 @@
 
 import type { Diagnostic } from '../../diagnostics';
 import type { FileSystem } from '../../fs/types';
-import type { FsReport } from '../../model';
+import type { BootCounter, FsReport } from '../../model';
 import type { Cmd, MenuKind } from './parser';
 
 /** Where files are read from: a discovered filesystem, or a loopback image on one. */
@@ -100,7 +100,7 @@ export interface BlsInfo {
   readonly sortKey?: string;
   readonly architecture?: string;
   /** Boot counter in the file name (bls.md §9.1), kept so the entry matches the BLS source's. */
-  readonly counter?: import('../../model').BootCounter;
+  readonly counter?: BootCounter;
 }
 
 /** A menu: the environment it runs in and the entries defined so far. */
@@ -131,11 +131,13 @@ export interface Loaded {
 
 /** What running an entry body recorded instead of doing I/O. */
 export class Recorder {
-  kernel?: Loaded & { readonly args: readonly string[]; readonly command: string };
+  // `| undefined`: a later linux/chainloader/multiboot line clears what an earlier one set.
+  kernel?: (Loaded & { readonly args: readonly string[]; readonly command: string }) | undefined;
   initrds: Loaded[] = [];
   devicetree?: Loaded;
-  chain?: (Loaded & { readonly args: readonly string[] }) | { readonly plusOne: true; readonly line: number };
-  multiboot?: Loaded & { readonly args: readonly string[]; readonly command: string };
+  chain?:
+    (Loaded & { readonly args: readonly string[] }) | { readonly plusOne: true; readonly line: number } | undefined;
+  multiboot?: (Loaded & { readonly args: readonly string[]; readonly command: string }) | undefined;
   modules: (Loaded & { readonly args: readonly string[] })[] = [];
   /** menuentry/submenu defined while the body ran (the entry is then a group). */
   readonly children: MenuDef[] = [];

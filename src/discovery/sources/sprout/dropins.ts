@@ -87,7 +87,7 @@ export function parseDocument(
   });
   let raw: Raw;
   try {
-    raw = parse(f.text) as Raw;
+    raw = parse(f.text);
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split('\n')[0] ?? e.message;
@@ -156,7 +156,10 @@ function has(raw: unknown, path: KeyPath): boolean {
 }
 
 function applyMask(acc: Raw, mask: unknown, pf: ParsedFile, fsId: string | undefined, diagnostics: Diagnostic[]): void {
-  const where = (path: KeyPath) => ({ ...(fsId ? { fsId } : {}), file: pf.file, line: pf.locator.line(path) });
+  const where = (path: KeyPath) => {
+    const line = pf.locator.line(path);
+    return { ...(fsId ? { fsId } : {}), file: pf.file, ...(line !== undefined ? { line } : {}) };
+  };
   if (!isTable(mask)) {
     diagnostics.push(diag('error', SOURCE, '[mask] must be a table of name arrays', where(['mask'])));
     return;

@@ -365,7 +365,7 @@ function action(v: V, t: Raw, p: KeyPath, name: string): ActionCfg {
     let initrd: string[] | undefined;
     const li = c['linux-initrd'];
     if (typeof li === 'string') initrd = [li];
-    else if (Array.isArray(li) && li.every((x) => typeof x === 'string')) initrd = li as string[];
+    else if (Array.isArray(li) && li.every((x) => typeof x === 'string')) initrd = li;
     else if (li !== undefined)
       v.report('error', [...cp, 'linux-initrd'], 'chainload.linux-initrd must be a string or an array of strings');
     if (path === undefined || opts === undefined) problems.push('chainload needs a string "path" and string "options"');
@@ -400,7 +400,7 @@ function action(v: V, t: Raw, p: KeyPath, name: string): ActionCfg {
   }
   if (kinds.length === 0) out.problem = 'unknown action configuration';
   else {
-    out.kind = kinds[0];
+    out.kind = kinds[0]!;
     if (!out[kinds[0]!]) out.problem = problems[0] ?? 'invalid action configuration';
   }
   return out;
@@ -457,7 +457,7 @@ function generator(v: V, t: Raw, p: KeyPath, name: string): GeneratorCfg {
     const values: [string, string[]][] = [];
     for (const k of Object.keys(vt).sort(byteOrder)) {
       const arr = vt[k];
-      if (Array.isArray(arr) && arr.every((x) => typeof x === 'string')) values.push([k, arr as string[]]);
+      if (Array.isArray(arr) && arr.every((x) => typeof x === 'string')) values.push([k, arr]);
       else {
         v.report('error', [...gp, 'values', k], `matrix value "${k}" must be an array of strings`);
         return { kind: 'broken', ...base, problem: `matrix value ${k} is not an array of strings` };

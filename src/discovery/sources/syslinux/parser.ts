@@ -143,17 +143,20 @@ const IGNORED_MENU = new Set([
 ]);
 const KERNEL_KEYWORDS = new Set(['kernel', 'linux', 'com32', 'boot', 'bss', 'pxe', 'fdimage', 'comboot']);
 
-class Restart {
+/** Thrown to unwind to the top level when CONFIG restarts parsing with another file. */
+class Restart extends Error {
   constructor(
     readonly file: string,
     readonly dir: string | undefined,
     readonly where: Where,
-  ) {}
+  ) {
+    super(`CONFIG ${file}`);
+  }
 }
 
 interface State {
   cfg: ParsedConfig;
-  cur?: Label;
+  cur?: Label | undefined;
   files: number;
   lines: number;
   stack: string[];
