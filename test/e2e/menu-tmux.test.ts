@@ -101,6 +101,10 @@ let fedora = '';
 let debian = '';
 
 beforeAll(() => {
+  // A session that lives as long as the file's tests keeps the private server up: when the
+  // last session ends, tmux shuts the server down, and the next test's new-session can reach
+  // it while it exits ("server exited unexpectedly").
+  tmux('new-session', '-d', '-s', 'keepalive', 'sleep 86400');
   real = realKernelDisk();
   fedora = fedoraDisk();
   debian = debianEspDisk();
