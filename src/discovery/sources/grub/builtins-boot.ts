@@ -192,7 +192,7 @@ function unsupported(what: string): Builtin {
       if (argv.includes('--is-supported')) return 1;
       if (!x.rec) return 0;
       if (!x.rec.unsupported) x.rec.unsupported = what;
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     },
   };

@@ -148,19 +148,19 @@ const CORE: Record<string, Builtin> = {
   return: {
     run(_it, x, argv) {
       const n = intArg(argv[1], x.status);
-      x.sig = { k: 'return' };
+      x.sig = { kind: 'return' };
       return n;
     },
   },
   break: {
     run(_it, x, argv) {
-      x.sig = { k: 'break', n: Math.max(1, intArg(argv[1], 1)) };
+      x.sig = { kind: 'break', n: Math.max(1, intArg(argv[1], 1)) };
       return 0;
     },
   },
   continue: {
     run(_it, x, argv) {
-      x.sig = { k: 'continue', n: Math.max(1, intArg(argv[1], 1)) };
+      x.sig = { kind: 'continue', n: Math.max(1, intArg(argv[1], 1)) };
       return 0;
     },
   },
@@ -186,19 +186,19 @@ const CORE: Record<string, Builtin> = {
   },
   exit: {
     run(_it, x) {
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     },
   },
   normal: {
     run(_it, x) {
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     },
   },
   boot: {
     run(_it, x) {
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     },
   },

@@ -118,7 +118,7 @@ export class Interp {
       this.hitLimits.add(key);
       this.report(x, 'error', `limit reached: ${which}; evaluation of this command stopped`, line);
     }
-    x.sig = { k: 'abort' };
+    x.sig = { kind: 'abort' };
   }
 
   // ------------------------------------------------------------------ variables
@@ -168,7 +168,7 @@ export class Interp {
         cur = null;
       };
       for (const p of w.parts) {
-        if (p.k === 'lit') {
+        if (p.kind === 'lit') {
           cur = (cur ?? '') + p.v;
         } else if (p.quoted) {
           if (p.name === '@' && x.params.length > 0) {
@@ -237,7 +237,7 @@ export class Interp {
   async runTop(x: Exec, cmds: readonly Cmd[]): Promise<void> {
     for (const c of cmds) {
       await this.run(x, c);
-      if (x.sig?.k === 'abort') {
+      if (x.sig?.kind === 'abort') {
         x.sig = null;
         x.status = 1;
         continue;
@@ -255,7 +255,7 @@ export class Interp {
 
   async run(x: Exec, c: Cmd): Promise<void> {
     if (!this.step(x, c.line)) return;
-    switch (c.t) {
+    switch (c.kind) {
       case 'simple':
         x.status = await this.simple(x, c.words, c.line);
         return;
@@ -305,7 +305,7 @@ export class Interp {
         x.status = 0;
         return;
       case 'menu':
-        x.status = await this.defineMenu(x, c.kind, c.args, c.body, c.line);
+        x.status = await this.defineMenu(x, c.menuKind, c.args, c.body, c.line);
         return;
     }
   }
@@ -314,13 +314,13 @@ export class Interp {
   private loopSignal(x: Exec): boolean {
     const s = x.sig;
     if (!s) return false;
-    if (s.k === 'break') {
-      x.sig = s.n > 1 ? { k: 'break', n: s.n - 1 } : null;
+    if (s.kind === 'break') {
+      x.sig = s.n > 1 ? { kind: 'break', n: s.n - 1 } : null;
       return true;
     }
-    if (s.k === 'continue') {
+    if (s.kind === 'continue') {
       if (s.n > 1) {
-        x.sig = { k: 'continue', n: s.n - 1 };
+        x.sig = { kind: 'continue', n: s.n - 1 };
         return true;
       }
       x.sig = null;
@@ -363,7 +363,7 @@ export class Interp {
     const fx: Exec = { ...x, file, params, depth: x.depth + 1, sig: null, status: 0 };
     await this.runList(fx, body);
     x.env = fx.env;
-    if (fx.sig?.k === 'abort' || fx.sig?.k === 'exit') x.sig = fx.sig;
+    if (fx.sig?.kind === 'abort' || fx.sig?.kind === 'exit') x.sig = fx.sig;
     return fx.status;
   }
 
@@ -489,7 +489,7 @@ export class Interp {
     const sx: Exec = { ...x, file, depth: x.depth + 1, stack: [...x.stack, key], sig: null, status: 0 };
     await this.runTop(sx, script.cmds);
     x.env = sx.env;
-    if (sx.sig?.k === 'exit') x.sig = sx.sig;
+    if (sx.sig?.kind === 'exit') x.sig = sx.sig;
     return sx.status;
   }
 
@@ -514,7 +514,7 @@ export class Interp {
         `configfile ${file.path}: already evaluated in this scan; its entries are listed once`,
         line,
       );
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     }
     const nested = await this.evalMenuFile(file, x.env.clone(), x.depth + 1, x.stack, x, line);
@@ -523,7 +523,7 @@ export class Interp {
     if (fin.defs.length === 0) return 0;
     if (x.rec) x.rec.nested = nested;
     else x.menu.replacedBy = nested;
-    x.sig = { k: 'exit' };
+    x.sig = { kind: 'exit' };
     return 0;
   }
 
