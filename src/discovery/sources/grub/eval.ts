@@ -13,6 +13,7 @@ import type { Cmd, MenuKind, ParsedScript, Word } from './parser';
 import { parse } from './parser';
 import { parseMenuArgs } from './menuargs';
 import { expandGlob } from './glob';
+import type { EnvOrigin, GrubHost, ImageOpener, SaveEnvIntent } from './host';
 import type { GrubLimits } from './platform';
 import {
   type Env,
@@ -25,7 +26,7 @@ import {
   fileKey,
   finalMenu,
 } from './state';
-import type { FileStat, FileSystem } from '../../fs/types';
+import type { FileStat } from '../../fs/types';
 
 export interface GrubOptions {
   readonly limits: GrubLimits;
@@ -33,7 +34,7 @@ export interface GrubOptions {
    * Opens an ISO 9660 image for `loopback` (an in-process reader). Absent: entries that
    * boot from `(loop)` are listed as not bootable.
    */
-  readonly openImage?: (fs: FileSystem, path: string) => Promise<FileSystem>;
+  readonly openImage?: ImageOpener;
 }
 
 /** Diagnostics kept per entry. */
@@ -41,34 +42,27 @@ const MAX_ENTRY_NOTES = 50;
 
 export type ScriptCache = Map<string, ParsedScript | FsError>;
 
-/** A `save_env` the config asked for (never performed here). */
-export interface SaveEnvIntent {
-  readonly fsId: string;
-  readonly path: string;
-  readonly values: ReadonlyMap<string, string>;
-  /** The config file and line that asked. */
-  readonly file: string;
-  readonly line: number;
-}
-
-/** Bookkeeping for one evaluated config (one probe location): budgets and diagnostics. */
-export class Interp {
-  steps = 0;
-  loopIterations = 0;
-  entries = 0;
+/**
+ * Bookkeeping for one evaluated config (one probe location): budgets and diagnostics. The
+ * counters are private: commands reach them only through the GrubHost methods.
+ */
+export class Interp implements GrubHost {
+  private steps = 0;
+  private loopIterations = 0;
+  private entries = 0;
   private readonly hitLimits = new Set<string>();
   readonly diagnostics: Diagnostic[] = [];
   private dropped = 0;
   /** Which grubenv file each variable was last loaded from (load_env). */
-  readonly envOrigin = new Map<string, { fsId: string; path: string; value: string }>();
-  readonly saveEnv: SaveEnvIntent[] = [];
+  private readonly origins = new Map<string, EnvOrigin>();
+  private readonly intents: SaveEnvIntent[] = [];
   /** Files evaluated as a menu (directly or via configfile) anywhere in this scan. */
-  readonly visited: Set<string>;
+  private readonly visited: Set<string>;
   private readonly cache: ScriptCache;
 
   constructor(
     readonly ctx: SourceContext,
-    readonly opts: GrubOptions,
+    private readonly opts: GrubOptions,
     visited: Set<string>,
     cache: ScriptCache,
   ) {
@@ -78,6 +72,28 @@ export class Interp {
 
   get limits(): GrubLimits {
     return this.opts.limits;
+  }
+
+  get openImage(): ImageOpener | undefined {
+    return this.opts.openImage;
+  }
+
+  /** Which grubenv file each variable was last loaded from (load_env). */
+  get envOrigin(): ReadonlyMap<string, EnvOrigin> {
+    return this.origins;
+  }
+
+  recordEnvOrigin(name: string, origin: EnvOrigin): void {
+    this.origins.set(name, origin);
+  }
+
+  /** save_env requests from the config's top level, in order. */
+  get saveEnv(): readonly SaveEnvIntent[] {
+    return this.intents;
+  }
+
+  recordSaveEnv(intent: SaveEnvIntent): void {
+    this.intents.push(intent);
   }
 
   // ------------------------------------------------------------------ diagnostics
@@ -112,7 +128,7 @@ export class Interp {
   }
 
   /** A limit was hit: diagnose (once per limit and place) and abort this top-level command. */
-  limit(x: Exec, which: string, line: number): void {
+  private limit(x: Exec, which: string, line: number): void {
     const key = `${which}@${fileKey(x.file)}:${line}`;
     if (!this.hitLimits.has(key) && this.hitLimits.size < 64) {
       this.hitLimits.add(key);
@@ -398,12 +414,17 @@ export class Interp {
     const { menu, warnings } = parseMenuArgs(kind, argv);
     for (const w of warnings) this.report(x, menu ? 'warning' : 'error', w, line);
     if (!menu) return 1;
-    if (++this.entries > this.limits.maxEntries) {
-      this.limit(x, `more than ${this.limits.maxEntries} menu entries`, line);
-      return 1;
-    }
+    if (!this.countEntry(x, line)) return 1;
     this.addDef(x, { kind, ...menu, body, file: x.file, line });
     return 0;
+  }
+
+  countEntry(x: Exec, line: number): boolean {
+    if (++this.entries > this.limits.maxEntries) {
+      this.limit(x, `more than ${this.limits.maxEntries} menu entries`, line);
+      return false;
+    }
+    return true;
   }
 
   addDef(x: Exec, def: MenuDef): void {
