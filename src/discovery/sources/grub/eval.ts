@@ -51,7 +51,7 @@ export class Interp implements GrubHost {
   private loopIterations = 0;
   private entries = 0;
   private readonly hitLimits = new Set<string>();
-  readonly diagnostics: Diagnostic[] = [];
+  private readonly diagnostics: Diagnostic[] = [];
   private dropped = 0;
   /** Which grubenv file each variable was last loaded from (load_env). */
   private readonly origins = new Map<string, EnvOrigin>();
@@ -110,6 +110,19 @@ export class Interp implements GrubHost {
       else this.dropped++;
       return;
     }
+    this.keep(d);
+  }
+
+  /**
+   * The notes an entry body recorded, when no listed entry will carry them (a submenu, an
+   * entry that is not listed): kept for the config, under the same cap.
+   */
+  adoptNotes(notes: readonly Diagnostic[]): void {
+    for (const d of notes) this.keep(d);
+  }
+
+  /** The config's cap: past `maxDiagnostics`, diagnostics are only counted (see finish()). */
+  private keep(d: Diagnostic): void {
     if (this.diagnostics.length >= this.limits.maxDiagnostics) {
       this.dropped++;
       return;
