@@ -6,7 +6,7 @@ const words = (src: string): WordToken[] => lex(src).filter((t): t is WordToken 
 const kinds = (src: string): string[] =>
   lex(src).map((t: Token) =>
     t.kind === 'word'
-      ? `w:${t.parts.map((p) => (p.k === 'lit' ? p.v : `$${p.name}${p.quoted ? 'q' : ''}`)).join('|')}`
+      ? `w:${t.parts.map((p) => (p.kind === 'lit' ? p.v : `$${p.name}${p.quoted ? 'q' : ''}`)).join('|')}`
       : t.kind,
   );
 
@@ -78,7 +78,7 @@ describe('GRUB parser', () => {
       ].join('\n'),
     );
     expect(p.errors).toEqual([]);
-    expect(p.cmds.map((c) => c.t)).toEqual([
+    expect(p.cmds.map((c) => c.kind)).toEqual([
       'if',
       'for',
       'while',
@@ -100,7 +100,7 @@ describe('GRUB parser', () => {
     expect(p.errors).toHaveLength(1);
     expect(p.errors[0]!.message).toMatch(/expected '}'/);
     expect(p.cmds).toHaveLength(1);
-    expect(p.cmds[0]).toMatchObject({ t: 'menu', line: 3 });
+    expect(p.cmds[0]).toMatchObject({ kind: 'menu', line: 3 });
   });
   it('stray fi, unexpected } and missing then are errors with lines; the rest survives', () => {
     const p = parse('fi\nset a=1\nif true\necho x\nfi\n}\nset b=2\n');
@@ -109,7 +109,7 @@ describe('GRUB parser', () => {
       [5, "unexpected 'fi'"],
       [6, "unexpected '}'"],
     ]);
-    expect(p.cmds.map((c) => (c.t === 'simple' ? c.words[1]!.plain : c.t))).toEqual(['a=1', 'b=2']);
+    expect(p.cmds.map((c) => (c.kind === 'simple' ? c.words[1]!.plain : c.kind))).toEqual(['a=1', 'b=2']);
   });
   it('nesting beyond the parser limit is an error, not a stack overflow', () => {
     const p = parse('if true; then '.repeat(5000) + 'echo' + '; fi'.repeat(5000));

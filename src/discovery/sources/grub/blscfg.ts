@@ -13,7 +13,7 @@ import { verscmp } from '../../entries/version';
 import { parseEntryName } from '../../entries/bootcount';
 import { FsError, readFileLimited, statOrNull } from '../../fs/types';
 import { rootDevice, tokenFor } from './devices';
-import type { Interp } from './eval';
+import type { GrubHost } from './host';
 import { parse } from './parser';
 import type { BlsInfo, Exec, FsLoc, MenuDef } from './state';
 
@@ -44,7 +44,7 @@ interface Snippet {
   readonly script: string;
 }
 
-export async function blscfg(it: Interp, x: Exec, argv: readonly string[], line: number): Promise<number> {
+export async function blscfg(it: GrubHost, x: Exec, argv: readonly string[], line: number): Promise<number> {
   const root = rootDevice(it.ctx, x.env, x.file);
   if (!root.ok) {
     it.report(x, 'error', `blscfg: ${root.reason}`, line);
@@ -141,10 +141,7 @@ export async function blscfg(it: Interp, x: Exec, argv: readonly string[], line:
       );
     }
     if (script.errors.length) continue;
-    if (++it.entries > it.limits.maxEntries) {
-      it.limit(x, `more than ${it.limits.maxEntries} menu entries`, line);
-      return 1;
-    }
+    if (!it.countEntry(x, line)) return 1;
     const def: MenuDef = {
       kind: 'menuentry',
       title: s.title,

@@ -3,13 +3,12 @@
 // initrds, initrd/module need a kernel loaded first.
 
 import { FsError, statOrNull } from '../../fs/types';
-import type { Builtin } from './builtins';
 import { blscfg } from './blscfg';
-import type { Interp } from './eval';
+import type { Builtin, GrubHost } from './host';
 import type { Exec, Loaded } from './state';
 
 /** Loader commands outside a menuentry would boot at config time: we list, never boot. */
-function needEntry(it: Interp, x: Exec, cmd: string, line: number): boolean {
+function needEntry(it: GrubHost, x: Exec, cmd: string, line: number): boolean {
   if (x.rec) return true;
   it.report(
     x,
@@ -29,14 +28,14 @@ function splitFlags(argv: readonly string[]): { flags: string[]; rest: string[] 
 }
 
 /** The non-flag arguments of a loader command, or undefined (reported) when it names no file. */
-function fileArgs(it: Interp, x: Exec, argv: readonly string[], line: number): string[] | undefined {
+function fileArgs(it: GrubHost, x: Exec, argv: readonly string[], line: number): string[] | undefined {
   const { rest } = splitFlags(argv);
   if (rest.length > 0) return rest;
   it.report(x, 'error', `${argv[0]}: filename expected`, line);
   return undefined;
 }
 
-function load(it: Interp, x: Exec, spec: string, line: number): Loaded {
+function load(it: GrubHost, x: Exec, spec: string, line: number): Loaded {
   return { spec, res: it.resolve(x, spec), line, file: x.file };
 }
 
@@ -161,7 +160,7 @@ const loopback: Builtin = {
       it.report(x, 'warning', `loopback: ${r.path} not found on ${r.loc.refId}`, line);
       return 1;
     }
-    const open = it.opts.openImage;
+    const open = it.openImage;
     if (!open) {
       x.env.loops.set(name, {
         ok: false,
@@ -192,7 +191,7 @@ function unsupported(what: string): Builtin {
       if (argv.includes('--is-supported')) return 1;
       if (!x.rec) return 0;
       if (!x.rec.unsupported) x.rec.unsupported = what;
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     },
   };

@@ -1,12 +1,11 @@
 // source, configfile, load_env and save_env (grub-syslinux.md §A3, §A5, §A8).
 
 import { FsError } from '../../fs/types';
-import type { Builtin } from './builtins';
-import type { Interp } from './eval';
+import type { Builtin, GrubHost } from './host';
 import { GRUBENV_MAX_BYTES, readGrubenv } from './grubenv-read';
 import type { Exec, SourceFile } from './state';
 
-function fileArg(it: Interp, x: Exec, spec: string | undefined, cmd: string, line: number): SourceFile | null {
+function fileArg(it: GrubHost, x: Exec, spec: string | undefined, cmd: string, line: number): SourceFile | null {
   if (spec === undefined) {
     it.report(x, 'warning', `${cmd}: file name expected`, line);
     return null;
@@ -20,7 +19,7 @@ function fileArg(it: Interp, x: Exec, spec: string | undefined, cmd: string, lin
 }
 
 /** `[-f FILE | --file=FILE] [--skip-sig] [VARS…]`; FILE defaults to $prefix/grubenv. */
-function envArgs(it: Interp, x: Exec, argv: readonly string[]): { file: string; vars: string[] } {
+function envArgs(it: GrubHost, x: Exec, argv: readonly string[]): { file: string; vars: string[] } {
   let file: string | undefined;
   const vars: string[] = [];
   for (let i = 1; i < argv.length; i++) {
@@ -71,7 +70,7 @@ export const ENV_BUILTINS: Record<string, Builtin> = {
       for (const [k, v] of env.vars) {
         if (want && !want.has(k)) continue;
         if (!it.setVar(x, k, v, line)) return 1;
-        it.envOrigin.set(k, { fsId: f.loc.refId, path: f.path, value: v });
+        it.recordEnvOrigin(k, { fsId: f.loc.refId, path: f.path, value: v });
       }
       return 0;
     },
@@ -89,7 +88,7 @@ export const ENV_BUILTINS: Record<string, Builtin> = {
       }
       const values = new Map<string, string>();
       for (const v of vars) values.set(v, it.getVar(x, v));
-      it.saveEnv.push({ fsId: f.loc.refId, path: f.path, values, line, file: x.file.path });
+      it.recordSaveEnv({ fsId: f.loc.refId, path: f.path, values, line, file: x.file.path });
       return 0;
     },
   },

@@ -1,12 +1,11 @@
 // search, search.fs_uuid/fs_label/file and probe (grub-syslinux.md §A5, §A6).
 
-import type { Builtin } from './builtins';
 import { deviceName, resolveDevice, search, stripParens, type SearchKind } from './devices';
-import type { Interp } from './eval';
+import type { Builtin, GrubHost } from './host';
 import type { Exec } from './state';
 
 async function doSearch(
-  it: Interp,
+  it: GrubHost,
   x: Exec,
   kind: SearchKind,
   key: string | undefined,

@@ -3,7 +3,7 @@
 // true when non-empty. File tests go against the resolved device and path.
 
 import { FsError } from '../../fs/types';
-import type { Interp } from './eval';
+import type { GrubHost } from './host';
 import type { Exec } from './state';
 
 interface FileInfo {
@@ -13,7 +13,7 @@ interface FileInfo {
   mtime: number;
 }
 
-async function fileInfo(it: Interp, x: Exec, spec: string): Promise<FileInfo> {
+async function fileInfo(it: GrubHost, x: Exec, spec: string): Promise<FileInfo> {
   const none = { exists: false, dir: false, size: 0, mtime: 0 };
   const r = it.resolve(x, spec);
   if (!r.ok) return none;
@@ -40,7 +40,7 @@ function prefixCmp(a: string, b: string): number {
   return num(a.slice(i)) - num(b.slice(i));
 }
 
-export async function evalTest(it: Interp, x: Exec, args: readonly string[]): Promise<boolean> {
+export async function evalTest(it: GrubHost, x: Exec, args: readonly string[]): Promise<boolean> {
   let pos = 0;
   const parseLevel = async (depth: number): Promise<boolean> => {
     let ret = false;

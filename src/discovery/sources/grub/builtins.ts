@@ -2,17 +2,12 @@
 // `soft` names are not grub commands but functions Ubuntu/Debian define (gfxmode,
 // load_video, recordfail): a defined function runs, otherwise they are no-ops.
 
-import type { Interp } from './eval';
+import type { Builtin, GrubHost } from './host';
 import type { Exec } from './state';
 import { evalTest } from './builtins-test';
 import { BOOT_BUILTINS } from './builtins-boot';
 import { SEARCH_BUILTINS } from './builtins-search';
 import { ENV_BUILTINS } from './builtins-env';
-
-export interface Builtin {
-  readonly soft?: boolean;
-  run(it: Interp, x: Exec, argv: readonly string[], line: number): Promise<number> | number;
-}
 
 const ok: Builtin = { run: () => 0 };
 const fail: Builtin = { run: () => 1 };
@@ -148,19 +143,19 @@ const CORE: Record<string, Builtin> = {
   return: {
     run(_it, x, argv) {
       const n = intArg(argv[1], x.status);
-      x.sig = { k: 'return' };
+      x.sig = { kind: 'return' };
       return n;
     },
   },
   break: {
     run(_it, x, argv) {
-      x.sig = { k: 'break', n: Math.max(1, intArg(argv[1], 1)) };
+      x.sig = { kind: 'break', n: Math.max(1, intArg(argv[1], 1)) };
       return 0;
     },
   },
   continue: {
     run(_it, x, argv) {
-      x.sig = { k: 'continue', n: Math.max(1, intArg(argv[1], 1)) };
+      x.sig = { kind: 'continue', n: Math.max(1, intArg(argv[1], 1)) };
       return 0;
     },
   },
@@ -186,19 +181,19 @@ const CORE: Record<string, Builtin> = {
   },
   exit: {
     run(_it, x) {
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     },
   },
   normal: {
     run(_it, x) {
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     },
   },
   boot: {
     run(_it, x) {
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     },
   },
@@ -218,7 +213,7 @@ const CORE: Record<string, Builtin> = {
   },
 };
 
-function addTo(it: Interp, x: Exec, name: string | undefined, delta: number, line: number): number {
+function addTo(it: GrubHost, x: Exec, name: string | undefined, delta: number, line: number): number {
   if (name === undefined) return 1;
   const v = Number.parseInt(x.env.get(name) ?? '', 10);
   if (!Number.isFinite(v)) return 1;
@@ -229,7 +224,7 @@ function addTo(it: Interp, x: Exec, name: string | undefined, delta: number, lin
  * `regexp [--set=[N:]VAR]… RE STRING`. POSIX ERE subset through JS RegExp, refused for
  * patterns that could backtrack catastrophically (any quantified group) and bounded in size.
  */
-function regexpCmd(it: Interp, x: Exec, argv: readonly string[], line: number): number {
+function regexpCmd(it: GrubHost, x: Exec, argv: readonly string[], line: number): number {
   const sets: { group: number; name: string }[] = [];
   const rest: string[] = [];
   for (let i = 1; i < argv.length; i++) {

@@ -13,6 +13,7 @@ import type { Cmd, MenuKind, ParsedScript, Word } from './parser';
 import { parse } from './parser';
 import { parseMenuArgs } from './menuargs';
 import { expandGlob } from './glob';
+import type { EnvOrigin, GrubHost, ImageOpener, SaveEnvIntent } from './host';
 import type { GrubLimits } from './platform';
 import {
   type Env,
@@ -25,7 +26,7 @@ import {
   fileKey,
   finalMenu,
 } from './state';
-import type { FileStat, FileSystem } from '../../fs/types';
+import type { FileStat } from '../../fs/types';
 
 export interface GrubOptions {
   readonly limits: GrubLimits;
@@ -33,7 +34,7 @@ export interface GrubOptions {
    * Opens an ISO 9660 image for `loopback` (an in-process reader). Absent: entries that
    * boot from `(loop)` are listed as not bootable.
    */
-  readonly openImage?: (fs: FileSystem, path: string) => Promise<FileSystem>;
+  readonly openImage?: ImageOpener;
 }
 
 /** Diagnostics kept per entry. */
@@ -41,34 +42,27 @@ const MAX_ENTRY_NOTES = 50;
 
 export type ScriptCache = Map<string, ParsedScript | FsError>;
 
-/** A `save_env` the config asked for (never performed here). */
-export interface SaveEnvIntent {
-  readonly fsId: string;
-  readonly path: string;
-  readonly values: ReadonlyMap<string, string>;
-  /** The config file and line that asked. */
-  readonly file: string;
-  readonly line: number;
-}
-
-/** Bookkeeping for one evaluated config (one probe location): budgets and diagnostics. */
-export class Interp {
-  steps = 0;
-  loopIterations = 0;
-  entries = 0;
+/**
+ * Bookkeeping for one evaluated config (one probe location): budgets and diagnostics. The
+ * counters are private: commands reach them only through the GrubHost methods.
+ */
+export class Interp implements GrubHost {
+  private steps = 0;
+  private loopIterations = 0;
+  private entries = 0;
   private readonly hitLimits = new Set<string>();
-  readonly diagnostics: Diagnostic[] = [];
+  private readonly diagnostics: Diagnostic[] = [];
   private dropped = 0;
   /** Which grubenv file each variable was last loaded from (load_env). */
-  readonly envOrigin = new Map<string, { fsId: string; path: string; value: string }>();
-  readonly saveEnv: SaveEnvIntent[] = [];
+  private readonly origins = new Map<string, EnvOrigin>();
+  private readonly intents: SaveEnvIntent[] = [];
   /** Files evaluated as a menu (directly or via configfile) anywhere in this scan. */
-  readonly visited: Set<string>;
+  private readonly visited: Set<string>;
   private readonly cache: ScriptCache;
 
   constructor(
     readonly ctx: SourceContext,
-    readonly opts: GrubOptions,
+    private readonly opts: GrubOptions,
     visited: Set<string>,
     cache: ScriptCache,
   ) {
@@ -78,6 +72,28 @@ export class Interp {
 
   get limits(): GrubLimits {
     return this.opts.limits;
+  }
+
+  get openImage(): ImageOpener | undefined {
+    return this.opts.openImage;
+  }
+
+  /** Which grubenv file each variable was last loaded from (load_env). */
+  get envOrigin(): ReadonlyMap<string, EnvOrigin> {
+    return this.origins;
+  }
+
+  recordEnvOrigin(name: string, origin: EnvOrigin): void {
+    this.origins.set(name, origin);
+  }
+
+  /** save_env requests from the config's top level, in order. */
+  get saveEnv(): readonly SaveEnvIntent[] {
+    return this.intents;
+  }
+
+  recordSaveEnv(intent: SaveEnvIntent): void {
+    this.intents.push(intent);
   }
 
   // ------------------------------------------------------------------ diagnostics
@@ -94,6 +110,19 @@ export class Interp {
       else this.dropped++;
       return;
     }
+    this.keep(d);
+  }
+
+  /**
+   * The notes an entry body recorded, when no listed entry will carry them (a submenu, an
+   * entry that is not listed): kept for the config, under the same cap.
+   */
+  adoptNotes(notes: readonly Diagnostic[]): void {
+    for (const d of notes) this.keep(d);
+  }
+
+  /** The config's cap: past `maxDiagnostics`, diagnostics are only counted (see finish()). */
+  private keep(d: Diagnostic): void {
     if (this.diagnostics.length >= this.limits.maxDiagnostics) {
       this.dropped++;
       return;
@@ -112,13 +141,13 @@ export class Interp {
   }
 
   /** A limit was hit: diagnose (once per limit and place) and abort this top-level command. */
-  limit(x: Exec, which: string, line: number): void {
+  private limit(x: Exec, which: string, line: number): void {
     const key = `${which}@${fileKey(x.file)}:${line}`;
     if (!this.hitLimits.has(key) && this.hitLimits.size < 64) {
       this.hitLimits.add(key);
       this.report(x, 'error', `limit reached: ${which}; evaluation of this command stopped`, line);
     }
-    x.sig = { k: 'abort' };
+    x.sig = { kind: 'abort' };
   }
 
   // ------------------------------------------------------------------ variables
@@ -168,7 +197,7 @@ export class Interp {
         cur = null;
       };
       for (const p of w.parts) {
-        if (p.k === 'lit') {
+        if (p.kind === 'lit') {
           cur = (cur ?? '') + p.v;
         } else if (p.quoted) {
           if (p.name === '@' && x.params.length > 0) {
@@ -237,7 +266,7 @@ export class Interp {
   async runTop(x: Exec, cmds: readonly Cmd[]): Promise<void> {
     for (const c of cmds) {
       await this.run(x, c);
-      if (x.sig?.k === 'abort') {
+      if (x.sig?.kind === 'abort') {
         x.sig = null;
         x.status = 1;
         continue;
@@ -255,7 +284,7 @@ export class Interp {
 
   async run(x: Exec, c: Cmd): Promise<void> {
     if (!this.step(x, c.line)) return;
-    switch (c.t) {
+    switch (c.kind) {
       case 'simple':
         x.status = await this.simple(x, c.words, c.line);
         return;
@@ -305,7 +334,7 @@ export class Interp {
         x.status = 0;
         return;
       case 'menu':
-        x.status = await this.defineMenu(x, c.kind, c.args, c.body, c.line);
+        x.status = await this.defineMenu(x, c.menuKind, c.args, c.body, c.line);
         return;
     }
   }
@@ -314,13 +343,13 @@ export class Interp {
   private loopSignal(x: Exec): boolean {
     const s = x.sig;
     if (!s) return false;
-    if (s.k === 'break') {
-      x.sig = s.n > 1 ? { k: 'break', n: s.n - 1 } : null;
+    if (s.kind === 'break') {
+      x.sig = s.n > 1 ? { kind: 'break', n: s.n - 1 } : null;
       return true;
     }
-    if (s.k === 'continue') {
+    if (s.kind === 'continue') {
       if (s.n > 1) {
-        x.sig = { k: 'continue', n: s.n - 1 };
+        x.sig = { kind: 'continue', n: s.n - 1 };
         return true;
       }
       x.sig = null;
@@ -363,7 +392,7 @@ export class Interp {
     const fx: Exec = { ...x, file, params, depth: x.depth + 1, sig: null, status: 0 };
     await this.runList(fx, body);
     x.env = fx.env;
-    if (fx.sig?.k === 'abort' || fx.sig?.k === 'exit') x.sig = fx.sig;
+    if (fx.sig?.kind === 'abort' || fx.sig?.kind === 'exit') x.sig = fx.sig;
     return fx.status;
   }
 
@@ -398,12 +427,17 @@ export class Interp {
     const { menu, warnings } = parseMenuArgs(kind, argv);
     for (const w of warnings) this.report(x, menu ? 'warning' : 'error', w, line);
     if (!menu) return 1;
-    if (++this.entries > this.limits.maxEntries) {
-      this.limit(x, `more than ${this.limits.maxEntries} menu entries`, line);
-      return 1;
-    }
+    if (!this.countEntry(x, line)) return 1;
     this.addDef(x, { kind, ...menu, body, file: x.file, line });
     return 0;
+  }
+
+  countEntry(x: Exec, line: number): boolean {
+    if (++this.entries > this.limits.maxEntries) {
+      this.limit(x, `more than ${this.limits.maxEntries} menu entries`, line);
+      return false;
+    }
+    return true;
   }
 
   addDef(x: Exec, def: MenuDef): void {
@@ -489,7 +523,7 @@ export class Interp {
     const sx: Exec = { ...x, file, depth: x.depth + 1, stack: [...x.stack, key], sig: null, status: 0 };
     await this.runTop(sx, script.cmds);
     x.env = sx.env;
-    if (sx.sig?.k === 'exit') x.sig = sx.sig;
+    if (sx.sig?.kind === 'exit') x.sig = sx.sig;
     return sx.status;
   }
 
@@ -514,7 +548,7 @@ export class Interp {
         `configfile ${file.path}: already evaluated in this scan; its entries are listed once`,
         line,
       );
-      x.sig = { k: 'exit' };
+      x.sig = { kind: 'exit' };
       return 0;
     }
     const nested = await this.evalMenuFile(file, x.env.clone(), x.depth + 1, x.stack, x, line);
@@ -523,7 +557,7 @@ export class Interp {
     if (fin.defs.length === 0) return 0;
     if (x.rec) x.rec.nested = nested;
     else x.menu.replacedBy = nested;
-    x.sig = { k: 'exit' };
+    x.sig = { kind: 'exit' };
     return 0;
   }
 

@@ -4,7 +4,7 @@
 // are not expanded (grub-mkconfig never writes them; multi-ISO menus glob the file name).
 
 import { FsError } from '../../fs/types';
-import type { Interp } from './eval';
+import type { GrubHost } from './host';
 import type { Exec } from './state';
 
 /** Entries read per directory; more and the word is left as written. */
@@ -37,7 +37,7 @@ export function globToRegExp(pat: string): RegExp | null {
   }
 }
 
-export async function expandGlob(it: Interp, x: Exec, word: string): Promise<string[]> {
+export async function expandGlob(it: GrubHost, x: Exec, word: string): Promise<string[]> {
   if (!hasGlob(word)) return [word];
   let dev = '';
   let path = word;

@@ -3,9 +3,9 @@
 // quoted text never splits, unquoted `$var` does.
 
 export type WordPart =
-  | { readonly k: 'lit'; readonly v: string }
+  | { readonly kind: 'lit'; readonly v: string }
   /** `$name`/`${name}`; quoted = inside "...". Names: identifiers, digits, ? # * @. */
-  | { readonly k: 'var'; readonly name: string; readonly quoted: boolean };
+  | { readonly kind: 'var'; readonly name: string; readonly quoted: boolean };
 
 export interface WordToken {
   readonly kind: 'word';
@@ -70,25 +70,25 @@ export function lex(text: string, firstLine = 1): Token[] {
       const name = text.slice(i + 2, close);
       if (!validName(name)) return { error: `bad variable name \${${name.slice(0, 40)}}` };
       i = close + 1;
-      return { k: 'var', name, quoted };
+      return { kind: 'var', name, quoted };
     }
     if (c !== undefined && VAR_START.test(c)) {
       let j = i + 2;
       while (j < n && VAR_CHAR.test(text[j]!)) j++;
       const name = text.slice(i + 1, j);
       i = j;
-      return { k: 'var', name, quoted };
+      return { kind: 'var', name, quoted };
     }
     if (c !== undefined && DIGIT.test(c)) {
       let j = i + 2;
       while (j < n && DIGIT.test(text[j]!)) j++;
       const name = text.slice(i + 1, j);
       i = j;
-      return { k: 'var', name, quoted };
+      return { kind: 'var', name, quoted };
     }
     if (c === '?' || c === '#' || c === '*' || c === '@') {
       i += 2;
-      return { k: 'var', name: c, quoted };
+      return { kind: 'var', name: c, quoted };
     }
     return null;
   };
@@ -135,7 +135,7 @@ export function lex(text: string, firstLine = 1): Token[] {
     let glob = false;
     let error: string | null = null;
     const flush = (): void => {
-      if (lit) parts.push({ k: 'lit', v: lit });
+      if (lit) parts.push({ kind: 'lit', v: lit });
       lit = '';
     };
     while (i < n && error === null) {
@@ -175,7 +175,7 @@ export function lex(text: string, firstLine = 1): Token[] {
         for (let k = i + 1; k < close; k++) if (text[k] === '\n') newline(k);
         lit += s;
         // An empty '' still makes the word exist.
-        if (s === '') parts.push({ k: 'lit', v: '' });
+        if (s === '') parts.push({ kind: 'lit', v: '' });
         i = close + 1;
         continue;
       }
@@ -236,7 +236,7 @@ export function lex(text: string, firstLine = 1): Token[] {
           error = 'unterminated " quote';
           break;
         }
-        if (!any && !lit) parts.push({ k: 'lit', v: '' });
+        if (!any && !lit) parts.push({ kind: 'lit', v: '' });
         continue;
       }
       if (ch === '$') {
@@ -273,7 +273,7 @@ export function lex(text: string, firstLine = 1): Token[] {
 
 function joinLits(parts: readonly WordPart[]): string {
   let s = '';
-  for (const p of parts) if (p.k === 'lit') s += p.v;
+  for (const p of parts) if (p.kind === 'lit') s += p.v;
   return s;
 }
 

@@ -69,7 +69,7 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
       await it.runTop(x, def.body);
       if (def.kind === 'submenu' || rec.children.length > 0 || rec.nested) {
         const child: MenuCtx = rec.nested ? finalMenu(rec.nested) : { env: x.env, defs: rec.children, file: def.file };
-        for (const d of rec.notes) it.diagnostics.push(d);
+        it.adoptNotes(rec.notes);
         const children = await walk(
           child,
           depth + 1,
@@ -99,7 +99,7 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
       );
       if (typeof built === 'string') {
         it.report(null, 'info', `entry '${def.title.slice(0, 80)}' not listed: ${built}`, def.line, def.file);
-        for (const d of rec.notes) it.diagnostics.push(d);
+        it.adoptNotes(rec.notes);
         nodes.push({ def });
         continue;
       }

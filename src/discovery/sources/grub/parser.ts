@@ -9,37 +9,37 @@ import { lex, type Token, type WordToken } from './lexer';
 export type Word = WordToken;
 
 export type Cmd =
-  | { readonly t: 'simple'; readonly words: readonly Word[]; readonly line: number }
+  | { readonly kind: 'simple'; readonly words: readonly Word[]; readonly line: number }
   | {
-      readonly t: 'if';
+      readonly kind: 'if';
       readonly clauses: readonly { readonly cond: readonly Cmd[]; readonly body: readonly Cmd[] }[];
       readonly otherwise: readonly Cmd[] | null;
       readonly line: number;
     }
   | {
-      readonly t: 'for';
+      readonly kind: 'for';
       readonly name: string;
       readonly items: readonly Word[];
       readonly body: readonly Cmd[];
       readonly line: number;
     }
   | {
-      readonly t: 'while';
+      readonly kind: 'while';
       readonly until: boolean;
       readonly cond: readonly Cmd[];
       readonly body: readonly Cmd[];
       readonly line: number;
     }
-  | { readonly t: 'function'; readonly name: string; readonly body: readonly Cmd[]; readonly line: number }
+  | { readonly kind: 'function'; readonly name: string; readonly body: readonly Cmd[]; readonly line: number }
   | {
-      readonly t: 'menu';
-      readonly kind: MenuKind;
+      readonly kind: 'menu';
+      readonly menuKind: MenuKind;
       readonly args: readonly Word[];
       readonly body: readonly Cmd[];
       readonly line: number;
     }
-  | { readonly t: 'block'; readonly body: readonly Cmd[]; readonly line: number }
-  | { readonly t: 'not'; readonly cmd: Cmd; readonly line: number };
+  | { readonly kind: 'block'; readonly body: readonly Cmd[]; readonly line: number }
+  | { readonly kind: 'not'; readonly cmd: Cmd; readonly line: number };
 
 export type MenuKind = 'menuentry' | 'submenu' | 'hiddenentry';
 
@@ -192,7 +192,7 @@ class Parser {
         this.next();
         const body = this.list(NONE, true);
         this.expectRbrace();
-        return { t: 'block', body, line: t.line };
+        return { kind: 'block', body, line: t.line };
       }
       if (t.kind === 'word' && t.plain !== null) {
         switch (t.plain) {
@@ -211,7 +211,7 @@ class Parser {
             return this.menuCmd(t.plain);
           case '!': {
             this.next();
-            return { t: 'not', cmd: this.command(), line: t.line };
+            return { kind: 'not', cmd: this.command(), line: t.line };
           }
         }
       }
@@ -235,7 +235,7 @@ class Parser {
       this.fail(t, 'expected a word');
     }
     if (words.length === 0) this.fail(first, 'expected a command');
-    return { t: 'simple', words, line: first.line };
+    return { kind: 'simple', words, line: first.line };
   }
 
   private expectKw(kw: string): void {
@@ -269,7 +269,7 @@ class Parser {
         otherwise = this.list(FI, false);
       }
       this.expectKw('fi');
-      return { t: 'if', clauses, otherwise, line: start.line };
+      return { kind: 'if', clauses, otherwise, line: start.line };
     }
   }
 
@@ -294,7 +294,7 @@ class Parser {
     this.expectKw('do');
     const body = this.list(DONE, false);
     this.expectKw('done');
-    return { t: 'for', name, items, body, line: start.line };
+    return { kind: 'for', name, items, body, line: start.line };
   }
 
   private whileCmd(until: boolean): Cmd {
@@ -303,7 +303,7 @@ class Parser {
     this.expectKw('do');
     const body = this.list(DONE, false);
     this.expectKw('done');
-    return { t: 'while', until, cond, body, line: start.line };
+    return { kind: 'while', until, cond, body, line: start.line };
   }
 
   private functionCmd(): Cmd {
@@ -317,10 +317,10 @@ class Parser {
     if (lb.kind !== 'lbrace') this.fail(lb, "expected '{' after function name");
     const body = this.list(NONE, true);
     this.expectRbrace();
-    return { t: 'function', name: nameTok.plain, body, line: start.line };
+    return { kind: 'function', name: nameTok.plain, body, line: start.line };
   }
 
-  private menuCmd(kind: MenuKind): Cmd {
+  private menuCmd(menuKind: MenuKind): Cmd {
     const start = this.next();
     const args: Word[] = [];
     for (;;) {
@@ -331,13 +331,13 @@ class Parser {
         continue;
       }
       if (t.kind === 'lbrace') break;
-      this.fail(t, `expected '{' to open the ${kind} body`);
+      this.fail(t, `expected '{' to open the ${menuKind} body`);
     }
-    if (args.length === 0) this.fail(this.peek(), `${kind} needs a title`);
+    if (args.length === 0) this.fail(this.peek(), `${menuKind} needs a title`);
     this.next();
     const body = this.list(NONE, true);
     this.expectRbrace();
-    return { t: 'menu', kind, args, body, line: start.line };
+    return { kind: 'menu', menuKind, args, body, line: start.line };
   }
 }
 

@@ -9,7 +9,8 @@ import { FsError, statOrNull } from '../../fs/types';
 import type { BootEntry, FsId, TimeoutSetting } from '../../model';
 import type { MountedFs, ProposedSettings, SourceContext } from '../context';
 import { tokenFor } from './devices';
-import { Interp, type GrubOptions, type SaveEnvIntent, type ScriptCache } from './eval';
+import { Interp, type GrubOptions, type ScriptCache } from './eval';
+import type { SaveEnvIntent } from './host';
 import { buildMenu, firstListed, resolveMenuPath, type MenuNode } from './menu';
 import { DEFAULT_LIMITS, platformVariables } from './platform';
 import { Env, type FsLoc, type SourceFile, fileKey, finalMenu } from './state';
@@ -42,7 +43,7 @@ export interface GrubConfigResult {
   /** next_entry was used: the boot path must clear it in this grubenv before booting. */
   readonly oneShot?: OneShot;
   /** save_env requests from the config's top level (recorded, never performed). */
-  readonly saveEnv: SaveEnvIntent[];
+  readonly saveEnv: readonly SaveEnvIntent[];
 }
 
 export interface GrubScan {

@@ -151,11 +151,11 @@ export class Recorder {
 }
 
 export type Signal =
-  | { readonly k: 'break'; readonly n: number }
-  | { readonly k: 'continue'; readonly n: number }
-  | { readonly k: 'return' }
-  | { readonly k: 'exit' }
-  | { readonly k: 'abort' };
+  | { readonly kind: 'break'; readonly n: number }
+  | { readonly kind: 'continue'; readonly n: number }
+  | { readonly kind: 'return' }
+  | { readonly kind: 'exit' }
+  | { readonly kind: 'abort' };
 
 /** One running piece of script: a file, a function call or an entry body. */
 export interface Exec {
