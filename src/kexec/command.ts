@@ -13,6 +13,7 @@ import { execLoaded, loadPlan } from './load';
 import { type FsLookup, type PlanOptions, describePlan, planBoot } from './plan';
 import { streamProgress } from './progress';
 import { stage } from './stages';
+import { errnoNumber } from '../util/errno';
 import { ArgError, choice, commandArgs, type CommandSpec, flag, num, text } from '../util/args';
 
 export interface BootArgs {
@@ -134,7 +135,7 @@ export async function bootEntries(
         throw new KexecError({
           syscall: 'plan',
           errno: 'ENOENT',
-          code: 2,
+          code: errnoNumber('ENOENT'),
           kernel: entry.id,
           initrds: [],
           cmdlineLength: 0,
