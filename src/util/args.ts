@@ -59,7 +59,11 @@ export interface PositionalSpec {
 export interface CommandSpec<O extends OptionMap, T> {
   /** The command word: messages read `tendril <name>: ...`. */
   readonly name: string;
-  /** What follows `usage: tendril <name>` (hand-written: it shows alternatives and repeats). */
+  /** For a command that is not a `tendril` subcommand: how the usage spells it and what error
+   *  lines start with (default `tendril <name>` for both). */
+  readonly invocation?: string;
+  readonly label?: string;
+  /** What follows the command in the usage line (hand-written: it shows alternatives and repeats). */
   readonly synopsis: string;
   readonly summary?: string;
   readonly options: O;
@@ -249,7 +253,7 @@ export function usage<O extends OptionMap, T>(spec: CommandSpec<O, T>): string {
   rows.push(['-h, --help', 'this text']);
   const width = Math.min(28, Math.max(...rows.map(([l]) => l.length)));
   const indent = ' '.repeat(width + 4);
-  const lines = [`usage: tendril ${spec.name} ${spec.synopsis}`];
+  const lines = [`usage: ${spec.invocation ?? `tendril ${spec.name}`} ${spec.synopsis}`];
   if (spec.summary) lines.push(spec.summary);
   for (const [l, r] of rows) {
     const help = wrap(r, USAGE_WIDTH - indent.length);
@@ -298,7 +302,7 @@ export function commandArgs<O extends OptionMap, T>(
     return { exit: 0 };
   } catch (e) {
     if (!(e instanceof ArgError)) throw e;
-    io.err.write(`tendril ${spec.name}: ${e.message}\n${usage(spec)}`);
+    io.err.write(`${spec.label ?? `tendril ${spec.name}`}: ${e.message}\n${usage(spec)}`);
     return { exit: 2 };
   }
 }

@@ -201,6 +201,17 @@ describe('usage and commandArgs', () => {
     expect(commandArgs(DEMO, ['--json'], io)).toMatchObject({ args: { opts: { json: true } } });
   });
 
+  it('names a command that is not a tendril subcommand as it is typed', () => {
+    const tool = spec({ out: text({ metavar: 'FILE', help: 'x' }) }, { invocation: 'npm run tool --', label: 'tool' });
+    const err: string[] = [];
+    const io = { out: { write: () => true }, err: { write: (s: string) => err.push(s) } };
+    expect(commandArgs(tool, ['--out'], io)).toEqual({ exit: 2 });
+    expect(err.join('').split('\n').slice(0, 2)).toEqual([
+      'tool: --out needs a value',
+      'usage: npm run tool -- [options]',
+    ]);
+  });
+
   it('does not turn a bug in a command into a usage error', () => {
     const broken = spec(OPTIONS, {
       build: () => {
