@@ -1,6 +1,7 @@
-// The one argument parser of every `tendril` command. A command declares its options once
-// (kind, value name, help, range); the parser turns argv into typed values and the same
-// declaration prints the usage, so the two cannot drift apart.
+// The one argument parser of every `tendril` command (and of the initramfs builder). A command
+// declares its options once (kind, value name, help, range); the parser turns argv into typed
+// values and the usage's option list comes from the same declaration (test/unit/cli checks
+// that each hand-written synopsis names every option).
 //
 // Syntax: `--flag`, `--opt VALUE`, `--opt=VALUE`, `-h`/`--help` on every command, `--` ends the
 // options. An option key `dryRun` is spelled `--dry-run`. A separate value may not itself start

@@ -8,7 +8,8 @@ import { HASH_PASSWORD_COMMAND } from '../../../src/cli';
 import { LIST_COMMAND, PROBE_COMMAND } from '../../../src/discovery/commands';
 import { BOOT_COMMAND } from '../../../src/kexec/command';
 import { MENU_COMMAND } from '../../../src/menu/command';
-import { type CommandSpec, type OptionMap, usage } from '../../../src/util/args';
+import { BUILD_COMMAND } from '../../../initramfs/build';
+import { type CommandSpec, type OptionMap, optionName, usage } from '../../../src/util/args';
 import { VM_COMMAND } from '../../../src/vm/command';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js');
@@ -90,5 +91,20 @@ describe('tendril hash-password operands', () => {
     const r = run(['hash-password', '--', '-secret']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^scrypt\$/);
+  });
+});
+
+describe('usage texts', () => {
+  const specs: Pick<CommandSpec<OptionMap, unknown>, 'name' | 'synopsis' | 'options'>[] = [
+    LIST_COMMAND,
+    PROBE_COMMAND,
+    BOOT_COMMAND,
+    MENU_COMMAND,
+    VM_COMMAND,
+    HASH_PASSWORD_COMMAND,
+    BUILD_COMMAND,
+  ];
+  it.each(specs.map((s) => ({ name: s.name, spec: s })))('the $name synopsis names every option', ({ spec }) => {
+    for (const key of Object.keys(spec.options)) expect(spec.synopsis).toContain(`--${optionName(key)}`);
   });
 });
