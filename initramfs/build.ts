@@ -14,6 +14,7 @@ import { sharedLibraries } from './libs';
 import { LATE_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
 import { hostBusybox, hostKernel } from './host';
+import { choice, commandArgs, type CommandSpec, flag, text } from '../src/util/args';
 
 /** The checkout root: this file may run bundled from .cache/run, so search upwards. */
 function findRoot(): string {
@@ -313,33 +314,34 @@ function mergeTallies(a: SizeReport['components'], b: SizeReport['components']):
   return out;
 }
 
-export function parseBuildArgs(argv: readonly string[]): Partial<BuildOptions> | string {
-  const o: { -readonly [K in keyof BuildOptions]?: BuildOptions[K] } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value`);
-      return x;
-    };
-    try {
-      if (a === '--kernel-modules-from') o.kernelVersion = v();
-      else if (a === '--out') o.out = v();
-      else if (a === '--compress') {
-        const c = v();
-        if (c !== 'xz' && c !== 'zstd' && c !== 'none') return '--compress is xz, zstd or none';
-        o.compress = c;
-      } else if (a === '--measure') o.measure = true;
-      else if (a === '--no-build') o.noBuild = true;
-      else if (a === '--bundle') o.bundle = v();
-      else if (a === '--cache') o.cacheDir = v();
-      else return `unknown option ${a}`;
-    } catch (e) {
-      return (e as Error).message;
-    }
-  }
-  return o;
-}
+const BUILD_OPTIONS = {
+  kernelModulesFrom: text({ metavar: 'VERSION', help: "kernel release whose modules go in (default: this host's)" }),
+  out: text({ metavar: 'FILE', help: 'the image (default out/tendril-initramfs.cpio.xz)' }),
+  compress: choice({ values: ['xz', 'zstd', 'none'], help: 'compression (default xz)' }),
+  measure: flag({ help: 'also compress with the other method and time both decompressions (for the report)' }),
+  noBuild: flag({ help: 'use the bundle and addon as they are (no rebuild)' }),
+  bundle: text({ metavar: 'FILE', help: 'the tendril bundle (default dist/tendril.js)' }),
+  cache: text({ metavar: 'DIR', help: 'cache directory (default $TENDRIL_INITRAMFS_CACHE or .cache/initramfs)' }),
+};
+
+export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptions>> = {
+  name: 'initramfs',
+  invocation: 'npm run initramfs --',
+  label: 'initramfs',
+  synopsis:
+    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--measure] [--no-build] [--bundle FILE] [--cache DIR]',
+  summary: 'Build the tendril initramfs (see initramfs/README.md).',
+  options: BUILD_OPTIONS,
+  build: ({ opts: o }) => ({
+    ...(o.kernelModulesFrom !== undefined ? { kernelVersion: o.kernelModulesFrom } : {}),
+    ...(o.out !== undefined ? { out: o.out } : {}),
+    ...(o.compress !== undefined ? { compress: o.compress } : {}),
+    ...(o.measure ? { measure: true } : {}),
+    ...(o.noBuild ? { noBuild: true } : {}),
+    ...(o.bundle !== undefined ? { bundle: o.bundle } : {}),
+    ...(o.cache !== undefined ? { cacheDir: o.cache } : {}),
+  }),
+};
 
 export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
   return {
@@ -357,14 +359,9 @@ export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
 }
 
 function main(): number {
-  const p = parseBuildArgs(process.argv.slice(2));
-  if (typeof p === 'string') {
-    process.stderr.write(
-      `initramfs: ${p}\nusage: npm run initramfs -- [--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--measure] [--no-build] [--bundle FILE]\n`,
-    );
-    return 2;
-  }
-  const o = resolveBuildOptions(p);
+  const p = commandArgs(BUILD_COMMAND, process.argv.slice(2));
+  if ('exit' in p) return p.exit;
+  const o = resolveBuildOptions(p.args);
   const r = buildInitramfs(o);
   process.stdout.write(formatReport(r.report) + '\n');
   process.stdout.write(`wrote ${r.out} (${r.report.compressed.bytes} bytes) and ${r.out}.report.json\n`);

@@ -5,6 +5,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { runDiscoveryCommand } from './discovery/commands';
 import { WORKER_ROLE } from './discovery/worker/protocol';
 import { startScanWorker } from './discovery/worker/scan-worker';
+import { commandArgs, type CommandSpec, usage } from './util/args';
 
 // The bundle is also the scan workers' script (one file to ship in the initramfs).
 const isScanWorker = !isMainThread && (workerData as { role?: string } | null)?.role === WORKER_ROLE;
@@ -21,7 +22,19 @@ commands:
   vm       run OVMF in a KVM virtual machine with disks passed through
            (--firmware FILE --disk DEV[,rw|,ro|,noboot]... [--memory 1G])
   help     this text
+
+'tendril <command> --help' lists a command's options.
 `;
+
+export const HASH_PASSWORD_COMMAND: CommandSpec<Record<string, never>, string | undefined> = {
+  name: 'hash-password',
+  synopsis: '[--] [PASSWORD]',
+  summary: 'Print a salted scrypt hash for --password-hash, $TENDRIL_PASSWORD_HASH or /etc/tendril/password-hash.',
+  options: {},
+  positional: { name: 'PASSWORD', min: 0, max: 1, help: "the password (read from stdin's first line when absent)" },
+  notes: ["A password that starts with '-' follows '--'."],
+  build: (p) => p.positional[0],
+};
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -35,10 +48,12 @@ function commands(): Record<string, Command> {
     menu: async (a) => (await import('./menu/command')).runMenuCommand(a),
     vm: async (a) => (await import('./vm/command')).runVmCommand(a),
     'hash-password': async (a) => {
+      const parsed = commandArgs(HASH_PASSWORD_COMMAND, a);
+      if ('exit' in parsed) return parsed.exit;
       const { hashPassword } = await import('./menu/password');
-      const pw = a[0] ?? (await readStdinLine());
+      const pw = parsed.args ?? (await readStdinLine());
       if (!pw) {
-        process.stderr.write('usage: tendril hash-password PASSWORD  (or the password on stdin)\n');
+        process.stderr.write(`tendril hash-password: no password given\n${usage(HASH_PASSWORD_COMMAND)}`);
         return 2;
       }
       process.stdout.write(hashPassword(pw) + '\n');
@@ -55,9 +70,13 @@ async function readStdinLine(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+  if (!cmd) {
+    process.stderr.write(`tendril: no command given\n${USAGE}`);
+    return 2;
+  }
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
     process.stdout.write(USAGE);
-    return cmd ? 0 : 2;
+    return 0;
   }
   const fn = commands()[cmd];
   if (!fn) {

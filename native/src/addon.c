@@ -1,6 +1,6 @@
 // Module entry and shared error helpers.
 #define _GNU_SOURCE
-#include "addon.h"
+#include "args.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,11 +50,11 @@ void tendril_export(napi_env env, napi_value exports, const char *name, napi_cal
 // exitNow(code): _exit(2) without joining threads. Node joins worker threads at exit, and a
 // worker blocked in a read from a hung disk would hold the process forever.
 static napi_value exit_now(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  tendril_args a;
   int32_t code = 0;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc >= 1) napi_get_value_int32(env, argv[0], &code);
+  if (!tendril_args_init(&a, env, info, "exitNow") ||
+      (tendril_arg_present(&a, 0) && !tendril_arg_i32(&a, 0, "code", 0, 255, &code)))
+    return NULL;
   _exit(code);
   return NULL;
 }

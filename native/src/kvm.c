@@ -11,14 +11,16 @@
 // signal is blocked on that thread except inside KVM_RUN (KVM_SET_SIGNAL_MASK), and eaten
 // with sigtimedwait after KVM_RUN returns EINTR.
 #define _GNU_SOURCE
-#include "addon.h"
+#include "args.h"
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -63,49 +65,25 @@ static void install_kick_handler(void) {
   sigaction(KICK_SIGNAL, &sa, NULL);
 }
 
-// ---- argument helpers ----
-#define ARGS(n)                                                      \
-  size_t argc = n;                                                   \
-  napi_value argv[n];                                                \
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);              \
-  if (argc < n) return tendril_throw_type(env, "missing arguments");
-
-static int arg_i64(napi_env env, napi_value v, int64_t *out) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t == napi_bigint) {
-    bool lossless;
-    return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok;
-  }
-  if (t != napi_number) return 0;
-  double d;
-  napi_get_value_double(env, v, &d);
-  *out = (int64_t)d;
-  return 1;
-}
-#define GET_I64(i, name)                                                   \
-  int64_t name;                                                            \
-  if (!arg_i64(env, argv[i], &name)) return tendril_throw_type(env, #name " must be a number or bigint");
-
-static napi_value num(napi_env env, double d) {
-  napi_value v;
-  napi_create_double(env, d, &v);
-  return v;
-}
-static napi_value undef(napi_env env) {
-  napi_value v;
-  napi_get_undefined(env, &v);
-  return v;
-}
-
-static vcpu_t *get_vcpu(napi_env env, napi_value v) {
-  int64_t i;
-  if (!arg_i64(env, v, &i) || i < 0 || i >= MAX_VCPUS || !vcpus[i].used) {
-    tendril_throw_type(env, "bad vcpu handle");
+// A vCPU handle: an index into vcpus[] that is in use.
+static vcpu_t *arg_vcpu(const tendril_args *a, size_t i) {
+  int64_t h;
+  if (!tendril_arg_int(a, i, "vcpu", 0, MAX_VCPUS - 1, &h)) return NULL;
+  if (!vcpus[h].used) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: vcpu %d is not a live vCPU handle", a->fn, (int)h);
+    tendril_throw_type(a->env, msg);
     return NULL;
   }
-  return &vcpus[i];
+  return &vcpus[h];
 }
+
+// The first argument of most calls: a vCPU handle.
+#define VCPU_CALL(fn_name)                                     \
+  tendril_args a;                                              \
+  if (!tendril_args_init(&a, env, info, fn_name)) return NULL; \
+  vcpu_t *v = arg_vcpu(&a, 0);                                 \
+  if (!v) return NULL;
 
 static int xioctl(int fd, unsigned long req, void *arg) {
   int r;
@@ -114,71 +92,78 @@ static int xioctl(int fd, unsigned long req, void *arg) {
 }
 
 // ---- system fd ----
+// kvmOpen(path = "/dev/kvm") -> fd.
 static napi_value kvm_open(napi_env env, napi_callback_info info) {
-  char path[256] = "/dev/kvm";
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc >= 1) {
-    napi_valuetype t;
-    napi_typeof(env, argv[0], &t);
-    if (t == napi_string) napi_get_value_string_utf8(env, argv[0], path, sizeof path, NULL);
-  }
-  int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return tendril_throw_errno(env, "open /dev/kvm", errno);
-  return num(env, fd);
+  tendril_args a;
+  char *path;
+  if (!tendril_args_init(&a, env, info, "kvmOpen") || !tendril_arg_str(&a, 0, "path", true, &path, NULL)) return NULL;
+  int fd = open(path ? path : "/dev/kvm", O_RDWR | O_CLOEXEC);
+  int err = errno;
+  free(path);
+  if (fd < 0) return tendril_throw_errno(env, "open /dev/kvm", err);
+  return tendril_number(env, fd);
 }
 
 static napi_value kvm_close(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  GET_I64(0, fd);
-  if (close((int)fd) < 0) return tendril_throw_errno(env, "close", errno);
-  return undef(env);
+  tendril_args a;
+  int fd;
+  if (!tendril_args_init(&a, env, info, "kvmClose") || !tendril_arg_fd(&a, 0, "fd", &fd)) return NULL;
+  if (close(fd) < 0) return tendril_throw_errno(env, "close", errno);
+  return tendril_undefined(env);
 }
 
 // ioctl(fd, req, int arg) returning the non-negative result: API version, extensions, mmap size,
 // KVM_CREATE_VM, KVM_CREATE_IRQCHIP, KVM_SET_TSS_ADDR.
-static napi_value int_ioctl(napi_env env, napi_callback_info info, unsigned long req, const char *name) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) return tendril_throw_type(env, "missing fd");
-  int64_t fd = -1, arg = 0;
-  arg_i64(env, argv[0], &fd);
-  if (argc >= 2) arg_i64(env, argv[1], &arg);
+// The argument is optional (0) for the ioctls that take none.
+static napi_value int_ioctl(napi_env env, napi_callback_info info, const char *fn, unsigned long req,
+                            const char *name, const char *arg_name) {
+  tendril_args a;
+  int fd;
+  uint64_t arg = 0;
+  if (!tendril_args_init(&a, env, info, fn) || !tendril_arg_fd(&a, 0, "fd", &fd) ||
+      (tendril_arg_present(&a, 1) && !tendril_arg_u64(&a, 1, arg_name, ULONG_MAX, &arg)))
+    return NULL;
   int r;
-  do r = ioctl((int)fd, req, (unsigned long)arg); while (r < 0 && errno == EINTR);
+  do r = ioctl(fd, req, (unsigned long)arg); while (r < 0 && errno == EINTR);
   if (r < 0) return tendril_throw_errno(env, name, errno);
-  return num(env, r);
+  return tendril_number(env, r);
 }
-#define INT_IOCTL(fn, req) \
-  static napi_value fn(napi_env env, napi_callback_info info) { return int_ioctl(env, info, req, #req); }
-INT_IOCTL(kvm_api_version, KVM_GET_API_VERSION)
-INT_IOCTL(kvm_check_extension, KVM_CHECK_EXTENSION)
-INT_IOCTL(kvm_vcpu_mmap_size, KVM_GET_VCPU_MMAP_SIZE)
-INT_IOCTL(kvm_create_vm, KVM_CREATE_VM)
-INT_IOCTL(kvm_create_irqchip, KVM_CREATE_IRQCHIP)
-INT_IOCTL(kvm_set_tss_addr, KVM_SET_TSS_ADDR)
+#define INT_IOCTL(fn, js, req, arg_name)                          \
+  static napi_value fn(napi_env env, napi_callback_info info) { \
+    return int_ioctl(env, info, js, req, #req, arg_name);       \
+  }
+INT_IOCTL(kvm_api_version, "kvmApiVersion", KVM_GET_API_VERSION, "arg")
+INT_IOCTL(kvm_check_extension, "kvmCheckExtension", KVM_CHECK_EXTENSION, "cap")
+INT_IOCTL(kvm_vcpu_mmap_size, "kvmVcpuMmapSize", KVM_GET_VCPU_MMAP_SIZE, "arg")
+INT_IOCTL(kvm_create_vm, "kvmCreateVm", KVM_CREATE_VM, "type")
+INT_IOCTL(kvm_create_irqchip, "kvmCreateIrqchip", KVM_CREATE_IRQCHIP, "arg")
+INT_IOCTL(kvm_set_tss_addr, "kvmSetTssAddr", KVM_SET_TSS_ADDR, "addr")
 
 static napi_value kvm_set_identity_map_addr(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  GET_I64(0, fd);
-  GET_I64(1, addr);
-  __u64 a = (__u64)addr;
-  if (xioctl((int)fd, KVM_SET_IDENTITY_MAP_ADDR, &a) < 0)
+  tendril_args a;
+  int fd;
+  uint64_t addr;
+  if (!tendril_args_init(&a, env, info, "kvmSetIdentityMapAddr") || !tendril_arg_fd(&a, 0, "vmFd", &fd) ||
+      !tendril_arg_u64(&a, 1, "addr", UINT64_MAX, &addr))
+    return NULL;
+  __u64 v = addr;
+  if (xioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &v) < 0)
     return tendril_throw_errno(env, "KVM_SET_IDENTITY_MAP_ADDR", errno);
-  return undef(env);
+  return tendril_undefined(env);
 }
 
 static napi_value kvm_create_pit2(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  GET_I64(0, fd);
-  GET_I64(1, flags);
+  tendril_args a;
+  int fd;
+  uint32_t flags;
+  if (!tendril_args_init(&a, env, info, "kvmCreatePit2") || !tendril_arg_fd(&a, 0, "vmFd", &fd) ||
+      !tendril_arg_u32(&a, 1, "flags", &flags))
+    return NULL;
   struct kvm_pit_config cfg;
   memset(&cfg, 0, sizeof cfg);
-  cfg.flags = (__u32)flags;
-  if (xioctl((int)fd, KVM_CREATE_PIT2, &cfg) < 0) return tendril_throw_errno(env, "KVM_CREATE_PIT2", errno);
-  return undef(env);
+  cfg.flags = flags;
+  if (xioctl(fd, KVM_CREATE_PIT2, &cfg) < 0) return tendril_throw_errno(env, "KVM_CREATE_PIT2", errno);
+  return tendril_undefined(env);
 }
 
 // ---- guest memory ----
@@ -188,9 +173,11 @@ static void unmap_finalizer(napi_env env, void *data, void *hint) {
 
 // Anonymous, page-aligned, zero-filled mapping exposed as an external ArrayBuffer (no copy).
 static napi_value kvm_map_anon(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  GET_I64(0, size);
-  if (size <= 0 || (size & 4095)) return tendril_throw_type(env, "size must be a positive multiple of 4096");
+  tendril_args a;
+  uint64_t size;
+  if (!tendril_args_init(&a, env, info, "kvmMapAnon") || !tendril_arg_u64(&a, 0, "size", SIZE_MAX, &size)) return NULL;
+  if (size == 0 || (size & 4095))
+    return tendril_throw_type(env, "kvmMapAnon: size must be a positive multiple of 4096");
   void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return tendril_throw_errno(env, "mmap guest memory", errno);
   napi_value ab;
@@ -203,64 +190,71 @@ static napi_value kvm_map_anon(napi_env env, napi_callback_info info) {
 
 // kvmSetMemoryRegion(vmFd, slot, flags, guestPhys, arrayBuffer|null, size): size 0 deletes the slot.
 static napi_value kvm_set_memory_region(napi_env env, napi_callback_info info) {
-  ARGS(6);
-  GET_I64(0, fd);
-  GET_I64(1, slot);
-  GET_I64(2, flags);
-  GET_I64(3, gpa);
-  GET_I64(5, size);
-  void *data = NULL;
-  size_t len = 0;
-  bool is_ab = false;
-  napi_is_arraybuffer(env, argv[4], &is_ab);
-  if (is_ab) napi_get_arraybuffer_info(env, argv[4], &data, &len);
-  if (size > 0 && (!is_ab || (size_t)size > len)) return tendril_throw_type(env, "memory region larger than its buffer");
-  struct kvm_userspace_memory_region r = {
-      .slot = (__u32)slot, .flags = (__u32)flags, .guest_phys_addr = (__u64)gpa,
-      .memory_size = (__u64)size, .userspace_addr = (__u64)(uintptr_t)data};
-  if (xioctl((int)fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+  tendril_args a;
+  int fd;
+  uint32_t slot, flags;
+  uint64_t gpa, size;
+  void *data;
+  size_t len;
+  if (!tendril_args_init(&a, env, info, "kvmSetMemoryRegion") || !tendril_arg_fd(&a, 0, "vmFd", &fd) ||
+      !tendril_arg_u32(&a, 1, "slot", &slot) || !tendril_arg_u32(&a, 2, "flags", &flags) ||
+      !tendril_arg_u64(&a, 3, "gpa", UINT64_MAX, &gpa) || !tendril_arg_arraybuffer(&a, 4, "mem", true, &data, &len) ||
+      !tendril_arg_u64(&a, 5, "size", UINT64_MAX, &size))
+    return NULL;
+  if (size > len) return tendril_throw_type(env, "kvmSetMemoryRegion: size is larger than mem");
+  struct kvm_userspace_memory_region r = {.slot = slot,
+                                          .flags = flags,
+                                          .guest_phys_addr = gpa,
+                                          .memory_size = size,
+                                          .userspace_addr = (__u64)(uintptr_t)data};
+  if (xioctl(fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
     return tendril_throw_errno(env, "KVM_SET_USER_MEMORY_REGION", errno);
-  return undef(env);
+  return tendril_undefined(env);
 }
 
 // ---- interrupts ----
 static napi_value kvm_irq_line(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  GET_I64(0, fd);
-  GET_I64(1, irq);
-  GET_I64(2, level);
-  struct kvm_irq_level l = {.irq = (__u32)irq, .level = (__u32)level};
-  if (xioctl((int)fd, KVM_IRQ_LINE, &l) < 0) return tendril_throw_errno(env, "KVM_IRQ_LINE", errno);
-  return undef(env);
+  tendril_args a;
+  int fd;
+  uint32_t irq, level;
+  if (!tendril_args_init(&a, env, info, "kvmIrqLine") || !tendril_arg_fd(&a, 0, "vmFd", &fd) ||
+      !tendril_arg_u32(&a, 1, "irq", &irq) || !tendril_arg_u32(&a, 2, "level", &level))
+    return NULL;
+  struct kvm_irq_level l = {.irq = irq, .level = level};
+  if (xioctl(fd, KVM_IRQ_LINE, &l) < 0) return tendril_throw_errno(env, "KVM_IRQ_LINE", errno);
+  return tendril_undefined(env);
 }
 
 static napi_value kvm_signal_msi(napi_env env, napi_callback_info info) {
-  ARGS(4);
-  GET_I64(0, fd);
-  GET_I64(1, lo);
-  GET_I64(2, hi);
-  GET_I64(3, data);
+  tendril_args a;
+  int fd;
+  uint32_t lo, hi, data;
+  if (!tendril_args_init(&a, env, info, "kvmSignalMsi") || !tendril_arg_fd(&a, 0, "vmFd", &fd) ||
+      !tendril_arg_u32(&a, 1, "addrLo", &lo) || !tendril_arg_u32(&a, 2, "addrHi", &hi) ||
+      !tendril_arg_u32(&a, 3, "data", &data))
+    return NULL;
   struct kvm_msi m;
   memset(&m, 0, sizeof m);
-  m.address_lo = (__u32)lo;
-  m.address_hi = (__u32)hi;
-  m.data = (__u32)data;
-  int r = xioctl((int)fd, KVM_SIGNAL_MSI, &m);
+  m.address_lo = lo;
+  m.address_hi = hi;
+  m.data = data;
+  int r = xioctl(fd, KVM_SIGNAL_MSI, &m);
   if (r < 0) return tendril_throw_errno(env, "KVM_SIGNAL_MSI", errno);
-  return num(env, r);
+  return tendril_number(env, r);
 }
 
 // ---- CPUID ----
 // Returns a Buffer of kvm_cpuid_entry2 records (40 bytes each).
 static napi_value kvm_get_supported_cpuid(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  GET_I64(0, fd);
+  tendril_args a;
+  int fd;
+  if (!tendril_args_init(&a, env, info, "kvmGetSupportedCpuid") || !tendril_arg_fd(&a, 0, "kvmFd", &fd)) return NULL;
   int n = 128;
   for (;;) {
     struct kvm_cpuid2 *c = calloc(1, sizeof *c + (size_t)n * sizeof(struct kvm_cpuid_entry2));
     if (!c) return tendril_throw_errno(env, "calloc", ENOMEM);
     c->nent = (__u32)n;
-    if (xioctl((int)fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+    if (xioctl(fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
       int e = errno;
       free(c);
       if (e == E2BIG && n < 4096) { n *= 2; continue; }
@@ -276,13 +270,12 @@ static napi_value kvm_get_supported_cpuid(napi_env env, napi_callback_info info)
 }
 
 static napi_value kvm_set_cpuid2(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
+  VCPU_CALL("kvmSetCpuid2");
   void *data;
   size_t len;
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len % sizeof(struct kvm_cpuid_entry2))
-    return tendril_throw_type(env, "cpuid entries must be a Buffer of 40-byte records");
+  if (!tendril_arg_bytes(&a, 1, "entries", &data, &len)) return NULL;
+  if (len % sizeof(struct kvm_cpuid_entry2))
+    return tendril_throw_type(env, "kvmSetCpuid2: entries must be whole 40-byte kvm_cpuid_entry2 records");
   struct kvm_cpuid2 *c = calloc(1, sizeof *c + len);
   if (!c) return tendril_throw_errno(env, "calloc", ENOMEM);
   c->nent = (__u32)(len / sizeof(struct kvm_cpuid_entry2));
@@ -291,17 +284,21 @@ static napi_value kvm_set_cpuid2(napi_env env, napi_callback_info info) {
   int e = errno;
   free(c);
   if (r < 0) return tendril_throw_errno(env, "KVM_SET_CPUID2", e);
-  return undef(env);
+  return tendril_undefined(env);
 }
 
 // ---- vCPUs ----
 static napi_value kvm_create_vcpu(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  GET_I64(0, vmfd);
-  GET_I64(1, id);
-  GET_I64(2, mmap_size);
+  tendril_args a;
+  int vmfd;
+  uint32_t id;
+  uint64_t mmap_size;
+  if (!tendril_args_init(&a, env, info, "kvmCreateVcpu") || !tendril_arg_fd(&a, 0, "vmFd", &vmfd) ||
+      !tendril_arg_u32(&a, 1, "id", &id) || !tendril_arg_u64(&a, 2, "mmapSize", SIZE_MAX, &mmap_size))
+    return NULL;
+  if (mmap_size == 0) return tendril_throw_type(env, "kvmCreateVcpu: mmapSize must be positive");
   pthread_once(&sig_once, install_kick_handler);
-  int fd = ioctl((int)vmfd, KVM_CREATE_VCPU, (unsigned long)id);
+  int fd = ioctl(vmfd, KVM_CREATE_VCPU, (unsigned long)id);
   if (fd < 0) return tendril_throw_errno(env, "KVM_CREATE_VCPU", errno);
   void *run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (run == MAP_FAILED) {
@@ -329,14 +326,12 @@ static napi_value kvm_create_vcpu(napi_env env, napi_callback_info info) {
     free(modes);
     return tendril_throw_errno(env, "KVM_CREATE_VCPU (table full)", ENOMEM);
   }
-  return num(env, idx);
+  return tendril_number(env, idx);
 }
 
 // The kvm_run page(s) as an external ArrayBuffer; valid until kvmDestroyVcpu.
 static napi_value kvm_vcpu_run_buffer(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
+  VCPU_CALL("kvmVcpuRunBuffer");
   napi_value ab;
   if (napi_create_external_arraybuffer(env, v->run, v->run_size, NULL, NULL, &ab) != napi_ok)
     return tendril_throw_type(env, "napi_create_external_arraybuffer failed");
@@ -344,30 +339,25 @@ static napi_value kvm_vcpu_run_buffer(napi_env env, napi_callback_info info) {
 }
 
 static napi_value kvm_destroy_vcpu(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
+  VCPU_CALL("kvmDestroyVcpu");
   pthread_mutex_lock(&vcpus_lock);
   munmap(v->run, v->run_size);
   close(v->fd);
   free(v->port_mode);
   memset(v, 0, sizeof *v);
   pthread_mutex_unlock(&vcpus_lock);
-  return undef(env);
+  return tendril_undefined(env);
 }
 
 static napi_value kvm_vcpu_fd(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
-  return num(env, v->fd);
+  VCPU_CALL("kvmVcpuFd");
+  return tendril_number(env, v->fd);
 }
 
 // Register state as raw struct bytes (kvm_regs / kvm_sregs); TypeScript decodes them.
-static napi_value get_struct(napi_env env, napi_callback_info info, unsigned long req, size_t size, const char *name) {
-  ARGS(1);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
+static napi_value get_struct(napi_env env, napi_callback_info info, const char *fn, unsigned long req, size_t size,
+                             const char *name) {
+  VCPU_CALL(fn);
   uint8_t tmp[1024];
   if (xioctl(v->fd, req, tmp) < 0) return tendril_throw_errno(env, name, errno);
   napi_value buf;
@@ -375,50 +365,50 @@ static napi_value get_struct(napi_env env, napi_callback_info info, unsigned lon
   napi_create_buffer_copy(env, size, tmp, &out, &buf);
   return buf;
 }
-static napi_value set_struct(napi_env env, napi_callback_info info, unsigned long req, size_t size, const char *name) {
-  ARGS(2);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
+static napi_value set_struct(napi_env env, napi_callback_info info, const char *fn, unsigned long req, size_t size,
+                             const char *name) {
+  VCPU_CALL(fn);
   void *data;
   size_t len;
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len != size)
-    return tendril_throw_type(env, "register buffer has the wrong size");
+  if (!tendril_arg_bytes(&a, 1, "regs", &data, &len)) return NULL;
+  if (len != size) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: regs must be %zu bytes, got %zu", fn, size, len);
+    return tendril_throw_type(env, msg);
+  }
   if (xioctl(v->fd, req, data) < 0) return tendril_throw_errno(env, name, errno);
-  return undef(env);
+  return tendril_undefined(env);
 }
 static napi_value kvm_get_regs(napi_env env, napi_callback_info info) {
-  return get_struct(env, info, KVM_GET_REGS, sizeof(struct kvm_regs), "KVM_GET_REGS");
+  return get_struct(env, info, "kvmGetRegs", KVM_GET_REGS, sizeof(struct kvm_regs), "KVM_GET_REGS");
 }
 static napi_value kvm_set_regs(napi_env env, napi_callback_info info) {
-  return set_struct(env, info, KVM_SET_REGS, sizeof(struct kvm_regs), "KVM_SET_REGS");
+  return set_struct(env, info, "kvmSetRegs", KVM_SET_REGS, sizeof(struct kvm_regs), "KVM_SET_REGS");
 }
 static napi_value kvm_get_sregs(napi_env env, napi_callback_info info) {
-  return get_struct(env, info, KVM_GET_SREGS, sizeof(struct kvm_sregs), "KVM_GET_SREGS");
+  return get_struct(env, info, "kvmGetSregs", KVM_GET_SREGS, sizeof(struct kvm_sregs), "KVM_GET_SREGS");
 }
 static napi_value kvm_set_sregs(napi_env env, napi_callback_info info) {
-  return set_struct(env, info, KVM_SET_SREGS, sizeof(struct kvm_sregs), "KVM_SET_SREGS");
+  return set_struct(env, info, "kvmSetSregs", KVM_SET_SREGS, sizeof(struct kvm_sregs), "KVM_SET_SREGS");
 }
 
 // kvmSetPortMode(vcpu, port, mode): 0 exit to JS, 1 PM timer (24-bit, 3.579545 MHz), 2 sink.
 static napi_value kvm_set_port_mode(napi_env env, napi_callback_info info) {
-  ARGS(3);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
-  GET_I64(1, port);
-  GET_I64(2, mode);
-  if (port < 0 || port > 0xFFFF || mode < 0 || mode > 2) return tendril_throw_type(env, "bad port or mode");
+  VCPU_CALL("kvmSetPortMode");
+  int64_t port, mode;
+  if (!tendril_arg_int(&a, 1, "port", 0, 0xFFFF, &port) || !tendril_arg_int(&a, 2, "mode", PORT_JS, PORT_SINK, &mode))
+    return NULL;
   v->port_mode[port] = (uint8_t)mode;
-  return undef(env);
+  return tendril_undefined(env);
 }
 
 // kvmSetPmTimerStart(vcpu, startNs: bigint): CLOCK_MONOTONIC ns at VM start (= process.hrtime.bigint()).
 static napi_value kvm_set_pm_timer_start(napi_env env, napi_callback_info info) {
-  ARGS(2);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
-  GET_I64(1, start);
-  v->pm_start_ns = (uint64_t)start;
-  return undef(env);
+  VCPU_CALL("kvmSetPmTimerStart");
+  uint64_t start;
+  if (!tendril_arg_u64(&a, 1, "startNs", UINT64_MAX, &start)) return NULL;
+  v->pm_start_ns = start;
+  return tendril_undefined(env);
 }
 
 static uint32_t pm_timer_now(const vcpu_t *v) {
@@ -478,9 +468,7 @@ static int fast_io(vcpu_t *v) {
 
 // kvmRun(vcpu): KVM_RUN until an exit JS must see; returns kvm_run.exit_reason.
 static napi_value kvm_run(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
+  VCPU_CALL("kvmRun");
   if (!v->thread_valid || !pthread_equal(v->thread, pthread_self())) {
     v->thread = pthread_self();
     v->thread_valid = 1;
@@ -495,7 +483,7 @@ static napi_value kvm_run(napi_env env, napi_callback_info info) {
         eat_kick_signals();
         r->exit_reason = KVM_EXIT_INTR;
         v->counts[COUNT_EINTR]++;
-        return num(env, KVM_EXIT_INTR);
+        return tendril_number(env, KVM_EXIT_INTR);
       }
       return tendril_throw_errno(env, "KVM_RUN", e);
     }
@@ -503,12 +491,12 @@ static napi_value kvm_run(napi_env env, napi_callback_info info) {
     if (reason == KVM_EXIT_IO && fast_io(v)) {
       if (r->immediate_exit) {  // a kick arrived: let JS see it as INTR
         r->exit_reason = KVM_EXIT_INTR;
-        return num(env, KVM_EXIT_INTR);
+        return tendril_number(env, KVM_EXIT_INTR);
       }
       continue;
     }
     if (reason < 40) v->counts[reason]++;
-    return num(env, reason);
+    return tendril_number(env, reason);
   }
 }
 
@@ -517,9 +505,11 @@ static napi_value kvm_run(napi_env env, napi_callback_info info) {
 // main thread may race with the worker tearing the VM down). Holds the table lock so the
 // kvm_run mapping cannot disappear underneath.
 static napi_value kvm_kick(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  int64_t i = -1;
-  arg_i64(env, argv[0], &i);
+  tendril_args a;
+  int64_t i;
+  if (!tendril_args_init(&a, env, info, "kvmKick") ||
+      !tendril_arg_int(&a, 0, "vcpu", -TENDRIL_MAX_SAFE_INTEGER, TENDRIL_MAX_SAFE_INTEGER, &i))
+    return NULL;
   bool ok = false;
   pthread_mutex_lock(&vcpus_lock);
   if (i >= 0 && i < MAX_VCPUS && vcpus[i].used) {
@@ -537,12 +527,14 @@ static napi_value kvm_kick(napi_env env, napi_callback_info info) {
 // kvmExitCounts(vcpu): Float64 array of counters (index = exit reason; 40 PM timer fast
 // path, 41 sink fast path, 42 KVM_RUN interrupted).
 static napi_value kvm_exit_counts(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  vcpu_t *v = get_vcpu(env, argv[0]);
-  if (!v) return NULL;
+  VCPU_CALL("kvmExitCounts");
   napi_value arr;
   napi_create_array_with_length(env, NCOUNT, &arr);
-  for (uint32_t i = 0; i < NCOUNT; i++) napi_set_element(env, arr, i, num(env, (double)v->counts[i]));
+  for (uint32_t i = 0; i < NCOUNT; i++) {
+    napi_value n = tendril_number_u64(env, "kvmExitCounts", "counter", v->counts[i]);
+    if (!n) return NULL;
+    napi_set_element(env, arr, i, n);
+  }
   return arr;
 }
 
@@ -550,7 +542,7 @@ static napi_value kvm_exit_counts(napi_env env, napi_callback_info info) {
 static napi_value kvm_constants(napi_env env, napi_callback_info info) {
   napi_value o;
   napi_create_object(env, &o);
-#define C(name, val) napi_set_named_property(env, o, name, num(env, (double)(val)))
+#define C(name, val) napi_set_named_property(env, o, name, tendril_number(env, (double)(val)))
   C("runExitReason", offsetof(struct kvm_run, exit_reason));
   C("runImmediateExit", offsetof(struct kvm_run, immediate_exit));
   C("runIoDirection", offsetof(struct kvm_run, io.direction));

@@ -1,56 +1,98 @@
 // `tendril list` (entries in menu order, default marked, one line per problem) and
 // `tendril probe` (the device / partition / filesystem tree, like `lsblk -f`).
 
-import { type ArgError, numberOption, parseArgs, type ParsedArgs } from '../util/args';
+import { commandArgs, type CommandSpec, flag, num, type Options, text } from '../util/args';
 import { formatDiagnostic } from './diagnostics';
 import { discover, type DiscoverOptions } from './discover';
 import type { BootEntry, BootTarget, DiscoveryResult, FileRef, TimeoutSetting } from './model';
 import { listJson } from './json';
 
-const COMMON = {
-  flags: ['json', 'no-sys', 'all', 'help'],
-  options: ['timeout', 'deadline'],
-  repeatable: ['disk', 'root'],
+/** The options of every command that discovers disks (list, probe, menu, and boot's subset). */
+export const DISCOVERY_OPTIONS = {
+  disk: text({ metavar: 'FILE', repeat: true, help: 'scan an image file or block device as a disk' }),
+  root: text({
+    metavar: 'DIR[,esp|,xbootldr][,vfat]',
+    repeat: true,
+    help: 'serve a host directory as a filesystem',
+  }),
+  noSys: flag({ help: 'do not scan /sys/class/block (scanned when neither --disk nor --root is given)' }),
+  timeout: num({
+    metavar: 'S',
+    min: 0,
+    max: 3600,
+    unit: 'seconds',
+    help: 'countdown before the default boots, overriding every config',
+  }),
+  deadline: num({
+    metavar: 'MS',
+    integer: true,
+    min: 100,
+    max: 600_000,
+    unit: 'ms',
+    help: 'per-device discovery deadline (default 30000)',
+  }),
 };
 
-export function discoverOptionsFrom(args: ParsedArgs): DiscoverOptions {
-  const disks = args.lists.get('disk') ?? [];
-  const roots = args.lists.get('root') ?? [];
-  const cliTimeout = numberOption(args, 'timeout');
-  const deadlineMs = numberOption(args, 'deadline');
+export function discoverOptionsFrom(o: Options<typeof DISCOVERY_OPTIONS>): DiscoverOptions {
   return {
-    disks,
-    roots,
-    ...(args.flags.has('no-sys') ? { sysBlock: false } : {}),
-    ...(cliTimeout !== undefined ? { cliTimeout } : {}),
-    ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+    disks: o.disk,
+    roots: o.root,
+    ...(o.noSys ? { sysBlock: false } : {}),
+    ...(o.timeout !== undefined ? { cliTimeout: o.timeout } : {}),
+    ...(o.deadline !== undefined ? { deadlineMs: o.deadline } : {}),
   };
 }
 
+const LIST_OPTIONS = {
+  json: flag({ help: 'print the list as JSON (schema 1, see README.md)' }),
+  all: flag({ help: 'show hidden entries too' }),
+  ...DISCOVERY_OPTIONS,
+};
+
+const PROBE_OPTIONS = {
+  json: flag({ help: 'print the device tree as JSON' }),
+  ...DISCOVERY_OPTIONS,
+};
+
+const DISCOVERY_SYNOPSIS =
+  '[--disk FILE]... [--root DIR[,esp|,xbootldr][,vfat]]... [--no-sys] [--timeout S] [--deadline MS]';
+
+export const LIST_COMMAND: CommandSpec<typeof LIST_OPTIONS, Options<typeof LIST_OPTIONS>> = {
+  name: 'list',
+  synopsis: `[--json] [--all] ${DISCOVERY_SYNOPSIS}`,
+  summary: 'Boot entries in menu order, the default marked *, one line per problem.',
+  options: LIST_OPTIONS,
+  build: (p) => p.opts,
+};
+
+export const PROBE_COMMAND: CommandSpec<typeof PROBE_OPTIONS, Options<typeof PROBE_OPTIONS>> = {
+  name: 'probe',
+  synopsis: `[--json] ${DISCOVERY_SYNOPSIS}`,
+  summary: 'The device / partition / filesystem tree.',
+  options: PROBE_OPTIONS,
+  build: (p) => p.opts,
+};
+
 export async function runDiscoveryCommand(cmd: 'list' | 'probe', argv: string[]): Promise<number> {
-  let args: ParsedArgs;
-  try {
-    args = parseArgs(argv, COMMON);
-  } catch (e) {
-    process.stderr.write(`tendril ${cmd}: ${(e as ArgError).message}\n`);
-    return 2;
+  if (cmd === 'list') {
+    const p = commandArgs(LIST_COMMAND, argv);
+    if ('exit' in p) return p.exit;
+    const o = p.args;
+    return discoverAndPrint(o, (r) => (o.json ? JSON.stringify(listJson(r), null, 2) + '\n' : formatList(r, o.all)));
   }
-  if (args.flags.has('help')) {
-    process.stdout.write(
-      `usage: tendril ${cmd} [--json] [--disk FILE]... [--root DIR[,esp|,xbootldr][,vfat]]... [--no-sys] [--timeout S] [--deadline MS]\n`,
-    );
-    return 0;
-  }
-  const session = await discover(discoverOptionsFrom(args));
+  const p = commandArgs(PROBE_COMMAND, argv);
+  if ('exit' in p) return p.exit;
+  const o = p.args;
+  return discoverAndPrint(o, (r) => (o.json ? JSON.stringify(r.devices, null, 2) + '\n' : formatProbe(r)));
+}
+
+async function discoverAndPrint(
+  o: Options<typeof DISCOVERY_OPTIONS>,
+  format: (r: DiscoveryResult) => string,
+): Promise<number> {
+  const session = await discover(discoverOptionsFrom(o));
   try {
-    const r = session.result;
-    if (cmd === 'probe') {
-      process.stdout.write(args.flags.has('json') ? JSON.stringify(r.devices, null, 2) + '\n' : formatProbe(r));
-    } else {
-      process.stdout.write(
-        args.flags.has('json') ? JSON.stringify(listJson(r), null, 2) + '\n' : formatList(r, args.flags.has('all')),
-      );
-    }
+    process.stdout.write(format(session.result));
   } finally {
     await session.close();
   }

@@ -1,10 +1,10 @@
-// `tendril boot --entry ID | --default [--dry-run] [--disk FILE]... [--root DIR]...
-//   [--append ARGS] [--cmdline FULL] [--timeout S] [--console-policy P] [--no-fallback]`
+// `tendril boot --entry ID | --default [options]` (BOOT_COMMAND lists them).
 // Discovers entries, builds the plan, prints it (--dry-run) or loads and executes it. A
 // failed load is reported with its hint and, for --default, the next bootable entry in menu
 // order is tried; the process keeps running, so the menu can call bootEntry() too.
 
 import * as fs from 'node:fs';
+import { DISCOVERY_OPTIONS } from '../discovery/commands';
 import { discover } from '../discovery/discover';
 import type { BootEntry, MenuSettings } from '../discovery/model';
 import { type ConsolePolicy, consolesFromProcCmdline } from './cmdline';
@@ -13,6 +13,8 @@ import { execLoaded, loadPlan } from './load';
 import { type FsLookup, type PlanOptions, describePlan, planBoot } from './plan';
 import { streamProgress } from './progress';
 import { stage } from './stages';
+import { errnoNumber } from '../util/errno';
+import { ArgError, choice, commandArgs, type CommandSpec, flag, num, text } from '../util/args';
 
 export interface BootArgs {
   readonly entry?: string;
@@ -31,94 +33,53 @@ export interface BootArgs {
 
 export const BOOT_DEVICE_DEADLINE_MS = 30_000;
 
-export const BOOT_USAGE =
-  'usage: tendril boot (--entry ID | --default) [--dry-run] [--disk FILE]... [--root DIR]... [--append ARGS] [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback]';
+const BOOT_OPTIONS = {
+  entry: text({ metavar: 'ID', help: "boot this entry (an id from 'tendril list')" }),
+  default: flag({ help: 'boot the default entry; a load failure falls through to the next bootable one' }),
+  dryRun: flag({ help: 'print the plan (files, sizes, sha256, command line, syscall) instead of booting' }),
+  disk: DISCOVERY_OPTIONS.disk,
+  root: DISCOVERY_OPTIONS.root,
+  append: text({ metavar: 'ARGS', repeat: true, empty: true, help: "add to the entry's command line" }),
+  cmdline: text({ metavar: 'FULL', empty: true, help: "replace the entry's command line" }),
+  timeout: DISCOVERY_OPTIONS.timeout,
+  consolePolicy: choice({
+    values: ['add-if-missing', 'replace', 'keep'],
+    help: "how tendril's own console= reaches the command line",
+  }),
+  deviceDeadline: num({
+    metavar: 'MS',
+    integer: true,
+    min: 100,
+    max: 600_000,
+    unit: 'ms',
+    help: `per-device discovery deadline (default ${BOOT_DEVICE_DEADLINE_MS})`,
+  }),
+  noFallback: flag({ help: 'with --default, stop after the first failure' }),
+};
 
-export function parseBootArgs(argv: readonly string[]): BootArgs | string {
-  const a: {
-    entry?: string;
-    useDefault: boolean;
-    dryRun: boolean;
-    disks: string[];
-    roots: string[];
-    append?: string;
-    cmdline?: string;
-    timeout?: number;
-    consolePolicy?: ConsolePolicy;
-    fallback?: boolean;
-    deadlineMs?: number;
-  } = { useDefault: false, dryRun: false, disks: [], roots: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const eq = k.indexOf('=');
-    const [key, inline] = k.startsWith('--') && eq > 0 ? [k.slice(0, eq), k.slice(eq + 1)] : [k, undefined];
-    const val = (): string | undefined => inline ?? argv[++i];
-    switch (key) {
-      case '--entry': {
-        const v = val();
-        if (v === undefined) return '--entry needs an id';
-        a.entry = v;
-        break;
-      }
-      case '--default':
-        a.useDefault = true;
-        break;
-      case '--dry-run':
-        a.dryRun = true;
-        break;
-      case '--disk': {
-        const v = val();
-        if (v === undefined) return '--disk needs a file';
-        a.disks.push(v);
-        break;
-      }
-      case '--root': {
-        const v = val();
-        if (v === undefined) return '--root needs a directory';
-        a.roots.push(v);
-        break;
-      }
-      case '--append': {
-        const v = val();
-        if (v === undefined) return '--append needs arguments';
-        a.append = a.append ? `${a.append} ${v}` : v;
-        break;
-      }
-      case '--cmdline': {
-        const v = val();
-        if (v === undefined) return '--cmdline needs a command line';
-        a.cmdline = v;
-        break;
-      }
-      case '--timeout': {
-        const v = Number(val());
-        if (!Number.isFinite(v) || v < 0 || v > 3600) return '--timeout needs seconds (0..3600)';
-        a.timeout = v;
-        break;
-      }
-      case '--console-policy': {
-        const v = val();
-        if (v !== 'add-if-missing' && v !== 'replace' && v !== 'keep')
-          return '--console-policy is add-if-missing, replace or keep';
-        a.consolePolicy = v;
-        break;
-      }
-      case '--device-deadline': {
-        const v = Number(val());
-        if (!Number.isInteger(v) || v < 100 || v > 600_000) return '--device-deadline needs milliseconds (100..600000)';
-        a.deadlineMs = v;
-        break;
-      }
-      case '--no-fallback':
-        a.fallback = false;
-        break;
-      default:
-        return `unknown option '${k}'`;
-    }
-  }
-  if (!a.entry === !a.useDefault) return 'give exactly one of --entry ID or --default';
-  return { ...a, fallback: a.fallback ?? a.useDefault };
-}
+export const BOOT_COMMAND: CommandSpec<typeof BOOT_OPTIONS, BootArgs> = {
+  name: 'boot',
+  synopsis:
+    '(--entry ID | --default) [--dry-run] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback]',
+  summary: 'Boot an entry without the menu.',
+  options: BOOT_OPTIONS,
+  build: ({ opts: o }) => {
+    if ((o.entry === undefined) === !o.default) throw new ArgError('give exactly one of --entry ID or --default');
+    return {
+      ...(o.entry !== undefined ? { entry: o.entry } : {}),
+      useDefault: o.default,
+      dryRun: o.dryRun,
+      disks: o.disk,
+      roots: o.root,
+      ...(o.append.length ? { append: o.append.join(' ') } : {}),
+      ...(o.cmdline !== undefined ? { cmdline: o.cmdline } : {}),
+      ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
+      ...(o.consolePolicy !== undefined ? { consolePolicy: o.consolePolicy } : {}),
+      fallback: o.default && !o.noFallback,
+      ...(o.deviceDeadline !== undefined ? { deadlineMs: o.deviceDeadline } : {}),
+    };
+  },
+};
 
 /** Candidates in the order they are tried: the chosen one, then (fallback) the other bootable
  *  entries in menu order, those after it first. */
@@ -174,7 +135,7 @@ export async function bootEntries(
         throw new KexecError({
           syscall: 'plan',
           errno: 'ENOENT',
-          code: 2,
+          code: errnoNumber('ENOENT'),
           kernel: entry.id,
           initrds: [],
           cmdlineLength: 0,
@@ -207,11 +168,9 @@ export async function bootEntries(
 }
 
 export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Promise<number> {
-  const args = parseBootArgs(argv);
-  if (typeof args === 'string') {
-    io.err.write(`tendril boot: ${args}\n${BOOT_USAGE}\n`);
-    return 2;
-  }
+  const parsed = commandArgs(BOOT_COMMAND, argv, io);
+  if ('exit' in parsed) return parsed.exit;
+  const args = parsed.args;
   stage('tendril');
   // Booting is not interactive: a slow disk (USB, TCG) is better waited for than skipped.
   const session = await discover({

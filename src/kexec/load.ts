@@ -11,6 +11,7 @@ import { type KexecFailure, KexecError, hintFor, readKexecState } from './errors
 import { unmountTracked } from './mounts';
 import { type BootPlan, type FsLookup, type PlanFile, readPlanFile } from './plan';
 import type { ProgressFn } from './progress';
+import { errnoNumber } from '../util/errno';
 
 export interface Materialized {
   /** Read-only fds, ready for kexec_file_load. */
@@ -197,7 +198,7 @@ export async function loadPlan(
         ...failureFrom(e, plan),
         syscall: 'read',
         errno: e.code,
-        code: 0,
+        code: errnoNumber(e.code),
         hint: `reading ${e.message}`,
       });
     }
@@ -246,7 +247,7 @@ export function execLoaded(log: (s: string) => void = () => {}): never {
   throw new KexecError({
     syscall: 'reboot',
     errno: 'EIO',
-    code: 5,
+    code: errnoNumber('EIO'),
     kernel: '(loaded image)',
     initrds: [],
     cmdlineLength: 0,

@@ -16,6 +16,7 @@ import { BZIMAGE_PROBE_BYTES, type BzImageProbe, probeBzImage, versionOffset } f
 import { buildCmdline, checkCmdlineLength, type ConsolePolicy } from './cmdline';
 import { KexecError, hintFor } from './errors';
 import { type InitrdLayout, layoutInitrd } from './initrd';
+import { type ErrnoName, errnoNumber } from '../util/errno';
 
 /** Read unit for every copy: the discovery readers are asked for at most this much at once. */
 export const CHUNK = 4 << 20;
@@ -62,7 +63,7 @@ export const labelOf = (r: FileRef, section?: string): string => `${r.fsId}:${r.
 
 function fsFor(lookup: FsLookup, ref: FileRef, role: string, ctx: FailCtx): FileSystem {
   const f = lookup(ref.fsId);
-  if (!f) throw fail(ctx, 'open', 'ENODEV', 19, `${role} ${labelOf(ref)}: filesystem ${ref.fsId} is not available`);
+  if (!f) throw fail(ctx, 'open', 'ENODEV', `${role} ${labelOf(ref)}: filesystem ${ref.fsId} is not available`);
   return f;
 }
 
@@ -74,15 +75,14 @@ interface FailCtx {
 function fail(
   ctx: FailCtx,
   syscall: string,
-  errno: string,
-  code: number,
+  errno: ErrnoName,
   hint: string,
   extra: { probe?: string } = {},
 ): KexecError {
   return new KexecError({
     syscall,
     errno,
-    code,
+    code: errnoNumber(errno),
     kernel: ctx.kernel,
     initrds: ctx.initrds,
     cmdlineLength: 0,
@@ -90,18 +90,6 @@ function fail(
     ...extra,
   });
 }
-
-const FS_ERRNO: Record<string, number> = {
-  ENOENT: 2,
-  EIO: 5,
-  EACCES: 13,
-  ENOTDIR: 20,
-  EISDIR: 21,
-  EINVAL: 22,
-  EFBIG: 27,
-  ELOOP: 40,
-  ENAMETOOLONG: 36,
-};
 
 /** Read [pos, pos+len) of a file through the reader, refusing short reads. */
 export async function readRange(f: FileSystem, path: string, pos: number, len: number): Promise<Uint8Array> {
@@ -129,7 +117,7 @@ async function sizeOf(f: FileSystem, ref: FileRef, role: string, ctx: FailCtx): 
   } catch (e) {
     if (e instanceof FsError) {
       const what = e.code === 'ENOENT' ? 'missing' : 'unreadable';
-      throw fail(ctx, 'open', e.code, FS_ERRNO[e.code] ?? 5, `${role} ${labelOf(ref)} is ${what}: ${e.message}`);
+      throw fail(ctx, 'open', e.code, `${role} ${labelOf(ref)} is ${what}: ${e.message}`);
     }
     throw e;
   }
@@ -154,7 +142,7 @@ export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOpt
   throw new KexecError({
     syscall: 'plan',
     errno: 'ENOEXEC',
-    code: 8,
+    code: errnoNumber('ENOEXEC'),
     kernel: ref,
     initrds: [],
     cmdlineLength: 0,
@@ -192,13 +180,7 @@ async function planUki(entry: BootEntry, t: UkiTarget, lookup: FsLookup, opts: P
     parts = await ukiBootParts(ufs, t.image.path, t.profile, addons, { fsId: t.image.fsId });
   } catch (e) {
     const code = e instanceof FsError ? e.code : 'ENOEXEC';
-    throw fail(
-      ctx,
-      'plan',
-      code,
-      FS_ERRNO[code] ?? 8,
-      `UKI ${labelOf(t.image)}: ${e instanceof Error ? e.message : String(e)}`,
-    );
+    throw fail(ctx, 'plan', code, `UKI ${labelOf(t.image)}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const range = (r: FileRange, role: 'kernel' | 'initrd'): PlanFile => {
     const fsId = r.fsId ?? t.image.fsId;
@@ -243,7 +225,6 @@ async function finishPlan(
       ctx,
       'probe',
       'ENOEXEC',
-      8,
       hintFor('kexec_file_load', 'ENOEXEC', { probe: `${ctx.kernel}: ${probe.reason}` }),
       {
         probe: probe.reason,
@@ -279,7 +260,7 @@ async function finishPlan(
     throw new KexecError({
       syscall: 'plan',
       errno: 'EINVAL',
-      code: 22,
+      code: errnoNumber('EINVAL'),
       kernel: ctx.kernel,
       initrds: ctx.initrds,
       cmdlineLength: Buffer.byteLength(cl.cmdline),

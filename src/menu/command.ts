@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { discover, type DiscoverySession } from '../discovery/discover';
-import { discoverOptionsFrom } from '../discovery/commands';
+import { DISCOVERY_OPTIONS, discoverOptionsFrom } from '../discovery/commands';
 import type { BootEntry, DiscoveryResult, TimeoutSetting } from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
 import { formatFailure, KexecError } from '../kexec/errors';
@@ -13,21 +13,34 @@ import { execLoaded, loadPlan } from '../kexec/load';
 import { describePlan, planBoot, type FsLookup, type PlanOptions } from '../kexec/plan';
 import { formatProgress } from '../kexec/progress';
 import { log, setConsoleLevel } from '../log';
-import { type ArgError, numberOption, parseArgs, type ParsedArgs } from '../util/args';
+import { commandArgs, type CommandSpec, flag, type Options, text } from '../util/args';
 import { verifyPassword } from './password';
 import { listText, plainCommand, readLines } from './plain';
 import { MenuState, type Action } from './state';
 import { createTerminal, type Terminal } from './tui';
 import { detailLines, glyphsFor, render } from './view';
 
-const SPEC = {
-  flags: ['plain', 'dry-run', 'no-sys', 'help', 'allow-power', 'no-quit'],
-  options: ['timeout', 'deadline', 'password-hash'],
-  repeatable: ['disk', 'root'],
+const MENU_OPTIONS = {
+  plain: flag({ help: 'line mode for dumb terminals (also chosen for TERM=dumb or a non-terminal)' }),
+  dryRun: flag({ help: "print the boot plan instead of kexec'ing; reboot/poweroff only say so" }),
+  noQuit: flag({ help: 'no quit key (tendril under /init)' }),
+  allowPower: flag({ help: 'let R/P reboot or power off although tendril is not PID 1' }),
+  passwordHash: text({
+    metavar: 'HASH',
+    help: "guard the editor and shell ('tendril hash-password'; also $TENDRIL_PASSWORD_HASH, /etc/tendril/password-hash)",
+  }),
+  ...DISCOVERY_OPTIONS,
 };
+type MenuOptions = Options<typeof MENU_OPTIONS>;
 
-export const MENU_USAGE =
-  'usage: tendril menu [--plain] [--dry-run] [--no-quit] [--allow-power] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--password-hash HASH] [--deadline MS]';
+export const MENU_COMMAND: CommandSpec<typeof MENU_OPTIONS, MenuOptions> = {
+  name: 'menu',
+  synopsis:
+    '[--plain] [--dry-run] [--no-quit] [--allow-power] [--password-hash HASH] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--deadline MS]',
+  summary: 'The interactive boot menu; entries appear while disks are still being read.',
+  options: MENU_OPTIONS,
+  build: (p) => p.opts,
+};
 
 /** What the menu does before any key: show it, count down, or boot at once. */
 export type StartPolicy =
@@ -48,8 +61,8 @@ export function startPolicy(t: TimeoutSetting): StartPolicy {
   }
 }
 
-function passwordHash(args: ParsedArgs): string | undefined {
-  const fromArg = args.options.get('password-hash') ?? process.env.TENDRIL_PASSWORD_HASH;
+function passwordHash(o: MenuOptions): string | undefined {
+  const fromArg = o.passwordHash ?? process.env.TENDRIL_PASSWORD_HASH;
   if (fromArg) return fromArg;
   try {
     return fs.readFileSync('/etc/tendril/password-hash', 'utf8').trim() || undefined;
@@ -78,27 +91,19 @@ interface Ui {
 }
 
 export async function runMenuCommand(argv: string[]): Promise<number> {
-  let args: ParsedArgs;
-  try {
-    args = parseArgs(argv, SPEC);
-  } catch (e) {
-    process.stderr.write(`tendril menu: ${(e as ArgError).message}\n${MENU_USAGE}\n`);
-    return 2;
-  }
-  if (args.flags.has('help')) {
-    process.stdout.write(MENU_USAGE + '\n');
-    return 0;
-  }
+  const parsed = commandArgs(MENU_COMMAND, argv);
+  if ('exit' in parsed) return parsed.exit;
+  const args = parsed.args;
   const hash = passwordHash(args);
-  const plain = args.flags.has('plain') || process.env.TERM === 'dumb' || !process.stdout.isTTY;
-  const dryRun = args.flags.has('dry-run');
+  const plain = args.plain || process.env.TERM === 'dumb' || !process.stdout.isTTY;
+  const dryRun = args.dryRun;
   // In the initramfs tendril runs under /init (not PID 1 itself): /init passes --no-quit
   // and --allow-power; a developer's checkout gets the safe defaults.
-  const canQuit = process.pid !== 1 && !args.flags.has('no-quit');
-  const powerAllowed = process.pid === 1 || args.flags.has('allow-power');
+  const canQuit = process.pid !== 1 && !args.noQuit;
+  const powerAllowed = process.pid === 1 || args.allowPower;
   const state = new MenuState({ passwordRequired: hash !== undefined, canQuit });
   const discoverOpts = discoverOptionsFrom(args);
-  const cliTimeout = numberOption(args, 'timeout');
+  const cliTimeout = args.timeout;
 
   let session: DiscoverySession | undefined;
   let tickCount = 0;

@@ -1,4 +1,4 @@
-// `tendril vm --firmware FILE --disk DEV[,rw|,ro] [--memory 1G] [--cpus 1] [--stats]`
+// `tendril vm --firmware FILE --disk DEV[,rw|,ro][,noboot]... [--memory 1G] [--cpus 1] [--stats]`
 //
 // Runs a UEFI firmware (Debian's OVMF.fd) in a KVM VM with the disk as a virtio-blk device and
 // COM1 on this console. Exit status: 0 when the guest powers off through ACPI (S5), 1 on a fatal
@@ -15,16 +15,7 @@ import { Machine, writeStdout, type MachineResult } from './machine';
 import { GiB, MiB } from './memory';
 import { MAX_DISKS } from './platform';
 import { kvm } from '../native/kvm';
-
-export const VM_USAGE = `usage: tendril vm --firmware FILE --disk DEV[,rw|,ro][,noboot]... [--memory 1G] [--cpus 1] [--stats]
-  --disk DEV      block device or image (up to 4, in PCI slots 2..5); read-only with an
-                  in-memory copy-on-write overlay; ",rw" writes through to DEV, ",ro" offers
-                  a read-only disk; ",noboot" leaves it out of the firmware's boot order
-  --memory SIZE   guest RAM (K/M/G suffix; default 1G, at least 128M)
-  --cpus N        vCPUs (only 1 is supported so far)
-  --stats         print VM exit counts by kind to stderr at the end
-  Ctrl-] stops the VM.
-`;
+import { ArgError, commandArgs, type CommandSpec, custom, flag, num, size, text, usage } from '../util/args';
 
 export interface VmOptions {
   readonly firmware: string;
@@ -34,54 +25,32 @@ export interface VmOptions {
   readonly stats: boolean;
 }
 
-export function parseSize(s: string): number {
-  const m = /^(\d+)([KMG]?)i?B?$/i.exec(s.trim());
-  if (!m) throw new Error(`bad size '${s}'`);
-  const mult: Record<string, number> = { '': MiB, K: 1024, M: MiB, G: GiB };
-  return Number(m[1]) * mult[m[2]!.toUpperCase()]!;
-}
+const VM_OPTIONS = {
+  firmware: text({ metavar: 'FILE', help: "UEFI firmware image (Debian's OVMF.fd)" }),
+  disk: custom({
+    metavar: 'DEV[,rw|,ro][,noboot]',
+    repeat: true,
+    parse: parseDiskSpec,
+    help: `block device or image (up to ${MAX_DISKS}, in PCI slots 2..5); read-only with an in-memory copy-on-write overlay; ",rw" writes through to DEV, ",ro" offers a read-only disk; ",noboot" leaves it out of the firmware's boot order`,
+  }),
+  memory: size({ metavar: 'SIZE', min: 128 * MiB, max: 64 * GiB, defaultUnit: MiB, help: 'guest RAM (default 1G)' }),
+  cpus: num({ metavar: 'N', integer: true, min: 1, max: 64, help: 'vCPUs (only 1 is supported so far)' }),
+  stats: flag({ help: 'print VM exit counts by kind to stderr at the end' }),
+};
 
-export function parseVmArgs(argv: string[]): VmOptions {
-  let firmware = '';
-  const disks: DiskSpec[] = [];
-  let ramBytes = GiB;
-  let cpus = 1;
-  let stats = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--firmware':
-        firmware = value();
-        break;
-      case '--disk':
-        disks.push(parseDiskSpec(value()));
-        break;
-      case '--memory':
-        ramBytes = parseSize(value());
-        break;
-      case '--cpus':
-        cpus = Number(value());
-        break;
-      case '--stats':
-        stats = true;
-        break;
-      default:
-        throw new Error(`unknown option '${a}'`);
-    }
-  }
-  if (!firmware) throw new Error('--firmware is required');
-  if (!Number.isInteger(cpus) || cpus < 1) throw new Error('--cpus must be a positive integer');
-  if (cpus !== 1) throw new Error('--cpus: only 1 vCPU is supported so far');
-  if (ramBytes < 128 * MiB || ramBytes > 64 * GiB) throw new Error('--memory must be between 128M and 64G');
-  if (disks.length > MAX_DISKS) throw new Error(`at most ${MAX_DISKS} --disk options`);
-  return { firmware, disks, ramBytes, cpus, stats };
-}
+export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
+  name: 'vm',
+  synopsis: '--firmware FILE --disk DEV[,rw|,ro][,noboot]... [--memory 1G] [--cpus 1] [--stats]',
+  summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
+  options: VM_OPTIONS,
+  notes: ['Ctrl-] stops the VM.'],
+  build: ({ opts: o }) => {
+    if (o.firmware === undefined) throw new ArgError('--firmware is required');
+    if (o.cpus !== undefined && o.cpus !== 1) throw new ArgError('--cpus: only 1 vCPU is supported so far');
+    if (o.disk.length > MAX_DISKS) throw new ArgError(`--disk given ${o.disk.length} times, at most ${MAX_DISKS}`);
+    return { firmware: o.firmware, disks: o.disk, ramBytes: o.memory ?? GiB, cpus: 1, stats: o.stats };
+  },
+};
 
 interface WorkerInput {
   readonly tendrilVm: 1;
@@ -145,17 +114,14 @@ if (!isMainThread && (workerData as Partial<WorkerInput> | null)?.tendrilVm === 
 const CTRL_RIGHT_BRACKET = 0x1d;
 
 export async function runVmCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(VM_USAGE);
-    return 0;
-  }
-  let opts: VmOptions;
+  const parsed = commandArgs(VM_COMMAND, argv);
+  if ('exit' in parsed) return parsed.exit;
+  const opts = parsed.args;
   try {
-    opts = parseVmArgs(argv);
     for (const d of opts.disks) if (!fs.existsSync(d.path)) throw new Error(`--disk ${d.path}: no such file or device`);
     kvm(); // the addon must load here, not only in the worker
   } catch (e) {
-    process.stderr.write(`tendril vm: ${(e as Error).message}\n${VM_USAGE}`);
+    process.stderr.write(`tendril vm: ${(e as Error).message}\n${usage(VM_COMMAND)}`);
     return 2;
   }
   const channel = new ConsoleChannel();

@@ -2,6 +2,7 @@
 // unless the user asked for write-through (",rw"). In the default mode guest writes land in
 // an in-memory copy-on-write overlay (4 KiB chunks, bounded) and never reach the host.
 import * as fs from 'node:fs';
+import { ArgError } from '../util/args';
 
 export type DiskMode = 'cow' | 'rw' | 'ro';
 const CHUNK = 4096;
@@ -14,18 +15,19 @@ export interface DiskSpec {
   readonly boot?: boolean;
 }
 
-/** `DEV[,rw|,ro][,noboot]`: the default (no suffix) is the copy-on-write overlay. */
+/** `DEV[,rw|,ro][,noboot]`: the default (no suffix) is the copy-on-write overlay. Throws ArgError
+ *  phrased to follow `--disk`. */
 export function parseDiskSpec(arg: string): DiskSpec {
   const parts = arg.split(',');
   const path = parts.shift() ?? '';
-  if (!path) throw new Error('--disk needs a path');
+  if (!path) throw new ArgError(`needs a path, got '${arg}'`);
   let mode: DiskMode = 'cow';
   let boot = true;
   for (const p of parts) {
     if (p === 'rw') mode = 'rw';
     else if (p === 'ro') mode = 'ro';
     else if (p === 'noboot') boot = false;
-    else throw new Error(`--disk ${arg}: unknown option '${p}' (use ,rw ,ro or ,noboot)`);
+    else throw new ArgError(`${arg}: unknown option '${p}' (use ,rw ,ro or ,noboot)`);
   }
   return boot ? { path, mode } : { path, mode, boot };
 }

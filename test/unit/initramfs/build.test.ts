@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInitramfs, parseBuildArgs, resolveBuildOptions } from '../../../initramfs/build';
+import { BUILD_COMMAND, buildInitramfs, resolveBuildOptions } from '../../../initramfs/build';
+import { parseCommand } from '../../../src/util/args';
 import { hostKernel } from '../../../initramfs/host';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -49,13 +50,13 @@ afterAll(() => {
 
 describe('initramfs builder', () => {
   it('parses its options', () => {
+    const parseBuildArgs = (argv: string[]) => parseCommand(BUILD_COMMAND, argv);
     expect(parseBuildArgs(['--kernel-modules-from', '6.1', '--out', 'x', '--compress', 'zstd'])).toEqual({
-      kernelVersion: '6.1',
-      out: 'x',
-      compress: 'zstd',
+      kind: 'args',
+      args: { kernelVersion: '6.1', out: 'x', compress: 'zstd' },
     });
-    expect(parseBuildArgs(['--compress', 'lz4'])).toMatch(/xz, zstd or none/);
-    expect(parseBuildArgs(['--out'])).toMatch(/needs a value/);
+    expect(() => parseBuildArgs(['--compress', 'lz4'])).toThrow("--compress must be one of xz, zstd, none, got 'lz4'");
+    expect(() => parseBuildArgs(['--out'])).toThrow('--out needs a value');
   });
   it('has /init, the bundle, the addon, terminfo and modules.order', () => {
     const r = path.join(dir, 'root');

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { KexecError, formatFailure, hintFor, readKexecState } from '../../../src/kexec/errors';
 
@@ -52,7 +53,7 @@ describe('errno hints (kexec-and-boot.md §5.1)', () => {
     const e = new KexecError({
       syscall: 'kexec_file_load',
       errno: 'ENOEXEC',
-      code: 8,
+      code: constants.errno.ENOEXEC,
       kernel: 'vda:1:/k',
       initrds: ['vda:1:/i'],
       cmdlineLength: 12,
@@ -60,7 +61,7 @@ describe('errno hints (kexec-and-boot.md §5.1)', () => {
       hint: 'h',
       state: { lockdown: 'none' },
     });
-    expect(e.message).toBe('kexec_file_load: ENOEXEC (8): h');
+    expect(e.message).toBe(`kexec_file_load: ENOEXEC (${constants.errno.ENOEXEC}): h`);
     const s = formatFailure(e.failure);
     expect(s).toMatch(/kernel: vda:1:\/k/);
     expect(s).toMatch(/initrds: vda:1:\/i/);

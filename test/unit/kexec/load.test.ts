@@ -84,6 +84,7 @@ describe('loadPlan', () => {
       kexecFileLoad: () => {
         throw Object.assign(new Error('kexec_file_load: EKEYREJECTED (Key was rejected by service)'), {
           code: 'EKEYREJECTED',
+          // As the addon reports it; os.constants.errno has no EKEYREJECTED (Linux: 129).
           errno: 129,
           syscall: 'kexec_file_load',
         });

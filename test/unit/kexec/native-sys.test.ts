@@ -98,4 +98,45 @@ describe('native addon: boot syscalls', () => {
       /larger than memsz/,
     );
   });
+  it('refuses numbers that are not exact integers in range, naming the function and the argument', () => {
+    const addon = loadAddon() as Record<string, (...a: unknown[]) => unknown>;
+    const typeError = (f: () => unknown, message: RegExp) => {
+      const e = catchErr(f);
+      expect(e).toBeInstanceOf(TypeError);
+      expect((e as Error).message).toMatch(message);
+    };
+    typeError(() => sys.memfdCreate('x', 1.5), /^memfdCreate: flags must be an integer in 0\.\.4294967295, got 1\.5$/);
+    typeError(() => sys.memfdCreate('x', NaN), /^memfdCreate: flags must be .*, got NaN$/);
+    typeError(() => sys.memfdCreate('x', 2 ** 32), /^memfdCreate: flags .* got 4294967296$/);
+    typeError(
+      () => sys.blkGetSize64(2 ** 31),
+      /^blkGetSize64: fd must be an integer in 0\.\.2147483647, got 2147483648$/,
+    );
+    typeError(() => sys.blkGetSize64(Infinity), /^blkGetSize64: fd .* got Infinity$/);
+    typeError(() => sys.umount2('/nonexistent-tendril-path', 0.5), /^umount2: flags /);
+    typeError(() => addon.reboot!(0x45584543 + 0.25), /^reboot: cmd must be an integer/);
+    typeError(() => addon.kexecFileLoad!(-1, -1, 'x', 0), /^kexecFileLoad: kernelFd /);
+    typeError(() => addon.kexecFileLoad!(0, -2, 'x', 0), /^kexecFileLoad: initrdFd must be an integer in -1\.\./);
+    typeError(() => addon.kexecFileLoad!(0, -1, 'x'), /^kexecFileLoad: flags is missing$/);
+    typeError(() => addon.blkRoSet!(0, 1), /^blkRoSet: on must be a boolean, got a number$/);
+    // 64-bit values: a number only up to 2^53 - 1 (above it, it may already be rounded), a
+    // bigint up to the C type's limit.
+    typeError(
+      () => sys.kexecLoad(2 ** 53, [], 0),
+      /^kexecLoad: entry .* \(a bigint above that\), got 9007199254740992$/,
+    );
+    typeError(() => sys.kexecLoad(2n ** 64n, [], 0), /^kexecLoad: entry .* got a bigint outside it$/);
+    typeError(() => sys.kexecLoad(-1n, [], 0), /^kexecLoad: entry /);
+    typeError(
+      () => sys.kexecLoad(0, [{ buf: null, mem: 0x100000 + 0.5, memsz: 4096 }], 0),
+      /^kexecLoad: segments\[0\]\.mem must be an integer/,
+    );
+    typeError(
+      () => sys.kexecLoad(0, [{ buf: null, mem: 0x100000, memsz: NaN }], 0),
+      /^kexecLoad: segments\[0\]\.memsz /,
+    );
+    typeError(() => addon.mount!(null, '/x', null, 1.5, null), /^mount: flags /);
+    typeError(() => addon.exitNow!(256), /^exitNow: code must be an integer in 0\.\.255, got 256$/);
+    typeError(() => addon.exitNow!(0.5), /^exitNow: code /);
+  });
 });

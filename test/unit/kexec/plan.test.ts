@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { constants } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KexecError } from '../../../src/kexec/errors';
@@ -72,7 +73,7 @@ describe('planBoot', () => {
     const err = await planBoot(linuxEntry('m.conf', '/nope', [], ''), lookup).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KexecError);
     const f = (err as KexecError).failure;
-    expect(f).toMatchObject({ syscall: 'open', errno: 'ENOENT', code: 2, kernel: 'img:1:/nope' });
+    expect(f).toMatchObject({ syscall: 'open', errno: 'ENOENT', code: constants.errno.ENOENT, kernel: 'img:1:/nope' });
     expect(f.hint).toMatch(/kernel img:1:\/nope is missing/);
   });
   it('a missing initrd fails the plan, naming the initrd', async () => {
@@ -85,7 +86,7 @@ describe('planBoot', () => {
     const err = (await planBoot(linuxEntry('c.conf', '/corrupt-vmlinuz', [], ''), lookup).catch(
       (e: unknown) => e,
     )) as KexecError;
-    expect(err.failure).toMatchObject({ syscall: 'probe', errno: 'ENOEXEC', code: 8 });
+    expect(err.failure).toMatchObject({ syscall: 'probe', errno: 'ENOEXEC', code: constants.errno.ENOEXEC });
     expect(err.failure.hint).toMatch(
       /^kernel image not loadable by kexec_file_load: img:1:\/corrupt-vmlinuz: not a Linux bzImage/,
     );

@@ -9,7 +9,8 @@ import { Platform } from '../../../src/vm/platform';
 import { Disk } from '../../../src/vm/disk';
 import { GuestMemory, GiB, memoryLayout } from '../../../src/vm/memory';
 import { checkFirmware } from '../../../src/vm/firmware';
-import { parseSize, parseVmArgs } from '../../../src/vm/command';
+import { VM_COMMAND } from '../../../src/vm/command';
+import { parseCommand } from '../../../src/util/args';
 import { vcpuCpuid, decodeCpuid, encodeCpuid } from '../../../src/vm/cpuid';
 
 function board() {
@@ -151,11 +152,19 @@ describe('CPUID fix-ups', () => {
   });
 });
 
+const parseVmArgs = (argv: string[]) => {
+  const r = parseCommand(VM_COMMAND, argv);
+  if (r.kind !== 'args') throw new Error('help asked for');
+  return r.args;
+};
+
 describe('tendril vm arguments', () => {
   it('parses sizes and defaults', () => {
-    expect(parseSize('1G')).toBe(GiB);
-    expect(parseSize('512M')).toBe(512 * 1024 * 1024);
-    expect(parseSize('256')).toBe(256 * 1024 * 1024);
+    const ram = (m: string) => parseVmArgs(['--firmware', 'f', '--memory', m]).ramBytes;
+    expect(ram('1G')).toBe(GiB);
+    expect(ram('512M')).toBe(512 * 1024 * 1024);
+    expect(ram('256')).toBe(256 * 1024 * 1024);
+    expect(ram('2GiB')).toBe(2 * GiB);
     const o = parseVmArgs(['--firmware', 'OVMF.fd', '--disk', '/dev/sdb,rw']);
     expect(o).toMatchObject({ firmware: 'OVMF.fd', disks: [{ path: '/dev/sdb', mode: 'rw' }], ramBytes: GiB, cpus: 1 });
     const two = parseVmArgs(['--firmware', 'f', '--disk', 'a.img,noboot', '--disk', 'b.img']);
@@ -165,10 +174,13 @@ describe('tendril vm arguments', () => {
     ]);
   });
   it('rejects bad input with a message', () => {
-    expect(() => parseVmArgs([])).toThrow(/--firmware/);
-    expect(() => parseVmArgs(['--firmware', 'x', '--memory', '64M'])).toThrow(/128M/);
+    expect(() => parseVmArgs([])).toThrow(/^--firmware is required$/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--memory', '64M'])).toThrow(/^--memory needs a size in 128M..64G/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--memory', '1T'])).toThrow(/^--memory needs a size/);
     expect(() => parseVmArgs(['--firmware', 'x', '--cpus', '2'])).toThrow(/only 1/);
-    expect(() => parseVmArgs(['--firmware', 'x', '--bogus'])).toThrow(/unknown option/);
-    expect(() => parseSize('1T')).toThrow(/bad size/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--cpus', '1.5'])).toThrow(/^--cpus needs a whole number/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--disk', 'a,wat'])).toThrow(/^--disk a,wat: unknown option 'wat'/);
+    expect(() => parseVmArgs(['--firmware', 'x', ...Array<string>(5).fill('--disk=a')])).toThrow(/at most 4/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--bogus'])).toThrow(/^unknown option --bogus$/);
   });
 });
