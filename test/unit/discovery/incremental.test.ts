@@ -97,7 +97,7 @@ interface Run {
 }
 
 async function run(
-  r: Rig,
+  r: Pick<Rig, 'paths' | 'disks'>,
   order: readonly string[] | undefined,
   reevaluate: DiscoverOptions['reevaluate'],
 ): Promise<Run> {
@@ -309,6 +309,32 @@ describe('the number of evaluations is linear in the number of devices', () => {
       expect(affected.sourceRuns).toBe(3 * (n + 1));
       expect(affected.evaluations).toBe(4 * n - 1);
       expect(all.evaluations).toBe((3 * n * (n + 1)) / 2 + 3 * n);
+    } finally {
+      r.cleanup();
+    }
+  });
+});
+
+describe('a failed evaluation is not remembered', () => {
+  it('a config whose read failed once is evaluated again at the next update', async () => {
+    const r = rig([
+      { device: 'vda', partition: 1, files: { k: 'k', 'boot/grub/grub.cfg': "menuentry 'A' { linux /k; }\n" } },
+      { device: 'vdb', partition: 1, files: { k: 'k', 'boot/grub/grub.cfg': "menuentry 'B' { linux /k; }\n" } },
+    ]);
+    try {
+      const [m] = r.disks.get('vda')!;
+      const inner = m!.fs;
+      let failures = 1;
+      const flaky = Object.assign(Object.create(inner) as typeof inner, {
+        open: async (p: string) => {
+          if (p === '/boot/grub/grub.cfg' && failures-- > 0) throw new Error('pread: EIO (simulated)');
+          return inner.open(p);
+        },
+      });
+      const disks = new Map(r.disks).set('vda', [{ report: m!.report, fs: flaky }]);
+      const live = await run({ paths: r.paths, disks }, ['vda', 'vdb'], 'affected');
+      expect(live.live.map((es) => es.map((e) => e.title))).toEqual([[], ['A', 'B'], ['A', 'B']]);
+      expect(live.result.diagnostics.filter((d) => d.message.includes('evaluation stopped'))).toEqual([]);
     } finally {
       r.cleanup();
     }

@@ -189,17 +189,22 @@ type Probe = { readonly esp: string[]; readonly other: string[] } | { readonly f
 
 /** One config's evaluation and what it used of the scan's shared state. */
 interface ConfigRun {
-  readonly outcome: { readonly result?: GrubConfigResult; readonly diagnostics: Diagnostic[] } | { failed: string };
+  readonly outcome:
+    { readonly result?: GrubConfigResult; readonly diagnostics: Diagnostic[] } | { readonly failed: string };
   readonly use: StateUse;
 }
 
-/** The evaluations one grub source remembers across a live discovery (one options set). */
+/**
+ * The evaluations one grub source remembers across a live discovery (one options set). A
+ * failed one (a reader error) is never reused: the disk may answer the next time.
+ */
 export class GrubMemory {
   readonly probes = new EvaluationTable<Probe>();
   readonly configs = new EvaluationTable<ConfigRun>();
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const ok = (r: object): boolean => !('failed' in r);
 
 /** Evaluate every grub.cfg on the context's filesystems. */
 export async function scanGrub(
@@ -216,13 +221,18 @@ export async function scanGrub(
   const configs: GrubConfigResult[] = [];
   const found: { m: MountedFs; esp: string[]; other: string[] }[] = [];
   for (const m of ctx.filesystems) {
-    const probe = await memory.probes.run(ctx, m.report.fsId, async () => {
-      try {
-        return await candidates(m);
-      } catch (e) {
-        return { failed: message(e) };
-      }
-    });
+    const probe = await memory.probes.run(
+      ctx,
+      m.report.fsId,
+      async () => {
+        try {
+          return await candidates(m);
+        } catch (e) {
+          return { failed: message(e) };
+        }
+      },
+      ok,
+    );
     if ('failed' in probe) {
       diagnostics.push(diag('error', 'grub', `probing for grub.cfg failed: ${probe.failed}`, { fsId: m.report.fsId }));
       continue;
@@ -247,7 +257,7 @@ export async function scanGrub(
           return { outcome: { failed: message(e) }, use: use() };
         }
       },
-      (previous) => sameAnswers(previous.use, state),
+      (previous) => ok(previous.outcome) && sameAnswers(previous.use, state),
     );
     applyUse(run.use, state);
     if ('failed' in run.outcome) {

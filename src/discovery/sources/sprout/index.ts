@@ -50,10 +50,18 @@ export function createSproutSource(opts: SproutSourceOptions = {}): EntrySourceF
 
 export const sproutSource: EntrySourceFn = createSproutSource();
 
-/** One ESP's config: absent, or its diagnostics and (when it loaded and ran) evaluation. */
+/**
+ * One ESP's config: absent, or its diagnostics and (when it loaded and ran) evaluation.
+ * A failed one (an error escaped the evaluation) is never reused: the disk may answer next time.
+ */
 type ConfigRun =
   | { readonly found: false }
-  | { readonly found: true; readonly diagnostics: Diagnostic[]; readonly evaluation?: SproutEvaluation };
+  | {
+      readonly found: true;
+      readonly diagnostics: Diagnostic[];
+      readonly evaluation?: SproutEvaluation;
+      readonly failed?: true;
+    };
 
 async function runConfig(
   ctx: SourceContext,
@@ -73,7 +81,7 @@ async function runConfig(
     return { found: true, diagnostics, evaluation: await evaluateSprout(merged, m, ctx, opts) };
   } catch (e) {
     diagnostics.push(diag('error', SOURCE, `evaluation failed: ${errorMessage(e)}`, { fsId, file: configPath }));
-    return { found: true, diagnostics };
+    return { found: true, diagnostics, failed: true };
   }
 }
 
@@ -87,7 +95,12 @@ async function scanConfigs(
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
   for (const m of ctx.filesystems.filter(isEsp)) {
-    const run = await runs.run(ctx, m.report.fsId, (ectx) => runConfig(ectx, m, configPath, opts));
+    const run = await runs.run(
+      ctx,
+      m.report.fsId,
+      (ectx) => runConfig(ectx, m, configPath, opts),
+      (previous) => !previous.found || previous.failed !== true,
+    );
     if (!run.found) continue;
     diagnostics.push(...run.diagnostics);
     const r = run.evaluation;

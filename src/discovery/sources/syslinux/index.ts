@@ -43,7 +43,7 @@ const EXPLICIT_TYPES: Record<string, string> = {
   config: 'CONFIG switch to another configuration file',
 };
 
-/** Each filesystem's scan, remembered under live discovery (it reads nothing else). */
+/** Each filesystem's scan, remembered under live discovery (it reads nothing else) unless it failed. */
 const scans = new EvaluationTable<{ readonly r: SourceResult | undefined } | { readonly failed: string }>();
 
 export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise<SourceResult> => {
@@ -51,13 +51,18 @@ export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
   for (const mfs of ctx.filesystems) {
-    const scan = await scans.run(ctx, mfs.report.fsId, async () => {
-      try {
-        return { r: await scanFilesystem(mfs) };
-      } catch (e) {
-        return { failed: errorMessage(e) };
-      }
-    });
+    const scan = await scans.run(
+      ctx,
+      mfs.report.fsId,
+      async () => {
+        try {
+          return { r: await scanFilesystem(mfs) };
+        } catch (e) {
+          return { failed: errorMessage(e) };
+        }
+      },
+      (previous) => !('failed' in previous),
+    );
     if ('failed' in scan) {
       diagnostics.push(diag('error', SOURCE, `scan failed: ${scan.failed}`, { fsId: mfs.report.fsId }));
       continue;
