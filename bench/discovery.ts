@@ -3,9 +3,15 @@
 // in-process scanner as the baseline, measured in the same run. Each configuration runs in
 // a fresh child process so its peak RSS is its own.
 //
-//   node scripts/run-ts.mjs bench/discovery.ts [--rounds N]
+// Then live discovery (a menu listening to onEntries) over 8 and 32 disks that carry grub
+// configs searching each other: the cross-disk sources re-evaluating everything after each
+// device (reevaluate: 'all', the old behaviour and the baseline) against re-evaluating only
+// what the device can change ('affected'), counting source runs and evaluations.
+//
+//   node scripts/run-ts.mjs bench/discovery.ts [--rounds N] [--live]   (--live: that part only)
 
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,20 +39,72 @@ function benchDisk(entries: number): string {
   ]);
 }
 
+const benchUuid = (i: number): string => `b0000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+
+/**
+ * Disk `i` as grub-mkconfig leaves it: an ESP stub that finds the /boot partition by UUID
+ * and `configfile`s its grub.cfg, whose 8 entries `search` their own partition and whose
+ * last entry boots a kernel of disk i+1, found by `search --fs-uuid`.
+ */
+function grubDisk(i: number): string {
+  const own = benchUuid(i);
+  const boot: Record<string, string> = {};
+  const cfg = ['set timeout=5', 'set default=0'];
+  for (let k = 0; k < 8; k++) {
+    const v = `6.${i}.${k}-bench`;
+    boot[`vmlinuz-${v}`] = `kernel ${v}\n`;
+    boot[`initramfs-${v}.img`] = `initramfs ${v}\n`;
+    cfg.push(
+      `menuentry 'Bench ${i} Linux ${v}' --class gnu-linux {`,
+      '  insmod ext2',
+      `  search --no-floppy --fs-uuid --set=root ${own}`,
+      `  linux /vmlinuz-${v} root=UUID=${own} ro quiet`,
+      `  initrd /initramfs-${v}.img`,
+      '}',
+    );
+  }
+  cfg.push(
+    `menuentry 'Bench ${i}: kernel of disk ${i + 1}' {`,
+    `  search --no-floppy --fs-uuid --set=root ${benchUuid(i + 1)}`,
+    `  linux /vmlinuz-6.${i + 1}.0-bench ro`,
+    '}',
+    '',
+  );
+  boot['grub/grub.cfg'] = cfg.join('\n');
+  const stub = `search.fs_uuid ${own} root\nset prefix=($root)/grub\nconfigfile $prefix/grub.cfg\n`;
+  return buildGptDisk([
+    { type: 'esp', sizeMiB: 8, fs: { kind: 'vfat', label: 'ESP', files: { 'EFI/bench/grub.cfg': stub } } },
+    { type: 'linux', sizeMiB: 8, fs: { kind: 'ext4', label: `boot${i}`, uuid: own, files: boot } },
+  ]);
+}
+
 async function child(mode: string, disks: string[]): Promise<void> {
+  const live = mode === 'live-all' || mode === 'live-affected';
   const scanner = mode === 'workers' ? new WorkerPoolScanner(BUNDLE) : new InProcessScanner();
+  let updates = 0;
   const t0 = performance.now();
-  const s = await discover({ disks, sysBlock: false, scanner });
+  const s = await discover({
+    disks,
+    sysBlock: false,
+    scanner,
+    ...(live ? { reevaluate: mode === 'live-all' ? 'all' : 'affected', onEntries: () => void updates++ } : {}),
+  });
   const ms = performance.now() - t0;
   const entries = s.result.entries.length;
+  const digest = createHash('sha256').update(JSON.stringify(s.result.entries)).digest('hex').slice(0, 12);
   await s.close();
-  process.stdout.write(JSON.stringify({ ms, entries, maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
+  const sample: Sample = { ms, entries, maxRssKiB: process.resourceUsage().maxRSS, ...s.stats, updates, digest };
+  process.stdout.write(JSON.stringify(sample) + '\n');
 }
 
 interface Sample {
   ms: number;
   entries: number;
   maxRssKiB: number;
+  sourceRuns: number;
+  evaluations: number;
+  updates: number;
+  digest: string;
 }
 
 function runChild(mode: string, disks: string[]): Sample {
@@ -55,13 +113,55 @@ function runChild(mode: string, disks: string[]): Sample {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Sample;
 }
 
+/** Live discovery with grub configs: full re-evaluation after each device vs. only the affected. */
+function liveSection(dir: string, rounds: number): void {
+  console.log('');
+  console.log('live discovery (onEntries after each device), grub configs searching each other, in-process scanner');
+  console.log(
+    'disks  reevaluate  updates  source runs  evaluations  total ms  entries  same entries  evaluations/disk  speedup vs all',
+  );
+  for (const n of [8, 32]) {
+    const disks: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const link = path.join(dir, `g-d${String(i).padStart(2, '0')}.img`);
+      if (!fs.existsSync(link)) fs.symlinkSync(grubDisk(i), link);
+      disks.push(link);
+    }
+    const best: Record<string, Sample> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const mode of ['live-all', 'live-affected']) {
+        const s = runChild(mode, disks);
+        if (!best[mode] || s.ms < best[mode].ms) best[mode] = s;
+      }
+    }
+    const all = best['live-all']!;
+    for (const mode of ['live-all', 'live-affected']) {
+      const s = best[mode]!;
+      const speed = mode === 'live-all' ? '1.00x (baseline)' : `${(all.ms / s.ms).toFixed(2)}x`;
+      console.log(
+        `${String(n).padStart(5)}  ${mode.slice(5).padEnd(10)}  ${String(s.updates).padStart(7)}  ${String(s.sourceRuns).padStart(11)}  ${String(s.evaluations).padStart(11)}  ${s.ms.toFixed(1).padStart(8)}  ${String(s.entries).padStart(7)}  ${(s.digest === all.digest ? 'yes' : 'NO').padStart(12)}  ${(s.evaluations / n).toFixed(2).padStart(16)}  ${speed}`,
+      );
+    }
+    const a = best['live-affected']!;
+    console.log(
+      `${''.padStart(7)}evaluations: ${all.evaluations} -> ${a.evaluations} (${(all.evaluations / a.evaluations).toFixed(1)}x fewer), wall time ${(all.ms / a.ms).toFixed(2)}x faster`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') return child(argv[1]!, argv.slice(2));
   const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 3) || 3;
-  if (!fs.existsSync(BUNDLE)) throw new Error(`build first: ${BUNDLE} missing`);
+  const liveOnly = argv.includes('--live');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-bench-'));
   console.log(`bench/discovery: ${os.availableParallelism()} cores, best of ${rounds} rounds per configuration`);
+  if (liveOnly) {
+    liveSection(dir, rounds);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  if (!fs.existsSync(BUNDLE)) throw new Error(`build first: ${BUNDLE} missing`);
   console.log('entries/disk  disks  mode        total ms   ms/disk  entries  peak RSS MiB  speedup vs in-process');
   for (const perDisk of [10, 200]) {
     const img = benchDisk(perDisk);
@@ -95,6 +195,7 @@ async function main(): Promise<void> {
         );
     }
   }
+  liveSection(dir, rounds);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

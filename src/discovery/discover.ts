@@ -1,7 +1,9 @@
 // Discovery entry point: devices → partitions → filesystems → entries → sorted menu.
 // Devices are scanned concurrently under a deadline (worker threads in the bundle); entry
 // sources then run over every readable filesystem, each isolated so one broken source or
-// config only costs its own entries.
+// config only costs its own entries. For live menus the cross-disk sources run again as
+// each device arrives, reusing every evaluation the new filesystems cannot change
+// (sources/evaluations.ts), so a discovery evaluates each config about once, not once per device.
 
 import * as path from 'node:path';
 import { diag, errorMessage, type Diagnostic } from './diagnostics';
@@ -9,8 +11,9 @@ import { enumerateBlockDevices, imageDevice } from './devices';
 import { HostDirFileSystem } from './fs/hostdir';
 import type { FileSystem } from './fs/types';
 import type { BootEntry, DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport } from './model';
-import type { EfiArch, EntrySourceFn, MountedFs, ProposedSettings } from './sources/context';
+import type { EfiArch, EntrySourceFn, EvaluationSession, MountedFs, ProposedSettings } from './sources/context';
 import { globalSources, localSources } from './sources';
+import { Evaluations } from './sources/evaluations';
 import { runSourcesOver, type LocalResult } from './local';
 import { dedupeTargets } from './dedupe';
 import { finalizeEntries } from './entries/select';
@@ -40,6 +43,20 @@ export interface DiscoverOptions {
   readonly onDevice?: (report: DeviceReport) => void;
   /** Called with the sorted list whenever it changes (after each device, then final). */
   readonly onEntries?: (entries: readonly BootEntry[]) => void;
+  /**
+   * What the cross-disk sources re-evaluate when a device arrives: only what its
+   * filesystems can change ('affected', the default), or everything ('all': the old
+   * behaviour, kept as the baseline of bench/discovery).
+   */
+  readonly reevaluate?: 'all' | 'affected';
+}
+
+/** What the cross-disk sources did in one discovery (for tests and bench/discovery). */
+export interface DiscoveryStats {
+  /** Runs of the cross-disk sources: each of them once per live update and once at the end. */
+  readonly sourceRuns: number;
+  /** Evaluations made in those runs (a filesystem probed, a config evaluated); the rest were reused. */
+  readonly evaluations: number;
 }
 
 export interface DiscoverySession {
@@ -51,6 +68,7 @@ export interface DiscoverySession {
   close(): Promise<void>;
   /** A device never answered; leave with exitNow() (src/native/exit.ts), not process.exit. */
   hasStuckDevice(): boolean;
+  readonly stats: DiscoveryStats;
 }
 
 export function hostArch(): EfiArch {
@@ -109,12 +127,13 @@ async function collect(
   rootMounts: readonly MountedFs[],
   locals: readonly (LocalResult | undefined)[],
   arch: EfiArch,
+  session: EvaluationSession,
 ): Promise<{ entries: BootEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
   const parts = [
     ...locals.filter((l): l is LocalResult => l !== undefined),
     // --root trees have no scan worker: their local sources run here.
     await runSourcesOver(localOnRoots, rootMounts, arch, mounts),
-    await runSourcesOver(global, mounts, arch),
+    await runSourcesOver(global, mounts, arch, mounts, session),
   ];
   const entries = parts.flatMap((p) => p.entries);
   const proposals = parts.flatMap((p) => p.proposals);
@@ -182,13 +201,34 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
   });
 
   const allMounts = (): MountedFs[] => [...rootMounts, ...mountsByDevice.flat()];
-  const finalizeOpts = () => {
-    const roles = new Map(allMounts().map((m) => [m.report.fsId, m.report.role] as const));
+  const finalizeOpts = (mounts: readonly MountedFs[]) => {
+    const roles = new Map(mounts.map((m) => [m.report.fsId, m.report.role] as const));
     return {
       ...(opts.cliTimeout !== undefined ? { cliTimeout: opts.cliTimeout } : {}),
       ...(opts.cliDefault !== undefined ? { cliDefault: opts.cliDefault } : {}),
       roleOf: (id: FsId) => roles.get(id),
     };
+  };
+
+  // The sources over every filesystem known so far, one run at a time: runs share the
+  // memory of evaluations, which first forgets what the filesystems new to it can change.
+  const evaluations = new Evaluations();
+  const known = new Set<FsId>();
+  let sourceRuns = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const refresh = () => {
+    const run = queue.then(async () => {
+      const mounts = allMounts();
+      const localsNow = [...locals];
+      const added = mounts.filter((m) => !known.has(m.report.fsId));
+      for (const m of added) known.add(m.report.fsId);
+      if (opts.reevaluate === 'all') evaluations.clear();
+      else await evaluations.forget(added);
+      sourceRuns += global.length;
+      return { mounts, ran: await collect(global, localOnRoots, mounts, rootMounts, localsNow, arch, evaluations) };
+    });
+    queue = run.catch(() => undefined);
+    return run;
   };
 
   opts.onStart?.(infos);
@@ -206,17 +246,18 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
       }
       opts.onDevice?.(out.report);
       if (opts.onEntries) {
-        // Live view: what this device's filesystems yield on their own; the final pass
-        // below (with every filesystem visible) is authoritative.
-        const partial = await collect(global, localOnRoots, allMounts(), rootMounts, locals, arch);
-        opts.onEntries(finalizeEntries(partial.entries, partial.proposals, finalizeOpts()).entries);
+        // Live view: what the filesystems found so far yield; the final pass below (with
+        // every filesystem visible) is authoritative.
+        const partial = await refresh();
+        opts.onEntries(
+          finalizeEntries(partial.ran.entries, partial.ran.proposals, finalizeOpts(partial.mounts)).entries,
+        );
       }
     }),
   );
 
-  const mounts = allMounts();
-  const ran = await collect(global, localOnRoots, mounts, rootMounts, locals, arch);
-  const fin = finalizeEntries(ran.entries, ran.proposals, finalizeOpts());
+  const { mounts, ran } = await refresh();
+  const fin = finalizeEntries(ran.entries, ran.proposals, finalizeOpts(mounts));
   opts.onEntries?.(fin.entries);
 
   const result: DiscoveryResult = {
@@ -232,5 +273,6 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
     fs: (id) => byId.get(id),
     close: () => scanner.close(),
     hasStuckDevice: () => scanner.hasStuck(),
+    stats: { sourceRuns, evaluations: evaluations.count },
   };
 }

@@ -3,7 +3,14 @@
 
 import { diag, errorMessage, type Diagnostic } from './diagnostics';
 import type { BootEntry } from './model';
-import type { EfiArch, EntrySourceFn, MountedFs, ProposedSettings, SourceContext } from './sources/context';
+import type {
+  EfiArch,
+  EntrySourceFn,
+  EvaluationSession,
+  MountedFs,
+  ProposedSettings,
+  SourceContext,
+} from './sources/context';
 import type { ScannedDevice } from './scan-device';
 
 export interface LocalResult {
@@ -26,9 +33,11 @@ export async function runSourcesOver(
   filesystems: readonly MountedFs[],
   arch: EfiArch,
   all: readonly MountedFs[] = filesystems,
+  /** Live discovery's memory: sources reuse what the filesystems added since cannot change. */
+  session?: EvaluationSession,
 ): Promise<LocalResult> {
   const byId = new Map(all.map((m) => [m.report.fsId, m] as const));
-  const ctx: SourceContext = { filesystems, get: (id) => byId.get(id), arch };
+  const ctx: SourceContext = { filesystems, get: (id) => byId.get(id), arch, ...(session ? { session } : {}) };
   const results = await Promise.all(
     sources.map(async (src) => {
       try {

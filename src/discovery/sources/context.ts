@@ -1,6 +1,8 @@
 // What every entry source (BLS, UKI, grub, syslinux, sprout) gets: the discovered
 // filesystems with a reader each, the platform, and a sink for diagnostics. Sources return
-// entries unsorted; discovery merges, sorts and disambiguates them once.
+// entries unsorted; discovery merges, sorts and disambiguates them once. Under live
+// discovery the context also carries the memory of earlier evaluations (see
+// evaluations.ts), so a new device re-runs only what it can change.
 
 import type { Diagnostic } from '../diagnostics';
 import type { FileSystem } from '../fs/types';
@@ -15,12 +17,62 @@ export interface MountedFs {
 export type EfiArch = 'x64' | 'ia32' | 'aa64' | 'arm' | 'riscv64' | 'loongarch64';
 
 export interface SourceContext {
-  /** Every readable filesystem, in discovery order (disk order, then partition number). */
+  /**
+   * Every readable filesystem, in discovery order (disk order, then partition number).
+   * Inside an evaluation of a session, reading it makes the evaluation depend on every
+   * filesystem; to look for particular ones use `filesystemsFor` (evaluations.ts).
+   */
   readonly filesystems: readonly MountedFs[];
   get(fsId: FsId): MountedFs | undefined;
   readonly arch: EfiArch;
   /** The URL tendril was netbooted from, for `uki-url :name` entries; absent = hide them. */
   readonly originUrl?: string;
+  /** Live discovery: earlier evaluations to reuse. Absent: every evaluation runs. */
+  readonly session?: EvaluationSession;
+  /** Set while one evaluation of a session runs: where its lookups are recorded. */
+  readonly lookups?: LookupLog;
+}
+
+/**
+ * A question an evaluation asked about the set of filesystems. A filesystem that arrives
+ * later re-runs the evaluation only if it matches one of them, so a lookup must match
+ * every filesystem the asking code could pick (matching more is allowed, never less).
+ */
+export type FsLookup =
+  /** Enumerated all of them. */
+  | { readonly kind: 'every' }
+  | { readonly kind: 'fsId'; readonly fsId: FsId }
+  /** Filesystem UUID, any case. */
+  | { readonly kind: 'uuid'; readonly uuid: string }
+  | { readonly kind: 'label'; readonly label: string }
+  /** Partition UUID / GPT type GUID, any case. */
+  | { readonly kind: 'partUuid'; readonly partUuid: string }
+  | { readonly kind: 'partType'; readonly partType: string }
+  /** Partition `partition` (0: the whole disk) of the disk at `device`. */
+  | { readonly kind: 'partition'; readonly device: string; readonly partition: number }
+  /** Holds `path` (a file, directory or anything else `stat` finds). */
+  | { readonly kind: 'file'; readonly path: string }
+  /** Matches all of `of`. */
+  | { readonly kind: 'and'; readonly of: readonly FsLookup[] };
+
+export interface LookupLog {
+  /** Every filesystem, in discovery order, without recording a dependency on all of them. */
+  readonly filesystems: readonly MountedFs[];
+  record(lookup: FsLookup): void;
+}
+
+/** The memory live discovery keeps between evaluations (implemented in evaluations.ts). */
+export interface EvaluationSession {
+  /** Keep `memory` for the session; it hears of every filesystem that arrives later. */
+  adopt(memory: SessionMemory): void;
+  /** One evaluation ran (the counter tests and bench/discovery read). */
+  counted(): void;
+}
+
+export interface SessionMemory {
+  /** Drop the results that `added` could change. */
+  forget(added: readonly MountedFs[]): Promise<void>;
+  clear(): void;
 }
 
 /** Settings a source may propose; discovery decides which wins (loader.conf, grub, sprout). */

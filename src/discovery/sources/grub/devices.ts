@@ -8,7 +8,8 @@
 
 import { FsError, normalizePath, statOrNull } from '../../fs/types';
 import type { FsReport } from '../../model';
-import type { SourceContext } from '../context';
+import type { FsLookup, SourceContext } from '../context';
+import { filesystemsFor } from '../evaluations';
 import type { Env, FsLoc, Resolved, SourceFile } from './state';
 
 const TOKEN_PREFIX = 'tendril:';
@@ -48,7 +49,9 @@ export function resolveDevice(ctx: SourceContext, env: Env, from: SourceFile, de
   if (hd) {
     const part = hd[2] === undefined ? 0 : Number(hd[2]);
     const disk = from.loc.report.device;
-    const m = ctx.filesystems.find((f) => f.report.device === disk && f.report.partition === part);
+    const m = filesystemsFor(ctx, { kind: 'partition', device: disk, partition: part }).find(
+      (f) => f.report.device === disk && f.report.partition === part,
+    );
     if (!m) {
       return {
         ok: false,
@@ -113,8 +116,18 @@ export type SearchKind = 'uuid' | 'label' | 'file';
  */
 export async function search(ctx: SourceContext, from: SourceFile, kind: SearchKind, key: string): Promise<FsLoc[]> {
   const out: FsLoc[] = [];
+  let path = '';
+  if (kind === 'file') {
+    try {
+      path = normalizePath(key);
+    } catch {
+      return out;
+    }
+  }
+  const lookup: FsLookup =
+    kind === 'uuid' ? { kind, uuid: key } : kind === 'label' ? { kind, label: key } : { kind, path };
   const own = from.loc.loopImage === undefined ? from.loc.report.fsId : undefined;
-  const ordered = [...ctx.filesystems].sort(
+  const ordered = [...filesystemsFor(ctx, lookup)].sort(
     (a, b) => (a.report.fsId === own ? -1 : 0) - (b.report.fsId === own ? -1 : 0),
   );
   for (const m of ordered) {
@@ -122,16 +135,7 @@ export async function search(ctx: SourceContext, from: SourceFile, kind: SearchK
     let hit = false;
     if (kind === 'uuid') hit = p?.uuid !== undefined && p.uuid.toLowerCase() === key.toLowerCase();
     else if (kind === 'label') hit = p?.label !== undefined && p.label === key;
-    else {
-      let path: string;
-      try {
-        path = normalizePath(key);
-      } catch {
-        continue;
-      }
-      const st = await statOrNull(m.fs, path);
-      hit = st !== null;
-    }
+    else hit = (await statOrNull(m.fs, path)) !== null;
     if (hit) out.push({ fs: m.fs, report: m.report, refId: m.report.fsId });
   }
   return out;

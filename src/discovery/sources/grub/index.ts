@@ -4,7 +4,7 @@
 
 import type { EntrySourceFn } from '../context';
 import type { GrubOptions } from './eval';
-import { scanGrub } from './scan';
+import { GrubMemory, scanGrub } from './scan';
 
 export { scanGrub, type GrubScan, type GrubConfigResult, type OneShot, GRUB_CONFIG_PATHS } from './scan';
 export { PLATFORM_VARIABLE_NAMES, DEFAULT_LIMITS, type GrubLimits } from './platform';
@@ -13,8 +13,9 @@ export { joinCmdline } from './entries';
 
 /** An entry source with options (an ISO reader for `loopback`, tighter limits). */
 export function makeGrubSource(options: Partial<GrubOptions> = {}): EntrySourceFn {
+  const memory = new GrubMemory();
   return async (ctx) => {
-    const s = await scanGrub(ctx, options);
+    const s = await scanGrub(ctx, options, memory);
     return { entries: s.entries, ...(s.settings ? { settings: s.settings } : {}), diagnostics: s.diagnostics };
   };
 }

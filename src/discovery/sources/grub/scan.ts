@@ -2,15 +2,18 @@
 // stubs real firmware loads), then /boot/grub, /grub, /grub2, /boot/grub2 on every readable
 // filesystem. Files evaluated as a menu are remembered for the whole scan, so a config found
 // directly and through a stub's configfile is evaluated once; its entries belong to the
-// real file.
+// real file. Probing and each config's evaluation are remembered across live discovery's
+// runs (evaluations.ts), and reused while no new filesystem or earlier config changes them.
 
 import { diag, type Diagnostic } from '../../diagnostics';
 import { FsError, statOrNull } from '../../fs/types';
 import type { BootEntry, FsId, TimeoutSetting } from '../../model';
 import type { MountedFs, ProposedSettings, SourceContext } from '../context';
+import { EvaluationTable } from '../evaluations';
 import { tokenFor } from './devices';
 import { Interp, type GrubOptions, type ScriptCache } from './eval';
 import type { SaveEnvIntent } from './host';
+import { applyUse, newScanState, sameAnswers, viewOf, type StateUse } from './scan-state';
 import { buildMenu, firstListed, resolveMenuPath, type MenuNode } from './menu';
 import { DEFAULT_LIMITS, platformVariables } from './platform';
 import { Env, type FsLoc, type SourceFile, fileKey, finalMenu } from './state';
@@ -183,27 +186,59 @@ async function evaluate(
   return { result, diagnostics: it.finish() };
 }
 
+type Probe = { readonly esp: string[]; readonly other: string[] } | { readonly failed: string };
+
+/** One config's evaluation and what it used of the scan's shared state. */
+interface ConfigRun {
+  readonly outcome:
+    { readonly result?: GrubConfigResult; readonly diagnostics: Diagnostic[] } | { readonly failed: string };
+  readonly use: StateUse;
+}
+
+/**
+ * The evaluations one grub source remembers across a live discovery (one options set). A
+ * failed one (a reader error) is never reused: the disk may answer the next time.
+ */
+export class GrubMemory {
+  readonly probes = new EvaluationTable<Probe>();
+  readonly configs = new EvaluationTable<ConfigRun>();
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const ok = (r: object): boolean => !('failed' in r);
+
 /** Evaluate every grub.cfg on the context's filesystems. */
-export async function scanGrub(ctx: SourceContext, options: Partial<GrubOptions> = {}): Promise<GrubScan> {
+export async function scanGrub(
+  ctx: SourceContext,
+  options: Partial<GrubOptions> = {},
+  memory: GrubMemory = new GrubMemory(),
+): Promise<GrubScan> {
   const opts: GrubOptions = {
     limits: options.limits ?? DEFAULT_LIMITS,
     ...(options.openImage ? { openImage: options.openImage } : {}),
   };
-  const visited = new Set<string>();
-  const cache: ScriptCache = new Map();
+  const state = newScanState();
   const diagnostics: Diagnostic[] = [];
   const configs: GrubConfigResult[] = [];
   const found: { m: MountedFs; esp: string[]; other: string[] }[] = [];
   for (const m of ctx.filesystems) {
-    try {
-      found.push({ m, ...(await candidates(m)) });
-    } catch (e) {
-      diagnostics.push(
-        diag('error', 'grub', `probing for grub.cfg failed: ${e instanceof Error ? e.message : String(e)}`, {
-          fsId: m.report.fsId,
-        }),
-      );
+    const probe = await memory.probes.run(
+      ctx,
+      m.report.fsId,
+      async () => {
+        try {
+          return await candidates(m);
+        } catch (e) {
+          return { failed: message(e) };
+        }
+      },
+      ok,
+    );
+    if ('failed' in probe) {
+      diagnostics.push(diag('error', 'grub', `probing for grub.cfg failed: ${probe.failed}`, { fsId: m.report.fsId }));
+      continue;
     }
+    found.push({ m, ...probe });
   }
   const order = [
     ...found.flatMap((f) => f.esp.map((p) => ({ m: f.m, p }))),
@@ -211,22 +246,31 @@ export async function scanGrub(ctx: SourceContext, options: Partial<GrubOptions>
   ];
   for (const { m, p } of order) {
     const key = fileKey({ loc: { fs: m.fs, report: m.report, refId: m.report.fsId }, path: p });
-    if (visited.has(key)) continue;
-    let r: Awaited<ReturnType<typeof evaluate>>;
-    try {
-      r = await evaluate(ctx, opts, m, p, visited, cache);
-    } catch (e) {
+    if (state.visited.has(key)) continue;
+    const run = await memory.configs.run(
+      ctx,
+      key,
+      async (ectx) => {
+        const { view, use } = viewOf(state);
+        try {
+          return { outcome: await evaluate(ectx, opts, m, p, view.visited, view.cache), use: use() };
+        } catch (e) {
+          return { outcome: { failed: message(e) }, use: use() };
+        }
+      },
+      (previous) => ok(previous.outcome) && sameAnswers(previous.use, state),
+    );
+    applyUse(run.use, state);
+    if ('failed' in run.outcome) {
       // A reader failure (I/O error on a damaged disk) costs this config, not the scan.
       diagnostics.push(
-        diag('error', 'grub', `evaluation stopped: ${e instanceof Error ? e.message : String(e)}`, {
-          fsId: m.report.fsId,
-          file: p,
-        }),
+        diag('error', 'grub', `evaluation stopped: ${run.outcome.failed}`, { fsId: m.report.fsId, file: p }),
       );
       continue;
     }
-    diagnostics.push(...r.diagnostics);
-    if (r.result && r.result.entries.length > 0) configs.push(r.result);
+    diagnostics.push(...run.outcome.diagnostics);
+    const r = run.outcome.result;
+    if (r && r.entries.length > 0) configs.push(r);
   }
   const entries = configs.flatMap((c) => c.entries);
   const first = configs[0];

@@ -5,7 +5,8 @@
 
 import { diag, type Diagnostic } from '../../diagnostics';
 import { statOrNull } from '../../fs/types';
-import type { MountedFs, SourceContext } from '../context';
+import type { FsLookup, MountedFs, SourceContext } from '../context';
+import { filesystemsFor } from '../evaluations';
 import { fsToken } from './paths';
 import { SOURCE, type ExtractorCfg } from './schema';
 import { stamp, StampError, type ValueMap } from './stamp';
@@ -59,6 +60,16 @@ async function matches(
   return true;
 }
 
+/** What `matches` asks of a filesystem, for live discovery (a superset: no GPT-only rule). */
+function lookupOf(e: ExtractorCfg, label: string | undefined, item: string | undefined): FsLookup {
+  const of: FsLookup[] = [];
+  if (label !== undefined) of.push({ kind: 'label', label });
+  if (e.hasPartitionUuid !== undefined) of.push({ kind: 'partUuid', partUuid: e.hasPartitionUuid });
+  if (e.hasPartitionTypeUuid !== undefined) of.push({ kind: 'partType', partType: e.hasPartitionTypeUuid });
+  if (item !== undefined) of.push({ kind: 'file', path: '/' + item.replace(/\\/g, '/') });
+  return of.length === 0 ? { kind: 'every' } : { kind: 'and', of };
+}
+
 /**
  * Run all extractors (alphabetical, each sees only root values: §6 "extractors cannot see
  * each other's outputs"). Returns name → value (token, fallback or unavailable marker).
@@ -92,7 +103,7 @@ export async function runExtractors(
       continue;
     }
     let hit: MountedFs | undefined;
-    for (const m of ctx.filesystems) {
+    for (const m of filesystemsFor(ctx, lookupOf(e, label, item))) {
       if (await matches(e, m, label, item)) {
         hit = m;
         break;

@@ -1,13 +1,16 @@
 // sproutSource: `/sprout.toml` (plus `sprout.d/*.toml` drop-ins) at the root of every FAT ESP,
 // each evaluated separately with that ESP as its home filesystem (sprout.md §19.1). Entries
 // come back in sprout's own menu order, one config after another, ids `sprout:<fsId>:<name>`.
+// Under live discovery each ESP's evaluation is remembered until a new filesystem could
+// change what its extractors, paths or autoconfigure found (evaluations.ts).
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { statOrNull } from '../../fs/types';
 import type { BootEntry } from '../../model';
 import type { EntrySourceFn, MountedFs, ProposedSettings, SourceContext, SourceResult } from '../context';
+import { EvaluationTable } from '../evaluations';
 import { loadConfig, type MergedConfig } from './dropins';
-import { evaluateSprout, type SproutEvalOptions } from './evaluate';
+import { evaluateSprout, type SproutEvalOptions, type SproutEvaluation } from './evaluate';
 import { SOURCE } from './schema';
 
 export const CONFIG_PATH = '/sprout.toml';
@@ -32,48 +35,86 @@ function autoconfigOnly(): MergedConfig {
 
 export function createSproutSource(opts: SproutSourceOptions = {}): EntrySourceFn {
   const configPath = '/' + (opts.configPath ?? CONFIG_PATH).replace(/\\/g, '/').replace(/^\/+/, '');
+  const runs = new EvaluationTable<ConfigRun>();
+  const autoRuns = new EvaluationTable<SproutEvaluation>();
   return async function sproutSource(ctx: SourceContext): Promise<SourceResult> {
     if (opts.autoconfigureOnly) {
       const home = ctx.filesystems.find(isEsp) ?? ctx.filesystems[0];
       if (!home) return { entries: [], diagnostics: [] };
-      const r = await evaluateSprout(autoconfigOnly(), home, ctx, opts);
+      const r = await autoRuns.run(ctx, home.report.fsId, (ectx) => evaluateSprout(autoconfigOnly(), home, ectx, opts));
       return { entries: r.entries, diagnostics: r.diagnostics, settings: r.settings };
     }
-    return scanConfigs(ctx, configPath, opts);
+    return scanConfigs(ctx, configPath, opts, runs);
   };
 }
 
 export const sproutSource: EntrySourceFn = createSproutSource();
 
-async function scanConfigs(ctx: SourceContext, configPath: string, opts: SproutEvalOptions): Promise<SourceResult> {
+/**
+ * One ESP's config: absent, or its diagnostics and (when it loaded and ran) evaluation.
+ * A failed one (an error escaped the evaluation) is never reused: the disk may answer next time.
+ */
+type ConfigRun =
+  | { readonly found: false }
+  | {
+      readonly found: true;
+      readonly diagnostics: Diagnostic[];
+      readonly evaluation?: SproutEvaluation;
+      readonly failed?: true;
+    };
+
+async function runConfig(
+  ctx: SourceContext,
+  m: MountedFs,
+  configPath: string,
+  opts: SproutEvalOptions,
+): Promise<ConfigRun> {
+  const fsId = m.report.fsId;
+  const diagnostics: Diagnostic[] = [];
+  try {
+    if ((await statOrNull(m.fs, configPath))?.kind !== 'file') return { found: false };
+    const merged = await loadConfig(m.fs, configPath, fsId, diagnostics);
+    if (!merged) {
+      diagnostics.push(diag('error', SOURCE, 'config not used; no sprout entries from it', { fsId, file: configPath }));
+      return { found: true, diagnostics };
+    }
+    return { found: true, diagnostics, evaluation: await evaluateSprout(merged, m, ctx, opts) };
+  } catch (e) {
+    diagnostics.push(diag('error', SOURCE, `evaluation failed: ${errorMessage(e)}`, { fsId, file: configPath }));
+    return { found: true, diagnostics, failed: true };
+  }
+}
+
+async function scanConfigs(
+  ctx: SourceContext,
+  configPath: string,
+  opts: SproutEvalOptions,
+  runs: EvaluationTable<ConfigRun>,
+): Promise<SourceResult> {
   const entries: BootEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
   for (const m of ctx.filesystems.filter(isEsp)) {
-    const fsId = m.report.fsId;
-    try {
-      if ((await statOrNull(m.fs, configPath))?.kind !== 'file') continue;
-      const merged = await loadConfig(m.fs, configPath, fsId, diagnostics);
-      if (!merged) {
-        diagnostics.push(
-          diag('error', SOURCE, 'config not used; no sprout entries from it', { fsId, file: configPath }),
-        );
-        continue;
-      }
-      const r = await evaluateSprout(merged, m, ctx, opts);
-      entries.push(...r.entries);
-      diagnostics.push(...r.diagnostics);
-      if (!settings) settings = r.settings;
-      else
-        diagnostics.push(
-          diag('info', SOURCE, `timeout/default of ${r.settings.from} not used; ${settings.from} came first`, {
-            fsId,
-            file: configPath,
-          }),
-        );
-    } catch (e) {
-      diagnostics.push(diag('error', SOURCE, `evaluation failed: ${errorMessage(e)}`, { fsId, file: configPath }));
-    }
+    const run = await runs.run(
+      ctx,
+      m.report.fsId,
+      (ectx) => runConfig(ectx, m, configPath, opts),
+      (previous) => !previous.found || previous.failed !== true,
+    );
+    if (!run.found) continue;
+    diagnostics.push(...run.diagnostics);
+    const r = run.evaluation;
+    if (!r) continue;
+    entries.push(...r.entries);
+    diagnostics.push(...r.diagnostics);
+    if (!settings) settings = r.settings;
+    else
+      diagnostics.push(
+        diag('info', SOURCE, `timeout/default of ${r.settings.from} not used; ${settings.from} came first`, {
+          fsId: m.report.fsId,
+          file: configPath,
+        }),
+      );
   }
   return settings ? { entries, diagnostics, settings } : { entries, diagnostics };
 }

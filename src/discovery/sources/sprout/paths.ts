@@ -8,6 +8,7 @@
 import { normalizePath } from '../../fs/types';
 import type { FileRef, FsId } from '../../model';
 import type { SourceContext } from '../context';
+import { filesystemsFor } from '../evaluations';
 
 export const TOKEN_PREFIX = 'tendril-fs:';
 
@@ -22,7 +23,11 @@ function filePart(text: string): string {
 }
 
 /** Resolve a stamped sprout path. `home` is the fs holding sprout.toml. */
-export function resolvePath(text: string, home: FsId, ctx: Pick<SourceContext, 'filesystems' | 'get'>): Resolved {
+export function resolvePath(
+  text: string,
+  home: FsId,
+  ctx: Pick<SourceContext, 'filesystems' | 'get' | 'lookups'>,
+): Resolved {
   try {
     if (text.startsWith(TOKEN_PREFIX)) {
       const rest = text.slice(TOKEN_PREFIX.length);
@@ -40,7 +45,7 @@ export function resolvePath(text: string, home: FsId, ctx: Pick<SourceContext, '
   }
 }
 
-function resolveDevicePath(text: string, ctx: Pick<SourceContext, 'filesystems' | 'get'>): Resolved {
+function resolveDevicePath(text: string, ctx: Pick<SourceContext, 'filesystems' | 'get' | 'lookups'>): Resolved {
   const nodes = text.split('/');
   let i = 0;
   let hd: string[] | undefined;
@@ -66,7 +71,9 @@ function resolveDevicePath(text: string, ctx: Pick<SourceContext, 'filesystems' 
     if (!s) return { ok: false, reason: `bad MBR signature in HD(${hd.join(',')})` };
     want = `${s[1]!.toLowerCase().padStart(8, '0')}-${n.toString(16).padStart(2, '0')}`;
   } else return { ok: false, reason: `unknown partition scheme ${scheme} in HD() node` };
-  const hit = ctx.filesystems.find((m) => m.report.partUuid?.toLowerCase() === want);
+  const hit = filesystemsFor(ctx, { kind: 'partUuid', partUuid: want }).find(
+    (m) => m.report.partUuid?.toLowerCase() === want,
+  );
   if (!hit) return { ok: false, reason: `no discovered partition matches HD(${hd.join(',')})` };
   return { ok: true, ref: { fsId: hit.report.fsId, path: filePart(file) } };
 }

@@ -6,6 +6,7 @@ import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { FsError, joinPath, readTextLimited, statOrNull, type FileSystem } from '../../fs/types';
 import type { BootEntry, BootTarget, FileRef, Origin, TimeoutSetting } from '../../model';
 import type { EntrySourceFn, MountedFs, ProposedSettings, SourceContext, SourceResult } from '../context';
+import { EvaluationTable } from '../evaluations';
 import { parseSyslinux, type Label, type ParsedConfig, type ReadResult } from './parser';
 
 const SOURCE = 'syslinux';
@@ -42,25 +43,38 @@ const EXPLICIT_TYPES: Record<string, string> = {
   config: 'CONFIG switch to another configuration file',
 };
 
+/** Each filesystem's scan, remembered under live discovery (it reads nothing else) unless it failed. */
+const scans = new EvaluationTable<{ readonly r: SourceResult | undefined } | { readonly failed: string }>();
+
 export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise<SourceResult> => {
   const entries: BootEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
   for (const mfs of ctx.filesystems) {
-    try {
-      const r = await scanFilesystem(mfs);
-      if (!r) continue;
-      entries.push(...r.entries);
-      diagnostics.push(...r.diagnostics);
-      if (r.settings) {
-        if (!settings) settings = r.settings;
-        else
-          diagnostics.push(
-            diag('info', SOURCE, `settings of ${r.settings.from} not used; ${settings.from} came first`),
-          );
-      }
-    } catch (e) {
-      diagnostics.push(diag('error', SOURCE, `scan failed: ${errorMessage(e)}`, { fsId: mfs.report.fsId }));
+    const scan = await scans.run(
+      ctx,
+      mfs.report.fsId,
+      async () => {
+        try {
+          return { r: await scanFilesystem(mfs) };
+        } catch (e) {
+          return { failed: errorMessage(e) };
+        }
+      },
+      (previous) => !('failed' in previous),
+    );
+    if ('failed' in scan) {
+      diagnostics.push(diag('error', SOURCE, `scan failed: ${scan.failed}`, { fsId: mfs.report.fsId }));
+      continue;
+    }
+    const r = scan.r;
+    if (!r) continue;
+    entries.push(...r.entries);
+    diagnostics.push(...r.diagnostics);
+    if (r.settings) {
+      if (!settings) settings = r.settings;
+      else
+        diagnostics.push(diag('info', SOURCE, `settings of ${r.settings.from} not used; ${settings.from} came first`));
     }
   }
   return settings ? { entries, diagnostics, settings } : { entries, diagnostics };
