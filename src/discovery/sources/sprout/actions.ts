@@ -102,17 +102,17 @@ export async function runActions(
       out.diagnostics.push(diag('error', SOURCE, `unknown action '${name}'`, locOf(env.home, entryAt)));
       return out;
     }
-    if (a.problem || !a.kind) {
-      out.diagnostics.push(diag('error', SOURCE, `action ${name}: ${a.problem ?? 'unknown action configuration'}`, w));
+    if (a.kind === 'broken') {
+      out.diagnostics.push(diag('error', SOURCE, `action ${name}: ${a.problem}`, w));
       return out;
     }
     try {
       if (a.kind === 'print') {
-        out.diagnostics.push(diag('info', SOURCE, `print: ${s.one(a.print!.text)}`, w));
+        out.diagnostics.push(diag('info', SOURCE, `print: ${s.one(a.print.text)}`, w));
         continue;
       }
-      if (a.kind === 'chainload') await chainload(a.chainload!, s, env, out, w);
-      else edera(a.edera!, s, env, out, w);
+      if (a.kind === 'chainload') await chainload(a.chainload, s, env, out, w);
+      else edera(a.edera, s, env, out, w);
     } catch (e) {
       if (e instanceof StampError) out.diagnostics.push(diag('error', SOURCE, `action ${name}: ${e.message}`, w));
       else if (!(e instanceof Unbootable)) throw e;

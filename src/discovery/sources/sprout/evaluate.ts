@@ -84,18 +84,18 @@ function runPhase(
         continue;
       }
       const aw = loc(fsId, a.at);
-      if (a.problem || !a.kind) {
+      if (a.kind === 'broken') {
         out.push(
           diag(
             'warning',
             SOURCE,
-            `${phase} phase: action ${name}: ${a.problem ?? 'unknown action configuration'} (sprout would abort boot); skipped`,
+            `${phase} phase: action ${name}: ${a.problem} (sprout would abort boot); skipped`,
             aw,
           ),
         );
       } else if (a.kind === 'print') {
         try {
-          out.push(diag('info', SOURCE, `print (${phase} phase): ${showMarkers(stamp(a.print!.text, values))}`, aw));
+          out.push(diag('info', SOURCE, `print (${phase} phase): ${showMarkers(stamp(a.print.text, values))}`, aw));
         } catch (e) {
           out.push(diag('error', SOURCE, `${phase} phase: action ${name}: ${(e as Error).message}`, aw));
         }
@@ -317,8 +317,8 @@ async function nativeIfCanonical(
   ctx: SourceContext,
 ): Promise<Awaited<ReturnType<typeof nativeBlsTarget>> | undefined> {
   const first = names.map((n) => env.actions.get(n)).find((a) => a?.kind !== 'print');
-  if (!first || !isCanonicalBlsChainload(first)) return undefined;
-  const prefix = stamp(first.chainload!.path.slice(0, -'$chainload'.length), values);
+  if (first?.kind !== 'chainload' || !isCanonicalBlsChainload(first)) return undefined;
+  const prefix = stamp(first.chainload.path.slice(0, -'$chainload'.length), values);
   const r = resolvePath(prefix, env.home, ctx);
   if (!r.ok || r.ref.fsId !== spec.bls!.fsId || r.ref.path !== '/') return undefined;
   const m = ctx.get(r.ref.fsId);
@@ -329,7 +329,7 @@ async function nativeIfCanonical(
     const a = env.actions.get(n);
     if (a === first) break;
     if (a?.kind === 'print')
-      prints.push(diag('info', SOURCE, `print: ${showMarkers(stamp(a.print!.text, values))}`, loc(env.home, a.at)));
+      prints.push(diag('info', SOURCE, `print: ${showMarkers(stamp(a.print.text, values))}`, loc(env.home, a.at)));
   }
   res.diagnostics.unshift(...prints);
   return res;
