@@ -82,7 +82,9 @@ export function dedupeTargets(
     );
   }
   const fixed = proposals.map((p) =>
-    p.defaultId && renamed.has(p.defaultId) ? { ...p, defaultId: renamed.get(p.defaultId)! } : p,
+    p.kind === 'menu-config' && p.defaultId && renamed.has(p.defaultId)
+      ? { ...p, defaultId: renamed.get(p.defaultId)! }
+      : p,
   );
   return { entries: kept, proposals: fixed };
 }

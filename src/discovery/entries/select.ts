@@ -17,16 +17,10 @@
 
 import { diag, type Diagnostic } from '../diagnostics';
 import type { BootEntry, FsId, MenuSettings, TimeoutSetting } from '../model';
-import type { ProposedSettings } from '../sources/context';
+import type { LoaderConfSettings, MenuConfigSettings, ProposedSettings } from '../sources/context';
 import { fnmatch } from './glob';
 import { compareEntries, type FsRole } from './sort';
 import { disambiguateTitles } from './titles';
-
-/** What the BLS source proposes from loader.conf (a ProposedSettings with more fields). */
-export interface LoaderConfProposal extends ProposedSettings {
-  readonly loaderConf: true;
-  readonly autoEntries?: boolean;
-}
 
 export interface FinalizeOptions {
   /** `--timeout` seconds; negative = wait forever (menu-force). */
@@ -49,10 +43,6 @@ export const DEFAULT_TIMEOUT: TimeoutSetting = { kind: 'seconds', seconds: 5 };
 export const NO_DEFAULT_TIMEOUT = 10;
 
 const SRC = 'menu';
-
-function isLoaderConf(p: ProposedSettings): p is LoaderConfProposal {
-  return (p as Partial<LoaderConfProposal>).loaderConf === true;
-}
 
 function groupOf(e: BootEntry): number {
   switch (e.origin.source) {
@@ -87,8 +77,8 @@ export function finalizeEntries(
   opts: FinalizeOptions = {},
 ): FinalizeResult {
   const diagnostics: Diagnostic[] = [];
-  const loaderConfs = proposals.filter(isLoaderConf);
-  const others = proposals.filter((p) => !isLoaderConf(p));
+  const loaderConfs = proposals.filter((p): p is LoaderConfSettings => p.kind === 'loader.conf');
+  const others = proposals.filter((p): p is MenuConfigSettings => p.kind === 'menu-config');
 
   // auto-entries no: hide our auto-detected entries, as sd-boot does.
   const noAuto = loaderConfs.find((p) => p.autoEntries !== undefined);
@@ -209,8 +199,8 @@ function dropBlscfgTwins(list: BootEntry[], diagnostics: Diagnostic[]): BootEntr
 function pickDefault(
   sorted: readonly BootEntry[],
   ids: readonly string[],
-  loaderConfs: readonly LoaderConfProposal[],
-  others: readonly ProposedSettings[],
+  loaderConfs: readonly LoaderConfSettings[],
+  others: readonly MenuConfigSettings[],
   opts: FinalizeOptions,
   diagnostics: Diagnostic[],
 ): { index: number; reason: string } | undefined {

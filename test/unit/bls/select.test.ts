@@ -1,16 +1,20 @@
 // finalizeEntries: merged order, unique ids, titles, default precedence (§11.3/§11.5) and
 // timeout precedence (§11.4, tendril's 5 s default).
 import { describe, expect, it } from 'vitest';
-import { finalizeEntries, type LoaderConfProposal } from '../../../src/discovery/entries/select';
-import type { ProposedSettings } from '../../../src/discovery/sources/context';
+import { finalizeEntries } from '../../../src/discovery/entries/select';
+import type { LoaderConfSettings, MenuConfigSettings } from '../../../src/discovery/sources/context';
 import { entry, files } from './helpers';
 
-const lc = (p: Partial<LoaderConfProposal>): LoaderConfProposal => ({
-  loaderConf: true,
+const lc = (p: Partial<LoaderConfSettings>): LoaderConfSettings => ({
+  kind: 'loader.conf',
   from: 'vda:1 /loader/loader.conf',
   ...p,
 });
-const grub = (p: Partial<ProposedSettings>): ProposedSettings => ({ from: 'vda:2 /grub/grub.cfg', ...p });
+const grub = (p: Partial<MenuConfigSettings>): MenuConfigSettings => ({
+  kind: 'menu-config',
+  from: 'vda:2 /grub/grub.cfg',
+  ...p,
+});
 
 const fedora = [
   entry('fedora-6.1.conf', { title: 'Fedora' }),

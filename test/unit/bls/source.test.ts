@@ -149,7 +149,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
   it('loader.conf from the ESP becomes the settings proposal', async () => {
     const r = await blsSource(context([xbootldr(), esp()]));
     expect(r.settings).toEqual({
-      loaderConf: true,
+      kind: 'loader.conf',
       from: 'vda:1 /loader/loader.conf',
       defaultGlob: 'arch-*',
       timeout: { kind: 'seconds', seconds: 3 },

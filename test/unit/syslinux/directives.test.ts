@@ -147,7 +147,7 @@ describe('INCLUDE and CONFIG', () => {
     });
     expect(r.entries.map(label)).toEqual(['new']);
     expect(r.entries[0]!.bootable).toBe(true);
-    expect(r.settings).toEqual({ from: 'sdb:1 /other/real.cfg' });
+    expect(r.settings).toEqual({ kind: 'menu-config', from: 'sdb:1 /other/real.cfg' });
   });
   it('CONFIG inside a LABEL is that label’s type: listed, not bootable', async () => {
     const r = await run('LABEL old\nCONFIG /other/real.cfg\n', { 'other/real.cfg': 'LABEL new\nKERNEL k\n' });

@@ -61,6 +61,7 @@ describe('Debian live ISO (isolinux)', () => {
     ]);
     expect(r.entries[0]!.id).toBe('syslinux:sr0:0:/isolinux/isolinux.cfg:live-amd64');
     expect(r.settings).toEqual({
+      kind: 'menu-config',
       timeout: { kind: 'menu-force' },
       defaultId: r.entries[0]!.id,
       from: 'sr0:0 /isolinux/isolinux.cfg',
@@ -163,7 +164,11 @@ describe('Fedora ARM extlinux on ext4', () => {
     expect(r.entries[0]!.id).toBe(
       'syslinux:mmcblk0:2:/extlinux/extlinux.conf:Fedora Linux (6.5.6-300.fc39.aarch64) 39 (Thirty Nine)',
     );
-    expect(r.settings).toEqual({ timeout: { kind: 'seconds', seconds: 2 }, from: 'mmcblk0:2 /extlinux/extlinux.conf' });
+    expect(r.settings).toEqual({
+      kind: 'menu-config',
+      timeout: { kind: 'seconds', seconds: 2 },
+      from: 'mmcblk0:2 /extlinux/extlinux.conf',
+    });
     expect(r.entries[0]!.diagnostics.map((d) => d.message)).toEqual([
       'FDTDIR: the board DTB name is chosen by firmware; no devicetree passed',
     ]);

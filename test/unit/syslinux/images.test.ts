@@ -68,6 +68,7 @@ describe('syslinux on real images', () => {
       'local',
     ]);
     expect(r.settings).toEqual({
+      kind: 'menu-config',
       timeout: { kind: 'seconds', seconds: 60 },
       defaultId: 'syslinux:sr0:0:/isolinux/isolinux.cfg:check',
       from: 'sr0:0 /isolinux/isolinux.cfg',

@@ -231,6 +231,7 @@ export async function scanGrub(ctx: SourceContext, options: Partial<GrubOptions>
   const first = configs[0];
   const settings: ProposedSettings | undefined = first
     ? {
+        kind: 'menu-config',
         ...(first.timeout ? { timeout: first.timeout } : {}),
         ...(first.defaultId !== undefined ? { defaultId: first.defaultId } : {}),
         from: `${first.file.fsId} ${first.file.path}`,

@@ -6,7 +6,7 @@
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { verscmp } from '../../entries/version';
 import type { BootEntry, BootTarget, Origin, TimeoutSetting } from '../../model';
-import type { MountedFs, ProposedSettings, SourceContext } from '../context';
+import type { MenuConfigSettings, MountedFs, SourceContext } from '../context';
 import { isCanonicalBlsChainload, runActions, type ActionEnv } from './actions';
 import { autoconfigure } from './autoconfigure';
 import type { MergedConfig } from './dropins';
@@ -36,7 +36,7 @@ export interface SproutEvaluation {
   readonly entries: BootEntry[];
   /** Entry names, parallel to `entries`. */
   readonly names: string[];
-  readonly settings: ProposedSettings;
+  readonly settings: MenuConfigSettings;
   readonly diagnostics: Diagnostic[];
 }
 
@@ -241,7 +241,12 @@ export async function evaluateSprout(
   }
   const seconds = opts.menuTimeout ?? config.options.menuTimeout;
   const timeout: TimeoutSetting = seconds === 0 ? { kind: 'menu-hidden' } : { kind: 'seconds', seconds };
-  const settings: ProposedSettings = { timeout, ...(defaultId ? { defaultId } : {}), from: `${fsId} ${mainFile}` };
+  const settings: MenuConfigSettings = {
+    kind: 'menu-config',
+    timeout,
+    ...(defaultId ? { defaultId } : {}),
+    from: `${fsId} ${mainFile}`,
+  };
   return { entries, names: built.map((b) => b.name), settings, diagnostics };
 }
 

@@ -232,6 +232,7 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
         : { kind: 'seconds', seconds: Math.ceil(cfg.timeout.tenths / 10) };
   }
   const settings: ProposedSettings = {
+    kind: 'menu-config',
     ...(timeout ? { timeout } : {}),
     ...(defaultId ? { defaultId } : {}),
     from: `${fsId} ${cfg.mainFile}`,
