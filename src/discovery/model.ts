@@ -149,6 +149,20 @@ export interface Origin {
   readonly line?: number;
 }
 
+/** The origin of an entry that `source` found in `file` (at `line`) on the filesystem `fs`. */
+export function originOf(source: EntrySource, fs: FsReport, file: string, line?: number): Origin {
+  return {
+    source,
+    fsId: fs.fsId,
+    device: fs.device,
+    partition: fs.partition,
+    ...(fs.partUuid !== undefined ? { partUuid: fs.partUuid } : {}),
+    ...(fs.probe?.uuid !== undefined ? { fsUuid: fs.probe.uuid } : {}),
+    file,
+    ...(line !== undefined ? { line } : {}),
+  };
+}
+
 export interface LinuxTarget {
   readonly kind: 'linux';
   readonly kernel: FileRef;

@@ -8,7 +8,7 @@
 // vanishes or fails only when booted.
 
 import { diag, type Diagnostic } from '../diagnostics';
-import type { BootEntry, BootTarget, FileRef, Origin } from '../model';
+import { originOf, type BootEntry, type BootTarget, type FileRef } from '../model';
 import type { EfiArch, MountedFs } from '../sources/context';
 import { joinOptions, type BlsFields, type Located } from '../config/blsfile';
 import { expandGrubVars, hasGrubVars, substitutionDiagnostics, type VarLookup } from '../config/kernelopts';
@@ -214,15 +214,6 @@ export async function buildBlsEntry(
   }
 
   const { id, counter } = parseEntryName(c.fileName);
-  const origin: Origin = {
-    source: 'bls',
-    fsId: rep.fsId,
-    device: rep.device,
-    partition: rep.partition,
-    ...(rep.partUuid !== undefined ? { partUuid: rep.partUuid } : {}),
-    ...(rep.probe?.uuid !== undefined ? { fsUuid: rep.probe.uuid } : {}),
-    file,
-  };
   const title = fields.title ? fields.title : id;
   return {
     entry: {
@@ -236,7 +227,7 @@ export async function buildBlsEntry(
       ...(fields.sortKey !== undefined ? { sortKey: fields.sortKey } : {}),
       ...(fields.machineId !== undefined ? { machineId: fields.machineId } : {}),
       ...(fields.architecture !== undefined ? { architecture: fields.architecture } : {}),
-      origin,
+      origin: originOf('bls', rep, file),
       target,
       ...(counter ? { bootCounter: counter } : {}),
       bootable,

@@ -5,7 +5,7 @@
 import { type Diagnostic, diag, errorMessage } from '../diagnostics';
 import { type DirEntry, type FileSystem, FsError } from '../fs/types';
 import { parseEntryName } from '../entries/bootcount';
-import type { BootEntry, FileRef, UkiTarget } from '../model';
+import { originOf, type BootEntry, type FileRef, type UkiTarget } from '../model';
 import { PE_MACHINE, PeError, machineName, parsePeHandle } from '../uki/pe';
 import { type AddonInfo, addonNames, addonRejection, describeUki, readAddon } from '../uki/uki';
 import type { EfiArch, EntrySourceFn, MountedFs, SourceContext, SourceResult } from './context';
@@ -212,15 +212,7 @@ async function scanFs(
         version: p.version,
         ...(p.sortKey !== undefined ? { sortKey: p.sortKey } : {}),
         architecture: ctx.arch,
-        origin: {
-          source: 'uki',
-          fsId,
-          device: m.report.device,
-          partition: m.report.partition,
-          ...(m.report.partUuid !== undefined ? { partUuid: m.report.partUuid } : {}),
-          ...(m.report.probe?.uuid !== undefined ? { fsUuid: m.report.probe.uuid } : {}),
-          file: path,
-        },
+        origin: originOf('uki', m.report, path),
         target,
         ...(counter ? { bootCounter: counter } : {}),
         bootable: true,

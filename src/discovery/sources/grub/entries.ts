@@ -3,7 +3,7 @@
 
 import { diag, type Diagnostic } from '../../diagnostics';
 import { type FileStat, FsError } from '../../fs/types';
-import type { BootEntry, BootTarget, FileRef, Origin } from '../../model';
+import { originOf, type BootEntry, type BootTarget, type FileRef } from '../../model';
 import type { FsLoc, Loaded, MenuDef, Recorder } from './state';
 
 /**
@@ -62,16 +62,12 @@ export async function buildEntry(
   const check: Check = { diagnostics: [...rec.notes], ok: true, stat };
   const loc = def.file.loc;
   const rep = loc.report;
-  const origin: Origin = {
-    source: 'grub',
-    fsId: rep.fsId,
-    device: rep.device,
-    partition: rep.partition,
-    ...(rep.partUuid !== undefined ? { partUuid: rep.partUuid } : {}),
-    ...(rep.probe?.uuid !== undefined ? { fsUuid: rep.probe.uuid } : {}),
-    file: loc.loopImage !== undefined ? `${loc.loopImage}:${def.file.path}` : def.file.path,
-    ...(def.bls ? {} : { line: def.line }),
-  };
+  const origin = originOf(
+    'grub',
+    rep,
+    loc.loopImage !== undefined ? `${loc.loopImage}:${def.file.path}` : def.file.path,
+    def.bls ? undefined : def.line,
+  );
   let target: BootTarget;
   if (rec.kernel) {
     const kernel = await fileRef(rec.kernel, 'kernel', check);

@@ -5,7 +5,7 @@
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { verscmp } from '../../entries/version';
-import type { BootEntry, BootTarget, Origin, TimeoutSetting } from '../../model';
+import { originOf, type BootEntry, type BootTarget, type TimeoutSetting } from '../../model';
 import type { MenuConfigSettings, MountedFs, SourceContext } from '../context';
 import { isCanonicalBlsChainload, runActions, type ActionEnv } from './actions';
 import { autoconfigure } from './autoconfigure';
@@ -42,20 +42,6 @@ export interface SproutEvaluation {
 
 function loc(fsId: string, at: Loc): { fsId: string; file: string; line?: number } {
   return { fsId, file: at.file, ...(at.line !== undefined ? { line: at.line } : {}) };
-}
-
-function origin(home: MountedFs, at: Loc): Origin {
-  const r = home.report;
-  return {
-    source: 'sprout',
-    fsId: r.fsId,
-    device: r.device,
-    partition: r.partition,
-    ...(r.partUuid ? { partUuid: r.partUuid } : {}),
-    ...(r.probe?.uuid ? { fsUuid: r.probe.uuid } : {}),
-    file: at.file,
-    ...(at.line !== undefined ? { line: at.line } : {}),
-  };
 }
 
 function runPhase(
@@ -304,7 +290,7 @@ async function buildEntry(
       ...(rec?.version ? { version: rec.version } : {}),
       ...(rec?.machineId ? { machineId: rec.machineId } : {}),
       ...(rec?.architecture ? { architecture: rec.architecture } : {}),
-      origin: origin(home, spec.at),
+      origin: originOf('sprout', home.report, spec.at.file, spec.at.line),
       // An entry without a boot action still needs a target: the config file, never bootable.
       target: target ?? { kind: 'efi', image: { fsId, path: spec.at.file } },
       bootable: bootable && target !== undefined,

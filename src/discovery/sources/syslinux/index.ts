@@ -4,7 +4,7 @@
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { FsError, joinPath, readTextLimited, statOrNull, type FileSystem } from '../../fs/types';
-import type { BootEntry, BootTarget, FileRef, Origin, TimeoutSetting } from '../../model';
+import { originOf, type BootEntry, type BootTarget, type FileRef, type TimeoutSetting } from '../../model';
 import type { EntrySourceFn, MountedFs, ProposedSettings, SourceContext, SourceResult } from '../context';
 import { parseSyslinux, type Label, type ParsedConfig, type ReadResult } from './parser';
 
@@ -87,20 +87,6 @@ export async function scanFilesystem(mfs: MountedFs): Promise<SourceResult | und
   };
   const cfg = await parseSyslinux(path, reader, SOURCE);
   return evaluate(cfg, mfs, path);
-}
-
-function origin(mfs: MountedFs, file: string, line: number): Origin {
-  const r = mfs.report;
-  return {
-    source: 'syslinux',
-    fsId: r.fsId,
-    device: r.device,
-    partition: r.partition,
-    ...(r.partUuid ? { partUuid: r.partUuid } : {}),
-    ...(r.probe?.uuid ? { fsUuid: r.probe.uuid } : {}),
-    file,
-    line,
-  };
 }
 
 /** Remove every `initrd=` word; return the last one's comma list (syslinux: the last wins). */
@@ -198,7 +184,7 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
       id: n > 1 ? `${baseId}#${n}` : baseId,
       title,
       displayTitle: title,
-      origin: origin(mfs, l.file, l.line),
+      origin: originOf('syslinux', mfs.report, l.file, l.line),
       target: built.target,
       ...(l.hidden ? { hidden: true } : {}),
       ...(l.group ? { group: l.group } : {}),
