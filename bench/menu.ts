@@ -28,13 +28,15 @@ function entries(n: number): BootEntry[] {
     machineId: `${(i % 7).toString(16).padStart(32, '0')}`,
     version: `6.${i % 20}.${i}`,
     origin: { source: 'bls', fsId: 'd:1', device: '/dev/x', partition: 1, file: `/loader/entries/e${i}.conf` },
-    target: {
-      kind: 'linux',
-      kernel: { fsId: 'd:1', path: '/vmlinuz' },
-      initrds: [],
-      cmdline: 'root=/dev/sda2 ro quiet',
+    status: {
+      ok: true,
+      target: {
+        kind: 'linux',
+        kernel: { fsId: 'd:1', path: '/vmlinuz' },
+        initrds: [],
+        cmdline: 'root=/dev/sda2 ro quiet',
+      },
     },
-    bootable: true,
     diagnostics: [],
   }));
 }

@@ -5,7 +5,7 @@
 // id is pointed at the kept one.
 
 import { diag, type Diagnostic } from './diagnostics';
-import type { BootEntry, BootTarget, FileRef } from './model';
+import { namedTarget, type BootEntry, type BootTarget, type FileRef } from './model';
 import type { ProposedSettings } from './sources/context';
 
 const RANK: Record<BootEntry['origin']['source'], number> = {
@@ -21,8 +21,12 @@ function ref(r: FileRef): string {
   return `${r.fsId}\0${r.path}`;
 }
 
-/** Identity of what an entry boots; undefined = never merged. */
-export function payloadKey(t: BootTarget): string | undefined {
+/**
+ * Identity of what an entry boots, or for a broken entry what it declares (so a broken BLS
+ * entry and its blscfg twin stay one); undefined = never merged (no target named).
+ */
+export function payloadKey(t: BootTarget | undefined): string | undefined {
+  if (!t) return undefined;
   const norm = (s: string): string =>
     s
       .trim()
@@ -48,7 +52,7 @@ export function dedupeTargets(
 ): { entries: BootEntry[]; proposals: ProposedSettings[] } {
   const best = new Map<string, BootEntry>();
   for (const e of entries) {
-    const k = payloadKey(e.target);
+    const k = payloadKey(namedTarget(e.status));
     if (!k) continue;
     const cur = best.get(k);
     if (!cur || RANK[e.origin.source] < RANK[cur.origin.source]) best.set(k, e);
@@ -56,7 +60,7 @@ export function dedupeTargets(
   const renamed = new Map<string, string>();
   const kept: BootEntry[] = [];
   for (const e of entries) {
-    const k = payloadKey(e.target);
+    const k = payloadKey(namedTarget(e.status));
     const winner = k ? best.get(k) : undefined;
     if (!winner || winner === e) {
       kept.push(e);

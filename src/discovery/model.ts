@@ -218,6 +218,43 @@ export interface BootCounter {
   readonly fileName: string;
 }
 
+/**
+ * Whether an entry can boot, and with what.
+ *
+ * - `ok: true`: `target` is what booting the entry loads; every file in it was found.
+ * - `ok: false`: the entry cannot boot, and `reason` says why in one line (its diagnostics
+ *   have the details, with file and line). `declared` is the target the entry's config
+ *   names, present only when the config named a complete one: a kind tendril knows and
+ *   every file located on a discovered filesystem, even if the file is not there (a BLS
+ *   entry whose initrd is missing still names its kernel and that initrd; a multiboot entry
+ *   that kexec cannot load yet names its kernel and modules). It is shown, never booted.
+ *   An entry whose config names no complete target (LOCALBOOT, a COM32 module, grub's
+ *   `chainloader +1`, a sprout entry without a boot action, a file on a device that is not
+ *   there) has no `declared`: never a stand-in.
+ */
+export type EntryStatus =
+  | { readonly ok: true; readonly target: BootTarget }
+  | { readonly ok: false; readonly reason: string; readonly declared?: BootTarget };
+
+/** Can this entry boot? The one place `bootable` is derived (menu marks, default, kexec, JSON). */
+export function isBootable(e: { readonly status: EntryStatus }): boolean {
+  return e.status.ok;
+}
+
+/**
+ * How a source states an entry's status: `reason` is the first problem it found (none: the
+ * entry boots), `target` what the config names, undefined when it names no complete target.
+ */
+export function statusOf(target: BootTarget | undefined, reason: string | undefined): EntryStatus {
+  if (reason === undefined && target) return { ok: true, target };
+  return { ok: false, reason: reason ?? 'its config names nothing to boot', ...(target ? { declared: target } : {}) };
+}
+
+/** What the entry's config names: the target of a bootable entry, the declared one of a broken entry. */
+export function namedTarget(s: EntryStatus): BootTarget | undefined {
+  return s.ok ? s.target : s.declared;
+}
+
 export interface BootEntry {
   /**
    * Stable id. BLS: lower-cased file name with the counter removed, '.conf' kept. UKI:
@@ -234,14 +271,14 @@ export interface BootEntry {
   readonly machineId?: string;
   readonly architecture?: string;
   readonly origin: Origin;
-  readonly target: BootTarget;
+  /** What booting it loads, or why it cannot boot. */
+  readonly status: EntryStatus;
   readonly bootCounter?: BootCounter;
   /** grub hiddenentry, or an entry shown only on request. */
   readonly hidden?: boolean;
   /** grub submenu path ('Advanced options for Debian'), for grouping. */
   readonly group?: string;
-  /** False when something it needs is missing; `diagnostics` says why. */
-  readonly bootable: boolean;
+  /** Everything found while building it (infos too), each naming its file and line. */
   readonly diagnostics: Diagnostic[];
 }
 

@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import { discover } from '../discovery/discover';
-import type { BootEntry, MenuSettings } from '../discovery/model';
+import { isBootable, type BootEntry, type MenuSettings } from '../discovery/model';
 import { type ConsolePolicy, consolesFromProcCmdline } from './cmdline';
 import { KexecError, formatFailure } from './errors';
 import { execLoaded, loadPlan } from './load';
@@ -127,7 +127,7 @@ export function candidates(entries: readonly BootEntry[], first: string, fallbac
   if (i < 0) return `no entry with id '${first}' (known: ${entries.map((e) => e.id).join(', ') || 'none'})`;
   const chosen = entries[i]!;
   if (!fallback) return [chosen];
-  const rest = [...entries.slice(i + 1), ...entries.slice(0, i)].filter((e) => e.bootable && !e.hidden);
+  const rest = [...entries.slice(i + 1), ...entries.slice(0, i)].filter((e) => isBootable(e) && !e.hidden);
   return [chosen, ...rest];
 }
 
@@ -169,18 +169,7 @@ export async function bootEntries(
   for (const [n, entry] of list.entries()) {
     if (n > 0) io.err.write(`tendril: trying next entry '${entry.id}'\n`);
     try {
-      if (!entry.bootable) {
-        const why = entry.diagnostics.map((d) => d.message).join('; ') || 'marked not bootable';
-        throw new KexecError({
-          syscall: 'plan',
-          errno: 'ENOENT',
-          code: 2,
-          kernel: entry.id,
-          initrds: [],
-          cmdlineLength: 0,
-          hint: `entry not bootable: ${why}`,
-        });
-      }
+      // A broken entry is refused here, with its reason.
       const plan = await planBoot(entry, lookup, opts);
       if (opts.dryRun) {
         io.out.write(await describePlan(plan, lookup));

@@ -145,9 +145,23 @@ interface InitrdSource {
   readonly fs: FileSystem;
 }
 
-/** Build the plan for a Linux or UKI entry. Throws KexecError naming the file and the reason. */
+/**
+ * Build the plan for a Linux or UKI entry. Throws KexecError naming the file and the reason;
+ * a broken entry is refused with its own reason (what it declares is never loaded).
+ */
 export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
-  const t = entry.target;
+  if (!entry.status.ok) {
+    throw new KexecError({
+      syscall: 'plan',
+      errno: 'ENOENT',
+      code: 2,
+      kernel: entry.id,
+      initrds: [],
+      cmdlineLength: 0,
+      hint: `entry not bootable: ${entry.status.reason}`,
+    });
+  }
+  const t = entry.status.target;
   if (t.kind === 'linux') return planLinux(entry, t, lookup, opts);
   if (t.kind === 'uki') return planUki(entry, t, lookup, opts);
   const ref = 'image' in t ? labelOf(t.image) : t.kind === 'multiboot' ? labelOf(t.kernel) : t.url;

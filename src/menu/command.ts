@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { discover, type DiscoverySession } from '../discovery/discover';
 import { discoverOptionsFrom } from '../discovery/commands';
-import type { BootEntry, DiscoveryResult, TimeoutSetting } from '../discovery/model';
+import { namedTarget, type BootEntry, type DiscoveryResult, type TimeoutSetting } from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
 import { formatFailure, KexecError } from '../kexec/errors';
 import { execLoaded, loadPlan } from '../kexec/load';
@@ -218,12 +218,9 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         case 'details': {
           const e = a.entry;
           const sizes = new Map<string, number>();
+          const t = namedTarget(e.status);
           const refs =
-            e.target.kind === 'linux'
-              ? [e.target.kernel, ...e.target.initrds]
-              : e.target.kind === 'uki' || e.target.kind === 'efi'
-                ? [e.target.image]
-                : [];
+            t?.kind === 'linux' ? [t.kernel, ...t.initrds] : t?.kind === 'uki' || t?.kind === 'efi' ? [t.image] : [];
           for (const r of refs) {
             const st = await lookup(r.fsId)
               ?.stat(r.path)

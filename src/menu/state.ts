@@ -2,7 +2,7 @@
 // no I/O, no timers: the UI feeds it keys and one `tick()` a second, and draws `view()`.
 // That keeps every key testable and guarantees a keypress never waits on a disk.
 
-import type { BootEntry, MenuSettings } from '../discovery/model';
+import { isBootable, namedTarget, type BootEntry, type MenuSettings } from '../discovery/model';
 import { LineEditor } from './editor';
 
 export interface Row {
@@ -45,9 +45,13 @@ export type Action =
 
 const NONE: Action = { kind: 'none' };
 
-/** The command line the editor starts from (what the entry would boot with). */
+/**
+ * The command line the editor starts from: what the entry would boot with (a broken entry:
+ * what it declares, if anything; booting it is refused anyway).
+ */
 export function editableCmdline(e: BootEntry): string {
-  const t = e.target;
+  const t = namedTarget(e.status);
+  if (!t) return '';
   switch (t.kind) {
     case 'linux':
     case 'multiboot':
@@ -113,7 +117,7 @@ export class MenuState {
 
   get defaultEntry(): BootEntry | undefined {
     const id = this.settings?.defaultId;
-    return this.entries.find((e) => e.id === id) ?? this.entries.find((e) => e.bootable && !e.hidden);
+    return this.entries.find((e) => e.id === id) ?? this.entries.find((e) => isBootable(e) && !e.hidden);
   }
 
   private defaultRowIndex(): number {

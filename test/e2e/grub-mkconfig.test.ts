@@ -11,6 +11,7 @@ import type { BootEntry, FsReport, LinuxTarget, MultibootTarget } from '../../sr
 import type { MountedFs, SourceContext } from '../../src/discovery/sources/context';
 import { scanGrub } from '../../src/discovery/sources/grub';
 import { grubMkconfigFixture, MKCONFIG_ROOT_UUID, type MkconfigFixture } from '../fixtures/grub-mkconfig';
+import { declaredOf, isBootable, targetOf } from '../fixtures/status';
 
 interface Expected {
   title: string;
@@ -139,19 +140,20 @@ describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig varian
         `grub:vda:2:/boot/grub/grub.cfg:${[...exp.groupIds, exp.id].join('>')}` + (e.id.match(/#\d+$/)?.[0] ?? ''),
       );
       if (exp.loader === 'linux') {
-        const t = e.target as LinuxTarget;
+        const t = targetOf(e) as LinuxTarget;
         expect(t.kind).toBe('linux');
         expect(t.kernel).toEqual({ fsId: 'vda:2', path: exp.kernel });
         expect(t.initrds).toEqual(exp.initrds.map((p) => ({ fsId: 'vda:2', path: p })));
         expect(t.cmdline).toBe(exp.args);
-        expect(e.bootable).toBe(true);
+        expect(isBootable(e)).toBe(true);
       } else {
-        const t = e.target as MultibootTarget;
+        // Not bootable by kexec yet: listed with the target its config declares.
+        const t = declaredOf(e) as MultibootTarget;
         expect(t.kind).toBe('multiboot');
         expect(t.kernel).toEqual({ fsId: 'vda:2', path: exp.kernel });
         expect(t.cmdline).toBe(exp.args);
         expect(t.modules.map((m) => ({ path: m.file.path, args: m.cmdline }))).toEqual(exp.modules);
-        expect(e.bootable).toBe(false);
+        expect(isBootable(e)).toBe(false);
         expect(e.diagnostics.map((d) => d.message).join('\n')).toContain('not bootable by kexec yet');
       }
     });

@@ -16,7 +16,7 @@
 // has several disks whose configs nobody wrote for this boot manager.
 
 import { diag, type Diagnostic } from '../diagnostics';
-import type { BootEntry, FsId, MenuSettings, TimeoutSetting } from '../model';
+import { isBootable, type BootEntry, type FsId, type MenuSettings, type TimeoutSetting } from '../model';
 import type { LoaderConfSettings, MenuConfigSettings, ProposedSettings } from '../sources/context';
 import { fnmatch } from './glob';
 import { compareEntries, type FsRole } from './sort';
@@ -58,7 +58,7 @@ function groupOf(e: BootEntry): number {
 
 /** May this entry become the default without anyone naming it (sd-boot LOADER_TYPE_MAY_AUTO_SELECT)? */
 function autoSelectable(e: BootEntry): boolean {
-  return e.origin.source !== 'auto' && e.bootable && !e.hidden;
+  return e.origin.source !== 'auto' && isBootable(e) && !e.hidden;
 }
 
 /** 'vda:1 /grub/grub.cfg' → 'grub.cfg'. */
@@ -208,7 +208,7 @@ function pickDefault(
   // skipping entries that cannot boot (sd-boot never lists those, so never picks them).
   const globIndex = (glob: string): number =>
     sorted.findIndex(
-      (e, i) => e.bootable && (fnmatch(glob, e.id.toLowerCase()) || fnmatch(glob, ids[i]!.toLowerCase())),
+      (e, i) => isBootable(e) && (fnmatch(glob, e.id.toLowerCase()) || fnmatch(glob, ids[i]!.toLowerCase())),
     );
 
   if (opts.cliDefault !== undefined) {
@@ -245,7 +245,7 @@ function pickDefault(
   for (const p of others) {
     if (p.defaultId === undefined) continue;
     const i = sorted.findIndex((e, k) => e.id === p.defaultId || ids[k] === p.defaultId);
-    if (i >= 0 && sorted[i]!.bootable) return { index: i, reason: `default of ${p.from}` };
+    if (i >= 0 && isBootable(sorted[i]!)) return { index: i, reason: `default of ${p.from}` };
     diagnostics.push(
       diag('warning', SRC, `default ${p.defaultId} of ${p.from} is ${i >= 0 ? 'not bootable' : 'not in the menu'}`),
     );

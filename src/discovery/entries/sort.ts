@@ -8,7 +8,7 @@
 // 'linux-lts': the shorter ends first, so 'linux-lts' is newer and listed first). We follow
 // the spec, keeping sd-boot's lower-casing and counter stripping (ids already are).
 
-import type { BootEntry, FsId } from '../model';
+import { namedTarget, type BootEntry, type FsId } from '../model';
 import { verscmp } from './version';
 
 export type FsRole = 'esp' | 'xbootldr' | 'mbr-boot';
@@ -43,7 +43,11 @@ export function sortId(e: Pick<BootEntry, 'id' | 'idWithoutProfile'>): string {
 const isBad = (e: BootEntry): boolean => e.bootCounter?.triesLeft === 0;
 const hasSortKey = (e: BootEntry): boolean => e.sortKey !== undefined && e.sortKey !== '';
 /** Non-UKI entries count as profile 0, so step 5 is a total preorder (sd-boot compares only UKI pairs). */
-const profileOf = (e: BootEntry): number => (e.target.kind === 'uki' ? e.target.profile : 0);
+const profileOf = (e: BootEntry): number => {
+  // A broken UKI entry sorts by the profile it names, like a working one.
+  const t = namedTarget(e.status);
+  return t?.kind === 'uki' ? t.profile : 0;
+};
 
 /** Steps 1-6 of §8.2 (with the spec's step 4). 0 means "equal as far as BLS cares". */
 export function compareBls(a: BootEntry, b: BootEntry): number {

@@ -213,9 +213,8 @@ async function scanFs(
         ...(p.sortKey !== undefined ? { sortKey: p.sortKey } : {}),
         architecture: ctx.arch,
         origin: originOf('uki', m.report, path),
-        target,
+        status: { ok: true, target },
         ...(counter ? { bootCounter: counter } : {}),
-        bootable: true,
         diagnostics: entryDiags,
       });
     }

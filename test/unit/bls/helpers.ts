@@ -1,5 +1,5 @@
 // A small builder for BootEntry values in sorting/selection tests.
-import type { BootEntry, EntrySource } from '../../../src/discovery/model';
+import type { BootEntry, BootTarget, EntrySource } from '../../../src/discovery/model';
 import { parseEntryName } from '../../../src/discovery/entries/bootcount';
 
 /** `| undefined` on each: property tests pass fast-check's optional values straight through. */
@@ -22,6 +22,10 @@ export function entry(fileName: string, o: EntryOpts = {}): BootEntry {
   const parsed = parseEntryName(fileName);
   const fsId = o.fsId ?? 'vda:1';
   const id = o.id ?? parsed.id;
+  const target: BootTarget =
+    o.profile !== undefined
+      ? { kind: 'uki', image: { fsId, path: `/EFI/Linux/${fileName}` }, profile: o.profile, addons: [] }
+      : { kind: 'linux', kernel: { fsId, path: '/vmlinuz' }, initrds: [], cmdline: '' };
   return {
     id,
     ...(o.idWithoutProfile !== undefined ? { idWithoutProfile: o.idWithoutProfile } : {}),
@@ -31,13 +35,11 @@ export function entry(fileName: string, o: EntryOpts = {}): BootEntry {
     ...(o.sortKey !== undefined ? { sortKey: o.sortKey } : {}),
     ...(o.machineId !== undefined ? { machineId: o.machineId } : {}),
     origin: { source: o.source ?? 'bls', fsId, device: '/dev/vda', partition: 1, file: `/loader/entries/${fileName}` },
-    target:
-      o.profile !== undefined
-        ? { kind: 'uki', image: { fsId, path: `/EFI/Linux/${fileName}` }, profile: o.profile, addons: [] }
-        : { kind: 'linux', kernel: { fsId, path: '/vmlinuz' }, initrds: [], cmdline: '' },
+    // A broken one keeps its target as declared: sorting reads the profile of either.
+    status:
+      o.bootable === false ? { ok: false, reason: 'broken for the test', declared: target } : { ok: true, target },
     ...(parsed.counter ? { bootCounter: parsed.counter } : {}),
     ...(o.hidden ? { hidden: true } : {}),
-    bootable: o.bootable ?? true,
     diagnostics: [],
   };
 }

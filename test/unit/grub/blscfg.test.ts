@@ -5,6 +5,7 @@ import type { LinuxTarget } from '../../../src/discovery/model';
 import { blsSource } from '../../../src/discovery/sources/bls';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { grubenv, makeCtx, type TestCtx } from './helpers';
+import { targetOf } from '../../fixtures/status';
 
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
@@ -46,11 +47,11 @@ describe('blscfg vs the BLS source', () => {
       expect([twin!.origin.fsId, twin!.origin.file]).toEqual([e.origin.fsId, e.origin.file]);
     }
     expect(grubBls[0]!.bootCounter).toMatchObject({ triesLeft: 3, triesDone: 1 });
-    expect((grubBls[0]!.target as LinuxTarget).cmdline).toBe('root=/dev/sda3 ro quiet');
+    expect((targetOf(grubBls[0]!) as LinuxTarget).cmdline).toBe('root=/dev/sda3 ro quiet');
     // "$kernelopts" quoted in options stays one argument: grub's cmdline quoting applies.
-    expect((grubBls[1]!.target as LinuxTarget).cmdline).toBe('"root=/dev/sda3 ro" nomodeset');
+    expect((targetOf(grubBls[1]!) as LinuxTarget).cmdline).toBe('"root=/dev/sda3 ro" nomodeset');
     // /boot/vmlinuz-6.8.0 does not exist on a separate /boot: the §5 fallback drops /boot.
-    expect((grubBls[1]!.target as LinuxTarget).kernel.path).toBe('/vmlinuz-6.8.0');
+    expect((targetOf(grubBls[1]!) as LinuxTarget).kernel.path).toBe('/vmlinuz-6.8.0');
     // saved_entry names the file stem (with its counter, as grub sees the name).
     expect(g.settings?.defaultId).toBe('fedora-6.9.1.conf');
   });

@@ -5,6 +5,7 @@ import { rewriteGrubenv } from '../../../src/discovery/config/grubenv';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import type { LinuxTarget } from '../../../src/discovery/model';
 import { fixture, grubenv, kernels, makeCtx, type TestCtx } from './helpers';
+import { isBootable, targetOf, type HasStatus } from '../../fixtures/status';
 
 const UUID = '6b1d7f0e-2c4a-4e8b-9d1f-3a5c7e9b0d2f';
 let t: TestCtx | undefined;
@@ -32,7 +33,7 @@ const lineOf = (needle: string): number =>
   fixture('debian-bookworm.cfg')
     .split('\n')
     .findIndex((l) => l.startsWith(needle)) + 1;
-const lin = (e: { target: unknown }): LinuxTarget => e.target as LinuxTarget;
+const lin = (e: HasStatus): LinuxTarget => targetOf(e) as LinuxTarget;
 
 describe('Debian update-grub output', () => {
   it('lists the top entry, the Advanced submenu flattened and custom.cfg; not fwsetup', async () => {
@@ -67,7 +68,7 @@ describe('Debian update-grub output', () => {
       line: lineOf("menuentry 'Debian GNU/Linux' "),
       fsUuid: UUID,
     });
-    expect(s.entries.every((e) => e.bootable)).toBe(true);
+    expect(s.entries.every((e) => isBootable(e))).toBe(true);
     // Quoted argument with spaces: grub wraps it in double quotes (cmdline.c).
     expect(lin(s.entries[5]!).cmdline).toBe('root=LABEL=debroot ro "dyndbg=file drivers/* +p" systemd.log_level=debug');
     expect(s.settings).toMatchObject({ defaultId: top!.id, timeout: { kind: 'seconds', seconds: 5 } });

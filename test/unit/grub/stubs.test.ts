@@ -2,10 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LinuxTarget } from '../../../src/discovery/model';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { fixture, grubenv, kernels, makeCtx, type TestCtx } from './helpers';
+import { isBootable, targetOf, type HasStatus } from '../../fixtures/status';
 
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
-const lin = (e: { target: unknown }): LinuxTarget => e.target as LinuxTarget;
+const lin = (e: HasStatus): LinuxTarget => targetOf(e) as LinuxTarget;
 
 describe('Ubuntu: ESP stub → configfile on a separate /boot', () => {
   const ROOT = '5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a';
@@ -145,7 +146,7 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
       cmdline: 'root=/dev/mapper/fedora-root ro rd.lvm.lv=fedora/root rhgb quiet skew_tick=1',
     });
     expect(s.settings?.defaultId).toBe(`${MID}-5.3.7-301.fc31.x86_64.conf`);
-    expect(s.entries.every((x) => x.bootable)).toBe(true);
+    expect(s.entries.every((x) => isBootable(x))).toBe(true);
   });
 
   it('without kernelopts in grubenv the grub.cfg fallback is used; undefined $tuned_* vanish', async () => {

@@ -61,8 +61,7 @@ export function linuxEntry(id: string, kernel: string, initrds: string[], cmdlin
     title: id,
     displayTitle: id,
     origin: { source: 'bls', fsId, device: 'img', partition: 1, file: `/loader/entries/${id}` },
-    target: { kind: 'linux', kernel: ref(kernel), initrds: initrds.map(ref), cmdline },
-    bootable: true,
+    status: { ok: true, target: { kind: 'linux', kernel: ref(kernel), initrds: initrds.map(ref), cmdline } },
     diagnostics: [],
   };
 }

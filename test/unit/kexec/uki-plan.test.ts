@@ -36,14 +36,16 @@ function entry(over: Partial<{ cmdlineOverride: string }> = {}): BootEntry {
     title: 'T',
     displayTitle: 'T',
     origin: { source: 'uki', fsId: 'esp:1', device: 'esp', partition: 1, file: '/EFI/Linux/t.efi' },
-    target: {
-      kind: 'uki',
-      image: { fsId: 'esp:1', path: '/EFI/Linux/t.efi' },
-      profile: 0,
-      addons: [{ fsId: 'esp:1', path: '/EFI/Linux/t.efi.extra.d/a.addon.efi' }],
-      ...over,
+    status: {
+      ok: true,
+      target: {
+        kind: 'uki',
+        image: { fsId: 'esp:1', path: '/EFI/Linux/t.efi' },
+        profile: 0,
+        addons: [{ fsId: 'esp:1', path: '/EFI/Linux/t.efi.extra.d/a.addon.efi' }],
+        ...over,
+      },
     },
-    bootable: true,
     diagnostics: [],
   };
 }

@@ -7,13 +7,15 @@ export function entry(id: string, over: Partial<BootEntry> = {}): BootEntry {
     title: over.title ?? id,
     displayTitle: over.displayTitle ?? over.title ?? id,
     origin: { source: 'bls', fsId: 'disk.img:1', device: '/tmp/disk.img', partition: 1, file: `/loader/entries/${id}` },
-    target: {
-      kind: 'linux',
-      kernel: { fsId: 'disk.img:1', path: '/vmlinuz' },
-      initrds: [],
-      cmdline: `root=/dev/vda2 ro ${id}`,
+    status: {
+      ok: true,
+      target: {
+        kind: 'linux',
+        kernel: { fsId: 'disk.img:1', path: '/vmlinuz' },
+        initrds: [],
+        cmdline: `root=/dev/vda2 ro ${id}`,
+      },
     },
-    bootable: true,
     diagnostics: [],
     ...over,
   };
@@ -28,7 +30,7 @@ export const others = [
   entry('debian.conf', { displayTitle: 'Debian 12', sortKey: 'debian' }),
   entry('memtest.conf', {
     displayTitle: 'Memtest86+',
-    target: { kind: 'efi', image: { fsId: 'disk.img:1', path: '/EFI/memtest.efi' } },
+    status: { ok: true, target: { kind: 'efi', image: { fsId: 'disk.img:1', path: '/EFI/memtest.efi' } } },
   }),
   entry('hidden.conf', { displayTitle: 'Hidden thing', hidden: true }),
   entry('old+0-3.conf', {
@@ -37,6 +39,21 @@ export const others = [
   }),
 ];
 export const all = [...fedora, ...others];
+/** Broken entries as the sources make them: a reason, and a declared target only when complete. */
+export const broken = [
+  entry('win7.conf', {
+    displayTitle: 'Windows 7 (on /dev/sdb1)',
+    status: { ok: false, reason: 'chainloader +1 boots a BIOS boot sector; not supported (no BIOS under tendril)' },
+  }),
+  entry('shell.conf', {
+    displayTitle: 'EFI Shell',
+    status: {
+      ok: false,
+      reason: 'efi /shell.efi: not found (tried /shell.efi) on disk.img:1',
+      declared: { kind: 'efi', image: { fsId: 'disk.img:1', path: '/shell.efi' } },
+    },
+  }),
+];
 
 export function settings(defaultId: string, over: Partial<MenuSettings> = {}): MenuSettings {
   return {

@@ -13,6 +13,7 @@ import { ukiSource } from '../../../src/discovery/sources/uki';
 import { ukiBootParts } from '../../../src/discovery/uki/parts';
 import { PE_MACHINE } from '../../../src/discovery/uki/pe';
 import { buildAddon, buildUki, fakeKernel, kernelRelease, withMachine } from '../../fixtures/uki';
+import { targetOf } from '../../fixtures/status';
 
 const U = kernelRelease();
 const OSREL = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_ID=12\nID=debian\n';
@@ -150,7 +151,7 @@ describe('ukiSource', () => {
       displayTitle: 'Debian GNU/Linux 12 (bookworm)',
       version: '12',
       sortKey: 'debian',
-      bootable: true,
+      status: { ok: true },
       origin: {
         source: 'uki',
         fsId: 'vda:1',
@@ -161,7 +162,7 @@ describe('ukiSource', () => {
         file: '/EFI/Linux/debian.efi',
       },
     });
-    const t = e.target as UkiTarget;
+    const t = targetOf(e) as UkiTarget;
     expect(t).toMatchObject({
       kind: 'uki',
       image: { fsId: 'vda:1', path: '/EFI/Linux/debian.efi' },
@@ -172,7 +173,7 @@ describe('ukiSource', () => {
   });
 
   it('add-ons: global (ESP /loader/addons) then per-UKI, each sorted; bad ones reported', () => {
-    const t = byId('debian.efi').target as UkiTarget;
+    const t = targetOf(byId('debian.efi')) as UkiTarget;
     expect(t.addons.map((a) => `${a.fsId}:${a.path}`)).toEqual([
       'vda:1:/loader/addons/a.addon.efi',
       'vda:1:/loader/addons/b.addon.efi',
@@ -188,7 +189,7 @@ describe('ukiSource', () => {
   });
 
   it('the listed add-ons boot in the stub order', async () => {
-    const t = byId('debian.efi').target as UkiTarget;
+    const t = targetOf(byId('debian.efi')) as UkiTarget;
     const esp = ctx.get('vda:1')!;
     const p = await ukiBootParts(
       esp.fs,
@@ -224,9 +225,9 @@ describe('ukiSource', () => {
       'Debian GNU/Linux 12 (bookworm) (Rescue shell)',
     ]);
     expect([a.idWithoutProfile, b.idWithoutProfile]).toEqual(['multi.efi', 'multi.efi']);
-    expect([(a.target as UkiTarget).profile, (b.target as UkiTarget).profile]).toEqual([0, 1]);
-    expect((b.target as UkiTarget).embeddedCmdline).toBe('root=/dev/vda2 rescue');
-    expect((a.target as UkiTarget).addons.map((x) => x.path)).toEqual([
+    expect([(targetOf(a) as UkiTarget).profile, (targetOf(b) as UkiTarget).profile]).toEqual([0, 1]);
+    expect((targetOf(b) as UkiTarget).embeddedCmdline).toBe('root=/dev/vda2 rescue');
+    expect((targetOf(a) as UkiTarget).addons.map((x) => x.path)).toEqual([
       '/loader/addons/a.addon.efi',
       '/loader/addons/b.addon.efi',
     ]);
@@ -235,13 +236,13 @@ describe('ukiSource', () => {
   it('XBOOTLDR UKIs get the ESP global add-ons of the same disk; a disk without ESP uses its own', () => {
     const xb = byId('xb.efi');
     expect(xb.origin.fsId).toBe('vda:2');
-    expect((xb.target as UkiTarget).addons.map((a) => `${a.fsId}:${a.path}`)).toEqual([
+    expect((targetOf(xb) as UkiTarget).addons.map((a) => `${a.fsId}:${a.path}`)).toEqual([
       'vda:1:/loader/addons/a.addon.efi',
       'vda:1:/loader/addons/b.addon.efi',
     ]);
     const e = byId('e.efi');
     expect(e).toMatchObject({ title: 'extimg', version: '3', sortKey: 'extimg' });
-    expect((e.target as UkiTarget).addons).toEqual([{ fsId: 'vdb:1', path: '/loader/addons/own.addon.efi' }]);
+    expect((targetOf(e) as UkiTarget).addons).toEqual([{ fsId: 'vdb:1', path: '/loader/addons/own.addon.efi' }]);
   });
 
   it('skipped UKIs are reported with the file and the reason', () => {

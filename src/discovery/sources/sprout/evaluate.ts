@@ -5,7 +5,7 @@
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { verscmp } from '../../entries/version';
-import { originOf, type BootEntry, type BootTarget, type TimeoutSetting } from '../../model';
+import { originOf, type BootEntry, type EntryStatus, type TimeoutSetting } from '../../model';
 import type { MenuConfigSettings, MountedFs, SourceContext } from '../context';
 import { isCanonicalBlsChainload, runActions, type ActionEnv } from './actions';
 import { autoconfigure } from './autoconfigure';
@@ -250,8 +250,7 @@ async function buildEntry(
   const ds: Diagnostic[] = [];
   let sortKey = spec.runtimeSortKey ?? spec.template.sortKey ?? spec.name;
   let title = spec.template.title;
-  let target: BootTarget | undefined;
-  let bootable = false;
+  let status: EntryStatus;
   const rec = spec.bls?.record;
   try {
     if (spec.problem) throw new StampError(spec.problem);
@@ -263,21 +262,14 @@ async function buildEntry(
     const names = spec.template.actions.map((a) => stamp(a, values));
     const native = spec.bls ? await nativeIfCanonical(spec, names, values, env, ctx) : undefined;
     if (native?.kind === 'skip') return undefined;
-    if (native) {
-      target = native.target;
-      bootable = native.bootable;
-      ds.push(...native.diagnostics);
-    } else {
-      const out = await runActions(names, values, env, spec.at);
-      target = out.target;
-      bootable = out.bootable;
-      ds.push(...out.diagnostics);
-    }
+    const out = native ?? (await runActions(names, values, env, spec.at));
+    status = out.status;
+    ds.push(...out.diagnostics);
   } catch (e) {
     // StampError (limits), or an I/O error from a disk: this entry only, never the config.
-    ds.push(diag('error', SOURCE, `entry ${spec.name}: ${errorMessage(e)}`, w));
-    bootable = false;
-    target = undefined;
+    const reason = `entry ${spec.name}: ${errorMessage(e)}`;
+    ds.push(diag('error', SOURCE, reason, w));
+    status = { ok: false, reason };
   }
   const isDefault = defaultEntry !== undefined && matchesDefault(defaultEntry, spec.name, title);
   return {
@@ -291,9 +283,7 @@ async function buildEntry(
       ...(rec?.machineId ? { machineId: rec.machineId } : {}),
       ...(rec?.architecture ? { architecture: rec.architecture } : {}),
       origin: originOf('sprout', home.report, spec.at.file, spec.at.line),
-      // An entry without a boot action still needs a target: the config file, never bootable.
-      target: target ?? { kind: 'efi', image: { fsId, path: spec.at.file } },
-      bootable: bootable && target !== undefined,
+      status,
       diagnostics: ds,
     },
   };
