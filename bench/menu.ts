@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import blessed = require('blessed');
-import type { BootEntry } from '../src/discovery/model';
+import type { MenuEntry } from '../src/discovery/model';
 import { MenuState } from '../src/menu/state';
 import { ASCII, render } from '../src/menu/view';
 import { writeTree } from '../test/fixtures/images';
@@ -19,9 +19,12 @@ import { writeTree } from '../test/fixtures/images';
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'tendril.js');
 
-function entries(n: number): BootEntry[] {
+function entries(n: number): MenuEntry[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `e${i}.conf`,
+    sourceId: `e${i}.conf`,
+    index: i,
+    default: i === 0,
     title: `Entry ${i}`,
     displayTitle: `Some Linux ${i} (6.${i % 20}.${i})`,
     sortKey: `os${i % 7}`,

@@ -6,7 +6,7 @@ import { formatDiagnostic } from './diagnostics';
 import { discover, type DiscoverOptions } from './discover';
 import {
   isBootable,
-  type BootEntry,
+  type MenuEntry,
   type BootTarget,
   type DiscoveryResult,
   type EntryStatus,
@@ -110,7 +110,7 @@ function describeStatus(s: EntryStatus): string {
   return `cannot boot: ${s.reason}${s.declared ? `\n        declares ${describeTarget(s.declared)}` : ''}`;
 }
 
-function entryLine(e: BootEntry, i: number, isDefault: boolean): string {
+function entryLine(e: MenuEntry, i: number, isDefault: boolean): string {
   const mark = isDefault ? '*' : ' ';
   const flags = [
     !isBootable(e) ? 'BROKEN' : '',
@@ -124,7 +124,7 @@ export function formatList(r: DiscoveryResult, all: boolean): string {
   const s = r.settings;
   let out = `timeout ${describeTimeout(s.timeout)} (${s.timeoutSource}); default ${s.defaultId ?? '(none)'} (${s.defaultReason}); editor ${s.editor ? 'on' : 'off'}\n`;
   const shown = r.entries.filter((e) => all || !e.hidden);
-  shown.forEach((e, i) => (out += entryLine(e, i, e.id === s.defaultId)));
+  shown.forEach((e, i) => (out += entryLine(e, i, e.default)));
   if (shown.length === 0) out += '  no boot entries found\n';
   const problems = [
     ...r.devices.flatMap((d) => d.diagnostics),

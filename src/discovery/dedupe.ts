@@ -5,10 +5,10 @@
 // id is pointed at the kept one.
 
 import { diag, type Diagnostic } from './diagnostics';
-import { namedTarget, type BootEntry, type BootTarget, type FileRef } from './model';
+import { namedTarget, type BootTarget, type FileRef, type SourceEntry } from './model';
 import type { ProposedSettings } from './sources/context';
 
-const RANK: Record<BootEntry['origin']['source'], number> = {
+const RANK: Record<SourceEntry['origin']['source'], number> = {
   bls: 0,
   uki: 1,
   sprout: 2,
@@ -46,11 +46,11 @@ export function payloadKey(t: BootTarget | undefined): string | undefined {
 }
 
 export function dedupeTargets(
-  entries: readonly BootEntry[],
+  entries: readonly SourceEntry[],
   proposals: readonly ProposedSettings[],
   diagnostics: Diagnostic[],
-): { entries: BootEntry[]; proposals: ProposedSettings[] } {
-  const best = new Map<string, BootEntry>();
+): { entries: SourceEntry[]; proposals: ProposedSettings[] } {
+  const best = new Map<string, SourceEntry>();
   for (const e of entries) {
     const k = payloadKey(namedTarget(e.status));
     if (!k) continue;
@@ -58,7 +58,7 @@ export function dedupeTargets(
     if (!cur || RANK[e.origin.source] < RANK[cur.origin.source]) best.set(k, e);
   }
   const renamed = new Map<string, string>();
-  const kept: BootEntry[] = [];
+  const kept: SourceEntry[] = [];
   for (const e of entries) {
     const k = payloadKey(namedTarget(e.status));
     const winner = k ? best.get(k) : undefined;
@@ -71,12 +71,12 @@ export function dedupeTargets(
       kept.push(e);
       continue;
     }
-    renamed.set(e.id, winner.id);
+    renamed.set(e.sourceId, winner.sourceId);
     diagnostics.push(
       diag(
         'info',
         'discovery',
-        `'${e.title}' from ${e.origin.source} boots the same as ${winner.origin.source} entry ${winner.id}; shown once`,
+        `'${e.title}' from ${e.origin.source} boots the same as ${winner.origin.source} entry ${winner.sourceId}; shown once`,
         {
           fsId: e.origin.fsId,
           file: e.origin.file,

@@ -8,7 +8,7 @@ import { diag, errorMessage, type Diagnostic } from './diagnostics';
 import { enumerateBlockDevices, imageDevice } from './devices';
 import { HostDirFileSystem } from './fs/hostdir';
 import type { FileSystem } from './fs/types';
-import type { BootEntry, DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport } from './model';
+import type { DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport, MenuEntry, SourceEntry } from './model';
 import type { EfiArch, EntrySourceFn, MountedFs, ProposedSettings } from './sources/context';
 import { globalSources, localSources } from './sources';
 import { runSourcesOver, type LocalResult } from './local';
@@ -39,7 +39,7 @@ export interface DiscoverOptions {
   /** Called as each device finishes, for live menus. */
   readonly onDevice?: (report: DeviceReport) => void;
   /** Called with the sorted list whenever it changes (after each device, then final). */
-  readonly onEntries?: (entries: readonly BootEntry[]) => void;
+  readonly onEntries?: (entries: readonly MenuEntry[]) => void;
 }
 
 export interface DiscoverySession {
@@ -109,7 +109,7 @@ async function collect(
   rootMounts: readonly MountedFs[],
   locals: readonly (LocalResult | undefined)[],
   arch: EfiArch,
-): Promise<{ entries: BootEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
+): Promise<{ entries: SourceEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
   const parts = [
     ...locals.filter((l): l is LocalResult => l !== undefined),
     // --root trees have no scan worker: their local sources run here.

@@ -9,18 +9,17 @@
 import type { Diagnostic } from './diagnostics';
 import {
   isBootable,
-  type BootEntry,
   type BootTarget,
   type DeviceReport,
   type DiscoveryResult,
+  type MenuEntry,
   type MenuSettings,
 } from './model';
 
 export const LIST_SCHEMA_VERSION = 2;
 
-export type ListEntryJson = Omit<BootEntry, 'status'> & {
-  readonly index: number;
-  readonly default: boolean;
+/** A menu entry as listed: the status spelled out, the source's own id left out. */
+export type ListEntryJson = Omit<MenuEntry, 'status' | 'sourceId'> & {
   readonly bootable: boolean;
   /** What it boots; bootable entries only. */
   readonly target?: BootTarget;
@@ -38,12 +37,10 @@ export interface ListJson {
   readonly diagnostics: Diagnostic[];
 }
 
-function entryJson(e: BootEntry, index: number, isDefault: boolean): ListEntryJson {
-  const { status, ...rest } = e;
+function entryJson(e: MenuEntry): ListEntryJson {
+  const { status, sourceId: _sourceId, ...rest } = e;
   return {
     ...rest,
-    index,
-    default: isDefault,
     bootable: isBootable(e),
     ...(status.ok
       ? { target: status.target }
@@ -55,7 +52,7 @@ export function listJson(r: DiscoveryResult): ListJson {
   return {
     schema: LIST_SCHEMA_VERSION,
     settings: r.settings,
-    entries: r.entries.map((e, index) => entryJson(e, index, e.id === r.settings.defaultId)),
+    entries: r.entries.map(entryJson),
     devices: r.devices,
     diagnostics: r.diagnostics,
   };

@@ -2,12 +2,12 @@
 // live: in its scan worker, or in-process. Results are plain data for the main thread.
 
 import { diag, errorMessage, type Diagnostic } from './diagnostics';
-import type { BootEntry } from './model';
+import type { SourceEntry } from './model';
 import type { EfiArch, EntrySourceFn, MountedFs, ProposedSettings, SourceContext } from './sources/context';
 import type { ScannedDevice } from './scan-device';
 
 export interface LocalResult {
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   readonly proposals: ProposedSettings[];
   readonly diagnostics: Diagnostic[];
 }

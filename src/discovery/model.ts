@@ -255,17 +255,23 @@ export function namedTarget(s: EntryStatus): BootTarget | undefined {
   return s.ok ? s.target : s.declared;
 }
 
-export interface BootEntry {
+/**
+ * An entry as a source found it. Sources make these and nothing else. The fields decided
+ * over all sources at once (final id, display title, position, default) are not here, so a
+ * source cannot fill them in (an entry literal naming one does not type-check): they are
+ * MenuEntry's, set by finalizeEntries alone.
+ */
+export interface SourceEntry {
   /**
-   * Stable id. BLS: lower-cased file name with the counter removed, '.conf' kept. UKI:
-   * 'name.efi' or 'name.efi@PROFILE'. grub: '<fsId>/<file>#<path of titles>'. Unique in a list.
+   * The id its source gives it, unique among that source's entries. BLS: lower-cased file
+   * name with the counter removed, '.conf' kept. UKI: 'name.efi' or 'name.efi@PROFILE'. grub:
+   * 'grub:<fsId>:<cfg>:<id or title path>'. syslinux: 'syslinux:<fsId>:<cfg>:<label>'.
+   * sprout: 'sprout:<fsId>:<name>'. Another source may give the same id (a grub blscfg entry).
    */
-  readonly id: string;
+  readonly sourceId: string;
   /** BLS: id without the '@profile' part (sorting step 4). */
   readonly idWithoutProfile?: string;
   readonly title: string;
-  /** After collision disambiguation (bls.md §6); what the menu shows. */
-  readonly displayTitle: string;
   readonly version?: string;
   readonly sortKey?: string;
   readonly machineId?: string;
@@ -280,6 +286,21 @@ export interface BootEntry {
   readonly group?: string;
   /** Everything found while building it (infos too), each naming its file and line. */
   readonly diagnostics: Diagnostic[];
+}
+
+/** An entry in the menu: a source entry placed among all the others by finalizeEntries. */
+export interface MenuEntry extends SourceEntry {
+  /**
+   * Unique in the menu: the source's id, or for a later entry with an id already taken,
+   * '<id>@<fsId>' (then '#2', '#3', ...). What `boot --entry` takes and `defaultId` names.
+   */
+  readonly id: string;
+  /** The title after collision disambiguation (bls.md §6); what the menu shows. */
+  readonly displayTitle: string;
+  /** 0-based position in menu order. */
+  readonly index: number;
+  /** The entry chosen as the default (MenuSettings.defaultId). */
+  readonly default: boolean;
 }
 
 export type TimeoutSetting =
@@ -302,7 +323,7 @@ export interface MenuSettings {
 export interface DiscoveryResult {
   readonly devices: DeviceReport[];
   /** In menu order. */
-  readonly entries: BootEntry[];
+  readonly entries: MenuEntry[];
   readonly settings: MenuSettings;
   /** Problems not tied to one device (config sources, sorting, defaults). */
   readonly diagnostics: Diagnostic[];

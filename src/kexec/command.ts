@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import { discover } from '../discovery/discover';
-import { isBootable, type BootEntry, type MenuSettings } from '../discovery/model';
+import { isBootable, type MenuEntry, type MenuSettings } from '../discovery/model';
 import { type ConsolePolicy, consolesFromProcCmdline } from './cmdline';
 import { KexecError, formatFailure } from './errors';
 import { execLoaded, loadPlan } from './load';
@@ -122,7 +122,7 @@ export function parseBootArgs(argv: readonly string[]): BootArgs | string {
 
 /** Candidates in the order they are tried: the chosen one, then (fallback) the other bootable
  *  entries in menu order, those after it first. */
-export function candidates(entries: readonly BootEntry[], first: string, fallback: boolean): BootEntry[] | string {
+export function candidates(entries: readonly MenuEntry[], first: string, fallback: boolean): MenuEntry[] | string {
   const i = entries.findIndex((e) => e.id === first);
   if (i < 0) return `no entry with id '${first}' (known: ${entries.map((e) => e.id).join(', ') || 'none'})`;
   const chosen = entries[i]!;
@@ -161,7 +161,7 @@ function ownConsoles(): string[] {
  * on a successful real boot it does not return. The menu calls this with one candidate.
  */
 export async function bootEntries(
-  list: readonly BootEntry[],
+  list: readonly MenuEntry[],
   lookup: FsLookup,
   opts: PlanOptions & { readonly dryRun: boolean },
   io: BootIo = defaultIo,

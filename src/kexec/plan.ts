@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../discovery/fs/types';
 import { FsError } from '../discovery/fs/types';
-import type { BootEntry, FileRef, FsId, LinuxTarget, UkiTarget } from '../discovery/model';
+import type { FileRef, FsId, LinuxTarget, MenuEntry, UkiTarget } from '../discovery/model';
 import {
   type AddonFile,
   type FileRange,
@@ -149,7 +149,7 @@ interface InitrdSource {
  * Build the plan for a Linux or UKI entry. Throws KexecError naming the file and the reason;
  * a broken entry is refused with its own reason (what it declares is never loaded).
  */
-export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
+export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
   if (!entry.status.ok) {
     throw new KexecError({
       syscall: 'plan',
@@ -176,7 +176,7 @@ export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOpt
   });
 }
 
-async function planLinux(entry: BootEntry, t: LinuxTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
+async function planLinux(entry: MenuEntry, t: LinuxTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
   const ctx: FailCtx = { kernel: labelOf(t.kernel), initrds: t.initrds.map((r) => labelOf(r)) };
   const kfs = fsFor(lookup, t.kernel, 'kernel', ctx);
   const ksize = await sizeOf(kfs, t.kernel, 'kernel', ctx);
@@ -193,7 +193,7 @@ async function planLinux(entry: BootEntry, t: LinuxTarget, lookup: FsLookup, opt
   return finishPlan(entry, ctx, kernel, initrds, { ...opts, entryOptions: t.cmdline });
 }
 
-async function planUki(entry: BootEntry, t: UkiTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
+async function planUki(entry: MenuEntry, t: UkiTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
   const ctx: FailCtx = { kernel: labelOf(t.image, '.linux'), initrds: [] };
   const ufs = fsFor(lookup, t.image, 'UKI', ctx);
   const addons: AddonFile[] = t.addons.map((a) => ({
@@ -237,7 +237,7 @@ async function planUki(entry: BootEntry, t: UkiTarget, lookup: FsLookup, opts: P
 }
 
 async function finishPlan(
-  entry: BootEntry,
+  entry: MenuEntry,
   ctx: FailCtx,
   kernel: KernelSource,
   initrds: InitrdSource[],

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { discover, type DiscoverySession } from '../discovery/discover';
 import { discoverOptionsFrom } from '../discovery/commands';
-import { namedTarget, type BootEntry, type DiscoveryResult, type TimeoutSetting } from '../discovery/model';
+import { namedTarget, type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
 import { formatFailure, KexecError } from '../kexec/errors';
 import { execLoaded, loadPlan } from '../kexec/load';
@@ -146,7 +146,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
 
   /** Plan + load + exec. Returns only on failure (with the error shown) or in dry-run. */
   const boot = async (
-    entry: BootEntry,
+    entry: MenuEntry,
     cmdline: string | undefined,
     out: (s: string) => void,
   ): Promise<'dry-run' | 'failed'> => {
@@ -341,7 +341,7 @@ async function power(kind: 'reboot' | 'poweroff'): Promise<void> {
 async function runPlain(
   state: MenuState,
   scan: () => Promise<DiscoveryResult>,
-  boot: (e: BootEntry, cmdline: string | undefined, out: (s: string) => void) => Promise<'dry-run' | 'failed'>,
+  boot: (e: MenuEntry, cmdline: string | undefined, out: (s: string) => void) => Promise<'dry-run' | 'failed'>,
   cliTimeout: number | undefined,
   powerAllowed: boolean,
   dryRun: boolean,

@@ -4,10 +4,10 @@
 import * as readline from 'node:readline';
 import type { MenuState } from './state';
 import { detailLines, HELP_TEXT } from './view';
-import { namedTarget, type BootEntry } from '../discovery/model';
+import { namedTarget, type MenuEntry } from '../discovery/model';
 
 export type PlainCommand =
-  | { readonly kind: 'boot'; readonly entry: BootEntry; readonly cmdline?: string }
+  | { readonly kind: 'boot'; readonly entry: MenuEntry; readonly cmdline?: string }
   | { readonly kind: 'shell' }
   | { readonly kind: 'rescan' }
   | { readonly kind: 'reboot' }
@@ -42,7 +42,7 @@ export async function plainCommand(
   ask: (prompt: string, initial: string) => Promise<string>,
 ): Promise<PlainCommand> {
   const visible = st.entries.filter((e) => st.showHidden || !e.hidden);
-  const pick = (s: string | undefined): BootEntry | undefined => {
+  const pick = (s: string | undefined): MenuEntry | undefined => {
     const n = Number(s);
     return Number.isInteger(n) && n >= 1 ? visible[n - 1] : undefined;
   };

@@ -3,7 +3,7 @@
 // without them ('>' marks the selection, '[bad]' the bad entries), for serial lines
 // without attributes. Borders are ASCII unless the terminal surely draws Unicode.
 
-import { isBootable, namedTarget, type BootEntry } from '../discovery/model';
+import { isBootable, namedTarget, type MenuEntry } from '../discovery/model';
 import { logRecords } from '../log';
 import { formatDiagnostic } from '../discovery/diagnostics';
 import type { MenuState, Row } from './state';
@@ -215,7 +215,7 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
 }
 
 /** What the details view shows before file sizes are known. */
-export function detailLines(e: BootEntry, sizes: ReadonlyMap<string, number> = new Map()): string[] {
+export function detailLines(e: MenuEntry, sizes: ReadonlyMap<string, number> = new Map()): string[] {
   const o = e.origin;
   const size = (fsId: string, path: string): string => {
     const n = sizes.get(`${fsId}${path}`);

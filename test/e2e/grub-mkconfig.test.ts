@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HostDirFileSystem } from '../../src/discovery/fs/hostdir';
-import type { BootEntry, FsReport, LinuxTarget, MultibootTarget } from '../../src/discovery/model';
+import type { FsReport, LinuxTarget, MultibootTarget, SourceEntry } from '../../src/discovery/model';
 import type { MountedFs, SourceContext } from '../../src/discovery/sources/context';
 import { scanGrub } from '../../src/discovery/sources/grub';
 import { grubMkconfigFixture, MKCONFIG_ROOT_UUID, type MkconfigFixture } from '../fixtures/grub-mkconfig';
@@ -134,10 +134,11 @@ describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig varian
     const got = scan.entries;
     expect(got.map((e) => e.title)).toEqual(expected.map((e) => e.title));
     expected.forEach((exp, i) => {
-      const e: BootEntry = got[i]!;
+      const e: SourceEntry = got[i]!;
       expect(e.group).toBe(exp.groups.length ? exp.groups.join('>') : undefined);
-      expect(e.id).toBe(
-        `grub:vda:2:/boot/grub/grub.cfg:${[...exp.groupIds, exp.id].join('>')}` + (e.id.match(/#\d+$/)?.[0] ?? ''),
+      expect(e.sourceId).toBe(
+        `grub:vda:2:/boot/grub/grub.cfg:${[...exp.groupIds, exp.id].join('>')}` +
+          (e.sourceId.match(/#\d+$/)?.[0] ?? ''),
       );
       if (exp.loader === 'linux') {
         const t = targetOf(e) as LinuxTarget;
@@ -181,7 +182,7 @@ describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig varian
       want = expected.find((e) => [...e.groupIds, e.id].join('>') === parts.join('>'));
     }
     expect(want).toBeDefined();
-    const gotDefault = got.find((e) => e.id === scan.settings?.defaultId);
+    const gotDefault = got.find((e) => e.sourceId === scan.settings?.defaultId);
     expect(gotDefault?.title).toBe(want!.title);
     expect(scan.configs[0]!.oneShot !== undefined).toBe(env.has('next_entry') && env.get('next_entry') !== '');
 

@@ -1,4 +1,4 @@
-// Turns parsed Type #1 fields into a BootEntry: resolves and checks every file (bls.md §4,
+// Turns parsed Type #1 fields into a SourceEntry: resolves and checks every file (bls.md §4,
 // §5), expands Fedora grub variables (§7.3), applies platform rules (uki-url origin,
 // devicetree on x86) and derives id and boot counter from the file name (§8.2, §9.1).
 //
@@ -8,7 +8,7 @@
 // visible broken entry beats one that vanishes or fails only when booted.
 
 import { diag, type Diagnostic } from '../diagnostics';
-import { originOf, statusOf, type BootEntry, type BootTarget, type FileRef } from '../model';
+import { originOf, statusOf, type BootTarget, type FileRef, type SourceEntry } from '../model';
 import type { EfiArch, MountedFs } from '../sources/context';
 import { joinOptions, type BlsFields, type Located } from '../config/blsfile';
 import { expandGrubVars, hasGrubVars, substitutionDiagnostics, type VarLookup } from '../config/kernelopts';
@@ -29,7 +29,7 @@ export interface BuildContext {
   readonly vars: () => Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }>;
 }
 
-export type BuildResult = { readonly entry: BootEntry } | { readonly hidden: Diagnostic[] };
+export type BuildResult = { readonly entry: SourceEntry } | { readonly hidden: Diagnostic[] };
 
 /** `:name` in uki-url: replace the last path component of the URL we were booted from. */
 export function replaceLastComponent(origin: string, name: string): string {
@@ -229,12 +229,10 @@ export async function buildBlsEntry(
   const title = fields.title ? fields.title : id;
   return {
     entry: {
-      id,
-      // Type #1 ids have no '@profile'; set so sorting keeps using the BLS id even if a
-      // later pass renames a duplicate id.
+      sourceId: id,
+      // Type #1 ids have no '@profile'.
       idWithoutProfile: id,
       title,
-      displayTitle: title,
       ...(fields.version !== undefined ? { version: fields.version } : {}),
       ...(fields.sortKey !== undefined ? { sortKey: fields.sortKey } : {}),
       ...(fields.machineId !== undefined ? { machineId: fields.machineId } : {}),

@@ -10,7 +10,7 @@ import { loadGrubVars, type VarFs, type VarLookup } from '../config/kernelopts';
 import { LOADERCONF_MAX_BYTES, parseLoaderConf } from '../config/loaderconf';
 import { buildBlsEntry } from '../entries/blsentry';
 import { ROOTFS_ENTRIES_DIR } from '../entries/paths';
-import type { BootEntry, FsType } from '../model';
+import type { FsType, SourceEntry } from '../model';
 import type { EntrySourceFn, LoaderConfSettings, MountedFs, SourceContext } from './context';
 
 const SRC = 'bls';
@@ -90,9 +90,9 @@ async function scanDir(
   m: MountedFs,
   dir: string,
   vars: () => Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }>,
-): Promise<{ entries: BootEntry[]; diagnostics: Diagnostic[] }> {
+): Promise<{ entries: SourceEntry[]; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const fsId = m.report.fsId;
   let list: DirEntry[];
   try {
@@ -196,7 +196,7 @@ export const blsSource: EntrySourceFn = async function bls(ctx) {
       let cached: Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }> | undefined;
       // Loaded once per filesystem and only if a snippet there uses a grub variable.
       const vars = () => (cached ??= loadGrubVars(varFilesystems(ctx, m)));
-      const out: { entries: BootEntry[]; diagnostics: Diagnostic[] } = { entries: [], diagnostics: [] };
+      const out: { entries: SourceEntry[]; diagnostics: Diagnostic[] } = { entries: [], diagnostics: [] };
       for (const dir of entryDirs(m)) {
         const r = await scanDir(ctx, m, dir, vars);
         out.entries.push(...r.entries);
@@ -205,7 +205,7 @@ export const blsSource: EntrySourceFn = async function bls(ctx) {
       return out;
     }),
   );
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   for (const r of perFs) {
     entries.push(...r.entries);
     diagnostics.push(...r.diagnostics);

@@ -4,7 +4,7 @@
 
 import type { Diagnostic } from '../diagnostics';
 import type { FileSystem } from '../fs/types';
-import type { BootEntry, FsId, FsReport, TimeoutSetting } from '../model';
+import type { FsId, FsReport, SourceEntry, TimeoutSetting } from '../model';
 
 export interface MountedFs {
   readonly report: FsReport;
@@ -58,7 +58,7 @@ export interface MenuConfigSettings extends SettingsBase {
 }
 
 export interface SourceResult {
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   readonly settings?: ProposedSettings;
   readonly diagnostics: Diagnostic[];
 }

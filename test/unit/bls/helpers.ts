@@ -1,5 +1,5 @@
-// A small builder for BootEntry values in sorting/selection tests.
-import type { BootEntry, BootTarget, EntrySource } from '../../../src/discovery/model';
+// A small builder for SourceEntry values in sorting/selection tests.
+import type { BootTarget, EntrySource, SourceEntry } from '../../../src/discovery/model';
 import { parseEntryName } from '../../../src/discovery/entries/bootcount';
 
 /** `| undefined` on each: property tests pass fast-check's optional values straight through. */
@@ -18,7 +18,7 @@ export interface EntryOpts {
 }
 
 /** An entry named after its file, with id and counter derived as the BLS source does. */
-export function entry(fileName: string, o: EntryOpts = {}): BootEntry {
+export function entry(fileName: string, o: EntryOpts = {}): SourceEntry {
   const parsed = parseEntryName(fileName);
   const fsId = o.fsId ?? 'vda:1';
   const id = o.id ?? parsed.id;
@@ -27,10 +27,9 @@ export function entry(fileName: string, o: EntryOpts = {}): BootEntry {
       ? { kind: 'uki', image: { fsId, path: `/EFI/Linux/${fileName}` }, profile: o.profile, addons: [] }
       : { kind: 'linux', kernel: { fsId, path: '/vmlinuz' }, initrds: [], cmdline: '' };
   return {
-    id,
+    sourceId: id,
     ...(o.idWithoutProfile !== undefined ? { idWithoutProfile: o.idWithoutProfile } : {}),
     title: o.title ?? id,
-    displayTitle: o.title ?? id,
     ...(o.version !== undefined ? { version: o.version } : {}),
     ...(o.sortKey !== undefined ? { sortKey: o.sortKey } : {}),
     ...(o.machineId !== undefined ? { machineId: o.machineId } : {}),
@@ -45,5 +44,5 @@ export function entry(fileName: string, o: EntryOpts = {}): BootEntry {
 }
 
 /** File names of `entries` in order. */
-export const files = (entries: readonly BootEntry[]): string[] =>
+export const files = (entries: readonly SourceEntry[]): string[] =>
   entries.map((e) => e.origin.file.replace(/^.*\//, ''));

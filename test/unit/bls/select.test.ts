@@ -53,12 +53,18 @@ describe('order and titles', () => {
     const r = finalizeEntries([entry('foo+1-2.conf', { fsId: 'vda:1' }), entry('foo+3.conf', { fsId: 'vda:2' })], []);
     expect(r.entries.map((e) => e.id)).toEqual(['foo.conf', 'foo.conf@vda:1']);
     expect(r.diagnostics.some((d) => d.message.includes('appears twice'))).toBe(true);
+    // Menu entries keep the id their source gave; position and default are the menu's.
+    expect(r.entries.map((e) => [e.sourceId, e.id, e.index, e.default])).toEqual([
+      ['foo.conf', 'foo.conf', 0, true],
+      ['foo.conf', 'foo.conf@vda:1', 1, false],
+    ]);
+    expect(r.settings.defaultId).toBe('foo.conf');
   });
 
   it("grub blscfg twins of BLS entries (same id, filesystem and file) are listed once; grub's default still applies", () => {
     const twin = {
       ...entry('fedora-6.1.conf', { source: 'grub', title: 'Fedora' }),
-      id: 'fedora-6.1.conf@vda:1',
+      sourceId: 'fedora-6.1.conf@vda:1',
       idWithoutProfile: 'fedora-6.1.conf',
     };
     const own = entry('other', { source: 'grub', title: 'Custom' });

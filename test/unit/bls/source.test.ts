@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blsSource, entryDirs } from '../../../src/discovery/sources/bls';
 import { finalizeEntries } from '../../../src/discovery/entries/select';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { context, DATA, mount, tree } from './fixture';
 import { isBootable, reasonOf, targetOf } from '../../fixtures/status';
 
@@ -18,12 +18,12 @@ const tmp = (files: Parameters<typeof tree>[0]) => {
   temps.push(t);
   return t;
 };
-const byFile = (entries: BootEntry[], name: string) => {
+const byFile = (entries: SourceEntry[], name: string) => {
   const e = entries.find((x) => x.origin.file.endsWith('/' + name));
   if (!e) throw new Error(`no entry from ${name}; have ${entries.map((x) => x.origin.file).join(', ')}`);
   return e;
 };
-const linux = (e: BootEntry): LinuxTarget => {
+const linux = (e: SourceEntry): LinuxTarget => {
   const t = targetOf(e);
   if (t?.kind !== 'linux') throw new Error(`not linux: ${t?.kind ?? reasonOf(e)}`);
   return t;
@@ -67,7 +67,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
     const r = await blsSource(context([esp()]));
     const arch = byFile(r.entries, 'arch.conf');
     expect(arch).toMatchObject({
-      id: 'arch.conf',
+      sourceId: 'arch.conf',
       title: 'Arch Linux',
       status: { ok: true },
       origin: {
@@ -95,7 +95,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
   it('FAT: upper-case names, CRLF, backslash paths; the id is lower-cased', async () => {
     const r = await blsSource(context([esp()]));
     const up = byFile(r.entries, 'UPPER.CONF');
-    expect(up.id).toBe('upper.conf');
+    expect(up.sourceId).toBe('upper.conf');
     expect(up.title).toBe('Upper');
     expect(isBootable(up)).toBe(true);
     // The FileSystem resolves the case; the path is kept as written.
@@ -139,11 +139,11 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
   it('boot counters are parsed from the file name', async () => {
     const r = await blsSource(context([esp(), xbootldr()]));
     expect(byFile(r.entries, 'counted+1-2.conf')).toMatchObject({
-      id: 'counted.conf',
+      sourceId: 'counted.conf',
       bootCounter: { triesLeft: 1, triesDone: 2, widthLeft: 1, widthDone: 1, fileName: 'counted+1-2.conf' },
     });
     expect(byFile(r.entries, 'counted+3.conf')).toMatchObject({
-      id: 'counted.conf',
+      sourceId: 'counted.conf',
       bootCounter: { triesLeft: 3, triesDone: 0, widthDone: 0 },
     });
   });
@@ -359,7 +359,7 @@ describe('where and what it scans', () => {
     const root = tmp({ 'loader/entries/real.CONF': 'linux /k\n', 'loader/entries/dir.conf': null, k: 'k' });
     fs.symlinkSync('real.CONF', path.join(root, 'loader/entries/link.conf'));
     const r = await blsSource(context([mount(root, { fsId: 'a:1' })]));
-    expect(r.entries.map((e) => e.id)).toEqual(['real.conf']);
+    expect(r.entries.map((e) => e.sourceId)).toEqual(['real.conf']);
     expect(r.diagnostics.map((d) => path.basename(d.file!))).toEqual(['dir.conf', 'link.conf']);
   });
 
@@ -371,7 +371,7 @@ describe('where and what it scans', () => {
       k: 'k',
     });
     const r = await blsSource(context([mount(root, { fsId: 'a:1' })]));
-    expect(r.entries.map((e) => e.id)).toEqual(['good.conf']);
+    expect(r.entries.map((e) => e.sourceId)).toEqual(['good.conf']);
     expect(r.diagnostics.map((d) => [path.basename(d.file!), d.severity, d.line])).toEqual([
       ['bad.conf', 'error', 3],
       ['big.conf', 'error', 1],

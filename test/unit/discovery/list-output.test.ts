@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { formatList } from '../../../src/discovery/commands';
 import { LIST_SCHEMA_VERSION, listJson } from '../../../src/discovery/json';
 import type { DiscoveryResult } from '../../../src/discovery/model';
-import { broken, others, settings } from '../menu/entries';
+import { broken, inMenu, others, settings } from '../menu/entries';
 
 const r: DiscoveryResult = {
   devices: [],
-  entries: [others[0]!, others[1]!, ...broken],
+  entries: inMenu([others[0]!, others[1]!, ...broken], 'debian.conf'),
   settings: settings('debian.conf'),
   diagnostics: [],
 };

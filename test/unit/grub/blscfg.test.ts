@@ -38,12 +38,12 @@ describe('blscfg vs the BLS source', () => {
     ]);
     const g = await scanGrub(t.ctx);
     const b = await blsSource(t.ctx);
-    const grubBls = g.entries.filter((e) => !e.id.startsWith('grub:'));
-    expect(grubBls.map((e) => e.id)).toEqual(['fedora-6.9.1.conf', 'fedora-6.8.0.conf']);
+    const grubBls = g.entries.filter((e) => !e.sourceId.startsWith('grub:'));
+    expect(grubBls.map((e) => e.sourceId)).toEqual(['fedora-6.9.1.conf', 'fedora-6.8.0.conf']);
     expect(g.entries.map((e) => e.title)).toEqual(['Fedora 6.9.1', 'Fedora 6.8.0', 'Custom after blscfg']);
     for (const e of grubBls) {
-      const twin = b.entries.find((x) => x.id === e.id);
-      expect(twin, e.id).toBeDefined();
+      const twin = b.entries.find((x) => x.sourceId === e.sourceId);
+      expect(twin, e.sourceId).toBeDefined();
       expect([twin!.origin.fsId, twin!.origin.file]).toEqual([e.origin.fsId, e.origin.file]);
     }
     expect(grubBls[0]!.bootCounter).toMatchObject({ triesLeft: 3, triesDone: 1 });

@@ -138,7 +138,7 @@ describe('configfile to a second disk found by search --fs-uuid', () => {
     ]);
     const s = await scanGrub(t.ctx);
     expect(s.configs).toHaveLength(1);
-    expect(s.entries.map((e) => e.id)).toEqual([
+    expect(s.entries.map((e) => e.sourceId)).toEqual([
       'grub:vdb:1:/boot/grub/grub.cfg:alpine',
       'grub:vdb:1:/boot/grub/grub.cfg:alpine-edge',
     ]);

@@ -210,7 +210,7 @@ describe('defaults (§A7)', () => {
   ].join('\n');
   const pick = async (spec: string): Promise<string | undefined> => {
     const s = await runCfg(`set default="${spec}"\n${menu}\n`);
-    return s.entries.find((e) => e.id === s.settings?.defaultId)?.title;
+    return s.entries.find((e) => e.sourceId === s.settings?.defaultId)?.title;
   };
   it('index, id, title, > paths mixing forms, >> escape, unmatched → entry 0', async () => {
     expect(await pick('2')).toBe('Three');
@@ -226,11 +226,14 @@ describe('defaults (§A7)', () => {
   it('timeout -1 forces the menu; fallback is resolved', async () => {
     const s = await runCfg(`set timeout=-1\nset fallback="1>0 2"\n${menu}\n`);
     expect(s.settings?.timeout).toEqual({ kind: 'menu-force' });
-    expect(s.configs[0]!.fallbackIds.map((id) => s.entries.find((e) => e.id === id)?.title)).toEqual(['One', 'Three']);
+    expect(s.configs[0]!.fallbackIds.map((id) => s.entries.find((e) => e.sourceId === id)?.title)).toEqual([
+      'One',
+      'Three',
+    ]);
   });
   it('duplicate titles get distinct ids', async () => {
     const s = await runCfg("menuentry 'A' { linux /k; }\nmenuentry 'A' { linux /k; }\n");
-    expect(s.entries.map((e) => e.id)).toEqual([
+    expect(s.entries.map((e) => e.sourceId)).toEqual([
       'grub:vda:1:/boot/grub/grub.cfg:A',
       'grub:vda:1:/boot/grub/grub.cfg:A#2',
     ]);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootEntries, candidates, parseBootArgs, timeoutSeconds } from '../../../src/kexec/command';
 import { blsDisk, blsEntry } from '../../fixtures/boot';
-import type { BootEntry } from '../../../src/discovery/model';
+import type { MenuEntry } from '../../../src/discovery/model';
 import { type BootTree, linuxEntry, makeBootTree } from './helpers';
 
 describe('tendril boot arguments', () => {
@@ -48,7 +48,7 @@ describe('tendril boot arguments', () => {
   });
   it('orders fallback candidates after the chosen entry, wrapping, bootable only', () => {
     const e = ['a', 'b', 'c', 'd'].map((id) => linuxEntry(id, '/k', [], ''));
-    const broken: BootEntry = { ...e[3]!, status: { ok: false, reason: 'initrd missing' } };
+    const broken: MenuEntry = { ...e[3]!, status: { ok: false, reason: 'initrd missing' } };
     const list = [e[0]!, e[1]!, e[2]!, broken];
     expect((candidates(list, 'b', true) as { id: string }[]).map((x) => x.id)).toEqual(['b', 'c', 'a']);
     expect((candidates(list, 'b', false) as { id: string }[]).map((x) => x.id)).toEqual(['b']);

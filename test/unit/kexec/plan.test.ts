@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BootEntry } from '../../../src/discovery/model';
+import type { MenuEntry } from '../../../src/discovery/model';
 import { KexecError } from '../../../src/kexec/errors';
 import { isCompressedHead, isEarlyMicrocodeCpio, layoutInitrd } from '../../../src/kexec/initrd';
 import { describePlan, planBoot } from '../../../src/kexec/plan';
@@ -111,7 +111,7 @@ describe('planBoot', () => {
     const ok = linuxEntry('x.conf', '/vmlinuz', ['/initrd.img'], 'root=x');
     if (!ok.status.ok) throw new Error('fixture entry is not bootable');
     const reason = 'initrd /gone.img: not found on img:1';
-    const entry: BootEntry = { ...ok, status: { ok: false, reason, declared: ok.status.target } };
+    const entry: MenuEntry = { ...ok, status: { ok: false, reason, declared: ok.status.target } };
     const err = (await planBoot(entry, lookup).catch((x: unknown) => x)) as KexecError;
     expect(err).toBeInstanceOf(KexecError);
     expect(err.failure.hint).toBe(`entry not bootable: ${reason}`);

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
-import type { BootEntry } from '../../../src/discovery/model';
+import type { MenuEntry } from '../../../src/discovery/model';
 import { materialize } from '../../../src/kexec/load';
 import { planBoot, sha256Of } from '../../../src/kexec/plan';
 import { KERNEL, buildAddon, buildUki, kernelRelease } from '../../fixtures/uki';
@@ -30,9 +30,12 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function entry(over: Partial<{ cmdlineOverride: string }> = {}): BootEntry {
+function entry(over: Partial<{ cmdlineOverride: string }> = {}): MenuEntry {
   return {
     id: 't.efi',
+    sourceId: 't.efi',
+    index: 0,
+    default: false,
     title: 'T',
     displayTitle: 'T',
     origin: { source: 'uki', fsId: 'esp:1', device: 'esp', partition: 1, file: '/EFI/Linux/t.efi' },

@@ -1,9 +1,13 @@
 // Boot entries for menu tests: plain data in the shape discovery produces.
-import type { BootEntry, MenuSettings } from '../../../src/discovery/model';
+import type { MenuEntry, MenuSettings } from '../../../src/discovery/model';
 
-export function entry(id: string, over: Partial<BootEntry> = {}): BootEntry {
+/** One entry; its place in a menu (index, default) comes from inMenu(). */
+export function entry(id: string, over: Partial<MenuEntry> = {}): MenuEntry {
   return {
     id,
+    sourceId: id,
+    index: 0,
+    default: false,
     title: over.title ?? id,
     displayTitle: over.displayTitle ?? over.title ?? id,
     origin: { source: 'bls', fsId: 'disk.img:1', device: '/tmp/disk.img', partition: 1, file: `/loader/entries/${id}` },
@@ -38,7 +42,11 @@ export const others = [
     bootCounter: { triesLeft: 0, triesDone: 3, widthLeft: 1, widthDone: 1, fileName: 'old+0-3.conf' },
   }),
 ];
-export const all = [...fedora, ...others];
+/** Entries as finalizeEntries lists them: numbered in order, the one named `defaultId` marked. */
+export function inMenu(list: readonly MenuEntry[], defaultId?: string): MenuEntry[] {
+  return list.map((e, index) => ({ ...e, index, default: e.id === defaultId }));
+}
+export const all = inMenu([...fedora, ...others]);
 /** Broken entries as the sources make them: a reason, and a declared target only when complete. */
 export const broken = [
   entry('win7.conf', {

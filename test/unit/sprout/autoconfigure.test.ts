@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, LINUX_TYPE, makeCtx, type FsSpec, type TestCtx } from './tree';
 import { isBootable, targetOf } from '../../fixtures/status';
@@ -15,7 +15,7 @@ const H = (fsId: string) => createHash('sha256').update(`tendril-fs:${fsId}/`).d
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
+const nameOf = (e: SourceEntry) => e.sourceId.replace(/^sprout:vda:1:/, '');
 const AUTO = '[options]\nautoconfigure = true\n';
 
 async function run(toml: string, others: FsSpec[], espExtra = {}) {

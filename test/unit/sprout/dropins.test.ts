@@ -2,7 +2,7 @@
 // merged in name order, key-by-key table merge, arrays replace, [mask] removes tables,
 // version must agree, broken drop-ins are skipped with file and line.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, makeCtx, type Files, type TestCtx } from './tree';
 import { isBootable, targetOf } from '../../fixtures/status';
@@ -11,7 +11,7 @@ const K = { real: 'kernel' } as const;
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
+const nameOf = (e: SourceEntry) => e.sourceId.replace(/^sprout:vda:1:/, '');
 const MAIN = `version = 1
 [values]
 cmdline = "root=LABEL=rootfs ro"
@@ -37,7 +37,7 @@ async function run(dropins: Record<string, string>, extra: Files = {}) {
   t = makeCtx([esp(files)]);
   return sproutSource(t.ctx);
 }
-const cmd = (e: BootEntry | undefined) => (targetOf(e!) as LinuxTarget).cmdline;
+const cmd = (e: SourceEntry | undefined) => (targetOf(e!) as LinuxTarget).cmdline;
 
 describe('sprout.d drop-ins', () => {
   it('override: a later file replaces one key and keeps the table’s other keys', async () => {

@@ -1,7 +1,7 @@
 // Evaluation (sprout.md §7–§13, §19.4–§19.8): paths, chainload classification by content,
 // initrd= conversion, generators, names, global order, defaults, timeouts, phases, limits.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { createSproutSource, sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, LINUX_TYPE, makeCtx, type Files, type FsSpec, type TestCtx } from './tree';
 import { declaredOf, isBootable, reasonOf, targetOf } from '../../fixtures/status';
@@ -14,9 +14,9 @@ const P2 = '22222222-2222-4222-8222-222222222222';
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
-const names = (es: BootEntry[]) => es.map(nameOf);
-const get = (es: BootEntry[], n: string) => {
+const nameOf = (e: SourceEntry) => e.sourceId.replace(/^sprout:vda:1:/, '');
+const names = (es: SourceEntry[]) => es.map(nameOf);
+const get = (es: SourceEntry[], n: string) => {
   const e = es.find((x) => nameOf(x) === n);
   if (!e) throw new Error(`no entry ${n} in ${names(es).join(', ')}`);
   return e;
@@ -305,7 +305,7 @@ describe('order, names, defaults, timeouts (§13)', () => {
   });
   it('ids are sprout:<fsId>:<name>, unique even when a static name collides with a generated one', async () => {
     const r = await run('[entries.g-0]\ntitle = "static"\n[generators.g.list]\nentry.title = "gen"\nvalues = [{}]\n');
-    expect(r.entries.map((e) => e.id).sort()).toEqual(['sprout:vda:1:g-0', 'sprout:vda:1:g-0#2']);
+    expect(r.entries.map((e) => e.sourceId).sort()).toEqual(['sprout:vda:1:g-0', 'sprout:vda:1:g-0#2']);
     expect(r.diagnostics.some((d) => /used more than once/.test(d.message))).toBe(true);
   });
 });
@@ -346,7 +346,7 @@ describe('several ESPs', () => {
       { fsId: 'vdc:1', type: 'ext4', files: { 'sprout.toml': '[entries.z]\ntitle = "not an ESP"\n' } },
     ]);
     const r = await sproutSource(t.ctx);
-    expect(r.entries.map((e) => e.id)).toEqual(['sprout:vda:1:b', 'sprout:vda:1:a', 'sprout:vdb:1:c']);
+    expect(r.entries.map((e) => e.sourceId)).toEqual(['sprout:vda:1:b', 'sprout:vda:1:a', 'sprout:vdb:1:c']);
     expect(r.settings).toMatchObject({
       timeout: { kind: 'seconds', seconds: 2 },
       defaultId: 'sprout:vda:1:b',

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget, MultibootTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, MultibootTarget, SourceEntry } from '../../../src/discovery/model';
 import { sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, LINUX_TYPE, makeCtx, XBOOTLDR_TYPE, type TestCtx } from './tree';
 import { declaredOf, isBootable, targetOf } from '../../fixtures/status';
@@ -18,9 +18,9 @@ const EFI = { real: 'efi' } as const;
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
-const names = (es: BootEntry[]) => es.map(nameOf);
-const byName = (es: BootEntry[], n: string) => {
+const nameOf = (e: SourceEntry) => e.sourceId.replace(/^sprout:vda:1:/, '');
+const names = (es: SourceEntry[]) => es.map(nameOf);
+const byName = (es: SourceEntry[], n: string) => {
   const e = es.find((x) => nameOf(x) === n);
   if (!e) throw new Error(`no entry ${n} in ${names(es).join(', ')}`);
   return e;

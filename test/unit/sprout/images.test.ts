@@ -46,7 +46,7 @@ describe('sprout on a real FAT ESP', () => {
     };
     const m: MountedFs = { report, fs: await openFileSystem(src, 'vfat') };
     const r = await sproutSource({ filesystems: [m], get: (id) => (id === 'vda:1' ? m : undefined), arch: 'x64' });
-    expect(r.entries.map((e) => e.id)).toEqual(['sprout:vda:1:stable', 'sprout:vda:1:debug']);
+    expect(r.entries.map((e) => e.sourceId)).toEqual(['sprout:vda:1:stable', 'sprout:vda:1:debug']);
     const stable = r.entries[0]!;
     expect(isBootable(stable)).toBe(true);
     expect((targetOf(stable) as LinuxTarget).cmdline).toBe('root=LABEL=local rw console=ttyS0,115200');

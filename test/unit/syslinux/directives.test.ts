@@ -1,7 +1,7 @@
 // SYSLINUX directive semantics (grub-syslinux.md §B1, §B2): probe order, APPEND rules,
 // INITRD lists and initrd= in APPEND, INCLUDE/CONFIG limits, defaults, kernel types, timeouts.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { syslinuxSource } from '../../../src/discovery/sources/syslinux';
 import { LIMITS } from '../../../src/discovery/sources/syslinux/parser';
 import { makeCtx, type Files, type TestCtx } from '../sprout/tree';
@@ -22,10 +22,10 @@ async function run(cfg: string, extra: Files = {}) {
   t = makeCtx([{ fsId: 'sdb:1', type: 'vfat', files: { 'boot/syslinux/syslinux.cfg': cfg, ...BIN, ...extra } }]);
   return syslinuxSource(t.ctx);
 }
-const label = (e: BootEntry) => e.id.split(':').slice(4).join(':');
-const get = (es: BootEntry[], l: string) => es.find((e) => label(e) === l)!;
-const cmd = (e: BootEntry) => (targetOf(e) as LinuxTarget).cmdline;
-const initrds = (e: BootEntry) => (targetOf(e) as LinuxTarget).initrds.map((f) => f.path);
+const label = (e: SourceEntry) => e.sourceId.split(':').slice(4).join(':');
+const get = (es: SourceEntry[], l: string) => es.find((e) => label(e) === l)!;
+const cmd = (e: SourceEntry) => (targetOf(e) as LinuxTarget).cmdline;
+const initrds = (e: SourceEntry) => (targetOf(e) as LinuxTarget).initrds.map((f) => f.path);
 
 describe('probe order (§B1)', () => {
   it('boot/isolinux/isolinux.cfg wins over extlinux/ and the root syslinux.cfg', async () => {
@@ -176,7 +176,7 @@ describe('labels, defaults, kernel types', () => {
   it('DEFAULT naming no label is a kernel command line (an entry of its own)', async () => {
     const r = await run('DEFAULT vmlinuz root=/dev/sda1 initrd=initrd.img\nLABEL other\nKERNEL vmlinuz\n');
     expect(r.entries.map(label)).toEqual(['vmlinuz', 'other']);
-    expect(r.settings?.defaultId).toBe(r.entries[0]!.id);
+    expect(r.settings?.defaultId).toBe(r.entries[0]!.sourceId);
     expect(targetOf(r.entries[0]!)).toEqual({
       kind: 'linux',
       kernel: { fsId: 'sdb:1', path: '/boot/syslinux/vmlinuz' },
@@ -262,7 +262,7 @@ describe('labels, defaults, kernel types', () => {
   });
   it('duplicate labels get distinct ids and a warning', async () => {
     const r = await run('LABEL a\nKERNEL vmlinuz\nLABEL a\nKERNEL vmlinuz\n');
-    expect(r.entries.map((e) => e.id.split(':').pop())).toEqual(['a', 'a#2']);
+    expect(r.entries.map((e) => e.sourceId.split(':').pop())).toEqual(['a', 'a#2']);
     expect(r.entries[1]!.diagnostics[0]).toMatchObject({ severity: 'warning', line: 3 });
   });
   it('TIMEOUT is in tenths (rounded up); 0 waits forever; garbage is a warning', async () => {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { syslinuxSource } from '../../../src/discovery/sources/syslinux';
 import { makeCtx, type Files, type FsSpec, type TestCtx } from '../sprout/tree';
 import { isBootable, targetOf } from '../../fixtures/status';
@@ -41,7 +41,7 @@ const lineIn = (rel: string, needle: string) =>
     .readFileSync(path.join(DATA, rel), 'utf8')
     .split('\n')
     .findIndex((l) => l.includes(needle)) + 1;
-const label = (e: BootEntry) => e.id.split(':').slice(4).join(':');
+const label = (e: SourceEntry) => e.sourceId.split(':').slice(4).join(':');
 
 describe('Debian live ISO (isolinux)', () => {
   const extra = {
@@ -60,11 +60,11 @@ describe('Debian live ISO (isolinux)', () => {
       'Start installer',
       'Hardware Detection Tool (HDT)',
     ]);
-    expect(r.entries[0]!.id).toBe('syslinux:sr0:0:/isolinux/isolinux.cfg:live-amd64');
+    expect(r.entries[0]!.sourceId).toBe('syslinux:sr0:0:/isolinux/isolinux.cfg:live-amd64');
     expect(r.settings).toEqual({
       kind: 'menu-config',
       timeout: { kind: 'menu-force' },
-      defaultId: r.entries[0]!.id,
+      defaultId: r.entries[0]!.sourceId,
       from: 'sr0:0 /isolinux/isolinux.cfg',
     });
   });
@@ -162,7 +162,7 @@ describe('Fedora ARM extlinux on ext4', () => {
       'Fedora Linux (6.5.6-300.fc39.aarch64) 39 (Thirty Nine)',
       'Fedora Linux (6.5.5-300.fc39.aarch64) 39 (Thirty Nine)',
     ]);
-    expect(r.entries[0]!.id).toBe(
+    expect(r.entries[0]!.sourceId).toBe(
       'syslinux:mmcblk0:2:/extlinux/extlinux.conf:Fedora Linux (6.5.6-300.fc39.aarch64) 39 (Thirty Nine)',
     );
     expect(r.settings).toEqual({

@@ -60,7 +60,7 @@ describe('syslinux on real images', () => {
       0,
     );
     const r = await syslinuxSource(await ctxOf(img, 'iso9660', 'sr0:0'));
-    expect(r.entries.map((e) => e.id.split(':').pop())).toEqual([
+    expect(r.entries.map((e) => e.sourceId.split(':').pop())).toEqual([
       'linux',
       'check',
       'basic',
@@ -148,6 +148,6 @@ describe('syslinux on real images', () => {
     const r = await syslinuxSource(await ctxOf(img, 'vfat', 'sdb:1'));
     expect(r.entries).toHaveLength(1);
     expect(isBootable(r.entries[0]!)).toBe(true);
-    expect(r.settings?.defaultId).toBe(r.entries[0]!.id);
+    expect(r.settings?.defaultId).toBe(r.entries[0]!.sourceId);
   });
 });

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../../src/discovery/diagnostics';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
-import type { BootEntry, FsReport, UkiTarget } from '../../../src/discovery/model';
+import type { FsReport, SourceEntry, UkiTarget } from '../../../src/discovery/model';
 import type { MountedFs, SourceContext, SourceResult } from '../../../src/discovery/sources/context';
 import { ukiSource } from '../../../src/discovery/sources/uki';
 import { ukiBootParts } from '../../../src/discovery/uki/parts';
@@ -40,9 +40,9 @@ function mounted(
   };
 }
 
-const byId = (id: string): BootEntry => {
-  const e = result.entries.find((x) => x.id === id);
-  if (!e) throw new Error(`no entry ${id}; have ${result.entries.map((x) => x.id).join(', ')}`);
+const byId = (id: string): SourceEntry => {
+  const e = result.entries.find((x) => x.sourceId === id);
+  if (!e) throw new Error(`no entry ${id}; have ${result.entries.map((x) => x.sourceId).join(', ')}`);
   return e;
 };
 const diagText = (): string[] => result.diagnostics.map(formatDiagnostic);
@@ -138,7 +138,7 @@ afterAll(() => {
 
 describe('ukiSource', () => {
   it('lists exactly the valid UKIs, one entry per profile', () => {
-    expect(result.entries.map((e) => e.id).sort()).toEqual(
+    expect(result.entries.map((e) => e.sourceId).sort()).toEqual(
       ['debian.efi', 'linux.efi', 'multi.efi', 'multi.efi@rescue', 'xb.efi', 'e.efi'].sort(),
     );
   });
@@ -148,7 +148,6 @@ describe('ukiSource', () => {
     expect(e).toMatchObject({
       idWithoutProfile: 'debian.efi',
       title: 'Debian GNU/Linux 12 (bookworm)',
-      displayTitle: 'Debian GNU/Linux 12 (bookworm)',
       version: '12',
       sortKey: 'debian',
       status: { ok: true },
@@ -162,6 +161,8 @@ describe('ukiSource', () => {
         file: '/EFI/Linux/debian.efi',
       },
     });
+    // The display title is the menu's to decide (finalizeEntries), never the source's.
+    expect(e).not.toHaveProperty('displayTitle');
     const t = targetOf(e) as UkiTarget;
     expect(t).toMatchObject({
       kind: 'uki',

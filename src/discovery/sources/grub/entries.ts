@@ -1,10 +1,10 @@
-// From what an entry body recorded to a BootEntry: resolve and check every file, join the
+// From what an entry body recorded to a SourceEntry: resolve and check every file, join the
 // command line as grub does, and say why an entry is not bootable (and what it names, if
 // every file it names has a place).
 
 import { diag, type Diagnostic, type Where } from '../../diagnostics';
 import { type FileStat, FsError } from '../../fs/types';
-import { originOf, statusOf, type BootEntry, type BootTarget, type FileRef } from '../../model';
+import { originOf, statusOf, type BootTarget, type FileRef, type SourceEntry } from '../../model';
 import type { FsLoc, Loaded, MenuDef, Recorder } from './state';
 
 /**
@@ -64,7 +64,7 @@ export async function buildEntry(
   rec: Recorder,
   place: EntryPlace,
   stat: StatFn,
-): Promise<BootEntry | string> {
+): Promise<SourceEntry | string> {
   const check: Check = { diagnostics: [...rec.notes], stat };
   const loc = def.file.loc;
   const rep = loc.report;
@@ -129,10 +129,9 @@ export async function buildEntry(
     return rec.unsupported ?? 'the entry loads no kernel, multiboot kernel or EFI program';
   }
   return {
-    id: place.id,
+    sourceId: place.id,
     ...(def.bls ? { idWithoutProfile: def.bls.id } : {}),
     title: def.title,
-    displayTitle: def.title,
     ...(def.bls?.version !== undefined ? { version: def.bls.version } : {}),
     ...(def.bls?.sortKey !== undefined ? { sortKey: def.bls.sortKey } : {}),
     ...(def.bls?.machineId !== undefined ? { machineId: def.bls.machineId } : {}),

@@ -6,7 +6,7 @@
 
 import { diag, type Diagnostic } from '../../diagnostics';
 import { FsError, statOrNull } from '../../fs/types';
-import type { BootEntry, FsId, TimeoutSetting } from '../../model';
+import type { FsId, SourceEntry, TimeoutSetting } from '../../model';
 import type { MountedFs, ProposedSettings, SourceContext } from '../context';
 import { tokenFor } from './devices';
 import { Interp, type GrubOptions, type SaveEnvIntent, type ScriptCache } from './eval';
@@ -33,7 +33,7 @@ export interface GrubConfigResult {
   readonly probed: { readonly fsId: FsId; readonly path: string };
   /** The file whose menu was used (differs from `probed` after a stub's configfile). */
   readonly file: { readonly fsId: FsId; readonly path: string };
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   readonly nodes: readonly MenuNode[];
   readonly timeout?: TimeoutSetting;
   readonly defaultId?: string;
@@ -47,7 +47,7 @@ export interface GrubConfigResult {
 
 export interface GrubScan {
   readonly configs: GrubConfigResult[];
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   readonly settings?: ProposedSettings;
   readonly diagnostics: Diagnostic[];
 }
@@ -139,15 +139,15 @@ async function evaluate(
     why = `saved_entry=${JSON.stringify(spec)} from ${savedEntry.fsId} ${savedEntry.path}`;
   }
   if (spec === undefined || spec.trim() === '') {
-    defaultId = firstListed(build.nodes)?.id;
+    defaultId = firstListed(build.nodes)?.sourceId;
     defaultReason = `no default set in ${where}: grub uses entry 0`;
   } else {
     const r = resolveMenuPath(build.nodes, spec);
     if (r.kind === 'matched' && r.entry) {
-      defaultId = r.entry.id;
+      defaultId = r.entry.sourceId;
       defaultReason = why;
     } else {
-      defaultId = firstListed(build.nodes)?.id;
+      defaultId = firstListed(build.nodes)?.sourceId;
       defaultReason =
         r.kind === 'matched'
           ? `${why} names '${r.node.def.title}', which tendril cannot list; using the first entry`
@@ -158,7 +158,7 @@ async function evaluate(
   const fallbackIds: string[] = [];
   for (const f of (fenv.get('fallback') ?? '').split(/\s+/).filter(Boolean)) {
     const r = resolveMenuPath(build.nodes, f);
-    if (r.kind === 'matched' && r.entry) fallbackIds.push(r.entry.id);
+    if (r.kind === 'matched' && r.entry) fallbackIds.push(r.entry.sourceId);
   }
   const usedOneShot =
     nextEntry !== undefined && nextEntry.value !== '' && it.saveEnv.some((s) => s.values.has('next_entry'));

@@ -5,7 +5,7 @@
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { verscmp } from '../../entries/version';
-import { originOf, type BootEntry, type EntryStatus, type TimeoutSetting } from '../../model';
+import { originOf, type EntryStatus, type SourceEntry, type TimeoutSetting } from '../../model';
 import type { MenuConfigSettings, MountedFs, SourceContext } from '../context';
 import { isCanonicalBlsChainload, runActions, type ActionEnv } from './actions';
 import { autoconfigure } from './autoconfigure';
@@ -33,7 +33,7 @@ export interface SproutEvalOptions {
 
 export interface SproutEvaluation {
   /** In sprout's menu order (descending sort key). */
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   /** Entry names, parallel to `entries`. */
   readonly names: string[];
   readonly settings: MenuConfigSettings;
@@ -111,7 +111,7 @@ interface Built {
   readonly name: string;
   readonly sortKey: string;
   readonly isDefault: boolean;
-  readonly entry: Omit<BootEntry, 'id'>;
+  readonly entry: Omit<SourceEntry, 'sourceId'>;
 }
 
 /** Evaluate a merged config whose home filesystem (for ESP-relative paths) is `home`. */
@@ -190,7 +190,7 @@ export async function evaluateSprout(
   runPhase('late', config.phases.late, extracted, actions, fsId, diagnostics);
 
   const ids = new Map<string, number>();
-  const entries: BootEntry[] = built.map((b) => {
+  const entries: SourceEntry[] = built.map((b) => {
     const base = `sprout:${fsId}:${b.name}`;
     const n = (ids.get(base) ?? 0) + 1;
     ids.set(base, n);
@@ -206,12 +206,12 @@ export async function evaluateSprout(
           }),
         ),
       );
-    return { id: n > 1 ? `${base}#${n}` : base, ...b.entry };
+    return { sourceId: n > 1 ? `${base}#${n}` : base, ...b.entry };
   });
 
   let defaultId: string | undefined;
   const di = built.findIndex((b) => b.isDefault);
-  if (di >= 0) defaultId = entries[di]!.id;
+  if (di >= 0) defaultId = entries[di]!.sourceId;
   else {
     if (defaultEntry !== undefined) {
       diagnostics.push(
@@ -223,7 +223,7 @@ export async function evaluateSprout(
         ),
       );
     }
-    defaultId = entries[0]?.id;
+    defaultId = entries[0]?.sourceId;
   }
   const seconds = opts.menuTimeout ?? config.options.menuTimeout;
   const timeout: TimeoutSetting = seconds === 0 ? { kind: 'menu-hidden' } : { kind: 'seconds', seconds };
@@ -278,7 +278,6 @@ async function buildEntry(
     isDefault,
     entry: {
       title,
-      displayTitle: title,
       ...(rec?.version ? { version: rec.version } : {}),
       ...(rec?.machineId ? { machineId: rec.machineId } : {}),
       ...(rec?.architecture ? { architecture: rec.architecture } : {}),

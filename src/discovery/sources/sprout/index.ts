@@ -4,7 +4,7 @@
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { statOrNull } from '../../fs/types';
-import type { BootEntry } from '../../model';
+import type { SourceEntry } from '../../model';
 import type { EntrySourceFn, MountedFs, ProposedSettings, SourceContext, SourceResult } from '../context';
 import { loadConfig, type MergedConfig } from './dropins';
 import { evaluateSprout, type SproutEvalOptions } from './evaluate';
@@ -46,7 +46,7 @@ export function createSproutSource(opts: SproutSourceOptions = {}): EntrySourceF
 export const sproutSource: EntrySourceFn = createSproutSource();
 
 async function scanConfigs(ctx: SourceContext, configPath: string, opts: SproutEvalOptions): Promise<SourceResult> {
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
   for (const m of ctx.filesystems.filter(isEsp)) {

@@ -1,5 +1,5 @@
 // syslinuxSource: finds one SYSLINUX/EXTLINUX/ISOLINUX config per filesystem (probe order of
-// grub-syslinux.md §B1) and turns its labels into BootEntries. Entry ids are
+// grub-syslinux.md §B1) and turns its labels into source entries. Entry ids are
 // `syslinux:<fsId>:<config path>:<label>`; the origin is the LABEL line.
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
@@ -7,7 +7,7 @@ import { FsError, joinPath, readTextLimited, statOrNull, type FileSystem } from 
 import {
   originOf,
   statusOf,
-  type BootEntry,
+  type SourceEntry,
   type BootTarget,
   type EntryStatus,
   type FileRef,
@@ -51,7 +51,7 @@ const EXPLICIT_TYPES: Record<string, string> = {
 };
 
 export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise<SourceResult> => {
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
   for (const mfs of ctx.filesystems) {
@@ -128,9 +128,9 @@ interface Built {
 export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: string): Promise<SourceResult> {
   const fsId = mfs.report.fsId;
   const diagnostics: Diagnostic[] = cfg.diagnostics.map((d) => ({ ...d, fsId }));
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const ids = new Map<string, number>();
-  const byLabel = new Map<string, BootEntry>();
+  const byLabel = new Map<string, SourceEntry>();
   const labels = [...cfg.labels];
 
   // DEFAULT that is not a label: a menu module (old style UI) or a kernel command line.
@@ -185,10 +185,9 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
         diag('warning', SOURCE, `duplicate LABEL ${l.name}; listed as #${n}`, { fsId, file: l.file, line: l.line }),
       );
     const title = l.menuLabel?.trim() || l.name;
-    const e: BootEntry = {
-      id: n > 1 ? `${baseId}#${n}` : baseId,
+    const e: SourceEntry = {
+      sourceId: n > 1 ? `${baseId}#${n}` : baseId,
       title,
-      displayTitle: title,
       origin: originOf('syslinux', mfs.report, l.file, l.line),
       status: built.status,
       ...(l.hidden ? { hidden: true } : {}),
@@ -209,7 +208,7 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
     );
   }
   const chosen = ontimeout ?? menuDefault ?? (defaultLabel !== undefined ? findLabel(labels, defaultLabel) : undefined);
-  if (chosen) defaultId = byLabel.get(chosen.name)?.id;
+  if (chosen) defaultId = byLabel.get(chosen.name)?.sourceId;
   if (cfg.default && defaultLabel === undefined && !/\.c32$/i.test(cfg.default.value.split(/\s+/)[0] ?? '')) {
     diagnostics.push(diag('warning', SOURCE, `DEFAULT ${cfg.default.value} names no label`, { fsId, ...cfg.default }));
   }
