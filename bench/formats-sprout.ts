@@ -10,6 +10,7 @@ import { parse } from 'smol-toml';
 import { hostKernel } from '../initramfs/host';
 import type { Diagnostic } from '../src/discovery/diagnostics';
 import { HostDirFileSystem } from '../src/discovery/fs/hostdir';
+import { isBootable } from '../src/discovery/model';
 import type { MountedFs, SourceContext } from '../src/discovery/sources/context';
 import { mergeDocuments } from '../src/discovery/sources/sprout/dropins';
 import { evaluateSprout } from '../src/discovery/sources/sprout/evaluate';
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
       const m = mergeDocuments([{ file: '/sprout.toml', text: CONFIG }], 'vda:1', ds)!;
       const r = await evaluateSprout(m, env.home, env.ctx);
       entries = r.entries.length;
-      if (!r.entries.every((e) => e.bootable)) throw new Error('bench config produced unbootable entries');
+      if (!r.entries.every(isBootable)) throw new Error('bench config produced unbootable entries');
     });
     console.log(`entries per evaluation: ${entries}`);
     console.log(`ratio load/baseline:     ${(load / base).toFixed(2)}x`);

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import blessed = require('blessed');
-import type { BootEntry } from '../src/discovery/model';
+import type { MenuEntry } from '../src/discovery/model';
 import { MenuState } from '../src/menu/state';
 import { ASCII, render } from '../src/menu/view';
 import { writeTree } from '../test/fixtures/images';
@@ -19,22 +19,27 @@ import { writeTree } from '../test/fixtures/images';
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'tendril.js');
 
-function entries(n: number): BootEntry[] {
+function entries(n: number): MenuEntry[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `e${i}.conf`,
+    sourceId: `e${i}.conf`,
+    index: i,
+    default: i === 0,
     title: `Entry ${i}`,
     displayTitle: `Some Linux ${i} (6.${i % 20}.${i})`,
     sortKey: `os${i % 7}`,
     machineId: `${(i % 7).toString(16).padStart(32, '0')}`,
     version: `6.${i % 20}.${i}`,
     origin: { source: 'bls', fsId: 'd:1', device: '/dev/x', partition: 1, file: `/loader/entries/e${i}.conf` },
-    target: {
-      kind: 'linux',
-      kernel: { fsId: 'd:1', path: '/vmlinuz' },
-      initrds: [],
-      cmdline: 'root=/dev/sda2 ro quiet',
+    status: {
+      ok: true,
+      target: {
+        kind: 'linux',
+        kernel: { fsId: 'd:1', path: '/vmlinuz' },
+        initrds: [],
+        cmdline: 'root=/dev/sda2 ro quiet',
+      },
     },
-    bootable: true,
     diagnostics: [],
   }));
 }

@@ -4,7 +4,15 @@
 import { commandArgs, type CommandSpec, flag, num, type Options, text } from '../util/args';
 import { formatDiagnostic } from './diagnostics';
 import { discover, type DiscoverOptions } from './discover';
-import type { BootEntry, BootTarget, DiscoveryResult, FileRef, TimeoutSetting } from './model';
+import {
+  isBootable,
+  type MenuEntry,
+  type BootTarget,
+  type DiscoveryResult,
+  type EntryStatus,
+  type FileRef,
+  type TimeoutSetting,
+} from './model';
 import { listJson } from './json';
 
 /** The options of every command that discovers disks (list, probe, menu, and boot's subset). */
@@ -122,6 +130,7 @@ function ref(r: FileRef): string {
   return `${r.fsId}${r.path}`;
 }
 
+/** What a target names, in one line. */
 export function describeTarget(t: BootTarget): string {
   switch (t.kind) {
     case 'linux':
@@ -129,7 +138,7 @@ export function describeTarget(t: BootTarget): string {
     case 'uki':
       return `uki ${ref(t.image)}${t.profile ? '@' + t.profile : ''}`;
     case 'efi':
-      return `efi ${ref(t.image)} (VM)`;
+      return `efi ${ref(t.image)}`;
     case 'multiboot':
       return `multiboot ${ref(t.kernel)} +${t.modules.length} modules`;
     case 'uki-url':
@@ -137,21 +146,27 @@ export function describeTarget(t: BootTarget): string {
   }
 }
 
-function entryLine(e: BootEntry, i: number, isDefault: boolean): string {
+/** How the entry boots (an EFI program: in a VM), or why it cannot and what it declares. */
+function describeStatus(s: EntryStatus): string {
+  if (s.ok) return `${describeTarget(s.target)}${s.target.kind === 'efi' ? ' (VM)' : ''}`;
+  return `cannot boot: ${s.reason}${s.declared ? `\n        declares ${describeTarget(s.declared)}` : ''}`;
+}
+
+function entryLine(e: MenuEntry, i: number, isDefault: boolean): string {
   const mark = isDefault ? '*' : ' ';
   const flags = [
-    !e.bootable ? 'BROKEN' : '',
+    !isBootable(e) ? 'BROKEN' : '',
     e.hidden ? 'hidden' : '',
     e.bootCounter?.triesLeft === 0 ? 'bad' : '',
   ].filter(Boolean);
-  return `${mark}${String(i + 1).padStart(3)}  ${e.displayTitle}${flags.length ? ` [${flags.join(',')}]` : ''}\n        id ${e.id}  (${e.origin.source} ${e.origin.fsId}:${e.origin.file}${e.origin.line ? ':' + e.origin.line : ''})\n        ${describeTarget(e.target)}\n`;
+  return `${mark}${String(i + 1).padStart(3)}  ${e.displayTitle}${flags.length ? ` [${flags.join(',')}]` : ''}\n        id ${e.id}  (${e.origin.source} ${e.origin.fsId}:${e.origin.file}${e.origin.line ? ':' + e.origin.line : ''})\n        ${describeStatus(e.status)}\n`;
 }
 
 export function formatList(r: DiscoveryResult, all: boolean): string {
   const s = r.settings;
   let out = `timeout ${describeTimeout(s.timeout)} (${s.timeoutSource}); default ${s.defaultId ?? '(none)'} (${s.defaultReason}); editor ${s.editor ? 'on' : 'off'}\n`;
   const shown = r.entries.filter((e) => all || !e.hidden);
-  shown.forEach((e, i) => (out += entryLine(e, i, e.id === s.defaultId)));
+  shown.forEach((e, i) => (out += entryLine(e, i, e.default)));
   if (shown.length === 0) out += '  no boot entries found\n';
   const problems = [
     ...r.devices.flatMap((d) => d.diagnostics),

@@ -5,10 +5,10 @@
 // id is pointed at the kept one.
 
 import { diag, type Diagnostic } from './diagnostics';
-import type { BootEntry, BootTarget, FileRef } from './model';
+import { namedTarget, type BootTarget, type FileRef, type SourceEntry } from './model';
 import type { ProposedSettings } from './sources/context';
 
-const RANK: Record<BootEntry['origin']['source'], number> = {
+const RANK: Record<SourceEntry['origin']['source'], number> = {
   bls: 0,
   uki: 1,
   sprout: 2,
@@ -21,8 +21,12 @@ function ref(r: FileRef): string {
   return `${r.fsId}\0${r.path}`;
 }
 
-/** Identity of what an entry boots; undefined = never merged. */
-export function payloadKey(t: BootTarget): string | undefined {
+/**
+ * Identity of what an entry boots, or for a broken entry what it declares (so a broken BLS
+ * entry and its blscfg twin stay one); undefined = never merged (no target named).
+ */
+export function payloadKey(t: BootTarget | undefined): string | undefined {
+  if (!t) return undefined;
   const norm = (s: string): string =>
     s
       .trim()
@@ -42,21 +46,21 @@ export function payloadKey(t: BootTarget): string | undefined {
 }
 
 export function dedupeTargets(
-  entries: readonly BootEntry[],
+  entries: readonly SourceEntry[],
   proposals: readonly ProposedSettings[],
   diagnostics: Diagnostic[],
-): { entries: BootEntry[]; proposals: ProposedSettings[] } {
-  const best = new Map<string, BootEntry>();
+): { entries: SourceEntry[]; proposals: ProposedSettings[] } {
+  const best = new Map<string, SourceEntry>();
   for (const e of entries) {
-    const k = payloadKey(e.target);
+    const k = payloadKey(namedTarget(e.status));
     if (!k) continue;
     const cur = best.get(k);
     if (!cur || RANK[e.origin.source] < RANK[cur.origin.source]) best.set(k, e);
   }
   const renamed = new Map<string, string>();
-  const kept: BootEntry[] = [];
+  const kept: SourceEntry[] = [];
   for (const e of entries) {
-    const k = payloadKey(e.target);
+    const k = payloadKey(namedTarget(e.status));
     const winner = k ? best.get(k) : undefined;
     if (!winner || winner === e) {
       kept.push(e);
@@ -67,12 +71,12 @@ export function dedupeTargets(
       kept.push(e);
       continue;
     }
-    renamed.set(e.id, winner.id);
+    renamed.set(e.sourceId, winner.sourceId);
     diagnostics.push(
       diag(
         'info',
         'discovery',
-        `'${e.title}' from ${e.origin.source} boots the same as ${winner.origin.source} entry ${winner.id}; shown once`,
+        `'${e.title}' from ${e.origin.source} boots the same as ${winner.origin.source} entry ${winner.sourceId}; shown once`,
         {
           fsId: e.origin.fsId,
           file: e.origin.file,
@@ -82,7 +86,9 @@ export function dedupeTargets(
     );
   }
   const fixed = proposals.map((p) =>
-    p.defaultId && renamed.has(p.defaultId) ? { ...p, defaultId: renamed.get(p.defaultId)! } : p,
+    p.kind === 'menu-config' && p.defaultId && renamed.has(p.defaultId)
+      ? { ...p, defaultId: renamed.get(p.defaultId)! }
+      : p,
   );
   return { entries: kept, proposals: fixed };
 }

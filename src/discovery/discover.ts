@@ -10,7 +10,7 @@ import { diag, errorMessage, type Diagnostic } from './diagnostics';
 import { enumerateBlockDevices, imageDevice } from './devices';
 import { HostDirFileSystem } from './fs/hostdir';
 import type { FileSystem } from './fs/types';
-import type { BootEntry, DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport } from './model';
+import type { DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport, MenuEntry, SourceEntry } from './model';
 import type { EfiArch, EntrySourceFn, EvaluationSession, MountedFs, ProposedSettings } from './sources/context';
 import { globalSources, localSources } from './sources';
 import { Evaluations } from './sources/evaluations';
@@ -42,7 +42,7 @@ export interface DiscoverOptions {
   /** Called as each device finishes, for live menus. */
   readonly onDevice?: (report: DeviceReport) => void;
   /** Called with the sorted list whenever it changes (after each device, then final). */
-  readonly onEntries?: (entries: readonly BootEntry[]) => void;
+  readonly onEntries?: (entries: readonly MenuEntry[]) => void;
   /**
    * What the cross-disk sources re-evaluate when a device arrives: only what its
    * filesystems can change ('affected', the default), or everything ('all': the old
@@ -128,7 +128,7 @@ async function collect(
   locals: readonly (LocalResult | undefined)[],
   arch: EfiArch,
   session: EvaluationSession,
-): Promise<{ entries: BootEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
+): Promise<{ entries: SourceEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
   const parts = [
     ...locals.filter((l): l is LocalResult => l !== undefined),
     // --root trees have no scan worker: their local sources run here.

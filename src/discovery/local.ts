@@ -2,7 +2,7 @@
 // live: in its scan worker, or in-process. Results are plain data for the main thread.
 
 import { diag, errorMessage, type Diagnostic } from './diagnostics';
-import type { BootEntry } from './model';
+import type { SourceEntry } from './model';
 import type {
   EfiArch,
   EntrySourceFn,
@@ -14,7 +14,7 @@ import type {
 import type { ScannedDevice } from './scan-device';
 
 export interface LocalResult {
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   readonly proposals: ProposedSettings[];
   readonly diagnostics: Diagnostic[];
 }

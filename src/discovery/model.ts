@@ -149,6 +149,20 @@ export interface Origin {
   readonly line?: number;
 }
 
+/** The origin of an entry that `source` found in `file` (at `line`) on the filesystem `fs`. */
+export function originOf(source: EntrySource, fs: FsReport, file: string, line?: number): Origin {
+  return {
+    source,
+    fsId: fs.fsId,
+    device: fs.device,
+    partition: fs.partition,
+    ...(fs.partUuid !== undefined ? { partUuid: fs.partUuid } : {}),
+    ...(fs.probe?.uuid !== undefined ? { fsUuid: fs.probe.uuid } : {}),
+    file,
+    ...(line !== undefined ? { line } : {}),
+  };
+}
+
 export interface LinuxTarget {
   readonly kind: 'linux';
   readonly kernel: FileRef;
@@ -204,31 +218,89 @@ export interface BootCounter {
   readonly fileName: string;
 }
 
-export interface BootEntry {
+/**
+ * Whether an entry can boot, and with what.
+ *
+ * - `ok: true`: `target` is what booting the entry loads; every file in it was found.
+ * - `ok: false`: the entry cannot boot, and `reason` says why in one line (its diagnostics
+ *   have the details, with file and line). `declared` is the target the entry's config
+ *   names, present only when the config named a complete one: a kind tendril knows and
+ *   every file located on a discovered filesystem, even if the file is not there (a BLS
+ *   entry whose initrd is missing still names its kernel and that initrd; a multiboot entry
+ *   that kexec cannot load yet names its kernel and modules). It is shown, never booted.
+ *   An entry whose config names no complete target (LOCALBOOT, a COM32 module, grub's
+ *   `chainloader +1`, a sprout entry without a boot action, a file on a device that is not
+ *   there) has no `declared`: never a stand-in.
+ */
+export type EntryStatus =
+  | { readonly ok: true; readonly target: BootTarget }
+  | { readonly ok: false; readonly reason: string; readonly declared?: BootTarget };
+
+/** Can this entry boot? The one place `bootable` is derived (menu marks, default, kexec, JSON). */
+export function isBootable(e: { readonly status: EntryStatus }): boolean {
+  return e.status.ok;
+}
+
+/**
+ * How a source states an entry's status: `reason` is the first problem it found (none: the
+ * entry boots), `target` what the config names, undefined when it names no complete target.
+ */
+export function statusOf(target: BootTarget | undefined, reason: string | undefined): EntryStatus {
+  if (reason === undefined && target) return { ok: true, target };
+  return { ok: false, reason: reason ?? 'its config names nothing to boot', ...(target ? { declared: target } : {}) };
+}
+
+/** What the entry's config names: the target of a bootable entry, the declared one of a broken entry. */
+export function namedTarget(s: EntryStatus): BootTarget | undefined {
+  return s.ok ? s.target : s.declared;
+}
+
+/**
+ * An entry as a source found it. Sources make these and nothing else. The fields decided
+ * over all sources at once (final id, display title, position, default) are not here, so a
+ * source cannot fill them in (an entry literal naming one does not type-check): they are
+ * MenuEntry's, set by finalizeEntries alone.
+ */
+export interface SourceEntry {
   /**
-   * Stable id. BLS: lower-cased file name with the counter removed, '.conf' kept. UKI:
-   * 'name.efi' or 'name.efi@PROFILE'. grub: '<fsId>/<file>#<path of titles>'. Unique in a list.
+   * The id its source gives it, unique among that source's entries. BLS: lower-cased file
+   * name with the counter removed, '.conf' kept. UKI: 'name.efi' or 'name.efi@PROFILE'. grub:
+   * 'grub:<fsId>:<cfg>:<id or title path>'. syslinux: 'syslinux:<fsId>:<cfg>:<label>'.
+   * sprout: 'sprout:<fsId>:<name>'. Another source may give the same id (a grub blscfg entry).
    */
-  readonly id: string;
+  readonly sourceId: string;
   /** BLS: id without the '@profile' part (sorting step 4). */
   readonly idWithoutProfile?: string;
   readonly title: string;
-  /** After collision disambiguation (bls.md §6); what the menu shows. */
-  readonly displayTitle: string;
   readonly version?: string;
   readonly sortKey?: string;
   readonly machineId?: string;
   readonly architecture?: string;
   readonly origin: Origin;
-  readonly target: BootTarget;
+  /** What booting it loads, or why it cannot boot. */
+  readonly status: EntryStatus;
   readonly bootCounter?: BootCounter;
   /** grub hiddenentry, or an entry shown only on request. */
   readonly hidden?: boolean;
   /** grub submenu path ('Advanced options for Debian'), for grouping. */
   readonly group?: string;
-  /** False when something it needs is missing; `diagnostics` says why. */
-  readonly bootable: boolean;
+  /** Everything found while building it (infos too), each naming its file and line. */
   readonly diagnostics: Diagnostic[];
+}
+
+/** An entry in the menu: a source entry placed among all the others by finalizeEntries. */
+export interface MenuEntry extends SourceEntry {
+  /**
+   * Unique in the menu: the source's id, or for a later entry with an id already taken,
+   * '<id>@<fsId>' (then '#2', '#3', ...). What `boot --entry` takes and `defaultId` names.
+   */
+  readonly id: string;
+  /** The title after collision disambiguation (bls.md §6); what the menu shows. */
+  readonly displayTitle: string;
+  /** 0-based position in menu order. */
+  readonly index: number;
+  /** The entry chosen as the default (MenuSettings.defaultId). */
+  readonly default: boolean;
 }
 
 export type TimeoutSetting =
@@ -251,7 +323,7 @@ export interface MenuSettings {
 export interface DiscoveryResult {
   readonly devices: DeviceReport[];
   /** In menu order. */
-  readonly entries: BootEntry[];
+  readonly entries: MenuEntry[];
   readonly settings: MenuSettings;
   /** Problems not tied to one device (config sources, sorting, defaults). */
   readonly diagnostics: Diagnostic[];

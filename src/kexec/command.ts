@@ -6,14 +6,13 @@
 import * as fs from 'node:fs';
 import { DISCOVERY_OPTIONS } from '../discovery/commands';
 import { discover } from '../discovery/discover';
-import type { BootEntry, MenuSettings } from '../discovery/model';
+import { isBootable, type MenuEntry, type MenuSettings } from '../discovery/model';
 import { type ConsolePolicy, consolesFromProcCmdline } from './cmdline';
 import { KexecError, formatFailure } from './errors';
 import { execLoaded, loadPlan } from './load';
 import { type FsLookup, type PlanOptions, describePlan, planBoot } from './plan';
 import { streamProgress } from './progress';
 import { stage } from './stages';
-import { errnoNumber } from '../util/errno';
 import { ArgError, choice, commandArgs, type CommandSpec, flag, num, text } from '../util/args';
 
 export interface BootArgs {
@@ -83,12 +82,12 @@ export const BOOT_COMMAND: CommandSpec<typeof BOOT_OPTIONS, BootArgs> = {
 
 /** Candidates in the order they are tried: the chosen one, then (fallback) the other bootable
  *  entries in menu order, those after it first. */
-export function candidates(entries: readonly BootEntry[], first: string, fallback: boolean): BootEntry[] | string {
+export function candidates(entries: readonly MenuEntry[], first: string, fallback: boolean): MenuEntry[] | string {
   const i = entries.findIndex((e) => e.id === first);
   if (i < 0) return `no entry with id '${first}' (known: ${entries.map((e) => e.id).join(', ') || 'none'})`;
   const chosen = entries[i]!;
   if (!fallback) return [chosen];
-  const rest = [...entries.slice(i + 1), ...entries.slice(0, i)].filter((e) => e.bootable && !e.hidden);
+  const rest = [...entries.slice(i + 1), ...entries.slice(0, i)].filter((e) => isBootable(e) && !e.hidden);
   return [chosen, ...rest];
 }
 
@@ -122,7 +121,7 @@ function ownConsoles(): string[] {
  * on a successful real boot it does not return. The menu calls this with one candidate.
  */
 export async function bootEntries(
-  list: readonly BootEntry[],
+  list: readonly MenuEntry[],
   lookup: FsLookup,
   opts: PlanOptions & { readonly dryRun: boolean },
   io: BootIo = defaultIo,
@@ -130,18 +129,7 @@ export async function bootEntries(
   for (const [n, entry] of list.entries()) {
     if (n > 0) io.err.write(`tendril: trying next entry '${entry.id}'\n`);
     try {
-      if (!entry.bootable) {
-        const why = entry.diagnostics.map((d) => d.message).join('; ') || 'marked not bootable';
-        throw new KexecError({
-          syscall: 'plan',
-          errno: 'ENOENT',
-          code: errnoNumber('ENOENT'),
-          kernel: entry.id,
-          initrds: [],
-          cmdlineLength: 0,
-          hint: `entry not bootable: ${why}`,
-        });
-      }
+      // A broken entry is refused here, with its reason.
       const plan = await planBoot(entry, lookup, opts);
       if (opts.dryRun) {
         io.out.write(await describePlan(plan, lookup));

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../discovery/fs/types';
 import { FsError } from '../discovery/fs/types';
-import type { BootEntry, FileRef, FsId, LinuxTarget, UkiTarget } from '../discovery/model';
+import type { FileRef, FsId, LinuxTarget, MenuEntry, UkiTarget } from '../discovery/model';
 import {
   type AddonFile,
   type FileRange,
@@ -133,9 +133,23 @@ interface InitrdSource {
   readonly fs: FileSystem;
 }
 
-/** Build the plan for a Linux or UKI entry. Throws KexecError naming the file and the reason. */
-export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
-  const t = entry.target;
+/**
+ * Build the plan for a Linux or UKI entry. Throws KexecError naming the file and the reason;
+ * a broken entry is refused with its own reason (what it declares is never loaded).
+ */
+export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
+  if (!entry.status.ok) {
+    throw new KexecError({
+      syscall: 'plan',
+      errno: 'ENOENT',
+      code: 2,
+      kernel: entry.id,
+      initrds: [],
+      cmdlineLength: 0,
+      hint: `entry not bootable: ${entry.status.reason}`,
+    });
+  }
+  const t = entry.status.target;
   if (t.kind === 'linux') return planLinux(entry, t, lookup, opts);
   if (t.kind === 'uki') return planUki(entry, t, lookup, opts);
   const ref = 'image' in t ? labelOf(t.image) : t.kind === 'multiboot' ? labelOf(t.kernel) : t.url;
@@ -150,7 +164,7 @@ export async function planBoot(entry: BootEntry, lookup: FsLookup, opts: PlanOpt
   });
 }
 
-async function planLinux(entry: BootEntry, t: LinuxTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
+async function planLinux(entry: MenuEntry, t: LinuxTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
   const ctx: FailCtx = { kernel: labelOf(t.kernel), initrds: t.initrds.map((r) => labelOf(r)) };
   const kfs = fsFor(lookup, t.kernel, 'kernel', ctx);
   const ksize = await sizeOf(kfs, t.kernel, 'kernel', ctx);
@@ -167,7 +181,7 @@ async function planLinux(entry: BootEntry, t: LinuxTarget, lookup: FsLookup, opt
   return finishPlan(entry, ctx, kernel, initrds, { ...opts, entryOptions: t.cmdline });
 }
 
-async function planUki(entry: BootEntry, t: UkiTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
+async function planUki(entry: MenuEntry, t: UkiTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
   const ctx: FailCtx = { kernel: labelOf(t.image, '.linux'), initrds: [] };
   const ufs = fsFor(lookup, t.image, 'UKI', ctx);
   const addons: AddonFile[] = t.addons.map((a) => ({
@@ -205,7 +219,7 @@ async function planUki(entry: BootEntry, t: UkiTarget, lookup: FsLookup, opts: P
 }
 
 async function finishPlan(
-  entry: BootEntry,
+  entry: MenuEntry,
   ctx: FailCtx,
   kernel: KernelSource,
   initrds: InitrdSource[],

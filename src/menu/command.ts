@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { discover, type DiscoverySession } from '../discovery/discover';
 import { DISCOVERY_OPTIONS, discoverOptionsFrom } from '../discovery/commands';
-import type { BootEntry, DiscoveryResult, TimeoutSetting } from '../discovery/model';
+import { namedTarget, type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
 import { formatFailure, KexecError } from '../kexec/errors';
 import { execLoaded, loadPlan } from '../kexec/load';
@@ -151,7 +151,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
 
   /** Plan + load + exec. Returns only on failure (with the error shown) or in dry-run. */
   const boot = async (
-    entry: BootEntry,
+    entry: MenuEntry,
     cmdline: string | undefined,
     out: (s: string) => void,
   ): Promise<'dry-run' | 'failed'> => {
@@ -223,12 +223,9 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         case 'details': {
           const e = a.entry;
           const sizes = new Map<string, number>();
+          const t = namedTarget(e.status);
           const refs =
-            e.target.kind === 'linux'
-              ? [e.target.kernel, ...e.target.initrds]
-              : e.target.kind === 'uki' || e.target.kind === 'efi'
-                ? [e.target.image]
-                : [];
+            t?.kind === 'linux' ? [t.kernel, ...t.initrds] : t?.kind === 'uki' || t?.kind === 'efi' ? [t.image] : [];
           for (const r of refs) {
             const st = await lookup(r.fsId)
               ?.stat(r.path)
@@ -349,7 +346,7 @@ async function power(kind: 'reboot' | 'poweroff'): Promise<void> {
 async function runPlain(
   state: MenuState,
   scan: () => Promise<DiscoveryResult>,
-  boot: (e: BootEntry, cmdline: string | undefined, out: (s: string) => void) => Promise<'dry-run' | 'failed'>,
+  boot: (e: MenuEntry, cmdline: string | undefined, out: (s: string) => void) => Promise<'dry-run' | 'failed'>,
   cliTimeout: number | undefined,
   powerAllowed: boolean,
   dryRun: boolean,

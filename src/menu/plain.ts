@@ -4,10 +4,10 @@
 import * as readline from 'node:readline';
 import type { MenuState } from './state';
 import { detailLines, HELP_TEXT } from './view';
-import type { BootEntry } from '../discovery/model';
+import { namedTarget, type MenuEntry } from '../discovery/model';
 
 export type PlainCommand =
-  | { readonly kind: 'boot'; readonly entry: BootEntry; readonly cmdline?: string }
+  | { readonly kind: 'boot'; readonly entry: MenuEntry; readonly cmdline?: string }
   | { readonly kind: 'shell' }
   | { readonly kind: 'rescan' }
   | { readonly kind: 'reboot' }
@@ -20,11 +20,12 @@ export function listText(st: MenuState): string {
   const visible = st.entries.filter((e) => st.showHidden || !e.hidden);
   const lines = ['tendril boot menu'];
   visible.forEach((e, i) => {
-    const marks = [!e.bootable ? 'BROKEN' : '', e.bootCounter?.triesLeft === 0 ? 'bad' : '', e.hidden ? 'hidden' : '']
+    const s = e.status;
+    const marks = [!s.ok ? 'BROKEN' : '', e.bootCounter?.triesLeft === 0 ? 'bad' : '', e.hidden ? 'hidden' : '']
       .filter(Boolean)
       .join(',');
     lines.push(
-      `${String(i + 1).padStart(3)}) ${e.id === defId ? '*' : ' '} ${e.displayTitle}${marks ? ` [${marks}]` : ''}`,
+      `${String(i + 1).padStart(3)}) ${e.id === defId ? '*' : ' '} ${e.displayTitle}${marks ? ` [${marks}]` : ''}${s.ok ? '' : `: ${s.reason}`}`,
     );
   });
   if (visible.length === 0) lines.push('  (no boot entries)');
@@ -41,7 +42,7 @@ export async function plainCommand(
   ask: (prompt: string, initial: string) => Promise<string>,
 ): Promise<PlainCommand> {
   const visible = st.entries.filter((e) => st.showHidden || !e.hidden);
-  const pick = (s: string | undefined): BootEntry | undefined => {
+  const pick = (s: string | undefined): MenuEntry | undefined => {
     const n = Number(s);
     return Number.isInteger(n) && n >= 1 ? visible[n - 1] : undefined;
   };
@@ -59,11 +60,11 @@ export async function plainCommand(
       const e = pick(arg);
       if (!e) return { kind: 'show', text: 'usage: e N\n' };
       if (st.settings?.editor === false) return { kind: 'show', text: 'editor disabled by configuration\n' };
-      const t = e.target;
+      const t = namedTarget(e.status);
       const initial =
-        t.kind === 'linux' || t.kind === 'multiboot'
+        t?.kind === 'linux' || t?.kind === 'multiboot'
           ? t.cmdline
-          : t.kind === 'uki'
+          : t?.kind === 'uki'
             ? (t.cmdlineOverride ?? t.embeddedCmdline ?? '')
             : '';
       const edited = await ask('cmdline> ', initial);

@@ -2,11 +2,11 @@
 // no I/O, no timers: the UI feeds it keys and one `tick()` a second, and draws `view()`.
 // That keeps every key testable and guarantees a keypress never waits on a disk.
 
-import type { BootEntry, MenuSettings } from '../discovery/model';
+import { isBootable, namedTarget, type MenuEntry, type MenuSettings } from '../discovery/model';
 import { LineEditor } from './editor';
 
 export interface Row {
-  readonly entry: BootEntry;
+  readonly entry: MenuEntry;
   /** 0 = top level (a single entry or a group's newest), 1 = older member of an open group. */
   readonly depth: 0 | 1;
   /** Members in the group this row heads (1 = no group). */
@@ -18,8 +18,8 @@ export interface Row {
 export type Mode =
   | { readonly kind: 'list' }
   | { readonly kind: 'search'; readonly query: LineEditor }
-  | { readonly kind: 'editor'; readonly entry: BootEntry; readonly editor: LineEditor }
-  | { readonly kind: 'details'; readonly entry: BootEntry }
+  | { readonly kind: 'editor'; readonly entry: MenuEntry; readonly editor: LineEditor }
+  | { readonly kind: 'details'; readonly entry: MenuEntry }
   | { readonly kind: 'log' }
   | { readonly kind: 'help' }
   | {
@@ -29,25 +29,29 @@ export type Mode =
       readonly error?: string;
     }
   | { readonly kind: 'confirm'; readonly action: 'reboot' | 'poweroff' }
-  | { readonly kind: 'loading'; readonly entry: BootEntry; readonly progress: string }
+  | { readonly kind: 'loading'; readonly entry: MenuEntry; readonly progress: string }
   | { readonly kind: 'error'; readonly title: string; readonly lines: readonly string[] };
 
 export type Action =
   | { readonly kind: 'none' }
-  | { readonly kind: 'boot'; readonly entry: BootEntry; readonly cmdline?: string }
+  | { readonly kind: 'boot'; readonly entry: MenuEntry; readonly cmdline?: string }
   | { readonly kind: 'shell' }
   | { readonly kind: 'reboot' }
   | { readonly kind: 'poweroff' }
   | { readonly kind: 'rescan' }
-  | { readonly kind: 'details'; readonly entry: BootEntry }
+  | { readonly kind: 'details'; readonly entry: MenuEntry }
   | { readonly kind: 'verify-password'; readonly password: string; readonly then: 'editor' | 'shell' }
   | { readonly kind: 'quit' };
 
 const NONE: Action = { kind: 'none' };
 
-/** The command line the editor starts from (what the entry would boot with). */
-export function editableCmdline(e: BootEntry): string {
-  const t = e.target;
+/**
+ * The command line the editor starts from: what the entry would boot with (a broken entry:
+ * what it declares, if anything; booting it is refused anyway).
+ */
+export function editableCmdline(e: MenuEntry): string {
+  const t = namedTarget(e.status);
+  if (!t) return '';
   switch (t.kind) {
     case 'linux':
     case 'multiboot':
@@ -61,7 +65,7 @@ export function editableCmdline(e: BootEntry): string {
   }
 }
 
-function groupKeyOf(e: BootEntry): string | undefined {
+function groupKeyOf(e: MenuEntry): string | undefined {
   if (e.machineId) return `m:${e.machineId}`;
   if (e.sortKey) return `s:${e.sortKey}:${e.origin.source}`;
   return undefined;
@@ -75,7 +79,7 @@ export interface MenuOptions {
 }
 
 export class MenuState {
-  entries: readonly BootEntry[] = [];
+  entries: readonly MenuEntry[] = [];
   settings: MenuSettings | undefined;
   mode: Mode = { kind: 'list' };
   /** Seconds left before the default boots; null once stopped or with no timeout. */
@@ -96,7 +100,7 @@ export class MenuState {
   constructor(private readonly opts: MenuOptions = {}) {}
 
   /** Replace the entry list (live discovery), keeping the selected entry where possible. */
-  setEntries(entries: readonly BootEntry[], settings?: MenuSettings): void {
+  setEntries(entries: readonly MenuEntry[], settings?: MenuSettings): void {
     const keep = this.rows()[this.selected]?.entry.id;
     this.entries = entries;
     if (settings) this.settings = settings;
@@ -111,9 +115,9 @@ export class MenuState {
     this.countdown = this.touched ? null : seconds;
   }
 
-  get defaultEntry(): BootEntry | undefined {
+  get defaultEntry(): MenuEntry | undefined {
     const id = this.settings?.defaultId;
-    return this.entries.find((e) => e.id === id) ?? this.entries.find((e) => e.bootable && !e.hidden);
+    return this.entries.find((e) => e.id === id) ?? this.entries.find((e) => isBootable(e) && !e.hidden);
   }
 
   private defaultRowIndex(): number {
@@ -130,7 +134,7 @@ export class MenuState {
     return 0;
   }
 
-  private rowsCache: { key: string; entries: readonly BootEntry[]; rows: Row[] } | undefined;
+  private rowsCache: { key: string; entries: readonly MenuEntry[]; rows: Row[] } | undefined;
 
   /** Visible rows: groups folded unless expanded, hidden entries only on request, search filter. */
   rows(): Row[] {
@@ -151,7 +155,7 @@ export class MenuState {
         .filter((e) => e.displayTitle.toLowerCase().includes(q))
         .map((entry) => ({ entry, depth: 0, groupSize: 1, expanded: false }));
     }
-    const groups = new Map<string, BootEntry[]>();
+    const groups = new Map<string, MenuEntry[]>();
     for (const e of visible) {
       const k = groupKeyOf(e);
       if (k) groups.set(k, [...(groups.get(k) ?? []), e]);
@@ -175,7 +179,7 @@ export class MenuState {
     return rows;
   }
 
-  get current(): BootEntry | undefined {
+  get current(): MenuEntry | undefined {
     return this.rows()[this.selected]?.entry;
   }
 
@@ -229,7 +233,7 @@ export class MenuState {
     this.mode = { kind: 'error', title, lines };
   }
 
-  showLoading(entry: BootEntry, progress: string): void {
+  showLoading(entry: MenuEntry, progress: string): void {
     this.mode = { kind: 'loading', entry, progress };
   }
 
@@ -392,7 +396,7 @@ export class MenuState {
     return NONE;
   }
 
-  private editKey(entry: BootEntry, ed: LineEditor, k: string): Action {
+  private editKey(entry: MenuEntry, ed: LineEditor, k: string): Action {
     if (k === 'escape') {
       this.mode = { kind: 'list' };
       return NONE;

@@ -3,7 +3,7 @@
 // without them ('>' marks the selection, '[bad]' the bad entries), for serial lines
 // without attributes. Borders are ASCII unless the terminal surely draws Unicode.
 
-import type { BootEntry } from '../discovery/model';
+import { isBootable, namedTarget, type MenuEntry } from '../discovery/model';
 import { logRecords } from '../log';
 import { formatDiagnostic } from '../discovery/diagnostics';
 import type { MenuState, Row } from './state';
@@ -81,11 +81,13 @@ function fit(s: string, w: number): string {
 function rowText(r: Row): string {
   const e = r.entry;
   const marks: string[] = [];
-  if (!e.bootable) marks.push('BROKEN');
+  const s = e.status;
+  if (!s.ok) marks.push('BROKEN');
   if (e.bootCounter?.triesLeft === 0) marks.push('bad');
   if (e.hidden) marks.push('hidden');
-  if (e.target.kind === 'efi') marks.push('VM');
-  if (e.target.kind === 'uki') marks.push('UKI');
+  // How it boots: only an entry that does boot has a way of booting.
+  if (s.ok && s.target.kind === 'efi') marks.push('VM');
+  if (s.ok && s.target.kind === 'uki') marks.push('UKI');
   const fold = r.groupSize > 1 ? (r.expanded ? 'v ' : '> ') : r.depth === 1 ? '    ' : '  ';
   const count = r.groupSize > 1 && !r.expanded ? `  [+${r.groupSize - 1}]` : '';
   return `${fold}${e.displayTitle}${marks.length ? `  [${marks.join(',')}]` : ''}${count}`;
@@ -179,7 +181,7 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
       }
       const sel = top + i === st.selected;
       const text = `${sel ? '>' : ' '}${r.entry.id === defId ? '*' : ' '}${rowText(r)}`;
-      const bad = r.entry.bootCounter?.triesLeft === 0 || !r.entry.bootable;
+      const bad = r.entry.bootCounter?.triesLeft === 0 || !isBootable(r.entry);
       lines.push({ text: g.v + fit(text, inner) + g.v, style: sel ? 'selected' : bad ? 'dim' : 'normal' });
     }
     lines.push({ text: g.bl + g.h.repeat(inner) + g.br, style: 'normal' });
@@ -201,7 +203,8 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     } else if (st.countdown !== null && st.defaultEntry) {
       status = ` Booting '${st.defaultEntry.displayTitle}' in ${st.countdown} s. Any key stops the countdown.`;
     } else if (st.current) {
-      status = ` ${st.current.id}`;
+      const s = st.current.status;
+      status = s.ok ? ` ${st.current.id}` : ` ${st.current.id}  BROKEN: ${s.reason}`;
     }
   }
   while (lines.length < h - 2) lines.push({ text: '', style: 'normal' });
@@ -212,7 +215,7 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
 }
 
 /** What the details view shows before file sizes are known. */
-export function detailLines(e: BootEntry, sizes: ReadonlyMap<string, number> = new Map()): string[] {
+export function detailLines(e: MenuEntry, sizes: ReadonlyMap<string, number> = new Map()): string[] {
   const o = e.origin;
   const size = (fsId: string, path: string): string => {
     const n = sizes.get(`${fsId}${path}`);
@@ -228,8 +231,12 @@ export function detailLines(e: BootEntry, sizes: ReadonlyMap<string, number> = n
   if (e.sortKey || e.machineId) out.push(`sort-key  ${e.sortKey ?? '-'}  machine-id ${e.machineId ?? '-'}`);
   if (e.bootCounter)
     out.push(`tries     ${e.bootCounter.triesLeft} left, ${e.bootCounter.triesDone} done (${e.bootCounter.fileName})`);
-  const t = e.target;
-  switch (t.kind) {
+  const s = e.status;
+  const t = namedTarget(s);
+  if (!s.ok) out.push(t ? 'target    as the config declares it (cannot boot):' : 'target    none');
+  switch (t?.kind) {
+    case undefined:
+      break;
     case 'linux':
       out.push(`kernel    ${t.kernel.fsId}:${t.kernel.path}${size(t.kernel.fsId, t.kernel.path)}`);
       for (const i of t.initrds) out.push(`initrd    ${i.fsId}:${i.path}${size(i.fsId, i.path)}`);
@@ -241,7 +248,9 @@ export function detailLines(e: BootEntry, sizes: ReadonlyMap<string, number> = n
       if (t.uname) out.push(`uname     ${t.uname}`);
       break;
     case 'efi':
-      out.push(`efi       ${t.image.fsId}:${t.image.path}${size(t.image.fsId, t.image.path)}  (booted in a VM)`);
+      out.push(
+        `efi       ${t.image.fsId}:${t.image.path}${size(t.image.fsId, t.image.path)}${s.ok ? '  (booted in a VM)' : ''}`,
+      );
       break;
     case 'multiboot':
       out.push(`multiboot ${t.kernel.fsId}:${t.kernel.path}`);
@@ -252,7 +261,7 @@ export function detailLines(e: BootEntry, sizes: ReadonlyMap<string, number> = n
       break;
   }
   out.push(`cmdline   ${editableCmdline(e) || '(none)'}`);
-  out.push(`bootable  ${e.bootable ? 'yes' : 'NO'}`);
+  out.push(`bootable  ${s.ok ? 'yes' : `NO: ${s.reason}`}`);
   for (const d of e.diagnostics) out.push(`! ${formatDiagnostic(d)}`);
   return out;
 }

@@ -7,10 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HostDirFileSystem } from '../../src/discovery/fs/hostdir';
-import type { BootEntry, FsReport, LinuxTarget, MultibootTarget } from '../../src/discovery/model';
+import type { FsReport, LinuxTarget, MultibootTarget, SourceEntry } from '../../src/discovery/model';
 import type { MountedFs, SourceContext } from '../../src/discovery/sources/context';
 import { scanGrub } from '../../src/discovery/sources/grub';
 import { grubMkconfigFixture, MKCONFIG_ROOT_UUID, type MkconfigFixture } from '../fixtures/grub-mkconfig';
+import { declaredOf, isBootable, targetOf } from '../fixtures/status';
 
 interface Expected {
   title: string;
@@ -133,25 +134,27 @@ describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig varian
     const got = scan.entries;
     expect(got.map((e) => e.title)).toEqual(expected.map((e) => e.title));
     expected.forEach((exp, i) => {
-      const e: BootEntry = got[i]!;
+      const e: SourceEntry = got[i]!;
       expect(e.group).toBe(exp.groups.length ? exp.groups.join('>') : undefined);
-      expect(e.id).toBe(
-        `grub:vda:2:/boot/grub/grub.cfg:${[...exp.groupIds, exp.id].join('>')}` + (e.id.match(/#\d+$/)?.[0] ?? ''),
+      expect(e.sourceId).toBe(
+        `grub:vda:2:/boot/grub/grub.cfg:${[...exp.groupIds, exp.id].join('>')}` +
+          (e.sourceId.match(/#\d+$/)?.[0] ?? ''),
       );
       if (exp.loader === 'linux') {
-        const t = e.target as LinuxTarget;
+        const t = targetOf(e) as LinuxTarget;
         expect(t.kind).toBe('linux');
         expect(t.kernel).toEqual({ fsId: 'vda:2', path: exp.kernel });
         expect(t.initrds).toEqual(exp.initrds.map((p) => ({ fsId: 'vda:2', path: p })));
         expect(t.cmdline).toBe(exp.args);
-        expect(e.bootable).toBe(true);
+        expect(isBootable(e)).toBe(true);
       } else {
-        const t = e.target as MultibootTarget;
+        // Not bootable by kexec yet: listed with the target its config declares.
+        const t = declaredOf(e) as MultibootTarget;
         expect(t.kind).toBe('multiboot');
         expect(t.kernel).toEqual({ fsId: 'vda:2', path: exp.kernel });
         expect(t.cmdline).toBe(exp.args);
         expect(t.modules.map((m) => ({ path: m.file.path, args: m.cmdline }))).toEqual(exp.modules);
-        expect(e.bootable).toBe(false);
+        expect(isBootable(e)).toBe(false);
         expect(e.diagnostics.map((d) => d.message).join('\n')).toContain('not bootable by kexec yet');
       }
     });
@@ -179,7 +182,7 @@ describe.each(['default', 'saved', 'reboot-once', 'flat'])('grub-mkconfig varian
       want = expected.find((e) => [...e.groupIds, e.id].join('>') === parts.join('>'));
     }
     expect(want).toBeDefined();
-    const gotDefault = got.find((e) => e.id === scan.settings?.defaultId);
+    const gotDefault = got.find((e) => e.sourceId === scan.settings?.defaultId);
     expect(gotDefault?.title).toBe(want!.title);
     expect(scan.configs[0]!.oneShot !== undefined).toBe(env.has('next_entry') && env.get('next_entry') !== '');
 

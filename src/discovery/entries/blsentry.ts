@@ -1,14 +1,14 @@
-// Turns parsed Type #1 fields into a BootEntry: resolves and checks every file (bls.md §4,
+// Turns parsed Type #1 fields into a SourceEntry: resolves and checks every file (bls.md §4,
 // §5), expands Fedora grub variables (§7.3), applies platform rules (uki-url origin,
 // devicetree on x86) and derives id and boot counter from the file name (§8.2, §9.1).
 //
 // sd-boot silently drops an entry whose linux/efi/uki file cannot be opened, and never
-// checks initrds. We keep such entries, marked bootable:false with an error that names the
-// snippet, the key's line and the missing path: a visible broken entry beats one that
-// vanishes or fails only when booted.
+// checks initrds. We keep such entries, broken (status.ok false) with an error that names the
+// snippet, the key's line and the missing path, and the target the snippet declared: a
+// visible broken entry beats one that vanishes or fails only when booted.
 
 import { diag, type Diagnostic } from '../diagnostics';
-import type { BootEntry, BootTarget, FileRef, Origin } from '../model';
+import { originOf, statusOf, type BootTarget, type FileRef, type SourceEntry } from '../model';
 import type { EfiArch, MountedFs } from '../sources/context';
 import { joinOptions, type BlsFields, type Located } from '../config/blsfile';
 import { expandGrubVars, hasGrubVars, substitutionDiagnostics, type VarLookup } from '../config/kernelopts';
@@ -29,7 +29,7 @@ export interface BuildContext {
   readonly vars: () => Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }>;
 }
 
-export type BuildResult = { readonly entry: BootEntry } | { readonly hidden: Diagnostic[] };
+export type BuildResult = { readonly entry: SourceEntry } | { readonly hidden: Diagnostic[] };
 
 /** `:name` in uki-url: replace the last path component of the URL we were booted from. */
 export function replaceLastComponent(origin: string, name: string): string {
@@ -49,20 +49,29 @@ export async function buildBlsEntry(
   const file = `${c.dir}/${c.fileName}`;
   const where: Where = { file, fsId: rep.fsId, device: rep.device };
   const diagnostics: Diagnostic[] = [...parseDiagnostics];
-  let bootable = true;
+  /** The first reason the entry cannot boot. */
+  let reason: string | undefined;
+  /** Every file the snippet names has a place on the filesystem (found or not). */
+  let located = true;
 
   const ref = (path: string): FileRef => ({ fsId: rep.fsId, path });
-  /** Record a resolution; a missing file makes the entry unbootable, with the reason. */
+  /**
+   * Record a resolution. A missing file makes the entry unbootable, with the reason; its
+   * path is still returned (the snippet declared it) unless the value names no place at all.
+   */
   const record = (key: string, value: string, line: number, r: Resolved): FileRef | undefined => {
     if (r.ok) {
       if (r.note) diagnostics.push(diag('info', SRC, `${key}: ${r.note}`, at(where, line)));
       return ref(r.path);
     }
-    bootable = false;
-    diagnostics.push(
-      diag('error', SRC, `${key} ${value}: ${r.reason} on ${rep.fsId}; entry cannot boot`, at(where, line)),
-    );
-    return undefined;
+    const why = `${key} ${value}: ${r.reason} on ${rep.fsId}`;
+    reason ??= why;
+    diagnostics.push(diag('error', SRC, `${why}; entry cannot boot`, at(where, line)));
+    if (r.path === undefined) {
+      located = false;
+      return undefined;
+    }
+    return ref(r.path);
   };
   const resolve = async (key: string, value: string, line: number): Promise<FileRef | undefined> =>
     record(key, value, line, await resolveBlsPath(c.mount.fs, value, c.dir));
@@ -87,7 +96,7 @@ export async function buildBlsEntry(
       url = replaceLastComponent(c.originUrl, url.slice(1));
     }
   }
-  const image = l.kind === 'uki-url' ? undefined : ((await resolve(l.kind, l.value, l.line)) ?? ref(l.value));
+  const image = l.kind === 'uki-url' ? undefined : await resolve(l.kind, l.value, l.line);
 
   // Grub variables in options/initrd (Fedora 30-32, RHEL 8).
   let lookup: VarLookup | undefined;
@@ -189,15 +198,17 @@ export async function buildBlsEntry(
     );
   }
 
-  let target: BootTarget;
+  let target: BootTarget | undefined;
   if (l.kind === 'uki-url') {
     target = { kind: 'uki-url', url: url! };
+  } else if (!image) {
+    // The loader path names no place on the filesystem: nothing to declare.
   } else if (l.kind === 'efi') {
-    target = { kind: 'efi', image: image!, ...(cmdline ? { options: cmdline } : {}) };
+    target = { kind: 'efi', image, ...(cmdline ? { options: cmdline } : {}) };
   } else if (l.kind === 'uki') {
     target = {
       kind: 'uki',
-      image: image!,
+      image,
       profile: fields.profile,
       addons: [],
       ...(optionParts.length ? { cmdlineOverride: cmdline } : {}),
@@ -205,41 +216,30 @@ export async function buildBlsEntry(
   } else {
     target = {
       kind: 'linux',
-      kernel: image!,
+      kernel: image,
       initrds,
       cmdline,
       ...(devicetree ? { devicetree } : {}),
       ...(overlays.length ? { devicetreeOverlays: overlays } : {}),
     };
   }
+  const status = statusOf(located ? target : undefined, reason);
 
   const { id, counter } = parseEntryName(c.fileName);
-  const origin: Origin = {
-    source: 'bls',
-    fsId: rep.fsId,
-    device: rep.device,
-    partition: rep.partition,
-    ...(rep.partUuid !== undefined ? { partUuid: rep.partUuid } : {}),
-    ...(rep.probe?.uuid !== undefined ? { fsUuid: rep.probe.uuid } : {}),
-    file,
-  };
   const title = fields.title ? fields.title : id;
   return {
     entry: {
-      id,
-      // Type #1 ids have no '@profile'; set so sorting keeps using the BLS id even if a
-      // later pass renames a duplicate id.
+      sourceId: id,
+      // Type #1 ids have no '@profile'.
       idWithoutProfile: id,
       title,
-      displayTitle: title,
       ...(fields.version !== undefined ? { version: fields.version } : {}),
       ...(fields.sortKey !== undefined ? { sortKey: fields.sortKey } : {}),
       ...(fields.machineId !== undefined ? { machineId: fields.machineId } : {}),
       ...(fields.architecture !== undefined ? { architecture: fields.architecture } : {}),
-      origin,
-      target,
+      origin: originOf('bls', rep, file),
+      status,
       ...(counter ? { bootCounter: counter } : {}),
-      bootable,
       diagnostics,
     },
   };

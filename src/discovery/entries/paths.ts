@@ -6,9 +6,14 @@
 import { errorMessage } from '../diagnostics';
 import { FsError, normalizePath, type FileSystem } from '../fs/types';
 
+/**
+ * A path found, or why not. A failure keeps the normalized `path` when the value names a
+ * place on the filesystem (nothing there, or not a regular file), and has none when the value
+ * is no usable path at all (empty, '..' above the root).
+ */
 export type Resolved =
   | { readonly ok: true; readonly path: string; readonly note?: string }
-  | { readonly ok: false; readonly path: string; readonly reason: string };
+  | { readonly ok: false; readonly path?: string; readonly reason: string };
 
 /** Directory of snippets on a root filesystem without a separate /boot. */
 export const ROOTFS_ENTRIES_DIR = '/boot/loader/entries';
@@ -28,7 +33,7 @@ async function check(fs: FileSystem, path: string): Promise<Check> {
 
 /** Resolve `value` from a snippet in `snippetDir` to an existing regular file on `fs`. */
 export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: string): Promise<Resolved> {
-  if (value === '') return { ok: false, path: value, reason: 'empty path' };
+  if (value === '') return { ok: false, reason: 'empty path' };
   // sd-boot hands paths to EFI, where backslash is the separator, so backslash paths work
   // there; no FAT name can contain one, so reading it as '/' is safe. Elsewhere it is a name
   // character.
@@ -39,7 +44,6 @@ export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: 
   } catch (e) {
     return {
       ok: false,
-      path: value,
       reason: e instanceof FsError && e.code === 'EACCES' ? "'..' escapes the filesystem root" : errorMessage(e),
     };
   }

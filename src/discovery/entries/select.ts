@@ -16,17 +16,18 @@
 // has several disks whose configs nobody wrote for this boot manager.
 
 import { diag, type Diagnostic } from '../diagnostics';
-import type { BootEntry, FsId, MenuSettings, TimeoutSetting } from '../model';
-import type { ProposedSettings } from '../sources/context';
+import {
+  isBootable,
+  type FsId,
+  type MenuEntry,
+  type MenuSettings,
+  type SourceEntry,
+  type TimeoutSetting,
+} from '../model';
+import type { LoaderConfSettings, MenuConfigSettings, ProposedSettings } from '../sources/context';
 import { fnmatch } from './glob';
 import { compareEntries, type FsRole } from './sort';
 import { disambiguateTitles } from './titles';
-
-/** What the BLS source proposes from loader.conf (a ProposedSettings with more fields). */
-export interface LoaderConfProposal extends ProposedSettings {
-  readonly loaderConf: true;
-  readonly autoEntries?: boolean;
-}
 
 export interface FinalizeOptions {
   /** `--timeout` seconds; negative = wait forever (menu-force). */
@@ -39,7 +40,8 @@ export interface FinalizeOptions {
 }
 
 export interface FinalizeResult {
-  readonly entries: BootEntry[];
+  /** In menu order, with their final ids, display titles, positions and the default marked. */
+  readonly entries: MenuEntry[];
   readonly settings: MenuSettings;
   readonly diagnostics: Diagnostic[];
 }
@@ -50,11 +52,7 @@ export const NO_DEFAULT_TIMEOUT = 10;
 
 const SRC = 'menu';
 
-function isLoaderConf(p: ProposedSettings): p is LoaderConfProposal {
-  return (p as Partial<LoaderConfProposal>).loaderConf === true;
-}
-
-function groupOf(e: BootEntry): number {
+function groupOf(e: SourceEntry): number {
   switch (e.origin.source) {
     case 'bls':
     case 'uki':
@@ -67,8 +65,8 @@ function groupOf(e: BootEntry): number {
 }
 
 /** May this entry become the default without anyone naming it (sd-boot LOADER_TYPE_MAY_AUTO_SELECT)? */
-function autoSelectable(e: BootEntry): boolean {
-  return e.origin.source !== 'auto' && e.bootable && !e.hidden;
+function autoSelectable(e: SourceEntry): boolean {
+  return e.origin.source !== 'auto' && isBootable(e) && !e.hidden;
 }
 
 /** 'vda:1 /grub/grub.cfg' → 'grub.cfg'. */
@@ -82,13 +80,13 @@ function cliTimeoutSetting(s: number): TimeoutSetting {
 }
 
 export function finalizeEntries(
-  input: readonly BootEntry[],
+  input: readonly SourceEntry[],
   proposals: readonly ProposedSettings[],
   opts: FinalizeOptions = {},
 ): FinalizeResult {
   const diagnostics: Diagnostic[] = [];
-  const loaderConfs = proposals.filter(isLoaderConf);
-  const others = proposals.filter((p) => !isLoaderConf(p));
+  const loaderConfs = proposals.filter((p): p is LoaderConfSettings => p.kind === 'loader.conf');
+  const others = proposals.filter((p): p is MenuConfigSettings => p.kind === 'menu-config');
 
   // auto-entries no: hide our auto-detected entries, as sd-boot does.
   const noAuto = loaderConfs.find((p) => p.autoEntries !== undefined);
@@ -115,24 +113,26 @@ export function finalizeEntries(
   });
   const sorted = order.map((o) => o.e);
 
-  // Unique ids: the first in menu order keeps its id (so it is the one `default` picks).
+  // Unique ids: the first in menu order keeps its source's id (so it is the one `default` picks).
   const used = new Set<string>();
   const ids = sorted.map((e) => {
-    if (!used.has(e.id)) {
-      used.add(e.id);
-      return e.id;
+    if (!used.has(e.sourceId)) {
+      used.add(e.sourceId);
+      return e.sourceId;
     }
-    let id = `${e.id}@${e.origin.fsId}`;
-    for (let n = 2; used.has(id); n++) id = `${e.id}@${e.origin.fsId}#${n}`;
+    let id = `${e.sourceId}@${e.origin.fsId}`;
+    for (let n = 2; used.has(id); n++) id = `${e.sourceId}@${e.origin.fsId}#${n}`;
     used.add(id);
     diagnostics.push(
-      diag('info', SRC, `id ${e.id} appears twice; this one is ${id}`, { fsId: e.origin.fsId, file: e.origin.file }),
+      diag('info', SRC, `id ${e.sourceId} appears twice; this one is ${id}`, {
+        fsId: e.origin.fsId,
+        file: e.origin.file,
+      }),
     );
     return id;
   });
 
   const titles = disambiguateTitles(sorted.map((e, i) => ({ ...e, id: ids[i]! })));
-  const entries = sorted.map((e, i) => ({ ...e, id: ids[i]!, displayTitle: titles[i]! }));
 
   // Timeout.
   let timeout: TimeoutSetting;
@@ -162,7 +162,7 @@ export function finalizeEntries(
   const pick = pickDefault(sorted, ids, loaderConfs, others, opts, diagnostics);
   let defaultId: string | undefined;
   let defaultReason: string;
-  if (entries.length === 0) {
+  if (sorted.length === 0) {
     defaultReason = 'no entries';
   } else if (pick) {
     defaultId = ids[pick.index];
@@ -177,6 +177,14 @@ export function finalizeEntries(
   }
   if (defaultId !== undefined) diagnostics.push(diag('info', SRC, `default entry ${defaultId}: ${defaultReason}`));
 
+  const entries: MenuEntry[] = sorted.map((e, i) => ({
+    id: ids[i]!,
+    ...e,
+    displayTitle: titles[i]!,
+    index: i,
+    default: ids[i] === defaultId,
+  }));
+
   return {
     entries,
     settings: { timeout, timeoutSource, editor, ...(defaultId !== undefined ? { defaultId } : {}), defaultReason },
@@ -190,14 +198,14 @@ export function finalizeEntries(
  * and drop its grub twin, so the menu does not list every Fedora kernel twice. A grub
  * default naming that id still finds the BLS entry.
  */
-function dropBlscfgTwins(list: BootEntry[], diagnostics: Diagnostic[]): BootEntry[] {
-  const key = (e: BootEntry) => `${e.idWithoutProfile ?? e.id}\0${e.origin.fsId}\0${e.origin.file}`;
+function dropBlscfgTwins(list: SourceEntry[], diagnostics: Diagnostic[]): SourceEntry[] {
+  const key = (e: SourceEntry) => `${e.idWithoutProfile ?? e.sourceId}\0${e.origin.fsId}\0${e.origin.file}`;
   const bls = new Set(list.filter((e) => e.origin.source === 'bls').map(key));
   if (bls.size === 0) return list;
   return list.filter((e) => {
     if (e.origin.source !== 'grub' || !bls.has(key(e))) return true;
     diagnostics.push(
-      diag('info', SRC, `grub blscfg entry ${e.id} is the BLS entry of the same file; listed once`, {
+      diag('info', SRC, `grub blscfg entry ${e.sourceId} is the BLS entry of the same file; listed once`, {
         fsId: e.origin.fsId,
         file: e.origin.file,
       }),
@@ -207,18 +215,18 @@ function dropBlscfgTwins(list: BootEntry[], diagnostics: Diagnostic[]): BootEntr
 }
 
 function pickDefault(
-  sorted: readonly BootEntry[],
+  sorted: readonly SourceEntry[],
   ids: readonly string[],
-  loaderConfs: readonly LoaderConfProposal[],
-  others: readonly ProposedSettings[],
+  loaderConfs: readonly LoaderConfSettings[],
+  others: readonly MenuConfigSettings[],
   opts: FinalizeOptions,
   diagnostics: Diagnostic[],
 ): { index: number; reason: string } | undefined {
-  // Globs match the id each source gave (lower-cased, suffix included), in menu order,
-  // skipping entries that cannot boot (sd-boot never lists those, so never picks them).
+  // Globs match the id each source gave or the final one (lower-cased, suffix included), in
+  // menu order, skipping entries that cannot boot (sd-boot never lists those, so never picks them).
   const globIndex = (glob: string): number =>
     sorted.findIndex(
-      (e, i) => e.bootable && (fnmatch(glob, e.id.toLowerCase()) || fnmatch(glob, ids[i]!.toLowerCase())),
+      (e, i) => isBootable(e) && (fnmatch(glob, e.sourceId.toLowerCase()) || fnmatch(glob, ids[i]!.toLowerCase())),
     );
 
   if (opts.cliDefault !== undefined) {
@@ -254,8 +262,8 @@ function pickDefault(
 
   for (const p of others) {
     if (p.defaultId === undefined) continue;
-    const i = sorted.findIndex((e, k) => e.id === p.defaultId || ids[k] === p.defaultId);
-    if (i >= 0 && sorted[i]!.bootable) return { index: i, reason: `default of ${p.from}` };
+    const i = sorted.findIndex((e, k) => e.sourceId === p.defaultId || ids[k] === p.defaultId);
+    if (i >= 0 && isBootable(sorted[i]!)) return { index: i, reason: `default of ${p.from}` };
     diagnostics.push(
       diag('warning', SRC, `default ${p.defaultId} of ${p.from} is ${i >= 0 ? 'not bootable' : 'not in the menu'}`),
     );

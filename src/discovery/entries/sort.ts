@@ -8,7 +8,7 @@
 // 'linux-lts': the shorter ends first, so 'linux-lts' is newer and listed first). We follow
 // the spec, keeping sd-boot's lower-casing and counter stripping (ids already are).
 
-import type { BootEntry, FsId } from '../model';
+import { namedTarget, type FsId, type SourceEntry } from '../model';
 import { verscmp } from './version';
 
 export type FsRole = 'esp' | 'xbootldr' | 'mbr-boot';
@@ -36,17 +36,21 @@ export function strcmpUtf8(a: string | undefined, b: string | undefined): number
 const SUFFIX = /\.(conf|efi)$/i;
 
 /** The id compared in step 4: without '@profile', without '.conf'/'.efi'. */
-export function sortId(e: Pick<BootEntry, 'id' | 'idWithoutProfile'>): string {
-  return (e.idWithoutProfile ?? e.id).replace(SUFFIX, '');
+export function sortId(e: Pick<SourceEntry, 'sourceId' | 'idWithoutProfile'>): string {
+  return (e.idWithoutProfile ?? e.sourceId).replace(SUFFIX, '');
 }
 
-const isBad = (e: BootEntry): boolean => e.bootCounter?.triesLeft === 0;
-const hasSortKey = (e: BootEntry): boolean => e.sortKey !== undefined && e.sortKey !== '';
+const isBad = (e: SourceEntry): boolean => e.bootCounter?.triesLeft === 0;
+const hasSortKey = (e: SourceEntry): boolean => e.sortKey !== undefined && e.sortKey !== '';
 /** Non-UKI entries count as profile 0, so step 5 is a total preorder (sd-boot compares only UKI pairs). */
-const profileOf = (e: BootEntry): number => (e.target.kind === 'uki' ? e.target.profile : 0);
+const profileOf = (e: SourceEntry): number => {
+  // A broken UKI entry sorts by the profile it names, like a working one.
+  const t = namedTarget(e.status);
+  return t?.kind === 'uki' ? t.profile : 0;
+};
 
 /** Steps 1-6 of §8.2 (with the spec's step 4). 0 means "equal as far as BLS cares". */
-export function compareBls(a: BootEntry, b: BootEntry): number {
+export function compareBls(a: SourceEntry, b: SourceEntry): number {
   // 1. Entries with no tries left go last.
   let r = Number(isBad(a)) - Number(isBad(b));
   if (r !== 0) return r;
@@ -77,10 +81,10 @@ export function compareBls(a: BootEntry, b: BootEntry): number {
 }
 
 const cmpNum = (x: number, y: number): number => (x < y ? -1 : x > y ? 1 : 0);
-const triesLeftKey = (e: BootEntry): number => e.bootCounter?.triesLeft ?? Number.POSITIVE_INFINITY;
-const triesDoneKey = (e: BootEntry): number => e.bootCounter?.triesDone ?? -1;
+const triesLeftKey = (e: SourceEntry): number => e.bootCounter?.triesLeft ?? Number.POSITIVE_INFINITY;
+const triesDoneKey = (e: SourceEntry): number => e.bootCounter?.triesDone ?? -1;
 
-function roleRank(e: BootEntry, ctx: SortContext | undefined): number {
+function roleRank(e: SourceEntry, ctx: SortContext | undefined): number {
   const role = ctx?.roleOf?.(e.origin.fsId);
   // $BOOT (XBOOTLDR, or the MBR boot partition) is where OSes install; then the ESP.
   if (role === 'xbootldr' || role === 'mbr-boot') return 0;
@@ -101,7 +105,7 @@ export function compareFsId(a: FsId, b: FsId): number {
 }
 
 /** Total order: BLS rules, then $BOOT before ESP before others, then fsId, path, line, id. */
-export function compareEntries(a: BootEntry, b: BootEntry, ctx?: SortContext): number {
+export function compareEntries(a: SourceEntry, b: SourceEntry, ctx?: SortContext): number {
   let r = compareBls(a, b);
   if (r !== 0) return r;
   r = roleRank(a, ctx) - roleRank(b, ctx);
@@ -112,5 +116,5 @@ export function compareEntries(a: BootEntry, b: BootEntry, ctx?: SortContext): n
   if (r !== 0) return r;
   r = (a.origin.line ?? 0) - (b.origin.line ?? 0);
   if (r !== 0) return Math.sign(r);
-  return strcmpUtf8(a.id, b.id);
+  return strcmpUtf8(a.sourceId, b.sourceId);
 }

@@ -10,9 +10,8 @@ import { loadGrubVars, type VarFs, type VarLookup } from '../config/kernelopts';
 import { LOADERCONF_MAX_BYTES, parseLoaderConf } from '../config/loaderconf';
 import { buildBlsEntry } from '../entries/blsentry';
 import { ROOTFS_ENTRIES_DIR } from '../entries/paths';
-import type { LoaderConfProposal } from '../entries/select';
-import type { BootEntry, FsType } from '../model';
-import type { EntrySourceFn, MountedFs, SourceContext } from './context';
+import type { FsType, SourceEntry } from '../model';
+import type { EntrySourceFn, LoaderConfSettings, MountedFs, SourceContext } from './context';
 
 const SRC = 'bls';
 /** More snippets than this in one directory is not a real installation. */
@@ -91,9 +90,9 @@ async function scanDir(
   m: MountedFs,
   dir: string,
   vars: () => Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }>,
-): Promise<{ entries: BootEntry[]; diagnostics: Diagnostic[] }> {
+): Promise<{ entries: SourceEntry[]; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const fsId = m.report.fsId;
   let list: DirEntry[];
   try {
@@ -158,8 +157,8 @@ async function scanDir(
 }
 
 /** loader.conf from the first ESP that has one; later ones are reported and ignored. */
-async function readLoaderConf(ctx: SourceContext, diagnostics: Diagnostic[]): Promise<LoaderConfProposal | undefined> {
-  let chosen: LoaderConfProposal | undefined;
+async function readLoaderConf(ctx: SourceContext, diagnostics: Diagnostic[]): Promise<LoaderConfSettings | undefined> {
+  let chosen: LoaderConfSettings | undefined;
   for (const m of ctx.filesystems) {
     if (m.report.role !== 'esp') continue;
     const path = '/loader/loader.conf';
@@ -178,7 +177,7 @@ async function readLoaderConf(ctx: SourceContext, diagnostics: Diagnostic[]): Pr
     const { conf, diagnostics: d } = parseLoaderConf(b, { file: path, fsId: m.report.fsId, device: m.report.device });
     diagnostics.push(...d);
     chosen = {
-      loaderConf: true,
+      kind: 'loader.conf',
       from,
       ...(conf.default !== undefined ? { defaultGlob: conf.default } : {}),
       ...(conf.timeout !== undefined ? { timeout: conf.timeout } : {}),
@@ -197,7 +196,7 @@ export const blsSource: EntrySourceFn = async function bls(ctx) {
       let cached: Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }> | undefined;
       // Loaded once per filesystem and only if a snippet there uses a grub variable.
       const vars = () => (cached ??= loadGrubVars(varFilesystems(ctx, m)));
-      const out: { entries: BootEntry[]; diagnostics: Diagnostic[] } = { entries: [], diagnostics: [] };
+      const out: { entries: SourceEntry[]; diagnostics: Diagnostic[] } = { entries: [], diagnostics: [] };
       for (const dir of entryDirs(m)) {
         const r = await scanDir(ctx, m, dir, vars);
         out.entries.push(...r.entries);
@@ -206,7 +205,7 @@ export const blsSource: EntrySourceFn = async function bls(ctx) {
       return out;
     }),
   );
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   for (const r of perFs) {
     entries.push(...r.entries);
     diagnostics.push(...r.diagnostics);

@@ -6,7 +6,7 @@
 
 import type { Diagnostic } from '../diagnostics';
 import type { FileSystem } from '../fs/types';
-import type { BootEntry, FsId, FsReport, TimeoutSetting } from '../model';
+import type { FsId, FsReport, SourceEntry, TimeoutSetting } from '../model';
 
 export interface MountedFs {
   readonly report: FsReport;
@@ -75,20 +75,42 @@ export interface SessionMemory {
   clear(): void;
 }
 
-/** Settings a source may propose; discovery decides which wins (loader.conf, grub, sprout). */
-export interface ProposedSettings {
+/**
+ * Settings a source may propose; discovery decides which wins (finalizeEntries: loader.conf
+ * first, then the other configs in filesystem order). loader.conf speaks sd-boot's language
+ * (a glob for the default, editor, auto-entries); the other configs (grub.cfg, syslinux,
+ * sprout) name their own default entry. A field one kind never has is typed `never` there, so
+ * reading it on either kind is undefined rather than an error.
+ */
+export type ProposedSettings = LoaderConfSettings | MenuConfigSettings;
+
+interface SettingsBase {
   readonly timeout?: TimeoutSetting;
-  /** A default chosen by this source's own rules, as an entry id of an entry it returned. */
-  readonly defaultId?: string;
-  /** loader.conf-style glob matched against ids in sorted order. */
-  readonly defaultGlob?: string;
+  /** May the command line be edited (loader.conf `editor`). */
   readonly editor?: boolean;
   /** Human-readable origin: 'vda:1 /loader/loader.conf'. */
   readonly from: string;
 }
 
+export interface LoaderConfSettings extends SettingsBase {
+  readonly kind: 'loader.conf';
+  /** loader.conf-style glob matched against ids in sorted order. */
+  readonly defaultGlob?: string;
+  /** `auto-entries no` hides tendril's auto-detected entries. */
+  readonly autoEntries?: boolean;
+  readonly defaultId?: never;
+}
+
+export interface MenuConfigSettings extends SettingsBase {
+  readonly kind: 'menu-config';
+  /** A default chosen by this source's own rules, as an entry id of an entry it returned. */
+  readonly defaultId?: string;
+  readonly defaultGlob?: never;
+  readonly autoEntries?: never;
+}
+
 export interface SourceResult {
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   readonly settings?: ProposedSettings;
   readonly diagnostics: Diagnostic[];
 }

@@ -5,7 +5,7 @@
 import { type Diagnostic, diag, errorMessage } from '../diagnostics';
 import { type DirEntry, type FileSystem, FsError } from '../fs/types';
 import { parseEntryName } from '../entries/bootcount';
-import type { BootEntry, FileRef, UkiTarget } from '../model';
+import { originOf, type FileRef, type SourceEntry, type UkiTarget } from '../model';
 import { PE_MACHINE, PeError, machineName, parsePeHandle } from '../uki/pe';
 import { type AddonInfo, addonNames, addonRejection, describeUki, readAddon } from '../uki/uki';
 import type { EfiArch, EntrySourceFn, MountedFs, SourceContext, SourceResult } from './context';
@@ -119,7 +119,7 @@ type AddonCache = Map<string, Promise<LoadedAddon[]>>;
 async function scanFs(
   ctx: SourceContext,
   m: MountedFs,
-  entries: BootEntry[],
+  entries: SourceEntry[],
   diags: Diagnostic[],
   cache: AddonCache,
 ): Promise<void> {
@@ -205,25 +205,15 @@ async function scanFs(
         ...(p.uname !== undefined ? { uname: p.uname } : {}),
       };
       entries.push({
-        id: p.id,
+        sourceId: p.id,
         idWithoutProfile: p.idWithoutProfile,
         title: p.title,
-        displayTitle: p.title,
         version: p.version,
         ...(p.sortKey !== undefined ? { sortKey: p.sortKey } : {}),
         architecture: ctx.arch,
-        origin: {
-          source: 'uki',
-          fsId,
-          device: m.report.device,
-          partition: m.report.partition,
-          ...(m.report.partUuid !== undefined ? { partUuid: m.report.partUuid } : {}),
-          ...(m.report.probe?.uuid !== undefined ? { fsUuid: m.report.probe.uuid } : {}),
-          file: path,
-        },
-        target,
+        origin: originOf('uki', m.report, path),
+        status: { ok: true, target },
         ...(counter ? { bootCounter: counter } : {}),
-        bootable: true,
         diagnostics: entryDiags,
       });
     }
@@ -231,7 +221,7 @@ async function scanFs(
 }
 
 export const ukiSource: EntrySourceFn = async (ctx: SourceContext): Promise<SourceResult> => {
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   const cache: AddonCache = new Map();
   for (const m of ctx.filesystems) {

@@ -12,6 +12,7 @@ import { finalizeEntries } from '../../../src/discovery/entries/select';
 import { verscmp } from '../../../src/discovery/entries/version';
 import type { LinuxTarget } from '../../../src/discovery/model';
 import { context, DATA, mount, tree } from './fixture';
+import { targetOf } from '../../fixtures/status';
 
 const BOOTCTL = [process.env.TENDRIL_BOOTCTL, '/usr/bin/bootctl', '/opt/tendril-sdboot/usr/bin/bootctl'].find(
   (p) => p && fs.existsSync(p),
@@ -67,8 +68,8 @@ describe('bootctl oracle', () => {
     expect(ours.indexOf('arch-fallback.conf')).toBeLessThan(ours.indexOf('arch.conf'));
     const arch = listed.find((l) => l.id === 'arch.conf')!;
     const mine = fin.entries.find((e) => e.id === 'arch.conf')!;
-    expect((mine.target as LinuxTarget).cmdline).toBe(arch.options);
-    expect((mine.target as LinuxTarget).initrds.map((i) => i.path)).toEqual(arch.initrd);
+    expect((targetOf(mine) as LinuxTarget).cmdline).toBe(arch.options);
+    expect((targetOf(mine) as LinuxTarget).initrds.map((i) => i.path)).toEqual(arch.initrd);
     expect(mine.displayTitle).toBe(arch.showTitle);
   });
 
@@ -115,7 +116,7 @@ describe('bootctl oracle', () => {
           expect(fin.entries.map((e) => e.id).sort()).toEqual(listed.map((l) => l.id).sort());
           for (const l of listed) {
             const e = fin.entries.find((x) => x.id === l.id)!;
-            const t = e.target as LinuxTarget;
+            const t = targetOf(e) as LinuxTarget;
             expect(t.cmdline).toBe(l.options ?? '');
             expect(t.initrds.map((i) => i.path)).toEqual(l.initrd ?? []);
             expect(t.kernel.path).toBe(l.linux);

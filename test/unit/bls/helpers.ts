@@ -1,5 +1,5 @@
-// A small builder for BootEntry values in sorting/selection tests.
-import type { BootEntry, EntrySource } from '../../../src/discovery/model';
+// A small builder for SourceEntry values in sorting/selection tests.
+import type { BootTarget, EntrySource, SourceEntry } from '../../../src/discovery/model';
 import { parseEntryName } from '../../../src/discovery/entries/bootcount';
 
 /** `| undefined` on each: property tests pass fast-check's optional values straight through. */
@@ -18,30 +18,31 @@ export interface EntryOpts {
 }
 
 /** An entry named after its file, with id and counter derived as the BLS source does. */
-export function entry(fileName: string, o: EntryOpts = {}): BootEntry {
+export function entry(fileName: string, o: EntryOpts = {}): SourceEntry {
   const parsed = parseEntryName(fileName);
   const fsId = o.fsId ?? 'vda:1';
   const id = o.id ?? parsed.id;
+  const target: BootTarget =
+    o.profile !== undefined
+      ? { kind: 'uki', image: { fsId, path: `/EFI/Linux/${fileName}` }, profile: o.profile, addons: [] }
+      : { kind: 'linux', kernel: { fsId, path: '/vmlinuz' }, initrds: [], cmdline: '' };
   return {
-    id,
+    sourceId: id,
     ...(o.idWithoutProfile !== undefined ? { idWithoutProfile: o.idWithoutProfile } : {}),
     title: o.title ?? id,
-    displayTitle: o.title ?? id,
     ...(o.version !== undefined ? { version: o.version } : {}),
     ...(o.sortKey !== undefined ? { sortKey: o.sortKey } : {}),
     ...(o.machineId !== undefined ? { machineId: o.machineId } : {}),
     origin: { source: o.source ?? 'bls', fsId, device: '/dev/vda', partition: 1, file: `/loader/entries/${fileName}` },
-    target:
-      o.profile !== undefined
-        ? { kind: 'uki', image: { fsId, path: `/EFI/Linux/${fileName}` }, profile: o.profile, addons: [] }
-        : { kind: 'linux', kernel: { fsId, path: '/vmlinuz' }, initrds: [], cmdline: '' },
+    // A broken one keeps its target as declared: sorting reads the profile of either.
+    status:
+      o.bootable === false ? { ok: false, reason: 'broken for the test', declared: target } : { ok: true, target },
     ...(parsed.counter ? { bootCounter: parsed.counter } : {}),
     ...(o.hidden ? { hidden: true } : {}),
-    bootable: o.bootable ?? true,
     diagnostics: [],
   };
 }
 
 /** File names of `entries` in order. */
-export const files = (entries: readonly BootEntry[]): string[] =>
+export const files = (entries: readonly SourceEntry[]): string[] =>
   entries.map((e) => e.origin.file.replace(/^.*\//, ''));

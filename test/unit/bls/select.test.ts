@@ -1,16 +1,20 @@
 // finalizeEntries: merged order, unique ids, titles, default precedence (§11.3/§11.5) and
 // timeout precedence (§11.4, tendril's 5 s default).
 import { describe, expect, it } from 'vitest';
-import { finalizeEntries, type LoaderConfProposal } from '../../../src/discovery/entries/select';
-import type { ProposedSettings } from '../../../src/discovery/sources/context';
+import { finalizeEntries } from '../../../src/discovery/entries/select';
+import type { LoaderConfSettings, MenuConfigSettings } from '../../../src/discovery/sources/context';
 import { entry, files } from './helpers';
 
-const lc = (p: Partial<LoaderConfProposal>): LoaderConfProposal => ({
-  loaderConf: true,
+const lc = (p: Partial<LoaderConfSettings>): LoaderConfSettings => ({
+  kind: 'loader.conf',
   from: 'vda:1 /loader/loader.conf',
   ...p,
 });
-const grub = (p: Partial<ProposedSettings>): ProposedSettings => ({ from: 'vda:2 /grub/grub.cfg', ...p });
+const grub = (p: Partial<MenuConfigSettings>): MenuConfigSettings => ({
+  kind: 'menu-config',
+  from: 'vda:2 /grub/grub.cfg',
+  ...p,
+});
 
 const fedora = [
   entry('fedora-6.1.conf', { title: 'Fedora' }),
@@ -49,12 +53,18 @@ describe('order and titles', () => {
     const r = finalizeEntries([entry('foo+1-2.conf', { fsId: 'vda:1' }), entry('foo+3.conf', { fsId: 'vda:2' })], []);
     expect(r.entries.map((e) => e.id)).toEqual(['foo.conf', 'foo.conf@vda:1']);
     expect(r.diagnostics.some((d) => d.message.includes('appears twice'))).toBe(true);
+    // Menu entries keep the id their source gave; position and default are the menu's.
+    expect(r.entries.map((e) => [e.sourceId, e.id, e.index, e.default])).toEqual([
+      ['foo.conf', 'foo.conf', 0, true],
+      ['foo.conf', 'foo.conf@vda:1', 1, false],
+    ]);
+    expect(r.settings.defaultId).toBe('foo.conf');
   });
 
   it("grub blscfg twins of BLS entries (same id, filesystem and file) are listed once; grub's default still applies", () => {
     const twin = {
       ...entry('fedora-6.1.conf', { source: 'grub', title: 'Fedora' }),
-      id: 'fedora-6.1.conf@vda:1',
+      sourceId: 'fedora-6.1.conf@vda:1',
       idWithoutProfile: 'fedora-6.1.conf',
     };
     const own = entry('other', { source: 'grub', title: 'Custom' });

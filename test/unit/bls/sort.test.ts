@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { compareBls, compareEntries, compareFsId, sortId, strcmpUtf8 } from '../../../src/discovery/entries/sort';
-import type { BootEntry } from '../../../src/discovery/model';
+import type { SourceEntry } from '../../../src/discovery/model';
 import { entry, files } from './helpers';
 
-const sorted = (list: BootEntry[], roles: Record<string, 'esp' | 'xbootldr'> = {}) =>
+const sorted = (list: SourceEntry[], roles: Record<string, 'esp' | 'xbootldr'> = {}) =>
   files([...list].sort((a, b) => compareEntries(a, b, { roleOf: (id) => roles[id] })));
 
 const MID = '1234567890abcdef1234567890abcdef';
@@ -79,7 +79,7 @@ describe('other rules', () => {
   it('UKI profiles of one image: profile ascending', () => {
     const p = (n: number, id: string) => entry('a.efi', { id, idWithoutProfile: 'a.efi', profile: n, sortKey: 'k' });
     const list = [p(2, 'a.efi@two'), p(0, 'a.efi'), p(1, 'a.efi@1')];
-    expect(list.sort((x, y) => compareEntries(x, y)).map((e) => e.id)).toEqual(['a.efi', 'a.efi@1', 'a.efi@two']);
+    expect(list.sort((x, y) => compareEntries(x, y)).map((e) => e.sourceId)).toEqual(['a.efi', 'a.efi@1', 'a.efi@two']);
   });
   it('uppercase sorts below lowercase in sort-keys (byte order)', () => {
     expect(sorted([entry('a.conf', { sortKey: 'a' }), entry('b.conf', { sortKey: 'B' })])).toEqual([
@@ -132,7 +132,7 @@ describe('tie-breaks', () => {
             profile: s.profile,
           }),
         );
-        const cmp = (a: BootEntry, b: BootEntry) =>
+        const cmp = (a: SourceEntry, b: SourceEntry) =>
           compareEntries(a, b, { roleOf: (id) => (id === 'vda:1' ? 'esp' : undefined) });
         const one = [...list].sort(cmp);
         const shuffled = [...list];

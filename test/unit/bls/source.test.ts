@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blsSource, entryDirs } from '../../../src/discovery/sources/bls';
 import { finalizeEntries } from '../../../src/discovery/entries/select';
-import type { BootEntry } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { context, DATA, mount, tree } from './fixture';
+import { isBootable, reasonOf, targetOf } from '../../fixtures/status';
 
 const MID = '6a9857a393724b7a981ebb5b8495b9ea';
 const temps: string[] = [];
@@ -17,14 +18,15 @@ const tmp = (files: Parameters<typeof tree>[0]) => {
   temps.push(t);
   return t;
 };
-const byFile = (entries: BootEntry[], name: string) => {
+const byFile = (entries: SourceEntry[], name: string) => {
   const e = entries.find((x) => x.origin.file.endsWith('/' + name));
   if (!e) throw new Error(`no entry from ${name}; have ${entries.map((x) => x.origin.file).join(', ')}`);
   return e;
 };
-const linux = (e: BootEntry) => {
-  if (e.target.kind !== 'linux') throw new Error(`not linux: ${e.target.kind}`);
-  return e.target;
+const linux = (e: SourceEntry): LinuxTarget => {
+  const t = targetOf(e);
+  if (t?.kind !== 'linux') throw new Error(`not linux: ${t?.kind ?? reasonOf(e)}`);
+  return t;
 };
 
 const esp = () =>
@@ -65,9 +67,9 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
     const r = await blsSource(context([esp()]));
     const arch = byFile(r.entries, 'arch.conf');
     expect(arch).toMatchObject({
-      id: 'arch.conf',
+      sourceId: 'arch.conf',
       title: 'Arch Linux',
-      bootable: true,
+      status: { ok: true },
       origin: {
         source: 'bls',
         fsId: 'vda:1',
@@ -93,9 +95,9 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
   it('FAT: upper-case names, CRLF, backslash paths; the id is lower-cased', async () => {
     const r = await blsSource(context([esp()]));
     const up = byFile(r.entries, 'UPPER.CONF');
-    expect(up.id).toBe('upper.conf');
+    expect(up.sourceId).toBe('upper.conf');
     expect(up.title).toBe('Upper');
-    expect(up.bootable).toBe(true);
+    expect(isBootable(up)).toBe(true);
     // The FileSystem resolves the case; the path is kept as written.
     expect(linux(up).kernel.path).toBe('/VMLINUZ-LINUX');
     expect(linux(up).initrds).toEqual([{ fsId: 'vda:1', path: '/INTEL-UCODE.IMG' }]);
@@ -104,7 +106,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
 
   it('efi entries route to the VM path with their options', async () => {
     const r = await blsSource(context([esp()]));
-    expect(byFile(r.entries, 'shell.conf').target).toEqual({
+    expect(targetOf(byFile(r.entries, 'shell.conf'))).toEqual({
       kind: 'efi',
       image: { fsId: 'vda:1', path: '/EFI/tools/shellx64.efi' },
       options: '-nostartup',
@@ -114,7 +116,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
   it('a missing kernel or initrd keeps the entry, unbootable, with file + line + path', async () => {
     const r = await blsSource(context([esp()]));
     const gone = byFile(r.entries, 'missing-kernel.conf');
-    expect(gone.bootable).toBe(false);
+    expect(isBootable(gone)).toBe(false);
     expect(gone.diagnostics.map((d) => [d.severity, d.file, d.line])).toEqual([
       ['error', '/loader/entries/missing-kernel.conf', 2],
       ['error', '/loader/entries/missing-kernel.conf', 3],
@@ -125,7 +127,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
 
   it('a Type #1 uki entry: profile from the key, options as cmdline override', async () => {
     const r = await blsSource(context([xbootldr()]));
-    expect(byFile(r.entries, 'uki-entry.conf').target).toEqual({
+    expect(targetOf(byFile(r.entries, 'uki-entry.conf'))).toEqual({
       kind: 'uki',
       image: { fsId: 'vda:2', path: '/EFI/Linux/arch-linux.efi' },
       profile: 1,
@@ -137,11 +139,11 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
   it('boot counters are parsed from the file name', async () => {
     const r = await blsSource(context([esp(), xbootldr()]));
     expect(byFile(r.entries, 'counted+1-2.conf')).toMatchObject({
-      id: 'counted.conf',
+      sourceId: 'counted.conf',
       bootCounter: { triesLeft: 1, triesDone: 2, widthLeft: 1, widthDone: 1, fileName: 'counted+1-2.conf' },
     });
     expect(byFile(r.entries, 'counted+3.conf')).toMatchObject({
-      id: 'counted.conf',
+      sourceId: 'counted.conf',
       bootCounter: { triesLeft: 3, triesDone: 0, widthDone: 0 },
     });
   });
@@ -149,7 +151,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
   it('loader.conf from the ESP becomes the settings proposal', async () => {
     const r = await blsSource(context([xbootldr(), esp()]));
     expect(r.settings).toEqual({
-      loaderConf: true,
+      kind: 'loader.conf',
       from: 'vda:1 /loader/loader.conf',
       defaultGlob: 'arch-*',
       timeout: { kind: 'seconds', seconds: 3 },
@@ -195,7 +197,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
 
   it('a relative uki-url is resolved against the origin URL when there is one', async () => {
     const r = await blsSource(context([esp()], 'x64', 'http://boot.example/images/tendril.efi?x=1'));
-    expect(byFile(r.entries, 'netboot.conf').target).toEqual({
+    expect(targetOf(byFile(r.entries, 'netboot.conf'))).toEqual({
       kind: 'uki-url',
       url: 'http://boot.example/images/arch.efi',
     });
@@ -214,7 +216,7 @@ describe('Fedora $kernelopts', () => {
   it('expands $kernelopts/$tuned_params from grubenv and word-splits $tuned_initrd', async () => {
     const r = await blsSource(context([boot()]));
     const e = byFile(r.entries, `${MID}-5.4.10-200.fc31.x86_64.conf`);
-    expect(e.bootable).toBe(true);
+    expect(isBootable(e)).toBe(true);
     expect(linux(e).cmdline).toBe(
       'root=/dev/mapper/fedora-root ro resume=/dev/mapper/fedora-swap rd.lvm.lv=fedora/root rhgb quiet skew_tick=1 nohz=on',
     );
@@ -241,7 +243,7 @@ describe('Fedora $kernelopts', () => {
     const e = r.entries[0]!;
     expect(linux(e).cmdline).toBe('root=UUID=1 ro');
     expect(linux(e).initrds.map((i) => i.path)).toEqual(['/initrd.img']);
-    expect(e.bootable).toBe(true);
+    expect(isBootable(e)).toBe(true);
     expect(e.diagnostics.filter((d) => d.message.includes('not defined')).length).toBe(2);
   });
 
@@ -271,7 +273,7 @@ describe('paths (§5)', () => {
   it('separate /boot: a /boot/ prefix that does not exist is dropped (logged)', async () => {
     const r = await blsSource(context([mount(path.join(DATA, 'separate-boot'), { fsId: 'sda:1' })]));
     const e = byFile(r.entries, 'sep.conf');
-    expect(e.bootable).toBe(true);
+    expect(isBootable(e)).toBe(true);
     expect(linux(e).kernel.path).toBe('/vmlinuz-6.6');
     expect(linux(e).initrds[0]!.path).toBe('/initrd-6.6.img');
     expect(e.diagnostics.map((d) => [d.severity, d.line])).toEqual([
@@ -290,11 +292,11 @@ describe('paths (§5)', () => {
     });
     const r = await blsSource(context([mount(root, { fsId: 'sda:1' })]));
     const a = byFile(r.entries, 'a.conf');
-    expect(a.bootable).toBe(true);
+    expect(isBootable(a)).toBe(true);
     expect(linux(a).kernel.path).toBe('/vmlinuz');
     expect(linux(a).initrds.map((i) => i.path)).toEqual(['/sub/x.img', '/y.img']);
     const b = byFile(r.entries, 'b.conf');
-    expect(b.bootable).toBe(false);
+    expect(isBootable(b)).toBe(false);
     expect(b.diagnostics[0]).toMatchObject({ severity: 'error', line: 1 });
     expect(b.diagnostics[0]!.message).toContain('escapes');
   });
@@ -307,18 +309,18 @@ describe('paths (§5)', () => {
     });
     fs.symlinkSync('/etc/hostname', path.join(root, 'evil'));
     const r = await blsSource(context([mount(root, { fsId: 'sda:1' })]));
-    expect(byFile(r.entries, 'a.conf').bootable).toBe(false);
+    expect(isBootable(byFile(r.entries, 'a.conf'))).toBe(false);
     expect(byFile(r.entries, 'a.conf').diagnostics[0]!.message).toContain('directory');
     // the absolute link target is resolved inside the filesystem, where /etc/hostname is absent
-    expect(byFile(r.entries, 'b.conf').bootable).toBe(false);
+    expect(isBootable(byFile(r.entries, 'b.conf'))).toBe(false);
   });
 
   it('case-insensitive lookup only on FAT', async () => {
     const files = { 'loader/entries/a.conf': 'linux /VMLINUZ\n', vmlinuz: 'k' };
     const onFat = await blsSource(context([mount(tmp(files), { fsId: 'vda:1', role: 'esp' })]));
-    expect(onFat.entries[0]!.bootable).toBe(true);
+    expect(isBootable(onFat.entries[0]!)).toBe(true);
     const onExt = await blsSource(context([mount(tmp(files), { fsId: 'sda:1', type: 'ext4' })]));
-    expect(onExt.entries[0]!.bootable).toBe(false);
+    expect(isBootable(onExt.entries[0]!)).toBe(false);
   });
 
   it('an initrd line with several words falls back to one initrd per word when needed', async () => {
@@ -357,7 +359,7 @@ describe('where and what it scans', () => {
     const root = tmp({ 'loader/entries/real.CONF': 'linux /k\n', 'loader/entries/dir.conf': null, k: 'k' });
     fs.symlinkSync('real.CONF', path.join(root, 'loader/entries/link.conf'));
     const r = await blsSource(context([mount(root, { fsId: 'a:1' })]));
-    expect(r.entries.map((e) => e.id)).toEqual(['real.conf']);
+    expect(r.entries.map((e) => e.sourceId)).toEqual(['real.conf']);
     expect(r.diagnostics.map((d) => path.basename(d.file!))).toEqual(['dir.conf', 'link.conf']);
   });
 
@@ -369,7 +371,7 @@ describe('where and what it scans', () => {
       k: 'k',
     });
     const r = await blsSource(context([mount(root, { fsId: 'a:1' })]));
-    expect(r.entries.map((e) => e.id)).toEqual(['good.conf']);
+    expect(r.entries.map((e) => e.sourceId)).toEqual(['good.conf']);
     expect(r.diagnostics.map((d) => [path.basename(d.file!), d.severity, d.line])).toEqual([
       ['bad.conf', 'error', 3],
       ['big.conf', 'error', 1],
@@ -456,7 +458,7 @@ describe('fuzz', () => {
         for (const d of r.diagnostics) expect(d.file).toBeTruthy();
         for (const e of r.entries) {
           for (const d of e.diagnostics) expect(d.line).toBeGreaterThanOrEqual(1);
-          if (!e.bootable) expect(e.diagnostics.some((d) => d.severity === 'error')).toBe(true);
+          if (!isBootable(e)) expect(e.diagnostics.some((d) => d.severity === 'error')).toBe(true);
         }
         fs.rmSync(root, { recursive: true, force: true });
       }),

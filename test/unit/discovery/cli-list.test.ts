@@ -32,7 +32,7 @@ beforeAll(() => {
 describe('tendril list on a Fedora-style disk (ESP + XBOOTLDR ext4 /boot)', () => {
   it('sorts by version within the sort-key, expands $kernelopts, and picks the loader.conf default', () => {
     const r = list('--disk', fedora);
-    expect(r.schema).toBe(1);
+    expect(r.schema).toBe(2);
     expect(r.entries.map((e) => e.id)).toEqual([
       `${MID_FEDORA}-6.5.6-300.fc39.x86_64.conf`,
       `${MID_FEDORA}-6.4.15-200.fc38.x86_64.conf`,
@@ -90,7 +90,7 @@ describe('tendril list on a Debian systemd-boot ESP', () => {
     ]);
     const bad = r.entries[2]!;
     expect(bad.bootCounter).toMatchObject({ triesLeft: 0, triesDone: 3 });
-    expect(r.entries[1]!.target.kind).toBe('efi');
+    expect(r.entries[1]!.target?.kind).toBe('efi');
     expect(r.settings.defaultId).toBe('debian-6.1.0-18-amd64.conf');
     expect(r.settings.timeout).toEqual({ kind: 'menu-force' });
   });

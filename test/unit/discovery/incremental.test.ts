@@ -11,7 +11,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discover, type DiscoverOptions } from '../../../src/discovery/discover';
 import { runSourcesOver } from '../../../src/discovery/local';
-import type { BootEntry, DeviceInfo, DiscoveryResult, LinuxTarget } from '../../../src/discovery/model';
+import type { DeviceInfo, DiscoveryResult, LinuxTarget, MenuEntry } from '../../../src/discovery/model';
+import { targetOf } from '../../fixtures/status';
 import type { EfiArch, MountedFs } from '../../../src/discovery/sources/context';
 import { localSources } from '../../../src/discovery/sources';
 import type { DeviceScanner, ScanOutcome, ScanRequest } from '../../../src/discovery/worker/pool';
@@ -90,7 +91,7 @@ function rig(specs: readonly FsSpec[]): Rig {
 }
 
 interface Run {
-  readonly live: (readonly BootEntry[])[];
+  readonly live: (readonly MenuEntry[])[];
   readonly result: DiscoveryResult;
   readonly evaluations: number;
   readonly sourceRuns: number;
@@ -102,7 +103,7 @@ async function run(
   reevaluate: DiscoverOptions['reevaluate'],
 ): Promise<Run> {
   const scanner = new TreeScanner(r.disks, order);
-  const live: (readonly BootEntry[])[] = [];
+  const live: (readonly MenuEntry[])[] = [];
   const arch: EfiArch = 'x64';
   const s = await discover({
     disks: r.paths,
@@ -112,7 +113,7 @@ async function run(
     ...(reevaluate ? { reevaluate } : {}),
     ...(order
       ? {
-          onEntries: (entries: readonly BootEntry[]) => {
+          onEntries: (entries: readonly MenuEntry[]) => {
             live.push(entries);
             scanner.delivered1();
           },
@@ -244,7 +245,8 @@ describe('live discovery re-evaluates only what a new device can change', () => 
 
   it('the fixture reaches across disks (uuid, label, file, configfile, source, extractors)', () => {
     const byTitle = (t: string) => full.result.entries.find((e) => e.title === t);
-    const kernelFs = (t: string) => (byTitle(t)?.target as LinuxTarget | undefined)?.kernel.fsId;
+    const kernelFs = (t: string) =>
+      (byTitle(t) ? (targetOf(byTitle(t)!) as LinuxTarget | undefined) : undefined)?.kernel.fsId;
     expect(kernelFs('B kernel on C')).toBe('vdc:1');
     expect(kernelFs('C kernel on D')).toBe('vdd:1');
     expect(kernelFs('E via search')).toBe('vde:1');
@@ -304,7 +306,7 @@ describe('the number of evaluations is linear in the number of devices', () => {
       expect(affected.live).toEqual(all.live);
       expect(affected.result).toEqual(all.result);
       // Each disk's kernel is found on the next disk (the last one's search fails: its own).
-      const kernels = affected.result.entries.map((e) => [e.title, (e.target as LinuxTarget).kernel.fsId]);
+      const kernels = affected.result.entries.map((e) => [e.title, (targetOf(e) as LinuxTarget).kernel.fsId]);
       expect(kernels.sort()).toEqual(r.names.map((_, k) => [`disk ${k}`, `${r.names[Math.min(k + 1, n - 1)]}:1`]));
       expect(affected.sourceRuns).toBe(3 * (n + 1));
       expect(affected.evaluations).toBe(4 * n - 1);

@@ -5,6 +5,7 @@ import type { LinuxTarget } from '../../../src/discovery/model';
 import { blsSource } from '../../../src/discovery/sources/bls';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { grubenv, makeCtx, type TestCtx } from './helpers';
+import { targetOf } from '../../fixtures/status';
 
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
@@ -37,20 +38,20 @@ describe('blscfg vs the BLS source', () => {
     ]);
     const g = await scanGrub(t.ctx);
     const b = await blsSource(t.ctx);
-    const grubBls = g.entries.filter((e) => !e.id.startsWith('grub:'));
-    expect(grubBls.map((e) => e.id)).toEqual(['fedora-6.9.1.conf', 'fedora-6.8.0.conf']);
+    const grubBls = g.entries.filter((e) => !e.sourceId.startsWith('grub:'));
+    expect(grubBls.map((e) => e.sourceId)).toEqual(['fedora-6.9.1.conf', 'fedora-6.8.0.conf']);
     expect(g.entries.map((e) => e.title)).toEqual(['Fedora 6.9.1', 'Fedora 6.8.0', 'Custom after blscfg']);
     for (const e of grubBls) {
-      const twin = b.entries.find((x) => x.id === e.id);
-      expect(twin, e.id).toBeDefined();
+      const twin = b.entries.find((x) => x.sourceId === e.sourceId);
+      expect(twin, e.sourceId).toBeDefined();
       expect([twin!.origin.fsId, twin!.origin.file]).toEqual([e.origin.fsId, e.origin.file]);
     }
     expect(grubBls[0]!.bootCounter).toMatchObject({ triesLeft: 3, triesDone: 1 });
-    expect((grubBls[0]!.target as LinuxTarget).cmdline).toBe('root=/dev/sda3 ro quiet');
+    expect((targetOf(grubBls[0]!) as LinuxTarget).cmdline).toBe('root=/dev/sda3 ro quiet');
     // "$kernelopts" quoted in options stays one argument: grub's cmdline quoting applies.
-    expect((grubBls[1]!.target as LinuxTarget).cmdline).toBe('"root=/dev/sda3 ro" nomodeset');
+    expect((targetOf(grubBls[1]!) as LinuxTarget).cmdline).toBe('"root=/dev/sda3 ro" nomodeset');
     // /boot/vmlinuz-6.8.0 does not exist on a separate /boot: the §5 fallback drops /boot.
-    expect((grubBls[1]!.target as LinuxTarget).kernel.path).toBe('/vmlinuz-6.8.0');
+    expect((targetOf(grubBls[1]!) as LinuxTarget).kernel.path).toBe('/vmlinuz-6.8.0');
     // saved_entry names the file stem (with its counter, as grub sees the name).
     expect(g.settings?.defaultId).toBe('fedora-6.9.1.conf');
   });

@@ -5,6 +5,7 @@ import { rewriteGrubenv } from '../../../src/discovery/config/grubenv';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import type { LinuxTarget } from '../../../src/discovery/model';
 import { fixture, grubenv, kernels, makeCtx, type TestCtx } from './helpers';
+import { isBootable, targetOf, type HasStatus } from '../../fixtures/status';
 
 const UUID = '6b1d7f0e-2c4a-4e8b-9d1f-3a5c7e9b0d2f';
 let t: TestCtx | undefined;
@@ -32,7 +33,7 @@ const lineOf = (needle: string): number =>
   fixture('debian-bookworm.cfg')
     .split('\n')
     .findIndex((l) => l.startsWith(needle)) + 1;
-const lin = (e: { target: unknown }): LinuxTarget => e.target as LinuxTarget;
+const lin = (e: HasStatus): LinuxTarget => targetOf(e) as LinuxTarget;
 
 describe('Debian update-grub output', () => {
   it('lists the top entry, the Advanced submenu flattened and custom.cfg; not fwsetup', async () => {
@@ -47,8 +48,8 @@ describe('Debian update-grub output', () => {
       'Debian (custom, debug)',
     ]);
     const [top, adv18, rec18] = s.entries;
-    expect(top!.id).toBe(`grub:vda:2:/boot/grub/grub.cfg:gnulinux-simple-${UUID}`);
-    expect(adv18!.id).toBe(
+    expect(top!.sourceId).toBe(`grub:vda:2:/boot/grub/grub.cfg:gnulinux-simple-${UUID}`);
+    expect(adv18!.sourceId).toBe(
       `grub:vda:2:/boot/grub/grub.cfg:gnulinux-advanced-${UUID}>gnulinux-6.1.0-18-amd64-advanced-${UUID}`,
     );
     expect(adv18!.group).toBe('Advanced options for Debian GNU/Linux');
@@ -67,10 +68,10 @@ describe('Debian update-grub output', () => {
       line: lineOf("menuentry 'Debian GNU/Linux' "),
       fsUuid: UUID,
     });
-    expect(s.entries.every((e) => e.bootable)).toBe(true);
+    expect(s.entries.every((e) => isBootable(e))).toBe(true);
     // Quoted argument with spaces: grub wraps it in double quotes (cmdline.c).
     expect(lin(s.entries[5]!).cmdline).toBe('root=LABEL=debroot ro "dyndbg=file drivers/* +p" systemd.log_level=debug');
-    expect(s.settings).toMatchObject({ defaultId: top!.id, timeout: { kind: 'seconds', seconds: 5 } });
+    expect(s.settings).toMatchObject({ defaultId: top!.sourceId, timeout: { kind: 'seconds', seconds: 5 } });
     expect(
       s.diagnostics.some((d) => d.message.includes('UEFI Firmware Settings') && d.message.includes('fwsetup')),
     ).toBe(true);
@@ -85,7 +86,7 @@ describe('Debian update-grub output', () => {
     });
     const s = await scanGrub(t.ctx);
     const c = s.configs[0]!;
-    expect(s.entries.find((e) => e.id === c.defaultId)?.title).toBe(
+    expect(s.entries.find((e) => e.sourceId === c.defaultId)?.title).toBe(
       'Debian GNU/Linux, with Linux 6.1.0-17-amd64 (recovery mode)',
     );
     expect(c.defaultReason).toContain('next_entry');
@@ -105,7 +106,7 @@ describe('Debian update-grub output', () => {
     });
     t = debian({ 'boot/grub/grubenv': env });
     const first = await scanGrub(t.ctx);
-    expect(first.entries.find((e) => e.id === first.settings?.defaultId)?.title).toBe('Debian GNU/Linux');
+    expect(first.entries.find((e) => e.sourceId === first.settings?.defaultId)?.title).toBe('Debian GNU/Linux');
     // Apply what the config recorded (save_env next_entry with next_entry="") the way the boot
     // path will: an in-place rewrite of the 1024-byte block (here on the test tree).
     const intent = first.configs[0]!.saveEnv.find((x) => x.values.has('next_entry'))!;
@@ -116,7 +117,7 @@ describe('Debian update-grub output', () => {
     // This config's header uses default="0" when next_entry is empty; saved_entry is not read.
     const second = await scanGrub(t.ctx);
     expect(second.configs[0]!.oneShot).toBeUndefined();
-    expect(second.settings?.defaultId).toBe(second.entries[0]!.id);
+    expect(second.settings?.defaultId).toBe(second.entries[0]!.sourceId);
     expect(second.configs[0]!.defaultReason).toContain('default="0"');
   });
 

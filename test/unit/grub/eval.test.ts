@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { LinuxTarget } from '../../../src/discovery/model';
 import { DEFAULT_LIMITS, joinCmdline, PLATFORM_VARIABLE_NAMES } from '../../../src/discovery/sources/grub';
 import { runCfg, type FsSpec } from './helpers';
+import { declaredOf, isBootable, reasonOf, targetOf } from '../../fixtures/status';
 
 const cmdlines = async (cfg: string, files: Record<string, string> = {}): Promise<string[]> =>
-  (await runCfg(cfg, files)).entries.map((e) => (e.target as LinuxTarget).cmdline);
+  (await runCfg(cfg, files)).entries.map((e) => (targetOf(e) as LinuxTarget).cmdline);
 /** One entry whose cmdline shows the words after `linux /k`. */
 const show = (words: string): string => `menuentry 't' {\n linux /k ${words}\n}\n`;
 
@@ -98,7 +99,7 @@ describe('control flow', () => {
     const s = await runCfg(`set from=main\nsource /boot/grub/inc.cfg\nmenuentry 'main' {\n linux /k $incvar\n}\n`, {
       'boot/grub/inc.cfg': `set incvar=fromsource\nmenuentry 'included' {\n linux /k $from\n}\n`,
     });
-    expect(s.entries.map((e) => [e.title, (e.target as LinuxTarget).cmdline])).toEqual([
+    expect(s.entries.map((e) => [e.title, (targetOf(e) as LinuxTarget).cmdline])).toEqual([
       ['included', 'main'],
       ['main', 'fromsource'],
     ]);
@@ -108,7 +109,7 @@ describe('control flow', () => {
         'boot/grub/other.cfg': `menuentry 'other' {\n linux /k $carried\n}\n`,
       },
     );
-    expect(c.entries.map((e) => [e.title, (e.target as LinuxTarget).cmdline, e.origin.file])).toEqual([
+    expect(c.entries.map((e) => [e.title, (targetOf(e) as LinuxTarget).cmdline, e.origin.file])).toEqual([
       ['other', 'yes', '/boot/grub/other.cfg'],
     ]);
   });
@@ -134,10 +135,11 @@ describe('devices, search and probe (§A6)', () => {
     },
     { device: 'vdb', partition: 1, type: 'vfat', uuid: 'B00B-CAFE', label: 'ESP2', files: { k3: 'k' } },
   ];
-  const target = async (cfg: string): Promise<{ ref: LinuxTarget['kernel']; ok: boolean; why: string }[]> =>
+  // The kernel the entry names (booted or only declared); none when its device is not there.
+  const target = async (cfg: string): Promise<{ ref: LinuxTarget['kernel'] | undefined; ok: boolean; why: string }[]> =>
     (await runCfg(cfg, {}, {}, more)).entries.map((e) => ({
-      ref: (e.target as LinuxTarget).kernel,
-      ok: e.bootable,
+      ref: ((targetOf(e) ?? declaredOf(e)) as LinuxTarget | undefined)?.kernel,
+      ok: isBootable(e),
       why: e.diagnostics.map((d) => d.message).join('; '),
     }));
 
@@ -152,11 +154,11 @@ describe('devices, search and probe (§A6)', () => {
         'menuentry s { search.fs_uuid B00B-CAFE dev hd1,gpt1; linux ($dev)/k3; }',
       ].join('\n'),
     );
-    expect(r.map((x) => [x.ref.fsId, x.ok])).toEqual([
+    expect(r.map((x) => [x.ref?.fsId, x.ok])).toEqual([
       ['vda:2', true],
       ['vdb:1', true],
       ['vda:2', true],
-      ['vda:1', false],
+      [undefined, false], // no device: no kernel named (never the config's own filesystem as a stand-in)
       ['vda:2', true],
       ['vdb:1', true],
     ]);
@@ -173,13 +175,14 @@ describe('devices, search and probe (§A6)', () => {
         'menuentry g { linux (hd0,gpt9)/k; }',
       ].join('\n'),
     );
-    expect(r.map((x) => [x.ref.fsId, x.ok])).toEqual([
+    expect(r.map((x) => [x.ref?.fsId, x.ok])).toEqual([
       ['vda:2', true],
       ['vda:2', true],
       ['vda:1', true],
-      ['vda:1', false],
-      ['vda:1', false],
-      ['vda:1', false],
+      // Unresolved devices and paths name no kernel: no stand-in on the config's filesystem.
+      [undefined, false],
+      [undefined, false],
+      [undefined, false],
     ]);
     expect(r[3]!.why).toContain('optical');
     expect(r[4]!.why).toContain('not an absolute path');
@@ -192,7 +195,7 @@ describe('devices, search and probe (§A6)', () => {
       {},
       more,
     );
-    expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('AAAA0000-1111-4222-8333-444455556666 data');
+    expect((targetOf(s.entries[0]!) as LinuxTarget).cmdline).toBe('AAAA0000-1111-4222-8333-444455556666 data');
   });
 });
 
@@ -207,7 +210,7 @@ describe('defaults (§A7)', () => {
   ].join('\n');
   const pick = async (spec: string): Promise<string | undefined> => {
     const s = await runCfg(`set default="${spec}"\n${menu}\n`);
-    return s.entries.find((e) => e.id === s.settings?.defaultId)?.title;
+    return s.entries.find((e) => e.sourceId === s.settings?.defaultId)?.title;
   };
   it('index, id, title, > paths mixing forms, >> escape, unmatched → entry 0', async () => {
     expect(await pick('2')).toBe('Three');
@@ -223,11 +226,14 @@ describe('defaults (§A7)', () => {
   it('timeout -1 forces the menu; fallback is resolved', async () => {
     const s = await runCfg(`set timeout=-1\nset fallback="1>0 2"\n${menu}\n`);
     expect(s.settings?.timeout).toEqual({ kind: 'menu-force' });
-    expect(s.configs[0]!.fallbackIds.map((id) => s.entries.find((e) => e.id === id)?.title)).toEqual(['One', 'Three']);
+    expect(s.configs[0]!.fallbackIds.map((id) => s.entries.find((e) => e.sourceId === id)?.title)).toEqual([
+      'One',
+      'Three',
+    ]);
   });
   it('duplicate titles get distinct ids', async () => {
     const s = await runCfg("menuentry 'A' { linux /k; }\nmenuentry 'A' { linux /k; }\n");
-    expect(s.entries.map((e) => e.id)).toEqual([
+    expect(s.entries.map((e) => e.sourceId)).toEqual([
       'grub:vda:1:/boot/grub/grub.cfg:A',
       'grub:vda:1:/boot/grub/grub.cfg:A#2',
     ]);
@@ -298,7 +304,7 @@ describe('regexp', () => {
     const s = await runCfg(
       `regexp --set=1:d --set=2:f '^(.*)/([^/]*)$' /isos/x.iso\nregexp --set=r '^(a|a)*$' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\nset rs=$?\n${show('$d $f [$r] $rs')}`,
     );
-    expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('/isos x.iso [] 1');
+    expect((targetOf(s.entries[0]!) as LinuxTarget).cmdline).toBe('/isos x.iso [] 1');
     expect(s.diagnostics.some((d) => d.message.includes('too complex'))).toBe(true);
   });
 });
@@ -321,7 +327,7 @@ describe('broken input and environment files', () => {
       `load_env -f /boot/grub/other.env a\nset a="$a!"\nsave_env -f /boot/grub/other.env a\n${show('[$a] [$b]')}`,
       { 'boot/grub/other.env': env },
     );
-    expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('[one!] []');
+    expect((targetOf(s.entries[0]!) as LinuxTarget).cmdline).toBe('[one!] []');
     expect(s.configs[0]!.saveEnv).toEqual([
       {
         fsId: 'vda:1',
@@ -362,7 +368,7 @@ describe('loader commands', () => {
       ].join('\n'),
       { dtb: 'd' },
     );
-    const [dt, early, twice] = s.entries.map((e) => e.target as LinuxTarget);
+    const [dt, early, twice] = s.entries.map((e) => targetOf(e) as LinuxTarget);
     expect(dt).toEqual({
       kind: 'linux',
       kernel: { fsId: 'vda:1', path: '/k' },
@@ -380,12 +386,44 @@ describe('loader commands', () => {
   });
 });
 
+describe('broken entries name no invented target', () => {
+  it('chainloader +1 (a BIOS boot sector), a missing or unlocatable file: reason, declared only when located', async () => {
+    const s = await runCfg(
+      [
+        'menuentry bios { insmod chain; set root=(hd0,1); chainloader +1; }',
+        'menuentry efi { chainloader /EFI/gone.efi; }',
+        'menuentry nodev { chainloader (cd0)/x.efi; }',
+        'menuentry lin { linux /k root=x; initrd /i1 /gone.img; }',
+      ].join('\n'),
+    );
+    const [bios, efi, nodev, lin] = s.entries;
+    // Before, `chainloader +1` got an `efi` target with the path '+1' on the config's filesystem.
+    expect([targetOf(bios!), declaredOf(bios!)]).toEqual([undefined, undefined]);
+    expect(reasonOf(bios!)).toBe('chainloader +1 boots a BIOS boot sector; not supported (no BIOS under tendril)');
+    expect(targetOf(efi!)).toBeUndefined();
+    expect(declaredOf(efi!)).toEqual({ kind: 'efi', image: { fsId: 'vda:1', path: '/EFI/gone.efi' } });
+    expect(reasonOf(efi!)).toMatch(/^chainloader \/EFI\/gone.efi not found on vda:1/);
+    expect([targetOf(nodev!), declaredOf(nodev!)]).toEqual([undefined, undefined]);
+    expect(reasonOf(nodev!)).toMatch(/^chainloader \(cd0\)\/x.efi: /);
+    expect(declaredOf(lin!)).toEqual({
+      kind: 'linux',
+      kernel: { fsId: 'vda:1', path: '/k' },
+      initrds: [
+        { fsId: 'vda:1', path: '/i1' },
+        { fsId: 'vda:1', path: '/gone.img' },
+      ],
+      cmdline: 'root=x',
+    });
+    expect(reasonOf(lin!)).toMatch(/^initrd \/gone.img not found on vda:1/);
+  });
+});
+
 describe('eval', () => {
   it('runs its words as script in the current context; self-eval recursion ends in a limit', async () => {
     const s = await runCfg(
       `set cmd='set v=from_eval'\neval $cmd\neval "set w=\\$v"\n${show('$v $w')}\nset loop='eval $loop'\neval $loop\n`,
     );
-    expect((s.entries[0]!.target as LinuxTarget).cmdline).toBe('from_eval from_eval');
+    expect((targetOf(s.entries[0]!) as LinuxTarget).cmdline).toBe('from_eval from_eval');
     expect(
       s.diagnostics.some((d) => /limit reached: nesting deeper than 32 \(eval\)/.test(d.message) && d.line === 9),
     ).toBe(true);
@@ -402,7 +440,7 @@ describe('wildcards', () => {
       show('/isos/c?.img (hd0,gpt1)/isos/[ab].iso "/isos/*.iso" /isos/*.none /i*/x'),
     ].join('\n');
     const s = await runCfg(cfg, files);
-    expect(s.entries.map((e) => [e.title, (e.target as LinuxTarget).cmdline])).toEqual([
+    expect(s.entries.map((e) => [e.title, (targetOf(e) as LinuxTarget).cmdline])).toEqual([
       ['/isos/a.iso', 'iso=/isos/a.iso'],
       ['/isos/b.iso', 'iso=/isos/b.iso'],
       ['t', '/isos/c1.img (hd0,gpt1)/isos/a.iso (hd0,gpt1)/isos/b.iso /isos/*.iso /isos/*.none /i*/x'],

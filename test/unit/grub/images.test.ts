@@ -11,6 +11,7 @@ import type { FsReport, FsType, LinuxTarget } from '../../../src/discovery/model
 import type { MountedFs, SourceContext } from '../../../src/discovery/sources/context';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { fixture } from './helpers';
+import { isBootable, targetOf } from '../../fixtures/status';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-grub-img-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -85,14 +86,14 @@ describe('grub.cfg on real images', () => {
     );
     expect(blkid(esp, 'UUID')).toBe('7E3A-21C9');
     const s = await scanGrub(ctxOf([await mount(esp, 'nvme0n1', 1, 'vfat', 'esp')]));
-    expect(s.entries.map((e) => [e.title, e.bootable])).toEqual([
+    expect(s.entries.map((e) => [e.title, isBootable(e)])).toEqual([
       ['Arch Linux', true],
       ['Arch Linux, with Linux linux', true],
       ['Arch Linux, with Linux linux (fallback initramfs)', true],
       ['Windows Boot Manager (on /dev/nvme0n1p1)', true],
       ['Windows 7 (on /dev/sdb1)', false],
     ]);
-    expect((s.entries[2]!.target as LinuxTarget).initrds.map((r) => r.path)).toEqual([
+    expect((targetOf(s.entries[2]!) as LinuxTarget).initrds.map((r) => r.path)).toEqual([
       '/intel-ucode.img',
       '/initramfs-linux-fallback.img',
     ]);
@@ -125,6 +126,6 @@ describe('grub.cfg on real images', () => {
       ],
     ]);
     expect(s.entries).toHaveLength(5);
-    expect(s.entries.every((e) => e.bootable && e.origin.fsId === 'vda:2')).toBe(true);
+    expect(s.entries.every((e) => isBootable(e) && e.origin.fsId === 'vda:2')).toBe(true);
   });
 });

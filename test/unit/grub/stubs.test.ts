@@ -2,10 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LinuxTarget } from '../../../src/discovery/model';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { fixture, grubenv, kernels, makeCtx, type TestCtx } from './helpers';
+import { isBootable, targetOf, type HasStatus } from '../../fixtures/status';
 
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
-const lin = (e: { target: unknown }): LinuxTarget => e.target as LinuxTarget;
+const lin = (e: HasStatus): LinuxTarget => targetOf(e) as LinuxTarget;
 
 describe('Ubuntu: ESP stub → configfile on a separate /boot', () => {
   const ROOT = '5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a';
@@ -47,9 +48,9 @@ describe('Ubuntu: ESP stub → configfile on a separate /boot', () => {
       'Ubuntu, with Linux 6.8.0-41-generic',
       'Memory test (memtest86+x64.efi)',
     ]);
-    expect(new Set(s.entries.map((e) => e.id)).size).toBe(5);
+    expect(new Set(s.entries.map((e) => e.sourceId)).size).toBe(5);
     expect(s.entries[0]!.origin.file).toBe('/grub/grub.cfg');
-    expect(s.entries[0]!.id.startsWith('grub:nvme0n1:2:/grub/grub.cfg:')).toBe(true);
+    expect(s.entries[0]!.sourceId.startsWith('grub:nvme0n1:2:/grub/grub.cfg:')).toBe(true);
     expect(lin(s.entries[0]!)).toEqual({
       kind: 'linux',
       kernel: { fsId: 'nvme0n1:2', path: '/vmlinuz-6.8.0-45-generic' },
@@ -58,7 +59,9 @@ describe('Ubuntu: ESP stub → configfile on a separate /boot', () => {
     });
     expect(lin(s.entries[2]!).cmdline).toBe(`root=UUID=${ROOT} ro recovery nomodeset dis_ucode_ldr`);
     // saved_entry by title path through the submenu; hidden timeout style.
-    expect(s.entries.find((e) => e.id === s.settings?.defaultId)?.title).toBe('Ubuntu, with Linux 6.8.0-41-generic');
+    expect(s.entries.find((e) => e.sourceId === s.settings?.defaultId)?.title).toBe(
+      'Ubuntu, with Linux 6.8.0-41-generic',
+    );
     expect(s.configs[0]!.defaultReason).toContain('saved_entry');
     expect(s.settings?.timeout).toEqual({ kind: 'menu-hidden' });
   });
@@ -69,7 +72,7 @@ describe('Ubuntu: ESP stub → configfile on a separate /boot', () => {
     expect(s.settings?.timeout).toEqual({ kind: 'seconds', seconds: 30 });
     expect(lin(s.entries[0]!).cmdline).toBe(`root=UUID=${ROOT} ro quiet splash`);
     // saved_entry unset → default "" → entry 0.
-    expect(s.settings?.defaultId).toBe(s.entries[0]!.id);
+    expect(s.settings?.defaultId).toBe(s.entries[0]!.sourceId);
   });
 });
 
@@ -123,7 +126,7 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
     });
     const s = await scanGrub(t.ctx);
     expect(s.configs).toHaveLength(1);
-    expect(s.entries.map((e) => e.id)).toEqual([
+    expect(s.entries.map((e) => e.sourceId)).toEqual([
       `${MID}-5.5.10-200.fc31.x86_64.conf`,
       `${MID}-5.3.7-301.fc31.x86_64.conf`,
       `${MID}-0-rescue.conf`,
@@ -145,7 +148,7 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
       cmdline: 'root=/dev/mapper/fedora-root ro rd.lvm.lv=fedora/root rhgb quiet skew_tick=1',
     });
     expect(s.settings?.defaultId).toBe(`${MID}-5.3.7-301.fc31.x86_64.conf`);
-    expect(s.entries.every((x) => x.bootable)).toBe(true);
+    expect(s.entries.every((x) => isBootable(x))).toBe(true);
   });
 
   it('without kernelopts in grubenv the grub.cfg fallback is used; undefined $tuned_* vanish', async () => {
@@ -156,6 +159,6 @@ describe('Fedora: ESP stub with search --set=dev + export $prefix, blscfg with $
     );
     expect(lin(s.entries[0]!).initrds).toHaveLength(1);
     // saved_entry unset: default "" → entry 0 (the newest).
-    expect(s.settings?.defaultId).toBe(s.entries[0]!.id);
+    expect(s.settings?.defaultId).toBe(s.entries[0]!.sourceId);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOT_COMMAND, bootEntries, candidates, timeoutSeconds } from '../../../src/kexec/command';
 import { parseCommand } from '../../../src/util/args';
 import { blsDisk, blsEntry } from '../../fixtures/boot';
+import type { MenuEntry } from '../../../src/discovery/model';
 import { type BootTree, linuxEntry, makeBootTree } from './helpers';
 
 const parseBootArgs = (argv: string[]) => {
@@ -59,7 +60,7 @@ describe('tendril boot arguments', () => {
   });
   it('orders fallback candidates after the chosen entry, wrapping, bootable only', () => {
     const e = ['a', 'b', 'c', 'd'].map((id) => linuxEntry(id, '/k', [], ''));
-    const broken = { ...e[3]!, bootable: false };
+    const broken: MenuEntry = { ...e[3]!, status: { ok: false, reason: 'initrd missing' } };
     const list = [e[0]!, e[1]!, e[2]!, broken];
     expect((candidates(list, 'b', true) as { id: string }[]).map((x) => x.id)).toEqual(['b', 'c', 'a']);
     expect((candidates(list, 'b', false) as { id: string }[]).map((x) => x.id)).toEqual(['b']);

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { hostKernel as findHostKernel } from '../../../initramfs/host';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
-import type { BootEntry, FileRef } from '../../../src/discovery/model';
+import type { FileRef, MenuEntry } from '../../../src/discovery/model';
 
 /** The installed Debian kernel's path (initramfs/host.ts). */
 export const hostKernel = findHostKernel().vmlinuz;
@@ -54,15 +54,17 @@ export function makeBootTree(): BootTree {
   return { dir, fs: new HostDirFileSystem(dir), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function linuxEntry(id: string, kernel: string, initrds: string[], cmdline: string, fsId = 'img:1'): BootEntry {
+export function linuxEntry(id: string, kernel: string, initrds: string[], cmdline: string, fsId = 'img:1'): MenuEntry {
   const ref = (p: string): FileRef => ({ fsId, path: p });
   return {
     id,
+    sourceId: id,
+    index: 0,
+    default: false,
     title: id,
     displayTitle: id,
     origin: { source: 'bls', fsId, device: 'img', partition: 1, file: `/loader/entries/${id}` },
-    target: { kind: 'linux', kernel: ref(kernel), initrds: initrds.map(ref), cmdline },
-    bootable: true,
+    status: { ok: true, target: { kind: 'linux', kernel: ref(kernel), initrds: initrds.map(ref), cmdline } },
     diagnostics: [],
   };
 }

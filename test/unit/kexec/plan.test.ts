@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { constants } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MenuEntry } from '../../../src/discovery/model';
 import { KexecError } from '../../../src/kexec/errors';
 import { isCompressedHead, isEarlyMicrocodeCpio, layoutInitrd } from '../../../src/kexec/initrd';
 import { describePlan, planBoot } from '../../../src/kexec/plan';
@@ -100,7 +101,20 @@ describe('planBoot', () => {
   it('unknown filesystem and non-linux targets are errors, not crashes', async () => {
     const e = linuxEntry('x.conf', '/vmlinuz', [], '', 'other:1');
     expect(((await planBoot(e, lookup).catch((x: unknown) => x)) as KexecError).failure.errno).toBe('ENODEV');
-    const efi = { ...e, target: { kind: 'efi' as const, image: { fsId: 'img:1', path: '/shell.efi' } } };
+    const efi = {
+      ...e,
+      status: { ok: true as const, target: { kind: 'efi' as const, image: { fsId: 'img:1', path: '/shell.efi' } } },
+    };
     expect(((await planBoot(efi, lookup).catch((x: unknown) => x)) as KexecError).failure.hint).toMatch(/efi/);
+  });
+  it('refuses a broken entry with its reason and never loads what it declares', async () => {
+    // Every file of the declared target is there: only the status keeps it from booting.
+    const ok = linuxEntry('x.conf', '/vmlinuz', ['/initrd.img'], 'root=x');
+    if (!ok.status.ok) throw new Error('fixture entry is not bootable');
+    const reason = 'initrd /gone.img: not found on img:1';
+    const entry: MenuEntry = { ...ok, status: { ok: false, reason, declared: ok.status.target } };
+    const err = (await planBoot(entry, lookup).catch((x: unknown) => x)) as KexecError;
+    expect(err).toBeInstanceOf(KexecError);
+    expect(err.failure.hint).toBe(`entry not bootable: ${reason}`);
   });
 });

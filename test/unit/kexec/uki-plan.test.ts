@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
-import type { BootEntry } from '../../../src/discovery/model';
+import type { MenuEntry } from '../../../src/discovery/model';
 import { materialize } from '../../../src/kexec/load';
 import { planBoot, sha256Of } from '../../../src/kexec/plan';
 import { KERNEL, buildAddon, buildUki, kernelRelease } from '../../fixtures/uki';
@@ -30,20 +30,25 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function entry(over: Partial<{ cmdlineOverride: string }> = {}): BootEntry {
+function entry(over: Partial<{ cmdlineOverride: string }> = {}): MenuEntry {
   return {
     id: 't.efi',
+    sourceId: 't.efi',
+    index: 0,
+    default: false,
     title: 'T',
     displayTitle: 'T',
     origin: { source: 'uki', fsId: 'esp:1', device: 'esp', partition: 1, file: '/EFI/Linux/t.efi' },
-    target: {
-      kind: 'uki',
-      image: { fsId: 'esp:1', path: '/EFI/Linux/t.efi' },
-      profile: 0,
-      addons: [{ fsId: 'esp:1', path: '/EFI/Linux/t.efi.extra.d/a.addon.efi' }],
-      ...over,
+    status: {
+      ok: true,
+      target: {
+        kind: 'uki',
+        image: { fsId: 'esp:1', path: '/EFI/Linux/t.efi' },
+        profile: 0,
+        addons: [{ fsId: 'esp:1', path: '/EFI/Linux/t.efi.extra.d/a.addon.efi' }],
+        ...over,
+      },
     },
-    bootable: true,
     diagnostics: [],
   };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MenuState } from '../../../src/menu/state';
-import { ASCII, glyphsFor, render, UNICODE } from '../../../src/menu/view';
-import { all, settings } from './entries';
+import { ASCII, detailLines, glyphsFor, render, UNICODE } from '../../../src/menu/view';
+import { listText } from '../../../src/menu/plain';
+import { all, broken, others, settings } from './entries';
 import { LineEditor } from '../../../src/menu/editor';
 import { hashPassword, verifyPassword, parseHash } from '../../../src/menu/password';
 
@@ -51,6 +52,42 @@ describe('menu frames', () => {
     expect(glyphsFor({ TERM: 'xterm-256color', LANG: 'en_US.UTF-8' })).toBe(UNICODE);
     expect(glyphsFor({ TERM: 'xterm' })).toBe(ASCII);
     expect(glyphsFor({ TERM: 'linux', TENDRIL_ASCII: '1' })).toBe(ASCII);
+  });
+});
+
+describe('broken entries', () => {
+  const screen = (st: MenuState) =>
+    render(st, 100, 24, ASCII)
+      .lines.map((l) => l.text)
+      .join('\n');
+  it('are [BROKEN] with their reason, never [BROKEN,VM] or "booted in a VM"', () => {
+    const st = new MenuState();
+    st.setEntries([...others.slice(0, 2), ...broken], settings('debian.conf'));
+    let text = screen(st);
+    expect(text).toMatch(/Windows 7 \(on \/dev\/sdb1\)\s+\[BROKEN\]\s+\|/);
+    expect(text).toMatch(/EFI Shell\s+\[BROKEN\]\s+\|/);
+    expect(text).toMatch(/Memtest86\+\s+\[VM\]/);
+    expect(text).not.toMatch(/BROKEN,VM/);
+    // The status line gives the selected entry's reason.
+    st.key('j');
+    st.key('j');
+    expect(st.current?.id).toBe('win7.conf');
+    text = screen(st);
+    expect(text).toMatch(/win7\.conf {2}BROKEN: chainloader \+1 boots a BIOS boot sector/);
+    // Details: the reason, and what the config declares (if anything), not how it would boot.
+    const win = detailLines(broken[0]!);
+    expect(win).toContain('target    none');
+    expect(win).toContain(
+      'bootable  NO: chainloader +1 boots a BIOS boot sector; not supported (no BIOS under tendril)',
+    );
+    const shell = detailLines(broken[1]!);
+    expect(shell).toContain('target    as the config declares it (cannot boot):');
+    expect(shell).toContain('efi       disk.img:1:/shell.efi');
+    expect(shell).toContain('bootable  NO: efi /shell.efi: not found (tried /shell.efi) on disk.img:1');
+    expect([...win, ...shell].join('\n')).not.toMatch(/booted in a VM/);
+    expect(detailLines(others[1]!)).toContain('efi       disk.img:1:/EFI/memtest.efi  (booted in a VM)');
+    // Line mode: the mark and the reason.
+    expect(listText(st)).toMatch(/EFI Shell \[BROKEN\]: efi \/shell\.efi: not found/);
   });
 });
 

@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, LINUX_TYPE, makeCtx, type FsSpec, type TestCtx } from './tree';
+import { isBootable, targetOf } from '../../fixtures/status';
 
 const K = { real: 'kernel' } as const;
 const EFI = { real: 'efi' } as const;
@@ -14,7 +15,7 @@ const H = (fsId: string) => createHash('sha256').update(`tendril-fs:${fsId}/`).d
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
+const nameOf = (e: SourceEntry) => e.sourceId.replace(/^sprout:vda:1:/, '');
 const AUTO = '[options]\nautoconfigure = true\n';
 
 async function run(toml: string, others: FsSpec[], espExtra = {}) {
@@ -45,20 +46,20 @@ describe('autoconfigure', () => {
       'Boot Linux /boot/vmlinuz-6.1.0-9-amd64',
       'Boot Linux /boot/vmlinuz-5.10.0-1-amd64',
     ]);
-    expect(r.entries.map((e) => (e.target as LinuxTarget).initrds.map((f) => f.path))).toEqual([
+    expect(r.entries.map((e) => (targetOf(e) as LinuxTarget).initrds.map((f) => f.path))).toEqual([
       ['/boot/initramfs-6.1.0-10-amd64'],
       ['/boot/initrd.img-6.1.0-9-amd64'],
       [],
     ]);
-    expect((r.entries[0]!.target as LinuxTarget).cmdline).toBe('root=/dev/vda2 ro');
-    expect(r.entries.every((e) => e.bootable)).toBe(true);
+    expect((targetOf(r.entries[0]!) as LinuxTarget).cmdline).toBe('root=/dev/vda2 ro');
+    expect(r.entries.every((e) => isBootable(e))).toBe(true);
   });
 
   it('Fedora/Arch *.img initramfs names are paired (flagged); linux-options defaults to "placeholder" with a warning', async () => {
     const r = await run(AUTO, [{ fsId: 'vda:2', files: { 'vmlinuz-linux': K, 'initramfs-linux.img': 'i' } }]);
     const e = r.entries[0]!;
-    expect((e.target as LinuxTarget).initrds).toEqual([{ fsId: 'vda:2', path: '/initramfs-linux.img' }]);
-    expect((e.target as LinuxTarget).cmdline).toBe('placeholder');
+    expect((targetOf(e) as LinuxTarget).initrds).toEqual([{ fsId: 'vda:2', path: '/initramfs-linux.img' }]);
+    expect((targetOf(e) as LinuxTarget).cmdline).toBe('placeholder');
     expect(e.diagnostics.some((d) => /set \[values\] linux-options/.test(d.message))).toBe(true);
     expect(r.diagnostics.some((d) => /sprout does not pair \*\.img names/.test(d.message))).toBe(true);
   });
@@ -88,7 +89,7 @@ describe('autoconfigure', () => {
     expect(r.entries.map(nameOf)).toEqual(['debian-6.1']);
     const e = r.entries[0]!;
     expect(e.title).toBe('Debian 6.1');
-    expect(e.target).toEqual<LinuxTarget>({
+    expect(targetOf(e)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'vda:2', path: '/vmlinuz-6.1' },
       initrds: [
@@ -103,8 +104,8 @@ describe('autoconfigure', () => {
     const r = await run(AUTO, [
       { fsId: 'vda:2', files: { 'loader/entries/a.conf': 'linux /vmlinuz\noptions x\n', vmlinuz: K } },
     ]);
-    expect(r.entries[0]!.bootable).toBe(true);
-    expect((r.entries[0]!.target as LinuxTarget).initrds).toEqual([]);
+    expect(isBootable(r.entries[0]!)).toBe(true);
+    expect((targetOf(r.entries[0]!) as LinuxTarget).initrds).toEqual([]);
   });
 
   it('BLS under /boot/loader on a root filesystem is found too (flagged)', async () => {
@@ -115,14 +116,14 @@ describe('autoconfigure', () => {
       },
     ]);
     expect(r.entries.map(nameOf)).toEqual(['f']);
-    expect((r.entries[0]!.target as LinuxTarget).kernel).toEqual({ fsId: 'vda:2', path: '/boot/vmlinuz-6' });
+    expect((targetOf(r.entries[0]!) as LinuxTarget).kernel).toEqual({ fsId: 'vda:2', path: '/boot/vmlinuz-6' });
     expect(r.diagnostics.some((d) => /sprout only looks at \/loader/.test(d.message))).toBe(true);
   });
 
   it('Windows bootmgfw.efi becomes auto-windows-<H>, an EFI target for the VM path', async () => {
     const r = await run(AUTO, [], { 'EFI/Microsoft/Boot/bootmgfw.efi': EFI });
     expect(r.entries.map(nameOf)).toEqual([`auto-windows-${H('vda:1')}`]);
-    expect(r.entries[0]!.target).toEqual({
+    expect(targetOf(r.entries[0]!)).toEqual({
       kind: 'efi',
       image: { fsId: 'vda:1', path: '/EFI/Microsoft/Boot/bootmgfw.efi' },
     });

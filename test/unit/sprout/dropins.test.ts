@@ -2,15 +2,16 @@
 // merged in name order, key-by-key table merge, arrays replace, [mask] removes tables,
 // version must agree, broken drop-ins are skipped with file and line.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, makeCtx, type Files, type TestCtx } from './tree';
+import { isBootable, targetOf } from '../../fixtures/status';
 
 const K = { real: 'kernel' } as const;
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
+const nameOf = (e: SourceEntry) => e.sourceId.replace(/^sprout:vda:1:/, '');
 const MAIN = `version = 1
 [values]
 cmdline = "root=LABEL=rootfs ro"
@@ -36,7 +37,7 @@ async function run(dropins: Record<string, string>, extra: Files = {}) {
   t = makeCtx([esp(files)]);
   return sproutSource(t.ctx);
 }
-const cmd = (e: BootEntry | undefined) => (e?.target as LinuxTarget).cmdline;
+const cmd = (e: SourceEntry | undefined) => (targetOf(e!) as LinuxTarget).cmdline;
 
 describe('sprout.d drop-ins', () => {
   it('override: a later file replaces one key and keeps the table’s other keys', async () => {
@@ -45,7 +46,7 @@ describe('sprout.d drop-ins', () => {
       ['stable', 'Linux (local)'],
       ['debug', 'Linux (debug)'],
     ]);
-    expect(r.entries[0]!.bootable).toBe(true);
+    expect(isBootable(r.entries[0]!)).toBe(true);
   });
 
   it('order: files apply in name order, the last one wins', async () => {
@@ -74,7 +75,7 @@ describe('sprout.d drop-ins', () => {
     expect(s.title).toBe('Only a title');
     // Its actions and sort-key are gone: not bootable, sorted by its name, and a digit run
     // beats letters in UAPI.10, so debug's "1" now sorts above "stable".
-    expect(s.bootable).toBe(false);
+    expect(isBootable(s)).toBe(false);
     expect(r.entries.map(nameOf)).toEqual(['debug', 'stable']);
     expect(s.origin).toMatchObject({ file: '/sprout.d/50-redo.toml', line: 3 });
   });

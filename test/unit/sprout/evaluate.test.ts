@@ -1,9 +1,10 @@
 // Evaluation (sprout.md §7–§13, §19.4–§19.8): paths, chainload classification by content,
 // initrd= conversion, generators, names, global order, defaults, timeouts, phases, limits.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { createSproutSource, sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, LINUX_TYPE, makeCtx, type Files, type FsSpec, type TestCtx } from './tree';
+import { declaredOf, isBootable, reasonOf, targetOf } from '../../fixtures/status';
 
 const K = { real: 'kernel' } as const;
 const EFI = { real: 'efi' } as const;
@@ -13,9 +14,9 @@ const P2 = '22222222-2222-4222-8222-222222222222';
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
-const names = (es: BootEntry[]) => es.map(nameOf);
-const get = (es: BootEntry[], n: string) => {
+const nameOf = (e: SourceEntry) => e.sourceId.replace(/^sprout:vda:1:/, '');
+const names = (es: SourceEntry[]) => es.map(nameOf);
+const get = (es: SourceEntry[], n: string) => {
   const e = es.find((x) => nameOf(x) === n);
   if (!e) throw new Error(`no entry ${n} in ${names(es).join(', ')}`);
   return e;
@@ -41,35 +42,35 @@ describe('paths (§11, §19.4)', () => {
     return r.entries[0]!;
   };
   it('ESP-relative with and without a leading backslash', async () => {
-    expect(((await kernelOf('\\EFI\\linux\\vmlinuz')).target as LinuxTarget).kernel).toEqual({
+    expect((targetOf(await kernelOf('\\EFI\\linux\\vmlinuz')) as LinuxTarget).kernel).toEqual({
       fsId: 'vda:1',
       path: '/EFI/linux/vmlinuz',
     });
-    expect(((await kernelOf('vmlinuz')).target as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/vmlinuz' });
+    expect((targetOf(await kernelOf('vmlinuz')) as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/vmlinuz' });
     // FAT: looked up case-insensitively.
-    expect((await kernelOf('\\efi\\LINUX\\VMLINUZ')).bootable).toBe(true);
+    expect(isBootable(await kernelOf('\\efi\\LINUX\\VMLINUZ'))).toBe(true);
   });
   it('device-path text with HD(n,GPT,guid,…) resolves by PARTUUID; other nodes are skipped', async () => {
     const e = await kernelOf(
       `PciRoot(0x0)/Pci(0x4,0x0)/NVMe(0x1,00-00)/HD(2,GPT,${P2.toUpperCase()},0x800,0x100000)/\\boot\\vmlinuz`,
     );
-    expect(e.bootable).toBe(true);
-    expect((e.target as LinuxTarget).kernel).toEqual({ fsId: 'vda:2', path: '/boot/vmlinuz' });
+    expect(isBootable(e)).toBe(true);
+    expect((targetOf(e) as LinuxTarget).kernel).toEqual({ fsId: 'vda:2', path: '/boot/vmlinuz' });
   });
   it('HD(n,MBR,0xsig,…) resolves by the MBR PARTUUID Linux forms', async () => {
     const mbr: FsSpec = { fsId: 'vdb:5', partType: '0x83', partUuid: '0a0b0c0d-05', files: { vmlinuz: K } };
     const e = await kernelOf('PciRoot(0x0)/HD(5,MBR,0xA0B0C0D,0x800,0x1000)/\\vmlinuz', [mbr]);
-    expect((e.target as LinuxTarget).kernel).toEqual({ fsId: 'vdb:5', path: '/vmlinuz' });
+    expect((targetOf(e) as LinuxTarget).kernel).toEqual({ fsId: 'vdb:5', path: '/vmlinuz' });
   });
   it('a device path matching nothing, or without HD(), makes the entry unavailable with the reason', async () => {
     const e = await kernelOf('PciRoot(0x0)/HD(1,GPT,99999999-9999-4999-8999-999999999999,1,2)/\\vmlinuz');
-    expect(e.bootable).toBe(false);
+    expect(isBootable(e)).toBe(false);
     expect(msgs(e)).toMatch(/no discovered partition matches HD\(1,GPT/);
     expect(msgs(await kernelOf('PciRoot(0x0)/Pci(0x1,0x0)/\\vmlinuz'))).toMatch(/has no HD\(\) node/);
   });
   it('never escapes the filesystem root', async () => {
     const e = await kernelOf('\\..\\..\\etc\\passwd');
-    expect(e.bootable).toBe(false);
+    expect(isBootable(e)).toBe(false);
     expect(msgs(e)).toMatch(/escapes the filesystem root/);
   });
 });
@@ -85,7 +86,7 @@ describe('chainload (§7.1, §19.5)', () => {
       ),
       { vmlinuz: K },
     );
-    expect(r.entries[0]!.target).toEqual({
+    expect(targetOf(r.entries[0]!)).toEqual({
       kind: 'linux',
       kernel: { fsId: 'vda:1', path: '/vmlinuz' },
       initrds: [],
@@ -101,7 +102,7 @@ describe('chainload (§7.1, §19.5)', () => {
       { 'EFI/k/vmlinuz': K, 'EFI/k/a.img': 'a', 'b.img': 'b', 'EFI/k/first.img': 'f' },
     );
     const e = r.entries[0]!;
-    expect(e.target).toEqual({
+    expect(targetOf(e)).toEqual({
       kind: 'linux',
       kernel: { fsId: 'vda:1', path: '/EFI/k/vmlinuz' },
       initrds: [
@@ -118,7 +119,7 @@ describe('chainload (§7.1, §19.5)', () => {
       {},
       [root2],
     );
-    expect((r.entries[0]!.target as LinuxTarget).initrds).toEqual([{ fsId: 'vda:2', path: '/boot/initrd.img' }]);
+    expect((targetOf(r.entries[0]!) as LinuxTarget).initrds).toEqual([{ fsId: 'vda:2', path: '/boot/initrd.img' }]);
   });
   it('linux-initrd may be an array (PR sprout#78); a missing initrd makes the entry unbootable', async () => {
     const r = await run(cfg('\\vmlinuz', 'chainload.linux-initrd = ["\\\\u.img", "\\\\i.img"]'), {
@@ -126,14 +127,14 @@ describe('chainload (§7.1, §19.5)', () => {
       'u.img': 'u',
       'i.img': 'i',
     });
-    expect((r.entries[0]!.target as LinuxTarget).initrds.map((f) => f.path)).toEqual(['/u.img', '/i.img']);
+    expect((targetOf(r.entries[0]!) as LinuxTarget).initrds.map((f) => f.path)).toEqual(['/u.img', '/i.img']);
     const r2 = await run(cfg('\\vmlinuz', 'chainload.linux-initrd = "\\\\gone.img"'), { vmlinuz: K });
-    expect(r2.entries[0]!.bootable).toBe(false);
+    expect(isBootable(r2.entries[0]!)).toBe(false);
     expect(msgs(r2.entries[0]!)).toMatch(/linux-initrd vda:1:\/gone.img not found/);
   });
   it('a PE with a .linux section is a UKI; options override its cmdline', async () => {
     const r = await run(cfg('\\EFI\\Linux\\arch.efi', 'chainload.options = ["quiet"]'), { 'EFI/Linux/arch.efi': UKI });
-    expect(r.entries[0]!.target).toEqual({
+    expect(targetOf(r.entries[0]!)).toEqual({
       kind: 'uki',
       image: { fsId: 'vda:1', path: '/EFI/Linux/arch.efi' },
       profile: 0,
@@ -143,15 +144,15 @@ describe('chainload (§7.1, §19.5)', () => {
   });
   it('any other PE is an EFI program for the VM path', async () => {
     const r = await run(cfg('\\EFI\\systemd\\systemd-bootx64.efi'), { 'EFI/systemd/systemd-bootx64.efi': EFI });
-    expect(r.entries[0]!.target).toEqual({
+    expect(targetOf(r.entries[0]!)).toEqual({
       kind: 'efi',
       image: { fsId: 'vda:1', path: '/EFI/systemd/systemd-bootx64.efi' },
     });
-    expect(r.entries[0]!.bootable).toBe(true);
+    expect(isBootable(r.entries[0]!)).toBe(true);
   });
   it('a file that is neither kernel nor PE, or is missing, is not bootable with the reason', async () => {
     const r = await run(cfg('\\notes.txt'), { 'notes.txt': 'hello world' });
-    expect(r.entries[0]!.bootable).toBe(false);
+    expect(isBootable(r.entries[0]!)).toBe(false);
     expect(msgs(r.entries[0]!)).toMatch(/neither a Linux kernel nor a PE\/EFI image/);
     const r2 = await run(cfg('\\missing'));
     expect(msgs(r2.entries[0]!)).toMatch(/chainload.path vda:1:\/missing not found/);
@@ -166,7 +167,7 @@ describe('actions in entries (§7, §19.5, §19.7)', () => {
   it('print runs before the boot action; actions after a chainload are reported as never running', async () => {
     const toml = `[actions.hi]\nprint.text = "hello $who"\n[actions.boot]\nchainload.path = "vmlinuz"\n[actions.bye]\nprint.text = "bye"\n[entries.e]\ntitle = "E"\nactions = ["hi", "boot", "bye"]\nvalues = { who = "world" }\n`;
     const e = (await run(toml, { vmlinuz: K })).entries[0]!;
-    expect(e.bootable).toBe(true);
+    expect(isBootable(e)).toBe(true);
     expect(msgs(e)).toMatch(/^print: hello world$/m);
     expect(msgs(e)).toMatch(/actions after boot \(bye\) would only run if the image returned/);
   });
@@ -175,25 +176,61 @@ describe('actions in entries (§7, §19.5, §19.7)', () => {
       '[actions.p]\nprint.text = "x"\n[entries.a]\ntitle = "A"\nactions = ["nope"]\n[entries.b]\ntitle = "B"\nactions = ["p"]\n',
     );
     expect(msgs(get(r.entries, 'a'))).toMatch(/unknown action 'nope'/);
-    expect(get(r.entries, 'a').bootable).toBe(false);
+    expect(isBootable(get(r.entries, 'a'))).toBe(false);
     expect(msgs(get(r.entries, 'b'))).toMatch(/nothing to boot/);
     expect(get(r.entries, 'b').origin.line).toBe(6);
+  });
+  it('a broken entry has no invented target: its reason, and a declared target only when complete', async () => {
+    const r = await run(
+      '[actions.p]\nprint.text = "x"\n[actions.half]\nchainload.options = []\n' +
+        '[actions.nokernel]\nchainload.path = "gone"\n' +
+        '[actions.noinitrd]\nchainload.path = "vmlinuz"\nchainload.options = ["root=x"]\nchainload.linux-initrd = ["\\\\i.img", "\\\\gone.img"]\n' +
+        '[entries.a]\ntitle = "A"\nactions = ["nope"]\n[entries.b]\ntitle = "B"\nactions = ["p"]\n' +
+        '[entries.c]\ntitle = "C"\nactions = ["half"]\n[entries.d]\ntitle = "D"\nactions = ["nokernel"]\n' +
+        '[entries.e]\ntitle = "E"\nactions = ["noinitrd"]\n',
+      { vmlinuz: K, 'i.img': 'i' },
+    );
+    // Nothing to boot or show (before: an `efi` target naming sprout.toml).
+    const none: [string, RegExp][] = [
+      ['a', /^unknown action 'nope'$/],
+      ['b', /^entry has no chainload or edera action: nothing to boot$/],
+      ['c', /^action half: chainload needs/],
+      ['d', /^chainload.path vda:1:\/gone not found$/],
+    ];
+    for (const [n, why] of none) {
+      const e = get(r.entries, n);
+      expect([n, isBootable(e), targetOf(e), declaredOf(e)]).toEqual([n, false, undefined, undefined]);
+      expect(reasonOf(e)).toMatch(why);
+    }
+    // A kernel whose second initrd is missing: the whole declared target, every initrd named.
+    const e = get(r.entries, 'e');
+    expect(targetOf(e)).toBeUndefined();
+    expect(reasonOf(e)).toBe('linux-initrd vda:1:/gone.img not found');
+    expect(declaredOf(e)).toEqual<LinuxTarget>({
+      kind: 'linux',
+      kernel: { fsId: 'vda:1', path: '/vmlinuz' },
+      initrds: [
+        { fsId: 'vda:1', path: '/i.img' },
+        { fsId: 'vda:1', path: '/gone.img' },
+      ],
+      cmdline: 'root=x',
+    });
   });
   it('action names are stamped with the entry context ("$act")', async () => {
     const r = await run(
       '[actions.go]\nchainload.path = "vmlinuz"\n[entries.e]\ntitle = "E"\nactions = ["$act"]\nvalues = { act = "go" }\n',
       { vmlinuz: K },
     );
-    expect(r.entries[0]!.bootable).toBe(true);
+    expect(isBootable(r.entries[0]!)).toBe(true);
   });
   it('a self-referencing value disables only that entry, with a diagnostic', async () => {
     const r = await run(
       '[actions.go]\nchainload.path = "vmlinuz"\n[entries.bad]\ntitle = "Bad $x"\nactions = ["go"]\nvalues = { x = "a$x" }\n[entries.good]\ntitle = "Good"\nactions = ["go"]\n',
       { vmlinuz: K },
     );
-    expect(get(r.entries, 'bad').bootable).toBe(false);
+    expect(isBootable(get(r.entries, 'bad'))).toBe(false);
     expect(msgs(get(r.entries, 'bad'))).toMatch(/value "x": value grows beyond 65536 characters/);
-    expect(get(r.entries, 'good').bootable).toBe(true);
+    expect(isBootable(get(r.entries, 'good'))).toBe(true);
   });
   it('entry values override generator values, which override root values (§4.1)', async () => {
     const toml = `[values]\na = "root"\nb = "root"\nc = "root"\n[generators.g.list]\nentry.title = "$a $b $c"\nentry.values = { a = "entry" }\nvalues = [{ a = "gen", b = "gen" }]\n`;
@@ -219,7 +256,7 @@ describe('generators (§9)', () => {
   it('list: one entry per map; actions stamped with the map at generation', async () => {
     const toml = `[actions.boot-a]\nchainload.path = "vmlinuz"\n[generators.l.list]\nentry.title = "T $n"\nentry.actions = ["boot-$n"]\nvalues = [{ n = "a" }, { n = "zz" }]\n`;
     const r = await run(toml, { vmlinuz: K });
-    expect(get(r.entries, 'l-0').bootable).toBe(true);
+    expect(isBootable(get(r.entries, 'l-0'))).toBe(true);
     expect(msgs(get(r.entries, 'l-1'))).toMatch(/unknown action 'boot-zz'/);
   });
   it('non-string matrix values break only that generator', async () => {
@@ -268,7 +305,7 @@ describe('order, names, defaults, timeouts (§13)', () => {
   });
   it('ids are sprout:<fsId>:<name>, unique even when a static name collides with a generated one', async () => {
     const r = await run('[entries.g-0]\ntitle = "static"\n[generators.g.list]\nentry.title = "gen"\nvalues = [{}]\n');
-    expect(r.entries.map((e) => e.id).sort()).toEqual(['sprout:vda:1:g-0', 'sprout:vda:1:g-0#2']);
+    expect(r.entries.map((e) => e.sourceId).sort()).toEqual(['sprout:vda:1:g-0', 'sprout:vda:1:g-0#2']);
     expect(r.diagnostics.some((d) => /used more than once/.test(d.message))).toBe(true);
   });
 });
@@ -283,7 +320,7 @@ describe('phases (§10, §19.8)', () => {
     expect(m).toContain('print (late phase): root tendril-fs:vda:1/');
     expect(m.some((x) => /startup phase: unknown action 'missing'/.test(x))).toBe(true);
     expect(m.some((x) => /chainload action boot would start an image/.test(x))).toBe(true);
-    expect(r.entries[0]!.bootable).toBe(true);
+    expect(isBootable(r.entries[0]!)).toBe(true);
   });
 });
 
@@ -309,7 +346,7 @@ describe('several ESPs', () => {
       { fsId: 'vdc:1', type: 'ext4', files: { 'sprout.toml': '[entries.z]\ntitle = "not an ESP"\n' } },
     ]);
     const r = await sproutSource(t.ctx);
-    expect(r.entries.map((e) => e.id)).toEqual(['sprout:vda:1:b', 'sprout:vda:1:a', 'sprout:vdb:1:c']);
+    expect(r.entries.map((e) => e.sourceId)).toEqual(['sprout:vda:1:b', 'sprout:vda:1:a', 'sprout:vdb:1:c']);
     expect(r.settings).toMatchObject({
       timeout: { kind: 'seconds', seconds: 2 },
       defaultId: 'sprout:vda:1:b',
@@ -342,7 +379,7 @@ describe('I/O errors', () => {
       get: () => ({ report: m.report, fs: faulty }),
     };
     const r = await sproutSource(ctx);
-    expect(r.entries.map((e) => [nameOf(e), e.bootable])).toEqual([
+    expect(r.entries.map((e) => [nameOf(e), isBootable(e)])).toEqual([
       ['b', false],
       ['a', true],
     ]);

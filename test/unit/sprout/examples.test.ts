@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget, MultibootTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, MultibootTarget, SourceEntry } from '../../../src/discovery/model';
 import { sproutSource } from '../../../src/discovery/sources/sprout';
 import { esp, LINUX_TYPE, makeCtx, XBOOTLDR_TYPE, type TestCtx } from './tree';
+import { declaredOf, isBootable, targetOf } from '../../fixtures/status';
 
 const DATA = path.join(__dirname, '../../data/sprout');
 const example = (n: string) => fs.readFileSync(path.join(DATA, `example-${n}.toml`), 'utf8');
@@ -17,9 +18,9 @@ const EFI = { real: 'efi' } as const;
 let t: TestCtx | undefined;
 afterEach(() => t?.cleanup());
 
-const nameOf = (e: BootEntry) => e.id.replace(/^sprout:vda:1:/, '');
-const names = (es: BootEntry[]) => es.map(nameOf);
-const byName = (es: BootEntry[], n: string) => {
+const nameOf = (e: SourceEntry) => e.sourceId.replace(/^sprout:vda:1:/, '');
+const names = (es: SourceEntry[]) => es.map(nameOf);
+const byName = (es: SourceEntry[], n: string) => {
   const e = es.find((x) => nameOf(x) === n);
   if (!e) throw new Error(`no entry ${n} in ${names(es).join(', ')}`);
   return e;
@@ -38,8 +39,8 @@ describe('sprout.md §18.1: static entries, extractor, default, print', () => {
     expect(r.settings?.timeout).toEqual({ kind: 'seconds', seconds: 5 });
     const stable = byName(r.entries, 'stable');
     expect(stable.title).toBe('Linux (stable)');
-    expect(stable.bootable).toBe(true);
-    expect(stable.target).toEqual<LinuxTarget>({
+    expect(isBootable(stable)).toBe(true);
+    expect(targetOf(stable)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'vda:2', path: '/boot/vmlinuz-stable' },
       initrds: [{ fsId: 'vda:2', path: '/boot/initramfs-stable' }],
@@ -48,7 +49,7 @@ describe('sprout.md §18.1: static entries, extractor, default, print', () => {
     // The hello action runs first: its text names the extractor token.
     expect(infos(stable)).toContain('print: booting from tendril-fs:vda:2/');
     const debug = byName(r.entries, 'debug');
-    expect((debug.target as LinuxTarget).cmdline).toBe('root=LABEL=rootfs ro quiet debug ignore_loglevel');
+    expect((targetOf(debug) as LinuxTarget).cmdline).toBe('root=LABEL=rootfs ro quiet debug ignore_loglevel');
     expect(debug.origin).toMatchObject({ source: 'sprout', fsId: 'vda:1', file: '/sprout.toml', line: 33 });
   });
 
@@ -56,7 +57,7 @@ describe('sprout.md §18.1: static entries, extractor, default, print', () => {
     t = makeCtx([esp({ 'sprout.toml': example('18.1'), 'boot/vmlinuz-stable': K, 'boot/initramfs-stable': 'x' })]);
     // The ESP itself matches has-item here; a second fs without the file must not.
     const r = await sproutSource(t.ctx);
-    expect((byName(r.entries, 'stable').target as LinuxTarget).kernel).toEqual({
+    expect((targetOf(byName(r.entries, 'stable')) as LinuxTarget).kernel).toEqual({
       fsId: 'vda:1',
       path: '/boot/vmlinuz-stable',
     });
@@ -71,8 +72,8 @@ describe('sprout.md §18.1: static entries, extractor, default, print', () => {
     ]);
     const r2 = await sproutSource(t.ctx);
     const s2 = byName(r2.entries, 'stable');
-    expect(s2.bootable).toBe(true);
-    expect((s2.target as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/boot/vmlinuz-stable' });
+    expect(isBootable(s2)).toBe(true);
+    expect((targetOf(s2) as LinuxTarget).kernel).toEqual({ fsId: 'vda:1', path: '/boot/vmlinuz-stable' });
     expect(infos(s2)).toContain('print: booting from ');
   });
 });
@@ -109,10 +110,10 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
     expect(names(r.entries)).toEqual(['rescue-1', 'rescue-0', 'fedora-6.9.1', 'fedora-6.8.5']);
     expect(byName(r.entries, 'rescue-0').title).toBe('Rescue (rescue)');
     expect(byName(r.entries, 'rescue-1').title).toBe('Rescue (emergency)');
-    expect((byName(r.entries, 'rescue-1').target as LinuxTarget).cmdline).toBe(
+    expect((targetOf(byName(r.entries, 'rescue-1')) as LinuxTarget).cmdline).toBe(
       'root=LABEL=rootfs systemd.unit=emergency.target',
     );
-    expect((byName(r.entries, 'rescue-1').target as LinuxTarget).kernel).toEqual({
+    expect((targetOf(byName(r.entries, 'rescue-1')) as LinuxTarget).kernel).toEqual({
       fsId: 'vda:3',
       path: '/vmlinuz-rescue',
     });
@@ -125,7 +126,7 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
     expect(f.version).toBe('6.9.1');
     expect(f.machineId).toBe('0123456789abcdef0123456789abcdef');
     // Booted natively (§19.5): both initrds in order and both options lines, not sprout's last-one-wins.
-    expect(f.target).toEqual<LinuxTarget>({
+    expect(targetOf(f)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'vda:3', path: '/vmlinuz-6.9.1' },
       initrds: [
@@ -150,7 +151,7 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
     t = makeCtx([esp({ 'sprout.toml': cfg }), { fsId: 'vda:3', partType: XBOOTLDR_TYPE, files: boot }]);
     const r = await sproutSource(t.ctx);
     const f = byName(r.entries, 'fedora-6.9.1');
-    expect(f.target).toEqual<LinuxTarget>({
+    expect(targetOf(f)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'vda:3', path: '/vmlinuz-6.9.1' },
       initrds: [{ fsId: 'vda:3', path: '/initramfs-6.9.1.img' }],
@@ -163,7 +164,7 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
     const r = await sproutSource(t.ctx);
     expect(names(r.entries)).toEqual(['rescue-1', 'rescue-0']);
     for (const e of r.entries) {
-      expect(e.bootable).toBe(false);
+      expect(isBootable(e)).toBe(false);
       expect(infos(e).join('\n')).toMatch(/extractor boot matched no filesystem/);
     }
     expect(r.diagnostics.map((d) => d.message).join('\n')).toMatch(
@@ -208,8 +209,8 @@ describe('sprout.md §18.3: edera plus autoconfigure', () => {
     expect(r.settings?.timeout).toEqual({ kind: 'seconds', seconds: 3 });
 
     const edera = byName(r.entries, 'edera');
-    expect(edera.bootable).toBe(false);
-    expect(edera.target).toEqual<MultibootTarget>({
+    expect(isBootable(edera)).toBe(false);
+    expect(declaredOf(edera)).toEqual<MultibootTarget>({
       kind: 'multiboot',
       kernel: { fsId: 'vda:1', path: '/EFI/edera/xen.efi' },
       cmdline: 'dom0_mem=4G,max:4G console=com1 com1=115200,8n1',
@@ -222,7 +223,7 @@ describe('sprout.md §18.3: edera plus autoconfigure', () => {
 
     const l0 = byName(r.entries, `auto-linux-${Hroot}-0`);
     expect(l0.title).toBe('Boot Linux /boot/vmlinuz-6.1.0-56-amd64');
-    expect(l0.target).toEqual<LinuxTarget>({
+    expect(targetOf(l0)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'vda:2', path: '/boot/vmlinuz-6.1.0-56-amd64' },
       initrds: [{ fsId: 'vda:2', path: '/boot/initrd.img-6.1.0-56-amd64' }],
@@ -230,7 +231,7 @@ describe('sprout.md §18.3: edera plus autoconfigure', () => {
     });
     const win = byName(r.entries, `auto-windows-${Hesp}`);
     expect(win.title).toBe('Boot Windows');
-    expect(win.target).toEqual({ kind: 'efi', image: { fsId: 'vda:1', path: '/EFI/Microsoft/Boot/bootmgfw.efi' } });
-    expect(win.bootable).toBe(true);
+    expect(targetOf(win)).toEqual({ kind: 'efi', image: { fsId: 'vda:1', path: '/EFI/Microsoft/Boot/bootmgfw.efi' } });
+    expect(isBootable(win)).toBe(true);
   });
 });

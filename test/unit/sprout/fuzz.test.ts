@@ -9,6 +9,7 @@ import { mergeDocuments } from '../../../src/discovery/sources/sprout/dropins';
 import { evaluateSprout, MAX_ENTRIES } from '../../../src/discovery/sources/sprout/evaluate';
 import { STAMP_LIMITS } from '../../../src/discovery/sources/sprout/stamp';
 import { esp, LINUX_TYPE, makeCtx, type TestCtx } from './tree';
+import { targetOf } from '../../fixtures/status';
 
 const DATA = path.join(__dirname, '../../data/sprout');
 const examples = fs
@@ -44,7 +45,8 @@ async function evaluate(texts: string[]): Promise<void> {
   expect(r.entries.length).toBeLessThanOrEqual(MAX_ENTRIES);
   for (const e of r.entries) {
     expect(e.title.length).toBeLessThanOrEqual(STAMP_LIMITS.valueBytes);
-    if (e.target.kind === 'linux') expect(e.target.cmdline.length).toBeLessThanOrEqual(STAMP_LIMITS.valueBytes);
+    const t = targetOf(e);
+    if (t?.kind === 'linux') expect(t.cmdline.length).toBeLessThanOrEqual(STAMP_LIMITS.valueBytes);
   }
   for (const d of [...r.diagnostics, ...r.entries.flatMap((e) => e.diagnostics)])
     expect(typeof d.message).toBe('string');

@@ -10,6 +10,7 @@ import type { MountedFs } from '../../../src/discovery/sources/context';
 import { sproutSource } from '../../../src/discovery/sources/sprout';
 import { buildFs } from '../../fixtures/images';
 import { EFI_SRC, ESP_TYPE, KERNEL_SRC } from './tree';
+import { isBootable, targetOf } from '../../fixtures/status';
 
 const DATA = path.join(__dirname, '../../data/sprout');
 const sources: FileSource[] = [];
@@ -45,12 +46,12 @@ describe('sprout on a real FAT ESP', () => {
     };
     const m: MountedFs = { report, fs: await openFileSystem(src, 'vfat') };
     const r = await sproutSource({ filesystems: [m], get: (id) => (id === 'vda:1' ? m : undefined), arch: 'x64' });
-    expect(r.entries.map((e) => e.id)).toEqual(['sprout:vda:1:stable', 'sprout:vda:1:debug']);
+    expect(r.entries.map((e) => e.sourceId)).toEqual(['sprout:vda:1:stable', 'sprout:vda:1:debug']);
     const stable = r.entries[0]!;
-    expect(stable.bootable).toBe(true);
-    expect((stable.target as LinuxTarget).cmdline).toBe('root=LABEL=local rw console=ttyS0,115200');
-    expect((stable.target as LinuxTarget).kernel.fsId).toBe('vda:1');
-    expect((stable.target as LinuxTarget).initrds).toHaveLength(1);
+    expect(isBootable(stable)).toBe(true);
+    expect((targetOf(stable) as LinuxTarget).cmdline).toBe('root=LABEL=local rw console=ttyS0,115200');
+    expect((targetOf(stable) as LinuxTarget).kernel.fsId).toBe('vda:1');
+    expect((targetOf(stable) as LinuxTarget).initrds).toHaveLength(1);
     expect(r.settings).toMatchObject({ defaultId: 'sprout:vda:1:stable', timeout: { kind: 'seconds', seconds: 5 } });
   });
 });

@@ -1,10 +1,11 @@
 // SYSLINUX directive semantics (grub-syslinux.md §B1, §B2): probe order, APPEND rules,
 // INITRD lists and initrd= in APPEND, INCLUDE/CONFIG limits, defaults, kernel types, timeouts.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { syslinuxSource } from '../../../src/discovery/sources/syslinux';
 import { LIMITS } from '../../../src/discovery/sources/syslinux/parser';
 import { makeCtx, type Files, type TestCtx } from '../sprout/tree';
+import { declaredOf, isBootable, reasonOf, targetOf } from '../../fixtures/status';
 
 const K = { real: 'kernel' } as const;
 let t: TestCtx | undefined;
@@ -21,10 +22,10 @@ async function run(cfg: string, extra: Files = {}) {
   t = makeCtx([{ fsId: 'sdb:1', type: 'vfat', files: { 'boot/syslinux/syslinux.cfg': cfg, ...BIN, ...extra } }]);
   return syslinuxSource(t.ctx);
 }
-const label = (e: BootEntry) => e.id.split(':').slice(4).join(':');
-const get = (es: BootEntry[], l: string) => es.find((e) => label(e) === l)!;
-const cmd = (e: BootEntry) => (e.target as LinuxTarget).cmdline;
-const initrds = (e: BootEntry) => (e.target as LinuxTarget).initrds.map((f) => f.path);
+const label = (e: SourceEntry) => e.sourceId.split(':').slice(4).join(':');
+const get = (es: SourceEntry[], l: string) => es.find((e) => label(e) === l)!;
+const cmd = (e: SourceEntry) => (targetOf(e) as LinuxTarget).cmdline;
+const initrds = (e: SourceEntry) => (targetOf(e) as LinuxTarget).initrds.map((f) => f.path);
 
 describe('probe order (§B1)', () => {
   it('boot/isolinux/isolinux.cfg wins over extlinux/ and the root syslinux.cfg', async () => {
@@ -98,12 +99,12 @@ describe('paths', () => {
       'LABEL rel\n KERNEL VMLINUZ\nLABEL abs\n KERNEL /boot/syslinux/vmlinuz\nLABEL up\n KERNEL ../../kernels/k\n',
       { 'kernels/k': K },
     );
-    expect(r.entries.map((e) => e.bootable)).toEqual([true, true, true]);
-    expect((get(r.entries, 'up').target as LinuxTarget).kernel.path).toBe('/kernels/k');
+    expect(r.entries.map((e) => isBootable(e))).toEqual([true, true, true]);
+    expect((targetOf(get(r.entries, 'up')) as LinuxTarget).kernel.path).toBe('/kernels/k');
   });
   it('a path escaping the root is an error with file and line', async () => {
     const r = await run('LABEL bad\n KERNEL ../../../../etc/passwd\n');
-    expect(r.entries[0]!.bootable).toBe(false);
+    expect(isBootable(r.entries[0]!)).toBe(false);
     expect(r.entries[0]!.diagnostics[0]).toMatchObject({ file: '/boot/syslinux/syslinux.cfg', line: 2 });
     expect(r.entries[0]!.diagnostics[0]!.message).toMatch(/escapes the filesystem root/);
   });
@@ -146,8 +147,8 @@ describe('INCLUDE and CONFIG', () => {
       'other/k': K,
     });
     expect(r.entries.map(label)).toEqual(['new']);
-    expect(r.entries[0]!.bootable).toBe(true);
-    expect(r.settings).toEqual({ from: 'sdb:1 /other/real.cfg' });
+    expect(isBootable(r.entries[0]!)).toBe(true);
+    expect(r.settings).toEqual({ kind: 'menu-config', from: 'sdb:1 /other/real.cfg' });
   });
   it('CONFIG inside a LABEL is that label’s type: listed, not bootable', async () => {
     const r = await run('LABEL old\nCONFIG /other/real.cfg\n', { 'other/real.cfg': 'LABEL new\nKERNEL k\n' });
@@ -163,7 +164,7 @@ describe('INCLUDE and CONFIG', () => {
 describe('labels, defaults, kernel types', () => {
   it('keywords are case-insensitive; MENU LABEL strips ^; MENU HIDE marks hidden', async () => {
     const r = await run('lAbEl one\n  KeRnEl vmlinuz\n  MeNu LaBeL ^One ^Two\n  menu hide\n');
-    expect(r.entries[0]).toMatchObject({ title: 'One Two', hidden: true, bootable: true });
+    expect(r.entries[0]).toMatchObject({ title: 'One Two', hidden: true, status: { ok: true } });
   });
   it('MENU DEFAULT beats DEFAULT; ONTIMEOUT beats both (it is what boots on timeout)', async () => {
     const base = 'LABEL a\nKERNEL vmlinuz\nLABEL b\nKERNEL vmlinuz\nMENU DEFAULT\nLABEL c\nKERNEL vmlinuz\n';
@@ -175,8 +176,8 @@ describe('labels, defaults, kernel types', () => {
   it('DEFAULT naming no label is a kernel command line (an entry of its own)', async () => {
     const r = await run('DEFAULT vmlinuz root=/dev/sda1 initrd=initrd.img\nLABEL other\nKERNEL vmlinuz\n');
     expect(r.entries.map(label)).toEqual(['vmlinuz', 'other']);
-    expect(r.settings?.defaultId).toBe(r.entries[0]!.id);
-    expect(r.entries[0]!.target).toEqual({
+    expect(r.settings?.defaultId).toBe(r.entries[0]!.sourceId);
+    expect(targetOf(r.entries[0]!)).toEqual({
       kind: 'linux',
       kernel: { fsId: 'sdb:1', path: '/boot/syslinux/vmlinuz' },
       initrds: [{ fsId: 'sdb:1', path: '/boot/syslinux/initrd.img' }],
@@ -198,18 +199,44 @@ describe('labels, defaults, kernel types', () => {
     expect(reason('pxe')).toMatch(/PXE bootstrap/);
     expect(reason('bs')).toMatch(/boot sector/);
     expect(reason('img')).toMatch(/floppy image/);
-    expect(get(r.entries, 'forced').bootable).toBe(true);
+    expect(isBootable(get(r.entries, 'forced'))).toBe(true);
     expect(reason('boot')).toMatch(/boot sector/);
     expect(reason('lb')).toMatch(/LOCALBOOT/);
     expect(reason('none')).toMatch(/no KERNEL or LINUX/);
+  });
+  it('a broken label has no invented target: its reason, and a declared target only when complete', async () => {
+    const r = await run(
+      'LABEL c32\nKERNEL chain.c32\nLABEL lb\nLOCALBOOT 0\nLABEL none\nAPPEND x\nLABEL mb\nKERNEL mboot.c32\n' +
+        'LABEL gone\nKERNEL vmlinuz\nINITRD initrd.img,missing.img\nAPPEND root=/dev/sda1\n',
+    );
+    // Nothing tendril can boot or show (before: an `efi` target naming the config file).
+    for (const l of ['c32', 'lb', 'none', 'mb']) {
+      const e = get(r.entries, l);
+      expect([l, isBootable(e), targetOf(e), declaredOf(e)]).toEqual([l, false, undefined, undefined]);
+      expect(reasonOf(e)).toBe(e.diagnostics.find((d) => d.severity === 'error')?.message);
+    }
+    expect(reasonOf(get(r.entries, 'mb'))).toBe('mboot.c32 without a multiboot kernel in APPEND');
+    // A Linux label whose initrd is missing still names everything it asked for.
+    const gone = get(r.entries, 'gone');
+    expect(targetOf(gone)).toBeUndefined();
+    expect(reasonOf(gone)).toBe('initrd /boot/syslinux/missing.img not found');
+    expect(declaredOf(gone)).toEqual<LinuxTarget>({
+      kind: 'linux',
+      kernel: { fsId: 'sdb:1', path: '/boot/syslinux/vmlinuz' },
+      initrds: [
+        { fsId: 'sdb:1', path: '/boot/syslinux/initrd.img' },
+        { fsId: 'sdb:1', path: '/boot/syslinux/missing.img' },
+      ],
+      cmdline: 'root=/dev/sda1',
+    });
   });
   it('mboot.c32 is a multiboot (Xen) entry split at ---, not bootable by kexec yet', async () => {
     const r = await run(
       'LABEL xen\nKERNEL mboot.c32\nAPPEND xen.gz dom0_mem=2G --- vmlinuz root=/dev/sda1 ro --- initrd.img\n',
       { 'boot/syslinux/xen.gz': 'x' },
     );
-    expect(r.entries[0]!.bootable).toBe(false);
-    expect(r.entries[0]!.target).toEqual({
+    expect(isBootable(r.entries[0]!)).toBe(false);
+    expect(declaredOf(r.entries[0]!)).toEqual({
       kind: 'multiboot',
       kernel: { fsId: 'sdb:1', path: '/boot/syslinux/xen.gz' },
       cmdline: 'dom0_mem=2G',
@@ -226,16 +253,16 @@ describe('labels, defaults, kernel types', () => {
     const r = await run(
       'LABEL a\nKERNEL vmlinuz\nFDT a.img\nFDTOVERLAYS b.img ucode.img\nLABEL b\nKERNEL vmlinuz\nDEVICETREE b.img\n',
     );
-    expect((r.entries[0]!.target as LinuxTarget).devicetree?.path).toBe('/boot/syslinux/a.img');
-    expect((r.entries[0]!.target as LinuxTarget).devicetreeOverlays?.map((f) => f.path)).toEqual([
+    expect((targetOf(r.entries[0]!) as LinuxTarget).devicetree?.path).toBe('/boot/syslinux/a.img');
+    expect((targetOf(r.entries[0]!) as LinuxTarget).devicetreeOverlays?.map((f) => f.path)).toEqual([
       '/boot/syslinux/b.img',
       '/boot/syslinux/ucode.img',
     ]);
-    expect((r.entries[1]!.target as LinuxTarget).devicetree?.path).toBe('/boot/syslinux/b.img');
+    expect((targetOf(r.entries[1]!) as LinuxTarget).devicetree?.path).toBe('/boot/syslinux/b.img');
   });
   it('duplicate labels get distinct ids and a warning', async () => {
     const r = await run('LABEL a\nKERNEL vmlinuz\nLABEL a\nKERNEL vmlinuz\n');
-    expect(r.entries.map((e) => e.id.split(':').pop())).toEqual(['a', 'a#2']);
+    expect(r.entries.map((e) => e.sourceId.split(':').pop())).toEqual(['a', 'a#2']);
     expect(r.entries[1]!.diagnostics[0]).toMatchObject({ severity: 'warning', line: 3 });
   });
   it('TIMEOUT is in tenths (rounded up); 0 waits forever; garbage is a warning', async () => {
@@ -269,7 +296,9 @@ describe('I/O errors', () => {
       },
     });
     const r = await syslinuxSource({ ...t.ctx, filesystems: [{ report: m.report, fs: faulty }] });
-    expect(r.entries.map((e) => e.bootable)).toEqual([true, false]);
+    expect(r.entries.map((e) => isBootable(e))).toEqual([true, false]);
+    expect([targetOf(r.entries[1]!), declaredOf(r.entries[1]!)]).toEqual([undefined, undefined]);
+    expect(reasonOf(r.entries[1]!)).toBe('label b: pread: EIO (simulated)');
     expect(r.entries[1]!.diagnostics[0]).toMatchObject({
       file: '/syslinux.cfg',
       line: 3,

@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BootEntry, LinuxTarget } from '../../../src/discovery/model';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { syslinuxSource } from '../../../src/discovery/sources/syslinux';
 import { makeCtx, type Files, type FsSpec, type TestCtx } from '../sprout/tree';
+import { isBootable, targetOf } from '../../fixtures/status';
 
 const DATA = path.join(__dirname, '../../data/syslinux');
 const K = { real: 'kernel' } as const;
@@ -40,7 +41,7 @@ const lineIn = (rel: string, needle: string) =>
     .readFileSync(path.join(DATA, rel), 'utf8')
     .split('\n')
     .findIndex((l) => l.includes(needle)) + 1;
-const label = (e: BootEntry) => e.id.split(':').slice(4).join(':');
+const label = (e: SourceEntry) => e.sourceId.split(':').slice(4).join(':');
 
 describe('Debian live ISO (isolinux)', () => {
   const extra = {
@@ -59,35 +60,36 @@ describe('Debian live ISO (isolinux)', () => {
       'Start installer',
       'Hardware Detection Tool (HDT)',
     ]);
-    expect(r.entries[0]!.id).toBe('syslinux:sr0:0:/isolinux/isolinux.cfg:live-amd64');
+    expect(r.entries[0]!.sourceId).toBe('syslinux:sr0:0:/isolinux/isolinux.cfg:live-amd64');
     expect(r.settings).toEqual({
+      kind: 'menu-config',
       timeout: { kind: 'menu-force' },
-      defaultId: r.entries[0]!.id,
+      defaultId: r.entries[0]!.sourceId,
       from: 'sr0:0 /isolinux/isolinux.cfg',
     });
   });
   it('targets: kernel and initrd from the fs root, APPEND verbatim', async () => {
     const r = await scan('debian-live', extra);
     const live = r.entries[0]!;
-    expect(live.bootable).toBe(true);
+    expect(isBootable(live)).toBe(true);
     expect(live.origin).toMatchObject({
       source: 'syslinux',
       fsId: 'sr0:0',
       file: '/isolinux/live.cfg',
       line: lineIn('debian-live/isolinux/live.cfg', 'label live-amd64'),
     });
-    expect(live.target).toEqual<LinuxTarget>({
+    expect(targetOf(live)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'sr0:0', path: '/live/vmlinuz-6.1.0-13-amd64' },
       initrds: [{ fsId: 'sr0:0', path: '/live/initrd.img-6.1.0-13-amd64' }],
       cmdline: 'boot=live components quiet splash findiso=${iso_path}',
     });
-    expect((r.entries[2]!.target as LinuxTarget).cmdline).toBe('vga=788 --- quiet');
+    expect((targetOf(r.entries[2]!) as LinuxTarget).cmdline).toBe('vga=788 --- quiet');
   });
   it('COM32 modules are listed but not bootable; the missing utilities.cfg is an info with file and line', async () => {
     const r = await scan('debian-live', extra);
     const hdt = r.entries[3]!;
-    expect(hdt.bootable).toBe(false);
+    expect(isBootable(hdt)).toBe(false);
     expect(hdt.diagnostics[0]).toMatchObject({
       severity: 'error',
       file: '/isolinux/menu.cfg',
@@ -120,7 +122,7 @@ describe('Fedora DVD (isolinux, initrd= in APPEND)', () => {
   });
   it('relative KERNEL resolves in the config directory; initrd= moves from APPEND to the initrds', async () => {
     const r = await scan('fedora-dvd', extra);
-    expect(r.entries[1]!.target).toEqual<LinuxTarget>({
+    expect(targetOf(r.entries[1]!)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'sr0:0', path: '/isolinux/vmlinuz' },
       initrds: [{ fsId: 'sr0:0', path: '/isolinux/initrd.img' }],
@@ -131,7 +133,7 @@ describe('Fedora DVD (isolinux, initrd= in APPEND)', () => {
   it('LOCALBOOT is not bootable with a reason naming the line', async () => {
     const r = await scan('fedora-dvd', extra);
     const local = r.entries[5]!;
-    expect(local.bootable).toBe(false);
+    expect(isBootable(local)).toBe(false);
     expect(local.diagnostics[0]).toMatchObject({
       file: '/isolinux/isolinux.cfg',
       line: lineIn('fedora-dvd/isolinux/isolinux.cfg', 'localboot 0xffff'),
@@ -140,7 +142,7 @@ describe('Fedora DVD (isolinux, initrd= in APPEND)', () => {
   });
   it('a missing initrd makes only that entry unbootable', async () => {
     const r = await scan('fedora-dvd', { 'isolinux/vmlinuz': K, 'isolinux/memtest': K });
-    expect(r.entries.filter((e) => e.bootable).map(label)).toEqual(['memtest']);
+    expect(r.entries.filter((e) => isBootable(e)).map(label)).toEqual(['memtest']);
     expect(r.entries[0]!.diagnostics[0]!.message).toBe('initrd /isolinux/initrd.img not found');
   });
 });
@@ -160,14 +162,18 @@ describe('Fedora ARM extlinux on ext4', () => {
       'Fedora Linux (6.5.6-300.fc39.aarch64) 39 (Thirty Nine)',
       'Fedora Linux (6.5.5-300.fc39.aarch64) 39 (Thirty Nine)',
     ]);
-    expect(r.entries[0]!.id).toBe(
+    expect(r.entries[0]!.sourceId).toBe(
       'syslinux:mmcblk0:2:/extlinux/extlinux.conf:Fedora Linux (6.5.6-300.fc39.aarch64) 39 (Thirty Nine)',
     );
-    expect(r.settings).toEqual({ timeout: { kind: 'seconds', seconds: 2 }, from: 'mmcblk0:2 /extlinux/extlinux.conf' });
+    expect(r.settings).toEqual({
+      kind: 'menu-config',
+      timeout: { kind: 'seconds', seconds: 2 },
+      from: 'mmcblk0:2 /extlinux/extlinux.conf',
+    });
     expect(r.entries[0]!.diagnostics.map((d) => d.message)).toEqual([
       'FDTDIR: the board DTB name is chosen by firmware; no devicetree passed',
     ]);
-    expect(r.entries[1]!.target).toEqual<LinuxTarget>({
+    expect(targetOf(r.entries[1]!)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'mmcblk0:2', path: '/vmlinuz-6.5.5-300.fc39.aarch64' },
       initrds: [{ fsId: 'mmcblk0:2', path: '/initramfs-6.5.5-300.fc39.aarch64.img' }],
@@ -191,7 +197,7 @@ describe('Fedora ARM extlinux on ext4', () => {
     ]);
     const r = await syslinuxSource(t.ctx);
     expect(r.entries).toHaveLength(2);
-    expect(r.entries.every((e) => e.bootable)).toBe(true);
+    expect(r.entries.every((e) => isBootable(e))).toBe(true);
     expect(r.entries[0]!.origin.file).toBe('/boot/extlinux/extlinux.conf');
   });
 });

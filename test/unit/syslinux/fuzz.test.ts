@@ -80,7 +80,7 @@ async function parseAll(files: Record<string, string>) {
   expect(cfg.labels.length).toBeLessThanOrEqual(LIMITS.labels);
   for (const d of cfg.diagnostics) expect(typeof d.message).toBe('string');
   const r = await evaluate(cfg, t.ctx.filesystems[0]!, '/syslinux.cfg');
-  expect(new Set(r.entries.map((e) => e.id)).size).toBe(r.entries.length);
+  expect(new Set(r.entries.map((e) => e.sourceId)).size).toBe(r.entries.length);
   for (const e of r.entries) for (const d of e.diagnostics) expect(d.file).toBeTruthy();
   return cfg;
 }

@@ -11,6 +11,7 @@ import type { MountedFs, SourceContext } from '../../../src/discovery/sources/co
 import { syslinuxSource } from '../../../src/discovery/sources/syslinux';
 import { buildFs, type Tree } from '../../fixtures/images';
 import { KERNEL_SRC } from '../sprout/tree';
+import { isBootable, targetOf } from '../../fixtures/status';
 
 const DATA = path.join(__dirname, '../../data/syslinux');
 const open: FileSource[] = [];
@@ -59,7 +60,7 @@ describe('syslinux on real images', () => {
       0,
     );
     const r = await syslinuxSource(await ctxOf(img, 'iso9660', 'sr0:0'));
-    expect(r.entries.map((e) => e.id.split(':').pop())).toEqual([
+    expect(r.entries.map((e) => e.sourceId.split(':').pop())).toEqual([
       'linux',
       'check',
       'basic',
@@ -68,17 +69,18 @@ describe('syslinux on real images', () => {
       'local',
     ]);
     expect(r.settings).toEqual({
+      kind: 'menu-config',
       timeout: { kind: 'seconds', seconds: 60 },
       defaultId: 'syslinux:sr0:0:/isolinux/isolinux.cfg:check',
       from: 'sr0:0 /isolinux/isolinux.cfg',
     });
-    expect(r.entries[0]!.target).toEqual<LinuxTarget>({
+    expect(targetOf(r.entries[0]!)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'sr0:0', path: '/isolinux/vmlinuz' },
       initrds: [{ fsId: 'sr0:0', path: '/isolinux/initrd.img' }],
       cmdline: 'inst.stage2=hd:LABEL=Fedora-S-dvd-x86_64-39 quiet',
     });
-    expect(r.entries.slice(0, 5).every((e) => e.bootable)).toBe(true);
+    expect(r.entries.slice(0, 5).every((e) => isBootable(e))).toBe(true);
   });
 
   it('Debian live tree in an ISO: INCLUDE chain read through the ISO reader', async () => {
@@ -122,8 +124,8 @@ describe('syslinux on real images', () => {
     );
     const r = await syslinuxSource(await ctxOf(img, 'ext4', 'mmcblk0:2'));
     expect(r.entries).toHaveLength(2);
-    expect(r.entries.every((e) => e.bootable)).toBe(true);
-    expect((r.entries[1]!.target as LinuxTarget).devicetree).toEqual({
+    expect(r.entries.every((e) => isBootable(e))).toBe(true);
+    expect((targetOf(r.entries[1]!) as LinuxTarget).devicetree).toEqual({
       fsId: 'mmcblk0:2',
       path: '/dtb-6.5.5-300.fc39.aarch64/rockchip/rk3399-rock-pi-4b.dtb',
     });
@@ -145,7 +147,7 @@ describe('syslinux on real images', () => {
     );
     const r = await syslinuxSource(await ctxOf(img, 'vfat', 'sdb:1'));
     expect(r.entries).toHaveLength(1);
-    expect(r.entries[0]!.bootable).toBe(true);
-    expect(r.settings?.defaultId).toBe(r.entries[0]!.id);
+    expect(isBootable(r.entries[0]!)).toBe(true);
+    expect(r.settings?.defaultId).toBe(r.entries[0]!.sourceId);
   });
 });

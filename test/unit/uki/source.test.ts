@@ -7,12 +7,13 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../../src/discovery/diagnostics';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
-import type { BootEntry, FsReport, UkiTarget } from '../../../src/discovery/model';
+import type { FsReport, SourceEntry, UkiTarget } from '../../../src/discovery/model';
 import type { MountedFs, SourceContext, SourceResult } from '../../../src/discovery/sources/context';
 import { ukiSource } from '../../../src/discovery/sources/uki';
 import { ukiBootParts } from '../../../src/discovery/uki/parts';
 import { PE_MACHINE } from '../../../src/discovery/uki/pe';
 import { buildAddon, buildUki, fakeKernel, kernelRelease, withMachine } from '../../fixtures/uki';
+import { targetOf } from '../../fixtures/status';
 
 const U = kernelRelease();
 const OSREL = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_ID=12\nID=debian\n';
@@ -39,9 +40,9 @@ function mounted(
   };
 }
 
-const byId = (id: string): BootEntry => {
-  const e = result.entries.find((x) => x.id === id);
-  if (!e) throw new Error(`no entry ${id}; have ${result.entries.map((x) => x.id).join(', ')}`);
+const byId = (id: string): SourceEntry => {
+  const e = result.entries.find((x) => x.sourceId === id);
+  if (!e) throw new Error(`no entry ${id}; have ${result.entries.map((x) => x.sourceId).join(', ')}`);
   return e;
 };
 const diagText = (): string[] => result.diagnostics.map(formatDiagnostic);
@@ -137,7 +138,7 @@ afterAll(() => {
 
 describe('ukiSource', () => {
   it('lists exactly the valid UKIs, one entry per profile', () => {
-    expect(result.entries.map((e) => e.id).sort()).toEqual(
+    expect(result.entries.map((e) => e.sourceId).sort()).toEqual(
       ['debian.efi', 'linux.efi', 'multi.efi', 'multi.efi@rescue', 'xb.efi', 'e.efi'].sort(),
     );
   });
@@ -147,10 +148,9 @@ describe('ukiSource', () => {
     expect(e).toMatchObject({
       idWithoutProfile: 'debian.efi',
       title: 'Debian GNU/Linux 12 (bookworm)',
-      displayTitle: 'Debian GNU/Linux 12 (bookworm)',
       version: '12',
       sortKey: 'debian',
-      bootable: true,
+      status: { ok: true },
       origin: {
         source: 'uki',
         fsId: 'vda:1',
@@ -161,7 +161,9 @@ describe('ukiSource', () => {
         file: '/EFI/Linux/debian.efi',
       },
     });
-    const t = e.target as UkiTarget;
+    // The display title is the menu's to decide (finalizeEntries), never the source's.
+    expect(e).not.toHaveProperty('displayTitle');
+    const t = targetOf(e) as UkiTarget;
     expect(t).toMatchObject({
       kind: 'uki',
       image: { fsId: 'vda:1', path: '/EFI/Linux/debian.efi' },
@@ -172,7 +174,7 @@ describe('ukiSource', () => {
   });
 
   it('add-ons: global (ESP /loader/addons) then per-UKI, each sorted; bad ones reported', () => {
-    const t = byId('debian.efi').target as UkiTarget;
+    const t = targetOf(byId('debian.efi')) as UkiTarget;
     expect(t.addons.map((a) => `${a.fsId}:${a.path}`)).toEqual([
       'vda:1:/loader/addons/a.addon.efi',
       'vda:1:/loader/addons/b.addon.efi',
@@ -188,7 +190,7 @@ describe('ukiSource', () => {
   });
 
   it('the listed add-ons boot in the stub order', async () => {
-    const t = byId('debian.efi').target as UkiTarget;
+    const t = targetOf(byId('debian.efi')) as UkiTarget;
     const esp = ctx.get('vda:1')!;
     const p = await ukiBootParts(
       esp.fs,
@@ -224,9 +226,9 @@ describe('ukiSource', () => {
       'Debian GNU/Linux 12 (bookworm) (Rescue shell)',
     ]);
     expect([a.idWithoutProfile, b.idWithoutProfile]).toEqual(['multi.efi', 'multi.efi']);
-    expect([(a.target as UkiTarget).profile, (b.target as UkiTarget).profile]).toEqual([0, 1]);
-    expect((b.target as UkiTarget).embeddedCmdline).toBe('root=/dev/vda2 rescue');
-    expect((a.target as UkiTarget).addons.map((x) => x.path)).toEqual([
+    expect([(targetOf(a) as UkiTarget).profile, (targetOf(b) as UkiTarget).profile]).toEqual([0, 1]);
+    expect((targetOf(b) as UkiTarget).embeddedCmdline).toBe('root=/dev/vda2 rescue');
+    expect((targetOf(a) as UkiTarget).addons.map((x) => x.path)).toEqual([
       '/loader/addons/a.addon.efi',
       '/loader/addons/b.addon.efi',
     ]);
@@ -235,13 +237,13 @@ describe('ukiSource', () => {
   it('XBOOTLDR UKIs get the ESP global add-ons of the same disk; a disk without ESP uses its own', () => {
     const xb = byId('xb.efi');
     expect(xb.origin.fsId).toBe('vda:2');
-    expect((xb.target as UkiTarget).addons.map((a) => `${a.fsId}:${a.path}`)).toEqual([
+    expect((targetOf(xb) as UkiTarget).addons.map((a) => `${a.fsId}:${a.path}`)).toEqual([
       'vda:1:/loader/addons/a.addon.efi',
       'vda:1:/loader/addons/b.addon.efi',
     ]);
     const e = byId('e.efi');
     expect(e).toMatchObject({ title: 'extimg', version: '3', sortKey: 'extimg' });
-    expect((e.target as UkiTarget).addons).toEqual([{ fsId: 'vdb:1', path: '/loader/addons/own.addon.efi' }]);
+    expect((targetOf(e) as UkiTarget).addons).toEqual([{ fsId: 'vdb:1', path: '/loader/addons/own.addon.efi' }]);
   });
 
   it('skipped UKIs are reported with the file and the reason', () => {

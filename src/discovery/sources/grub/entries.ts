@@ -1,9 +1,10 @@
-// From what an entry body recorded to a BootEntry: resolve and check every file, join the
-// command line as grub does, and say why an entry is not bootable.
+// From what an entry body recorded to a SourceEntry: resolve and check every file, join the
+// command line as grub does, and say why an entry is not bootable (and what it names, if
+// every file it names has a place).
 
-import { diag, type Diagnostic } from '../../diagnostics';
+import { diag, type Diagnostic, type Where } from '../../diagnostics';
 import { type FileStat, FsError } from '../../fs/types';
-import type { BootEntry, BootTarget, FileRef, Origin } from '../../model';
+import { originOf, statusOf, type BootTarget, type FileRef, type SourceEntry } from '../../model';
 import type { FsLoc, Loaded, MenuDef, Recorder } from './state';
 
 /**
@@ -23,25 +24,30 @@ export type StatFn = (loc: FsLoc, path: string) => Promise<FileStat | FsError>;
 
 interface Check {
   readonly diagnostics: Diagnostic[];
-  ok: boolean;
+  /** The first reason the entry cannot boot. */
+  reason?: string;
   readonly stat: StatFn;
 }
 
+/** A problem that keeps the entry from booting: reported, and the first one is the reason. */
+function fail(check: Check, severity: Diagnostic['severity'], message: string, where: Where): void {
+  check.reason ??= message;
+  check.diagnostics.push(diag(severity, 'grub', message, where));
+}
+
+/** The file a loader command names: null when its device cannot be resolved (no place to name). */
 async function fileRef(l: Loaded, what: string, check: Check): Promise<FileRef | null> {
   const where = { fsId: l.file.loc.refId, file: l.file.path, line: l.line, device: l.file.loc.report.device };
   if (!l.res.ok) {
-    check.ok = false;
-    check.diagnostics.push(diag('error', 'grub', `${what} ${l.spec.slice(0, 160)}: ${l.res.reason}`, where));
+    fail(check, 'error', `${what} ${l.spec.slice(0, 160)}: ${l.res.reason}`, where);
     return null;
   }
   const ref: FileRef = { fsId: l.res.loc.refId, path: l.res.path };
   const st = await check.stat(l.res.loc, l.res.path);
   if (st instanceof FsError) {
-    check.ok = false;
-    check.diagnostics.push(diag('error', 'grub', `${what} ${l.res.path} not found on ${ref.fsId} (${st.code})`, where));
+    fail(check, 'error', `${what} ${l.res.path} not found on ${ref.fsId} (${st.code})`, where);
   } else if (st.kind !== 'file') {
-    check.ok = false;
-    check.diagnostics.push(diag('error', 'grub', `${what} ${l.res.path} on ${ref.fsId} is not a regular file`, where));
+    fail(check, 'error', `${what} ${l.res.path} on ${ref.fsId} is not a regular file`, where);
   }
   return ref;
 }
@@ -58,38 +64,30 @@ export async function buildEntry(
   rec: Recorder,
   place: EntryPlace,
   stat: StatFn,
-): Promise<BootEntry | string> {
-  const check: Check = { diagnostics: [...rec.notes], ok: true, stat };
+): Promise<SourceEntry | string> {
+  const check: Check = { diagnostics: [...rec.notes], stat };
   const loc = def.file.loc;
   const rep = loc.report;
-  const origin: Origin = {
-    source: 'grub',
-    fsId: rep.fsId,
-    device: rep.device,
-    partition: rep.partition,
-    ...(rep.partUuid !== undefined ? { partUuid: rep.partUuid } : {}),
-    ...(rep.probe?.uuid !== undefined ? { fsUuid: rep.probe.uuid } : {}),
-    file: loc.loopImage !== undefined ? `${loc.loopImage}:${def.file.path}` : def.file.path,
-    ...(def.bls ? {} : { line: def.line }),
-  };
-  let target: BootTarget;
+  const origin = originOf(
+    'grub',
+    rep,
+    loc.loopImage !== undefined ? `${loc.loopImage}:${def.file.path}` : def.file.path,
+    def.bls ? undefined : def.line,
+  );
+  // What the entry names; undefined when a file of it has no place (an unresolvable device).
+  let target: BootTarget | undefined;
   if (rec.kernel) {
     const kernel = await fileRef(rec.kernel, 'kernel', check);
+    let located = kernel !== null;
     const initrds: FileRef[] = [];
     for (const i of rec.initrds) {
       const r = await fileRef(i, 'initrd', check);
       if (r) initrds.push(r);
+      else located = false;
     }
     const dt = rec.devicetree ? await fileRef(rec.devicetree, 'devicetree', check) : null;
-    if (!kernel) {
-      // Unresolvable device: keep the entry visible with the path as written.
-      target = {
-        kind: 'linux',
-        kernel: { fsId: rep.fsId, path: rec.kernel.spec },
-        initrds,
-        cmdline: joinCmdline(rec.kernel.args),
-      };
-    } else {
+    if (rec.devicetree && !dt) located = false;
+    if (kernel && located) {
       target = {
         kind: 'linux',
         kernel,
@@ -100,55 +98,49 @@ export async function buildEntry(
     }
   } else if (rec.multiboot) {
     const mb = rec.multiboot;
-    const kernel = (await fileRef(mb, 'multiboot kernel', check)) ?? { fsId: rep.fsId, path: mb.spec };
+    const kernel = await fileRef(mb, 'multiboot kernel', check);
+    let located = kernel !== null;
     const modules: { file: FileRef; cmdline: string }[] = [];
     for (const m of rec.modules) {
-      const f = (await fileRef(m, 'module', check)) ?? { fsId: rep.fsId, path: m.spec };
-      modules.push({ file: f, cmdline: joinCmdline(m.args) });
+      const f = await fileRef(m, 'module', check);
+      if (f) modules.push({ file: f, cmdline: joinCmdline(m.args) });
+      else located = false;
     }
-    target = { kind: 'multiboot', kernel, cmdline: joinCmdline(mb.args), modules };
-    check.ok = false;
-    check.diagnostics.push(
-      diag('info', 'grub', `${mb.command} (multiboot) entry: not bootable by kexec yet`, {
-        fsId: mb.file.loc.refId,
-        file: mb.file.path,
-        line: mb.line,
-      }),
-    );
+    if (kernel && located) target = { kind: 'multiboot', kernel, cmdline: joinCmdline(mb.args), modules };
+    fail(check, 'info', `${mb.command} (multiboot) entry: not bootable by kexec yet`, {
+      fsId: mb.file.loc.refId,
+      file: mb.file.path,
+      line: mb.line,
+    });
   } else if (rec.chain) {
     const c = rec.chain;
     if ('plusOne' in c) {
-      target = { kind: 'efi', image: { fsId: rep.fsId, path: '+1' } };
-      check.ok = false;
-      check.diagnostics.push(
-        diag('warning', 'grub', 'chainloader +1 boots a BIOS boot sector; not supported (no BIOS under tendril)', {
-          fsId: rep.fsId,
-          file: def.file.path,
-          line: c.line,
-        }),
-      );
+      // A BIOS boot sector: no file, nothing tendril could run; the entry names no target.
+      fail(check, 'warning', 'chainloader +1 boots a BIOS boot sector; not supported (no BIOS under tendril)', {
+        fsId: rep.fsId,
+        file: def.file.path,
+        line: c.line,
+      });
     } else {
-      const image = (await fileRef(c, 'chainloader', check)) ?? { fsId: rep.fsId, path: c.spec };
-      target = { kind: 'efi', image, ...(c.args.length ? { options: joinCmdline(c.args) } : {}) };
+      const image = await fileRef(c, 'chainloader', check);
+      if (image) target = { kind: 'efi', image, ...(c.args.length ? { options: joinCmdline(c.args) } : {}) };
     }
   } else {
     return rec.unsupported ?? 'the entry loads no kernel, multiboot kernel or EFI program';
   }
   return {
-    id: place.id,
+    sourceId: place.id,
     ...(def.bls ? { idWithoutProfile: def.bls.id } : {}),
     title: def.title,
-    displayTitle: def.title,
     ...(def.bls?.version !== undefined ? { version: def.bls.version } : {}),
     ...(def.bls?.sortKey !== undefined ? { sortKey: def.bls.sortKey } : {}),
     ...(def.bls?.machineId !== undefined ? { machineId: def.bls.machineId } : {}),
     ...(def.bls?.architecture !== undefined ? { architecture: def.bls.architecture } : {}),
     origin,
-    target,
+    status: statusOf(target, check.reason),
     ...(def.bls?.counter ? { bootCounter: def.bls.counter } : {}),
     ...(place.hidden ? { hidden: true } : {}),
     ...(place.group !== undefined ? { group: place.group } : {}),
-    bootable: check.ok,
     diagnostics: check.diagnostics,
   };
 }

@@ -3,7 +3,7 @@
 // (index, --id, title, or a '>' path through submenus; '>>' is a literal '>') as
 // grub-core/normal/menu.c does. An unmatched default means entry 0.
 
-import type { BootEntry } from '../../model';
+import type { SourceEntry } from '../../model';
 import { buildEntry } from './entries';
 import type { Interp } from './eval';
 import { type Exec, type MenuCtx, type MenuDef, Recorder, finalMenu, type SourceFile } from './state';
@@ -11,7 +11,7 @@ import { type Exec, type MenuCtx, type MenuDef, Recorder, finalMenu, type Source
 export interface MenuNode {
   readonly def: MenuDef;
   readonly children?: readonly MenuNode[];
-  readonly entry?: BootEntry;
+  readonly entry?: SourceEntry;
 }
 
 /** Escape a menu path component as grub's default syntax does. */
@@ -21,12 +21,12 @@ function esc(s: string): string {
 
 export interface MenuBuild {
   readonly nodes: MenuNode[];
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
 }
 
 /** Evaluate every entry of `menu` (and its submenus) into a tree and a flat list. */
 export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Promise<MenuBuild> {
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const used = new Set<string>();
   const prefix = `grub:${root.loc.refId}:${root.path}:`;
 
@@ -135,7 +135,7 @@ export function splitMenuPath(spec: string): string[] {
   return out;
 }
 
-function firstEntry(node: MenuNode): BootEntry | undefined {
+function firstEntry(node: MenuNode): SourceEntry | undefined {
   if (node.entry) return node.entry;
   for (const c of node.children ?? []) {
     const e = firstEntry(c);
@@ -145,7 +145,7 @@ function firstEntry(node: MenuNode): BootEntry | undefined {
 }
 
 export type DefaultMatch =
-  | { readonly kind: 'matched'; readonly entry: BootEntry | undefined; readonly node: MenuNode }
+  | { readonly kind: 'matched'; readonly entry: SourceEntry | undefined; readonly node: MenuNode }
   | { readonly kind: 'unmatched' };
 
 /** Resolve a grub `default`/`fallback` value against the menu tree. */
@@ -164,7 +164,7 @@ export function resolveMenuPath(nodes: readonly MenuNode[], spec: string): Defau
   return { kind: 'unmatched' };
 }
 
-export function firstListed(nodes: readonly MenuNode[]): BootEntry | undefined {
+export function firstListed(nodes: readonly MenuNode[]): SourceEntry | undefined {
   for (const n of nodes) {
     const e = firstEntry(n);
     if (e) return e;

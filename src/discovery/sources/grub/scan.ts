@@ -7,7 +7,7 @@
 
 import { diag, type Diagnostic } from '../../diagnostics';
 import { FsError, statOrNull } from '../../fs/types';
-import type { BootEntry, FsId, TimeoutSetting } from '../../model';
+import type { FsId, SourceEntry, TimeoutSetting } from '../../model';
 import type { MountedFs, ProposedSettings, SourceContext } from '../context';
 import { EvaluationTable } from '../evaluations';
 import { tokenFor } from './devices';
@@ -37,7 +37,7 @@ export interface GrubConfigResult {
   readonly probed: { readonly fsId: FsId; readonly path: string };
   /** The file whose menu was used (differs from `probed` after a stub's configfile). */
   readonly file: { readonly fsId: FsId; readonly path: string };
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   readonly nodes: readonly MenuNode[];
   readonly timeout?: TimeoutSetting;
   readonly defaultId?: string;
@@ -51,7 +51,7 @@ export interface GrubConfigResult {
 
 export interface GrubScan {
   readonly configs: GrubConfigResult[];
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   readonly settings?: ProposedSettings;
   readonly diagnostics: Diagnostic[];
 }
@@ -143,15 +143,15 @@ async function evaluate(
     why = `saved_entry=${JSON.stringify(spec)} from ${savedEntry.fsId} ${savedEntry.path}`;
   }
   if (spec === undefined || spec.trim() === '') {
-    defaultId = firstListed(build.nodes)?.id;
+    defaultId = firstListed(build.nodes)?.sourceId;
     defaultReason = `no default set in ${where}: grub uses entry 0`;
   } else {
     const r = resolveMenuPath(build.nodes, spec);
     if (r.kind === 'matched' && r.entry) {
-      defaultId = r.entry.id;
+      defaultId = r.entry.sourceId;
       defaultReason = why;
     } else {
-      defaultId = firstListed(build.nodes)?.id;
+      defaultId = firstListed(build.nodes)?.sourceId;
       defaultReason =
         r.kind === 'matched'
           ? `${why} names '${r.node.def.title}', which tendril cannot list; using the first entry`
@@ -162,7 +162,7 @@ async function evaluate(
   const fallbackIds: string[] = [];
   for (const f of (fenv.get('fallback') ?? '').split(/\s+/).filter(Boolean)) {
     const r = resolveMenuPath(build.nodes, f);
-    if (r.kind === 'matched' && r.entry) fallbackIds.push(r.entry.id);
+    if (r.kind === 'matched' && r.entry) fallbackIds.push(r.entry.sourceId);
   }
   const usedOneShot =
     nextEntry !== undefined && nextEntry.value !== '' && it.saveEnv.some((s) => s.values.has('next_entry'));
@@ -276,6 +276,7 @@ export async function scanGrub(
   const first = configs[0];
   const settings: ProposedSettings | undefined = first
     ? {
+        kind: 'menu-config',
         ...(first.timeout ? { timeout: first.timeout } : {}),
         ...(first.defaultId !== undefined ? { defaultId: first.defaultId } : {}),
         from: `${first.file.fsId} ${first.file.path}`,

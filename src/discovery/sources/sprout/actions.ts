@@ -5,7 +5,7 @@
 
 import { diag, type Diagnostic } from '../../diagnostics';
 import { normalizePath, statOrNull, type FileStat } from '../../fs/types';
-import type { BootTarget, FileRef } from '../../model';
+import { statusOf, type EntryStatus, type FileRef } from '../../model';
 import type { SourceContext } from '../context';
 import { classifyImage, type Classified } from './classify';
 import { findUnavailable } from './extractors';
@@ -33,12 +33,15 @@ function cached<T>(cache: Map<string, Promise<T>> | undefined, key: string, f: (
 }
 
 export interface ActionOutcome {
-  target?: BootTarget;
-  bootable: boolean;
+  /** What the actions boot, or why they cannot (and what they name, when complete). */
+  readonly status: EntryStatus;
   readonly diagnostics: Diagnostic[];
 }
 
+/** A file that cannot be used; its message (already reported) is the entry's reason. */
 class Unbootable extends Error {}
+
+type At = ReturnType<typeof locOf>;
 
 function locOf(fsId: string, at: Loc): { fsId: string; file: string; line?: number } {
   return { fsId, file: at.file, ...(at.line !== undefined ? { line: at.line } : {}) };
@@ -57,33 +60,37 @@ function stamper(values: ValueMap): Stamper {
   };
 }
 
-/** Resolve a stamped path to an existing regular file, or throw Unbootable with the reason. */
-async function fileRef(
-  env: ActionEnv,
-  text: string,
-  what: string,
-  out: Diagnostic[],
-  w: ReturnType<typeof locOf>,
-): Promise<FileRef> {
+/** Report a problem that ends the entry's actions; throws Unbootable with it as the reason. */
+function unbootable(out: Diagnostic[], message: string, w: At): never {
+  out.push(diag('error', SOURCE, message, w));
+  throw new Unbootable(message);
+}
+
+/** Resolve a stamped path to a file's place, or throw Unbootable when it names none. */
+function place(env: ActionEnv, text: string, what: string, out: Diagnostic[], w: At): FileRef {
   const failed = findUnavailable(text);
-  if (failed !== undefined) {
-    out.push(diag('error', SOURCE, `${what}: extractor ${failed} matched no filesystem and has no fallback`, w));
-    throw new Unbootable();
-  }
+  if (failed !== undefined)
+    unbootable(out, `${what}: extractor ${failed} matched no filesystem and has no fallback`, w);
   const r = resolvePath(text, env.home, env.ctx);
-  if (!r.ok) {
-    out.push(diag('error', SOURCE, `${what}: ${r.reason}`, w));
-    throw new Unbootable();
-  }
-  const m = env.ctx.get(r.ref.fsId);
-  const st = m ? await cached(env.statCache, `${r.ref.fsId}\0${r.ref.path}`, () => statOrNull(m.fs, r.ref.path)) : null;
-  if (st?.kind !== 'file') {
-    out.push(
-      diag('error', SOURCE, `${what} ${r.ref.fsId}:${r.ref.path} ${st ? 'is not a regular file' : 'not found'}`, w),
-    );
-    throw new Unbootable();
-  }
+  if (!r.ok) unbootable(out, `${what}: ${r.reason}`, w);
   return r.ref;
+}
+
+/** Why no regular file is at `ref` (undefined: there is one). */
+async function missing(env: ActionEnv, ref: FileRef, what: string): Promise<string | undefined> {
+  const m = env.ctx.get(ref.fsId);
+  const st = m ? await cached(env.statCache, `${ref.fsId}\0${ref.path}`, () => statOrNull(m.fs, ref.path)) : null;
+  return st?.kind === 'file'
+    ? undefined
+    : `${what} ${ref.fsId}:${ref.path} ${st ? 'is not a regular file' : 'not found'}`;
+}
+
+/** Resolve a stamped path to an existing regular file, or throw Unbootable with the reason. */
+async function fileRef(env: ActionEnv, text: string, what: string, out: Diagnostic[], w: At): Promise<FileRef> {
+  const ref = place(env, text, what, out, w);
+  const why = await missing(env, ref, what);
+  if (why !== undefined) unbootable(out, why, w);
+  return ref;
 }
 
 /** Run the entry's actions (names already stamped) with its finalised values. */
@@ -93,33 +100,34 @@ export async function runActions(
   env: ActionEnv,
   entryAt: Loc,
 ): Promise<ActionOutcome> {
-  const out: ActionOutcome = { bootable: false, diagnostics: [] };
+  const diagnostics: Diagnostic[] = [];
+  const broken = (message: string, w: At): ActionOutcome => {
+    diagnostics.push(diag('error', SOURCE, message, w));
+    return { status: { ok: false, reason: message }, diagnostics };
+  };
   const s = stamper(values);
   for (const [i, name] of names.entries()) {
     const a = env.actions.get(name);
     const w = locOf(env.home, a?.at ?? entryAt);
-    if (!a) {
-      out.diagnostics.push(diag('error', SOURCE, `unknown action '${name}'`, locOf(env.home, entryAt)));
-      return out;
-    }
-    if (a.problem || !a.kind) {
-      out.diagnostics.push(diag('error', SOURCE, `action ${name}: ${a.problem ?? 'unknown action configuration'}`, w));
-      return out;
-    }
+    if (!a) return broken(`unknown action '${name}'`, locOf(env.home, entryAt));
+    if (a.kind === 'broken') return broken(`action ${name}: ${a.problem}`, w);
+    let status: EntryStatus;
     try {
       if (a.kind === 'print') {
-        out.diagnostics.push(diag('info', SOURCE, `print: ${s.one(a.print!.text)}`, w));
+        diagnostics.push(diag('info', SOURCE, `print: ${s.one(a.print.text)}`, w));
         continue;
       }
-      if (a.kind === 'chainload') await chainload(a.chainload!, s, env, out, w);
-      else edera(a.edera!, s, env, out, w);
+      status =
+        a.kind === 'chainload'
+          ? await chainload(a.chainload, s, env, diagnostics, w)
+          : edera(a.edera, s, env, diagnostics, w);
     } catch (e) {
-      if (e instanceof StampError) out.diagnostics.push(diag('error', SOURCE, `action ${name}: ${e.message}`, w));
-      else if (!(e instanceof Unbootable)) throw e;
-      return out;
+      if (e instanceof StampError) return broken(`action ${name}: ${e.message}`, w);
+      if (e instanceof Unbootable) return { status: { ok: false, reason: e.message }, diagnostics };
+      throw e;
     }
     if (i + 1 < names.length) {
-      out.diagnostics.push(
+      diagnostics.push(
         diag(
           'info',
           SOURCE,
@@ -128,12 +136,9 @@ export async function runActions(
         ),
       );
     }
-    return out;
+    return { status, diagnostics };
   }
-  out.diagnostics.push(
-    diag('error', SOURCE, 'entry has no chainload or edera action: nothing to boot', locOf(env.home, entryAt)),
-  );
-  return out;
+  return broken('entry has no chainload or edera action: nothing to boot', locOf(env.home, entryAt));
 }
 
 /** `initrd=<path>` words of an EFI-stub command line: removed, resolved on the kernel's fs. */
@@ -146,32 +151,34 @@ export function takeInitrdTokens(cmdline: string): { cmdline: string; paths: str
   return { cmdline: rest.replace(/\s+/g, ' ').trim(), paths };
 }
 
-async function chainload(
-  c: ChainloadCfg,
-  s: Stamper,
-  env: ActionEnv,
-  out: ActionOutcome,
-  w: ReturnType<typeof locOf>,
-): Promise<void> {
-  const image = await fileRef(env, s.one(c.path), 'chainload.path', out.diagnostics, w);
+async function chainload(c: ChainloadCfg, s: Stamper, env: ActionEnv, out: Diagnostic[], w: At): Promise<EntryStatus> {
+  const image = await fileRef(env, s.one(c.path), 'chainload.path', out, w);
   const cmdline = s.options(c.options);
   const m = env.ctx.get(image.fsId)!;
   const cls = await cached(env.classCache, `${image.fsId}\0${image.path}`, () => classifyImage(m.fs, image.path));
-  if (!cls.ok) {
-    out.diagnostics.push(diag('error', SOURCE, `chainload: ${cls.reason}`, w));
-    throw new Unbootable();
-  }
+  if (!cls.ok) unbootable(out, `chainload: ${cls.reason}`, w);
   if (cls.kind === 'efi') {
-    out.target = { kind: 'efi', image, ...(cmdline ? { options: cmdline } : {}) };
-    out.bootable = true;
-    out.diagnostics.push(diag('info', SOURCE, `chainload ${image.path}: ${cls.detail}`, w));
-    return;
+    out.push(diag('info', SOURCE, `chainload ${image.path}: ${cls.detail}`, w));
+    return { ok: true, target: { kind: 'efi', image, ...(cmdline ? { options: cmdline } : {}) } };
   }
   if (cls.kind === 'uki') {
-    out.target = { kind: 'uki', image, profile: 0, addons: [], ...(cmdline ? { cmdlineOverride: cmdline } : {}) };
-    out.bootable = true;
-    return;
+    return {
+      ok: true,
+      target: { kind: 'uki', image, profile: 0, addons: [], ...(cmdline ? { cmdlineOverride: cmdline } : {}) },
+    };
   }
+  // A Linux kernel: every initrd is looked at, so a missing one still leaves the whole
+  // declared target to show; the first missing file is the reason it cannot boot.
+  let reason: string | undefined;
+  const initrd = async (text: string, what: string): Promise<FileRef> => {
+    const ref = place(env, text, what, out, w);
+    const why = await missing(env, ref, what);
+    if (why !== undefined) {
+      out.push(diag('error', SOURCE, why, w));
+      reason ??= why;
+    }
+    return ref;
+  };
   const initrds: FileRef[] = [];
   for (const item of c.linuxInitrd ?? []) {
     const p = s.one(item);
@@ -179,7 +186,7 @@ async function chainload(
     const r = resolvePath(p, env.home, env.ctx);
     if (r.ok && r.ref.path === '/') {
       // §16.4: sprout would read the partition root as an initrd; there is simply none.
-      out.diagnostics.push(
+      out.push(
         diag(
           'warning',
           SOURCE,
@@ -189,7 +196,7 @@ async function chainload(
       );
       continue;
     }
-    initrds.push(await fileRef(env, p, 'linux-initrd', out.diagnostics, w));
+    initrds.push(await initrd(p, 'linux-initrd'));
   }
   const taken = takeInitrdTokens(cmdline);
   for (const p of taken.paths) {
@@ -198,13 +205,12 @@ async function chainload(
     try {
       path = normalizePath('/' + p.replace(/\\/g, '/'));
     } catch (e) {
-      out.diagnostics.push(diag('error', SOURCE, `initrd=${p}: ${(e as Error).message}`, w));
-      throw new Unbootable();
+      unbootable(out, `initrd=${p}: ${(e as Error).message}`, w);
     }
-    initrds.push(await fileRef(env, `tendril-fs:${image.fsId}/${path}`, `initrd=${p}`, out.diagnostics, w));
+    initrds.push(await initrd(`tendril-fs:${image.fsId}/${path}`, `initrd=${p}`));
   }
   if (taken.paths.length) {
-    out.diagnostics.push(
+    out.push(
       diag(
         'info',
         SOURCE,
@@ -214,46 +220,22 @@ async function chainload(
     );
   }
   if (/(^|\s)placeholder(\s|$)/.test(taken.cmdline)) {
-    out.diagnostics.push(
-      diag('warning', SOURCE, 'command line is "placeholder": set [values] linux-options (root=...)', w),
-    );
+    out.push(diag('warning', SOURCE, 'command line is "placeholder": set [values] linux-options (root=...)', w));
   }
-  out.target = { kind: 'linux', kernel: image, initrds, cmdline: taken.cmdline };
-  out.bootable = true;
+  return statusOf({ kind: 'linux', kernel: image, initrds, cmdline: taken.cmdline }, reason);
 }
 
-function edera(e: EderaCfg, s: Stamper, env: ActionEnv, out: ActionOutcome, w: ReturnType<typeof locOf>): void {
+function edera(e: EderaCfg, s: Stamper, env: ActionEnv, out: Diagnostic[], w: At): EntryStatus {
   // Resolve without requiring existence to build the listing; the reason says why it cannot boot.
-  const ref = (text: string, what: string): FileRef => {
-    const failed = findUnavailable(text);
-    if (failed !== undefined) {
-      out.diagnostics.push(
-        diag('error', SOURCE, `${what}: extractor ${failed} matched no filesystem and has no fallback`, w),
-      );
-      throw new Unbootable();
-    }
-    const r = resolvePath(text, env.home, env.ctx);
-    if (!r.ok) {
-      out.diagnostics.push(diag('error', SOURCE, `${what}: ${r.reason}`, w));
-      throw new Unbootable();
-    }
-    return r.ref;
-  };
+  const ref = (text: string, what: string): FileRef => place(env, text, what, out, w);
   const xen = ref(s.one(e.xen), 'edera.xen');
   const kernel = ref(s.one(e.kernel), 'edera.kernel');
   const initrdText = e.initrd === undefined ? '' : s.one(e.initrd);
   const modules = [{ file: kernel, cmdline: s.options(e.kernelOptions) }];
   if (initrdText !== '') modules.push({ file: ref(initrdText, 'edera.initrd'), cmdline: '' });
-  out.target = { kind: 'multiboot', kernel: xen, cmdline: s.options(e.xenOptions), modules };
-  out.bootable = false;
-  out.diagnostics.push(
-    diag(
-      'warning',
-      SOURCE,
-      'edera (Xen) entry: not bootable by kexec yet (needs a multiboot kexec of a multiboot-capable xen.gz)',
-      w,
-    ),
-  );
+  const reason = 'edera (Xen) entry: not bootable by kexec yet (needs a multiboot kexec of a multiboot-capable xen.gz)';
+  out.push(diag('warning', SOURCE, reason, w));
+  return { ok: false, reason, declared: { kind: 'multiboot', kernel: xen, cmdline: s.options(e.xenOptions), modules } };
 }
 
 /** The canonical BLS chainload (§19.5): path `<root>\$chainload`, options ["$options"], initrd `<root>\$initrd`. */

@@ -5,8 +5,8 @@
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { verscmp } from '../../entries/version';
-import type { BootEntry, BootTarget, Origin, TimeoutSetting } from '../../model';
-import type { MountedFs, ProposedSettings, SourceContext } from '../context';
+import { originOf, type EntryStatus, type SourceEntry, type TimeoutSetting } from '../../model';
+import type { MenuConfigSettings, MountedFs, SourceContext } from '../context';
 import { isCanonicalBlsChainload, runActions, type ActionEnv } from './actions';
 import { autoconfigure } from './autoconfigure';
 import type { MergedConfig } from './dropins';
@@ -33,29 +33,15 @@ export interface SproutEvalOptions {
 
 export interface SproutEvaluation {
   /** In sprout's menu order (descending sort key). */
-  readonly entries: BootEntry[];
+  readonly entries: SourceEntry[];
   /** Entry names, parallel to `entries`. */
   readonly names: string[];
-  readonly settings: ProposedSettings;
+  readonly settings: MenuConfigSettings;
   readonly diagnostics: Diagnostic[];
 }
 
 function loc(fsId: string, at: Loc): { fsId: string; file: string; line?: number } {
   return { fsId, file: at.file, ...(at.line !== undefined ? { line: at.line } : {}) };
-}
-
-function origin(home: MountedFs, at: Loc): Origin {
-  const r = home.report;
-  return {
-    source: 'sprout',
-    fsId: r.fsId,
-    device: r.device,
-    partition: r.partition,
-    ...(r.partUuid ? { partUuid: r.partUuid } : {}),
-    ...(r.probe?.uuid ? { fsUuid: r.probe.uuid } : {}),
-    file: at.file,
-    ...(at.line !== undefined ? { line: at.line } : {}),
-  };
 }
 
 function runPhase(
@@ -84,18 +70,18 @@ function runPhase(
         continue;
       }
       const aw = loc(fsId, a.at);
-      if (a.problem || !a.kind) {
+      if (a.kind === 'broken') {
         out.push(
           diag(
             'warning',
             SOURCE,
-            `${phase} phase: action ${name}: ${a.problem ?? 'unknown action configuration'} (sprout would abort boot); skipped`,
+            `${phase} phase: action ${name}: ${a.problem} (sprout would abort boot); skipped`,
             aw,
           ),
         );
       } else if (a.kind === 'print') {
         try {
-          out.push(diag('info', SOURCE, `print (${phase} phase): ${showMarkers(stamp(a.print!.text, values))}`, aw));
+          out.push(diag('info', SOURCE, `print (${phase} phase): ${showMarkers(stamp(a.print.text, values))}`, aw));
         } catch (e) {
           out.push(diag('error', SOURCE, `${phase} phase: action ${name}: ${(e as Error).message}`, aw));
         }
@@ -125,7 +111,7 @@ interface Built {
   readonly name: string;
   readonly sortKey: string;
   readonly isDefault: boolean;
-  readonly entry: Omit<BootEntry, 'id'>;
+  readonly entry: Omit<SourceEntry, 'sourceId'>;
 }
 
 /** Evaluate a merged config whose home filesystem (for ESP-relative paths) is `home`. */
@@ -204,7 +190,7 @@ export async function evaluateSprout(
   runPhase('late', config.phases.late, extracted, actions, fsId, diagnostics);
 
   const ids = new Map<string, number>();
-  const entries: BootEntry[] = built.map((b) => {
+  const entries: SourceEntry[] = built.map((b) => {
     const base = `sprout:${fsId}:${b.name}`;
     const n = (ids.get(base) ?? 0) + 1;
     ids.set(base, n);
@@ -220,12 +206,12 @@ export async function evaluateSprout(
           }),
         ),
       );
-    return { id: n > 1 ? `${base}#${n}` : base, ...b.entry };
+    return { sourceId: n > 1 ? `${base}#${n}` : base, ...b.entry };
   });
 
   let defaultId: string | undefined;
   const di = built.findIndex((b) => b.isDefault);
-  if (di >= 0) defaultId = entries[di]!.id;
+  if (di >= 0) defaultId = entries[di]!.sourceId;
   else {
     if (defaultEntry !== undefined) {
       diagnostics.push(
@@ -237,11 +223,16 @@ export async function evaluateSprout(
         ),
       );
     }
-    defaultId = entries[0]?.id;
+    defaultId = entries[0]?.sourceId;
   }
   const seconds = opts.menuTimeout ?? config.options.menuTimeout;
   const timeout: TimeoutSetting = seconds === 0 ? { kind: 'menu-hidden' } : { kind: 'seconds', seconds };
-  const settings: ProposedSettings = { timeout, ...(defaultId ? { defaultId } : {}), from: `${fsId} ${mainFile}` };
+  const settings: MenuConfigSettings = {
+    kind: 'menu-config',
+    timeout,
+    ...(defaultId ? { defaultId } : {}),
+    from: `${fsId} ${mainFile}`,
+  };
   return { entries, names: built.map((b) => b.name), settings, diagnostics };
 }
 
@@ -259,8 +250,7 @@ async function buildEntry(
   const ds: Diagnostic[] = [];
   let sortKey = spec.runtimeSortKey ?? spec.template.sortKey ?? spec.name;
   let title = spec.template.title;
-  let target: BootTarget | undefined;
-  let bootable = false;
+  let status: EntryStatus;
   const rec = spec.bls?.record;
   try {
     if (spec.problem) throw new StampError(spec.problem);
@@ -272,21 +262,14 @@ async function buildEntry(
     const names = spec.template.actions.map((a) => stamp(a, values));
     const native = spec.bls ? await nativeIfCanonical(spec, names, values, env, ctx) : undefined;
     if (native?.kind === 'skip') return undefined;
-    if (native) {
-      target = native.target;
-      bootable = native.bootable;
-      ds.push(...native.diagnostics);
-    } else {
-      const out = await runActions(names, values, env, spec.at);
-      target = out.target;
-      bootable = out.bootable;
-      ds.push(...out.diagnostics);
-    }
+    const out = native ?? (await runActions(names, values, env, spec.at));
+    status = out.status;
+    ds.push(...out.diagnostics);
   } catch (e) {
     // StampError (limits), or an I/O error from a disk: this entry only, never the config.
-    ds.push(diag('error', SOURCE, `entry ${spec.name}: ${errorMessage(e)}`, w));
-    bootable = false;
-    target = undefined;
+    const reason = `entry ${spec.name}: ${errorMessage(e)}`;
+    ds.push(diag('error', SOURCE, reason, w));
+    status = { ok: false, reason };
   }
   const isDefault = defaultEntry !== undefined && matchesDefault(defaultEntry, spec.name, title);
   return {
@@ -295,14 +278,11 @@ async function buildEntry(
     isDefault,
     entry: {
       title,
-      displayTitle: title,
       ...(rec?.version ? { version: rec.version } : {}),
       ...(rec?.machineId ? { machineId: rec.machineId } : {}),
       ...(rec?.architecture ? { architecture: rec.architecture } : {}),
-      origin: origin(home, spec.at),
-      // An entry without a boot action still needs a target: the config file, never bootable.
-      target: target ?? { kind: 'efi', image: { fsId, path: spec.at.file } },
-      bootable: bootable && target !== undefined,
+      origin: originOf('sprout', home.report, spec.at.file, spec.at.line),
+      status,
       diagnostics: ds,
     },
   };
@@ -317,8 +297,8 @@ async function nativeIfCanonical(
   ctx: SourceContext,
 ): Promise<Awaited<ReturnType<typeof nativeBlsTarget>> | undefined> {
   const first = names.map((n) => env.actions.get(n)).find((a) => a?.kind !== 'print');
-  if (!first || !isCanonicalBlsChainload(first)) return undefined;
-  const prefix = stamp(first.chainload!.path.slice(0, -'$chainload'.length), values);
+  if (first?.kind !== 'chainload' || !isCanonicalBlsChainload(first)) return undefined;
+  const prefix = stamp(first.chainload.path.slice(0, -'$chainload'.length), values);
   const r = resolvePath(prefix, env.home, ctx);
   if (!r.ok || r.ref.fsId !== spec.bls!.fsId || r.ref.path !== '/') return undefined;
   const m = ctx.get(r.ref.fsId);
@@ -329,7 +309,7 @@ async function nativeIfCanonical(
     const a = env.actions.get(n);
     if (a === first) break;
     if (a?.kind === 'print')
-      prints.push(diag('info', SOURCE, `print: ${showMarkers(stamp(a.print!.text, values))}`, loc(env.home, a.at)));
+      prints.push(diag('info', SOURCE, `print: ${showMarkers(stamp(a.print.text, values))}`, loc(env.home, a.at)));
   }
   res.diagnostics.unshift(...prints);
   return res;

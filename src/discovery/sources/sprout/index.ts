@@ -6,7 +6,7 @@
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { statOrNull } from '../../fs/types';
-import type { BootEntry } from '../../model';
+import type { SourceEntry } from '../../model';
 import type { EntrySourceFn, MountedFs, ProposedSettings, SourceContext, SourceResult } from '../context';
 import { EvaluationTable } from '../evaluations';
 import { loadConfig, type MergedConfig } from './dropins';
@@ -91,7 +91,7 @@ async function scanConfigs(
   opts: SproutEvalOptions,
   runs: EvaluationTable<ConfigRun>,
 ): Promise<SourceResult> {
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
   for (const m of ctx.filesystems.filter(isEsp)) {

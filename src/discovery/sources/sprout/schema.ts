@@ -33,17 +33,20 @@ export interface EderaCfg {
   readonly kernelOptions: readonly string[];
 }
 export type ActionKind = 'chainload' | 'print' | 'edera';
-export interface ActionCfg {
+interface ActionBase {
   readonly name: string;
   readonly at: Loc;
-  /** The kind that runs (first of chainload → print → edera); undefined = unknown action configuration. */
-  readonly kind?: ActionKind;
-  readonly chainload?: ChainloadCfg;
-  readonly print?: PrintCfg;
-  readonly edera?: EderaCfg;
-  /** Why the action cannot run (a required field is missing, ...). */
-  readonly problem?: string;
 }
+/**
+ * An action as it will run: the kind that runs (the first of chainload → print → edera, as in
+ * sprout) with its settings, or `broken` with the reason it cannot run (no known kind, or a
+ * required field missing); running a broken action fails its entry.
+ */
+export type ActionCfg =
+  | (ActionBase & { readonly kind: 'chainload'; readonly chainload: ChainloadCfg })
+  | (ActionBase & { readonly kind: 'print'; readonly print: PrintCfg })
+  | (ActionBase & { readonly kind: 'edera'; readonly edera: EderaCfg })
+  | (ActionBase & { readonly kind: 'broken'; readonly problem: string });
 
 export interface EntryTemplate {
   readonly title: string;
@@ -352,13 +355,11 @@ function extractor(v: V, t: Raw, p: KeyPath, name: string): ExtractorCfg {
 function action(v: V, t: Raw, p: KeyPath, name: string): ActionCfg {
   v.unknownKeys(t, p, ['chainload', 'print', 'edera']);
   const base = { name, at: at(v, p) };
-  const out: { -readonly [K in keyof ActionCfg]: ActionCfg[K] } = { ...base };
-  const kinds: ActionKind[] = [];
-  const problems: string[] = [];
+  // Every kind present is validated (and warned about); the first one is the action.
+  const found: { kind: ActionKind; cfg: ActionCfg }[] = [];
   const c = v.table(t.chainload, [...p, 'chainload']);
   if (c) {
     const cp = [...p, 'chainload'];
-    kinds.push('chainload');
     v.unknownKeys(c, cp, ['path', 'options', 'linux-initrd']);
     const path = v.str(c, 'path', cp, true);
     const opts = v.strArray(c, 'options', cp);
@@ -368,42 +369,55 @@ function action(v: V, t: Raw, p: KeyPath, name: string): ActionCfg {
     else if (Array.isArray(li) && li.every((x) => typeof x === 'string')) initrd = li;
     else if (li !== undefined)
       v.report('error', [...cp, 'linux-initrd'], 'chainload.linux-initrd must be a string or an array of strings');
-    if (path === undefined || opts === undefined) problems.push('chainload needs a string "path" and string "options"');
-    else out.chainload = { path, options: opts, ...(initrd ? { linuxInitrd: initrd } : {}) };
+    found.push({
+      kind: 'chainload',
+      cfg:
+        path === undefined || opts === undefined
+          ? { ...base, kind: 'broken', problem: 'chainload needs a string "path" and string "options"' }
+          : {
+              ...base,
+              kind: 'chainload',
+              chainload: { path, options: opts, ...(initrd ? { linuxInitrd: initrd } : {}) },
+            },
+    });
   }
   const pr = v.table(t.print, [...p, 'print']);
   if (pr) {
-    kinds.push('print');
     v.unknownKeys(pr, [...p, 'print'], ['text']);
-    out.print = { text: v.str(pr, 'text', [...p, 'print'], false) ?? '' };
+    found.push({
+      kind: 'print',
+      cfg: { ...base, kind: 'print', print: { text: v.str(pr, 'text', [...p, 'print'], false) ?? '' } },
+    });
   }
   const ed = v.table(t.edera, [...p, 'edera']);
   if (ed) {
     const ep = [...p, 'edera'];
-    kinds.push('edera');
     v.unknownKeys(ed, ep, ['xen', 'kernel', 'initrd', 'xen-options', 'kernel-options']);
     const xen = v.str(ed, 'xen', ep, true);
     const kernel = v.str(ed, 'kernel', ep, true);
     const initrd = v.str(ed, 'initrd', ep, false);
     const xo = v.strArray(ed, 'xen-options', ep);
     const ko = v.strArray(ed, 'kernel-options', ep);
-    if (xen === undefined || kernel === undefined || xo === undefined || ko === undefined)
-      problems.push('edera needs "xen" and "kernel"');
-    else out.edera = { xen, kernel, ...(initrd !== undefined ? { initrd } : {}), xenOptions: xo, kernelOptions: ko };
+    found.push({
+      kind: 'edera',
+      cfg:
+        xen === undefined || kernel === undefined || xo === undefined || ko === undefined
+          ? { ...base, kind: 'broken', problem: 'edera needs "xen" and "kernel"' }
+          : {
+              ...base,
+              kind: 'edera',
+              edera: { xen, kernel, ...(initrd !== undefined ? { initrd } : {}), xenOptions: xo, kernelOptions: ko },
+            },
+    });
   }
-  if (kinds.length > 1) {
+  if (found.length > 1) {
     v.report(
       'warning',
       p,
-      `action ${name} has several kinds (${kinds.join(', ')}); only ${kinds[0]} runs, as in sprout`,
+      `action ${name} has several kinds (${found.map((f) => f.kind).join(', ')}); only ${found[0]!.kind} runs, as in sprout`,
     );
   }
-  if (kinds.length === 0) out.problem = 'unknown action configuration';
-  else {
-    out.kind = kinds[0]!;
-    if (!out[kinds[0]!]) out.problem = problems[0] ?? 'invalid action configuration';
-  }
-  return out;
+  return found[0]?.cfg ?? { ...base, kind: 'broken', problem: 'unknown action configuration' };
 }
 
 function template(v: V, t: Raw, p: KeyPath, isEntry: boolean): EntryTemplate | undefined {

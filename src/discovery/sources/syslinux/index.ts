@@ -1,10 +1,18 @@
 // syslinuxSource: finds one SYSLINUX/EXTLINUX/ISOLINUX config per filesystem (probe order of
-// grub-syslinux.md §B1) and turns its labels into BootEntries. Entry ids are
+// grub-syslinux.md §B1) and turns its labels into source entries. Entry ids are
 // `syslinux:<fsId>:<config path>:<label>`; the origin is the LABEL line.
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { FsError, joinPath, readTextLimited, statOrNull, type FileSystem } from '../../fs/types';
-import type { BootEntry, BootTarget, FileRef, Origin, TimeoutSetting } from '../../model';
+import {
+  originOf,
+  statusOf,
+  type SourceEntry,
+  type BootTarget,
+  type EntryStatus,
+  type FileRef,
+  type TimeoutSetting,
+} from '../../model';
 import type { EntrySourceFn, MountedFs, ProposedSettings, SourceContext, SourceResult } from '../context';
 import { EvaluationTable } from '../evaluations';
 import { parseSyslinux, type Label, type ParsedConfig, type ReadResult } from './parser';
@@ -47,7 +55,7 @@ const EXPLICIT_TYPES: Record<string, string> = {
 const scans = new EvaluationTable<{ readonly r: SourceResult | undefined } | { readonly failed: string }>();
 
 export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise<SourceResult> => {
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
   for (const mfs of ctx.filesystems) {
@@ -103,20 +111,6 @@ export async function scanFilesystem(mfs: MountedFs): Promise<SourceResult | und
   return evaluate(cfg, mfs, path);
 }
 
-function origin(mfs: MountedFs, file: string, line: number): Origin {
-  const r = mfs.report;
-  return {
-    source: 'syslinux',
-    fsId: r.fsId,
-    device: r.device,
-    partition: r.partition,
-    ...(r.partUuid ? { partUuid: r.partUuid } : {}),
-    ...(r.probe?.uuid ? { fsUuid: r.probe.uuid } : {}),
-    file,
-    line,
-  };
-}
-
 /** Remove every `initrd=` word; return the last one's comma list (syslinux: the last wins). */
 export function takeInitrdArg(cmdline: string): { cmdline: string; files?: string[] } {
   let files: string[] | undefined;
@@ -140,8 +134,7 @@ function baseName(p: string): string {
 }
 
 interface Built {
-  target: BootTarget;
-  bootable: boolean;
+  status: EntryStatus;
   diagnostics: Diagnostic[];
 }
 
@@ -149,9 +142,9 @@ interface Built {
 export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: string): Promise<SourceResult> {
   const fsId = mfs.report.fsId;
   const diagnostics: Diagnostic[] = cfg.diagnostics.map((d) => ({ ...d, fsId }));
-  const entries: BootEntry[] = [];
+  const entries: SourceEntry[] = [];
   const ids = new Map<string, number>();
-  const byLabel = new Map<string, BootEntry>();
+  const byLabel = new Map<string, SourceEntry>();
   const labels = [...cfg.labels];
 
   // DEFAULT that is not a label: a menu module (old style UI) or a kernel command line.
@@ -192,12 +185,10 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
       built = await buildTarget(cfg, l, mfs);
     } catch (e) {
       // An I/O error while checking files disables this label, not the whole config.
+      const reason = `label ${l.name}: ${errorMessage(e)}`;
       built = {
-        target: { kind: 'efi', image: { fsId, path: cfg.mainFile } },
-        bootable: false,
-        diagnostics: [
-          diag('error', SOURCE, `label ${l.name}: ${errorMessage(e)}`, { fsId, file: l.file, line: l.line }),
-        ],
+        status: { ok: false, reason },
+        diagnostics: [diag('error', SOURCE, reason, { fsId, file: l.file, line: l.line })],
       };
     }
     const baseId = `syslinux:${fsId}:${cfgPath}:${l.name}`;
@@ -208,15 +199,13 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
         diag('warning', SOURCE, `duplicate LABEL ${l.name}; listed as #${n}`, { fsId, file: l.file, line: l.line }),
       );
     const title = l.menuLabel?.trim() || l.name;
-    const e: BootEntry = {
-      id: n > 1 ? `${baseId}#${n}` : baseId,
+    const e: SourceEntry = {
+      sourceId: n > 1 ? `${baseId}#${n}` : baseId,
       title,
-      displayTitle: title,
-      origin: origin(mfs, l.file, l.line),
-      target: built.target,
+      origin: originOf('syslinux', mfs.report, l.file, l.line),
+      status: built.status,
       ...(l.hidden ? { hidden: true } : {}),
       ...(l.group ? { group: l.group } : {}),
-      bootable: built.bootable,
       diagnostics: built.diagnostics,
     };
     entries.push(e);
@@ -233,7 +222,7 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
     );
   }
   const chosen = ontimeout ?? menuDefault ?? (defaultLabel !== undefined ? findLabel(labels, defaultLabel) : undefined);
-  if (chosen) defaultId = byLabel.get(chosen.name)?.id;
+  if (chosen) defaultId = byLabel.get(chosen.name)?.sourceId;
   if (cfg.default && defaultLabel === undefined && !/\.c32$/i.test(cfg.default.value.split(/\s+/)[0] ?? '')) {
     diagnostics.push(diag('warning', SOURCE, `DEFAULT ${cfg.default.value} names no label`, { fsId, ...cfg.default }));
   }
@@ -246,6 +235,7 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
         : { kind: 'seconds', seconds: Math.ceil(cfg.timeout.tenths / 10) };
   }
   const settings: ProposedSettings = {
+    kind: 'menu-config',
     ...(timeout ? { timeout } : {}),
     ...(defaultId ? { defaultId } : {}),
     from: `${fsId} ${cfg.mainFile}`,
@@ -257,14 +247,28 @@ function findLabel(labels: readonly Label[], name: string): Label | undefined {
   return labels.find((l) => l.name === name) ?? labels.find((l) => l.name.toLowerCase() === name.toLowerCase());
 }
 
+/** A file a directive names: its place (if the name makes one), and whether a regular file is there. */
+interface Named {
+  readonly ref?: FileRef;
+  readonly ok: boolean;
+}
+type Where = { file: string; line: number };
+type RefFn = (p: string, w: Where, what: string) => Promise<Named>;
+
 async function buildTarget(cfg: ParsedConfig, l: Label, mfs: MountedFs): Promise<Built> {
   const fsId = mfs.report.fsId;
   const ds: Diagnostic[] = [];
-  const at = (w: { file: string; line: number }) => ({ fsId, file: w.file, line: w.line });
-  const placeholder = (path: string): BootTarget => ({ kind: 'efi', image: { fsId, path } });
-  const fail = (msg: string, w: { file: string; line: number }, path = cfg.mainFile): Built => {
+  let reason: string | undefined;
+  const at = (w: Where) => ({ fsId, file: w.file, line: w.line });
+  /** A problem that keeps the label from booting; the first one is its reason. */
+  const problem = (msg: string, w: Where): void => {
+    reason ??= msg;
     ds.push(diag('error', SOURCE, msg, at(w)));
-    return { target: placeholder(path), bootable: false, diagnostics: ds };
+  };
+  /** A label that names nothing tendril can boot or show as a target. */
+  const fail = (msg: string, w: Where): Built => {
+    problem(msg, w);
+    return { status: statusOf(undefined, reason), diagnostics: ds };
   };
   if (l.localboot)
     return fail('LOCALBOOT: boots the local disk; tendril continues the boot order instead', l.localboot);
@@ -274,48 +278,47 @@ async function buildTarget(cfg: ParsedConfig, l: Label, mfs: MountedFs): Promise
   if (k.extra) append = `${k.extra} ${append}`.trim();
   if (l.ipappend) ds.push(diag('info', SOURCE, 'IPAPPEND ignored (no PXE network state)', at(l.ipappend)));
 
-  const ref = async (p: string, w: { file: string; line: number }, what: string): Promise<FileRef | undefined> => {
+  const ref: RefFn = async (p, w, what) => {
     let path: string;
     try {
       path = joinPath(cfg.cwd, p);
     } catch (e) {
-      ds.push(diag('error', SOURCE, `${what} ${JSON.stringify(p)}: ${errorMessage(e)}`, at(w)));
-      return undefined;
+      problem(`${what} ${JSON.stringify(p)}: ${errorMessage(e)}`, w);
+      return { ok: false };
     }
     const st = await statOrNull(mfs.fs, path);
     if (st?.kind !== 'file') {
-      ds.push(diag('error', SOURCE, `${what} ${path} ${st ? 'is not a regular file' : 'not found'}`, at(w)));
-      return undefined;
+      problem(`${what} ${path} ${st ? 'is not a regular file' : 'not found'}`, w);
+      return { ref: { fsId, path }, ok: false };
     }
-    return { fsId, path };
+    return { ref: { fsId, path }, ok: true };
   };
 
   const explicit = EXPLICIT_TYPES[k.keyword];
   const ext = extOf(k.path);
   const isMboot = baseName(k.path) === 'mboot.c32' && (k.keyword === 'kernel' || k.keyword === 'com32');
-  if (isMboot) return multiboot(cfg, l, append, mfs, ds, ref);
+  if (isMboot) return multiboot(l, append, fsId, ds, ref, problem, () => reason);
   const nonLinux = explicit ?? (k.keyword === 'kernel' ? NON_LINUX_EXT[ext] : undefined);
-  if (nonLinux) {
-    const p = safeJoin(cfg.cwd, k.path) ?? cfg.mainFile;
-    return fail(`${k.keyword.toUpperCase()} ${k.path}: ${nonLinux}, not bootable by kexec`, k, p);
-  }
+  if (nonLinux) return fail(`${k.keyword.toUpperCase()} ${k.path}: ${nonLinux}, not bootable by kexec`, k);
 
   const kernel = await ref(k.path, k, 'kernel');
   const taken = takeInitrdArg(append);
-  let initrdNames: { files: string[]; where: { file: string; line: number } } | undefined;
+  let initrdNames: { files: string[]; where: Where } | undefined;
   if (l.initrd) initrdNames = { files: l.initrd.files, where: l.initrd };
   else if (taken.files) initrdNames = { files: taken.files, where: l };
+  // Every file named has a place: the target can be shown even if some file is missing.
+  let located = kernel.ref !== undefined;
   const initrds: FileRef[] = [];
-  let ok = kernel !== undefined;
   for (const f of initrdNames?.files ?? []) {
     const r = await ref(f, initrdNames!.where, 'initrd');
-    if (r) initrds.push(r);
-    else ok = false;
+    if (r.ref) initrds.push(r.ref);
+    else located = false;
   }
   let devicetree: FileRef | undefined;
   if (l.fdt) {
-    devicetree = await ref(l.fdt.path, l.fdt, 'devicetree');
-    if (!devicetree) ok = false;
+    const r = await ref(l.fdt.path, l.fdt, 'devicetree');
+    devicetree = r.ref;
+    if (!r.ref) located = false;
   } else if (l.fdtdir) {
     ds.push(
       diag('info', SOURCE, 'FDTDIR: the board DTB name is chosen by firmware; no devicetree passed', at(l.fdtdir)),
@@ -324,77 +327,58 @@ async function buildTarget(cfg: ParsedConfig, l: Label, mfs: MountedFs): Promise
   const overlays: FileRef[] = [];
   for (const o of l.overlays?.paths ?? []) {
     const r = await ref(o, l.overlays!, 'devicetree overlay');
-    if (r) overlays.push(r);
-    else ok = false;
+    if (r.ref) overlays.push(r.ref);
+    else located = false;
   }
-  const target: BootTarget = {
-    kind: 'linux',
-    kernel: kernel ?? { fsId, path: safeJoin(cfg.cwd, k.path) ?? k.path },
-    initrds,
-    cmdline: taken.cmdline,
-    ...(devicetree ? { devicetree } : {}),
-    ...(overlays.length ? { devicetreeOverlays: overlays } : {}),
-  };
-  return { target, bootable: ok, diagnostics: ds };
-}
-
-function safeJoin(cwd: string, p: string): string | undefined {
-  try {
-    return joinPath(cwd, p);
-  } catch {
-    return undefined;
-  }
+  const target: BootTarget | undefined =
+    kernel.ref && located
+      ? {
+          kind: 'linux',
+          kernel: kernel.ref,
+          initrds,
+          cmdline: taken.cmdline,
+          ...(devicetree ? { devicetree } : {}),
+          ...(overlays.length ? { devicetreeOverlays: overlays } : {}),
+        }
+      : undefined;
+  return { status: statusOf(target, reason), diagnostics: ds };
 }
 
 /** `KERNEL mboot.c32` + `APPEND xen args --- kernel args --- initrd`: Xen via multiboot. */
 async function multiboot(
-  cfg: ParsedConfig,
   l: Label,
   append: string,
-  mfs: MountedFs,
+  fsId: string,
   ds: Diagnostic[],
-  ref: (p: string, w: { file: string; line: number }, what: string) => Promise<FileRef | undefined>,
+  ref: RefFn,
+  problem: (msg: string, w: Where) => void,
+  reason: () => string | undefined,
 ): Promise<Built> {
-  const fsId = mfs.report.fsId;
   const parts = append
     .split(/\s+---(?:\s+|$)/)
     .map((s) => s.trim())
     .filter(Boolean);
   const where = l.kernel!;
   if (parts.length === 0) {
-    ds.push(
-      diag('error', SOURCE, 'mboot.c32 without a multiboot kernel in APPEND', {
-        fsId,
-        file: where.file,
-        line: where.line,
-      }),
-    );
-    return { target: { kind: 'efi', image: { fsId, path: cfg.mainFile } }, bootable: false, diagnostics: ds };
+    problem('mboot.c32 without a multiboot kernel in APPEND', where);
+    return { status: statusOf(undefined, reason()), diagnostics: ds };
   }
   const mods: { file: FileRef; cmdline: string }[] = [];
   let kernel: FileRef | undefined;
+  let located = true;
   let kcmd = '';
   for (const [i, part] of parts.entries()) {
     const [file, ...args] = part.split(/\s+/);
-    const r = (await ref(file!, where, i === 0 ? 'multiboot kernel' : 'multiboot module')) ?? {
-      fsId,
-      path: safeJoin(cfg.cwd, file!) ?? file!,
-    };
-    if (i === 0) {
-      kernel = r;
+    const r = await ref(file!, where, i === 0 ? 'multiboot kernel' : 'multiboot module');
+    if (!r.ref) located = false;
+    else if (i === 0) {
+      kernel = r.ref;
       kcmd = args.join(' ');
-    } else mods.push({ file: r, cmdline: args.join(' ') });
+    } else mods.push({ file: r.ref, cmdline: args.join(' ') });
   }
-  ds.push(
-    diag('warning', SOURCE, 'multiboot (mboot.c32) entry: not bootable by kexec yet', {
-      fsId,
-      file: where.file,
-      line: where.line,
-    }),
-  );
-  return {
-    target: { kind: 'multiboot', kernel: kernel!, cmdline: kcmd, modules: mods },
-    bootable: false,
-    diagnostics: ds,
-  };
+  const msg = 'multiboot (mboot.c32) entry: not bootable by kexec yet';
+  ds.push(diag('warning', SOURCE, msg, { fsId, file: where.file, line: where.line }));
+  const target: BootTarget | undefined =
+    kernel && located ? { kind: 'multiboot', kernel, cmdline: kcmd, modules: mods } : undefined;
+  return { status: statusOf(target, reason() ?? msg), diagnostics: ds };
 }

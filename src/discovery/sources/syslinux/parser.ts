@@ -1,5 +1,5 @@
 // SYSLINUX/EXTLINUX/ISOLINUX config parser (grub-syslinux.md Part B). It only records what
-// the files say; index.ts turns labels into BootEntries. Keywords are case-insensitive,
+// the files say; index.ts turns labels into entries. Keywords are case-insensitive,
 // INCLUDE is textual (async: included files are read through the caller's reader), CONFIG
 // restarts with another file. Limits: include depth, file count, line count, labels,
 // restarts, so a loop or a giant file ends in a diagnostic.
