@@ -213,7 +213,7 @@ export interface BootEntry {
   /** BLS: id without the '@profile' part (sorting step 4). */
   readonly idWithoutProfile?: string;
   readonly title: string;
-  /** After collision disambiguation (bls.md §6); what the menu shows. */
+  /** After collision disambiguation (docs/bls.md §6); what the menu shows. */
   readonly displayTitle: string;
   readonly version?: string;
   readonly sortKey?: string;

@@ -1,5 +1,5 @@
 // sproutSource: `/sprout.toml` (plus `sprout.d/*.toml` drop-ins) at the root of every FAT ESP,
-// each evaluated separately with that ESP as its home filesystem (sprout.md §19.1). Entries
+// each evaluated separately with that ESP as its home filesystem (docs/sprout.md §17.1). Entries
 // come back in sprout's own menu order, one config after another, ids `sprout:<fsId>:<name>`.
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
@@ -16,7 +16,7 @@ function isEsp(m: MountedFs): boolean {
   return m.report.role === 'esp' || m.report.probe?.type === 'vfat';
 }
 
-/** sprout's load options (§3) as tendril options; all optional. */
+/** sprout's load options (docs/sprout.md §3) as tendril options; all optional. */
 export interface SproutSourceOptions extends SproutEvalOptions {
   /** `--config PATH`: another file on each ESP ('/'-separated; '\\' accepted). */
   readonly configPath?: string;
@@ -24,7 +24,7 @@ export interface SproutSourceOptions extends SproutEvalOptions {
   readonly autoconfigureOnly?: boolean;
 }
 
-/** The empty config plus autoconfigure that `--autoconfigure` means (§1). */
+/** The empty config plus autoconfigure that `--autoconfigure` means (docs/sprout.md §1). */
 function autoconfigOnly(): MergedConfig {
   const raw = { options: { autoconfigure: true } };
   return { raw, locate: () => ({ file: '(--autoconfigure)' }), files: ['(--autoconfigure)'] };

@@ -1,5 +1,5 @@
-// Booting a `bls` generator entry natively (sprout.md §19.5): when its action is the
-// canonical chainload, the BLS file itself says what to boot, with bls.md's rules (every
+// Booting a `bls` generator entry natively (docs/sprout.md §17.5): when its action is the
+// canonical chainload, the BLS file itself says what to boot, with docs/bls.md's rules (every
 // initrd, every options line, devicetree, architecture) instead of sprout's last-one-wins.
 
 import { diag, type Diagnostic } from '../../diagnostics';
@@ -18,7 +18,7 @@ export type NativeResult =
     }
   | { readonly kind: 'skip'; readonly diagnostics: Diagnostic[] };
 
-/** bls.md §5: relative to the snippet's fs root, with the `/boot/` prefix fallbacks. */
+/** docs/bls.md §5: relative to the snippet's fs root, with the `/boot/` prefix fallbacks. */
 async function blsFile(
   m: MountedFs,
   rec: BlsRecord,
