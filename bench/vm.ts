@@ -1,5 +1,5 @@
 // bench/vm: tendril's VMM against QEMU as the L1 VMM, in the same nested run (QEMU/TCG with
-// -cpu max and the patched kvm-amd, see test-hosts.md), same OVMF.fd, same FAT disk whose
+// -cpu max and the patched kvm-amd, see docs/testing.md §3), same OVMF.fd, same FAT disk whose
 // startup.nsh echoes a marker, runs `map` and `reset -s`.
 // Prints, for each VMM, ms from its start to the first UEFI shell prompt, to the marker and to
 // exit, the ratios tendril/QEMU (lower is better for tendril), and tendril's VM exits by kind.

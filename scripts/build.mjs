@@ -1,5 +1,5 @@
 // Bundles src/cli.ts into dist/tendril.js (one CJS file for node20) with the fixes
-// packages.md documents for ext2fs and blessed, and copies blessed's terminfo next to it.
+// docs/packages.md documents for ext2fs and blessed, and copies blessed's terminfo next to it.
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

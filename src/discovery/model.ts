@@ -295,7 +295,7 @@ export interface MenuEntry extends SourceEntry {
    * '<id>@<fsId>' (then '#2', '#3', ...). What `boot --entry` takes and `defaultId` names.
    */
   readonly id: string;
-  /** The title after collision disambiguation (bls.md §6); what the menu shows. */
+  /** The title after collision disambiguation (docs/bls.md §6); what the menu shows. */
   readonly displayTitle: string;
   /** 0-based position in menu order. */
   readonly index: number;

@@ -1,5 +1,5 @@
 // Pre-validation of an x86 bzImage exactly as the kernel's bzImage64_probe does
-// (kexec-and-boot.md §1.1), so a refusal says *what* is wrong instead of a bare ENOEXEC.
+// (docs/kexec.md §1.1), so a refusal says *what* is wrong instead of a bare ENOEXEC.
 // Also recognises arm64 Image / zboot and PE-only images so the message can name them.
 
 import { u16le, u32le, u8 } from '../util/bytes';

@@ -1,4 +1,4 @@
-// The final kernel command line (kexec-and-boot.md §3): entry options, then the user's
+// The final kernel command line (docs/kexec.md §3): entry options, then the user's
 // edits, then policy. One string is built here and nowhere else.
 
 /** How `console=` is decided: keep the entry's and add ours only when it has none (default);

@@ -1,4 +1,4 @@
-// Load/exec failures as data (kexec-and-boot.md §5.1): syscall, errno name and number, what
+// Load/exec failures as data (docs/kexec.md §4.1): syscall, errno name and number, what
 // was being loaded, a hint, and the system state that explains most refusals.
 
 import * as fs from 'node:fs';
@@ -49,7 +49,7 @@ function readTrim(path: string, read: (p: string) => string): string | undefined
   }
 }
 
-/** Read the diagnostics §5 asks for; missing files leave fields undefined. */
+/** Read the diagnostics docs/kexec.md §4 asks for; missing files leave fields undefined. */
 export function readKexecState(read: (p: string) => string = (p) => fs.readFileSync(p, 'utf8')): KexecSystemState {
   const dis = readTrim('/proc/sys/kernel/kexec_load_disabled', read);
   const lock = readTrim('/sys/kernel/security/lockdown', read);
@@ -75,7 +75,7 @@ export interface HintContext {
 
 const mb = (n?: number): string => (n === undefined ? '?' : `${(n / (1 << 20)).toFixed(1)} MiB`);
 
-/** The §5.1 hint for an errno from a given syscall. */
+/** The docs/kexec.md §4.1 hint for an errno from a given syscall. */
 export function hintFor(syscall: string, errno: string, ctx: HintContext = {}): string {
   const st = ctx.state ?? {};
   switch (errno) {
@@ -100,7 +100,7 @@ export function hintFor(syscall: string, errno: string, ctx: HintContext = {}): 
       if (syscall === 'reboot') return 'kexec image not loaded';
       return `invalid argument: command line ${ctx.cmdlineLength ?? '?'} bytes (limit ${ctx.cmdlineLimit ?? '?'}), flags, or a non-regular file`;
     case 'ETXTBSY':
-      return 're-open files read-only: a kernel or initrd file is open for writing (§1.2)';
+      return 're-open files read-only: a kernel or initrd file is open for writing (docs/kexec.md §1.2)';
     case 'EBADF':
       return 'bad file descriptor (internal bug in tendril)';
     case 'ENOMEM':

@@ -1,4 +1,4 @@
-// One initrd for kexec_file_load (bls.md §7.2, kexec-and-boot.md §2): pieces concatenated in
+// One initrd for kexec_file_load (docs/bls.md §7.2, docs/kexec.md §2): pieces concatenated in
 // order, zero-length pieces skipped, each non-final piece NUL-padded to 4 bytes. Microcode must
 // be an uncompressed cpio at the very front for the kernel's early loader (lib/earlycpio.c).
 

@@ -1,5 +1,5 @@
 // Loading and executing a plan: bytes through our readers into memfds (tmpfs as fallback),
-// re-opened read-only before kexec_file_load (the ETXTBSY rule, kexec-and-boot.md §1.2),
+// re-opened read-only before kexec_file_load (the ETXTBSY rule, docs/kexec.md §1.2),
 // verified through /sys/kernel/kexec_loaded, then sync + reboot(KEXEC).
 
 import * as fs from 'node:fs';

@@ -1,5 +1,5 @@
 // Mounts tendril itself made (kernel-side mounts for network or rescue use). Before the jump
-// they are detached in reverse order (kexec-and-boot.md §5 step 3); the kernel does not do it.
+// they are detached in reverse order (docs/kexec.md §4 step 3); the kernel does not do it.
 
 import { MNT_DETACH, umount2 } from '../native/sys';
 

@@ -62,7 +62,7 @@ export function fixZeroSize(out: { columns?: number; rows?: number }, env: NodeJ
 export function createTerminal(glyphs: Glyphs): Terminal {
   fixZeroSize(process.stdout, process.env);
   // vt100/vt220 terminfo draws ACS as letters on many serial consoles; we never use ACS,
-  // and this keeps blessed from emitting it anywhere (packages.md §6).
+  // and this keeps blessed from emitting it anywhere (docs/packages.md §6).
   if (glyphs.h === '-') process.env.NCURSES_NO_UTF8_ACS = '1';
   const screen = blessed.screen({
     smartCSR: true,

@@ -1,4 +1,4 @@
-// CPUID for each vCPU: KVM_GET_SUPPORTED_CPUID with the fix-ups vmm-platform.md §2.2 lists.
+// CPUID for each vCPU: KVM_GET_SUPPORTED_CPUID with the fix-ups docs/vmm-platform.md §2.2 lists.
 // FPU/SSE/XSAVE stay as supported (EDK2 X64 uses SSE from SEC on).
 
 const ENTRY = 40;

@@ -1,4 +1,4 @@
-// OVMF image checks before mapping (vmm-platform.md §1): size, firmware-volume headers,
+// OVMF image checks before mapping (docs/vmm-platform.md §1): size, firmware-volume headers,
 // varstore GUID. The image is mapped read-only so that it ends at 4 GiB.
 import * as fs from 'node:fs';
 

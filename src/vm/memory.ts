@@ -1,4 +1,4 @@
-// Guest physical memory map (vmm-platform.md §3) and guest-RAM access for DMA-style devices.
+// Guest physical memory map (docs/vmm-platform.md §3) and guest-RAM access for DMA-style devices.
 
 export const GiB = 0x4000_0000;
 export const MiB = 0x10_0000;

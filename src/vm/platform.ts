@@ -1,4 +1,4 @@
-// The board: wires every device model onto the port and MMIO buses (vmm-platform.md §5).
+// The board: wires every device model onto the port and MMIO buses (docs/vmm-platform.md §5).
 // Independent of KVM, so unit tests drive it with recorded access sequences.
 import { IoBus, MmioBus, type MmioDevice } from './bus';
 import { Cmos } from './cmos';

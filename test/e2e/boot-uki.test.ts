@@ -1,6 +1,6 @@
 // End-to-end, case 2 (UKI): an ESP with /EFI/Linux/target.efi (systemd stub + Debian's kernel
 // + .ucode + .initrd + .cmdline, built by objcopy) and a per-UKI add-on carrying a second
-// initrd and a cmdline fragment; tendril splits it per bls.md §10.6 and kexecs the parts.
+// initrd and a cmdline fragment; tendril splits it per docs/bls.md §10.6 and kexecs the parts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type E2eBoot, e2eBoot, targetInitrds, targetReport } from '../fixtures/boot';
 import { buildGptDisk } from '../fixtures/images';

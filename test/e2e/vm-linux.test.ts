@@ -1,7 +1,7 @@
 // End to end, nested: Debian's kernel as \EFI\BOOT\BOOTX64.EFI, started with its own initrd and
 // command line from startup.nsh. OVMF's BDS would boot that removable-media path by itself
 // with empty LoadOptions, so the kernel disk is passed `,noboot` and a second, empty FAT disk is
-// the only bootorder entry (vmm-platform.md §13.1 d): QemuBootOrderLib then drops the kernel
+// the only bootorder entry (docs/vmm-platform.md §13.1): QemuBootOrderLib then drops the kernel
 // disk's boot option, the empty disk has nothing to boot, and the shell runs startup.nsh (fs0:).
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 // End to end, nested: QEMU/TCG (-cpu max, Debian's kernel) loads the patched kvm-amd and runs
 // `tendril vm` with Debian's OVMF.fd and a FAT disk whose startup.nsh echoes a marker, runs
-// `map` and `reset -s`. See test-hosts.md for why the module is patched.
+// `map` and `reset -s`. See docs/testing.md §3 for why the module is patched.
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Type #1 snippet keys (bls.md §3) on top of sd-boot's line syntax (lines.ts). Pure: bytes
+// Type #1 snippet keys (docs/bls.md §3) on top of sd-boot's line syntax (lines.ts). Pure: bytes
 // in, fields and diagnostics out. File checks, paths and $kernelopts live in sources/bls.ts.
 
 import { diag, type Diagnostic } from '../diagnostics';

@@ -1,4 +1,4 @@
-// The grub environment block (grub-syslinux.md §A8): 1024 bytes, a signature line, then
+// The grub environment block (docs/grub-syslinux.md §A8): 1024 bytes, a signature line, then
 // `name=value` lines (value escapes: `\\` and `\`+newline), padded with '#'. Parsing is
 // read-only; rewriteGrubenv() builds a new block of the same size for the one-shot
 // `next_entry` clear, changing what grub-editenv would change and nothing else.

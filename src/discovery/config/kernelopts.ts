@@ -1,5 +1,5 @@
 // Fedora 30-32 / RHEL 8 BLS snippets carry grub variables (`options $kernelopts
-// $tuned_params`, `initrd ... $tuned_initrd`) that grub's blscfg expands (bls.md §7.3).
+// $tuned_params`, `initrd ... $tuned_initrd`) that grub's blscfg expands (docs/bls.md §7.3).
 // Values come from grubenv, with grub.cfg's `set default_kernelopts=` as the fallback for
 // kernelopts. Passing them literally panics the kernel (u-root#1835), so we expand them.
 
@@ -116,7 +116,7 @@ export function parseDefaultKernelopts(cfg: string): string | undefined {
   return found;
 }
 
-/** grubenv locations on a /boot or root filesystem (bls.md §7.3, grub-syslinux.md §A8). */
+/** grubenv locations on a /boot or root filesystem (docs/bls.md §7.3, docs/grub-syslinux.md §A8). */
 export const GRUBENV_PATHS = ['/grub2/grubenv', '/boot/grub2/grubenv', '/grub/grubenv', '/boot/grub/grubenv'] as const;
 export const GRUBCFG_PATHS = [
   '/grub2/grub.cfg',

@@ -1,4 +1,4 @@
-// sd-boot's line_get_key_value(content, " \t") (bls.md §2), shared by BLS snippets and
+// sd-boot's line_get_key_value(content, " \t") (docs/bls.md §2), shared by BLS snippets and
 // loader.conf, plus strict UTF-8 decoding that says where the first bad byte is.
 
 import { diag, type Diagnostic } from '../diagnostics';
@@ -164,7 +164,7 @@ const TRUE = ['yes', 'y', 'true', 't', 'on', '1'];
 const FALSE = ['no', 'n', 'false', 'f', 'off', '0'];
 
 /**
- * loader.conf booleans (§11.1). sd-boot compares case-sensitively; bootctl's parser does not.
+ * loader.conf booleans (docs/bls.md §11.1). sd-boot compares case-sensitively; bootctl's parser does not.
  * We accept any case so `Yes` behaves as the user meant.
  */
 export function parseBool(value: string): boolean | undefined {

@@ -1,4 +1,4 @@
-// loader.conf (bls.md §11): same line syntax as BLS snippets. We honour default, timeout,
+// loader.conf (docs/bls.md §11): same line syntax as BLS snippets. We honour default, timeout,
 // editor and auto-entries; the rest is parsed so typos get a warning, then ignored.
 // Timeout keywords keep their documented meanings (loader.conf(5)); a recent sd-boot maps
 // all three to menu-disabled when read from loader.conf, which we deliberately do not copy.

@@ -1,6 +1,6 @@
-// Turns parsed Type #1 fields into a SourceEntry: resolves and checks every file (bls.md §4,
-// §5), expands Fedora grub variables (§7.3), applies platform rules (uki-url origin,
-// devicetree on x86) and derives id and boot counter from the file name (§8.2, §9.1).
+// Turns parsed Type #1 fields into a SourceEntry: resolves and checks every file (docs/bls.md §4,
+// docs/bls.md §5), expands Fedora grub variables (§7.3), applies platform rules (uki-url origin,
+// devicetree on x86) and derives id and boot counter from the file name (docs/bls.md §8.2, §9.1).
 //
 // sd-boot silently drops an entry whose linux/efi/uki file cannot be opened, and never
 // checks initrds. We keep such entries, broken (status.ok false) with an error that names the

@@ -1,4 +1,4 @@
-// Boot counting in file names (bls.md §9): `name+LEFT[-DONE].conf|.efi`. Parsing follows
+// Boot counting in file names (docs/bls.md §9): `name+LEFT[-DONE].conf|.efi`. Parsing follows
 // sd-boot's boot_entry_parse_tries(); the rename follows the spec's width rules (which the
 // current sd-boot does not: it prints plain decimals, so FAT renames change name length).
 

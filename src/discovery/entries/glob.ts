@@ -1,4 +1,4 @@
-// fnmatch for loader.conf `default` (bls.md §11.3), ported from sd-boot's efi_fnmatch():
+// fnmatch for loader.conf `default` (docs/bls.md §11.3), ported from sd-boot's efi_fnmatch():
 // `*`, `?`, `[...]` sets with ranges, `\` escapes; no `!` negation, no special '/'.
 // The pattern is split at each '*' into simple chunks that are matched in order, each at
 // its leftmost position, so there is no backtracking: O(pattern × text) in the worst case.

@@ -1,4 +1,4 @@
-// Paths in BLS snippets (bls.md §5): relative to the root of the snippet's filesystem, a
+// Paths in BLS snippets (docs/bls.md §5): relative to the root of the snippet's filesystem, a
 // leading '/' optional, '.' and '//' cleaned, '..' above the root refused, and the /boot
 // mount-prefix quirk (heads#804) handled with an explicit, logged fallback. Case-insensitive
 // lookup on FAT is the FileSystem's job.

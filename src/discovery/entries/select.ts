@@ -1,5 +1,5 @@
 // The final pass over every source's entries: order the menu, make ids unique, set display
-// titles and decide timeout, editor and the default entry (bls.md §6, §8, §11.3-§11.5,
+// titles and decide timeout, editor and the default entry (docs/bls.md §6, §8, §11.3-§11.5,
 // adapted to LinuxBoot, where there are no EFI variables).
 //
 // Menu order: BLS and UKI entries are sorted by the BLS rules (sort.ts); entries from

@@ -1,4 +1,4 @@
-// BLS menu order (bls.md §8.1/§8.2): sd-boot's boot_entry_compare() with one deliberate
+// BLS menu order (docs/bls.md §8.1/§8.2): sd-boot's boot_entry_compare() with one deliberate
 // difference in step 4, then deterministic tie-breaks so the order never depends on the
 // order discovery happened to find things in.
 //
@@ -49,7 +49,7 @@ const profileOf = (e: SourceEntry): number => {
   return t?.kind === 'uki' ? t.profile : 0;
 };
 
-/** Steps 1-6 of §8.2 (with the spec's step 4). 0 means "equal as far as BLS cares". */
+/** Steps 1-6 of docs/bls.md §8.2 (with the spec's step 4). 0 means "equal as far as BLS cares". */
 export function compareBls(a: SourceEntry, b: SourceEntry): number {
   // 1. Entries with no tries left go last.
   let r = Number(isBad(a)) - Number(isBad(b));

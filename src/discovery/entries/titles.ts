@@ -1,4 +1,4 @@
-// Display titles (bls.md §6, sd-boot generate_boot_entry_titles()), applied to the whole
+// Display titles (docs/bls.md §6, sd-boot generate_boot_entry_titles()), applied to the whole
 // sorted, merged list: colliding titles get ' (version)', then ' (first 8 of machine-id)',
 // then ' (id)', recomputing collisions after each step.
 

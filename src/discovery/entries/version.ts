@@ -1,4 +1,4 @@
-// UAPI.10 version comparison, a faithful port of systemd's strverscmp_improved() (bls.md §8.3).
+// UAPI.10 version comparison, a faithful port of systemd's strverscmp_improved() (docs/bls.md §8.3).
 // Used for sorting BLS entries (version descending, id descending). Works on UTF-16 code
 // units: every non-ASCII unit is >= 0x80, so it is a separator exactly as every byte of a
 // multi-byte UTF-8 sequence is in the C original. A NUL ends a string, as in C.

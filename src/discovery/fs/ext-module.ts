@@ -1,4 +1,4 @@
-// The adapter around the `ext2fs` npm package (libext2fs compiled to WASM; packages.md §2):
+// The adapter around the `ext2fs` npm package (libext2fs compiled to WASM; docs/packages.md §2):
 // lazy loading, removal of the process-wide handlers its emscripten glue installs, a
 // synchronous read-only disk over a ByteSource, one global queue of calls (so at most one
 // buffer is allocated in the fixed 16 MiB heap at a time), and errno/com_err mapping.

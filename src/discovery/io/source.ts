@@ -1,6 +1,6 @@
 // Byte sources: read-only, synchronous, positioned reads of a disk, an image file or a
 // window of either (a partition). Synchronous because the ext2fs reader issues one call
-// per block and an async round-trip per call costs 5-13x throughput (packages.md §2);
+// per block and an async round-trip per call costs 5-13x throughput (docs/packages.md §2);
 // discovery runs these inside worker threads so a slow disk never blocks the menu.
 
 import * as fs from 'node:fs';

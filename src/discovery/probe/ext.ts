@@ -1,7 +1,7 @@
 // ext2/3/4 superblock (1 KiB at offset 1024). Type rules follow libblkid so we name a
 // filesystem as blkid does: ext2 = no journal and only ext2 features; ext3 = journal and only
 // ext3 features; anything else with a known magic is ext4. `needs_recovery` marks it dirty
-// (a journal replay would write: kexec-and-boot.md §6).
+// (a journal replay would write: docs/kexec.md §5).
 
 import type { FsProbe } from '../model';
 import { isZero, uuidAt } from '../partitions/guids';

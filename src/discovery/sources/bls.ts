@@ -1,4 +1,4 @@
-// Boot Loader Specification Type #1 entries (bls.md §1-§5) and loader.conf (§11).
+// Boot Loader Specification Type #1 entries (docs/bls.md §1-§5) and loader.conf (§11).
 // Where: `/loader/entries/*.conf` on ESP, XBOOTLDR and MBR 0xEA partitions; on Linux
 // filesystems also `/boot/loader/entries` (a root filesystem without a separate /boot,
 // Fedora/RHEL's grub blscfg layout). loader.conf is read from the ESP only.

@@ -1,4 +1,4 @@
-// Type #2 entries: Unified Kernel Images in /EFI/Linux/*.efi (bls.md §1, §10). One entry per
+// Type #2 entries: Unified Kernel Images in /EFI/Linux/*.efi (docs/bls.md §1, §10). One entry per
 // profile; add-ons from /loader/addons and <uki>.efi.extra.d are resolved now so the menu can
 // show them and the boot path gets them in order. Problems become diagnostics naming the file.
 
@@ -29,7 +29,7 @@ const ARCH_MACHINE: Record<EfiArch, number> = {
   loongarch64: PE_MACHINE.loongarch64,
 };
 
-/** Is this directory entry a UKI candidate (§1.2 Type #2 rules)? */
+/** Is this directory entry a UKI candidate (docs/bls.md §1.2 Type #2 rules)? */
 export function isUkiName(d: DirEntry): boolean {
   const lower = d.name.toLowerCase();
   return (
@@ -104,7 +104,7 @@ async function loadAddonDir(m: MountedFs, dir: string, diags: Diagnostic[]): Pro
 }
 
 /**
- * The filesystem whose /loader/addons applies to UKIs on `m` (bls.md §10.5: global add-ons
+ * The filesystem whose /loader/addons applies to UKIs on `m` (docs/bls.md §10.5: global add-ons
  * live on the ESP): `m` itself if it is the ESP, else the ESP on the same disk (XBOOTLDR
  * shares the ESP's disk). With no ESP on that disk (a `--root DIR` tree, a lone /boot), `m`
  * itself, which is also where systemd-stub looks (the volume it was loaded from).

@@ -3,7 +3,7 @@
 // " \ ` $ and newline) quoting, unquoted backslash escapes and line continuations, trailing
 // whitespace of unquoted values dropped, adjacent quoted/unquoted pieces concatenated.
 // sd-boot's own reader only strips one pair of double quotes; we handle the general case
-// (bls.md §10.3). Used for UKI .osrel and .profile sections.
+// (docs/bls.md §10.3). Used for UKI .osrel and .profile sections.
 
 const WHITESPACE = ' \t\n\r';
 const NEWLINE = '\n\r';

@@ -1,4 +1,4 @@
-// The kexec split of a UKI (bls.md §10.6, kexec-and-boot.md §2): which byte ranges of which
+// The kexec split of a UKI (docs/bls.md §10.6, docs/kexec.md §2): which byte ranges of which
 // files make the kernel and the initrd, and what the command line is. Nothing is copied
 // here; src/kexec streams the ranges into its memfds/tmpfs files.
 //
@@ -15,7 +15,7 @@
 //     initrdParts   FileRange[] in load order, zero-length parts dropped:
 //                     add-on .ucode in REVERSE add-on order, the UKI's .ucode, the UKI's
 //                     .initrd, then add-on .initrd in add-on order (systemd-stub run())
-//                   The caller pads every part but the last to 4 bytes (§7.2).
+//                   The caller pads every part but the last to 4 bytes (docs/bls.md §7.2).
 //     embeddedCmdline  the profile's `.cmdline` (cleaned), '' if none
 //     addonCmdline     add-on `.cmdline`s joined by spaces, in add-on order
 //     cmdline          embeddedCmdline + addonCmdline (what the stub passes with no options)
@@ -192,7 +192,7 @@ function joinCmdline(a: string, b: string): string {
 }
 
 /**
- * systemd-stub rule (§10.6 step 3): loader-supplied options (a Type #1 `options`, the
+ * systemd-stub rule (docs/bls.md §10.6 step 3): loader-supplied options (a Type #1 `options`, the
  * editor) replace the embedded `.cmdline`; add-on cmdlines are appended either way. A
  * "locked" policy (Secure Boot equivalent) keeps `.cmdline` when the UKI has one.
  */

@@ -1,4 +1,4 @@
-// PE/COFF header parser for UKIs and add-ons (bls.md §10.1). Reads only the DOS header, the
+// PE/COFF header parser for UKIs and add-ons (docs/bls.md §10.1). Reads only the DOS header, the
 // COFF/optional headers and the section table (a few KiB at most); section contents are
 // described as byte ranges so a 100 MiB .linux is never read just to list an entry.
 //

@@ -1,5 +1,5 @@
-// What a UKI means once its PE headers are parsed: profiles (bls.md §10.4), the menu title,
-// version and sort key of each (§10.3), and add-on checks (§10.5). Text sections are read
+// What a UKI means once its PE headers are parsed: profiles (docs/bls.md §10.4), the menu title,
+// version and sort key of each (docs/bls.md §10.3), and add-on checks (§10.5). Text sections are read
 // through a FileHandle with a size limit; binary payloads stay byte ranges.
 
 import type { FileHandle } from '../fs/types';
@@ -70,7 +70,7 @@ export interface SectionText {
   readonly invalidUtf8: boolean;
 }
 
-/** Decode a text section: cut at the first NUL (§10.1), UTF-8. */
+/** Decode a text section: cut at the first NUL (docs/bls.md §10.1), UTF-8. */
 export function decodeSectionText(bytes: Uint8Array): SectionText {
   const nul = bytes.indexOf(0);
   const b = nul >= 0 ? bytes.subarray(0, nul) : bytes;
@@ -121,7 +121,7 @@ export interface ProfileMeta {
 }
 
 /**
- * Menu title of profile `index` (§10.4): `Name (TITLE)`; for profile > 0 without a title
+ * Menu title of profile `index` (docs/bls.md §10.4): `Name (TITLE)`; for profile > 0 without a title
  * `Name (ID)` or `Name (Profile #N+1)`; profile 0 without a title is just `Name`.
  */
 export function profileTitle(name: string, index: number, meta: ProfileMeta): string {
@@ -131,7 +131,7 @@ export function profileTitle(name: string, index: number, meta: ProfileMeta): st
   return `${name} (Profile #${index + 1})`;
 }
 
-/** Entry id of profile `index`: `file.efi`, `file.efi@ID` or `file.efi@N` (§10.4). */
+/** Entry id of profile `index`: `file.efi`, `file.efi@ID` or `file.efi@N` (docs/bls.md §10.4). */
 export function profileEntryId(idWithoutProfile: string, index: number, meta: ProfileMeta): string {
   if (index === 0) return idWithoutProfile;
   return `${idWithoutProfile}@${meta.id ?? String(index)}`;
@@ -239,7 +239,7 @@ export async function describeUki(h: FileHandle, pe: PeImage, idWithoutProfile: 
   return { pe, profiles, skipped, warnings };
 }
 
-// ---------------------------------------------------------------- add-ons (§10.5)
+// ---------------------------------------------------------------- add-ons (docs/bls.md §10.5)
 
 export interface AddonInfo {
   readonly pe: PeImage;

@@ -1,5 +1,5 @@
 // ACPI tables (RSDP, XSDT, FADT, FACS, DSDT, MADT) and the QEMU table-loader script that
-// delivers them through fw_cfg (vmm-platform.md §8). Pointers are written as offsets into the
+// delivers them through fw_cfg (docs/vmm-platform.md §8). Pointers are written as offsets into the
 // blob; the loader's ADD_POINTER turns them into addresses, ADD_CHECKSUM fixes the sums.
 import { dsdtBody } from './dsdt';
 import { IOAPIC_BASE, LAPIC_BASE } from '../memory';

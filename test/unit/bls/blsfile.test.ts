@@ -1,4 +1,4 @@
-// BLS snippet syntax (bls.md §2) and keys (§3), conformance checklist §13 "Parser" and
+// BLS snippet syntax (docs/bls.md §2) and keys (§3), conformance checklist §13 "Parser" and
 // "Repeated keys", plus fuzzing: random and mutated files never throw and every diagnostic
 // names the file and a line.
 import { describe, expect, it } from 'vitest';

@@ -1,9 +1,9 @@
-// Boot counter parsing (bls.md §9.1 table) and renaming (§9.2 width rules and series).
+// Boot counter parsing (docs/bls.md §9.1 table) and renaming (§9.2 width rules and series).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { counterState, nextCounterName, parseEntryName } from '../../../src/discovery/entries/bootcount';
 
-describe('parseEntryName (§9.1 table)', () => {
+describe('parseEntryName (docs/bls.md §9.1 table)', () => {
   const table: [string, number | null, number | null, string][] = [
     ['foo+3.conf', 3, 0, 'foo.conf'],
     ['foo+3-0.conf', 3, 0, 'foo.conf'],
@@ -52,7 +52,7 @@ describe('parseEntryName (§9.1 table)', () => {
   });
 });
 
-describe('nextCounterName (§9.2)', () => {
+describe('nextCounterName (docs/bls.md §9.2)', () => {
   function series(start: string, n: number): string[] {
     const out = [start];
     for (let i = 0; i < n; i++) out.push(nextCounterName(out[out.length - 1]!)!);

@@ -1,4 +1,4 @@
-// loader.conf `default` glob (bls.md §11.3): sd-boot fnmatch semantics, checked against a
+// loader.conf `default` glob (docs/bls.md §11.3): sd-boot fnmatch semantics, checked against a
 // table, against an independent dynamic-programming matcher, and for bounded work.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';

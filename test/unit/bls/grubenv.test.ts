@@ -1,4 +1,4 @@
-// grubenv parsing and rewriting (grub-syslinux.md §A8), checked against the real
+// grubenv parsing and rewriting (docs/grub-syslinux.md §A8), checked against the real
 // grub-editenv (Debian grub-common): blocks it writes parse to what it lists, and our
 // rewrite produces byte-identical blocks to its set/unset.
 import { execFileSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Fedora/RHEL grub variables in BLS snippets (bls.md §7.3): expansion rules, grub.cfg
+// Fedora/RHEL grub variables in BLS snippets (docs/bls.md §7.3): expansion rules, grub.cfg
 // default_kernelopts, and loading from real grubenv files (written by grub-editenv) on a
 // host-directory filesystem.
 import { execFileSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// loader.conf parsing (bls.md §11): default, timeout keywords, booleans in every spelling,
+// loader.conf parsing (docs/bls.md §11): default, timeout keywords, booleans in every spelling,
 // and fuzzing (never throws, every diagnostic has file and line).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -24,7 +24,7 @@ describe('default', () => {
   });
 });
 
-describe('timeout (§11.4, not the sd-boot regression)', () => {
+describe('timeout (docs/bls.md §11.4, not the sd-boot regression)', () => {
   it.each([
     ['5', { kind: 'seconds', seconds: 5 }],
     ['0', { kind: 'seconds', seconds: 0 }],
@@ -51,7 +51,7 @@ describe('timeout (§11.4, not the sd-boot regression)', () => {
   });
 });
 
-describe('booleans (§11.1)', () => {
+describe('booleans (docs/bls.md §11.1)', () => {
   const yes = ['yes', 'y', 'true', 't', 'on', '1', 'YES', 'True'];
   const no = ['no', 'n', 'false', 'f', 'off', '0', 'No', 'OFF'];
   it.each(yes)('%s is true', (v) => {

@@ -1,5 +1,5 @@
-// finalizeEntries: merged order, unique ids, titles, default precedence (§11.3/§11.5) and
-// timeout precedence (§11.4, tendril's 5 s default).
+// finalizeEntries: merged order, unique ids, titles, default precedence (docs/bls.md §11.3/§11.5) and
+// timeout precedence (docs/bls.md §11.4, tendril's 5 s default).
 import { describe, expect, it } from 'vitest';
 import { finalizeEntries } from '../../../src/discovery/entries/select';
 import type { LoaderConfSettings, MenuConfigSettings } from '../../../src/discovery/sources/context';

@@ -1,4 +1,4 @@
-// Menu order (bls.md §8.1/§8.2) with every "Sorting test vectors" row of §8.3, the spec's
+// Menu order (docs/bls.md §8.1/§8.2) with every "Sorting test vectors" row of §8.3, the spec's
 // step 4 (suffix stripped) and the deterministic tie-breaks.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -11,7 +11,7 @@ const sorted = (list: SourceEntry[], roles: Record<string, 'esp' | 'xbootldr'> =
 
 const MID = '1234567890abcdef1234567890abcdef';
 
-describe('§8.3 sorting test vectors', () => {
+describe('docs/bls.md §8.3 sorting test vectors', () => {
   it('an entry with a sort-key before one without', () => {
     expect(sorted([entry('b.conf'), entry('a.conf', { sortKey: 'fedora', version: '6.5' })])).toEqual([
       'a.conf',

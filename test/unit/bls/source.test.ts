@@ -1,6 +1,6 @@
 // The BLS source over real directory trees (test/data/bls and temp trees): where it looks,
 // what it skips, path rules, missing files, $kernelopts, loader.conf, and the merged menu
-// through finalizeEntries (bls.md §13 checklist).
+// through finalizeEntries (docs/bls.md §13 checklist).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -260,7 +260,7 @@ describe('Fedora $kernelopts', () => {
   });
 });
 
-describe('paths (§5)', () => {
+describe('paths (docs/bls.md §5)', () => {
   it('rootfs /boot/loader/entries: /boot/... resolves as is, a bare name falls back to /boot/name (logged)', async () => {
     const r = await blsSource(context([mount(path.join(DATA, 'rootfs'), { fsId: 'sda:1' })]));
     const e = byFile(r.entries, 'debian.conf');

@@ -1,4 +1,4 @@
-// Display title disambiguation (bls.md §6).
+// Display title disambiguation (docs/bls.md §6).
 import { describe, expect, it } from 'vitest';
 import { disambiguateTitles } from '../../../src/discovery/entries/titles';
 

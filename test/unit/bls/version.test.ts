@@ -1,4 +1,4 @@
-// Every version-comparison vector of bls.md §8.3, table-driven, plus order-law properties.
+// Every version-comparison vector of docs/bls.md §8.3, table-driven, plus order-law properties.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { verscmp } from '../../../src/discovery/entries/version';

@@ -1,6 +1,6 @@
 // `tendril list --json` / `tendril probe` through the real bundle (worker threads, real
 // images made by mke2fs/mkfs.vfat/sgdisk/sfdisk). Expected orders and defaults come from the
-// BLS rules in bls.md §6, §8, §9 and §11, worked out by hand for these fixtures.
+// BLS rules in docs/bls.md §6, §8, §9 and §11, worked out by hand for these fixtures.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,7 +38,7 @@ describe('tendril list on a Fedora-style disk (ESP + XBOOTLDR ext4 /boot)', () =
       `${MID_FEDORA}-6.4.15-200.fc38.x86_64.conf`,
       `${MID_FEDORA}-0-rescue.conf`,
     ]);
-    // Two entries share a title: the version disambiguates them (bls.md §6).
+    // Two entries share a title: the version disambiguates them (docs/bls.md §6).
     expect(r.entries.map((e) => e.displayTitle)).toEqual([
       'Fedora Linux 39 (Workstation Edition) (6.5.6-300.fc39.x86_64)',
       'Fedora Linux 39 (Workstation Edition) (6.4.15-200.fc38.x86_64)',

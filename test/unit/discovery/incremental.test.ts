@@ -1,4 +1,4 @@
-// Live discovery re-evaluates only what a new device can change (issue 9 §5). Disks whose
+// Live discovery re-evaluates only what a new device can change (issue 9, "Discovery stays incremental"). Disks whose
 // grub, syslinux and sprout configs reach each other (`search` by uuid/label/file,
 // `configfile` and `source` on another disk, sprout extractors) arrive one at a time in
 // random orders; every live list and the final result must equal what a full evaluation

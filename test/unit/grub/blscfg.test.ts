@@ -50,7 +50,7 @@ describe('blscfg vs the BLS source', () => {
     expect((targetOf(grubBls[0]!) as LinuxTarget).cmdline).toBe('root=/dev/sda3 ro quiet');
     // "$kernelopts" quoted in options stays one argument: grub's cmdline quoting applies.
     expect((targetOf(grubBls[1]!) as LinuxTarget).cmdline).toBe('"root=/dev/sda3 ro" nomodeset');
-    // /boot/vmlinuz-6.8.0 does not exist on a separate /boot: the §5 fallback drops /boot.
+    // /boot/vmlinuz-6.8.0 does not exist on a separate /boot: the docs/bls.md §5 fallback drops /boot.
     expect((targetOf(grubBls[1]!) as LinuxTarget).kernel.path).toBe('/vmlinuz-6.8.0');
     // saved_entry names the file stem (with its counter, as grub sees the name).
     expect(g.settings?.defaultId).toBe('fedora-6.9.1.conf');

@@ -64,7 +64,7 @@ describe('control flow', () => {
     ].join('\n');
     expect(await cmdlines(cfg)).toEqual(['ac xxx yy']);
   });
-  it('test operators of §A5 (strings, numbers, ! -a -o, parentheses, files)', async () => {
+  it('test operators of docs/grub-syslinux.md §A5 (strings, numbers, ! -a -o, parentheses, files)', async () => {
     const cases: [string, boolean][] = [
       ['[ a = a ]', true],
       ['[ a == b ]', false],
@@ -122,7 +122,7 @@ describe('control flow', () => {
   });
 });
 
-describe('devices, search and probe (§A6)', () => {
+describe('devices, search and probe (docs/grub-syslinux.md §A6)', () => {
   const more: FsSpec[] = [
     {
       device: 'vda',
@@ -199,7 +199,7 @@ describe('devices, search and probe (§A6)', () => {
   });
 });
 
-describe('defaults (§A7)', () => {
+describe('defaults (docs/grub-syslinux.md §A7)', () => {
   const menu = [
     "menuentry 'Zero' --id zero { linux /k; }",
     "submenu 'Sub >menu' --id sub {",

@@ -10,7 +10,7 @@ const kinds = (src: string): string[] =>
       : t.kind,
   );
 
-describe('GRUB lexer (grub-syslinux.md §A2)', () => {
+describe('GRUB lexer (docs/grub-syslinux.md §A2)', () => {
   it('splits words on blanks and commands on newline and ;', () => {
     expect(kinds('set a=b; echo  x\ttab\n')).toEqual(['w:set', 'w:a=b', 'semi', 'w:echo', 'w:x', 'w:tab', 'nl', 'eof']);
   });

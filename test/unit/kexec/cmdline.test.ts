@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildCmdline, checkCmdlineLength, consolesFromProcCmdline, tokenize } from '../../../src/kexec/cmdline';
 
-describe('cmdline policy (kexec-and-boot.md §3)', () => {
+describe('cmdline policy (docs/kexec.md §3)', () => {
   it('tokenizes with double quotes like the kernel', () => {
     expect(tokenize('  a  b="c d"  e ')).toEqual(['a', 'b="c d"', 'e']);
     expect(tokenize('')).toEqual([]);

@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { KexecError, formatFailure, hintFor, readKexecState } from '../../../src/kexec/errors';
 
-describe('errno hints (kexec-and-boot.md §5.1)', () => {
+describe('errno hints (docs/kexec.md §4.1)', () => {
   it('gives the table hints', () => {
     expect(hintFor('kexec_file_load', 'ENOEXEC', { probe: 'not 64-bit' })).toBe(
       'kernel image not loadable by kexec_file_load: not 64-bit',

@@ -41,7 +41,7 @@ describe('materialize', () => {
       expect(m.backing).toBe('memfd');
       expect(readFd(m.kernelFd).equals(fs.readFileSync(path.join(t.dir, 'vmlinuz')))).toBe(true);
       expect(readFd(m.initrdFd).equals(expectedInitrd(files.map((f) => f.slice(1))))).toBe(true);
-      // Read-only descriptors: the kernel's ETXTBSY rule (§1.2) needs no writer anywhere.
+      // Read-only descriptors: the kernel's ETXTBSY rule (docs/kexec.md §1.2) needs no writer anywhere.
       for (const fd of [m.kernelFd, m.initrdFd]) expect(() => fs.writeSync(fd, Buffer.from('x'))).toThrow(/EBADF/);
     } finally {
       m.close();

@@ -19,7 +19,7 @@ const sha = (f: string): string =>
   execFileSync('sha256sum', [path.join(t.dir, f)], { encoding: 'utf8' }).split(' ')[0]!;
 const head = (f: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(t.dir, f)).subarray(0, 512));
 
-describe('initrd layout (bls.md §7.2)', () => {
+describe('initrd layout (docs/bls.md §7.2)', () => {
   it('recognises real microcode and compressed archives', () => {
     expect(isEarlyMicrocodeCpio(head('intel-ucode.img'))).toBe(true);
     expect(isEarlyMicrocodeCpio(head('second.img'))).toBe(false);

@@ -1,4 +1,4 @@
-// Autoconfigure (sprout.md §14, §19.9): BLS natively, vmlinuz/initrd pairs newest first
+// Autoconfigure (docs/sprout.md §14, §17.9): BLS natively, vmlinuz/initrd pairs newest first
 // (with *.img pairing flagged as an improvement), Windows via the VM path, sprout's names.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -100,7 +100,7 @@ describe('autoconfigure', () => {
     });
   });
 
-  it('an entry without initrd does not read the partition root as one (sprout §16.4)', async () => {
+  it('an entry without initrd does not read the partition root as one (docs/sprout.md §15.4)', async () => {
     const r = await run(AUTO, [
       { fsId: 'vda:2', files: { 'loader/entries/a.conf': 'linux /vmlinuz\noptions x\n', vmlinuz: K } },
     ]);

@@ -1,4 +1,4 @@
-// The bls generator's own semantics (sprout.md §9.3): parser, variables, sort_bls order, the
+// The bls generator's own semantics (docs/sprout.md §9.3): parser, variables, sort_bls order, the
 // synthetic sort key, and the directory rules.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../../src/discovery/diagnostics';
@@ -43,7 +43,7 @@ describe('parser and variables', () => {
   });
 });
 
-describe('sort_bls (§9.3)', () => {
+describe('sort_bls (docs/sprout.md §9.3)', () => {
   it('no sort-key first, then sort-key ascending; machine-id likewise; versionless before versioned, versions descending; stems descending', () => {
     const rs = [
       rec('s-b', 'sort-key b\nlinux /k\n'),
@@ -87,7 +87,7 @@ describe('readBlsDir', () => {
   });
 });
 
-describe('sortBls with fixSortBugs (§16.6 → bls.md §8.1)', () => {
+describe('sortBls with fixSortBugs (docs/sprout.md §15.6 → docs/bls.md §8.1)', () => {
   it('entries with a sort-key come first; versionless ones are not hoisted', () => {
     const rs = [
       rec('nokey', 'version 9\nlinux /k\n'),

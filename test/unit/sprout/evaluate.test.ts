@@ -1,4 +1,4 @@
-// Evaluation (sprout.md §7–§13, §19.4–§19.8): paths, chainload classification by content,
+// Evaluation (docs/sprout.md §7–§13, §17.4–§17.8): paths, chainload classification by content,
 // initrd= conversion, generators, names, global order, defaults, timeouts, phases, limits.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
@@ -35,7 +35,7 @@ const root2: FsSpec = {
   files: { 'boot/vmlinuz': K, 'boot/initrd.img': 'i', 'boot/efi/x.efi': EFI },
 };
 
-describe('paths (§11, §19.4)', () => {
+describe('paths (docs/sprout.md §11, §17.4)', () => {
   const entry = (p: string) => `[actions.a]\nchainload.path = '${p}'\n[entries.e]\ntitle = "E"\nactions = ["a"]\n`;
   const kernelOf = async (p: string, others: FsSpec[] = [root2]) => {
     const r = await run(entry(p), { 'EFI/linux/vmlinuz': K, vmlinuz: K }, others);
@@ -75,7 +75,7 @@ describe('paths (§11, §19.4)', () => {
   });
 });
 
-describe('chainload (§7.1, §19.5)', () => {
+describe('chainload (docs/sprout.md §7.1, §17.5)', () => {
   const cfg = (path: string, extra = '') =>
     `[actions.a]\nchainload.path = '${path}'\n${extra}\n[entries.e]\ntitle = "E"\nactions = ["a"]\n`;
   it('a real bzImage becomes a Linux target; options are stamped, empty items dropped', async () => {
@@ -163,7 +163,7 @@ describe('chainload (§7.1, §19.5)', () => {
   });
 });
 
-describe('actions in entries (§7, §19.5, §19.7)', () => {
+describe('actions in entries (docs/sprout.md §7, §17.5, §17.7)', () => {
   it('print runs before the boot action; actions after a chainload are reported as never running', async () => {
     const toml = `[actions.hi]\nprint.text = "hello $who"\n[actions.boot]\nchainload.path = "vmlinuz"\n[actions.bye]\nprint.text = "bye"\n[entries.e]\ntitle = "E"\nactions = ["hi", "boot", "bye"]\nvalues = { who = "world" }\n`;
     const e = (await run(toml, { vmlinuz: K })).entries[0]!;
@@ -232,13 +232,13 @@ describe('actions in entries (§7, §19.5, §19.7)', () => {
     expect(msgs(get(r.entries, 'bad'))).toMatch(/value "x": value grows beyond 65536 characters/);
     expect(isBootable(get(r.entries, 'good'))).toBe(true);
   });
-  it('entry values override generator values, which override root values (§4.1)', async () => {
+  it('entry values override generator values, which override root values (docs/sprout.md §4.1)', async () => {
     const toml = `[values]\na = "root"\nb = "root"\nc = "root"\n[generators.g.list]\nentry.title = "$a $b $c"\nentry.values = { a = "entry" }\nvalues = [{ a = "gen", b = "gen" }]\n`;
     expect((await run(toml)).entries[0]!.title).toBe('entry gen root');
   });
 });
 
-describe('generators (§9)', () => {
+describe('generators (docs/sprout.md §9)', () => {
   it('matrix: cartesian product, keys alphabetical, first key slowest, names <gen>-<i>', async () => {
     const toml = `[generators.m.matrix]\nentry.title = "$os $mode"\nvalues.os = ["a", "b"]\nvalues.mode = ["normal", "debug"]\n`;
     const r = await run(toml);
@@ -266,7 +266,7 @@ describe('generators (§9)', () => {
   });
 });
 
-describe('order, names, defaults, timeouts (§13)', () => {
+describe('order, names, defaults, timeouts (docs/sprout.md §13)', () => {
   it('static entries without sort-key appear in descending version order of their names', async () => {
     const r = await run('[entries.kernel]\ntitle = "k"\n[entries.shell]\ntitle = "s"\n[entries.xen]\ntitle = "x"\n');
     expect(names(r.entries)).toEqual(['xen', 'shell', 'kernel']);
@@ -310,7 +310,7 @@ describe('order, names, defaults, timeouts (§13)', () => {
   });
 });
 
-describe('phases (§10, §19.8)', () => {
+describe('phases (docs/sprout.md §10, §17.8)', () => {
   it('early sees root values only, startup sees extractor outputs, late runs; errors are logged, not fatal', async () => {
     const toml = `[values]\nv = "root"\n[extractors.boot.filesystem-device-match]\nhas-label = "ESP"\n[actions.say]\nprint.text = "$v $boot"\n[actions.boot]\nchainload.path = "vmlinuz"\n[[phases.early]]\nactions = ["say"]\n[[phases.startup]]\nactions = ["say", "missing", "boot"]\nvalues = { v = "phase" }\n[[phases.late]]\nactions = ["say"]\n[entries.e]\ntitle = "E"\nactions = ["boot"]\n`;
     const r = await run(toml, { vmlinuz: K });
@@ -324,7 +324,7 @@ describe('phases (§10, §19.8)', () => {
   });
 });
 
-describe('drivers (§5, §19.2)', () => {
+describe('drivers (docs/sprout.md §5, §17.2)', () => {
   it('are accepted, stamped and reported as not needed', async () => {
     const r = await run('[values]\nd = "ext4"\n[drivers.ext4]\npath = "\\\\EFI\\\\$d.efi"\n');
     expect(r.diagnostics.find((d) => d.message.startsWith('driver ext4'))).toMatchObject({
@@ -387,7 +387,7 @@ describe('I/O errors', () => {
   });
 });
 
-describe('load options and opt-in fixes (§3, §19.10)', () => {
+describe('load options and opt-in fixes (docs/sprout.md §3, §17.10)', () => {
   it('configPath reads another file; menuTimeout overrides menu-timeout', async () => {
     t = makeCtx([
       esp({
@@ -405,7 +405,7 @@ describe('load options and opt-in fixes (§3, §19.10)', () => {
     const r = await createSproutSource({ autoconfigureOnly: true })(t.ctx);
     expect(r.entries.map((e) => e.title)).toEqual(['Boot Windows']);
   });
-  it('fixSortBugs stamps sort-key (§16.1): autoconfigured-style "$kernel" keys sort by their values', async () => {
+  it('fixSortBugs stamps sort-key (docs/sprout.md §15.1): autoconfigured-style "$kernel" keys sort by their values', async () => {
     const toml = `[generators.k.list]\nentry.title = "$kernel"\nentry.sort-key = "$kernel"\nvalues = [{ kernel = "vmlinuz-5.10" }, { kernel = "vmlinuz-6.1" }, { kernel = "vmlinuz-5.4" }]\n`;
     expect((await run(toml)).entries.map((e) => e.title)).toEqual(['vmlinuz-5.10', 'vmlinuz-6.1', 'vmlinuz-5.4']);
     t?.cleanup();

@@ -1,6 +1,6 @@
-// Every example configuration of sprout.md §18, evaluated against real trees. Expectations
+// Every example configuration of docs/sprout.md §16, evaluated against real trees. Expectations
 // come from the doc's stated outcomes (order by descending sort key, defaults, names) and from
-// the mapping rules of §19 (targets by content, cmdlines, extractor tokens).
+// the mapping rules of docs/sprout.md §17 (targets by content, cmdlines, extractor tokens).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,7 +27,7 @@ const byName = (es: SourceEntry[], n: string) => {
 };
 const infos = (e: { diagnostics: { severity: string; message: string }[] }) => e.diagnostics.map((d) => d.message);
 
-describe('sprout.md §18.1: static entries, extractor, default, print', () => {
+describe('docs/sprout.md §16.1: static entries, extractor, default, print', () => {
   it('orders stable before debug by descending sort-key, defaults to stable, 5 s timeout', async () => {
     t = makeCtx([
       esp({ 'sprout.toml': example('18.1') }),
@@ -78,7 +78,7 @@ describe('sprout.md §18.1: static entries, extractor, default, print', () => {
   });
 });
 
-describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', () => {
+describe('docs/sprout.md §16.2: BLS generator on XBOOTLDR, matrix, startup phase', () => {
   const bls = (v: string, extra = '') =>
     `title Fedora Linux\nversion ${v}\nmachine-id 0123456789abcdef0123456789abcdef\nlinux /vmlinuz-${v}\ninitrd /intel-ucode.img\ninitrd /initramfs-${v}.img\noptions root=LABEL=rootfs ro\noptions quiet\n${extra}`;
   const boot = {
@@ -117,7 +117,7 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
       fsId: 'vda:3',
       path: '/vmlinuz-rescue',
     });
-    // No default-entry: the first entry is the default (§12 step 13); default menu-timeout 10.
+    // No default-entry: the first entry is the default (docs/sprout.md §12 step 13); default menu-timeout 10.
     expect(r.settings?.defaultId).toBe('sprout:vda:1:rescue-1');
     expect(r.settings?.timeout).toEqual({ kind: 'seconds', seconds: 10 });
 
@@ -125,7 +125,7 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
     expect(f.title).toBe('Fedora Linux 6.9.1');
     expect(f.version).toBe('6.9.1');
     expect(f.machineId).toBe('0123456789abcdef0123456789abcdef');
-    // Booted natively (§19.5): both initrds in order and both options lines, not sprout's last-one-wins.
+    // Booted natively (docs/sprout.md §17.5): both initrds in order and both options lines, not sprout's last-one-wins.
     expect(targetOf(f)).toEqual<LinuxTarget>({
       kind: 'linux',
       kernel: { fsId: 'vda:3', path: '/vmlinuz-6.9.1' },
@@ -173,7 +173,7 @@ describe('sprout.md §18.2: BLS generator on XBOOTLDR, matrix, startup phase', (
   });
 });
 
-describe('sprout.md §18.3: edera plus autoconfigure', () => {
+describe('docs/sprout.md §16.3: edera plus autoconfigure', () => {
   it('edera first (sort-key zz) and default; autoconfigured Linux newest first and Windows', async () => {
     t = makeCtx([
       esp({
@@ -198,7 +198,7 @@ describe('sprout.md §18.3: edera plus autoconfigure', () => {
     const h = (s: string) => createHash('sha256').update(s).digest('hex');
     const Hesp = h('tendril-fs:vda:1/');
     const Hroot = h('tendril-fs:vda:2/');
-    // Sort keys: "zz" > "$kernel" (the literal, §14/§16.1) > "auto-windows-…".
+    // Sort keys: "zz" > "$kernel" (the literal, docs/sprout.md §14/§15.1) > "auto-windows-…".
     expect(names(r.entries)).toEqual([
       'edera',
       `auto-linux-${Hroot}-0`,

@@ -1,4 +1,4 @@
-// filesystem-device-match on tendril's inventory (sprout.md §6, §19.3): each criterion alone,
+// filesystem-device-match on tendril's inventory (docs/sprout.md §6, §17.3): each criterion alone,
 // AND, first match in discovery order, GPT-only GUIDs, fallback, no match.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../../src/discovery/diagnostics';

@@ -118,7 +118,7 @@ describe('sprout fuzzing', () => {
       { numRuns: 300 },
     );
   });
-  it('mutated §18 examples (with a mutated drop-in) never throw', async () => {
+  it('mutated docs/sprout.md §16 examples (with a mutated drop-in) never throw', async () => {
     const arb = fc
       .constantFrom(...examples)
       .chain((ex) => fc.tuple(mutate(ex), mutate('[values]\ncmdline = "x"\n[mask]\nentries = ["stable"]\n')));

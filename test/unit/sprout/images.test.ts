@@ -1,5 +1,5 @@
 // sprout.toml on a real FAT ESP (mkfs.vfat + mcopy) read through tendril's FAT reader, with a
-// drop-in and a real kernel: §18.1 plus FAT's case-insensitive lookups of EFI-style paths.
+// drop-in and a real kernel: docs/sprout.md §16.1 plus FAT's case-insensitive lookups of EFI-style paths.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ const sources: FileSource[] = [];
 afterAll(() => sources.forEach((s) => s.close()));
 
 describe('sprout on a real FAT ESP', () => {
-  it('§18.1 with a drop-in: kernel found case-insensitively, drop-in overrides the cmdline', async () => {
+  it('docs/sprout.md §16.1 with a drop-in: kernel found case-insensitively, drop-in overrides the cmdline', async () => {
     const img = buildFs(
       {
         kind: 'vfat',

@@ -1,4 +1,4 @@
-// Schema enforcement (sprout.md §1–§10, §19.1): version gate, string-only value maps, required
+// Schema enforcement (docs/sprout.md §1–§10, §17.1): version gate, string-only value maps, required
 // fields, one kind per action/generator, and unknown keys reported with their line.
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../../src/discovery/diagnostics';
@@ -20,7 +20,7 @@ const find = (ds: Diagnostic[], re: RegExp) => {
   return d;
 };
 
-describe('version gate (§1)', () => {
+describe('version gate (docs/sprout.md §1)', () => {
   it('missing version means 1', () => {
     expect(load('[values]\na = "b"\n').config?.values.get('a')).toBe('b');
   });
@@ -71,7 +71,7 @@ describe('value maps are string → string', () => {
   });
 });
 
-describe('unknown keys are warnings naming key and line (§19.1)', () => {
+describe('unknown keys are warnings naming key and line (docs/sprout.md §17.1)', () => {
   const t = [
     'version = 1', //                              1
     '[defaults]', //                               2  historic name of [options]

@@ -1,10 +1,10 @@
-// Stamping (sprout.md §4.2) and finalisation (§4.3), including the limits tendril adds.
+// Stamping (docs/sprout.md §4.2) and finalisation (§4.3), including the limits tendril adds.
 import { describe, expect, it } from 'vitest';
 import { combineOptions, finalize, stamp, STAMP_LIMITS, StampError } from '../../../src/discovery/sources/sprout/stamp';
 
 const m = (o: Record<string, string>) => new Map(Object.entries(o));
 
-describe('stamp (§4.2)', () => {
+describe('stamp (docs/sprout.md §4.2)', () => {
   it('replaces every occurrence of $key', () => {
     expect(stamp('$a-$a', m({ a: 'x' }))).toBe('x-x');
   });
@@ -37,7 +37,7 @@ describe('stamp (§4.2)', () => {
   });
 });
 
-describe('finalize (§4.3)', () => {
+describe('finalize (docs/sprout.md §4.3)', () => {
   it('resolves values that refer to other values', () => {
     const f = finalize(m({ kver: '6.1', kernel: '\\vmlinuz-$kver' }));
     expect(f.get('kernel')).toBe('\\vmlinuz-6.1');

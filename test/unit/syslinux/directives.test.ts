@@ -1,4 +1,4 @@
-// SYSLINUX directive semantics (grub-syslinux.md §B1, §B2): probe order, APPEND rules,
+// SYSLINUX directive semantics (docs/grub-syslinux.md §B1, §B2): probe order, APPEND rules,
 // INITRD lists and initrd= in APPEND, INCLUDE/CONFIG limits, defaults, kernel types, timeouts.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
@@ -27,7 +27,7 @@ const get = (es: SourceEntry[], l: string) => es.find((e) => label(e) === l)!;
 const cmd = (e: SourceEntry) => (targetOf(e) as LinuxTarget).cmdline;
 const initrds = (e: SourceEntry) => (targetOf(e) as LinuxTarget).initrds.map((f) => f.path);
 
-describe('probe order (§B1)', () => {
+describe('probe order (docs/grub-syslinux.md §B1)', () => {
   it('boot/isolinux/isolinux.cfg wins over extlinux/ and the root syslinux.cfg', async () => {
     t = makeCtx([
       {
@@ -57,7 +57,7 @@ describe('probe order (§B1)', () => {
   });
 });
 
-describe('APPEND (§B2)', () => {
+describe('APPEND (docs/grub-syslinux.md §B2)', () => {
   it('global APPEND applies only to labels without their own; the last APPEND in a label wins; APPEND - clears', async () => {
     const r = await run(
       'APPEND global=1\nLABEL inherit\n KERNEL vmlinuz\nLABEL own\n KERNEL vmlinuz\n APPEND first\n APPEND second\nLABEL cleared\n KERNEL vmlinuz\n APPEND -\n',
@@ -72,7 +72,7 @@ describe('APPEND (§B2)', () => {
   });
 });
 
-describe('INITRD and initrd= (§B2)', () => {
+describe('INITRD and initrd= (docs/grub-syslinux.md §B2)', () => {
   it('INITRD takes a comma list in order', async () => {
     const r = await run('LABEL l\n KERNEL vmlinuz\n INITRD ucode.img,initrd.img\n');
     expect(initrds(r.entries[0]!)).toEqual(['/boot/syslinux/ucode.img', '/boot/syslinux/initrd.img']);

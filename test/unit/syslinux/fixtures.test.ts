@@ -1,7 +1,7 @@
 // Distribution-shaped SYSLINUX trees (test/data/syslinux): a Debian live ISO (isolinux with
 // INCLUDE chains and a MENU BEGIN submenu), a Fedora DVD (initrd= in APPEND, LOCALBOOT, MENU
 // EXIT), and Fedora ARM extlinux on ext4 (FDT/FDTDIR, labels with spaces). Expectations follow
-// grub-syslinux.md Part B.
+// docs/grub-syslinux.md §B.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -80,7 +80,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
 );
 
-/** Apply mutations to a copy of image `i`. Field numbers map to §10.1 header fields. */
+/** Apply mutations to a copy of image `i`. Field numbers map to docs/bls.md §10.1 header fields. */
 function mutate(i: number, muts: readonly Mutation[]): Buffer {
   let b = Buffer.from(images[i]!);
   const t = tables[i]!;

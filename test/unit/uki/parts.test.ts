@@ -1,4 +1,4 @@
-// The kexec split of real UKIs (bls.md §10.5, §10.6): kernel bytes, initrd part order
+// The kexec split of real UKIs (docs/bls.md §10.5, §10.6): kernel bytes, initrd part order
 // (add-on .ucode reversed, UKI .ucode, UKI .initrd, add-on .initrd), cmdline assembly and
 // add-on rejection (foreign Machine, .uname mismatch, .linux inside).
 import { createHash } from 'node:crypto';

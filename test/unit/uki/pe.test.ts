@@ -1,4 +1,4 @@
-// PE/COFF parsing (bls.md §10.1) against real images: Debian's systemd-stub, UKIs made by
+// PE/COFF parsing (docs/bls.md §10.1) against real images: Debian's systemd-stub, UKIs made by
 // objcopy, PE32 and PE32+ made by ld. Expectations come from `objdump -h` and from the spec.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -127,7 +127,7 @@ describe('parsePe on real images', () => {
   });
 });
 
-/** Offset of section table entry `i` in a PE buffer (from the headers, per §10.1). */
+/** Offset of section table entry `i` in a PE buffer (from the headers, per docs/bls.md §10.1). */
 function sectionEntryOffset(b: Buffer, i: number): number {
   const pe = b.readUInt32LE(0x3c);
   return pe + 24 + b.readUInt16LE(pe + 20) + i * 40;

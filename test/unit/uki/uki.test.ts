@@ -1,4 +1,4 @@
-// UKI menu facts (bls.md §10.3, §10.4): title/version/sort-key fallbacks, profiles of real
+// UKI menu facts (docs/bls.md §10.3, §10.4): title/version/sort-key fallbacks, profiles of real
 // multi-profile UKIs built by objcopy, and the skip rules (no .osrel, no name or version).
 import { describe, expect, it } from 'vitest';
 import { parseOsRelease } from '../../../src/discovery/uki/osrel';
@@ -16,7 +16,7 @@ import { withHostPe } from './helpers';
 
 const pick = (text: string) => pickNameVersionSortKey(parseOsRelease(text));
 
-describe('name / version / sort-key fallbacks (§10.3)', () => {
+describe('name / version / sort-key fallbacks (docs/bls.md §10.3)', () => {
   const all =
     'PRETTY_NAME="P N"\nIMAGE_ID=img\nNAME=N\nID=id\nIMAGE_VERSION=iv\nVERSION="v (x)"\nVERSION_ID=vid\nBUILD_ID=b\n';
   it('first choice of each', () => {
@@ -45,7 +45,7 @@ describe('name / version / sort-key fallbacks (§10.3)', () => {
   });
 });
 
-describe('profile titles and ids (§10.4)', () => {
+describe('profile titles and ids (docs/bls.md §10.4)', () => {
   it.each([
     [0, {}, 'OS', 'a.efi'],
     [0, { title: 'T' }, 'OS (T)', 'a.efi'],

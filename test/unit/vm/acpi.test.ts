@@ -1,4 +1,4 @@
-// ACPI tables: layout rules from vmm-platform.md §8, checksums after running the table-loader
+// ACPI tables: layout rules from docs/vmm-platform.md §8, checksums after running the table-loader
 // the way OVMF does, AML encodings, and a round trip through Debian's iasl (disassemble with
 // `iasl -d`, recompile the .dsl: both must succeed without errors).
 import { describe, expect, it } from 'vitest';

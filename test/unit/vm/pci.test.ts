@@ -1,4 +1,4 @@
-// PCI conf1 latching and BAR sizing/relocation per vmm-platform.md §5.1–5.2.
+// PCI conf1 latching and BAR sizing/relocation per docs/vmm-platform.md §5.1–5.2.
 import { describe, expect, it } from 'vitest';
 import { IoBus, MmioBus } from '../../../src/vm/bus';
 import { PciConf1, PCI_COMMAND_MEMORY } from '../../../src/vm/pci';

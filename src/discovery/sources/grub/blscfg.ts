@@ -1,11 +1,11 @@
-// Fedora/RHEL `blscfg` (grub-syslinux.md §A9, bls.md §7.3): read BLS snippets from $blsdir
+// Fedora/RHEL `blscfg` (docs/grub-syslinux.md §A9, docs/bls.md §7.3): read BLS snippets from $blsdir
 // (default /loader/entries, then /boot/loader/entries) on $root and turn each into a menu
 // entry whose body is grub script, exactly as rhboot's blscfg.c does, so grub variables in
 // `options` and `initrd` ($kernelopts, $tuned_params, $tuned_initrd) expand with the
 // config's variables and the initrd value is word-split.
 //
 // Each entry's grub id is the file stem (what saved_entry names); its tendril id is the BLS
-// id (lower-cased file name with '.conf', bls.md §8.2), so the same snippet found by the
+// id (lower-cased file name with '.conf', docs/bls.md §8.2), so the same snippet found by the
 // plain BLS source can be recognised as a duplicate.
 
 import { parseBlsEntry } from '../../config/blsfile';
@@ -19,7 +19,7 @@ import type { BlsInfo, Exec, FsLoc, MenuDef } from './state';
 
 const MAX_SNIPPET = 64 * 1024;
 
-/** bls.md §5 mount-prefix fallback: try the path as written, then with/without /boot. */
+/** docs/bls.md §5 mount-prefix fallback: try the path as written, then with/without /boot. */
 async function fixPath(loc: FsLoc, dir: string, p: string): Promise<string> {
   const path = p.startsWith('/') ? p : '/' + p;
   if (path.includes('$')) return path;

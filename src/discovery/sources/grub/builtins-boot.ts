@@ -1,5 +1,5 @@
 // Loader commands: recorded into the running entry's Recorder, never performed
-// (grub-syslinux.md §A5, §A10). Order rules follow grub: a new kernel drops earlier
+// (docs/grub-syslinux.md §A5, §A10). Order rules follow grub: a new kernel drops earlier
 // initrds, initrd/module need a kernel loaded first.
 
 import { FsError, statOrNull } from '../../fs/types';

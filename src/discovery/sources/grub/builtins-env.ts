@@ -1,4 +1,4 @@
-// source, configfile, load_env and save_env (grub-syslinux.md §A3, §A5, §A8).
+// source, configfile, load_env and save_env (docs/grub-syslinux.md §A3, §A5, §A8).
 
 import { FsError } from '../../fs/types';
 import type { Builtin, GrubHost } from './host';
@@ -78,7 +78,7 @@ export const ENV_BUILTINS: Record<string, Builtin> = {
   save_env: {
     run(it, x, argv, line) {
       // Never written during evaluation: recorded, so the one-shot next_entry clear can be done
-      // by the boot path (grub-syslinux.md §A7).
+      // by the boot path (docs/grub-syslinux.md §A7).
       const { file, vars } = envArgs(it, x, argv);
       const f = fileArg(it, x, file, 'save_env', line);
       if (!f) return 1;

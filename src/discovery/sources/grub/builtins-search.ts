@@ -1,4 +1,4 @@
-// search, search.fs_uuid/fs_label/file and probe (grub-syslinux.md §A5, §A6).
+// search, search.fs_uuid/fs_label/file and probe (docs/grub-syslinux.md §A5, §A6).
 
 import { deviceName, resolveDevice, search, stripParens, type SearchKind } from './devices';
 import type { Builtin, GrubHost } from './host';

@@ -1,4 +1,4 @@
-// GRUB device and path syntax (grub-syslinux.md §A6), resolved against the filesystems
+// GRUB device and path syntax (docs/grub-syslinux.md §A6), resolved against the filesystems
 // discovery found. BIOS disk numbers cannot be known from userspace, so:
 //   - `search`/`probe` results are opaque tokens `tendril:<fsId>` naming one filesystem;
 //   - `hdN,gptM` / `hdN,msdosM` / `hdN,M` mean partition M of the disk holding the config;

@@ -1,4 +1,4 @@
-// grubenv reading (grub-syslinux.md §A8) for load_env. Delegates to the shared parser so
+// grubenv reading (docs/grub-syslinux.md §A8) for load_env. Delegates to the shared parser so
 // grub, BLS ($kernelopts) and the one-shot writer agree on one reading of the file.
 
 import type { Diagnostic } from '../../diagnostics';

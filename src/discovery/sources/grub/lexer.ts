@@ -1,4 +1,4 @@
-// GRUB script lexer (grub-syslinux.md §A2, grub-core/script/yylex.l). Produces words made of
+// GRUB script lexer (docs/grub-syslinux.md §A2, grub-core/script/yylex.l). Produces words made of
 // literal and variable parts, so the evaluator can expand and field-split exactly as GRUB:
 // quoted text never splits, unquoted `$var` does.
 

@@ -1,4 +1,4 @@
-// `menuentry`/`submenu`/`hiddenentry` arguments (grub-syslinux.md §A5): options may appear
+// `menuentry`/`submenu`/`hiddenentry` arguments (docs/grub-syslinux.md §A5): options may appear
 // anywhere, as grub's argument parser allows; the first other word is the title and the
 // rest become $1… when the body runs.
 

@@ -1,4 +1,4 @@
-// The platform we tell grub.cfg it runs on (grub-syslinux.md §A4), and the sandbox limits.
+// The platform we tell grub.cfg it runs on (docs/grub-syslinux.md §A4), and the sandbox limits.
 //
 // | variable                      | value  | why                                                    |
 // |-------------------------------|--------|--------------------------------------------------------|

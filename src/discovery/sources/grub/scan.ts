@@ -1,4 +1,4 @@
-// Find and evaluate every grub.cfg (grub-syslinux.md §A1): ESP `EFI/*/grub.cfg` first (the
+// Find and evaluate every grub.cfg (docs/grub-syslinux.md §A1): ESP `EFI/*/grub.cfg` first (the
 // stubs real firmware loads), then /boot/grub, /grub, /grub2, /boot/grub2 on every readable
 // filesystem. Files evaluated as a menu are remembered for the whole scan, so a config found
 // directly and through a stub's configfile is evaluated once; its entries belong to the
@@ -129,7 +129,7 @@ async function evaluate(
   const build = await buildMenu(it, fin, fin.file);
   const fenv = fin.env;
 
-  // Default (grub-syslinux.md §A7).
+  // Default (docs/grub-syslinux.md §A7).
   let defaultId: string | undefined;
   let defaultReason: string;
   const spec = fenv.get('default');

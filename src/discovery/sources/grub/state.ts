@@ -92,14 +92,14 @@ export interface MenuDef {
 }
 
 export interface BlsInfo {
-  /** BLS id: lower-cased file name with '.conf' (bls.md §8.2). */
+  /** BLS id: lower-cased file name with '.conf' (docs/bls.md §8.2). */
   readonly id: string;
   readonly snippet: string;
   readonly version?: string;
   readonly machineId?: string;
   readonly sortKey?: string;
   readonly architecture?: string;
-  /** Boot counter in the file name (bls.md §9.1), kept so the entry matches the BLS source's. */
+  /** Boot counter in the file name (docs/bls.md §9.1), kept so the entry matches the BLS source's. */
   readonly counter?: BootCounter;
 }
 

@@ -1,4 +1,4 @@
-// Actions (sprout.md §7) mapped to tendril (§19.5–§19.7): `chainload` → a Linux, UKI or EFI
+// Actions (docs/sprout.md §7) mapped to tendril (§17.5–§17.7): `chainload` → a Linux, UKI or EFI
 // target chosen by the file's content; `print` → a message on the entry; `edera` → a multiboot
 // (Xen) target, listed but not bootable by kexec yet. Actions run in order; the first boot
 // action ends the list (kexec never returns).
@@ -185,7 +185,7 @@ async function chainload(c: ChainloadCfg, s: Stamper, env: ActionEnv, out: Diagn
     if (p === '') continue;
     const r = resolvePath(p, env.home, env.ctx);
     if (r.ok && r.ref.path === '/') {
-      // §16.4: sprout would read the partition root as an initrd; there is simply none.
+      // docs/sprout.md §15.4: sprout would read the partition root as an initrd; there is simply none.
       out.push(
         diag(
           'warning',
@@ -238,7 +238,7 @@ function edera(e: EderaCfg, s: Stamper, env: ActionEnv, out: Diagnostic[], w: At
   return { ok: false, reason, declared: { kind: 'multiboot', kernel: xen, cmdline: s.options(e.xenOptions), modules } };
 }
 
-/** The canonical BLS chainload (§19.5): path `<root>\$chainload`, options ["$options"], initrd `<root>\$initrd`. */
+/** The canonical BLS chainload (docs/sprout.md §17.5): path `<root>\$chainload`, options ["$options"], initrd `<root>\$initrd`. */
 export function isCanonicalBlsChainload(a: ActionCfg | undefined): boolean {
   const c = a?.kind === 'chainload' ? a.chainload : undefined;
   if (!c) return false;

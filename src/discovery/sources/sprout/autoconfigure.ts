@@ -1,4 +1,4 @@
-// Autoconfigure (sprout.md §14, §19.9) over tendril's filesystems. For each filesystem with
+// Autoconfigure (docs/sprout.md §14, §17.9) over tendril's filesystems. For each filesystem with
 // root token R = `tendril-fs:<fsId>/` and H = sha256(R):
 //   BLS (`/loader/loader.conf` or a non-empty `/loader/entries`) → generator auto-bls-H + the
 //     canonical chainload action bls-chainload-H (so entries boot natively as BLS);

@@ -1,7 +1,7 @@
-// The `bls` generator's reader (sprout.md §9.3): sprout's own BLS semantics (last initrd and
+// The `bls` generator's reader (docs/sprout.md §9.3): sprout's own BLS semantics (last initrd and
 // options win, no quote stripping, its peculiar sort and synthetic sort key) plus what a
-// native boot needs per bls.md (all initrds, all options joined, devicetree, architecture),
-// so the canonical chainload can boot the BLS entry natively (§19.5).
+// native boot needs per docs/bls.md (all initrds, all options joined, devicetree, architecture),
+// so the canonical chainload can boot the BLS entry natively (docs/sprout.md §17.5).
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { readTextLimited, type FileSystem } from '../../fs/types';
@@ -22,7 +22,7 @@ export interface BlsRecord {
   readonly efi?: string;
   readonly initrd?: string;
   readonly options?: string;
-  // native view (bls.md §2/§3: unquoted, all initrds, all options)
+  // native view (docs/bls.md §2/§3: unquoted, all initrds, all options)
   readonly nativeInitrds: readonly string[];
   readonly nativeOptions: readonly string[];
   readonly devicetree?: string;
@@ -85,7 +85,7 @@ function sproutPath(p: string): string {
   return p.replace(/\//g, '\\').replace(/^\\+/, '');
 }
 
-/** §9.3 variables for one entry. */
+/** docs/sprout.md §9.3 variables for one entry. */
 export function blsValues(r: BlsRecord): Map<string, string> {
   const titleBase = r.title ?? r.stem;
   const version = r.version ?? '';
@@ -108,8 +108,8 @@ function optCmp(a: string | undefined, b: string | undefined): number {
 }
 
 /**
- * sprout's sort_bls (§9.3), with tendril's verscmp for the version compares. `fixed` uses
- * the BLS spec order instead (§16.6: entries WITH a sort-key first, versionless last).
+ * sprout's sort_bls (docs/sprout.md §9.3), with tendril's verscmp for the version compares. `fixed` uses
+ * the BLS spec order instead (docs/sprout.md §15.6: entries WITH a sort-key first, versionless last).
  */
 export function sortBls(records: BlsRecord[], fixed = false): BlsRecord[] {
   if (fixed) return [...records].sort(specOrder);
@@ -126,7 +126,7 @@ export function sortBls(records: BlsRecord[], fixed = false): BlsRecord[] {
   });
 }
 
-/** bls.md §8.1: sort-key present first (ascending), machine-id, version descending, id descending. */
+/** docs/bls.md §8.1: sort-key present first (ascending), machine-id, version descending, id descending. */
 function specOrder(a: BlsRecord, b: BlsRecord): number {
   const ka = a.sortKey !== undefined && a.sortKey !== '';
   const kb = b.sortKey !== undefined && b.sortKey !== '';

@@ -1,4 +1,4 @@
-// What a `chainload` target really is, decided by content (sprout.md §19.5), not by name:
+// What a `chainload` target really is, decided by content (docs/sprout.md §17.5), not by name:
 // an x86 bzImage ('HdrS' at 0x202), an arm64 Image ('ARM\x64' at 0x38) or EFI zboot
 // ('MZ' + 'zimg' at 4) → kexec as Linux; a PE with a `.linux` section → UKI; any other PE →
 // an EFI program for the VM path. Only the headers are read (bounded).

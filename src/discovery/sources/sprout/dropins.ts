@@ -74,7 +74,7 @@ export interface MergedConfig {
   readonly files: readonly string[];
 }
 
-/** Parse one TOML document and check its version gate (§1). */
+/** Parse one TOML document and check its version gate (docs/sprout.md §1). */
 export function parseDocument(
   f: SourceFile,
   fsId: string | undefined,

@@ -1,7 +1,7 @@
-// One sprout config evaluated in sprout's order of operations (sprout.md §12): root values →
+// One sprout config evaluated in sprout's order of operations (docs/sprout.md §12): root values →
 // early phase → drivers (ignored) → autoconfigure → extractors → startup phase → entries
 // (static, then generators, alphabetical) → descending sort-key sort → late phase → default.
-// Errors disable single entries; nothing here aborts the whole config (§19.8).
+// Errors disable single entries; nothing here aborts the whole config (docs/sprout.md §17.8).
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { verscmp } from '../../entries/version';
@@ -19,12 +19,12 @@ import { finalize, stamp, StampError, type ValueMap } from './stamp';
 
 export const MAX_ENTRIES = 20_000;
 
-/** sprout's load options (§3) and tendril's opt-in fixes (§19.10). */
+/** sprout's load options (docs/sprout.md §3) and tendril's opt-in fixes (§17.10). */
 export interface SproutEvalOptions {
   /** `--menu-timeout N`: overrides options.menu-timeout. */
   readonly menuTimeout?: number;
   /**
-   * Fix sprout's known sort bugs (§16 items 1 and 6): stamp `sort-key` with the entry's values,
+   * Fix sprout's known sort bugs (docs/sprout.md §15 items 1 and 6): stamp `sort-key` with the entry's values,
    * and order BLS generator entries by the BLS spec. Off by default: the same config gives
    * the same menu as in sprout.
    */
@@ -256,7 +256,7 @@ async function buildEntry(
     if (spec.problem) throw new StampError(spec.problem);
     const values = finalize(new Map([...extracted, ...spec.genValues, ...spec.template.values]));
     title = showMarkers(stamp(spec.template.title, values));
-    // §16.1: sprout never stamps sort-key (autoconfigured kernels all sort as "$kernel").
+    // docs/sprout.md §15.1: sprout never stamps sort-key (autoconfigured kernels all sort as "$kernel").
     if (fixSortBugs && spec.runtimeSortKey === undefined && spec.template.sortKey !== undefined)
       sortKey = stamp(spec.template.sortKey, values);
     const names = spec.template.actions.map((a) => stamp(a, values));
@@ -288,7 +288,7 @@ async function buildEntry(
   };
 }
 
-/** §19.5: a BLS generator entry whose boot action is the canonical chainload boots natively. */
+/** docs/sprout.md §17.5: a BLS generator entry whose boot action is the canonical chainload boots natively. */
 async function nativeIfCanonical(
   spec: EntrySpec,
   names: readonly string[],

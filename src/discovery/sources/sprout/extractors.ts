@@ -1,4 +1,4 @@
-// `filesystem-device-match` against tendril's filesystem inventory (sprout.md §6, §19.3):
+// `filesystem-device-match` against tendril's filesystem inventory (docs/sprout.md §6, §17.3):
 // AND of the given criteria, first match in ctx.filesystems order wins, the output is the
 // opaque token `tendril-fs:<fsId>/`. No match and no fallback does not abort: the value becomes
 // an "unavailable" marker, and every entry whose stamped strings contain it is unavailable.
@@ -71,7 +71,7 @@ function lookupOf(e: ExtractorCfg, label: string | undefined, item: string | und
 }
 
 /**
- * Run all extractors (alphabetical, each sees only root values: §6 "extractors cannot see
+ * Run all extractors (alphabetical, each sees only root values: docs/sprout.md §6 "extractors cannot see
  * each other's outputs"). Returns name → value (token, fallback or unavailable marker).
  */
 export async function runExtractors(

@@ -1,4 +1,4 @@
-// Generators (sprout.md §9): `list` (one entry per value map, named <gen>-<i>), `matrix`
+// Generators (docs/sprout.md §9): `list` (one entry per value map, named <gen>-<i>), `matrix`
 // (cartesian product, keys alphabetical, first key slowest, then the list logic) and `bls`
 // (one pinned entry per Type #1 file, in sprout's BLS order frozen into a synthetic sort key).
 
@@ -18,7 +18,7 @@ export interface EntrySpec {
   readonly template: EntryTemplate;
   /** Generator layer (list map, matrix combination, BLS variables). */
   readonly genValues: Values;
-  /** BLS synthetic key (§9.3); wins over template.sortKey. */
+  /** BLS synthetic key (docs/sprout.md §9.3); wins over template.sortKey. */
   readonly runtimeSortKey?: string;
   readonly bls?: { readonly record: BlsRecord; readonly fsId: string };
   readonly at: Loc;
@@ -55,7 +55,7 @@ export function matrixProduct(
 
 function listEntries(gen: string, entry: EntryTemplate, maps: readonly Values[], at: Loc): EntrySpec[] {
   return maps.map((m, i) => {
-    // §9.1: entry.actions are stamped with map i at generation time.
+    // docs/sprout.md §9.1: entry.actions are stamped with map i at generation time.
     let actions = entry.actions;
     let problem: string | undefined;
     try {

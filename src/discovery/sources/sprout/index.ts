@@ -1,5 +1,5 @@
 // sproutSource: `/sprout.toml` (plus `sprout.d/*.toml` drop-ins) at the root of every FAT ESP,
-// each evaluated separately with that ESP as its home filesystem (sprout.md §19.1). Entries
+// each evaluated separately with that ESP as its home filesystem (docs/sprout.md §17.1). Entries
 // come back in sprout's own menu order, one config after another, ids `sprout:<fsId>:<name>`.
 // Under live discovery each ESP's evaluation is remembered until a new filesystem could
 // change what its extractors, paths or autoconfigure found (evaluations.ts).
@@ -19,7 +19,7 @@ function isEsp(m: MountedFs): boolean {
   return m.report.role === 'esp' || m.report.probe?.type === 'vfat';
 }
 
-/** sprout's load options (§3) as tendril options; all optional. */
+/** sprout's load options (docs/sprout.md §3) as tendril options; all optional. */
 export interface SproutSourceOptions extends SproutEvalOptions {
   /** `--config PATH`: another file on each ESP ('/'-separated; '\\' accepted). */
   readonly configPath?: string;
@@ -27,7 +27,7 @@ export interface SproutSourceOptions extends SproutEvalOptions {
   readonly autoconfigureOnly?: boolean;
 }
 
-/** The empty config plus autoconfigure that `--autoconfigure` means (§1). */
+/** The empty config plus autoconfigure that `--autoconfigure` means (docs/sprout.md §1). */
 function autoconfigOnly(): MergedConfig {
   const raw = { options: { autoconfigure: true } };
   return { raw, locate: () => ({ file: '(--autoconfigure)' }), files: ['(--autoconfigure)'] };

@@ -1,5 +1,5 @@
-// Booting a `bls` generator entry natively (sprout.md §19.5): when its action is the
-// canonical chainload, the BLS file itself says what to boot, with bls.md's rules (every
+// Booting a `bls` generator entry natively (docs/sprout.md §17.5): when its action is the
+// canonical chainload, the BLS file itself says what to boot, with docs/bls.md's rules (every
 // initrd, every options line, devicetree, architecture) instead of sprout's last-one-wins.
 
 import { diag, type Diagnostic } from '../../diagnostics';
@@ -20,7 +20,7 @@ interface Check {
 }
 
 /**
- * bls.md §5: relative to the snippet's fs root, with the `/boot/` prefix fallbacks. A missing
+ * docs/bls.md §5: relative to the snippet's fs root, with the `/boot/` prefix fallbacks. A missing
  * file is reported (and is the reason, if the first) but keeps its place, the path as the
  * snippet gave it; undefined when the value is no path at all.
  */

@@ -1,4 +1,4 @@
-// Sprout path strings → files on discovered filesystems (sprout.md §11, §19.4):
+// Sprout path strings → files on discovered filesystems (docs/sprout.md §11, §17.4):
 //   1. `tendril-fs:<fsId>/<file>`: the token our extractors and autoconfigure produce;
 //   2. first node without '(' → a file on the config's home ESP (`\EFI\x`, `vmlinuz`);
 //   3. device-path text: HD(n,GPT,<guid>,…) → PARTUUID; HD(n,MBR,0x<sig>,…) → the MBR

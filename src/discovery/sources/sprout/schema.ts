@@ -1,4 +1,4 @@
-// The sprout.toml v1 schema (sprout.md §1–§10) as typed data, and the validator that turns a
+// The sprout.toml v1 schema (docs/sprout.md §1–§10) as typed data, and the validator that turns a
 // parsed (and drop-in merged) TOML object into it. Sprout ignores unknown keys and aborts on
 // type errors; we warn on unknown keys (file + line) and drop only the broken item, so the
 // rest of the menu survives. Maps iterate in byte order, as sprout's BTreeMaps do.

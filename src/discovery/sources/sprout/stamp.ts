@@ -1,4 +1,4 @@
-// Sprout's `$name` substitution (sprout.md §4.2) and finalisation (§4.3), exactly: keys
+// Sprout's `$name` substitution (docs/sprout.md §4.2) and finalisation (§4.3), exactly: keys
 // longest first, plain substring replacement on the running result, no escapes; finalise
 // re-stamps every value against the previous iteration's map until nothing changes.
 // Unlike sprout, lengths are bounded so `x = "a$x"` (which doubles each round) ends in an
@@ -74,7 +74,7 @@ export function stamp(text: string, values: ValueMap): string {
 }
 
 /**
- * §4.3: flatten (done by the caller), then re-stamp every value against the previous map
+ * docs/sprout.md §4.3: flatten (done by the caller), then re-stamp every value against the previous map
  * until stable. Throws StampError on the iteration limit or a length limit.
  */
 export function finalize(values: ValueMap, limits: StampLimits = STAMP_LIMITS): Map<string, string> {

@@ -1,5 +1,5 @@
 // syslinuxSource: finds one SYSLINUX/EXTLINUX/ISOLINUX config per filesystem (probe order of
-// grub-syslinux.md §B1) and turns its labels into source entries. Entry ids are
+// docs/grub-syslinux.md §B1) and turns its labels into source entries. Entry ids are
 // `syslinux:<fsId>:<config path>:<label>`; the origin is the LABEL line.
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
@@ -20,7 +20,7 @@ import { parseSyslinux, type Label, type ParsedConfig, type ReadResult } from '.
 const SOURCE = 'syslinux';
 const MAX_CONFIG_BYTES = 1 << 20;
 
-/** §B1: u-root's directory × file order, then U-Boot's /boot/extlinux/extlinux.conf. */
+/** docs/grub-syslinux.md §B1: u-root's directory × file order, then U-Boot's /boot/extlinux/extlinux.conf. */
 export const PROBE_PATHS: readonly string[] = (() => {
   const dirs = ['/boot/isolinux', '/isolinux', '/boot/syslinux', '/extlinux', '/syslinux', ''];
   const names = ['isolinux.cfg', 'extlinux.conf', 'syslinux.cfg'];
@@ -30,7 +30,7 @@ export const PROBE_PATHS: readonly string[] = (() => {
   return out;
 })();
 
-/** Extensions syslinux treats as non-Linux images (§B2 KERNEL). */
+/** Extensions syslinux treats as non-Linux images (docs/grub-syslinux.md §B2 KERNEL). */
 const NON_LINUX_EXT: Record<string, string> = {
   '.c32': 'COM32 module',
   '.0': 'PXE bootstrap program',

@@ -1,4 +1,4 @@
-// SYSLINUX/EXTLINUX/ISOLINUX config parser (grub-syslinux.md Part B). It only records what
+// SYSLINUX/EXTLINUX/ISOLINUX config parser (docs/grub-syslinux.md §B). It only records what
 // the files say; index.ts turns labels into entries. Keywords are case-insensitive,
 // INCLUDE is textual (async: included files are read through the caller's reader), CONFIG
 // restarts with another file. Limits: include depth, file count, line count, labels,
