@@ -15,7 +15,7 @@ import {
   fatDisk,
   patchedKvmAmd,
   runNested,
-  vmArtifacts,
+  tendrilFiles,
 } from '../test/fixtures/vm';
 
 const MARKER = 'TENDRIL-BENCH-MARKER-0c1d';
@@ -66,15 +66,13 @@ p.on('close', (code) => {
 
 async function main(): Promise<void> {
   const disk = fatDisk('vm-bench', [{ path: 'startup.nsh', data: `echo ${MARKER}\r\nmap\r\nreset -s\r\n` }]);
-  const { js, addon } = vmArtifacts();
   const timer = path.join(CACHE, 'vm-bench-timer.js');
   fs.writeFileSync(timer, TIMER_JS);
   const qemu = '/usr/bin/qemu-system-x86_64';
   const cpio = buildInitramfs({
     name: 'vm-bench',
     files: {
-      '/vm/tendril-vm.js': js,
-      '/vm/tendril.node': addon,
+      ...tendrilFiles(),
       '/vm/OVMF.fd': OVMF,
       '/vm/disk.img': disk,
       '/vm/timer.js': timer,
@@ -88,13 +86,12 @@ async function main(): Promise<void> {
       'cd /vm',
       'mkdir -p /var/tmp && export TMPDIR=/tmp', // QEMU's snapshot=on keeps its overlay there
       'mount -t debugfs debugfs /sys/kernel/debug',
-      `node /vm/timer.js tendril node /vm/tendril-vm.js --firmware /vm/OVMF.fd --disk /vm/disk.img --stats`,
+      `node /vm/timer.js tendril node /tendril.js vm --firmware /vm/OVMF.fd --disk /vm/disk.img --stats`,
       `node /vm/timer.js qemu ${qemu} -enable-kvm -machine pc -m 1G -nographic -nodefaults -serial stdio -bios /vm/OVMF.fd ` +
         `-drive if=none,id=d,file=/vm/disk.img,format=raw,snapshot=on -device virtio-blk-pci,drive=d,disable-legacy=on`,
       'rc=0',
     ].join('\n'),
   });
-  fs.rmSync(js, { force: true });
   const t0 = Date.now();
   const run = await runNested(cpio, ['BENCH-RESULT']);
   const results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map(

@@ -6,10 +6,15 @@ import { runDiscoveryCommand } from './discovery/commands';
 import { WORKER_ROLE } from './discovery/worker/protocol';
 import { startScanWorker } from './discovery/worker/scan-worker';
 import { commandArgs, type CommandSpec, usage } from './util/args';
+import { VM_WORKER_ROLE, workerRole } from './vm/protocol';
 
-// The bundle is also the scan workers' script (one file to ship in the initramfs).
-const isScanWorker = !isMainThread && (workerData as { role?: string } | null)?.role === WORKER_ROLE;
-if (isScanWorker) startScanWorker();
+// The bundle is also the script of every worker (one file to ship in the initramfs): the scan
+// workers, and the VM worker, whose module is loaded only there (commands load theirs lazily,
+// so a role must be dispatched here, at the top level, or the worker would do nothing).
+const role = workerRole(isMainThread, workerData);
+if (role === WORKER_ROLE) startScanWorker();
+// A failed import rejects unhandled, which ends the worker with an 'error' the command reports.
+else if (role === VM_WORKER_ROLE) void import('./vm/worker').then((m) => m.startVmWorker());
 
 const USAGE = `usage: tendril <command> [options]
 

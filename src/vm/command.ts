@@ -7,23 +7,16 @@
 // A guest reset (0xCF9, 0x64 ← 0xFE, port 0x92, KVM reset event) restarts the VM with fresh
 // RAM and the same disk overlay, as a real machine would; see README.md.
 import * as fs from 'node:fs';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { ConsoleChannel } from './console';
-import { Disk, parseDiskSpec, type DiskSpec } from './disk';
-import { loadFirmware } from './firmware';
-import { Machine, writeStdout, type MachineResult } from './machine';
+import { parseDiskSpec } from './disk';
 import { GiB, MiB } from './memory';
 import { MAX_DISKS } from './platform';
+import { VM_WORKER_ROLE, type VmOptions, type VmWorkerData, type VmWorkerMessage } from './protocol';
 import { kvm } from '../native/kvm';
 import { ArgError, commandArgs, type CommandSpec, custom, flag, num, size, text, usage } from '../util/args';
 
-export interface VmOptions {
-  readonly firmware: string;
-  readonly disks: readonly DiskSpec[];
-  readonly ramBytes: number;
-  readonly cpus: number;
-  readonly stats: boolean;
-}
+export type { VmOptions } from './protocol';
 
 const VM_OPTIONS = {
   firmware: text({ metavar: 'FILE', help: "UEFI firmware image (Debian's OVMF.fd)" }),
@@ -52,66 +45,9 @@ export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   },
 };
 
-interface WorkerInput {
-  readonly tendrilVm: 1;
-  readonly opts: VmOptions;
-  readonly channel: SharedArrayBuffer;
-}
-
-type WorkerMessage =
-  | { type: 'vcpu'; handle: number }
-  | { type: 'done'; result: MachineResult; stats: Record<string, number>; resets: number }
-  | { type: 'fail'; message: string };
-
-/** Worker side: owns KVM, the devices and the disk; loops over resets. */
-function workerMain(input: WorkerInput): void {
-  const port = parentPort!;
-  const channel = new ConsoleChannel(input.channel);
-  const disks: Disk[] = [];
-  try {
-    const fw = loadFirmware(input.opts.firmware);
-    for (const spec of input.opts.disks) disks.push(Disk.open(spec));
-    const platformDisks = disks.map((disk, i) => ({ disk, boot: input.opts.disks[i]!.boot !== false }));
-    let resets = 0;
-    for (;;) {
-      const m = new Machine({
-        firmware: fw.data,
-        ramBytes: input.opts.ramBytes,
-        cpus: input.opts.cpus,
-        disks: platformDisks,
-        serialOut: writeStdout,
-        poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
-        onVcpu: (handle) => port.postMessage({ type: 'vcpu', handle } satisfies WorkerMessage),
-      });
-      let result: MachineResult;
-      try {
-        m.create();
-        result = m.runUntilEvent();
-      } finally {
-        m.flush();
-      }
-      const stats = m.exitStats();
-      m.destroy();
-      if (result.kind === 'reset' && !channel.stopRequested) {
-        resets++;
-        process.stderr.write(`\ntendril vm: guest reset (${result.reason}); restarting\n`);
-        continue;
-      }
-      port.postMessage({ type: 'done', result, stats, resets } satisfies WorkerMessage);
-      return;
-    }
-  } catch (e) {
-    port.postMessage({ type: 'fail', message: e instanceof Error ? e.message : String(e) } satisfies WorkerMessage);
-  } finally {
-    for (const d of disks) d.close();
-  }
-}
-
-if (!isMainThread && (workerData as Partial<WorkerInput> | null)?.tendrilVm === 1) {
-  workerMain(workerData as WorkerInput);
-}
-
 const CTRL_RIGHT_BRACKET = 0x1d;
+/** The file this code runs from: dist/tendril.js in a checkout, /tendril.js in the initramfs. */
+const bundle = typeof __filename === 'string' ? __filename : '';
 
 export async function runVmCommand(argv: string[]): Promise<number> {
   const parsed = commandArgs(VM_COMMAND, argv);
@@ -120,15 +56,17 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   try {
     for (const d of opts.disks) if (!fs.existsSync(d.path)) throw new Error(`--disk ${d.path}: no such file or device`);
     kvm(); // the addon must load here, not only in the worker
+    if (!bundle.endsWith('.js'))
+      throw new Error(`the VM workers start from the bundle; ${bundle} is not one (npm run build)`);
   } catch (e) {
     process.stderr.write(`tendril vm: ${(e as Error).message}\n${usage(VM_COMMAND)}`);
     return 2;
   }
   const channel = new ConsoleChannel();
-  // The worker re-loads this same bundle; its top level sees workerData and runs workerMain.
-  const worker = new Worker(`require(${JSON.stringify(__filename)})`, {
-    eval: true,
-    workerData: { tendrilVm: 1, opts, channel: channel.sab } satisfies WorkerInput,
+  // The worker runs this same bundle; src/cli.ts sees its role at the top level and starts
+  // src/vm/worker.ts (the command module itself is loaded lazily and never runs there).
+  const worker = new Worker(bundle, {
+    workerData: { role: VM_WORKER_ROLE, opts, channel: channel.sab } satisfies VmWorkerData,
     stdout: false,
     stderr: false,
   });
@@ -150,8 +88,8 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    const msg = await new Promise<WorkerMessage>((resolve, reject) => {
-      worker.on('message', (m: WorkerMessage) => {
+    const msg = await new Promise<VmWorkerMessage>((resolve, reject) => {
+      worker.on('message', (m: VmWorkerMessage) => {
         if (m.type === 'vcpu') handle = m.handle;
         else resolve(m);
       });

@@ -1,0 +1,40 @@
+// What the `tendril vm` main thread and its worker threads tell each other. Every VM worker
+// starts from the same bundle as the command (one file ships in the initramfs); src/cli.ts
+// reads `role` at the bundle's top level and hands such a worker to src/vm/worker.ts. This
+// module holds types and constants only, so cli.ts can import it without loading the VMM.
+import type { DiskSpec } from './disk';
+import type { MachineResult } from './machine';
+
+export const VM_WORKER_ROLE = 'tendril-vm';
+
+export interface VmOptions {
+  readonly firmware: string;
+  readonly disks: readonly DiskSpec[];
+  readonly ramBytes: number;
+  readonly cpus: number;
+  readonly stats: boolean;
+}
+
+export interface VmWorkerData {
+  readonly role: typeof VM_WORKER_ROLE;
+  readonly opts: VmOptions;
+  /** The console-input ring and stop flag (console.ts). */
+  readonly channel: SharedArrayBuffer;
+}
+
+export type VmWorkerMessage =
+  | { readonly type: 'vcpu'; readonly handle: number }
+  | {
+      readonly type: 'done';
+      readonly result: MachineResult;
+      readonly stats: Record<string, number>;
+      readonly resets: number;
+    }
+  | { readonly type: 'fail'; readonly message: string };
+
+/** The role a worker thread was started with, or undefined on the main thread. */
+export function workerRole(isMainThread: boolean, data: unknown): string | undefined {
+  if (isMainThread || typeof data !== 'object' || data === null) return undefined;
+  const role = (data as { role?: unknown }).role;
+  return typeof role === 'string' ? role : undefined;
+}
