@@ -8,7 +8,11 @@ export function pciGsi(slot: number, pin: number): number {
   return 16 + ((slot + pin) % 8);
 }
 
-export function dsdtBody(slots: number): aml.Bytes {
+/** Bus 0 has 32 device slots; _PRT covers 1–31 (slot 0 is the host bridge, which has no pin),
+ *  so every device the board places (virtio disks in slots 2–5, more to come) has its routing. */
+export const PCI_SLOTS = 32;
+
+export function dsdtBody(slots = PCI_SLOTS): aml.Bytes {
   const prt: aml.Bytes[] = [];
   for (let slot = 1; slot < slots; slot++) {
     for (let pin = 0; pin < 4; pin++) {

@@ -49,7 +49,7 @@ export function buildFacs(): Buffer {
 }
 
 export function buildDsdt(): Buffer {
-  const body = dsdtBody(4);
+  const body = dsdtBody();
   const b = header('DSDT', 36 + body.length, 2);
   Buffer.from(body).copy(b, 36);
   return b;

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as aml from '../../../src/vm/acpi/aml';
 import { applyLoader, buildAcpi, checksum, RSDP_FILE, TABLES_FILE } from '../../../src/vm/acpi/tables';
+import { pciGsi } from '../../../src/vm/acpi/dsdt';
 
 const haveIasl = spawnSync('iasl', ['-v']).status === 0;
 
@@ -161,6 +162,15 @@ describe('ACPI tables via the table-loader', () => {
         expect(src).toMatch(/EisaId \("PNP0A03"\)/);
         expect(src).toMatch(/0x80000000,\s*\/\/ Range Minimum/);
         expect(src).toMatch(/0xFBFFFFFF,\s*\/\/ Range Maximum/);
+        // _PRT routes INTA of every disk slot (2–5, MAX_DISKS of them) and the slots after them
+        // to the GSI the device raises (pciGsi); it used to stop at slot 3.
+        for (let slot = 1; slot < 32; slot++) {
+          const gsi = pciGsi(slot, 0);
+          const entry = new RegExp(
+            `0x${slot.toString(16).toUpperCase().padStart(4, '0')}FFFF,\\s*Zero,\\s*Zero,\\s*0x${gsi.toString(16).toUpperCase()}\\s`,
+          );
+          expect(src, `slot ${slot}`).toMatch(entry);
+        }
       }
     }
     fs.rmSync(dir, { recursive: true, force: true });
