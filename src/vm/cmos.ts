@@ -1,7 +1,7 @@
 // CMOS RTC and NVRAM at 0x70/0x71 (MC146818). Time = host UTC + a guest offset that guest
 // writes (with SET = 1) adjust. Honours register B's DM (binary/BCD) and 24/12-hour bits.
 // Register A reads UIP = 0, register D reads VRT = 1 (OVMF treats VRT = 0 as a device error).
-import type { IoBus, IoDevice } from './bus';
+import type { PortDevice } from './bus';
 import type { MemoryLayout } from './memory';
 import { MiB } from './memory';
 
@@ -12,7 +12,7 @@ const REG_B_SET = 0x80;
 const REG_B_DM = 0x04;
 const REG_B_24H = 0x02;
 
-export class Cmos implements IoDevice {
+export class Cmos implements PortDevice {
   readonly ram = new Uint8Array(128);
   private index = 0;
   /** Guest time minus host time, in ms. */
@@ -42,10 +42,6 @@ export class Cmos implements IoDevice {
     r[0x5c] = (above4g >> 8) & 0xff;
     r[0x5d] = (above4g >> 16) & 0xff;
     r[0x5f] = cpus - 1;
-  }
-
-  attach(bus: IoBus): void {
-    bus.register(0x70, 2, this);
   }
 
   private get binary(): boolean {
@@ -154,13 +150,14 @@ export class Cmos implements IoDevice {
     this.ram[i] = v;
   }
 
-  ioRead(port: number): number {
-    if (port === 0x70) return 0xff;
+  /** Offset 0 (port 0x70): index, bit 7 = NMI mask; offset 1 (0x71): data. */
+  portRead(off: number): number {
+    if (off === 0) return 0xff;
     return this.readRegister(this.index);
   }
 
-  ioWrite(port: number, _size: number, value: number): void {
-    if (port === 0x70) this.index = value & 0x7f;
+  portWrite(off: number, _size: number, value: number): void {
+    if (off === 0) this.index = value & 0x7f;
     else this.writeRegister(this.index, value & 0xff);
   }
 

@@ -1,7 +1,7 @@
 // QEMU fw_cfg (docs/specs/fw_cfg.rst): selector 0x510 (LE16), data 0x511 (bytes, rep insb),
 // DMA address 0x514 (high) / 0x518 (low, starts the transfer), both big-endian.
 // Items are little-endian numbers; the file directory and DMA descriptors are big-endian.
-import type { IoBus, IoDevice } from './bus';
+import type { PortDevice } from './bus';
 import { allOnes } from './bus';
 import type { GuestMemory } from './memory';
 
@@ -34,7 +34,11 @@ const le32 = (v: number) => {
   return b;
 };
 
-export class FwCfg implements IoDevice {
+/** Ports 0x510–0x51B as one range: offset 0 selector, 1 data, 4–11 the DMA address. */
+export class FwCfg implements PortDevice {
+  static readonly BASE = 0x510;
+  static readonly PORTS = 12;
+
   private readonly items = new Map<number, Uint8Array>();
   private readonly files: Array<{ name: string; key: number }> = [];
   private directory: Uint8Array = new Uint8Array(4);
@@ -56,11 +60,6 @@ export class FwCfg implements IoDevice {
       this.items.set(k, le32(0));
     this.items.set(FW_CFG_BOOT_MENU, le16(0));
     this.rebuildDirectory();
-  }
-
-  attach(bus: IoBus): void {
-    bus.register(0x510, 2, this);
-    bus.register(0x514, 8, this);
   }
 
   setItem(key: number, data: Uint8Array): void {
@@ -111,25 +110,25 @@ export class FwCfg implements IoDevice {
     return it[this.offset++]!;
   }
 
-  ioRead(port: number, size: number): number {
-    if (port === 0x511 && size === 1) return this.readByte();
-    if (port >= 0x514 && port < 0x51c) {
+  portRead(off: number, size: number): number {
+    if (off === 1 && size === 1) return this.readByte();
+    if (off >= 4 && off < 12) {
       // "QEMU CFG" signature for Linux's probe, big-endian byte order as on the wire.
       const sig = Buffer.from('QEMU CFG');
       let v = 0;
-      for (let i = size - 1; i >= 0; i--) v = (v << 8) | (sig[port - 0x514 + i] ?? 0);
+      for (let i = size - 1; i >= 0; i--) v = (v << 8) | (sig[off - 4 + i] ?? 0);
       return v >>> 0;
     }
     return allOnes(size);
   }
 
-  ioWrite(port: number, size: number, value: number): void {
-    if (port === 0x510 && size === 2) return this.select(value);
-    if (port === 0x514 && size === 4) {
+  portWrite(off: number, size: number, value: number): void {
+    if (off === 0 && size === 2) return this.select(value);
+    if (off === 4 && size === 4) {
       this.dmaHigh = bswap32(value);
       return;
     }
-    if (port === 0x518 && size === 4) {
+    if (off === 8 && size === 4) {
       const addr = this.dmaHigh * 0x1_0000_0000 + bswap32(value);
       this.dmaHigh = 0;
       this.dma(addr);

@@ -116,15 +116,13 @@ export class Machine {
       firmwareSize: fw.length,
       irqLine: (gsi, level) => k.kvmIrqLine(vmFd, gsi, level ? 1 : 0),
       serialOut: (b) => this.serial(b),
+      pmTimerPort: (port) => {
+        if (this.pmPort !== null) k.kvmSetPortMode(this.vcpu, this.pmPort, PortMode.Js);
+        this.pmPort = port;
+        if (port !== null) k.kvmSetPortMode(this.vcpu, port, PortMode.PmTimer);
+      },
     });
-    const pm = this.platform.pm;
-    k.kvmSetPmTimerStart(this.vcpu, pm.startNs);
-    pm.onTimerPort = (port) => {
-      if (this.pmPort !== null) k.kvmSetPortMode(this.vcpu, this.pmPort, PortMode.Js);
-      this.pmPort = port;
-      if (port !== null) k.kvmSetPortMode(this.vcpu, port, PortMode.PmTimer);
-    };
-    pm.announce();
+    k.kvmSetPmTimerStart(this.vcpu, this.platform.pm.startNs);
     k.kvmSetPortMode(this.vcpu, 0x80, PortMode.Sink); // POST codes / Linux io_delay
     this.cfg.onVcpu(this.vcpu);
   }
@@ -161,15 +159,6 @@ export class Machine {
     return out;
   }
 
-  private ioKind(port: number): string {
-    if (port >= 0xcf8 && port <= 0xcff) return port === 0xcf9 ? 'reset' : 'pci-conf';
-    if (port >= 0x3f8 && port <= 0x3ff) return 'uart';
-    if (port >= 0x510 && port <= 0x51b) return 'fw_cfg';
-    if (port === 0x70 || port === 0x71) return 'cmos';
-    if (this.pmPort !== null && port >= this.pmPort - 8 && port < this.pmPort + 0x38) return 'pm';
-    return this.platform.io.handler(port) ? 'other' : 'unassigned';
-  }
-
   private handleIo(): void {
     const r = this.run;
     const c = this.c;
@@ -178,15 +167,15 @@ export class Machine {
     const port = r.getUint16(c.runIoPort, true);
     const count = r.getUint32(c.runIoCount, true);
     const off = Number(r.getBigUint64(c.runIoDataOffset, true));
-    const io = this.platform.io;
-    this.count(this.ioKind(port));
+    const ports = this.platform.devices.ports;
+    this.count(ports.range(port)?.name ?? 'unassigned port');
     for (let i = 0; i < count; i++) {
       const at = off + i * size;
       if (dir === 1) {
         const v = size === 1 ? r.getUint8(at) : size === 2 ? r.getUint16(at, true) : r.getUint32(at, true);
-        io.write(port, size, v);
+        ports.write(port, size, v);
       } else {
-        const v = io.read(port, size);
+        const v = ports.read(port, size);
         if (size === 1) r.setUint8(at, v & 0xff);
         else if (size === 2) r.setUint16(at, v & 0xffff, true);
         else r.setUint32(at, v >>> 0, true);
@@ -200,18 +189,9 @@ export class Machine {
     const addr = Number(r.getBigUint64(c.runMmioPhysAddr, true));
     const len = r.getUint32(c.runMmioLen, true);
     const isWrite = r.getUint8(c.runMmioIsWrite) !== 0;
-    this.count(addr >= FOUR_GIB - this.cfg.firmware.length && addr < FOUR_GIB ? 'mmio-rom' : 'mmio');
-    if (isWrite) {
-      let v = 0n;
-      for (let i = len - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.runBytes[c.runMmioData + i]!);
-      this.platform.mmio.write(addr, len, v);
-    } else {
-      let v = this.platform.mmio.read(addr, len);
-      for (let i = 0; i < len; i++) {
-        this.runBytes[c.runMmioData + i] = Number(v & 0xffn);
-        v >>= 8n;
-      }
-    }
+    const mmio = this.platform.devices.mmio;
+    this.count(mmio.range(addr)?.name ?? 'unassigned mmio');
+    mmio.access(addr, len, isWrite, this.runBytes.subarray(c.runMmioData, c.runMmioData + 8));
   }
 
   private dump(): string {

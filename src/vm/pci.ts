@@ -1,7 +1,10 @@
-// PCI configuration mechanism #1 (0xCF8/0xCFC) and a generic function with a 256-byte
-// configuration space, per-byte write masks, standard BAR sizing and command-register decode.
+// PCI functions with a 256-byte configuration space, per-byte write masks, standard BAR sizing
+// and command-register decode (docs/vmm-platform.md §5.2), and the configuration mechanism #1
+// that reaches them (0xCF8 address latch, 0xCFC data window; §5.1). A function declares each BAR
+// with the device that answers it; where the BAR is decoded is the device manager's business
+// (device-manager.ts), so the device only ever sees offsets into its BAR.
 
-import type { IoBus, IoDevice } from './bus';
+import type { MmioDevice, PortDevice } from './bus';
 import { allOnes } from './bus';
 
 export const PCI_COMMAND_IO = 1;
@@ -9,12 +12,9 @@ export const PCI_COMMAND_MEMORY = 2;
 export const PCI_COMMAND_MASTER = 4;
 export const PCI_STATUS_CAP_LIST = 0x10;
 
-export type BarKind = 'mem32' | 'io';
-export interface BarSpec {
-  readonly kind: BarKind;
-  /** Power of two; ≥ 16 for memory, ≥ 4 for I/O. */
-  readonly size: number;
-}
+export type BarSpec =
+  | { readonly kind: 'mem32'; /** power of two, ≥ 16 */ readonly size: number; readonly dev: MmioDevice }
+  | { readonly kind: 'io'; /** power of two, ≥ 4 */ readonly size: number; readonly dev: PortDevice };
 
 export interface PciIds {
   readonly vendor: number;
@@ -27,12 +27,16 @@ export interface PciIds {
   readonly interruptPin?: number;
 }
 
+/** Told when a BAR starts or stops decoding (addr null), by the function's owner. */
+export type BarListener = (index: number, spec: BarSpec, addr: number | null) => void;
+
 export class PciFunction {
   readonly config = new Uint8Array(256);
   protected readonly wmask = new Uint8Array(256);
   readonly bars = new Array<BarSpec | undefined>(6);
   /** The decoded address of each BAR while its decode is enabled, else null. */
   private readonly mapped: Array<number | null> = [null, null, null, null, null, null];
+  private barListener: BarListener = () => {};
 
   constructor(ids: PciIds) {
     const v = new DataView(this.config.buffer);
@@ -60,8 +64,11 @@ export class PciFunction {
     this.config[0x10 + i * 4] = spec.kind === 'io' ? 1 : 0;
   }
 
-  /** Called when a BAR's decoded address changes (null = not decoded). */
-  protected barMapped(_i: number, _addr: number | null): void {}
+  /** Set by whoever decodes this function's BARs (the device manager). */
+  listenBars(l: BarListener): void {
+    this.barListener = l;
+  }
+
   /** Called after any config write, with the dword-aligned register. */
   protected configWritten(_reg: number): void {}
 
@@ -113,6 +120,11 @@ export class PciFunction {
     return spec.kind === 'io' ? raw & 0xfffc : (raw & 0xfffffff0) >>> 0;
   }
 
+  /** The address BAR `i` decodes at now, or null. */
+  barDecoded(i: number): number | null {
+    return this.mapped[i] ?? null;
+  }
+
   /** Recompute decode after BAR or command writes; only decoded, non-zero BARs are mapped. */
   private updateMappings(): void {
     for (let i = 0; i < 6; i++) {
@@ -124,26 +136,40 @@ export class PciFunction {
       const next = enabled && addr !== 0 && !sizingProbe ? addr : null;
       if (next !== this.mapped[i]) {
         this.mapped[i] = next;
-        this.barMapped(i, next);
+        this.barListener(i, spec, next);
       }
     }
   }
 }
 
-/** The 0xCF8 address latch and 0xCFC data window for bus 0. */
-export class PciConf1 implements IoDevice {
+/** Bus 0 behind configuration mechanism #1: the address latch and the data window. */
+export class PciHost {
   private address = 0;
   private readonly functions = new Map<number, PciFunction>();
 
-  attach(bus: IoBus): void {
-    bus.register(0xcf8, 1, this);
-    bus.register(0xcfa, 2, this); // 0xCF9 (byte) is the PIIX3 reset register
-    bus.register(0xcfc, 4, this);
-  }
+  /** 0xCF8: latches only on 32-bit writes (Linux probes 0xCFB by byte); a 32-bit read returns it. */
+  readonly addressPort: PortDevice = {
+    portRead: (_off, size) => (size === 4 ? this.address >>> 0 : allOnes(size)),
+    portWrite: (_off, size, value) => {
+      if (size === 4) this.address = value >>> 0;
+    },
+  };
+
+  /** 0xCFC–0xCFF: byte, word and dword accesses at `0xCFC + (reg & 3)`. */
+  readonly dataPort: PortDevice = {
+    portRead: (off, size) => {
+      const f = this.target();
+      return f ? f.readConfig((this.address & 0xfc) + off, size) : allOnes(size);
+    },
+    portWrite: (off, size, value) => this.target()?.writeConfig((this.address & 0xfc) + off, size, value),
+  };
 
   /** devfn = device << 3 | function. */
   add(device: number, fn: number, f: PciFunction): void {
-    this.functions.set((device << 3) | fn, f);
+    const devfn = (device << 3) | fn;
+    if (device < 0 || device > 31 || fn < 0 || fn > 7) throw new RangeError(`PCI 00:${device}.${fn} is invalid`);
+    if (this.functions.has(devfn)) throw new Error(`PCI 00:${device.toString(16)}.${fn} is taken`);
+    this.functions.set(devfn, f);
   }
 
   function(device: number, fn: number): PciFunction | undefined {
@@ -154,23 +180,5 @@ export class PciConf1 implements IoDevice {
     if (!(this.address & 0x8000_0000)) return undefined;
     if ((this.address >>> 16) & 0xff) return undefined; // only bus 0
     return this.functions.get((this.address >>> 8) & 0xff);
-  }
-
-  ioRead(port: number, size: number): number {
-    if (port === 0xcf8 && size === 4) return this.address >>> 0;
-    if (port >= 0xcfc) {
-      const f = this.target();
-      if (!f) return allOnes(size);
-      return f.readConfig((this.address & 0xfc) + (port - 0xcfc), size);
-    }
-    return allOnes(size);
-  }
-
-  ioWrite(port: number, size: number, value: number): void {
-    if (port === 0xcf8) {
-      if (size === 4) this.address = value >>> 0; // only dword writes latch (Linux probes 0xCFB by byte)
-      return;
-    }
-    if (port >= 0xcfc) this.target()?.writeConfig((this.address & 0xfc) + (port - 0xcfc), size, value);
   }
 }

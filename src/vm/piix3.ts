@@ -1,8 +1,9 @@
 // 00:01.0 PIIX3 ISA bridge (8086:7000, class 06/01, multi-function) plus the board's reset
-// paths: 0xCF9 reset control (RST_CPU, bit 2), port 0x92 (fast reset only on a 0→1 edge of a
-// real latch; reads 0x02), and the i8042 reset command (0xFE to 0x64). The keyboard controller
-// itself is absent (0x60/0x64 read all-ones).
-import type { IoBus, IoDevice } from './bus';
+// paths (docs/vmm-platform.md §5): 0xCF9 reset control (RST_CPU, bit 2), port 0x92 (fast reset
+// only on a 0→1 edge of a real latch; reads 0x02), and the i8042 reset command (0xFE to 0x64).
+// The keyboard controller itself is absent (0x60/0x64 read all-ones). Each is its own one-port
+// device: devices see offsets, so one device cannot tell two ranges apart.
+import type { PortDevice } from './bus';
 import { allOnes } from './bus';
 import type { VmEvents } from './events';
 import { PciFunction } from './pci';
@@ -19,37 +20,47 @@ export class Piix3IsaBridge extends PciFunction {
   }
 }
 
-export class ResetControl implements IoDevice {
+/** 0xCF9, the PIIX3 reset control register: RST_CPU (bit 2) resets; reads return the last value. */
+export class ResetControl implements PortDevice {
   private cf9 = 0;
+  constructor(private readonly events: VmEvents) {}
+  portRead(_off: number, size: number): number {
+    return size === 1 ? this.cf9 : allOnes(size);
+  }
+  portWrite(_off: number, size: number, value: number): void {
+    if (size !== 1) return;
+    this.cf9 = value & 0x0e;
+    if (value & 0x04) this.events.request('reset', '0xCF9 RST_CPU');
+  }
+}
+
+/** Port 0x92, system control port A: reads 0x02 (A20); bit 0 resets on a 0→1 edge only, since
+ *  OVMF read-modify-writes this port to set A20. */
+export class SystemControlA implements PortDevice {
   private port92 = 0x02;
   constructor(private readonly events: VmEvents) {}
-
-  attach(bus: IoBus): void {
-    bus.register(0xcf9, 1, this);
-    bus.register(0x92, 1, this);
-    bus.register(0x64, 1, this);
-    bus.register(0x60, 1, this);
+  portRead(_off: number, size: number): number {
+    return size === 1 ? this.port92 : allOnes(size);
   }
-
-  ioRead(port: number, size: number): number {
-    if (size !== 1) return allOnes(size);
-    if (port === 0xcf9) return this.cf9;
-    if (port === 0x92) return this.port92;
-    return 0xff; // i8042 absent
-  }
-
-  ioWrite(port: number, size: number, value: number): void {
+  portWrite(_off: number, size: number, value: number): void {
     if (size !== 1) return;
-    if (port === 0xcf9) {
-      this.cf9 = value & 0x0e;
-      if (value & 0x04) this.events.request('reset', '0xCF9 RST_CPU');
-    } else if (port === 0x92) {
-      const rising = (value & 1) !== 0 && (this.port92 & 1) === 0;
-      this.port92 = (value & 0x03) | 0x02;
-      if (rising) this.events.request('reset', 'port 0x92 fast reset');
-      this.port92 &= ~1;
-    } else if (port === 0x64 && value === 0xfe) {
-      this.events.request('reset', 'i8042 reset (0x64 ← 0xFE)');
-    }
+    const rising = (value & 1) !== 0 && (this.port92 & 1) === 0;
+    this.port92 = (value & 0x03) | 0x02;
+    if (rising) this.events.request('reset', 'port 0x92 fast reset');
+    this.port92 &= ~1;
   }
+}
+
+/** The absent i8042's two ports (0x60 data, 0x64 command): all-ones, except that the
+ *  pulse-reset command 0xFE to 0x64 resets the machine (OVMF's warm reset). */
+export function i8042Ports(events: VmEvents): { data: PortDevice; command: PortDevice } {
+  return {
+    data: { portRead: (_o, size) => allOnes(size), portWrite: () => {} },
+    command: {
+      portRead: (_o, size) => allOnes(size),
+      portWrite: (_o, size, value) => {
+        if (size === 1 && value === 0xfe) events.request('reset', 'i8042 reset (0x64 ← 0xFE)');
+      },
+    },
+  };
 }

@@ -2,7 +2,7 @@
 // indicator bit 0 reads 1, RW mask 0xFFC0), PMREGMISC.PMIOSE at 0x80 bit 0 (preset 1).
 // I/O block: PM1_STS (+0, write-1-to-clear), PM1_EN (+2), PM1_CNT (+4: SCI_EN, SLP_TYP, SLP_EN),
 // PM_TMR (+8: 24-bit at 3.579545 MHz). SLP_EN with SLP_TYP 0 (= DSDT \_S5) powers off.
-import type { IoBus, IoDevice } from './bus';
+import type { PortDevice } from './bus';
 import { allOnes } from './bus';
 import type { VmEvents } from './events';
 import { PciFunction } from './pci';
@@ -18,16 +18,16 @@ export function pmTimerTicks(nowNs: bigint, startNs: bigint): number {
   return Number((((nowNs - startNs) * BigInt(PM_TIMER_HZ)) / 1_000_000_000n) & 0xffffffn);
 }
 
-export class Piix4Pm extends PciFunction implements IoDevice {
+export class Piix4Pm extends PciFunction implements PortDevice {
   private sts = 0;
   private en = 0;
   private cnt = SCI_EN;
   private decoded: number | null = null;
-  /** Told where the timer lives, so the run loop can answer it without leaving C. */
-  onTimerPort: (port: number | null) => void = () => {};
+  /** Told where the I/O block is decoded (the board maps it there; the run loop answers the
+   *  timer at base + 8 without leaving C). */
+  onIoBase: (base: number | null) => void = () => {};
 
   constructor(
-    private readonly bus: IoBus,
     private readonly events: VmEvents,
     readonly startNs: bigint = process.hrtime.bigint(),
   ) {
@@ -40,7 +40,7 @@ export class Piix4Pm extends PciFunction implements IoDevice {
     this.wmask[0x80] = 0x01;
     this.wmask[4] = 0x01; // Command: I/O only
     this.config[4] = 0x01;
-    this.remap();
+    this.decoded = this.pmBase;
   }
 
   get pmBase(): number {
@@ -55,23 +55,20 @@ export class Piix4Pm extends PciFunction implements IoDevice {
     const on = (this.config[0x80]! & 1) !== 0 && (this.command & 1) !== 0;
     const next = on ? this.pmBase : null;
     if (next === this.decoded) return;
-    if (this.decoded !== null) this.bus.unregister(this.decoded, PM_IO_SIZE, this);
     this.decoded = next;
-    if (next !== null) this.bus.register(next, PM_IO_SIZE, this);
-    this.onTimerPort(next === null ? null : next + 8);
+    this.onIoBase(next);
   }
 
-  /** Re-announce the timer port (after onTimerPort is set). */
+  /** Announce where the block is now (after onIoBase is set). */
   announce(): void {
-    this.onTimerPort(this.decoded === null ? null : this.decoded + 8);
+    this.onIoBase(this.decoded);
   }
 
   timer(nowNs: bigint = process.hrtime.bigint()): number {
     return pmTimerTicks(nowNs, this.startNs);
   }
 
-  ioRead(port: number, size: number): number {
-    const off = port - (this.decoded ?? 0);
+  portRead(off: number, size: number): number {
     switch (off) {
       case 0:
         return size === 1 ? this.sts & 0xff : this.sts;
@@ -92,8 +89,7 @@ export class Piix4Pm extends PciFunction implements IoDevice {
     }
   }
 
-  ioWrite(port: number, size: number, value: number): void {
-    const off = port - (this.decoded ?? 0);
+  portWrite(off: number, size: number, value: number): void {
     if (off === 0 || off === 1) {
       const v = off === 1 ? value << 8 : size === 1 ? value & 0xff : value & 0xffff;
       this.sts &= ~v;

@@ -1,17 +1,20 @@
-// The board: wires every device model onto the port and MMIO buses (docs/vmm-platform.md §5).
-// Independent of KVM, so unit tests drive it with recorded access sequences.
-import { IoBus, MmioBus, type MmioDevice } from './bus';
+// The board (docs/vmm-platform.md §5): which device sits where. Every device goes through the
+// device manager (device-manager.ts), which owns the buses and refuses overlapping ranges; the
+// devices see offsets and an interrupt callback. Independent of KVM, so unit tests drive it with
+// recorded access sequences.
+import type { MmioDevice } from './bus';
 import { Cmos } from './cmos';
+import { DeviceManager } from './device-manager';
 import type { Disk } from './disk';
 import { VmEvents } from './events';
 import { FwCfg } from './fwcfg';
 import { I440fxHost } from './i440fx';
 import { e820Table, type GuestMemory, type MemoryLayout, FOUR_GIB } from './memory';
-import { PciConf1 } from './pci';
-import { Piix3IsaBridge, ResetControl } from './piix3';
-import { Piix4Pm } from './piix4pm';
+import { Piix3IsaBridge, ResetControl, SystemControlA, i8042Ports } from './piix3';
+import { PM_IO_SIZE, Piix4Pm } from './piix4pm';
 import { Uart16550 } from './uart';
 import { VirtioBlk } from './virtio-blk';
+import { VirtioPciTransport } from './virtio-pci';
 import { buildAcpi, LOADER_FILE, RSDP_FILE, TABLES_FILE } from './acpi/tables';
 import { pciGsi } from './acpi/dsdt';
 
@@ -27,6 +30,7 @@ export interface PlatformDisk {
    *  drops the unlisted disks' boot options and keeps the built-in shell last. */
   readonly boot: boolean;
 }
+export const COM1_BASE = 0x3f8;
 export const COM1_GSI = 4;
 
 export interface PlatformOptions {
@@ -37,13 +41,16 @@ export interface PlatformOptions {
   readonly firmwareSize: number;
   readonly irqLine: (gsi: number, level: boolean) => void;
   readonly serialOut: (byte: number) => void;
+  /** Told where the PM timer is (PMBA + 8) whenever the guest moves it, so the run loop can
+   *  answer it in C. */
+  readonly pmTimerPort?: (port: number | null) => void;
 }
 
 /** Writes into the read-only firmware slot exit as MMIO; they are ignored (OVMF then sees ROM). */
 class RomWriteSink implements MmioDevice {
   writes = 0;
-  mmioRead(): bigint {
-    return 0xffffffffffffffffn;
+  mmioRead(): number {
+    return 0xffffffff;
   }
   mmioWrite(): void {
     this.writes++;
@@ -51,32 +58,40 @@ class RomWriteSink implements MmioDevice {
 }
 
 export class Platform {
-  readonly io = new IoBus();
-  readonly mmio = new MmioBus();
+  readonly devices = new DeviceManager();
   readonly events = new VmEvents();
-  readonly pci = new PciConf1();
   readonly host = new I440fxHost();
   readonly isa = new Piix3IsaBridge();
   readonly pm: Piix4Pm;
   readonly cmos: Cmos;
   readonly uart: Uart16550;
   readonly fwcfg: FwCfg;
-  readonly virtio: VirtioBlk[] = [];
+  readonly virtio: VirtioPciTransport[] = [];
   readonly rom = new RomWriteSink();
 
   constructor(o: PlatformOptions) {
-    this.pci.attach(this.io);
-    this.pci.add(0, 0, this.host);
-    this.pci.add(1, 0, this.isa);
-    this.pm = new Piix4Pm(this.io, this.events);
-    this.pci.add(1, 3, this.pm);
-    new ResetControl(this.events).attach(this.io);
+    const dm = this.devices;
+    dm.addPci('i440fx', 0, 0, this.host);
+    dm.addPci('piix3', 1, 0, this.isa);
+    this.pm = new Piix4Pm(this.events);
+    dm.addPci('piix4-pm', 1, 3, this.pm);
+    const pmBlock = dm.portWindow('piix4-pm io', PM_IO_SIZE, this.pm);
+    this.pm.onIoBase = (base) => {
+      pmBlock.moveTo(base);
+      o.pmTimerPort?.(base === null ? null : base + 8);
+    };
+    this.pm.announce();
+    dm.addPorts('reset-control', 0xcf9, 1, new ResetControl(this.events));
+    dm.addPorts('port92', 0x92, 1, new SystemControlA(this.events));
+    const kbc = i8042Ports(this.events);
+    dm.addPorts('i8042-data', 0x60, 1, kbc.data);
+    dm.addPorts('i8042-command', 0x64, 1, kbc.command);
     this.cmos = new Cmos(o.layout, o.cpus);
-    this.cmos.attach(this.io);
-    this.uart = new Uart16550(0x3f8, o.serialOut, (l) => o.irqLine(COM1_GSI, l));
-    this.uart.attach(this.io);
+    dm.addPorts('cmos', 0x70, 2, this.cmos);
+    this.uart = new Uart16550(o.serialOut, (l) => o.irqLine(COM1_GSI, l));
+    dm.addPorts('com1', COM1_BASE, Uart16550.PORTS, this.uart);
     this.fwcfg = new FwCfg(o.mem, o.cpus);
-    this.fwcfg.attach(this.io);
+    dm.addPorts('fw_cfg', FwCfg.BASE, FwCfg.PORTS, this.fwcfg);
     this.fwcfg.addFile('etc/e820', e820Table(o.layout));
     const acpi = buildAcpi(o.cpus);
     this.fwcfg.addFile(TABLES_FILE, acpi.tables);
@@ -87,12 +102,12 @@ export class Platform {
     o.disks.forEach((d, i) => {
       const slot = VIRTIO_BLK_SLOT + i;
       const gsi = pciGsi(slot, 0);
-      const dev = new VirtioBlk(d.disk, o.mem, this.mmio, (l) => o.irqLine(gsi, l));
-      this.pci.add(slot, 0, dev);
+      const dev = new VirtioPciTransport(new VirtioBlk(d.disk), o.mem, (l) => o.irqLine(gsi, l));
+      dm.addPci(`virtio-blk${i}`, slot, 0, dev);
       this.virtio.push(dev);
       if (d.boot) order.push(bootorderPath(slot));
     });
     if (order.length) this.fwcfg.addFile('bootorder', Buffer.from(order.join('\n') + '\n\0'));
-    this.mmio.register(FOUR_GIB - o.firmwareSize, o.firmwareSize, this.rom);
+    dm.addMmio('firmware', FOUR_GIB - o.firmwareSize, o.firmwareSize, this.rom);
   }
 }

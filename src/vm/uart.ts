@@ -1,7 +1,7 @@
 // 16550A UART (COM1 at 0x3F8, IRQ 4) bridged to tendril's console: THR bytes go to `output`,
 // `input()` feeds the RX FIFO. Passes OVMF's scratch-register presence test and Linux's 8250
 // autoconfig (IER read-back, loopback MSR = 0x90 with MCR = 0x1A, FIFO detection).
-import type { IoBus, IoDevice } from './bus';
+import type { PortDevice } from './bus';
 
 const IER_RDI = 1;
 const IER_THRI = 2;
@@ -14,7 +14,7 @@ const LSR_THRE = 0x20;
 const LSR_TEMT = 0x40;
 const RX_FIFO_MAX = 4096;
 
-export class Uart16550 implements IoDevice {
+export class Uart16550 implements PortDevice {
   private ier = 0;
   private lcr = 0x03;
   private mcr = 0;
@@ -27,15 +27,13 @@ export class Uart16550 implements IoDevice {
   private readonly rx: number[] = [];
   private irqLevel = false;
 
+  /** 8 ports from the base the board gives it (COM1: 0x3F8). */
+  static readonly PORTS = 8;
+
   constructor(
-    readonly base: number,
     private readonly output: (byte: number) => void,
     private readonly setIrq: (level: boolean) => void = () => {},
   ) {}
-
-  attach(bus: IoBus): void {
-    bus.register(this.base, 8, this);
-  }
 
   /** Host → guest bytes (console input). */
   input(bytes: Uint8Array): void {
@@ -70,8 +68,7 @@ export class Uart16550 implements IoDevice {
     }
   }
 
-  ioRead(port: number): number {
-    const off = port - this.base;
+  portRead(off: number): number {
     let v: number;
     switch (off) {
       case 0:
@@ -110,8 +107,7 @@ export class Uart16550 implements IoDevice {
     return v;
   }
 
-  ioWrite(port: number, _size: number, value: number): void {
-    const off = port - this.base;
+  portWrite(off: number, _size: number, value: number): void {
     value &= 0xff;
     switch (off) {
       case 0:

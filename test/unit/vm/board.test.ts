@@ -31,49 +31,49 @@ function board() {
 describe('board', () => {
   it('reads all-ones from unassigned ports and MMIO (CPU hotplug, COM2, i8042, HPET)', () => {
     const { p } = board();
-    expect(p.io.read(0xaf00, 4)).toBe(0xffffffff);
-    expect(p.io.read(0x2ff, 1)).toBe(0xff);
-    expect(p.io.read(0x64, 1)).toBe(0xff);
-    expect(p.io.read(0x510 + 0x100, 2)).toBe(0xffff);
-    expect(p.mmio.read(0xfed0_0000, 4)).toBe(0xffffffffn);
+    expect(p.devices.ports.read(0xaf00, 4)).toBe(0xffffffff);
+    expect(p.devices.ports.read(0x2ff, 1)).toBe(0xff);
+    expect(p.devices.ports.read(0x64, 1)).toBe(0xff);
+    expect(p.devices.ports.read(0x510 + 0x100, 2)).toBe(0xffff);
+    expect(p.devices.mmio.read(0xfed0_0000, 4)).toBe(0xffffffff);
   });
 
   it('ignores writes to the read-only firmware range', () => {
     const { p } = board();
-    p.mmio.write(0xffe0_0010, 1, 0x50n);
+    p.devices.mmio.write(0xffe0_0010, 1, 0x50);
     expect(p.rom.writes).toBe(1);
   });
 
   it("port 0x92 reads 0x02 and OVMF's read-modify-write of A20 does not reset", () => {
     const { p } = board();
-    expect(p.io.read(0x92, 1)).toBe(0x02);
-    p.io.write(0x92, 1, p.io.read(0x92, 1) | 0x02);
+    expect(p.devices.ports.read(0x92, 1)).toBe(0x02);
+    p.devices.ports.write(0x92, 1, p.devices.ports.read(0x92, 1) | 0x02);
     expect(p.events.pending).toBeNull();
-    p.io.write(0x92, 1, 0x03);
+    p.devices.ports.write(0x92, 1, 0x03);
     expect(p.events.pending).toBe('reset');
   });
 
   it('resets on 0xCF9 with RST_CPU (OVMF writes 0x06) and on 0x64 ← 0xFE', () => {
     const a = board().p;
-    a.io.write(0xcf9, 1, 0x02);
+    a.devices.ports.write(0xcf9, 1, 0x02);
     expect(a.events.pending).toBeNull();
-    a.io.write(0xcf9, 1, 0x06);
+    a.devices.ports.write(0xcf9, 1, 0x06);
     expect(a.events.pending).toBe('reset');
     const b = board().p;
-    b.io.write(0x64, 1, 0xfe);
+    b.devices.ports.write(0x64, 1, 0xfe);
     expect(b.events.pending).toBe('reset');
   });
 
   it('powering off wins over a reset in the same exit', () => {
     const { p } = board();
-    p.io.write(0xcf9, 1, 0x06);
-    p.io.write(0xb004, 2, 1 << 13);
+    p.devices.ports.write(0xcf9, 1, 0x06);
+    p.devices.ports.write(0xb004, 2, 1 << 13);
     expect(p.events.pending).toBe('poweroff');
   });
 
   it('bridges COM1 output', () => {
     const { p, out } = board();
-    p.io.write(0x3f8, 1, 0x4f);
+    p.devices.ports.write(0x3f8, 1, 0x4f);
     expect(out).toEqual([0x4f]);
   });
 });
@@ -81,8 +81,8 @@ describe('board', () => {
 describe('disks and bootorder', () => {
   function fwFile(p: Platform, name: string): string | null {
     const rd = (key: number, n: number) => {
-      p.io.write(0x510, 2, key);
-      return Buffer.from(Array.from({ length: n }, () => p.io.read(0x511, 1)));
+      p.devices.ports.write(0x510, 2, key);
+      return Buffer.from(Array.from({ length: n }, () => p.devices.ports.read(0x511, 1)));
     };
     const count = rd(0x19, 4).readUInt32BE(0);
     const dir = rd(0x19, 4 + 64 * count);
@@ -115,8 +115,8 @@ describe('disks and bootorder', () => {
       serialOut: () => {},
     });
     for (const slot of [2, 3, 4]) {
-      p.io.write(0xcf8, 4, (0x8000_0000 | (slot << 11)) >>> 0);
-      expect(p.io.read(0xcfc, 4)).toBe(0x1042_1af4);
+      p.devices.ports.write(0xcf8, 4, (0x8000_0000 | (slot << 11)) >>> 0);
+      expect(p.devices.ports.read(0xcfc, 4)).toBe(0x1042_1af4);
     }
     expect(fwFile(p, 'bootorder')).toBe('/pci@i0cf8/scsi@3/disk@0,0\n/pci@i0cf8/scsi@4/disk@0,0\n\0');
     expect(fwFile(board().p, 'bootorder')).toBeNull();

@@ -9,12 +9,12 @@ const T = Date.UTC(2026, 10, 22, 21, 7, 59); // Sunday 22 Nov 2026 21:07:59 UTC
 function cmos(ram = GiB) {
   const c = new Cmos(memoryLayout(ram), 1, () => T);
   const rd = (i: number) => {
-    c.ioWrite(0x70, 1, i);
-    return c.ioRead(0x71);
+    c.portWrite(0, 1, i);
+    return c.portRead(1);
   };
   const wr = (i: number, v: number) => {
-    c.ioWrite(0x70, 1, i);
-    c.ioWrite(0x71, 1, v);
+    c.portWrite(0, 1, i);
+    c.portWrite(1, 1, v);
   };
   return { c, rd, wr };
 }

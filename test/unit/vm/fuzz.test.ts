@@ -5,11 +5,11 @@ import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MmioBus } from '../../../src/vm/bus';
 import { Disk } from '../../../src/vm/disk';
 import { FwCfg } from '../../../src/vm/fwcfg';
 import { GuestMemory, memoryLayout } from '../../../src/vm/memory';
 import { VirtioBlk } from '../../../src/vm/virtio-blk';
+import { VirtioPciTransport } from '../../../src/vm/virtio-pci';
 import { Platform } from '../../../src/vm/platform';
 
 const RAM = 1 << 16;
@@ -28,17 +28,16 @@ describe('fuzzing guest-controlled structures', () => {
       fc.property(fc.uint8Array({ minLength: RAM, maxLength: RAM }), fc.constantFrom(2, 4, 8, 16), (bytes, qsize) => {
         const disk = Disk.open({ path: img, mode: 'cow' }, 64 * 1024);
         const mem = new GuestMemory(bytes.slice().buffer, null);
-        const mmio = new MmioBus();
-        const dev = new VirtioBlk(disk, mem, mmio, () => {});
-        const w = (o: number, v: number) => dev.mmioWrite(o, 4, BigInt(v));
-        w(0x14, 0x0f);
+        const dev = new VirtioPciTransport(new VirtioBlk(disk), mem, () => {});
+        const w = (o: number, v: number) => dev.mmioWrite(o, 4, v);
         w(0x18, qsize);
         w(0x20, 0x0000);
         w(0x28, 0x4000);
         w(0x30, 0x8000);
         w(0x1c, 1);
-        dev.processQueue();
-        dev.processQueue();
+        w(0x14, 0x0f);
+        w(0x3000, 0); // notify queue 0, twice
+        w(0x3000, 0);
         disk.close();
         return true;
       }),
@@ -90,9 +89,9 @@ describe('fuzzing guest-controlled structures', () => {
             serialOut: () => {},
           });
           for (const o of ops) {
-            if (o.write) p.io.write(o.port, o.size, o.value >>> 0);
+            if (o.write) p.devices.ports.write(o.port, o.size, o.value >>> 0);
             else
-              expect(p.io.read(o.port, o.size)).toBeLessThanOrEqual(
+              expect(p.devices.ports.read(o.port, o.size)).toBeLessThanOrEqual(
                 o.size === 4 ? 0xffffffff : (1 << (o.size * 8)) - 1,
               );
           }

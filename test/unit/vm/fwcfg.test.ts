@@ -1,7 +1,7 @@
 // fw_cfg: signature/ID over the port interface (incl. rep insb), the big-endian file directory,
 // and the DMA interface (big-endian descriptor and address, control written back after copy).
 import { describe, expect, it } from 'vitest';
-import { IoBus } from '../../../src/vm/bus';
+import { PortBus } from '../../../src/vm/bus';
 import { FwCfg, FW_CFG_FILE_DIR, DMA_READ, DMA_SELECT, DMA_SKIP, DMA_ERROR, DMA_WRITE } from '../../../src/vm/fwcfg';
 import { GuestMemory, e820Table, memoryLayout, GiB } from '../../../src/vm/memory';
 
@@ -10,8 +10,8 @@ const bswap = (v: number) => Buffer.from(Uint32Array.of(v).buffer).readUInt32BE(
 function setup() {
   const mem = new GuestMemory(new ArrayBuffer(1 << 20), null);
   const fw = new FwCfg(mem, 2);
-  const io = new IoBus();
-  fw.attach(io);
+  const io = new PortBus();
+  io.add('fw_cfg', FwCfg.BASE, FwCfg.PORTS, fw);
   const read = (key: number, n: number) => {
     io.write(0x510, 2, key);
     return Buffer.from(Array.from({ length: n }, () => io.read(0x511, 1)));

@@ -62,7 +62,7 @@ describe.skipIf(!haveKvm)('Machine on /dev/kvm', () => {
       expect(r.kind).toBe('poweroff');
       expect(out).toEqual([0x54, 0x86, 0x51]); // 'T', low byte of vendor 0x8086, 'Q' of "QEMU"
       const stats = m.exitStats();
-      expect(stats['js:uart']).toBe(3);
+      expect(stats['js:com1']).toBe(3);
       expect(stats['js:fw_cfg']).toBe(2);
     } finally {
       m.destroy();

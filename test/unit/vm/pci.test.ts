@@ -1,10 +1,11 @@
 // PCI conf1 latching and BAR sizing/relocation per docs/vmm-platform.md §5.1–5.2.
 import { describe, expect, it } from 'vitest';
-import { IoBus, MmioBus } from '../../../src/vm/bus';
-import { PciConf1, PCI_COMMAND_MEMORY } from '../../../src/vm/pci';
+import { DeviceManager } from '../../../src/vm/device-manager';
+import { PCI_COMMAND_MEMORY } from '../../../src/vm/pci';
 import { I440fxHost } from '../../../src/vm/i440fx';
 import { Piix3IsaBridge } from '../../../src/vm/piix3';
-import { VirtioBlk, BAR_SIZE } from '../../../src/vm/virtio-blk';
+import { VirtioBlk } from '../../../src/vm/virtio-blk';
+import { BAR_SIZE, VirtioPciTransport } from '../../../src/vm/virtio-pci';
 import { GuestMemory } from '../../../src/vm/memory';
 import { Disk } from '../../../src/vm/disk';
 import * as fs from 'node:fs';
@@ -14,19 +15,18 @@ import * as path from 'node:path';
 const addr = (dev: number, fn: number, reg: number) => (0x8000_0000 | (dev << 11) | (fn << 8) | reg) >>> 0;
 
 function board() {
-  const io = new IoBus();
-  const mmio = new MmioBus();
-  const pci = new PciConf1();
-  pci.attach(io);
-  pci.add(0, 0, new I440fxHost());
-  pci.add(1, 0, new Piix3IsaBridge());
+  const dm = new DeviceManager();
+  const io = dm.ports;
+  const mmio = dm.mmio;
+  dm.addPci('i440fx', 0, 0, new I440fxHost());
+  dm.addPci('piix3', 1, 0, new Piix3IsaBridge());
   const img = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-pci-')), 'd.img');
   fs.writeFileSync(img, Buffer.alloc(1 << 20));
   const disk = Disk.open({ path: img, mode: 'cow' });
   const mem = new GuestMemory(new ArrayBuffer(1 << 20), null);
   const irq: boolean[] = [];
-  const blk = new VirtioBlk(disk, mem, mmio, (l) => irq.push(l));
-  pci.add(2, 0, blk);
+  const blk = new VirtioPciTransport(new VirtioBlk(disk), mem, (l) => irq.push(l));
+  dm.addPci('virtio-blk0', 2, 0, blk);
   const cfgRead = (a: number, size = 4, off = 0) => {
     io.write(0xcf8, 4, a);
     return io.read(0xcfc + off, size);
@@ -35,7 +35,7 @@ function board() {
     io.write(0xcf8, 4, a);
     io.write(0xcfc + off, size, v);
   };
-  return { io, mmio, pci, blk, cfgRead, cfgWrite };
+  return { dm, io, mmio, blk, cfgRead, cfgWrite };
 }
 
 describe('PCI conf1', () => {
@@ -101,15 +101,15 @@ describe('BAR sizing and relocation', () => {
     cfgWrite(addr(2, 0, 0x10), 0x8000_0000);
     expect(cfgRead(addr(2, 0, 0x10))).toBe(0x8000_0000);
     // Decode off: all-ones.
-    expect(mmio.read(0x8000_0012, 2)).toBe(0xffffn);
+    expect(mmio.read(0x8000_0012, 2)).toBe(0xffff);
     cfgWrite(addr(2, 0, 4), PCI_COMMAND_MEMORY, 2);
-    expect(mmio.read(0x8000_0012, 2)).toBe(1n); // num_queues
+    expect(mmio.read(0x8000_0012, 2)).toBe(1); // num_queues
     // Relocate: the old address stops decoding, the new one works.
     cfgWrite(addr(2, 0, 0x10), 0x9000_4000);
-    expect(mmio.read(0x8000_0012, 2)).toBe(0xffffn);
-    expect(mmio.read(0x9000_4012, 2)).toBe(1n);
+    expect(mmio.read(0x8000_0012, 2)).toBe(0xffff);
+    expect(mmio.read(0x9000_4012, 2)).toBe(1);
     cfgWrite(addr(2, 0, 4), 0, 2);
-    expect(mmio.read(0x9000_4012, 2)).toBe(0xffffn);
+    expect(mmio.read(0x9000_4012, 2)).toBe(0xffff);
   });
 
   it('publishes the virtio capability chain (common, notify, ISR, device, PCI_CFG)', () => {

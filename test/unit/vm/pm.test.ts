@@ -1,10 +1,9 @@
 // PIIX4 PM: timer rate and width, PM1 control (SCI_EN, S5 power-off), PMBA relocation.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { IoBus } from '../../../src/vm/bus';
+import { DeviceManager } from '../../../src/vm/device-manager';
 import { VmEvents } from '../../../src/vm/events';
-import { Piix4Pm, pmTimerTicks, PM_TIMER_HZ } from '../../../src/vm/piix4pm';
-import { PciConf1 } from '../../../src/vm/pci';
+import { Piix4Pm, pmTimerTicks, PM_IO_SIZE, PM_TIMER_HZ } from '../../../src/vm/piix4pm';
 
 describe('PM timer', () => {
   it('counts 3,579,545 ticks per second and wraps at 24 bits', () => {
@@ -30,15 +29,20 @@ describe('PM timer', () => {
 
 describe('PIIX4 PM', () => {
   function setup() {
-    const io = new IoBus();
+    const dm = new DeviceManager();
     const ev = new VmEvents();
-    const pm = new Piix4Pm(io, ev, 0n);
+    const pm = new Piix4Pm(ev, 0n);
     const ports: Array<number | null> = [];
-    pm.onTimerPort = (p) => ports.push(p);
-    const pci = new PciConf1();
-    pci.attach(io);
-    pci.add(1, 3, pm);
-    return { io, ev, pm, ports };
+    const block = dm.portWindow('pm', PM_IO_SIZE, pm);
+    pm.onIoBase = (base) => {
+      block.moveTo(base);
+      ports.push(base === null ? null : base + 8);
+    };
+    pm.announce();
+    expect(ports).toEqual([0xb008]);
+    ports.length = 0;
+    dm.addPci('piix4-pm', 1, 3, pm);
+    return { io: dm.ports, ev, pm, ports };
   }
 
   it('is 8086:7113 with PMBA 0xB001 and PMIOSE preset', () => {

@@ -7,11 +7,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MmioBus } from '../../../src/vm/bus';
+import { DeviceManager } from '../../../src/vm/device-manager';
 import { Disk, parseDiskSpec } from '../../../src/vm/disk';
 import { GuestMemory } from '../../../src/vm/memory';
-import { PciConf1 } from '../../../src/vm/pci';
-import { IoBus } from '../../../src/vm/bus';
+import { VirtioPciTransport } from '../../../src/vm/virtio-pci';
 import {
   VirtioBlk,
   VIRTIO_BLK_F_RO,
@@ -44,18 +43,16 @@ function driver(mode: 'cow' | 'ro') {
   const img = image();
   const disk = Disk.open({ path: img, mode });
   const mem = new GuestMemory(new ArrayBuffer(1 << 20), null);
-  const mmio = new MmioBus();
-  const io = new IoBus();
-  const pci = new PciConf1();
-  pci.attach(io);
+  const dm = new DeviceManager();
+  const { mmio, ports: io } = dm;
   const irqs: boolean[] = [];
-  const dev = new VirtioBlk(disk, mem, mmio, (l) => irqs.push(l));
-  pci.add(2, 0, dev);
+  const dev = new VirtioPciTransport(new VirtioBlk(disk), mem, (l) => irqs.push(l));
+  dm.addPci('virtio-blk0', 2, 0, dev);
   io.write(0xcf8, 4, 0x8000_1010);
   io.write(0xcfc, 4, BAR);
   io.write(0xcf8, 4, 0x8000_1004);
   io.write(0xcfc, 2, 0x0006);
-  const w = (off: number, size: number, v: number) => mmio.write(BAR + off, size, BigInt(v));
+  const w = (off: number, size: number, v: number) => mmio.write(BAR + off, size, v);
   const r = (off: number, size: number) => Number(mmio.read(BAR + off, size));
   const dv = new DataView(mem.low.buffer);
   let availIdx = 0;
