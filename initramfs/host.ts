@@ -92,3 +92,33 @@ export function ovmfCombined(): string {
     'apt-get install ovmf',
   );
 }
+
+/** Debian's split OVMF (package ovmf): the non-SMM CODE image, its empty VARS template, the
+ *  template with Microsoft's keys, the one with the snakeoil test key, and that key and its
+ *  certificate (password "snakeoil"; /usr/share/doc/ovmf/README.Debian). */
+export interface OvmfSplit {
+  readonly code: string;
+  readonly vars: string;
+  readonly varsMs: string;
+  readonly varsSnakeoil: string;
+  readonly snakeoilKey: string;
+  readonly snakeoilCert: string;
+}
+
+export function ovmfSplit(): OvmfSplit {
+  const dirs = ['/usr/share/OVMF', '/usr/share/ovmf'];
+  const find = (name: string) =>
+    firstExisting(
+      name,
+      dirs.map((d) => path.join(d, name)),
+      'apt-get install ovmf',
+    );
+  return {
+    code: find('OVMF_CODE_4M.fd'),
+    vars: find('OVMF_VARS_4M.fd'),
+    varsMs: find('OVMF_VARS_4M.ms.fd'),
+    varsSnakeoil: find('OVMF_VARS_4M.snakeoil.fd'),
+    snakeoilKey: find('PkKek-1-snakeoil.key'),
+    snakeoilCert: find('PkKek-1-snakeoil.pem'),
+  };
+}

@@ -1,7 +1,9 @@
-// `tendril vm --firmware FILE --disk DEV[,rw|,ro][,noboot]... [--memory 1G] [--cpus 1] [--stats]`
+// `tendril vm [--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]... [--memory 1G]
+// [--cpus 1] [--stats]`
 //
-// Runs a UEFI firmware (Debian's OVMF.fd) in a KVM VM with the disk as a virtio-blk device and
-// COM1 on this console. Exit status: 0 when the guest powers off through ACPI (S5), 1 on a fatal
+// Runs a UEFI firmware (Debian's OVMF: OVMF_CODE_4M.fd with a variable store on a flash device,
+// or a unified OVMF.fd) in a KVM VM with the disks as virtio-blk devices and COM1 on this
+// console. Exit status: 0 when the guest powers off through ACPI (S5), 1 on a fatal
 // exit (triple fault, KVM internal error, failed entry: the registers are dumped), 2 on bad
 // usage or setup errors, 130 when stopped from the host (Ctrl-] or SIGINT/SIGTERM).
 // A guest reset (0xCF9, 0x64 ← 0xFE, port 0x92, KVM reset event) restarts the VM with fresh
@@ -10,6 +12,7 @@ import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ConsoleChannel } from './console';
 import { parseDiskSpec } from './disk';
+import { loadFirmware } from './firmware';
 import { GiB, MiB } from './memory';
 import { MAX_DISKS } from './platform';
 import { VM_WORKER_ROLE, type VmOptions, type VmWorkerData, type VmWorkerMessage } from './protocol';
@@ -19,7 +22,14 @@ import { ArgError, commandArgs, type CommandSpec, custom, flag, num, size, text,
 export type { VmOptions } from './protocol';
 
 const VM_OPTIONS = {
-  firmware: text({ metavar: 'FILE', help: "UEFI firmware image (Debian's OVMF.fd)" }),
+  firmware: text({
+    metavar: 'FILE',
+    help: "UEFI firmware: a CODE image with a separate variable store (default: Debian's OVMF_CODE_4M.fd, found through the ovmf package) or a unified image (OVMF.fd)",
+  }),
+  varsTemplate: text({
+    metavar: 'FILE',
+    help: 'variable store to start from, copied into memory (default: the OVMF_VARS image paired with the CODE image)',
+  }),
   disk: custom({
     metavar: 'DEV[,rw|,ro][,noboot]',
     repeat: true,
@@ -33,15 +43,22 @@ const VM_OPTIONS = {
 
 export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   name: 'vm',
-  synopsis: '--firmware FILE --disk DEV[,rw|,ro][,noboot]... [--memory 1G] [--cpus 1] [--stats]',
+  synopsis:
+    '[--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]... [--memory 1G] [--cpus 1] [--stats]',
   summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
   options: VM_OPTIONS,
   notes: ['Ctrl-] stops the VM.'],
   build: ({ opts: o }) => {
-    if (o.firmware === undefined) throw new ArgError('--firmware is required');
     if (o.cpus !== undefined && o.cpus !== 1) throw new ArgError('--cpus: only 1 vCPU is supported so far');
     if (o.disk.length > MAX_DISKS) throw new ArgError(`--disk given ${o.disk.length} times, at most ${MAX_DISKS}`);
-    return { firmware: o.firmware, disks: o.disk, ramBytes: o.memory ?? GiB, cpus: 1, stats: o.stats };
+    return {
+      ...(o.firmware !== undefined ? { firmware: o.firmware } : {}),
+      ...(o.varsTemplate !== undefined ? { varsTemplate: o.varsTemplate } : {}),
+      disks: o.disk,
+      ramBytes: o.memory ?? GiB,
+      cpus: 1,
+      stats: o.stats,
+    };
   },
 };
 
@@ -53,7 +70,10 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   const parsed = commandArgs(VM_COMMAND, argv);
   if ('exit' in parsed) return parsed.exit;
   const opts = parsed.args;
+  let flash: VmWorkerData['flash'];
   try {
+    const fw = loadFirmware({ firmware: opts.firmware, varsTemplate: opts.varsTemplate });
+    flash = { code: fw.code, vars: fw.vars };
     for (const d of opts.disks) if (!fs.existsSync(d.path)) throw new Error(`--disk ${d.path}: no such file or device`);
     kvm(); // the addon must load here, not only in the worker
     if (!bundle.endsWith('.js'))
@@ -66,7 +86,7 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   // The worker runs this same bundle; src/cli.ts sees its role at the top level and starts
   // src/vm/worker.ts (the command module itself is loaded lazily and never runs there).
   const worker = new Worker(bundle, {
-    workerData: { role: VM_WORKER_ROLE, opts, channel: channel.sab } satisfies VmWorkerData,
+    workerData: { role: VM_WORKER_ROLE, opts, flash, channel: channel.sab } satisfies VmWorkerData,
     stdout: false,
     stderr: false,
   });

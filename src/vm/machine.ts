@@ -15,10 +15,37 @@ import {
 } from '../native/kvm';
 import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
+import type { CfiFlash } from './pflash';
 import { Platform, type PlatformDisk } from './platform';
 
+/**
+ * The flash banks in memory KVM can map (page-aligned anonymous mappings). The caller keeps them
+ * across guest resets, so the variable store survives a reboot as on a real board.
+ */
+export interface FlashBanks {
+  readonly code: ArrayBuffer;
+  readonly vars: ArrayBuffer | null;
+}
+
+/** Copies the firmware's banks into KVM-mappable memory. */
+export function mapFlash(code: Uint8Array, vars: Uint8Array | null): FlashBanks {
+  const k = kvm();
+  const c = k.kvmMapAnon(code.length);
+  new Uint8Array(c).set(code);
+  let v: ArrayBuffer | null = null;
+  if (vars && vars.length) {
+    v = k.kvmMapAnon(vars.length);
+    new Uint8Array(v).set(vars);
+  }
+  return { code: c, vars: v };
+}
+
+/** Memory slots: 0 low RAM, 1 high RAM, then one per flash bank. */
+const SLOT_FLASH_CODE = 2;
+const SLOT_FLASH_VARS = 3;
+
 export interface MachineConfig {
-  readonly firmware: Buffer;
+  readonly flash: FlashBanks;
   readonly ramBytes: number;
   readonly cpus: number;
   readonly disks: readonly PlatformDisk[];
@@ -93,11 +120,7 @@ export class Machine {
       high = k.kvmMapAnon(layout.highBytes);
       k.kvmSetMemoryRegion(this.vm, 1, 0, FOUR_GIB, high, layout.highBytes);
     }
-    const fw = this.cfg.firmware;
-    const rom = k.kvmMapAnon(fw.length);
-    new Uint8Array(rom).set(fw);
-    k.kvmSetMemoryRegion(this.vm, 2, c.memReadonly, FOUR_GIB - fw.length, rom, fw.length);
-    this.keep.push(low, rom, ...(high ? [high] : []));
+    this.keep.push(low, ...(high ? [high] : []));
     const mem = new GuestMemory(low, high);
 
     this.vcpu = k.kvmCreateVcpu(this.vm, 0, mmapSize);
@@ -113,7 +136,10 @@ export class Machine {
       mem,
       cpus: this.cfg.cpus,
       disks: this.cfg.disks,
-      firmwareSize: fw.length,
+      flash: {
+        code: new Uint8Array(this.cfg.flash.code),
+        vars: this.cfg.flash.vars ? new Uint8Array(this.cfg.flash.vars) : null,
+      },
       irqLine: (gsi, level) => k.kvmIrqLine(vmFd, gsi, level ? 1 : 0),
       serialOut: (b) => this.serial(b),
       pmTimerPort: (port) => {
@@ -123,6 +149,17 @@ export class Machine {
       },
     });
     k.kvmSetPmTimerStart(this.vcpu, this.platform.pm.startNs);
+    // Flash banks in read-array mode are read-only slots (reads stay in the guest, writes exit
+    // to the CFI state machine); in any other mode the slot goes and reads exit too (pflash.ts).
+    const bank = (slot: number, b: { device: CfiFlash; base: number }, buf: ArrayBuffer) => {
+      const map = (romd: boolean) =>
+        k.kvmSetMemoryRegion(vmFd, slot, c.memReadonly, b.base, romd ? buf : null, romd ? buf.byteLength : 0);
+      b.device.onRomd = map;
+      map(true);
+    };
+    bank(SLOT_FLASH_CODE, this.platform.flash.code, this.cfg.flash.code);
+    const vars = this.platform.flash.vars;
+    if (vars && this.cfg.flash.vars) bank(SLOT_FLASH_VARS, vars, this.cfg.flash.vars);
     k.kvmSetPortMode(this.vcpu, 0x80, PortMode.Sink); // POST codes / Linux io_delay
     this.cfg.onVcpu(this.vcpu);
   }

@@ -1,6 +1,6 @@
 // PCI functions with a 256-byte configuration space, per-byte write masks, standard BAR sizing
-// and command-register decode (docs/vmm-platform.md §5.2), and the configuration mechanism #1
-// that reaches them (0xCF8 address latch, 0xCFC data window; §5.1). A function declares each BAR
+// and command-register decode, and the configuration mechanism #1 that reaches them (0xCF8
+// address latch, 0xCFC data window); docs/vmm-platform.md §5.1, §5.2. A function declares each BAR
 // with the device that answers it; where the BAR is decoded is the device manager's business
 // (device-manager.ts), so the device only ever sees offsets into its BAR.
 

@@ -2,7 +2,6 @@
 // device manager (device-manager.ts), which owns the buses and refuses overlapping ranges; the
 // devices see offsets and an interrupt callback. Independent of KVM, so unit tests drive it with
 // recorded access sequences.
-import type { MmioDevice } from './bus';
 import { Cmos } from './cmos';
 import { DeviceManager } from './device-manager';
 import type { Disk } from './disk';
@@ -12,6 +11,7 @@ import { I440fxHost } from './i440fx';
 import { e820Table, type GuestMemory, type MemoryLayout, FOUR_GIB } from './memory';
 import { Piix3IsaBridge, ResetControl, SystemControlA, i8042Ports } from './piix3';
 import { PM_IO_SIZE, Piix4Pm } from './piix4pm';
+import { CfiFlash } from './pflash';
 import { Uart16550 } from './uart';
 import { VirtioBlk } from './virtio-blk';
 import { VirtioPciTransport } from './virtio-pci';
@@ -38,7 +38,8 @@ export interface PlatformOptions {
   readonly mem: GuestMemory;
   readonly cpus: number;
   readonly disks: readonly PlatformDisk[];
-  readonly firmwareSize: number;
+  /** The flash banks' contents: CODE ends at 4 GiB, VARS (if any) sits right below it. */
+  readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array | null };
   readonly irqLine: (gsi: number, level: boolean) => void;
   readonly serialOut: (byte: number) => void;
   /** Told where the PM timer is (PMBA + 8) whenever the guest moves it, so the run loop can
@@ -46,15 +47,9 @@ export interface PlatformOptions {
   readonly pmTimerPort?: (port: number | null) => void;
 }
 
-/** Writes into the read-only firmware slot exit as MMIO; they are ignored (OVMF then sees ROM). */
-class RomWriteSink implements MmioDevice {
-  writes = 0;
-  mmioRead(): number {
-    return 0xffffffff;
-  }
-  mmioWrite(): void {
-    this.writes++;
-  }
+export interface FlashBank {
+  readonly device: CfiFlash;
+  readonly base: number;
 }
 
 export class Platform {
@@ -67,7 +62,8 @@ export class Platform {
   readonly uart: Uart16550;
   readonly fwcfg: FwCfg;
   readonly virtio: VirtioPciTransport[] = [];
-  readonly rom = new RomWriteSink();
+  /** CODE (read-only) and the variable store, as QEMU's pflash units 0 and 1. */
+  readonly flash: { readonly code: FlashBank; readonly vars: FlashBank | null };
 
   constructor(o: PlatformOptions) {
     const dm = this.devices;
@@ -108,6 +104,14 @@ export class Platform {
       if (d.boot) order.push(bootorderPath(slot));
     });
     if (order.length) this.fwcfg.addFile('bootorder', Buffer.from(order.join('\n') + '\n\0'));
-    dm.addMmio('firmware', FOUR_GIB - o.firmwareSize, o.firmwareSize, this.rom);
+    const codeBase = FOUR_GIB - o.flash.code.length;
+    const code = { device: new CfiFlash(o.flash.code, true), base: codeBase };
+    dm.addMmio('pflash-code', code.base, o.flash.code.length, code.device);
+    let vars: FlashBank | null = null;
+    if (o.flash.vars) {
+      vars = { device: new CfiFlash(o.flash.vars, false), base: codeBase - o.flash.vars.length };
+      dm.addMmio('pflash-vars', vars.base, o.flash.vars.length, vars.device);
+    }
+    this.flash = { code, vars };
   }
 }

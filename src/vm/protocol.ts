@@ -8,7 +8,10 @@ import type { MachineResult } from './machine';
 export const VM_WORKER_ROLE = 'tendril-vm';
 
 export interface VmOptions {
-  readonly firmware: string;
+  /** --firmware: a CODE or unified OVMF image; default: Debian's OVMF_CODE_4M.fd (firmware.ts). */
+  readonly firmware?: string;
+  /** --vars-template: the variable store to start from (CODE images). */
+  readonly varsTemplate?: string;
   readonly disks: readonly DiskSpec[];
   readonly ramBytes: number;
   readonly cpus: number;
@@ -18,6 +21,8 @@ export interface VmOptions {
 export interface VmWorkerData {
   readonly role: typeof VM_WORKER_ROLE;
   readonly opts: VmOptions;
+  /** The flash banks' initial contents, resolved and checked by the main thread. */
+  readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array };
   /** The console-input ring and stop flag (console.ts). */
   readonly channel: SharedArrayBuffer;
 }
@@ -29,6 +34,8 @@ export type VmWorkerMessage =
       readonly result: MachineResult;
       readonly stats: Record<string, number>;
       readonly resets: number;
+      /** The variable store as the guest left it. */
+      readonly vars: Uint8Array;
     }
   | { readonly type: 'fail'; readonly message: string };
 

@@ -59,7 +59,7 @@ export class VirtioPciTransport extends PciFunction implements MmioDevice {
       classCode: device.classCode,
       headerType: 0x00,
       subsystemVendor: 0x1af4,
-      subsystemId: 0x0040, // ≥ 0x40 for non-transitional devices (§4.1.2)
+      subsystemId: 0x0040, // ≥ 0x40 for non-transitional devices (virtio 1.2 §4.1.2)
       interruptPin: 1,
     });
     this.defineBar(0, { kind: 'mem32', size: BAR_SIZE, dev: this });
@@ -204,7 +204,7 @@ export class VirtioPciTransport extends PciFunction implements MmioDevice {
     const q = this.selected;
     const setHalf = (cur: number, high: boolean) =>
       high ? (cur % 0x1_0000_0000) + v * 0x1_0000_0000 : Math.floor(cur / 0x1_0000_0000) * 0x1_0000_0000 + v;
-    // Queue registers are frozen once the queue is enabled (§4.1.4.3.2).
+    // Queue registers are frozen once the queue is enabled (virtio 1.2 §4.1.4.3.2).
     const live = q !== undefined && !q.cfg.enabled;
     switch (o) {
       case 0x00:
@@ -236,7 +236,7 @@ export class VirtioPciTransport extends PciFunction implements MmioDevice {
         if (q) q.msixVector = v & 0xffff;
         break;
       case 0x1c:
-        if (q && v & 1) q.cfg.enabled = true; // writing 0 is not allowed (§4.1.4.3.2)
+        if (q && v & 1) q.cfg.enabled = true; // writing 0 is not allowed (virtio 1.2 §4.1.4.3.2)
         break;
       case 0x20:
       case 0x24:

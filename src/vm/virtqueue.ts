@@ -98,7 +98,7 @@ export class SplitQueue {
       if (!view) return null;
       if (flags & VIRTQ_DESC_F_WRITE) writable.push(view);
       else if (writable.length)
-        return null; // readable after writable (§2.7.4.2)
+        return null; // readable after writable (virtio 1.2 §2.7.4.2)
       else readable.push(view);
       if (!(flags & VIRTQ_DESC_F_NEXT)) return { readable, writable };
       i = dv.getUint16(o + 14, true);

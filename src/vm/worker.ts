@@ -1,11 +1,11 @@
-// The VM worker thread: owns KVM, the devices and the disks, and runs the vCPU; loops over
-// guest resets (README.md "Threads"). Started by command.ts from the bundle itself; src/cli.ts
+// The VM worker thread: owns KVM, the devices, the disks and the flash banks, and runs the
+// vCPU; loops over guest resets, keeping the disks' overlays and the variable store (README.md
+// "Threads"). Started by command.ts from the bundle itself; src/cli.ts
 // calls startVmWorker() when a worker's role says so.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConsoleChannel } from './console';
 import { Disk } from './disk';
-import { loadFirmware } from './firmware';
-import { Machine, writeStdout, type MachineResult } from './machine';
+import { Machine, mapFlash, writeStdout, type MachineResult } from './machine';
 import type { VmWorkerData, VmWorkerMessage } from './protocol';
 
 function vmWorkerMain(input: VmWorkerData): void {
@@ -15,13 +15,14 @@ function vmWorkerMain(input: VmWorkerData): void {
   const channel = new ConsoleChannel(input.channel);
   const disks: Disk[] = [];
   try {
-    const fw = loadFirmware(input.opts.firmware);
+    // One copy of the banks for the whole run: the variable store survives guest resets.
+    const flash = mapFlash(input.flash.code, input.flash.vars);
     for (const spec of input.opts.disks) disks.push(Disk.open(spec));
     const platformDisks = disks.map((disk, i) => ({ disk, boot: input.opts.disks[i]!.boot !== false }));
     let resets = 0;
     for (;;) {
       const m = new Machine({
-        firmware: fw.data,
+        flash,
         ramBytes: input.opts.ramBytes,
         cpus: input.opts.cpus,
         disks: platformDisks,
@@ -43,7 +44,8 @@ function vmWorkerMain(input: VmWorkerData): void {
         process.stderr.write(`\ntendril vm: guest reset (${result.reason}); restarting\n`);
         continue;
       }
-      post({ type: 'done', result, stats, resets });
+      const vars = flash.vars ? new Uint8Array(flash.vars.slice(0)) : new Uint8Array(0);
+      post({ type: 'done', result, stats, resets, vars });
       return;
     }
   } catch (e) {

@@ -17,10 +17,15 @@ beforeAll(() => {
     execFileSync('sh', [path.join(root, 'scripts', 'build-native.sh')], { stdio: 'inherit' });
 });
 
-/** A 64 KiB image ending at 4 GiB with a firmware-volume signature where checkFirmware looks:
- *  the reset vector jumps to code at 0xF000 that prints `text` on COM1 and powers off (PM1a_CNT
- *  SLP_EN with SLP_TYP 0 at the preset PMBA 0xB000). */
+/** A tiny unified image, shaped as checkFirmware wants (docs/vmm-platform.md §1): a 4 KiB variable
+ *  store volume, then 64 KiB of "CODE" ending at 4 GiB whose reset vector jumps to code at 0xF000
+ *  that prints `text` on COM1 and powers off (PM1a_CNT SLP_EN with SLP_TYP 0 at PMBA 0xB000). */
 export function tinyFirmware(text: string): Buffer {
+  const vars = Buffer.alloc(0x1000, 0xff);
+  vars.fill(0, 0, 0x10);
+  Buffer.from('8d2bf1ff96768b4ca9852747075b4f50', 'hex').copy(vars, 0x10); // EFI_SYSTEM_NV_DATA_FV_GUID
+  vars.writeBigUInt64LE(0x1000n, 0x20);
+  vars.write('_FVH', 0x28, 'ascii');
   const b = Buffer.alloc(0x10000, 0xf4);
   b.write('_FVH', 0x28, 'ascii');
   const code: number[] = [];
@@ -28,7 +33,7 @@ export function tinyFirmware(text: string): Buffer {
   code.push(0xba, 0x04, 0xb0, 0xb8, 0x00, 0x20, 0xef, 0xf4); // mov dx,B004; mov ax,2000; out dx,ax; hlt
   Buffer.from(code).copy(b, 0xf000);
   Buffer.from([0xe9, (0xf000 - 0xfff3) & 0xff, ((0xf000 - 0xfff3) >> 8) & 0xff]).copy(b, 0xfff0);
-  return b;
+  return Buffer.concat([vars, b]);
 }
 
 describe.skipIf(!haveKvm)('tendril vm from bin/tendril.js', () => {

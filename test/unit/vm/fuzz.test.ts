@@ -84,7 +84,7 @@ describe('fuzzing guest-controlled structures', () => {
             mem: new GuestMemory(new ArrayBuffer(RAM), null),
             cpus: 1,
             disks: [{ disk, boot: true }],
-            firmwareSize: 2 << 20,
+            flash: { code: new Uint8Array(0x1_0000), vars: new Uint8Array(0x1000) },
             irqLine: () => {},
             serialOut: () => {},
           });

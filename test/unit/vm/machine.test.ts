@@ -6,7 +6,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Machine } from '../../../src/vm/machine';
+import { Machine, mapFlash } from '../../../src/vm/machine';
 
 const root = path.join(__dirname, '..', '..', '..');
 const haveKvm = fs.existsSync('/dev/kvm');
@@ -35,7 +35,7 @@ function rom(code: number[]): Buffer {
 function machine(code: number[]) {
   const out: number[] = [];
   const m = new Machine({
-    firmware: rom(code),
+    flash: mapFlash(rom(code), null),
     ramBytes: 128 * 1024 * 1024,
     cpus: 1,
     disks: [],
