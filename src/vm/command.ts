@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ConsoleChannel } from './console';
 import { parseDiskSpec } from './disk';
+import { describeEntry, loaderVarStore, parseLoaderSpec } from './boot-entry';
 import { loadFirmware } from './firmware';
 import { GiB, MiB } from './memory';
 import { MAX_DISKS } from './platform';
@@ -30,6 +31,22 @@ const VM_OPTIONS = {
     metavar: 'FILE',
     help: 'variable store to start from, copied into memory (default: the OVMF_VARS image paired with the CODE image)',
   }),
+  loader: custom({
+    metavar: 'DISK:PART:PATH',
+    parse: (raw) => {
+      try {
+        return parseLoaderSpec(raw);
+      } catch (e) {
+        throw new ArgError((e as Error).message);
+      }
+    },
+    help: 'boot exactly this EFI program: partition PART (GPT, 1-based) of the DISK-th --disk (0-based), e.g. 0:1:\\EFI\\debian\\shimx64.efi; tendril writes Boot0000 and BootOrder into the variable store, and the firmware gets no other boot order',
+  }),
+  loaderArgs: text({
+    metavar: 'TEXT',
+    empty: true,
+    help: "the loader's command line (its LoadOptions), e.g. a kernel's",
+  }),
   disk: custom({
     metavar: 'DEV[,rw|,ro][,noboot]',
     repeat: true,
@@ -44,17 +61,24 @@ const VM_OPTIONS = {
 export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   name: 'vm',
   synopsis:
-    '[--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]... [--memory 1G] [--cpus 1] [--stats]',
+    '[--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory 1G] [--cpus 1] [--stats]',
   summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
   options: VM_OPTIONS,
   notes: ['Ctrl-] stops the VM.'],
   build: ({ opts: o }) => {
     if (o.cpus !== undefined && o.cpus !== 1) throw new ArgError('--cpus: only 1 vCPU is supported so far');
     if (o.disk.length > MAX_DISKS) throw new ArgError(`--disk given ${o.disk.length} times, at most ${MAX_DISKS}`);
+    if (o.loader && o.loader.disk >= o.disk.length)
+      throw new ArgError(
+        `--loader names disk ${o.loader.disk}, but only ${o.disk.length} --disk given (counting from 0)`,
+      );
+    if (o.loaderArgs !== undefined && !o.loader) throw new ArgError('--loader-args needs --loader');
     return {
       ...(o.firmware !== undefined ? { firmware: o.firmware } : {}),
       ...(o.varsTemplate !== undefined ? { varsTemplate: o.varsTemplate } : {}),
       disks: o.disk,
+      ...(o.loader ? { loader: o.loader } : {}),
+      ...(o.loaderArgs !== undefined ? { loaderArgs: o.loaderArgs } : {}),
       ramBytes: o.memory ?? GiB,
       cpus: 1,
       stats: o.stats,
@@ -73,7 +97,14 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   let flash: VmWorkerData['flash'];
   try {
     const fw = loadFirmware({ firmware: opts.firmware, varsTemplate: opts.varsTemplate });
-    flash = { code: fw.code, vars: fw.vars };
+    let vars: Uint8Array = fw.vars;
+    if (opts.loader) {
+      const disk = opts.disks[opts.loader.disk]!.path;
+      const boot = loaderVarStore(vars, disk, opts.loader, opts.loaderArgs);
+      vars = boot.vars;
+      process.stderr.write(`tendril vm: Boot0000 = ${describeEntry(boot.entry)} on ${disk}\n`);
+    }
+    flash = { code: fw.code, vars };
     for (const d of opts.disks) if (!fs.existsSync(d.path)) throw new Error(`--disk ${d.path}: no such file or device`);
     kvm(); // the addon must load here, not only in the worker
     if (!bundle.endsWith('.js'))

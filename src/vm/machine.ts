@@ -49,6 +49,8 @@ export interface MachineConfig {
   readonly ramBytes: number;
   readonly cpus: number;
   readonly disks: readonly PlatformDisk[];
+  /** Publish the fw_cfg `bootorder` of the bootable disks (platform.ts). */
+  readonly fwBootOrder: boolean;
   readonly serialOut: (bytes: Uint8Array) => void;
   /** Console input and stop requests, polled when KVM_RUN is interrupted. */
   readonly poll: () => { stop: boolean; input: Uint8Array | null };
@@ -136,6 +138,7 @@ export class Machine {
       mem,
       cpus: this.cfg.cpus,
       disks: this.cfg.disks,
+      fwBootOrder: this.cfg.fwBootOrder,
       flash: {
         code: new Uint8Array(this.cfg.flash.code),
         vars: this.cfg.flash.vars ? new Uint8Array(this.cfg.flash.vars) : null,

@@ -38,6 +38,8 @@ export interface PlatformOptions {
   readonly mem: GuestMemory;
   readonly cpus: number;
   readonly disks: readonly PlatformDisk[];
+  /** Publish the fw_cfg `bootorder` (off when the variable store names what boots). */
+  readonly fwBootOrder?: boolean;
   /** The flash banks' contents: CODE ends at 4 GiB, VARS (if any) sits right below it. */
   readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array | null };
   readonly irqLine: (gsi: number, level: boolean) => void;
@@ -103,7 +105,8 @@ export class Platform {
       this.virtio.push(dev);
       if (d.boot) order.push(bootorderPath(slot));
     });
-    if (order.length) this.fwcfg.addFile('bootorder', Buffer.from(order.join('\n') + '\n\0'));
+    if (order.length && o.fwBootOrder !== false)
+      this.fwcfg.addFile('bootorder', Buffer.from(order.join('\n') + '\n\0'));
     const codeBase = FOUR_GIB - o.flash.code.length;
     const code = { device: new CfiFlash(o.flash.code, true), base: codeBase };
     dm.addMmio('pflash-code', code.base, o.flash.code.length, code.device);

@@ -2,6 +2,7 @@
 // starts from the same bundle as the command (one file ships in the initramfs); src/cli.ts
 // reads `role` at the bundle's top level and hands such a worker to src/vm/worker.ts. This
 // module holds types and constants only, so cli.ts can import it without loading the VMM.
+import type { LoaderSpec } from './boot-entry';
 import type { DiskSpec } from './disk';
 import type { MachineResult } from './machine';
 
@@ -13,6 +14,10 @@ export interface VmOptions {
   /** --vars-template: the variable store to start from (CODE images). */
   readonly varsTemplate?: string;
   readonly disks: readonly DiskSpec[];
+  /** --loader: boot exactly this file through a generated Boot0000 (boot-entry.ts). */
+  readonly loader?: LoaderSpec;
+  /** --loader-args: its command line (LoadOptions). */
+  readonly loaderArgs?: string;
   readonly ramBytes: number;
   readonly cpus: number;
   readonly stats: boolean;

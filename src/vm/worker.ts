@@ -26,6 +26,8 @@ function vmWorkerMain(input: VmWorkerData): void {
         ramBytes: input.opts.ramBytes,
         cpus: input.opts.cpus,
         disks: platformDisks,
+        // A generated Boot0000 is the boot order; QemuBootOrderLib would reorder or prune it.
+        fwBootOrder: input.opts.loader === undefined,
         serialOut: writeStdout,
         poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
         onVcpu: (handle) => post({ type: 'vcpu', handle }),

@@ -39,6 +39,7 @@ function machine(code: number[]) {
     ramBytes: 128 * 1024 * 1024,
     cpus: 1,
     disks: [],
+    fwBootOrder: true,
     serialOut: (b) => out.push(...b),
     poll: () => ({ stop: false, input: null }),
     onVcpu: () => {},
