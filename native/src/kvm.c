@@ -392,6 +392,15 @@ static napi_value kvm_set_sregs(napi_env env, napi_callback_info info) {
   return set_struct(env, info, "kvmSetSregs", KVM_SET_SREGS, sizeof(struct kvm_sregs), "KVM_SET_SREGS");
 }
 
+// kvmGetMpState(vcpu) -> KVM_MP_STATE_* (0 runnable, 1 uninitialized, 2 init received, 3 halted,
+// 4 SIPI received): where an AP is in INIT-SIPI-SIPI, for diagnostics.
+static napi_value kvm_get_mp_state(napi_env env, napi_callback_info info) {
+  VCPU_CALL("kvmGetMpState");
+  struct kvm_mp_state s;
+  if (xioctl(v->fd, KVM_GET_MP_STATE, &s) < 0) return tendril_throw_errno(env, "KVM_GET_MP_STATE", errno);
+  return tendril_number(env, s.mp_state);
+}
+
 // kvmSetPortMode(vcpu, port, mode): 0 exit to JS, 1 PM timer (24-bit, 3.579545 MHz), 2 sink.
 static napi_value kvm_set_port_mode(napi_env env, napi_callback_info info) {
   VCPU_CALL("kvmSetPortMode");
@@ -603,6 +612,7 @@ void tendril_register_kvm(napi_env env, napi_value exports) {
   tendril_export(env, exports, "kvmGetSregs", kvm_get_sregs);
   tendril_export(env, exports, "kvmSetSregs", kvm_set_sregs);
   tendril_export(env, exports, "kvmSetPortMode", kvm_set_port_mode);
+  tendril_export(env, exports, "kvmGetMpState", kvm_get_mp_state);
   tendril_export(env, exports, "kvmSetPmTimerStart", kvm_set_pm_timer_start);
   tendril_export(env, exports, "kvmRun", kvm_run);
   tendril_export(env, exports, "kvmKick", kvm_kick);

@@ -106,6 +106,8 @@ interface KvmAddon {
   kvmGetSregs(vcpu: number): Buffer;
   kvmSetSregs(vcpu: number, sregs: Buffer): void;
   kvmSetPortMode(vcpu: number, port: number, mode: PortMode): void;
+  /** KVM_MP_STATE_*: 0 runnable, 1 uninitialized, 2 INIT received, 3 halted, 4 SIPI received. */
+  kvmGetMpState(vcpu: number): number;
   kvmSetPmTimerStart(vcpu: number, startNs: bigint): void;
   kvmRun(vcpu: number): number;
   /** false when the vCPU is already gone. */

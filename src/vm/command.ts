@@ -1,5 +1,5 @@
-// `tendril vm [--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]... [--memory 1G]
-// [--cpus 1] [--stats]`
+// `tendril vm [--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]...
+// [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--stats]`
 //
 // Runs a UEFI firmware (Debian's OVMF: OVMF_CODE_4M.fd with a variable store on a flash device,
 // or a unified OVMF.fd) in a KVM VM with the disks as virtio-blk devices and COM1 on this
@@ -14,7 +14,8 @@ import { ConsoleChannel } from './console';
 import { parseDiskSpec } from './disk';
 import { describeEntry, loaderVarStore, parseLoaderSpec } from './boot-entry';
 import { loadFirmware } from './firmware';
-import { GiB, MiB } from './memory';
+import { MAX_CPUS } from './machine';
+import { GiB, MiB, RAM_MAX, RAM_MIN, defaultRam, hostAvailableMemory } from './memory';
 import { MAX_DISKS } from './platform';
 import { VM_WORKER_ROLE, type VmOptions, type VmWorkerData, type VmWorkerMessage } from './protocol';
 import { kvm } from '../native/kvm';
@@ -53,20 +54,25 @@ const VM_OPTIONS = {
     parse: parseDiskSpec,
     help: `block device or image (up to ${MAX_DISKS}, in PCI slots 2..5); read-only with an in-memory copy-on-write overlay; ",rw" writes through to DEV, ",ro" offers a read-only disk; ",noboot" leaves it out of the firmware's boot order`,
   }),
-  memory: size({ metavar: 'SIZE', min: 128 * MiB, max: 64 * GiB, defaultUnit: MiB, help: 'guest RAM (default 1G)' }),
-  cpus: num({ metavar: 'N', integer: true, min: 1, max: 64, help: 'vCPUs (only 1 is supported so far)' }),
+  memory: size({
+    metavar: 'SIZE',
+    min: RAM_MIN,
+    max: RAM_MAX,
+    defaultUnit: MiB,
+    help: "guest RAM (default: half of the host's available memory, at least 2G when it can spare that, at most 8G)",
+  }),
+  cpus: num({ metavar: 'N', integer: true, min: 1, max: MAX_CPUS, help: 'vCPUs, one thread each (default 2)' }),
   stats: flag({ help: 'print VM exit counts by kind to stderr at the end' }),
 };
 
 export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   name: 'vm',
   synopsis:
-    '[--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory 1G] [--cpus 1] [--stats]',
+    '[--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--stats]',
   summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
   options: VM_OPTIONS,
   notes: ['Ctrl-] stops the VM.'],
   build: ({ opts: o }) => {
-    if (o.cpus !== undefined && o.cpus !== 1) throw new ArgError('--cpus: only 1 vCPU is supported so far');
     if (o.disk.length > MAX_DISKS) throw new ArgError(`--disk given ${o.disk.length} times, at most ${MAX_DISKS}`);
     if (o.loader && o.loader.disk >= o.disk.length)
       throw new ArgError(
@@ -79,8 +85,8 @@ export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
       disks: o.disk,
       ...(o.loader ? { loader: o.loader } : {}),
       ...(o.loaderArgs !== undefined ? { loaderArgs: o.loaderArgs } : {}),
-      ramBytes: o.memory ?? GiB,
-      cpus: 1,
+      ramBytes: o.memory ?? defaultRam(hostAvailableMemory() ?? 2 * GiB + 512 * MiB),
+      cpus: o.cpus ?? 2,
       stats: o.stats,
     };
   },
@@ -117,7 +123,7 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   // The worker runs this same bundle; src/cli.ts sees its role at the top level and starts
   // src/vm/worker.ts (the command module itself is loaded lazily and never runs there).
   const worker = new Worker(bundle, {
-    workerData: { role: VM_WORKER_ROLE, opts, flash, channel: channel.sab } satisfies VmWorkerData,
+    workerData: { role: VM_WORKER_ROLE, opts, bundle, flash, channel: channel.sab } satisfies VmWorkerData,
     stdout: false,
     stderr: false,
   });

@@ -1,7 +1,9 @@
-// One VM instance on KVM: creates the VM, memory slots, in-kernel irqchip/PIT, the vCPU and
-// the platform, then runs the vCPU until power-off, reset or a fatal exit. Runs on a worker
-// thread (KVM_RUN blocks); see README.md for why devices live in that worker.
+// One VM instance on KVM: creates the VM, memory slots, in-kernel irqchip/PIT, the vCPUs and the
+// platform, then runs until power-off, reset or a fatal exit. Runs on the VM worker thread, which
+// is also vCPU 0's thread; every other vCPU runs on its own worker (vcpu-thread.ts) and hands the
+// exits JavaScript must see to this thread through a mailbox (README.md "Threads").
 import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import {
   COUNT_EINTR,
   COUNT_FAST_PMTIMER,
@@ -17,6 +19,8 @@ import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
 import type { CfiFlash } from './pflash';
 import { Platform, type PlatformDisk } from './platform';
+import { ApMailbox } from './ap-mailbox';
+import { VM_VCPU_ROLE, type VcpuWorkerData } from './protocol';
 
 /**
  * The flash banks in memory KVM can map (page-aligned anonymous mappings). The caller keeps them
@@ -43,6 +47,7 @@ export function mapFlash(code: Uint8Array, vars: Uint8Array | null): FlashBanks 
 /** Memory slots: 0 low RAM, 1 high RAM, then one per flash bank. */
 const SLOT_FLASH_CODE = 2;
 const SLOT_FLASH_VARS = 3;
+export const MAX_CPUS = 8;
 
 export interface MachineConfig {
   readonly flash: FlashBanks;
@@ -54,8 +59,10 @@ export interface MachineConfig {
   readonly serialOut: (bytes: Uint8Array) => void;
   /** Console input and stop requests, polled when KVM_RUN is interrupted. */
   readonly poll: () => { stop: boolean; input: Uint8Array | null };
-  /** Called once the vCPU exists, with its handle (for kvmKick from other threads). */
+  /** Called once vCPU 0 exists, with its handle (for kvmKick from other threads). */
   readonly onVcpu: (handle: number) => void;
+  /** The bundle the AP threads start from (more than one vCPU). */
+  readonly bundle?: string;
 }
 
 export type MachineResult =
@@ -63,10 +70,6 @@ export type MachineResult =
   | { kind: 'reset'; reason: string }
   | { kind: 'stopped'; reason: string }
   | { kind: 'error'; reason: string; dump: string };
-
-export interface ExitStats {
-  readonly byKind: Record<string, number>;
-}
 
 const REQUIRED_CAPS = [
   'capIrqchip',
@@ -78,24 +81,35 @@ const REQUIRED_CAPS = [
   'capSetIdentityMapAddr',
 ] as const;
 
+/** A vCPU as this thread sees it: its handle and its kvm_run page. */
+interface Vcpu {
+  readonly index: number;
+  readonly handle: number;
+  readonly run: DataView;
+  readonly bytes: Uint8Array;
+}
+
 export class Machine {
   private readonly k = kvm();
   private readonly c = kvmConstants();
   private sys = -1;
   private vm = -1;
-  private vcpu = -1;
+  private readonly vcpus: Vcpu[] = [];
   platform!: Platform;
-  private run!: DataView;
-  private runBytes!: Uint8Array;
   private pmPort: number | null = null;
-  /** Counts of exits handled in TypeScript, by device/port class (for the bench). */
+  private mailbox: ApMailbox | null = null;
+  private readonly apWorkers: Worker[] = [];
+  /** Counts of exits handled in TypeScript, by device (range name), for --stats and the bench. */
   readonly jsExits = new Map<string, number>();
   private outBuf: number[] = [];
   private outSince = 0;
   /** The guest memory mappings must outlive the VM: KVM holds their addresses. */
   private readonly keep: ArrayBuffer[] = [];
 
-  constructor(private readonly cfg: MachineConfig) {}
+  constructor(private readonly cfg: MachineConfig) {
+    if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS)
+      throw new RangeError(`${cfg.cpus} vCPUs: 1..${MAX_CPUS} are supported`);
+  }
 
   create(): void {
     const k = this.k;
@@ -109,30 +123,34 @@ export class Machine {
     }
     const mmapSize = k.kvmVcpuMmapSize(this.sys);
     this.vm = k.kvmCreateVm(this.sys, 0);
-    k.kvmSetIdentityMapAddr(this.vm, IDENTITY_MAP_ADDR);
-    k.kvmSetTssAddr(this.vm, TSS_ADDR);
-    k.kvmCreateIrqchip(this.vm);
-    k.kvmCreatePit2(this.vm, c.pitSpeakerDummy);
+    const vmFd = this.vm;
+    k.kvmSetIdentityMapAddr(vmFd, IDENTITY_MAP_ADDR);
+    k.kvmSetTssAddr(vmFd, TSS_ADDR);
+    k.kvmCreateIrqchip(vmFd);
+    k.kvmCreatePit2(vmFd, c.pitSpeakerDummy);
 
     const layout = memoryLayout(this.cfg.ramBytes);
     const low = k.kvmMapAnon(layout.lowBytes);
-    k.kvmSetMemoryRegion(this.vm, 0, 0, 0, low, layout.lowBytes);
+    k.kvmSetMemoryRegion(vmFd, 0, 0, 0, low, layout.lowBytes);
     let high: ArrayBuffer | null = null;
     if (layout.highBytes > 0) {
       high = k.kvmMapAnon(layout.highBytes);
-      k.kvmSetMemoryRegion(this.vm, 1, 0, FOUR_GIB, high, layout.highBytes);
+      k.kvmSetMemoryRegion(vmFd, 1, 0, FOUR_GIB, high, layout.highBytes);
     }
     this.keep.push(low, ...(high ? [high] : []));
     const mem = new GuestMemory(low, high);
 
-    this.vcpu = k.kvmCreateVcpu(this.vm, 0, mmapSize);
-    const runAb = k.kvmVcpuRunBuffer(this.vcpu);
-    this.run = new DataView(runAb);
-    this.runBytes = new Uint8Array(runAb);
+    // vCPU i has APIC ID i (the MADT's, fw_cfg's CPU count, CMOS 0x5F). KVM starts vCPU 0 at the
+    // reset vector; the others wait for INIT-SIPI-SIPI from OVMF's MpInitLib in the in-kernel
+    // LAPIC (KVM_MP_STATE_UNINITIALIZED until then), so they need no setup here.
     const supported = decodeCpuid(k.kvmGetSupportedCpuid(this.sys));
-    k.kvmSetCpuid2(this.vcpu, encodeCpuid(vcpuCpuid(supported, 0, this.cfg.cpus)));
+    for (let i = 0; i < this.cfg.cpus; i++) {
+      const handle = k.kvmCreateVcpu(vmFd, i, mmapSize);
+      const ab = k.kvmVcpuRunBuffer(handle);
+      this.vcpus.push({ index: i, handle, run: new DataView(ab), bytes: new Uint8Array(ab) });
+      k.kvmSetCpuid2(handle, encodeCpuid(vcpuCpuid(supported, i, this.cfg.cpus)));
+    }
 
-    const vmFd = this.vm;
     this.platform = new Platform({
       layout,
       mem,
@@ -146,12 +164,17 @@ export class Machine {
       irqLine: (gsi, level) => k.kvmIrqLine(vmFd, gsi, level ? 1 : 0),
       serialOut: (b) => this.serial(b),
       pmTimerPort: (port) => {
-        if (this.pmPort !== null) k.kvmSetPortMode(this.vcpu, this.pmPort, PortMode.Js);
+        for (const v of this.vcpus) {
+          if (this.pmPort !== null) k.kvmSetPortMode(v.handle, this.pmPort, PortMode.Js);
+          if (port !== null) k.kvmSetPortMode(v.handle, port, PortMode.PmTimer);
+        }
         this.pmPort = port;
-        if (port !== null) k.kvmSetPortMode(this.vcpu, port, PortMode.PmTimer);
       },
     });
-    k.kvmSetPmTimerStart(this.vcpu, this.platform.pm.startNs);
+    for (const v of this.vcpus) {
+      k.kvmSetPmTimerStart(v.handle, this.platform.pm.startNs);
+      k.kvmSetPortMode(v.handle, 0x80, PortMode.Sink); // POST codes / Linux io_delay
+    }
     // Flash banks in read-array mode are read-only slots (reads stay in the guest, writes exit
     // to the CFI state machine); in any other mode the slot goes and reads exit too (pflash.ts).
     const bank = (slot: number, b: { device: CfiFlash; base: number }, buf: ArrayBuffer) => {
@@ -163,8 +186,63 @@ export class Machine {
     bank(SLOT_FLASH_CODE, this.platform.flash.code, this.cfg.flash.code);
     const vars = this.platform.flash.vars;
     if (vars && this.cfg.flash.vars) bank(SLOT_FLASH_VARS, vars, this.cfg.flash.vars);
-    k.kvmSetPortMode(this.vcpu, 0x80, PortMode.Sink); // POST codes / Linux io_delay
-    this.cfg.onVcpu(this.vcpu);
+    this.cfg.onVcpu(this.bsp.handle);
+  }
+
+  private get bsp(): Vcpu {
+    const v = this.vcpus[0];
+    if (!v) throw new Error('the VM has no vCPU (create() not called)');
+    return v;
+  }
+
+  /**
+   * One worker per AP, started from the bundle; each runs its vCPU and forwards exits here.
+   * Resolves once every AP thread is in its run loop: a worker does not start while its parent's
+   * event loop is blocked, and runUntilEvent() blocks this thread's.
+   */
+  async startAps(): Promise<void> {
+    if (this.vcpus.length < 2) return;
+    const bundle = this.cfg.bundle;
+    if (!bundle) throw new Error(`${this.vcpus.length} vCPUs need the bundle to start their threads from`);
+    this.mailbox = new ApMailbox();
+    for (const v of this.vcpus.slice(1)) {
+      const data: VcpuWorkerData = {
+        role: VM_VCPU_ROLE,
+        index: v.index,
+        handle: v.handle,
+        bspHandle: this.bsp.handle,
+        mailbox: this.mailbox.sab,
+      };
+      this.apWorkers.push(new Worker(bundle, { workerData: data, stdout: false, stderr: false }));
+    }
+    await Promise.all(
+      this.apWorkers.map(
+        (w, i) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', () => resolve());
+            w.once('error', (e) => reject(new Error(`vCPU ${i + 1} thread: ${e.message}`)));
+            w.once('exit', (code) => reject(new Error(`vCPU ${i + 1} thread exited with code ${code} before running`)));
+          }),
+      ),
+    );
+  }
+
+  /** Stops the AP threads (kick, release any forwarded exit) and waits until they are gone. */
+  async stopAps(): Promise<void> {
+    const mb = this.mailbox;
+    if (!mb) return;
+    mb.stopAll();
+    for (const v of this.vcpus.slice(1)) this.k.kvmKick(v.handle);
+    await Promise.all(
+      this.apWorkers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.once('exit', () => resolve());
+            w.once('error', () => resolve());
+          }),
+      ),
+    );
+    this.apWorkers.length = 0;
   }
 
   private serial(b: number): void {
@@ -184,23 +262,26 @@ export class Machine {
     this.jsExits.set(kind, (this.jsExits.get(kind) ?? 0) + 1);
   }
 
-  /** Exit counts: KVM exits by reason (from C), fast paths, and JS-handled exits by device. */
+  /** Exit counts: KVM exits by reason (from C, all vCPUs), fast paths, JS-handled exits by device. */
   exitStats(): Record<string, number> {
     const out: Record<string, number> = {};
-    const counts = this.k.kvmExitCounts(this.vcpu);
-    counts.forEach((n, i) => {
-      if (!n) return;
-      if (i === COUNT_FAST_PMTIMER) out['IO(pm-timer, in C)'] = n;
-      else if (i === COUNT_FAST_SINK) out['IO(sink, in C)'] = n;
-      else if (i === COUNT_EINTR) out['KVM_RUN EINTR'] = n;
-      else out[exitReasonName(i)] = n;
-    });
+    const add = (k: string, n: number) => (out[k] = (out[k] ?? 0) + n);
+    for (const v of this.vcpus) {
+      this.k.kvmExitCounts(v.handle).forEach((n, i) => {
+        if (!n) return;
+        if (i === COUNT_FAST_PMTIMER) add('IO(pm-timer, in C)', n);
+        else if (i === COUNT_FAST_SINK) add('IO(sink, in C)', n);
+        else if (i === COUNT_EINTR) add('KVM_RUN EINTR', n);
+        else add(exitReasonName(i), n);
+      });
+    }
     for (const [k, n] of this.jsExits) out[`js:${k}`] = n;
+    if (this.mailbox) out['js:forwarded from APs'] = this.mailbox.forwarded;
     return out;
   }
 
-  private handleIo(): void {
-    const r = this.run;
+  private handleIo(v: Vcpu): void {
+    const r = v.run;
     const c = this.c;
     const dir = r.getUint8(c.runIoDirection);
     const size = r.getUint8(c.runIoSize);
@@ -212,110 +293,133 @@ export class Machine {
     for (let i = 0; i < count; i++) {
       const at = off + i * size;
       if (dir === 1) {
-        const v = size === 1 ? r.getUint8(at) : size === 2 ? r.getUint16(at, true) : r.getUint32(at, true);
-        ports.write(port, size, v);
+        const val = size === 1 ? r.getUint8(at) : size === 2 ? r.getUint16(at, true) : r.getUint32(at, true);
+        ports.write(port, size, val);
       } else {
-        const v = ports.read(port, size);
-        if (size === 1) r.setUint8(at, v & 0xff);
-        else if (size === 2) r.setUint16(at, v & 0xffff, true);
-        else r.setUint32(at, v >>> 0, true);
+        const val = ports.read(port, size);
+        if (size === 1) r.setUint8(at, val & 0xff);
+        else if (size === 2) r.setUint16(at, val & 0xffff, true);
+        else r.setUint32(at, val >>> 0, true);
       }
     }
   }
 
-  private handleMmio(): void {
-    const r = this.run;
+  private handleMmio(v: Vcpu): void {
+    const r = v.run;
     const c = this.c;
     const addr = Number(r.getBigUint64(c.runMmioPhysAddr, true));
     const len = r.getUint32(c.runMmioLen, true);
     const isWrite = r.getUint8(c.runMmioIsWrite) !== 0;
     const mmio = this.platform.devices.mmio;
     this.count(mmio.range(addr)?.name ?? 'unassigned mmio');
-    mmio.access(addr, len, isWrite, this.runBytes.subarray(c.runMmioData, c.runMmioData + 8));
+    mmio.access(addr, len, isWrite, v.bytes.subarray(c.runMmioData, c.runMmioData + 8));
   }
 
-  private dump(): string {
+  private dump(v: Vcpu): string {
     try {
-      return formatRegisterDump(this.k.kvmGetRegs(this.vcpu), this.k.kvmGetSregs(this.vcpu));
+      const head = this.vcpus.length > 1 ? `vCPU ${v.index}:\n` : '';
+      return head + formatRegisterDump(this.k.kvmGetRegs(v.handle), this.k.kvmGetSregs(v.handle));
     } catch (e) {
       return `(registers unavailable: ${(e as Error).message})`;
     }
   }
 
-  private fatal(reason: string): MachineResult {
-    return { kind: 'error', reason, dump: this.dump() };
+  private fatal(v: Vcpu, reason: string): MachineResult {
+    this.flush();
+    const who = this.vcpus.length > 1 ? `vCPU ${v.index}: ` : '';
+    return { kind: 'error', reason: who + reason, dump: this.dump(v) };
   }
 
+  /** Handles exit `reason` of `v`; a result ends the run. KVM_EXIT_INTR is the caller's. */
+  private handleExit(v: Vcpu, reason: number): MachineResult | null {
+    const c = this.c;
+    const ev = this.platform.events;
+    switch (reason) {
+      case ExitReason.IO:
+        this.handleIo(v);
+        return null;
+      case ExitReason.MMIO:
+        this.handleMmio(v);
+        return null;
+      case ExitReason.SHUTDOWN:
+        return this.fatal(v, 'triple fault (KVM_EXIT_SHUTDOWN)');
+      case ExitReason.SYSTEM_EVENT: {
+        const type = v.run.getUint32(c.runSystemEventType, true);
+        if (type === 1) ev.request('poweroff', 'KVM_SYSTEM_EVENT_SHUTDOWN');
+        else if (type === 2) ev.request('reset', 'KVM_SYSTEM_EVENT_RESET');
+        else return this.fatal(v, `KVM_SYSTEM_EVENT type ${type} (crash)`);
+        return null;
+      }
+      case ExitReason.INTERNAL_ERROR: {
+        const sub = v.run.getUint32(c.runInternalSuberror, true);
+        const nd = Math.min(v.run.getUint32(c.runInternalNdata, true), 16);
+        const data: string[] = [];
+        for (let i = 0; i < nd; i++) data.push('0x' + v.run.getBigUint64(c.runInternalData + 8 * i, true).toString(16));
+        return this.fatal(
+          v,
+          `KVM_EXIT_INTERNAL_ERROR suberror ${sub}${sub === 1 ? ' (emulation failure; a KVM without VT-x/AMD-V, e.g. PVM, cannot run firmware)' : ''} data [${data.join(' ')}]`,
+        );
+      }
+      case ExitReason.FAIL_ENTRY:
+        return this.fatal(
+          v,
+          `KVM_EXIT_FAIL_ENTRY hardware reason 0x${v.run.getBigUint64(c.runFailEntryReason, true).toString(16)}`,
+        );
+      default:
+        return this.fatal(v, `unexpected exit ${exitReasonName(reason)}`);
+    }
+  }
+
+  /** Serves the exits the APs forwarded; returns a result if one of them ends the run. */
+  private serviceAps(): MachineResult | null {
+    const mb = this.mailbox;
+    if (!mb) return null;
+    let result: MachineResult | null = null;
+    for (const i of mb.takePending()) {
+      const v = this.vcpus[i];
+      if (!v) continue;
+      const reason = v.run.getUint32(this.c.runExitReason, true);
+      result ??= this.handleExit(v, reason);
+      mb.complete(i);
+    }
+    return result;
+  }
+
+  /** Runs vCPU 0 here and serves the APs' exits, until power-off, reset, stop or a fatal exit. */
   runUntilEvent(): MachineResult {
     const k = this.k;
     const c = this.c;
     const ev = this.platform.events;
+    const bsp = this.bsp;
+    const mb = this.mailbox;
     for (;;) {
-      const reason = k.kvmRun(this.vcpu);
-      switch (reason) {
-        case ExitReason.IO:
-          this.handleIo();
-          break;
-        case ExitReason.MMIO:
-          this.handleMmio();
-          break;
-        case ExitReason.INTR: {
-          this.run.setUint8(c.runImmediateExit, 0);
-          const p = this.cfg.poll();
-          if (p.input) this.platform.uart.input(p.input);
-          if (p.stop) {
-            this.flush();
-            return { kind: 'stopped', reason: 'stopped by the host' };
-          }
-          break;
+      const reason = k.kvmRun(bsp.handle);
+      let result: MachineResult | null = null;
+      if (reason === ExitReason.INTR) {
+        bsp.run.setUint8(c.runImmediateExit, 0);
+        const p = this.cfg.poll();
+        if (p.input) this.platform.uart.input(p.input);
+        if (p.stop) {
+          this.flush();
+          return { kind: 'stopped', reason: 'stopped by the host' };
         }
-        case ExitReason.SHUTDOWN:
-          this.flush();
-          return this.fatal('triple fault (KVM_EXIT_SHUTDOWN)');
-        case ExitReason.SYSTEM_EVENT: {
-          const type = this.run.getUint32(c.runSystemEventType, true);
-          if (type === 1) ev.request('poweroff', 'KVM_SYSTEM_EVENT_SHUTDOWN');
-          else if (type === 2) ev.request('reset', 'KVM_SYSTEM_EVENT_RESET');
-          else {
-            this.flush();
-            return this.fatal(`KVM_SYSTEM_EVENT type ${type} (crash)`);
-          }
-          break;
-        }
-        case ExitReason.INTERNAL_ERROR: {
-          this.flush();
-          const sub = this.run.getUint32(c.runInternalSuberror, true);
-          const nd = Math.min(this.run.getUint32(c.runInternalNdata, true), 16);
-          const data: string[] = [];
-          for (let i = 0; i < nd; i++)
-            data.push('0x' + this.run.getBigUint64(c.runInternalData + 8 * i, true).toString(16));
-          return this.fatal(
-            `KVM_EXIT_INTERNAL_ERROR suberror ${sub}${sub === 1 ? ' (emulation failure; a KVM without VT-x/AMD-V, e.g. PVM, cannot run firmware)' : ''} data [${data.join(' ')}]`,
-          );
-        }
-        case ExitReason.FAIL_ENTRY:
-          this.flush();
-          return this.fatal(
-            `KVM_EXIT_FAIL_ENTRY hardware reason 0x${this.run.getBigUint64(c.runFailEntryReason, true).toString(16)}`,
-          );
-        default:
-          this.flush();
-          return this.fatal(`unexpected exit ${exitReasonName(reason)}`);
-      }
+      } else result = this.handleExit(bsp, reason);
+      if (mb?.hasPending()) result ??= this.serviceAps();
+      if (result) return result;
       if (this.outBuf.length && performance.now() - this.outSince > 15) this.flush();
       if (ev.pending) {
         this.flush();
-        const kind = ev.pending;
-        return { kind, reason: ev.reason };
+        return { kind: ev.pending, reason: ev.reason };
       }
     }
   }
 
   destroy(): void {
-    if (this.vcpu >= 0) this.k.kvmDestroyVcpu(this.vcpu);
+    for (const v of this.vcpus) this.k.kvmDestroyVcpu(v.handle);
+    this.vcpus.length = 0;
     if (this.vm >= 0) this.k.kvmClose(this.vm);
     if (this.sys >= 0) this.k.kvmClose(this.sys);
-    this.vcpu = this.vm = this.sys = -1;
+    this.vm = this.sys = -1;
   }
 }
 

@@ -1,4 +1,5 @@
 // Guest physical memory map (docs/vmm-platform.md §3) and guest-RAM access for DMA-style devices.
+import * as fs from 'node:fs';
 
 export const GiB = 0x4000_0000;
 export const MiB = 0x10_0000;
@@ -12,6 +13,33 @@ export const LAPIC_BASE = 0xfee0_0000;
 export const IDENTITY_MAP_ADDR = 0xfeff_c000;
 export const TSS_ADDR = 0xfeff_d000;
 export const KVM_RESERVED_SIZE = 0x4000;
+
+export const RAM_MIN = 128 * MiB;
+export const RAM_MAX = 64 * GiB;
+/** What tendril itself and the host keep when the default is sized (the VMM, page cache). */
+const HOST_RESERVE = 512 * MiB;
+
+/**
+ * Guest RAM when --memory is not given (docs/vmm-platform.md §3): half of what the host has
+ * available, at least 2 GiB when the host can spare it, at most 8 GiB, never more than available
+ * minus a reserve for the host; 2 MiB multiples. `available` is MemAvailable in bytes.
+ */
+export function defaultRam(available: number): number {
+  const spare = Math.max(0, available - HOST_RESERVE);
+  const want = Math.min(8 * GiB, Math.max(2 * GiB, Math.floor(available / 2)));
+  const bytes = Math.max(RAM_MIN, Math.min(want, spare));
+  return bytes - (bytes % (2 * MiB));
+}
+
+/** MemAvailable from /proc/meminfo, in bytes (null when unreadable). */
+export function hostAvailableMemory(meminfo = '/proc/meminfo'): number | null {
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB$/m.exec(fs.readFileSync(meminfo, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface MemoryLayout {
   readonly ramBytes: number;

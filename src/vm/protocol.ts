@@ -7,6 +7,16 @@ import type { DiskSpec } from './disk';
 import type { MachineResult } from './machine';
 
 export const VM_WORKER_ROLE = 'tendril-vm';
+/** An AP's thread (vcpu-thread.ts), started by the VM worker. */
+export const VM_VCPU_ROLE = 'tendril-vm-vcpu';
+
+export interface VcpuWorkerData {
+  readonly role: typeof VM_VCPU_ROLE;
+  readonly index: number;
+  readonly handle: number;
+  readonly bspHandle: number;
+  readonly mailbox: SharedArrayBuffer;
+}
 
 export interface VmOptions {
   /** --firmware: a CODE or unified OVMF image; default: Debian's OVMF_CODE_4M.fd (firmware.ts). */
@@ -26,6 +36,8 @@ export interface VmOptions {
 export interface VmWorkerData {
   readonly role: typeof VM_WORKER_ROLE;
   readonly opts: VmOptions;
+  /** The bundle, which the APs' threads start from too. */
+  readonly bundle: string;
   /** The flash banks' initial contents, resolved and checked by the main thread. */
   readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array };
   /** The console-input ring and stop flag (console.ts). */

@@ -1,14 +1,15 @@
-// The VM worker thread: owns KVM, the devices, the disks and the flash banks, and runs the
-// vCPU; loops over guest resets, keeping the disks' overlays and the variable store (README.md
-// "Threads"). Started by command.ts from the bundle itself; src/cli.ts
-// calls startVmWorker() when a worker's role says so.
+// The VM worker thread: owns KVM, the devices, the disks and the flash banks, and runs vCPU 0;
+// loops over guest resets, keeping the disks' overlays and the variable store (README.md
+// "Threads"). Started by command.ts from the bundle itself; the APs' threads are started by the
+// machine from the same bundle. src/cli.ts calls startVmWorker() for both roles.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConsoleChannel } from './console';
 import { Disk } from './disk';
 import { Machine, mapFlash, writeStdout, type MachineResult } from './machine';
-import type { VmWorkerData, VmWorkerMessage } from './protocol';
+import { VM_VCPU_ROLE, type VcpuWorkerData, type VmWorkerData, type VmWorkerMessage } from './protocol';
+import { runAp } from './vcpu-thread';
 
-function vmWorkerMain(input: VmWorkerData): void {
+async function vmWorkerMain(input: VmWorkerData): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('the VM worker must run in a worker thread');
   const post = (m: VmWorkerMessage) => port.postMessage(m);
@@ -31,13 +32,16 @@ function vmWorkerMain(input: VmWorkerData): void {
         serialOut: writeStdout,
         poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
         onVcpu: (handle) => post({ type: 'vcpu', handle }),
+        bundle: input.bundle,
       });
       let result: MachineResult;
       try {
         m.create();
+        await m.startAps();
         result = m.runUntilEvent();
       } finally {
         m.flush();
+        await m.stopAps();
       }
       const stats = m.exitStats();
       m.destroy();
@@ -57,7 +61,9 @@ function vmWorkerMain(input: VmWorkerData): void {
   }
 }
 
-/** Entry for a worker whose role is VM_WORKER_ROLE. */
+/** Entry for a worker whose role is VM_WORKER_ROLE or VM_VCPU_ROLE. */
 export function startVmWorker(): void {
-  vmWorkerMain(workerData as VmWorkerData);
+  const d = workerData as VmWorkerData | VcpuWorkerData;
+  if (d.role === VM_VCPU_ROLE) runAp(d);
+  else void vmWorkerMain(d);
 }

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Platform } from '../../../src/vm/platform';
 import { Disk } from '../../../src/vm/disk';
-import { GuestMemory, GiB, memoryLayout } from '../../../src/vm/memory';
+import { GuestMemory, GiB, MiB, defaultRam, hostAvailableMemory, memoryLayout } from '../../../src/vm/memory';
 import { VM_COMMAND } from '../../../src/vm/command';
 import { parseCommand } from '../../../src/util/args';
 import { vcpuCpuid, decodeCpuid, encodeCpuid } from '../../../src/vm/cpuid';
@@ -161,7 +161,9 @@ describe('tendril vm arguments', () => {
     expect(ram('256')).toBe(256 * 1024 * 1024);
     expect(ram('2GiB')).toBe(2 * GiB);
     const o = parseVmArgs(['--firmware', 'OVMF.fd', '--disk', '/dev/sdb,rw']);
-    expect(o).toMatchObject({ firmware: 'OVMF.fd', disks: [{ path: '/dev/sdb', mode: 'rw' }], ramBytes: GiB, cpus: 1 });
+    expect(o).toMatchObject({ firmware: 'OVMF.fd', disks: [{ path: '/dev/sdb', mode: 'rw' }], cpus: 2 });
+    expect(o.ramBytes).toBe(defaultRam(hostAvailableMemory() ?? 0));
+    expect(parseVmArgs(['--cpus', '8']).cpus).toBe(8);
     const two = parseVmArgs(['--firmware', 'f', '--disk', 'a.img,noboot', '--disk', 'b.img']);
     expect(two.disks).toEqual([
       { path: 'a.img', mode: 'cow', boot: false },
@@ -172,10 +174,29 @@ describe('tendril vm arguments', () => {
     expect(parseVmArgs([]).firmware).toBeUndefined(); // Debian's OVMF, found at run time (firmware.ts)
     expect(() => parseVmArgs(['--firmware', 'x', '--memory', '64M'])).toThrow(/^--memory needs a size in 128M..64G/);
     expect(() => parseVmArgs(['--firmware', 'x', '--memory', '1T'])).toThrow(/^--memory needs a size/);
-    expect(() => parseVmArgs(['--firmware', 'x', '--cpus', '2'])).toThrow(/only 1/);
+    expect(() => parseVmArgs(['--firmware', 'x', '--cpus', '9'])).toThrow(/^--cpus needs a whole number in 1..8/);
+    expect(() => parseVmArgs(['--disk', 'a', '--loader', '1:1:x.efi'])).toThrow(/names disk 1, but only 1 --disk/);
+    expect(() => parseVmArgs(['--disk', 'a', '--loader-args', 'x'])).toThrow(/--loader-args needs --loader/);
     expect(() => parseVmArgs(['--firmware', 'x', '--cpus', '1.5'])).toThrow(/^--cpus needs a whole number/);
     expect(() => parseVmArgs(['--firmware', 'x', '--disk', 'a,wat'])).toThrow(/^--disk a,wat: unknown option 'wat'/);
     expect(() => parseVmArgs(['--firmware', 'x', ...Array<string>(5).fill('--disk=a')])).toThrow(/at most 4/);
     expect(() => parseVmArgs(['--firmware', 'x', '--bogus'])).toThrow(/^unknown option --bogus$/);
+  });
+});
+
+describe('default guest RAM', () => {
+  it('takes half of what the host has available, at least 2G when it can spare that, at most 8G', () => {
+    expect(defaultRam(32 * GiB)).toBe(8 * GiB);
+    expect(defaultRam(10 * GiB)).toBe(5 * GiB);
+    expect(defaultRam(3 * GiB)).toBe(2 * GiB); // half would be 1.5G; 2G leaves the 512M reserve
+    expect(defaultRam(2 * GiB)).toBe(1536 * MiB); // cannot spare 2G: all but the reserve
+    expect(defaultRam(100 * MiB)).toBe(128 * MiB); // the floor
+    expect(defaultRam(3 * GiB + 12345) % (2 * MiB)).toBe(0);
+  });
+  it('reads MemAvailable from /proc/meminfo', () => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-mem-')), 'meminfo');
+    fs.writeFileSync(f, 'MemTotal:       24000000 kB\nMemFree:  1 kB\nMemAvailable:    2097152 kB\n');
+    expect(hostAvailableMemory(f)).toBe(2 * GiB);
+    expect(hostAvailableMemory(path.join(path.dirname(f), 'none'))).toBeNull();
   });
 });
