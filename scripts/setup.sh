@@ -11,8 +11,8 @@ APT_PACKAGES=(
   cryptsetup-bin lvm2 btrfs-progs xfsprogs ntfs-3g exfatprogs f2fs-tools
   # grub-editenv / grub-mkconfig as oracles for the grubenv and grub.cfg readers
   grub-common
-  # UKIs (stub + objcopy), kernels, firmware, emulation
-  systemd-boot-efi binutils linux-image-amd64 ovmf qemu-system-x86 qemu-utils acpica-tools
+  # UKIs (stub + objcopy), kernels, firmware, emulation; Secure Boot test signing (sbsign, openssl)
+  systemd-boot-efi binutils linux-image-amd64 ovmf qemu-system-x86 qemu-utils acpica-tools sbsigntool openssl
   # initramfs and the rescue shell
   busybox-static zstd xz-utils kmod cpio file
   # menu tests, grub-mkconfig fixture, benches

@@ -1,11 +1,15 @@
-// `tendril vm [--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]...
-// [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--stats]`
+// `tendril vm [--firmware FILE] [--vars-template FILE | --secure-boot] [--vars FILE]
+// --disk DEV[,rw|,ro][,noboot]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE]
+// [--cpus 2] [--stats]`
 //
 // Runs a UEFI firmware (Debian's OVMF: OVMF_CODE_4M.fd with a variable store on a flash device,
 // or a unified OVMF.fd) in a KVM VM with the disks as virtio-blk devices and COM1 on this
 // console. Exit status: 0 when the guest powers off through ACPI (S5), 1 on a fatal
 // exit (triple fault, KVM internal error, failed entry: the registers are dumped), 2 on bad
-// usage or setup errors, 130 when stopped from the host (Ctrl-] or SIGINT/SIGTERM).
+// usage or setup errors, 3 when the firmware reports that it could not load or start the loader
+// --loader named (e.g. refused by Secure Boot), 130 when stopped from the host (Ctrl-] or
+// SIGINT/SIGTERM). At the end it lists the UEFI variables the guest changed; they are kept only
+// with --vars FILE, which is written atomically.
 // A guest reset (0xCF9, 0x64 ← 0xFE, port 0x92, KVM reset event) restarts the VM with fresh
 // RAM and the same disk overlay, as a real machine would; see README.md.
 import * as fs from 'node:fs';
@@ -14,6 +18,14 @@ import { ConsoleChannel } from './console';
 import { parseDiskSpec } from './disk';
 import { describeEntry, loaderVarStore, parseLoaderSpec } from './boot-entry';
 import { loadFirmware } from './firmware';
+import {
+  describeVarChanges,
+  loadVarsFile,
+  saveVarsAtomically,
+  secureBootState,
+  type SecureBootState,
+} from './vars-file';
+import { parseVarStore } from './varstore';
 import { MAX_CPUS } from './machine';
 import { GiB, MiB, RAM_MAX, RAM_MIN, defaultRam, hostAvailableMemory } from './memory';
 import { MAX_DISKS } from './platform';
@@ -31,6 +43,13 @@ const VM_OPTIONS = {
   varsTemplate: text({
     metavar: 'FILE',
     help: 'variable store to start from, copied into memory (default: the OVMF_VARS image paired with the CODE image)',
+  }),
+  vars: text({
+    metavar: 'FILE',
+    help: 'keep the UEFI variables in FILE: start from it (from the template when it does not exist) and write it back atomically at the end; without it they live in memory for this run only',
+  }),
+  secureBoot: flag({
+    help: "start from a variable store with Secure Boot keys enrolled (Debian's OVMF_VARS_4M.ms.fd: Microsoft's KEK and db) and Secure Boot on; --vars-template names another",
   }),
   loader: custom({
     metavar: 'DISK:PART:PATH',
@@ -68,7 +87,7 @@ const VM_OPTIONS = {
 export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   name: 'vm',
   synopsis:
-    '[--firmware FILE] [--vars-template FILE] --disk DEV[,rw|,ro][,noboot]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--stats]',
+    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--stats]',
   summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
   options: VM_OPTIONS,
   notes: ['Ctrl-] stops the VM.'],
@@ -82,6 +101,8 @@ export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
     return {
       ...(o.firmware !== undefined ? { firmware: o.firmware } : {}),
       ...(o.varsTemplate !== undefined ? { varsTemplate: o.varsTemplate } : {}),
+      ...(o.vars !== undefined ? { vars: o.vars } : {}),
+      secureBoot: o.secureBoot,
       disks: o.disk,
       ...(o.loader ? { loader: o.loader } : {}),
       ...(o.loaderArgs !== undefined ? { loaderArgs: o.loaderArgs } : {}),
@@ -101,9 +122,27 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   if ('exit' in parsed) return parsed.exit;
   const opts = parsed.args;
   let flash: VmWorkerData['flash'];
+  let secureBoot: SecureBootState | 'unknown' = 'unknown';
   try {
-    const fw = loadFirmware({ firmware: opts.firmware, varsTemplate: opts.varsTemplate });
+    const fw = loadFirmware({ firmware: opts.firmware, varsTemplate: opts.varsTemplate, secureBoot: opts.secureBoot });
     let vars: Uint8Array = fw.vars;
+    let from = fw.varsFrom;
+    if (opts.vars !== undefined) {
+      const v = loadVarsFile(opts.vars, fw.vars);
+      vars = v.vars;
+      if (v.fromFile) from = opts.vars;
+    }
+    try {
+      secureBoot = secureBootState(parseVarStore(vars).variables);
+    } catch (e) {
+      // OVMF formats a store it cannot read; tendril only needs to read it for what follows.
+      if (opts.secureBoot || opts.loader) throw new Error(`variable store from ${from}: ${(e as Error).message}`);
+    }
+    if (opts.secureBoot && secureBoot !== 'on')
+      throw new Error(`--secure-boot: the variable store from ${from} has Secure Boot ${secureBoot}, not on`);
+    process.stderr.write(
+      `tendril vm: UEFI variables from ${from}${opts.vars === undefined ? ' (in memory for this run)' : ''}; Secure Boot ${secureBoot}\n`,
+    );
     if (opts.loader) {
       const disk = opts.disks[opts.loader.disk]!.path;
       const boot = loaderVarStore(vars, disk, opts.loader, opts.loaderArgs);
@@ -163,6 +202,7 @@ export async function runVmCommand(argv: string[]): Promise<number> {
       process.stderr.write(
         `tendril-vm-stats ${JSON.stringify({ result: result.kind, resets: msg.resets, exits: msg.stats })}\n`,
       );
+    reportVariables(flash.vars, msg.vars, opts.vars);
     switch (result.kind) {
       case 'poweroff':
         process.stderr.write(`\ntendril vm: guest powered off (${result.reason})\n`);
@@ -175,6 +215,14 @@ export async function runVmCommand(argv: string[]): Promise<number> {
       case 'error':
         process.stderr.write(`\ntendril vm: fatal: ${result.reason}\n${result.dump}\n`);
         return 1;
+      case 'bootfail': {
+        const hint =
+          secureBoot === 'on' && /Access Denied|Security Violation/.test(result.reason)
+            ? ' (Secure Boot is on: the loader is not signed by a key in db, or its hash is in dbx)'
+            : '';
+        process.stderr.write(`\ntendril vm: the firmware did not start the loader: ${result.reason}${hint}\n`);
+        return 3;
+      }
     }
     return 1;
   } catch (e) {
@@ -188,4 +236,25 @@ export async function runVmCommand(argv: string[]): Promise<number> {
     stdin.pause();
     await worker.terminate();
   }
+}
+
+/** Lists what the guest did to its variables and, with --vars, keeps them. */
+function reportVariables(before: Uint8Array, after: Uint8Array, file: string | undefined): void {
+  if (after.length === 0) return;
+  const { changes, lines } = describeVarChanges(before, after);
+  let where = file === undefined ? 'not kept (--vars FILE keeps them)' : `kept in ${file}`;
+  if (file !== undefined) {
+    try {
+      saveVarsAtomically(file, after);
+    } catch (e) {
+      where = `NOT saved to ${file}: ${(e as Error).message}`;
+    }
+  }
+  const what =
+    changes.length === 0 && lines.length === 0
+      ? 'the guest changed no UEFI variables'
+      : `the guest changed ${changes.length} UEFI variable${changes.length === 1 ? '' : 's'}`;
+  process.stderr.write(
+    `\ntendril vm: ${what}; ${where}${lines.length ? ':' : ''}\n${lines.map((l) => l + '\n').join('')}`,
+  );
 }

@@ -20,6 +20,7 @@ import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from
 import type { CfiFlash } from './pflash';
 import { Platform, type PlatformDisk } from './platform';
 import { ApMailbox } from './ap-mailbox';
+import { BootWatch } from './boot-watch';
 import { VM_VCPU_ROLE, type VcpuWorkerData } from './protocol';
 
 /**
@@ -63,12 +64,17 @@ export interface MachineConfig {
   readonly onVcpu: (handle: number) => void;
   /** The bundle the AP threads start from (more than one vCPU). */
   readonly bundle?: string;
+  /** The Boot#### tendril generated: a console report that the firmware failed to load or start
+   *  it ends the run (boot-watch.ts). */
+  readonly bootWatch?: string;
 }
 
 export type MachineResult =
   | { kind: 'poweroff'; reason: string }
   | { kind: 'reset'; reason: string }
   | { kind: 'stopped'; reason: string }
+  /** The firmware reported that it could not load or start the generated boot option. */
+  | { kind: 'bootfail'; reason: string }
   | { kind: 'error'; reason: string; dump: string };
 
 const REQUIRED_CAPS = [
@@ -103,12 +109,15 @@ export class Machine {
   readonly jsExits = new Map<string, number>();
   private outBuf: number[] = [];
   private outSince = 0;
+  private readonly watch: BootWatch | null;
+  private bootFailure: string | null = null;
   /** The guest memory mappings must outlive the VM: KVM holds their addresses. */
   private readonly keep: ArrayBuffer[] = [];
 
   constructor(private readonly cfg: MachineConfig) {
     if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS)
       throw new RangeError(`${cfg.cpus} vCPUs: 1..${MAX_CPUS} are supported`);
+    this.watch = cfg.bootWatch ? new BootWatch(cfg.bootWatch) : null;
   }
 
   create(): void {
@@ -253,8 +262,10 @@ export class Machine {
 
   flush(): void {
     if (this.outBuf.length) {
-      this.cfg.serialOut(Uint8Array.from(this.outBuf));
+      const chunk = Uint8Array.from(this.outBuf);
       this.outBuf = [];
+      this.cfg.serialOut(chunk);
+      if (this.watch && this.bootFailure === null) this.bootFailure = this.watch.feed(chunk);
     }
   }
 
@@ -276,6 +287,11 @@ export class Machine {
       });
     }
     for (const [k, n] of this.jsExits) out[`js:${k}`] = n;
+    this.platform.blk.forEach((b, i) => {
+      out[`disk${i}:requests`] = b.stats.requests;
+      out[`disk${i}:bytes read`] = b.stats.readBytes;
+      out[`disk${i}:bytes written`] = b.stats.writeBytes;
+    });
     if (this.mailbox) out['js:forwarded from APs'] = this.mailbox.forwarded;
     return out;
   }
@@ -407,6 +423,7 @@ export class Machine {
       if (mb?.hasPending()) result ??= this.serviceAps();
       if (result) return result;
       if (this.outBuf.length && performance.now() - this.outSince > 15) this.flush();
+      if (this.bootFailure !== null) return { kind: 'bootfail', reason: this.bootFailure };
       if (ev.pending) {
         this.flush();
         return { kind: ev.pending, reason: ev.reason };

@@ -64,6 +64,8 @@ export class Platform {
   readonly uart: Uart16550;
   readonly fwcfg: FwCfg;
   readonly virtio: VirtioPciTransport[] = [];
+  /** The block devices behind `virtio`, disk i at index i (their stats). */
+  readonly blk: VirtioBlk[] = [];
   /** CODE (read-only) and the variable store, as QEMU's pflash units 0 and 1. */
   readonly flash: { readonly code: FlashBank; readonly vars: FlashBank | null };
 
@@ -100,7 +102,9 @@ export class Platform {
     o.disks.forEach((d, i) => {
       const slot = VIRTIO_BLK_SLOT + i;
       const gsi = pciGsi(slot, 0);
-      const dev = new VirtioPciTransport(new VirtioBlk(d.disk), o.mem, (l) => o.irqLine(gsi, l));
+      const blk = new VirtioBlk(d.disk);
+      this.blk.push(blk);
+      const dev = new VirtioPciTransport(blk, o.mem, (l) => o.irqLine(gsi, l));
       dm.addPci(`virtio-blk${i}`, slot, 0, dev);
       this.virtio.push(dev);
       if (d.boot) order.push(bootorderPath(slot));

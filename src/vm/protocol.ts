@@ -23,6 +23,10 @@ export interface VmOptions {
   readonly firmware?: string;
   /** --vars-template: the variable store to start from (CODE images). */
   readonly varsTemplate?: string;
+  /** --vars: keep the variable store in this host file (vars-file.ts). */
+  readonly vars?: string;
+  /** --secure-boot: start from a template with keys enrolled. */
+  readonly secureBoot: boolean;
   readonly disks: readonly DiskSpec[];
   /** --loader: boot exactly this file through a generated Boot0000 (boot-entry.ts). */
   readonly loader?: LoaderSpec;

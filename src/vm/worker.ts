@@ -33,6 +33,7 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
         onVcpu: (handle) => post({ type: 'vcpu', handle }),
         bundle: input.bundle,
+        ...(input.opts.loader ? { bootWatch: 'Boot0000' } : {}),
       });
       let result: MachineResult;
       try {
