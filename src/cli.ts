@@ -6,7 +6,7 @@ import { runDiscoveryCommand } from './discovery/commands';
 import { WORKER_ROLE } from './discovery/worker/protocol';
 import { startScanWorker } from './discovery/worker/scan-worker';
 import { commandArgs, type CommandSpec, usage } from './util/args';
-import { VM_VCPU_ROLE, VM_WORKER_ROLE, workerRole } from './vm/protocol';
+import { VM_IO_ROLE, VM_VCPU_ROLE, VM_WORKER_ROLE, workerRole } from './vm/protocol';
 
 // The bundle is also the script of every worker (one file to ship in the initramfs): the scan
 // workers, and the VM worker, whose module is loaded only there (commands load theirs lazily,
@@ -14,7 +14,8 @@ import { VM_VCPU_ROLE, VM_WORKER_ROLE, workerRole } from './vm/protocol';
 const role = workerRole(isMainThread, workerData);
 if (role === WORKER_ROLE) startScanWorker();
 // A failed import rejects unhandled, which ends the worker with an 'error' the command reports.
-else if (role === VM_WORKER_ROLE || role === VM_VCPU_ROLE) void import('./vm/worker').then((m) => m.startVmWorker());
+else if (role === VM_WORKER_ROLE || role === VM_VCPU_ROLE || role === VM_IO_ROLE)
+  void import('./vm/worker').then((m) => m.startVmWorker());
 
 const USAGE = `usage: tendril <command> [options]
 

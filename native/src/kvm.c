@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -167,8 +169,39 @@ static napi_value kvm_create_pit2(napi_env env, napi_callback_info info) {
 }
 
 // ---- guest memory ----
-static void unmap_finalizer(napi_env env, void *data, void *hint) {
-  munmap(data, (size_t)(uintptr_t)hint);
+// Each mapping is reference-counted: the ArrayBuffer kvmMapAnon returns holds one reference, and
+// every view another thread takes with kvmMemView (the I/O thread reads and writes guest RAM) holds
+// one more. Finalizers run in whichever isolate collects the buffer; the last one unmaps.
+#define MAX_MAPPINGS 64
+typedef struct {
+  void *p;
+  size_t size;
+  int refs;
+  uint32_t gen;
+} mapping_t;
+static mapping_t mappings[MAX_MAPPINGS];
+static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void mapping_release(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  mapping_t *m = hint;
+  pthread_mutex_lock(&mappings_lock);
+  if (--m->refs == 0) {
+    munmap(m->p, m->size);
+    m->p = NULL;
+    m->size = 0;
+  }
+  pthread_mutex_unlock(&mappings_lock);
+}
+
+static napi_value mapping_buffer(napi_env env, mapping_t *m) {
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, m->p, m->size, mapping_release, m, &ab) != napi_ok) {
+    mapping_release(env, NULL, m);
+    return tendril_throw_type(env, "napi_create_external_arraybuffer failed");
+  }
+  return ab;
 }
 
 // Anonymous, page-aligned, zero-filled mapping exposed as an external ArrayBuffer (no copy).
@@ -180,12 +213,116 @@ static napi_value kvm_map_anon(napi_env env, napi_callback_info info) {
     return tendril_throw_type(env, "kvmMapAnon: size must be a positive multiple of 4096");
   void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return tendril_throw_errno(env, "mmap guest memory", errno);
-  napi_value ab;
-  if (napi_create_external_arraybuffer(env, p, (size_t)size, unmap_finalizer, (void *)(uintptr_t)size, &ab) != napi_ok) {
-    munmap(p, (size_t)size);
-    return tendril_throw_type(env, "napi_create_external_arraybuffer failed");
+  pthread_mutex_lock(&mappings_lock);
+  mapping_t *m = NULL;
+  for (int i = 0; i < MAX_MAPPINGS; i++)
+    if (!mappings[i].p) { m = &mappings[i]; break; }
+  if (m) {
+    m->p = p;
+    m->size = (size_t)size;
+    m->refs = 1;
+    m->gen++;
   }
-  return ab;
+  pthread_mutex_unlock(&mappings_lock);
+  if (!m) {
+    munmap(p, (size_t)size);
+    return tendril_throw_errno(env, "kvmMapAnon (mapping table full)", ENOMEM);
+  }
+  return mapping_buffer(env, m);
+}
+
+// kvmMemId(arrayBuffer) -> an id any thread may pass to kvmMemView, for a kvmMapAnon buffer.
+static napi_value kvm_mem_id(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  void *data;
+  size_t len;
+  if (!tendril_args_init(&a, env, info, "kvmMemId") || !tendril_arg_arraybuffer(&a, 0, "mem", false, &data, &len))
+    return NULL;
+  int64_t id = -1;
+  pthread_mutex_lock(&mappings_lock);
+  for (int i = 0; i < MAX_MAPPINGS; i++)
+    if (mappings[i].p == data && mappings[i].size == len) id = (int64_t)mappings[i].gen * MAX_MAPPINGS + i;
+  pthread_mutex_unlock(&mappings_lock);
+  if (id < 0) return tendril_throw_type(env, "kvmMemId: not a buffer from kvmMapAnon");
+  return tendril_number(env, (double)id);
+}
+
+// kvmMemView(id) -> another ArrayBuffer over the same mapping (keeps it mapped while alive).
+static napi_value kvm_mem_view(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int64_t id;
+  if (!tendril_args_init(&a, env, info, "kvmMemView") ||
+      !tendril_arg_int(&a, 0, "id", 0, TENDRIL_MAX_SAFE_INTEGER, &id))
+    return NULL;
+  mapping_t *m = &mappings[id % MAX_MAPPINGS];
+  pthread_mutex_lock(&mappings_lock);
+  bool ok = m->p && (int64_t)m->gen == id / MAX_MAPPINGS;
+  if (ok) m->refs++;
+  pthread_mutex_unlock(&mappings_lock);
+  if (!ok) return tendril_throw_type(env, "kvmMemView: no such mapping (released?)");
+  return mapping_buffer(env, m);
+}
+
+// ---- eventfds (ioeventfd notifies, irqfd interrupts, the I/O thread's wake-ups) ----
+static napi_value eventfd_create(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  if (!tendril_args_init(&a, env, info, "eventfdCreate")) return NULL;
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return tendril_throw_errno(env, "eventfd", errno);
+  return tendril_number(env, fd);
+}
+
+// eventfdWrite(fd, n = 1): adds n to the counter (wakes a waiter; fires an irqfd).
+static napi_value eventfd_write_(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int fd;
+  uint64_t n = 1;
+  if (!tendril_args_init(&a, env, info, "eventfdWrite") || !tendril_arg_fd(&a, 0, "fd", &fd) ||
+      (tendril_arg_present(&a, 1) && !tendril_arg_u64(&a, 1, "n", UINT64_MAX - 1, &n)))
+    return NULL;
+  ssize_t r;
+  do r = write(fd, &n, sizeof n); while (r < 0 && errno == EINTR);
+  if (r < 0 && errno != EAGAIN) return tendril_throw_errno(env, "write eventfd", errno);
+  return tendril_undefined(env);
+}
+
+// eventfdWait(fds: number[], timeoutMs): poll() until one is readable (-1: no timeout); reads,
+// and so resets, each readable one. Returns the indexes of those that were readable.
+static napi_value eventfd_wait(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int64_t timeout;
+  if (!tendril_args_init(&a, env, info, "eventfdWait") || !tendril_arg_int(&a, 1, "timeoutMs", -1, INT32_MAX, &timeout))
+    return NULL;
+  napi_value arr = a.argv[0];
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array || napi_get_array_length(env, arr, &n) != napi_ok ||
+      n == 0 || n > 256)
+    return tendril_throw_type(env, "eventfdWait: fds must be an array of 1..256 file descriptors");
+  struct pollfd pfd[256];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    int32_t fd;
+    if (napi_get_element(env, arr, i, &e) != napi_ok || napi_get_value_int32(env, e, &fd) != napi_ok || fd < 0)
+      return tendril_throw_type(env, "eventfdWait: fds must be non-negative integers");
+    pfd[i].fd = fd;
+    pfd[i].events = POLLIN;
+    pfd[i].revents = 0;
+  }
+  int r;
+  do r = poll(pfd, n, (int)timeout); while (r < 0 && errno == EINTR);
+  if (r < 0) return tendril_throw_errno(env, "poll", errno);
+  napi_value out;
+  napi_create_array(env, &out);
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!(pfd[i].revents & POLLIN)) continue;
+    uint64_t v;
+    ssize_t rr;
+    do rr = read(pfd[i].fd, &v, sizeof v); while (rr < 0 && errno == EINTR);
+    napi_set_element(env, out, k++, tendril_number(env, i));
+  }
+  return out;
 }
 
 // kvmSetMemoryRegion(vmFd, slot, flags, guestPhys, arrayBuffer|null, size): size 0 deletes the slot.
@@ -222,6 +359,69 @@ static napi_value kvm_irq_line(napi_env env, napi_callback_info info) {
     return NULL;
   struct kvm_irq_level l = {.irq = irq, .level = level};
   if (xioctl(fd, KVM_IRQ_LINE, &l) < 0) return tendril_throw_errno(env, "KVM_IRQ_LINE", errno);
+  return tendril_undefined(env);
+}
+
+// kvmIoeventfd(vmFd, addr, len, fd, flags[, datamatch]): KVM_IOEVENTFD; a guest write of `len` bytes
+// to MMIO `addr` signals `fd` in the kernel instead of exiting (flags: DEASSIGN, DATAMATCH, PIO).
+static napi_value kvm_ioeventfd(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int vmfd, fd;
+  uint64_t addr, datamatch = 0;
+  uint32_t len, flags;
+  if (!tendril_args_init(&a, env, info, "kvmIoeventfd") || !tendril_arg_fd(&a, 0, "vmFd", &vmfd) ||
+      !tendril_arg_u64(&a, 1, "addr", UINT64_MAX, &addr) || !tendril_arg_u32(&a, 2, "len", &len) ||
+      !tendril_arg_fd(&a, 3, "fd", &fd) || !tendril_arg_u32(&a, 4, "flags", &flags) ||
+      (tendril_arg_present(&a, 5) && !tendril_arg_u64(&a, 5, "datamatch", UINT64_MAX, &datamatch)))
+    return NULL;
+  struct kvm_ioeventfd e;
+  memset(&e, 0, sizeof e);
+  e.datamatch = datamatch;
+  e.addr = addr;
+  e.len = len;
+  e.fd = fd;
+  e.flags = flags;
+  if (xioctl(vmfd, KVM_IOEVENTFD, &e) < 0) return tendril_throw_errno(env, "KVM_IOEVENTFD", errno);
+  return tendril_undefined(env);
+}
+
+// kvmIrqfd(vmFd, fd, gsi, flags): KVM_IRQFD; a write to `fd` injects GSI `gsi` (flags: DEASSIGN).
+static napi_value kvm_irqfd(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int vmfd, fd;
+  uint32_t gsi, flags;
+  if (!tendril_args_init(&a, env, info, "kvmIrqfd") || !tendril_arg_fd(&a, 0, "vmFd", &vmfd) ||
+      !tendril_arg_fd(&a, 1, "fd", &fd) || !tendril_arg_u32(&a, 2, "gsi", &gsi) || !tendril_arg_u32(&a, 3, "flags", &flags))
+    return NULL;
+  struct kvm_irqfd q;
+  memset(&q, 0, sizeof q);
+  q.fd = (__u32)fd;
+  q.gsi = gsi;
+  q.flags = flags;
+  if (xioctl(vmfd, KVM_IRQFD, &q) < 0) return tendril_throw_errno(env, "KVM_IRQFD", errno);
+  return tendril_undefined(env);
+}
+
+// kvmSetGsiRouting(vmFd, entries): KVM_SET_GSI_ROUTING with whole kvm_irq_routing_entry records
+// (TypeScript builds them, including the irqchip defaults the call replaces).
+static napi_value kvm_set_gsi_routing(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int vmfd;
+  void *data;
+  size_t len;
+  if (!tendril_args_init(&a, env, info, "kvmSetGsiRouting") || !tendril_arg_fd(&a, 0, "vmFd", &vmfd) ||
+      !tendril_arg_bytes(&a, 1, "entries", &data, &len))
+    return NULL;
+  if (len % sizeof(struct kvm_irq_routing_entry) || len / sizeof(struct kvm_irq_routing_entry) > 4096)
+    return tendril_throw_type(env, "kvmSetGsiRouting: entries must be whole kvm_irq_routing_entry records");
+  struct kvm_irq_routing *r = calloc(1, sizeof *r + len);
+  if (!r) return tendril_throw_errno(env, "calloc", ENOMEM);
+  r->nr = (__u32)(len / sizeof(struct kvm_irq_routing_entry));
+  memcpy(r->entries, data, len);
+  int rc = xioctl(vmfd, KVM_SET_GSI_ROUTING, r);
+  int e = errno;
+  free(r);
+  if (rc < 0) return tendril_throw_errno(env, "KVM_SET_GSI_ROUTING", e);
   return tendril_undefined(env);
 }
 
@@ -582,6 +782,17 @@ static napi_value kvm_constants(napi_env env, napi_callback_info info) {
   C("capUserMemory", KVM_CAP_USER_MEMORY);
   C("capSetIdentityMapAddr", KVM_CAP_SET_IDENTITY_MAP_ADDR);
   C("kickSignal", KICK_SIGNAL);
+  C("capIoeventfd", KVM_CAP_IOEVENTFD);
+  C("capIrqfd", KVM_CAP_IRQFD);
+  C("capIrqRouting", KVM_CAP_IRQ_ROUTING);
+  C("ioeventfdFlagDeassign", KVM_IOEVENTFD_FLAG_DEASSIGN);
+  C("irqfdFlagDeassign", KVM_IRQFD_FLAG_DEASSIGN);
+  C("routingEntrySize", sizeof(struct kvm_irq_routing_entry));
+  C("routingIrqchip", KVM_IRQ_ROUTING_IRQCHIP);
+  C("routingMsi", KVM_IRQ_ROUTING_MSI);
+  C("irqchipPicMaster", KVM_IRQCHIP_PIC_MASTER);
+  C("irqchipPicSlave", KVM_IRQCHIP_PIC_SLAVE);
+  C("irqchipIoapic", KVM_IRQCHIP_IOAPIC);
 #undef C
   return o;
 }
@@ -598,6 +809,14 @@ void tendril_register_kvm(napi_env env, napi_value exports) {
   tendril_export(env, exports, "kvmSetIdentityMapAddr", kvm_set_identity_map_addr);
   tendril_export(env, exports, "kvmCreatePit2", kvm_create_pit2);
   tendril_export(env, exports, "kvmMapAnon", kvm_map_anon);
+  tendril_export(env, exports, "kvmMemId", kvm_mem_id);
+  tendril_export(env, exports, "kvmMemView", kvm_mem_view);
+  tendril_export(env, exports, "eventfdCreate", eventfd_create);
+  tendril_export(env, exports, "eventfdWrite", eventfd_write_);
+  tendril_export(env, exports, "eventfdWait", eventfd_wait);
+  tendril_export(env, exports, "kvmIoeventfd", kvm_ioeventfd);
+  tendril_export(env, exports, "kvmIrqfd", kvm_irqfd);
+  tendril_export(env, exports, "kvmSetGsiRouting", kvm_set_gsi_routing);
   tendril_export(env, exports, "kvmSetMemoryRegion", kvm_set_memory_region);
   tendril_export(env, exports, "kvmIrqLine", kvm_irq_line);
   tendril_export(env, exports, "kvmSignalMsi", kvm_signal_msi);

@@ -36,6 +36,17 @@ export interface KvmConstants {
   readonly capUserMemory: number;
   readonly capSetIdentityMapAddr: number;
   readonly kickSignal: number;
+  readonly capIoeventfd: number;
+  readonly capIrqfd: number;
+  readonly capIrqRouting: number;
+  readonly ioeventfdFlagDeassign: number;
+  readonly irqfdFlagDeassign: number;
+  readonly routingEntrySize: number;
+  readonly routingIrqchip: number;
+  readonly routingMsi: number;
+  readonly irqchipPicMaster: number;
+  readonly irqchipPicSlave: number;
+  readonly irqchipIoapic: number;
 }
 
 /** How kvmRun() treats a port without returning to JavaScript. */
@@ -85,6 +96,17 @@ interface KvmAddon {
   kvmSetIdentityMapAddr(vmFd: number, addr: number): void;
   kvmCreatePit2(vmFd: number, flags: number): void;
   kvmMapAnon(size: number): ArrayBuffer;
+  /** An id for a kvmMapAnon buffer that another thread can pass to kvmMemView. */
+  kvmMemId(mem: ArrayBuffer): number;
+  /** Another ArrayBuffer over the same mapping; the mapping stays until every buffer is collected. */
+  kvmMemView(id: number): ArrayBuffer;
+  eventfdCreate(): number;
+  eventfdWrite(fd: number, n?: number): void;
+  /** poll() until one of `fds` is readable (timeout −1: none); reads those; returns their indexes. */
+  eventfdWait(fds: number[], timeoutMs: number): number[];
+  kvmIoeventfd(vmFd: number, addr: number, len: number, fd: number, flags: number, datamatch?: number): void;
+  kvmIrqfd(vmFd: number, fd: number, gsi: number, flags: number): void;
+  kvmSetGsiRouting(vmFd: number, entries: Buffer): void;
   kvmSetMemoryRegion(
     vmFd: number,
     slot: number,

@@ -18,6 +18,23 @@ export interface MmioDevice {
   mmioWrite(offset: number, size: number, value: number): void;
 }
 
+/** A write the kernel can turn into an eventfd signal (KVM_IOEVENTFD) instead of an exit. */
+export interface Doorbell {
+  /** Offset into the device's range. */
+  readonly offset: number;
+  readonly length: number;
+  readonly fd: number;
+}
+
+/** A device whose range holds doorbells; whoever maps the range registers them. */
+export interface DoorbellSource {
+  doorbells(): Doorbell[];
+}
+
+export function hasDoorbells(dev: object): dev is DoorbellSource {
+  return typeof (dev as Partial<DoorbellSource>).doorbells === 'function';
+}
+
 export function allOnes(size: number): number {
   return size >= 4 ? 0xffffffff : (1 << (size * 8)) - 1;
 }

@@ -14,7 +14,8 @@
 // RAM and the same disk overlay, as a real machine would; see README.md.
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { ConsoleChannel } from './console';
+import { BootWatch } from './boot-watch';
+import { ConsoleChannel, ConsoleOutput } from './console';
 import { parseDiskSpec } from './disk';
 import { describeEntry, loaderVarStore, parseLoaderSpec } from './boot-entry';
 import { loadFirmware } from './firmware';
@@ -159,10 +160,22 @@ export async function runVmCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const channel = new ConsoleChannel();
+  const output = new ConsoleOutput();
+  // The guest's console: drained every few milliseconds and written in chunks; with a generated
+  // Boot0000, watched for the firmware reporting that it could not load or start it.
+  const watch = opts.loader ? new BootWatch('Boot0000') : null;
+  const boot: { failure: string | null } = { failure: null };
   // The worker runs this same bundle; src/cli.ts sees its role at the top level and starts
   // src/vm/worker.ts (the command module itself is loaded lazily and never runs there).
   const worker = new Worker(bundle, {
-    workerData: { role: VM_WORKER_ROLE, opts, bundle, flash, channel: channel.sab } satisfies VmWorkerData,
+    workerData: {
+      role: VM_WORKER_ROLE,
+      opts,
+      bundle,
+      flash,
+      channel: channel.sab,
+      output: output.sab,
+    } satisfies VmWorkerData,
     stdout: false,
     stderr: false,
   });
@@ -177,6 +190,16 @@ export async function runVmCommand(argv: string[]): Promise<number> {
     channel.push(d);
     if (handle >= 0) kvm().kvmKick(handle);
   };
+  const drain = () => {
+    const chunk = output.drain();
+    if (!chunk.length) return;
+    writeAll(chunk);
+    if (watch && boot.failure === null) {
+      boot.failure = watch.feed(chunk);
+      if (boot.failure !== null) stop();
+    }
+  };
+  const drainer = setInterval(drain, 10);
   const tty = stdin.isTTY === true;
   if (tty) stdin.setRawMode(true);
   stdin.on('data', onData);
@@ -192,6 +215,7 @@ export async function runVmCommand(argv: string[]): Promise<number> {
       worker.on('error', reject);
       worker.on('exit', (code) => reject(new Error(`VM worker exited with code ${code}`)));
     });
+    drain();
     if (msg.type === 'fail') {
       process.stderr.write(`tendril vm: ${msg.message}\n`);
       return 2;
@@ -203,6 +227,14 @@ export async function runVmCommand(argv: string[]): Promise<number> {
         `tendril-vm-stats ${JSON.stringify({ result: result.kind, resets: msg.resets, exits: msg.stats })}\n`,
       );
     reportVariables(flash.vars, msg.vars, opts.vars);
+    if (boot.failure !== null) {
+      const hint =
+        secureBoot === 'on' && /Access Denied|Security Violation/.test(boot.failure)
+          ? ' (Secure Boot is on: the loader is not signed by a key in db, or its hash is in dbx)'
+          : '';
+      process.stderr.write(`\ntendril vm: the firmware did not start the loader: ${boot.failure}${hint}\n`);
+      return 3;
+    }
     switch (result.kind) {
       case 'poweroff':
         process.stderr.write(`\ntendril vm: guest powered off (${result.reason})\n`);
@@ -215,20 +247,14 @@ export async function runVmCommand(argv: string[]): Promise<number> {
       case 'error':
         process.stderr.write(`\ntendril vm: fatal: ${result.reason}\n${result.dump}\n`);
         return 1;
-      case 'bootfail': {
-        const hint =
-          secureBoot === 'on' && /Access Denied|Security Violation/.test(result.reason)
-            ? ' (Secure Boot is on: the loader is not signed by a key in db, or its hash is in dbx)'
-            : '';
-        process.stderr.write(`\ntendril vm: the firmware did not start the loader: ${result.reason}${hint}\n`);
-        return 3;
-      }
     }
     return 1;
   } catch (e) {
     process.stderr.write(`tendril vm: ${(e as Error).message}\n`);
     return 1;
   } finally {
+    clearInterval(drainer);
+    drain();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     stdin.off('data', onData);
@@ -257,4 +283,17 @@ function reportVariables(before: Uint8Array, after: Uint8Array, file: string | u
   process.stderr.write(
     `\ntendril vm: ${what}; ${where}${lines.length ? ':' : ''}\n${lines.map((l) => l + '\n').join('')}`,
   );
+}
+
+/** Console bytes to fd 1, whole (stdout may be a pipe that takes them in parts). */
+function writeAll(bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      off += fs.writeSync(1, bytes, off, bytes.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      throw e;
+    }
+  }
 }

@@ -1,6 +1,6 @@
-// Console input from the main thread to the vCPU worker: a single-producer/single-consumer byte
-// ring in a SharedArrayBuffer plus a stop flag. The producer kicks the vCPU after writing, the
-// worker drains the ring when KVM_RUN returns KVM_EXIT_INTR.
+// The console between the main thread and the VM worker. Input: a single-producer/single-consumer
+// byte ring in a SharedArrayBuffer plus a stop flag; the producer kicks the vCPU after writing,
+// the worker drains the ring when KVM_RUN returns KVM_EXIT_INTR. Output: ConsoleOutput below.
 
 const RING = 4096;
 const HDR = 16; // Int32 stop, head, tail
@@ -42,6 +42,56 @@ export class ConsoleChannel {
     const out = new Uint8Array(head - tail);
     for (let i = 0; tail !== head; i++, tail++) out[i] = this.data[tail % RING]!;
     Atomics.store(this.ctl, 2, tail);
+    return out;
+  }
+}
+
+const OUT_RING = 64 * 1024;
+const OUT_HDR = 8; // Int32 head (bytes written), tail (bytes read), free-running
+
+/**
+ * Guest console output from the vCPU threads to the main thread: a single-producer byte ring in a
+ * SharedArrayBuffer. The UART's transmit exit stores one byte (no syscall, no allocation per
+ * byte); the main thread drains it on a short timer and writes whole chunks, so output never
+ * waits for the next exit of a guest that has gone quiet. A full ring blocks the producer until
+ * the main thread catches up, as a UART's flow control would.
+ */
+export class ConsoleOutput {
+  readonly sab: SharedArrayBuffer;
+  private readonly ctl: Int32Array;
+  private readonly data: Uint8Array;
+
+  constructor(sab?: SharedArrayBuffer) {
+    this.sab = sab ?? new SharedArrayBuffer(OUT_HDR + OUT_RING);
+    this.ctl = new Int32Array(this.sab, 0, 2);
+    this.data = new Uint8Array(this.sab, OUT_HDR, OUT_RING);
+  }
+
+  /** Producer (one thread at a time: vCPU 0's, which handles every UART exit). */
+  put(b: number): void {
+    const head = Atomics.load(this.ctl, 0);
+    for (;;) {
+      const tail = Atomics.load(this.ctl, 1);
+      if (((head - tail) | 0) < OUT_RING) break;
+      Atomics.wait(this.ctl, 1, tail, 100);
+    }
+    this.data[head & (OUT_RING - 1)] = b;
+    Atomics.store(this.ctl, 0, (head + 1) | 0);
+  }
+
+  /** Consumer: everything written since the last drain (empty when nothing was). */
+  drain(): Uint8Array {
+    const head = Atomics.load(this.ctl, 0);
+    const tail = Atomics.load(this.ctl, 1);
+    const n = (head - tail) | 0;
+    if (n <= 0) return new Uint8Array(0);
+    const out = new Uint8Array(n);
+    const start = tail & (OUT_RING - 1);
+    const first = Math.min(n, OUT_RING - start);
+    out.set(this.data.subarray(start, start + first));
+    if (first < n) out.set(this.data.subarray(0, n - first), first);
+    Atomics.store(this.ctl, 1, head);
+    Atomics.notify(this.ctl, 1);
     return out;
   }
 }

@@ -2,7 +2,6 @@
 // platform, then runs until power-off, reset or a fatal exit. Runs on the VM worker thread, which
 // is also vCPU 0's thread; every other vCPU runs on its own worker (vcpu-thread.ts) and hands the
 // exits JavaScript must see to this thread through a mailbox (README.md "Threads").
-import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import {
   COUNT_EINTR,
@@ -15,12 +14,14 @@ import {
   kvm,
   kvmConstants,
 } from '../native/kvm';
+import { hasDoorbells } from './bus';
 import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
+import { MsiRoutes } from './irq-routing';
+import type { MsiSink } from './msix';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
 import type { CfiFlash } from './pflash';
 import { Platform, type PlatformDisk } from './platform';
 import { ApMailbox } from './ap-mailbox';
-import { BootWatch } from './boot-watch';
 import { VM_VCPU_ROLE, type VcpuWorkerData } from './protocol';
 
 /**
@@ -57,24 +58,20 @@ export interface MachineConfig {
   readonly disks: readonly PlatformDisk[];
   /** Publish the fw_cfg `bootorder` of the bootable disks (platform.ts). */
   readonly fwBootOrder: boolean;
-  readonly serialOut: (bytes: Uint8Array) => void;
+  /** One byte the guest wrote to COM1 (console.ts: ConsoleOutput.put in the product). */
+  readonly serialOut: (byte: number) => void;
   /** Console input and stop requests, polled when KVM_RUN is interrupted. */
   readonly poll: () => { stop: boolean; input: Uint8Array | null };
   /** Called once vCPU 0 exists, with its handle (for kvmKick from other threads). */
   readonly onVcpu: (handle: number) => void;
   /** The bundle the AP threads start from (more than one vCPU). */
   readonly bundle?: string;
-  /** The Boot#### tendril generated: a console report that the firmware failed to load or start
-   *  it ends the run (boot-watch.ts). */
-  readonly bootWatch?: string;
 }
 
 export type MachineResult =
   | { kind: 'poweroff'; reason: string }
   | { kind: 'reset'; reason: string }
   | { kind: 'stopped'; reason: string }
-  /** The firmware reported that it could not load or start the generated boot option. */
-  | { kind: 'bootfail'; reason: string }
   | { kind: 'error'; reason: string; dump: string };
 
 const REQUIRED_CAPS = [
@@ -107,17 +104,14 @@ export class Machine {
   private readonly apWorkers: Worker[] = [];
   /** Counts of exits handled in TypeScript, by device (range name), for --stats and the bench. */
   readonly jsExits = new Map<string, number>();
-  private outBuf: number[] = [];
-  private outSince = 0;
-  private readonly watch: BootWatch | null;
-  private bootFailure: string | null = null;
   /** The guest memory mappings must outlive the VM: KVM holds their addresses. */
   private readonly keep: ArrayBuffer[] = [];
+  /** eventfds this VM owns (irqfds), closed with it. */
+  private readonly fds: number[] = [];
 
   constructor(private readonly cfg: MachineConfig) {
     if (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > MAX_CPUS)
       throw new RangeError(`${cfg.cpus} vCPUs: 1..${MAX_CPUS} are supported`);
-    this.watch = cfg.bootWatch ? new BootWatch(cfg.bootWatch) : null;
   }
 
   create(): void {
@@ -160,10 +154,16 @@ export class Machine {
       k.kvmSetCpuid2(handle, encodeCpuid(vcpuCpuid(supported, i, this.cfg.cpus)));
     }
 
+    // MSI-X through irqfd (docs/vmm-platform.md §12.1) when this KVM routes MSIs to GSIs; without
+    // it the virtio functions offer INTx only.
+    const canMsi = k.kvmCheckExtension(this.sys, c.capIrqRouting) > 0 && k.kvmCheckExtension(this.sys, c.capIrqfd) > 0;
+    const routes = canMsi ? new MsiRoutes(c, (entries) => k.kvmSetGsiRouting(vmFd, entries)) : null;
     this.platform = new Platform({
       layout,
       mem,
       cpus: this.cfg.cpus,
+      vmFd,
+      ...(routes ? { msi: () => this.msiSink(routes) } : {}),
       disks: this.cfg.disks,
       fwBootOrder: this.cfg.fwBootOrder,
       flash: {
@@ -171,7 +171,7 @@ export class Machine {
         vars: this.cfg.flash.vars ? new Uint8Array(this.cfg.flash.vars) : null,
       },
       irqLine: (gsi, level) => k.kvmIrqLine(vmFd, gsi, level ? 1 : 0),
-      serialOut: (b) => this.serial(b),
+      serialOut: this.cfg.serialOut,
       pmTimerPort: (port) => {
         for (const v of this.vcpus) {
           if (this.pmPort !== null) k.kvmSetPortMode(v.handle, this.pmPort, PortMode.Js);
@@ -180,6 +180,8 @@ export class Machine {
         this.pmPort = port;
       },
     });
+    if (routes) routes.commit();
+    if (k.kvmCheckExtension(this.sys, c.capIoeventfd) > 0) this.registerDoorbells();
     for (const v of this.vcpus) {
       k.kvmSetPmTimerStart(v.handle, this.platform.pm.startNs);
       k.kvmSetPortMode(v.handle, 0x80, PortMode.Sink); // POST codes / Linux io_delay
@@ -196,6 +198,54 @@ export class Machine {
     const vars = this.platform.flash.vars;
     if (vars && this.cfg.flash.vars) bank(SLOT_FLASH_VARS, vars, this.cfg.flash.vars);
     this.cfg.onVcpu(this.bsp.handle);
+  }
+
+  /** One virtio function's vectors: a GSI with an MSI route and an irqfd each. */
+  private msiSink(routes: MsiRoutes): MsiSink {
+    const k = this.k;
+    const gsis: number[] = [];
+    const fds: number[] = [];
+    return {
+      vectors: (n) => {
+        for (let v = 0; v < n; v++) {
+          const gsi = routes.allocate();
+          const fd = k.eventfdCreate();
+          this.fds.push(fd);
+          k.kvmIrqfd(this.vm, fd, gsi, 0);
+          gsis.push(gsi);
+          fds.push(fd);
+        }
+        return { fds };
+      },
+      route: (v, lo, hi, data) => {
+        const gsi = gsis[v];
+        if (gsi !== undefined) routes.set(gsi, lo, hi, data);
+      },
+      fire: (v) => {
+        const fd = fds[v];
+        if (fd !== undefined) k.eventfdWrite(fd);
+      },
+    };
+  }
+
+  /**
+   * Doorbells (virtio notify addresses) become ioeventfds wherever the guest maps their BAR, so a
+   * notify signals the I/O thread in the kernel and never exits to this thread.
+   */
+  private registerDoorbells(): void {
+    const k = this.k;
+    const vmFd = this.vm;
+    const deassign = this.c.ioeventfdFlagDeassign;
+    const live = new Map<object, Array<{ addr: number; length: number; fd: number }>>();
+    this.platform.devices.onMapping((m) => {
+      if (m.kind !== 'mmio' || !hasDoorbells(m.dev)) return;
+      for (const d of live.get(m.dev) ?? []) k.kvmIoeventfd(vmFd, d.addr, d.length, d.fd, deassign);
+      live.delete(m.dev);
+      if (m.base === null) return;
+      const now = m.dev.doorbells().map((d) => ({ addr: m.base! + d.offset, length: d.length, fd: d.fd }));
+      for (const d of now) k.kvmIoeventfd(vmFd, d.addr, d.length, d.fd, 0);
+      live.set(m.dev, now);
+    });
   }
 
   private get bsp(): Vcpu {
@@ -254,21 +304,6 @@ export class Machine {
     this.apWorkers.length = 0;
   }
 
-  private serial(b: number): void {
-    if (this.outBuf.length === 0) this.outSince = performance.now();
-    this.outBuf.push(b);
-    if (this.outBuf.length >= 4096) this.flush();
-  }
-
-  flush(): void {
-    if (this.outBuf.length) {
-      const chunk = Uint8Array.from(this.outBuf);
-      this.outBuf = [];
-      this.cfg.serialOut(chunk);
-      if (this.watch && this.bootFailure === null) this.bootFailure = this.watch.feed(chunk);
-    }
-  }
-
   private count(kind: string): void {
     this.jsExits.set(kind, (this.jsExits.get(kind) ?? 0) + 1);
   }
@@ -288,6 +323,7 @@ export class Machine {
     }
     for (const [k, n] of this.jsExits) out[`js:${k}`] = n;
     this.platform.blk.forEach((b, i) => {
+      out[`disk${i}:notifies reaching JS`] = this.platform.virtio[i]?.stats.notifies ?? 0;
       out[`disk${i}:requests`] = b.stats.requests;
       out[`disk${i}:bytes read`] = b.stats.readBytes;
       out[`disk${i}:bytes written`] = b.stats.writeBytes;
@@ -341,7 +377,6 @@ export class Machine {
   }
 
   private fatal(v: Vcpu, reason: string): MachineResult {
-    this.flush();
     const who = this.vcpus.length > 1 ? `vCPU ${v.index}: ` : '';
     return { kind: 'error', reason: who + reason, dump: this.dump(v) };
   }
@@ -416,39 +451,26 @@ export class Machine {
         const p = this.cfg.poll();
         if (p.input) this.platform.uart.input(p.input);
         if (p.stop) {
-          this.flush();
           return { kind: 'stopped', reason: 'stopped by the host' };
         }
       } else result = this.handleExit(bsp, reason);
       if (mb?.hasPending()) result ??= this.serviceAps();
       if (result) return result;
-      if (this.outBuf.length && performance.now() - this.outSince > 15) this.flush();
-      if (this.bootFailure !== null) return { kind: 'bootfail', reason: this.bootFailure };
       if (ev.pending) {
-        this.flush();
         return { kind: ev.pending, reason: ev.reason };
       }
     }
   }
 
   destroy(): void {
+    // Backends on the I/O thread must let go of this VM's memory and irqfds first.
+    for (const t of this.platform?.virtio ?? []) t.device.reset();
+    for (const fd of this.fds) this.k.kvmClose(fd);
+    this.fds.length = 0;
     for (const v of this.vcpus) this.k.kvmDestroyVcpu(v.handle);
     this.vcpus.length = 0;
     if (this.vm >= 0) this.k.kvmClose(this.vm);
     if (this.sys >= 0) this.k.kvmClose(this.sys);
     this.vm = this.sys = -1;
-  }
-}
-
-/** Write console bytes straight to fd 1 (the worker must not depend on the main loop). */
-export function writeStdout(bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) {
-    try {
-      off += fs.writeSync(1, bytes, off, bytes.length - off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      throw e;
-    }
   }
 }

@@ -4,7 +4,6 @@
 // recorded access sequences.
 import { Cmos } from './cmos';
 import { DeviceManager } from './device-manager';
-import type { Disk } from './disk';
 import { VmEvents } from './events';
 import { FwCfg } from './fwcfg';
 import { I440fxHost } from './i440fx';
@@ -13,7 +12,8 @@ import { Piix3IsaBridge, ResetControl, SystemControlA, i8042Ports } from './piix
 import { PM_IO_SIZE, Piix4Pm } from './piix4pm';
 import { CfiFlash } from './pflash';
 import { Uart16550 } from './uart';
-import { VirtioBlk } from './virtio-blk';
+import type { MsiSink } from './msix';
+import { VirtioBlk, type BlockBackend } from './virtio-blk';
 import { VirtioPciTransport } from './virtio-pci';
 import { buildAcpi, LOADER_FILE, RSDP_FILE, TABLES_FILE } from './acpi/tables';
 import { pciGsi } from './acpi/dsdt';
@@ -25,7 +25,8 @@ export const MAX_DISKS = 4;
 export const bootorderPath = (slot: number): string => `/pci@i0cf8/scsi@${slot.toString(16)}/disk@0,0`;
 
 export interface PlatformDisk {
-  readonly disk: Disk;
+  /** Who serves the disk's requests (virtio-blk.ts). */
+  readonly backend: BlockBackend;
   /** In the fw_cfg bootorder. OVMF applies the bootorder only if one entry matches; then it
    *  drops the unlisted disks' boot options and keeps the built-in shell last. */
   readonly boot: boolean;
@@ -43,6 +44,10 @@ export interface PlatformOptions {
   /** The flash banks' contents: CODE ends at 4 GiB, VARS (if any) sits right below it. */
   readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array | null };
   readonly irqLine: (gsi: number, level: boolean) => void;
+  /** MSI-X for the virtio functions (KVM machines: irqfd routes); without it they offer none. */
+  readonly msi?: () => MsiSink;
+  /** The VM fd, for backends that raise INTx from another thread. */
+  readonly vmFd?: number;
   readonly serialOut: (byte: number) => void;
   /** Told where the PM timer is (PMBA + 8) whenever the guest moves it, so the run loop can
    *  answer it in C. */
@@ -102,9 +107,13 @@ export class Platform {
     o.disks.forEach((d, i) => {
       const slot = VIRTIO_BLK_SLOT + i;
       const gsi = pciGsi(slot, 0);
-      const blk = new VirtioBlk(d.disk);
+      const blk = new VirtioBlk(d.backend);
       this.blk.push(blk);
-      const dev = new VirtioPciTransport(blk, o.mem, (l) => o.irqLine(gsi, l));
+      const dev = new VirtioPciTransport(blk, o.mem, {
+        intx: (l) => o.irqLine(gsi, l),
+        ...(o.msi ? { msi: o.msi() } : {}),
+        ...(o.vmFd !== undefined ? { remote: { vmFd: o.vmFd, intxGsi: gsi } } : {}),
+      });
       dm.addPci(`virtio-blk${i}`, slot, 0, dev);
       this.virtio.push(dev);
       if (d.boot) order.push(bootorderPath(slot));

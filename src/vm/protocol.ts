@@ -5,10 +5,52 @@
 import type { LoaderSpec } from './boot-entry';
 import type { DiskSpec } from './disk';
 import type { MachineResult } from './machine';
+import type { RemoteIrq } from './virtio';
+import type { MessagePort } from 'node:worker_threads';
 
 export const VM_WORKER_ROLE = 'tendril-vm';
 /** An AP's thread (vcpu-thread.ts), started by the VM worker. */
 export const VM_VCPU_ROLE = 'tendril-vm-vcpu';
+
+/** The I/O thread (io-thread.ts), started by the VM worker when there are disks. */
+export const VM_IO_ROLE = 'tendril-vm-io';
+
+export interface IoWorkerData {
+  readonly role: typeof VM_IO_ROLE;
+  readonly disks: readonly DiskSpec[];
+  /** Wakes the I/O thread for a control message (eventfd). */
+  readonly ctlFd: number;
+  /** Disk i's queue 0 notify eventfd (the ioeventfd KVM signals). */
+  readonly notifyFds: readonly number[];
+  /** Int32[0]: the sequence number of the last control message done. */
+  readonly ack: SharedArrayBuffer;
+  /** Float64 per disk: requests, bytes read, bytes written, errors. */
+  readonly stats: SharedArrayBuffer;
+  /** Control messages (IoRequest), read with receiveMessageOnPort. */
+  readonly port: MessagePort;
+}
+
+export type IoRequest =
+  | {
+      readonly op: 'activate';
+      readonly seq: number;
+      readonly disk: number;
+      readonly queue: {
+        readonly size: number;
+        readonly desc: number;
+        readonly driver: number;
+        readonly device: number;
+      };
+      /** kvmMemId of guest RAM below and above 4 GiB. */
+      readonly mem: { readonly low: number; readonly high: number | null };
+      readonly irq: RemoteIrq;
+    }
+  | { readonly op: 'reset'; readonly seq: number; readonly disk: number }
+  | { readonly op: 'quit'; readonly seq: number };
+
+export type IoReply =
+  | { readonly type: 'ready'; readonly disks: ReadonlyArray<{ readonly size: number; readonly readOnly: boolean }> }
+  | { readonly type: 'fail'; readonly message: string };
 
 export interface VcpuWorkerData {
   readonly role: typeof VM_VCPU_ROLE;
@@ -44,8 +86,9 @@ export interface VmWorkerData {
   readonly bundle: string;
   /** The flash banks' initial contents, resolved and checked by the main thread. */
   readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array };
-  /** The console-input ring and stop flag (console.ts). */
+  /** The console-input ring and stop flag, and the console-output ring (console.ts). */
   readonly channel: SharedArrayBuffer;
+  readonly output: SharedArrayBuffer;
 }
 
 export type VmWorkerMessage =

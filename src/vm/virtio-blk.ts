@@ -1,6 +1,9 @@
 // virtio-blk (virtio 1.2 §5.2; docs/vmm-platform.md §12) as a VirtioDevice behind the PCI
 // transport: one request queue of up to 256 entries; IN, OUT, FLUSH and GET_ID; anything else
-// UNSUPP, failures IOERR. The backing store is a Disk (disk.ts: copy-on-write overlay by default).
+// UNSUPP, failures IOERR. The requests are served by a BlockBackend: LocalBlockBackend on the
+// device's own thread (unit tests), or the I/O thread (io-client.ts) in a KVM machine, which takes
+// the queue's notifies from an ioeventfd and interrupts through irqfd, so a request never stops a
+// vCPU thread. Either way the backing store is a Disk (disk.ts: copy-on-write overlay by default).
 import type { Disk } from './disk';
 import type { VirtioActivation, VirtioDevice } from './virtio';
 import { SplitQueue, type Chain } from './virtqueue';
@@ -50,29 +53,33 @@ export function blockConfig(diskSize: number): Uint8Array {
   return b;
 }
 
-export class VirtioBlk implements VirtioDevice {
-  readonly type = VIRTIO_ID_BLOCK;
-  readonly classCode = 0x010000;
-  readonly features: bigint;
-  readonly queueMaxSizes = [QUEUE_MAX];
-  readonly configSize = CONFIG_SIZE;
-  private readonly cfg: Uint8Array;
+/** Who serves a virtio-blk device's queue. */
+export interface BlockBackend {
+  readonly size: number;
+  readonly readOnly: boolean;
+  readonly stats: BlockStats;
+  activate(a: VirtioActivation): void;
+  /** A notify that reached the device's thread. */
+  notify(q: number): void;
+  reset(): void;
+  /** The eventfd the kernel should signal for a notify of queue q (KVM_IOEVENTFD), if any. */
+  notifyFd(q: number): number | null;
+}
+
+/** Serves the queue on the device's thread, synchronously, at the notify. */
+export class LocalBlockBackend implements BlockBackend {
   private queue: SplitQueue | null = null;
   private active: VirtioActivation | null = null;
   readonly stats = newBlockStats();
 
-  constructor(private readonly disk: Disk) {
-    this.features = blockFeatures(disk.readOnly);
-    this.cfg = blockConfig(disk.size);
-  }
+  constructor(private readonly disk: Disk) {}
 
-  readConfig(offset: number, size: number): number {
-    let v = 0;
-    for (let i = size - 1; i >= 0; i--) v = (v << 8) | (this.cfg[offset + i] ?? 0);
-    return v >>> 0;
+  get size(): number {
+    return this.disk.size;
   }
-
-  writeConfig(): void {} // read-only for blk (writeback not offered)
+  get readOnly(): boolean {
+    return this.disk.readOnly;
+  }
 
   activate(a: VirtioActivation): void {
     this.active = a;
@@ -90,6 +97,52 @@ export class VirtioBlk implements VirtioDevice {
     const served = this.queue.drain((c) => serveBlockRequest(this.disk, c, this.stats));
     if (served < 0) this.active.needsReset();
     else if (served > 0) this.active.signal(0);
+  }
+
+  notifyFd(): null {
+    return null;
+  }
+}
+
+export class VirtioBlk implements VirtioDevice {
+  readonly type = VIRTIO_ID_BLOCK;
+  readonly classCode = 0x010000;
+  readonly features: bigint;
+  readonly queueMaxSizes = [QUEUE_MAX];
+  readonly configSize = CONFIG_SIZE;
+  private readonly cfg: Uint8Array;
+
+  constructor(readonly backend: BlockBackend) {
+    this.features = blockFeatures(backend.readOnly);
+    this.cfg = blockConfig(backend.size);
+  }
+
+  get stats(): BlockStats {
+    return this.backend.stats;
+  }
+
+  readConfig(offset: number, size: number): number {
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8) | (this.cfg[offset + i] ?? 0);
+    return v >>> 0;
+  }
+
+  writeConfig(): void {} // read-only for blk (writeback not offered)
+
+  activate(a: VirtioActivation): void {
+    this.backend.activate(a);
+  }
+
+  reset(): void {
+    this.backend.reset();
+  }
+
+  notify(q: number): void {
+    this.backend.notify(q);
+  }
+
+  notifyFd(q: number): number | null {
+    return this.backend.notifyFd(q);
   }
 }
 

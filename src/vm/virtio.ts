@@ -26,7 +26,22 @@ export interface VirtioActivation {
   readonly signal: (q: number) => void;
   /** The driver's structures are unusable (rings outside RAM): set DEVICE_NEEDS_RESET. */
   readonly needsReset: () => void;
+  /** What another thread needs to interrupt for queue q itself (KVM machines only). */
+  readonly remoteIrq?: RemoteIrq;
 }
+
+/** Interrupting from another thread: the shared state, each queue's vector, the vectors' irqfds,
+ *  and the INTx line (KVM_IRQ_LINE on the VM fd) for when MSI-X is off. */
+export interface RemoteIrq {
+  readonly state: SharedArrayBuffer;
+  readonly queueVectors: readonly number[];
+  readonly vectorFds: readonly number[];
+  readonly vmFd: number;
+  readonly intxGsi: number;
+}
+
+/** Flag in InterruptState: the I/O thread found the rings unusable. */
+export const IRQ_FLAG_NEEDS_RESET = 1;
 
 export interface VirtioDevice {
   /** Virtio device ID (virtio 1.2 §5): 1 network, 2 block. PCI device ID = 0x1040 + type. */
@@ -47,4 +62,7 @@ export interface VirtioDevice {
   notify(q: number): void;
   /** Device reset (status 0, or a guest reset): stop touching guest memory, forget the queues. */
   reset(): void;
+  /** The eventfd a notify of queue q should signal in the kernel (ioeventfd), when the device
+   *  serves its queues on another thread; undefined or null: notifies come through notify(). */
+  notifyFd?(q: number): number | null;
 }

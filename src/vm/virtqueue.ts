@@ -62,7 +62,10 @@ export class SplitQueue {
     const uv = this.usedView();
     if (!av || !uv) return -1;
     const size = this.cfg.size;
-    const availIdx = av.getUint16(2, true);
+    // The ring indexes are what the other side polls (and this may run on the I/O thread while a
+    // vCPU reads them): read the driver's with an atomic load, publish ours with an atomic store
+    // after the used elements and the buffers they describe are written.
+    const availIdx = idx(av, 'load');
     let usedIdx = uv.getUint16(2, true);
     let served = 0;
     while (this.lastAvail !== availIdx && served < size) {
@@ -75,7 +78,7 @@ export class SplitQueue {
       this.lastAvail = (this.lastAvail + 1) & 0xffff;
       served++;
     }
-    if (served) uv.setUint16(2, usedIdx, true);
+    if (served) idx(uv, 'store', usedIdx);
     return served;
   }
 
@@ -106,4 +109,17 @@ export class SplitQueue {
     }
     return null; // a loop
   }
+}
+
+/** The 16-bit ring index at offset 2 of a ring, as an atomic access when it is 2-byte aligned
+ *  (rings are; a guest that misaligns one gets plain accesses). x86 is little-endian, as virtio. */
+function idx(ring: DataView, op: 'load' | 'store', value = 0): number {
+  const at = ring.byteOffset + 2;
+  if (at % 2) {
+    if (op === 'load') return ring.getUint16(2, true);
+    ring.setUint16(2, value, true);
+    return value;
+  }
+  const a = new Uint16Array(ring.buffer, at, 1);
+  return op === 'load' ? Atomics.load(a, 0) : Atomics.store(a, 0, value);
 }

@@ -3,10 +3,18 @@
 // "Threads"). Started by command.ts from the bundle itself; the APs' threads are started by the
 // machine from the same bundle. src/cli.ts calls startVmWorker() for both roles.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConsoleChannel } from './console';
-import { Disk } from './disk';
-import { Machine, mapFlash, writeStdout, type MachineResult } from './machine';
-import { VM_VCPU_ROLE, type VcpuWorkerData, type VmWorkerData, type VmWorkerMessage } from './protocol';
+import { ConsoleChannel, ConsoleOutput } from './console';
+import { IoThread } from './io-client';
+import { Machine, mapFlash, type MachineResult } from './machine';
+import { runIoThread } from './io-thread';
+import {
+  VM_IO_ROLE,
+  VM_VCPU_ROLE,
+  type IoWorkerData,
+  type VcpuWorkerData,
+  type VmWorkerData,
+  type VmWorkerMessage,
+} from './protocol';
 import { runAp } from './vcpu-thread';
 
 async function vmWorkerMain(input: VmWorkerData): Promise<void> {
@@ -14,12 +22,18 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
   if (!port) throw new Error('the VM worker must run in a worker thread');
   const post = (m: VmWorkerMessage) => port.postMessage(m);
   const channel = new ConsoleChannel(input.channel);
-  const disks: Disk[] = [];
+  const output = new ConsoleOutput(input.output);
+  const serialOut = (b: number) => output.put(b);
+  let io: IoThread | null = null;
   try {
     // One copy of the banks for the whole run: the variable store survives guest resets.
     const flash = mapFlash(input.flash.code, input.flash.vars);
-    for (const spec of input.opts.disks) disks.push(Disk.open(spec));
-    const platformDisks = disks.map((disk, i) => ({ disk, boot: input.opts.disks[i]!.boot !== false }));
+    // The disks live on the I/O thread, which serves their queues (io-thread.ts), for the whole run.
+    if (input.opts.disks.length) io = await IoThread.start(input.bundle, input.opts.disks);
+    const platformDisks = (io?.backends ?? []).map((backend, i) => ({
+      backend,
+      boot: input.opts.disks[i]!.boot !== false,
+    }));
     let resets = 0;
     for (;;) {
       const m = new Machine({
@@ -29,11 +43,10 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         disks: platformDisks,
         // A generated Boot0000 is the boot order; QemuBootOrderLib would reorder or prune it.
         fwBootOrder: input.opts.loader === undefined,
-        serialOut: writeStdout,
+        serialOut,
         poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
         onVcpu: (handle) => post({ type: 'vcpu', handle }),
         bundle: input.bundle,
-        ...(input.opts.loader ? { bootWatch: 'Boot0000' } : {}),
       });
       let result: MachineResult;
       try {
@@ -41,7 +54,6 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         await m.startAps();
         result = m.runUntilEvent();
       } finally {
-        m.flush();
         await m.stopAps();
       }
       const stats = m.exitStats();
@@ -58,13 +70,14 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
   } catch (e) {
     post({ type: 'fail', message: e instanceof Error ? e.message : String(e) });
   } finally {
-    for (const d of disks) d.close();
+    await io?.stop();
   }
 }
 
 /** Entry for a worker whose role is VM_WORKER_ROLE or VM_VCPU_ROLE. */
 export function startVmWorker(): void {
-  const d = workerData as VmWorkerData | VcpuWorkerData;
+  const d = workerData as VmWorkerData | VcpuWorkerData | IoWorkerData;
   if (d.role === VM_VCPU_ROLE) runAp(d);
+  else if (d.role === VM_IO_ROLE) runIoThread(d, (r) => parentPort?.postMessage(r));
   else void vmWorkerMain(d);
 }

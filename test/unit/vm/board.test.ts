@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Platform } from '../../../src/vm/platform';
+import { LocalBlockBackend } from '../../../src/vm/virtio-blk';
 import { Disk } from '../../../src/vm/disk';
 import { GuestMemory, GiB, MiB, defaultRam, hostAvailableMemory, memoryLayout } from '../../../src/vm/memory';
 import { VM_COMMAND } from '../../../src/vm/command';
@@ -111,9 +112,9 @@ describe('disks and bootorder', () => {
       mem: new GuestMemory(new ArrayBuffer(1 << 20), null),
       cpus: 1,
       disks: [
-        { disk: imgs[0]!, boot: false },
-        { disk: imgs[1]!, boot: true },
-        { disk: imgs[2]!, boot: true },
+        { backend: new LocalBlockBackend(imgs[0]!), boot: false },
+        { backend: new LocalBlockBackend(imgs[1]!), boot: true },
+        { backend: new LocalBlockBackend(imgs[2]!), boot: true },
       ],
       flash: { code: new Uint8Array(0x1_0000), vars: null },
       irqLine: () => {},

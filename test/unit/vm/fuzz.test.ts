@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Disk } from '../../../src/vm/disk';
 import { FwCfg } from '../../../src/vm/fwcfg';
 import { GuestMemory, memoryLayout } from '../../../src/vm/memory';
-import { VirtioBlk } from '../../../src/vm/virtio-blk';
+import { LocalBlockBackend, VirtioBlk } from '../../../src/vm/virtio-blk';
 import { VirtioPciTransport } from '../../../src/vm/virtio-pci';
 import { Platform } from '../../../src/vm/platform';
 
@@ -28,7 +28,7 @@ describe('fuzzing guest-controlled structures', () => {
       fc.property(fc.uint8Array({ minLength: RAM, maxLength: RAM }), fc.constantFrom(2, 4, 8, 16), (bytes, qsize) => {
         const disk = Disk.open({ path: img, mode: 'cow' }, 64 * 1024);
         const mem = new GuestMemory(bytes.slice().buffer, null);
-        const dev = new VirtioPciTransport(new VirtioBlk(disk), mem, () => {});
+        const dev = new VirtioPciTransport(new VirtioBlk(new LocalBlockBackend(disk)), mem, { intx: () => {} });
         const w = (o: number, v: number) => dev.mmioWrite(o, 4, v);
         w(0x18, qsize);
         w(0x20, 0x0000);
@@ -83,7 +83,7 @@ describe('fuzzing guest-controlled structures', () => {
             layout,
             mem: new GuestMemory(new ArrayBuffer(RAM), null),
             cpus: 1,
-            disks: [{ disk, boot: true }],
+            disks: [{ backend: new LocalBlockBackend(disk), boot: true }],
             flash: { code: new Uint8Array(0x1_0000), vars: new Uint8Array(0x1000) },
             irqLine: () => {},
             serialOut: () => {},

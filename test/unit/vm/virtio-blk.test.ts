@@ -12,6 +12,7 @@ import { Disk, parseDiskSpec } from '../../../src/vm/disk';
 import { GuestMemory } from '../../../src/vm/memory';
 import { VirtioPciTransport } from '../../../src/vm/virtio-pci';
 import {
+  LocalBlockBackend,
   VirtioBlk,
   VIRTIO_BLK_F_RO,
   VIRTIO_BLK_S_IOERR,
@@ -46,7 +47,7 @@ function driver(mode: 'cow' | 'ro') {
   const dm = new DeviceManager();
   const { mmio, ports: io } = dm;
   const irqs: boolean[] = [];
-  const dev = new VirtioPciTransport(new VirtioBlk(disk), mem, (l) => irqs.push(l));
+  const dev = new VirtioPciTransport(new VirtioBlk(new LocalBlockBackend(disk)), mem, { intx: (l) => irqs.push(l) });
   dm.addPci('virtio-blk0', 2, 0, dev);
   io.write(0xcf8, 4, 0x8000_1010);
   io.write(0xcfc, 4, BAR);

@@ -1,0 +1,144 @@
+// The addon's thin wrappers for the fast paths (native/src/kvm.c), on this host's /dev/kvm with a
+// few bytes of real-mode code: a guest write that KVM_IOEVENTFD turns into an eventfd signal
+// without an exit; eventfds across threads (eventfdWait in a worker); the same guest RAM seen from
+// another thread through kvmMemId/kvmMemView; and the routing table KVM_SET_GSI_ROUTING takes.
+import { describe, expect, it, beforeAll } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { ExitReason, kvm, kvmConstants } from '../../../src/native/kvm';
+import { FIRST_MSI_GSI, MsiRoutes, routingEntries } from '../../../src/vm/irq-routing';
+
+const root = path.join(__dirname, '..', '..', '..');
+const addonPath = path.join(root, 'native', 'build', 'Release', 'tendril.node');
+const haveKvm = fs.existsSync('/dev/kvm');
+
+beforeAll(() => {
+  if (!fs.existsSync(addonPath))
+    execFileSync('sh', [path.join(root, 'scripts', 'build-native.sh')], { stdio: 'inherit' });
+});
+
+describe('eventfds and shared guest memory', () => {
+  it('a worker blocked in eventfdWait wakes on eventfdWrite and reports which fd fired', async () => {
+    const k = kvm();
+    const a = k.eventfdCreate();
+    const b = k.eventfdCreate();
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const m = { exports: {} };
+      process.dlopen(m, workerData.addon);
+      parentPort.postMessage('waiting');
+      parentPort.postMessage(m.exports.eventfdWait([workerData.a, workerData.b], 10000));`;
+    const w = new Worker(code, { eval: true, workerData: { addon: addonPath, a, b } });
+    const ready = await new Promise<number[]>((resolve, reject) => {
+      w.on('message', (m: string | number[]) => {
+        if (m === 'waiting') setTimeout(() => k.eventfdWrite(b, 3), 100);
+        else resolve(m as number[]);
+      });
+      w.on('error', reject);
+    });
+    await w.terminate();
+    expect(ready).toEqual([1]);
+    expect(k.eventfdWait([a, b], 0)).toEqual([]); // read, so reset
+    k.eventfdWrite(a);
+    expect(k.eventfdWait([a, b], 0)).toEqual([0]);
+    k.kvmClose(a);
+    k.kvmClose(b);
+  });
+
+  it('kvmMemView gives another thread the same memory; it outlives the first buffer', async () => {
+    const k = kvm();
+    const mem = k.kvmMapAnon(0x4000);
+    const id = k.kvmMemId(mem);
+    new Uint8Array(mem)[0x1234] = 0x5a;
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const m = { exports: {} };
+      process.dlopen(m, workerData.addon);
+      const v = new Uint8Array(m.exports.kvmMemView(workerData.id));
+      v[0x10] = v[0x1234] + 1;
+      parentPort.postMessage(v.length);`;
+    const w = new Worker(code, { eval: true, workerData: { addon: addonPath, id } });
+    const len = await new Promise<number>((resolve, reject) => {
+      w.on('message', (n: number) => resolve(n));
+      w.on('error', reject);
+    });
+    await w.terminate();
+    expect(len).toBe(0x4000);
+    expect(new Uint8Array(mem)[0x10]).toBe(0x5b);
+    expect(() => k.kvmMemId(new ArrayBuffer(4096))).toThrow(/not a buffer from kvmMapAnon/);
+    expect(() => k.kvmMemView(id + 1)).toThrow(/no such mapping/);
+  });
+});
+
+describe('GSI routing', () => {
+  it("carries KVM's default irqchip routes (irq_comm.c default_routing) and one MSI route per vector", () => {
+    const c = kvmConstants();
+    const b = routingEntries(c, [{ gsi: 24, addressLo: 0xfee0_0000, addressHi: 0, data: 0x4041 }]);
+    const n = b.length / c.routingEntrySize;
+    expect(n).toBe(16 * 2 + 8 + 1);
+    const entries = Array.from({ length: n }, (_, i) => {
+      const o = i * c.routingEntrySize;
+      return {
+        gsi: b.readUInt32LE(o),
+        type: b.readUInt32LE(o + 4),
+        u0: b.readUInt32LE(o + 16),
+        u1: b.readUInt32LE(o + 20),
+        u2: b.readUInt32LE(o + 24),
+      };
+    });
+    for (let gsi = 0; gsi < 24; gsi++) {
+      const mine = entries.filter((e) => e.gsi === gsi);
+      expect(mine).toContainEqual({ gsi, type: c.routingIrqchip, u0: c.irqchipIoapic, u1: gsi, u2: 0 });
+      if (gsi < 16) {
+        const pic = gsi < 8 ? c.irqchipPicMaster : c.irqchipPicSlave;
+        expect(mine).toContainEqual({ gsi, type: c.routingIrqchip, u0: pic, u1: gsi % 8, u2: 0 });
+      } else expect(mine.length).toBe(1);
+    }
+    expect(entries.at(-1)).toEqual({ gsi: 24, type: c.routingMsi, u0: 0xfee0_0000, u1: 0, u2: 0x4041 });
+    expect(() => routingEntries(c, [{ gsi: 5, addressLo: 0, addressHi: 0, data: 0 }])).toThrow(/irqchip owns/);
+    const applied: Buffer[] = [];
+    const r = new MsiRoutes(c, (e) => applied.push(e));
+    expect([r.allocate(), r.allocate()]).toEqual([FIRST_MSI_GSI, FIRST_MSI_GSI + 1]);
+    r.set(25, 0xfee0_1000, 0, 0x31);
+    r.set(25, 0xfee0_1000, 0, 0x31); // unchanged: not applied again
+    expect(applied.length).toBe(1);
+    expect(applied[0]!.length / c.routingEntrySize).toBe(40 + 2);
+  });
+});
+
+describe.skipIf(!haveKvm)('KVM_IOEVENTFD on /dev/kvm', () => {
+  it('a guest write to a registered MMIO address signals the eventfd instead of exiting', () => {
+    const k = kvm();
+    const c = kvmConstants();
+    const sys = k.kvmOpen();
+    const vm = k.kvmCreateVm(sys, 0);
+    k.kvmSetIdentityMapAddr(vm, 0xfeffc000);
+    k.kvmSetTssAddr(vm, 0xfeffd000);
+    const ram = k.kvmMapAnon(0x10000);
+    k.kvmSetMemoryRegion(vm, 0, 0, 0, ram, 0x10000);
+    const rom = k.kvmMapAnon(0x1000);
+    k.kvmSetMemoryRegion(vm, 1, c.memReadonly, 0xfffff000, rom, 0x1000);
+    new Uint8Array(rom).set([0xea, 0x00, 0x7c, 0x00, 0x00], 0xff0); // jmp 0000:7C00
+    // mov ax,0x2000; mov ds,ax; mov word [0],0x0001 (MMIO 0x20000, no slot); mov word [4],2; hlt
+    new Uint8Array(ram).set(
+      [0xb8, 0x00, 0x20, 0x8e, 0xd8, 0xc7, 0x06, 0x00, 0x00, 0x01, 0x00, 0xc7, 0x06, 0x04, 0x00, 0x02, 0x00, 0xf4],
+      0x7c00,
+    );
+    const fd = k.eventfdCreate();
+    k.kvmIoeventfd(vm, 0x20000, 2, fd, 0);
+    const vcpu = k.kvmCreateVcpu(vm, 0, k.kvmVcpuMmapSize(sys));
+    const run = new DataView(k.kvmVcpuRunBuffer(vcpu));
+    // The first exit is the unregistered write at 0x20004: the registered one never left the kernel.
+    expect(k.kvmRun(vcpu)).toBe(ExitReason.MMIO);
+    expect(Number(run.getBigUint64(c.runMmioPhysAddr, true))).toBe(0x20004);
+    expect(k.eventfdWait([fd], 0)).toEqual([0]);
+    k.kvmIoeventfd(vm, 0x20000, 2, fd, c.ioeventfdFlagDeassign);
+    expect(() => k.kvmIoeventfd(vm, 0x20000, 2, fd, c.ioeventfdFlagDeassign)).toThrow(/KVM_IOEVENTFD/);
+    k.kvmDestroyVcpu(vcpu);
+    k.kvmClose(fd);
+    k.kvmClose(vm);
+    k.kvmClose(sys);
+  });
+});
