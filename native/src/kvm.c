@@ -171,7 +171,9 @@ static napi_value kvm_create_pit2(napi_env env, napi_callback_info info) {
 // ---- guest memory ----
 // Each mapping is reference-counted: the ArrayBuffer kvmMapAnon returns holds one reference, and
 // every view another thread takes with kvmMemView (the I/O thread reads and writes guest RAM) holds
-// one more. Finalizers run in whichever isolate collects the buffer; the last one unmaps.
+// one more. A buffer gives its reference back when it is collected (its finalizer, in whichever
+// isolate) or, at once, through kvmMemRelease, which also detaches it; the last one unmaps. So a
+// guest that reboots does not keep its old RAM mapped until some garbage collection.
 #define MAX_MAPPINGS 64
 typedef struct {
   void *p;
@@ -182,10 +184,7 @@ typedef struct {
 static mapping_t mappings[MAX_MAPPINGS];
 static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void mapping_release(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)data;
-  mapping_t *m = hint;
+static void mapping_drop(mapping_t *m) {
   pthread_mutex_lock(&mappings_lock);
   if (--m->refs == 0) {
     munmap(m->p, m->size);
@@ -195,13 +194,54 @@ static void mapping_release(napi_env env, void *data, void *hint) {
   pthread_mutex_unlock(&mappings_lock);
 }
 
+// One buffer's reference; found again through napi_wrap on the buffer.
+typedef struct {
+  mapping_t *m;
+  int released;
+} buf_ref_t;
+
+static void buf_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  buf_ref_t *r = hint;
+  if (!r->released) mapping_drop(r->m);
+  free(r);
+}
+
 static napi_value mapping_buffer(napi_env env, mapping_t *m) {
+  buf_ref_t *r = calloc(1, sizeof *r);
+  if (!r) {
+    mapping_drop(m);
+    return tendril_throw_errno(env, "calloc", ENOMEM);
+  }
+  r->m = m;
   napi_value ab;
-  if (napi_create_external_arraybuffer(env, m->p, m->size, mapping_release, m, &ab) != napi_ok) {
-    mapping_release(env, NULL, m);
+  if (napi_create_external_arraybuffer(env, m->p, m->size, buf_finalize, r, &ab) != napi_ok) {
+    buf_finalize(env, NULL, r);
     return tendril_throw_type(env, "napi_create_external_arraybuffer failed");
   }
+  if (napi_wrap(env, ab, r, NULL, NULL, NULL) != napi_ok) return tendril_throw_type(env, "napi_wrap failed");
   return ab;
+}
+
+// kvmMemRelease(arrayBuffer): detaches a kvmMapAnon/kvmMemView buffer and gives its reference back
+// now. The caller must hold no other views of it (they read as empty afterwards).
+static napi_value kvm_mem_release(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  void *data;
+  size_t len;
+  if (!tendril_args_init(&a, env, info, "kvmMemRelease") || !tendril_arg_arraybuffer(&a, 0, "mem", false, &data, &len))
+    return NULL;
+  void *p = NULL;
+  if (napi_unwrap(env, a.argv[0], &p) != napi_ok || !p)
+    return tendril_throw_type(env, "kvmMemRelease: not a buffer from kvmMapAnon or kvmMemView");
+  buf_ref_t *r = p;
+  if (!r->released) {
+    r->released = 1;
+    napi_detach_arraybuffer(env, a.argv[0]);
+    mapping_drop(r->m);
+  }
+  return tendril_undefined(env);
 }
 
 // Anonymous, page-aligned, zero-filled mapping exposed as an external ArrayBuffer (no copy).
@@ -811,6 +851,7 @@ void tendril_register_kvm(napi_env env, napi_value exports) {
   tendril_export(env, exports, "kvmMapAnon", kvm_map_anon);
   tendril_export(env, exports, "kvmMemId", kvm_mem_id);
   tendril_export(env, exports, "kvmMemView", kvm_mem_view);
+  tendril_export(env, exports, "kvmMemRelease", kvm_mem_release);
   tendril_export(env, exports, "eventfdCreate", eventfd_create);
   tendril_export(env, exports, "eventfdWrite", eventfd_write_);
   tendril_export(env, exports, "eventfdWait", eventfd_wait);

@@ -100,6 +100,8 @@ interface KvmAddon {
   kvmMemId(mem: ArrayBuffer): number;
   /** Another ArrayBuffer over the same mapping; the mapping stays until every buffer is collected. */
   kvmMemView(id: number): ArrayBuffer;
+  /** Detaches a kvmMapAnon/kvmMemView buffer and drops its reference now (unmapping with the last). */
+  kvmMemRelease(mem: ArrayBuffer): void;
   eventfdCreate(): number;
   eventfdWrite(fd: number, n?: number): void;
   /** poll() until one of `fds` is readable (timeout −1: none); reads those; returns their indexes. */

@@ -54,15 +54,18 @@ export class IoThread {
     return new IoThread(worker, port1, ctlFd, notifyFds, ack, stats, reply.disks);
   }
 
-  /** Sends a control message and waits until the I/O thread has done it. */
+  /** Sends a control message and waits until the I/O thread has done it (at most 30 s: a thread
+   *  that died cannot answer, and its 'exit' event would need this thread's event loop). */
   request(body: Body<IoRequest>): void {
     const seq = ++this.seq;
     this.port.postMessage({ ...body, seq });
     kvm().eventfdWrite(this.ctlFd);
+    const deadline = Date.now() + 30_000;
     for (;;) {
       const done = Atomics.load(this.ackArr, 0);
       if (done >= seq) return;
-      Atomics.wait(this.ackArr, 0, done, 5000);
+      if (Date.now() > deadline) throw new Error(`the I/O thread did not answer '${body.op}' within 30 s`);
+      Atomics.wait(this.ackArr, 0, done, 1000);
     }
   }
 

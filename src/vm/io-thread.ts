@@ -97,7 +97,14 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
         if (req.op === 'activate') activate(req.disk, req);
         else if (req.op === 'reset') {
           active[req.disk] = null;
-          if (active.every((x) => x === null)) memories.clear();
+          if (active.every((x) => x === null)) {
+            // This VM is going: give its RAM back now (vCPU 0's thread releases its own buffers).
+            for (const g of memories.values()) {
+              k.kvmMemRelease(g.low.buffer as ArrayBuffer);
+              if (g.high) k.kvmMemRelease(g.high.buffer as ArrayBuffer);
+            }
+            memories.clear();
+          }
         } else {
           for (const x of disks) x.close();
           d.port.close();

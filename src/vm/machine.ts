@@ -471,6 +471,10 @@ export class Machine {
     this.vcpus.length = 0;
     if (this.vm >= 0) this.k.kvmClose(this.vm);
     if (this.sys >= 0) this.k.kvmClose(this.sys);
+    // Guest RAM goes now, not at some garbage collection: a guest that reboots often would
+    // otherwise keep every old VM's touched memory.
+    for (const b of this.keep) this.k.kvmMemRelease(b);
+    this.keep.length = 0;
     this.vm = this.sys = -1;
   }
 }

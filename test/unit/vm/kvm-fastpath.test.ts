@@ -67,8 +67,18 @@ describe('eventfds and shared guest memory', () => {
     await w.terminate();
     expect(len).toBe(0x4000);
     expect(new Uint8Array(mem)[0x10]).toBe(0x5b);
+    // Released at once: the buffer is detached; a view taken from the same mapping keeps it mapped
+    // until that view is released too.
+    const view = k.kvmMemView(id);
+    k.kvmMemRelease(mem);
+    expect(mem.byteLength).toBe(0);
+    expect(new Uint8Array(view)[0x10]).toBe(0x5b); // still mapped: the view holds it
+    k.kvmMemRelease(view);
+    k.kvmMemRelease(view); // twice is harmless
+    expect(view.byteLength).toBe(0);
     expect(() => k.kvmMemId(new ArrayBuffer(4096))).toThrow(/not a buffer from kvmMapAnon/);
     expect(() => k.kvmMemView(id + 1)).toThrow(/no such mapping/);
+    expect(() => k.kvmMemRelease(new ArrayBuffer(8))).toThrow(/not a buffer from kvmMapAnon/);
   });
 });
 
