@@ -161,8 +161,17 @@ async function main(): Promise<void> {
   let failed = false;
   for (let n = 1; n <= runs; n++) {
     const t0 = Date.now();
-    const run = await runNested(cpio, ['TENDRIL-EXIT-CODE='], 1_200_000);
-    const results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as Result);
+    // The outer QEMU/TCG sometimes dies or hangs under nested SVM (src/vm/README.md); a run in
+    // which a VMM did not report is repeated, up to three times, and the failure shown.
+    let run = await runNested(cpio, ['TENDRIL-EXIT-CODE='], 1_200_000);
+    let results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as Result);
+    for (let attempt = 2; results.length < 4 && attempt <= 3; attempt++) {
+      process.stderr.write(
+        `bench/vm: run ${n}: ${results.length} of 4 VMMs reported (${run.hostFault ?? 'outer run ended after ' + (run.wallMs / 1000).toFixed(1) + ' s'}); attempt ${attempt}\n${run.log.slice(-1500)}\n`,
+      );
+      run = await runNested(cpio, ['TENDRIL-EXIT-CODE='], 1_200_000);
+      results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as Result);
+    }
     const lines = [
       `bench/vm run ${n}/${runs} (nested: QEMU/TCG -cpu max → L1 KVM, patched kvm-amd; ${CPUS} vCPUs, ${MEMORY}; outer run ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     ];
