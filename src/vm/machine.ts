@@ -22,7 +22,7 @@ import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from
 import type { CfiFlash } from './pflash';
 import { Platform, type PlatformDisk } from './platform';
 import { ApMailbox } from './ap-mailbox';
-import { VM_VCPU_ROLE, type VcpuWorkerData } from './protocol';
+import { VM_VCPU_ROLE, type MachineResult, type VcpuWorkerData } from './protocol';
 
 /**
  * The flash banks in memory KVM can map (page-aligned anonymous mappings). The caller keeps them
@@ -68,11 +68,7 @@ export interface MachineConfig {
   readonly bundle?: string;
 }
 
-export type MachineResult =
-  | { kind: 'poweroff'; reason: string }
-  | { kind: 'reset'; reason: string }
-  | { kind: 'stopped'; reason: string }
-  | { kind: 'error'; reason: string; dump: string };
+export type { MachineResult } from './protocol';
 
 const REQUIRED_CAPS = [
   'capIrqchip',

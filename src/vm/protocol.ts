@@ -4,11 +4,17 @@
 // module holds types and constants only, so cli.ts can import it without loading the VMM.
 import type { LoaderSpec } from './boot-entry';
 import type { DiskSpec } from './disk';
-import type { MachineResult } from './machine';
 import type { RemoteIrq } from './virtio';
 import type { MessagePort } from 'node:worker_threads';
 
 export const VM_WORKER_ROLE = 'tendril-vm';
+
+/** How one VM instance ended (machine.ts). */
+export type MachineResult =
+  | { kind: 'poweroff'; reason: string }
+  | { kind: 'reset'; reason: string }
+  | { kind: 'stopped'; reason: string }
+  | { kind: 'error'; reason: string; dump: string };
 /** An AP's thread (vcpu-thread.ts), started by the VM worker. */
 export const VM_VCPU_ROLE = 'tendril-vm-vcpu';
 
