@@ -17,6 +17,7 @@ import { buildCmdline, checkCmdlineLength, type ConsolePolicy } from './cmdline'
 import { KexecError, hintFor } from './errors';
 import { type InitrdLayout, layoutInitrd } from './initrd';
 import { type ErrnoName, errnoNumber } from '../util/errno';
+import { printableLines } from '../util/printable';
 
 /** Read unit for every copy: the discovery readers are asked for at most this much at once. */
 export const CHUNK = 4 << 20;
@@ -323,7 +324,8 @@ export async function sha256Of(f: PlanFile, lookup: FsLookup): Promise<string> {
   return h.digest('hex');
 }
 
-/** The dry-run text: every file with fsId:path, size, sha256, then cmdline and syscall. */
+/** The dry-run text: every file with fsId:path, size, sha256, then cmdline and syscall. Titles,
+ *  labels and the command line come from disks: every line is made printable. */
 export async function describePlan(plan: BootPlan, lookup: FsLookup): Promise<string> {
   const lines = [`entry: ${plan.entryId} (${plan.title})`];
   const ver = plan.probe.version ? `, ${plan.probe.version}` : '';
@@ -346,5 +348,5 @@ export async function describePlan(plan: BootPlan, lookup: FsLookup): Promise<st
   if (plan.stripped.length) lines.push(`stripped: ${plan.stripped.join(' ')}`);
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
   lines.push(`syscall: ${plan.syscall}`);
-  return lines.join('\n') + '\n';
+  return printableLines(lines).join('\n') + '\n';
 }
