@@ -133,7 +133,8 @@ export async function bootEntries(
       // A broken entry is refused here, with its reason.
       const plan = await planBoot(entry, lookup, opts);
       if (opts.dryRun) {
-        io.out.write(await describePlan(plan, lookup));
+        // Hashing a large file takes a while: its progress goes to stderr, the plan to stdout.
+        io.out.write(await describePlan(plan, lookup, { progress: streamProgress(io.err) }));
         return 0;
       }
       io.err.write(
