@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { discover, type DiscoverySession } from '../discovery/discover';
 import { DISCOVERY_OPTIONS, discoverOptionsFrom } from '../discovery/commands';
-import { namedTarget, type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
+import { type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
 import { failureLines, KexecError } from '../kexec/errors';
 import { execLoaded, loadPlan } from '../kexec/load';
@@ -19,7 +19,8 @@ import { verifyPassword } from './password';
 import { listText, plainCommand, readLines } from './plain';
 import { MenuState, type Action } from './state';
 import { createTerminal, type Terminal } from './tui';
-import { detailLines, glyphsFor, render } from './view';
+import { entryDetails } from './details';
+import { glyphsFor, render } from './view';
 
 const MENU_OPTIONS = {
   plain: flag({ help: 'line mode for dumb terminals (also chosen for TERM=dumb or a non-terminal)' }),
@@ -230,25 +231,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         }
         case 'details': {
           const e = a.entry;
-          const sizes = new Map<string, number>();
-          const t = namedTarget(e.status);
-          const refs =
-            t?.kind === 'linux' ? [t.kernel, ...t.initrds] : t?.kind === 'uki' || t?.kind === 'efi' ? [t.image] : [];
-          for (const r of refs) {
-            const st = await lookup(r.fsId)
-              ?.stat(r.path)
-              .catch(() => undefined);
-            if (st) sizes.set(`${r.fsId}${r.path}`, st.size);
-          }
-          const lines = detailLines(e, sizes);
-          try {
-            const plan = await planBoot(e, lookup, planOpts());
-            lines.push(`final     ${plan.cmdline}`, `console   ${plan.consoleDecision}`);
-          } catch (err) {
-            lines.push(
-              `final     (not bootable by kexec: ${err instanceof KexecError ? err.failure.hint : String(err)})`,
-            );
-          }
+          const lines = await entryDetails(e, lookup, planOpts());
           if (state.mode.kind === 'details' && state.mode.entry.id === e.id) state.details = lines;
           break;
         }
