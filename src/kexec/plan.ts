@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../discovery/fs/types';
 import { FsError } from '../discovery/fs/types';
-import type { FileRef, FsId, LinuxTarget, MenuEntry, UkiTarget } from '../discovery/model';
+import type { BootTarget, EntryStatus, FileRef, FsId, LinuxTarget, MenuEntry, UkiTarget } from '../discovery/model';
 import {
   type AddonFile,
   type FileRange,
@@ -181,17 +181,7 @@ interface InitrdSource {
  * a broken entry is refused with its own reason (what it declares is never loaded).
  */
 export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
-  if (!entry.status.ok) {
-    throw new KexecError({
-      syscall: 'plan',
-      errno: 'ENOENT',
-      code: 2,
-      kernel: entry.id,
-      initrds: [],
-      cmdlineLength: 0,
-      hint: `entry not bootable: ${entry.status.reason}`,
-    });
-  }
+  if (!entry.status.ok) throw await refusal(entry.status, entry.id, lookup);
   const t = entry.status.target;
   if (t.kind === 'linux') return planLinux(entry, t, lookup, opts);
   if (t.kind === 'uki') return planUki(entry, t, lookup, opts);
@@ -204,6 +194,58 @@ export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOpt
     initrds: [],
     cmdlineLength: 0,
     hint: `entry kind '${t.kind}' cannot be kexec'd with kexec_file_load (${t.kind === 'multiboot' ? 'needs kexec_load' : 'needs the VM path'})`,
+  });
+}
+
+/** What a target loads, as a failure names it: the kernel (or image) and the initrds. */
+function targetFiles(t: BootTarget): { kernel?: FileRef; initrds: readonly FileRef[] } {
+  switch (t.kind) {
+    case 'linux':
+      return { kernel: t.kernel, initrds: t.initrds };
+    case 'uki':
+    case 'efi':
+      return { kernel: t.image, initrds: [] };
+    case 'multiboot':
+      return { kernel: t.kernel, initrds: [] };
+    case 'uki-url':
+      return { initrds: [] };
+  }
+}
+
+/**
+ * Why a broken entry is refused, with the errno of the problem behind its reason: the lookup
+ * error discovery recorded (ELOOP, EACCES for an escape, ENOENT), else the first declared file
+ * that the same readers fail to find now, else ENOEXEC (the config names nothing loadable).
+ * What it declares is looked up, never read (docs/kexec.md §4.1).
+ */
+async function refusal(s: Extract<EntryStatus, { ok: false }>, id: string, lookup: FsLookup): Promise<KexecError> {
+  const files = s.declared ? targetFiles(s.declared) : { initrds: [] };
+  let errno: ErrnoName | undefined = s.errno;
+  for (const r of errno ? [] : [files.kernel, ...files.initrds]) {
+    if (!r) continue;
+    const f = lookup(r.fsId);
+    if (!f) {
+      errno = 'ENODEV';
+      break;
+    }
+    const code = await f.stat(r.path).then(
+      () => undefined,
+      (e: unknown) => (e instanceof FsError ? e.code : undefined),
+    );
+    if (code) {
+      errno = code;
+      break;
+    }
+  }
+  const e = errno ?? 'ENOEXEC';
+  return new KexecError({
+    syscall: 'plan',
+    errno: e,
+    code: errnoNumber(e),
+    kernel: files.kernel ? labelOf(files.kernel) : `(none; entry ${id})`,
+    initrds: files.initrds.map((r) => labelOf(r)),
+    cmdlineLength: 0,
+    hint: `entry not bootable: ${s.reason}`,
   });
 }
 
