@@ -171,7 +171,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       });
       await session?.close();
       ui.term?.destroy();
-      execLoaded((s) => process.stderr.write(`tendril: ${s}\n`));
+      execLoaded((s) => process.stderr.write(`tendril: ${printable(s)}\n`));
     } catch (e) {
       // Raw lines: the error panel (render) and the plain menu make them printable as they print.
       const lines = e instanceof KexecError ? failureLines(e.failure) : [e instanceof Error ? e.message : String(e)];
