@@ -6,6 +6,10 @@ import { runDiscoveryCommand } from './discovery/commands';
 import { WORKER_ROLE } from './discovery/worker/protocol';
 import { startScanWorker } from './discovery/worker/scan-worker';
 import { commandArgs, type CommandSpec, usage } from './util/args';
+import { printable } from './util/printable';
+
+/** bin/tendril.js prints a failure of main() with it. */
+export { printable };
 
 // The bundle is also the scan workers' script (one file to ship in the initramfs).
 const isScanWorker = !isMainThread && (workerData as { role?: string } | null)?.role === WORKER_ROLE;
@@ -92,7 +96,8 @@ if (isMainThread && require.main === module) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`tendril: ${e instanceof Error ? e.message : String(e)}\n`);
+      // An unexpected failure may quote a disk (a path, a label): shown printable.
+      process.stderr.write(`tendril: ${printable(e instanceof Error ? e.message : String(e))}\n`);
       process.exitCode = 1;
     },
   );

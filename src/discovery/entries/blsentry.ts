@@ -15,6 +15,7 @@ import { expandGrubVars, hasGrubVars, substitutionDiagnostics, type VarLookup } 
 import { at, type Where } from '../config/lines';
 import { parseEntryName } from './bootcount';
 import { resolveBlsPath, type Resolved } from './paths';
+import type { FsErrorCode } from '../fs/types';
 
 const SRC = 'bls';
 
@@ -49,8 +50,9 @@ export async function buildBlsEntry(
   const file = `${c.dir}/${c.fileName}`;
   const where: Where = { file, fsId: rep.fsId, device: rep.device };
   const diagnostics: Diagnostic[] = [...parseDiagnostics];
-  /** The first reason the entry cannot boot. */
+  /** The first reason the entry cannot boot, and the lookup error behind it. */
   let reason: string | undefined;
+  let errno: FsErrorCode | undefined;
   /** Every file the snippet names has a place on the filesystem (found or not). */
   let located = true;
 
@@ -65,7 +67,10 @@ export async function buildBlsEntry(
       return ref(r.path);
     }
     const why = `${key} ${value}: ${r.reason} on ${rep.fsId}`;
-    reason ??= why;
+    if (reason === undefined) {
+      reason = why;
+      errno = r.errno;
+    }
     diagnostics.push(diag('error', SRC, `${why}; entry cannot boot`, at(where, line)));
     if (r.path === undefined) {
       located = false;
@@ -223,7 +228,7 @@ export async function buildBlsEntry(
       ...(overlays.length ? { devicetreeOverlays: overlays } : {}),
     };
   }
-  const status = statusOf(located ? target : undefined, reason);
+  const status = statusOf(located ? target : undefined, reason, errno);
 
   const { id, counter } = parseEntryName(c.fileName);
   const title = fields.title ? fields.title : id;
