@@ -82,7 +82,10 @@ class ExtLibOps implements TreeOps<LibNode> {
       try {
         out.push({ name: r.name, kind: (await this.statRaw(childRaw(dir.raw, r.name), childPath(path, r.name))).kind });
       } catch (e) {
-        if (!(e instanceof FsError) || e.code !== 'ENOENT') throw e;
+        // A name libext2fs cannot find is not listed; one it cannot read is, as 'other'
+        // (its own error comes back when the name is used).
+        if (!(e instanceof FsError)) throw e;
+        if (e.code !== 'ENOENT') out.push({ name: r.name, kind: 'other' });
       }
     }
     return out;

@@ -20,6 +20,7 @@ import {
   KERNEL,
   bootEntriesImage,
   checksummedEntriesImage,
+  damagedDirBlockImage,
   damagedEntriesImage,
   deepDir,
   direntOffset,
@@ -206,7 +207,7 @@ describe('finding 9: one bad record hides only itself', () => {
   });
 
   it('a directory block whose checksum fails: its names fail alone, the next block lists and boots', async () => {
-    const image = checksummedEntriesImage();
+    const image = damagedDirBlockImage();
     // The fixture put the damaged record and the healthy one in different blocks.
     expect(Math.floor(direntOffset(image, '/loader/entries', 'aa-victim.conf') / 4096)).not.toBe(
       Math.floor(direntOffset(image, '/loader/entries', 'good.conf') / 4096),
