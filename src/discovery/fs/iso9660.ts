@@ -238,6 +238,15 @@ class IsoOps implements TreeOps<IsoNode> {
   }
 }
 
+/** Why a root directory record cannot be read from an image of `size` bytes, or null. */
+function extentProblem(r: IsoRecord, size: number): string | null {
+  const end = (r.extent + 1) * SECTOR;
+  if (r.dataLength === 0) return `gives the root directory 0 bytes (at sector ${r.extent})`;
+  if (r.extent * SECTOR + r.dataLength > size || end > size)
+    return `points at sector ${r.extent} (${r.dataLength} bytes), past the end of the ${size}-byte image`;
+  return null;
+}
+
 /** Pick the volume: Rock Ridge on the PVD tree, else a Joliet SVD, else the plain PVD. */
 function findVolume(src: ByteSource): Volume {
   let pvd: Uint8Array | null = null;
@@ -258,6 +267,9 @@ function findVolume(src: ByteSource): Volume {
   const root = recordRoot(pvd);
   if (!root || !(root.flags & FLAG_DIR))
     throw new FsError('EINVAL', src.name, 'ISO 9660 root directory record is invalid');
+  const rootProblem = extentProblem(root, src.size);
+  if (rootProblem)
+    throw new FsError('EINVAL', src.name, `ISO 9660 root directory record (primary descriptor) ${rootProblem}`);
   // Rock Ridge: the root's '.' record starts with an SUSP 'SP' entry, and its SUSP fields
   // name the extension (ER, or RRIP 1.09's RR) or carry POSIX attributes (PX).
   if ((root.extent + 1) * SECTOR <= src.size) {
@@ -274,6 +286,9 @@ function findVolume(src: ByteSource): Volume {
   }
   if (joliet) {
     const jroot = recordRoot(joliet);
+    const jproblem = jroot && extentProblem(jroot, src.size);
+    if (jproblem)
+      throw new FsError('EINVAL', src.name, `ISO 9660 root directory record (Joliet descriptor) ${jproblem}`);
     if (jroot && jroot.flags & FLAG_DIR) return { root: jroot, names: 'joliet', suspSkip: 0 };
   }
   return { root, names: 'iso9660', suspSkip: 0 };
