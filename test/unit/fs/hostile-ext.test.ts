@@ -3,8 +3,6 @@
 // healthy entry beside the hostile ones is still there, what the diagnostics say, and that
 // no byte of the image changed; and through the reader, counting what it reads.
 
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openExt, openExtNative } from '../../../src/discovery/fs/ext';
@@ -27,33 +25,15 @@ import {
   selfIndexingExtentImage,
 } from '../../fixtures/hostile-ext';
 import { errorCode, sha256 } from './compare';
-import { CountingSource, brokenReason, discoverImage, entryFrom } from './hostile-helpers';
-
-function debugfs(image: string, request: string): string {
-  return execFileSync('debugfs', ['-R', request, image], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 })
-    .toString()
-    .trim();
-}
-
-/** Names in a directory's blocks, per block, by a parse of our own of debugfs's block list. */
-function namesPerBlock(image: string, dir: string): number[] {
-  const bs = 4096;
-  const img = fs.readFileSync(image);
-  return debugfs(image, `blocks ${dir}`)
-    .split(/\s+/)
-    .map((b) => {
-      const block = img.subarray(Number(b) * bs, (Number(b) + 1) * bs);
-      let n = 0;
-      for (let off = 0; off + 8 <= bs;) {
-        const recLen = block.readUInt16LE(off + 4);
-        const name = block.subarray(off + 8, off + 8 + block[off + 6]!).toString();
-        if (recLen < 8) break;
-        if (block.readUInt32LE(off) !== 0 && name !== '.' && name !== '..') n++;
-        off += recLen;
-      }
-      return n;
-    });
-}
+import {
+  CountingSource,
+  blocksFor,
+  brokenReason,
+  debugfsNames,
+  discoverImage,
+  entryFrom,
+  namesPerBlock,
+} from './hostile-helpers';
 
 describe('finding 1: a 40,000-entry /loader/entries', () => {
   const image = bootEntriesImage(40_000);
@@ -77,17 +57,13 @@ describe('finding 1: a 40,000-entry /loader/entries', () => {
     const limit = 4 * MAX_ENTRIES_PER_DIR;
     const got = await fsys.readdir('/loader/entries', { limit });
     // debugfs lists the directory in the same (on-disk, hash) order.
-    const want = debugfs(image, 'ls -p /loader/entries')
-      .split('\n')
-      .map((l) => l.split('/')[5]!)
-      .filter((n) => n !== '.' && n !== '..');
+    const want = debugfsNames(image, '/loader/entries');
     expect(want).toHaveLength(40_000);
     expect(got.map((e) => e.name)).toEqual(want.slice(0, limit));
     expect(got.every((e) => e.kind === 'file')).toBe(true);
     // The blocks read: the index root, then leaves until 4,096 names are in hand.
     const perBlock = namesPerBlock(image, '/loader/entries');
-    let blocks = 0;
-    for (let names = 0; names < limit; blocks++) names += perBlock[blocks]!;
+    const blocks = blocksFor(perBlock, limit);
     const loader = ops.lookup(ops.root(), 'loader', '/loader')![1];
     const entriesDir = ops.dir(ops.lookup(loader, 'entries', '/loader/entries')![1], '/loader/entries');
     expect(entriesDir.blocksRead).toBe(blocks);
@@ -99,7 +75,7 @@ describe('finding 1: a 40,000-entry /loader/entries', () => {
 
   it('finds a name anywhere in it by reading up to its block, once', async () => {
     const { fsys, ops } = openExtNative(FileSource.open(image), 'ext4');
-    const last = debugfs(image, 'ls -p /loader/entries').split('\n').at(-1)!.split('/')[5]!;
+    const last = debugfsNames(image, '/loader/entries').at(-1)!;
     expect((await fsys.stat(`/loader/entries/${last}`)).kind).toBe('file');
     const lookups = (fsys as unknown as { lookupCalls: number }).lookupCalls;
     expect(await errorCode(fsys.stat('/loader/entries/not-there.conf'))).toBe('ENOENT');

@@ -2,6 +2,8 @@
 // in process, with the image's checksum compared before and after; and a byte source that
 // counts what a reader asks of it.
 
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { expect } from 'vitest';
 import { discover } from '../../../src/discovery/discover';
 import { type Diagnostic, formatDiagnostic } from '../../../src/discovery/diagnostics';
@@ -59,4 +61,47 @@ export class CountingSource implements ByteSource {
     this.bytes += n;
     return n;
   }
+}
+
+export function debugfs(image: string, request: string): string {
+  return execFileSync('debugfs', ['-R', request, image], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 })
+    .toString()
+    .trim();
+}
+
+/** The names of a directory in on-disk order, as `debugfs ls -p` prints them ('.' and '..' left out). */
+export function debugfsNames(image: string, dir: string): string[] {
+  return debugfs(image, `ls -p ${dir}`)
+    .split('\n')
+    .map((l) => l.split('/')[5] ?? '')
+    .filter((n) => n !== '' && n !== '.' && n !== '..');
+}
+
+/** Names in each block of a directory (4 KiB blocks), by a parse of our own of the blocks debugfs lists. */
+export function namesPerBlock(image: string, dir: string): number[] {
+  const bs = 4096;
+  const img = fs.readFileSync(image);
+  return debugfs(image, `blocks ${dir}`)
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((b) => {
+      const block = img.subarray(Number(b) * bs, (Number(b) + 1) * bs);
+      let n = 0;
+      for (let off = 0; off + 8 <= bs;) {
+        const recLen = block.readUInt16LE(off + 4);
+        const name = block.subarray(off + 8, off + 8 + block[off + 6]!).toString();
+        if (recLen < 8) break;
+        if (block.readUInt32LE(off) !== 0 && name !== '.' && name !== '..') n++;
+        off += recLen;
+      }
+      return n;
+    });
+}
+
+/** Blocks a reader must read to hold `want` names: the first k blocks whose names add up to it. */
+export function blocksFor(perBlock: readonly number[], want: number): number {
+  let names = 0;
+  let k = 0;
+  while (names < want && k < perBlock.length) names += perBlock[k++]!;
+  return want === 0 ? 0 : k;
 }
