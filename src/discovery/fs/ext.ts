@@ -4,9 +4,11 @@
 // Why not libext2fs (the `ext2fs` WASM package, docs/packages.md §2), which this reader used
 // for lookups and as a fallback: a mixed reader turned the own reader's corruption report into
 // data (an extent index block that indexes itself: we said EIO, the fallback returned block 0
-// as the file), it cost one libext2fs lstat per directory entry (a 40,000-name /boot took 110 s
-// to list), one whole-path namei per component (deep paths went quadratic), and its fixed 16 MiB
-// heap could not mount large volumes anyway, so the own reader had to be complete regardless.
+// as the file), it cost one libext2fs lstat per directory entry (a 40,000-name /boot took 93 s
+// to probe and 82 s to list; now under half a second each, bench/fs-paths.ts), one whole-path
+// namei per component (a path 300 directories deep cost 50 times what it costs now, and grew
+// with the square of the depth), and its fixed 16 MiB heap could not mount large volumes
+// anyway, so the own reader had to be complete regardless.
 // One engine means one answer: a corruption it finds is the error of that file, never a
 // second opinion's bytes. libext2fs stays as the independent reference in the tests
 // (ext-lib.ts, test/unit/fs/ext-crosscheck.test.ts): over images made by mke2fs and debugfs
