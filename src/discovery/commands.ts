@@ -93,14 +93,18 @@ export async function runDiscoveryCommand(cmd: 'list' | 'probe', argv: string[])
   const p = commandArgs(PROBE_COMMAND, argv);
   if ('exit' in p) return p.exit;
   const o = p.args;
-  return discoverAndPrint(o, (r) => (o.json ? JSON.stringify(r.devices, null, 2) + '\n' : formatProbe(r)));
+  // The device tree needs no entries: no entry source runs (none reads a directory).
+  return discoverAndPrint(o, (r) => (o.json ? JSON.stringify(r.devices, null, 2) + '\n' : formatProbe(r)), {
+    sources: [],
+  });
 }
 
 async function discoverAndPrint(
   o: Options<typeof DISCOVERY_OPTIONS>,
   format: (r: DiscoveryResult) => string,
+  extra: Partial<DiscoverOptions> = {},
 ): Promise<number> {
-  const session = await discover(discoverOptionsFrom(o));
+  const session = await discover({ ...discoverOptionsFrom(o), ...extra });
   try {
     process.stdout.write(format(session.result));
   } finally {

@@ -16,6 +16,8 @@ import type { EntrySourceFn, LoaderConfSettings, MountedFs, SourceContext } from
 const SRC = 'bls';
 /** More snippets than this in one directory is not a real installation. */
 export const MAX_ENTRIES_PER_DIR = 1024;
+/** Names read from one directory: the cap stops the reading, it does not follow it. */
+const MAX_NAMES_PER_DIR = 4 * MAX_ENTRIES_PER_DIR;
 const SREL_MAX_BYTES = 4096;
 
 // Keyed by string: a filesystem without a probe is matched by its reader's type name.
@@ -96,7 +98,7 @@ async function scanDir(
   const fsId = m.report.fsId;
   let list: DirEntry[];
   try {
-    list = await m.fs.readdir(dir);
+    list = await m.fs.readdir(dir, { limit: MAX_NAMES_PER_DIR });
   } catch (e) {
     if (!(e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR'))) {
       diagnostics.push(diag('warning', SRC, `cannot list: ${errorMessage(e)}`, { fsId, file: dir }));
@@ -104,6 +106,10 @@ async function scanDir(
     return { entries, diagnostics };
   }
   if (!(await srelAllows(m, dir, diagnostics))) return { entries, diagnostics };
+  if (list.length >= MAX_NAMES_PER_DIR)
+    diagnostics.push(
+      diag('warning', SRC, `more than ${MAX_NAMES_PER_DIR} names; the rest are not read`, { fsId, file: dir }),
+    );
 
   list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let taken = 0;

@@ -7,7 +7,15 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { diag } from '../diagnostics';
-import { type DirEntry, type FileHandle, type FileStat, type FileSystem, FsError, type FsErrorCode } from '../fs/types';
+import {
+  type DirEntry,
+  type FileHandle,
+  type FileStat,
+  type FileSystem,
+  FsError,
+  type FsErrorCode,
+  type ReaddirOptions,
+} from '../fs/types';
 import type { DeviceInfo, DeviceReport } from '../model';
 import { mountsOf, runSourcesOver, type LocalResult } from '../local';
 import { scanDevice, type ScannedDevice } from '../scan-device';
@@ -159,8 +167,9 @@ class RemoteFileSystem implements FileSystem {
   lstat(path: string): Promise<FileStat> {
     return this.client.call({ op: 'lstat', fsId: this.fsId, path });
   }
-  readdir(path: string): Promise<DirEntry[]> {
-    return this.client.call({ op: 'readdir', fsId: this.fsId, path });
+  readdir(path: string, opts?: ReaddirOptions): Promise<DirEntry[]> {
+    const limit = opts?.limit;
+    return this.client.call({ op: 'readdir', fsId: this.fsId, path, ...(limit !== undefined ? { limit } : {}) });
   }
   async open(path: string): Promise<FileHandle> {
     const { handle, size } = await this.client.call<{ handle: number; size: number }>({

@@ -27,6 +27,8 @@ export type Request =
       readonly op: 'stat' | 'lstat' | 'readdir' | 'open';
       readonly fsId: string;
       readonly path: string;
+      /** readdir: at most this many entries (ReaddirOptions.limit). */
+      readonly limit?: number;
     }
   | {
       readonly id: number;

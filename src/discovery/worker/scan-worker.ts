@@ -38,7 +38,10 @@ export function startScanWorker(): void {
         case 'lstat':
         case 'readdir': {
           const fs = fsOf(req.fsId);
-          const value = await fs[req.op](req.path);
+          const value =
+            req.op === 'readdir' && req.limit !== undefined
+              ? await fs.readdir(req.path, { limit: req.limit })
+              : await fs[req.op](req.path);
           reply({ id: req.id, ok: true, value });
           return;
         }
