@@ -66,7 +66,10 @@ export async function buildBlsEntry(
       if (r.note) diagnostics.push(diag('info', SRC, `${key}: ${r.note}`, at(where, line)));
       return ref(r.path);
     }
-    const why = `${key} ${value}: ${r.reason} on ${rep.fsId}`;
+    // An error that already starts with the path (`/x: ELOOP (...)`) is not prefixed twice.
+    const why = r.reason.startsWith(`${value}: `)
+      ? `${key} ${r.reason} on ${rep.fsId}`
+      : `${key} ${value}: ${r.reason} on ${rep.fsId}`;
     if (reason === undefined) {
       reason = why;
       errno = r.errno;

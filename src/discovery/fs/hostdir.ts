@@ -56,7 +56,7 @@ export class HostDirFileSystem implements FileSystem {
       }
       if (st.isSymbolicLink() && (pending.length > 0 || followLast)) {
         if (++links > MAX_SYMLINKS)
-          throw new FsError('ELOOP', path, `more than ${MAX_SYMLINKS} symlinks (the kernel's MAXSYMLINKS)`);
+          throw new FsError('ELOOP', path, `more than ${MAX_SYMLINKS} symlinks, the kernel's MAXSYMLINKS`);
         const target = fs.readlinkSync(host);
         const base = target.startsWith('/') ? [] : done.slice();
         const joined = normalizePath('/' + [...base, target].join('/'))

@@ -202,7 +202,7 @@ export class TreeFileSystem<N extends TreeNode> implements FileSystem {
       const [realName, node] = found;
       if (node.kind === 'symlink' && (pending.length > 0 || followLast)) {
         if (++links > MAX_SYMLINKS)
-          throw new FsError('ELOOP', path, `more than ${MAX_SYMLINKS} symlinks (the kernel's MAXSYMLINKS)`);
+          throw new FsError('ELOOP', path, `more than ${MAX_SYMLINKS} symlinks, the kernel's MAXSYMLINKS`);
         const target = await this.ops.readlink(node, path);
         if (target === '') throw new FsError('ENOENT', path, 'empty symlink');
         const bytes = Buffer.byteLength(target);

@@ -103,7 +103,7 @@ describe('finding 2: kernels 1,500 directories deep, and paths past the kernel l
       /ENAMETOOLONG \(path of 4\d{3} bytes; the limit is 4095 \(PATH_MAX 4096 with its NUL\)\)/,
     );
     expect(brokenReason(d, '/loader/entries/chain.conf')).toMatch(
-      /\/chain\/l0: ELOOP \(more than 40 symlinks \(the kernel's MAXSYMLINKS\)\)/,
+      /\/chain\/l0: ELOOP \(more than 40 symlinks, the kernel's MAXSYMLINKS\)/,
     );
     expect(brokenReason(d, '/loader/entries/chain40.conf')).toBe('');
     expect(brokenReason(d, '/loader/entries/loop.conf')).toMatch(/\/loop-a: ELOOP \(more than 40 symlinks/);

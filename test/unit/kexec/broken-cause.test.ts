@@ -42,8 +42,13 @@ function run(args: string[], input = ''): { out: string; err: string; status: nu
 
 describe('a broken entry is refused with the errno behind its reason', () => {
   const cases = [
-    ['loop.conf', 'ELOOP', 'linux /loop1: /loop1: ELOOP (more than 40 symlinks)', 'disk.img:0:/loop1'],
-    ['out.conf', 'EACCES', 'linux /out: /out: EACCES (symlink target escapes the filesystem root)', 'disk.img:0:/out'],
+    [
+      'loop.conf',
+      'ELOOP',
+      "linux /loop1: ELOOP (more than 40 symlinks, the kernel's MAXSYMLINKS)",
+      'disk.img:0:/loop1',
+    ],
+    ['out.conf', 'EACCES', 'linux /out: EACCES (symlink target escapes the filesystem root)', 'disk.img:0:/out'],
     ['dotdot.conf', 'EACCES', "linux /../../vmlinuz: '..' escapes the filesystem root", '(none; entry dotdot.conf)'],
     ['missing.conf', 'ENOENT', 'initrd /gone.img: not found (tried /gone.img)', 'disk.img:0:/vmlinuz'],
   ] as const;
@@ -61,7 +66,7 @@ describe('a broken entry is refused with the errno behind its reason', () => {
   it('the list says the same, the healthy entry plans, and the menu shows the errno', () => {
     const list = JSON.parse(run(['list', '--json', '--no-sys']).out) as ListJson;
     expect(list.entries.find((e) => e.id === 'loop.conf')?.reason).toBe(
-      'linux /loop1: /loop1: ELOOP (more than 40 symlinks) on disk.img:0',
+      "linux /loop1: ELOOP (more than 40 symlinks, the kernel's MAXSYMLINKS) on disk.img:0",
     );
     const ok = run(['boot', '--dry-run', '--entry', 'ok.conf']);
     expect(ok.status).toBe(0);
