@@ -73,6 +73,8 @@ function recording(ctx: SourceContext, log: Map<string, FsLookup>): SourceContex
     },
     arch: ctx.arch,
     ...(ctx.originUrl !== undefined ? { originUrl: ctx.originUrl } : {}),
+    ...(ctx.budget ? { budget: ctx.budget } : {}),
+    ...(ctx.entryBudget ? { entryBudget: ctx.entryBudget } : {}),
     lookups: { filesystems: all, record },
   };
 }
