@@ -13,10 +13,11 @@
 
 export class Budget {
   private readonly end: number;
+  /** The budget in whole milliseconds. */
+  readonly ms: number;
 
   constructor(
-    /** The budget in milliseconds. */
-    readonly ms: number,
+    ms: number,
     /** What it is for, in messages: 'grub source', 'grub config vda:1 /boot/grub/grub.cfg'. */
     readonly what: string,
     private readonly parent?: Budget,
@@ -24,6 +25,7 @@ export class Budget {
     private readonly clamped = false,
   ) {
     this.end = performance.now() + ms;
+    this.ms = Math.round(ms);
   }
 
   get expired(): boolean {

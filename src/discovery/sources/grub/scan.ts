@@ -5,7 +5,9 @@
 // real file. Probing and each config's evaluation are remembered across live discovery's
 // runs (evaluations.ts), and reused while no new filesystem or earlier config changes them.
 
+import { Budget, settleWithin, STOP_GRACE_MS } from '../../budget';
 import { diag, type Diagnostic } from '../../diagnostics';
+import { CONFIG_BUDGET_MS } from '../../limits';
 import { FsError, statOrNull } from '../../fs/types';
 import type { FsId, SourceEntry, TimeoutSetting } from '../../model';
 import type { MountedFs, ProposedSettings, SourceContext } from '../context';
@@ -125,6 +127,8 @@ async function evaluate(
   }
   const top = await it.evalMenuFile(file, env, 0, [], null);
   if (!top) return { diagnostics: it.finish() };
+  // Entries defined before the budget ran out still need their bodies run to be entries.
+  if (it.budget?.expired) it.restartBudget(new Budget(STOP_GRACE_MS, 'grub entry bodies (after the config budget)'));
   const fin = finalMenu(top);
   const build = await buildMenu(it, fin, fin.file);
   const fenv = fin.env;
@@ -207,7 +211,22 @@ export class GrubMemory {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const ok = (r: object): boolean => !('failed' in r);
 
-/** Evaluate every grub.cfg on the context's filesystems. */
+/** The settings the first config with entries proposes. */
+function settingsOf(first: GrubConfigResult): ProposedSettings {
+  return {
+    kind: 'menu-config',
+    ...(first.timeout ? { timeout: first.timeout } : {}),
+    ...(first.defaultId !== undefined ? { defaultId: first.defaultId } : {}),
+    from: `${first.file.fsId} ${first.file.path}`,
+  };
+}
+
+/**
+ * Evaluate every grub.cfg on the context's filesystems. Under a source budget (budget.ts)
+ * each config gets a fair share of what is left, at most CONFIG_BUDGET_MS, so one config
+ * that loops cannot starve the configs after it; under an entry budget a disk that is full
+ * has no more of its configs evaluated.
+ */
 export async function scanGrub(
   ctx: SourceContext,
   options: Partial<GrubOptions> = {},
@@ -244,11 +263,40 @@ export async function scanGrub(
     ...found.flatMap((f) => f.esp.map((p) => ({ m: f.m, p }))),
     ...found.flatMap((f) => f.other.map((p) => ({ m: f.m, p }))),
   ];
-  for (const { m, p } of order) {
+  /** Entries this scan found per disk, against the disk's budget. */
+  const perDisk = new Map<string, number>();
+  for (const [k, { m, p }] of order.entries()) {
     const key = fileKey({ loc: { fs: m.fs, report: m.report, refId: m.report.fsId }, path: p });
     if (state.visited.has(key)) continue;
-    const run = await memory.configs.run(
-      ctx,
+    const fsId = m.report.fsId;
+    const device = m.report.device;
+    const where = { fsId, file: p, device };
+    ctx.progress?.({ fsId, file: p });
+    if (ctx.entryBudget && ctx.entryBudget.left(device) - (perDisk.get(device) ?? 0) <= 0) {
+      diagnostics.push(
+        diag(
+          'warning',
+          'grub',
+          'not evaluated: this disk already has as many entries as discovery keeps (limits per disk and per run)',
+          where,
+        ),
+      );
+      continue;
+    }
+    // A fair share of what is left of the source's budget, at most CONFIG_BUDGET_MS.
+    const source = ctx.budget;
+    if (source?.expired) {
+      diagnostics.push(
+        diag('error', 'grub', `not evaluated: the time budget of the ${source.what} (${source.ms} ms) is spent`, where),
+      );
+      continue;
+    }
+    const budget = source?.child(
+      Math.min(CONFIG_BUDGET_MS, source.left() / (order.length - k)),
+      `grub config ${fsId} ${p}`,
+    );
+    const work = memory.configs.run(
+      budget ? { ...ctx, budget } : ctx,
       key,
       async (ectx) => {
         const { view, use } = viewOf(state);
@@ -260,27 +308,46 @@ export async function scanGrub(
       },
       (previous) => ok(previous.outcome) && sameAnswers(previous.use, state),
     );
+    // The interpreter stops itself when the budget is spent; a read that never answers does not.
+    const settled = budget
+      ? await settleWithin(work, budget.ms + 2 * STOP_GRACE_MS)
+      : { done: true as const, value: await work };
+    if (!settled.done) {
+      diagnostics.push(
+        diag(
+          'error',
+          'grub',
+          `evaluation did not finish within its budget of ${budget?.ms ?? 0} ms (a read that never answered?); its entries are not listed`,
+          where,
+        ),
+      );
+      continue;
+    }
+    const run = settled.value;
     applyUse(run.use, state);
     if ('failed' in run.outcome) {
       // A reader failure (I/O error on a damaged disk) costs this config, not the scan.
-      diagnostics.push(
-        diag('error', 'grub', `evaluation stopped: ${run.outcome.failed}`, { fsId: m.report.fsId, file: p }),
-      );
+      const d = diag('error', 'grub', `evaluation stopped: ${run.outcome.failed}`, { fsId, file: p });
+      diagnostics.push(d);
+      ctx.partial?.({ entries: [], diagnostics: [d] });
       continue;
     }
     diagnostics.push(...run.outcome.diagnostics);
     const r = run.outcome.result;
-    if (r && r.entries.length > 0) configs.push(r);
+    if (r && r.entries.length > 0) {
+      configs.push(r);
+      perDisk.set(device, (perDisk.get(device) ?? 0) + r.entries.length);
+    }
+    // This config is done: if the source's run is cut off later, its entries stay.
+    const first = r && configs.length === 1 && r === configs[0] ? settingsOf(r) : undefined;
+    ctx.partial?.({
+      entries: r && r.entries.length > 0 ? r.entries : [],
+      diagnostics: run.outcome.diagnostics,
+      ...(first ? { settings: first } : {}),
+    });
   }
   const entries = configs.flatMap((c) => c.entries);
   const first = configs[0];
-  const settings: ProposedSettings | undefined = first
-    ? {
-        kind: 'menu-config',
-        ...(first.timeout ? { timeout: first.timeout } : {}),
-        ...(first.defaultId !== undefined ? { defaultId: first.defaultId } : {}),
-        from: `${first.file.fsId} ${first.file.path}`,
-      }
-    : undefined;
+  const settings = first ? settingsOf(first) : undefined;
   return { configs, entries, ...(settings ? { settings } : {}), diagnostics };
 }
