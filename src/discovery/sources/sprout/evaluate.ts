@@ -163,7 +163,24 @@ export async function evaluateSprout(
   runPhase('startup', config.phases.startup, extracted, actions, fsId, diagnostics);
 
   const specs: EntrySpec[] = staticEntries.map((e) => ({ name: e.name, template: e, genValues: new Map(), at: e.at }));
+  // The time budget (budget.ts) is checked per generator and per entry: finalising one
+  // entry's values is bounded (stamp.ts), a config's worth of them is not.
+  const outOfTime = (at: Loc, what: string): boolean => {
+    const b = ctx.budget;
+    if (!b?.expired) return false;
+    const spent = b.spent();
+    diagnostics.push(
+      diag(
+        'error',
+        SOURCE,
+        `evaluation stopped at ${what} after ${spent.ms} ms, the time budget of the ${spent.what}; entries built before are kept`,
+        loc(fsId, at),
+      ),
+    );
+    return true;
+  };
   for (const g of generators) {
+    if (outOfTime(g.at, `generator ${g.name}`)) break;
     if (specs.length >= MAX_ENTRIES) {
       diagnostics.push(
         diag(
@@ -182,6 +199,7 @@ export async function evaluateSprout(
   const defaultEntry = config.options.defaultEntry;
   const built: Built[] = [];
   for (const spec of specs.slice(0, MAX_ENTRIES)) {
+    if (outOfTime(spec.at, `entry ${spec.name}`)) break;
     const b = await buildEntry(spec, extracted, env, home, ctx, defaultEntry, opts.fixSortBugs === true);
     if (b) built.push(b);
   }
