@@ -75,10 +75,15 @@ function mergeParts(parts: readonly SourceResult[]): SourceResult {
   return { entries, diagnostics, ...(settings ? { settings } : {}) };
 }
 
+/** 'grub' for grubSource, 'sprout' for sproutSource2 (a bundler's rename). */
+function nameOf(src: EntrySourceFn): string {
+  return src.name.replace(/Source\d*$/, '') || 'unnamed';
+}
+
 async function runOne(src: EntrySourceFn, base: SourceContext, opts: RunOptions): Promise<SourceResult> {
-  const name = src.name || '?';
+  const name = nameOf(src);
   const parts: SourceResult[] = [];
-  let doing: { readonly fsId: string; readonly file: string } | undefined;
+  let doing: { readonly fsId: string; readonly file?: string } | undefined;
   const budget = opts.budgetMs !== undefined ? new Budget(opts.budgetMs, `${name} source`) : undefined;
   const ctx: SourceContext = {
     ...base,
@@ -102,7 +107,7 @@ async function runOne(src: EntrySourceFn, base: SourceContext, opts: RunOptions)
   const r = await settleWithin(work, budget.ms + STOP_GRACE_MS);
   if (r.done) return capResult(r.value);
   const kept = capResult(mergeParts(parts));
-  const where = doing ? ` while it was on ${doing.fsId} ${doing.file}` : '';
+  const where = doing ? ` while it was on ${doing.fsId}${doing.file !== undefined ? ` ${doing.file}` : ''}` : '';
   return {
     ...kept,
     diagnostics: [
@@ -110,7 +115,7 @@ async function runOne(src: EntrySourceFn, base: SourceContext, opts: RunOptions)
       diag(
         'error',
         'discovery',
-        `entry source ${name} did not finish within its budget of ${budget.ms} ms${where} (a read that never answered?); ` +
+        `entry source ${name} did not finish within its budget of ${budget.ms} ms${where} (its reads did not answer in time); ` +
           `the ${kept.entries.length} entries of what it finished are kept, the rest are not listed`,
         doing ?? {},
       ),

@@ -44,8 +44,8 @@ export interface SourceContext {
    * reported is kept. The final result must still contain everything.
    */
   readonly partial?: (part: SourceResult) => void;
-  /** Say which file the run is working on, for the message if it is cut off. */
-  readonly progress?: (doing: { readonly fsId: FsId; readonly file: string }) => void;
+  /** Say which filesystem (and file) the run is working on, for the message if it is cut off. */
+  readonly progress?: (doing: { readonly fsId: FsId; readonly file?: string }) => void;
   /** Entries per disk and per run: stop reading a disk with no `left()`. */
   readonly entryBudget?: EntryBudget;
 }

@@ -240,8 +240,9 @@ export async function scanGrub(
   const diagnostics: Diagnostic[] = [];
   const configs: GrubConfigResult[] = [];
   const found: { m: MountedFs; esp: string[]; other: string[] }[] = [];
-  for (const m of ctx.filesystems) {
-    const probe = await memory.probes.run(
+  for (const [i, m] of ctx.filesystems.entries()) {
+    ctx.progress?.({ fsId: m.report.fsId });
+    const work = memory.probes.run(
       ctx,
       m.report.fsId,
       async () => {
@@ -253,6 +254,18 @@ export async function scanGrub(
       },
       ok,
     );
+    // Looking on a slow disk must not use up the time of the disks after it (half a fair share).
+    const share = ctx.budget ? Math.min(CONFIG_BUDGET_MS, ctx.budget.left() / (ctx.filesystems.length - i) / 2) : 0;
+    const settled = ctx.budget ? await settleWithin(work, share) : { done: true as const, value: await work };
+    if (!settled.done) {
+      diagnostics.push(
+        diag('error', 'grub', `looking for grub.cfg here did not finish within ${Math.round(share)} ms; skipped`, {
+          fsId: m.report.fsId,
+        }),
+      );
+      continue;
+    }
+    const probe = settled.value;
     if ('failed' in probe) {
       diagnostics.push(diag('error', 'grub', `probing for grub.cfg failed: ${probe.failed}`, { fsId: m.report.fsId }));
       continue;
@@ -317,7 +330,7 @@ export async function scanGrub(
         diag(
           'error',
           'grub',
-          `evaluation did not finish within its budget of ${budget?.ms ?? 0} ms (a read that never answered?); its entries are not listed`,
+          `evaluation did not finish within its budget of ${budget?.ms ?? 0} ms (its reads did not answer in time); its entries are not listed`,
           where,
         ),
       );

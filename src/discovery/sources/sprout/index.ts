@@ -133,7 +133,7 @@ async function scanConfigs(
         diag(
           'error',
           SOURCE,
-          `evaluation did not finish within its budget of ${budget?.ms ?? 0} ms (a read that never answered?); its entries are not listed`,
+          `evaluation did not finish within its budget of ${budget?.ms ?? 0} ms (its reads did not answer in time); its entries are not listed`,
           { fsId, file: configPath },
         ),
       );

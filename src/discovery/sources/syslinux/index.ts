@@ -62,7 +62,7 @@ export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise
   let settings: ProposedSettings | undefined;
   for (const [k, mfs] of ctx.filesystems.entries()) {
     const fsId = mfs.report.fsId;
-    ctx.progress?.({ fsId, file: '/' });
+    ctx.progress?.({ fsId });
     // A fair share of the source's time budget per filesystem (budget.ts); a hard stop for reads.
     const source = ctx.budget;
     if (source?.expired) {
@@ -97,7 +97,7 @@ export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise
         diag(
           'error',
           SOURCE,
-          `scan did not finish within its budget of ${budget?.ms ?? 0} ms (a read that never answered?); its entries are not listed`,
+          `looking for a syslinux config here did not finish within its budget of ${budget?.ms ?? 0} ms (its reads did not answer in time); its entries are not listed`,
           { fsId },
         ),
       );
