@@ -7,6 +7,7 @@
 
 import type { Budget } from '../../budget';
 import { diag, type Diagnostic, type Severity } from '../../diagnostics';
+import { Interner } from '../../entries/intern';
 import { FsError, readFileLimited } from '../../fs/types';
 import type { SourceContext } from '../context';
 import { BUILTINS } from './builtins';
@@ -61,6 +62,8 @@ export class Interp implements GrubHost {
   /** Files evaluated as a menu (directly or via configfile) anywhere in this scan. */
   private readonly visited: Set<string>;
   private readonly cache: ScriptCache;
+  /** Files and command lines shared by this config's entries (entries/intern.ts). */
+  readonly interner = new Interner();
   /** Wall-clock budget (from the context; scan.ts may hand entry bodies another). */
   budget: Budget | undefined;
   /** Where the budget ran out, once it has. */

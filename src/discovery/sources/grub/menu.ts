@@ -96,6 +96,7 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
           ...(groups.length ? { group: groups.join('>') } : {}),
         },
         (loc, p) => it.statFile(loc, p),
+        it.interner,
       );
       if (typeof built === 'string') {
         it.report(null, 'info', `entry '${def.title.slice(0, 80)}' not listed: ${built}`, def.line, def.file);

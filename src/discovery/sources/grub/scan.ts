@@ -16,7 +16,7 @@ import { tokenFor } from './devices';
 import { Interp, type GrubOptions, type ScriptCache } from './eval';
 import type { SaveEnvIntent } from './host';
 import { applyUse, newScanState, sameAnswers, viewOf, type StateUse } from './scan-state';
-import { buildMenu, firstListed, resolveMenuPath, type MenuNode } from './menu';
+import { buildMenu, firstListed, resolveMenuPath } from './menu';
 import { DEFAULT_LIMITS, platformVariables } from './platform';
 import { Env, type FsLoc, type SourceFile, fileKey, finalMenu } from './state';
 
@@ -39,8 +39,9 @@ export interface GrubConfigResult {
   readonly probed: { readonly fsId: FsId; readonly path: string };
   /** The file whose menu was used (differs from `probed` after a stub's configfile). */
   readonly file: { readonly fsId: FsId; readonly path: string };
+  // The menu tree (MenuNode: definitions and their parsed bodies) is not kept: it costs about
+  // ten times the entries themselves and is only needed to pick the default, done here.
   readonly entries: SourceEntry[];
-  readonly nodes: readonly MenuNode[];
   readonly timeout?: TimeoutSetting;
   readonly defaultId?: string;
   readonly defaultReason: string;
@@ -174,7 +175,6 @@ async function evaluate(
     probed: { fsId: m.report.fsId, path },
     file: { fsId: fin.file.loc.refId, path: fin.file.path },
     entries: build.entries,
-    nodes: build.nodes,
     timeout: timeoutOf(fenv),
     ...(defaultId !== undefined ? { defaultId } : {}),
     defaultReason,
