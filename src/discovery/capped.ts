@@ -30,6 +30,7 @@ interface Dropped {
 }
 
 function count(x: Dropped, severity: Severity, n: number): void {
+  if (n <= 0) return;
   if (severity === 'error') x.errors += n;
   else if (severity === 'warning') x.warnings += n;
   else x.infos += n;
