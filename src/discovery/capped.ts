@@ -2,10 +2,11 @@
 // unknown keys, one warning per `$var` use), and every one of them would reach the menu and
 // `list --json`. Every source's diagnostics, and every entry's, pass through here: the first
 // MAX_DIAGNOSTICS_PER_FILE of a file are kept in order, the rest are counted into one summary
-// line for that file. A summary that crosses a thread or a second cap is merged, not capped.
+// line for that file, and no message is longer than MAX_MESSAGE_CHARS. A summary that crosses
+// a thread or a second cap is merged, not capped.
 
 import { diag, type Diagnostic, type Severity } from './diagnostics';
-import { MAX_DIAGNOSTICS_PER_FILE } from './limits';
+import { MAX_DIAGNOSTICS_PER_FILE, MAX_MESSAGE_CHARS } from './limits';
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
 
@@ -80,7 +81,7 @@ export class DiagnosticCap {
     }
     if (x.kept < this.max) {
       x.kept++;
-      this.kept.push(d);
+      this.kept.push(shortened(d));
       return;
     }
     count(x, d.severity, 1);
@@ -109,9 +110,16 @@ export class DiagnosticCap {
   }
 }
 
-/** `ds` capped per file (the same array when nothing needs capping). */
+/** `d` with its message cut to MAX_MESSAGE_CHARS (a value quoted whole can be 64 KiB). */
+function shortened(d: Diagnostic): Diagnostic {
+  if (d.message.length <= MAX_MESSAGE_CHARS) return d;
+  const n = d.message.length;
+  return { ...d, message: `${d.message.slice(0, MAX_MESSAGE_CHARS - 40)}… (message of ${n} characters cut)` };
+}
+
+/** `ds` capped per file, messages cut (the same array when nothing needs either). */
 export function capPerFile(ds: Diagnostic[], max: number = MAX_DIAGNOSTICS_PER_FILE): Diagnostic[] {
-  if (ds.length <= max) return ds;
+  if (ds.length <= max && ds.every((d) => d.message.length <= MAX_MESSAGE_CHARS)) return ds;
   const cap = new DiagnosticCap(max);
   cap.pushAll(ds);
   return cap.list();

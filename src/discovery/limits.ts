@@ -6,6 +6,9 @@
 /** Diagnostics kept per file (per source and per entry); the rest are summed up in one line. */
 export const MAX_DIAGNOSTICS_PER_FILE = 200;
 
+/** Characters of one diagnostic's message; longer ones (a 60,000-character path) are cut. */
+export const MAX_MESSAGE_CHARS = 1024;
+
 /** Entries one disk may contribute (all sources together); later ones are dropped. */
 export const MAX_ENTRIES_PER_DISK = 4096;
 

@@ -73,7 +73,8 @@ export async function buildBlsEntry(
       if (r.note) diagnostics.push(diag('info', SRC, `${key}: ${r.note}`, at(where, line)));
       return ref(r.path);
     }
-    const why = `${key} ${value}: ${r.reason} on ${rep.fsId}`;
+    const shown = value.length > 200 ? `${value.slice(0, 200)}… (${value.length} characters)` : value;
+    const why = `${key} ${shown}: ${r.reason.length > 400 ? `${r.reason.slice(0, 400)}…` : r.reason} on ${rep.fsId}`;
     reason ??= why;
     diagnostics.push(diag('error', SRC, `${why}; entry cannot boot`, at(where, line)));
     if (r.path === undefined) {
