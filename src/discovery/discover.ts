@@ -54,6 +54,8 @@ export interface DiscoverOptions {
    * behaviour, kept as the baseline of bench/discovery).
    */
   readonly reevaluate?: 'all' | 'affected';
+  /** Entries kept per disk and per run (default: limits.ts; tests use small ones). */
+  readonly entryLimits?: { readonly perDisk: number; readonly perRun: number };
 }
 
 /** What the cross-disk sources did in one discovery (for tests and bench/discovery). */
@@ -138,8 +140,9 @@ async function collect(
   arch: EfiArch,
   session: EvaluationSession,
   sourceBudgetMs: number,
+  entryLimits: DiscoverOptions['entryLimits'],
 ): Promise<{ entries: SourceEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
-  const budget = new EntryBudget();
+  const budget = entryLimits ? new EntryBudget(entryLimits.perDisk, entryLimits.perRun) : new EntryBudget();
   const local = [
     ...locals.filter((l): l is LocalResult => l !== undefined),
     // --root trees have no scan worker: their local sources run here.
@@ -245,7 +248,17 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
       sourceRuns += global.length;
       return {
         mounts,
-        ran: await collect(global, localOnRoots, mounts, rootMounts, localsNow, arch, evaluations, deadlineMs),
+        ran: await collect(
+          global,
+          localOnRoots,
+          mounts,
+          rootMounts,
+          localsNow,
+          arch,
+          evaluations,
+          deadlineMs,
+          opts.entryLimits,
+        ),
       };
     });
     queue = run.catch(() => undefined);

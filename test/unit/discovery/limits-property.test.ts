@@ -15,6 +15,7 @@ import { diag, type Diagnostic, type Severity } from '../../../src/discovery/dia
 import { EntryBudget } from '../../../src/discovery/entry-budget';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import { MAX_DIAGNOSTICS_PER_FILE, MAX_EXPANSION_BYTES, MAX_MESSAGE_CHARS } from '../../../src/discovery/limits';
+import { discover } from '../../../src/discovery/discover';
 import { runSourcesOver } from '../../../src/discovery/local';
 import { namedTarget, type FsReport, type SourceEntry } from '../../../src/discovery/model';
 import { blsSource } from '../../../src/discovery/sources/bls';
@@ -256,5 +257,35 @@ describe('entry floods', () => {
       }),
       { numRuns: 20 },
     );
+  });
+
+  it('discover keeps at most the per-disk and per-run budgets, in disk order, and says so', async () => {
+    const dirs = ['a', 'b', 'c'].map((name) => {
+      const dir = path.join(root, `roots-${name}`);
+      fs.mkdirSync(path.join(dir, 'loader', 'entries'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'vmlinuz'), 'k');
+      for (let i = 0; i < 30; i++)
+        fs.writeFileSync(
+          path.join(dir, 'loader', 'entries', `${name}${String(i).padStart(2, '0')}.conf`),
+          `title ${name} ${i}\nlinux /vmlinuz\n`,
+        );
+      return dir;
+    });
+    const s = await discover({
+      roots: dirs.map((d) => `${d},xbootldr`),
+      sysBlock: false,
+      sources: [blsSource],
+      entryLimits: { perDisk: 20, perRun: 50 },
+    });
+    try {
+      const perDevice = (d: string) => s.result.entries.filter((e) => e.origin.device === d).length;
+      expect(dirs.map(perDevice)).toEqual([20, 20, 10]);
+      const msgs = s.result.diagnostics.map((d) => d.message);
+      // The BLS source stopped reading each full disk; discovery refused the third disk's excess.
+      expect(msgs.filter((m) => /^this disk already has/.test(m))).toHaveLength(3);
+      expect(msgs).toContain('more than 50 entries over all disks: 10 more not listed (limit per run)');
+    } finally {
+      await s.close();
+    }
   });
 });
