@@ -7,6 +7,7 @@ import { Budget, settleWithin } from '../../../src/discovery/budget';
 import { runSourcesOver } from '../../../src/discovery/local';
 import type { DeviceInfo } from '../../../src/discovery/model';
 import type { EntrySourceFn, SourceContext } from '../../../src/discovery/sources/context';
+import { EvaluationTable, Evaluations } from '../../../src/discovery/sources/evaluations';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { createSproutSource } from '../../../src/discovery/sources/sprout';
 import { scanFilesystem } from '../../../src/discovery/sources/syslinux';
@@ -122,6 +123,25 @@ describe('cross-disk sources stop at a spent budget, with a diagnostic naming th
         /^entry source stuck did not finish within its budget of 10 ms while it was on vda:1 \/second\.cfg/,
       ),
     ]);
+  });
+});
+
+describe('an evaluation a pass gave up on', () => {
+  it('is not waited for again by later passes of the session until it finishes', async () => {
+    const table = new EvaluationTable<string>();
+    const session = new Evaluations();
+    const ctx: SourceContext = { filesystems: [], get: () => undefined, arch: 'x64', session };
+    let release: (v: string) => void = () => undefined;
+    const first = table.run(ctx, 'vda:1 /boot/grub/grub.cfg', () => new Promise<string>((r) => (release = r)));
+    expect(await settleWithin(first, 5)).toEqual({ done: false });
+    expect(table.stillRunning(ctx, 'vda:1 /boot/grub/grub.cfg')).toBe(true);
+    expect(table.stillRunning(ctx, 'vdb:1 /boot/grub/grub.cfg')).toBe(false);
+    // Another session, or none, knows nothing of it.
+    expect(table.stillRunning({ ...ctx, session: new Evaluations() }, 'vda:1 /boot/grub/grub.cfg')).toBe(false);
+    release('menu');
+    await first;
+    expect(table.stillRunning(ctx, 'vda:1 /boot/grub/grub.cfg')).toBe(false);
+    expect(await table.run(ctx, 'vda:1 /boot/grub/grub.cfg', () => Promise.resolve('again'))).toBe('menu');
   });
 });
 

@@ -242,6 +242,19 @@ export async function scanGrub(
   const found: { m: MountedFs; esp: string[]; other: string[] }[] = [];
   for (const [i, m] of ctx.filesystems.entries()) {
     ctx.progress?.({ fsId: m.report.fsId });
+    if (memory.probes.stillRunning(ctx, m.report.fsId)) {
+      diagnostics.push(
+        diag(
+          'error',
+          'grub',
+          'not looked at again: looking for grub.cfg here in an earlier pass still waits for a read',
+          {
+            fsId: m.report.fsId,
+          },
+        ),
+      );
+      continue;
+    }
     const work = memory.probes.run(
       ctx,
       m.report.fsId,
@@ -293,6 +306,12 @@ export async function scanGrub(
           'not evaluated: this disk already has as many entries as discovery keeps (limits per disk and per run)',
           where,
         ),
+      );
+      continue;
+    }
+    if (memory.configs.stillRunning(ctx, key)) {
+      diagnostics.push(
+        diag('error', 'grub', 'not evaluated again: its evaluation of an earlier pass still waits for a read', where),
       );
       continue;
     }

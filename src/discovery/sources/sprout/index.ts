@@ -100,6 +100,15 @@ async function scanConfigs(
   for (const [k, m] of esps.entries()) {
     const fsId = m.report.fsId;
     ctx.progress?.({ fsId, file: configPath });
+    if (runs.stillRunning(ctx, fsId)) {
+      diagnostics.push(
+        diag('error', SOURCE, 'not evaluated again: its evaluation of an earlier pass still waits for a read', {
+          fsId,
+          file: configPath,
+        }),
+      );
+      continue;
+    }
     // A fair share of the source's time budget per ESP (budget.ts); a hard stop for reads.
     const source = ctx.budget;
     if (source?.expired) {

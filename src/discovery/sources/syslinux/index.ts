@@ -63,6 +63,12 @@ export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise
   for (const [k, mfs] of ctx.filesystems.entries()) {
     const fsId = mfs.report.fsId;
     ctx.progress?.({ fsId });
+    if (scans.stillRunning(ctx, fsId)) {
+      diagnostics.push(
+        diag('error', SOURCE, 'not looked at again: the scan of an earlier pass still waits for a read', { fsId }),
+      );
+      continue;
+    }
     // A fair share of the source's time budget per filesystem (budget.ts); a hard stop for reads.
     const source = ctx.budget;
     if (source?.expired) {
