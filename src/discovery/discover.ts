@@ -54,8 +54,13 @@ export interface DiscoverOptions {
    * behaviour, kept as the baseline of bench/discovery).
    */
   readonly reevaluate?: 'all' | 'affected';
-  /** Entries kept per disk and per run (default: limits.ts; tests use small ones). */
-  readonly entryLimits?: { readonly perDisk: number; readonly perRun: number };
+  /** Entries (and their bytes) kept per disk and per run (default: limits.ts; tests use small ones). */
+  readonly entryLimits?: {
+    readonly perDisk: number;
+    readonly perRun: number;
+    readonly bytesPerDisk?: number;
+    readonly bytesPerRun?: number;
+  };
 }
 
 /** What the cross-disk sources did in one discovery (for tests and bench/discovery). */
@@ -142,7 +147,9 @@ async function collect(
   sourceBudgetMs: number,
   entryLimits: DiscoverOptions['entryLimits'],
 ): Promise<{ entries: SourceEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
-  const budget = entryLimits ? new EntryBudget(entryLimits.perDisk, entryLimits.perRun) : new EntryBudget();
+  const budget = entryLimits
+    ? new EntryBudget(entryLimits.perDisk, entryLimits.perRun, entryLimits.bytesPerDisk, entryLimits.bytesPerRun)
+    : new EntryBudget();
   const local = [
     ...locals.filter((l): l is LocalResult => l !== undefined),
     // --root trees have no scan worker: their local sources run here.

@@ -15,6 +15,12 @@ export const MAX_ENTRIES_PER_DISK = 4096;
 /** Entries one discovery keeps over all disks. */
 export const MAX_ENTRIES_PER_RUN = 16_384;
 
+/** Bytes of entry text (titles, ids, command lines, paths) one disk may contribute. */
+export const MAX_ENTRY_BYTES_PER_DISK = 16 * 1024 * 1024;
+
+/** Bytes of entry text one discovery keeps over all disks. */
+export const MAX_ENTRY_BYTES_PER_RUN = 64 * 1024 * 1024;
+
 /**
  * Bytes the grub variables of one BLS snippet may expand to, all its lines together: the
  * boot path refuses a command line over 64 KiB anyway (docs/kexec.md §3).

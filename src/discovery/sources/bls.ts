@@ -8,7 +8,13 @@ import { FsError, readFileLimited, type DirEntry } from '../fs/types';
 import { capPerFile } from '../capped';
 import { BLS_LIMITS, parseBlsEntry } from '../config/blsfile';
 import { loadGrubVars, type ExpansionBudget, type VarFs, type VarLookup } from '../config/kernelopts';
-import { MAX_DIAGNOSTICS_PER_FILE, MAX_ENTRIES_PER_DISK, MAX_EXPANSION_BYTES_PER_DISK } from '../limits';
+import { entryBytes } from '../entry-budget';
+import {
+  MAX_DIAGNOSTICS_PER_FILE,
+  MAX_ENTRIES_PER_DISK,
+  MAX_ENTRY_BYTES_PER_DISK,
+  MAX_EXPANSION_BYTES_PER_DISK,
+} from '../limits';
 import { LOADERCONF_MAX_BYTES, parseLoaderConf } from '../config/loaderconf';
 import { buildBlsEntry } from '../entries/blsentry';
 import { ROOTFS_ENTRIES_DIR } from '../entries/paths';
@@ -89,8 +95,8 @@ function varFilesystems(ctx: SourceContext, m: MountedFs): VarFs[] {
 
 /** What one run of the BLS source may still spend, per disk. */
 interface DiskBudgets {
-  /** Entries each disk may still add (MAX_ENTRIES_PER_DISK, less what discovery holds). */
-  readonly entries: Map<string, number>;
+  /** Entries and bytes each disk may still add (limits.ts, less what discovery holds). */
+  readonly entries: Map<string, { entries: number; bytes: number }>;
   /** What the snippets of each disk may still expand to. */
   readonly expansion: Map<string, ExpansionBudget>;
 }
@@ -137,13 +143,13 @@ async function scanDir(
       );
       break;
     }
-    const left = budgets.entries.get(device) ?? MAX_ENTRIES_PER_DISK;
-    if (left <= 0) {
+    const left = budgets.entries.get(device) ?? { entries: MAX_ENTRIES_PER_DISK, bytes: MAX_ENTRY_BYTES_PER_DISK };
+    if (left.entries <= 0 || left.bytes <= 0) {
       diagnostics.push(
         diag(
           'warning',
           SRC,
-          `this disk already has ${MAX_ENTRIES_PER_DISK} entries or discovery is full (limits per disk and per run); ${d.name} and the rest of the directory are not read`,
+          `this disk already has as many entries as discovery keeps (limits per disk and per run); ${d.name} and the rest of the directory are not read`,
           { fsId, device, file: dir },
         ),
       );
@@ -182,7 +188,7 @@ async function scanDir(
     if ('hidden' in built) diagnostics.push(...built.hidden);
     else {
       entries.push(built.entry);
-      budgets.entries.set(device, left - 1);
+      budgets.entries.set(device, { entries: left.entries - 1, bytes: left.bytes - entryBytes(built.entry) });
     }
   }
   if (skipped > MAX_DIAGNOSTICS_PER_FILE) {
@@ -236,7 +242,10 @@ export const blsSource: EntrySourceFn = async function bls(ctx) {
   for (const m of ctx.filesystems) {
     const device = m.report.device;
     if (!budgets.entries.has(device))
-      budgets.entries.set(device, ctx.entryBudget?.left(device) ?? MAX_ENTRIES_PER_DISK);
+      budgets.entries.set(device, {
+        entries: ctx.entryBudget?.left(device) ?? MAX_ENTRIES_PER_DISK,
+        bytes: ctx.entryBudget?.bytesLeft(device) ?? MAX_ENTRY_BYTES_PER_DISK,
+      });
   }
   const entries: SourceEntry[] = [];
   // One filesystem after another, so a disk's budget is spent in the same order every time.

@@ -8,13 +8,19 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../../src/discovery/diagnostics';
 import type { ListJson } from '../../../src/discovery/json';
-import { MAX_DIAGNOSTICS_PER_FILE, MAX_ENTRIES_PER_DISK, MAX_EXPANSION_BYTES } from '../../../src/discovery/limits';
+import {
+  MAX_DIAGNOSTICS_PER_FILE,
+  MAX_ENTRIES_PER_DISK,
+  MAX_ENTRY_BYTES_PER_DISK,
+  MAX_EXPANSION_BYTES,
+} from '../../../src/discovery/limits';
 import { DEFAULT_LIMITS } from '../../../src/discovery/sources/grub';
 import {
   denseGrubCfg,
   denseGrubDisk,
   diagnosticFloodDisk,
   expansionDisk,
+  fatSproutDisk,
   healthyGrubDisk,
   loopingGrubDisk,
 } from '../../fixtures/hostile';
@@ -159,13 +165,33 @@ describe('finding 7: many entries cannot exhaust memory', () => {
     expect(json.entries).toHaveLength(MAX_ENTRIES_PER_DISK);
     const budget = json.diagnostics.find((d) => d.device === disk && /entries on this disk/.test(d.message));
     expect(budget?.message).toMatch(
-      new RegExp(`^more than ${MAX_ENTRIES_PER_DISK} entries on this disk: \\d+ more not listed \\(limit per disk\\)$`),
+      new RegExp(
+        `^more than ${MAX_ENTRIES_PER_DISK} entries or 16 MiB of entries on this disk: \\d+ more not listed \\(limit per disk\\)$`,
+      ),
     );
     // Configs after the budget is spent are not even evaluated, and say so.
     expect(
       json.diagnostics.filter((d) => /^not evaluated: this disk already has/.test(d.message)).length,
     ).toBeGreaterThan(0);
     expectCapped(allDiagnostics(json));
+    expect(sha256File(disk)).toBe(before);
+  });
+});
+
+describe('finding 7: entries with 64 KiB of text each are budgeted by bytes too', () => {
+  it('a 61 KB sprout.toml generating 19,602 entries with 60,000-character command lines (96 MiB heap)', () => {
+    const disk = fatSproutDisk();
+    const before = sha256File(disk);
+    const { json } = list(96, '--disk', disk);
+    expect(json.entries.find((e) => e.id === 'ok.conf')?.bootable).toBe(true);
+    const sprout = json.entries.filter((e) => e.origin.source === 'sprout');
+    // As many as fit in the disk's bytes (about 16 MiB of entry text), not 19,602.
+    expect(sprout.length).toBeGreaterThan(100);
+    expect(sprout.length).toBeLessThan(MAX_ENTRY_BYTES_PER_DISK / 60_000 + 1);
+    const stop = json.diagnostics.find((d) => d.file === '/sprout.toml' && /the rest are not built/.test(d.message));
+    expect(stop?.message).toMatch(
+      /^entry \S+ and the rest are not built: this disk already has as many entries as discovery keeps/,
+    );
     expect(sha256File(disk)).toBe(before);
   });
 });

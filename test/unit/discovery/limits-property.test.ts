@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { capPerFile, DiagnosticCap } from '../../../src/discovery/capped';
 import { BLS_LIMITS } from '../../../src/discovery/config/blsfile';
 import { diag, type Diagnostic, type Severity } from '../../../src/discovery/diagnostics';
-import { EntryBudget } from '../../../src/discovery/entry-budget';
+import { EntryBudget, entryBytes } from '../../../src/discovery/entry-budget';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import { MAX_DIAGNOSTICS_PER_FILE, MAX_EXPANSION_BYTES, MAX_MESSAGE_CHARS } from '../../../src/discovery/limits';
 import { discover } from '../../../src/discovery/discover';
@@ -197,38 +197,60 @@ describe('expansion chains through the BLS source', () => {
 });
 
 describe('entry floods', () => {
-  it('EntryBudget admits in order, per disk and per run, and counts every refusal (property)', () => {
-    const arrivals = fc.array(fc.record({ device: fc.constantFrom('/dev/a', '/dev/b', '/dev/c'), n: fc.nat(50) }), {
-      maxLength: 20,
+  it('EntryBudget admits in order, per disk and per run, by count and by bytes, and counts every refusal (property)', () => {
+    const arrivals = fc.array(
+      fc.record({
+        device: fc.constantFrom('/dev/a', '/dev/b', '/dev/c'),
+        n: fc.nat(50),
+        // Titles and command lines of any size up to 64 KiB: a count alone bounds nothing.
+        title: fc.nat(64 * 1024),
+        cmdline: fc.nat(64 * 1024),
+      }),
+      { maxLength: 20 },
+    );
+    const limits = fc.record({
+      perDisk: fc.integer({ min: 1, max: 60 }),
+      perRun: fc.integer({ min: 1, max: 120 }),
+      bytesPerDisk: fc.integer({ min: 1, max: 2 * 1024 * 1024 }),
+      bytesPerRun: fc.integer({ min: 1, max: 4 * 1024 * 1024 }),
     });
     fc.assert(
-      fc.property(
-        arrivals,
-        fc.integer({ min: 1, max: 60 }),
-        fc.integer({ min: 1, max: 120 }),
-        (spec, perDisk, perRun) => {
-          const entries = spec.flatMap((s, i) =>
-            Array.from(
-              { length: s.n },
-              (_, k) => ({ origin: { device: s.device }, sourceId: `${i}.${k}` }) as SourceEntry,
-            ),
-          );
-          const b = new EntryBudget(perDisk, perRun);
-          const kept = b.admit(entries);
-          expect(kept.length).toBeLessThanOrEqual(perRun);
-          for (const dev of ['/dev/a', '/dev/b', '/dev/c'])
-            expect(kept.filter((e) => e.origin.device === dev).length).toBeLessThanOrEqual(perDisk);
-          // A subsequence, in order; and greedy: nothing refused while its disk and the run had room.
-          let j = 0;
-          for (const e of entries) if (kept[j] === e) j++;
-          expect(j).toBe(kept.length);
-          const refused = b
-            .diagnostics()
-            .reduce((n, d) => n + Number(/: (\d+) more not listed/.exec(d.message)![1]), 0);
-          expect(refused).toBe(entries.length - kept.length);
-          expect(b.overflowed).toBe(refused > 0);
-        },
-      ),
+      fc.property(arrivals, limits, (spec, l) => {
+        const entries: SourceEntry[] = spec.flatMap((s, i) =>
+          Array.from({ length: s.n }, (_, k) => ({
+            sourceId: `${i}.${k}`,
+            title: 't'.repeat(s.title),
+            origin: { source: 'grub' as const, fsId: 'x:1', device: s.device, partition: 1, file: '/grub.cfg' },
+            status: {
+              ok: true as const,
+              target: {
+                kind: 'linux' as const,
+                kernel: { fsId: 'x:1', path: '/k' },
+                initrds: [],
+                cmdline: 'c'.repeat(s.cmdline),
+              },
+            },
+            diagnostics: [],
+          })),
+        );
+        const b = new EntryBudget(l.perDisk, l.perRun, l.bytesPerDisk, l.bytesPerRun);
+        const kept = b.admit(entries);
+        const bytes = (es: readonly SourceEntry[]) => es.reduce((n, e) => n + entryBytes(e), 0);
+        expect(kept.length).toBeLessThanOrEqual(l.perRun);
+        expect(bytes(kept)).toBeLessThanOrEqual(l.bytesPerRun);
+        for (const dev of ['/dev/a', '/dev/b', '/dev/c']) {
+          const mine = kept.filter((e) => e.origin.device === dev);
+          expect(mine.length).toBeLessThanOrEqual(l.perDisk);
+          expect(bytes(mine)).toBeLessThanOrEqual(l.bytesPerDisk);
+        }
+        // A subsequence, in order.
+        let j = 0;
+        for (const e of entries) if (kept[j] === e) j++;
+        expect(j).toBe(kept.length);
+        const refused = b.diagnostics().reduce((n, d) => n + Number(/: (\d+) more not listed/.exec(d.message)![1]), 0);
+        expect(refused).toBe(entries.length - kept.length);
+        expect(b.overflowed).toBe(refused > 0);
+      }),
       { numRuns: 300 },
     );
   });
@@ -283,7 +305,9 @@ describe('entry floods', () => {
       const msgs = s.result.diagnostics.map((d) => d.message);
       // The BLS source stopped reading each full disk; discovery refused the third disk's excess.
       expect(msgs.filter((m) => /^this disk already has/.test(m))).toHaveLength(3);
-      expect(msgs).toContain('more than 50 entries over all disks: 10 more not listed (limit per run)');
+      expect(msgs).toContain(
+        'more than 50 entries or 64 MiB of entries over all disks: 10 more not listed (limit per run)',
+      );
     } finally {
       await s.close();
     }

@@ -7,6 +7,7 @@
 
 import { Budget, settleWithin, STOP_GRACE_MS } from '../../budget';
 import { diag, type Diagnostic } from '../../diagnostics';
+import { entryBytes } from '../../entry-budget';
 import { CONFIG_BUDGET_MS } from '../../limits';
 import { FsError, statOrNull } from '../../fs/types';
 import type { FsId, SourceEntry, TimeoutSetting } from '../../model';
@@ -289,8 +290,8 @@ export async function scanGrub(
     ...found.flatMap((f) => f.esp.map((p) => ({ m: f.m, p }))),
     ...found.flatMap((f) => f.other.map((p) => ({ m: f.m, p }))),
   ];
-  /** Entries this scan found per disk, against the disk's budget. */
-  const perDisk = new Map<string, number>();
+  /** Entries (and their bytes) this scan found per disk, against the disk's budget. */
+  const perDisk = new Map<string, { entries: number; bytes: number }>();
   for (const [k, { m, p }] of order.entries()) {
     const key = fileKey({ loc: { fs: m.fs, report: m.report, refId: m.report.fsId }, path: p });
     if (state.visited.has(key)) continue;
@@ -298,7 +299,9 @@ export async function scanGrub(
     const device = m.report.device;
     const where = { fsId, file: p, device };
     ctx.progress?.({ fsId, file: p });
-    if (ctx.entryBudget && ctx.entryBudget.left(device) - (perDisk.get(device) ?? 0) <= 0) {
+    const mine = perDisk.get(device) ?? { entries: 0, bytes: 0 };
+    const eb = ctx.entryBudget;
+    if (eb && (eb.left(device) - mine.entries <= 0 || eb.bytesLeft(device) - mine.bytes <= 0)) {
       diagnostics.push(
         diag(
           'warning',
@@ -368,7 +371,10 @@ export async function scanGrub(
     const r = run.outcome.result;
     if (r && r.entries.length > 0) {
       configs.push(r);
-      perDisk.set(device, (perDisk.get(device) ?? 0) + r.entries.length);
+      perDisk.set(device, {
+        entries: mine.entries + r.entries.length,
+        bytes: mine.bytes + r.entries.reduce((n, e) => n + entryBytes(e), 0),
+      });
     }
     // This config is done: if the source's run is cut off later, its entries stay.
     const first = r && configs.length === 1 && r === configs[0] ? settingsOf(r) : undefined;
