@@ -64,6 +64,8 @@ export class Interp implements GrubHost {
   private readonly cache: ScriptCache;
   /** Files and command lines shared by this config's entries (entries/intern.ts). */
   readonly interner = new Interner();
+  /** Bytes of entries this config may still build (its disk's budget, entry-budget.ts). */
+  entryBytesLeft = Infinity;
   /** Wall-clock budget (from the context; scan.ts may hand entry bodies another). */
   budget: Budget | undefined;
   /** Where the budget ran out, once it has. */

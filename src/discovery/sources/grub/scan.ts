@@ -112,8 +112,10 @@ async function evaluate(
   path: string,
   visited: Set<string>,
   cache: ScriptCache,
+  entryBytesLeft: number,
 ): Promise<{ result?: GrubConfigResult; diagnostics: Diagnostic[] }> {
   const it = new Interp(ctx, opts, visited, cache);
+  it.entryBytesLeft = entryBytesLeft;
   const loc: FsLoc = { fs: m.fs, report: m.report, refId: m.report.fsId };
   const file: SourceFile = { loc, path };
   const env = new Env();
@@ -336,7 +338,8 @@ export async function scanGrub(
       async (ectx) => {
         const { view, use } = viewOf(state);
         try {
-          return { outcome: await evaluate(ectx, opts, m, p, view.visited, view.cache), use: use() };
+          const bytesLeft = eb ? eb.bytesLeft(device) - mine.bytes : Infinity;
+          return { outcome: await evaluate(ectx, opts, m, p, view.visited, view.cache, bytesLeft), use: use() };
         } catch (e) {
           return { outcome: { failed: message(e) }, use: use() };
         }
