@@ -1,9 +1,10 @@
 // The `regexp` command (docs/grub-syslinux.md §A12): issue 16 finding 6's pathological patterns
 // finish in linear steps with glibc's answers, and `--set` behaves as grub's set_matches.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LinuxTarget } from '../../../src/discovery/model';
-import { compile, execOffsets, MAX_PROGRAM } from '../../../src/discovery/sources/grub/match/ere';
+import { compile, execOffsets, MAX_MATCH_STEPS, MAX_PROGRAM } from '../../../src/discovery/sources/grub/match/ere';
 import { targetOf } from '../../fixtures/status';
 import { runCfg } from './helpers';
 import { regexOracle } from './posix-oracle';
@@ -114,5 +115,46 @@ describe('regexp command', () => {
     const r = await cmdline(`regexp --set=x '((||b)|)*' b\nset st=$?\n${show('$st [$x]')}`);
     expect(r.cmdline).toBe('1 []');
     expect(r.messages).toEqual([expect.stringMatching(/never ends on this string \(grub would hang\)/)]);
+  });
+});
+
+describe('regexp limits and arbitrary input', () => {
+  it('any bytes as pattern and subject: an answer or an error, never an exception, within the budget', () => {
+    const bytes = fc.uint8Array({ maxLength: 40 });
+    const special = fc
+      .array(fc.constantFrom(...'()[]{}|*+?^$\\.,-:=!0129ab'.split('')), { maxLength: 40 })
+      .map((xs) => Buffer.from(xs.join('')));
+    fc.assert(
+      fc.property(fc.oneof(bytes, special), fc.uint8Array({ maxLength: 60 }), (p, subj) => {
+        const c = compile(Buffer.from(p).toString('latin1'));
+        if (!c.ok) {
+          expect(c.message.length).toBeGreaterThan(0);
+          return;
+        }
+        const r = execOffsets(c.re, subj, 200_000);
+        expect(['match', 'nomatch', 'exhausted', 'diverges']).toContain(r.kind);
+        expect(r.steps).toBeLessThanOrEqual(200_000 + 2 * c.re.program.op.length);
+        if (r.kind === 'match') {
+          expect(r.offsets[0]).toBeLessThanOrEqual(r.offsets[1]!);
+          expect(r.offsets[1]).toBeLessThanOrEqual(subj.length);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  it('deep nesting is refused with a reason, not a stack overflow', () => {
+    for (const p of ['('.repeat(10_000) + 'a' + ')'.repeat(10_000), 'a' + '*'.repeat(10_000)]) {
+      const c = compile(p);
+      expect(c.ok).toBe(false);
+      if (!c.ok) expect(c.message).toBe('nested deeper than 200');
+    }
+  });
+  it('a match past the step budget is abandoned with a warning', async () => {
+    const c = compile('(a{1,99}){1,99}b');
+    if (!c.ok) throw new Error(c.message);
+    expect(execOffsets(c.re, Buffer.from('a'.repeat(300))).kind).toBe('exhausted');
+    const r = await cmdline(`set s=${'a'.repeat(300)}\nregexp '(a{1,99}){1,99}b' $s\nset st=$?\n${show('$st')}`);
+    expect(r.cmdline).toBe('1');
+    expect(r.messages).toEqual([`regexp: more than ${MAX_MATCH_STEPS} matcher steps; treated as no match`]);
   });
 });

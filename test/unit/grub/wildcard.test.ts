@@ -1,8 +1,9 @@
 // Wildcard expansion (docs/grub-syslinux.md §A12): issue 16 finding 6's `for` over a glob with two
 // dozen `*` against 200-byte names finishes in linear steps with fnmatch's answers.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileWildcard, matchWildcard } from '../../../src/discovery/sources/grub/match/wildcard';
+import { compileWildcard, matchWildcard, MAX_WILDCARD_BYTES } from '../../../src/discovery/sources/grub/match/wildcard';
 import { runCfg } from './helpers';
 import { fnmatchOracle } from './posix-oracle';
 
@@ -40,5 +41,31 @@ describe('issue 16 finding 6: a glob with two dozen stars', () => {
     expect(s.diagnostics.map((d) => d.message)).toContainEqual(
       expect.stringMatching(/wildcard \/isos\/\*x.*: pattern longer than 1024 bytes; left as written/),
     );
+  });
+});
+
+describe('wildcards on arbitrary input', () => {
+  it('any pattern and name: an answer in at most 2 × (pattern + 1) × (name + 1) steps', () => {
+    const text = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.array(fc.constantFrom(...'*?[]!^-:.=ab'.split('')), { maxLength: 30 }).map((xs) => xs.join('')),
+    );
+    fc.assert(
+      fc.property(text, fc.string({ maxLength: 40 }), (p, name) => {
+        const c = compileWildcard(p);
+        if (!c.ok) return Buffer.byteLength(p) > MAX_WILDCARD_BYTES;
+        const m = matchWildcard(c.wildcard, name);
+        expect(m.steps).toBeLessThanOrEqual(2 * (c.wildcard.length + 1) * (Buffer.byteLength(name) + 1));
+        return true;
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  it('works on bytes, as grub does: `?` is one byte of UTF-8', () => {
+    const one = compileWildcard('?');
+    const two = compileWildcard('??');
+    if (!one.ok || !two.ok) throw new Error('compile');
+    expect(matchWildcard(one.wildcard, 'é').matched).toBe(false);
+    expect(matchWildcard(two.wildcard, 'é').matched).toBe(true);
   });
 });
