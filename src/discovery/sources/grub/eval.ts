@@ -269,7 +269,7 @@ export class Interp implements GrubHost {
     if (!fields || !globs.some(Boolean)) return fields;
     const out: string[] = [];
     for (let i = 0; i < fields.length; i++) {
-      if (i >= from && globs[i]) out.push(...(await expandGlob(this, x, fields[i]!)));
+      if (i >= from && globs[i]) out.push(...(await expandGlob(this, x, fields[i]!, line)));
       else out.push(fields[i]!);
     }
     return out;
