@@ -42,11 +42,12 @@ describe('a device past its deadline', () => {
     const j = list(mounted.path);
     const dev = j.devices.find((d) => d.device.path === mounted!.path)!;
     expect(dev.timedOut).toBe(true);
-    // Both filesystems were probed before the deadline: they stay in the report.
+    // Both filesystems were probed before the deadline: they stay in the report. What was being
+    // read is somewhere on the slow ext4 root (an entry snippet, or a kernel one names).
     expect(dev.filesystems.map((f) => f.partition)).toEqual([1, 2]);
     expect(dev.diagnostics[0]).toMatchObject({ severity: 'warning', source: 'device' });
     expect(dev.diagnostics[0]?.message).toMatch(
-      /^still answering, but slowly: the 3000 ms deadline passed after \d+ reads, while reading disk\.img:2 \/loader\/entries\S*, for \d+ ms \(last answer \d+ ms before\); kept what was found before \(2 filesystems, 1 entry\), the rest is unfinished$/,
+      /^still answering, but slowly: the 3000 ms deadline passed after \d+ reads, while reading disk\.img:2 \/\S*, for \d+ ms \(last answer \d+ ms before\); kept what was found before \(2 filesystems, 1 entry\), the rest is unfinished$/,
     );
     // The ESP's entry directory was finished: its entry is listed; the slow directory's are not.
     expect(j.entries.map((e) => [e.id, e.bootable])).toEqual([['ok.conf', true]]);
