@@ -13,7 +13,9 @@
 // directories of one ESP (the per-disk entry budget), each against a 10-entry grub.cfg measured
 // in the same run: time and peak RSS of the whole discovery in a fresh process.
 //
-//   node scripts/run-ts.mjs bench/discovery.ts [--rounds N] [--live] [--dense]   (--live/--dense: that part only)
+//   node scripts/run-ts.mjs bench/discovery.ts [--rounds N] [--live] [--dense] [--paths]   (each: that part only)
+// --paths (also run at the end of a full run) is bench/fs-paths.ts: an ext4 /boot with 10,000 and
+// 40,000 entries (list/probe time and peak RSS) and path resolution in ns per component.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -190,6 +192,7 @@ async function main(): Promise<void> {
   const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 3) || 3;
   const liveOnly = argv.includes('--live');
   const denseOnly = argv.includes('--dense');
+  if (argv.includes('--paths')) return pathsSection(rounds);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-bench-'));
   console.log(`bench/discovery: ${os.availableParallelism()} cores, best of ${rounds} rounds per configuration`);
   if (liveOnly) {
@@ -239,6 +242,17 @@ async function main(): Promise<void> {
   liveSection(dir, rounds);
   denseSection(rounds);
   fs.rmSync(dir, { recursive: true, force: true });
+  pathsSection(rounds);
+}
+
+/** bench/fs-paths.ts in its own process (it measures whole `tendril` runs and its own heap). */
+function pathsSection(rounds: number): void {
+  const runTs = path.join(ROOT, 'scripts', 'run-ts.mjs');
+  const r = spawnSync(process.execPath, [runTs, 'bench/fs-paths.ts', '--rounds', String(rounds)], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error(`bench/fs-paths exited with ${r.status ?? r.signal}`);
 }
 
 void main().catch((e: unknown) => {
