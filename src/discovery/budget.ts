@@ -70,3 +70,15 @@ export async function settleWithin<T>(p: Promise<T>, ms: number): Promise<Settle
     clearTimeout(timer);
   }
 }
+
+/**
+ * One config's work under its budget (plus the grace for the interpreter's own stop); without
+ * a budget, as long as it takes. `unsettled` is the message for a config that did not settle.
+ */
+export async function settleConfig<T>(work: Promise<T>, budget: Budget | undefined): Promise<Settled<T>> {
+  return budget ? settleWithin(work, budget.ms + 2 * STOP_GRACE_MS) : { done: true, value: await work };
+}
+
+export function unsettled(what: string, budget: Budget | undefined): string {
+  return `${what} did not finish within its budget of ${budget?.ms ?? 0} ms (its reads did not answer in time); its entries are not listed`;
+}

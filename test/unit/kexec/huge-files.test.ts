@@ -8,12 +8,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discover, type DiscoverySession } from '../../../src/discovery/discover';
-import type { FileSystem } from '../../../src/discovery/fs/types';
 import type { MenuEntry } from '../../../src/discovery/model';
 import { KexecError } from '../../../src/kexec/errors';
 import { memAvailable } from '../../../src/kexec/memory';
 import { DRY_RUN_HASH_LIMIT, describePlan, planBoot } from '../../../src/kexec/plan';
 import { entryDetails } from '../../../src/menu/details';
+import { countingReads, readCounter } from '../../fixtures/counting-fs';
 import {
   type HostileImage,
   KERNEL,
@@ -48,30 +48,6 @@ function boot(...args: string[]): { out: string; err: string; status: number | n
     timeout: 60_000,
   });
   return { out: r.stdout, err: r.stderr, status: r.status };
-}
-
-/** Wrap a reader so every byte read through it is counted. */
-function counting(inner: FileSystem, total: { bytes: number }): FileSystem {
-  return {
-    type: inner.type,
-    caseInsensitive: inner.caseInsensitive,
-    stat: (p) => inner.stat(p),
-    lstat: (p) => inner.lstat(p),
-    readdir: (p) => inner.readdir(p),
-    close: () => inner.close(),
-    async open(p) {
-      const h = await inner.open(p);
-      return {
-        size: h.size,
-        close: () => h.close(),
-        async read(pos, len) {
-          const b = await h.read(pos, len);
-          total.bytes += b.length;
-          return b;
-        },
-      };
-    },
-  };
 }
 
 describe('a 1 TiB sparse initrd (issue 16 finding 4)', () => {
@@ -119,22 +95,22 @@ describe('a 1 TiB sparse initrd (issue 16 finding 4)', () => {
     afterAll(() => session.close());
 
     it('refuses before reading a byte of any file', async () => {
-      const total = { bytes: 0 };
+      const counter = readCounter();
       const lookup = (id: string) => {
         const f = session.fs(id);
-        return f && counting(f, total);
+        return f && countingReads(f, counter);
       };
       const err = await planBoot(huge, lookup).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KexecError);
       expect((err as KexecError).failure.errno).toBe('ENOMEM');
-      expect(total.bytes).toBe(0);
+      expect(counter.total()).toBe(0);
     });
 
     it('with memory to spare, --dry-run gives its size and no hash past the limit', async () => {
-      const total = { bytes: 0 };
+      const counter = readCounter();
       const lookup = (id: string) => {
         const f = session.fs(id);
-        return f && counting(f, total);
+        return f && countingReads(f, counter);
       };
       // A machine with 8 TiB available would load it; the dry run still does not hash it.
       const plan = await planBoot(huge, lookup, { memAvailable: () => 8 * TiB });
@@ -147,7 +123,7 @@ describe('a 1 TiB sparse initrd (issue 16 finding 4)', () => {
       expect(text).toMatch(/^memory: loading needs 3\.0 TiB, MemAvailable 8\.0 TiB$/m);
       // The kernel (hashed) and a few headers: nothing of the 1 TiB file beyond its first 512 bytes.
       const kernel = (await session.fs('disk.img:0')!.stat('/vmlinuz')).size;
-      expect(total.bytes).toBeLessThan(kernel + 64 * 1024);
+      expect(counter.total()).toBeLessThan(kernel + 64 * 1024);
       // A lower limit skips the kernel's hash too.
       expect(await describePlan(plan, lookup, { hashLimit: 1 << 20 })).toMatch(
         /^kernel: disk\.img:0:\/vmlinuz size \d+ sha256 not computed: 7\.9 MiB exceeds the dry-run hash limit of 1\.0 MiB$/m,
@@ -155,21 +131,21 @@ describe('a 1 TiB sparse initrd (issue 16 finding 4)', () => {
     });
 
     it("the menu's details pane reads headers only and shows why it cannot load", async () => {
-      const total = { bytes: 0 };
+      const counter = readCounter();
       const lookup = (id: string) => {
         const f = session.fs(id);
-        return f && counting(f, total);
+        return f && countingReads(f, counter);
       };
       const lines = await entryDetails(huge, lookup, { memAvailable });
       expect(lines).toContain('initrd    disk.img:0:/huge.img  (1099511627776 bytes)');
       expect(lines.find((l) => l.startsWith('final '))).toMatch(
         /^final {5}\(not bootable by kexec: not enough memory: loading needs 3\.0 TiB/,
       );
-      expect(total.bytes).toBe(0);
+      expect(counter.total()).toBe(0);
       // With memory to spare it plans, reading only the kernel's header and 512 bytes of the initrd.
       const more = await entryDetails(huge, lookup, { memAvailable: () => 8 * TiB });
       expect(more.find((l) => l.startsWith('final '))).toBe('final     root=/dev/vda ro');
-      expect(total.bytes).toBeLessThan(4096);
+      expect(counter.total()).toBeLessThan(4096);
       expect(sha256Of(img.image)).toBe(before);
     });
   });

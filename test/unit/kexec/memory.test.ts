@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
-import type { FileSystem } from '../../../src/discovery/fs/types';
+import { countingReads, readCounter } from '../../fixtures/counting-fs';
 import { BZIMAGE_PROBE_BYTES, probeBzImage } from '../../../src/kexec/bzimage';
 import { KexecError } from '../../../src/kexec/errors';
 import {
@@ -115,31 +115,6 @@ describe('checkMemory (property)', () => {
 });
 
 /** A FileSystem that counts the bytes read through it, per path. */
-function counting(inner: FileSystem): { fs: FileSystem; read: Map<string, number> } {
-  const read = new Map<string, number>();
-  const fsys: FileSystem = {
-    type: inner.type,
-    caseInsensitive: inner.caseInsensitive,
-    stat: (p) => inner.stat(p),
-    lstat: (p) => inner.lstat(p),
-    readdir: (p) => inner.readdir(p),
-    close: () => inner.close(),
-    async open(p) {
-      const h = await inner.open(p);
-      return {
-        size: h.size,
-        close: () => h.close(),
-        async read(pos, len) {
-          const b = await h.read(pos, len);
-          read.set(p, (read.get(p) ?? 0) + b.length);
-          return b;
-        },
-      };
-    },
-  };
-  return { fs: fsys, read };
-}
-
 describe('planBoot against MemAvailable (property, real sparse files)', () => {
   let dir = '';
   let initSize = 0;
@@ -166,7 +141,9 @@ describe('planBoot against MemAvailable (property, real sparse files)', () => {
           return name;
         });
         run++;
-        const { fs: counted, read } = counting(new HostDirFileSystem(dir));
+        const counter = readCounter();
+        const counted = countingReads(new HostDirFileSystem(dir), counter);
+        const read = counter.read;
         const entry = linuxEntry(
           'm.conf',
           '/vmlinuz',

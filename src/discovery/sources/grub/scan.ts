@@ -5,7 +5,7 @@
 // real file. Probing and each config's evaluation are remembered across live discovery's
 // runs (evaluations.ts), and reused while no new filesystem or earlier config changes them.
 
-import { Budget, settleWithin, STOP_GRACE_MS } from '../../budget';
+import { Budget, settleConfig, settleWithin, STOP_GRACE_MS, unsettled } from '../../budget';
 import { diag, type Diagnostic } from '../../diagnostics';
 import { entryBytes } from '../../entry-budget';
 import { CONFIG_BUDGET_MS } from '../../limits';
@@ -347,18 +347,9 @@ export async function scanGrub(
       (previous) => ok(previous.outcome) && sameAnswers(previous.use, state),
     );
     // The interpreter stops itself when the budget is spent; a read that never answers does not.
-    const settled = budget
-      ? await settleWithin(work, budget.ms + 2 * STOP_GRACE_MS)
-      : { done: true as const, value: await work };
+    const settled = await settleConfig(work, budget);
     if (!settled.done) {
-      diagnostics.push(
-        diag(
-          'error',
-          'grub',
-          `evaluation did not finish within its budget of ${budget?.ms ?? 0} ms (its reads did not answer in time); its entries are not listed`,
-          where,
-        ),
-      );
+      diagnostics.push(diag('error', 'grub', unsettled('evaluation', budget), where));
       continue;
     }
     const run = settled.value;

@@ -4,7 +4,7 @@
 // Under live discovery each ESP's evaluation is remembered until a new filesystem could
 // change what its extractors, paths or autoconfigure found (evaluations.ts).
 
-import { settleWithin, STOP_GRACE_MS } from '../../budget';
+import { settleConfig, unsettled } from '../../budget';
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { CONFIG_BUDGET_MS } from '../../limits';
 import { statOrNull } from '../../fs/types';
@@ -134,18 +134,9 @@ async function scanConfigs(
       (ectx) => runConfig(ectx, m, configPath, opts),
       (previous) => !previous.found || previous.failed !== true,
     );
-    const settled = budget
-      ? await settleWithin(work, budget.ms + 2 * STOP_GRACE_MS)
-      : { done: true as const, value: await work };
+    const settled = await settleConfig(work, budget);
     if (!settled.done) {
-      diagnostics.push(
-        diag(
-          'error',
-          SOURCE,
-          `evaluation did not finish within its budget of ${budget?.ms ?? 0} ms (its reads did not answer in time); its entries are not listed`,
-          { fsId, file: configPath },
-        ),
-      );
+      diagnostics.push(diag('error', SOURCE, unsettled('evaluation', budget), { fsId, file: configPath }));
       continue;
     }
     const run = settled.value;

@@ -2,7 +2,7 @@
 // docs/grub-syslinux.md §B1) and turns its labels into source entries. Entry ids are
 // `syslinux:<fsId>:<config path>:<label>`; the origin is the LABEL line.
 
-import { settleWithin, STOP_GRACE_MS, type Budget } from '../../budget';
+import { settleConfig, unsettled, type Budget } from '../../budget';
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
 import { CONFIG_BUDGET_MS } from '../../limits';
 import { FsError, joinPath, readTextLimited, statOrNull, type FileSystem } from '../../fs/types';
@@ -95,18 +95,9 @@ export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise
       },
       (previous) => !('failed' in previous),
     );
-    const settled = budget
-      ? await settleWithin(work, budget.ms + 2 * STOP_GRACE_MS)
-      : { done: true as const, value: await work };
+    const settled = await settleConfig(work, budget);
     if (!settled.done) {
-      diagnostics.push(
-        diag(
-          'error',
-          SOURCE,
-          `looking for a syslinux config here did not finish within its budget of ${budget?.ms ?? 0} ms (its reads did not answer in time); its entries are not listed`,
-          { fsId },
-        ),
-      );
+      diagnostics.push(diag('error', SOURCE, unsettled('looking for a syslinux config here', budget), { fsId }));
       continue;
     }
     const scan = settled.value;

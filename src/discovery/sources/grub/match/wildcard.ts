@@ -122,6 +122,21 @@ function bracketTable(p: Uint8Array, open: number): { table: Int32Array; steps: 
     }
   };
   const failRest = (): void => pending.clear();
+  /** `[.x.]` with `q` at its '.': the one byte it names, `q` then past `.]`; undefined if malformed. */
+  const collating = (): number | undefined => {
+    const startp = q;
+    let n = 0;
+    for (;;) {
+      const ch = at(++q);
+      steps++;
+      if (ch === DOT && at(q + 1) === CLOSE) {
+        q += 2;
+        return n === 1 ? p[startp + 1] : undefined;
+      }
+      if (ch === 0) return undefined;
+      n++;
+    }
+  };
   let c = at(q++);
   for (;;) {
     steps++;
@@ -182,27 +197,13 @@ function bracketTable(p: Uint8Array, open: number): { table: Int32Array; steps: 
     if (normal) {
       let cold: number;
       if (c === OPEN && at(q) === DOT) {
-        const startp = q;
-        let n = 0;
-        for (;;) {
-          c = at(++q);
-          steps++;
-          if (c === DOT && at(q + 1) === CLOSE) {
-            q += 2;
-            break;
-          }
-          if (c === 0) {
-            failRest();
-            return { table, steps };
-          }
-          n++;
-        }
-        const isRange = at(q) === DASH && at(q + 1) !== 0;
-        if (n !== 1) {
+        const sym = collating();
+        if (sym === undefined) {
           failRest();
           return { table, steps };
         }
-        cold = p[startp + 1]!;
+        const isRange = at(q) === DASH && at(q + 1) !== 0;
+        cold = sym;
         if (!isRange) matched([cold], q);
         c = at(q++);
       } else {
@@ -214,26 +215,12 @@ function bracketTable(p: Uint8Array, open: number): { table: Int32Array; steps: 
       if (c === DASH && at(q) !== CLOSE) {
         let cend = at(q++);
         if (cend === OPEN && at(q) === DOT) {
-          const startp = q;
-          let n = 0;
-          for (;;) {
-            c = at(++q);
-            steps++;
-            if (c === DOT && at(q + 1) === CLOSE) {
-              q += 2;
-              break;
-            }
-            if (c === 0) {
-              failRest();
-              return { table, steps };
-            }
-            n++;
-          }
-          if (n !== 1) {
+          const sym = collating();
+          if (sym === undefined) {
             failRest();
             return { table, steps };
           }
-          cend = p[startp + 1]!;
+          cend = sym;
         } else if (cend === 0) {
           failRest();
           return { table, steps };
