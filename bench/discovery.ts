@@ -8,7 +8,14 @@
 // device (reevaluate: 'all', the old behaviour and the baseline) against re-evaluating only
 // what the device can change ('affected'), counting source runs and evaluations.
 //
-//   node scripts/run-ts.mjs bench/discovery.ts [--rounds N] [--live]   (--live: that part only)
+// Then dense grub.cfg files (issue 16, finding 7): 290,000 `menuentry` lines in 4 MiB (over the
+// per-file limit now, refused by size), one at the 1 MiB limit, and six of those in six vendor
+// directories of one ESP (the per-disk entry budget), each against a 10-entry grub.cfg measured
+// in the same run: time and peak RSS of the whole discovery in a fresh process.
+//
+//   node scripts/run-ts.mjs bench/discovery.ts [--rounds N] [--live] [--dense] [--paths]   (each: that part only)
+// --paths (also run at the end of a full run) is bench/fs-paths.ts: an ext4 /boot with 10,000 and
+// 40,000 entries (list/probe time and peak RSS) and path resolution in ns per component.
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,6 +24,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { discover } from '../src/discovery/discover';
 import { InProcessScanner, WorkerPoolScanner } from '../src/discovery/worker/pool';
+import { DEFAULT_LIMITS } from '../src/discovery/sources/grub';
+import { denseGrubCfg, denseGrubDisk } from '../test/fixtures/hostile';
 import { buildGptDisk, type Tree } from '../test/fixtures/images';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -149,11 +158,41 @@ function liveSection(dir: string, rounds: number): void {
   }
 }
 
+/** Dense grub.cfg files against a small one, in fresh processes (worker pool, as `tendril list`). */
+function denseSection(rounds: number): void {
+  const limit = DEFAULT_LIMITS.maxFileBytes;
+  const four = 4 * 1024 * 1024 - 64;
+  const cases: { name: string; lines: number; disk: string }[] = [
+    { name: 'baseline: 10 entries', lines: 10, disk: denseGrubDisk(1, denseGrubCfg(240).text.length + 1) },
+    { name: '290,000 lines, 4 MiB', lines: denseGrubCfg(four, '').entries, disk: denseGrubDisk(1, four, '') },
+    { name: 'dense 1 MiB (at the limit)', lines: denseGrubCfg(limit - 64).entries, disk: denseGrubDisk(1, limit - 64) },
+    { name: '6 vendor dirs x 1 MiB', lines: 6 * denseGrubCfg(limit - 64).entries, disk: denseGrubDisk(6, limit - 64) },
+  ];
+  console.log('');
+  console.log('dense grub.cfg (menuentry lines), worker pool, best of rounds; ratios against the 10-entry baseline');
+  console.log('case                          lines   entries  total ms  peak RSS MiB  time ratio  RSS ratio');
+  let base: Sample | undefined;
+  for (const c of cases) {
+    let best: Sample | undefined;
+    for (let r = 0; r < rounds; r++) {
+      const s = runChild('workers', [c.disk]);
+      if (!best || s.ms < best.ms) best = s;
+    }
+    base ??= best!;
+    const s = best!;
+    console.log(
+      `${c.name.padEnd(26)}  ${String(c.lines).padStart(8)}  ${String(s.entries).padStart(8)}  ${s.ms.toFixed(1).padStart(8)}  ${(s.maxRssKiB / 1024).toFixed(1).padStart(12)}  ${(s.ms / base.ms).toFixed(2).padStart(9)}x  ${(s.maxRssKiB / base.maxRssKiB).toFixed(2).padStart(8)}x`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') return child(argv[1]!, argv.slice(2));
   const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 3) || 3;
   const liveOnly = argv.includes('--live');
+  const denseOnly = argv.includes('--dense');
+  if (argv.includes('--paths')) return pathsSection(rounds);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-bench-'));
   console.log(`bench/discovery: ${os.availableParallelism()} cores, best of ${rounds} rounds per configuration`);
   if (liveOnly) {
@@ -162,6 +201,11 @@ async function main(): Promise<void> {
     return;
   }
   if (!fs.existsSync(BUNDLE)) throw new Error(`build first: ${BUNDLE} missing`);
+  if (denseOnly) {
+    denseSection(rounds);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   console.log('entries/disk  disks  mode        total ms   ms/disk  entries  peak RSS MiB  speedup vs in-process');
   for (const perDisk of [10, 200]) {
     const img = benchDisk(perDisk);
@@ -196,7 +240,19 @@ async function main(): Promise<void> {
     }
   }
   liveSection(dir, rounds);
+  denseSection(rounds);
   fs.rmSync(dir, { recursive: true, force: true });
+  pathsSection(rounds);
+}
+
+/** bench/fs-paths.ts in its own process (it measures whole `tendril` runs and its own heap). */
+function pathsSection(rounds: number): void {
+  const runTs = path.join(ROOT, 'scripts', 'run-ts.mjs');
+  const r = spawnSync(process.execPath, [runTs, 'bench/fs-paths.ts', '--rounds', String(rounds)], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error(`bench/fs-paths exited with ${r.status ?? r.signal}`);
 }
 
 void main().catch((e: unknown) => {

@@ -9,14 +9,14 @@ if (!fs.existsSync(bundle)) {
     stdio: 'inherit',
   });
 }
-require(bundle)
-  .main(process.argv.slice(2))
-  .then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.stderr.write(`tendril: ${e && e.message ? e.message : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
+const tendril = require(bundle);
+tendril.main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    // The message may quote a disk: shown printable (src/util/printable.ts).
+    process.stderr.write(`tendril: ${tendril.printable(e && e.message ? e.message : String(e))}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -17,6 +17,8 @@ APT_PACKAGES=(
   busybox-static zstd xz-utils kmod cpio file
   # menu tests, grub-mkconfig fixture, benches
   tmux debootstrap hyperfine
+  # a slow disk for the device-deadline tests (test/fixtures/slowdisk.py, FUSE)
+  fuse3 python3-fusepy
   # addon build
   gcc make python3
 )

@@ -6,7 +6,11 @@ import { runDiscoveryCommand } from './discovery/commands';
 import { WORKER_ROLE } from './discovery/worker/protocol';
 import { startScanWorker } from './discovery/worker/scan-worker';
 import { commandArgs, type CommandSpec, usage } from './util/args';
+import { printable } from './util/printable';
 import { VM_IO_ROLE, VM_VCPU_ROLE, VM_WORKER_ROLE, workerRole } from './vm/protocol';
+
+/** bin/tendril.js prints a failure of main() with it. */
+export { printable };
 
 // The bundle is also the script of every worker (one file to ship in the initramfs): the scan
 // workers, and the VM worker, whose module is loaded only there (commands load theirs lazily,
@@ -98,7 +102,8 @@ if (isMainThread && require.main === module) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`tendril: ${e instanceof Error ? e.message : String(e)}\n`);
+      // An unexpected failure may quote a disk (a path, a label): shown printable.
+      process.stderr.write(`tendril: ${printable(e instanceof Error ? e.message : String(e))}\n`);
       process.exitCode = 1;
     },
   );

@@ -1,5 +1,8 @@
 // The log: every message goes to a ring buffer (the menu's `l` view) and, unless muted,
-// to stderr. Diagnostics from discovery are logged through here too.
+// to stderr. Diagnostics from discovery are logged through here too. Messages quote disk
+// content: the ring buffer keeps them exact, the console gets them printable.
+
+import { printable } from './util/printable';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -24,7 +27,7 @@ export function log(level: LogLevel, scope: string, message: string): void {
   ring.push(rec);
   if (ring.length > CAPACITY) ring.splice(0, ring.length - CAPACITY);
   if (consoleLevel !== 'off' && order[level] >= order[consoleLevel]) {
-    process.stderr.write(`tendril ${level} ${scope}: ${message}\n`);
+    process.stderr.write(`tendril ${level} ${printable(scope)}: ${printable(message)}\n`);
   }
 }
 

@@ -1,5 +1,6 @@
 // `tendril list` (entries in menu order, default marked, one line per problem) and
-// `tendril probe` (the device / partition / filesystem tree, like `lsblk -f`).
+// `tendril probe` (the device / partition / filesystem tree, like `lsblk -f`). Every string
+// from a disk is made printable (src/util/printable.ts) as a line is built; --json is exact.
 
 import { commandArgs, type CommandSpec, flag, num, type Options, text } from '../util/args';
 import { formatDiagnostic } from './diagnostics';
@@ -14,6 +15,7 @@ import {
   type TimeoutSetting,
 } from './model';
 import { listJson } from './json';
+import { printable } from '../util/printable';
 
 /** The options of every command that discovers disks (list, probe, menu, and boot's subset). */
 export const DISCOVERY_OPTIONS = {
@@ -91,14 +93,18 @@ export async function runDiscoveryCommand(cmd: 'list' | 'probe', argv: string[])
   const p = commandArgs(PROBE_COMMAND, argv);
   if ('exit' in p) return p.exit;
   const o = p.args;
-  return discoverAndPrint(o, (r) => (o.json ? JSON.stringify(r.devices, null, 2) + '\n' : formatProbe(r)));
+  // The device tree needs no entries: no entry source runs (none reads a directory).
+  return discoverAndPrint(o, (r) => (o.json ? JSON.stringify(r.devices, null, 2) + '\n' : formatProbe(r)), {
+    sources: [],
+  });
 }
 
 async function discoverAndPrint(
   o: Options<typeof DISCOVERY_OPTIONS>,
   format: (r: DiscoveryResult) => string,
+  extra: Partial<DiscoverOptions> = {},
 ): Promise<number> {
-  const session = await discover(discoverOptionsFrom(o));
+  const session = await discover({ ...discoverOptionsFrom(o), ...extra });
   try {
     process.stdout.write(format(session.result));
   } finally {
@@ -146,35 +152,46 @@ export function describeTarget(t: BootTarget): string {
   }
 }
 
-/** How the entry boots (an EFI program: in a VM), or why it cannot and what it declares. */
-function describeStatus(s: EntryStatus): string {
-  if (s.ok) return `${describeTarget(s.target)}${s.target.kind === 'efi' ? ' (VM)' : ''}`;
-  return `cannot boot: ${s.reason}${s.declared ? `\n        declares ${describeTarget(s.declared)}` : ''}`;
+/** How the entry boots (an EFI program: in a VM), or why it cannot and what it declares: one
+ *  line each, made printable. */
+function describeStatus(s: EntryStatus): string[] {
+  if (s.ok) return [`${printable(describeTarget(s.target))}${s.target.kind === 'efi' ? ' (VM)' : ''}`];
+  return [
+    `cannot boot: ${printable(s.reason)}`,
+    ...(s.declared ? [`declares ${printable(describeTarget(s.declared))}`] : []),
+  ];
 }
 
-function entryLine(e: MenuEntry, i: number, isDefault: boolean): string {
+function entryLines(e: MenuEntry, i: number, isDefault: boolean): string[] {
   const mark = isDefault ? '*' : ' ';
   const flags = [
     !isBootable(e) ? 'BROKEN' : '',
     e.hidden ? 'hidden' : '',
     e.bootCounter?.triesLeft === 0 ? 'bad' : '',
   ].filter(Boolean);
-  return `${mark}${String(i + 1).padStart(3)}  ${e.displayTitle}${flags.length ? ` [${flags.join(',')}]` : ''}\n        id ${e.id}  (${e.origin.source} ${e.origin.fsId}:${e.origin.file}${e.origin.line ? ':' + e.origin.line : ''})\n        ${describeStatus(e.status)}\n`;
+  const o = e.origin;
+  return [
+    `${mark}${String(i + 1).padStart(3)}  ${printable(e.displayTitle)}${flags.length ? ` [${flags.join(',')}]` : ''}`,
+    `        id ${printable(e.id)}  (${o.source} ${printable(`${o.fsId}:${o.file}`)}${o.line ? ':' + o.line : ''})`,
+    ...describeStatus(e.status).map((l) => `        ${l}`),
+  ];
 }
 
 export function formatList(r: DiscoveryResult, all: boolean): string {
   const s = r.settings;
-  let out = `timeout ${describeTimeout(s.timeout)} (${s.timeoutSource}); default ${s.defaultId ?? '(none)'} (${s.defaultReason}); editor ${s.editor ? 'on' : 'off'}\n`;
+  const lines = [
+    `timeout ${describeTimeout(s.timeout)} (${printable(s.timeoutSource)}); default ${printable(s.defaultId ?? '(none)')} (${printable(s.defaultReason)}); editor ${s.editor ? 'on' : 'off'}`,
+  ];
   const shown = r.entries.filter((e) => all || !e.hidden);
-  shown.forEach((e, i) => (out += entryLine(e, i, e.default)));
-  if (shown.length === 0) out += '  no boot entries found\n';
+  shown.forEach((e, i) => lines.push(...entryLines(e, i, e.default)));
+  if (shown.length === 0) lines.push('  no boot entries found');
   const problems = [
     ...r.devices.flatMap((d) => d.diagnostics),
     ...r.diagnostics,
     ...r.entries.flatMap((e) => e.diagnostics),
   ].filter((d) => d.severity !== 'info');
-  for (const d of problems) out += `! ${formatDiagnostic(d)}\n`;
-  return out;
+  for (const d of problems) lines.push(`! ${printable(formatDiagnostic(d))}`);
+  return lines.join('\n') + '\n';
 }
 
 export function formatProbe(r: DiscoveryResult): string {
@@ -210,6 +227,8 @@ export function formatProbe(r: DiscoveryResult): string {
       ]);
     });
   }
+  // Cells hold disk strings (labels, UUIDs, model names): printable before they are measured.
+  for (const row of rows) row.forEach((c, i) => (row[i] = printable(c)));
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   let out =
     rows
@@ -220,6 +239,6 @@ export function formatProbe(r: DiscoveryResult): string {
           .trimEnd(),
       )
       .join('\n') + '\n';
-  for (const d of r.devices.flatMap((x) => x.diagnostics)) out += `! ${formatDiagnostic(d)}\n`;
+  for (const d of r.devices.flatMap((x) => x.diagnostics)) out += `! ${printable(formatDiagnostic(d))}\n`;
   return out;
 }

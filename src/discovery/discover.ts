@@ -16,6 +16,8 @@ import { globalSources, localSources } from './sources';
 import { Evaluations } from './sources/evaluations';
 import { runSourcesOver, type LocalResult } from './local';
 import { dedupeTargets } from './dedupe';
+import { EntryBudget } from './entry-budget';
+import { DEFAULT_DEADLINE_MS } from './limits';
 import { finalizeEntries } from './entries/select';
 import { defaultScanner, type DeviceScanner } from './worker/pool';
 
@@ -26,7 +28,10 @@ export interface DiscoverOptions {
   readonly roots?: readonly string[];
   /** Enumerate /sys/class/block as well (default: true when no disks/roots are given). */
   readonly sysBlock?: boolean;
-  /** Per-device deadline in ms (default 30000; entries of fast disks show up meanwhile). */
+  /**
+   * Per-device deadline in ms (default 30000; entries of fast disks show up meanwhile); also
+   * the wall-clock budget of each cross-disk source (grub, syslinux, sprout) per run.
+   */
   readonly deadlineMs?: number;
   readonly arch?: EfiArch;
   /** `--timeout` from the command line: overrides every config. */
@@ -49,6 +54,13 @@ export interface DiscoverOptions {
    * behaviour, kept as the baseline of bench/discovery).
    */
   readonly reevaluate?: 'all' | 'affected';
+  /** Entries (and their bytes) kept per disk and per run (default: limits.ts; tests use small ones). */
+  readonly entryLimits?: {
+    readonly perDisk: number;
+    readonly perRun: number;
+    readonly bytesPerDisk?: number;
+    readonly bytesPerRun?: number;
+  };
 }
 
 /** What the cross-disk sources did in one discovery (for tests and bench/discovery). */
@@ -119,7 +131,11 @@ function rootDevice(spec: string, index: number): { report: DeviceReport; mount:
   };
 }
 
-/** Local results of every device so far + the global sources over everything, merged. */
+/**
+ * Local results of every device so far + the global sources over everything, merged. Entries
+ * are admitted to the per-disk and per-run budgets in discovery order, local ones first; the
+ * global sources see the same budget to skip configs of a disk that is already full.
+ */
 async function collect(
   global: readonly EntrySourceFn[],
   localOnRoots: readonly EntrySourceFn[],
@@ -128,16 +144,28 @@ async function collect(
   locals: readonly (LocalResult | undefined)[],
   arch: EfiArch,
   session: EvaluationSession,
+  sourceBudgetMs: number,
+  entryLimits: DiscoverOptions['entryLimits'],
 ): Promise<{ entries: SourceEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
-  const parts = [
+  const budget = entryLimits
+    ? new EntryBudget(entryLimits.perDisk, entryLimits.perRun, entryLimits.bytesPerDisk, entryLimits.bytesPerRun)
+    : new EntryBudget();
+  const local = [
     ...locals.filter((l): l is LocalResult => l !== undefined),
     // --root trees have no scan worker: their local sources run here.
-    await runSourcesOver(localOnRoots, rootMounts, arch, mounts),
-    await runSourcesOver(global, mounts, arch, mounts, session),
+    await runSourcesOver(localOnRoots, rootMounts, arch, { all: mounts, entryBudget: budget }),
   ];
-  const entries = parts.flatMap((p) => p.entries);
+  const admitted = budget.admit(local.flatMap((p) => p.entries));
+  const cross = await runSourcesOver(global, mounts, arch, {
+    all: mounts,
+    session,
+    budgetMs: sourceBudgetMs,
+    entryBudget: budget,
+  });
+  const entries = [...admitted, ...budget.admit(cross.entries)];
+  const parts = [...local, cross];
   const proposals = parts.flatMap((p) => p.proposals);
-  const diagnostics = parts.flatMap((p) => p.diagnostics);
+  const diagnostics = [...parts.flatMap((p) => p.diagnostics), ...budget.diagnostics()];
   const merged = dedupeTargets(entries, proposals, diagnostics);
   // Ids are made unique by finalizeEntries, after sorting (the copy with more tries keeps it).
   return { entries: merged.entries, proposals: merged.proposals, diagnostics };
@@ -157,7 +185,7 @@ function debugDelays(): Map<string, number> {
 }
 
 export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySession> {
-  const deadlineMs = opts.deadlineMs ?? 30_000;
+  const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const arch = opts.arch ?? hostArch();
   // With explicit sources everything runs here; by default per-disk sources run in the
   // scan workers, next to the disk, and only the cross-disk ones run on this thread.
@@ -225,7 +253,20 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
       if (opts.reevaluate === 'all') evaluations.clear();
       else await evaluations.forget(added);
       sourceRuns += global.length;
-      return { mounts, ran: await collect(global, localOnRoots, mounts, rootMounts, localsNow, arch, evaluations) };
+      return {
+        mounts,
+        ran: await collect(
+          global,
+          localOnRoots,
+          mounts,
+          rootMounts,
+          localsNow,
+          arch,
+          evaluations,
+          deadlineMs,
+          opts.entryLimits,
+        ),
+      };
     });
     queue = run.catch(() => undefined);
     return run;

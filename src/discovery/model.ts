@@ -2,6 +2,7 @@
 // (JSON-serialisable) so it crosses worker threads and becomes `tendril list --json`.
 
 import type { Diagnostic } from './diagnostics';
+import type { ErrnoName } from '../util/errno';
 
 // ---------------------------------------------------------------- devices and partitions
 
@@ -234,7 +235,16 @@ export interface BootCounter {
  */
 export type EntryStatus =
   | { readonly ok: true; readonly target: BootTarget }
-  | { readonly ok: false; readonly reason: string; readonly declared?: BootTarget };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly declared?: BootTarget;
+      /**
+       * The errno of the file lookup behind `reason`, when it was one (ENOENT, ELOOP, EACCES for
+       * a path or symlink out of the filesystem, EIO, ...): `boot` reports it (docs/kexec.md §4.1).
+       */
+      readonly errno?: ErrnoName;
+    };
 
 /** Can this entry boot? The one place `bootable` is derived (menu marks, default, kexec, JSON). */
 export function isBootable(e: { readonly status: EntryStatus }): boolean {
@@ -243,11 +253,17 @@ export function isBootable(e: { readonly status: EntryStatus }): boolean {
 
 /**
  * How a source states an entry's status: `reason` is the first problem it found (none: the
- * entry boots), `target` what the config names, undefined when it names no complete target.
+ * entry boots), `target` what the config names, undefined when it names no complete target,
+ * `errno` the lookup error behind `reason` when there was one.
  */
-export function statusOf(target: BootTarget | undefined, reason: string | undefined): EntryStatus {
+export function statusOf(target: BootTarget | undefined, reason: string | undefined, errno?: ErrnoName): EntryStatus {
   if (reason === undefined && target) return { ok: true, target };
-  return { ok: false, reason: reason ?? 'its config names nothing to boot', ...(target ? { declared: target } : {}) };
+  return {
+    ok: false,
+    reason: reason ?? 'its config names nothing to boot',
+    ...(target ? { declared: target } : {}),
+    ...(reason !== undefined && errno !== undefined ? { errno } : {}),
+  };
 }
 
 /** What the entry's config names: the target of a bootable entry, the declared one of a broken entry. */

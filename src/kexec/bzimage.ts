@@ -4,8 +4,8 @@
 
 import { u16le, u32le, u8 } from '../util/bytes';
 
-/** Bytes of the header we need (setup header ends well before 0x260). */
-export const BZIMAGE_PROBE_BYTES = 0x260;
+/** Bytes of the header we need: the setup header up to init_size (0x260, 4 bytes). */
+export const BZIMAGE_PROBE_BYTES = 0x264;
 export const MIN_PROTOCOL = 0x020c;
 export const DEFAULT_CMDLINE_SIZE = 255; // protocol < 2.06 default; never applies to ≥ 2.12
 
@@ -21,6 +21,9 @@ export type BzImageProbe =
       readonly version?: string;
       /** A PE header is present (EFI stub): signature checks apply to the PE envelope. */
       readonly efiStub: boolean;
+      /** init_size (0x260, protocol 2.10+): the memory the kernel needs from its load address
+       *  on, which kexec_file_load allocates for it (docs/kexec.md §4.2). Absent from a short head. */
+      readonly initSize?: number;
     }
   | { readonly ok: false; readonly format: string; readonly reason: string };
 
@@ -93,7 +96,16 @@ export function probeBzImage(head: Uint8Array, size: number, versionBytes?: Uint
     const s = new TextDecoder('latin1').decode(versionBytes.subarray(0, end < 0 ? versionBytes.length : end));
     if (/^[\x20-\x7e]+$/.test(s)) version = s;
   }
-  return { ok: true, format: 'bzImage', protocol, cmdlineSize, efiStub: pe, ...(version ? { version } : {}) };
+  const initSize = head.length >= 0x264 ? u32le(head, 0x260) : undefined;
+  return {
+    ok: true,
+    format: 'bzImage',
+    protocol,
+    cmdlineSize,
+    efiStub: pe,
+    ...(version ? { version } : {}),
+    ...(initSize !== undefined ? { initSize } : {}),
+  };
 }
 
 /** File offset of the kernel version string, or undefined (0x20E holds it minus 0x200). */

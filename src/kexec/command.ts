@@ -14,6 +14,7 @@ import { type FsLookup, type PlanOptions, describePlan, planBoot } from './plan'
 import { streamProgress } from './progress';
 import { stage } from './stages';
 import { ArgError, choice, commandArgs, type CommandSpec, flag, num, text } from '../util/args';
+import { printable } from '../util/printable';
 
 export interface BootArgs {
   readonly entry?: string;
@@ -127,28 +128,33 @@ export async function bootEntries(
   io: BootIo = defaultIo,
 ): Promise<number> {
   for (const [n, entry] of list.entries()) {
-    if (n > 0) io.err.write(`tendril: trying next entry '${entry.id}'\n`);
+    if (n > 0) io.err.write(`tendril: trying next entry '${printable(entry.id)}'\n`);
     try {
       // A broken entry is refused here, with its reason.
       const plan = await planBoot(entry, lookup, opts);
       if (opts.dryRun) {
-        io.out.write(await describePlan(plan, lookup));
+        // Hashing a large file takes a while: its progress goes to stderr, the plan to stdout.
+        io.out.write(await describePlan(plan, lookup, { progress: streamProgress(io.err) }));
         return 0;
       }
-      io.err.write(`tendril: loading '${entry.displayTitle}' (${plan.kernel.label}) with ${plan.syscall}\n`);
-      for (const w of plan.warnings) io.err.write(`tendril: warning: ${w}\n`);
+      io.err.write(
+        `tendril: loading '${printable(entry.displayTitle)}' (${printable(plan.kernel.label)}) with ${plan.syscall}\n`,
+      );
+      for (const w of plan.warnings) io.err.write(`tendril: warning: ${printable(w)}\n`);
       const r = await loadPlan(plan, lookup, streamProgress(io.err));
       io.err.write(
-        `tendril: loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms; cmdline: ${plan.cmdline}\n`,
+        `tendril: loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms; cmdline: ${printable(plan.cmdline)}\n`,
       );
       stage('kexec');
-      execLoaded((s) => io.err.write(`tendril: ${s}\n`));
+      execLoaded((s) => io.err.write(`tendril: ${printable(s)}\n`));
     } catch (e) {
       if (e instanceof KexecError) {
-        io.err.write(`tendril: entry '${entry.id}': ${formatFailure(e.failure)}\n`);
+        io.err.write(`tendril: entry '${printable(entry.id)}': ${formatFailure(e.failure)}\n`);
         continue;
       }
-      io.err.write(`tendril: entry '${entry.id}': ${e instanceof Error ? e.message : String(e)}\n`);
+      io.err.write(
+        `tendril: entry '${printable(entry.id)}': ${printable(e instanceof Error ? e.message : String(e))}\n`,
+      );
     }
   }
   io.err.write('tendril: no entry could be booted\n');
@@ -172,17 +178,19 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
     const { entries, settings } = session.result;
     const first = args.entry ?? settings.defaultId;
     if (!first) {
-      io.err.write(`tendril boot: no default entry (${settings.defaultReason}); ${entries.length} entries found\n`);
+      io.err.write(
+        `tendril boot: no default entry (${printable(settings.defaultReason)}); ${entries.length} entries found\n`,
+      );
       return 1;
     }
     const list = candidates(entries, first, args.fallback);
     if (typeof list === 'string') {
-      io.err.write(`tendril boot: ${list}\n`);
+      io.err.write(`tendril boot: ${printable(list)}\n`);
       return 1;
     }
     const wait = args.dryRun ? 0 : timeoutSeconds(settings, args.timeout);
     for (let s = Math.ceil(wait); s > 0; s--) {
-      io.err.write(`tendril: booting '${list[0]!.displayTitle}' in ${s} s\n`);
+      io.err.write(`tendril: booting '${printable(list[0]!.displayTitle)}' in ${s} s\n`);
       await io.sleep(Math.min(1000, (wait - s + 1) * 1000));
     }
     return await bootEntries(

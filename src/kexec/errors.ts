@@ -2,6 +2,7 @@
 // was being loaded, a hint, and the system state that explains most refusals.
 
 import * as fs from 'node:fs';
+import { printableLines } from '../util/printable';
 
 export interface KexecSystemState {
   /** /proc/sys/kernel/kexec_load_disabled: once 1, every load fails with EPERM. */
@@ -118,8 +119,11 @@ export function hintFor(syscall: string, errno: string, ctx: HintContext = {}): 
   }
 }
 
-/** Multi-line human-readable form for the console and the menu. */
-export function formatFailure(f: KexecFailure): string {
+/**
+ * The human-readable lines, raw: labels and hints quote disk content, so a printer makes each
+ * line printable (the menu's error panel does it as it draws).
+ */
+export function failureLines(f: KexecFailure): string[] {
   const lines = [
     `boot failed: ${f.syscall}: ${f.errno}${f.code ? ` (${f.code})` : ''}`,
     `  hint: ${f.hint}`,
@@ -137,5 +141,10 @@ export function formatFailure(f: KexecFailure): string {
       `  system: lockdown=${st.lockdown ?? 'unknown'} kexec_load_disabled=${st.kexecLoadDisabled === undefined ? '?' : st.kexecLoadDisabled ? 1 : 0} kexec_loaded=${st.kexecLoaded === undefined ? '?' : st.kexecLoaded ? 1 : 0} kernel=${st.kernelRelease ?? '?'}`,
     );
   }
-  return lines.join('\n');
+  return lines;
+}
+
+/** Multi-line form for the console, every line printable (src/util/printable.ts). */
+export function formatFailure(f: KexecFailure): string {
+  return printableLines(failureLines(f)).join('\n');
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../discovery/fs/types';
 import { FsError } from '../discovery/fs/types';
-import type { FileRef, FsId, LinuxTarget, MenuEntry, UkiTarget } from '../discovery/model';
+import type { BootTarget, EntryStatus, FileRef, FsId, LinuxTarget, MenuEntry, UkiTarget } from '../discovery/model';
 import {
   type AddonFile,
   type FileRange,
@@ -16,7 +16,18 @@ import { BZIMAGE_PROBE_BYTES, type BzImageProbe, probeBzImage, versionOffset } f
 import { buildCmdline, checkCmdlineLength, type ConsolePolicy } from './cmdline';
 import { KexecError, hintFor } from './errors';
 import { type InitrdLayout, layoutInitrd } from './initrd';
+import {
+  type LoadSizes,
+  type MemorySource,
+  type MemoryVerdict,
+  checkMemory,
+  formatBytes,
+  initrdBytes,
+  memAvailable,
+} from './memory';
+import type { ProgressFn } from './progress';
 import { type ErrnoName, errnoNumber } from '../util/errno';
+import { printableLines } from '../util/printable';
 
 /** Read unit for every copy: the discovery readers are asked for at most this much at once. */
 export const CHUNK = 4 << 20;
@@ -47,6 +58,8 @@ export interface BootPlan {
   readonly stripped: readonly string[];
   readonly probe: Extract<BzImageProbe, { ok: true }>;
   readonly warnings: readonly string[];
+  /** What loading needs and what MemAvailable said when planned (docs/kexec.md §4.2). */
+  readonly memory: { readonly needed: number; readonly available?: number };
 }
 
 export type FsLookup = (fsId: FsId) => FileSystem | undefined;
@@ -57,6 +70,8 @@ export interface PlanOptions {
   readonly ownConsoles?: readonly string[];
   readonly consolePolicy?: ConsolePolicy;
   readonly policy?: readonly string[];
+  /** MemAvailable in bytes (default: /proc/meminfo); the plan is refused when it is too small. */
+  readonly memAvailable?: MemorySource;
 }
 
 export const labelOf = (r: FileRef, section?: string): string => `${r.fsId}:${r.path}${section ? `#${section}` : ''}`;
@@ -123,6 +138,34 @@ async function sizeOf(f: FileSystem, ref: FileRef, role: string, ctx: FailCtx): 
   }
 }
 
+/**
+ * Refuse a plan whose sizes do not fit in memory (docs/kexec.md §4.2), before its files are
+ * read: ENOMEM with both numbers and the largest file.
+ */
+function memoryGate(ctx: FailCtx, sizes: LoadSizes, opts: PlanOptions): MemoryVerdict {
+  const v = checkMemory(sizes, (opts.memAvailable ?? memAvailable)());
+  if (v.ok === false) {
+    throw new KexecError({
+      syscall: 'plan',
+      errno: 'ENOMEM',
+      code: errnoNumber('ENOMEM'),
+      kernel: ctx.kernel,
+      initrds: ctx.initrds,
+      cmdlineLength: 0,
+      hint: v.reason,
+      kernelSize: sizes.kernel.size,
+      initrdSize: initrdBytes(sizes.initrds),
+    });
+  }
+  return v;
+}
+
+const sizesOf = (kernel: KernelSource, initrds: readonly InitrdSource[], initSize?: number): LoadSizes => ({
+  kernel: { label: kernel.file.label, size: kernel.file.size },
+  initrds: initrds.map((i) => ({ label: i.file.label, size: i.file.size })),
+  ...(initSize !== undefined ? { kernelInitSize: initSize } : {}),
+});
+
 interface KernelSource {
   readonly file: PlanFile;
   readonly fs: FileSystem;
@@ -138,17 +181,7 @@ interface InitrdSource {
  * a broken entry is refused with its own reason (what it declares is never loaded).
  */
 export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOptions = {}): Promise<BootPlan> {
-  if (!entry.status.ok) {
-    throw new KexecError({
-      syscall: 'plan',
-      errno: 'ENOENT',
-      code: 2,
-      kernel: entry.id,
-      initrds: [],
-      cmdlineLength: 0,
-      hint: `entry not bootable: ${entry.status.reason}`,
-    });
-  }
+  if (!entry.status.ok) throw await refusal(entry.status, entry.id, lookup);
   const t = entry.status.target;
   if (t.kind === 'linux') return planLinux(entry, t, lookup, opts);
   if (t.kind === 'uki') return planUki(entry, t, lookup, opts);
@@ -161,6 +194,58 @@ export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOpt
     initrds: [],
     cmdlineLength: 0,
     hint: `entry kind '${t.kind}' cannot be kexec'd with kexec_file_load (${t.kind === 'multiboot' ? 'needs kexec_load' : 'needs the VM path'})`,
+  });
+}
+
+/** What a target loads, as a failure names it: the kernel (or image) and the initrds. */
+function targetFiles(t: BootTarget): { kernel?: FileRef; initrds: readonly FileRef[] } {
+  switch (t.kind) {
+    case 'linux':
+      return { kernel: t.kernel, initrds: t.initrds };
+    case 'uki':
+    case 'efi':
+      return { kernel: t.image, initrds: [] };
+    case 'multiboot':
+      return { kernel: t.kernel, initrds: [] };
+    case 'uki-url':
+      return { initrds: [] };
+  }
+}
+
+/**
+ * Why a broken entry is refused, with the errno of the problem behind its reason: the lookup
+ * error discovery recorded (ELOOP, EACCES for an escape, ENOENT), else the first declared file
+ * that the same readers fail to find now, else ENOEXEC (the config names nothing loadable).
+ * What it declares is looked up, never read (docs/kexec.md §4.1).
+ */
+async function refusal(s: Extract<EntryStatus, { ok: false }>, id: string, lookup: FsLookup): Promise<KexecError> {
+  const files = s.declared ? targetFiles(s.declared) : { initrds: [] };
+  let errno: ErrnoName | undefined = s.errno;
+  for (const r of errno ? [] : [files.kernel, ...files.initrds]) {
+    if (!r) continue;
+    const f = lookup(r.fsId);
+    if (!f) {
+      errno = 'ENODEV';
+      break;
+    }
+    const code = await f.stat(r.path).then(
+      () => undefined,
+      (e: unknown) => (e instanceof FsError ? e.code : undefined),
+    );
+    if (code) {
+      errno = code;
+      break;
+    }
+  }
+  const e = errno ?? 'ENOEXEC';
+  return new KexecError({
+    syscall: 'plan',
+    errno: e,
+    code: errnoNumber(e),
+    kernel: files.kernel ? labelOf(files.kernel) : `(none; entry ${id})`,
+    initrds: files.initrds.map((r) => labelOf(r)),
+    cmdlineLength: 0,
+    hint: `entry not bootable: ${s.reason}`,
   });
 }
 
@@ -178,6 +263,8 @@ async function planLinux(entry: MenuEntry, t: LinuxTarget, lookup: FsLookup, opt
     const size = await sizeOf(f, r, 'initrd', ctx);
     initrds.push({ fs: f, file: { role: 'initrd', label: labelOf(r), fsId: r.fsId, path: r.path, offset: 0, size } });
   }
+  // Sizes come from stat alone: nothing has been read yet.
+  memoryGate(ctx, sizesOf(kernel, initrds), opts);
   return finishPlan(entry, ctx, kernel, initrds, { ...opts, entryOptions: t.cmdline });
 }
 
@@ -211,6 +298,8 @@ async function planUki(entry: MenuEntry, t: UkiTarget, lookup: FsLookup, opts: P
   const kernel: KernelSource = { fs: ufs, file: range(parts.kernel, 'kernel') };
   const initrds: InitrdSource[] = parts.initrdParts.map((r) => ({ fs: r.fs, file: range(r, 'initrd') }));
   ctx.initrds = initrds.map((i) => i.file.label);
+  // Section sizes come from the PE headers: no section's bytes have been read yet.
+  memoryGate(ctx, sizesOf(kernel, initrds), opts);
   // systemd-stub rule: options from the entry or the editor replace .cmdline; add-ons append.
   const entryOptions = composeUkiCmdline(parts, opts.replace ?? t.cmdlineOverride);
   const warnings = parts.skippedAddons.map((a) => `add-on ${a.path} skipped: ${a.reason}`);
@@ -245,6 +334,8 @@ async function finishPlan(
       },
     );
   }
+  // Now init_size is known: the kernel segment may need more than the file (docs/kexec.md §4.2).
+  const memory = memoryGate(ctx, sizesOf(kernel, initrds, probe.initSize), opts);
   const infos = [];
   for (const i of initrds) {
     const h =
@@ -282,7 +373,12 @@ async function finishPlan(
       hint: tooLong,
     });
   }
-  const warnings = [...extraWarnings, ...layout.warnings, ...layout.skipped.map((s) => `${s}: empty initrd skipped`)];
+  const warnings = [
+    ...extraWarnings,
+    ...layout.warnings,
+    ...layout.skipped.map((s) => `${s}: empty initrd skipped`),
+    ...(memory.ok === 'unknown' ? [memory.note] : []),
+  ];
   return {
     entryId: entry.id,
     title: entry.displayTitle,
@@ -296,6 +392,7 @@ async function finishPlan(
     stripped: cl.stripped,
     probe,
     warnings,
+    memory: { needed: memory.needed, ...(memory.ok === true ? { available: memory.available } : {}) },
   };
 }
 
@@ -317,34 +414,64 @@ export async function* readPlanFile(f: PlanFile, lookup: FsLookup): AsyncGenerat
   }
 }
 
-export async function sha256Of(f: PlanFile, lookup: FsLookup): Promise<string> {
+export async function sha256Of(f: PlanFile, lookup: FsLookup, progress?: ProgressFn): Promise<string> {
   const h = createHash('sha256');
-  for await (const c of readPlanFile(f, lookup)) h.update(c);
+  const t0 = Date.now();
+  let done = 0;
+  for await (const c of readPlanFile(f, lookup)) {
+    h.update(c);
+    done += c.length;
+    progress?.({ label: `sha256 ${f.label}`, done, total: f.size, elapsedMs: Date.now() - t0 });
+  }
   return h.digest('hex');
 }
 
-/** The dry-run text: every file with fsId:path, size, sha256, then cmdline and syscall. */
-export async function describePlan(plan: BootPlan, lookup: FsLookup): Promise<string> {
+/**
+ * The largest file `--dry-run` hashes (docs/kexec.md §4.2): beyond it the plan shows the size
+ * and says why there is no hash, so a dry run stays a matter of seconds.
+ */
+export const DRY_RUN_HASH_LIMIT = 512 << 20;
+
+export interface DescribeOptions {
+  /** Files larger than this are not hashed (default DRY_RUN_HASH_LIMIT). */
+  readonly hashLimit?: number;
+  /** Progress of the hashing, for large files. */
+  readonly progress?: ProgressFn;
+}
+
+async function hashText(f: PlanFile, lookup: FsLookup, o: DescribeOptions): Promise<string> {
+  const limit = o.hashLimit ?? DRY_RUN_HASH_LIMIT;
+  if (f.size > limit) {
+    return `sha256 not computed: ${formatBytes(f.size)} exceeds the dry-run hash limit of ${formatBytes(limit)}`;
+  }
+  return `sha256 ${await sha256Of(f, lookup, o.progress)}`;
+}
+
+/** The dry-run text: every file with fsId:path, size, sha256, then cmdline and syscall. Titles,
+ *  labels and the command line come from disks: every line is made printable. */
+export async function describePlan(plan: BootPlan, lookup: FsLookup, o: DescribeOptions = {}): Promise<string> {
   const lines = [`entry: ${plan.entryId} (${plan.title})`];
   const ver = plan.probe.version ? `, ${plan.probe.version}` : '';
   const proto = `${plan.probe.protocol >> 8}.${String(plan.probe.protocol & 0xff).padStart(2, '0')}`;
-  lines.push(`kernel: ${plan.kernel.label} size ${plan.kernel.size} sha256 ${await sha256Of(plan.kernel, lookup)}`);
+  lines.push(`kernel: ${plan.kernel.label} size ${plan.kernel.size} ${await hashText(plan.kernel, lookup, o)}`);
   lines.push(
     `  bzImage protocol ${proto}, cmdline_size ${plan.cmdlineLimit}${plan.probe.efiStub ? ', EFI stub' : ''}${ver}`,
   );
   for (let i = 0; i < plan.initrds.length; i++) {
     const f = plan.initrds[i]!;
     const p = plan.initrdLayout.pieces[i]!;
-    lines.push(
-      `initrd[${i}]: ${f.label} size ${f.size} sha256 ${await sha256Of(f, lookup)} at ${p.offset} pad ${p.pad}`,
-    );
+    lines.push(`initrd[${i}]: ${f.label} size ${f.size} ${await hashText(f, lookup, o)} at ${p.offset} pad ${p.pad}`);
   }
   if (plan.initrds.length) lines.push(`initrd total: ${plan.initrdLayout.total} bytes`);
   else lines.push('initrd: none (KEXEC_FILE_NO_INITRAMFS)');
   lines.push(`cmdline (${Buffer.byteLength(plan.cmdline)}/${plan.cmdlineLimit} bytes): ${plan.cmdline}`);
   lines.push(`console: ${plan.consoleDecision}`);
   if (plan.stripped.length) lines.push(`stripped: ${plan.stripped.join(' ')}`);
+  const m = plan.memory;
+  lines.push(
+    `memory: loading needs ${formatBytes(m.needed)}${m.available !== undefined ? `, MemAvailable ${formatBytes(m.available)}` : ''}`,
+  );
   for (const w of plan.warnings) lines.push(`warning: ${w}`);
   lines.push(`syscall: ${plan.syscall}`);
-  return lines.join('\n') + '\n';
+  return printableLines(lines).join('\n') + '\n';
 }

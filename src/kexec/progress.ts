@@ -1,5 +1,9 @@
 // A one-line progress bar for large kernel/initrd copies: bytes, percentage and MB/s.
-// Pure formatting here; the caller decides where and how often to print it.
+// Pure formatting here; the caller decides where and how often to print it. The label names a
+// file on a disk: streamProgress() prints it printable (src/util/printable.ts), the menu's
+// renderer does the same.
+
+import { printable } from '../util/printable';
 
 export interface ProgressState {
   readonly label: string;
@@ -41,7 +45,8 @@ export function streamProgress(
     if (!final && s.elapsedMs - last < 100) return;
     last = s.elapsedMs;
     // Serial consoles and logs get whole lines only at the end; terminals get a live bar.
-    if (out.isTTY) out.write(`\r${formatProgress(s)}${final ? '\n' : ''}`);
-    else if (final) out.write(`${formatProgress(s)}\n`);
+    const line = printable(formatProgress(s));
+    if (out.isTTY) out.write(`\r${line}${final ? '\n' : ''}`);
+    else if (final) out.write(`${line}\n`);
   };
 }

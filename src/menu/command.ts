@@ -6,19 +6,21 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { discover, type DiscoverySession } from '../discovery/discover';
 import { DISCOVERY_OPTIONS, discoverOptionsFrom } from '../discovery/commands';
-import { namedTarget, type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
+import { type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
-import { formatFailure, KexecError } from '../kexec/errors';
+import { failureLines, KexecError } from '../kexec/errors';
 import { execLoaded, loadPlan } from '../kexec/load';
 import { describePlan, planBoot, type FsLookup, type PlanOptions } from '../kexec/plan';
 import { formatProgress } from '../kexec/progress';
 import { log, setConsoleLevel } from '../log';
 import { commandArgs, type CommandSpec, flag, type Options, text } from '../util/args';
+import { printable, printableLines } from '../util/printable';
 import { verifyPassword } from './password';
 import { listText, plainCommand, readLines } from './plain';
 import { MenuState, type Action } from './state';
 import { createTerminal, type Terminal } from './tui';
-import { detailLines, glyphsFor, render } from './view';
+import { entryDetails } from './details';
+import { glyphsFor, render } from './view';
 
 const MENU_OPTIONS = {
   plain: flag({ help: 'line mode for dumb terminals (also chosen for TERM=dumb or a non-terminal)' }),
@@ -169,10 +171,10 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       });
       await session?.close();
       ui.term?.destroy();
-      execLoaded((s) => process.stderr.write(`tendril: ${s}\n`));
+      execLoaded((s) => process.stderr.write(`tendril: ${printable(s)}\n`));
     } catch (e) {
-      const lines =
-        e instanceof KexecError ? formatFailure(e.failure).split('\n') : [e instanceof Error ? e.message : String(e)];
+      // Raw lines: the error panel (render) and the plain menu make them printable as they print.
+      const lines = e instanceof KexecError ? failureLines(e.failure) : [e instanceof Error ? e.message : String(e)];
       log('error', 'boot', `${entry.id}: ${lines.join(' ')}`);
       state.showError(`Cannot boot ${entry.displayTitle}`, lines);
       ui.redraw();
@@ -180,7 +182,14 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     return 'failed';
   };
 
-  if (plain) return runPlain(state, scan, boot, cliTimeout, powerAllowed, dryRun);
+  if (plain) {
+    try {
+      return await runPlain(state, scan, boot, cliTimeout, powerAllowed, dryRun);
+    } finally {
+      // The scan workers would keep the process alive after a dry-run or 'q'.
+      await session?.close();
+    }
+  }
 
   // Log lines on stderr would scribble over the screen: the ring buffer (`l`) has them.
   setConsoleLevel('off');
@@ -222,25 +231,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         }
         case 'details': {
           const e = a.entry;
-          const sizes = new Map<string, number>();
-          const t = namedTarget(e.status);
-          const refs =
-            t?.kind === 'linux' ? [t.kernel, ...t.initrds] : t?.kind === 'uki' || t?.kind === 'efi' ? [t.image] : [];
-          for (const r of refs) {
-            const st = await lookup(r.fsId)
-              ?.stat(r.path)
-              .catch(() => undefined);
-            if (st) sizes.set(`${r.fsId}${r.path}`, st.size);
-          }
-          const lines = detailLines(e, sizes);
-          try {
-            const plan = await planBoot(e, lookup, planOpts());
-            lines.push(`final     ${plan.cmdline}`, `console   ${plan.consoleDecision}`);
-          } catch (err) {
-            lines.push(
-              `final     (not bootable by kexec: ${err instanceof KexecError ? err.failure.hint : String(err)})`,
-            );
-          }
+          const lines = await entryDetails(e, lookup, planOpts());
           if (state.mode.kind === 'details' && state.mode.entry.id === e.id) state.details = lines;
           break;
         }
@@ -362,15 +353,18 @@ async function runPlain(
     const d = state.defaultEntry;
     if (d && p.kind !== 'wait') {
       const secs = p.kind === 'countdown' ? p.seconds : 0;
-      out(`booting '${d.displayTitle}' in ${secs} s; press Enter to choose\n`);
+      out(`booting '${printable(d.displayTitle)}' in ${secs} s; press Enter to choose\n`);
+      let timer: NodeJS.Timeout | undefined;
       const first = await Promise.race([
         io.next(''),
-        new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), secs * 1000)),
+        new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), secs * 1000))),
       ]);
+      // A line won: the pending countdown must not hold the process open after a dry-run or 'q'.
+      clearTimeout(timer);
       if (first === 'timeout' || first === null) {
         const res = await boot(d, undefined, out);
         if (res === 'dry-run') return 0;
-        out(`${state.mode.kind === 'error' ? state.mode.lines.join('\n') : 'boot failed'}\n`);
+        out(`${state.mode.kind === 'error' ? printableLines(state.mode.lines).join('\n') : 'boot failed'}\n`);
       }
     }
     for (;;) {
@@ -384,7 +378,9 @@ async function runPlain(
         case 'boot': {
           const res = await boot(c.entry, c.cmdline, out);
           if (res === 'dry-run') return 0;
-          if (state.mode.kind === 'error') out(`${state.mode.title}\n${state.mode.lines.join('\n')}\n`);
+          if (state.mode.kind === 'error') {
+            out(`${printable(state.mode.title)}\n${printableLines(state.mode.lines).join('\n')}\n`);
+          }
           state.mode = { kind: 'list' };
           break;
         }

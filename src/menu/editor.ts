@@ -1,5 +1,8 @@
 // The command-line editor: a single-line buffer with a cursor and the usual keys
-// (arrows, Home/End, Ctrl-A/E/K/U, Backspace/Delete). Pure state; the UI draws it.
+// (arrows, Home/End, Ctrl-A/E/K/U, Backspace/Delete). Pure state; the UI draws it. The text
+// may come from a disk (an entry's command line): view() shows it printable.
+
+import { printable } from '../util/printable';
 
 export class LineEditor {
   private text: string;
@@ -18,8 +21,8 @@ export class LineEditor {
   }
 
   insert(s: string): void {
-    // Control characters never enter a kernel command line from the keyboard.
-    const clean = s.replace(/[\x00-\x1f\x7f]/g, '');
+    // Control characters (C0, DEL, C1) never enter a kernel command line from the keyboard.
+    const clean = s.replace(/[\x00-\x1f\x7f-\x9f]/g, '');
     this.text = this.text.slice(0, this.pos) + clean + this.text.slice(this.pos);
     this.pos += clean.length;
   }
@@ -59,11 +62,18 @@ export class LineEditor {
     this.pos = before.length;
   }
 
-  /** The visible window of `width` columns around the cursor: [text, cursor column]. */
+  /**
+   * The visible window of `width` columns around the cursor: [text, cursor column]. The text is
+   * the printable form (src/util/printable.ts), so an ESC in the buffer shows as `\x1b` and the
+   * cursor column counts the escape's columns.
+   */
   view(width: number): [string, number] {
     if (width <= 1) return ['', 0];
-    if (this.text.length < width) return [this.text, this.pos];
-    const start = Math.max(0, Math.min(this.pos - Math.floor(width * 0.7), this.text.length - width + 1));
-    return [this.text.slice(start, start + width), this.pos - start];
+    const shown = printable(this.text);
+    // printable() maps code unit by code unit: the cursor's column is the length of the prefix's form.
+    const pos = printable(this.text.slice(0, this.pos)).length;
+    if (shown.length < width) return [shown, pos];
+    const start = Math.max(0, Math.min(pos - Math.floor(width * 0.7), shown.length - width + 1));
+    return [shown.slice(start, start + width), pos - start];
   }
 }

@@ -1,10 +1,12 @@
 // Line mode for dumb terminals (`tendril menu --plain`, TERM=dumb): numbered entries,
-// one prompt, no cursor addressing. Same MenuState, fed whole lines instead of keys.
+// one prompt, no cursor addressing. Same MenuState, fed whole lines instead of keys. This is
+// the serial-console mode: every disk string is printed printable (src/util/printable.ts).
 
 import * as readline from 'node:readline';
 import type { MenuState } from './state';
 import { detailLines, HELP_TEXT } from './view';
 import { namedTarget, type MenuEntry } from '../discovery/model';
+import { printable, printableLines } from '../util/printable';
 
 export type PlainCommand =
   | { readonly kind: 'boot'; readonly entry: MenuEntry; readonly cmdline?: string }
@@ -25,7 +27,7 @@ export function listText(st: MenuState): string {
       .filter(Boolean)
       .join(',');
     lines.push(
-      `${String(i + 1).padStart(3)}) ${e.id === defId ? '*' : ' '} ${e.displayTitle}${marks ? ` [${marks}]` : ''}${s.ok ? '' : `: ${s.reason}`}`,
+      `${String(i + 1).padStart(3)}) ${e.id === defId ? '*' : ' '} ${printable(e.displayTitle)}${marks ? ` [${marks}]` : ''}${s.ok ? '' : `: ${printable(s.reason)}`}`,
     );
   });
   if (visible.length === 0) lines.push('  (no boot entries)');
@@ -72,7 +74,7 @@ export async function plainCommand(
     }
     case 'i': {
       const e = pick(arg);
-      return { kind: 'show', text: e ? detailLines(e).join('\n') + '\n' : 'usage: i N\n' };
+      return { kind: 'show', text: e ? printableLines(detailLines(e)).join('\n') + '\n' : 'usage: i N\n' };
     }
     case 'H':
       st.showHidden = !st.showHidden;
@@ -91,7 +93,7 @@ export async function plainCommand(
     case '?':
       return { kind: 'show', text: HELP_TEXT.join('\n') + '\n' };
     default:
-      return { kind: 'show', text: `unknown command '${cmd}' (h for help)\n` };
+      return { kind: 'show', text: `unknown command '${printable(cmd)}' (h for help)\n` };
   }
 }
 
@@ -126,7 +128,7 @@ export function readLines(
   return {
     next,
     async ask(prompt, initial) {
-      output.write(`current: ${initial}\n(enter the full new command line; empty keeps it)\n`);
+      output.write(`current: ${printable(initial)}\n(enter the full new command line; empty keeps it)\n`);
       const l = await next(prompt);
       return l === null || l.trim() === '' ? initial : l;
     },

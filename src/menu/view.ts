@@ -1,13 +1,16 @@
 // Turns MenuState into screen lines for any width × height (80×24 and up). Styles are
 // hints (inverse for the selection, dim for bad entries); every state is also readable
 // without them ('>' marks the selection, '[bad]' the bad entries), for serial lines
-// without attributes. Borders are ASCII unless the terminal surely draws Unicode.
+// without attributes. Borders are ASCII unless the terminal surely draws Unicode. Every string
+// from a disk (titles, ids, paths, reasons, diagnostics, log messages) goes through printable()
+// (src/util/printable.ts) here, as the frame is built; the state keeps them exact.
 
 import { isBootable, namedTarget, type MenuEntry } from '../discovery/model';
 import { logRecords } from '../log';
 import { formatDiagnostic } from '../discovery/diagnostics';
 import type { MenuState, Row } from './state';
 import { editableCmdline } from './state';
+import { printable } from '../util/printable';
 
 export type Style = 'normal' | 'selected' | 'dim' | 'title' | 'status';
 
@@ -90,7 +93,7 @@ function rowText(r: Row): string {
   if (s.ok && s.target.kind === 'uki') marks.push('UKI');
   const fold = r.groupSize > 1 ? (r.expanded ? 'v ' : '> ') : r.depth === 1 ? '    ' : '  ';
   const count = r.groupSize > 1 && !r.expanded ? `  [+${r.groupSize - 1}]` : '';
-  return `${fold}${e.displayTitle}${marks.length ? `  [${marks.join(',')}]` : ''}${count}`;
+  return `${fold}${printable(e.displayTitle)}${marks.length ? `  [${marks.join(',')}]` : ''}${count}`;
 }
 
 function box(title: string, body: readonly string[], width: number, height: number, g: Glyphs, scroll = 0): Line[] {
@@ -141,26 +144,38 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
       (r) => `${new Date(r.time).toISOString().slice(11, 19)} ${r.level} ${r.scope}: ${r.message}`,
     );
     const diags = st.entries.flatMap((e) => e.diagnostics.map(formatDiagnostic));
-    const body = [...recs, ...diags].flatMap((l) => wrap(l, w - 2));
+    const body = [...recs, ...diags].flatMap((l) => wrap(printable(l), w - 2));
     lines.push(...box(`Log (${body.length} lines)`, body.length ? body : ['(empty)'], w, bodyHeight, g, st.scroll));
     footer = ' Up/Down scroll  Esc back';
   } else if (m.kind === 'details') {
-    const body = (st.details ?? detailLines(m.entry)).flatMap((l) => wrap(l, w - 2));
-    lines.push(...box(`Details: ${m.entry.displayTitle}`, body, w, bodyHeight, g, st.scroll));
+    const body = (st.details ?? detailLines(m.entry)).flatMap((l) => wrap(printable(l), w - 2));
+    lines.push(...box(`Details: ${printable(m.entry.displayTitle)}`, body, w, bodyHeight, g, st.scroll));
     footer = ' Up/Down scroll  Esc back';
   } else if (m.kind === 'error') {
-    const body = m.lines.flatMap((l) => wrap(l, w - 2));
-    lines.push(...box(m.title, [...body, '', 'Press any key to return to the list.'], w, bodyHeight, g));
+    const body = m.lines.flatMap((l) => wrap(printable(l), w - 2));
+    lines.push(...box(printable(m.title), [...body, '', 'Press any key to return to the list.'], w, bodyHeight, g));
     footer = ' any key: back';
   } else if (m.kind === 'loading') {
-    lines.push(...box(`Loading ${m.entry.displayTitle}`, ['', ...wrap(m.progress, w - 2)], w, bodyHeight, g));
+    lines.push(
+      ...box(
+        `Loading ${printable(m.entry.displayTitle)}`,
+        ['', ...wrap(printable(m.progress), w - 2)],
+        w,
+        bodyHeight,
+        g,
+      ),
+    );
     footer = '';
   } else {
     const rows = st.rows();
     const listHeight = bodyHeight - 2;
     const top = Math.max(0, Math.min(st.selected - Math.floor(listHeight / 2), rows.length - listHeight));
     const title =
-      m.kind === 'search' ? `Search: ${m.query.value}` : st.showHidden ? 'Boot entries (hidden shown)' : 'Boot entries';
+      m.kind === 'search'
+        ? `Search: ${printable(m.query.value)}`
+        : st.showHidden
+          ? 'Boot entries (hidden shown)'
+          : 'Boot entries';
     const inner = w - 2;
     lines.push({
       text: g.tl + fit(` ${title} `, inner).replace(/ +$/, (x) => g.h.repeat(x.length)) + g.tr,
@@ -186,14 +201,15 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     }
     lines.push({ text: g.bl + g.h.repeat(inner) + g.br, style: 'normal' });
     if (m.kind === 'search') {
-      status = ` /${m.query.value}`;
-      cursor = { row: h - 2, col: 2 + m.query.cursor };
+      const [text, col] = m.query.view(w - 3);
+      status = ` /${text}`;
+      cursor = { row: h - 2, col: 2 + col };
       footer = ' type to filter  Enter select  Esc cancel';
     } else if (m.kind === 'editor') {
       const [text, col] = m.editor.view(w - 3);
       status = ` >${text}`;
       cursor = { row: h - 2, col: 2 + col };
-      footer = ` editing ${m.entry.id}: Enter boot  Esc cancel  Ctrl-A/E/K/U`;
+      footer = ` editing ${printable(m.entry.id)}: Enter boot  Esc cancel  Ctrl-A/E/K/U`;
     } else if (m.kind === 'password') {
       status = ` Password: ${'*'.repeat(m.input.value.length)}${m.error ? `   (${m.error})` : ''}`;
       cursor = { row: h - 2, col: 11 + m.input.value.length };
@@ -201,10 +217,11 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     } else if (m.kind === 'confirm') {
       status = ` Really ${m.action === 'reboot' ? 'reboot' : 'power off'}? (y/n)`;
     } else if (st.countdown !== null && st.defaultEntry) {
-      status = ` Booting '${st.defaultEntry.displayTitle}' in ${st.countdown} s. Any key stops the countdown.`;
+      status = ` Booting '${printable(st.defaultEntry.displayTitle)}' in ${st.countdown} s. Any key stops the countdown.`;
     } else if (st.current) {
       const s = st.current.status;
-      status = s.ok ? ` ${st.current.id}` : ` ${st.current.id}  BROKEN: ${s.reason}`;
+      const id = printable(st.current.id);
+      status = s.ok ? ` ${id}` : ` ${id}  BROKEN: ${printable(s.reason)}`;
     }
   }
   while (lines.length < h - 2) lines.push({ text: '', style: 'normal' });
@@ -214,7 +231,8 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
   return cursor ? { lines, cursor } : { lines };
 }
 
-/** What the details view shows before file sizes are known. */
+/** What the details view shows before file sizes are known: raw lines (disk strings exact),
+ *  made printable by whoever prints them (render, the plain menu). */
 export function detailLines(e: MenuEntry, sizes: ReadonlyMap<string, number> = new Map()): string[] {
   const o = e.origin;
   const size = (fsId: string, path: string): string => {

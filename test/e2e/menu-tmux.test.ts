@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../initramfs/host';
 import { debianEspDisk, fedoraDisk } from '../fixtures/demo';
 import { buildGptDisk } from '../fixtures/images';
+import { hostileExt4 } from '../fixtures/hostile-disks';
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'tendril.js');
@@ -269,5 +270,25 @@ describe('tendril menu in tmux (TERM=vt100, 80x24)', () => {
     keys('Down', 'Down');
     await waitFor(/^\|> +Rescue/m);
     snapshot('vt100-list-80x24', screen());
+  });
+});
+
+describe('disk strings in the blessed menu (issue 16 finding 10)', () => {
+  it('shows control sequences in a title as escapes: nothing is cleared, erased or retitled', async () => {
+    const ESC = '\x1b';
+    const img = hostileExt4({
+      vmlinuz: { copyOf: hostKernel().vmlinuz },
+      'loader/entries/a.conf': 'title Healthy\nlinux /vmlinuz\n',
+      'loader/entries/b.conf': `title Evil ${ESC}[2J${ESC}]2;pwned\x07\u009b1A ${ESC}[1A${ESC}[K {bold}end\nlinux /vmlinuz\n`,
+    });
+    try {
+      start('linux', ['--disk', img.image]);
+      const s = await waitFor(/Evil \\x1b\[2J\\x1b\]2;pwned\\x07\\x9b1A \\x1b\[1A\\x1b\[K \{bold\}end/);
+      expect(s.split('\n')[0]).toMatch(/^ tendril boot menu/);
+      expect(s).toMatch(/Healthy/);
+      expect(tmux('display-message', '-p', '-t', session, '#{pane_title}')).not.toContain('pwned');
+    } finally {
+      img.cleanup();
+    }
   });
 });

@@ -6,6 +6,7 @@
 import { diag, errorMessage, type Diagnostic } from '../diagnostics';
 import { FsError, readFileLimited, type FileSystem } from '../fs/types';
 import { GRUBENV_MAX_BYTES, parseGrubenv } from './grubenv';
+import { MAX_EXPANSION_BYTES } from '../limits';
 import { at, type Where } from './lines';
 
 export interface GrubVar {
@@ -24,11 +25,19 @@ export interface Substitution {
 
 export interface Expansion {
   readonly text: string;
+  /** One per `$name` replaced, in order (values are shared, not copied). */
   readonly substitutions: Substitution[];
+  /** The result would not fit the budget: `text` is cut there and must not be booted. */
+  readonly overflow: boolean;
 }
 
-/** Longest expansion we produce from one value (a loop guard is unnecessary: no recursion). */
-export const MAX_EXPANSION = 64 * 1024;
+/** Characters of expanded text still allowed; shared by every line of a snippet (or a disk). */
+export interface ExpansionBudget {
+  left: number;
+}
+
+/** Longest expansion of one BLS snippet, all lines together (limits.ts). */
+export const MAX_EXPANSION = MAX_EXPANSION_BYTES;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*|^[0-9]+|^[?#@*]/;
 
@@ -39,21 +48,35 @@ export function hasGrubVars(text: string): boolean {
 
 /**
  * Replace `$name` and `${name}` (grub semantics: undefined → empty). `\$` stays a literal
- * '$'. Quotes are not interpreted; BLS values are not grub script.
+ * '$'. Quotes are not interpreted; BLS values are not grub script. Values are not expanded
+ * again, so a value naming itself cannot recurse; repetition is what grows a result, and the
+ * whole result (literal text too) is charged to `budget`, which every budget sharing it sees.
  */
-export function expandGrubVars(text: string, lookup: VarLookup): Expansion {
+export function expandGrubVars(text: string, lookup: VarLookup, ...budgets: readonly ExpansionBudget[]): Expansion {
+  const limits = budgets.length > 0 ? budgets : [{ left: MAX_EXPANSION }];
   const substitutions: Substitution[] = [];
-  let out = '';
+  const out: string[] = [];
+  let overflow = false;
+  /** Append `s` if every budget has room; otherwise append what fits and stop. */
+  const emit = (s: string): boolean => {
+    const room = Math.min(...limits.map((b) => b.left));
+    const take = Math.min(room, s.length);
+    if (take > 0) out.push(take === s.length ? s : s.slice(0, take));
+    for (const b of limits) b.left -= take;
+    if (take < s.length) overflow = true;
+    return !overflow;
+  };
   let i = 0;
+  let lit = 0;
   while (i < text.length) {
     const c = text[i]!;
     if (c === '\\' && text[i + 1] === '$') {
-      out += '$';
+      if (!emit(text.slice(lit, i) + '$')) break;
       i += 2;
+      lit = i;
       continue;
     }
     if (c !== '$') {
-      out += c;
       i++;
       continue;
     }
@@ -73,33 +96,50 @@ export function expandGrubVars(text: string, lookup: VarLookup): Expansion {
       }
     }
     if (name === undefined) {
-      out += c;
       i++;
       continue;
     }
+    if (!emit(text.slice(lit, i))) break;
     const v = lookup(name);
     substitutions.push({ name, value: v?.value ?? '', ...(v ? { from: v.from } : {}) });
-    out += v?.value ?? '';
-    if (out.length > MAX_EXPANSION) out = out.slice(0, MAX_EXPANSION);
+    if (!emit(v?.value ?? '')) break;
     i += len;
+    lit = i;
   }
-  return { text: out, substitutions };
+  if (!overflow && lit < text.length) emit(text.slice(lit));
+  return { text: out.join(''), substitutions, overflow };
 }
 
-/** One info diagnostic per substitution, naming the variable, its value and where it came from. */
+/** A value as a diagnostic quotes it: at most 120 characters, then how long it really is. */
+function quoted(value: string): string {
+  if (value.length <= 120) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, 120))}… (${value.length} characters)`;
+}
+
+/**
+ * One info diagnostic per variable substituted on a line (not per use), naming its value
+ * (quoted short) and where it came from.
+ */
 export function substitutionDiagnostics(
   subs: readonly Substitution[],
   where: Where,
   line: number,
   source = 'bls',
 ): Diagnostic[] {
-  return subs.map((s) =>
+  const uses = new Map<string, { s: Substitution; n: number }>();
+  for (const s of subs) {
+    const u = uses.get(s.name);
+    if (u) u.n++;
+    else uses.set(s.name, { s, n: 1 });
+  }
+  return [...uses.values()].map(({ s, n }) =>
     diag(
       'info',
       source,
-      s.from !== undefined
-        ? `$${s.name} → ${JSON.stringify(s.value)} (from ${s.from})`
-        : `$${s.name} is not defined anywhere; expanded to nothing (grub semantics)`,
+      (s.from !== undefined
+        ? `$${s.name} → ${quoted(s.value)} (from ${s.from})`
+        : `$${s.name} is not defined anywhere; expanded to nothing (grub semantics)`) +
+        (n > 1 ? `; used ${n} times on this line` : ''),
       at(where, line),
     ),
   );

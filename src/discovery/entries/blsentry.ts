@@ -11,10 +11,18 @@ import { diag, type Diagnostic } from '../diagnostics';
 import { originOf, statusOf, type BootTarget, type FileRef, type SourceEntry } from '../model';
 import type { EfiArch, MountedFs } from '../sources/context';
 import { joinOptions, type BlsFields, type Located } from '../config/blsfile';
-import { expandGrubVars, hasGrubVars, substitutionDiagnostics, type VarLookup } from '../config/kernelopts';
+import {
+  expandGrubVars,
+  hasGrubVars,
+  substitutionDiagnostics,
+  type ExpansionBudget,
+  type VarLookup,
+} from '../config/kernelopts';
+import { MAX_EXPANSION_BYTES, MAX_EXPANSION_BYTES_PER_DISK, MAX_FILES_PER_ENTRY } from '../limits';
 import { at, type Where } from '../config/lines';
 import { parseEntryName } from './bootcount';
 import { resolveBlsPath, type Resolved } from './paths';
+import type { FsErrorCode } from '../fs/types';
 
 const SRC = 'bls';
 
@@ -27,6 +35,8 @@ export interface BuildContext {
   readonly originUrl?: string;
   /** Grub variables for $kernelopts and friends, loaded on first use. */
   readonly vars: () => Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }>;
+  /** What every snippet of this disk may still expand to (MAX_EXPANSION_BYTES_PER_DISK). */
+  readonly expansion?: ExpansionBudget;
 }
 
 export type BuildResult = { readonly entry: SourceEntry } | { readonly hidden: Diagnostic[] };
@@ -49,8 +59,9 @@ export async function buildBlsEntry(
   const file = `${c.dir}/${c.fileName}`;
   const where: Where = { file, fsId: rep.fsId, device: rep.device };
   const diagnostics: Diagnostic[] = [...parseDiagnostics];
-  /** The first reason the entry cannot boot. */
+  /** The first reason the entry cannot boot, and the lookup error behind it. */
   let reason: string | undefined;
+  let errno: FsErrorCode | undefined;
   /** Every file the snippet names has a place on the filesystem (found or not). */
   let located = true;
 
@@ -64,8 +75,16 @@ export async function buildBlsEntry(
       if (r.note) diagnostics.push(diag('info', SRC, `${key}: ${r.note}`, at(where, line)));
       return ref(r.path);
     }
-    const why = `${key} ${value}: ${r.reason} on ${rep.fsId}`;
-    reason ??= why;
+    const shown = value.length > 200 ? `${value.slice(0, 200)}… (${value.length} characters)` : value;
+    const because = r.reason.length > 400 ? `${r.reason.slice(0, 400)}…` : r.reason;
+    // An error that already starts with the path (`/x: ELOOP (...)`) is not prefixed twice.
+    const why = r.reason.startsWith(`${value}: `)
+      ? `${key} ${because} on ${rep.fsId}`
+      : `${key} ${shown}: ${because} on ${rep.fsId}`;
+    if (reason === undefined) {
+      reason = why;
+      errno = r.errno;
+    }
     diagnostics.push(diag('error', SRC, `${why}; entry cannot boot`, at(where, line)));
     if (r.path === undefined) {
       located = false;
@@ -98,23 +117,38 @@ export async function buildBlsEntry(
   }
   const image = l.kind === 'uki-url' ? undefined : await resolve(l.kind, l.value, l.line);
 
-  // Grub variables in options/initrd (Fedora 30-32, RHEL 8).
+  // Grub variables in options/initrd (Fedora 30-32, RHEL 8), bounded per snippet and per disk:
+  // past either budget the entry cannot boot (its command line would be cut).
   let lookup: VarLookup | undefined;
-  const expand = async (v: Located<string>): Promise<string | undefined> => {
+  const snippet: ExpansionBudget = { left: MAX_EXPANSION_BYTES };
+  const budgets = c.expansion ? [snippet, c.expansion] : [snippet];
+  let overflowed = false;
+  const expand = async (key: string, v: Located<string>): Promise<string | undefined> => {
     if (!hasGrubVars(v.value)) return undefined;
+    if (overflowed) return '';
     if (!lookup) {
       const loaded = await c.vars();
       lookup = loaded.lookup;
       diagnostics.push(...loaded.diagnostics);
     }
-    const e = expandGrubVars(v.value, lookup);
+    const e = expandGrubVars(v.value, lookup, ...budgets);
     diagnostics.push(...substitutionDiagnostics(e.substitutions, where, v.line));
+    if (e.overflow) {
+      overflowed = true;
+      located = false;
+      const why =
+        snippet.left > 0
+          ? `${key}: the grub variables of this disk's snippets expand to more than ${MAX_EXPANSION_BYTES_PER_DISK} characters together (limit per disk)`
+          : `${key}: grub variables expand to more than ${MAX_EXPANSION_BYTES} characters in this snippet (limit per snippet; a command line is at most 64 KiB)`;
+      reason ??= why;
+      diagnostics.push(diag('error', SRC, `${why}; entry cannot boot`, at(where, v.line)));
+    }
     return e.text;
   };
 
   const optionParts: Located<string>[] = [];
   for (const o of fields.options) {
-    const x = await expand(o);
+    const x = await expand('options', o);
     // grub re-splits expanded words; an undefined variable leaves nothing behind.
     if (x === undefined) optionParts.push(o);
     else if (x.trim() !== '') optionParts.push({ value: x.trim().split(/\s+/).join(' '), line: o.line });
@@ -133,16 +167,30 @@ export async function buildBlsEntry(
       ),
     );
   }
-  for (const i of l.kind === 'linux' ? fields.initrds : []) {
-    const x = await expand(i);
+  // Each file named costs a lookup: a snippet of 64 KiB could name 30,000.
+  let files = 0;
+  const tooMany = (key: string, line: number): boolean => {
+    if (++files <= MAX_FILES_PER_ENTRY) return false;
+    if (files === MAX_FILES_PER_ENTRY + 1) {
+      const why = `${key}: more than ${MAX_FILES_PER_ENTRY} initrd and devicetree files (limit per entry)`;
+      reason ??= why;
+      located = false;
+      diagnostics.push(diag('error', SRC, `${why}; the rest are not looked up; entry cannot boot`, at(where, line)));
+    }
+    return true;
+  };
+  initrdLines: for (const i of l.kind === 'linux' ? fields.initrds : []) {
+    const x = await expand('initrd', i);
     if (x !== undefined) {
       // grub passes the expanded value to its initrd command as several words.
-      for (const word of x.split(/\s+/).filter(Boolean)) {
+      for (const word of overflowed ? [] : x.split(/\s+/).filter(Boolean)) {
+        if (tooMany('initrd', i.line)) break initrdLines;
         const f = await resolve('initrd', word, i.line);
         if (f) initrds.push(f);
       }
       continue;
     }
+    if (tooMany('initrd', i.line)) break;
     const whole = await resolveBlsPath(c.mount.fs, i.value, c.dir);
     const words = i.value.split(/[ \t]+/).filter(Boolean);
     if (!whole.ok && words.length > 1) {
@@ -155,7 +203,8 @@ export async function buildBlsEntry(
           at(where, i.line),
         ),
       );
-      for (const w of words) {
+      for (const [k, w] of words.entries()) {
+        if (k > 0 && tooMany('initrd', i.line)) break initrdLines;
         const f = await resolve('initrd', w, i.line);
         if (f) initrds.push(f);
       }
@@ -174,6 +223,7 @@ export async function buildBlsEntry(
   } else if (fields.devicetree) {
     devicetree = await resolve('devicetree', fields.devicetree.value, fields.devicetree.line);
     for (const o of fields.devicetreeOverlays) {
+      if (tooMany('devicetree-overlay', o.line)) break;
       const f = await resolve('devicetree-overlay', o.value, o.line);
       if (f) overlays.push(f);
     }
@@ -223,7 +273,7 @@ export async function buildBlsEntry(
       ...(overlays.length ? { devicetreeOverlays: overlays } : {}),
     };
   }
-  const status = statusOf(located ? target : undefined, reason);
+  const status = statusOf(located ? target : undefined, reason, errno);
 
   const { id, counter } = parseEntryName(c.fileName);
   const title = fields.title ? fields.title : id;

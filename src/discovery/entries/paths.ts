@@ -4,30 +4,36 @@
 // lookup on FAT is the FileSystem's job.
 
 import { errorMessage } from '../diagnostics';
-import { FsError, normalizePath, type FileSystem } from '../fs/types';
+import { FsError, normalizePath, type FileSystem, type FsErrorCode } from '../fs/types';
 
 /**
  * A path found, or why not. A failure keeps the normalized `path` when the value names a
  * place on the filesystem (nothing there, or not a regular file), and has none when the value
- * is no usable path at all (empty, '..' above the root).
+ * is no usable path at all (empty, '..' above the root). `errno` is the lookup's error (ENOENT
+ * when nothing was found, ELOOP, EACCES for a path out of the filesystem, EISDIR, ...).
  */
 export type Resolved =
   | { readonly ok: true; readonly path: string; readonly note?: string }
-  | { readonly ok: false; readonly path?: string; readonly reason: string };
+  | { readonly ok: false; readonly path?: string; readonly reason: string; readonly errno?: FsErrorCode };
 
 /** Directory of snippets on a root filesystem without a separate /boot. */
 export const ROOTFS_ENTRIES_DIR = '/boot/loader/entries';
 
-type Check = { readonly kind: 'file' } | { readonly kind: 'missing' } | { readonly kind: 'bad'; readonly why: string };
+type Check =
+  | { readonly kind: 'file' }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'bad'; readonly why: string; readonly errno: FsErrorCode };
 
 async function check(fs: FileSystem, path: string): Promise<Check> {
   try {
     const st = await fs.stat(path);
     if (st.kind === 'file') return { kind: 'file' };
-    return { kind: 'bad', why: st.kind === 'dir' ? 'is a directory' : 'is not a regular file' };
+    return st.kind === 'dir'
+      ? { kind: 'bad', why: 'is a directory', errno: 'EISDIR' }
+      : { kind: 'bad', why: 'is not a regular file', errno: 'EINVAL' };
   } catch (e) {
     if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return { kind: 'missing' };
-    return { kind: 'bad', why: errorMessage(e) };
+    return { kind: 'bad', why: errorMessage(e), errno: e instanceof FsError ? e.code : 'EIO' };
   }
 }
 
@@ -45,12 +51,17 @@ export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: 
     return {
       ok: false,
       reason: e instanceof FsError && e.code === 'EACCES' ? "'..' escapes the filesystem root" : errorMessage(e),
+      errno: e instanceof FsError ? e.code : 'EINVAL',
     };
   }
   const first = await check(fs, path);
   if (first.kind === 'file')
     return { ok: true, path, ...(fat ? { note: `backslashes read as '/' (FAT): ${path}` } : {}) };
-  if (first.kind === 'bad') return { ok: false, path, reason: `${path} ${first.why}` };
+  if (first.kind === 'bad') {
+    // A reader's error names the path itself ('/k: ELOOP (more than 40 symlinks)'): not twice.
+    const reason = first.why.startsWith(`${path}: `) ? first.why : `${path} ${first.why}`;
+    return { ok: false, path, reason, errno: first.errno };
+  }
 
   const tried = [path];
   const hasBoot = (fs.caseInsensitive ? path.toLowerCase() : path).startsWith('/boot/');
@@ -68,5 +79,5 @@ export async function resolveBlsPath(fs: FileSystem, value: string, snippetDir: 
     if ((await check(fs, alt)).kind === 'file')
       return { ok: true, path: alt, note: `${path} not found; using ${alt} (snippet in ${ROOTFS_ENTRIES_DIR})` };
   }
-  return { ok: false, path, reason: `not found (tried ${tried.join(', ')})` };
+  return { ok: false, path, reason: `not found (tried ${tried.join(', ')})`, errno: 'ENOENT' };
 }

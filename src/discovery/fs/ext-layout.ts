@@ -1,11 +1,14 @@
-// ext2/3/4 on-disk layout read directly from the ByteSource: superblock, group descriptors,
-// inodes, and a file's block mapping (extent tree or ext2/3 block map) turned into runs of
-// contiguous bytes. This is the fast data path (one readAt per extent instead of one
-// libext2fs call per block) and the whole reader when libext2fs cannot mount the volume.
+// ext2/3/4 on-disk layout read directly from the ByteSource (the kernel's
+// Documentation/filesystems/ext4/ describes it): superblock, group descriptors, inodes, and a
+// file's block mapping (extent tree or ext2/3 block map) turned into runs of contiguous bytes,
+// read with one readAt per extent. With metadata_csum, inodes and extent blocks are checked
+// against their CRC32C as the kernel checks them: a block that fails is an error of that one
+// file, never data.
 
 import { u16le, u32le } from '../../util/bytes';
 import type { ByteSource } from '../io/source';
 import { readExact } from '../io/source';
+import { crc32cUpdate } from '../probe/crc32c';
 import { FsError } from './types';
 import type { Run } from './walk';
 
@@ -16,9 +19,14 @@ const INCOMPAT_JOURNAL_DEV = 0x8;
 const INCOMPAT_META_BG = 0x10;
 const INCOMPAT_64BIT = 0x80;
 const INCOMPAT_DIRDATA = 0x1000;
+const INCOMPAT_CSUM_SEED = 0x2000;
 const RO_COMPAT_SPARSE_SUPER = 0x1;
+const RO_COMPAT_METADATA_CSUM = 0x400;
 const COMPAT_SPARSE_SUPER2 = 0x200;
+const EXT4_OS_LINUX = 0;
+const GOOD_OLD_INODE_SIZE = 128;
 
+export const INODE_FLAG_INDEX = 0x1000;
 export const INODE_FLAG_EXTENTS = 0x80000;
 export const INODE_FLAG_INLINE_DATA = 0x10000000;
 
@@ -45,9 +53,17 @@ export interface ExtSuper {
   readonly firstMetaBg: number;
   readonly backupBgs: readonly [number, number];
   readonly hasFiletype: boolean;
-  /** The journal needs recovery: data may be stale (libext2fs does not replay it either). */
+  /** The journal needs recovery: data may be stale (we do not replay it). */
   readonly needsRecovery: boolean;
   readonly label: string;
+  /** metadata_csum on a Linux-made volume: the CRC32C seed of the filesystem, else null (nothing to check). */
+  readonly csumSeed: number | null;
+}
+
+function le32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n >>> 0, true);
+  return b;
 }
 
 /** Parse and validate the primary superblock (bytes 1024..2047 of the volume). */
@@ -88,6 +104,13 @@ export function parseSuper(sb: Uint8Array, volumeSize: number, name: string): Ex
     throw bad(`${blocksCount} blocks of ${blockSize} bytes do not fit the ${volumeSize}-byte device`);
   }
   const label = Buffer.from(sb.subarray(120, 136)).toString('utf8').replace(/\0.*$/s, '');
+  // The kernel checks checksums only of volumes a Linux system made (s_creator_os 0).
+  const csummed = (roCompat & RO_COMPAT_METADATA_CSUM) !== 0 && u32le(sb, 72) === EXT4_OS_LINUX;
+  const csumSeed = !csummed
+    ? null
+    : incompat & INCOMPAT_CSUM_SEED
+      ? u32le(sb, 0x270)
+      : crc32cUpdate(0xffffffff, sb.subarray(0x68, 0x78));
   return {
     blockSize,
     blocksCount,
@@ -106,6 +129,7 @@ export function parseSuper(sb: Uint8Array, volumeSize: number, name: string): Ex
     hasFiletype: (incompat & INCOMPAT_FILETYPE) !== 0,
     needsRecovery: (incompat & INCOMPAT_RECOVER) !== 0,
     label,
+    csumSeed,
   };
 }
 
@@ -115,8 +139,46 @@ export interface ExtInode {
   readonly size: number;
   readonly flags: number;
   readonly mtimeMs: number;
+  readonly linksCount: number;
   /** The 60-byte i_block area: extent root, block map, fast symlink or inline data. */
   readonly iBlock: Uint8Array;
+  /** Seed of this inode's extent and directory block checksums (metadata_csum), else null. */
+  readonly csumSeed: number | null;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * The kernel's ext4_inode_csum_verify: CRC32C over the inode with its checksum fields as
+ * zeros, seeded with the filesystem seed, the inode number and its generation; only the low
+ * 16 bits count when the inode has no room for the high half.
+ */
+function checkInodeCsum(raw: Buffer, ino: number, seed: number, path: string): void {
+  const zero = new Uint8Array(2);
+  let c = crc32cUpdate(seed, raw.subarray(0, 0x7c));
+  c = crc32cUpdate(c, zero);
+  c = crc32cUpdate(c, raw.subarray(0x7e, GOOD_OLD_INODE_SIZE));
+  let want = u16le(raw, 0x7c);
+  let full = false;
+  if (raw.length > GOOD_OLD_INODE_SIZE) {
+    const extra = u16le(raw, 0x80);
+    if (extra % 4 !== 0 || GOOD_OLD_INODE_SIZE + extra > raw.length)
+      throw new FsError('EIO', path, `inode ${ino} has a bad extra size ${extra}`);
+    c = crc32cUpdate(c, raw.subarray(GOOD_OLD_INODE_SIZE, 0x82));
+    let offset = 0x82;
+    if (GOOD_OLD_INODE_SIZE + extra >= 0x84) {
+      c = crc32cUpdate(c, zero);
+      offset = 0x84;
+      want += u16le(raw, 0x82) * 0x10000;
+      full = true;
+    }
+    c = crc32cUpdate(c, raw.subarray(offset));
+  }
+  const got = full ? c >>> 0 : c & 0xffff;
+  if (got !== want)
+    throw new FsError('EIO', path, `inode ${ino} checksum mismatch (stored ${hex(want)}, computed ${hex(got)})`);
 }
 
 function isPowerOf(n: number, b: number): boolean {
@@ -155,6 +217,8 @@ export class ExtLayout {
     const blk = this.descBlock(g);
     let buf = this.descCache.get(blk);
     if (!buf) {
+      if (blk >= this.sb.blocksCount)
+        throw new FsError('EIO', path, `descriptor of group ${g} at block ${blk}, beyond the filesystem`);
       buf = this.readBlocks(blk, 1, path);
       if (this.descCache.size > 256) this.descCache.clear();
       this.descCache.set(blk, buf);
@@ -162,7 +226,16 @@ export class ExtLayout {
     const off = (g % (blockSize / descSize)) * descSize;
     const lo = u32le(buf, off + 8);
     const hi = descSize >= 64 ? u32le(buf, off + 0x28) : 0;
-    return lo + hi * 0x100000000;
+    const table = lo + hi * 0x100000000;
+    const tableBlocks = Math.ceil((this.sb.inodesPerGroup * this.sb.inodeSize) / blockSize);
+    if (table === 0) throw new FsError('EIO', path, `group ${g} descriptor has no inode table (block 0)`);
+    if (table + tableBlocks > this.sb.blocksCount)
+      throw new FsError(
+        'EIO',
+        path,
+        `inode table of group ${g} at block ${table} (${tableBlocks} blocks) lies beyond the filesystem's ${this.sb.blocksCount} blocks`,
+      );
+    return table;
   }
 
   readBlocks(block: number, count: number, path: string): Buffer {
@@ -172,27 +245,34 @@ export class ExtLayout {
     return readExact(this.src, block * this.sb.blockSize, count * this.sb.blockSize);
   }
 
+  /** Read and check inode `ino` (its CRC32C with metadata_csum). Throws FsError EIO naming the inode. */
   readInode(ino: number, path: string): ExtInode {
     const { inodesPerGroup, inodeSize, blockSize, inodesCount } = this.sb;
-    if (ino < 1 || ino > inodesCount) throw new FsError('EIO', path, `inode number ${ino} out of range`);
+    if (!Number.isSafeInteger(ino) || ino < 1 || ino > inodesCount)
+      throw new FsError('EIO', path, `inode number ${ino} out of range (the filesystem has inodes 1..${inodesCount})`);
     const g = Math.floor((ino - 1) / inodesPerGroup);
     const idx = (ino - 1) % inodesPerGroup;
     const table = this.inodeTable(g, path);
     const byteOff = idx * inodeSize;
     const block = table + Math.floor(byteOff / blockSize);
-    if (table === 0 || block >= this.sb.blocksCount)
-      throw new FsError('EIO', path, `inode table of group ${g} at invalid block ${table}`);
-    const raw = readExact(this.src, block * blockSize + (byteOff % blockSize), Math.min(inodeSize, 256));
+    const raw = readExact(this.src, block * blockSize + (byteOff % blockSize), inodeSize);
     const mode = u16le(raw, 0);
     const size = u32le(raw, 4) + u32le(raw, 108) * 0x100000000;
     if (!Number.isSafeInteger(size)) throw new FsError('EIO', path, `inode ${ino} size too large`);
+    let csumSeed: number | null = null;
+    if (this.sb.csumSeed !== null) {
+      csumSeed = crc32cUpdate(crc32cUpdate(this.sb.csumSeed, le32(ino)), raw.subarray(0x64, 0x68));
+      checkInodeCsum(raw, ino, csumSeed, path);
+    }
     return {
       ino,
       mode,
       size,
       flags: u32le(raw, 0x20),
       mtimeMs: u32le(raw, 0x10) * 1000,
+      linksCount: u16le(raw, 0x1a),
       iBlock: raw.subarray(0x28, 0x28 + 60),
+      csumSeed,
     };
   }
 
@@ -200,20 +280,21 @@ export class ExtLayout {
    * Map a file's bytes to runs (holes and unwritten extents as diskOffset -1), covering
    * exactly [0, size). Throws FsError for inline data and for corrupt or huge mappings.
    */
-  mapFile(inode: ExtInode, path: string): Run[] {
+  mapFile(inode: ExtInode, path: string, maxBytes = inode.size): Run[] {
     if (inode.flags & INODE_FLAG_INLINE_DATA) throw new FsError('EIO', path, 'inline data is not mapped');
     const bs = this.sb.blockSize;
-    const nBlocks = Math.ceil(inode.size / bs);
+    const mapped = Math.min(inode.size, maxBytes);
+    const nBlocks = Math.ceil(mapped / bs);
     const pieces: Array<[number, number, number]> = []; // [logical block, physical block or -1, count]
     const budget = { nodes: 0 };
-    if (inode.flags & INODE_FLAG_EXTENTS) this.walkExtents(inode.iBlock, nBlocks, pieces, path, 0, budget);
+    if (inode.flags & INODE_FLAG_EXTENTS) this.walkExtents(inode, inode.iBlock, nBlocks, pieces, path, -1, budget);
     else this.walkBlockMap(inode.iBlock, nBlocks, pieces, path);
     pieces.sort((a, b) => a[0] - b[0]);
     const runs: Run[] = [];
     let next = 0; // next logical block to cover
     const push = (logical: number, phys: number, count: number): void => {
       const fileOffset = logical * bs;
-      const length = Math.min(count * bs, inode.size - fileOffset);
+      const length = Math.min(count * bs, mapped - fileOffset);
       if (length <= 0) return;
       const prev = runs[runs.length - 1];
       if (
@@ -249,24 +330,47 @@ export class ExtLayout {
     return runs;
   }
 
+  /**
+   * One node of an extent tree: the root in i_block (`expectDepth` -1: any depth up to the
+   * limit) or a block, whose header must say one level less than its parent (as the kernel's
+   * ext4_ext_check demands: an index block that points at itself or above is corrupt) and
+   * whose tail must hold its CRC32C with metadata_csum.
+   */
   private walkExtents(
+    inode: ExtInode,
     node: Uint8Array,
     nBlocks: number,
     out: Array<[number, number, number]>,
     path: string,
-    level: number,
+    expectDepth: number,
     budget: { nodes: number },
+    block?: number,
   ): void {
     if (++budget.nodes > MAX_MAP_NODES)
       throw new FsError('EFBIG', path, `extent tree larger than ${MAX_MAP_NODES} nodes`);
-    if (u16le(node, 0) !== 0xf30a) throw new FsError('EIO', path, 'bad extent header magic');
+    const where = block === undefined ? `inode ${inode.ino}'s extent root` : `extent block ${block}`;
+    if (u16le(node, 0) !== 0xf30a) throw new FsError('EIO', path, `bad extent header magic in ${where}`);
     const entries = u16le(node, 2);
     const max = u16le(node, 4);
     const depth = u16le(node, 6);
-    if (entries > max || 12 + entries * 12 > node.length)
-      throw new FsError('EIO', path, `extent node with ${entries}/${max} entries`);
-    if (depth > MAX_EXTENT_DEPTH || level > MAX_EXTENT_DEPTH)
-      throw new FsError('EIO', path, `extent tree depth ${depth}`);
+    if (entries > max || 12 + max * 12 > node.length)
+      throw new FsError('EIO', path, `${where} holds ${entries} of at most ${max} entries, more than fit`);
+    if (expectDepth < 0 ? depth > MAX_EXTENT_DEPTH : depth !== expectDepth)
+      throw new FsError(
+        'EIO',
+        path,
+        expectDepth < 0
+          ? `extent tree depth ${depth} (at most ${MAX_EXTENT_DEPTH})`
+          : `${where} says depth ${depth} where its parent index needs ${expectDepth} (a loop or a misplaced block)`,
+      );
+    if (block !== undefined && inode.csumSeed !== null) {
+      const tail = 12 + max * 12;
+      if (tail + 4 > node.length) throw new FsError('EIO', path, `${where} has no room for its checksum`);
+      const want = u32le(node, tail);
+      const got = crc32cUpdate(inode.csumSeed, node.subarray(0, tail));
+      if (want !== got)
+        throw new FsError('EIO', path, `${where} checksum mismatch (stored ${hex(want)}, computed ${hex(got)})`);
+    }
     for (let i = 0; i < entries; i++) {
       const e = 12 + i * 12;
       const logical = u32le(node, e);
@@ -279,7 +383,8 @@ export class ExtLayout {
         out.push([logical, unwritten ? -1 : phys, len]);
       } else {
         const child = u32le(node, e + 4) + u16le(node, e + 8) * 0x100000000;
-        this.walkExtents(this.readBlocks(child, 1, path), nBlocks, out, path, level + 1, budget);
+        const data = this.readBlocks(child, 1, path);
+        this.walkExtents(inode, data, nBlocks, out, path, depth - 1, budget, child);
       }
       if (out.length > MAX_MAPPED_RUNS) throw new FsError('EFBIG', path, `more than ${MAX_MAPPED_RUNS} extents`);
     }

@@ -124,16 +124,86 @@ export function serial<T>(f: () => Promise<T>): Promise<T> {
   return p;
 }
 
-// com_err codes of the ext2 error table (EXT2_ET_BASE = 2133571328).
+// com_err codes of the ext2 error table (e2fsprogs lib/ext2fs/ext2_err.et.in): EXT2_ET_BASE
+// (2133571328) plus the index of the code's name in this list, in the table's order.
 const ET_BASE = 2133571328;
-const COM_ERR: Record<number, [FsErrorCode, string]> = {
-  19: ['EINVAL', 'bad magic number in superblock: not an ext2/3/4 filesystem (EXT2_ET_BAD_MAGIC)'],
-  20: ['EINVAL', 'filesystem revision too high (EXT2_ET_REV_TOO_HIGH)'],
-  36: ['EIO', 'attempt to read block from filesystem resulted in short read (EXT2_ET_SHORT_READ)'],
-  64: ['ELOOP', 'too many symbolic links (EXT2_ET_SYMLINK_LOOP)'],
-  74: ['ENOTDIR', 'not a directory (EXT2_ET_NO_DIRECTORY)'],
-  76: ['ENOENT', 'file not found (EXT2_ET_FILE_NOT_FOUND)'],
+const ET_NAMES: readonly string[] = (
+  'BASE MAGIC_EXT2FS_FILSYS MAGIC_BADBLOCKS_LIST MAGIC_BADBLOCKS_ITERATE MAGIC_INODE_SCAN ' +
+  'MAGIC_IO_CHANNEL MAGIC_UNIX_IO_CHANNEL MAGIC_IO_MANAGER MAGIC_BLOCK_BITMAP MAGIC_INODE_BITMAP ' +
+  'MAGIC_GENERIC_BITMAP MAGIC_TEST_IO_CHANNEL MAGIC_DBLIST MAGIC_ICOUNT MAGIC_PQ_IO_CHANNEL ' +
+  'MAGIC_EXT2_FILE MAGIC_E2IMAGE MAGIC_INODE_IO_CHANNEL MAGIC_EXTENT_HANDLE BAD_MAGIC REV_TOO_HIGH ' +
+  'RO_FILSYS GDESC_READ GDESC_WRITE GDESC_BAD_BLOCK_MAP GDESC_BAD_INODE_MAP GDESC_BAD_INODE_TABLE ' +
+  'INODE_BITMAP_WRITE INODE_BITMAP_READ BLOCK_BITMAP_WRITE BLOCK_BITMAP_READ INODE_TABLE_WRITE ' +
+  'INODE_TABLE_READ NEXT_INODE_READ UNEXPECTED_BLOCK_SIZE DIR_CORRUPTED SHORT_READ SHORT_WRITE ' +
+  'DIR_NO_SPACE NO_INODE_BITMAP NO_BLOCK_BITMAP BAD_INODE_NUM BAD_BLOCK_NUM EXPAND_DIR_ERR TOOSMALL ' +
+  'BAD_BLOCK_MARK BAD_BLOCK_UNMARK BAD_BLOCK_TEST BAD_INODE_MARK BAD_INODE_UNMARK BAD_INODE_TEST ' +
+  'FUDGE_BLOCK_BITMAP_END FUDGE_INODE_BITMAP_END BAD_IND_BLOCK BAD_DIND_BLOCK BAD_TIND_BLOCK ' +
+  'NEQ_BLOCK_BITMAP NEQ_INODE_BITMAP BAD_DEVICE_NAME MISSING_INODE_TABLE CORRUPT_SUPERBLOCK ' +
+  'BAD_GENERIC_MARK BAD_GENERIC_UNMARK BAD_GENERIC_TEST SYMLINK_LOOP CALLBACK_NOTHANDLED ' +
+  'BAD_BLOCK_IN_INODE_TABLE UNSUPP_FEATURE RO_UNSUPP_FEATURE LLSEEK_FAILED NO_MEMORY INVALID_ARGUMENT ' +
+  'BLOCK_ALLOC_FAIL INODE_ALLOC_FAIL NO_DIRECTORY TOO_MANY_REFS FILE_NOT_FOUND FILE_RO DB_NOT_FOUND ' +
+  'DIR_EXISTS UNIMPLEMENTED CANCEL_REQUESTED FILE_TOO_BIG JOURNAL_NOT_BLOCK NO_JOURNAL_SB ' +
+  'JOURNAL_TOO_SMALL JOURNAL_UNSUPP_VERSION LOAD_EXT_JOURNAL NO_JOURNAL DIRHASH_UNSUPP BAD_EA_BLOCK_NUM ' +
+  'TOO_MANY_INODES NOT_IMAGE_FILE RES_GDT_BLOCKS RESIZE_INODE_CORRUPT SET_BMAP_NO_IND TDB_SUCCESS ' +
+  'TDB_ERR_CORRUPT TDB_ERR_IO TDB_ERR_LOCK TDB_ERR_OOM TDB_ERR_EXISTS TDB_ERR_NOLOCK TDB_ERR_EINVAL ' +
+  'TDB_ERR_NOEXIST TDB_ERR_RDONLY DBLIST_EMPTY RO_BLOCK_ITERATE MAGIC_EXTENT_PATH ' +
+  'MAGIC_GENERIC_BITMAP64 MAGIC_BLOCK_BITMAP64 MAGIC_INODE_BITMAP64 MAGIC_RESERVED_13 MAGIC_RESERVED_14 ' +
+  'MAGIC_RESERVED_15 MAGIC_RESERVED_16 MAGIC_RESERVED_17 MAGIC_RESERVED_18 MAGIC_RESERVED_19 ' +
+  'EXTENT_HEADER_BAD EXTENT_INDEX_BAD EXTENT_LEAF_BAD EXTENT_NO_SPACE INODE_NOT_EXTENT EXTENT_NO_NEXT ' +
+  'EXTENT_NO_PREV EXTENT_NO_UP EXTENT_NO_DOWN NO_CURRENT_NODE OP_NOT_SUPPORTED CANT_INSERT_EXTENT ' +
+  'CANT_SPLIT_EXTENT EXTENT_NOT_FOUND EXTENT_NOT_SUPPORTED EXTENT_INVALID_LENGTH ' +
+  'IO_CHANNEL_NO_SUPPORT_64 NO_MTAB_FILE CANT_USE_LEGACY_BITMAPS MMP_MAGIC_INVALID MMP_FAILED ' +
+  'MMP_FSCK_ON MMP_BAD_BLOCK MMP_UNKNOWN_SEQ MMP_CHANGE_ABORT MMP_OPEN_DIRECT BAD_DESC_SIZE ' +
+  'INODE_CSUM_INVALID INODE_BITMAP_CSUM_INVALID EXTENT_CSUM_INVALID DIR_NO_SPACE_FOR_CSUM ' +
+  'DIR_CSUM_INVALID EXT_ATTR_CSUM_INVALID SB_CSUM_INVALID UNKNOWN_CSUM MMP_CSUM_INVALID FILE_EXISTS ' +
+  'BLOCK_BITMAP_CSUM_INVALID INLINE_DATA_CANT_ITERATE EA_BAD_NAME_LEN EA_BAD_VALUE_SIZE BAD_EA_HASH ' +
+  'BAD_EA_HEADER EA_KEY_NOT_FOUND EA_NO_SPACE MISSING_EA_FEATURE NO_INLINE_DATA INLINE_DATA_NO_BLOCK ' +
+  'INLINE_DATA_NO_SPACE MAGIC_EA_HANDLE INODE_IS_GARBAGE EA_BAD_VALUE_OFFSET JOURNAL_FLAGS_WRONG ' +
+  'UNDO_FILE_CORRUPT UNDO_FILE_WRONG FILESYSTEM_CORRUPTED BAD_CRC CORRUPT_JOURNAL_SB INODE_CORRUPTED ' +
+  'EA_INODE_CORRUPTED NO_GDESC'
+).split(' ');
+
+/** What the codes a read-only lookup can meet mean, and the FsError code each becomes. */
+const COM_ERR: Readonly<Record<string, readonly [FsErrorCode, string]>> = {
+  BAD_MAGIC: ['EINVAL', 'bad magic number in superblock: not an ext2/3/4 filesystem'],
+  REV_TOO_HIGH: ['EINVAL', 'filesystem revision too high'],
+  CORRUPT_SUPERBLOCK: ['EINVAL', 'the superblock is corrupt'],
+  UNSUPP_FEATURE: ['EINVAL', 'the filesystem has features libext2fs does not support'],
+  GDESC_READ: ['EIO', 'cannot read the group descriptors'],
+  GDESC_BAD_BLOCK_MAP: ['EIO', 'corrupt group descriptor: bad block bitmap location'],
+  GDESC_BAD_INODE_MAP: ['EIO', 'corrupt group descriptor: bad inode bitmap location'],
+  GDESC_BAD_INODE_TABLE: ['EIO', 'corrupt group descriptor: bad inode table location'],
+  MISSING_INODE_TABLE: ['EIO', 'a block group has no inode table'],
+  SHORT_READ: ['EIO', 'a block read came back short'],
+  DIR_CORRUPTED: ['EIO', 'corrupt directory'],
+  BAD_INODE_NUM: ['EIO', 'inode number out of range'],
+  BAD_BLOCK_NUM: ['EIO', 'block number out of range'],
+  SYMLINK_LOOP: ['ELOOP', 'too many symbolic links'],
+  NO_DIRECTORY: ['ENOTDIR', 'not a directory'],
+  FILE_NOT_FOUND: ['ENOENT', 'file not found'],
+  FILE_TOO_BIG: ['EFBIG', 'file too big'],
+  EXTENT_HEADER_BAD: ['EIO', 'corrupt extent header'],
+  EXTENT_INDEX_BAD: ['EIO', 'corrupt extent index'],
+  EXTENT_LEAF_BAD: ['EIO', 'corrupt extent'],
+  INODE_CSUM_INVALID: ['EIO', 'inode checksum mismatch'],
+  EXTENT_CSUM_INVALID: ['EIO', 'extent block checksum mismatch'],
+  DIR_CSUM_INVALID: ['EIO', 'directory block checksum mismatch'],
+  DIR_NO_SPACE_FOR_CSUM: ['EIO', 'directory block without room for its checksum'],
+  SB_CSUM_INVALID: ['EINVAL', 'superblock checksum mismatch'],
+  INODE_IS_GARBAGE: ['EIO', 'the inode holds garbage'],
+  INODE_CORRUPTED: ['EIO', 'corrupt inode'],
+  FILESYSTEM_CORRUPTED: ['EIO', 'the filesystem is corrupt'],
+  BAD_CRC: ['EIO', 'checksum mismatch'],
 };
+
+/** `op: meaning (EXT2_ET_NAME, libext2fs error N)` for a com_err code of the ext2 table. */
+export function describeComErr(errno: number, op: string): readonly [FsErrorCode, string] {
+  const name = ET_NAMES[errno - ET_BASE];
+  if (name === undefined) return ['EIO', `${op}: unknown libext2fs error ${errno} (EXT2_ET_BASE+${errno - ET_BASE})`];
+  const known = COM_ERR[name];
+  const meaning = known?.[1] ?? name.toLowerCase().replaceAll('_', ' ');
+  return [known?.[0] ?? 'EIO', `${op}: ${meaning} (EXT2_ET_${name}, libext2fs error ${errno})`];
+}
 
 const PASS: readonly FsErrorCode[] = [
   'ENOENT',
@@ -157,9 +227,8 @@ export function mapLibError(e: unknown, path: string, op: string): FsError {
   }
   const errno = typeof err?.errno === 'number' ? err.errno : NaN;
   if (errno >= ET_BASE && errno < ET_BASE + 256) {
-    const known = COM_ERR[errno - ET_BASE];
-    if (known) return new FsError(known[0], path, `${op}: ${known[1]}`);
-    return new FsError('EIO', path, `${op}: libext2fs error ${errno} (EXT2_ET_BASE+${errno - ET_BASE})`);
+    const [code, text] = describeComErr(errno, op);
+    return new FsError(code, path, text);
   }
   const code = typeof err?.code === 'string' ? err.code : 'UNKNOWN';
   if ((PASS as readonly string[]).includes(code)) return new FsError(code as FsErrorCode, path, op);

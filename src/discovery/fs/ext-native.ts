@@ -1,22 +1,24 @@
-// The ext reader that needs no libext2fs: directories, inodes, symlinks and data straight
-// from the on-disk layout. Used when libext2fs cannot mount a volume within its fixed 16 MiB
-// WASM heap (about 400 GiB and larger), or after the WASM module has died.
+// The ext2/3/4 reader: directories, inodes, symlinks and data straight from the on-disk
+// layout (ext-layout.ts, ext-dir.ts), with no libext2fs. Names and kinds come from the
+// directory records (d_type), so a listing reads directory blocks and no inodes; a lookup
+// reads the blocks up to the name and then that one inode. Every corruption found is an
+// FsError of the one path that needs it: the names beside it still list and open.
 
-import { u16le, u32le, u8 } from '../../util/bytes';
 import type { ByteSource } from '../io/source';
+import { ExtDir, type ExtDirent } from './ext-dir';
 import { type ExtInode, ExtLayout, type ExtSuper, INODE_FLAG_EXTENTS, INODE_FLAG_INLINE_DATA } from './ext-layout';
-import type { FileHandle, FileKind } from './types';
+import type { DirEntry, FileHandle, FileKind } from './types';
 import { FsError } from './types';
 import { TreeFileSystem, type TreeNode, type TreeOps, ioGuard, readRuns, runsHandle } from './walk';
 
-const ROOT_INO = 2;
-const MAX_DIR_BYTES = 32 * 1024 * 1024;
-const MAX_DIR_ENTRIES = 100_000;
+export const ROOT_INO = 2;
 const MAX_SYMLINK = 4096;
-const DIR_CACHE = 64;
+/** Directories kept indexed, bounded by the names they hold. */
+const DIR_CACHE_NAMES = 400_000;
 
 export interface ExtNode extends TreeNode {
   readonly ino: number;
+  readonly inode: ExtInode;
 }
 
 export function kindOfMode(mode: number): FileKind {
@@ -24,43 +26,89 @@ export function kindOfMode(mode: number): FileKind {
   return t === 0o040000 ? 'dir' : t === 0o100000 ? 'file' : t === 0o120000 ? 'symlink' : 'other';
 }
 
+/** The directory record's file type (EXT4_FT_*: 1 regular, 2 directory, 7 symlink); null when unknown. */
+function kindOfFileType(t: number): FileKind | null {
+  if (t === 1) return 'file';
+  if (t === 2) return 'dir';
+  if (t === 7) return 'symlink';
+  if (t >= 3 && t <= 6) return 'other';
+  return null;
+}
+
 function nodeOf(i: ExtInode): ExtNode {
-  return { ino: i.ino, kind: kindOfMode(i.mode), size: i.size, mtimeMs: i.mtimeMs };
+  return { ino: i.ino, inode: i, kind: kindOfMode(i.mode), size: i.size, mtimeMs: i.mtimeMs };
 }
 
 const utf8 = new TextDecoder('utf-8');
 
-/** Linear scan of directory blocks (htree index blocks look like empty entries, by design). */
-export function parseDirBlock(b: Uint8Array, hasFiletype: boolean, out: Array<[string, number]>): void {
-  let off = 0;
-  while (off + 8 <= b.length) {
-    const ino = u32le(b, off);
-    const recLen = u16le(b, off + 4);
-    const nameLen = hasFiletype ? u8(b, off + 6) : u16le(b, off + 6);
-    if (recLen < 8 || recLen % 4 !== 0 || off + recLen > b.length || 8 + nameLen > recLen) return;
-    if (ino !== 0 && nameLen > 0) {
-      const name = utf8.decode(b.subarray(off + 8, off + 8 + nameLen));
-      if (name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0')) out.push([name, ino]);
-    }
-    off += recLen;
-  }
-}
-
 export class ExtNativeOps implements TreeOps<ExtNode> {
   readonly layout: ExtLayout;
-  private readonly dirCache = new Map<number, ReadonlyArray<readonly [string, ExtNode]>>();
+  private readonly dirs = new Map<number, ExtDir>();
 
   constructor(src: ByteSource, sb: ExtSuper) {
     this.layout = new ExtLayout(src, sb);
   }
 
   root(): ExtNode {
-    const n = nodeOf(ioGuard('/', () => this.layout.readInode(ROOT_INO, '/')));
-    if (n.kind !== 'dir') throw new FsError('EIO', '/', 'root inode is not a directory');
+    const n = nodeOf(this.inode(ROOT_INO, '/'));
+    if (n.kind !== 'dir') throw new FsError('EIO', '/', `root inode ${ROOT_INO} is not a directory`);
     return n;
   }
 
-  /** Whole contents of a small inode (directory or symlink), inline data included. */
+  key(dir: ExtNode): number {
+    return dir.ino;
+  }
+
+  /** The lazily read directory of `dir`, kept while the cache holds fewer than DIR_CACHE_NAMES names. */
+  dir(dir: ExtNode, path: string): ExtDir {
+    const hit = this.dirs.get(dir.ino);
+    if (hit) {
+      this.dirs.delete(dir.ino);
+      this.dirs.set(dir.ino, hit);
+      return hit;
+    }
+    if (dir.kind !== 'dir') throw new FsError('ENOTDIR', path);
+    const d = ioGuard(path, () => new ExtDir(this.layout, dir.inode, path));
+    let held = 0;
+    for (const x of this.dirs.values()) held += x.names.length;
+    for (const [ino, x] of this.dirs) {
+      if (held <= DIR_CACHE_NAMES && this.dirs.size < 256) break;
+      this.dirs.delete(ino);
+      held -= x.names.length;
+    }
+    this.dirs.set(dir.ino, d);
+    return d;
+  }
+
+  entries(dir: ExtNode, path: string, limit: number): DirEntry[] {
+    const recs = ioGuard(path, () => this.dir(dir, path).take(limit));
+    return recs.map((r) => ({ name: r.name, kind: this.kindOf(r, path) }));
+  }
+
+  /** d_type when the volume records it; else the inode's mode ('other' if that inode is unreadable). */
+  private kindOf(r: ExtDirent, path: string): FileKind {
+    const k = this.layout.sb.hasFiletype ? kindOfFileType(r.fileType) : null;
+    if (k) return k;
+    try {
+      return kindOfMode(this.inode(r.ino, `${path}/${r.name}`).mode);
+    } catch (e) {
+      if (e instanceof FsError) return 'other';
+      throw e;
+    }
+  }
+
+  lookup(dir: ExtNode, name: string, path: string): readonly [string, ExtNode] | null {
+    const r = ioGuard(path, () => this.dir(dir, path).find(name));
+    if (!r) return null;
+    if (r.bad !== undefined) throw new FsError('EIO', path, r.bad);
+    const inode = this.inode(r.ino, path);
+    // A record naming a freed inode (the kernel's "deleted inode referenced").
+    if (inode.linksCount === 0 && inode.mode === 0)
+      throw new FsError('EIO', path, `'${name}' names inode ${r.ino}, which is not in use`);
+    return [name, nodeOf(inode)];
+  }
+
+  /** Whole contents of a small inode (a symlink), inline data included. */
   private contents(inode: ExtInode, limit: number, path: string): Uint8Array {
     if (inode.size > limit) throw new FsError('EFBIG', path, `${inode.size} bytes > limit ${limit}`);
     if (inode.flags & INODE_FLAG_INLINE_DATA) {
@@ -71,40 +119,12 @@ export class ExtNativeOps implements TreeOps<ExtNode> {
     return readRuns(this.layout.src, runs, 0, inode.size, path);
   }
 
-  /** Names and inode numbers of a directory, straight from its blocks (deduplicated). */
-  entries(dirIno: number, path: string): Array<[string, number]> {
-    return ioGuard(path, () => {
-      const inode = this.layout.readInode(dirIno, path);
-      if (kindOfMode(inode.mode) !== 'dir') throw new FsError('ENOTDIR', path);
-      const data = this.contents(inode, MAX_DIR_BYTES, path);
-      const raw: Array<[string, number]> = [];
-      const { hasFiletype, blockSize } = this.layout.sb;
-      if (inode.flags & INODE_FLAG_INLINE_DATA) parseDirBlock(data.subarray(4), hasFiletype, raw);
-      else
-        for (let o = 0; o < data.length; o += blockSize)
-          parseDirBlock(data.subarray(o, o + blockSize), hasFiletype, raw);
-      if (raw.length > MAX_DIR_ENTRIES) throw new FsError('EFBIG', path, `more than ${MAX_DIR_ENTRIES} entries`);
-      const seen = new Set<string>();
-      return raw.filter(([name]) => !seen.has(name) && seen.add(name));
-    });
-  }
-
-  list(dir: ExtNode, path: string): ReadonlyArray<readonly [string, ExtNode]> {
-    const hit = this.dirCache.get(dir.ino);
-    if (hit) return hit;
-    const list = this.entries(dir.ino, path).map(
-      ([name, ino]) => [name, nodeOf(ioGuard(path, () => this.layout.readInode(ino, `${path}/${name}`)))] as const,
-    );
-    if (this.dirCache.size >= DIR_CACHE) this.dirCache.delete(this.dirCache.keys().next().value as number);
-    this.dirCache.set(dir.ino, list);
-    return list;
-  }
-
   readlink(node: ExtNode, path: string): string {
     return ioGuard(path, () => {
-      const inode = this.layout.readInode(node.ino, path);
+      const inode = node.inode;
       if (kindOfMode(inode.mode) !== 'symlink') throw new FsError('EINVAL', path, 'not a symlink');
-      if (inode.size > MAX_SYMLINK) throw new FsError('ENAMETOOLONG', path, `symlink of ${inode.size} bytes`);
+      if (inode.size >= MAX_SYMLINK)
+        throw new FsError('ENAMETOOLONG', path, `symlink of ${inode.size} bytes (PATH_MAX is ${MAX_SYMLINK})`);
       // Fast symlinks keep the target in i_block itself.
       const fast = inode.size < 60 && !(inode.flags & (INODE_FLAG_EXTENTS | INODE_FLAG_INLINE_DATA));
       const bytes = fast ? inode.iBlock.subarray(0, inode.size) : this.contents(inode, MAX_SYMLINK, path);
@@ -113,7 +133,11 @@ export class ExtNativeOps implements TreeOps<ExtNode> {
   }
 
   openFile(node: ExtNode, path: string): FileHandle {
-    return ioGuard(path, () => openMapped(this, node.ino, path));
+    return ioGuard(path, () => openMapped(this, node.inode, path));
+  }
+
+  node(ino: number, path: string): ExtNode {
+    return nodeOf(this.inode(ino, path));
   }
 
   inode(ino: number, path: string): ExtInode {
@@ -121,9 +145,8 @@ export class ExtNativeOps implements TreeOps<ExtNode> {
   }
 }
 
-/** A FileHandle over the block mapping of inode `ino` (the fast path). */
-export function openMapped(ops: ExtNativeOps, ino: number, path: string): FileHandle {
-  const inode = ops.layout.readInode(ino, path);
+/** A FileHandle over the block mapping of `inode`: one readAt per extent. */
+export function openMapped(ops: ExtNativeOps, inode: ExtInode, path: string): FileHandle {
   const size = inode.size;
   const runs = inode.flags & INODE_FLAG_INLINE_DATA ? null : ops.layout.mapFile(inode, path);
   if (!runs && size > 60) throw new FsError('EIO', path, 'inline data beyond i_block is not supported');
@@ -132,6 +155,12 @@ export function openMapped(ops: ExtNativeOps, ino: number, path: string): FileHa
   );
 }
 
-export function nativeExtFileSystem(type: string, src: ByteSource, sb: ExtSuper): TreeFileSystem<ExtNode> {
-  return new TreeFileSystem(type, false, new ExtNativeOps(src, sb));
+/** The native reader as a FileSystem, with its ops exposed for tests and benchmarks. */
+export function nativeExtFileSystem(
+  type: string,
+  src: ByteSource,
+  sb: ExtSuper,
+): { fsys: TreeFileSystem<ExtNode>; ops: ExtNativeOps } {
+  const ops = new ExtNativeOps(src, sb);
+  return { fsys: new TreeFileSystem(type, false, ops), ops };
 }

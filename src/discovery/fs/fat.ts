@@ -7,14 +7,22 @@ import { readExact } from '../io/source';
 import { type FatGeometry, parseBpb } from './fat-bpb';
 import { FatTable } from './fat-chain';
 import { type FatDirEntry, parseDirEntries } from './fat-dir';
-import type { FileHandle, FileSystem } from './types';
+import type { DirEntry, FileHandle, FileSystem } from './types';
 import { FsError } from './types';
-import { type Run, TreeFileSystem, type TreeNode, type TreeOps, ioGuard, readRuns, runsHandle } from './walk';
+import {
+  ParsedDirs,
+  type Run,
+  TreeFileSystem,
+  type TreeNode,
+  type TreeOps,
+  ioGuard,
+  readRuns,
+  runsHandle,
+} from './walk';
 
 /** FAT caps a directory at 65536 entries (2 MiB); we use the same limit. */
 const MAX_DIR_BYTES = 65536 * 32;
 const MAX_DIR_ENTRIES = 65536;
-const DIR_CACHE = 64;
 
 interface FatNode extends TreeNode {
   readonly firstCluster: number;
@@ -24,13 +32,21 @@ interface FatNode extends TreeNode {
 
 class FatOps implements TreeOps<FatNode> {
   readonly fat: FatTable;
-  private readonly dirCache = new Map<string, ReadonlyArray<readonly [string, FatNode]>>();
+  private readonly dirs = new ParsedDirs<FatNode>(
+    (dir, path) => this.parse(dir, path),
+    (dir) => this.key(dir),
+    true,
+  );
 
   constructor(
     private readonly src: ByteSource,
     readonly geo: FatGeometry,
   ) {
     this.fat = new FatTable(src, geo);
+  }
+
+  key(dir: FatNode): string | number {
+    return dir.fixedRoot ? 'root' : dir.firstCluster;
   }
 
   root(): FatNode {
@@ -49,15 +65,17 @@ class FatOps implements TreeOps<FatNode> {
     return readRuns(this.src, runs, 0, total, path);
   }
 
-  list(dir: FatNode, path: string): ReadonlyArray<readonly [string, FatNode]> {
-    const key = dir.fixedRoot ? 'root' : String(dir.firstCluster);
-    const hit = this.dirCache.get(key);
-    if (hit) return hit;
+  private parse(dir: FatNode, path: string): ReadonlyArray<readonly [string, FatNode]> {
     const entries = ioGuard(path, () => parseDirEntries(this.dirBytes(dir, path), MAX_DIR_ENTRIES));
-    const list = entries.map((e) => [e.name, this.node(e)] as const);
-    if (this.dirCache.size >= DIR_CACHE) this.dirCache.delete(this.dirCache.keys().next().value as string);
-    this.dirCache.set(key, list);
-    return list;
+    return entries.map((e) => [e.name, this.node(e)] as const);
+  }
+
+  entries(dir: FatNode, path: string, limit: number): DirEntry[] {
+    return this.dirs.entries(dir, path, limit);
+  }
+
+  lookup(dir: FatNode, name: string, path: string): readonly [string, FatNode] | null {
+    return this.dirs.lookup(dir, name, path);
   }
 
   private node(e: FatDirEntry): FatNode {

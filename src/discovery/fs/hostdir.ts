@@ -12,7 +12,9 @@ import {
   type FileSystem,
   FsError,
   MAX_SYMLINKS,
+  type ReaddirOptions,
   normalizePath,
+  readdirLimit,
 } from './types';
 
 function kindOf(st: fs.Stats): FileKind {
@@ -53,7 +55,8 @@ export class HostDirFileSystem implements FileSystem {
         throw mapErr(e, path);
       }
       if (st.isSymbolicLink() && (pending.length > 0 || followLast)) {
-        if (++links > MAX_SYMLINKS) throw new FsError('ELOOP', path);
+        if (++links > MAX_SYMLINKS)
+          throw new FsError('ELOOP', path, `more than ${MAX_SYMLINKS} symlinks, the kernel's MAXSYMLINKS`);
         const target = fs.readlinkSync(host);
         const base = target.startsWith('/') ? [] : done.slice();
         const joined = normalizePath('/' + [...base, target].join('/'))
@@ -107,15 +110,25 @@ export class HostDirFileSystem implements FileSystem {
     }
   }
 
-  async readdir(path: string): Promise<DirEntry[]> {
+  async readdir(path: string, opts?: ReaddirOptions): Promise<DirEntry[]> {
+    const limit = readdirLimit(opts, path);
     const p = this.hostPath(this.resolve(path, true));
+    const out: DirEntry[] = [];
+    let dir: fs.Dir | undefined;
     try {
-      return fs.readdirSync(p, { withFileTypes: true }).map((d) => ({
-        name: d.name,
-        kind: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other',
-      }));
+      // Entry by entry, so a limit stops the reading.
+      dir = fs.opendirSync(p);
+      for (let d = out.length < limit ? dir.readSync() : null; d; d = out.length < limit ? dir.readSync() : null) {
+        out.push({
+          name: d.name,
+          kind: d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'symlink' : 'other',
+        });
+      }
+      return out;
     } catch (e) {
       throw mapErr(e, path);
+    } finally {
+      dir?.closeSync();
     }
   }
 

@@ -17,15 +17,14 @@ import {
   suspEntries,
   suspSkip,
 } from './iso-record';
-import type { FileHandle, FileKind, FileSystem } from './types';
+import type { DirEntry, FileHandle, FileKind, FileSystem } from './types';
 import { FsError } from './types';
-import { type Run, TreeFileSystem, type TreeNode, type TreeOps, ioGuard, runsHandle } from './walk';
+import { ParsedDirs, type Run, TreeFileSystem, type TreeNode, type TreeOps, ioGuard, runsHandle } from './walk';
 
 const MAX_DESCRIPTORS = 64;
 const MAX_DIR_BYTES = 16 * 1024 * 1024;
 const MAX_DIR_RECORDS = 100_000;
 const MAX_EXTENTS_PER_FILE = 4096;
-const DIR_CACHE = 64;
 
 export type IsoNames = 'rockridge' | 'joliet' | 'iso9660';
 
@@ -91,12 +90,22 @@ function validName(n: string): boolean {
 }
 
 class IsoOps implements TreeOps<IsoNode> {
-  private readonly dirCache = new Map<number, ReadonlyArray<readonly [string, IsoNode]>>();
+  private readonly dirs: ParsedDirs<IsoNode>;
 
   constructor(
     private readonly src: ByteSource,
     readonly vol: Volume,
-  ) {}
+  ) {
+    this.dirs = new ParsedDirs<IsoNode>(
+      (dir, path) => ioGuard(path, () => this.parseDir(dir, path)),
+      (dir) => this.key(dir),
+      vol.names === 'iso9660',
+    );
+  }
+
+  key(dir: IsoNode): number {
+    return dir.extents[0][0];
+  }
 
   root(): IsoNode {
     const r = this.vol.root;
@@ -118,14 +127,12 @@ class IsoOps implements TreeOps<IsoNode> {
     return readExact(this.src, pos, len);
   }
 
-  list(dir: IsoNode, path: string): ReadonlyArray<readonly [string, IsoNode]> {
-    const key = dir.extents[0][0];
-    const hit = this.dirCache.get(key);
-    if (hit) return hit;
-    const list = ioGuard(path, () => this.parseDir(dir, path));
-    if (this.dirCache.size >= DIR_CACHE) this.dirCache.delete(this.dirCache.keys().next().value as number);
-    this.dirCache.set(key, list);
-    return list;
+  entries(dir: IsoNode, path: string, limit: number): DirEntry[] {
+    return this.dirs.entries(dir, path, limit);
+  }
+
+  lookup(dir: IsoNode, name: string, path: string): readonly [string, IsoNode] | null {
+    return this.dirs.lookup(dir, name, path);
   }
 
   private parseDir(dir: IsoNode, path: string): Array<readonly [string, IsoNode]> {
@@ -231,6 +238,15 @@ class IsoOps implements TreeOps<IsoNode> {
   }
 }
 
+/** Why a root directory record cannot be read from an image of `size` bytes, or null. */
+function extentProblem(r: IsoRecord, size: number): string | null {
+  const end = (r.extent + 1) * SECTOR;
+  if (r.dataLength === 0) return `gives the root directory 0 bytes (at sector ${r.extent})`;
+  if (r.extent * SECTOR + r.dataLength > size || end > size)
+    return `points at sector ${r.extent} (${r.dataLength} bytes), past the end of the ${size}-byte image`;
+  return null;
+}
+
 /** Pick the volume: Rock Ridge on the PVD tree, else a Joliet SVD, else the plain PVD. */
 function findVolume(src: ByteSource): Volume {
   let pvd: Uint8Array | null = null;
@@ -251,6 +267,9 @@ function findVolume(src: ByteSource): Volume {
   const root = recordRoot(pvd);
   if (!root || !(root.flags & FLAG_DIR))
     throw new FsError('EINVAL', src.name, 'ISO 9660 root directory record is invalid');
+  const rootProblem = extentProblem(root, src.size);
+  if (rootProblem)
+    throw new FsError('EINVAL', src.name, `ISO 9660 root directory record (primary descriptor) ${rootProblem}`);
   // Rock Ridge: the root's '.' record starts with an SUSP 'SP' entry, and its SUSP fields
   // name the extension (ER, or RRIP 1.09's RR) or carry POSIX attributes (PX).
   if ((root.extent + 1) * SECTOR <= src.size) {
@@ -267,6 +286,9 @@ function findVolume(src: ByteSource): Volume {
   }
   if (joliet) {
     const jroot = recordRoot(joliet);
+    const jproblem = jroot && extentProblem(jroot, src.size);
+    if (jproblem)
+      throw new FsError('EINVAL', src.name, `ISO 9660 root directory record (Joliet descriptor) ${jproblem}`);
     if (jroot && jroot.flags & FLAG_DIR) return { root: jroot, names: 'joliet', suspSkip: 0 };
   }
   return { root, names: 'iso9660', suspSkip: 0 };

@@ -16,6 +16,16 @@ export interface DirEntry {
   readonly kind: FileKind;
 }
 
+/** Options of FileSystem.readdir. */
+export interface ReaddirOptions {
+  /**
+   * Return at most this many entries, in directory order, and read the directory no further
+   * than they need: a caller that keeps a bounded number of names stops the reading, not the
+   * keeping (a 40,000-name directory costs what `limit` names cost).
+   */
+  readonly limit?: number;
+}
+
 export interface FileHandle {
   readonly size: number;
   /** Read up to `length` bytes at `position` (fewer only at end of file). */
@@ -30,7 +40,7 @@ export class FsError extends Error {
   constructor(
     readonly code: FsErrorCode,
     readonly path: string,
-    detail?: string,
+    readonly detail?: string,
   ) {
     super(`${path}: ${code}${detail ? ` (${detail})` : ''}`);
     this.name = 'FsError';
@@ -46,18 +56,35 @@ export interface FileSystem {
   stat(path: string): Promise<FileStat>;
   /** Does not follow a final symlink. */
   lstat(path: string): Promise<FileStat>;
-  /** Entries without '.' and '..'. Throws FsError (ENOTDIR, ENOENT). */
-  readdir(path: string): Promise<DirEntry[]>;
+  /** Entries without '.' and '..', at most `opts.limit`. Throws FsError (ENOTDIR, ENOENT). */
+  readdir(path: string, opts?: ReaddirOptions): Promise<DirEntry[]>;
   /** Opens a regular file (following symlinks). Throws FsError (EISDIR, ENOENT). */
   open(path: string): Promise<FileHandle>;
   /** Releases the reader (not the underlying device). */
   close(): Promise<void>;
 }
 
-/** Max symlinks followed in one lookup, as Linux's MAXSYMLINKS. */
+/** Max symlinks followed in one lookup, as Linux's MAXSYMLINKS (path_resolution(7)). */
 export const MAX_SYMLINKS = 40;
-/** Longest path we accept. */
+/** Linux's PATH_MAX: a path (and a symlink target) must be shorter, in bytes, with its NUL. */
 export const MAX_PATH = 4096;
+
+/** ENAMETOOLONG naming the limit, for a path or symlink target of `bytes` bytes. */
+export function pathTooLong(what: string, shown: string, bytes: number): FsError {
+  return new FsError(
+    'ENAMETOOLONG',
+    shown.length > 64 ? shown.slice(0, 64) + '...' : shown,
+    `${what} of ${bytes} bytes; the limit is ${MAX_PATH - 1} (PATH_MAX ${MAX_PATH} with its NUL)`,
+  );
+}
+
+/** Checked `readdir` limit: undefined means all. */
+export function readdirLimit(opts: ReaddirOptions | undefined, path: string): number {
+  const limit = opts?.limit;
+  if (limit === undefined) return Infinity;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new FsError('EINVAL', path, `bad readdir limit ${limit}`);
+  return limit;
+}
 
 /**
  * Clean a path: '\' is NOT a separator (callers translating EFI paths do that first),
@@ -65,7 +92,9 @@ export const MAX_PATH = 4096;
  * silent clamp, so a config that tries to escape is reported.
  */
 export function normalizePath(path: string): string {
-  if (path.length > MAX_PATH) throw new FsError('ENAMETOOLONG', path.slice(0, 64) + '...');
+  if (path.length >= MAX_PATH || Buffer.byteLength(path) >= MAX_PATH) {
+    throw pathTooLong('path', path, Buffer.byteLength(path));
+  }
   if (path.includes('\0')) throw new FsError('EINVAL', path, 'NUL in path');
   const out: string[] = [];
   for (const part of path.split('/')) {

@@ -3,6 +3,11 @@
 // same way. Symlink targets are interpreted inside the filesystem: an absolute target starts
 // at this filesystem's root, and a '..' above the root is refused with EACCES (as
 // normalizePath and HostDirFileSystem do), so no link can name anything outside.
+//
+// Limits are the kernel's (path_resolution(7)): a path or symlink target of PATH_MAX bytes or
+// more is ENAMETOOLONG, a lookup that follows more than MAXSYMLINKS links is ELOOP, and both
+// name the limit. A component costs one directory lookup the first time and a map hit after
+// (the lookup cache below), so a path 2,000 directories deep costs 2,000 lookups once.
 
 import { type ByteSource, IoError } from '../io/source';
 import {
@@ -14,7 +19,10 @@ import {
   FsError,
   MAX_PATH,
   MAX_SYMLINKS,
+  type ReaddirOptions,
   normalizePath,
+  pathTooLong,
+  readdirLimit,
 } from './types';
 
 /** What the walker needs to know about one inode/directory record. */
@@ -29,10 +37,12 @@ type MaybePromise<T> = T | Promise<T>;
 /** A filesystem as a tree of nodes; every FsError thrown here should name `path`. */
 export interface TreeOps<N extends TreeNode> {
   root(): MaybePromise<N>;
-  /** Entries of a directory node, without '.' and '..'. */
-  list(dir: N, path: string): MaybePromise<ReadonlyArray<readonly [string, N]>>;
-  /** Optional faster exact-name lookup; null when absent. Falls back to list(). */
-  lookup?(dir: N, name: string, path: string): MaybePromise<N | null>;
+  /** Identity of a directory node (inode number, first cluster, extent): the lookup cache's key. */
+  key(dir: N): string | number;
+  /** Up to `limit` entries of a directory in on-disk order, without '.' and '..'; reads no further. */
+  entries(dir: N, path: string, limit: number): MaybePromise<readonly DirEntry[]>;
+  /** The entry `name` of `dir` (case-insensitively where the filesystem is) with its stored name; null when absent. */
+  lookup(dir: N, name: string, path: string): MaybePromise<readonly [string, N] | null>;
   readlink(node: N, path: string): MaybePromise<string>;
   openFile(node: N, path: string): MaybePromise<FileHandle>;
 }
@@ -61,80 +71,89 @@ export function foldCase(s: string): string {
   return s.toLowerCase();
 }
 
-function splitTarget(target: string): string[] {
-  return target.split('/').filter((p) => p !== '' && p !== '.');
+function components(path: string): string[] {
+  return path.split('/').filter((p) => p !== '' && p !== '.');
+}
+
+interface ParsedDir<N> {
+  readonly list: ReadonlyArray<readonly [string, N]>;
+  readonly exact: Map<string, readonly [string, N]>;
+  readonly folded: Map<string, readonly [string, N]> | null;
 }
 
 /**
- * Resolve `path` component by component. `followLast` follows a final symlink (stat/open)
- * or not (lstat). POSIX errors: ENOENT for a missing name, ENOTDIR when a non-directory is
- * used as a directory, ELOOP after MAX_SYMLINKS links.
+ * Directories that are parsed whole (FAT, ISO 9660: a directory is at most a few MiB and its
+ * records are the nodes): each listing is kept with a name index, so a lookup is a map hit
+ * instead of a scan. Kept directories are bounded by the names they hold.
  */
-export async function resolvePath<N extends TreeNode>(
-  ops: TreeOps<N>,
-  path: string,
-  followLast: boolean,
-  caseInsensitive: boolean,
-): Promise<Resolved<N>> {
-  const clean = normalizePath(path);
-  const root = await ops.root();
-  // Stack of resolved [name, node] from the root; '..' pops (never above the root).
-  const stack: Array<readonly [string, N]> = [];
-  let pending = splitTarget(clean);
-  let links = 0;
-  let expanded = 0;
-  while (pending.length > 0) {
-    const name = pending.shift()!;
-    const dir = stack.at(-1)?.[1] ?? root;
-    if (name === '..') {
-      if (dir.kind !== 'dir') throw new FsError('ENOTDIR', path);
-      // Only a symlink target can get here at the root (normalizePath refused it in `path`):
-      // report it like normalizePath and HostDirFileSystem do, never clamp silently.
-      if (stack.length === 0) throw new FsError('EACCES', path, 'symlink target escapes the filesystem root');
-      stack.pop();
-      continue;
+export class ParsedDirs<N extends TreeNode> {
+  private readonly dirs = new Map<string | number, ParsedDir<N>>();
+  private names = 0;
+
+  constructor(
+    private readonly parse: (dir: N, path: string) => ReadonlyArray<readonly [string, N]>,
+    private readonly keyOf: (dir: N) => string | number,
+    private readonly caseInsensitive: boolean,
+    private readonly maxNames = 400_000,
+  ) {}
+
+  private get(dir: N, path: string): ParsedDir<N> {
+    const key = this.keyOf(dir);
+    const hit = this.dirs.get(key);
+    if (hit) {
+      this.dirs.delete(key);
+      this.dirs.set(key, hit);
+      return hit;
     }
-    if (dir.kind !== 'dir') throw new FsError('ENOTDIR', path);
-    const found = await lookupIn(ops, dir, name, path, caseInsensitive);
-    if (!found) throw new FsError('ENOENT', path);
-    const [realName, node] = found;
-    if (node.kind === 'symlink' && (pending.length > 0 || followLast)) {
-      if (++links > MAX_SYMLINKS) throw new FsError('ELOOP', path, `more than ${MAX_SYMLINKS} symlinks`);
-      const target = await ops.readlink(node, path);
-      if (target === '') throw new FsError('ENOENT', path, 'empty symlink');
-      expanded += target.length;
-      if (expanded > MAX_PATH * 4) throw new FsError('ENAMETOOLONG', path, 'symlink expansion too long');
-      if (target.startsWith('/')) stack.length = 0;
-      pending = [...splitTarget(target), ...pending];
-      continue;
+    const list = this.parse(dir, path);
+    const exact = new Map<string, readonly [string, N]>();
+    const folded = this.caseInsensitive ? new Map<string, readonly [string, N]>() : null;
+    for (const e of list) {
+      if (!exact.has(e[0])) exact.set(e[0], e);
+      const f = foldCase(e[0]);
+      if (folded && !folded.has(f)) folded.set(f, e);
     }
-    stack.push([realName, node]);
+    const parsed = { list, exact, folded };
+    this.names += list.length;
+    for (const [k, d] of this.dirs) {
+      if (this.names <= this.maxNames) break;
+      this.dirs.delete(k);
+      this.names -= d.list.length;
+    }
+    this.dirs.set(key, parsed);
+    return parsed;
   }
-  const node = stack.at(-1)?.[1] ?? root;
-  return { node, path: '/' + stack.map((s) => s[0]).join('/') };
+
+  entries(dir: N, path: string, limit: number): DirEntry[] {
+    const { list } = this.get(dir, path);
+    const n = Math.min(limit, list.length);
+    const out: DirEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      const [name, node] = list[i]!;
+      out.push({ name, kind: node.kind });
+    }
+    return out;
+  }
+
+  lookup(dir: N, name: string, path: string): readonly [string, N] | null {
+    const d = this.get(dir, path);
+    return d.exact.get(name) ?? d.folded?.get(foldCase(name)) ?? null;
+  }
 }
 
-async function lookupIn<N extends TreeNode>(
-  ops: TreeOps<N>,
-  dir: N,
-  name: string,
-  path: string,
-  caseInsensitive: boolean,
-): Promise<readonly [string, N] | null> {
-  if (ops.lookup) {
-    const n = await ops.lookup(dir, name, path);
-    if (n) return [name, n];
-    if (!caseInsensitive) return null;
-  }
-  return matchName(await ops.list(dir, path), name, caseInsensitive);
-}
+/** Lookups remembered per filesystem (directory key + name): a path component costs a map hit when warm. */
+const LOOKUP_CACHE = 16_384;
 
 function statOf(n: TreeNode): FileStat {
   return n.mtimeMs === undefined ? { kind: n.kind, size: n.size } : { kind: n.kind, size: n.size, mtimeMs: n.mtimeMs };
 }
 
-/** A FileSystem built from TreeOps: FAT and ISO 9660 (and ext's metadata side) use it. */
+/** A FileSystem built from TreeOps: FAT, ISO 9660 and ext use it. */
 export class TreeFileSystem<N extends TreeNode> implements FileSystem {
+  private readonly lookups = new Map<string, readonly [string, N] | null>();
+  /** Lookups asked of the filesystem (not served by the cache): tests and bench/fs-paths.ts count them. */
+  lookupCalls = 0;
+
   constructor(
     readonly type: string,
     readonly caseInsensitive: boolean,
@@ -142,8 +161,61 @@ export class TreeFileSystem<N extends TreeNode> implements FileSystem {
     private readonly onClose: () => MaybePromise<void> = () => {},
   ) {}
 
-  resolve(path: string, followLast: boolean): Promise<Resolved<N>> {
-    return resolvePath(this.ops, path, followLast, this.caseInsensitive);
+  private async lookup(dir: N, name: string, path: string): Promise<readonly [string, N] | null> {
+    const key = `${this.ops.key(dir)}\0${name}`;
+    const hit = this.lookups.get(key);
+    if (hit !== undefined) return hit;
+    this.lookupCalls++;
+    const found = await this.ops.lookup(dir, name, path);
+    if (this.lookups.size >= LOOKUP_CACHE) this.lookups.delete(this.lookups.keys().next().value as string);
+    this.lookups.set(key, found);
+    return found;
+  }
+
+  /**
+   * Resolve `path` component by component. `followLast` follows a final symlink (stat/open)
+   * or not (lstat). POSIX errors: ENOENT for a missing name, ENOTDIR when a non-directory is
+   * used as a directory, ELOOP past MAX_SYMLINKS links, ENAMETOOLONG for a target of PATH_MAX
+   * bytes or more; each names the path asked for.
+   */
+  async resolve(path: string, followLast: boolean): Promise<Resolved<N>> {
+    const clean = normalizePath(path);
+    const root = await this.ops.root();
+    // Resolved [name, node] from the root; '..' pops (never above the root).
+    const stack: Array<readonly [string, N]> = [];
+    // Components still to walk, last one first (pop() is O(1) however long a target is).
+    const pending = components(clean).reverse();
+    let links = 0;
+    while (pending.length > 0) {
+      const name = pending.pop()!;
+      const dir = stack.at(-1)?.[1] ?? root;
+      if (dir.kind !== 'dir') throw new FsError('ENOTDIR', path);
+      if (name === '..') {
+        // Only a symlink target can get here at the root (normalizePath refused it in `path`):
+        // report it like normalizePath and HostDirFileSystem do, never clamp silently.
+        if (stack.length === 0) throw new FsError('EACCES', path, 'symlink target escapes the filesystem root');
+        stack.pop();
+        continue;
+      }
+      const found = await this.lookup(dir, name, path);
+      if (!found) throw new FsError('ENOENT', path);
+      const [realName, node] = found;
+      if (node.kind === 'symlink' && (pending.length > 0 || followLast)) {
+        if (++links > MAX_SYMLINKS)
+          throw new FsError('ELOOP', path, `more than ${MAX_SYMLINKS} symlinks, the kernel's MAXSYMLINKS`);
+        const target = await this.ops.readlink(node, path);
+        if (target === '') throw new FsError('ENOENT', path, 'empty symlink');
+        const bytes = Buffer.byteLength(target);
+        if (bytes >= MAX_PATH) throw pathTooLong(`symlink target in ${path}`, path, bytes);
+        if (target.startsWith('/')) stack.length = 0;
+        const parts = components(target);
+        for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
+        continue;
+      }
+      stack.push([realName, node]);
+    }
+    const node = stack.at(-1)?.[1] ?? root;
+    return { node, path: '/' + stack.map((s) => s[0]).join('/') };
   }
 
   async stat(path: string): Promise<FileStat> {
@@ -154,11 +226,11 @@ export class TreeFileSystem<N extends TreeNode> implements FileSystem {
     return statOf((await this.resolve(path, false)).node);
   }
 
-  async readdir(path: string): Promise<DirEntry[]> {
+  async readdir(path: string, opts?: ReaddirOptions): Promise<DirEntry[]> {
+    const limit = readdirLimit(opts, path);
     const r = await this.resolve(path, true);
     if (r.node.kind !== 'dir') throw new FsError('ENOTDIR', path);
-    const list = await this.ops.list(r.node, path);
-    return list.map(([name, n]) => ({ name, kind: n.kind }));
+    return [...(await this.ops.entries(r.node, path, limit))];
   }
 
   async open(path: string): Promise<FileHandle> {
@@ -169,6 +241,7 @@ export class TreeFileSystem<N extends TreeNode> implements FileSystem {
   }
 
   async close(): Promise<void> {
+    this.lookups.clear();
     await this.onClose();
   }
 }

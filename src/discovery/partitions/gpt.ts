@@ -68,13 +68,13 @@ export function parseGptHeader(
     return `header CRC32 mismatch (stored 0x${stored.toString(16)}, computed 0x${computed.toString(16)})`;
   }
   const myLba = lba(sector, 24);
-  if (myLba !== expectedLba) return `MyLBA is ${myLba}, expected ${expectedLba}`;
+  if (myLba !== expectedLba) return `MyLBA is ${sector.readBigUInt64LE(24)}, expected ${expectedLba}`;
   const alternateLba = lba(sector, 32);
   const firstUsable = lba(sector, 40);
   const lastUsable = lba(sector, 48);
-  if (firstUsable < 0 || lastUsable < 0 || firstUsable > lastUsable + 1 || lastUsable >= diskSectors) {
-    return `usable LBA range ${firstUsable}..${lastUsable} invalid for a disk of ${diskSectors} sectors`;
-  }
+  const usable = `usable LBA range ${sector.readBigUInt64LE(40)}..${sector.readBigUInt64LE(48)}`;
+  if (sector.readBigUInt64LE(40) > sector.readBigUInt64LE(48) + 1n) return `${usable}: first after last`;
+  if (lastUsable < 0 || lastUsable >= diskSectors) return `${usable} ends beyond the disk's ${diskSectors} sectors`;
   const entriesLba = lba(sector, 72);
   const entryCount = sector.readUInt32LE(80);
   const entrySize = sector.readUInt32LE(84);
@@ -84,7 +84,7 @@ export function parseGptHeader(
   }
   const arraySectors = Math.ceil((entryCount * entrySize) / sectorSize);
   if (entriesLba < 2 || entriesLba + arraySectors > diskSectors) {
-    return `partition entry array at LBA ${entriesLba} lies outside the disk`;
+    return `partition entry array at LBA ${sector.readBigUInt64LE(72)} (${arraySectors} sectors) lies outside the disk's ${diskSectors} sectors`;
   }
   return {
     myLba,
@@ -147,14 +147,17 @@ function parseEntries(
     const number = i + 1;
     const first = lba(e, 32);
     const last = lba(e, 40);
-    if (first < 0 || last < 0 || first > last) {
+    // Compared as the u64s they are: an LBA too large for a number is beyond the disk, not "negative".
+    if (e.readBigUInt64LE(32) > e.readBigUInt64LE(40)) {
       problem(
         `partition ${number}: first LBA ${e.readBigUInt64LE(32)} after last LBA ${e.readBigUInt64LE(40)}; skipped`,
       );
       continue;
     }
-    if (last >= diskSectors) {
-      problem(`partition ${number}: ends at LBA ${last}, beyond the disk's last LBA ${diskSectors - 1}; skipped`);
+    if (last < 0 || last >= diskSectors) {
+      problem(
+        `partition ${number}: ends at LBA ${e.readBigUInt64LE(40)}, beyond the disk's last LBA ${diskSectors - 1}; skipped`,
+      );
       continue;
     }
     if (first < h.firstUsable || last > h.lastUsable) {
@@ -175,10 +178,38 @@ function parseEntries(
       attributes: e.readBigUInt64LE(48).toString(16).padStart(16, '0'),
     });
   }
+  for (const o of overlaps(parts, sectorSize)) problem(o);
   if (problems > MAX_ENTRY_DIAGNOSTICS) {
     diags.push(diag('warning', 'gpt', `${problems - MAX_ENTRY_DIAGNOSTICS} more partition entry problems`, { device }));
   }
   return parts;
+}
+
+function shownPartition(p: Partition, sectorSize: number): string {
+  const first = p.start / sectorSize;
+  const name = p.name !== undefined ? ` (${JSON.stringify(p.name)})` : '';
+  return `partition ${p.number}${name} at LBA ${first}..${first + p.size / sectorSize - 1}`;
+}
+
+/**
+ * Pairs of partitions sharing sectors (UEFI 2.10 §5.3.3: partitions must not overlap):
+ * one message per overlapping pair, naming both and their ranges. Both stay listed, as Linux
+ * keeps both; what is on them is for their probes to say. Sorted by start, each partition is
+ * compared with those still open, so the work is the number of partitions and overlaps.
+ */
+function overlaps(parts: readonly Partition[], sectorSize: number): string[] {
+  const byStart = [...parts].sort((a, b) => a.start - b.start || a.number - b.number);
+  const open: Partition[] = [];
+  const out: string[] = [];
+  for (const p of byStart) {
+    for (let i = open.length - 1; i >= 0; i--) if (open[i]!.start + open[i]!.size <= p.start) open.splice(i, 1);
+    for (const q of open) {
+      out.push(`${shownPartition(q, sectorSize)} and ${shownPartition(p, sectorSize)} overlap`);
+      if (out.length > MAX_ENTRY_DIAGNOSTICS) return out;
+    }
+    open.push(p);
+  }
+  return out;
 }
 
 /**
@@ -189,7 +220,15 @@ function parseEntries(
 export function readGpt(disk: ByteSource, head: Buffer, sectorSize: number, diags: Diagnostic[]): GptRead {
   const device = disk.name;
   const diskSectors = Math.floor(disk.size / sectorSize);
-  if (diskSectors < 3) return { kind: 'none' };
+  if (diskSectors < 3) {
+    // A header that is there but has no room is "too small", not "no GPT header".
+    const sig = head.length >= sectorSize + 8 && hasGptSignature(head.subarray(sectorSize, sectorSize + 8));
+    if (!sig) return { kind: 'none' };
+    return {
+      kind: 'bad',
+      reason: `"EFI PART" header at LBA 1, but the disk has only ${diskSectors} sectors of ${sectorSize} bytes: a GPT needs its header, its partition entries from LBA 2 and a backup header at the last LBA`,
+    };
+  }
   const lastLba = diskSectors - 1;
   const primary = readTable(disk, head, 1, sectorSize, diskSectors);
   if (typeof primary !== 'string') {

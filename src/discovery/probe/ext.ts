@@ -95,8 +95,17 @@ export function probeExt(ctx: ProbeContext): FsProbe | null {
   if (h.length < SB + 1024 || h.readUInt16LE(SB + 0x38) !== 0xef53) return null;
   const sb = h.subarray(SB, SB + 1024);
   const logBlock = sb.readUInt32LE(0x18);
-  if (logBlock > 6 || sb.readUInt32LE(0x20) === 0 || sb.readUInt32LE(0x28) === 0) {
-    ctx.note('warning', 'ext', `ext magic found but the superblock is implausible (log_block_size ${logBlock})`);
+  // Name the field that is wrong, not the first one read.
+  const implausible =
+    logBlock > 6
+      ? `s_log_block_size ${logBlock} (block size 1024 << ${logBlock}; at most 64 KiB)`
+      : sb.readUInt32LE(0x20) === 0
+        ? 's_blocks_per_group 0'
+        : sb.readUInt32LE(0x28) === 0
+          ? 's_inodes_per_group 0'
+          : null;
+  if (implausible) {
+    ctx.note('warning', 'ext', `ext magic found but the superblock is implausible: ${implausible}`);
     return null;
   }
   const revLevel = sb.readUInt32LE(0x4c);

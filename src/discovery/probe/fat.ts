@@ -29,10 +29,17 @@ const FAT32_MAX = 0x0ffffff6;
 
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
+/** The FAT identification string libblkid trusts (at 0x52 for FAT32, 0x36 otherwise), if any. */
+function fatId(s: Uint8Array): string | null {
+  for (const m of ['MSWIN', 'FAT32   ']) if (startsWith(s, 0x52, m)) return `"${m.trimEnd()}" at 0x52`;
+  for (const m of ['MSDOS', 'FAT16   ', 'FAT12   ', 'FAT     '])
+    if (startsWith(s, 0x36, m)) return `"${m.trimEnd()}" at 0x36`;
+  return null;
+}
+
 /** Has a FAT identification string, or a jump opcode plus the 0x55AA signature. */
 function hasFatMagic(s: Uint8Array): boolean {
-  if (startsWith(s, 0x52, 'MSWIN') || startsWith(s, 0x52, 'FAT32   ')) return true;
-  for (const m of ['MSDOS', 'FAT16   ', 'FAT12   ', 'FAT     ']) if (startsWith(s, 0x36, m)) return true;
+  if (fatId(s) !== null) return true;
   if (s[0] !== 0xeb && s[0] !== 0xe9) return false;
   if (s[0x1fe] !== 0x55 || s[0x1ff] !== 0xaa) return false;
   // OS/2 puts FAT-like pseudo-BPBs in front of JFS and HPFS.
@@ -80,6 +87,42 @@ export function fatGeometry(s: Uint8Array): FatGeometry | null {
   };
 }
 
+/**
+ * Why a sector that calls itself FAT (an identification string, so not merely boot code ending
+ * in 0x55AA) has no usable BPB: the field and its value, in the order fatGeometry checks them.
+ * Null when the sector does not call itself FAT or its BPB is fine.
+ */
+export function fatBootProblem(s: Uint8Array, deviceBytes: number): string | null {
+  if (s.length < 512) return null;
+  const id = fatId(s);
+  if (id === null) return null;
+  const bps = u16le(s, 0x0b);
+  const spc = u8(s, 0x0d);
+  const reserved = u16le(s, 0x0e);
+  const nFats = u8(s, 0x10);
+  const rootEntries = u16le(s, 0x11);
+  const media = u8(s, 0x15);
+  const total = u16le(s, 0x13) || u32le(s, 0x20);
+  const fatLen = u16le(s, 0x16) || u32le(s, 0x24);
+  const problem = ((): string | null => {
+    if (!isPow2(bps) || bps < 512 || bps > 4096) return `bytes per sector ${bps} (must be 512, 1024, 2048 or 4096)`;
+    if (!isPow2(spc)) return `sectors per cluster ${spc} (must be a power of two)`;
+    if (reserved === 0) return 'reserved sectors 0 (the boot sector itself is one)';
+    if (nFats === 0) return 'number of FATs 0';
+    if (!(media >= 0xf8 || media === 0xf0)) return `media byte 0x${media.toString(16)} (must be 0xf0 or 0xf8..0xff)`;
+    if (fatLen === 0) return 'FAT size 0 sectors';
+    if (total === 0) return 'total sectors 0';
+    if (total * bps > deviceBytes)
+      return `total sectors ${total} (${total * bps} bytes), larger than the ${deviceBytes}-byte device`;
+    const meta = reserved + fatLen * nFats + Math.ceil((rootEntries * 32) / bps);
+    if (meta > total) return `reserved sectors, FATs and root directory (${meta} sectors) exceed the total of ${total}`;
+    const clusters = Math.floor((total - meta) / spc);
+    if (clusters > FAT32_MAX) return `${clusters} clusters, more than FAT32 can address (${FAT32_MAX})`;
+    return null;
+  })();
+  return problem === null ? null : `FAT boot sector (${id}) with ${problem}`;
+}
+
 const NO_NAME = 'NO NAME    ';
 const MAX_ROOT_CLUSTERS = 8;
 
@@ -124,7 +167,12 @@ function rootDirLabel(ctx: ProbeContext, g: FatGeometry, s: Uint8Array): Uint8Ar
 export function probeFat(ctx: ProbeContext): FsProbe | null {
   const s = ctx.head.subarray(0, 512);
   const g = fatGeometry(s);
-  if (!g) return null;
+  if (!g) {
+    // A volume that says it is FAT but cannot be read must not vanish without a word.
+    const why = fatBootProblem(s, ctx.src.size);
+    if (why) ctx.note('warning', 'fat', `${why}: not a usable FAT volume, not read`);
+    return null;
+  }
   if (g.fat32Layout && g.clusterCount <= FAT16_MAX) {
     ctx.note('info', 'fat', `FAT32 layout with only ${g.clusterCount} clusters (below the FAT32 minimum 65525)`);
   }

@@ -5,8 +5,16 @@
 
 import { diag, errorMessage, type Diagnostic } from '../diagnostics';
 import { FsError, readFileLimited, type DirEntry } from '../fs/types';
+import { capPerFile } from '../capped';
 import { BLS_LIMITS, parseBlsEntry } from '../config/blsfile';
-import { loadGrubVars, type VarFs, type VarLookup } from '../config/kernelopts';
+import { loadGrubVars, type ExpansionBudget, type VarFs, type VarLookup } from '../config/kernelopts';
+import { entryBytes } from '../entry-budget';
+import {
+  MAX_DIAGNOSTICS_PER_FILE,
+  MAX_ENTRIES_PER_DISK,
+  MAX_ENTRY_BYTES_PER_DISK,
+  MAX_EXPANSION_BYTES_PER_DISK,
+} from '../limits';
 import { LOADERCONF_MAX_BYTES, parseLoaderConf } from '../config/loaderconf';
 import { buildBlsEntry } from '../entries/blsentry';
 import { ROOTFS_ENTRIES_DIR } from '../entries/paths';
@@ -16,6 +24,8 @@ import type { EntrySourceFn, LoaderConfSettings, MountedFs, SourceContext } from
 const SRC = 'bls';
 /** More snippets than this in one directory is not a real installation. */
 export const MAX_ENTRIES_PER_DIR = 1024;
+/** Names read from one directory: the cap stops the reading, it does not follow it. */
+const MAX_NAMES_PER_DIR = 4 * MAX_ENTRIES_PER_DIR;
 const SREL_MAX_BYTES = 4096;
 
 // Keyed by string: a filesystem without a probe is matched by its reader's type name.
@@ -85,18 +95,28 @@ function varFilesystems(ctx: SourceContext, m: MountedFs): VarFs[] {
   return [m, ...esps].map((f) => ({ fs: f.fs, fsId: f.report.fsId, esp: f.report.role === 'esp' }));
 }
 
+/** What one run of the BLS source may still spend, per disk. */
+interface DiskBudgets {
+  /** Entries and bytes each disk may still add (limits.ts, less what discovery holds). */
+  readonly entries: Map<string, { entries: number; bytes: number }>;
+  /** What the snippets of each disk may still expand to. */
+  readonly expansion: Map<string, ExpansionBudget>;
+}
+
 async function scanDir(
   ctx: SourceContext,
   m: MountedFs,
   dir: string,
   vars: () => Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }>,
+  budgets: DiskBudgets,
 ): Promise<{ entries: SourceEntry[]; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
   const entries: SourceEntry[] = [];
   const fsId = m.report.fsId;
+  const device = m.report.device;
   let list: DirEntry[];
   try {
-    list = await m.fs.readdir(dir);
+    list = await m.fs.readdir(dir, { limit: MAX_NAMES_PER_DIR });
   } catch (e) {
     if (!(e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR'))) {
       diagnostics.push(diag('warning', SRC, `cannot list: ${errorMessage(e)}`, { fsId, file: dir }));
@@ -104,20 +124,40 @@ async function scanDir(
     return { entries, diagnostics };
   }
   if (!(await srelAllows(m, dir, diagnostics))) return { entries, diagnostics };
+  if (list.length >= MAX_NAMES_PER_DIR)
+    diagnostics.push(
+      diag('warning', SRC, `more than ${MAX_NAMES_PER_DIR} names; the rest are not read`, { fsId, file: dir }),
+    );
 
   list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let taken = 0;
+  // One line per skipped name, up to the per-file cap for the directory; then a count.
+  let skipped = 0;
+  let expansion = budgets.expansion.get(device);
+  if (!expansion) budgets.expansion.set(device, (expansion = { left: MAX_EXPANSION_BYTES_PER_DISK }));
   for (const d of list) {
     const file = `${dir}/${d.name}`;
     const why = skipReason(d);
     if (why === null) continue;
     if (why !== undefined) {
-      diagnostics.push(diag('info', SRC, `skipped: ${why}`, { fsId, file }));
+      if (++skipped <= MAX_DIAGNOSTICS_PER_FILE) diagnostics.push(diag('info', SRC, `skipped: ${why}`, { fsId, file }));
       continue;
     }
     if (++taken > MAX_ENTRIES_PER_DIR) {
       diagnostics.push(
         diag('warning', SRC, `more than ${MAX_ENTRIES_PER_DIR} entries; the rest are ignored`, { fsId, file: dir }),
+      );
+      break;
+    }
+    const left = budgets.entries.get(device) ?? { entries: MAX_ENTRIES_PER_DISK, bytes: MAX_ENTRY_BYTES_PER_DISK };
+    if (left.entries <= 0 || left.bytes <= 0) {
+      diagnostics.push(
+        diag(
+          'warning',
+          SRC,
+          `this disk already has as many entries as discovery keeps (limits per disk and per run); ${d.name} and the rest of the directory are not read`,
+          { fsId, device, file: dir },
+        ),
       );
       break;
     }
@@ -136,10 +176,10 @@ async function scanDir(
       );
       continue;
     }
-    const where = { file, fsId, device: m.report.device };
+    const where = { file, fsId, device };
     const parsed = parseBlsEntry(bytes, where, ctx.arch);
     if (parsed.status !== 'ok') {
-      diagnostics.push(...parsed.diagnostics);
+      diagnostics.push(...capPerFile(parsed.diagnostics));
       continue;
     }
     const built = await buildBlsEntry(parsed.fields, parsed.diagnostics, {
@@ -149,9 +189,21 @@ async function scanDir(
       arch: ctx.arch,
       ...(ctx.originUrl !== undefined ? { originUrl: ctx.originUrl } : {}),
       vars,
+      expansion,
     });
     if ('hidden' in built) diagnostics.push(...built.hidden);
-    else entries.push(built.entry);
+    else {
+      entries.push(built.entry);
+      budgets.entries.set(device, { entries: left.entries - 1, bytes: left.bytes - entryBytes(built.entry) });
+    }
+  }
+  if (skipped > MAX_DIAGNOSTICS_PER_FILE) {
+    diagnostics.push(
+      diag('info', SRC, `${skipped - MAX_DIAGNOSTICS_PER_FILE} more names skipped (not listed one by one)`, {
+        fsId,
+        file: dir,
+      }),
+    );
   }
   return { entries, diagnostics };
 }
@@ -191,24 +243,29 @@ async function readLoaderConf(ctx: SourceContext, diagnostics: Diagnostic[]): Pr
 export const blsSource: EntrySourceFn = async function bls(ctx) {
   const diagnostics: Diagnostic[] = [];
   const settings = await readLoaderConf(ctx, diagnostics);
-  const perFs = await Promise.all(
-    ctx.filesystems.map(async (m) => {
-      let cached: Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }> | undefined;
-      // Loaded once per filesystem and only if a snippet there uses a grub variable.
-      const vars = () => (cached ??= loadGrubVars(varFilesystems(ctx, m)));
-      const out: { entries: SourceEntry[]; diagnostics: Diagnostic[] } = { entries: [], diagnostics: [] };
-      for (const dir of entryDirs(m)) {
-        const r = await scanDir(ctx, m, dir, vars);
-        out.entries.push(...r.entries);
-        out.diagnostics.push(...r.diagnostics);
-      }
-      return out;
-    }),
-  );
+  ctx.partial?.({ entries: [], diagnostics: [...diagnostics], ...(settings ? { settings } : {}) });
+  const budgets: DiskBudgets = { entries: new Map(), expansion: new Map() };
+  for (const m of ctx.filesystems) {
+    const device = m.report.device;
+    if (!budgets.entries.has(device))
+      budgets.entries.set(device, {
+        entries: ctx.entryBudget?.left(device) ?? MAX_ENTRIES_PER_DISK,
+        bytes: ctx.entryBudget?.bytesLeft(device) ?? MAX_ENTRY_BYTES_PER_DISK,
+      });
+  }
   const entries: SourceEntry[] = [];
-  for (const r of perFs) {
-    entries.push(...r.entries);
-    diagnostics.push(...r.diagnostics);
+  // One filesystem after another, so a disk's budget is spent in the same order every time.
+  for (const m of ctx.filesystems) {
+    let cached: Promise<{ lookup: VarLookup; diagnostics: Diagnostic[] }> | undefined;
+    // Loaded once per filesystem and only if a snippet there uses a grub variable.
+    const vars = () => (cached ??= loadGrubVars(varFilesystems(ctx, m)));
+    for (const dir of entryDirs(m)) {
+      const r = await scanDir(ctx, m, dir, vars, budgets);
+      entries.push(...r.entries);
+      diagnostics.push(...r.diagnostics);
+      // A directory is done: if the disk's deadline passes later, these entries stay.
+      if (r.entries.length > 0 || r.diagnostics.length > 0) ctx.partial?.(r);
+    }
   }
   return { entries, diagnostics, ...(settings ? { settings } : {}) };
 };

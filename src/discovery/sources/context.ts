@@ -4,7 +4,9 @@
 // discovery the context also carries the memory of earlier evaluations (see
 // evaluations.ts), so a new device re-runs only what it can change.
 
+import type { Budget } from '../budget';
 import type { Diagnostic } from '../diagnostics';
+import type { EntryBudget } from '../entry-budget';
 import type { FileSystem } from '../fs/types';
 import type { FsId, FsReport, SourceEntry, TimeoutSetting } from '../model';
 
@@ -31,6 +33,21 @@ export interface SourceContext {
   readonly session?: EvaluationSession;
   /** Set while one evaluation of a session runs: where its lookups are recorded. */
   readonly lookups?: LookupLog;
+  /**
+   * Wall-clock budget of this run of the source (budget.ts): check `expired` at each step and
+   * give each config a `child` share. Absent: unbounded.
+   */
+  readonly budget?: Budget;
+  /**
+   * Report a finished part of the run (the entries and diagnostics of one directory or one
+   * config, or the settings) as soon as it is complete: if the run is cut off, what was
+   * reported is kept. The final result must still contain everything.
+   */
+  readonly partial?: (part: SourceResult) => void;
+  /** Say which filesystem (and file) the run is working on, for the message if it is cut off. */
+  readonly progress?: (doing: { readonly fsId: FsId; readonly file?: string }) => void;
+  /** Entries per disk and per run: stop reading a disk with no `left()`. */
+  readonly entryBudget?: EntryBudget;
 }
 
 /**

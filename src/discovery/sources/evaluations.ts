@@ -73,6 +73,8 @@ function recording(ctx: SourceContext, log: Map<string, FsLookup>): SourceContex
     },
     arch: ctx.arch,
     ...(ctx.originUrl !== undefined ? { originUrl: ctx.originUrl } : {}),
+    ...(ctx.budget ? { budget: ctx.budget } : {}),
+    ...(ctx.entryBudget ? { entryBudget: ctx.entryBudget } : {}),
     lookups: { filesystems: all, record },
   };
 }
@@ -88,6 +90,16 @@ interface Memo<T> {
  */
 export class EvaluationTable<T> {
   private readonly sessions = new WeakMap<EvaluationSession, Map<string, Memo<T>>>();
+  /** Evaluations under way, per session: one a pass gave up on (budget.ts) may still be. */
+  private readonly running = new WeakMap<EvaluationSession, Set<string>>();
+
+  /**
+   * An earlier pass of this session stopped waiting for `key` (a read that does not answer)
+   * and it has not finished since: a later pass should not wait for it again.
+   */
+  stillRunning(ctx: SourceContext, key: string): boolean {
+    return ctx.session !== undefined && (this.running.get(ctx.session)?.has(key) ?? false);
+  }
 
   /**
    * The evaluation `key` (unique in this table): the remembered one unless a filesystem
@@ -108,9 +120,16 @@ export class EvaluationTable<T> {
     if (hit && (reuse === undefined || reuse(hit.value))) return hit.value;
     session.counted();
     const log = new Map<string, FsLookup>();
-    const value = await evaluate(recording(ctx, log));
-    memos.set(key, { value, lookups: [...log.values()] });
-    return value;
+    let running = this.running.get(session);
+    if (!running) this.running.set(session, (running = new Set()));
+    running.add(key);
+    try {
+      const value = await evaluate(recording(ctx, log));
+      memos.set(key, { value, lookups: [...log.values()] });
+      return value;
+    } finally {
+      running.delete(key);
+    }
   }
 
   private memosOf(session: EvaluationSession): Map<string, Memo<T>> {

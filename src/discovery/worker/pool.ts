@@ -1,19 +1,40 @@
-// Scanners: run scanDevice for many devices at once, each under a deadline.
-// WorkerPoolScanner spreads devices over worker threads (one device at a time per worker,
-// as many workers as cores) so I/O on both cores overlaps and a hung disk only stalls its
-// own worker, which is then retired. InProcessScanner is the same pipeline on the main
-// thread for tests and for the unbundled sources.
+// Scanners: run the scan of many devices at once, each under a deadline. WorkerPoolScanner
+// spreads devices over worker threads (one device at a time per worker, as many workers as
+// cores) so I/O on both cores overlaps and a hung disk only stalls its own worker.
+// InProcessScanner is the same pipeline on the main thread for tests and for the unbundled
+// sources. A scan streams what it finds (job.ts); when the deadline passes first, what was
+// found is kept and the rest is reported unfinished (partial.ts): a device that stopped
+// answering retires its worker, a slow one is called off and its worker keeps serving the
+// filesystems it found.
 
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { diag } from '../diagnostics';
-import { type DirEntry, type FileHandle, type FileStat, type FileSystem, FsError, type FsErrorCode } from '../fs/types';
+import {
+  type DirEntry,
+  type FileHandle,
+  type FileStat,
+  type FileSystem,
+  FsError,
+  type FsErrorCode,
+  type ReaddirOptions,
+} from '../fs/types';
 import type { DeviceInfo, DeviceReport } from '../model';
-import { mountsOf, runSourcesOver, type LocalResult } from '../local';
-import { scanDevice, type ScannedDevice } from '../scan-device';
+import type { LocalResult } from '../local';
+import type { ScannedDevice } from '../scan-device';
 import type { EfiArch } from '../sources/context';
-import { localSources } from '../sources';
-import { WORKER_ROLE, type FsMeta, type RequestBody, type Response, type ScanReply, type WireError } from './protocol';
+import { runScanJob } from './job';
+import { PartialScan } from './partial';
+import { ScanProgress } from './progress';
+import {
+  WORKER_ROLE,
+  type FsMeta,
+  type RequestBody,
+  type Response,
+  type ScanPartial,
+  type ScanReply,
+  type WireError,
+} from './protocol';
 
 export interface ScanOutcome {
   readonly report: DeviceReport;
@@ -35,18 +56,8 @@ export interface DeviceScanner {
   hasStuck(): boolean;
 }
 
-function timedOutReport(info: DeviceInfo, deadlineMs: number): DeviceReport {
-  return {
-    device: info,
-    filesystems: [],
-    diagnostics: [
-      diag('error', 'device', `no answer within ${deadlineMs} ms; skipped (the device may be hung)`, {
-        device: info.path,
-      }),
-    ],
-    elapsedMs: deadlineMs,
-    timedOut: true,
-  };
+function kept(local: LocalResult): LocalResult | undefined {
+  return local.entries.length + local.proposals.length + local.diagnostics.length > 0 ? local : undefined;
 }
 
 export class InProcessScanner implements DeviceScanner {
@@ -62,22 +73,46 @@ export class InProcessScanner implements DeviceScanner {
     const deadline = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), deadlineMs);
     });
-    const work = scanDevice(info).then(async (dev) => ({
-      dev,
-      local: req.local ? await runSourcesOver(localSources, mountsOf(dev), req.arch) : undefined,
-    }));
+    const progress = new ScanProgress();
+    const partial = new PartialScan(info);
+    let readersSoFar: ReadonlyMap<string, FileSystem> = new Map();
+    const work = runScanJob(
+      info,
+      req,
+      progress,
+      {
+        report: (r, readers) => {
+          partial.onReport(r);
+          readersSoFar = new Map(readers);
+        },
+        local: (p) => partial.onLocal(p),
+      },
+      () => progress.cancelled,
+    );
     const r = await Promise.race([work, deadline]);
     clearTimeout(timer);
     if (!r) {
-      this.stuck = true;
+      progress.cancel();
+      const { report, verdict } = partial.timedOut(deadlineMs, progress.snapshot(), Date.now());
+      const local = kept(partial.local());
+      if (verdict !== 'slow') {
+        this.stuck = true;
+        void work.then(
+          (d) => d.dev.close(),
+          () => undefined,
+        );
+        return { report, readers: new Map(), ...(local ? { local } : {}) };
+      }
+      // Still answering: the filesystems found stay readable; the device closes with the rest.
       void work.then(
-        (d) => d.dev.close(),
+        (d) => this.scanned.push(d.dev),
         () => undefined,
       );
-      return { report: timedOutReport(info, deadlineMs), readers: new Map() };
+      const readers = new Map([...readersSoFar].filter(([id]) => partial.fsIds.includes(id)));
+      return { report, readers, ...(local ? { local } : {}) };
     }
     this.scanned.push(r.dev);
-    return { report: r.dev.report, readers: r.dev.readers, ...(r.local ? { local: r.local } : {}) };
+    return { report: r.report, readers: r.dev.readers, ...(r.local ? { local: r.local } : {}) };
   }
 
   async close(): Promise<void> {
@@ -86,13 +121,23 @@ export class InProcessScanner implements DeviceScanner {
   }
 }
 
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onPartial?: ((p: ScanPartial) => void) | undefined;
+}
+
 class WorkerClient {
   readonly worker: Worker;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, Pending>();
   busy = false;
   stuck = false;
   dead = false;
+  /** Called off a scan that was slow: serves its filesystems, takes no more scans. */
+  retired = false;
+  /** The called-off scan has not ended yet (its disk may have stopped answering since). */
+  draining = false;
 
   /** Resolves when the worker has loaded the bundle and listens (start-up is not the device's fault). */
   readonly ready: Promise<void>;
@@ -108,6 +153,10 @@ class WorkerClient {
       }
       const p = this.pending.get(r.id);
       if (!p) return;
+      if ('partial' in r) {
+        p.onPartial?.(r.partial);
+        return;
+      }
       this.pending.delete(r.id);
       if (r.ok) p.resolve(r.value);
       else p.reject(fromWire(r.error));
@@ -122,13 +171,19 @@ class WorkerClient {
     this.worker.on('exit', (code) => fail(new Error(`scan worker exited (${code})`)));
   }
 
-  call<T>(req: RequestBody): Promise<T> {
-    if (this.dead) return Promise.reject(new Error('scan worker is gone'));
+  /** Send a request; `onPartial` hears what a scan streams before its reply. */
+  start<T>(req: RequestBody, onPartial?: (p: ScanPartial) => void): { id: number; result: Promise<T> } {
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    if (this.dead) return { id, result: Promise.reject(new Error('scan worker is gone')) };
+    const result = new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onPartial });
       this.worker.postMessage({ ...req, id });
     });
+    return { id, result };
+  }
+
+  call<T>(req: RequestBody): Promise<T> {
+    return this.start<T>(req).result;
   }
 }
 
@@ -159,8 +214,9 @@ class RemoteFileSystem implements FileSystem {
   lstat(path: string): Promise<FileStat> {
     return this.client.call({ op: 'lstat', fsId: this.fsId, path });
   }
-  readdir(path: string): Promise<DirEntry[]> {
-    return this.client.call({ op: 'readdir', fsId: this.fsId, path });
+  readdir(path: string, opts?: ReaddirOptions): Promise<DirEntry[]> {
+    const limit = opts?.limit;
+    return this.client.call({ op: 'readdir', fsId: this.fsId, path, ...(limit !== undefined ? { limit } : {}) });
   }
   async open(path: string): Promise<FileHandle> {
     const { handle, size } = await this.client.call<{ handle: number; size: number }>({
@@ -194,12 +250,12 @@ export class WorkerPoolScanner implements DeviceScanner {
   }
 
   private acquire(): Promise<WorkerClient> {
-    const idle = this.clients.find((c) => !c.busy && !c.stuck && !c.dead);
+    const idle = this.clients.find((c) => !c.busy && !c.stuck && !c.dead && !c.retired);
     if (idle) {
       idle.busy = true;
       return Promise.resolve(idle);
     }
-    const live = this.clients.filter((c) => !c.stuck && !c.dead).length;
+    const live = this.clients.filter((c) => !c.stuck && !c.dead && !c.retired).length;
     if (live < this.size) {
       const c = new WorkerClient(this.script);
       c.busy = true;
@@ -213,7 +269,7 @@ export class WorkerPoolScanner implements DeviceScanner {
     c.busy = false;
     const next = this.waiters.shift();
     if (!next) return;
-    if (!c.stuck && !c.dead) {
+    if (!c.stuck && !c.dead && !c.retired) {
       c.busy = true;
       next(c);
     } else {
@@ -229,17 +285,45 @@ export class WorkerPoolScanner implements DeviceScanner {
     const deadline = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), deadlineMs);
     });
+    const progress = new ScanProgress();
+    const partial = new PartialScan(info);
+    const metas = new Map<string, FsMeta>();
     try {
-      const r = await Promise.race([
-        c.call<ScanReply>({ op: 'scan', info, arch: req.arch, local: req.local }),
-        deadline,
-      ]);
+      const { result } = c.start<ScanReply>(
+        { op: 'scan', info, arch: req.arch, local: req.local, progress: progress.buffer },
+        (p) => {
+          if (p.kind === 'local') partial.onLocal(p.part);
+          else {
+            partial.onReport(p.report);
+            for (const m of p.filesystems) metas.set(m.fsId, m);
+          }
+        },
+      );
+      const r = await Promise.race([result, deadline]);
       if (!r) {
-        // The worker is blocked in a read; retire it so nothing else queues behind it.
-        c.stuck = true;
-        this.anyStuck = true;
-        c.worker.unref();
-        return { report: timedOutReport(info, deadlineMs), readers: new Map() };
+        const { report, verdict } = partial.timedOut(deadlineMs, progress.snapshot(), Date.now());
+        const local = kept(partial.local());
+        if (verdict !== 'slow') {
+          // The worker is blocked in a read; retire it so nothing else queues behind it.
+          c.stuck = true;
+          this.anyStuck = true;
+          c.worker.unref();
+          return { report, readers: new Map(), ...(local ? { local } : {}) };
+        }
+        // Still answering: call the scan off; the worker keeps serving what it found.
+        c.retired = true;
+        c.draining = true;
+        progress.cancel();
+        void result.then(
+          () => (c.draining = false),
+          () => (c.draining = false),
+        );
+        const readers = new Map<string, FileSystem>();
+        for (const fsId of partial.fsIds) {
+          const m = metas.get(fsId);
+          if (m) readers.set(fsId, new RemoteFileSystem(c, fsId, m));
+        }
+        return { report, readers, ...(local ? { local } : {}) };
       }
       const readers = new Map<string, FileSystem>();
       for (const m of r.filesystems) readers.set(m.fsId, new RemoteFileSystem(c, m.fsId, m));
@@ -263,8 +347,10 @@ export class WorkerPoolScanner implements DeviceScanner {
   async close(): Promise<void> {
     await Promise.all(
       this.clients.map(async (c) => {
-        if (c.stuck) {
+        if (c.stuck || c.draining) {
           // Blocked in a syscall: terminate() would wait for it; let the process exit instead.
+          if (c.draining) this.anyStuck = true;
+          c.worker.unref();
           void c.worker.terminate();
           return;
         }

@@ -1,12 +1,17 @@
 // The worker side: scans devices on request and serves file operations on the
-// filesystems it opened. Runs inside the bundle when started with WORKER_ROLE.
+// filesystems it opened, each one as soon as it is found. Runs inside the bundle when
+// started with WORKER_ROLE.
 
 import { parentPort } from 'node:worker_threads';
 import type { FileHandle, FileSystem } from '../fs/types';
-import { mountsOf, runSourcesOver } from '../local';
-import { scanDevice, type ScannedDevice } from '../scan-device';
-import { localSources } from '../sources';
-import type { FsMeta, Request, Response, ScanReply, WireError } from './protocol';
+import type { ScannedDevice } from '../scan-device';
+import { runScanJob } from './job';
+import { ScanProgress } from './progress';
+import type { FsMeta, Request, Response, ScanPartial, ScanReply, WireError } from './protocol';
+
+function metasOf(readers: ReadonlyMap<string, FileSystem>): FsMeta[] {
+  return [...readers].map(([fsId, r]) => ({ fsId, type: r.type, caseInsensitive: r.caseInsensitive }));
+}
 
 export function startScanWorker(): void {
   const port = parentPort;
@@ -22,15 +27,29 @@ export function startScanWorker(): void {
     try {
       switch (req.op) {
         case 'scan': {
-          const dev = await scanDevice(req.info);
-          devices.push(dev);
-          const filesystems: FsMeta[] = [];
-          for (const [fsId, r] of dev.readers) {
-            readers.set(fsId, r);
-            filesystems.push({ fsId, type: r.type, caseInsensitive: r.caseInsensitive });
-          }
-          const local = req.local ? await runSourcesOver(localSources, mountsOf(dev), req.arch) : undefined;
-          const value: ScanReply = { report: dev.report, filesystems, ...(local ? { local } : {}) };
+          const progress = new ScanProgress(req.progress);
+          const post = (partial: ScanPartial): void => reply({ id: req.id, partial });
+          const job = await runScanJob(
+            req.info,
+            req,
+            progress,
+            {
+              report: (report, found) => {
+                // Found filesystems are served at once: kept if the deadline passes.
+                for (const [fsId, r] of found) readers.set(fsId, r);
+                post({ kind: 'report', report, filesystems: metasOf(found) });
+              },
+              local: (part) => post({ kind: 'local', part }),
+            },
+            () => progress.cancelled,
+          );
+          devices.push(job.dev);
+          for (const [fsId, r] of job.dev.readers) readers.set(fsId, r);
+          const value: ScanReply = {
+            report: job.report,
+            filesystems: metasOf(job.dev.readers),
+            ...(job.local ? { local: job.local } : {}),
+          };
           reply({ id: req.id, ok: true, value });
           return;
         }
@@ -38,7 +57,10 @@ export function startScanWorker(): void {
         case 'lstat':
         case 'readdir': {
           const fs = fsOf(req.fsId);
-          const value = await fs[req.op](req.path);
+          const value =
+            req.op === 'readdir' && req.limit !== undefined
+              ? await fs.readdir(req.path, { limit: req.limit })
+              : await fs[req.op](req.path);
           reply({ id: req.id, ok: true, value });
           return;
         }

@@ -1,7 +1,7 @@
 // Own file, so the ext2fs module is loaded for the first time inside this test.
 import { execFileSync } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { openExt } from '../../../src/discovery/fs/ext';
+import { openExtLib } from '../../../src/discovery/fs/ext-lib';
 import { FileSource } from '../../../src/discovery/io/source';
 import { extImage } from '../../fixtures/fsimages';
 
@@ -14,7 +14,7 @@ it('removes the process-wide handlers the emscripten glue installs when loaded',
   expect(glue.trim()).toBe('1 1');
   const before = [process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')];
   const src = FileSource.open(extImage('ext2-1k').image);
-  const fsys = await openExt(src, 'ext2');
+  const fsys = await openExtLib(src, 'ext2');
   expect(fsys.engine).toBe('libext2fs');
   await fsys.readdir('/');
   await fsys.close();

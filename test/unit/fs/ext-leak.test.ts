@@ -1,6 +1,6 @@
 // Own file: if this regresses it kills the ext2fs module for the rest of the process.
 import { expect, it } from 'vitest';
-import { openExt } from '../../../src/discovery/fs/ext';
+import { openExtLib } from '../../../src/discovery/fs/ext-lib';
 import { libDead } from '../../../src/discovery/fs/ext-module';
 import { FileSource } from '../../../src/discovery/io/source';
 import { extImage } from '../../fixtures/fsimages';
@@ -11,7 +11,7 @@ it('thousands of listings, lookups and reads leave libext2fs alive (its readdir 
   const fx = extImage('ext4');
   const want = fs.statSync(path.join(fx.tree, 'loader/loader.conf')).size;
   const src = FileSource.open(fx.image);
-  const fsys = await openExt(src, 'ext4', { libData: true });
+  const fsys = await openExtLib(src, 'ext4');
   expect(fsys.engine).toBe('libext2fs');
   for (let i = 0; i < 2500; i++) {
     expect((await fsys.readdir('/loader/entries')).length).toBe(2);

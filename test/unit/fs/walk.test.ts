@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_SYMLINKS } from '../../../src/discovery/fs/types';
 import { errorCode } from './compare';
-import { TreeFileSystem, type TreeNode, type TreeOps, matchName } from '../../../src/discovery/fs/walk';
+import { ParsedDirs, TreeFileSystem, type TreeNode, type TreeOps, matchName } from '../../../src/discovery/fs/walk';
 
 interface N extends TreeNode {
   readonly children?: Map<string, N>;
@@ -17,9 +17,14 @@ const link = (target: string): N => ({ kind: 'symlink', size: target.length, tar
 const dir = (entries: Record<string, N>): N => ({ kind: 'dir', size: 0, children: new Map(Object.entries(entries)) });
 
 function treeFs(root: N, ci = false): TreeFileSystem<N> {
+  const ids = new Map<N, number>();
+  const key = (d: N): number => ids.get(d) ?? (ids.set(d, ids.size), ids.size - 1);
+  const dirs = new ParsedDirs<N>((d) => [...(d.children ?? new Map<string, N>())], key, ci);
   const ops: TreeOps<N> = {
     root: () => root,
-    list: (d) => [...(d.children ?? new Map<string, N>())],
+    key,
+    entries: (d, p, limit) => dirs.entries(d, p, limit),
+    lookup: (d, name, p) => dirs.lookup(d, name, p),
     readlink: (n) => n.target ?? '',
     openFile: (n) => ({
       size: n.size,

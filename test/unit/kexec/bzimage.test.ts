@@ -28,6 +28,11 @@ describe('probeBzImage on Debian kernel', () => {
     // Debian's x86_64 kernels use COMMAND_LINE_SIZE 2048 → cmdline_size 2047 (boot.rst).
     expect(p.cmdlineSize).toBe(2047);
     expect(p.efiStub).toBe(true);
+    // init_size (0x260): the decompressed kernel's footprint, larger than the compressed file,
+    // as read by od(1) from the same offset.
+    const od = execFileSync('od', ['-An', '-tu4', '-j', String(0x260), '-N4', vmlinuz], { encoding: 'utf8' });
+    expect(p.initSize).toBe(Number(od.trim()));
+    expect(p.initSize).toBeGreaterThan(size);
   });
 
   const mutate = (f: (b: Uint8Array) => void): Uint8Array => {

@@ -116,5 +116,37 @@ describe('planBoot', () => {
     const err = (await planBoot(entry, lookup).catch((x: unknown) => x)) as KexecError;
     expect(err).toBeInstanceOf(KexecError);
     expect(err.failure.hint).toBe(`entry not bootable: ${reason}`);
+    // Its files are all there and discovery named no lookup error: nothing loadable, not ENOENT.
+    expect(err.failure).toMatchObject({ syscall: 'plan', errno: 'ENOEXEC', kernel: 'img:1:/vmlinuz' });
+  });
+  it("carries discovery's errno for a broken entry, else the readers' answer for what it declares", async () => {
+    const ok = linuxEntry('x.conf', '/vmlinuz', ['/gone.img'], 'root=x');
+    if (!ok.status.ok || ok.status.target.kind !== 'linux')
+      throw new Error('fixture entry is not a bootable linux one');
+    const declared = ok.status.target;
+    const refuse = async (status: MenuEntry['status']) =>
+      ((await planBoot({ ...ok, status }, lookup).catch((x: unknown) => x)) as KexecError).failure;
+    // Discovery's own errno wins (a symlink loop it met while resolving).
+    expect(await refuse({ ok: false, reason: 'linux /l: ELOOP', declared, errno: 'ELOOP' })).toMatchObject({
+      errno: 'ELOOP',
+      code: constants.errno.ELOOP,
+      kernel: 'img:1:/vmlinuz',
+      initrds: ['img:1:/gone.img'],
+    });
+    // A source that records none: the declared files are looked up (never read) again.
+    expect(await refuse({ ok: false, reason: 'initrd missing', declared })).toMatchObject({ errno: 'ENOENT' });
+    expect(
+      await refuse({
+        ok: false,
+        reason: 'disk gone',
+        declared: { ...declared, kernel: { fsId: 'nope:1', path: '/k' } },
+      }),
+    ).toMatchObject({ errno: 'ENODEV' });
+    // No declared target, no errno: the config names nothing tendril can load.
+    expect(await refuse({ ok: false, reason: 'chainloader +1 boots a BIOS boot sector' })).toMatchObject({
+      errno: 'ENOEXEC',
+      kernel: '(none; entry x.conf)',
+      initrds: [],
+    });
   });
 });

@@ -20,4 +20,11 @@ describe('progress bar', () => {
     expect(out).toHaveLength(1);
     expect(out[0]).toMatch(/^big \[#+\] 100%/);
   });
+  it('prints a label from a disk printable', () => {
+    const out: string[] = [];
+    const p = streamProgress({ write: (s: string) => out.push(s), isTTY: true }, 1);
+    p({ label: 'vda:1:/x\x1b[2J\x9b.img', done: 2, total: 2, elapsedMs: 10 });
+    expect(out[0]).toMatch(/^\rvda:1:\/x\\x1b\[2J\\x9b\.img \[#+\] 100%.*\n$/);
+    expect(out[0]!.slice(1, -1)).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+  });
 });

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
 import type { MenuEntry } from '../../../src/discovery/model';
+import { KexecError } from '../../../src/kexec/errors';
 import { materialize } from '../../../src/kexec/load';
 import { planBoot, sha256Of } from '../../../src/kexec/plan';
 import { KERNEL, buildAddon, buildUki, kernelRelease } from '../../fixtures/uki';
@@ -72,6 +73,27 @@ describe('UKI kexec split', () => {
     } finally {
       m.close();
     }
+  });
+  it('counts the .linux, .ucode, .initrd and add-on sections against MemAvailable (docs/kexec.md §4.2)', async () => {
+    const esp = new HostDirFileSystem(dir, true);
+    const plan = await planBoot(entry(), () => esp, { ownConsoles: [] });
+    const err = await planBoot(entry(), () => esp, { memAvailable: () => plan.memory.needed - 1 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(KexecError);
+    const f = (err as KexecError).failure;
+    const pad = (n: number) => n + ((4 - (n % 4)) % 4);
+    expect(f).toMatchObject({
+      syscall: 'plan',
+      errno: 'ENOMEM',
+      kernelSize: plan.kernel.size,
+      initrdSize: pad(ucode.length) + pad(initrd.length) + addonInitrd.length,
+    });
+    expect(f.hint).toContain('the largest file is esp:1:/EFI/Linux/t.efi#.linux');
+    expect((await planBoot(entry(), () => esp, { memAvailable: () => plan.memory.needed })).memory).toEqual({
+      needed: plan.memory.needed,
+      available: plan.memory.needed,
+    });
   });
   it('entry options replace .cmdline; add-on cmdlines still append', async () => {
     const esp = new HostDirFileSystem(dir, true);

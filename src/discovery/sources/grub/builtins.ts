@@ -8,6 +8,7 @@ import { evalTest } from './builtins-test';
 import { BOOT_BUILTINS } from './builtins-boot';
 import { SEARCH_BUILTINS } from './builtins-search';
 import { ENV_BUILTINS } from './builtins-env';
+import { REGEXP_BUILTINS } from './builtins-regexp';
 
 const ok: Builtin = { run: () => 0 };
 const fail: Builtin = { run: () => 1 };
@@ -206,11 +207,6 @@ const CORE: Record<string, Builtin> = {
       return it.evalString(x, argv.slice(1).join(' '), line);
     },
   },
-  regexp: {
-    run(it, x, argv, line) {
-      return regexpCmd(it, x, argv, line);
-    },
-  },
 };
 
 function addTo(it: GrubHost, x: Exec, name: string | undefined, delta: number, line: number): number {
@@ -220,41 +216,6 @@ function addTo(it: GrubHost, x: Exec, name: string | undefined, delta: number, l
   return it.setVar(x, name, String(v + delta), line) ? 0 : 1;
 }
 
-/**
- * `regexp [--set=[N:]VAR]… RE STRING`. POSIX ERE subset through JS RegExp, refused for
- * patterns that could backtrack catastrophically (any quantified group) and bounded in size.
- */
-function regexpCmd(it: GrubHost, x: Exec, argv: readonly string[], line: number): number {
-  const sets: { group: number; name: string }[] = [];
-  const rest: string[] = [];
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    const m = /^(?:--set|-s)(?:=(.*))?$/.exec(a);
-    if (m) {
-      const v = m[1] ?? argv[++i];
-      if (v === undefined) return 1;
-      const g = /^(\d+):(.+)$/.exec(v);
-      sets.push(g ? { group: Number(g[1]), name: g[2]! } : { group: 1, name: v });
-    } else rest.push(a);
-  }
-  const [re, str] = rest;
-  if (re === undefined || str === undefined) return 1;
-  if (re.length > 256 || str.length > 4096 || /\)\s*[*+?{]/.test(re) || /\\[1-9]/.test(re)) {
-    it.report(x, 'warning', 'regexp: pattern too large or too complex for the sandbox; treated as no match', line);
-    return 1;
-  }
-  let m: RegExpExecArray | null;
-  try {
-    m = new RegExp(re).exec(str);
-  } catch {
-    it.report(x, 'warning', `regexp: invalid pattern ${re.slice(0, 60)}`, line);
-    return 1;
-  }
-  if (!m) return 1;
-  for (const s of sets) if (!it.setVar(x, s.name, m[s.group] ?? '', line)) return 1;
-  return 0;
-}
-
 export const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
   ...NO_OPS.map((n) => [n, ok] as const),
   ...SOFT_NO_OPS.map((n) => [n, softOk] as const),
@@ -262,4 +223,5 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
   ...Object.entries(ENV_BUILTINS),
   ...Object.entries(SEARCH_BUILTINS),
   ...Object.entries(BOOT_BUILTINS),
+  ...Object.entries(REGEXP_BUILTINS),
 ]);

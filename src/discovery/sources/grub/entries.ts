@@ -4,6 +4,7 @@
 
 import { diag, type Diagnostic, type Where } from '../../diagnostics';
 import { type FileStat, FsError } from '../../fs/types';
+import { Interner } from '../../entries/intern';
 import { originOf, statusOf, type BootTarget, type FileRef, type SourceEntry } from '../../model';
 import type { FsLoc, Loaded, MenuDef, Recorder } from './state';
 
@@ -27,6 +28,7 @@ interface Check {
   /** The first reason the entry cannot boot. */
   reason?: string;
   readonly stat: StatFn;
+  readonly intern: Interner;
 }
 
 /** A problem that keeps the entry from booting: reported, and the first one is the reason. */
@@ -42,7 +44,7 @@ async function fileRef(l: Loaded, what: string, check: Check): Promise<FileRef |
     fail(check, 'error', `${what} ${l.spec.slice(0, 160)}: ${l.res.reason}`, where);
     return null;
   }
-  const ref: FileRef = { fsId: l.res.loc.refId, path: l.res.path };
+  const ref: FileRef = check.intern.ref(l.res.loc.refId, l.res.path);
   const st = await check.stat(l.res.loc, l.res.path);
   if (st instanceof FsError) {
     fail(check, 'error', `${what} ${l.res.path} not found on ${ref.fsId} (${st.code})`, where);
@@ -64,8 +66,10 @@ export async function buildEntry(
   rec: Recorder,
   place: EntryPlace,
   stat: StatFn,
+  /** Shared by the entries of one config (entries/intern.ts). */
+  intern: Interner = new Interner(),
 ): Promise<SourceEntry | string> {
-  const check: Check = { diagnostics: [...rec.notes], stat };
+  const check: Check = { diagnostics: [...rec.notes], stat, intern };
   const loc = def.file.loc;
   const rep = loc.report;
   const origin = originOf(
@@ -92,7 +96,7 @@ export async function buildEntry(
         kind: 'linux',
         kernel,
         initrds,
-        cmdline: joinCmdline(rec.kernel.args),
+        cmdline: intern.str(joinCmdline(rec.kernel.args)),
         ...(dt ? { devicetree: dt } : {}),
       };
     }

@@ -1,10 +1,13 @@
 // The sandboxed GRUB script evaluator. It only reads files through the FileSystem interface
 // and never writes: save_env is recorded, loaders are recorded, nothing is executed. Every
-// limit (depth, steps, loop iterations, word size, environment size, entries) ends the
-// current top-level command with a diagnostic naming file, line and limit; the next
-// top-level command still runs.
+// limit (depth, steps, loop iterations, word and command size, environment size, entries)
+// ends the current top-level command with a diagnostic naming file, line and limit; the next
+// top-level command still runs. The wall-clock budget (src/discovery/budget.ts) is checked at
+// every command and loop step; once it is spent the evaluation stops there, once.
 
+import type { Budget } from '../../budget';
 import { diag, type Diagnostic, type Severity } from '../../diagnostics';
+import { Interner } from '../../entries/intern';
 import { FsError, readFileLimited } from '../../fs/types';
 import type { SourceContext } from '../context';
 import { BUILTINS } from './builtins';
@@ -59,6 +62,14 @@ export class Interp implements GrubHost {
   /** Files evaluated as a menu (directly or via configfile) anywhere in this scan. */
   private readonly visited: Set<string>;
   private readonly cache: ScriptCache;
+  /** Files and command lines shared by this config's entries (entries/intern.ts). */
+  readonly interner = new Interner();
+  /** Bytes of entries this config may still build (its disk's budget, entry-budget.ts). */
+  entryBytesLeft = Infinity;
+  /** Wall-clock budget (from the context; scan.ts may hand entry bodies another). */
+  budget: Budget | undefined;
+  /** Where the budget ran out, once it has. */
+  private outOfTime: { readonly file: SourceFile; readonly line: number } | undefined;
 
   constructor(
     readonly ctx: SourceContext,
@@ -68,6 +79,18 @@ export class Interp implements GrubHost {
   ) {
     this.visited = visited;
     this.cache = cache;
+    this.budget = ctx.budget;
+  }
+
+  /** Continue under `budget` (a new share; the next time it runs out is said again). */
+  restartBudget(budget: Budget): void {
+    this.budget = budget;
+    this.outOfTime = undefined;
+  }
+
+  /** The budget ran out (and where), or undefined. */
+  get stoppedAt(): { readonly file: SourceFile; readonly line: number } | undefined {
+    return this.outOfTime;
   }
 
   get limits(): GrubLimits {
@@ -187,11 +210,15 @@ export class Interp implements GrubHost {
   expand(x: Exec, words: readonly Word[], line: number, globs?: boolean[]): string[] | null {
     const out: string[] = [];
     const max = this.limits.maxWordBytes;
+    // All fields together: `$big $big …` repeats a value thousands of times.
+    const maxTotal = this.limits.maxCommandBytes;
+    let total = 0;
     for (const w of words) {
       let cur: string | null = null;
       const push = (): void => {
         if (cur !== null) {
           out.push(cur);
+          total += cur.length + 1;
           globs?.push(w.glob);
         }
         cur = null;
@@ -225,6 +252,10 @@ export class Interp implements GrubHost {
           this.limit(x, `word longer than ${max} bytes after expansion`, line);
           return null;
         }
+        if (total + (cur?.length ?? 0) > maxTotal) {
+          this.limit(x, `command longer than ${maxTotal} bytes after expansion`, line);
+          return null;
+        }
       }
       push();
     }
@@ -238,7 +269,7 @@ export class Interp implements GrubHost {
     if (!fields || !globs.some(Boolean)) return fields;
     const out: string[] = [];
     for (let i = 0; i < fields.length; i++) {
-      if (i >= from && globs[i]) out.push(...(await expandGlob(this, x, fields[i]!)));
+      if (i >= from && globs[i]) out.push(...(await expandGlob(this, x, fields[i]!, line)));
       else out.push(fields[i]!);
     }
     return out;
@@ -246,7 +277,29 @@ export class Interp implements GrubHost {
 
   // ------------------------------------------------------------------ execution
 
+  /** False (and the evaluation stops, said once) when the wall-clock budget is spent. */
+  private inTime(x: Exec, line: number): boolean {
+    if (!this.budget?.expired) return true;
+    if (!this.outOfTime) {
+      this.outOfTime = { file: x.file, line };
+      const b = this.budget.spent();
+      const f = x.file;
+      // Past the per-config cap too: this one says why the rest is missing.
+      this.diagnostics.push(
+        diag(
+          'error',
+          'grub',
+          `evaluation stopped here after ${b.ms} ms, the time budget of the ${b.what}; what was evaluated before is kept`,
+          { fsId: f.loc.refId, file: f.path, device: f.loc.report.device, line },
+        ),
+      );
+    }
+    x.sig = { kind: 'abort' };
+    return false;
+  }
+
   private step(x: Exec, line: number): boolean {
+    if (!this.inTime(x, line)) return false;
     if (++this.steps > this.limits.maxSteps) {
       this.limit(x, `more than ${this.limits.maxSteps} commands executed for this config`, line);
       return false;
@@ -255,6 +308,7 @@ export class Interp implements GrubHost {
   }
 
   private loopTick(x: Exec, line: number): boolean {
+    if (!this.inTime(x, line)) return false;
     if (++this.loopIterations > this.limits.maxLoopIterations) {
       this.limit(x, `more than ${this.limits.maxLoopIterations} loop iterations for this config`, line);
       return false;
@@ -266,6 +320,7 @@ export class Interp implements GrubHost {
   async runTop(x: Exec, cmds: readonly Cmd[]): Promise<void> {
     for (const c of cmds) {
       await this.run(x, c);
+      if (x.sig?.kind === 'abort' && this.budget?.expired) return;
       if (x.sig?.kind === 'abort') {
         x.sig = null;
         x.status = 1;

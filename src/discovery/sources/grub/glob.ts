@@ -2,42 +2,23 @@
 // with * ? or [...] in its last path component is replaced by the matching names in that
 // directory, sorted; no match leaves the word as written. Globs in directory components
 // are not expanded (grub-mkconfig never writes them; multi-ISO menus glob the file name).
+// Matching is match/wildcard.ts, linear in pattern × name (docs/grub-syslinux.md §A12).
 
 import { FsError } from '../../fs/types';
 import type { GrubHost } from './host';
+import { compileWildcard, hasWildcard, matchWildcard } from './match/wildcard';
 import type { Exec } from './state';
 
 /** Entries read per directory; more and the word is left as written. */
 const MAX_DIR_ENTRIES = 10_000;
+/** Matcher steps for one word over one directory (tens of milliseconds); more and it is left as written. */
+export const MAX_GLOB_STEPS = 4_000_000;
 
 export function hasGlob(s: string): boolean {
-  return /[*?[]/.test(s);
+  return hasWildcard(s);
 }
 
-/** Translate one glob component to an anchored RegExp; null if malformed. */
-export function globToRegExp(pat: string): RegExp | null {
-  let re = '';
-  for (let i = 0; i < pat.length; i++) {
-    const c = pat[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const close = pat.indexOf(']', i + 2);
-      if (close < 0) return null;
-      let body = pat.slice(i + 1, close);
-      if (body.startsWith('!')) body = '^' + body.slice(1);
-      re += '[' + body.replace(/\\/g, '\\\\') + ']';
-      i = close;
-    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  try {
-    return new RegExp(`^${re}$`, 's');
-  } catch {
-    return null;
-  }
-}
-
-export async function expandGlob(it: GrubHost, x: Exec, word: string): Promise<string[]> {
+export async function expandGlob(it: GrubHost, x: Exec, word: string, line: number): Promise<string[]> {
   if (!hasGlob(word)) return [word];
   let dev = '';
   let path = word;
@@ -52,15 +33,34 @@ export async function expandGlob(it: GrubHost, x: Exec, word: string): Promise<s
   const dir = path.slice(0, slash) || '/';
   const last = path.slice(slash + 1);
   if (hasGlob(dir) || !hasGlob(last)) return [word];
-  const re = globToRegExp(last);
-  if (!re) return [word];
+  const pattern = compileWildcard(last);
+  if (!pattern.ok) {
+    it.report(x, 'warning', `wildcard ${word.slice(0, 60)}: ${pattern.reason}; left as written`, line);
+    return [word];
+  }
   const r = it.resolve(x, dev + dir);
   if (!r.ok) return [word];
-  let names: string[];
+  const names: string[] = [];
   try {
     const entries = await r.loc.fs.readdir(r.path);
     if (entries.length > MAX_DIR_ENTRIES) return [word];
-    names = entries.map((e) => e.name).filter((n) => re.test(n) && !(n.startsWith('.') && !last.startsWith('.')));
+    let steps = pattern.wildcard.steps;
+    for (const { name } of entries) {
+      // wildcard.c skips "." and ".."; hidden names need a pattern that starts with '.'.
+      if (name === '.' || name === '..' || (name.startsWith('.') && !last.startsWith('.'))) continue;
+      const m = matchWildcard(pattern.wildcard, name);
+      steps += m.steps;
+      if (steps > MAX_GLOB_STEPS) {
+        it.report(
+          x,
+          'warning',
+          `wildcard ${word.slice(0, 60)}: more than ${MAX_GLOB_STEPS} matcher steps; left as written`,
+          line,
+        );
+        return [word];
+      }
+      if (m.matched) names.push(name);
+    }
   } catch (e) {
     if (e instanceof FsError) return [word];
     throw e;

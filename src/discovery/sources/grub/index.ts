@@ -14,7 +14,7 @@ export { joinCmdline } from './entries';
 /** An entry source with options (an ISO reader for `loopback`, tighter limits). */
 export function makeGrubSource(options: Partial<GrubOptions> = {}): EntrySourceFn {
   const memory = new GrubMemory();
-  return async (ctx) => {
+  return async function grub(ctx) {
     const s = await scanGrub(ctx, options, memory);
     return { entries: s.entries, ...(s.settings ? { settings: s.settings } : {}), diagnostics: s.diagnostics };
   };

@@ -3,6 +3,7 @@
 // (index, --id, title, or a '>' path through submenus; '>>' is a literal '>') as
 // grub-core/normal/menu.c does. An unmatched default means entry 0.
 
+import { entryBytes } from '../../entry-budget';
 import type { SourceEntry } from '../../model';
 import { buildEntry } from './entries';
 import type { Interp } from './eval';
@@ -28,6 +29,7 @@ export interface MenuBuild {
 export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Promise<MenuBuild> {
   const entries: SourceEntry[] = [];
   const used = new Set<string>();
+  let budgetSaid = false;
   const prefix = `grub:${root.loc.refId}:${root.path}:`;
 
   const walk = async (
@@ -48,6 +50,21 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
           def.line,
           def.file,
         );
+        nodes.push({ def });
+        continue;
+      }
+      if (def.kind !== 'submenu' && it.entryBytesLeft <= 0) {
+        // The disk's entry budget is spent: the body is not even run.
+        if (!budgetSaid) {
+          budgetSaid = true;
+          it.report(
+            null,
+            'warning',
+            `entry '${def.title.slice(0, 80)}' and the rest are not built: this disk already has as many entries as discovery keeps (limits per disk and per run)`,
+            def.line,
+            def.file,
+          );
+        }
         nodes.push({ def });
         continue;
       }
@@ -96,6 +113,7 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
           ...(groups.length ? { group: groups.join('>') } : {}),
         },
         (loc, p) => it.statFile(loc, p),
+        it.interner,
       );
       if (typeof built === 'string') {
         it.report(null, 'info', `entry '${def.title.slice(0, 80)}' not listed: ${built}`, def.line, def.file);
@@ -104,6 +122,7 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
         continue;
       }
       entries.push(built);
+      it.entryBytesLeft -= entryBytes(built);
       nodes.push({ def, entry: built });
     }
     return nodes;

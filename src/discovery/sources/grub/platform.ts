@@ -59,6 +59,8 @@ export interface GrubLimits {
   readonly maxLoopIterations: number;
   /** Bytes one expanded word may have. */
   readonly maxWordBytes: number;
+  /** Bytes all expanded words of one command may have together (a command line is at most 64 KiB). */
+  readonly maxCommandBytes: number;
   /** Commands executed per config (including entry bodies). */
   readonly maxSteps: number;
   /** Largest grub.cfg/sourced file read. */
@@ -75,8 +77,9 @@ export const DEFAULT_LIMITS: GrubLimits = {
   maxDepth: 32,
   maxLoopIterations: 100_000,
   maxWordBytes: 64 * 1024,
+  maxCommandBytes: 64 * 1024,
   maxSteps: 1_000_000,
-  maxFileBytes: 4 * 1024 * 1024,
+  maxFileBytes: 1024 * 1024,
   maxEntries: 2000,
   maxEnvBytes: 4 * 1024 * 1024,
   maxDiagnostics: 200,

@@ -2,11 +2,14 @@
 // a menu (a later `configfile` of one only notes it) and scripts already parsed (parse
 // errors are reported once). A config evaluation sees it through a view that remembers
 // every question asked of what earlier configs left, so live discovery can tell whether a
-// remembered evaluation would still run the same at its place in a later scan.
+// remembered evaluation would still run the same at its place in a later scan. Only small
+// scripts are shared: a parsed script costs about a hundred times its text, and six copies
+// of a dense 1 MiB grub.cfg kept for the whole scan (and live discovery's memory) would cost
+// close to a gigabyte; a large one is parsed again by a config that needs it.
 
 import type { FsError } from '../../fs/types';
 import type { ScriptCache } from './eval';
-import type { ParsedScript } from './parser';
+import type { Cmd, ParsedScript } from './parser';
 
 type Script = ParsedScript | FsError;
 
@@ -58,6 +61,41 @@ class CacheView extends Map<string, Script> {
   }
 }
 
+/** Commands a parsed script may have and still be shared between configs. */
+export const MAX_SHARED_COMMANDS = 20_000;
+
+/** Does the script have at most `MAX_SHARED_COMMANDS` commands (counting nested ones)? */
+export function isSmall(script: ParsedScript): boolean {
+  let n = 0;
+  const stack: (readonly Cmd[])[] = [script.cmds];
+  for (let list = stack.pop(); list; list = stack.pop()) {
+    n += list.length;
+    if (n > MAX_SHARED_COMMANDS) return false;
+    for (const c of list) {
+      switch (c.kind) {
+        case 'if':
+          for (const cl of c.clauses) stack.push(cl.cond, cl.body);
+          if (c.otherwise) stack.push(c.otherwise);
+          break;
+        case 'for':
+        case 'while':
+        case 'function':
+        case 'menu':
+        case 'block':
+          stack.push(c.body);
+          if (c.kind === 'while') stack.push(c.cond);
+          break;
+        case 'not':
+          stack.push([c.cmd]);
+          break;
+        case 'simple':
+          break;
+      }
+    }
+  }
+  return true;
+}
+
 /** A view of `state` for one evaluation; `use()` once it is done. */
 export function viewOf(state: ScanState): { readonly view: ScanState; readonly use: () => StateUse } {
   const visited = new VisitedView(state.visited);
@@ -68,7 +106,7 @@ export function viewOf(state: ScanState): { readonly view: ScanState; readonly u
       askedVisited: visited.asked,
       askedCache: cache.asked,
       added: [...visited],
-      parsed: new Map(cache),
+      parsed: new Map([...cache].filter(([, v]) => !('cmds' in v) || isSmall(v))),
     }),
   };
 }

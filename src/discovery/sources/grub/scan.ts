@@ -5,7 +5,10 @@
 // real file. Probing and each config's evaluation are remembered across live discovery's
 // runs (evaluations.ts), and reused while no new filesystem or earlier config changes them.
 
+import { Budget, settleConfig, settleWithin, STOP_GRACE_MS, unsettled } from '../../budget';
 import { diag, type Diagnostic } from '../../diagnostics';
+import { entryBytes } from '../../entry-budget';
+import { CONFIG_BUDGET_MS } from '../../limits';
 import { FsError, statOrNull } from '../../fs/types';
 import type { FsId, SourceEntry, TimeoutSetting } from '../../model';
 import type { MountedFs, ProposedSettings, SourceContext } from '../context';
@@ -14,7 +17,7 @@ import { tokenFor } from './devices';
 import { Interp, type GrubOptions, type ScriptCache } from './eval';
 import type { SaveEnvIntent } from './host';
 import { applyUse, newScanState, sameAnswers, viewOf, type StateUse } from './scan-state';
-import { buildMenu, firstListed, resolveMenuPath, type MenuNode } from './menu';
+import { buildMenu, firstListed, resolveMenuPath } from './menu';
 import { DEFAULT_LIMITS, platformVariables } from './platform';
 import { Env, type FsLoc, type SourceFile, fileKey, finalMenu } from './state';
 
@@ -37,8 +40,9 @@ export interface GrubConfigResult {
   readonly probed: { readonly fsId: FsId; readonly path: string };
   /** The file whose menu was used (differs from `probed` after a stub's configfile). */
   readonly file: { readonly fsId: FsId; readonly path: string };
+  // The menu tree (MenuNode: definitions and their parsed bodies) is not kept: it costs about
+  // ten times the entries themselves and is only needed to pick the default, done here.
   readonly entries: SourceEntry[];
-  readonly nodes: readonly MenuNode[];
   readonly timeout?: TimeoutSetting;
   readonly defaultId?: string;
   readonly defaultReason: string;
@@ -108,8 +112,10 @@ async function evaluate(
   path: string,
   visited: Set<string>,
   cache: ScriptCache,
+  entryBytesLeft: number,
 ): Promise<{ result?: GrubConfigResult; diagnostics: Diagnostic[] }> {
   const it = new Interp(ctx, opts, visited, cache);
+  it.entryBytesLeft = entryBytesLeft;
   const loc: FsLoc = { fs: m.fs, report: m.report, refId: m.report.fsId };
   const file: SourceFile = { loc, path };
   const env = new Env();
@@ -125,6 +131,8 @@ async function evaluate(
   }
   const top = await it.evalMenuFile(file, env, 0, [], null);
   if (!top) return { diagnostics: it.finish() };
+  // Entries defined before the budget ran out still need their bodies run to be entries.
+  if (it.budget?.expired) it.restartBudget(new Budget(STOP_GRACE_MS, 'grub entry bodies (after the config budget)'));
   const fin = finalMenu(top);
   const build = await buildMenu(it, fin, fin.file);
   const fenv = fin.env;
@@ -170,7 +178,6 @@ async function evaluate(
     probed: { fsId: m.report.fsId, path },
     file: { fsId: fin.file.loc.refId, path: fin.file.path },
     entries: build.entries,
-    nodes: build.nodes,
     timeout: timeoutOf(fenv),
     ...(defaultId !== undefined ? { defaultId } : {}),
     defaultReason,
@@ -207,7 +214,22 @@ export class GrubMemory {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const ok = (r: object): boolean => !('failed' in r);
 
-/** Evaluate every grub.cfg on the context's filesystems. */
+/** The settings the first config with entries proposes. */
+function settingsOf(first: GrubConfigResult): ProposedSettings {
+  return {
+    kind: 'menu-config',
+    ...(first.timeout ? { timeout: first.timeout } : {}),
+    ...(first.defaultId !== undefined ? { defaultId: first.defaultId } : {}),
+    from: `${first.file.fsId} ${first.file.path}`,
+  };
+}
+
+/**
+ * Evaluate every grub.cfg on the context's filesystems. Under a source budget (budget.ts)
+ * each config gets a fair share of what is left, at most CONFIG_BUDGET_MS, so one config
+ * that loops cannot starve the configs after it; under an entry budget a disk that is full
+ * has no more of its configs evaluated.
+ */
 export async function scanGrub(
   ctx: SourceContext,
   options: Partial<GrubOptions> = {},
@@ -221,8 +243,22 @@ export async function scanGrub(
   const diagnostics: Diagnostic[] = [];
   const configs: GrubConfigResult[] = [];
   const found: { m: MountedFs; esp: string[]; other: string[] }[] = [];
-  for (const m of ctx.filesystems) {
-    const probe = await memory.probes.run(
+  for (const [i, m] of ctx.filesystems.entries()) {
+    ctx.progress?.({ fsId: m.report.fsId });
+    if (memory.probes.stillRunning(ctx, m.report.fsId)) {
+      diagnostics.push(
+        diag(
+          'error',
+          'grub',
+          'not looked at again: looking for grub.cfg here in an earlier pass still waits for a read',
+          {
+            fsId: m.report.fsId,
+          },
+        ),
+      );
+      continue;
+    }
+    const work = memory.probes.run(
       ctx,
       m.report.fsId,
       async () => {
@@ -234,6 +270,18 @@ export async function scanGrub(
       },
       ok,
     );
+    // Looking on a slow disk must not use up the time of the disks after it (half a fair share).
+    const share = ctx.budget ? Math.min(CONFIG_BUDGET_MS, ctx.budget.left() / (ctx.filesystems.length - i) / 2) : 0;
+    const settled = ctx.budget ? await settleWithin(work, share) : { done: true as const, value: await work };
+    if (!settled.done) {
+      diagnostics.push(
+        diag('error', 'grub', `looking for grub.cfg here did not finish within ${Math.round(share)} ms; skipped`, {
+          fsId: m.report.fsId,
+        }),
+      );
+      continue;
+    }
+    const probe = settled.value;
     if ('failed' in probe) {
       diagnostics.push(diag('error', 'grub', `probing for grub.cfg failed: ${probe.failed}`, { fsId: m.report.fsId }));
       continue;
@@ -244,43 +292,94 @@ export async function scanGrub(
     ...found.flatMap((f) => f.esp.map((p) => ({ m: f.m, p }))),
     ...found.flatMap((f) => f.other.map((p) => ({ m: f.m, p }))),
   ];
-  for (const { m, p } of order) {
+  /** Entries (and their bytes) this scan found per disk, against the disk's budget. */
+  const perDisk = new Map<string, { entries: number; bytes: number }>();
+  for (const [k, { m, p }] of order.entries()) {
     const key = fileKey({ loc: { fs: m.fs, report: m.report, refId: m.report.fsId }, path: p });
     if (state.visited.has(key)) continue;
-    const run = await memory.configs.run(
-      ctx,
+    const fsId = m.report.fsId;
+    const device = m.report.device;
+    const where = { fsId, file: p, device };
+    ctx.progress?.({ fsId, file: p });
+    const mine = perDisk.get(device) ?? { entries: 0, bytes: 0 };
+    const eb = ctx.entryBudget;
+    if (eb && (eb.left(device) - mine.entries <= 0 || eb.bytesLeft(device) - mine.bytes <= 0)) {
+      diagnostics.push(
+        diag(
+          'warning',
+          'grub',
+          'not evaluated: this disk already has as many entries as discovery keeps (limits per disk and per run)',
+          where,
+        ),
+      );
+      continue;
+    }
+    if (memory.configs.stillRunning(ctx, key)) {
+      diagnostics.push(
+        diag('error', 'grub', 'not evaluated again: its evaluation of an earlier pass still waits for a read', where),
+      );
+      continue;
+    }
+    // A fair share of what is left of the source's budget, at most CONFIG_BUDGET_MS.
+    const source = ctx.budget;
+    if (source?.expired) {
+      diagnostics.push(
+        diag('error', 'grub', `not evaluated: the time budget of the ${source.what} (${source.ms} ms) is spent`, where),
+      );
+      continue;
+    }
+    const budget = source?.child(
+      Math.min(CONFIG_BUDGET_MS, source.left() / (order.length - k)),
+      `grub config ${fsId} ${p}`,
+    );
+    const work = memory.configs.run(
+      budget ? { ...ctx, budget } : ctx,
       key,
       async (ectx) => {
         const { view, use } = viewOf(state);
         try {
-          return { outcome: await evaluate(ectx, opts, m, p, view.visited, view.cache), use: use() };
+          const bytesLeft = eb ? eb.bytesLeft(device) - mine.bytes : Infinity;
+          return { outcome: await evaluate(ectx, opts, m, p, view.visited, view.cache, bytesLeft), use: use() };
         } catch (e) {
           return { outcome: { failed: message(e) }, use: use() };
         }
       },
       (previous) => ok(previous.outcome) && sameAnswers(previous.use, state),
     );
+    // The interpreter stops itself when the budget is spent; a read that never answers does not.
+    const settled = await settleConfig(work, budget);
+    if (!settled.done) {
+      diagnostics.push(diag('error', 'grub', unsettled('evaluation', budget), where));
+      continue;
+    }
+    const run = settled.value;
     applyUse(run.use, state);
     if ('failed' in run.outcome) {
       // A reader failure (I/O error on a damaged disk) costs this config, not the scan.
-      diagnostics.push(
-        diag('error', 'grub', `evaluation stopped: ${run.outcome.failed}`, { fsId: m.report.fsId, file: p }),
-      );
+      const d = diag('error', 'grub', `evaluation stopped: ${run.outcome.failed}`, { fsId, file: p });
+      diagnostics.push(d);
+      ctx.partial?.({ entries: [], diagnostics: [d] });
       continue;
     }
     diagnostics.push(...run.outcome.diagnostics);
     const r = run.outcome.result;
-    if (r && r.entries.length > 0) configs.push(r);
+    if (r && r.entries.length > 0) {
+      configs.push(r);
+      perDisk.set(device, {
+        entries: mine.entries + r.entries.length,
+        bytes: mine.bytes + r.entries.reduce((n, e) => n + entryBytes(e), 0),
+      });
+    }
+    // This config is done: if the source's run is cut off later, its entries stay.
+    const first = r && configs.length === 1 && r === configs[0] ? settingsOf(r) : undefined;
+    ctx.partial?.({
+      entries: r && r.entries.length > 0 ? r.entries : [],
+      diagnostics: run.outcome.diagnostics,
+      ...(first ? { settings: first } : {}),
+    });
   }
   const entries = configs.flatMap((c) => c.entries);
   const first = configs[0];
-  const settings: ProposedSettings | undefined = first
-    ? {
-        kind: 'menu-config',
-        ...(first.timeout ? { timeout: first.timeout } : {}),
-        ...(first.defaultId !== undefined ? { defaultId: first.defaultId } : {}),
-        from: `${first.file.fsId} ${first.file.path}`,
-      }
-    : undefined;
+  const settings = first ? settingsOf(first) : undefined;
   return { configs, entries, ...(settings ? { settings } : {}), diagnostics };
 }

@@ -4,6 +4,7 @@
 // Errors disable single entries; nothing here aborts the whole config (docs/sprout.md §17.8).
 
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
+import { entryBytes } from '../../entry-budget';
 import { verscmp } from '../../entries/version';
 import { originOf, type EntryStatus, type SourceEntry, type TimeoutSetting } from '../../model';
 import type { MenuConfigSettings, MountedFs, SourceContext } from '../context';
@@ -163,7 +164,24 @@ export async function evaluateSprout(
   runPhase('startup', config.phases.startup, extracted, actions, fsId, diagnostics);
 
   const specs: EntrySpec[] = staticEntries.map((e) => ({ name: e.name, template: e, genValues: new Map(), at: e.at }));
+  // The time budget (budget.ts) is checked per generator and per entry: finalising one
+  // entry's values is bounded (stamp.ts), a config's worth of them is not.
+  const outOfTime = (at: Loc, what: string): boolean => {
+    const b = ctx.budget;
+    if (!b?.expired) return false;
+    const spent = b.spent();
+    diagnostics.push(
+      diag(
+        'error',
+        SOURCE,
+        `evaluation stopped at ${what} after ${spent.ms} ms, the time budget of the ${spent.what}; entries built before are kept`,
+        loc(fsId, at),
+      ),
+    );
+    return true;
+  };
   for (const g of generators) {
+    if (outOfTime(g.at, `generator ${g.name}`)) break;
     if (specs.length >= MAX_ENTRIES) {
       diagnostics.push(
         diag(
@@ -181,9 +199,29 @@ export async function evaluateSprout(
   const env: ActionEnv = { ctx, home: fsId, actions, statCache: new Map(), classCache: new Map() };
   const defaultEntry = config.options.defaultEntry;
   const built: Built[] = [];
+  // The home disk's entry budget (entry-budget.ts): count and bytes, checked before each entry.
+  const device = home.report.device;
+  let entriesLeft = ctx.entryBudget?.left(device) ?? Infinity;
+  let bytesLeft = ctx.entryBudget?.bytesLeft(device) ?? Infinity;
   for (const spec of specs.slice(0, MAX_ENTRIES)) {
+    if (outOfTime(spec.at, `entry ${spec.name}`)) break;
+    if (entriesLeft <= 0 || bytesLeft <= 0) {
+      diagnostics.push(
+        diag(
+          'warning',
+          SOURCE,
+          `entry ${spec.name} and the rest are not built: this disk already has as many entries as discovery keeps (limits per disk and per run)`,
+          loc(fsId, spec.at),
+        ),
+      );
+      break;
+    }
     const b = await buildEntry(spec, extracted, env, home, ctx, defaultEntry, opts.fixSortBugs === true);
-    if (b) built.push(b);
+    if (b) {
+      built.push(b);
+      entriesLeft--;
+      bytesLeft -= entryBytes({ sourceId: '', ...b.entry });
+    }
   }
   built.sort((a, b) => -verscmp(a.sortKey, b.sortKey));
 

@@ -4,7 +4,9 @@
 // Under live discovery each ESP's evaluation is remembered until a new filesystem could
 // change what its extractors, paths or autoconfigure found (evaluations.ts).
 
+import { settleConfig, unsettled } from '../../budget';
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
+import { CONFIG_BUDGET_MS } from '../../limits';
 import { statOrNull } from '../../fs/types';
 import type { SourceEntry } from '../../model';
 import type { EntrySourceFn, MountedFs, ProposedSettings, SourceContext, SourceResult } from '../context';
@@ -94,27 +96,72 @@ async function scanConfigs(
   const entries: SourceEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
-  for (const m of ctx.filesystems.filter(isEsp)) {
-    const run = await runs.run(
-      ctx,
-      m.report.fsId,
-      (ectx) => runConfig(ectx, m, configPath, opts),
-      (previous) => !previous.found || previous.failed !== true,
-    );
-    if (!run.found) continue;
-    diagnostics.push(...run.diagnostics);
-    const r = run.evaluation;
-    if (!r) continue;
-    entries.push(...r.entries);
-    diagnostics.push(...r.diagnostics);
-    if (!settings) settings = r.settings;
-    else
+  const esps = ctx.filesystems.filter(isEsp);
+  for (const [k, m] of esps.entries()) {
+    const fsId = m.report.fsId;
+    ctx.progress?.({ fsId, file: configPath });
+    if (runs.stillRunning(ctx, fsId)) {
       diagnostics.push(
-        diag('info', SOURCE, `timeout/default of ${r.settings.from} not used; ${settings.from} came first`, {
-          fsId: m.report.fsId,
+        diag('error', SOURCE, 'not evaluated again: its evaluation of an earlier pass still waits for a read', {
+          fsId,
           file: configPath,
         }),
       );
+      continue;
+    }
+    // A fair share of the source's time budget per ESP (budget.ts); a hard stop for reads.
+    const source = ctx.budget;
+    if (source?.expired) {
+      const d = diag(
+        'error',
+        SOURCE,
+        `not evaluated: the time budget of the ${source.what} (${source.ms} ms) is spent`,
+        {
+          fsId,
+          file: configPath,
+        },
+      );
+      diagnostics.push(d);
+      continue;
+    }
+    const budget = source?.child(
+      Math.min(CONFIG_BUDGET_MS, source.left() / (esps.length - k)),
+      `sprout config ${fsId} ${configPath}`,
+    );
+    const work = runs.run(
+      budget ? { ...ctx, budget } : ctx,
+      fsId,
+      (ectx) => runConfig(ectx, m, configPath, opts),
+      (previous) => !previous.found || previous.failed !== true,
+    );
+    const settled = await settleConfig(work, budget);
+    if (!settled.done) {
+      diagnostics.push(diag('error', SOURCE, unsettled('evaluation', budget), { fsId, file: configPath }));
+      continue;
+    }
+    const run = settled.value;
+    if (!run.found) continue;
+    const part: Diagnostic[] = [...run.diagnostics];
+    const r = run.evaluation;
+    if (r) {
+      entries.push(...r.entries);
+      part.push(...r.diagnostics);
+      if (!settings) settings = r.settings;
+      else
+        part.push(
+          diag('info', SOURCE, `timeout/default of ${r.settings.from} not used; ${settings.from} came first`, {
+            fsId,
+            file: configPath,
+          }),
+        );
+    }
+    diagnostics.push(...part);
+    // This config is done: if the source's run is cut off later, its entries stay.
+    ctx.partial?.({
+      entries: r?.entries ?? [],
+      diagnostics: part,
+      ...(r && settings === r.settings ? { settings } : {}),
+    });
   }
   return settings ? { entries, diagnostics, settings } : { entries, diagnostics };
 }

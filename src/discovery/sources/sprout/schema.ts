@@ -3,6 +3,7 @@
 // type errors; we warn on unknown keys (file + line) and drop only the broken item, so the
 // rest of the menu survives. Maps iterate in byte order, as sprout's BTreeMaps do.
 
+import { DiagnosticCap } from '../../capped';
 import { diag, type Diagnostic } from '../../diagnostics';
 import type { KeyPath } from './locate';
 
@@ -151,17 +152,21 @@ function showPath(path: KeyPath): string {
     .replace(/\.\[/g, '[');
 }
 
-/** Validator state: where diagnostics go and how keys are located. */
+/** Validator state: where diagnostics go (capped per file as they come) and how keys are located. */
 class V {
-  readonly diagnostics: Diagnostic[] = [];
+  private readonly cap = new DiagnosticCap();
   constructor(
     readonly locate: Locate,
     readonly fsId: string | undefined,
   ) {}
 
+  get diagnostics(): Diagnostic[] {
+    return this.cap.list();
+  }
+
   report(severity: Diagnostic['severity'], path: KeyPath, message: string): void {
     const l = this.locate(path);
-    this.diagnostics.push(
+    this.cap.push(
       diag(severity, SOURCE, message, {
         ...(this.fsId ? { fsId: this.fsId } : {}),
         file: l.file,

@@ -2,7 +2,9 @@
 // docs/grub-syslinux.md §B1) and turns its labels into source entries. Entry ids are
 // `syslinux:<fsId>:<config path>:<label>`; the origin is the LABEL line.
 
+import { settleConfig, unsettled, type Budget } from '../../budget';
 import { diag, errorMessage, type Diagnostic } from '../../diagnostics';
+import { CONFIG_BUDGET_MS } from '../../limits';
 import { FsError, joinPath, readTextLimited, statOrNull, type FileSystem } from '../../fs/types';
 import {
   originOf,
@@ -58,32 +60,63 @@ export const syslinuxSource: EntrySourceFn = async (ctx: SourceContext): Promise
   const entries: SourceEntry[] = [];
   const diagnostics: Diagnostic[] = [];
   let settings: ProposedSettings | undefined;
-  for (const mfs of ctx.filesystems) {
-    const scan = await scans.run(
-      ctx,
-      mfs.report.fsId,
-      async () => {
+  for (const [k, mfs] of ctx.filesystems.entries()) {
+    const fsId = mfs.report.fsId;
+    ctx.progress?.({ fsId });
+    if (scans.stillRunning(ctx, fsId)) {
+      diagnostics.push(
+        diag('error', SOURCE, 'not looked at again: the scan of an earlier pass still waits for a read', { fsId }),
+      );
+      continue;
+    }
+    // A fair share of the source's time budget per filesystem (budget.ts); a hard stop for reads.
+    const source = ctx.budget;
+    if (source?.expired) {
+      diagnostics.push(
+        diag('error', SOURCE, `not looked at: the time budget of the ${source.what} (${source.ms} ms) is spent`, {
+          fsId,
+        }),
+      );
+      continue;
+    }
+    const budget = source?.child(
+      Math.min(CONFIG_BUDGET_MS, source.left() / (ctx.filesystems.length - k)),
+      `syslinux config on ${fsId}`,
+    );
+    const work = scans.run(
+      budget ? { ...ctx, budget } : ctx,
+      fsId,
+      async (ectx) => {
         try {
-          return { r: await scanFilesystem(mfs) };
+          return { r: await scanFilesystem(mfs, ectx.budget) };
         } catch (e) {
           return { failed: errorMessage(e) };
         }
       },
       (previous) => !('failed' in previous),
     );
+    const settled = await settleConfig(work, budget);
+    if (!settled.done) {
+      diagnostics.push(diag('error', SOURCE, unsettled('looking for a syslinux config here', budget), { fsId }));
+      continue;
+    }
+    const scan = settled.value;
     if ('failed' in scan) {
-      diagnostics.push(diag('error', SOURCE, `scan failed: ${scan.failed}`, { fsId: mfs.report.fsId }));
+      diagnostics.push(diag('error', SOURCE, `scan failed: ${scan.failed}`, { fsId }));
       continue;
     }
     const r = scan.r;
     if (!r) continue;
+    const part = [...r.diagnostics];
     entries.push(...r.entries);
-    diagnostics.push(...r.diagnostics);
+    const first = r.settings && !settings;
     if (r.settings) {
       if (!settings) settings = r.settings;
-      else
-        diagnostics.push(diag('info', SOURCE, `settings of ${r.settings.from} not used; ${settings.from} came first`));
+      else part.push(diag('info', SOURCE, `settings of ${r.settings.from} not used; ${settings.from} came first`));
     }
+    diagnostics.push(...part);
+    // This filesystem is done: if the source's run is cut off later, its entries stay.
+    ctx.partial?.({ entries: r.entries, diagnostics: part, ...(first && r.settings ? { settings: r.settings } : {}) });
   }
   return settings ? { entries, diagnostics, settings } : { entries, diagnostics };
 };
@@ -97,7 +130,7 @@ async function findConfig(fs: FileSystem): Promise<string | undefined> {
 }
 
 /** Parse and evaluate the config of one filesystem; undefined when it has none. */
-export async function scanFilesystem(mfs: MountedFs): Promise<SourceResult | undefined> {
+export async function scanFilesystem(mfs: MountedFs, budget?: Budget): Promise<SourceResult | undefined> {
   const path = await findConfig(mfs.fs);
   if (!path) return undefined;
   const reader = async (p: string): Promise<ReadResult> => {
@@ -108,7 +141,7 @@ export async function scanFilesystem(mfs: MountedFs): Promise<SourceResult | und
     }
   };
   const cfg = await parseSyslinux(path, reader, SOURCE);
-  return evaluate(cfg, mfs, path);
+  return evaluate(cfg, mfs, path, budget);
 }
 
 /** Remove every `initrd=` word; return the last one's comma list (syslinux: the last wins). */
@@ -139,7 +172,12 @@ interface Built {
 }
 
 /** Turn the parsed config into entries and settings. */
-export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: string): Promise<SourceResult> {
+export async function evaluate(
+  cfg: ParsedConfig,
+  mfs: MountedFs,
+  cfgPath: string,
+  budget?: Budget,
+): Promise<SourceResult> {
   const fsId = mfs.report.fsId;
   const diagnostics: Diagnostic[] = cfg.diagnostics.map((d) => ({ ...d, fsId }));
   const entries: SourceEntry[] = [];
@@ -180,6 +218,19 @@ export async function evaluate(cfg: ParsedConfig, mfs: MountedFs, cfgPath: strin
 
   for (const l of labels) {
     if (l.navigation) continue;
+    if (budget?.expired) {
+      // Checking each label's files costs reads; the time budget (budget.ts) bounds them all.
+      const b = budget.spent();
+      diagnostics.push(
+        diag(
+          'error',
+          SOURCE,
+          `stopped at LABEL ${l.name} after ${b.ms} ms, the time budget of the ${b.what}; labels before it are kept`,
+          { fsId, file: l.file, line: l.line },
+        ),
+      );
+      break;
+    }
     let built: Built;
     try {
       built = await buildTarget(cfg, l, mfs);
