@@ -54,7 +54,7 @@ function commands(): Record<string, Command> {
     probe: (a) => runDiscoveryCommand('probe', a),
     // Loaded on demand: scan workers start from this same bundle and must not pay for
     // blessed, kexec or the VMM at start-up.
-    boot: async (a) => (await import('./kexec/command')).runBootCommand(a),
+    boot: async (a) => (await import('./boot/command')).runBootCommand(a),
     menu: async (a) => (await import('./menu/command')).runMenuCommand(a),
     vm: async (a) => (await import('./vm/command')).runVmCommand(a),
     'hash-password': async (a) => {
