@@ -26,7 +26,8 @@ const USAGE = `usage: tendril <command> [options]
 commands:
   list     list boot entries in menu order (--json, --disk FILE..., --root DIR, --timeout S)
   probe    print the device / partition / filesystem tree
-  boot     boot an entry (--entry ID | --default) [--dry-run]
+  boot     boot an entry (--entry ID | --default) [--dry-run]: kexec, or a KVM VM
+           for efi entries
   menu     the interactive boot menu (--plain, --dry-run, --disk FILE..., --timeout S)
   hash-password  print a salted scrypt hash for --password-hash / /etc/tendril/password-hash
   vm       run OVMF in a KVM virtual machine with disks passed through
@@ -54,7 +55,7 @@ function commands(): Record<string, Command> {
     probe: (a) => runDiscoveryCommand('probe', a),
     // Loaded on demand: scan workers start from this same bundle and must not pay for
     // blessed, kexec or the VMM at start-up.
-    boot: async (a) => (await import('./kexec/command')).runBootCommand(a),
+    boot: async (a) => (await import('./boot/command')).runBootCommand(a),
     menu: async (a) => (await import('./menu/command')).runMenuCommand(a),
     vm: async (a) => (await import('./vm/command')).runVmCommand(a),
     'hash-password': async (a) => {

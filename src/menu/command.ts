@@ -1,6 +1,8 @@
 // `tendril menu`: discovery runs in the background and entries appear as disks answer;
-// the countdown starts once discovery is complete; a choice is planned and kexec'd with
-// the kexec module's code, and a failure comes back as an error panel over the list.
+// the countdown starts once discovery is complete; a choice goes through the boot dispatch
+// (src/boot/: kexec, or a VM for efi entries), and a failure comes back as an error panel over
+// the list. A VM run gets the terminal; when the guest ends, its outcome goes to the log and the
+// menu comes back.
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,9 +11,11 @@ import { DISCOVERY_OPTIONS, discoverOptionsFrom } from '../discovery/commands';
 import { type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
 import { failureLines, KexecError } from '../kexec/errors';
-import { execLoaded, loadPlan } from '../kexec/load';
-import { describePlan, planBoot, type FsLookup, type PlanOptions } from '../kexec/plan';
+import type { FsLookup, PlanOptions } from '../kexec/plan';
 import { formatProgress } from '../kexec/progress';
+import { execute } from '../boot/execute';
+import { describe, hostKvm, plan, type PlanContext } from '../boot/plan';
+import type { VmOutcome } from '../vm/command';
 import { log, setConsoleLevel } from '../log';
 import { commandArgs, type CommandSpec, flag, type Options, text } from '../util/args';
 import { printable, printableLines } from '../util/printable';
@@ -115,6 +119,21 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     ownConsoles: ownConsoles(),
     ...(cmdline !== undefined ? { replace: cmdline } : {}),
   });
+  const planContext = (cmdline?: string, writeThrough?: boolean): PlanContext => ({
+    lookup,
+    devices: session?.result.devices ?? [],
+    kexec: planOpts(cmdline),
+    vm: {
+      ...(cmdline !== undefined ? { replace: cmdline } : {}),
+      ...(writeThrough ? { writeThrough: true } : {}),
+    },
+  });
+  // Asked once: the row markers and the status line say when efi entries cannot run here.
+  const kvmVerdict = hostKvm();
+  if (!kvmVerdict.ok) {
+    state.vmUnavailable = kvmVerdict.reason;
+    log('info', 'vm', `efi entries cannot boot in a VM here: ${kvmVerdict.reason}`);
+  }
 
   const scan = async (): Promise<DiscoveryResult> => {
     const old = session;
@@ -151,27 +170,56 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     return s.result;
   };
 
-  /** Plan + load + exec. Returns only on failure (with the error shown) or in dry-run. */
+  /**
+   * Plan + execute. A kexec returns only on failure (with the error shown); a VM returns when the
+   * guest ends (its outcome in the log, an error panel when it failed); a dry run returns the plan.
+   */
   const boot = async (
     entry: MenuEntry,
     cmdline: string | undefined,
     out: (s: string) => void,
-  ): Promise<'dry-run' | 'failed'> => {
+    writeThrough?: boolean,
+  ): Promise<'dry-run' | 'failed' | 'vm-done'> => {
     try {
-      const plan = await planBoot(entry, lookup, planOpts(cmdline));
+      const p = await plan(entry, planContext(cmdline, writeThrough));
       if (dryRun) {
-        out(await describePlan(plan, lookup));
+        out(await describe(p, lookup));
         return 'dry-run';
       }
-      state.showLoading(entry, `${plan.kernel.label} via ${plan.syscall}`);
-      ui.redraw();
-      await loadPlan(plan, lookup, (p) => {
-        state.showLoading(entry, formatProgress(p, 30));
+      if (p.kind === 'unavailable') {
+        log('error', 'boot', `${entry.id}: ${p.reason}`);
+        state.showError(`Cannot boot ${entry.displayTitle}`, [p.reason]);
         ui.redraw();
+        return 'failed';
+      }
+      if (p.kind === 'kexec') {
+        state.showLoading(entry, `${p.kexec.kernel.label} via ${p.kexec.syscall}`);
+        ui.redraw();
+      }
+      const r = await execute(p, {
+        lookup,
+        say: (s) => log('info', 'boot', s),
+        progress: (pr) => {
+          state.showLoading(entry, formatProgress(pr, 30));
+          ui.redraw();
+        },
+        beforeKexec: async () => {
+          await session?.close();
+          ui.term?.destroy();
+        },
+        ...(ui.term ? { withTerminal: (run: () => Promise<VmOutcome>) => suspendFor(ui.term!, run) } : {}),
       });
-      await session?.close();
-      ui.term?.destroy();
-      execLoaded((s) => process.stderr.write(`tendril: ${printable(s)}\n`));
+      const o = r.outcome;
+      for (const l of o.lines) log(o.status === 0 ? 'info' : 'error', 'vm', `${entry.id}: ${l}`);
+      log(
+        o.status === 0 ? 'info' : 'error',
+        'vm',
+        `${entry.id}: VM exit status ${o.status}; ${o.varsChanged} UEFI variable${o.varsChanged === 1 ? '' : 's'} changed`,
+      );
+      if (o.status === 0) state.mode = { kind: 'list' };
+      else state.showError(`The VM for ${entry.displayTitle} ended with status ${o.status}`, o.lines.slice(-6));
+      ui.redraw();
+      return 'vm-done';
     } catch (e) {
       // Raw lines: the error panel (render) and the plain menu make them printable as they print.
       const lines = e instanceof KexecError ? failureLines(e.failure) : [e instanceof Error ? e.message : String(e)];
@@ -224,14 +272,14 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         case 'none':
           break;
         case 'boot': {
-          let plan = '';
-          const r = await boot(a.entry, a.cmdline, (s) => (plan = s));
-          if (r === 'dry-run') await finish(0, plan);
+          let planText = '';
+          const r = await boot(a.entry, a.cmdline, (s) => (planText = s), a.writeThrough);
+          if (r === 'dry-run') await finish(0, planText);
           break;
         }
         case 'details': {
           const e = a.entry;
-          const lines = await entryDetails(e, lookup, planOpts());
+          const lines = await entryDetails(e, planContext());
           if (state.mode.kind === 'details' && state.mode.entry.id === e.id) state.details = lines;
           break;
         }
@@ -328,6 +376,15 @@ function frameLogger(): ((kind: 'partial' | 'full') => void) | undefined {
   };
 }
 
+/** Runs `run` (a VM) with the terminal handed over; the screen comes back after it. */
+async function suspendFor(term: Terminal, run: () => Promise<VmOutcome>): Promise<VmOutcome> {
+  let outcome: VmOutcome | undefined;
+  await term.suspend(async () => {
+    outcome = await run();
+  });
+  return outcome!;
+}
+
 async function power(kind: 'reboot' | 'poweroff'): Promise<void> {
   const sys = await import('../native/sys');
   sys.sync();
@@ -337,7 +394,11 @@ async function power(kind: 'reboot' | 'poweroff'): Promise<void> {
 async function runPlain(
   state: MenuState,
   scan: () => Promise<DiscoveryResult>,
-  boot: (e: MenuEntry, cmdline: string | undefined, out: (s: string) => void) => Promise<'dry-run' | 'failed'>,
+  boot: (
+    e: MenuEntry,
+    cmdline: string | undefined,
+    out: (s: string) => void,
+  ) => Promise<'dry-run' | 'failed' | 'vm-done'>,
   cliTimeout: number | undefined,
   powerAllowed: boolean,
   dryRun: boolean,

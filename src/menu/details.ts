@@ -2,14 +2,17 @@
 // command line. Sizes come from stat and the plan from planBoot, which reads only headers (the
 // kernel's setup header, 512 bytes of each initrd) and refuses a plan too large for memory
 // before reading anything (docs/kexec.md §4.2): opening the details of an entry whose initrd is
-// 1 TiB reads a few KiB, never the file.
+// 1 TiB reads a few KiB, never the file. An efi entry shows its VM plan (firmware, variables, disk,
+// Boot0000, vCPUs, memory) or why it cannot run here, from the same dispatch as booting it.
 
 import { namedTarget, type MenuEntry } from '../discovery/model';
 import { KexecError } from '../kexec/errors';
-import { type FsLookup, type PlanOptions, planBoot } from '../kexec/plan';
+import { plan, type PlanContext } from '../boot/plan';
+import { vmPlanLines } from '../boot/vm-plan';
 import { detailLines } from './view';
 
-export async function entryDetails(e: MenuEntry, lookup: FsLookup, opts: PlanOptions): Promise<string[]> {
+export async function entryDetails(e: MenuEntry, ctx: PlanContext): Promise<string[]> {
+  const lookup = ctx.lookup;
   const sizes = new Map<string, number>();
   const t = namedTarget(e.status);
   const refs = t?.kind === 'linux' ? [t.kernel, ...t.initrds] : t?.kind === 'uki' || t?.kind === 'efi' ? [t.image] : [];
@@ -21,8 +24,14 @@ export async function entryDetails(e: MenuEntry, lookup: FsLookup, opts: PlanOpt
   }
   const lines = detailLines(e, sizes);
   try {
-    const plan = await planBoot(e, lookup, opts);
-    lines.push(`final     ${plan.cmdline}`, `console   ${plan.consoleDecision}`);
+    const p = await plan(e, ctx);
+    if (p.kind === 'kexec') lines.push(`final     ${p.kexec.cmdline}`, `console   ${p.kexec.consoleDecision}`);
+    else if (p.kind === 'vm')
+      lines.push('vm        boots in a KVM virtual machine:', ...vmPlanLines(p).map((l) => `  ${l}`));
+    else {
+      lines.push(`vm        UNAVAILABLE: ${p.reason}`);
+      if (p.vm) lines.push('  the VM it would run:', ...vmPlanLines(p.vm).map((l) => `    ${l}`));
+    }
   } catch (err) {
     lines.push(`final     (not bootable by kexec: ${err instanceof KexecError ? err.failure.hint : String(err)})`);
   }

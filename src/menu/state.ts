@@ -24,23 +24,34 @@ export type Mode =
   | { readonly kind: 'help' }
   | {
       readonly kind: 'password';
-      readonly then: 'editor' | 'shell';
+      readonly then: Guarded;
       readonly input: LineEditor;
       readonly error?: string;
     }
   | { readonly kind: 'confirm'; readonly action: 'reboot' | 'poweroff' }
+  /** The explicit confirmation before a VM may write to the disk holding an efi entry's loader. */
+  | { readonly kind: 'write-through'; readonly entry: MenuEntry }
   | { readonly kind: 'loading'; readonly entry: MenuEntry; readonly progress: string }
   | { readonly kind: 'error'; readonly title: string; readonly lines: readonly string[] };
 
+/** What the menu password guards. */
+export type Guarded = 'editor' | 'shell' | 'write-through';
+
 export type Action =
   | { readonly kind: 'none' }
-  | { readonly kind: 'boot'; readonly entry: MenuEntry; readonly cmdline?: string }
+  | {
+      readonly kind: 'boot';
+      readonly entry: MenuEntry;
+      readonly cmdline?: string;
+      /** An efi entry's VM writes through to the loader's disk (confirmed on the write-through screen). */
+      readonly writeThrough?: true;
+    }
   | { readonly kind: 'shell' }
   | { readonly kind: 'reboot' }
   | { readonly kind: 'poweroff' }
   | { readonly kind: 'rescan' }
   | { readonly kind: 'details'; readonly entry: MenuEntry }
-  | { readonly kind: 'verify-password'; readonly password: string; readonly then: 'editor' | 'shell' }
+  | { readonly kind: 'verify-password'; readonly password: string; readonly then: Guarded }
   | { readonly kind: 'quit' };
 
 const NONE: Action = { kind: 'none' };
@@ -95,6 +106,8 @@ export class MenuState {
   private touched = false;
   /** Lines of the details view once computed (sizes need I/O, done outside). */
   details: readonly string[] | undefined;
+  /** Why this host cannot run efi entries in a VM (the KVM check), or undefined when it can. */
+  vmUnavailable: string | undefined;
   scroll = 0;
 
   constructor(private readonly opts: MenuOptions = {}) {}
@@ -200,13 +213,14 @@ export class MenuState {
   }
 
   /** Unlock after the UI verified the password. */
-  passwordAccepted(then: 'editor' | 'shell'): Action {
+  passwordAccepted(then: Guarded): Action {
     this.unlocked = true;
     this.mode = { kind: 'list' };
-    return then === 'shell' ? { kind: 'shell' } : this.openEditor();
+    if (then === 'shell') return { kind: 'shell' };
+    return then === 'editor' ? this.openEditor() : this.openWriteThrough();
   }
 
-  passwordRejected(then: 'editor' | 'shell'): void {
+  passwordRejected(then: Guarded): void {
     this.mode = { kind: 'password', then, input: new LineEditor(''), error: 'wrong password' };
   }
 
@@ -226,6 +240,26 @@ export class MenuState {
       return NONE;
     }
     this.mode = { kind: 'editor', entry: e, editor: new LineEditor(editableCmdline(e)) };
+    return NONE;
+  }
+
+  /** `w` on an efi entry: the confirmation screen (behind the password, when one is set). */
+  private openWriteThrough(): Action {
+    const e = this.current;
+    if (!e) return NONE;
+    if (!(e.status.ok && e.status.target.kind === 'efi')) {
+      this.mode = {
+        kind: 'error',
+        title: 'Write-through is for VM entries',
+        lines: ['Only an entry booted in the VM (marked VM) can write to its disk; kexec never writes a disk.'],
+      };
+      return NONE;
+    }
+    if (this.opts.passwordRequired && !this.unlocked) {
+      this.mode = { kind: 'password', then: 'write-through', input: new LineEditor('') };
+      return NONE;
+    }
+    this.mode = { kind: 'write-through', entry: e };
     return NONE;
   }
 
@@ -258,6 +292,10 @@ export class MenuState {
       case 'confirm':
         this.mode = { kind: 'list' };
         return k === 'y' || k === 'Y' ? { kind: m.action } : NONE;
+      case 'write-through':
+        // Only an explicit 'y' writes; any other key (Enter included) goes back.
+        this.mode = { kind: 'list' };
+        return k === 'y' || k === 'Y' ? { kind: 'boot', entry: m.entry, writeThrough: true } : NONE;
       case 'details':
       case 'log':
       case 'help':
@@ -321,6 +359,8 @@ export class MenuState {
         return NONE;
       case 'e':
         return this.openEditor();
+      case 'w':
+        return this.openWriteThrough();
       case 'i': {
         const e = this.current;
         if (!e) return NONE;

@@ -65,6 +65,7 @@ export const HELP_TEXT = [
   '  /               search titles     e                     edit the command line',
   '  i               entry details     l                     log of every message',
   '  H               show hidden entries (grub hiddenentry, MENU HIDE)',
+  '  w               boot a VM entry with its disk written through (asks first)',
   '  r               rescan disks      s                     rescue shell',
   '  R               reboot            P                     power off',
   '  h, ?            this help         Esc                   back',
@@ -81,7 +82,7 @@ function fit(s: string, w: number): string {
   return chars.slice(0, Math.max(0, w - 1)).join('') + '~';
 }
 
-function rowText(r: Row): string {
+function rowText(r: Row, vmUnavailable: boolean): string {
   const e = r.entry;
   const marks: string[] = [];
   const s = e.status;
@@ -89,7 +90,7 @@ function rowText(r: Row): string {
   if (e.bootCounter?.triesLeft === 0) marks.push('bad');
   if (e.hidden) marks.push('hidden');
   // How it boots: only an entry that does boot has a way of booting.
-  if (s.ok && s.target.kind === 'efi') marks.push('VM');
+  if (s.ok && s.target.kind === 'efi') marks.push(vmUnavailable ? 'VM unavailable' : 'VM');
   if (s.ok && s.target.kind === 'uki') marks.push('UKI');
   const fold = r.groupSize > 1 ? (r.expanded ? 'v ' : '> ') : r.depth === 1 ? '    ' : '  ';
   const count = r.groupSize > 1 && !r.expanded ? `  [+${r.groupSize - 1}]` : '';
@@ -155,6 +156,21 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     const body = m.lines.flatMap((l) => wrap(printable(l), w - 2));
     lines.push(...box(printable(m.title), [...body, '', 'Press any key to return to the list.'], w, bodyHeight, g));
     footer = ' any key: back';
+  } else if (m.kind === 'write-through') {
+    const t = namedTarget(m.entry.status);
+    const where = t?.kind === 'efi' ? `the disk holding ${t.image.fsId}` : 'its disk';
+    const body = [
+      `Boot ${m.entry.displayTitle} in the VM with ${where} WRITE-THROUGH?`,
+      '',
+      'The guest gets the whole disk read-write: everything it writes (filesystems,',
+      'logs, updates, a changed boot order on the ESP) reaches the real disk.',
+      'Without write-through (Enter on the entry) the disk is read-only and the',
+      "guest's writes go to an in-memory overlay that ends with the VM.",
+      '',
+      'Press y to boot with write-through; any other key goes back.',
+    ].flatMap((l) => wrap(printable(l), w - 2));
+    lines.push(...box('Write through to the disk?', body, w, bodyHeight, g));
+    footer = ' y write through  any other key: back';
   } else if (m.kind === 'loading') {
     lines.push(
       ...box(
@@ -195,7 +211,7 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
         continue;
       }
       const sel = top + i === st.selected;
-      const text = `${sel ? '>' : ' '}${r.entry.id === defId ? '*' : ' '}${rowText(r)}`;
+      const text = `${sel ? '>' : ' '}${r.entry.id === defId ? '*' : ' '}${rowText(r, st.vmUnavailable !== undefined)}`;
       const bad = r.entry.bootCounter?.triesLeft === 0 || !isBootable(r.entry);
       lines.push({ text: g.v + fit(text, inner) + g.v, style: sel ? 'selected' : bad ? 'dim' : 'normal' });
     }
@@ -221,7 +237,11 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
     } else if (st.current) {
       const s = st.current.status;
       const id = printable(st.current.id);
-      status = s.ok ? ` ${id}` : ` ${id}  BROKEN: ${printable(s.reason)}`;
+      status = !s.ok
+        ? ` ${id}  BROKEN: ${printable(s.reason)}`
+        : s.target.kind === 'efi' && st.vmUnavailable !== undefined
+          ? ` ${id}  VM unavailable: ${printable(st.vmUnavailable)}`
+          : ` ${id}`;
     }
   }
   while (lines.length < h - 2) lines.push({ text: '', style: 'normal' });

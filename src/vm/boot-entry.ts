@@ -7,7 +7,10 @@
 //     (passed to the loader as LoadOptions: here the UCS-2 command line, NUL-terminated).
 //   Hard drive media path (UEFI 2.10 §10.3.5.1): type 4, subtype 1, length 42; u32 partition
 //     number; u64 start LBA; u64 size in LBAs; 16-byte signature (the GPT partition GUID);
-//     u8 partition format 2 (GPT); u8 signature type 2 (GUID).
+//     u8 partition format 2 (GPT); u8 signature type 2 (GUID). On an MBR disk: the 32-bit
+//     disk signature (MBR bytes 440..443) in the signature's first 4 bytes, the rest zero,
+//     format 1 (PC-AT MBR), signature type 1; the number is the primary slot + 1, as EDK2's
+//     partition driver (MdeModulePkg/Universal/Disk/PartitionDxe/Mbr.c) numbers it.
 //   File path media path (UEFI 2.10 §10.3.5.4): type 4, subtype 4; NUL-terminated UCS-2 path.
 //   End of the device path: type 0x7F, subtype 0xFF, length 4.
 //
@@ -40,8 +43,22 @@ export interface GptPartitionRef {
   readonly partUuid: string;
 }
 
+/** A primary partition of an MBR disk. */
+export interface MbrPartitionRef {
+  /** Slot 1..4 in the MBR. */
+  readonly number: number;
+  readonly startLba: number;
+  readonly sizeLba: number;
+  /** The disk signature, MBR bytes 440..443 read as a little-endian u32. */
+  readonly mbrSignature: number;
+}
+
+export type PartitionRef = GptPartitionRef | MbrPartitionRef;
+
+const isMbr = (p: PartitionRef): p is MbrPartitionRef => 'mbrSignature' in p;
+
 export interface BootEntrySpec {
-  readonly partition: GptPartitionRef;
+  readonly partition: PartitionRef;
   /** Path on the partition, e.g. `\EFI\debian\shimx64.efi` (`/` is accepted and converted). */
   readonly loader: string;
   /** What the firmware's boot manager shows (default: "tendril: <loader>"). */
@@ -61,15 +78,22 @@ function node(type: number, subtype: number, body: Uint8Array): Buffer {
   return b;
 }
 
-export function hardDriveNode(p: GptPartitionRef): Buffer {
+export function hardDriveNode(p: PartitionRef): Buffer {
   if (!Number.isInteger(p.number) || p.number < 1) throw new VarStoreError(`partition number ${p.number} is invalid`);
   const body = Buffer.alloc(38);
   body.writeUInt32LE(p.number, 0);
   body.writeBigUInt64LE(BigInt(p.startLba), 4);
   body.writeBigUInt64LE(BigInt(p.sizeLba), 12);
-  body.set(guidBytes(p.partUuid), 20);
-  body[36] = 0x02; // MBRType: GPT
-  body[37] = 0x02; // SignatureType: GUID
+  if (isMbr(p)) {
+    if (p.number > 4) throw new VarStoreError(`MBR partition ${p.number} is not a primary partition`);
+    body.writeUInt32LE(p.mbrSignature >>> 0, 20);
+    body[36] = 0x01; // MBRType: PC-AT MBR
+    body[37] = 0x01; // SignatureType: 32-bit MBR signature
+  } else {
+    body.set(guidBytes(p.partUuid), 20);
+    body[36] = 0x02; // MBRType: GPT
+    body[37] = 0x02; // SignatureType: GUID
+  }
   return node(0x04, 0x01, body);
 }
 
@@ -87,7 +111,7 @@ export function filePathNode(p: string): Buffer {
 export const END_NODE = Buffer.from([0x7f, 0xff, 0x04, 0x00]);
 
 /** HD(...)/File(...)/End for the loader. */
-export function loaderDevicePath(partition: GptPartitionRef, loader: string): Buffer {
+export function loaderDevicePath(partition: PartitionRef, loader: string): Buffer {
   return Buffer.concat([hardDriveNode(partition), filePathNode(loader), END_NODE]);
 }
 
@@ -103,11 +127,14 @@ export function loadOption(o: {
   return Buffer.concat([head, ucs2z(o.description), o.devicePath, o.optionalData ?? Buffer.alloc(0)]);
 }
 
-/** A device path as UEFI prints it: `HD(1,GPT,<guid>,0x800,0x10000)/\EFI\x.efi`. */
+/** A device path as UEFI prints it: `HD(1,GPT,<guid>,0x800,0x10000)/\EFI\x.efi` (MBR: `HD(1,MBR,0x7E57D15C,...)`). */
 export function describeEntry(e: BootEntrySpec): string {
   const p = e.partition;
-  return `HD(${p.number},GPT,${p.partUuid.toUpperCase()},0x${p.startLba.toString(16)},0x${p.sizeLba.toString(16)})/${efiPath(e.loader)}`;
+  const sig = isMbr(p) ? `MBR,${mbrSignatureText(p.mbrSignature)}` : `GPT,${p.partUuid.toUpperCase()}`;
+  return `HD(${p.number},${sig},0x${p.startLba.toString(16)},0x${p.sizeLba.toString(16)})/${efiPath(e.loader)}`;
 }
+
+const mbrSignatureText = (n: number): string => `0x${(n >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
 
 /** Boot0000 (the loader) and BootOrder = [0x0000], both NV+BS+RT in EFI_GLOBAL_VARIABLE. */
 export function bootVariables(e: BootEntrySpec): UefiVariable[] {
@@ -157,6 +184,42 @@ export function gptPartition(disk: string, number: number): GptPartitionRef {
   }
 }
 
+/**
+ * Partition `number` of `disk` as the hard drive node needs it: a GPT entry, or a primary MBR
+ * partition. Throws with the disk and the reason otherwise (a logical MBR partition: EDK2 numbers
+ * those by their place in the EBR chain, which tendril does not reproduce; no partition table).
+ */
+export function diskPartition(disk: string, number: number): PartitionRef {
+  let src: FileSource;
+  try {
+    src = FileSource.open(disk);
+  } catch (e) {
+    throw new Error(`${disk}: ${(e as Error).message}`);
+  }
+  try {
+    const { table, diagnostics } = readPartitionTable(src);
+    const ss = table.sectorSize;
+    const p = table.partitions.find((x) => x.number === number);
+    if (table.scheme === 'gpt') {
+      if (!p?.partUuid) throw new Error(`${disk}: no GPT partition ${number}`);
+      return { number, startLba: p.start / ss, sizeLba: p.size / ss, partUuid: p.partUuid };
+    }
+    if (table.scheme === 'mbr') {
+      if (!p) throw new Error(`${disk}: no MBR partition ${number}`);
+      if (p.logical || number > 4)
+        throw new Error(
+          `${disk}: partition ${number} is a logical MBR partition; tendril can name only a GPT or a primary MBR partition in a boot variable`,
+        );
+      if (table.mbrSignature === undefined) throw new Error(`${disk}: the MBR has no disk signature`);
+      return { number, startLba: p.start / ss, sizeLba: p.size / ss, mbrSignature: parseInt(table.mbrSignature, 16) };
+    }
+    const why = diagnostics.map((d) => d.message).join('; ');
+    throw new Error(`${disk}: no partition table${why ? ` (${why})` : ''}; a boot entry needs a GPT or MBR partition`);
+  } finally {
+    src.close();
+  }
+}
+
 /** `DISK:PART:PATH` as `--loader` takes it (DISK: 0-based index into --disk). */
 export interface LoaderSpec {
   readonly disk: number;
@@ -182,7 +245,7 @@ export function loaderVarStore(
 } {
   if (!fs.existsSync(diskPath)) throw new Error(`${diskPath}: no such file or device`);
   const entry: BootEntrySpec = {
-    partition: gptPartition(diskPath, l.partition),
+    partition: diskPartition(diskPath, l.partition),
     loader: l.path,
     ...(args !== undefined ? { args } : {}),
   };
@@ -237,6 +300,8 @@ export function devicePathText(nodes: readonly DevicePathNode[]): string {
         const g = guidFromBytes(d.subarray(20, 36));
         return `HD(${d.readUInt32LE(0)},GPT,${g.toUpperCase()},0x${d.readBigUInt64LE(4).toString(16)},0x${d.readBigUInt64LE(12).toString(16)})`;
       }
+      if (n.type === 4 && n.subtype === 1 && d.length === 38 && d[36] === 1 && d[37] === 1)
+        return `HD(${d.readUInt32LE(0)},MBR,${mbrSignatureText(d.readUInt32LE(20))},0x${d.readBigUInt64LE(4).toString(16)},0x${d.readBigUInt64LE(12).toString(16)})`;
       if (n.type === 4 && n.subtype === 4) return d.toString('utf16le').replace(/\0+$/, '');
       return `Path(${n.type},${n.subtype},${d.toString('hex')})`;
     })

@@ -28,7 +28,7 @@ import {
 } from './vars-file';
 import { parseVarStore } from './varstore';
 import { MAX_CPUS } from './machine';
-import { GiB, MiB, RAM_MAX, RAM_MIN, defaultRam, hostAvailableMemory } from './memory';
+import { MiB, RAM_MAX, RAM_MIN, defaultGuestRam } from './memory';
 import { MAX_DISKS } from './platform';
 import { VM_WORKER_ROLE, type VmOptions, type VmWorkerData, type VmWorkerMessage } from './protocol';
 import { kvm } from '../native/kvm';
@@ -36,7 +36,7 @@ import { ArgError, commandArgs, type CommandSpec, custom, flag, num, size, text,
 
 export type { VmOptions } from './protocol';
 
-const VM_OPTIONS = {
+export const VM_OPTIONS = {
   firmware: text({
     metavar: 'FILE',
     help: "UEFI firmware: a CODE image with a separate variable store (default: Debian's OVMF_CODE_4M.fd, found through the ovmf package) or a unified image (OVMF.fd)",
@@ -61,7 +61,7 @@ const VM_OPTIONS = {
         throw new ArgError((e as Error).message);
       }
     },
-    help: 'boot exactly this EFI program: partition PART (GPT, 1-based) of the DISK-th --disk (0-based), e.g. 0:1:\\EFI\\debian\\shimx64.efi; tendril writes Boot0000 and BootOrder into the variable store, and the firmware gets no other boot order',
+    help: 'boot exactly this EFI program: partition PART (GPT, or a primary MBR partition; 1-based) of the DISK-th --disk (0-based), e.g. 0:1:\\EFI\\debian\\shimx64.efi; tendril writes Boot0000 and BootOrder into the variable store, and the firmware gets no other boot order',
   }),
   loaderArgs: text({
     metavar: 'TEXT',
@@ -107,7 +107,7 @@ export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
       disks: o.disk,
       ...(o.loader ? { loader: o.loader } : {}),
       ...(o.loaderArgs !== undefined ? { loaderArgs: o.loaderArgs } : {}),
-      ramBytes: o.memory ?? defaultRam(hostAvailableMemory() ?? 2 * GiB + 512 * MiB),
+      ramBytes: o.memory ?? defaultGuestRam(),
       cpus: o.cpus ?? 2,
       stats: o.stats,
     };
@@ -121,7 +121,37 @@ const bundle = typeof __filename === 'string' ? __filename : '';
 export async function runVmCommand(argv: string[]): Promise<number> {
   const parsed = commandArgs(VM_COMMAND, argv);
   if ('exit' in parsed) return parsed.exit;
-  const opts = parsed.args;
+  const r = await runVm(parsed.args);
+  if (r.setupFailed) process.stderr.write(usage(VM_COMMAND));
+  return r.status;
+}
+
+/** How a VM run ended, for whoever started it (`tendril vm`, `tendril boot`, the menu's log). */
+export interface VmOutcome {
+  /** The exit status `tendril vm` documents (0 power-off, 1 fatal, 2 setup, 3 loader refused, 130 stopped). */
+  readonly status: number;
+  /** Every line the run reported (also written to stderr), without the "tendril vm: " prefix. */
+  readonly lines: readonly string[];
+  /** The run never started: bad firmware, variables, disk or bundle. */
+  readonly setupFailed: boolean;
+  /** UEFI variables the guest changed (0 when it never ran). */
+  readonly varsChanged: number;
+}
+
+/**
+ * Runs one VM with the options given (the run loop `tendril vm` and the boot dispatch share):
+ * checks the firmware and variables, writes Boot0000 for --loader, starts the VM worker from the
+ * bundle, bridges the console (stdin raw when a terminal, Ctrl-] stops), waits for the guest's end,
+ * reports changed variables (keeping them with --vars) and returns the outcome.
+ */
+export async function runVm(opts: VmOptions): Promise<VmOutcome> {
+  const lines: string[] = [];
+  let varsChanged = 0;
+  const say = (line: string, lead = ''): void => {
+    lines.push(line);
+    process.stderr.write(`${lead}tendril vm: ${line}\n`);
+  };
+  const done = (status: number, setupFailed = false): VmOutcome => ({ status, lines, setupFailed, varsChanged });
   let flash: VmWorkerData['flash'];
   let secureBoot: SecureBootState | 'unknown' = 'unknown';
   try {
@@ -141,14 +171,14 @@ export async function runVmCommand(argv: string[]): Promise<number> {
     }
     if (opts.secureBoot && secureBoot !== 'on')
       throw new Error(`--secure-boot: the variable store from ${from} has Secure Boot ${secureBoot}, not on`);
-    process.stderr.write(
-      `tendril vm: UEFI variables from ${from}${opts.vars === undefined ? ' (in memory for this run)' : ''}; Secure Boot ${secureBoot}\n`,
+    say(
+      `UEFI variables from ${from}${opts.vars === undefined ? ' (in memory for this run)' : ''}; Secure Boot ${secureBoot}`,
     );
     if (opts.loader) {
       const disk = opts.disks[opts.loader.disk]!.path;
       const boot = loaderVarStore(vars, disk, opts.loader, opts.loaderArgs);
       vars = boot.vars;
-      process.stderr.write(`tendril vm: Boot0000 = ${describeEntry(boot.entry)} on ${disk}\n`);
+      say(`Boot0000 = ${describeEntry(boot.entry)} on ${disk}`);
     }
     flash = { code: fw.code, vars };
     for (const d of opts.disks) if (!fs.existsSync(d.path)) throw new Error(`--disk ${d.path}: no such file or device`);
@@ -156,8 +186,8 @@ export async function runVmCommand(argv: string[]): Promise<number> {
     if (!bundle.endsWith('.js'))
       throw new Error(`the VM workers start from the bundle; ${bundle} is not one (npm run build)`);
   } catch (e) {
-    process.stderr.write(`tendril vm: ${(e as Error).message}\n${usage(VM_COMMAND)}`);
-    return 2;
+    say((e as Error).message);
+    return done(2, true);
   }
   const channel = new ConsoleChannel();
   const output = new ConsoleOutput();
@@ -204,6 +234,8 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   if (tty) stdin.setRawMode(true);
   stdin.on('data', onData);
   stdin.on('error', () => {});
+  // A caller that paused stdin (the menu hands its terminal over paused) gets it read again.
+  stdin.resume();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
@@ -217,41 +249,42 @@ export async function runVmCommand(argv: string[]): Promise<number> {
     });
     drain();
     if (msg.type === 'fail') {
-      process.stderr.write(`tendril vm: ${msg.message}\n`);
-      return 2;
+      say(msg.message);
+      return done(2);
     }
-    if (msg.type !== 'done') return 1;
+    if (msg.type !== 'done') return done(1);
     const { result } = msg;
     if (opts.stats)
       process.stderr.write(
         `tendril-vm-stats ${JSON.stringify({ result: result.kind, resets: msg.resets, exits: msg.stats })}\n`,
       );
-    reportVariables(flash.vars, msg.vars, opts.vars);
+    varsChanged = reportVariables(flash.vars, msg.vars, opts.vars, say);
     if (boot.failure !== null) {
       const hint =
         secureBoot === 'on' && /Access Denied|Security Violation/.test(boot.failure)
           ? ' (Secure Boot is on: the loader is not signed by a key in db, or its hash is in dbx)'
           : '';
-      process.stderr.write(`\ntendril vm: the firmware did not start the loader: ${boot.failure}${hint}\n`);
-      return 3;
+      say(`the firmware did not start the loader: ${boot.failure}${hint}`, '\n');
+      return done(3);
     }
     switch (result.kind) {
       case 'poweroff':
-        process.stderr.write(`\ntendril vm: guest powered off (${result.reason})\n`);
-        return 0;
+        say(`guest powered off (${result.reason})`, '\n');
+        return done(0);
       case 'stopped':
-        process.stderr.write(`\ntendril vm: ${result.reason}\n`);
-        return 130;
+        say(result.reason, '\n');
+        return done(130);
       case 'reset':
-        return 0;
+        return done(0);
       case 'error':
-        process.stderr.write(`\ntendril vm: fatal: ${result.reason}\n${result.dump}\n`);
-        return 1;
+        say(`fatal: ${result.reason}`, '\n');
+        process.stderr.write(`${result.dump}\n`);
+        return done(1);
     }
-    return 1;
+    return done(1);
   } catch (e) {
-    process.stderr.write(`tendril vm: ${(e as Error).message}\n`);
-    return 1;
+    say((e as Error).message);
+    return done(1);
   } finally {
     clearInterval(drainer);
     drain();
@@ -264,9 +297,14 @@ export async function runVmCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** Lists what the guest did to its variables and, with --vars, keeps them. */
-function reportVariables(before: Uint8Array, after: Uint8Array, file: string | undefined): void {
-  if (after.length === 0) return;
+/** Lists what the guest did to its variables and, with --vars, keeps them; returns how many changed. */
+function reportVariables(
+  before: Uint8Array,
+  after: Uint8Array,
+  file: string | undefined,
+  say: (line: string, lead?: string) => void,
+): number {
+  if (after.length === 0) return 0;
   const { changes, lines } = describeVarChanges(before, after);
   let where = file === undefined ? 'not kept (--vars FILE keeps them)' : `kept in ${file}`;
   if (file !== undefined) {
@@ -280,9 +318,11 @@ function reportVariables(before: Uint8Array, after: Uint8Array, file: string | u
     changes.length === 0 && lines.length === 0
       ? 'the guest changed no UEFI variables'
       : `the guest changed ${changes.length} UEFI variable${changes.length === 1 ? '' : 's'}`;
-  process.stderr.write(
-    `\ntendril vm: ${what}; ${where}${lines.length ? ':' : ''}\n${lines.map((l) => l + '\n').join('')}`,
-  );
+  say(`${what}; ${where}${lines.length ? ':' : ''}`, '\n');
+  for (const l of lines) {
+    process.stderr.write(`${l}\n`);
+  }
+  return changes.length;
 }
 
 /** Console bytes to fd 1, whole (stdout may be a pipe that takes them in parts). */

@@ -70,7 +70,7 @@ export interface MachineConfig {
 
 export type { MachineResult } from './protocol';
 
-const REQUIRED_CAPS = [
+export const REQUIRED_CAPS = [
   'capIrqchip',
   'capPit2',
   'capReadonlyMem',

@@ -41,6 +41,11 @@ export function hostAvailableMemory(meminfo = '/proc/meminfo'): number | null {
   }
 }
 
+/** This host's default guest RAM (defaultRam of MemAvailable; 2.5 GiB assumed when unreadable). */
+export function defaultGuestRam(): number {
+  return defaultRam(hostAvailableMemory() ?? 2 * GiB + 512 * MiB);
+}
+
 export interface MemoryLayout {
   readonly ramBytes: number;
   readonly lowBytes: number;

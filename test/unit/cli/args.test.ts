@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HASH_PASSWORD_COMMAND } from '../../../src/cli';
 import { LIST_COMMAND, PROBE_COMMAND } from '../../../src/discovery/commands';
-import { BOOT_COMMAND } from '../../../src/kexec/command';
+import { BOOT_COMMAND } from '../../../src/boot/command';
 import { MENU_COMMAND } from '../../../src/menu/command';
 import { BUILD_COMMAND } from '../../../initramfs/build';
 import { type CommandSpec, type OptionMap, optionName, usage } from '../../../src/util/args';

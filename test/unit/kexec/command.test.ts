@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOOT_COMMAND, bootEntries, candidates, timeoutSeconds } from '../../../src/kexec/command';
+import { BOOT_COMMAND, bootEntries, candidates, timeoutSeconds } from '../../../src/boot/command';
 import { parseCommand } from '../../../src/util/args';
 import { blsDisk, blsEntry } from '../../fixtures/boot';
 import type { MenuEntry } from '../../../src/discovery/model';
@@ -42,8 +42,36 @@ describe('tendril boot arguments', () => {
       timeout: 3,
       consolePolicy: 'replace',
       fallback: false,
+      vm: { append: 'quiet rw' },
     });
-    expect(parseBootArgs(['--default'])).toMatchObject({ useDefault: true, fallback: true });
+    expect(parseBootArgs(['--default'])).toMatchObject({ useDefault: true, fallback: true, vm: {} });
+    expect(
+      parseBootArgs([
+        '--entry',
+        'w.conf',
+        '--firmware',
+        'CODE.fd',
+        '--secure-boot',
+        '--vars',
+        'v.fd',
+        '--cpus',
+        '4',
+        '--memory',
+        '3G',
+        '--write-through',
+        '--cmdline',
+        'x=1',
+      ]).vm,
+    ).toEqual({
+      firmware: 'CODE.fd',
+      secureBoot: true,
+      vars: 'v.fd',
+      cpus: 4,
+      ramBytes: 3 * 2 ** 30,
+      writeThrough: true,
+      replace: 'x=1',
+    });
+    expect(() => parseBootArgs(['--default', '--cpus', '9'])).toThrow(/^--cpus needs/);
     expect(parseBootArgs(['--default', '--no-fallback'])).toMatchObject({ fallback: false });
   });
   it('refuses bad combinations with a message', () => {
@@ -97,7 +125,12 @@ describe('bootEntries (dry run)', () => {
       linuxEntry('bad', '/corrupt-vmlinuz', [], ''),
       linuxEntry('good', '/vmlinuz', ['/second.img'], 'root=x'),
     ];
-    const code = await bootEntries(list, (id) => (id === 'img:1' ? t.fs : undefined), { dryRun: true }, io);
+    const code = await bootEntries(
+      list,
+      { lookup: (id) => (id === 'img:1' ? t.fs : undefined), devices: [] },
+      true,
+      io,
+    );
     expect(code).toBe(0);
     expect(err.join('')).toMatch(/entry 'bad': boot failed: probe: ENOEXEC \(8\)\n\s+hint: kernel image not loadable/);
     expect(err.join('')).toMatch(/trying next entry 'good'/);
@@ -105,7 +138,9 @@ describe('bootEntries (dry run)', () => {
   });
   it('returns non-zero when nothing can be booted', async () => {
     const io = { out: { write: () => 0 }, err: { write: () => 0 }, sleep: async () => {} };
-    expect(await bootEntries([linuxEntry('bad', '/nope', [], '')], () => t.fs, { dryRun: true }, io)).toBe(1);
+    expect(await bootEntries([linuxEntry('bad', '/nope', [], '')], { lookup: () => t.fs, devices: [] }, true, io)).toBe(
+      1,
+    );
   });
 });
 

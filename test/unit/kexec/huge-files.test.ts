@@ -136,14 +136,14 @@ describe('a 1 TiB sparse initrd (issue 16 finding 4)', () => {
         const f = session.fs(id);
         return f && countingReads(f, counter);
       };
-      const lines = await entryDetails(huge, lookup, { memAvailable });
+      const lines = await entryDetails(huge, { lookup, devices: [], kexec: { memAvailable } });
       expect(lines).toContain('initrd    disk.img:0:/huge.img  (1099511627776 bytes)');
       expect(lines.find((l) => l.startsWith('final '))).toMatch(
         /^final {5}\(not bootable by kexec: not enough memory: loading needs 3\.0 TiB/,
       );
       expect(counter.total()).toBe(0);
       // With memory to spare it plans, reading only the kernel's header and 512 bytes of the initrd.
-      const more = await entryDetails(huge, lookup, { memAvailable: () => 8 * TiB });
+      const more = await entryDetails(huge, { lookup, devices: [], kexec: { memAvailable: () => 8 * TiB } });
       expect(more.find((l) => l.startsWith('final '))).toBe('final     root=/dev/vda ro');
       expect(counter.total()).toBeLessThan(4096);
       expect(sha256Of(img.image)).toBe(before);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MenuState } from '../../../src/menu/state';
+import { ASCII, render } from '../../../src/menu/view';
 import { all, fedora, settings } from './entries';
 
 function menu(defaultId = 'debian.conf', opts = {}) {
@@ -167,5 +168,62 @@ describe('menu keys', () => {
     const sel = st.current?.id;
     st.setEntries(all, settings('debian.conf'));
     expect(st.current?.id).toBe(sel);
+  });
+});
+
+describe('VM entries: write-through behind a confirmation screen and the password', () => {
+  const frame = (st: MenuState) =>
+    render(st, 100, 24, ASCII)
+      .lines.map((l) => l.text)
+      .join('\n');
+
+  it('Enter boots an efi entry with the overlay; w asks first, and only y writes through', () => {
+    const st = menu('memtest.conf');
+    const memtest = st.current!;
+    expect(memtest.id).toBe('memtest.conf');
+    expect(st.key('enter')).toEqual({ kind: 'boot', entry: memtest });
+    expect(st.key('w')).toEqual({ kind: 'none' });
+    expect(st.mode).toEqual({ kind: 'write-through', entry: memtest });
+    const f = frame(st);
+    expect(f).toContain('Write through to the disk?');
+    expect(f).toContain('with the disk holding disk.img:1 WRITE-THROUGH?');
+    expect(f).toContain('Press y to boot with write-through; any other key goes back.');
+    // Enter is not a yes.
+    expect(st.key('enter')).toEqual({ kind: 'none' });
+    expect(st.mode.kind).toBe('list');
+    st.key('w');
+    expect(st.key('y')).toEqual({ kind: 'boot', entry: memtest, writeThrough: true });
+    expect(st.mode.kind).toBe('list');
+  });
+
+  it('with a menu password, w asks for it before the confirmation', () => {
+    const st = menu('memtest.conf', { passwordRequired: true });
+    st.key('w');
+    expect(st.mode).toMatchObject({ kind: 'password', then: 'write-through' });
+    st.key('p');
+    expect(st.key('enter')).toEqual({ kind: 'verify-password', password: 'p', then: 'write-through' });
+    st.passwordRejected('write-through');
+    expect(st.mode).toMatchObject({ kind: 'password', then: 'write-through', error: 'wrong password' });
+    expect(st.passwordAccepted('write-through')).toEqual({ kind: 'none' });
+    expect(st.mode).toMatchObject({ kind: 'write-through', entry: { id: 'memtest.conf' } });
+    expect(st.key('n')).toEqual({ kind: 'none' });
+    // Unlocked for the rest of the session, as the editor is.
+    st.key('w');
+    expect(st.mode.kind).toBe('write-through');
+  });
+
+  it('w on a kexec entry says it is for VM entries and writes nothing', () => {
+    const st = menu('debian.conf');
+    expect(st.key('w')).toEqual({ kind: 'none' });
+    expect(st.mode).toMatchObject({ kind: 'error', title: 'Write-through is for VM entries' });
+  });
+
+  it('a host that cannot run the VM: the row says so and the status line gives the reason', () => {
+    const st = menu('memtest.conf');
+    expect(frame(st)).toMatch(/>\*\s+Memtest86\+ {2}\[VM\]/);
+    st.vmUnavailable = '/dev/kvm: stat: ENOENT (no such file)';
+    const f = frame(st);
+    expect(f).toMatch(/>\*\s+Memtest86\+ {2}\[VM unavailable\]/);
+    expect(f).toContain(' memtest.conf  VM unavailable: /dev/kvm: stat: ENOENT (no such file)');
   });
 });

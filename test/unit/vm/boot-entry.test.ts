@@ -12,15 +12,17 @@ import {
   bootVarStore,
   describeEntry,
   devicePathText,
+  diskPartition,
   efiPath,
   gptPartition,
+  hardDriveNode,
   loadOption,
   parseLoadOption,
   parseLoaderSpec,
   type GptPartitionRef,
 } from '../../../src/vm/boot-entry';
 import { EFI_GLOBAL_VARIABLE, NV_BS_RT, parseVarStore } from '../../../src/vm/varstore';
-import { buildGptDisk } from '../../fixtures/images';
+import { buildGptDisk, buildMbrDisk } from '../../fixtures/images';
 
 const PART: GptPartitionRef = {
   number: 1,
@@ -143,5 +145,37 @@ describe('gptPartition', () => {
     const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-be-')), 'blank.img');
     fs.writeFileSync(f, Buffer.alloc(1 << 20));
     expect(() => gptPartition(f, 1)).toThrow(/no GPT partition table/);
+  });
+});
+
+describe('MBR partitions in the hard drive node', () => {
+  it('a primary partition: signature type 1 with the disk signature, format 1; text round-trips', () => {
+    const img = buildMbrDisk([
+      { type: 'linux', sizeMiB: 2 },
+      { type: 'esp', sizeMiB: 8 },
+    ]);
+    const p = diskPartition(img, 2);
+    expect(p).toEqual({ number: 2, startLba: 2048 + 4096, sizeLba: 8 * 2048, mbrSignature: 0x7e57d15c });
+    const node = hardDriveNode(p);
+    expect(node.subarray(0, 4)).toEqual(Buffer.from([4, 1, 42, 0]));
+    expect(node.readUInt32LE(4 + 20)).toBe(0x7e57d15c);
+    expect(node.subarray(4 + 24, 4 + 36)).toEqual(Buffer.alloc(12));
+    expect([node[4 + 36], node[4 + 37]]).toEqual([1, 1]);
+    const text = describeEntry({ partition: p, loader: '/EFI/BOOT/BOOTX64.EFI' });
+    expect(text).toBe('HD(2,MBR,0x7E57D15C,0x1800,0x4000)/\\EFI\\BOOT\\BOOTX64.EFI');
+    const store = parseVarStore(
+      bootVarStore(fs.readFileSync(ovmfSplit().vars), { partition: p, loader: '/EFI/BOOT/BOOTX64.EFI' }),
+    );
+    const boot = store.variables.find((v) => v.name === 'Boot0000')!;
+    expect(devicePathText(parseLoadOption(boot.data).devicePath)).toBe(text);
+  });
+
+  it('a logical partition or no table: refused with the disk and the reason', () => {
+    const img = buildMbrDisk([{ type: 'linux', sizeMiB: 2 }], [{ type: 'esp', sizeMiB: 4 }]);
+    expect(() => diskPartition(img, 5)).toThrow(`${img}: partition 5 is a logical MBR partition`);
+    expect(() => diskPartition(img, 3)).toThrow(`${img}: no MBR partition 3`);
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-be-')), 'blank.img');
+    fs.writeFileSync(f, Buffer.alloc(1 << 20));
+    expect(() => diskPartition(f, 1)).toThrow(/: no partition table.*a boot entry needs a GPT or MBR partition/);
   });
 });

@@ -1,20 +1,22 @@
 // `tendril boot --entry ID | --default [options]` (BOOT_COMMAND lists them).
-// Discovers entries, builds the plan, prints it (--dry-run) or loads and executes it. A
-// failed load is reported with its hint and, for --default, the next bootable entry in menu
-// order is tried; the process keeps running, so the menu can call bootEntry() too.
+// Discovers entries, plans the boot through the dispatch (plan.ts: kexec, a VM for efi entries,
+// or unavailable with the reason), prints the plan (--dry-run) or executes it. A failed load,
+// a VM that cannot run here or a VM that fails to start the loader is reported and, for
+// --default, the next bootable entry in menu order is tried.
 
 import * as fs from 'node:fs';
 import { DISCOVERY_OPTIONS } from '../discovery/commands';
 import { discover } from '../discovery/discover';
 import { isBootable, type MenuEntry, type MenuSettings } from '../discovery/model';
-import { type ConsolePolicy, consolesFromProcCmdline } from './cmdline';
-import { KexecError, formatFailure } from './errors';
-import { execLoaded, loadPlan } from './load';
-import { type FsLookup, type PlanOptions, describePlan, planBoot } from './plan';
-import { streamProgress } from './progress';
-import { stage } from './stages';
+import { type ConsolePolicy, consolesFromProcCmdline } from '../kexec/cmdline';
+import { KexecError, formatFailure } from '../kexec/errors';
+import { streamProgress } from '../kexec/progress';
+import { stage } from '../kexec/stages';
 import { ArgError, choice, commandArgs, type CommandSpec, flag, num, text } from '../util/args';
 import { printable } from '../util/printable';
+import { VM_OPTIONS } from '../vm/command';
+import { execute } from './execute';
+import { describe, plan, type PlanContext, type VmChoices } from './plan';
 
 export interface BootArgs {
   readonly entry?: string;
@@ -29,6 +31,8 @@ export interface BootArgs {
   readonly fallback: boolean;
   /** Per-device discovery deadline in ms. */
   readonly deadlineMs?: number;
+  /** For efi entries (the VM path). */
+  readonly vm: VmChoices;
 }
 
 export const BOOT_DEVICE_DEADLINE_MS = 30_000;
@@ -55,13 +59,22 @@ const BOOT_OPTIONS = {
     help: `per-device discovery deadline (default ${BOOT_DEVICE_DEADLINE_MS})`,
   }),
   noFallback: flag({ help: 'with --default, stop after the first failure' }),
+  // The VM path (efi entries): src/boot/vm-plan.ts.
+  firmware: VM_OPTIONS.firmware,
+  secureBoot: VM_OPTIONS.secureBoot,
+  vars: VM_OPTIONS.vars,
+  cpus: VM_OPTIONS.cpus,
+  memory: VM_OPTIONS.memory,
+  writeThrough: flag({
+    help: "efi entries: the VM writes through to the disk holding the loader (default: read-only, the guest's writes go to an in-memory overlay)",
+  }),
 };
 
 export const BOOT_COMMAND: CommandSpec<typeof BOOT_OPTIONS, BootArgs> = {
   name: 'boot',
   synopsis:
-    '(--entry ID | --default) [--dry-run] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback]',
-  summary: 'Boot an entry without the menu.',
+    '(--entry ID | --default) [--dry-run] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback] [--firmware FILE] [--secure-boot] [--vars FILE] [--cpus N] [--memory SIZE] [--write-through]',
+  summary: 'Boot an entry without the menu: kexec, or for efi entries a KVM virtual machine running UEFI firmware.',
   options: BOOT_OPTIONS,
   build: ({ opts: o }) => {
     if ((o.entry === undefined) === !o.default) throw new ArgError('give exactly one of --entry ID or --default');
@@ -77,6 +90,16 @@ export const BOOT_COMMAND: CommandSpec<typeof BOOT_OPTIONS, BootArgs> = {
       ...(o.consolePolicy !== undefined ? { consolePolicy: o.consolePolicy } : {}),
       fallback: o.default && !o.noFallback,
       ...(o.deviceDeadline !== undefined ? { deadlineMs: o.deviceDeadline } : {}),
+      vm: {
+        ...(o.firmware !== undefined ? { firmware: o.firmware } : {}),
+        ...(o.secureBoot ? { secureBoot: true } : {}),
+        ...(o.vars !== undefined ? { vars: o.vars } : {}),
+        ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+        ...(o.memory !== undefined ? { ramBytes: o.memory } : {}),
+        ...(o.writeThrough ? { writeThrough: true } : {}),
+        ...(o.append.length ? { append: o.append.join(' ') } : {}),
+        ...(o.cmdline !== undefined ? { replace: o.cmdline } : {}),
+      },
     };
   },
 };
@@ -118,35 +141,50 @@ function ownConsoles(): string[] {
 }
 
 /**
- * Plan (and unless dry-run, load and execute) the candidates in order. Returns the exit code;
- * on a successful real boot it does not return. The menu calls this with one candidate.
+ * Plan (and unless dry-run, execute) the candidates in order. Returns the exit code; a real kexec
+ * does not return. A VM run returns its status (`tendril vm`'s: 0 when the guest powered off);
+ * a VM that could not start the loader, like an entry that cannot boot here, falls through to
+ * the next candidate.
  */
 export async function bootEntries(
   list: readonly MenuEntry[],
-  lookup: FsLookup,
-  opts: PlanOptions & { readonly dryRun: boolean },
+  ctx: PlanContext,
+  dryRun: boolean,
   io: BootIo = defaultIo,
 ): Promise<number> {
   for (const [n, entry] of list.entries()) {
     if (n > 0) io.err.write(`tendril: trying next entry '${printable(entry.id)}'\n`);
     try {
-      // A broken entry is refused here, with its reason.
-      const plan = await planBoot(entry, lookup, opts);
-      if (opts.dryRun) {
+      // A broken entry is refused here (KexecError), with its reason.
+      const p = await plan(entry, ctx);
+      if (p.kind === 'unavailable') {
+        if (dryRun) io.out.write(await describe(p, ctx.lookup));
+        io.err.write(`tendril: entry '${printable(entry.id)}' cannot boot here: ${printable(p.reason)}\n`);
+        continue;
+      }
+      if (dryRun) {
         // Hashing a large file takes a while: its progress goes to stderr, the plan to stdout.
-        io.out.write(await describePlan(plan, lookup, { progress: streamProgress(io.err) }));
+        io.out.write(await describe(p, ctx.lookup, { progress: streamProgress(io.err) }));
         return 0;
       }
-      io.err.write(
-        `tendril: loading '${printable(entry.displayTitle)}' (${printable(plan.kernel.label)}) with ${plan.syscall}\n`,
-      );
-      for (const w of plan.warnings) io.err.write(`tendril: warning: ${printable(w)}\n`);
-      const r = await loadPlan(plan, lookup, streamProgress(io.err));
-      io.err.write(
-        `tendril: loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms; cmdline: ${printable(plan.cmdline)}\n`,
-      );
-      stage('kexec');
-      execLoaded((s) => io.err.write(`tendril: ${printable(s)}\n`));
+      if (p.kind === 'kexec') {
+        io.err.write(
+          `tendril: loading '${printable(entry.displayTitle)}' (${printable(p.kexec.kernel.label)}) with ${p.kexec.syscall}\n`,
+        );
+        for (const w of p.kexec.warnings) io.err.write(`tendril: warning: ${printable(w)}\n`);
+      }
+      const r = await execute(p, {
+        lookup: ctx.lookup,
+        say: (s) => io.err.write(`tendril: ${s}\n`),
+        progress: streamProgress(io.err),
+      });
+      const o = r.outcome;
+      // The loader never started (missing, refused by Secure Boot) or the VM never ran: try the next.
+      if (o.status === 2 || o.status === 3) {
+        io.err.write(`tendril: entry '${printable(entry.id)}': the VM ended with status ${o.status}\n`);
+        continue;
+      }
+      return o.status;
     } catch (e) {
       if (e instanceof KexecError) {
         io.err.write(`tendril: entry '${printable(entry.id)}': ${formatFailure(e.failure)}\n`);
@@ -195,14 +233,18 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
     }
     return await bootEntries(
       list,
-      (id) => session.fs(id),
       {
-        dryRun: args.dryRun,
-        ownConsoles: ownConsoles(),
-        ...(args.append !== undefined ? { append: args.append } : {}),
-        ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),
-        ...(args.consolePolicy ? { consolePolicy: args.consolePolicy } : {}),
+        lookup: (id) => session.fs(id),
+        devices: session.result.devices,
+        kexec: {
+          ownConsoles: ownConsoles(),
+          ...(args.append !== undefined ? { append: args.append } : {}),
+          ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),
+          ...(args.consolePolicy ? { consolePolicy: args.consolePolicy } : {}),
+        },
+        vm: args.vm,
       },
+      args.dryRun,
       io,
     );
   } finally {

@@ -1,0 +1,52 @@
+// Runs a plan from plan.ts: a kexec plan is loaded and executed (it does not come back unless it
+// fails, then KexecError), a VM plan runs tendril's VM until the guest ends and comes back with
+// its outcome; an unavailable plan is refused with its reason.
+
+import { execLoaded, loadPlan } from '../kexec/load';
+import type { FsLookup } from '../kexec/plan';
+import type { ProgressFn } from '../kexec/progress';
+import { stage } from '../kexec/stages';
+import { printable } from '../util/printable';
+import { runVm, type VmOutcome } from '../vm/command';
+import type { Plan } from './plan';
+
+export interface ExecuteEnv {
+  readonly lookup: FsLookup;
+  /** Messages on the way (already printable). */
+  readonly say: (line: string) => void;
+  /** Progress of loading a kexec plan's files. */
+  readonly progress?: ProgressFn;
+  /** After the kernel is loaded, before kexec: close what holds the disks and the terminal. */
+  readonly beforeKexec?: () => Promise<void>;
+  /** Runs the VM with this process's terminal handed over (the menu leaves its screen first). */
+  readonly withTerminal?: (run: () => Promise<VmOutcome>) => Promise<VmOutcome>;
+}
+
+/** An entry the host cannot boot; the message is the plan's reason. */
+export class UnavailableError extends Error {}
+
+export async function execute(p: Plan, env: ExecuteEnv): Promise<{ readonly kind: 'vm'; readonly outcome: VmOutcome }> {
+  switch (p.kind) {
+    case 'unavailable':
+      throw new UnavailableError(p.reason);
+    case 'vm': {
+      env.say(
+        `starting '${printable(p.title)}' in a VM: ${printable(p.bootVariable.devicePath)} on ${printable(p.disks[0]?.path ?? '')}`,
+      );
+      stage('vm');
+      const run = () => runVm(p.options);
+      const outcome = await (env.withTerminal ? env.withTerminal(run) : run());
+      return { kind: 'vm', outcome };
+    }
+    case 'kexec': {
+      const plan = p.kexec;
+      const r = await loadPlan(plan, env.lookup, env.progress);
+      env.say(
+        `loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms; cmdline: ${printable(plan.cmdline)}`,
+      );
+      await env.beforeKexec?.();
+      stage('kexec');
+      return execLoaded((s) => env.say(printable(s)));
+    }
+  }
+}

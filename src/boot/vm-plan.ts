@@ -1,0 +1,162 @@
+// The VM plan for an `efi` entry: the whole disk holding the loader's partition becomes VM disk 0
+// (copy-on-write overlay unless write-through was asked for), the loader's path and options become
+// Boot0000 (HD(partition)/File(path) + LoadOptions), the firmware is Debian's OVMF unless one is
+// given. Everything is decided and checked here, before anything runs, so `--dry-run` shows what
+// the run would do; src/vm/command.ts runVm() executes it.
+
+import * as fs from 'node:fs';
+import type { DeviceReport, EfiTarget, MenuEntry } from '../discovery/model';
+import { describeEntry, diskPartition, efiPath } from '../vm/boot-entry';
+import type { DiskMode } from '../vm/disk';
+import { loadFirmware, type FirmwareKind } from '../vm/firmware';
+import { defaultGuestRam } from '../vm/memory';
+import type { VmOptions } from '../vm/protocol';
+
+/** What the user chose for the VM (`tendril boot` options, the menu's write-through). */
+export interface VmChoices {
+  readonly firmware?: string;
+  readonly secureBoot?: boolean;
+  /** Keep the variables in this file; in memory for the run when absent. */
+  readonly vars?: string;
+  readonly cpus?: number;
+  readonly ramBytes?: number;
+  /** The loader's disk is written through instead of getting an in-memory overlay. */
+  readonly writeThrough?: boolean;
+  /** Replaces the entry's options (the editor, `--cmdline`). */
+  readonly replace?: string;
+  /** Appended to them (`--append`). */
+  readonly append?: string;
+}
+
+export interface VmPlanDisk {
+  readonly path: string;
+  readonly mode: Extract<DiskMode, 'cow' | 'rw'>;
+  /** Why it is there: the loader's disk. */
+  readonly holds: string;
+}
+
+export interface VmPlan {
+  readonly kind: 'vm';
+  readonly entryId: string;
+  readonly title: string;
+  readonly firmware: { readonly code: string; readonly kind: FirmwareKind; readonly varsTemplate: string };
+  readonly variables: { readonly kind: 'memory' } | { readonly kind: 'file'; readonly path: string };
+  readonly secureBoot: boolean;
+  readonly disks: readonly VmPlanDisk[];
+  readonly bootVariable: { readonly name: 'Boot0000'; readonly devicePath: string; readonly loadOptions?: string };
+  readonly cpus: number;
+  readonly ramBytes: number;
+  /** What runVm() is given. */
+  readonly options: VmOptions;
+}
+
+/** Thrown when an efi entry has no VM plan; the message is the one-line reason. */
+export class VmPlanError extends Error {}
+
+export const DEFAULT_VM_CPUS = 2;
+
+/** The disk and partition that hold `fsId`, from discovery's device reports. */
+function loaderDisk(fsId: string, devices: readonly DeviceReport[]): { disk: string; partition: number } {
+  for (const d of devices) {
+    const f = d.filesystems.find((x) => x.fsId === fsId);
+    if (!f) continue;
+    if (f.partition === 0)
+      throw new VmPlanError(
+        `the loader's filesystem ${fsId} fills the whole of ${d.device.path} (no partition table); a boot variable names a partition`,
+      );
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d.device.path);
+    } catch (e) {
+      throw new VmPlanError(`${d.device.path}: stat: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (!st.isFile() && !st.isBlockDevice())
+      throw new VmPlanError(
+        `the loader's filesystem ${fsId} is ${d.device.path}, a host directory, not a disk the VM can be given`,
+      );
+    return { disk: d.device.path, partition: f.partition };
+  }
+  throw new VmPlanError(`filesystem ${fsId} is on no discovered disk`);
+}
+
+/** The loader's LoadOptions: the entry's options (or the replacement), then --append; none when neither. */
+function loadOptions(t: EfiTarget, c: VmChoices): string | undefined {
+  const base = c.replace ?? t.options;
+  if (base === undefined && c.append === undefined) return undefined;
+  return [base, c.append].filter((s) => s !== undefined && s !== '').join(' ');
+}
+
+/** The VM plan for `entry`'s efi target. Throws VmPlanError with the reason there is none. */
+export function planVm(entry: MenuEntry, t: EfiTarget, devices: readonly DeviceReport[], c: VmChoices): VmPlan {
+  const { disk, partition } = loaderDisk(t.image.fsId, devices);
+  let loader: string;
+  let devicePath: string;
+  try {
+    loader = efiPath(t.image.path);
+    devicePath = describeEntry({ partition: diskPartition(disk, partition), loader });
+  } catch (e) {
+    throw new VmPlanError((e as Error).message);
+  }
+  let fw: ReturnType<typeof loadFirmware>;
+  try {
+    fw = loadFirmware({ firmware: c.firmware, secureBoot: c.secureBoot });
+  } catch (e) {
+    throw new VmPlanError((e as Error).message);
+  }
+  const args = loadOptions(t, c);
+  const mode = c.writeThrough ? 'rw' : 'cow';
+  const cpus = c.cpus ?? DEFAULT_VM_CPUS;
+  const ramBytes = c.ramBytes ?? defaultGuestRam();
+  const options: VmOptions = {
+    ...(c.firmware !== undefined ? { firmware: c.firmware } : {}),
+    ...(c.vars !== undefined ? { vars: c.vars } : {}),
+    secureBoot: c.secureBoot === true,
+    disks: [{ path: disk, mode }],
+    loader: { disk: 0, partition, path: loader },
+    ...(args !== undefined ? { loaderArgs: args } : {}),
+    ramBytes,
+    cpus,
+    stats: false,
+  };
+  return {
+    kind: 'vm',
+    entryId: entry.id,
+    title: entry.displayTitle,
+    firmware: { code: fw.path, kind: fw.kind, varsTemplate: fw.varsFrom },
+    variables: c.vars === undefined ? { kind: 'memory' } : { kind: 'file', path: c.vars },
+    secureBoot: c.secureBoot === true,
+    disks: [{ path: disk, mode, holds: `${t.image.fsId}:${t.image.path}` }],
+    bootVariable: { name: 'Boot0000', devicePath, ...(args !== undefined ? { loadOptions: args } : {}) },
+    cpus,
+    ramBytes,
+    options,
+  };
+}
+
+const GIB = 1 << 30;
+const MIB = 1 << 20;
+const sizeText = (n: number): string => (n % GIB === 0 ? `${n / GIB} GiB` : `${Math.round(n / MIB)} MiB`);
+
+/** The plan as `--dry-run` prints it (raw lines: the caller makes them printable). */
+export function vmPlanLines(p: VmPlan): string[] {
+  const lines = [
+    `firmware: ${p.firmware.code} (${p.firmware.kind === 'code' ? 'CODE image' : 'unified image'})`,
+    `variable store template: ${p.firmware.varsTemplate}${p.secureBoot ? ' (Secure Boot keys enrolled, Secure Boot on)' : ''}`,
+    p.variables.kind === 'memory'
+      ? 'variables: in memory for this run (--vars FILE keeps them)'
+      : `variables: kept in ${p.variables.path} (${fs.existsSync(p.variables.path) ? 'read from it' : 'created from the template'}; written atomically at the end)`,
+  ];
+  p.disks.forEach((d, i) =>
+    lines.push(
+      `disk ${i}: ${d.path} ${d.mode === 'rw' ? 'WRITE-THROUGH (the guest writes to it)' : 'read-only, guest writes go to an in-memory copy-on-write overlay'}; holds ${d.holds}`,
+    ),
+  );
+  lines.push(`boot variable: ${p.bootVariable.name} = ${p.bootVariable.devicePath}; BootOrder = 0000`);
+  lines.push(
+    p.bootVariable.loadOptions === undefined
+      ? 'load options: none'
+      : `load options (${Buffer.byteLength(p.bootVariable.loadOptions, 'utf16le') + 2} bytes UCS-2): ${p.bootVariable.loadOptions}`,
+  );
+  lines.push(`vCPUs: ${p.cpus}`, `memory: ${sizeText(p.ramBytes)}`);
+  return lines;
+}
