@@ -1,5 +1,5 @@
 // Is a file an EFI application this machine's firmware can start? A PE/COFF image (UEFI spec
-// §2.1.1) whose machine is the platform's (x64: 0x8664) and whose subsystem is 10 (EFI
+// 2.1.1 UEFI Images; docs/esp.md §2) whose machine is the platform's (x64: 0x8664) and whose subsystem is 10 (EFI
 // application; 11/12 are drivers, which a boot entry cannot be). Only the headers are read;
 // the version resource too when asked (what the program says it is, for titles).
 

@@ -1,5 +1,5 @@
 // Automatic entries for the EFI programs an ESP holds, as systemd-boot adds "Windows Boot
-// Manager" and "EFI Default Loader" (docs/bls.md §12): they boot in tendril's VM, so an OS that
+// Manager" and "EFI Default Loader" (docs/esp.md §1, §4, §5): they boot in tendril's VM, so an OS that
 // only UEFI can start (Windows, a shim + GRUB install, anything on the removable-media path)
 // is in the menu. For each ESP (GPT type C12A7328-…, MBR type 0xEF):
 //
