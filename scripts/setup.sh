@@ -13,6 +13,8 @@ APT_PACKAGES=(
   grub-common
   # UKIs (stub + objcopy), kernels, firmware, emulation; Secure Boot test signing (sbsign, openssl)
   systemd-boot-efi binutils linux-image-amd64 ovmf qemu-system-x86 qemu-utils acpica-tools sbsigntool openssl
+  # EFI applications with a PE version resource for the ESP-entry tests (windres, ld --subsystem 10)
+  binutils-mingw-w64-x86-64
   # initramfs and the rescue shell
   busybox-static zstd xz-utils kmod cpio file
   # menu tests, grub-mkconfig fixture, benches

@@ -1,7 +1,7 @@
 // The same boot found twice: Fedora's grub.cfg `blscfg` re-reads the BLS snippets the BLS
 // source already read, and sprout's autoconfigure does the same. Entries that would boot
 // exactly the same bytes with the same command line are one entry; the more specific
-// source is kept (BLS > UKI > sprout > syslinux > grub) and any default naming the dropped
+// source is kept (BLS > UKI > sprout > syslinux > grub > the automatic ESP entries) and any default naming the dropped
 // id is pointed at the kept one.
 
 import { diag, type Diagnostic } from './diagnostics';
@@ -12,9 +12,10 @@ const RANK: Record<SourceEntry['origin']['source'], number> = {
   bls: 0,
   uki: 1,
   sprout: 2,
-  auto: 3,
-  syslinux: 4,
-  grub: 5,
+  syslinux: 3,
+  grub: 4,
+  // A config that names the same program (a BLS `efi` or grub `chainloader` of bootmgfw.efi) says more.
+  esp: 5,
 };
 
 function ref(r: FileRef): string {

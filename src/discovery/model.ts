@@ -129,7 +129,8 @@ export interface DeviceReport {
 
 // ---------------------------------------------------------------- boot entries
 
-export type EntrySource = 'bls' | 'uki' | 'grub' | 'syslinux' | 'sprout' | 'auto';
+/** 'esp': the automatic entries for the EFI programs on an ESP (sources/esp.ts). */
+export type EntrySource = 'bls' | 'uki' | 'grub' | 'syslinux' | 'sprout' | 'esp';
 
 /** A file on a discovered filesystem. */
 export interface FileRef {

@@ -21,6 +21,7 @@ import {
 import { MAX_EXPANSION_BYTES, MAX_EXPANSION_BYTES_PER_DISK, MAX_FILES_PER_ENTRY } from '../limits';
 import { at, type Where } from '../config/lines';
 import { parseEntryName } from './bootcount';
+import { inspectEfiProgram } from '../pe/efiapp';
 import { resolveBlsPath, type Resolved } from './paths';
 import type { FsErrorCode } from '../fs/types';
 
@@ -116,6 +117,15 @@ export async function buildBlsEntry(
     }
   }
   const image = l.kind === 'uki-url' ? undefined : await resolve(l.kind, l.value, l.line);
+  if (l.kind === 'efi' && image && reason === undefined) {
+    // sd-boot would hand any file to LoadImage; a file the firmware refuses is broken here, with why.
+    const app = await inspectEfiProgram(c.mount.fs, image.path, c.arch);
+    if (!app.ok) {
+      reason = `efi ${app.reason} on ${rep.fsId}`;
+      if (app.errno) errno = app.errno;
+      diagnostics.push(diag('error', SRC, `${reason}; entry cannot boot`, at(where, l.line)));
+    }
+  }
 
   // Grub variables in options/initrd (Fedora 30-32, RHEL 8), bounded per snippet and per disk:
   // past either budget the entry cannot boot (its command line would be cut).

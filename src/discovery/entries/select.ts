@@ -4,7 +4,8 @@
 //
 // Menu order: BLS and UKI entries are sorted by the BLS rules (sort.ts); entries from
 // grub, syslinux and sprout follow in the order their sources produced them (their own
-// config order, which their authors chose); auto entries come last, as in sd-boot.
+// config order, which their authors chose); the automatic ESP entries (sources/esp.ts) come
+// last, as sd-boot's auto entries do, in discovery order.
 //
 // Default precedence: --default on the command line > loader.conf `default` (glob or
 // @saved) > a source's own default (grub saved_entry, sprout) in filesystem order > the
@@ -57,7 +58,7 @@ function groupOf(e: SourceEntry): number {
     case 'bls':
     case 'uki':
       return 0;
-    case 'auto':
+    case 'esp':
       return 2;
     default:
       return 1;
@@ -66,7 +67,7 @@ function groupOf(e: SourceEntry): number {
 
 /** May this entry become the default without anyone naming it (sd-boot LOADER_TYPE_MAY_AUTO_SELECT)? */
 function autoSelectable(e: SourceEntry): boolean {
-  return e.origin.source !== 'auto' && isBootable(e) && !e.hidden;
+  return e.origin.source !== 'esp' && isBootable(e) && !e.hidden;
 }
 
 /** 'vda:1 /grub/grub.cfg' → 'grub.cfg'. */
@@ -93,7 +94,7 @@ export function finalizeEntries(
   let list = [...input];
   if (noAuto?.autoEntries === false) {
     const before = list.length;
-    list = list.filter((e) => e.origin.source !== 'auto');
+    list = list.filter((e) => e.origin.source !== 'esp');
     if (list.length !== before)
       diagnostics.push(
         diag('info', SRC, `auto-entries no (${noAuto.from}): ${before - list.length} auto entries hidden`),

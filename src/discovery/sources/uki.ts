@@ -6,9 +6,10 @@ import { type Diagnostic, diag, errorMessage } from '../diagnostics';
 import { type DirEntry, type FileSystem, FsError } from '../fs/types';
 import { parseEntryName } from '../entries/bootcount';
 import { originOf, type FileRef, type SourceEntry, type UkiTarget } from '../model';
-import { PE_MACHINE, PeError, machineName, parsePeHandle } from '../uki/pe';
+import { ARCH_MACHINE } from '../pe/efiapp';
+import { PeError, machineName, parsePeHandle } from '../uki/pe';
 import { type AddonInfo, addonNames, addonRejection, describeUki, readAddon } from '../uki/uki';
-import type { EfiArch, EntrySourceFn, MountedFs, SourceContext, SourceResult } from './context';
+import type { EntrySourceFn, MountedFs, SourceContext, SourceResult } from './context';
 
 /** Most UKIs we look at in one /EFI/Linux (the rest are reported, not read). */
 export const MAX_UKIS_PER_DIR = 256;
@@ -19,15 +20,6 @@ export const MAX_UKI_SIZE = 0x7fffffff;
 
 const UKI_DIR = '/EFI/Linux';
 const GLOBAL_ADDON_DIR = '/loader/addons';
-
-const ARCH_MACHINE: Record<EfiArch, number> = {
-  x64: PE_MACHINE.x64,
-  ia32: PE_MACHINE.ia32,
-  aa64: PE_MACHINE.aa64,
-  arm: PE_MACHINE.arm,
-  riscv64: PE_MACHINE.riscv64,
-  loongarch64: PE_MACHINE.loongarch64,
-};
 
 /** Is this directory entry a UKI candidate (docs/bls.md §1.2 Type #2 rules)? */
 export function isUkiName(d: DirEntry): boolean {

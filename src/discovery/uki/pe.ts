@@ -32,6 +32,8 @@ const DOS_HEADER_SIZE = 64;
 const COFF_HEADER_SIZE = 24; // 'PE\0\0' + 20-byte COFF header
 /** Bytes of the optional header we need (magic @0 .. Subsystem @68, +2). */
 const OPT_NEEDED = 70;
+/** Bytes up to the end of the resource data directory entry (PE32+: 112 + 2*8 + 8). */
+const OPT_WANTED = 136;
 const SECTION_ENTRY_SIZE = 40;
 
 export class PeError extends Error {
@@ -76,6 +78,8 @@ export interface PeImage {
   readonly machine: number;
   readonly subsystem: number;
   readonly sections: readonly PeSection[];
+  /** Data directory 2 (resources), when the optional header has it and it is not empty. */
+  readonly resourceDirectory?: { readonly rva: number; readonly size: number };
 }
 
 interface ReadReq {
@@ -123,12 +127,20 @@ function* parser(size: number, file: string): Generator<ReadReq, PeImage, Uint8A
     );
   }
 
-  const opt = yield { pos: optPos, len: OPT_NEEDED };
+  const opt = yield { pos: optPos, len: Math.min(optSize, OPT_WANTED) };
   const magic = u16le(opt, 0);
   if (magic !== PE32_MAGIC && magic !== PE32PLUS_MAGIC) {
     fail('OptionalHeader.Magic', optPos, `0x${magic.toString(16)} is neither PE32 (0x10b) nor PE32+ (0x20b)`);
   }
   const subsystem = u16le(opt, 68);
+  // NumberOfRvaAndSizes and the data directories follow the fields above; PE32+ has 16 more bytes of them.
+  const dirsAt = magic === PE32_MAGIC ? 96 : 112;
+  let resourceDirectory: { rva: number; size: number } | undefined;
+  if (opt.length >= dirsAt + 24 && u32le(opt, dirsAt - 4) > 2) {
+    const rva = u32le(opt, dirsAt + 16);
+    const len = u32le(opt, dirsAt + 20);
+    if (rva !== 0 && len !== 0) resourceDirectory = { rva, size: len };
+  }
 
   const table = yield { pos: tablePos, len: tableLen };
   const sections: PeSection[] = [];
@@ -178,7 +190,15 @@ function* parser(size: number, file: string): Generator<ReadReq, PeImage, Uint8A
       length,
     });
   }
-  return { file, size, format: magic === PE32_MAGIC ? 'PE32' : 'PE32+', machine, subsystem, sections };
+  return {
+    file,
+    size,
+    format: magic === PE32_MAGIC ? 'PE32' : 'PE32+',
+    machine,
+    subsystem,
+    sections,
+    ...(resourceDirectory ? { resourceDirectory } : {}),
+  };
 }
 
 /** Parse from an in-memory image or a synchronous ByteSource. Throws PeError (or IoError from the source). */

@@ -26,7 +26,7 @@ describe('order and titles', () => {
   it('BLS/UKI sorted, other sources in input order, auto last; titles disambiguated', () => {
     const r = finalizeEntries(
       [
-        entry('auto-efi-shell', { source: 'auto' }),
+        entry('auto-efi-shell', { source: 'esp' }),
         entry('g2', { source: 'grub', title: 'Z' }),
         ...fedora,
         entry('g1', { source: 'grub', title: 'A' }),
@@ -79,7 +79,7 @@ describe('order and titles', () => {
 
   it('auto-entries no hides auto entries', () => {
     const r = finalizeEntries(
-      [entry('a.conf'), entry('auto-windows', { source: 'auto' })],
+      [entry('a.conf'), entry('auto-windows', { source: 'esp' })],
       [lc({ autoEntries: false })],
     );
     expect(files(r.entries)).toEqual(['a.conf']);
@@ -151,7 +151,7 @@ describe('default entry', () => {
   });
   it('auto entries, hidden and unbootable entries are not auto-selected', () => {
     const list = [
-      entry('auto-efi-shell', { source: 'auto' }),
+      entry('auto-efi-shell', { source: 'esp' }),
       entry('z.conf', { bootable: false }),
       entry('y.conf', { hidden: true }),
       entry('b.conf'),
@@ -159,7 +159,7 @@ describe('default entry', () => {
     expect(finalizeEntries(list, []).settings.defaultId).toBe('b.conf');
   });
   it('nothing selectable: entry 0, and a 0 or hidden timeout becomes 10 s', () => {
-    const list = [entry('a.conf', { bootable: false }), entry('auto-x', { source: 'auto' })];
+    const list = [entry('a.conf', { bootable: false }), entry('auto-x', { source: 'esp' })];
     for (const t of [{ kind: 'seconds', seconds: 0 } as const, { kind: 'menu-hidden' } as const]) {
       const r = finalizeEntries(list, [lc({ timeout: t })]);
       expect(r.settings.defaultId).toBe('a.conf');

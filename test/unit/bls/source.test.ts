@@ -8,6 +8,7 @@ import { blsSource, entryDirs } from '../../../src/discovery/sources/bls';
 import { finalizeEntries } from '../../../src/discovery/entries/select';
 import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { context, DATA, mount, tree } from './fixture';
+import { systemdBootEfi } from '../../../initramfs/host';
 import { isBootable, reasonOf, targetOf } from '../../fixtures/status';
 
 const MID = '6a9857a393724b7a981ebb5b8495b9ea';
@@ -104,13 +105,45 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
     expect(up.diagnostics.map((d) => [d.severity, d.line])).toEqual([['info', 3]]);
   });
 
-  it('efi entries route to the VM path with their options', async () => {
-    const r = await blsSource(context([esp()]));
+  it('efi entries route to the VM path with their options (a real EFI application: systemd-boot)', async () => {
+    const dir = tmp({});
+    fs.cpSync(path.join(DATA, 'sdboot-esp'), dir, { recursive: true });
+    fs.copyFileSync(systemdBootEfi(), path.join(dir, 'EFI/tools/shellx64.efi'));
+    const r = await blsSource(context([mount(dir, { fsId: 'vda:1', role: 'esp' })]));
     expect(targetOf(byFile(r.entries, 'shell.conf'))).toEqual({
       kind: 'efi',
       image: { fsId: 'vda:1', path: '/EFI/tools/shellx64.efi' },
       options: '-nostartup',
     });
+  });
+
+  it('an efi file that is not an EFI application for x64 is broken, saying why', async () => {
+    // The checked-in shellx64.efi is text.
+    const text = byFile((await blsSource(context([esp()]))).entries, 'shell.conf');
+    expect(reasonOf(text)).toBe(
+      'efi /EFI/tools/shellx64.efi is not a PE/COFF image (e_magic: file too small for a DOS header (11 < 64 bytes)) on vda:1',
+    );
+    expect(text.diagnostics.map((d) => [d.severity, d.line])).toEqual([['error', 2]]);
+    // A real PE for another machine (arm64 header on systemd-boot) and a real one that is a driver.
+    const bytes = fs.readFileSync(systemdBootEfi());
+    const pe = bytes.readUInt32LE(0x3c);
+    const arm = Buffer.from(bytes);
+    arm.writeUInt16LE(0xaa64, pe + 4);
+    const driver = Buffer.from(bytes);
+    driver.writeUInt16LE(11, pe + 24 + 68);
+    const dir = tmp({
+      'loader/entries/arm.conf': 'title Arm\nefi /arm.efi\n',
+      'loader/entries/driver.conf': 'title Driver\nefi /driver.efi\n',
+      'arm.efi': arm,
+      'driver.efi': driver,
+    });
+    const r = await blsSource(context([mount(dir, { fsId: 'vda:1', role: 'esp' })]));
+    expect(reasonOf(byFile(r.entries, 'arm.conf'))).toBe(
+      'efi /arm.efi is a PE image for aa64 (machine 0xaa64), not x64 on vda:1',
+    );
+    expect(reasonOf(byFile(r.entries, 'driver.conf'))).toBe(
+      'efi /driver.efi has PE subsystem 11 (EFI boot service driver), not 10 (EFI application) on vda:1',
+    );
   });
 
   it('a missing kernel or initrd keeps the entry, unbootable, with file + line + path', async () => {

@@ -6,6 +6,7 @@ import { FileSource } from '../../../src/discovery/io/source';
 import type { EfiTarget, LinuxTarget, MultibootTarget } from '../../../src/discovery/model';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { fixture, makeCtx, type TestCtx } from './helpers';
+import { systemdBootEfi } from '../../../initramfs/host';
 import * as path from 'node:path';
 import { declaredOf, isBootable, reasonOf, targetOf, type HasStatus } from '../../fixtures/status';
 
@@ -83,7 +84,8 @@ describe('Arch Linux with /boot on the ESP, os-prober Windows entries', () => {
           'intel-ucode.img': 'u',
           'initramfs-linux.img': 'i',
           'initramfs-linux-fallback.img': 'f',
-          'EFI/Microsoft/Boot/bootmgfw.efi': 'MZ',
+          // A real EFI application stands in for Windows' boot manager.
+          'EFI/Microsoft/Boot/bootmgfw.efi': fs.readFileSync(systemdBootEfi()),
         },
       },
       { device: 'nvme0n1', partition: 2, uuid: '4e2d6c8a-1b3f-4a5c-8d7e-9f0a1b2c3d4e', files: { 'etc/': '' } },

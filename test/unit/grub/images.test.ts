@@ -11,12 +11,16 @@ import type { FsReport, FsType, LinuxTarget } from '../../../src/discovery/model
 import type { MountedFs, SourceContext } from '../../../src/discovery/sources/context';
 import { scanGrub } from '../../../src/discovery/sources/grub';
 import { fixture } from './helpers';
-import { isBootable, targetOf } from '../../fixtures/status';
+import { systemdBootEfi, systemdStub } from '../../../initramfs/host';
+import { createHash } from 'node:crypto';
+import { isBootable, reasonOf, targetOf } from '../../fixtures/status';
+
+const sha256 = (f: string): string => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-grub-img-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function tree(name: string, files: Record<string, string>): string {
+function tree(name: string, files: Record<string, string | Uint8Array>): string {
   const dir = path.join(tmp, name);
   for (const [p, c] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
@@ -81,7 +85,8 @@ describe('grub.cfg on real images', () => {
         'intel-ucode.img': 'u',
         'initramfs-linux.img': 'i',
         'initramfs-linux-fallback.img': 'f',
-        'EFI/Microsoft/Boot/bootmgfw.efi': 'MZ',
+        // A real EFI application stands in for Windows' boot manager.
+        'EFI/Microsoft/Boot/bootmgfw.efi': fs.readFileSync(systemdBootEfi()),
       }),
     );
     expect(blkid(esp, 'UUID')).toBe('7E3A-21C9');
@@ -97,6 +102,51 @@ describe('grub.cfg on real images', () => {
       '/intel-ucode.img',
       '/initramfs-linux-fallback.img',
     ]);
+  });
+
+  it('chainloader of an EFI file: an x64 EFI application is an efi target; anything else is broken, saying why', async () => {
+    const sdboot = fs.readFileSync(systemdBootEfi());
+    const drv = Buffer.from(sdboot);
+    drv.writeUInt16LE(12, drv.readUInt32LE(0x3c) + 24 + 68); // subsystem: EFI runtime driver
+    const esp = fatImage(
+      'chain-esp',
+      '0c4a1e55',
+      tree('chain-esp', {
+        'EFI/debian/grub.cfg': [
+          'menuentry "systemd-boot" { chainloader /EFI/systemd/systemd-bootx64.efi --flag "a b"; }',
+          'menuentry "text" { chainloader /EFI/debian/grub.cfg; }',
+          'menuentry "ELF" { chainloader /EFI/systemd/linuxx64.elf.stub; }',
+          'menuentry "driver" { chainloader /EFI/drivers/rt.efi; }',
+          '',
+        ].join('\n'),
+        // Upper-case on disk, lower-case in the config: FAT looks names up case-insensitively.
+        'EFI/SYSTEMD/SYSTEMD-BOOTX64.EFI': sdboot,
+        'EFI/systemd/linuxx64.elf.stub': fs.readFileSync(systemdStub().replace(/\.efi\.stub$/, '.elf.stub')),
+        'EFI/drivers/rt.efi': drv,
+      }),
+    );
+    const sum = sha256(esp);
+    const s = await scanGrub(ctxOf([await mount(esp, 'vda', 1, 'vfat', 'esp')]));
+    expect(s.entries.map((e) => [e.title, reasonOf(e) ?? targetOf(e)])).toEqual([
+      [
+        'systemd-boot',
+        {
+          kind: 'efi',
+          image: { fsId: 'vda:1', path: '/EFI/systemd/systemd-bootx64.efi' },
+          options: '--flag "a b"',
+        },
+      ],
+      ['text', "chainloader /EFI/debian/grub.cfg is not a PE/COFF image (e_magic: not 'MZ' (0x6d 0x65)) on vda:1"],
+      [
+        'ELF',
+        "chainloader /EFI/systemd/linuxx64.elf.stub is not a PE/COFF image (e_magic: not 'MZ' (0x7f 0x45)) on vda:1",
+      ],
+      [
+        'driver',
+        'chainloader /EFI/drivers/rt.efi has PE subsystem 12 (EFI runtime driver), not 10 (EFI application) on vda:1',
+      ],
+    ]);
+    expect(sha256(esp)).toBe(sum);
   });
 
   it('Ubuntu: FAT ESP stub → configfile on an ext4 /boot found by UUID', async () => {

@@ -10,7 +10,7 @@ import type { MountedFs } from '../../../src/discovery/sources/context';
 import { sproutSource } from '../../../src/discovery/sources/sprout';
 import { buildFs } from '../../fixtures/images';
 import { EFI_SRC, ESP_TYPE, KERNEL_SRC } from './tree';
-import { isBootable, targetOf } from '../../fixtures/status';
+import { isBootable, reasonOf, targetOf } from '../../fixtures/status';
 
 const DATA = path.join(__dirname, '../../data/sprout');
 const sources: FileSource[] = [];
@@ -53,5 +53,66 @@ describe('sprout on a real FAT ESP', () => {
     expect((targetOf(stable) as LinuxTarget).kernel.fsId).toBe('vda:1');
     expect((targetOf(stable) as LinuxTarget).initrds).toHaveLength(1);
     expect(r.settings).toMatchObject({ defaultId: 'sprout:vda:1:stable', timeout: { kind: 'seconds', seconds: 5 } });
+  });
+
+  it('chainload of an EFI program (listed by title, as sprout sorts them): an x64 EFI application → efi target; a PE for another machine, a non-PE → broken with the reason', async () => {
+    const efi = fs.readFileSync(EFI_SRC);
+    const arm = Buffer.from(efi);
+    arm.writeUInt16LE(0xaa64, arm.readUInt32LE(0x3c) + 4);
+    const toml = [
+      'version = 1',
+      '[actions.shell]',
+      'chainload.path = "\\\\EFI\\\\tools\\\\shell.efi"',
+      'chainload.options = ["-nostartup"]',
+      '[actions.arm]',
+      'chainload.path = "\\\\EFI\\\\tools\\\\arm.efi"',
+      '[actions.text]',
+      'chainload.path = "\\\\EFI\\\\tools\\\\readme.efi"',
+      '[entries.shell]',
+      'title = "shell"',
+      'actions = ["shell"]',
+      '[entries.arm]',
+      'title = "arm"',
+      'actions = ["arm"]',
+      '[entries.text]',
+      'title = "text"',
+      'actions = ["text"]',
+      '',
+    ].join('\n');
+    const img = buildFs(
+      {
+        kind: 'vfat',
+        label: 'ESP',
+        files: {
+          'sprout.toml': toml,
+          'EFI/TOOLS/SHELL.EFI': efi,
+          'EFI/tools/arm.efi': arm,
+          'EFI/tools/readme.efi': 'This is not a program, but the text is longer than a DOS header is.\n',
+        },
+      },
+      32,
+    );
+    const src = FileSource.open(img);
+    sources.push(src);
+    const report: FsReport = {
+      fsId: 'vda:1',
+      device: img,
+      partition: 1,
+      offset: 0,
+      size: src.size,
+      probe: { type: 'vfat', readable: true, label: 'ESP' },
+      partType: ESP_TYPE,
+      role: 'esp',
+    };
+    const m: MountedFs = { report, fs: await openFileSystem(src, 'vfat') };
+    const r = await sproutSource({ filesystems: [m], get: (id) => (id === 'vda:1' ? m : undefined), arch: 'x64' });
+    expect(r.entries.map((e) => [e.sourceId, reasonOf(e) ?? targetOf(e)])).toEqual([
+      ['sprout:vda:1:text', 'chainload: /EFI/tools/readme.efi is neither a Linux kernel nor a PE/EFI image'],
+      [
+        'sprout:vda:1:shell',
+        { kind: 'efi', image: { fsId: 'vda:1', path: '/EFI/tools/shell.efi' }, options: '-nostartup' },
+      ],
+      ['sprout:vda:1:arm', 'chainload: /EFI/tools/arm.efi is a PE image for aa64 (machine 0xaa64), not x64'],
+    ]);
   });
 });

@@ -22,6 +22,8 @@ export function joinCmdline(args: readonly string[]): string {
 }
 
 export type StatFn = (loc: FsLoc, path: string) => Promise<FileStat | FsError>;
+/** Why the file is not an EFI application for this platform (pe/efiapp.ts), or undefined. */
+export type EfiCheckFn = (loc: FsLoc, path: string) => Promise<string | undefined>;
 
 interface Check {
   readonly diagnostics: Diagnostic[];
@@ -68,6 +70,8 @@ export async function buildEntry(
   stat: StatFn,
   /** Shared by the entries of one config (entries/intern.ts). */
   intern: Interner = new Interner(),
+  /** Checks a `chainloader` file; absent: only its existence is checked. */
+  efiCheck?: EfiCheckFn,
 ): Promise<SourceEntry | string> {
   const check: Check = { diagnostics: [...rec.notes], stat, intern };
   const loc = def.file.loc;
@@ -126,8 +130,21 @@ export async function buildEntry(
         line: c.line,
       });
     } else {
+      const before = check.reason;
       const image = await fileRef(c, 'chainloader', check);
       if (image) target = { kind: 'efi', image, ...(c.args.length ? { options: joinCmdline(c.args) } : {}) };
+      // The file is there: is it a program the firmware in the VM can start?
+      if (image && c.res.ok && check.reason === before && efiCheck) {
+        const problem = await efiCheck(c.res.loc, c.res.path);
+        if (problem !== undefined) {
+          fail(check, 'error', `chainloader ${problem} on ${image.fsId}`, {
+            fsId: c.file.loc.refId,
+            file: c.file.path,
+            line: c.line,
+            device: c.file.loc.report.device,
+          });
+        }
+      }
     }
   } else {
     return rec.unsupported ?? 'the entry loads no kernel, multiboot kernel or EFI program';

@@ -6,6 +6,7 @@
 import { entryBytes } from '../../entry-budget';
 import type { SourceEntry } from '../../model';
 import { buildEntry } from './entries';
+import { inspectEfiProgram } from '../../pe/efiapp';
 import type { Interp } from './eval';
 import { type Exec, type MenuCtx, type MenuDef, Recorder, finalMenu, type SourceFile } from './state';
 
@@ -114,6 +115,10 @@ export async function buildMenu(it: Interp, top: MenuCtx, root: SourceFile): Pro
         },
         (loc, p) => it.statFile(loc, p),
         it.interner,
+        async (loc, p) => {
+          const app = await inspectEfiProgram(loc.fs, p, it.ctx.arch);
+          return app.ok ? undefined : app.reason;
+        },
       );
       if (typeof built === 'string') {
         it.report(null, 'info', `entry '${def.title.slice(0, 80)}' not listed: ${built}`, def.line, def.file);

@@ -155,7 +155,9 @@ async function chainload(c: ChainloadCfg, s: Stamper, env: ActionEnv, out: Diagn
   const image = await fileRef(env, s.one(c.path), 'chainload.path', out, w);
   const cmdline = s.options(c.options);
   const m = env.ctx.get(image.fsId)!;
-  const cls = await cached(env.classCache, `${image.fsId}\0${image.path}`, () => classifyImage(m.fs, image.path));
+  const cls = await cached(env.classCache, `${image.fsId}\0${image.path}`, () =>
+    classifyImage(m.fs, image.path, env.ctx.arch),
+  );
   if (!cls.ok) unbootable(out, `chainload: ${cls.reason}`, w);
   if (cls.kind === 'efi') {
     out.push(diag('info', SOURCE, `chainload ${image.path}: ${cls.detail}`, w));

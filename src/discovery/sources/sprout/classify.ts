@@ -1,10 +1,13 @@
 // What a `chainload` target really is, decided by content (docs/sprout.md §17.5), not by name:
 // an x86 bzImage ('HdrS' at 0x202), an arm64 Image ('ARM\x64' at 0x38) or EFI zboot
 // ('MZ' + 'zimg' at 4) → kexec as Linux; a PE with a `.linux` section → UKI; any other PE →
-// an EFI program for the VM path. Only the headers are read (bounded).
+// an EFI program for the VM path, if it is an EFI application for this platform (machine and
+// subsystem 10, pe/efiapp.ts); anything else is a reason. Only the headers are read (bounded).
 
 import { errorMessage } from '../../diagnostics';
 import type { FileSystem } from '../../fs/types';
+import { inspectEfiProgram } from '../../pe/efiapp';
+import type { EfiArch } from '../context';
 
 export type ImageKind = 'linux' | 'uki' | 'efi';
 export type Classified =
@@ -18,7 +21,7 @@ function ascii(b: Uint8Array, at: number, n: number): string {
   return String.fromCharCode(...b.subarray(at, at + n));
 }
 
-export async function classifyImage(fs: FileSystem, path: string): Promise<Classified> {
+export async function classifyImage(fs: FileSystem, path: string, arch: EfiArch): Promise<Classified> {
   let h;
   try {
     h = await fs.open(path);
@@ -51,6 +54,8 @@ export async function classifyImage(fs: FileSystem, path: string): Promise<Class
       const name = ascii(table, i, 8).replace(/\0+$/, '');
       if (name === '.linux') return { ok: true, kind: 'uki', detail: 'PE with a .linux section (UKI)' };
     }
+    const app = await inspectEfiProgram(fs, path, arch);
+    if (!app.ok) return { ok: false, reason: app.reason };
     return { ok: true, kind: 'efi', detail: 'EFI program (VM path)' };
   } catch (e) {
     return { ok: false, reason: `cannot read ${path}: ${errorMessage(e)}` };
