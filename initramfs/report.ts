@@ -1,7 +1,8 @@
 // The size report: bytes per component, uncompressed and as a share of the whole, plus the
 // compressed total. Printed as a table and written as JSON next to the image.
 
-export type Component = 'node' | 'libs' | 'bundle' | 'addon' | 'terminfo' | 'busybox' | 'modules' | 'init' | 'other';
+export type Component =
+  'node' | 'libs' | 'bundle' | 'addon' | 'terminfo' | 'busybox' | 'modules' | 'firmware' | 'init' | 'other';
 
 export interface SizeReport {
   readonly components: Record<Component, { files: number; bytes: number }>;
@@ -20,7 +21,18 @@ export class SizeTally {
     this.c.set(component, e);
   }
   result(): Record<Component, { files: number; bytes: number }> {
-    const all: Component[] = ['node', 'libs', 'bundle', 'addon', 'terminfo', 'busybox', 'modules', 'init', 'other'];
+    const all: Component[] = [
+      'node',
+      'libs',
+      'bundle',
+      'addon',
+      'terminfo',
+      'busybox',
+      'modules',
+      'firmware',
+      'init',
+      'other',
+    ];
     return Object.fromEntries(all.map((k) => [k, this.c.get(k) ?? { files: 0, bytes: 0 }])) as Record<
       Component,
       { files: number; bytes: number }

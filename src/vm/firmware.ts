@@ -158,7 +158,7 @@ interface FirmwareDescriptor {
   readonly features?: unknown;
 }
 
-const DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
+export const FIRMWARE_DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
 const OVMF_DIRS = ['/usr/share/OVMF', '/usr/share/ovmf', '/usr/share/edk2/ovmf', '/usr/share/qemu'];
 
 /**
@@ -168,7 +168,7 @@ const OVMF_DIRS = ['/usr/share/OVMF', '/usr/share/ovmf', '/usr/share/edk2/ovmf',
  * marks `enrolled-keys` (Debian pairs it with the SMM build, which tendril cannot run, but the
  * variable store format is the same; README.md "Secure Boot"). Falls back to Debian's file names.
  */
-export function findOvmf(dirs = DESCRIPTOR_DIRS, fallbackDirs = OVMF_DIRS): OvmfFiles {
+export function findOvmf(dirs = FIRMWARE_DESCRIPTOR_DIRS, fallbackDirs = OVMF_DIRS): OvmfFiles {
   const descriptors: FirmwareDescriptor[] = [];
   for (const d of dirs) {
     let names: string[] = [];

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_COMMAND, buildInitramfs, resolveBuildOptions } from '../../../initramfs/build';
 import { parseCommand } from '../../../src/util/args';
 import { hostKernel } from '../../../initramfs/host';
+import { efiGptDisk } from '../../fixtures/efi-disks';
+import { findOvmf } from '../../../src/vm/firmware';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 let dir: string;
@@ -114,6 +116,33 @@ describe('initramfs builder', () => {
       encoding: 'utf8',
     });
     expect(r.stdout).toBe('42\n/sbin/insmod\n');
+  });
+  it('ships the UEFI firmware the VM path looks up: the dry run of an efi entry names it, from the archive alone', () => {
+    const host = findOvmf();
+    for (const f of [host.code, host.vars])
+      expect(fs.readFileSync(path.join(dir, 'root', f)).equals(fs.readFileSync(f)), f).toBe(true);
+    expect(report.components.firmware.files).toBeGreaterThanOrEqual(3);
+    fs.copyFileSync(efiGptDisk(), path.join(dir, 'root', 'tmp', 'disk.img'));
+    // No /dev in the chroot: KVM is unavailable, and the dry run says so next to the plan it would run.
+    const r = spawnSync(
+      'chroot',
+      [
+        path.join(dir, 'root'),
+        '/bin/node',
+        '/tendril.js',
+        'boot',
+        '--dry-run',
+        '--disk',
+        '/tmp/disk.img',
+        '--entry',
+        'tendril-efi.conf',
+      ],
+      { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } },
+    );
+    const out = r.stdout + r.stderr;
+    expect(out).toContain(`firmware: ${host.code} (CODE image)`);
+    expect(out).toContain('/dev/kvm');
+    expect(r.status, out).toBe(1);
   });
   it('the size report adds up to the archive', () => {
     const sum = Object.values(report.components).reduce((s, c) => s + c.bytes, 0);
