@@ -6,15 +6,21 @@
 //  - linux: the same firmware with a variable store whose Boot0000 (written by tendril's
 //    boot-entry.ts on the host, so both VMMs get identical bytes) starts Debian's kernel from a GPT
 //    ESP with its initrd; the initrd prints a marker and powers off. Power-on to that marker is the
-//    number issue 10 targets (tendril ≤ 1.0× QEMU).
+//    number issue 10 targets (tendril ≤ 1.0× QEMU);
+//  - debian: a real Debian 12 disk (test/fixtures/debian-disk.ts) through shim → GRUB → Debian's
+//    kernel → systemd to its marker unit, Boot0000 naming \EFI\debian\shimx64.efi (tendril's
+//    --loader; QEMU gets a store with the same Boot0000 written on the host). The disk is the
+//    outer guest's /dev/vda (snapshot=on), given to both VMMs as that block device.
 // Prints, per scenario and VMM, ms from start to the shell prompt (shell), the marker and exit,
 // the ratios tendril/QEMU (lower is better for tendril), KVM's own exit counters and tendril's
-// exits by kind. `--runs N` repeats the whole nested run N times (default 1).
-// Usage: node scripts/run-ts.mjs bench/vm.ts [--runs N]
+// exits by kind. `--runs N` repeats the whole nested run N times (default 1); `--scenarios
+// debian,linux` runs only those (default: all three).
+// Usage: node scripts/run-ts.mjs bench/vm.ts [--runs N] [--scenarios shell,linux,debian]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hostKernel, ovmfSplit } from '../initramfs/host';
 import { bootVarStore, gptPartition } from '../src/vm/boot-entry';
+import { DEBIAN_MARKER, SHIM_LOADER, debianDisk } from '../test/fixtures/debian-disk';
 import { buildGptDisk } from '../test/fixtures/images';
 import {
   CACHE,
@@ -94,9 +100,30 @@ function qemuCommand(qemu: string, vars: string, disk: string): string {
   );
 }
 
+type Scenario = 'shell' | 'linux' | 'debian';
+const SCENARIOS: readonly Scenario[] = ['shell', 'linux', 'debian'];
+
+function scenariosArg(): Scenario[] {
+  const i = process.argv.indexOf('--scenarios');
+  if (i < 0) return [...SCENARIOS];
+  const names = (process.argv[i + 1] ?? '').split(',');
+  const bad = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+  if (bad.length) throw new Error(`bench/vm: --scenarios: unknown ${bad.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  return names as Scenario[];
+}
+
+/** A store from OVMF's template with Boot0000 + BootOrder for `loader` on `disk`'s partition 1. */
+function bootVarsFile(name: string, disk: string, loader: string, args?: string): string {
+  const file = path.join(CACHE, `vm-bench-${name}.vars`);
+  const entry = { partition: gptPartition(disk, 1), loader, ...(args !== undefined ? { args } : {}) };
+  fs.writeFileSync(file, bootVarStore(fs.readFileSync(ovmfSplit().vars), entry));
+  return file;
+}
+
 async function main(): Promise<void> {
   const runsArg = process.argv.indexOf('--runs');
   const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 1;
+  const scenarios = scenariosArg();
   const ovmf = ovmfSplit();
   const shellDisk = fatDisk('vm-bench', [{ path: 'startup.nsh', data: `echo ${SHELL_MARKER}\r\nmap\r\nreset -s\r\n` }]);
   const linuxDisk = buildGptDisk([
@@ -113,49 +140,67 @@ async function main(): Promise<void> {
     },
   ]);
   const args = 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet';
-  const bootVars = path.join(CACHE, 'vm-bench-boot.vars');
-  fs.writeFileSync(
-    bootVars,
-    bootVarStore(fs.readFileSync(ovmf.vars), {
-      partition: gptPartition(linuxDisk, 1),
-      loader: '\\EFI\\tendril\\linux.efi',
-      args,
-    }),
-  );
+  const debian = scenarios.includes('debian') ? debianDisk() : null;
   const timer = path.join(CACHE, 'vm-bench-timer.js');
   fs.writeFileSync(timer, TIMER_JS);
   const qemu = '/usr/bin/qemu-system-x86_64';
-  const tendril = `node /tendril.js vm --firmware /vm/OVMF_CODE_4M.fd --cpus ${CPUS} --memory ${MEMORY} --stats`;
+  const tendril = `node /tendril.js vm --firmware /vm/OVMF_CODE_4M.fd --cpus ${CPUS} --memory ${MEMORY} --stats --vars-template /vm/OVMF_VARS_4M.fd`;
+  // Per scenario: the marker, tendril's arguments after `tendril`, QEMU's store and disk.
+  const plan: Record<Scenario, { marker: string; tendrilArgs: string; vars: string; disk: string }> = {
+    shell: {
+      marker: SHELL_MARKER,
+      tendrilArgs: '--disk /vm/shell.img',
+      vars: '/vm/OVMF_VARS_4M.fd',
+      disk: '/vm/shell.img',
+    },
+    linux: {
+      marker: LINUX_MARKER,
+      tendrilArgs: `--disk /vm/linux.img --loader '0:1:\\EFI\\tendril\\linux.efi' --loader-args '${args}'`,
+      vars: '/vm/linux.vars',
+      disk: '/vm/linux.img',
+    },
+    debian: {
+      marker: DEBIAN_MARKER,
+      tendrilArgs: `--disk /dev/vda --loader '0:1:${SHIM_LOADER}'`,
+      vars: '/vm/debian.vars',
+      disk: '/dev/vda',
+    },
+  };
+  const files: Record<string, string> = {
+    ...tendrilFiles(),
+    '/vm/OVMF_CODE_4M.fd': ovmf.code,
+    '/vm/OVMF_VARS_4M.fd': ovmf.vars,
+    '/vm/timer.js': timer,
+    ...binaryWithLibs(qemu),
+    ...dirFiles('/usr/share/qemu'),
+    ...dirFiles('/usr/share/seabios'),
+  };
+  if (scenarios.includes('shell')) files['/vm/shell.img'] = shellDisk;
+  if (scenarios.includes('linux')) {
+    files['/vm/linux.img'] = linuxDisk;
+    files['/vm/linux.vars'] = bootVarsFile('linux', linuxDisk, '\\EFI\\tendril\\linux.efi', args);
+  }
+  if (debian) files['/vm/debian.vars'] = bootVarsFile('debian', debian.image, SHIM_LOADER);
   const cpio = buildInitramfs({
     name: 'vm-bench',
-    files: {
-      ...tendrilFiles(),
-      '/vm/OVMF_CODE_4M.fd': ovmf.code,
-      '/vm/OVMF_VARS_4M.fd': ovmf.vars,
-      '/vm/boot.vars': bootVars,
-      '/vm/shell.img': shellDisk,
-      '/vm/linux.img': linuxDisk,
-      '/vm/timer.js': timer,
-      ...binaryWithLibs(qemu),
-      ...dirFiles('/usr/share/qemu'),
-      ...dirFiles('/usr/share/seabios'),
-    },
-    modules: ['kvm', 'ccp'],
+    files,
+    modules: ['kvm', 'ccp', ...(debian ? ['virtio_pci', 'virtio_blk'] : [])],
     extraKo: [patchedKvmAmd()],
     script: [
       'cd /vm',
       'mkdir -p /var/tmp && export TMPDIR=/tmp', // QEMU's snapshot=on keeps its overlay there
       'mount -t debugfs debugfs /sys/kernel/debug',
-      `node /vm/timer.js shell/tendril ${SHELL_MARKER} ${tendril} --vars-template /vm/OVMF_VARS_4M.fd --disk /vm/shell.img`,
-      `cp /vm/OVMF_VARS_4M.fd /tmp/q1.vars`,
-      `node /vm/timer.js shell/qemu ${SHELL_MARKER} ${qemuCommand(qemu, '/tmp/q1.vars', '/vm/shell.img')}`,
-      `node /vm/timer.js linux/tendril ${LINUX_MARKER} ${tendril} --vars-template /vm/OVMF_VARS_4M.fd --disk /vm/linux.img ` +
-        `--loader '0:1:\\EFI\\tendril\\linux.efi' --loader-args '${args}'`,
-      `cp /vm/boot.vars /tmp/q2.vars`,
-      `node /vm/timer.js linux/qemu ${LINUX_MARKER} ${qemuCommand(qemu, '/tmp/q2.vars', '/vm/linux.img')}`,
+      ...scenarios.flatMap((sc, i) => [
+        `node /vm/timer.js ${sc}/tendril ${plan[sc].marker} ${tendril} ${plan[sc].tendrilArgs}`,
+        `cp ${plan[sc].vars} /tmp/q${i}.vars`,
+        `node /vm/timer.js ${sc}/qemu ${plan[sc].marker} ${qemuCommand(qemu, `/tmp/q${i}.vars`, plan[sc].disk)}`,
+      ]),
       'rc=0',
     ].join('\n'),
   });
+  const expected = scenarios.length * 2;
+  const timeoutMs = debian ? 3_600_000 : 1_200_000;
+  const nested = () => runNested(cpio, ['TENDRIL-EXIT-CODE='], timeoutMs, debian ? { drives: [debian.image] } : {});
   const f = (v: number | null) => (v === null ? '   n/a' : (v / 1000).toFixed(2).padStart(6) + ' s');
   const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? (a / b).toFixed(2) : 'n/a');
   let failed = false;
@@ -163,19 +208,19 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     // The outer QEMU/TCG sometimes dies or hangs under nested SVM (src/vm/README.md); a run in
     // which a VMM did not report is repeated, up to three times, and the failure shown.
-    let run = await runNested(cpio, ['TENDRIL-EXIT-CODE='], 1_200_000);
+    let run = await nested();
     let results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as Result);
-    for (let attempt = 2; results.length < 4 && attempt <= 3; attempt++) {
+    for (let attempt = 2; results.length < expected && attempt <= 3; attempt++) {
       process.stderr.write(
-        `bench/vm: run ${n}: ${results.length} of 4 VMMs reported (${run.hostFault ?? 'outer run ended after ' + (run.wallMs / 1000).toFixed(1) + ' s'}); attempt ${attempt}\n${run.log.slice(-1500)}\n`,
+        `bench/vm: run ${n}: ${results.length} of ${expected} VMMs reported (${run.hostFault ?? 'outer run ended after ' + (run.wallMs / 1000).toFixed(1) + ' s'}); attempt ${attempt}\n${run.log.slice(-1500)}\n`,
       );
-      run = await runNested(cpio, ['TENDRIL-EXIT-CODE='], 1_200_000);
+      run = await nested();
       results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as Result);
     }
     const lines = [
       `bench/vm run ${n}/${runs} (nested: QEMU/TCG -cpu max → L1 KVM, patched kvm-amd; ${CPUS} vCPUs, ${MEMORY}; outer run ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     ];
-    for (const scenario of ['shell', 'linux']) {
+    for (const scenario of scenarios) {
       const t = results.find((r) => r.label === `${scenario}/tendril`);
       const q = results.find((r) => r.label === `${scenario}/qemu`);
       if (!t || !q) {

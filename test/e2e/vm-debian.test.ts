@@ -1,0 +1,134 @@
+// End to end, nested (docs/testing.md §3): a real Debian 12 disk (test/fixtures/debian-disk.ts:
+// debootstrap, shim + signed GRUB on the ESP, update-grub's grub.cfg, ext4 root) boots in
+// tendril's VM inside the outer QEMU/TCG guest: OVMF → shim → GRUB → Debian's kernel → systemd,
+// whose unit prints a marker on ttyS0 and powers off. The disk is too big for the initramfs: it
+// is the outer guest's /dev/vda (snapshot=on), passed to tendril as a real block device, and
+// read in full after the run, so a byte tendril wrote would show in its checksum.
+//
+// Each case is the whole argv after `node /tendril.js`; the disk is DEBIAN_DEV.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import {
+  BOOTNEXT_LOADER,
+  BOOTNEXT_NUMBER,
+  DEBIAN_MARKER,
+  ESP_PARTUUID,
+  SHIM_LOADER,
+  debianDisk,
+} from '../fixtures/debian-disk';
+import { runNestedRetrying, sha256, splitFirmware, tendrilRunsInitramfs } from '../fixtures/vm';
+
+const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
+const EFI_GLOBAL = '8be4df61-93ca-11d2-aa0d-00e098032b8c';
+/** The Debian disk as the outer guest sees it (its first virtio disk). */
+const DEBIAN_DEV = '/dev/vda';
+const FIRMWARE = splitFirmware();
+const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+interface BootCase {
+  readonly name: string;
+  /** argv after /tendril.js (shell words). */
+  readonly argv: string;
+  /** The loader OVMF must report starting (`BdsDxe: starting Boot#### "..." from ...<loader>`). */
+  readonly loader: string;
+}
+
+const CASES: readonly BootCase[] = [
+  {
+    name: 'vm --loader shim',
+    argv: `vm ${FIRMWARE.args} --disk ${DEBIAN_DEV} --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G`,
+    loader: SHIM_LOADER,
+  },
+];
+
+/** One run's part of the outer console, \r removed. */
+function runPart(log: string, label: string): string {
+  const text = log.replace(/\r/g, '');
+  const from = text.indexOf(`TENDRIL-RUN-${label}-START`);
+  const to = text.indexOf(`TENDRIL-RUN-${label}-EXIT=`, from);
+  return from < 0 ? '' : text.slice(from, to < 0 ? undefined : text.indexOf('\n', to));
+}
+
+describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () => {
+  it.each(CASES)(
+    '$name: OVMF → shim → GRUB → Debian to its marker, exit 0, disk unchanged',
+    async (c) => {
+      const disk = debianDisk();
+      const before = sha256(disk.image);
+      expect(before).toBe(disk.sha256);
+      const cpio = tendrilRunsInitramfs('vm-debian', [{ label: 'boot', argv: c.argv }], {
+        files: FIRMWARE.files,
+        outerDisks: 1,
+      });
+      const run = await runNestedRetrying(cpio, [DEBIAN_MARKER, 'TENDRIL-EXIT-CODE='], 2, {
+        drives: [disk.image],
+        timeoutMs: 1_200_000,
+      });
+      expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
+      const boot = runPart(run.log, 'boot');
+      const tail = boot.slice(-4000);
+      const starting = new RegExp(`BdsDxe: starting Boot[0-9A-F]{4} .* from .*${c.loader.replace(/\\/g, '\\\\')}`);
+      expect(boot, tail).toMatch(starting);
+      expect(boot, tail).toContain('Welcome to GRUB!');
+      expect(boot, tail).toMatch(new RegExp(`Linux version ${disk.kernelRelease.replace(/\./g, '\\.')} `));
+      expect(boot, tail).toMatch(/Welcome to .*Debian GNU\/Linux 12 \(bookworm\)/);
+      expect(boot, tail).toMatch(new RegExp(`^${DEBIAN_MARKER}$`, 'm'));
+      expect(boot, tail).toContain('reboot: Power down');
+      expect(boot, tail).toContain('TENDRIL-RUN-boot-EXIT=0');
+      expect(/TENDRIL-VDA-SHA256=([0-9a-f]{64})/.exec(run.log)?.[1], 'the disk as the outer guest read it').toBe(
+        before,
+      );
+      expect(sha256(disk.image)).toBe(before);
+    },
+    2_700_000,
+  );
+
+  it('--vars FILE: a BootNext set by efibootmgr in Debian is honoured by the next run, then deleted', async () => {
+    const disk = debianDisk({ bootNext: true });
+    const before = sha256(disk.image);
+    const argv = `vm ${FIRMWARE.args} --vars /tmp/debian.vars --disk ${DEBIAN_DEV} --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G`;
+    const cpio = tendrilRunsInitramfs(
+      'vm-debian-bootnext',
+      [
+        { label: 'one', argv },
+        { label: 'two', argv },
+      ],
+      { files: FIRMWARE.files, outerDisks: 1 },
+    );
+    const run = await runNestedRetrying(cpio, ['TENDRIL-RUN-two-EXIT='], 2, {
+      drives: [disk.image],
+      timeoutMs: 1_800_000,
+    });
+    expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
+    const [one, two] = [runPart(run.log, 'one'), runPart(run.log, 'two')];
+    const reported = (text: string, kind: string, name: string) =>
+      new RegExp(`^\\s+${kind}\\s+${name}\\s+${EFI_GLOBAL}$`, 'm').test(text);
+
+    // Run 1: tendril's Boot0000 (shim) boots Debian, whose unit creates Boot7E57 and sets BootNext.
+    expect(one, one.slice(-4000)).toMatch(/BdsDxe: starting Boot0000 .*\\EFI\\debian\\shimx64\.efi/);
+    expect(one).toMatch(/^TENDRIL-DEBIAN-BOOTCURRENT=0000$/m);
+    expect(one).toMatch(new RegExp(`^TENDRIL-DEBIAN-BOOTNEXT-SET=${BOOTNEXT_NUMBER}$`, 'm'));
+    expect(one).toMatch(/the guest changed \d+ UEFI variables; kept in \/tmp\/debian\.vars:/);
+    expect(reported(one, 'added', `Boot${BOOTNEXT_NUMBER}`), one.slice(-3000)).toBe(true);
+    expect(reported(one, 'added', 'BootNext'), one.slice(-3000)).toBe(true);
+    expect(one).toContain('TENDRIL-RUN-one-EXIT=0');
+
+    // Run 2, same file: OVMF takes BootNext (GRUB without shim), Debian sees BootCurrent 7E57, and
+    // OVMF deleted BootNext, which tendril reports.
+    expect(two, two.slice(-4000)).toContain('UEFI variables from /tmp/debian.vars');
+    const loaded = new RegExp(
+      `BdsDxe: loading Boot${BOOTNEXT_NUMBER} "tendril-bootnext" from HD\\(1,GPT,${ESP_PARTUUID},0x800,0x20000\\)/${BOOTNEXT_LOADER.replace(/\\/g, '\\\\')}`,
+      'i',
+    );
+    expect(two, two.slice(-4000)).toMatch(loaded);
+    expect(two).not.toMatch(/BdsDxe: loading Boot0000/);
+    expect(two).toMatch(new RegExp(`^TENDRIL-DEBIAN-BOOTCURRENT=${BOOTNEXT_NUMBER}$`, 'm'));
+    expect(two).not.toContain('TENDRIL-DEBIAN-BOOTNEXT-SET');
+    expect(two).toMatch(new RegExp(`^${DEBIAN_MARKER}$`, 'm'));
+    expect(reported(two, 'deleted', 'BootNext'), two.slice(-3000)).toBe(true);
+    expect(two).toContain('TENDRIL-RUN-two-EXIT=0');
+
+    expect(/TENDRIL-VDA-SHA256=([0-9a-f]{64})/.exec(run.log)?.[1], 'the disk as the outer guest read it').toBe(before);
+    expect(sha256(disk.image)).toBe(before);
+  }, 3_900_000);
+});
