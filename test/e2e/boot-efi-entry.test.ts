@@ -5,6 +5,7 @@
 // descriptors at their own paths, and the dispatch finds them as on a Debian host. The entry's
 // options become Boot0000's LoadOptions (the kernel's command line, naming its initrd); the disk
 // is passed through read-only with the overlay, and its sha256 is unchanged afterwards.
+// One vCPU (--cpus 1): see docs/testing.md §3, "Two vCPUs".
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,9 +39,9 @@ describe.skipIf(!haveQemu)('tendril boot --entry <efi entry> runs it in the VM (
       extraKo: [patchedKvmAmd()],
       script: [
         'cd /vm',
-        'node /tendril.js boot --disk /vm/disk0.img --entry tendril-efi.conf --dry-run </dev/null',
+        'node /tendril.js boot --disk /vm/disk0.img --entry tendril-efi.conf --cpus 1 --dry-run </dev/null',
         'echo "TENDRIL-DRY-RUN-EXIT=$?"',
-        'node /tendril.js boot --disk /vm/disk0.img --entry tendril-efi.conf </dev/null',
+        'node /tendril.js boot --disk /vm/disk0.img --entry tendril-efi.conf --cpus 1 </dev/null',
         'rc=$?',
         'echo "TENDRIL-DISK0-SHA256=$(sha256sum /vm/disk0.img | cut -d" " -f1)"',
       ].join('\n'),

@@ -4,6 +4,7 @@
 // that tendril writes into the variable store (HD(1,GPT,<PARTUUID>,...)/\EFI\tendril\marker.efi,
 // with the kernel's command line as its optional data) can find it. No launcher disk; the
 // ESP's startup.nsh only prints a failure marker, for the case that Boot0000 did not boot.
+// One vCPU (--cpus 1): see docs/testing.md §3, "Two vCPUs".
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { hostKernel } from '../../initramfs/host';
@@ -37,7 +38,7 @@ describe.skipIf(!haveQemu)('tendril vm --loader: a generated Boot0000 starts the
     const cpio = vmInitramfs(
       'vm-boot-entry',
       [{ file: disk }],
-      "--loader '0:1:\\EFI\\tendril\\marker.efi' --loader-args 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet' --stats",
+      "--cpus 1 --loader '0:1:\\EFI\\tendril\\marker.efi' --loader-args 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet' --stats",
       {},
       splitFirmware(),
     );

@@ -6,6 +6,7 @@
 // read in full after the run, so a byte tendril wrote would show in its checksum.
 //
 // Each case is the whole argv after `node /tendril.js`; the disk is DEBIAN_DEV.
+// One vCPU (--cpus 1): see docs/testing.md §3, "Two vCPUs".
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import {
@@ -16,13 +17,16 @@ import {
   SHIM_LOADER,
   debianDisk,
 } from '../fixtures/debian-disk';
+import { ovmfSplit } from '../../initramfs/host';
 import { runNestedRetrying, sha256, splitFirmware, tendrilRunsInitramfs } from '../fixtures/vm';
 
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 const EFI_GLOBAL = '8be4df61-93ca-11d2-aa0d-00e098032b8c';
 /** The Debian disk as the outer guest sees it (its first virtio disk). */
 const DEBIAN_DEV = '/dev/vda';
-const FIRMWARE = splitFirmware();
+const SPLIT = splitFirmware();
+// `boot --firmware CODE` pairs the VARS template found next to it, as Debian names them.
+const FIRMWARE = { ...SPLIT, files: { ...SPLIT.files, '/vm/OVMF_VARS_4M.fd': ovmfSplit().vars } };
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface BootCase {
@@ -36,7 +40,14 @@ interface BootCase {
 const CASES: readonly BootCase[] = [
   {
     name: 'vm --loader shim',
-    argv: `vm ${FIRMWARE.args} --disk ${DEBIAN_DEV} --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G`,
+    argv: `vm ${FIRMWARE.args} --disk ${DEBIAN_DEV} --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G --cpus 1`,
+    loader: SHIM_LOADER,
+  },
+  {
+    // The product path: discovery finds the ESP's automatic entry for \EFI\debian\shimx64.efi and
+    // the boot dispatch runs it in the VM (Boot0000 = that loader; the disk read-only, overlaid).
+    name: 'boot --entry auto-uefi-debian',
+    argv: `boot --disk ${DEBIAN_DEV} --entry auto-uefi-debian --firmware /vm/OVMF_CODE_4M.fd --memory 1G --cpus 1`,
     loader: SHIM_LOADER,
   },
 ];
@@ -86,7 +97,7 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
   it('--vars FILE: a BootNext set by efibootmgr in Debian is honoured by the next run, then deleted', async () => {
     const disk = debianDisk({ bootNext: true });
     const before = sha256(disk.image);
-    const argv = `vm ${FIRMWARE.args} --vars /tmp/debian.vars --disk ${DEBIAN_DEV} --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G`;
+    const argv = `vm ${FIRMWARE.args} --vars /tmp/debian.vars --disk ${DEBIAN_DEV} --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G --cpus 1`;
     const cpio = tendrilRunsInitramfs(
       'vm-debian-bootnext',
       [

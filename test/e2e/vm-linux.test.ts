@@ -6,6 +6,7 @@
 // connects only the devices the bootorder names (ConnectDevicesFromQemu), so the kernel disk may
 // not be mapped yet: startup.nsh (on both disks, whichever is fs0 first) connects everything and
 // remaps, after which fs0 is the kernel disk (slot 2 sorts before slot 3).
+// One vCPU (--cpus 1): see docs/testing.md §3, "Two vCPUs".
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { hostKernel } from '../../initramfs/host';
@@ -29,7 +30,7 @@ describe.skipIf(!haveQemu)(
       ]);
       const launcher = fatDisk('vm-launcher', [{ path: 'README.TXT', data: 'tendril launcher disk\r\n' }, startup], 34);
       const before = [sha256(esp), sha256(launcher)];
-      const cpio = vmInitramfs('vm-bootx64', [{ file: esp, opts: ',noboot' }, { file: launcher }], '--stats');
+      const cpio = vmInitramfs('vm-bootx64', [{ file: esp, opts: ',noboot' }, { file: launcher }], '--stats --cpus 1');
       const run = await runNestedRetrying(cpio, [MARKER]);
       const log = run.log;
       expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();

@@ -4,6 +4,7 @@
 // Boot0000: Debian's kernel signed with the snakeoil key boots (and its initrd sees Secure Boot
 // on), the same kernel without a signature is refused by the firmware, and tendril says so and
 // exits with status 3.
+// One vCPU (--cpus 1): see docs/testing.md §3, "Two vCPUs".
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { ovmfSplit } from '../../initramfs/host';
@@ -35,7 +36,7 @@ describe.skipIf(!haveQemu || !haveSbsign)('tendril vm --secure-boot (nested KVM)
       },
     ]);
     const args = (file: string) =>
-      `--secure-boot --loader '0:1:\\EFI\\tendril\\${file}' --loader-args 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet'`;
+      `--cpus 1 --secure-boot --loader '0:1:\\EFI\\tendril\\${file}' --loader-args 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet'`;
     const cpio = vmInitramfsRuns(
       'vm-secure-boot',
       [{ file: disk }],

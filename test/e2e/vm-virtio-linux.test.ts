@@ -1,7 +1,7 @@
 // End to end, nested (docs/testing.md §3): Linux drives tendril's virtio-blk the fast way
 // (docs/vmm-platform.md §12.1): it enables MSI-X, its notifies go to the I/O thread through an
 // ioeventfd (they never reach JavaScript) and completions come back through irqfd. The guest,
-// booted with --cpus 2 through Boot0000, loads virtio_pci and virtio_blk, reads the first 16 MiB
+// booted with --cpus 1 (docs/testing.md §3, "Two vCPUs") through Boot0000, loads virtio_pci and virtio_blk, reads the first 16 MiB
 // of its disk and hashes them, writes a block and reads it back (into tendril's copy-on-write
 // overlay), and prints its interrupt lines. The host image must not change.
 import { describe, expect, it } from 'vitest';
@@ -46,7 +46,7 @@ describe.skipIf(!haveQemu)('tendril vm: Linux on virtio-blk with MSI-X, ioeventf
     const cpio = vmInitramfs(
       'vm-virtio-linux',
       [{ file: disk }],
-      "--cpus 2 --loader '0:1:\\EFI\\tendril\\linux.efi' --loader-args 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet' --stats",
+      "--cpus 1 --loader '0:1:\\EFI\\tendril\\linux.efi' --loader-args 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet' --stats",
       {},
       splitFirmware(),
     );
