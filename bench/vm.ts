@@ -19,7 +19,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hostKernel, ovmfSplit } from '../initramfs/host';
-import { bootVarStore, gptPartition } from '../src/vm/boot-entry';
+import { bootVarStore, diskPartition } from '../src/vm/boot-entry';
 import { DEBIAN_MARKER, SHIM_LOADER, debianDisk } from '../test/fixtures/debian-disk';
 import { buildGptDisk } from '../test/fixtures/images';
 import {
@@ -115,7 +115,7 @@ function scenariosArg(): Scenario[] {
 /** A store from OVMF's template with Boot0000 + BootOrder for `loader` on `disk`'s partition 1. */
 function bootVarsFile(name: string, disk: string, loader: string, args?: string): string {
   const file = path.join(CACHE, `vm-bench-${name}.vars`);
-  const entry = { partition: gptPartition(disk, 1), loader, ...(args !== undefined ? { args } : {}) };
+  const entry = { partition: diskPartition(disk, 1), loader, ...(args !== undefined ? { args } : {}) };
   fs.writeFileSync(file, bootVarStore(fs.readFileSync(ovmfSplit().vars), entry));
   return file;
 }

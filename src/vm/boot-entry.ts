@@ -159,32 +159,6 @@ export function bootVarStore(template: Uint8Array, e: BootEntrySpec): Uint8Array
 }
 
 /**
- * Entry `number` of the GPT on `disk` (an image or block device, opened read-only), as the hard
- * drive node needs it. Throws with the disk and the reason when there is no such GPT partition.
- */
-export function gptPartition(disk: string, number: number): GptPartitionRef {
-  let src: FileSource;
-  try {
-    src = FileSource.open(disk);
-  } catch (e) {
-    throw new Error(`${disk}: ${(e as Error).message}`);
-  }
-  try {
-    const { table, diagnostics } = readPartitionTable(src);
-    if (table.scheme !== 'gpt') {
-      const why = diagnostics.map((d) => d.message).join('; ');
-      throw new Error(`${disk}: no GPT partition table${why ? ` (${why})` : ''}; a boot entry needs a GPT partition`);
-    }
-    const p = table.partitions.find((x) => x.number === number);
-    if (!p?.partUuid) throw new Error(`${disk}: no GPT partition ${number}`);
-    const ss = table.sectorSize;
-    return { number, startLba: p.start / ss, sizeLba: p.size / ss, partUuid: p.partUuid };
-  } finally {
-    src.close();
-  }
-}
-
-/**
  * Partition `number` of `disk` as the hard drive node needs it: a GPT entry, or a primary MBR
  * partition. Throws with the disk and the reason otherwise (a logical MBR partition: EDK2 numbers
  * those by their place in the EBR chain, which tendril does not reproduce; no partition table).

@@ -14,7 +14,6 @@ import {
   devicePathText,
   diskPartition,
   efiPath,
-  gptPartition,
   hardDriveNode,
   loadOption,
   parseLoadOption,
@@ -124,27 +123,28 @@ describe('EFI_LOAD_OPTION', () => {
   });
 });
 
-describe('gptPartition', () => {
+describe('diskPartition on GPT', () => {
   it('reads number, start, size and PARTUUID as sgdisk reports them, read-only', () => {
     const img = buildGptDisk([
       { type: 'linux', sizeMiB: 4, partUuid: '11111111-2222-4333-8444-555555555555' },
       { type: 'esp', sizeMiB: 8, partUuid: '6e7a9b0b-3f33-4a5b-9c1d-2e8f7a6b5c4d' },
     ]);
     const before = fs.readFileSync(img);
-    const p = gptPartition(img, 2);
+    const p = diskPartition(img, 2);
+    if (!('partUuid' in p)) throw new Error('not a GPT partition');
     const info = execFileSync('sgdisk', ['-i', '2', img], { encoding: 'utf8' });
     expect(p.partUuid.toUpperCase()).toBe(/Partition unique GUID: (\S+)/.exec(info)?.[1]);
     expect(p.startLba).toBe(Number(/First sector: (\d+)/.exec(info)?.[1]));
     expect(p.sizeLba).toBe(Number(/Partition size: (\d+) sectors/.exec(info)?.[1]));
     expect(p.number).toBe(2);
-    expect(() => gptPartition(img, 3)).toThrow(/no GPT partition 3/);
+    expect(() => diskPartition(img, 3)).toThrow(/no GPT partition 3/);
     expect(fs.readFileSync(img).equals(before)).toBe(true);
   });
 
-  it('refuses a disk without a GPT', () => {
+  it('refuses a disk without a partition table', () => {
     const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-be-')), 'blank.img');
     fs.writeFileSync(f, Buffer.alloc(1 << 20));
-    expect(() => gptPartition(f, 1)).toThrow(/no GPT partition table/);
+    expect(() => diskPartition(f, 1)).toThrow(/no partition table/);
   });
 });
 
