@@ -16,6 +16,23 @@ const DATA = path.join(__dirname, '../../data/sprout');
 const sources: FileSource[] = [];
 afterAll(() => sources.forEach((s) => s.close()));
 
+/** The FAT image `img` as discovery mounts an ESP: vda:1 (kept open until afterAll). */
+async function mountEsp(img: string): Promise<MountedFs> {
+  const src = FileSource.open(img);
+  sources.push(src);
+  const report: FsReport = {
+    fsId: 'vda:1',
+    device: img,
+    partition: 1,
+    offset: 0,
+    size: src.size,
+    probe: { type: 'vfat', readable: true, label: 'ESP' },
+    partType: ESP_TYPE,
+    role: 'esp',
+  };
+  return { report, fs: await openFileSystem(src, 'vfat') };
+}
+
 describe('sprout on a real FAT ESP', () => {
   it('docs/sprout.md §16.1 with a drop-in: kernel found case-insensitively, drop-in overrides the cmdline', async () => {
     const img = buildFs(
@@ -32,19 +49,7 @@ describe('sprout on a real FAT ESP', () => {
       },
       64,
     );
-    const src = FileSource.open(img);
-    sources.push(src);
-    const report: FsReport = {
-      fsId: 'vda:1',
-      device: img,
-      partition: 1,
-      offset: 0,
-      size: src.size,
-      probe: { type: 'vfat', readable: true, label: 'ESP' },
-      partType: ESP_TYPE,
-      role: 'esp',
-    };
-    const m: MountedFs = { report, fs: await openFileSystem(src, 'vfat') };
+    const m = await mountEsp(img);
     const r = await sproutSource({ filesystems: [m], get: (id) => (id === 'vda:1' ? m : undefined), arch: 'x64' });
     expect(r.entries.map((e) => e.sourceId)).toEqual(['sprout:vda:1:stable', 'sprout:vda:1:debug']);
     const stable = r.entries[0]!;
@@ -92,19 +97,7 @@ describe('sprout on a real FAT ESP', () => {
       },
       32,
     );
-    const src = FileSource.open(img);
-    sources.push(src);
-    const report: FsReport = {
-      fsId: 'vda:1',
-      device: img,
-      partition: 1,
-      offset: 0,
-      size: src.size,
-      probe: { type: 'vfat', readable: true, label: 'ESP' },
-      partType: ESP_TYPE,
-      role: 'esp',
-    };
-    const m: MountedFs = { report, fs: await openFileSystem(src, 'vfat') };
+    const m = await mountEsp(img);
     const r = await sproutSource({ filesystems: [m], get: (id) => (id === 'vda:1' ? m : undefined), arch: 'x64' });
     expect(r.entries.map((e) => [e.sourceId, reasonOf(e) ?? targetOf(e)])).toEqual([
       ['sprout:vda:1:text', 'chainload: /EFI/tools/readme.efi is neither a Linux kernel nor a PE/EFI image'],
