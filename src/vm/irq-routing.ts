@@ -1,10 +1,16 @@
-// GSI routing for MSI-X through irqfd (docs/vmm-platform.md §12.1). KVM_SET_GSI_ROUTING replaces the
-// whole table, so it carries KVM's default irqchip routes too, exactly as the kernel sets them up
-// (Linux arch/x86/kvm/irq_comm.c, default_routing[]: GSI 0–15 to the IOAPIC pin of the same
-// number and to the PIC master (0–7) or slave (8–15) pin GSI mod 8; GSI 16–23 to the IOAPIC only),
-// then one MSI route per vector from GSI 24 on.
+// GSI routing: the irqchip routes of the board, then MSI-X through irqfd (docs/vmm-platform.md
+// §12.1). KVM_SET_GSI_ROUTING replaces the whole table. KVM's own default (Linux
+// arch/x86/kvm/irq_comm.c, default_routing[]) sends every GSI 0–15 to the IOAPIC pin of the same
+// number, so the in-kernel PIT, which raises GSI 0, would reach pin 0 while the MADT says ISA IRQ 0
+// is GSI 2 (the override every PC firmware publishes); Linux then reports "MP-BIOS bug: 8254 timer
+// not connected to IO-APIC" and runs its timer through the 8259A's virtual wire, which only reaches
+// the boot CPU. So the table is the PC's, as QEMU's kvm_pc_setup_irq_routing() builds it: GSI 0 to
+// IOAPIC pin 2 and GSI 2 to no IOAPIC pin; PIC master pins 0, 1, 3–7 (2 is the cascade), slave 0–7
+// for GSI 8–15; GSI 1, 3–23 to their own IOAPIC pin. The machine applies it at creation.
 
 export const FIRST_MSI_GSI = 24;
+/** The IOAPIC pin of ISA IRQ 0 (the PIT): the MADT's interrupt source override names it. */
+export const ISA_IRQ0_GSI = 2;
 const IOAPIC_PINS = 24;
 const PIC_IRQS = 16;
 
@@ -35,8 +41,9 @@ export function routingEntries(c: RoutingConstants, msis: readonly MsiRoute[]): 
       b.writeUInt32LE(pin, o + 20);
     });
   for (let gsi = 0; gsi < IOAPIC_PINS; gsi++) {
-    irqchip(gsi, c.irqchipIoapic, gsi);
-    if (gsi < PIC_IRQS) irqchip(gsi, gsi < 8 ? c.irqchipPicMaster : c.irqchipPicSlave, gsi % 8);
+    if (gsi === 0) irqchip(gsi, c.irqchipIoapic, ISA_IRQ0_GSI);
+    else if (gsi !== ISA_IRQ0_GSI) irqchip(gsi, c.irqchipIoapic, gsi);
+    if (gsi < PIC_IRQS && gsi !== 2) irqchip(gsi, gsi < 8 ? c.irqchipPicMaster : c.irqchipPicSlave, gsi % 8);
   }
   for (const m of msis) {
     if (m.gsi < FIRST_MSI_GSI) throw new RangeError(`MSI route on GSI ${m.gsi}, which the irqchip owns`);

@@ -16,7 +16,7 @@ import {
 } from '../native/kvm';
 import { hasDoorbells } from './bus';
 import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
-import { MsiRoutes } from './irq-routing';
+import { MsiRoutes, routingEntries } from './irq-routing';
 import type { MsiSink } from './msix';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
 import type { CfiFlash } from './pflash';
@@ -153,6 +153,8 @@ export class Machine {
     // MSI-X through irqfd (docs/vmm-platform.md §12.1) when this KVM routes MSIs to GSIs; without
     // it the virtio functions offer INTx only.
     const canMsi = k.kvmCheckExtension(this.sys, c.capIrqRouting) > 0 && k.kvmCheckExtension(this.sys, c.capIrqfd) > 0;
+    // The PC's irqchip routes from the start (irq-routing.ts: the PIT on the MADT's GSI 2).
+    if (k.kvmCheckExtension(this.sys, c.capIrqRouting) > 0) k.kvmSetGsiRouting(vmFd, routingEntries(c, []));
     const routes = canMsi ? new MsiRoutes(c, (entries) => k.kvmSetGsiRouting(vmFd, entries)) : null;
     this.platform = new Platform({
       layout,

@@ -1,6 +1,7 @@
 // ACPI tables (RSDP, XSDT, FADT, FACS, DSDT, MADT) and the QEMU table-loader script that
 // delivers them through fw_cfg (docs/vmm-platform.md §8). Pointers are written as offsets into the
 // blob; the loader's ADD_POINTER turns them into addresses, ADD_CHECKSUM fixes the sums.
+import { ISA_IRQ0_GSI } from '../irq-routing';
 import { dsdtBody } from './dsdt';
 import { IOAPIC_BASE, LAPIC_BASE } from '../memory';
 import { PM_BASE_DEFAULT } from '../piix4pm';
@@ -106,7 +107,7 @@ export function buildMadt(cpus: number): Buffer {
     e.writeUInt16LE(flags, 8);
     entries.push(...e);
   };
-  iso(0, 2, 0);
+  iso(0, ISA_IRQ0_GSI, 0); // the PIT: irq-routing.ts sends GSI 0 to this pin
   iso(SCI_IRQ, SCI_IRQ, 0x000d); // active-high, level
   entries.push(4, 6, 0xff, 0, 0, 1); // LAPIC NMI on LINT1 for all processors
   const b = header('APIC', 44 + entries.length, 3);

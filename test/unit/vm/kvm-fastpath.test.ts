@@ -83,11 +83,12 @@ describe('eventfds and shared guest memory', () => {
 });
 
 describe('GSI routing', () => {
-  it("carries KVM's default irqchip routes (irq_comm.c default_routing) and one MSI route per vector", () => {
+  it("carries the PC's irqchip routes (the PIT's GSI 0 on IOAPIC pin 2, as the MADT says) and one MSI route per vector", () => {
     const c = kvmConstants();
     const b = routingEntries(c, [{ gsi: 24, addressLo: 0xfee0_0000, addressHi: 0, data: 0x4041 }]);
     const n = b.length / c.routingEntrySize;
-    expect(n).toBe(16 * 2 + 8 + 1);
+    // IOAPIC: 23 routes (GSI 2 has none); PIC: 15 (pin 2 of the master is the cascade); 1 MSI.
+    expect(n).toBe(23 + 15 + 1);
     const entries = Array.from({ length: n }, (_, i) => {
       const o = i * c.routingEntrySize;
       return {
@@ -98,7 +99,16 @@ describe('GSI routing', () => {
         u2: b.readUInt32LE(o + 24),
       };
     });
-    for (let gsi = 0; gsi < 24; gsi++) {
+    expect(entries.filter((e) => e.gsi === 0)).toEqual([
+      { gsi: 0, type: c.routingIrqchip, u0: c.irqchipIoapic, u1: 2, u2: 0 },
+      { gsi: 0, type: c.routingIrqchip, u0: c.irqchipPicMaster, u1: 0, u2: 0 },
+    ]);
+    expect(entries.filter((e) => e.gsi === 2)).toEqual([]);
+    expect(entries.filter((e) => e.u0 === c.irqchipIoapic && e.u1 === 2 && e.type === c.routingIrqchip)).toHaveLength(
+      1,
+    );
+    for (let gsi = 1; gsi < 24; gsi++) {
+      if (gsi === 2) continue;
       const mine = entries.filter((e) => e.gsi === gsi);
       expect(mine).toContainEqual({ gsi, type: c.routingIrqchip, u0: c.irqchipIoapic, u1: gsi, u2: 0 });
       if (gsi < 16) {
@@ -114,7 +124,7 @@ describe('GSI routing', () => {
     r.set(25, 0xfee0_1000, 0, 0x31);
     r.set(25, 0xfee0_1000, 0, 0x31); // unchanged: not applied again
     expect(applied.length).toBe(1);
-    expect(applied[0]!.length / c.routingEntrySize).toBe(40 + 2);
+    expect(applied[0]!.length / c.routingEntrySize).toBe(23 + 15 + 2);
   });
 });
 
