@@ -1,5 +1,5 @@
-// GSI routing: the irqchip routes of the board, then MSI-X through irqfd (docs/vmm-platform.md
-// §12.1). KVM_SET_GSI_ROUTING replaces the whole table. KVM's own default (Linux
+// GSI routing: the irqchip routes of the board, then MSI-X through irqfd
+// (docs/vmm-platform.md §12.1). KVM_SET_GSI_ROUTING replaces the whole table. KVM's own default (Linux
 // arch/x86/kvm/irq_comm.c, default_routing[]) sends every GSI 0–15 to the IOAPIC pin of the same
 // number, so the in-kernel PIT, which raises GSI 0, would reach pin 0 while the MADT says ISA IRQ 0
 // is GSI 2 (the override every PC firmware publishes); Linux then reports "MP-BIOS bug: 8254 timer
