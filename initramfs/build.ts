@@ -14,7 +14,7 @@ import { sharedLibraries } from './libs';
 import { LATE_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
 import { hostBusybox, hostKernel } from './host';
-import { findOvmf, FIRMWARE_DESCRIPTOR_DIRS } from '../src/vm/firmware';
+import { findOvmf, firmwareDescriptors } from '../src/vm/firmware';
 import { choice, commandArgs, type CommandSpec, flag, text } from '../src/util/args';
 
 /** The checkout root: this file may run bundled from .cache/run, so search upwards. */
@@ -217,21 +217,10 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   const ovmf = findOvmf();
   const shipped = new Set([ovmf.code, ovmf.vars, ...(ovmf.varsSecureBoot !== undefined ? [ovmf.varsSecureBoot] : [])]);
   for (const f of shipped) base.file(f.slice(1), fs.readFileSync(f), 0o644, 'firmware');
-  for (const dir of FIRMWARE_DESCRIPTOR_DIRS) {
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(dir).filter((n) => n.endsWith('.json'));
-    } catch {
-      continue;
-    }
-    for (const n of names.sort()) {
-      const text = fs.readFileSync(path.join(dir, n), 'utf8');
-      // Only descriptors whose files ship: the others would name images the initramfs lacks.
-      const named = [...text.matchAll(/"filename"\s*:\s*"([^"]+)"/g)].map((m) => m[1] ?? '');
-      if (named.length > 0 && named.every((f) => shipped.has(f)))
-        base.file(path.join(dir, n).slice(1), Buffer.from(text), 0o644, 'firmware');
-    }
-  }
+  // Only descriptors whose files ship: the others would name images the initramfs lacks.
+  for (const d of firmwareDescriptors())
+    if (d.names.length > 0 && d.names.every((f) => shipped.has(f)))
+      base.file(d.file.slice(1), Buffer.from(d.text), 0o644, 'firmware');
 
   // The app: /init, bundle, terminfo next to it (the bundle looks in <dir>/blessed-usr), addon.
   const app = new Tree();

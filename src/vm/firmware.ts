@@ -147,7 +147,7 @@ export interface OvmfFiles {
   readonly varsSecureBoot?: string;
 }
 
-interface FirmwareDescriptor {
+export interface FirmwareDescriptor {
   readonly 'interface-types'?: unknown;
   readonly mapping?: {
     device?: unknown;
@@ -158,7 +158,7 @@ interface FirmwareDescriptor {
   readonly features?: unknown;
 }
 
-export const FIRMWARE_DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
+const FIRMWARE_DESCRIPTOR_DIRS = ['/etc/qemu/firmware', '/usr/share/qemu/firmware'];
 const OVMF_DIRS = ['/usr/share/OVMF', '/usr/share/ovmf', '/usr/share/edk2/ovmf', '/usr/share/qemu'];
 
 /**
@@ -168,8 +168,20 @@ const OVMF_DIRS = ['/usr/share/OVMF', '/usr/share/ovmf', '/usr/share/edk2/ovmf',
  * marks `enrolled-keys` (Debian pairs it with the SMM build, which tendril cannot run, but the
  * variable store format is the same; README.md "Secure Boot"). Falls back to Debian's file names.
  */
-export function findOvmf(dirs = FIRMWARE_DESCRIPTOR_DIRS, fallbackDirs = OVMF_DIRS): OvmfFiles {
-  const descriptors: FirmwareDescriptor[] = [];
+export interface FirmwareDescriptorFile {
+  /** Where the descriptor is. */
+  readonly file: string;
+  /** Its text, as read. */
+  readonly text: string;
+  readonly descriptor: FirmwareDescriptor;
+  /** The image files it names (executable, NVRAM template). */
+  readonly names: string[];
+}
+
+/** The QEMU firmware descriptors in `dirs`, each directory's in name order; a broken one is
+ *  skipped, as QEMU's own lookup does. */
+export function firmwareDescriptors(dirs = FIRMWARE_DESCRIPTOR_DIRS): FirmwareDescriptorFile[] {
+  const out: FirmwareDescriptorFile[] = [];
   for (const d of dirs) {
     let names: string[] = [];
     try {
@@ -181,13 +193,22 @@ export function findOvmf(dirs = FIRMWARE_DESCRIPTOR_DIRS, fallbackDirs = OVMF_DI
       continue;
     }
     for (const n of names) {
+      const file = path.join(d, n);
       try {
-        descriptors.push(JSON.parse(fs.readFileSync(path.join(d, n), 'utf8')) as FirmwareDescriptor);
+        const text = fs.readFileSync(file, 'utf8');
+        const descriptor = JSON.parse(text) as FirmwareDescriptor;
+        const named = [descriptor.mapping?.executable?.filename, descriptor.mapping?.['nvram-template']?.filename];
+        out.push({ file, text, descriptor, names: named.filter((x): x is string => typeof x === 'string') });
       } catch {
-        /* a broken descriptor is skipped, as QEMU's own lookup does */
+        /* skipped */
       }
     }
   }
+  return out;
+}
+
+export function findOvmf(dirs = FIRMWARE_DESCRIPTOR_DIRS, fallbackDirs = OVMF_DIRS): OvmfFiles {
+  const descriptors = firmwareDescriptors(dirs).map((d) => d.descriptor);
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   const usable = (d: FirmwareDescriptor) =>

@@ -152,9 +152,10 @@ export class Machine {
 
     // MSI-X through irqfd (docs/vmm-platform.md §12.1) when this KVM routes MSIs to GSIs; without
     // it the virtio functions offer INTx only.
-    const canMsi = k.kvmCheckExtension(this.sys, c.capIrqRouting) > 0 && k.kvmCheckExtension(this.sys, c.capIrqfd) > 0;
+    const canRoute = k.kvmCheckExtension(this.sys, c.capIrqRouting) > 0;
+    const canMsi = canRoute && k.kvmCheckExtension(this.sys, c.capIrqfd) > 0;
     // The PC's irqchip routes from the start (irq-routing.ts: the PIT on the MADT's GSI 2).
-    if (k.kvmCheckExtension(this.sys, c.capIrqRouting) > 0) k.kvmSetGsiRouting(vmFd, routingEntries(c, []));
+    if (canRoute) k.kvmSetGsiRouting(vmFd, routingEntries(c, []));
     const routes = canMsi ? new MsiRoutes(c, (entries) => k.kvmSetGsiRouting(vmFd, entries)) : null;
     this.platform = new Platform({
       layout,
