@@ -18,16 +18,19 @@
 // Usage: node scripts/run-ts.mjs bench/vm.ts [--runs N] [--scenarios shell,linux,debian]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { hostKernel, ovmfSplit } from '../initramfs/host';
+import { ovmfSplit } from '../initramfs/host';
 import { bootVarStore, diskPartition } from '../src/vm/boot-entry';
 import { DEBIAN_MARKER, SHIM_LOADER, debianDisk } from '../test/fixtures/debian-disk';
-import { buildGptDisk } from '../test/fixtures/images';
 import {
   CACHE,
   binaryWithLibs,
   buildInitramfs,
   dirFiles,
   fatDisk,
+  LINUX_EFI,
+  LINUX_EFI_ARGS,
+  LINUX_EFI_LOADER,
+  linuxEfiDisk,
   markerInitrd,
   patchedKvmAmd,
   runNested,
@@ -126,20 +129,7 @@ async function main(): Promise<void> {
   const scenarios = scenariosArg();
   const ovmf = ovmfSplit();
   const shellDisk = fatDisk('vm-bench', [{ path: 'startup.nsh', data: `echo ${SHELL_MARKER}\r\nmap\r\nreset -s\r\n` }]);
-  const linuxDisk = buildGptDisk([
-    {
-      type: 'esp',
-      sizeMiB: 64,
-      fs: {
-        kind: 'vfat',
-        files: {
-          'EFI/tendril/linux.efi': { copyOf: hostKernel().vmlinuz },
-          'EFI/tendril/initrd.img': { copyOf: markerInitrd(LINUX_MARKER) },
-        },
-      },
-    },
-  ]);
-  const args = 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet';
+  const linuxDisk = linuxEfiDisk(markerInitrd(LINUX_MARKER));
   const debian = scenarios.includes('debian') ? debianDisk() : null;
   const timer = path.join(CACHE, 'vm-bench-timer.js');
   fs.writeFileSync(timer, TIMER_JS);
@@ -155,7 +145,7 @@ async function main(): Promise<void> {
     },
     linux: {
       marker: LINUX_MARKER,
-      tendrilArgs: `--disk /vm/linux.img --loader '0:1:\\EFI\\tendril\\linux.efi' --loader-args '${args}'`,
+      tendrilArgs: `--disk /vm/linux.img ${LINUX_EFI_LOADER}`,
       vars: '/vm/linux.vars',
       disk: '/vm/linux.img',
     },
@@ -178,7 +168,7 @@ async function main(): Promise<void> {
   if (scenarios.includes('shell')) files['/vm/shell.img'] = shellDisk;
   if (scenarios.includes('linux')) {
     files['/vm/linux.img'] = linuxDisk;
-    files['/vm/linux.vars'] = bootVarsFile('linux', linuxDisk, '\\EFI\\tendril\\linux.efi', args);
+    files['/vm/linux.vars'] = bootVarsFile('linux', linuxDisk, LINUX_EFI, LINUX_EFI_ARGS);
   }
   if (debian) files['/vm/debian.vars'] = bootVarsFile('debian', debian.image, SHIM_LOADER);
   const cpio = buildInitramfs({

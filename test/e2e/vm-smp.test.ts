@@ -3,9 +3,14 @@
 // sees. vCPU 1 runs on its own thread and hands its exits to vCPU 0's (src/vm/README.md).
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { hostKernel } from '../../initramfs/host';
-import { buildGptDisk } from '../fixtures/images';
-import { runNestedRetrying, scriptInitrd, splitFirmware, vmInitramfs } from '../fixtures/vm';
+import {
+  LINUX_EFI_LOADER,
+  linuxEfiDisk,
+  runNestedRetrying,
+  scriptInitrd,
+  splitFirmware,
+  vmInitramfs,
+} from '../fixtures/vm';
 
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 
@@ -14,26 +19,8 @@ describe.skipIf(!haveQemu)('tendril vm --cpus 2 (nested KVM)', () => {
     const initrd = scriptInitrd(
       'echo "TENDRIL-NPROC=$(grep -c ^processor /proc/cpuinfo) ONLINE=$(cat /sys/devices/system/cpu/online 2>/dev/null || echo ?)"',
     );
-    const disk = buildGptDisk([
-      {
-        type: 'esp',
-        sizeMiB: 64,
-        fs: {
-          kind: 'vfat',
-          files: {
-            'EFI/tendril/linux.efi': { copyOf: hostKernel().vmlinuz },
-            'EFI/tendril/initrd.img': { copyOf: initrd },
-          },
-        },
-      },
-    ]);
-    const cpio = vmInitramfs(
-      'vm-smp',
-      [{ file: disk }],
-      "--cpus 2 --loader '0:1:\\EFI\\tendril\\linux.efi' --loader-args 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet' --stats",
-      {},
-      splitFirmware(),
-    );
+    const disk = linuxEfiDisk(initrd);
+    const cpio = vmInitramfs('vm-smp', [{ file: disk }], `--cpus 2 ${LINUX_EFI_LOADER} --stats`, {}, splitFirmware());
     const run = await runNestedRetrying(cpio, ['TENDRIL-NPROC=']);
     const log = run.log;
     expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();

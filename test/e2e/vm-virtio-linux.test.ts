@@ -6,9 +6,15 @@
 // overlay), and prints its interrupt lines. The host image must not change.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { hostKernel } from '../../initramfs/host';
-import { buildGptDisk } from '../fixtures/images';
-import { runNestedRetrying, scriptInitrd, sha256, splitFirmware, vmInitramfs } from '../fixtures/vm';
+import {
+  LINUX_EFI_LOADER,
+  linuxEfiDisk,
+  runNestedRetrying,
+  scriptInitrd,
+  sha256,
+  splitFirmware,
+  vmInitramfs,
+} from '../fixtures/vm';
 
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 
@@ -26,19 +32,7 @@ const SCRIPT = [
 describe.skipIf(!haveQemu)('tendril vm: Linux on virtio-blk with MSI-X, ioeventfd and irqfd (nested KVM)', () => {
   it('reads and writes the disk through the I/O thread; interrupts are MSI-X; notifies skip JavaScript', async () => {
     const initrd = scriptInitrd(SCRIPT, ['virtio_pci', 'virtio_blk']);
-    const disk = buildGptDisk([
-      {
-        type: 'esp',
-        sizeMiB: 160,
-        fs: {
-          kind: 'vfat',
-          files: {
-            'EFI/tendril/linux.efi': { copyOf: hostKernel().vmlinuz },
-            'EFI/tendril/initrd.img': { copyOf: initrd },
-          },
-        },
-      },
-    ]);
+    const disk = linuxEfiDisk(initrd, 160);
     const before = sha256(disk);
     const head = execFileSync('sh', ['-c', `dd if=${disk} bs=1M count=16 2>/dev/null | sha256sum | cut -d" " -f1`], {
       encoding: 'utf8',
@@ -46,7 +40,7 @@ describe.skipIf(!haveQemu)('tendril vm: Linux on virtio-blk with MSI-X, ioeventf
     const cpio = vmInitramfs(
       'vm-virtio-linux',
       [{ file: disk }],
-      "--cpus 1 --loader '0:1:\\EFI\\tendril\\linux.efi' --loader-args 'initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet' --stats",
+      `--cpus 1 ${LINUX_EFI_LOADER} --stats`,
       {},
       splitFirmware(),
     );
