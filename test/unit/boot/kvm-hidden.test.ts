@@ -9,16 +9,24 @@ import * as path from 'node:path';
 import { efiGptDisk } from '../../fixtures/efi-disks';
 import { sha256File } from '../../fixtures/images';
 
-const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js');
+const REPO = path.join(__dirname, '..', '..', '..');
+const BIN = path.join(REPO, 'bin', 'tendril.js');
 const root = process.getuid?.() === 0;
 const canUnshare = root && spawnSync('unshare', ['-m', 'true']).status === 0;
 
 /** Runs `setup` then bin/tendril.js ARGS (as `user` when given) in a new mount namespace. */
 function hidden(setup: string, args: string[], user?: number) {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const node = [process.execPath, BIN, ...args].map(q).join(' ');
+  // Another user may not reach the checkout (a clone under a 0700 mktemp directory): in the
+  // namespace it is bound at /mnt/repo, below a world-traversable tmpfs.
+  const bin = user === undefined ? BIN : '/mnt/repo/bin/tendril.js';
+  const reach =
+    user === undefined
+      ? ''
+      : `\nmount -t tmpfs -o mode=755 none /mnt\nmkdir /mnt/repo\nmount --bind ${q(REPO)} /mnt/repo`;
+  const node = [process.execPath, bin, ...args].map(q).join(' ');
   const as = user === undefined ? '' : `setpriv --reuid ${user} --regid ${user} --clear-groups `;
-  const r = spawnSync('unshare', ['-m', 'sh', '-ec', `${setup}\nexec ${as}${node}`], {
+  const r = spawnSync('unshare', ['-m', 'sh', '-ec', `${setup}${reach}\nexec ${as}${node}`], {
     encoding: 'utf8',
     timeout: 120_000,
   });
