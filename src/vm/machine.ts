@@ -10,6 +10,7 @@ import {
   ExitReason,
   PortMode,
   exitReasonName,
+  decodeRegs,
   formatRegisterDump,
   kvm,
   kvmConstants,
@@ -45,6 +46,13 @@ export function mapFlash(code: Uint8Array, vars: Uint8Array | null): FlashBanks 
   }
   return { code: c, vars: v };
 }
+
+/**
+ * KVM on AMD re-initialises the VMCB at a shutdown intercept (svm.c shutdown_interception), so the
+ * registers read back after a triple fault are the reset state, not those of the fault.
+ */
+const RESET_AFTER_SHUTDOWN =
+  '; KVM reset the vCPU at the shutdown (AMD does), so the registers below are the reset state, not the faulting one';
 
 /** Memory slots: 0 low RAM, 1 high RAM, then one per flash bank. */
 const SLOT_FLASH_CODE = 2;
@@ -366,6 +374,14 @@ export class Machine {
     mmio.access(addr, len, isWrite, v.bytes.subarray(c.runMmioData, c.runMmioData + 8));
   }
 
+  private atResetVector(v: Vcpu): boolean {
+    try {
+      return decodeRegs(this.k.kvmGetRegs(v.handle)).rip === 0xfff0n;
+    } catch {
+      return false;
+    }
+  }
+
   private dump(v: Vcpu): string {
     try {
       const head = this.vcpus.length > 1 ? `vCPU ${v.index}:\n` : '';
@@ -392,7 +408,7 @@ export class Machine {
         this.handleMmio(v);
         return null;
       case ExitReason.SHUTDOWN:
-        return this.fatal(v, 'triple fault (KVM_EXIT_SHUTDOWN)');
+        return this.fatal(v, `triple fault (KVM_EXIT_SHUTDOWN)${this.atResetVector(v) ? RESET_AFTER_SHUTDOWN : ''}`);
       case ExitReason.SYSTEM_EVENT: {
         const type = v.run.getUint32(c.runSystemEventType, true);
         if (type === 1) ev.request('poweroff', 'KVM_SYSTEM_EVENT_SHUTDOWN');

@@ -74,6 +74,7 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
       const run = await runNestedRetrying(cpio, [DEBIAN_MARKER, 'TENDRIL-EXIT-CODE='], 2, {
         drives: [disk.image],
         timeoutMs: 1_200_000,
+        stallS: 600,
       });
       expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
       const boot = runPart(run.log, 'boot');
@@ -109,6 +110,7 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
     const run = await runNestedRetrying(cpio, ['TENDRIL-RUN-two-EXIT='], 2, {
       drives: [disk.image],
       timeoutMs: 1_800_000,
+      stallS: 600,
     });
     expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
     const [one, two] = [runPart(run.log, 'one'), runPart(run.log, 'two')];

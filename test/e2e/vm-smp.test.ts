@@ -21,7 +21,8 @@ describe.skipIf(!haveQemu)('tendril vm --cpus 2 (nested KVM)', () => {
     );
     const disk = linuxEfiDisk(initrd);
     const cpio = vmInitramfs('vm-smp', [{ file: disk }], `--cpus 2 ${LINUX_EFI_LOADER} --stats`, {}, splitFirmware());
-    const run = await runNestedRetrying(cpio, ['TENDRIL-NPROC=']);
+    // A guest fault with two vCPUs is the open defect this test watches (docs/testing.md §3): no retry.
+    const run = await runNestedRetrying(cpio, ['TENDRIL-NPROC='], 2, { retryGuestFaults: false });
     const log = run.log;
     expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
     expect(/TENDRIL-NPROC=(\d+)/.exec(log)?.[1], log.slice(-3000)).toBe('2');
