@@ -15,7 +15,13 @@ const KVM_API_VERSION = 12;
 
 export type KvmVerdict =
   | { readonly ok: true; readonly device: string; readonly module?: string }
-  | { readonly ok: false; readonly device: string; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly device: string;
+      readonly reason: string;
+      /** The device node does not exist (yet: the initramfs loads kvm while the menu is up). */
+      readonly absent?: true;
+    };
 
 export interface KvmCheckOptions {
   /** The device node (default /dev/kvm). */
@@ -61,17 +67,20 @@ function vendorModule(sysModule: string): string | undefined {
 export function checkKvm(o: KvmCheckOptions = {}): KvmVerdict {
   const device = o.device ?? KVM_DEVICE;
   const sysModule = o.sysModule ?? '/sys/module';
-  const no = (reason: string): KvmVerdict => ({ ok: false, device, reason });
+  const no = (reason: string): KvmVerdict & { ok: false } => ({ ok: false, device, reason });
   let st: fs.Stats;
   try {
     st = fs.statSync(device);
   } catch (e) {
     const code = (e as ErrnoError).code ?? 'EIO';
-    return no(
-      code === 'ENOENT'
-        ? `${device}: stat: ENOENT (no such file): this kernel offers no KVM (load kvm_intel or kvm_amd; inside a VM, nested virtualization must be on)`
-        : `${device}: stat: ${code}${errnoText[code] ? ` (${errnoText[code]})` : ''}`,
-    );
+    if (code === 'ENOENT')
+      return {
+        ...no(
+          `${device}: stat: ENOENT (no such file): this kernel offers no KVM (load kvm_intel or kvm_amd; inside a VM, nested virtualization must be on)`,
+        ),
+        absent: true,
+      };
+    return no(`${device}: stat: ${code}${errnoText[code] ? ` (${errnoText[code]})` : ''}`);
   }
   if (!st.isCharacterDevice())
     return no(`${device} is not a character device (${st.isFile() ? 'a regular file' : 'not a device'}): not KVM`);

@@ -51,12 +51,21 @@ export interface PlanContext {
   readonly kvm?: () => KvmVerdict;
 }
 
-let kvmVerdict: KvmVerdict | undefined;
-/** checkKvm() on /dev/kvm, asked once per process (the answer does not change under a menu). */
-export function hostKvm(): KvmVerdict {
-  kvmVerdict ??= checkKvm();
-  return kvmVerdict;
+/**
+ * A cached KVM verdict: asked once, except while the device node is absent. The initramfs loads
+ * kvm in the background after the menu is up, so "no /dev/kvm" at start is often only "not yet";
+ * a stat is cheap, and the full check (which starts a probe guest) runs once the node exists.
+ */
+export function kvmWatcher(check: () => KvmVerdict = checkKvm): () => KvmVerdict {
+  let verdict: KvmVerdict | undefined;
+  return () => {
+    if (verdict === undefined || (!verdict.ok && verdict.absent)) verdict = check();
+    return verdict;
+  };
 }
+
+/** checkKvm() on /dev/kvm for this process (see kvmWatcher). */
+export const hostKvm = kvmWatcher();
 
 /**
  * The plan for `entry`. An efi entry that cannot run here is an `unavailable` plan; a kexec plan

@@ -128,12 +128,18 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       ...(writeThrough ? { writeThrough: true } : {}),
     },
   });
-  // Asked once: the row markers and the status line say when efi entries cannot run here.
-  const kvmVerdict = hostKvm();
-  if (!kvmVerdict.ok) {
-    state.vmUnavailable = kvmVerdict.reason;
-    log('info', 'vm', `efi entries cannot boot in a VM here: ${kvmVerdict.reason}`);
-  }
+  // The row markers and the status line say when efi entries cannot run here. While /dev/kvm
+  // is absent the answer is asked again every tick: /init loads kvm after the menu is up.
+  const refreshKvm = (): boolean => {
+    const v = hostKvm();
+    const reason = v.ok ? undefined : v.reason;
+    if (reason === state.vmUnavailable) return false;
+    if (reason === undefined) log('info', 'vm', `KVM is ready (${v.device}): efi entries boot in a VM`);
+    else log('info', 'vm', `efi entries cannot boot in a VM here: ${reason}`);
+    state.vmUnavailable = reason;
+    return true;
+  };
+  refreshKvm();
 
   const scan = async (): Promise<DiscoveryResult> => {
     const old = session;
@@ -340,6 +346,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     term.onResize(() => ui.redraw());
     const timer = setInterval(() => {
       tickCount++;
+      if (state.vmUnavailable !== undefined) refreshKvm();
       const a = state.tick();
       ui.redraw();
       if (a.kind !== 'none') void handle(a);
