@@ -191,7 +191,9 @@ async function main(): Promise<void> {
   });
   const expected = scenarios.length * 2;
   const timeoutMs = debian ? 3_600_000 : 1_200_000;
-  const nested = () => runNested(cpio, ['TENDRIL-EXIT-CODE='], timeoutMs, debian ? { drives: [debian.image] } : {});
+  // The timer prints nothing until a VMM ends, so COM1's silence means nothing here: no stall check.
+  const nested = () =>
+    runNested(cpio, ['TENDRIL-EXIT-CODE='], timeoutMs, { stallS: 0, ...(debian ? { drives: [debian.image] } : {}) });
   const f = (v: number | null) => (v === null ? '   n/a' : (v / 1000).toFixed(2).padStart(6) + ' s');
   const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? (a / b).toFixed(2) : 'n/a');
   let failed = false;
