@@ -130,14 +130,13 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   });
   // The row markers and the status line say when efi entries cannot run here. While /dev/kvm
   // is absent the answer is asked again every tick: /init loads kvm after the menu is up.
-  const refreshKvm = (): boolean => {
+  const refreshKvm = (): void => {
     const v = hostKvm();
     const reason = v.ok ? undefined : v.reason;
-    if (reason === state.vmUnavailable) return false;
+    if (reason === state.vmUnavailable) return;
     if (reason === undefined) log('info', 'vm', `KVM is ready (${v.device}): efi entries boot in a VM`);
     else log('info', 'vm', `efi entries cannot boot in a VM here: ${reason}`);
     state.vmUnavailable = reason;
-    return true;
   };
   refreshKvm();
 
