@@ -1,19 +1,29 @@
-// bench/boot: where the time goes from power-on to kexec, measured inside the guest
-// (QEMU TCG, /proc/uptime printed by /init and tendril at each stage), over several runs,
-// plus the initramfs size breakdown. Baselines measured in the same run:
-//  - `node -e 0` inside the same guest (node's own start-up, same binary and libraries);
-//  - kernel start → /init with the same archive compressed by zstd instead of xz.
+// bench/boot: power-on → menu. tendril's initramfs against a bare busybox initramfs booted by
+// the same kernel in the same run (QEMU TCG, same memory and disk, runs interleaved so load
+// on the machine hits all variants alike; medians). Variants:
+//  - bare:     busybox alone, /init prints a marker (the floor: firmware + kernel + unpacking);
+//  - tendril:  the shipped layout (node, libraries, late modules and firmware in a squashfs
+//              payload mounted by /init, read on demand);
+//  - cpio:     the previous layout (everything in the xz archives, unpacked by the kernel).
+// Power-on is QEMU's start (host clock, to the first byte of the marker line); the stage
+// table comes from the guest's /proc/uptime (`tendril.bench`). A separate run per tendril
+// variant measures `node -e 0` in place (`tendril.bench=node`). Then the image sizes.
 // Usage: node scripts/run-ts.mjs bench/boot.ts [--runs N]
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { hostKernel } from '../initramfs/host';
+import { execFileSync } from 'node:child_process';
+import { CpioWriter } from '../initramfs/cpio';
+import { hostBusybox, hostKernel } from '../initramfs/host';
 import { formatReport, type SizeReport } from '../initramfs/report';
 import { blsDisk, blsEntry, LOG_DIR, privateCopy, productInitramfs, runQemu, stageTimes } from '../test/fixtures/boot';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 
 interface Sample {
+  /** Host seconds from QEMU's start to the marker. */
+  readonly wall: number;
+  /** Guest stage → /proc/uptime seconds. */
   readonly stages: Record<string, number>;
 }
 
@@ -22,88 +32,134 @@ function median(xs: number[]): number {
   return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
 }
 
-async function bootOnce(initrd: string, disk: string, untilKexec: boolean, i: number, tag: string): Promise<Sample> {
+/** The floor: busybox and an /init that prints its uptime and powers off (xz, like ours). */
+function bareInitramfs(dir: string): string {
+  const w = new CpioWriter();
+  for (const d of ['bin', 'proc', 'dev']) w.add({ kind: 'dir', path: d });
+  w.add({ kind: 'char', path: 'dev/console', major: 5, minor: 1, mode: 0o600 });
+  w.add({ kind: 'file', path: 'bin/busybox', data: fs.readFileSync(hostBusybox()), mode: 0o755 });
+  const init = [
+    '#!/bin/busybox sh',
+    '/bin/busybox mount -t proc proc /proc',
+    'read -r up _ </proc/uptime',
+    'echo "tendril-stage init $up"',
+    'echo "tendril-stage menu $up"',
+    '/bin/busybox poweroff -f',
+    '',
+  ].join('\n');
+  w.add({ kind: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 });
+  const cpio = path.join(dir, 'bare.cpio');
+  fs.writeFileSync(cpio, Buffer.concat(w.finish()));
+  execFileSync('xz', ['--check=crc32', '-9', '-f', cpio]);
+  return `${cpio}.xz`;
+}
+
+async function bootOnce(initrd: string, disk: string, append: string, until: RegExp, tag: string): Promise<Sample> {
+  const t0 = process.hrtime.bigint();
+  let wall = NaN;
+  let seen = ''; // the marker may straddle two chunks
   const r = await runQemu({
     kernel: hostKernel().vmlinuz,
     initrd,
-    append: 'console=ttyS0 quiet tendril.mode=boot tendril.bench',
+    append: `console=ttyS0 quiet ${append}`,
     disks: [disk],
     timeoutMs: 300_000,
-    until: untilKexec ? /TARGET-DONE/ : /tendril-stage node-empty [\d.]+\s/,
-    logFile: path.join(LOG_DIR, `bench-boot-${tag}-${i}.log`),
+    until,
+    onOutput: (chunk) => {
+      seen += chunk;
+      if (Number.isNaN(wall) && until.test(seen)) wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    },
+    logFile: path.join(LOG_DIR, `bench-boot-${tag}.log`),
   });
   const stages: Record<string, number> = {};
   for (const s of stageTimes(r.output)) if (!(s.name in stages)) stages[s.name] = s.t;
-  if (untilKexec && !('kexec' in stages)) throw new Error(`run ${i}: no kexec stage (see ${LOG_DIR})`);
-  return { stages };
+  if (Number.isNaN(wall) || !until.test(r.output)) throw new Error(`${tag}: no ${until} (see ${LOG_DIR})`);
+  return { wall, stages };
 }
 
 async function main(): Promise<void> {
-  const xz = productInitramfs('xz');
-  const zst = productInitramfs('zstd');
-  const img = blsDisk('timeout 0\ndefault t.conf\n', {
-    't.conf': blsEntry({
-      title: 'T',
-      linux: '/vmlinuz',
-      initrds: ['/initrd-main.img', '/initrd-second.img'],
-      options: 'tendril.test=bench',
-    }),
+  const images = {
+    tendril: productInitramfs('xz', 'squashfs'),
+    cpio: productInitramfs('xz', 'cpio'),
+  };
+  const img = blsDisk('timeout 30\ndefault t.conf\n', {
+    't.conf': blsEntry({ title: 'T', linux: '/vmlinuz', initrds: ['/initrd-main.img'], options: 'tendril.test=bench' }),
   });
   const disk = privateCopy(img);
-  const samples: Sample[] = [];
+  const tmp = path.dirname(disk);
+  const bare = bareInitramfs(tmp);
+  const menu = /tendril-stage menu [\d.]+\s/;
+  const variants = [
+    { name: 'bare', initrd: bare, append: '' },
+    { name: 'tendril', initrd: images.tendril, append: 'tendril.mode=menu tendril.timeout=60 tendril.bench' },
+    { name: 'cpio', initrd: images.cpio, append: 'tendril.mode=menu tendril.timeout=60 tendril.bench' },
+  ] as const;
+  const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   for (let i = 0; i < runs; i++) {
-    samples.push(await bootOnce(xz, disk, true, i, 'xz'));
-    process.stderr.write(`run ${i + 1}/${runs} (xz, full): ${JSON.stringify(samples.at(-1)!.stages)}\n`);
+    for (const v of variants) {
+      const s = await bootOnce(v.initrd, disk, v.append, menu, `${v.name}-${i}`);
+      samples.get(v.name)!.push(s);
+      process.stderr.write(`run ${i + 1}/${runs} ${v.name}: ${s.wall.toFixed(2)} s ${JSON.stringify(s.stages)}\n`);
+    }
   }
-  const zsamples: Sample[] = [];
-  for (let i = 0; i < runs; i++) {
-    zsamples.push(await bootOnce(zst, disk, false, i, 'zstd'));
-    process.stderr.write(`run ${i + 1}/${runs} (zstd, to node-empty): ${JSON.stringify(zsamples.at(-1)!.stages)}\n`);
+  const nodeEmpty = new Map<string, Sample>();
+  for (const v of variants.slice(1)) {
+    const append = v.append.replace('tendril.bench', 'tendril.bench=node');
+    nodeEmpty.set(v.name, await bootOnce(v.initrd, disk, append, menu, `${v.name}-node`));
   }
-  fs.rmSync(path.dirname(disk), { recursive: true, force: true });
+  const bareBytes = fs.statSync(bare).size;
+  fs.rmSync(tmp, { recursive: true, force: true });
 
-  const med = (ss: Sample[], k: string): number =>
-    median(ss.map((s) => s.stages[k]).filter((v): v is number => v !== undefined));
-  const firstDevice = (s: Sample): number | undefined =>
-    Object.entries(s.stages).find(([k]) => k.startsWith('device:'))?.[1];
-  const order: [string, string, number][] = [
-    ['kernel start → /init (xz unpack)', 'init', med(samples, 'init')],
-    ['/init → modules loaded', 'modules', med(samples, 'modules') - med(samples, 'init')],
-    ['modules → block devices settled', 'devices', med(samples, 'devices') - med(samples, 'modules')],
-    ['node -e 0 (baseline)', 'node-empty', med(samples, 'node-empty') - med(samples, 'devices')],
-    ['node + bundle → tendril running', 'tendril', med(samples, 'tendril') - med(samples, 'node-empty')],
-    [
-      'tendril → first device scanned',
-      'device',
-      median(samples.map(firstDevice).filter((v): v is number => v !== undefined)) - med(samples, 'tendril'),
-    ],
-    ['tendril → entries listed', 'entries', med(samples, 'entries') - med(samples, 'tendril')],
-    ['entries → kexec issued (load)', 'kexec', med(samples, 'kexec') - med(samples, 'entries')],
-  ];
-  const total = med(samples, 'kexec');
-  process.stdout.write(`\nboot stages, guest seconds (median of ${runs} runs, QEMU TCG, ${hostKernel().version})\n`);
-  for (const [label, , v] of order) process.stdout.write(`  ${label.padEnd(36)} ${v.toFixed(2).padStart(7)} s\n`);
-  process.stdout.write(`  ${'total: kernel start → kexec'.padEnd(36)} ${total.toFixed(2).padStart(7)} s\n`);
-  const nodeEmpty = order[3]![2];
-  const tendrilStart = order[4]![2];
-  process.stdout.write(
-    `\nnode's own start-up (node -e 0): ${nodeEmpty.toFixed(2)} s = ${((nodeEmpty / total) * 100).toFixed(1)} % of kernel→kexec;` +
-      ` tendril start (node + bundle) / node -e 0 = ${((nodeEmpty + tendrilStart) / nodeEmpty).toFixed(2)}x\n`,
-  );
-  const zInit = med(zsamples, 'init');
-  process.stdout.write(
-    `unpack: kernel start → /init  xz ${med(samples, 'init').toFixed(2)} s, zstd ${zInit.toFixed(2)} s (xz/zstd = ${(med(samples, 'init') / zInit).toFixed(2)}x)\n`,
-  );
-  for (const [name, f] of [
-    ['xz', xz],
-    ['zstd', zst],
-  ] as const) {
-    process.stdout.write(
-      `${name} image: ${fs.statSync(f).size} bytes (${(fs.statSync(f).size / 2 ** 20).toFixed(2)} MiB)\n`,
+  const wall = (n: string): number => median(samples.get(n)!.map((s) => s.wall));
+  const st = (n: string, k: string): number =>
+    median(
+      samples
+        .get(n)!
+        .map((s) => s.stages[k])
+        .filter((x): x is number => x !== undefined),
     );
+  const out = process.stdout;
+  out.write(`\npower-on → menu, median of ${runs} runs (QEMU TCG, ${hostKernel().version}, 1 vCPU)\n`);
+  out.write(`  ${'variant'.padEnd(10)} ${'host s'.padStart(8)} ${'guest s'.padStart(8)} ${'/ bare'.padStart(8)}\n`);
+  for (const v of variants)
+    out.write(
+      `  ${v.name.padEnd(10)} ${wall(v.name).toFixed(2).padStart(8)} ${st(v.name, 'menu').toFixed(2).padStart(8)} ${(wall(v.name) / wall('bare')).toFixed(2).padStart(7)}x\n`,
+    );
+  out.write('  (host: QEMU start → marker; guest: kernel start → marker, /proc/uptime)\n');
+
+  const rows: [string, string, string][] = [
+    ['kernel start → /init (unpacking)', '', 'init'],
+    ['/init → early modules loaded', 'init', 'modules'],
+    ['modules → payload mounted', 'modules', 'payload'],
+    ['→ block devices settled', 'payload', 'devices'],
+    ['devices → tendril running (node + bundle)', 'devices', 'tendril'],
+    ['tendril → menu with entries', 'tendril', 'menu'],
+  ];
+  for (const v of variants.slice(1)) {
+    out.write(`\nstages, ${v.name} (guest seconds, medians)\n`);
+    let prev = 0;
+    for (const [label, from, to] of rows) {
+      const t = st(v.name, to);
+      if (Number.isNaN(t)) continue;
+      const f = from === '' ? 0 : Number.isNaN(st(v.name, from)) ? prev : st(v.name, from);
+      out.write(`  ${label.padEnd(44)} ${(t - f).toFixed(2).padStart(7)} s\n`);
+      prev = t;
+    }
+    const n = nodeEmpty.get(v.name)!.stages;
+    if (n['node-empty'] !== undefined && n.devices !== undefined)
+      out.write(
+        `  ${'(node -e 0 in place, separate run)'.padEnd(44)} ${(n['node-empty'] - n.devices).toFixed(2).padStart(7)} s\n`,
+      );
   }
-  const report = JSON.parse(fs.readFileSync(`${xz}.report.json`, 'utf8')) as SizeReport;
-  process.stdout.write(`\ninitramfs size breakdown (xz image)\n${formatReport(report)}\n`);
+
+  out.write('\nimages\n');
+  out.write(`  ${'bare'.padEnd(10)} ${(bareBytes / 2 ** 20).toFixed(2).padStart(7)} MiB (busybox, xz)\n`);
+  for (const [name, f] of Object.entries(images))
+    out.write(`  ${name.padEnd(10)} ${(fs.statSync(f).size / 2 ** 20).toFixed(2).padStart(7)} MiB\n`);
+  for (const [name, f] of Object.entries(images)) {
+    const report = JSON.parse(fs.readFileSync(`${f}.report.json`, 'utf8')) as SizeReport;
+    out.write(`\nsize breakdown, ${name}\n${formatReport(report)}\n`);
+  }
 }
 
 main().catch((e: unknown) => {

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CpioWriter } from './cpio';
 import { sharedLibraries } from './libs';
-import { LATE_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
+import { LATE_MODULES, PAYLOAD_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
 import { hostBusybox, hostKernel } from './host';
 import { findOvmf, firmwareDescriptors } from '../src/vm/firmware';
@@ -34,11 +34,17 @@ const root = findRoot();
 const fromRoot = (...p: string[]): string => path.join(root, ...p);
 
 export type Compression = 'xz' | 'zstd' | 'none';
+/** `squashfs`: node, its libraries, the late modules and the firmware live in a squashfs image
+ *  that /init mounts, so the kernel unpacks only what runs before tendril and node's pages are
+ *  decompressed when first touched; `cpio`: everything in the compressed archives (the old
+ *  layout, kept for bench/boot.ts's comparison and kernels without squashfs/loop). */
+export type Layout = 'squashfs' | 'cpio';
 
 export interface BuildOptions {
   readonly kernelVersion: string;
   readonly out: string;
   readonly compress: Compression;
+  readonly layout: Layout;
   /** Also compress with the other method and time decompression of both (for the report). */
   readonly measure: boolean;
   /** Skip `node scripts/build.mjs` and the addon build (use what is there). */
@@ -112,6 +118,59 @@ function decompressSeconds(file: string, method: Exclude<Compression, 'none'>): 
   return best;
 }
 
+/** mksquashfs flags: the archives' compressor in 1 MiB blocks (close to a solid stream's ratio;
+ *  node touches most of its binary at start-up, so smaller blocks gained nothing, measured in
+ *  initramfs/README.md), xz with the x86 BCJ filter for node's machine code, and everything that
+ *  would vary between builds pinned (owner, times, xattrs) so equal inputs give equal images.
+ *  Debian's squashfs module reads both (CONFIG_SQUASHFS_XZ, CONFIG_SQUASHFS_ZSTD). */
+export function squashfsArgs(c: Exclude<Compression, 'none'>): string[] {
+  const comp = c === 'xz' ? ['-comp', 'xz', '-Xbcj', 'x86'] : ['-comp', 'zstd', '-Xcompression-level', '19'];
+  return [...comp, '-b', '1M', '-noappend', '-no-xattrs', '-all-root', '-mkfs-time', '0', '-all-time', '0', '-quiet'];
+}
+
+/** Where /init mounts the payload image; payload files are reached through symlinks. */
+export const PAYLOAD_MOUNT = 'payload';
+export const PAYLOAD_IMAGE = 'tendril.sqfs';
+
+/** Files that go into the squashfs payload, with their modes. */
+class Payload {
+  readonly files = new Map<string, { data: Uint8Array; mode: number }>();
+}
+
+/** The payload as a squashfs image, cached by its contents and the flags. */
+function squashfs(p: Payload, args: string[], cacheDir: string): Compressed {
+  const h = createHash('sha256').update(args.join(' '));
+  const names = [...p.files.keys()].sort();
+  for (const n of names) {
+    const f = p.files.get(n)!;
+    h.update(`\0${n}\0${f.mode}\0${sha256(f.data)}`);
+  }
+  const out = path.join(cacheDir, `payload-${h.digest('hex').slice(0, 24)}.sqfs`);
+  const timing = `${out}.seconds`;
+  if (fs.existsSync(out) && fs.existsSync(timing))
+    return { file: out, seconds: Number(fs.readFileSync(timing, 'utf8')) };
+  const stage = fs.mkdtempSync(path.join(cacheDir, 'payload-stage-'));
+  try {
+    for (const n of names) {
+      const f = p.files.get(n)!;
+      fs.mkdirSync(path.join(stage, path.dirname(n)), { recursive: true });
+      fs.writeFileSync(path.join(stage, n), f.data, { mode: f.mode });
+      fs.chmodSync(path.join(stage, n), f.mode);
+    }
+    const t0 = process.hrtime.bigint();
+    const tmp = `${out}.tmp${process.pid}`;
+    const r = spawnSync('mksquashfs', [stage, tmp, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.error) throw new Error(`mksquashfs: ${r.error.message} (install squashfs-tools)`);
+    if (r.status !== 0) throw new Error(`mksquashfs failed with status ${r.status}: ${r.stderr.toString().trim()}`);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    fs.renameSync(tmp, out);
+    fs.writeFileSync(timing, String(seconds));
+    return { file: out, seconds };
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+  }
+}
+
 class Tree {
   readonly w = new CpioWriter();
   readonly tally = new SizeTally();
@@ -147,12 +206,27 @@ export interface BuildResult {
 /** The two archives: `base` (node, libraries, busybox, modules: changes rarely, compressed
  *  hard and cached) and `app` (init, bundle, addon, terminfo: changes with every commit,
  *  small). The kernel unpacks concatenated compressed archives in order (buffer-format.rst). */
-function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; missing: string[]; modules: number } {
+function assemble(o: BuildOptions): {
+  base: Tree;
+  app: Tree;
+  payload: Payload | undefined;
+  builtin: string[];
+  missing: string[];
+  modules: number;
+} {
   const addon = fromRoot('native', 'build', 'Release', 'tendril.node');
   for (const f of [o.bundle, addon, o.nodeBinary, o.busybox]) {
     if (!fs.existsSync(f)) throw new Error(`${f} is missing`);
   }
   const base = new Tree();
+  const payload = o.layout === 'squashfs' ? new Payload() : undefined;
+  /** A file read only once node runs: into the payload (reached by a symlink) or the base. */
+  const late = (p: string, data: Uint8Array, mode: number, comp: Component): void => {
+    if (!payload) return base.file(p, data, mode, comp);
+    payload.files.set(p, { data, mode });
+    base.tally.add(comp, data.length);
+    base.link(p, `/${PAYLOAD_MOUNT}/${p}`);
+  };
   for (const d of [
     'dev',
     'proc',
@@ -174,34 +248,33 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   for (const a of applets) base.link(a, '/bin/busybox');
 
   // node: stripped copy + the libraries the dynamic loader resolves for the original.
-  base.file('bin/node', fs.readFileSync(strippedNode(o.nodeBinary, o.cacheDir)), 0o755, 'node');
+  late('bin/node', fs.readFileSync(strippedNode(o.nodeBinary, o.cacheDir)), 0o755, 'node');
   for (const lib of sharedLibraries(o.nodeBinary)) {
-    if (lib.path === lib.realPath) {
-      if (!base.w.has(lib.path)) base.file(lib.path, fs.readFileSync(lib.realPath), 0o755, 'libs');
-    } else {
-      if (!base.w.has(lib.realPath)) base.file(lib.realPath, fs.readFileSync(lib.realPath), 0o755, 'libs');
-      base.link(lib.path, lib.realPath);
-    }
+    const real = lib.realPath.slice(1);
+    if (!base.w.has(real)) late(real, fs.readFileSync(lib.realPath), 0o755, 'libs');
+    if (lib.path !== lib.realPath) base.link(lib.path, lib.realPath);
   }
 
   // Kernel modules (uncompressed in Debian 6.1; the whole archive is compressed anyway).
   const db = loadModuleDb(o.kernelVersion);
-  const sel = resolveModules(db, WANTED_MODULES);
+  const wanted = payload ? [...PAYLOAD_MODULES, ...WANTED_MODULES] : WANTED_MODULES;
+  const sel = resolveModules(db, wanted);
   const early = new Set(sel.order);
-  const all = resolveModules(db, [...WANTED_MODULES, ...LATE_MODULES]);
-  const late = all.order.filter((m) => !early.has(m));
-  for (const rel of [...sel.order, ...late]) {
+  const all = resolveModules(db, [...wanted, ...LATE_MODULES]);
+  const lateModules = all.order.filter((m) => !early.has(m));
+  for (const rel of [...sel.order, ...lateModules]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
     let name = rel;
     if (rel.endsWith('.xz'))
       [data, name] = [execFileSync('xz', ['-dc', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -3)];
     else if (rel.endsWith('.zst'))
       [data, name] = [execFileSync('zstd', ['-dcq', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -4)];
-    base.file(`lib/modules/${name}`, data, 0o644, 'modules');
+    if (early.has(rel)) base.file(`lib/modules/${name}`, data, 0o644, 'modules');
+    else late(`lib/modules/${name}`, data, 0o644, 'modules');
   }
   const list = (l: string[]): string => l.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
   base.file('etc/tendril/modules.order', Buffer.from(list(sel.order)), 0o644, 'modules');
-  base.file('etc/tendril/modules.late', Buffer.from(list(late)), 0o644, 'modules');
+  base.file('etc/tendril/modules.late', Buffer.from(list(lateModules)), 0o644, 'modules');
   base.file(
     'etc/tendril/modules.json',
     Buffer.from(
@@ -216,7 +289,7 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   // QEMU firmware descriptors that name them, so findOvmf() looks them up as on the build host.
   const ovmf = findOvmf();
   const shipped = new Set([ovmf.code, ovmf.vars, ...(ovmf.varsSecureBoot !== undefined ? [ovmf.varsSecureBoot] : [])]);
-  for (const f of shipped) base.file(f.slice(1), fs.readFileSync(f), 0o644, 'firmware');
+  for (const f of shipped) late(f.slice(1), fs.readFileSync(f), 0o644, 'firmware');
   // Only descriptors whose files ship: the others would name images the initramfs lacks.
   for (const d of firmwareDescriptors())
     if (d.names.length > 0 && d.names.every((f) => shipped.has(f)))
@@ -233,7 +306,7 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   }
   app.file('tendril.node', fs.readFileSync(addon), 0o755, 'addon');
   app.file('bin/tendril', Buffer.from('#!/bin/sh\nexec node /tendril.js "$@"\n'), 0o755, 'init');
-  return { base, app, builtin: all.builtin, missing: all.missing, modules: all.order.length };
+  return { base, app, payload, builtin: all.builtin, missing: all.missing, modules: all.order.length };
 }
 
 function writeCached(cpio: Buffer, cacheDir: string): { key: string; file: string } {
@@ -261,7 +334,18 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
   const base = writeCached(baseCpio, o.cacheDir);
   const app = writeCached(appCpio, o.cacheDir);
   const tally = mergeTallies(a.base.tally.result(), a.app.tally.result());
-  const cpioBytes = baseCpio.length + appCpio.length;
+  // The payload image goes in an uncompressed archive of its own: it is compressed already,
+  // and the kernel only copies it.
+  let payload: { cpio: Buffer; key: string; file: string; sqfs: Compressed; files: number } | undefined;
+  if (a.payload) {
+    o.log(`building the squashfs payload (${a.payload.files.size} files, cached by content)`);
+    const sqfs = squashfs(a.payload, squashfsArgs(o.compress === 'zstd' ? 'zstd' : 'xz'), o.cacheDir);
+    const w = new CpioWriter();
+    w.add({ kind: 'file', path: PAYLOAD_IMAGE, data: fs.readFileSync(sqfs.file), mode: 0o444 });
+    const cpio = Buffer.concat(w.finish());
+    payload = { cpio, ...writeCached(cpio, o.cacheDir), sqfs, files: a.payload.files.size };
+  }
+  const cpioBytes = baseCpio.length + appCpio.length + (payload?.cpio.length ?? 0);
 
   let parts: string[];
   let compressed: SizeReport['compressed'];
@@ -273,14 +357,14 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
     compressed = { method: 'none', bytes: cpioBytes, seconds: 0 };
   } else {
     o.log(
-      `compressing ${(cpioBytes / 2 ** 20).toFixed(1)} MiB with ${o.compress} (each archive cached by its content hash)`,
+      `compressing ${((baseCpio.length + appCpio.length) / 2 ** 20).toFixed(1)} MiB with ${o.compress} (each archive cached by its content hash)`,
     );
     const cb = compress(base.file, base.key, o.compress, o.cacheDir);
     const ca = compress(app.file, app.key, o.compress, o.cacheDir);
     parts = [cb.file, ca.file];
-    const bytes = parts.reduce((n, f) => n + fs.statSync(f).size, 0);
-    compressed = { method: describe(o.compress), bytes, seconds: cb.seconds + ca.seconds };
+    compressed = { method: describe(o.compress), bytes: 0, seconds: cb.seconds + ca.seconds };
   }
+  if (payload) parts.push(payload.file);
   if (o.measure) {
     for (const m of ['xz', 'zstd'] as const) {
       const cb = compress(base.file, base.key, m, o.cacheDir);
@@ -309,12 +393,28 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
     cpioBytes,
     compressed: { ...compressed, bytes: fs.statSync(o.out).size },
     ...(alternatives.length ? { alternatives } : {}),
+    ...(payload
+      ? {
+          payload: {
+            method: `squashfs ${squashfsArgs(o.compress === 'zstd' ? 'zstd' : 'xz')
+              .slice(0, 6)
+              .join(' ')}`,
+            files: payload.files,
+            bytes: fs.statSync(payload.sqfs.file).size,
+            seconds: payload.sqfs.seconds,
+          },
+        }
+      : {}),
     kernelModulesFrom: o.kernelVersion,
   };
-  const key = sha256(`${base.key}:${app.key}`);
+  const key = sha256(`${base.key}:${app.key}:${payload?.key ?? ''}`);
   fs.writeFileSync(
     `${o.out}.report.json`,
-    JSON.stringify({ ...report, baseSha256: base.key, appSha256: app.key }, null, 1) + '\n',
+    JSON.stringify(
+      { ...report, baseSha256: base.key, appSha256: app.key, ...(payload ? { payloadSha256: payload.key } : {}) },
+      null,
+      1,
+    ) + '\n',
   );
   return { out: o.out, report, cpioSha256: key };
 }
@@ -329,7 +429,11 @@ function mergeTallies(a: SizeReport['components'], b: SizeReport['components']):
 const BUILD_OPTIONS = {
   kernelModulesFrom: text({ metavar: 'VERSION', help: "kernel release whose modules go in (default: this host's)" }),
   out: text({ metavar: 'FILE', help: 'the image (default out/tendril-initramfs.cpio.xz)' }),
-  compress: choice({ values: ['xz', 'zstd', 'none'], help: 'compression (default xz)' }),
+  compress: choice({ values: ['xz', 'zstd', 'none'], help: 'compression of the archives (default xz)' }),
+  layout: choice({
+    values: ['squashfs', 'cpio'],
+    help: 'squashfs: node, libraries, late modules and firmware in a squashfs image mounted by /init (default); cpio: all in the archives',
+  }),
   measure: flag({ help: 'also compress with the other method and time both decompressions (for the report)' }),
   noBuild: flag({ help: 'use the bundle and addon as they are (no rebuild)' }),
   bundle: text({ metavar: 'FILE', help: 'the tendril bundle (default dist/tendril.js)' }),
@@ -341,13 +445,14 @@ export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptio
   invocation: 'npm run initramfs --',
   label: 'initramfs',
   synopsis:
-    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--measure] [--no-build] [--bundle FILE] [--cache DIR]',
+    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--layout squashfs|cpio] [--measure] [--no-build] [--bundle FILE] [--cache DIR]',
   summary: 'Build the tendril initramfs (see initramfs/README.md).',
   options: BUILD_OPTIONS,
   build: ({ opts: o }) => ({
     ...(o.kernelModulesFrom !== undefined ? { kernelVersion: o.kernelModulesFrom } : {}),
     ...(o.out !== undefined ? { out: o.out } : {}),
     ...(o.compress !== undefined ? { compress: o.compress } : {}),
+    ...(o.layout !== undefined ? { layout: o.layout } : {}),
     ...(o.measure ? { measure: true } : {}),
     ...(o.noBuild ? { noBuild: true } : {}),
     ...(o.bundle !== undefined ? { bundle: o.bundle } : {}),
@@ -360,6 +465,7 @@ export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
     kernelVersion: p.kernelVersion ?? hostKernel().version,
     out: p.out ?? fromRoot('out', 'tendril-initramfs.cpio.xz'),
     compress: p.compress ?? 'xz',
+    layout: p.layout ?? 'squashfs',
     measure: p.measure ?? false,
     noBuild: p.noBuild ?? false,
     bundle: p.bundle ?? fromRoot('dist', 'tendril.js'),

@@ -29,6 +29,10 @@ export const WANTED_MODULES = [
   'sdhci_pci',
 ];
 
+/** What /init needs to mount the squashfs payload (initramfs/build.ts, layout `squashfs`):
+ *  loaded first, before the storage drivers. */
+export const PAYLOAD_MODULES = ['loop', 'squashfs'];
+
 /** Loaded by /init in the background once tendril runs: kernel filesystems (tendril reads
  *  disks in userspace; these serve mounts and the rescue shell) and KVM for the VM path
  *  (kvm.ko alone is 2.4 MB of relocations: seconds under emulation). */

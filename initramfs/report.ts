@@ -8,6 +8,13 @@ export interface SizeReport {
   readonly components: Record<Component, { files: number; bytes: number }>;
   readonly cpioBytes: number;
   readonly compressed: { readonly method: string; readonly bytes: number; readonly seconds: number };
+  /** The squashfs payload (layout `squashfs`), inside the image, already compressed. */
+  readonly payload?: {
+    readonly method: string;
+    readonly files: number;
+    readonly bytes: number;
+    readonly seconds: number;
+  };
   readonly alternatives?: { method: string; bytes: number; compressSeconds: number; decompressSeconds: number }[];
   readonly kernelModulesFrom: string;
 }
@@ -55,6 +62,10 @@ export function formatReport(r: SizeReport): string {
   lines.push(
     `compressed (${r.compressed.method}) ${mib(r.compressed.bytes)} MiB in ${r.compressed.seconds.toFixed(1)} s`,
   );
+  if (r.payload)
+    lines.push(
+      `  of which the payload (${r.payload.method}, ${r.payload.files} files) ${mib(r.payload.bytes)} MiB, built in ${r.payload.seconds.toFixed(1)} s`,
+    );
   for (const a of r.alternatives ?? []) {
     lines.push(
       `  measured ${a.method.padEnd(24)} ${mib(a.bytes)} MiB, compress ${a.compressSeconds.toFixed(1)} s, decompress ${a.decompressSeconds.toFixed(2)} s`,

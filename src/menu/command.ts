@@ -10,6 +10,7 @@ import { discover, type DiscoverySession } from '../discovery/discover';
 import { DISCOVERY_OPTIONS, discoverOptionsFrom } from '../discovery/commands';
 import { type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
+import { stage } from '../kexec/stages';
 import { failureLines, KexecError } from '../kexec/errors';
 import type { FsLookup, PlanOptions } from '../kexec/plan';
 import { formatProgress } from '../kexec/progress';
@@ -99,6 +100,7 @@ interface Ui {
 export async function runMenuCommand(argv: string[]): Promise<number> {
   const parsed = commandArgs(MENU_COMMAND, argv);
   if ('exit' in parsed) return parsed.exit;
+  stage('tendril');
   const args = parsed.args;
   const hash = passwordHash(args);
   const plain = args.plain || process.env.TERM === 'dumb' || !process.stdout.isTTY;
@@ -250,9 +252,16 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   ui.term = term;
   const frameLog = frameLogger();
   let discovered = false;
+  let staged = false;
   ui.redraw = () => {
     term.draw(render(state, term.width, term.height, glyphsFor(process.env), tickCount));
-    frameLog?.(discovered && state.entries.length > 0 ? 'full' : 'partial');
+    const kind = discovered && state.entries.length > 0 ? 'full' : 'partial';
+    frameLog?.(kind);
+    // bench/boot.ts: power-on → the first frame with every disk's entries.
+    if (kind === 'full' && !staged) {
+      staged = true;
+      stage('menu');
+    }
   };
   ui.redraw();
 
