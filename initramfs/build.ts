@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CpioWriter } from './cpio';
+import { icuTrimmedNode } from './icu';
 import { sharedLibraries } from './libs';
 import { LATE_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
@@ -174,7 +175,12 @@ function assemble(o: BuildOptions): { base: Tree; app: Tree; builtin: string[]; 
   for (const a of applets) base.link(a, '/bin/busybox');
 
   // node: stripped copy + the libraries the dynamic loader resolves for the original.
-  base.file('bin/node', fs.readFileSync(strippedNode(o.nodeBinary, o.cacheDir)), 0o755, 'node');
+  base.file(
+    'bin/node',
+    fs.readFileSync(icuTrimmedNode(strippedNode(o.nodeBinary, o.cacheDir), o.cacheDir, o.log)),
+    0o755,
+    'node',
+  );
   for (const lib of sharedLibraries(o.nodeBinary)) {
     if (lib.path === lib.realPath) {
       if (!base.w.has(lib.path)) base.file(lib.path, fs.readFileSync(lib.realPath), 0o755, 'libs');
