@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CpioWriter } from './cpio';
+import { icuTrimmedNode } from './icu';
 import { sharedLibraries } from './libs';
 import { LATE_MODULES, PAYLOAD_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
@@ -248,7 +249,12 @@ function assemble(o: BuildOptions): {
   for (const a of applets) base.link(a, '/bin/busybox');
 
   // node: stripped copy + the libraries the dynamic loader resolves for the original.
-  late('bin/node', fs.readFileSync(strippedNode(o.nodeBinary, o.cacheDir)), 0o755, 'node');
+  late(
+    'bin/node',
+    fs.readFileSync(icuTrimmedNode(strippedNode(o.nodeBinary, o.cacheDir), o.cacheDir, o.log)),
+    0o755,
+    'node',
+  );
   for (const lib of sharedLibraries(o.nodeBinary)) {
     const real = lib.realPath.slice(1);
     if (!base.w.has(real)) late(real, fs.readFileSync(lib.realPath), 0o755, 'libs');
