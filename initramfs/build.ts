@@ -263,10 +263,14 @@ function assemble(o: BuildOptions): {
 
   // Kernel modules (uncompressed in Debian 6.1; the whole archive is compressed anyway).
   const db = loadModuleDb(o.kernelVersion);
-  const wanted = payload ? [...PAYLOAD_MODULES, ...WANTED_MODULES] : WANTED_MODULES;
-  const sel = resolveModules(db, wanted);
+  // Three lists, each in load order: what mounting the payload needs, the disk and input
+  // drivers, and the rest (each list without what an earlier one loads).
+  const pay = payload ? resolveModules(db, PAYLOAD_MODULES) : { order: [], builtin: [], missing: [] };
+  const sel = resolveModules(db, [...(payload ? PAYLOAD_MODULES : []), ...WANTED_MODULES]);
+  const payloadOrder = pay.order;
+  const earlyOrder = sel.order.filter((m) => !payloadOrder.includes(m));
   const early = new Set(sel.order);
-  const all = resolveModules(db, [...wanted, ...LATE_MODULES]);
+  const all = resolveModules(db, [...(payload ? PAYLOAD_MODULES : []), ...WANTED_MODULES, ...LATE_MODULES]);
   const lateModules = all.order.filter((m) => !early.has(m));
   for (const rel of [...sel.order, ...lateModules]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
@@ -279,7 +283,8 @@ function assemble(o: BuildOptions): {
     else late(`lib/modules/${name}`, data, 0o644, 'modules');
   }
   const list = (l: string[]): string => l.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
-  base.file('etc/tendril/modules.order', Buffer.from(list(sel.order)), 0o644, 'modules');
+  if (payload) base.file('etc/tendril/modules.payload', Buffer.from(list(payloadOrder)), 0o644, 'modules');
+  base.file('etc/tendril/modules.order', Buffer.from(list(earlyOrder)), 0o644, 'modules');
   base.file('etc/tendril/modules.late', Buffer.from(list(lateModules)), 0o644, 'modules');
   base.file(
     'etc/tendril/modules.json',
@@ -434,8 +439,11 @@ function mergeTallies(a: SizeReport['components'], b: SizeReport['components']):
 
 const BUILD_OPTIONS = {
   kernelModulesFrom: text({ metavar: 'VERSION', help: "kernel release whose modules go in (default: this host's)" }),
-  out: text({ metavar: 'FILE', help: 'the image (default out/tendril-initramfs.cpio.xz)' }),
-  compress: choice({ values: ['xz', 'zstd', 'none'], help: 'compression of the archives (default xz)' }),
+  out: text({ metavar: 'FILE', help: 'the image (default out/tendril-initramfs.cpio.zst, .xz with --compress xz)' }),
+  compress: choice({
+    values: ['xz', 'zstd', 'none'],
+    help: 'compression of the archives and the payload (default zstd: fastest to menu; xz with --layout cpio is smallest)',
+  }),
   layout: choice({
     values: ['squashfs', 'cpio'],
     help: 'squashfs: node, libraries, late modules and firmware in a squashfs image mounted by /init (default); cpio: all in the archives',
@@ -469,8 +477,10 @@ export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptio
 export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
   return {
     kernelVersion: p.kernelVersion ?? hostKernel().version,
-    out: p.out ?? fromRoot('out', 'tendril-initramfs.cpio.xz'),
-    compress: p.compress ?? 'xz',
+    out:
+      p.out ??
+      fromRoot('out', `tendril-initramfs.cpio.${p.compress === 'xz' ? 'xz' : p.compress === 'none' ? 'none' : 'zst'}`),
+    compress: p.compress ?? 'zstd',
     layout: p.layout ?? 'squashfs',
     measure: p.measure ?? false,
     noBuild: p.noBuild ?? false,

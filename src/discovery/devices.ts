@@ -9,6 +9,40 @@ import { diag, type Diagnostic } from './diagnostics';
 /** Names never worth scanning: RAM disks, compressed swap, empty loops, floppies. */
 const SKIP = /^(ram|zram|fd|nbd|mtdblock)\d+/;
 
+/** The initramfs's own payload image (initramfs/build.ts): a loop device over it is tendril's
+ *  node and modules, not a disk of the machine's. */
+export const PAYLOAD_BACKING_FILE = '/tendril.sqfs';
+
+/** The file /init creates once the disk drivers are loaded and /sys/class/block has stopped
+ *  changing; it works on that in the background while node starts (initramfs/init.sh). */
+export const SETTLED_ENV = 'TENDRIL_DEVICES_SETTLED';
+
+/**
+ * Waits until the file named by TENDRIL_DEVICES_SETTLED exists (no variable: at once). Listing
+ * block devices before would miss disks whose drivers are still loading. /init gives up on
+ * settling after 10 s and creates the file anyway; past `limitMs` this lists what is there,
+ * with a warning.
+ */
+export async function devicesSettled(
+  env: NodeJS.ProcessEnv = process.env,
+  limitMs = 15_000,
+  pollMs = 20,
+): Promise<Diagnostic | undefined> {
+  const file = env[SETTLED_ENV];
+  if (!file) return undefined;
+  const until = Date.now() + limitMs;
+  while (!fs.existsSync(file)) {
+    if (Date.now() >= until)
+      return diag(
+        'warning',
+        'devices',
+        `${file} did not appear within ${limitMs / 1000} s: listing the devices there are`,
+      );
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return undefined;
+}
+
 function readSys(p: string): string | undefined {
   try {
     return fs.readFileSync(p, 'utf8').trim();
@@ -48,6 +82,7 @@ export function enumerateBlockDevices(sysRoot = '/sys/class/block', devRoot = '/
     if (SKIP.test(name)) continue;
     const sys = path.join(sysRoot, name);
     if (fs.existsSync(path.join(sys, 'partition'))) continue;
+    if (readSys(path.join(sys, 'loop', 'backing_file')) === PAYLOAD_BACKING_FILE) continue;
     const sectors = Number(readSys(path.join(sys, 'size')) ?? '0');
     if (!Number.isSafeInteger(sectors) || sectors <= 0) continue;
     let devPath = '';

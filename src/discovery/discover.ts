@@ -7,7 +7,7 @@
 
 import * as path from 'node:path';
 import { diag, errorMessage, type Diagnostic } from './diagnostics';
-import { enumerateBlockDevices, imageDevice } from './devices';
+import { devicesSettled, enumerateBlockDevices, imageDevice } from './devices';
 import { HostDirFileSystem } from './fs/hostdir';
 import type { FileSystem } from './fs/types';
 import type { DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport, MenuEntry, SourceEntry } from './model';
@@ -206,6 +206,8 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
   }
   const useSys = opts.sysBlock ?? ((opts.disks ?? []).length === 0 && (opts.roots ?? []).length === 0);
   if (useSys) {
+    const late = await devicesSettled();
+    if (late) diagnostics.push(late);
     const en = enumerateBlockDevices();
     diagnostics.push(...en.diagnostics);
     for (const d of en.devices) {

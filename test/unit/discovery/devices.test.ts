@@ -1,6 +1,15 @@
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { busFromSysPath, enumerateBlockDevices, naturalCompare } from '../../../src/discovery/devices';
+import {
+  busFromSysPath,
+  devicesSettled,
+  enumerateBlockDevices,
+  naturalCompare,
+  SETTLED_ENV,
+} from '../../../src/discovery/devices';
 
 describe('block device enumeration', () => {
   it('finds the same whole disks as lsblk, with the same sizes', () => {
@@ -27,6 +36,42 @@ describe('block device enumeration', () => {
       .map((l) => l.split(' ')[0]);
     const names = enumerateBlockDevices().devices.map((d) => d.name);
     for (const p of parts) expect(names).not.toContain(p);
+  });
+
+  it("skips the loop device over the initramfs's own payload image, not other loops", () => {
+    const sys = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-sys-'));
+    try {
+      const dev = (name: string, backing?: string): void => {
+        fs.mkdirSync(path.join(sys, name, 'loop'), { recursive: true });
+        fs.writeFileSync(path.join(sys, name, 'size'), '2048\n');
+        if (backing !== undefined) fs.writeFileSync(path.join(sys, name, 'loop', 'backing_file'), `${backing}\n`);
+      };
+      dev('loop0', '/tendril.sqfs');
+      dev('loop1', '/tmp/disk.img');
+      dev('vda');
+      expect(enumerateBlockDevices(sys, '/dev').devices.map((d) => d.name)).toEqual(['loop1', 'vda']);
+    } finally {
+      fs.rmSync(sys, { recursive: true, force: true });
+    }
+  });
+
+  it("waits for /init's devices-settled file before listing, and says so when it never comes", async () => {
+    expect(await devicesSettled({})).toBeUndefined();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-settle-'));
+    try {
+      const file = path.join(dir, 'settled');
+      const t0 = Date.now();
+      setTimeout(() => fs.writeFileSync(file, ''), 150);
+      expect(await devicesSettled({ [SETTLED_ENV]: file }, 5000)).toBeUndefined();
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+      expect(fs.existsSync(file)).toBe(true);
+      const never = path.join(dir, 'never');
+      const d = await devicesSettled({ [SETTLED_ENV]: never }, 100);
+      expect(d?.severity).toBe('warning');
+      expect(d?.message).toBe(`${never} did not appear within 0.1 s: listing the devices there are`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a missing sysfs as a diagnostic, not an exception', () => {
