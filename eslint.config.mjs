@@ -43,13 +43,15 @@ export default tseslint.config(
         console: 'readonly',
         require: 'readonly',
         __dirname: 'readonly',
+        __filename: 'readonly',
         module: 'writable',
       },
     },
   },
   {
-    // bin/tendril.js is the CommonJS launcher npm links; it loads the bundle with require().
-    files: ['bin/*.js'],
+    // bin/tendril.js is the CommonJS launcher npm links, initramfs/start.js the initramfs's;
+    // both load the bundle with CommonJS.
+    files: ['bin/*.js', 'initramfs/start.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

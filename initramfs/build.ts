@@ -249,12 +249,8 @@ function assemble(o: BuildOptions): {
   for (const a of applets) base.link(a, '/bin/busybox');
 
   // node: stripped copy + the libraries the dynamic loader resolves for the original.
-  late(
-    'bin/node',
-    fs.readFileSync(icuTrimmedNode(strippedNode(o.nodeBinary, o.cacheDir), o.cacheDir, o.log)),
-    0o755,
-    'node',
-  );
+  const node = icuTrimmedNode(strippedNode(o.nodeBinary, o.cacheDir), o.cacheDir, o.log);
+  late('bin/node', fs.readFileSync(node), 0o755, 'node');
   for (const lib of sharedLibraries(o.nodeBinary)) {
     const real = lib.realPath.slice(1);
     if (!base.w.has(real)) late(real, fs.readFileSync(lib.realPath), 0o755, 'libs');
@@ -309,7 +305,13 @@ function assemble(o: BuildOptions): {
   // The app: /init, bundle, terminfo next to it (the bundle looks in <dir>/blessed-usr), addon.
   const app = new Tree();
   app.file('init', fs.readFileSync(fromRoot('initramfs', 'init.sh')), 0o755, 'init');
-  app.file('tendril.js', fs.readFileSync(o.bundle), 0o644, 'bundle');
+  // /tendril.js is the launcher (initramfs/start.js): it runs the bundle with a V8 code cache
+  // made by the node that ships.
+  const bundle = fs.readFileSync(o.bundle);
+  app.file('tendril.js', fs.readFileSync(fromRoot('initramfs', 'start.js')), 0o644, 'bundle');
+  app.file('tendril-bundle.js', bundle, 0o644, 'bundle');
+  const cache = codeCache(node, bundle, addon, o.cacheDir, o.log);
+  if (cache) app.file('tendril-bundle.js.cache', cache, 0o644, 'bundle');
   const usr = path.join(path.dirname(o.bundle), 'blessed-usr');
   if (fs.existsSync(usr)) {
     for (const f of fs.readdirSync(usr).sort())
@@ -318,6 +320,64 @@ function assemble(o: BuildOptions): {
   app.file('tendril.node', fs.readFileSync(addon), 0o755, 'addon');
   app.file('bin/tendril', Buffer.from('#!/bin/sh\nexec node /tendril.js "$@"\n'), 0o755, 'init');
   return { base, app, payload, builtin: all.builtin, missing: all.missing, modules: all.order.length };
+}
+
+/** The commands whose compiled functions go into the code cache: listing and a dry-run boot of
+ *  a BLS entry, in-process (TENDRIL_WORKERS=0) so the scanning code is compiled here too. */
+const CACHE_WORKLOAD = ['boot', '--dry-run', '--default'];
+
+/**
+ * The V8 code cache for the bundle, made by running `node` (the very binary that ships: V8
+ * rejects a cache from another version or other flags) on a small BLS tree and writing the
+ * cache at exit (initramfs/start.js). Cached by node, bundle, launcher and workload, so equal
+ * inputs give equal bytes. Undefined (with a log line) when the run fails: the image then
+ * works without it, only slower.
+ */
+function codeCache(
+  node: string,
+  bundle: Buffer,
+  addon: string,
+  cacheDir: string,
+  log: (s: string) => void,
+): Buffer | undefined {
+  const start = fs.readFileSync(fromRoot('initramfs', 'start.js'));
+  const st = fs.statSync(node);
+  const key = sha256(
+    `${fs.realpathSync(node)}:${st.size}:${st.mtimeMs}:${sha256(bundle)}:${sha256(start)}:${CACHE_WORKLOAD.join(' ')}`,
+  );
+  const out = path.join(cacheDir, `code-cache-${key.slice(0, 24)}.bin`);
+  if (fs.existsSync(out)) return fs.readFileSync(out);
+  const stage = fs.mkdtempSync(path.join(cacheDir, 'code-cache-stage-'));
+  try {
+    fs.writeFileSync(path.join(stage, 'tendril.js'), start);
+    fs.writeFileSync(path.join(stage, 'tendril-bundle.js'), bundle);
+    fs.copyFileSync(addon, path.join(stage, 'tendril.node'));
+    const tree = path.join(stage, 'esp');
+    fs.mkdirSync(path.join(tree, 'loader', 'entries'), { recursive: true });
+    fs.writeFileSync(path.join(tree, 'loader', 'loader.conf'), 'default a.conf\ntimeout 3\n');
+    fs.writeFileSync(
+      path.join(tree, 'loader', 'entries', 'a.conf'),
+      'title A\nlinux /vmlinuz\ninitrd /initrd.img\noptions root=/dev/vda2 ro quiet\n',
+    );
+    fs.writeFileSync(path.join(tree, 'vmlinuz'), Buffer.alloc(4096));
+    fs.writeFileSync(path.join(tree, 'initrd.img'), Buffer.alloc(4096));
+    const tmp = `${out}.tmp${process.pid}`;
+    const r = spawnSync(node, [path.join(stage, 'tendril.js'), ...CACHE_WORKLOAD, '--root', tree], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TENDRIL_WORKERS: '0', TENDRIL_CODE_CACHE_WRITE: tmp },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    if (!fs.existsSync(tmp)) {
+      log(
+        `no code cache: ${node} ${CACHE_WORKLOAD.join(' ')} exited ${r.status}: ${(r.stderr || r.error?.message || '').trim()}`,
+      );
+      return undefined;
+    }
+    fs.renameSync(tmp, out);
+    return fs.readFileSync(out);
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+  }
 }
 
 function writeCached(cpio: Buffer, cacheDir: string): { key: string; file: string } {

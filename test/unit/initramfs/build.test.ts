@@ -188,6 +188,35 @@ describe('initramfs builder', () => {
     expect(listing).toMatch(/^-rwxr-xr-x .* bin\/node$/m);
     fs.rmSync(o);
   }, 120_000);
+  it('ships a V8 code cache that the shipped node accepts; a broken cache only costs time', () => {
+    const r = path.join(dir, 'root');
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    const check = [
+      "const fs = require('fs'), vm = require('vm');",
+      "const src = `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync('/tendril-bundle.js', 'utf8')}\\n})`;",
+      "const s = new vm.Script(src, { filename: '/tendril-bundle.js', cachedData: fs.readFileSync('/tendril-bundle.js.cache') });",
+      'console.log(s.cachedDataRejected);',
+    ].join('\n');
+    const ok = spawnSync('chroot', [r, '/bin/node', '-e', check], { encoding: 'utf8', env });
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout.trim()).toBe('false');
+    expect(report.components.bundle.files).toBe(3);
+    const cache = path.join(r, 'tendril-bundle.js.cache');
+    const good = fs.readFileSync(cache);
+    try {
+      fs.writeFileSync(cache, Buffer.alloc(good.length, 0x5a));
+      const bad = spawnSync('chroot', [r, '/bin/node', '/tendril.js', 'help'], {
+        encoding: 'utf8',
+        env: { ...env, TENDRIL_STAGES: '1' },
+      });
+      expect(bad.stdout).toMatch(/usage: tendril <command>/);
+      expect(bad.stderr).toBe(
+        'tendril: /tendril-bundle.js.cache rejected by this node (version or flags differ); loading without it\n',
+      );
+    } finally {
+      fs.writeFileSync(cache, good);
+    }
+  });
   it('/init parses under busybox sh', () => {
     const r = spawnSync('/bin/busybox', ['sh', '-n', path.join(ROOT, 'initramfs', 'init.sh')], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
