@@ -38,7 +38,7 @@ export type Compression = 'xz' | 'zstd' | 'none';
 /** `squashfs`: node, its libraries, the late modules and the firmware live in a squashfs image
  *  that /init mounts, so the kernel unpacks only what runs before tendril and node's pages are
  *  decompressed when first touched; `cpio`: everything in the compressed archives (the old
- *  layout, kept for bench/boot.ts's comparison and kernels without squashfs/loop). */
+ *  layout: the smallest image with xz, and for kernels without squashfs/loop). */
 export type Layout = 'squashfs' | 'cpio';
 
 export interface BuildOptions {
@@ -322,8 +322,9 @@ function assemble(o: BuildOptions): {
   return { base, app, payload, builtin: all.builtin, missing: all.missing, modules: all.order.length };
 }
 
-/** The commands whose compiled functions go into the code cache: listing and a dry-run boot of
- *  a BLS entry, in-process (TENDRIL_WORKERS=0) so the scanning code is compiled here too. */
+/** The command whose compiled functions go into the code cache: a dry-run boot of a BLS entry
+ *  (discovery, entries, the boot plan), in-process (TENDRIL_WORKERS=0) so that the scanning
+ *  code is compiled on this thread too. */
 const CACHE_WORKLOAD = ['boot', '--dry-run', '--default'];
 
 /**
