@@ -71,7 +71,7 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
         files: FIRMWARE.files,
         outerDisks: 1,
       });
-      const run = await runNestedRetrying(cpio, [DEBIAN_MARKER, 'TENDRIL-EXIT-CODE='], 2, {
+      const run = await runNestedRetrying(cpio, [DEBIAN_MARKER, 'TENDRIL-EXIT-CODE='], 3, {
         drives: [disk.image],
         timeoutMs: 1_200_000,
         stallS: 600,
@@ -107,7 +107,7 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
       ],
       { files: FIRMWARE.files, outerDisks: 1 },
     );
-    const run = await runNestedRetrying(cpio, ['TENDRIL-RUN-two-EXIT='], 2, {
+    const run = await runNestedRetrying(cpio, ['TENDRIL-RUN-two-EXIT='], 3, {
       drives: [disk.image],
       timeoutMs: 1_800_000,
       stallS: 600,
