@@ -83,6 +83,20 @@ describe.skipIf(!haveQemu)('nested harness under QEMU/TCG', () => {
     expect(run.wallMs).toBeLessThan(200_000);
   }, 360_000);
 
+  it('an outer guest that goes away before /init finishes is a host fault', async () => {
+    const run = await runNested(
+      spec('harness-gone', 'echo TENDRIL-HARNESS-GONE; sync; poweroff -f; sleep 600; rc=0'),
+      [],
+      300_000,
+    );
+    expect(run.log).toContain('TENDRIL-HARNESS-GONE');
+    expect(run.guestFault).toBeNull();
+    expect(run.hostFault).toBe(
+      'the outer guest stopped before /init finished (QEMU exited with status 0, no TENDRIL-EXIT-CODE line)',
+    );
+    expect(run.exitCode).toBeNull();
+  }, 360_000);
+
   it('a nested guest that triple-faults is a guest fault; runNestedRetrying tries it again, then returns it', async () => {
     const app = buildEfiApp({ source: TRIPLE_FAULT_EFI });
     const disk = fatDisk('harness-triple-fault', [{ path: 'EFI/BOOT/BOOTX64.EFI', from: app }]);
