@@ -16,6 +16,7 @@ import { LATE_MODULES, PAYLOAD_MODULES, WANTED_MODULES, loadModuleDb, resolveMod
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
 import { hostBusybox, hostKernel } from './host';
 import { findOvmf, firmwareDescriptors } from '../src/vm/firmware';
+import { PAYLOAD_BACKING_FILE } from '../src/discovery/devices';
 import { choice, commandArgs, type CommandSpec, flag, text } from '../src/util/args';
 
 /** The checkout root: this file may run bundled from .cache/run, so search upwards. */
@@ -89,22 +90,29 @@ const COMPRESSORS: Record<Exclude<Compression, 'none'>, { args: string[]; ext: s
   zstd: { args: ['-19', '-T2', '-q', '-c'], ext: 'zst', decompress: ['zstd', '-dcq'] },
 };
 
-function compress(cpioFile: string, key: string, method: Exclude<Compression, 'none'>, cacheDir: string): Compressed {
-  const c = COMPRESSORS[method];
-  const out = path.join(cacheDir, `initramfs-${key.slice(0, 24)}.cpio.${c.ext}`);
+/** `out`, made once by `make(tmp)` (renamed into place when it returns) and kept with how long
+ *  that took, so a cache hit reports the original build time. */
+function timedCached(out: string, make: (tmp: string) => void): Compressed {
   const timing = `${out}.seconds`;
   if (fs.existsSync(out) && fs.existsSync(timing))
     return { file: out, seconds: Number(fs.readFileSync(timing, 'utf8')) };
   const t0 = process.hrtime.bigint();
   const tmp = `${out}.tmp${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  const r = spawnSync(method, [...c.args, cpioFile], { stdio: ['ignore', fd, 'inherit'] });
-  fs.closeSync(fd);
-  if (r.status !== 0) throw new Error(`${method} failed with status ${r.status}`);
+  make(tmp);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   fs.renameSync(tmp, out);
   fs.writeFileSync(timing, String(seconds));
   return { file: out, seconds };
+}
+
+function compress(cpioFile: string, key: string, method: Exclude<Compression, 'none'>, cacheDir: string): Compressed {
+  const c = COMPRESSORS[method];
+  return timedCached(path.join(cacheDir, `initramfs-${key.slice(0, 24)}.cpio.${c.ext}`), (tmp) => {
+    const fd = fs.openSync(tmp, 'w');
+    const r = spawnSync(method, [...c.args, cpioFile], { stdio: ['ignore', fd, 'inherit'] });
+    fs.closeSync(fd);
+    if (r.status !== 0) throw new Error(`${method} failed with status ${r.status}`);
+  });
 }
 
 function decompressSeconds(file: string, method: Exclude<Compression, 'none'>): number {
@@ -131,7 +139,8 @@ export function squashfsArgs(c: Exclude<Compression, 'none'>): string[] {
 
 /** Where /init mounts the payload image; payload files are reached through symlinks. */
 export const PAYLOAD_MOUNT = 'payload';
-export const PAYLOAD_IMAGE = 'tendril.sqfs';
+/** The image's name in the archive; discovery skips the loop device over it. */
+export const PAYLOAD_IMAGE = PAYLOAD_BACKING_FILE.slice(1);
 
 /** Files that go into the squashfs payload, with their modes. */
 class Payload {
@@ -146,30 +155,22 @@ function squashfs(p: Payload, args: string[], cacheDir: string): Compressed {
     const f = p.files.get(n)!;
     h.update(`\0${n}\0${f.mode}\0${sha256(f.data)}`);
   }
-  const out = path.join(cacheDir, `payload-${h.digest('hex').slice(0, 24)}.sqfs`);
-  const timing = `${out}.seconds`;
-  if (fs.existsSync(out) && fs.existsSync(timing))
-    return { file: out, seconds: Number(fs.readFileSync(timing, 'utf8')) };
-  const stage = fs.mkdtempSync(path.join(cacheDir, 'payload-stage-'));
-  try {
-    for (const n of names) {
-      const f = p.files.get(n)!;
-      fs.mkdirSync(path.join(stage, path.dirname(n)), { recursive: true });
-      fs.writeFileSync(path.join(stage, n), f.data, { mode: f.mode });
-      fs.chmodSync(path.join(stage, n), f.mode);
+  return timedCached(path.join(cacheDir, `payload-${h.digest('hex').slice(0, 24)}.sqfs`), (tmp) => {
+    const stage = fs.mkdtempSync(path.join(cacheDir, 'payload-stage-'));
+    try {
+      for (const n of names) {
+        const f = p.files.get(n)!;
+        fs.mkdirSync(path.join(stage, path.dirname(n)), { recursive: true });
+        fs.writeFileSync(path.join(stage, n), f.data, { mode: f.mode });
+        fs.chmodSync(path.join(stage, n), f.mode);
+      }
+      const r = spawnSync('mksquashfs', [stage, tmp, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.error) throw new Error(`mksquashfs: ${r.error.message} (install squashfs-tools)`);
+      if (r.status !== 0) throw new Error(`mksquashfs failed with status ${r.status}: ${r.stderr.toString().trim()}`);
+    } finally {
+      fs.rmSync(stage, { recursive: true, force: true });
     }
-    const t0 = process.hrtime.bigint();
-    const tmp = `${out}.tmp${process.pid}`;
-    const r = spawnSync('mksquashfs', [stage, tmp, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (r.error) throw new Error(`mksquashfs: ${r.error.message} (install squashfs-tools)`);
-    if (r.status !== 0) throw new Error(`mksquashfs failed with status ${r.status}: ${r.stderr.toString().trim()}`);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    fs.renameSync(tmp, out);
-    fs.writeFileSync(timing, String(seconds));
-    return { file: out, seconds };
-  } finally {
-    fs.rmSync(stage, { recursive: true, force: true });
-  }
+  });
 }
 
 class Tree {
@@ -261,12 +262,12 @@ function assemble(o: BuildOptions): {
   const db = loadModuleDb(o.kernelVersion);
   // Three lists, each in load order: what mounting the payload needs, the disk and input
   // drivers, and the rest (each list without what an earlier one loads).
-  const pay = payload ? resolveModules(db, PAYLOAD_MODULES) : { order: [], builtin: [], missing: [] };
-  const sel = resolveModules(db, [...(payload ? PAYLOAD_MODULES : []), ...WANTED_MODULES]);
-  const payloadOrder = pay.order;
+  const first = payload ? PAYLOAD_MODULES : [];
+  const payloadOrder = resolveModules(db, first).order;
+  const sel = resolveModules(db, [...first, ...WANTED_MODULES]);
   const earlyOrder = sel.order.filter((m) => !payloadOrder.includes(m));
   const early = new Set(sel.order);
-  const all = resolveModules(db, [...(payload ? PAYLOAD_MODULES : []), ...WANTED_MODULES, ...LATE_MODULES]);
+  const all = resolveModules(db, [...first, ...WANTED_MODULES, ...LATE_MODULES]);
   const lateModules = all.order.filter((m) => !early.has(m));
   for (const rel of [...sel.order, ...lateModules]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
@@ -308,9 +309,10 @@ function assemble(o: BuildOptions): {
   // /tendril.js is the launcher (initramfs/start.js): it runs the bundle with a V8 code cache
   // made by the node that ships.
   const bundle = fs.readFileSync(o.bundle);
-  app.file('tendril.js', fs.readFileSync(fromRoot('initramfs', 'start.js')), 0o644, 'bundle');
+  const start = fs.readFileSync(fromRoot('initramfs', 'start.js'));
+  app.file('tendril.js', start, 0o644, 'bundle');
   app.file('tendril-bundle.js', bundle, 0o644, 'bundle');
-  const cache = codeCache(node, bundle, addon, o.cacheDir, o.log);
+  const cache = codeCache(node, start, bundle, addon, o.cacheDir, o.log);
   if (cache) app.file('tendril-bundle.js.cache', cache, 0o644, 'bundle');
   const usr = path.join(path.dirname(o.bundle), 'blessed-usr');
   if (fs.existsSync(usr)) {
@@ -329,19 +331,19 @@ const CACHE_WORKLOAD = ['boot', '--dry-run', '--default'];
 
 /**
  * The V8 code cache for the bundle, made by running `node` (the very binary that ships: V8
- * rejects a cache from another version or other flags) on a small BLS tree and writing the
- * cache at exit (initramfs/start.js). Cached by node, bundle, launcher and workload, so equal
- * inputs give equal bytes. Undefined (with a log line) when the run fails: the image then
- * works without it, only slower.
+ * rejects a cache from another version or other flags) with the launcher `start` on a small BLS
+ * tree and writing the cache at exit (initramfs/start.js). Kept by node, bundle, launcher and
+ * workload, so rebuilds reuse the same bytes (V8's output itself differs from run to run).
+ * Undefined (with a log line) when the run fails: the image then works without it, only slower.
  */
 function codeCache(
   node: string,
+  start: Buffer,
   bundle: Buffer,
   addon: string,
   cacheDir: string,
   log: (s: string) => void,
 ): Buffer | undefined {
-  const start = fs.readFileSync(fromRoot('initramfs', 'start.js'));
   const st = fs.statSync(node);
   const key = sha256(
     `${fs.realpathSync(node)}:${st.size}:${st.mtimeMs}:${sha256(bundle)}:${sha256(start)}:${CACHE_WORKLOAD.join(' ')}`,
@@ -409,9 +411,10 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
   // The payload image goes in an uncompressed archive of its own: it is compressed already,
   // and the kernel only copies it.
   let payload: { cpio: Buffer; key: string; file: string; sqfs: Compressed; files: number } | undefined;
+  const sqfsArgs = squashfsArgs(o.compress === 'zstd' ? 'zstd' : 'xz');
   if (a.payload) {
     o.log(`building the squashfs payload (${a.payload.files.size} files, cached by content)`);
-    const sqfs = squashfs(a.payload, squashfsArgs(o.compress === 'zstd' ? 'zstd' : 'xz'), o.cacheDir);
+    const sqfs = squashfs(a.payload, sqfsArgs, o.cacheDir);
     const w = new CpioWriter();
     w.add({ kind: 'file', path: PAYLOAD_IMAGE, data: fs.readFileSync(sqfs.file), mode: 0o444 });
     const cpio = Buffer.concat(w.finish());
@@ -468,9 +471,7 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
     ...(payload
       ? {
           payload: {
-            method: `squashfs ${squashfsArgs(o.compress === 'zstd' ? 'zstd' : 'xz')
-              .slice(0, 6)
-              .join(' ')}`,
+            method: `squashfs ${sqfsArgs.slice(0, 6).join(' ')}`,
             files: payload.files,
             bytes: fs.statSync(payload.sqfs.file).size,
             seconds: payload.sqfs.seconds,

@@ -82,7 +82,7 @@ export function enumerateBlockDevices(sysRoot = '/sys/class/block', devRoot = '/
     if (SKIP.test(name)) continue;
     const sys = path.join(sysRoot, name);
     if (fs.existsSync(path.join(sys, 'partition'))) continue;
-    if (readSys(path.join(sys, 'loop', 'backing_file')) === PAYLOAD_BACKING_FILE) continue;
+    if (name.startsWith('loop') && readSys(path.join(sys, 'loop', 'backing_file')) === PAYLOAD_BACKING_FILE) continue;
     const sectors = Number(readSys(path.join(sys, 'size')) ?? '0');
     if (!Number.isSafeInteger(sectors) || sectors <= 0) continue;
     let devPath = '';
