@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PT_LOAD, readElf64 } from './elf';
 
 export interface IcuItem {
   /** Full TOC name, e.g. 'icudt78l/coll/root.res'. */
@@ -224,14 +225,7 @@ export function findIcuSymbol(elf: Buffer): IcuSymbol | undefined {
   const bad = (m: string): never => {
     throw new Error(`ELF: ${m}`);
   };
-  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46) bad('not an ELF file');
-  if (elf[4] !== 2 || elf[5] !== 1) bad('only 64-bit little-endian ELF is supported');
-  const u64 = (o: number): number => {
-    if (o + 8 > elf.length) bad(`read past the end at ${o}`);
-    const v = elf.readBigUInt64LE(o);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) bad(`value ${v} at ${o} is too large`);
-    return Number(v);
-  };
+  const { u64, programHeaders } = readElf64(elf, 'ELF');
   const shoff = u64(0x28);
   const shentsize = elf.readUInt16LE(0x3a);
   const shnum = elf.readUInt16LE(0x3c);
@@ -265,18 +259,10 @@ export function findIcuSymbol(elf: Buffer): IcuSymbol | undefined {
     }
   }
   if (!found) return undefined;
-  const phoff = u64(0x20);
-  const phentsize = elf.readUInt16LE(0x36);
-  const phnum = elf.readUInt16LE(0x38);
-  if (phentsize < 56 || phoff + phnum * phentsize > elf.length) bad('program headers out of range');
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    if (elf.readUInt32LE(o) !== 1 /* PT_LOAD */) continue;
-    const pOffset = u64(o + 8);
-    const pVaddr = u64(o + 16);
-    const pFilesz = u64(o + 32);
-    if (found.value >= pVaddr && found.value + found.size <= pVaddr + pFilesz) {
-      const offset = pOffset + (found.value - pVaddr);
+  for (const h of programHeaders) {
+    if (h.type !== PT_LOAD) continue;
+    if (found.value >= h.vaddr && found.value + found.size <= h.vaddr + h.filesz) {
+      const offset = h.offset + (found.value - h.vaddr);
       if (offset + found.size > elf.length) bad(`${found.name} runs past the end of the file`);
       return { name: found.name, offset, size: found.size };
     }

@@ -5,6 +5,7 @@
 
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { PT_INTERP, readElf64 } from './elf';
 
 export interface LibFile {
   /** Path the loader uses ('/lib64/ld-linux-x86-64.so.2'). */
@@ -16,24 +17,14 @@ export interface LibFile {
 /** PT_INTERP of a 64-bit little-endian ELF, or undefined for a static binary. */
 export function elfInterpreter(file: string): string | undefined {
   const b = fs.readFileSync(file);
-  if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${file}: not an ELF file`);
-  if (b[4] !== 2 || b[5] !== 1) throw new Error(`${file}: only 64-bit little-endian ELF is supported`);
-  const phoff = Number(b.readBigUInt64LE(0x20));
-  const phentsize = b.readUInt16LE(0x36);
-  const phnum = b.readUInt16LE(0x38);
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    if (o + 56 > b.length) break;
-    if (b.readUInt32LE(o) === 3) {
-      const off = Number(b.readBigUInt64LE(o + 8));
-      const sz = Number(b.readBigUInt64LE(o + 32));
-      return b
-        .subarray(off, off + sz)
-        .toString('latin1')
-        .replace(/\0.*$/s, '');
-    }
-  }
-  return undefined;
+  const interp = readElf64(b, file).programHeaders.find((h) => h.type === PT_INTERP);
+  return (
+    interp &&
+    b
+      .subarray(interp.offset, interp.offset + interp.filesz)
+      .toString('latin1')
+      .replace(/\0.*$/s, '')
+  );
 }
 
 /**
