@@ -23,6 +23,8 @@ APT_PACKAGES=(
   fuse3 python3-fusepy
   # addon build
   gcc make python3
+  # network boot tests: real servers in network namespaces the tests create (docs/netboot.md §4)
+  dnsmasq-base nginx-light atftpd tinyproxy nftables iproute2
 )
 
 missing=()
@@ -32,8 +34,26 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  # The server packages (nginx, atftpd, tinyproxy) would start their services on this host when
+  # an init system runs: the tests start their own copies inside namespaces, so a policy-rc.d
+  # that refuses service starts is put in place for the install (and removed after) if none is.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod +x "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# tftpd-hpa (its --refuse makes a server that refuses TFTP options) conflicts with atftpd (the
+# one with RFC 7440 windowsize), so it is unpacked, not installed, like bootctl below.
+if [ ! -x /opt/tendril-tftpd-hpa/usr/sbin/in.tftpd ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download tftpd-hpa >/dev/null 2>&1 || { apt-get update -qq && apt-get download tftpd-hpa; })
+  dpkg -x "$tmp"/tftpd-hpa_*.deb /opt/tendril-tftpd-hpa
+  rm -rf "$tmp"
 fi
 
 # The nested-KVM tests rebuild kvm-amd from Debian's source for the kernel the test guest
