@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { CpioWriter } from './cpio';
 import { icuTrimmedNode } from './icu';
 import { sharedLibraries } from './libs';
-import { LATE_MODULES, PAYLOAD_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
+import { LATE_MODULES, NET_MODULES, PAYLOAD_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
 import { hostBusybox, hostKernel } from './host';
 import { findOvmf, firmwareDescriptors } from '../src/vm/firmware';
@@ -260,16 +260,18 @@ function assemble(o: BuildOptions): {
 
   // Kernel modules (uncompressed in Debian 6.1; the whole archive is compressed anyway).
   const db = loadModuleDb(o.kernelVersion);
-  // Three lists, each in load order: what mounting the payload needs, the disk and input
-  // drivers, and the rest (each list without what an earlier one loads).
+  // Four lists, each in load order: what mounting the payload needs, the disk and input
+  // drivers, the NIC drivers, and the rest (each list without what an earlier one loads).
   const first = payload ? PAYLOAD_MODULES : [];
   const payloadOrder = resolveModules(db, first).order;
   const sel = resolveModules(db, [...first, ...WANTED_MODULES]);
   const earlyOrder = sel.order.filter((m) => !payloadOrder.includes(m));
   const early = new Set(sel.order);
-  const all = resolveModules(db, [...first, ...WANTED_MODULES, ...LATE_MODULES]);
-  const lateModules = all.order.filter((m) => !early.has(m));
-  for (const rel of [...sel.order, ...lateModules]) {
+  const withNet = resolveModules(db, [...first, ...WANTED_MODULES, ...NET_MODULES]);
+  const netOrder = withNet.order.filter((m) => !early.has(m));
+  const all = resolveModules(db, [...first, ...WANTED_MODULES, ...NET_MODULES, ...LATE_MODULES]);
+  const lateModules = all.order.filter((m) => !early.has(m) && !netOrder.includes(m));
+  for (const rel of [...sel.order, ...netOrder, ...lateModules]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
     let name = rel;
     if (rel.endsWith('.xz'))
@@ -282,6 +284,7 @@ function assemble(o: BuildOptions): {
   const list = (l: string[]): string => l.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
   if (payload) base.file('etc/tendril/modules.payload', Buffer.from(list(payloadOrder)), 0o644, 'modules');
   base.file('etc/tendril/modules.order', Buffer.from(list(earlyOrder)), 0o644, 'modules');
+  base.file('etc/tendril/modules.net', Buffer.from(list(netOrder)), 0o644, 'modules');
   base.file('etc/tendril/modules.late', Buffer.from(list(lateModules)), 0o644, 'modules');
   base.file(
     'etc/tendril/modules.json',

@@ -84,6 +84,15 @@ export TENDRIL_DEVICES_SETTLED=/run/tendril-devices-settled
     while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </etc/tendril/modules.late'
 ) &
 
+# The NIC drivers load beside the disk drivers, so links come up while disks are read; network
+# boot waits for TENDRIL_NET_MODULES (created when the list is done) before it lists NICs.
+export TENDRIL_NET_MODULES=/run/tendril-net-modules
+(
+  load_modules /etc/tendril/modules.net
+  stage net-modules
+  : >"$TENDRIL_NET_MODULES"
+) &
+
 # bench/boot.ts: node's own start-up, measured in place (empty script, same binary/libs); a
 # separate run, since it warms the page cache for tendril.
 if [ "$bench" = node ]; then node -e 0; stage node-empty; fi

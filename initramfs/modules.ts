@@ -29,6 +29,24 @@ export const WANTED_MODULES = [
   'sdhci_pci',
 ];
 
+/** Ethernet drivers for network boot: VMs, then the common desktop/laptop and server NICs
+ *  (docs/netboot.md §1). /init loads them in the background, beside the disk drivers, so links
+ *  come up while disks are read; they live in the payload (the archive stays small). NICs
+ *  whose firmware Debian ships in non-free packages (some r8169 and bnx2x chips) are not
+ *  covered: the driver loads, the link stays down, and tendril names the NIC. */
+export const NET_MODULES = [
+  'virtio_net',
+  'e1000',
+  'e1000e',
+  'igb',
+  'igc',
+  'r8169',
+  'ixgbe',
+  'tg3',
+  'bnxt_en',
+  'i40e',
+];
+
 /** What /init needs to mount the squashfs payload (initramfs/build.ts, layout `squashfs`):
  *  loaded first, before the storage drivers. */
 export const PAYLOAD_MODULES = ['loop', 'squashfs'];

@@ -123,6 +123,16 @@ describe('initramfs builder', () => {
       late.indexOf(late.find((m) => m.endsWith('/ext4.ko'))!),
     );
     expect(late.filter((m) => order.includes(m))).toEqual([]);
+    // The NIC drivers have their own list (loaded beside the disk drivers), with their
+    // dependencies first and nothing another list loads.
+    const net = fs.readFileSync(path.join(r, 'etc/tendril/modules.net'), 'utf8').trim().split('\n');
+    for (const m of net) expect(fs.existsSync(inRoot(`lib/modules/${m}`)), m).toBe(true);
+    for (const d of ['virtio_net', 'e1000', 'e1000e', 'igb', 'r8169', 'ixgbe', 'i40e'])
+      expect(net.some((m) => path.basename(m) === `${d}.ko`), d).toBe(true);
+    expect(net.indexOf(net.find((m) => m.endsWith('/net_failover.ko'))!)).toBeLessThan(
+      net.indexOf(net.find((m) => m.endsWith('/virtio_net.ko'))!),
+    );
+    expect(net.filter((m) => order.includes(m) || late.includes(m))).toEqual([]);
     expect(report.kernelModulesFrom).toBe(hostKernel().version);
   });
   it('node runs the bundle inside the unpacked tree (chroot): libraries are complete', () => {
