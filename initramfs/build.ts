@@ -5,7 +5,7 @@
 // newc archive (our own writer), compresses it (cached by the archive's hash) and writes a
 // size report (stdout + <out>.report.json).
 
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +18,8 @@ import { hostBusybox, hostKernel } from './host';
 import { findOvmf, firmwareDescriptors } from '../src/vm/firmware';
 import { PAYLOAD_BACKING_FILE } from '../src/discovery/devices';
 import { choice, commandArgs, type CommandSpec, flag, text } from '../src/util/args';
+import { loadSettings, SETTINGS_FILE } from '../src/settings/load';
+import { DEFAULT_CA_FILE } from '../src/settings/schema';
 
 /** The checkout root: this file may run bundled from .cache/run, so search upwards. */
 function findRoot(): string {
@@ -55,11 +57,32 @@ export interface BuildOptions {
   readonly nodeBinary: string;
   readonly busybox: string;
   readonly cacheDir: string;
+  /** tendril's settings (README "Settings"), checked here and baked in as SETTINGS_FILE. */
+  readonly settings?: string;
+  /** The PEM bundle https downloads trust, baked in as DEFAULT_CA_FILE. */
+  readonly netbootCa?: string;
   readonly log: (s: string) => void;
 }
 
 function sha256(b: Uint8Array | string): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+/** The settings file's bytes; a problem the running tendril would only log fails the build. */
+function checkedSettings(file: string): Buffer {
+  if (!fs.existsSync(file)) throw new Error(`--settings ${file}: no such file`);
+  const { problems } = loadSettings({ file, cmdline: '' });
+  if (problems.length) throw new Error(`--settings ${file}:\n  ${problems.join('\n  ')}`);
+  return fs.readFileSync(file);
+}
+
+/** A PEM bundle with at least one certificate that parses. */
+function checkedPem(file: string): Buffer {
+  const pem = fs.readFileSync(file);
+  const certs = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (!certs.length) throw new Error(`--netboot-ca ${file}: no PEM certificate in it`);
+  for (const c of certs) new X509Certificate(c);
+  return pem;
 }
 
 /** A stripped copy of node, cached by the original's identity. */
@@ -286,6 +309,10 @@ function assemble(o: BuildOptions): {
   base.file('etc/tendril/modules.order', Buffer.from(list(earlyOrder)), 0o644, 'modules');
   base.file('etc/tendril/modules.net', Buffer.from(list(netOrder)), 0o644, 'modules');
   base.file('etc/tendril/modules.late', Buffer.from(list(lateModules)), 0o644, 'modules');
+
+  // The owner's settings and trust go into flash with the image, never onto a disk tendril reads.
+  if (o.settings !== undefined) base.file(SETTINGS_FILE.slice(1), checkedSettings(o.settings), 0o644, 'other');
+  if (o.netbootCa !== undefined) base.file(DEFAULT_CA_FILE.slice(1), checkedPem(o.netbootCa), 0o644, 'other');
   base.file(
     'etc/tendril/modules.json',
     Buffer.from(
@@ -397,6 +424,9 @@ function writeCached(cpio: Buffer, cacheDir: string): { key: string; file: strin
 }
 
 export function buildInitramfs(o: BuildOptions): BuildResult {
+  // Refused before minutes of work, not after.
+  if (o.settings !== undefined) checkedSettings(o.settings);
+  if (o.netbootCa !== undefined) checkedPem(o.netbootCa);
   fs.mkdirSync(o.cacheDir, { recursive: true });
   if (!o.noBuild) {
     o.log('building bundle (scripts/build.mjs) and addon (scripts/build-native.sh)');
@@ -517,6 +547,11 @@ const BUILD_OPTIONS = {
   noBuild: flag({ help: 'use the bundle and addon as they are (no rebuild)' }),
   bundle: text({ metavar: 'FILE', help: 'the tendril bundle (default dist/tendril.js)' }),
   cache: text({ metavar: 'DIR', help: 'cache directory (default $TENDRIL_INITRAMFS_CACHE or .cache/initramfs)' }),
+  settings: text({ metavar: 'FILE', help: 'tendril.toml to bake in as /etc/tendril/tendril.toml (checked first)' }),
+  netbootCa: text({
+    metavar: 'FILE',
+    help: 'PEM bundle https network boot trusts, baked in as /etc/tendril/netboot-ca.pem',
+  }),
 };
 
 export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptions>> = {
@@ -524,7 +559,7 @@ export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptio
   invocation: 'npm run initramfs --',
   label: 'initramfs',
   synopsis:
-    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--layout squashfs|cpio] [--measure] [--no-build] [--bundle FILE] [--cache DIR]',
+    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--layout squashfs|cpio] [--measure] [--no-build] [--bundle FILE] [--cache DIR] [--settings FILE] [--netboot-ca FILE]',
   summary: 'Build the tendril initramfs (see initramfs/README.md).',
   options: BUILD_OPTIONS,
   build: ({ opts: o }) => ({
@@ -536,6 +571,8 @@ export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptio
     ...(o.noBuild ? { noBuild: true } : {}),
     ...(o.bundle !== undefined ? { bundle: o.bundle } : {}),
     ...(o.cache !== undefined ? { cacheDir: o.cache } : {}),
+    ...(o.settings !== undefined ? { settings: o.settings } : {}),
+    ...(o.netbootCa !== undefined ? { netbootCa: o.netbootCa } : {}),
   }),
 };
 
@@ -553,6 +590,8 @@ export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
     nodeBinary: p.nodeBinary ?? fs.realpathSync(process.execPath),
     busybox: p.busybox ?? hostBusybox(),
     cacheDir: p.cacheDir ?? process.env.TENDRIL_INITRAMFS_CACHE ?? fromRoot('.cache', 'initramfs'),
+    ...(p.settings !== undefined ? { settings: p.settings } : {}),
+    ...(p.netbootCa !== undefined ? { netbootCa: p.netbootCa } : {}),
     log: p.log ?? ((s) => process.stderr.write(`initramfs: ${s}\n`)),
   };
 }

@@ -11,6 +11,7 @@ import { MENU_COMMAND } from '../../../src/menu/command';
 import { BUILD_COMMAND } from '../../../initramfs/build';
 import { type CommandSpec, type OptionMap, optionName, usage } from '../../../src/util/args';
 import { VM_COMMAND } from '../../../src/vm/command';
+import { SETTINGS_COMMAND } from '../../../src/settings/command';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js');
 
@@ -86,6 +87,11 @@ commandCases(HASH_PASSWORD_COMMAND, [
   [[], 'no password given'],
 ]);
 
+commandCases(SETTINGS_COMMAND, [
+  [['--file'], '--file needs a value'],
+  [['x'], "unexpected argument 'x'"],
+]);
+
 describe('tendril hash-password operands', () => {
   it('takes a password after --, even one that looks like an option', () => {
     const r = run(['hash-password', '--', '-secret']);
@@ -103,6 +109,7 @@ describe('usage texts', () => {
     VM_COMMAND,
     HASH_PASSWORD_COMMAND,
     BUILD_COMMAND,
+    SETTINGS_COMMAND,
   ];
   it.each(specs.map((s) => ({ name: s.name, spec: s })))('the $name synopsis names every option', ({ spec }) => {
     for (const key of Object.keys(spec.options)) expect(spec.synopsis).toContain(`--${optionName(key)}`);

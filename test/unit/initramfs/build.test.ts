@@ -14,6 +14,7 @@ import { findOvmf } from '../../../src/vm/firmware';
 const ROOT = path.join(__dirname, '..', '..', '..');
 let dir: string;
 let out: string;
+const SETTINGS = '[net]\nidentity = "http"\n';
 let report: ReturnType<typeof buildInitramfs>['report'];
 
 beforeAll(() => {
@@ -23,7 +24,25 @@ beforeAll(() => {
     execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs')]);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-initramfs-'));
   out = path.join(dir, 'initramfs.cpio');
-  report = buildInitramfs(resolveBuildOptions({ out, compress: 'none', noBuild: true, log: () => {} })).report;
+  fs.writeFileSync(path.join(dir, 'tendril.toml'), SETTINGS);
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'],
+      ...['-subj', '/CN=tendril-test-ca', '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.pem')],
+    ],
+    { stdio: 'ignore' },
+  );
+  report = buildInitramfs(
+    resolveBuildOptions({
+      out,
+      compress: 'none',
+      noBuild: true,
+      settings: path.join(dir, 'tendril.toml'),
+      netbootCa: path.join(dir, 'ca.pem'),
+      log: () => {},
+    }),
+  ).report;
   fs.mkdirSync(path.join(dir, 'root'));
   // Concatenated archives, as the kernel reads them: GNU cpio stops at the first trailer, so
   // extract each one; then the squashfs payload where /init mounts it.
@@ -128,12 +147,26 @@ describe('initramfs builder', () => {
     const net = fs.readFileSync(path.join(r, 'etc/tendril/modules.net'), 'utf8').trim().split('\n');
     for (const m of net) expect(fs.existsSync(inRoot(`lib/modules/${m}`)), m).toBe(true);
     for (const d of ['virtio_net', 'e1000', 'e1000e', 'igb', 'r8169', 'ixgbe', 'i40e'])
-      expect(net.some((m) => path.basename(m) === `${d}.ko`), d).toBe(true);
+      expect(
+        net.some((m) => path.basename(m) === `${d}.ko`),
+        d,
+      ).toBe(true);
     expect(net.indexOf(net.find((m) => m.endsWith('/net_failover.ko'))!)).toBeLessThan(
       net.indexOf(net.find((m) => m.endsWith('/virtio_net.ko'))!),
     );
     expect(net.filter((m) => order.includes(m) || late.includes(m))).toEqual([]);
     expect(report.kernelModulesFrom).toBe(hostKernel().version);
+  });
+  it("bakes in the owner's settings and CA bundle, and refuses bad ones before building", () => {
+    expect(fs.readFileSync(inRoot('etc/tendril/tendril.toml'), 'utf8')).toBe(SETTINGS);
+    expect(fs.readFileSync(inRoot('etc/tendril/netboot-ca.pem'))).toEqual(fs.readFileSync(path.join(dir, 'ca.pem')));
+    const bad = path.join(dir, 'bad.toml');
+    fs.writeFileSync(bad, '[net]\ntimeout = "soon"\n');
+    const build = (p: Partial<Parameters<typeof resolveBuildOptions>[0]>) => () =>
+      buildInitramfs(resolveBuildOptions({ out: path.join(dir, 'never'), noBuild: true, log: () => {}, ...p }));
+    expect(build({ settings: bad })).toThrow(`${bad}:2: net.timeout: expected whole seconds from 1 to 3600`);
+    expect(build({ netbootCa: bad })).toThrow('no PEM certificate in it');
+    expect(fs.existsSync(path.join(dir, 'never'))).toBe(false);
   });
   it('node runs the bundle inside the unpacked tree (chroot): libraries are complete', () => {
     // A clean environment, as /init gives node (no NODE_EXTRA_CA_CERTS pointing at host files).

@@ -1,0 +1,47 @@
+// `tendril settings`: the settings in effect (defaults, /etc/tendril/tendril.toml, `tendril.*`
+// kernel arguments) and every problem found reading them: what an owner checks before flashing.
+
+import { commandArgs, type CommandSpec, flag, type Options, text } from '../util/args';
+import { printableLines } from '../util/printable';
+import { loadSettings } from './load';
+
+const OPTIONS = {
+  json: flag({ help: 'print {settings, problems} as JSON' }),
+  file: text({ metavar: 'FILE', help: 'read this settings file instead of /etc/tendril/tendril.toml' }),
+  cmdline: text({ metavar: 'TEXT', help: 'take these kernel arguments instead of /proc/cmdline' }),
+};
+
+export const SETTINGS_COMMAND: CommandSpec<typeof OPTIONS, Options<typeof OPTIONS>> = {
+  name: 'settings',
+  synopsis: '[--json] [--file FILE] [--cmdline TEXT]',
+  summary: "Print tendril's settings in effect and any problem reading them (exit 1 when there is one).",
+  options: OPTIONS,
+  build: (p) => p.opts,
+};
+
+export function runSettingsCommand(argv: string[]): number {
+  const parsed = commandArgs(SETTINGS_COMMAND, argv);
+  if ('exit' in parsed) return parsed.exit;
+  const o = parsed.args;
+  const r = loadSettings({
+    ...(o.file !== undefined ? { file: o.file } : {}),
+    ...(o.cmdline !== undefined ? { cmdline: o.cmdline } : {}),
+  });
+  if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+  else {
+    const n = r.settings.net;
+    const mode = n.mode.kind === 'ip' ? n.mode.spec : n.mode.kind;
+    const lines = [
+      `net.mode = ${mode}`,
+      `net.identity = ${n.identity}`,
+      `net.ca = ${n.ca.kind === 'system' ? 'system' : n.ca.path}`,
+      `net.timeout = ${n.timeout}`,
+      ...(n.proxy !== undefined ? [`net.proxy = ${n.proxy}`] : []),
+      ...(n.noProxy !== undefined ? [`net.no-proxy = ${n.noProxy}`] : []),
+      `net.require-verified = ${n.requireVerified}`,
+    ];
+    process.stdout.write(printableLines(lines).join('\n') + '\n');
+    if (r.problems.length) process.stderr.write(printableLines(r.problems).join('\n') + '\n');
+  }
+  return r.problems.length ? 1 : 0;
+}

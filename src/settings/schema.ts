@@ -1,0 +1,145 @@
+// tendril's own settings: every key of /etc/tendril/tendril.toml and of the `tendril.*` kernel
+// arguments, declared once with its parser and default (README "Settings" lists them). A value
+// that does not parse keeps the default and is reported with its file and line (or kernel
+// argument): a typo in flash must never stop the machine from booting.
+
+import type { Identity } from '../net/types';
+
+/** How /init's tendril brings the network up (`tendril.net=`). */
+export type NetMode =
+  { readonly kind: 'off' } | { readonly kind: 'dhcp' } | { readonly kind: 'ip'; readonly spec: string };
+
+export interface NetSettings {
+  readonly mode: NetMode;
+  readonly identity: Identity;
+  /** Trust for https: a PEM bundle path, or Node's compiled-in Mozilla roots. */
+  readonly ca: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'system' };
+  /** Seconds DHCP may take on all NICs together before network boot gives up. */
+  readonly timeout: number;
+  /** `http://host:port` for http and https (CONNECT); overrides $http_proxy / $https_proxy. */
+  readonly proxy?: string;
+  /** Comma-separated hosts or domain suffixes that bypass the proxy. */
+  readonly noProxy?: string;
+  /** Refuse to boot a downloaded file that no sha256 pin or signature vouches for. */
+  readonly requireVerified: boolean;
+}
+
+export interface Settings {
+  readonly net: NetSettings;
+}
+
+export const DEFAULT_CA_FILE = '/etc/tendril/netboot-ca.pem';
+
+export const DEFAULT_SETTINGS: Settings = {
+  net: {
+    mode: { kind: 'dhcp' },
+    identity: 'pxe',
+    ca: { kind: 'file', path: DEFAULT_CA_FILE },
+    timeout: 60,
+    requireVerified: false,
+  },
+};
+
+/** One key: where it lives, what it takes, how its text or TOML value becomes a setting. */
+export interface KeyDef {
+  /** `net.identity`: TOML table `[net]`, key `identity`; kernel argument `tendril.net.identity=`. */
+  readonly path: readonly [string, string];
+  /** What the value must be, for the error message. */
+  readonly expect: string;
+  /** A TOML value (or a kernel argument's text) to the new settings; undefined = invalid. */
+  readonly apply: (s: Settings, v: unknown) => Settings | undefined;
+}
+
+const IDENTITIES: readonly Identity[] = ['pxe', 'http', 'ipxe', 'tendril'];
+
+const withNet = (s: Settings, n: Partial<NetSettings>): Settings => ({ ...s, net: { ...s.net, ...n } });
+
+/** `off`, `dhcp`, or a dracut `ip=` value (validated by the network code when it is used). */
+export function parseNetMode(v: string): NetMode | undefined {
+  if (v === 'off' || v === 'none') return { kind: 'off' };
+  if (v === 'dhcp' || v === 'on' || v === '') return { kind: 'dhcp' };
+  return v.length <= 512 && /^[\x21-\x7e]+$/.test(v) ? { kind: 'ip', spec: v } : undefined;
+}
+
+function bool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (v === '1' || v === 'true' || v === 'yes') return true;
+  if (v === '0' || v === 'false' || v === 'no') return false;
+  return undefined;
+}
+
+/** A TOML integer, or a kernel argument's decimal text, in [min, max]. */
+function int(v: unknown, min: number, max: number): number | undefined {
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'bigint'
+        ? Number(v)
+        : typeof v === 'string' && /^\d{1,9}$/.test(v)
+          ? Number(v)
+          : NaN;
+  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+}
+
+const str = (v: unknown, max = 4096): string | undefined =>
+  typeof v === 'string' && v.length <= max && !v.includes('\0') ? v : undefined;
+
+export const KEYS: readonly KeyDef[] = [
+  {
+    path: ['net', 'mode'],
+    expect: "'off', 'dhcp' or a dracut ip= value",
+    apply: (s, v) => {
+      const m = typeof v === 'string' ? parseNetMode(v) : undefined;
+      return m && withNet(s, { mode: m });
+    },
+  },
+  {
+    path: ['net', 'identity'],
+    expect: IDENTITIES.join(', '),
+    apply: (s, v) => (IDENTITIES.includes(v as Identity) ? withNet(s, { identity: v as Identity }) : undefined),
+  },
+  {
+    path: ['net', 'ca'],
+    expect: "'system' or an absolute path to a PEM bundle",
+    apply: (s, v) => {
+      const t = str(v);
+      if (t === 'system') return withNet(s, { ca: { kind: 'system' } });
+      return t?.startsWith('/') ? withNet(s, { ca: { kind: 'file', path: t } }) : undefined;
+    },
+  },
+  {
+    path: ['net', 'timeout'],
+    expect: 'whole seconds from 1 to 3600',
+    apply: (s, v) => {
+      const n = int(v, 1, 3600);
+      return n === undefined ? undefined : withNet(s, { timeout: n });
+    },
+  },
+  {
+    path: ['net', 'proxy'],
+    expect: 'an http:// URL',
+    apply: (s, v) => {
+      const t = str(v, 1024);
+      return t !== undefined && /^http:\/\/[^\s/]+\/?$/.test(t) ? withNet(s, { proxy: t }) : undefined;
+    },
+  },
+  {
+    path: ['net', 'no-proxy'],
+    expect: 'a comma-separated list of hosts',
+    apply: (s, v) => {
+      const t = str(v, 4096);
+      return t === undefined ? undefined : withNet(s, { noProxy: t });
+    },
+  },
+  {
+    path: ['net', 'require-verified'],
+    expect: 'true or false',
+    apply: (s, v) => {
+      const b = bool(v);
+      return b === undefined ? undefined : withNet(s, { requireVerified: b });
+    },
+  },
+];
+
+/** Kernel arguments that name a key by a shorter name (`tendril.net=dhcp`). */
+export const ARG_ALIASES: Readonly<Record<string, string>> = { 'tendril.net': 'net.mode' };
