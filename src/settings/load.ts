@@ -30,8 +30,12 @@ const byName = new Map(KEYS.map((k) => [keyName(k), k]));
 const TABLES = new Set(KEYS.map((k) => k.path[0]));
 
 function shown(v: unknown): string {
-  const t =
-    typeof v === 'string' ? `'${v}'` : typeof v === 'object' ? (Array.isArray(v) ? 'an array' : 'a table') : String(v);
+  let t: string;
+  if (typeof v === 'string') t = `'${v}'`;
+  else if (v instanceof Date) t = 'a date';
+  else if (Array.isArray(v)) t = 'an array';
+  else if (typeof v === 'object' && v !== null) t = 'a table';
+  else t = String(v as number | boolean | bigint);
   return t.length > 80 ? t.slice(0, 77) + '...' : t;
 }
 
@@ -58,7 +62,7 @@ function readSmall(file: string): string | { error: string } | undefined {
 function applyToml(s: Settings, file: string, text: string, problems: string[]): Settings {
   let doc: Record<string, unknown>;
   try {
-    doc = parse(text) as Record<string, unknown>;
+    doc = parse(text);
   } catch (e) {
     const where = e instanceof TomlError ? `${file}:${e.line}` : file;
     problems.push(`${where}: not used: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
