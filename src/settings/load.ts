@@ -35,7 +35,7 @@ function shown(v: unknown): string {
   else if (v instanceof Date) t = 'a date';
   else if (Array.isArray(v)) t = 'an array';
   else if (typeof v === 'object' && v !== null) t = 'a table';
-  else t = String(v as number | boolean | bigint);
+  else t = String(v);
   return t.length > 80 ? t.slice(0, 77) + '...' : t;
 }
 
