@@ -1,0 +1,179 @@
+// The DHCPv4 client for one interface: DISCOVER → OFFER(s) → REQUEST → ACK/NAK (RFC 2131 §3.1)
+// with the PXE retransmission schedule (4, 8, 16, 32 s) cut short by an overall deadline.
+// docs/net-dhcp.md §4 (timing) and §3 (which offer wins).
+
+import { randomInt } from 'node:crypto';
+import { NetError, type Identity, type Lease } from '../types';
+import { buildUdpIp, parseUdpIp } from './frame';
+import { identityOptions } from './identity';
+import { bootFileName, leaseFromAck } from './lease';
+import { MSG, OPT, optIps, optText, optU8 } from './options';
+import { BOOTREPLY, BOOTREQUEST, decodeDhcp4, encodeDhcp4, type Dhcp4Packet } from './packet';
+import { openPacketPort, type PacketPort } from './port';
+
+export interface Nic {
+  readonly name: string;
+  readonly ifindex: number;
+  /** Lower-case colon-separated. */
+  readonly mac: string;
+}
+
+export interface Dhcp4Options {
+  readonly nic: Nic;
+  readonly identity: Identity;
+  /** Give up after this long (default 60 s: the whole PXE schedule). */
+  readonly deadlineMs?: number;
+  /** DISCOVER retransmission intervals (the last repeats until the deadline); default PXE's 4, 8, 16, 32 s. */
+  readonly scheduleMs?: readonly number[];
+  /** After the first OFFER, how long to wait for one that names a boot file (default 1 s). */
+  readonly offerWindowMs?: number;
+  /** Option 97; undefined leaves it out. */
+  readonly uuid?: Uint8Array;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+export const PXE_SCHEDULE_MS: readonly number[] = [4000, 8000, 16000, 32000];
+const REQUEST_TIMEOUT_MS = 4000;
+const REQUEST_TRIES = 2;
+const MAX_NAKS = 3;
+const BROADCAST_MAC = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+
+export function macBytes(mac: string): Uint8Array {
+  const parts = mac.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p)))
+    throw new NetError(mac, 'not a MAC address');
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+/** Runs the exchange on one NIC and resolves to its lease, or rejects with a NetError naming it. */
+export async function dhcp4Lease(o: Dhcp4Options): Promise<Lease> {
+  const port = openPacketPort(o.nic.name, o.nic.ifindex);
+  try {
+    return await new Exchange(o, port).run();
+  } finally {
+    await port.close();
+  }
+}
+
+class Exchange {
+  private readonly mac: Uint8Array;
+  private readonly xid = randomInt(0, 2 ** 32 - 1);
+  private readonly start = Date.now();
+  private readonly deadline: number;
+  private readonly buf = new Uint8Array(2048);
+  private ipId = randomInt(0, 0xffff);
+
+  constructor(
+    private readonly o: Dhcp4Options,
+    private readonly port: PacketPort,
+  ) {
+    this.mac = macBytes(o.nic.mac);
+    this.deadline = this.start + (o.deadlineMs ?? 60_000);
+  }
+
+  async run(): Promise<Lease> {
+    const schedule = this.o.scheduleMs ?? PXE_SCHEDULE_MS;
+    let tries = 0;
+    let naks = 0;
+    let offered = 0;
+    for (let i = 0; Date.now() < this.deadline; i++) {
+      const windowMs = schedule[Math.min(i, schedule.length - 1)]!;
+      tries++;
+      this.sendMessage(MSG.DISCOVER, []);
+      const offer = await this.collectOffer(Math.min(Date.now() + windowMs, this.deadline));
+      if (!offer) continue;
+      offered++;
+      const reply = await this.request(offer);
+      if (reply && optU8(reply.options, OPT.MESSAGE_TYPE) === MSG.ACK) {
+        this.o.log?.(`${this.o.nic.name}: DHCPACK ${reply.yiaddr} from ${serverOf(reply)}`);
+        return leaseFromAck(reply, this.o.nic, this.o.identity);
+      }
+      if (reply) {
+        const why = optText(reply.options, OPT.MESSAGE);
+        this.o.log?.(`${this.o.nic.name}: DHCPNAK from ${serverOf(reply)}${why ? `: ${why}` : ''}`);
+        if (++naks >= MAX_NAKS)
+          throw new NetError(this.o.nic.name, `DHCP server ${serverOf(reply)} refused (NAK)${why ? `: ${why}` : ''}`);
+      }
+    }
+    const n = `${tries} ${tries === 1 ? 'try' : 'tries'}`;
+    if (offered > 0) throw new NetError(this.o.nic.name, `no DHCP ACK on ${this.o.nic.name} after ${n}`);
+    throw new NetError(this.o.nic.name, `no DHCP offer on ${this.o.nic.name} after ${n}`);
+  }
+
+  /** The best OFFER until `until`: the first naming a boot file, else the first within the window. */
+  private async collectOffer(until: number): Promise<Dhcp4Packet | undefined> {
+    let first: Dhcp4Packet | undefined;
+    let end = until;
+    while (Date.now() < end) {
+      const p = await this.receive(end);
+      if (!p || optU8(p.options, OPT.MESSAGE_TYPE) !== MSG.OFFER || p.yiaddr === '0.0.0.0') continue;
+      if (optIps(p.options, OPT.SERVER_ID).length === 0) continue; // RFC 2131 §4.3.1: MUST carry 54
+      this.o.log?.(`${this.o.nic.name}: DHCPOFFER ${p.yiaddr} from ${serverOf(p)}`);
+      if (bootFileName(p) !== undefined) return p;
+      if (!first) {
+        first = p;
+        end = Math.min(until, Date.now() + (this.o.offerWindowMs ?? 1000));
+      }
+    }
+    return first;
+  }
+
+  /** REQUEST the offer; resolves to the server's ACK or NAK, or undefined after the retries. */
+  private async request(offer: Dhcp4Packet): Promise<Dhcp4Packet | undefined> {
+    const server = optIps(offer.options, OPT.SERVER_ID)[0]!;
+    const extra: [number, Uint8Array][] = [
+      [OPT.REQUESTED_IP, ipBytes(offer.yiaddr)],
+      [OPT.SERVER_ID, ipBytes(server)],
+    ];
+    for (let t = 0; t < REQUEST_TRIES && Date.now() < this.deadline; t++) {
+      this.sendMessage(MSG.REQUEST, extra);
+      const until = Math.min(Date.now() + REQUEST_TIMEOUT_MS, this.deadline);
+      while (Date.now() < until) {
+        const p = await this.receive(until);
+        if (!p || serverOf(p) !== server) continue;
+        const type = optU8(p.options, OPT.MESSAGE_TYPE);
+        if (type === MSG.NAK || (type === MSG.ACK && p.yiaddr === offer.yiaddr)) return p;
+      }
+    }
+    return undefined;
+  }
+
+  /** The next reply for us (our xid and MAC, BOOTREPLY to port 68) before `until`. */
+  private async receive(until: number): Promise<Dhcp4Packet | undefined> {
+    if (this.o.signal?.aborted) throw new NetError(this.o.nic.name, 'DHCP cancelled');
+    const r = await this.port.recv(this.buf, Math.max(0, until - Date.now()));
+    if (r.length === 0) return undefined;
+    const d = parseUdpIp(this.buf.subarray(0, r.length), !r.csumNotReady);
+    if (!d || d.dstPort !== 68 || d.srcPort !== 67) return undefined;
+    let p: Dhcp4Packet;
+    try {
+      p = decodeDhcp4(d.payload);
+    } catch (e) {
+      this.o.log?.(`${this.o.nic.name}: ignored a malformed reply from ${d.src}: ${(e as Error).message}`);
+      return undefined;
+    }
+    if (p.op !== BOOTREPLY || p.xid !== this.xid || p.htype !== 1 || p.hlen !== 6) return undefined;
+    if (!this.mac.every((b, i) => p.chaddr[i] === b)) return undefined;
+    return p;
+  }
+
+  private sendMessage(type: number, extra: [number, Uint8Array][]): void {
+    const options = new Map<number, Uint8Array>([[OPT.MESSAGE_TYPE, Uint8Array.of(type)], ...extra]);
+    for (const [k, v] of identityOptions(this.o.identity, this.mac, this.o.uuid)) options.set(k, v);
+    const chaddr = new Uint8Array(16);
+    chaddr.set(this.mac);
+    const secs = Math.min(0xffff, Math.floor((Date.now() - this.start) / 1000));
+    const payload = encodeDhcp4({ op: BOOTREQUEST, xid: this.xid, secs, chaddr, options });
+    const ip = buildUdpIp({ src: '0.0.0.0', dst: '255.255.255.255', srcPort: 68, dstPort: 67, payload }, this.ipId++);
+    this.port.send(ip, BROADCAST_MAC);
+  }
+}
+
+function serverOf(p: Dhcp4Packet): string {
+  return optIps(p.options, OPT.SERVER_ID)[0] ?? p.siaddr;
+}
+
+function ipBytes(s: string): Uint8Array {
+  return Uint8Array.from(s.split('.').map(Number));
+}
