@@ -1,0 +1,242 @@
+// `tendril netboot`'s lease stage against a real dnsmasq, in two network namespaces this test
+// creates and deletes: S (server) holds one end of each veth pair, C (client) the other. The
+// client runs as the real CLI inside C. What it proves: the PXE and HTTP identities reach
+// dnsmasq (its --log-dhcp log shows the vendor class and the tag) and get their tagged boot
+// file, 209/210, router and DNS; a NIC whose peer has no server gets "no DHCP offer" while the
+// live one still gets its lease; a manual ip= puts the static address on the interface.
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const S = `tnbS${process.pid}`;
+const C = `tnbC${process.pid}`;
+let dir = '';
+let dnsmasq: ChildProcess | undefined;
+
+function sh(args: string[]): string {
+  return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function requireNetns(): void {
+  if (process.getuid?.() !== 0) throw new Error('netboot-netns tests need root (they create network namespaces)');
+  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`netboot-netns tests need iproute2's 'ip netns': ${r.stderr || r.error}`);
+  if (!fs.existsSync('/usr/sbin/dnsmasq'))
+    throw new Error('netboot-netns tests need /usr/sbin/dnsmasq (scripts/setup.sh)');
+}
+
+interface Out {
+  readonly code: number | null;
+  readonly json: {
+    leases: Record<string, unknown>[];
+    errors: { iface: string; reason: string; message: string }[];
+  };
+  readonly stderr: string;
+}
+
+function netboot(args: string[]): Out {
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', C, process.execPath, path.join(ROOT, 'bin', 'tendril.js'), 'netboot', ...args],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  let json: Out['json'];
+  try {
+    json = JSON.parse(r.stdout) as Out['json'];
+  } catch {
+    throw new Error(`netboot printed no JSON (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { code: r.status, json, stderr: r.stderr };
+}
+
+function addrs(dev: string): string[] {
+  const j = JSON.parse(sh(['ip', '-n', C, '-j', '-4', 'addr', 'show', 'dev', dev])) as {
+    addr_info: { local: string; prefixlen: number }[];
+  }[];
+  return j.flatMap((i) => i.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
+}
+
+function macOf(dev: string): string {
+  const j = JSON.parse(sh(['ip', '-n', C, '-j', 'link', 'show', 'dev', dev])) as { address: string }[];
+  return j[0]!.address;
+}
+
+async function waitFor(what: string, f: () => boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (f()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  requireNetns();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-netboot-'));
+  sh(['ip', 'netns', 'add', S]);
+  sh(['ip', 'netns', 'add', C]);
+  // Every device is created inside S (its peer moved straight into C): nothing in the root namespace.
+  for (const [srv, cli] of [
+    ['v0', 'c0'], // dnsmasq
+    ['v1', 'c1'], // no server
+    ['v2', 'c2'], // manual ip=
+  ] as const) {
+    sh(['ip', '-n', S, 'link', 'add', srv, 'type', 'veth', 'peer', 'name', cli, 'netns', C]);
+    sh(['ip', '-n', S, 'link', 'set', srv, 'up']);
+  }
+  sh(['ip', '-n', S, 'addr', 'add', '192.0.2.1/24', 'dev', 'v0']);
+  sh(['ip', '-n', S, 'link', 'set', 'lo', 'up']);
+  const log = path.join(dir, 'dnsmasq.log');
+  dnsmasq = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      S,
+      '/usr/sbin/dnsmasq',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--port=0',
+      '--interface=v0',
+      '--bind-interfaces',
+      '--log-dhcp',
+      `--log-facility=${log}`,
+      `--pid-file=${path.join(dir, 'dnsmasq.pid')}`,
+      `--dhcp-leasefile=${path.join(dir, 'leases')}`,
+      '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
+      '--dhcp-option=3,192.0.2.1',
+      '--dhcp-option=6,192.0.2.53',
+      '--dhcp-vendorclass=set:pxe,PXEClient:Arch:00007',
+      '--dhcp-vendorclass=set:http,HTTPClient:Arch:00016',
+      '--dhcp-boot=tag:pxe,pxelinux.0,,192.0.2.1',
+      '--dhcp-boot=tag:http,http://192.0.2.1/boot/uki.efi',
+      '--dhcp-option-force=tag:http,60,HTTPClient',
+      '--dhcp-option-force=tag:pxe,209,pxelinux.cfg/custom',
+      '--dhcp-option-force=tag:pxe,210,http://192.0.2.1/',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  dnsmasq.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  await waitFor(
+    `dnsmasq to start (${err})`,
+    () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('DHCP, IP range'),
+  );
+});
+
+afterAll(() => {
+  dnsmasq?.kill('SIGTERM');
+  for (const ns of [C, S]) spawnSync('ip', ['netns', 'del', ns]);
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function logSince(offset: number): string {
+  return fs.readFileSync(path.join(dir, 'dnsmasq.log'), 'utf8').slice(offset);
+}
+
+function logSize(): number {
+  return fs.statSync(path.join(dir, 'dnsmasq.log')).size;
+}
+
+function inRange(a: unknown): boolean {
+  const m = /^192\.0\.2\.(\d+)$/.exec(String(a));
+  return !!m && Number(m[1]) >= 100 && Number(m[1]) <= 150;
+}
+
+describe('tendril netboot in network namespaces', () => {
+  it('pxe: the tagged boot file, 209/210, router and DNS on the live NIC; "no DHCP offer" on the dead one', () => {
+    const from = logSize();
+    const r = netboot(['--dry-run', '--json', '--identity', 'pxe', '--iface', 'c0', '--iface', 'c1', '--timeout', '5']);
+    expect(r.code).toBe(0);
+    expect(r.json.leases).toHaveLength(1);
+    const l = r.json.leases[0]!;
+    expect(l).toMatchObject({
+      iface: 'c0',
+      family: 4,
+      how: 'dhcp',
+      prefixLength: 24,
+      router: '192.0.2.1',
+      dns: ['192.0.2.53'],
+      server: '192.0.2.1',
+      bootUrl: 'tftp://192.0.2.1/pxelinux.0',
+      pxeConfigFile: 'pxelinux.cfg/custom',
+      pxePathPrefix: 'http://192.0.2.1/',
+      identity: 'pxe',
+    });
+    expect(inRange(l.address)).toBe(true);
+    expect(addrs('c0')).toEqual([`${String(l.address)}/24`]);
+    expect(r.json.errors).toHaveLength(1);
+    expect(r.json.errors[0]).toMatchObject({ iface: 'c1' });
+    expect(r.json.errors[0]!.reason).toMatch(/^no DHCP offer on c1 after \d+ tr(y|ies)$/);
+    const log = logSince(from);
+    expect(log).toContain('vendor class: PXEClient:Arch:00007:UNDI:003016');
+    expect(log).toMatch(/tags: pxe, v0/);
+    expect(log).toMatch(/DHCPACK\(v0\) 192\.0\.2\.\d+/);
+  });
+
+  it('http: the HTTPClient-tagged boot file wins and no PXE options come back', () => {
+    const from = logSize();
+    const r = netboot(['--json', '--identity', 'http', '--iface', 'c0', '--timeout', '10']);
+    expect(r.code).toBe(0);
+    const l = r.json.leases[0]!;
+    expect(l).toMatchObject({ iface: 'c0', bootUrl: 'http://192.0.2.1/boot/uki.efi', identity: 'http' });
+    expect(l.pxeConfigFile).toBeUndefined();
+    expect(r.json.errors).toEqual([]);
+    const log = logSince(from);
+    expect(log).toContain('vendor class: HTTPClient:Arch:00016:UNDI:003001');
+    expect(log).toMatch(/tags: http, v0/);
+  });
+
+  it('a NIC with no server alone: exit 1 and the error names it', () => {
+    const r = netboot(['--json', '--iface', 'c1', '--timeout', '2']);
+    expect(r.code).toBe(1);
+    expect(r.json.leases).toEqual([]);
+    expect(r.json.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^c1: no DHCP offer on c1 after 1 try$/),
+    ]);
+  });
+
+  it('manual ip=: the static address, route and DNS on the interface, no DHCP', () => {
+    const from = logSize();
+    const r = netboot([
+      '--json',
+      '--iface',
+      'c2',
+      '--ip',
+      '192.0.2.77::192.0.2.1:255.255.255.0:box:c2:none',
+      '--nameserver',
+      '192.0.2.53',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.json.leases).toEqual([
+      {
+        iface: 'c2',
+        mac: macOf('c2'),
+        family: 4,
+        how: 'manual',
+        address: '192.0.2.77',
+        prefixLength: 24,
+        router: '192.0.2.1',
+        hostname: 'box',
+        dns: ['192.0.2.53'],
+        ntp: [],
+      },
+    ]);
+    expect(addrs('c2')).toEqual(['192.0.2.77/24']);
+    expect(sh(['ip', '-n', C, 'route', 'show', 'default'])).toContain('via 192.0.2.1 dev c2');
+    expect(logSince(from)).not.toContain('DHCPDISCOVER');
+  });
+
+  it('an unknown interface is an error naming it', () => {
+    const r = netboot(['--json', '--iface', 'nosuch0', '--timeout', '2']);
+    expect(r.code).toBe(1);
+    expect(r.json.errors).toEqual([
+      { iface: 'nosuch0', reason: 'no such network interface', message: 'nosuch0: no such network interface' },
+    ]);
+  });
+});
