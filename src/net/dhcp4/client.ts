@@ -25,7 +25,7 @@ export interface Dhcp4Options {
   readonly deadlineMs?: number;
   /** DISCOVER retransmission intervals (the last repeats until the deadline); default PXE's 4, 8, 16, 32 s. */
   readonly scheduleMs?: readonly number[];
-  /** After the first OFFER, how long to wait for one that names a boot file (default 1 s). */
+  /** After the first OFFER, how long to wait for one that names a boot file (default 2 s). */
   readonly offerWindowMs?: number;
   /** Option 97; undefined leaves it out. */
   readonly uuid?: Uint8Array;
@@ -34,6 +34,9 @@ export interface Dhcp4Options {
 }
 
 export const PXE_SCHEDULE_MS: readonly number[] = [4000, 8000, 16000, 32000];
+// Long enough for a second server (a PXE-only one, or one that delays its replies for broken
+// firmware) to be heard; only spent when the first offer names no boot file.
+const OFFER_WINDOW_MS = 2000;
 const REQUEST_TIMEOUT_MS = 4000;
 const REQUEST_TRIES = 2;
 const MAX_NAKS = 3;
@@ -113,7 +116,7 @@ class Exchange {
       if (bootFileName(p) !== undefined) return p;
       if (!first) {
         first = p;
-        end = Math.min(until, Date.now() + (this.o.offerWindowMs ?? 1000));
+        end = Math.min(until, Date.now() + (this.o.offerWindowMs ?? OFFER_WINDOW_MS));
       }
     }
     return first;

@@ -13,8 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = path.join(__dirname, '..', '..', '..');
 const S = `tnbS${process.pid}`;
 const C = `tnbC${process.pid}`;
+// Two more servers behind a bridge in S, for the choice between offers.
+const A = `tnbA${process.pid}`;
+const B = `tnbB${process.pid}`;
 let dir = '';
-let dnsmasq: ChildProcess | undefined;
+const dnsmasq: ChildProcess[] = [];
 
 function sh(args: string[]): string {
   return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -91,23 +94,8 @@ beforeAll(async () => {
   }
   sh(['ip', '-n', S, 'addr', 'add', '192.0.2.1/24', 'dev', 'v0']);
   sh(['ip', '-n', S, 'link', 'set', 'lo', 'up']);
-  const log = path.join(dir, 'dnsmasq.log');
-  dnsmasq = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      S,
-      '/usr/sbin/dnsmasq',
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--port=0',
-      '--interface=v0',
-      '--bind-interfaces',
-      '--log-dhcp',
-      `--log-facility=${log}`,
-      `--pid-file=${path.join(dir, 'dnsmasq.pid')}`,
-      `--dhcp-leasefile=${path.join(dir, 'leases')}`,
+  dnsmasq.push(
+    await startDnsmasq(S, 'v0', 'dnsmasq.log', [
       '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
       '--dhcp-option=3,192.0.2.1',
       '--dhcp-option=6,192.0.2.53',
@@ -118,29 +106,55 @@ beforeAll(async () => {
       '--dhcp-option-force=tag:http,60,HTTPClient',
       '--dhcp-option-force=tag:pxe,209,pxelinux.cfg/custom',
       '--dhcp-option-force=tag:pxe,210,http://192.0.2.1/',
+    ]),
+  );
+});
+
+/** dnsmasq in the foreground in `ns`, DHCP only on `iface`, logging to `logName` in the temp dir. */
+async function startDnsmasq(ns: string, iface: string, logName: string, args: string[]): Promise<ChildProcess> {
+  const log = path.join(dir, logName);
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      '/usr/sbin/dnsmasq',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--port=0',
+      `--interface=${iface}`,
+      '--bind-interfaces',
+      '--no-ping',
+      '--log-dhcp',
+      `--log-facility=${log}`,
+      `--pid-file=${log}.pid`,
+      `--dhcp-leasefile=${log}.leases`,
+      ...args,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
-  dnsmasq.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(
-    `dnsmasq to start (${err})`,
-    () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('DHCP, IP range'),
-  );
-});
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  await waitFor(`dnsmasq in ${ns} to start`, () => {
+    if (child.exitCode !== null) throw new Error(`dnsmasq in ${ns} exited ${child.exitCode}: ${err}`);
+    return fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('DHCP, IP range');
+  });
+  return child;
+}
 
 afterAll(() => {
-  dnsmasq?.kill('SIGTERM');
-  for (const ns of [C, S]) spawnSync('ip', ['netns', 'del', ns]);
+  for (const d of dnsmasq) d.kill('SIGTERM');
+  for (const ns of [C, S, A, B]) spawnSync('ip', ['netns', 'del', ns]);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function logSince(offset: number): string {
-  return fs.readFileSync(path.join(dir, 'dnsmasq.log'), 'utf8').slice(offset);
+function logSince(offset: number, name = 'dnsmasq.log'): string {
+  return fs.readFileSync(path.join(dir, name), 'utf8').slice(offset);
 }
 
-function logSize(): number {
-  return fs.statSync(path.join(dir, 'dnsmasq.log')).size;
+function logSize(name = 'dnsmasq.log'): number {
+  return fs.statSync(path.join(dir, name)).size;
 }
 
 function inRange(a: unknown): boolean {
@@ -230,6 +244,46 @@ describe('tendril netboot in network namespaces', () => {
     expect(addrs('c2')).toEqual(['192.0.2.77/24']);
     expect(sh(['ip', '-n', C, 'route', 'show', 'default'])).toContain('via 192.0.2.1 dev c2');
     expect(logSince(from)).not.toContain('DHCPDISCOVER');
+  });
+
+  it('of two offers, the one naming a boot file wins even when it comes second', async () => {
+    // S gets a bridge with c3's peer and one port to each of A and B. A answers at once without a
+    // boot file; B answers a second later (dnsmasq --dhcp-reply-delay) with one.
+    for (const ns of [A, B]) sh(['ip', 'netns', 'add', ns]);
+    sh(['ip', '-n', S, 'link', 'add', 'br0', 'type', 'bridge']);
+    sh(['ip', '-n', S, 'link', 'add', 'v3', 'type', 'veth', 'peer', 'name', 'c3', 'netns', C]);
+    sh(['ip', '-n', S, 'link', 'add', 'pa', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', A]);
+    sh(['ip', '-n', S, 'link', 'add', 'pb', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', B]);
+    for (const port of ['v3', 'pa', 'pb']) {
+      sh(['ip', '-n', S, 'link', 'set', port, 'master', 'br0']);
+      sh(['ip', '-n', S, 'link', 'set', port, 'up']);
+    }
+    sh(['ip', '-n', S, 'link', 'set', 'br0', 'up']);
+    for (const [ns, addr] of [
+      [A, '192.0.2.2/24'],
+      [B, '192.0.2.3/24'],
+    ] as const) {
+      sh(['ip', '-n', ns, 'addr', 'add', addr, 'dev', 'eth0']);
+      sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+    }
+    dnsmasq.push(await startDnsmasq(A, 'eth0', 'a.log', ['--dhcp-range=192.0.2.160,192.0.2.169,255.255.255.0,1h']));
+    dnsmasq.push(
+      await startDnsmasq(B, 'eth0', 'b.log', [
+        '--dhcp-range=192.0.2.170,192.0.2.179,255.255.255.0,1h',
+        '--dhcp-reply-delay=1',
+        '--dhcp-boot=pxelinux.0,,192.0.2.3',
+      ]),
+    );
+    const r = netboot(['--json', '--iface', 'c3', '--timeout', '10']);
+    expect(r.code).toBe(0);
+    expect(r.json.leases[0]).toMatchObject({
+      iface: 'c3',
+      server: '192.0.2.3',
+      bootUrl: 'tftp://192.0.2.3/pxelinux.0',
+    });
+    // Both servers offered: the choice was real.
+    expect(logSince(0, 'a.log')).toMatch(/DHCPOFFER\(eth0\) 192\.0\.2\.16\d/);
+    expect(logSince(0, 'b.log')).toMatch(/DHCPACK\(eth0\) 192\.0\.2\.17\d/);
   });
 
   it('an unknown interface is an error naming it', () => {
