@@ -17,6 +17,7 @@ const C = `tnbC${process.pid}`;
 const A = `tnbA${process.pid}`;
 const B = `tnbB${process.pid}`;
 let dir = '';
+const IPROUTE2 = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
 const dnsmasq: ChildProcess[] = [];
 
 function sh(args: string[]): string {
@@ -40,14 +41,12 @@ interface Out {
   readonly stderr: string;
 }
 
-function netboot(args: string[]): Out {
+function netboot(args: string[], env: NodeJS.ProcessEnv = process.env): Out {
+  // The namespace is entered with iproute2's ip whatever PATH the client gets.
   const r = spawnSync(
-    'ip',
+    IPROUTE2,
     ['netns', 'exec', C, process.execPath, path.join(ROOT, 'bin', 'tendril.js'), 'netboot', ...args],
-    {
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
+    { encoding: 'utf8', timeout: 120_000, env },
   );
   let json: Out['json'];
   try {
@@ -244,6 +243,22 @@ describe('tendril netboot in network namespaces', () => {
     expect(addrs('c2')).toEqual(['192.0.2.77/24']);
     expect(sh(['ip', '-n', C, 'route', 'show', 'default'])).toContain('via 192.0.2.1 dev c2');
     expect(logSince(from)).not.toContain('DHCPDISCOVER');
+  });
+
+  it("manual ip= through busybox's ip, as in the initramfs: address, MTU and route", () => {
+    const bin = path.join(dir, 'busybox-bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.symlinkSync(fs.existsSync('/bin/busybox') ? '/bin/busybox' : '/usr/bin/busybox', path.join(bin, 'ip'));
+    const r = netboot(['--json', '--iface', 'c2', '--ip', '192.0.2.78::192.0.2.1:24::c2:none:1300'], {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+    });
+    expect(r.json.errors).toEqual([]);
+    expect(r.json.leases[0]).toMatchObject({ address: '192.0.2.78', mtu: 1300 });
+    expect(addrs('c2')).toEqual(['192.0.2.78/24']);
+    const link = JSON.parse(sh(['ip', '-n', C, '-j', 'link', 'show', 'dev', 'c2'])) as { mtu: number }[];
+    expect(link[0]!.mtu).toBe(1300);
+    expect(sh(['ip', '-n', C, 'route', 'show', 'default'])).toContain('via 192.0.2.1 dev c2');
   });
 
   it('of two offers, the one naming a boot file wins even when it comes second', async () => {
