@@ -87,9 +87,10 @@ beforeAll(async () => {
     ['v0', 'c0'], // dnsmasq
     ['v1', 'c1'], // no server
     ['v2', 'c2'], // manual ip=
+    ['v4', 'c4'], // peer left down: no carrier
   ] as const) {
     sh(['ip', '-n', S, 'link', 'add', srv, 'type', 'veth', 'peer', 'name', cli, 'netns', C]);
-    sh(['ip', '-n', S, 'link', 'set', srv, 'up']);
+    if (srv !== 'v4') sh(['ip', '-n', S, 'link', 'set', srv, 'up']);
   }
   sh(['ip', '-n', S, 'addr', 'add', '192.0.2.1/24', 'dev', 'v0']);
   sh(['ip', '-n', S, 'link', 'set', 'lo', 'up']);
@@ -100,7 +101,12 @@ beforeAll(async () => {
       '--dhcp-option=6,192.0.2.53',
       '--dhcp-vendorclass=set:pxe,PXEClient:Arch:00007',
       '--dhcp-vendorclass=set:http,HTTPClient:Arch:00016',
-      '--dhcp-boot=tag:pxe,pxelinux.0,,192.0.2.1',
+      // ipxe and tendril also send the PXE vendor class; their user class picks their own file.
+      '--dhcp-userclass=set:ipxe,iPXE',
+      '--dhcp-userclass=set:tendril,tendril',
+      '--dhcp-boot=tag:pxe,tag:!ipxe,tag:!tendril,pxelinux.0,,192.0.2.1',
+      '--dhcp-boot=tag:ipxe,http://192.0.2.1/menu.ipxe',
+      '--dhcp-boot=tag:tendril,https://192.0.2.1/tendril/boot.json',
       '--dhcp-boot=tag:http,http://192.0.2.1/boot/uki.efi',
       '--dhcp-option-force=tag:http,60,HTTPClient',
       '--dhcp-option-force=tag:pxe,209,pxelinux.cfg/custom',
@@ -299,6 +305,28 @@ describe('tendril netboot in network namespaces', () => {
     // Both servers offered: the choice was real.
     expect(logSince(0, 'a.log')).toMatch(/DHCPOFFER\(eth0\) 192\.0\.2\.16\d/);
     expect(logSince(0, 'b.log')).toMatch(/DHCPACK\(eth0\) 192\.0\.2\.17\d/);
+  });
+
+  it.each([
+    ['ipxe', 'iPXE', 'http://192.0.2.1/menu.ipxe'],
+    ['tendril', 'tendril', 'https://192.0.2.1/tendril/boot.json'],
+  ])('%s: the user class reaches dnsmasq and its tagged boot file comes back', (identity, userClass, url) => {
+    const from = logSize();
+    const r = netboot(['--json', '--identity', identity, '--iface', 'c0', '--timeout', '10']);
+    expect(r.code).toBe(0);
+    expect(r.json.leases[0]).toMatchObject({ iface: 'c0', bootUrl: url, identity });
+    const log = logSince(from);
+    expect(log).toContain(`user class: ${userClass}`);
+    expect(log).toContain('vendor class: PXEClient:Arch:00007:UNDI:003016');
+    expect(log).toMatch(new RegExp(`tags: ${identity}, pxe, v0|tags: pxe, ${identity}, v0`));
+  });
+
+  it('a NIC whose link partner is down: "no carrier"', () => {
+    const r = netboot(['--json', '--iface', 'c4', '--timeout', '1']);
+    expect(r.code).toBe(1);
+    expect(r.json.errors).toEqual([
+      { iface: 'c4', reason: 'no carrier on c4 after 1 s', message: 'c4: no carrier on c4 after 1 s' },
+    ]);
   });
 
   it('an unknown interface is an error naming it', () => {
