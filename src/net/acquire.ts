@@ -4,6 +4,7 @@
 
 import { dhcp4Lease } from './dhcp4/client';
 import { readSystemUuid } from './dhcp4/identity';
+import { proxyBootRequest } from './dhcp4/proxy';
 import { applyLease, linkUp, listNics, nicsWithoutNetdev, runIp, waitCarrier, type NicInfo } from './link';
 import { staticLease, type IpPlan, type NetPlan } from './manual';
 import { NetError, type Identity, type Lease } from './types';
@@ -52,7 +53,7 @@ export async function acquireLeases(o: AcquireOptions = {}): Promise<Acquired> {
   const uuid = readSystemUuid();
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const results = await Promise.allSettled(
-    nics.map((nic) => leaseOn(nic, planFor(nic, nics, o.plan), o, timeoutMs, uuid)),
+    nics.map((nic) => leaseOn(nic, planFor(nic, nics, o.plan), o, timeoutMs, uuid, (e) => errors.push(e))),
   );
   const leases: Lease[] = [];
   results.forEach((r, i) => {
@@ -86,6 +87,7 @@ async function leaseOn(
   o: AcquireOptions,
   timeoutMs: number,
   uuid: Uint8Array | undefined,
+  warn: (e: NetError) => void,
 ): Promise<Lease | undefined> {
   if (plan.kind === 'auto' && (plan.method === 'off' || plan.method === 'none')) return undefined;
   if (plan.kind === 'auto' && (plan.method === 'dhcp6' || plan.method === 'auto6'))
@@ -98,9 +100,10 @@ async function leaseOn(
   await linkUp(nic.name);
   await waitCarrier(nic.name, Math.min(MAX_CARRIER_WAIT_MS, timeoutMs), o.signal);
   let lease: Lease;
+  let proxyServer: string | undefined;
   if (plan.kind === 'static') lease = staticLease(plan, nic, o.plan?.nameservers);
   else {
-    lease = await dhcp4Lease({
+    const r = await dhcp4Lease({
       nic,
       identity: o.identity ?? 'pxe',
       deadlineMs: Math.max(1, timeoutMs - (Date.now() - start)),
@@ -108,11 +111,29 @@ async function leaseOn(
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.log ? { log: o.log } : {}),
     });
+    lease = r.lease;
+    proxyServer = r.proxyServer;
     if (o.plan && o.plan.nameservers.length > 0)
       lease = { ...lease, dns: [...lease.dns, ...o.plan.nameservers.filter((n) => !lease.dns.includes(n))] };
   }
   if (plan.mtu !== undefined && lease.mtu === undefined) lease = { ...lease, mtu: plan.mtu };
-  if (o.configure !== false) await applyLease(lease);
+  if (o.configure === false) return lease;
+  await applyLease(lease);
+  // A proxyDHCP server that named no boot file is asked on port 4011, from the new address.
+  // Its failure leaves the lease standing and is reported beside it.
+  if (proxyServer !== undefined)
+    try {
+      lease = await proxyBootRequest({
+        lease,
+        server: proxyServer,
+        identity: o.identity ?? 'pxe',
+        deadlineMs: Math.max(1000, timeoutMs - (Date.now() - start)),
+        ...(uuid ? { uuid } : {}),
+        ...(o.log ? { log: o.log } : {}),
+      });
+    } catch (e) {
+      warn(new NetError(nic.name, `proxyDHCP ${proxyServer}: ${e instanceof NetError ? e.reason : String(e)}`));
+    }
   return lease;
 }
 

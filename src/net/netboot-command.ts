@@ -1,4 +1,4 @@
-// `tendril netboot [--dry-run] [--json] [--iface IF]... [--identity ID] [--timeout S] [--ip IP]
+// `tendril netboot [--dry-run] [--json] [--verbose] [--iface IF]... [--identity ID] [--timeout S] [--ip IP]
 // [--nameserver ADDR]... [--resolv-conf FILE]`: the lease stage of network boot. Brings the NICs
 // up, gets and configures one lease per NIC, prints them (with --json an object with `leases` and
 // `errors`, each error naming its interface). Exit 0 with at least one lease, 1 otherwise, 2 on
@@ -14,6 +14,7 @@ import { ArgError, choice, commandArgs, type CommandSpec, custom, flag, num, tex
 export const NETBOOT_OPTIONS = {
   dryRun: flag({ help: 'get and configure leases, but boot nothing' }),
   json: flag({ help: 'print {"leases": [...], "errors": [...]} as JSON' }),
+  verbose: flag({ help: 'log each DHCP message received on stderr' }),
   iface: text({ metavar: 'IF', repeat: true, help: 'use this interface (default: every Ethernet NIC with a device)' }),
   identity: choice({ values: IDENTITIES, help: 'the DHCP client identity (option 60/77/93), default pxe' }),
   timeout: num({
@@ -49,6 +50,7 @@ export const NETBOOT_OPTIONS = {
 
 export interface NetbootArgs {
   readonly json: boolean;
+  readonly verbose: boolean;
   readonly ifaces: readonly string[];
   readonly identity: Identity;
   readonly timeoutMs: number;
@@ -60,12 +62,13 @@ export interface NetbootArgs {
 export const NETBOOT_COMMAND: CommandSpec<typeof NETBOOT_OPTIONS, NetbootArgs> = {
   name: 'netboot',
   synopsis:
-    '[--dry-run] [--json] [--iface IF]... [--identity pxe|http|ipxe|tendril] [--timeout S] [--ip IP] [--nameserver ADDR]... [--resolv-conf FILE]',
+    '[--dry-run] [--json] [--verbose] [--iface IF]... [--identity pxe|http|ipxe|tendril] [--timeout S] [--ip IP] [--nameserver ADDR]... [--resolv-conf FILE]',
   summary: 'Bring up the network and get a lease on every NIC (DHCPv4 or manual ip=); print the leases.',
   options: NETBOOT_OPTIONS,
   notes: ['Exit status: 0 with at least one lease, 1 with none, 2 on bad usage.'],
   build: (p) => ({
     json: p.opts.json,
+    verbose: p.opts.verbose,
     ifaces: p.opts.iface,
     identity: p.opts.identity ?? 'pxe',
     timeoutMs: (p.opts.timeout ?? 60) * 1000,
@@ -88,6 +91,7 @@ async function runParsed(a: NetbootArgs): Promise<number> {
     timeoutMs: a.timeoutMs,
     plan: { ips: a.ips, nameservers: a.nameservers },
     ...(a.resolvConf !== undefined ? { resolvConf: a.resolvConf } : {}),
+    ...(a.verbose ? { log: (line: string) => process.stderr.write(`tendril netboot: ${line}\n`) } : {}),
   });
   if (a.json) {
     const out = {

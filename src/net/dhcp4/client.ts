@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import { NetError, type Identity, type Lease } from '../types';
 import { buildUdpIp, parseUdpIp } from './frame';
 import { identityOptions } from './identity';
-import { bootFileName, leaseFromAck } from './lease';
+import { bootFileName, bootUrl, leaseFromAck } from './lease';
 import { MSG, OPT, optIps, optText, optU8 } from './options';
 import { BOOTREPLY, BOOTREQUEST, decodeDhcp4, encodeDhcp4, type Dhcp4Packet } from './packet';
 import { openPacketPort, type PacketPort } from './port';
@@ -49,8 +49,17 @@ export function macBytes(mac: string): Uint8Array {
   return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
 }
 
+export interface Dhcp4Result {
+  readonly lease: Lease;
+  /**
+   * A proxyDHCP server that offered PXE service without naming a boot file, when the lease has
+   * none either: ask it on port 4011 once the address is configured (proxy.ts).
+   */
+  readonly proxyServer?: string;
+}
+
 /** Runs the exchange on one NIC and resolves to its lease, or rejects with a NetError naming it. */
-export async function dhcp4Lease(o: Dhcp4Options): Promise<Lease> {
+export async function dhcp4Lease(o: Dhcp4Options): Promise<Dhcp4Result> {
   const port = openPacketPort(o.nic.name, o.nic.ifindex);
   try {
     return await new Exchange(o, port).run();
@@ -75,7 +84,7 @@ class Exchange {
     this.deadline = this.start + (o.deadlineMs ?? 60_000);
   }
 
-  async run(): Promise<Lease> {
+  async run(): Promise<Dhcp4Result> {
     const schedule = this.o.scheduleMs ?? PXE_SCHEDULE_MS;
     let tries = 0;
     let naks = 0;
@@ -84,13 +93,13 @@ class Exchange {
       const windowMs = schedule[Math.min(i, schedule.length - 1)]!;
       tries++;
       this.sendMessage(MSG.DISCOVER, []);
-      const offer = await this.collectOffer(Math.min(Date.now() + windowMs, this.deadline));
+      const { offer, proxy } = await this.collectOffers(Math.min(Date.now() + windowMs, this.deadline));
       if (!offer) continue;
       offered++;
       const reply = await this.request(offer);
       if (reply && optU8(reply.options, OPT.MESSAGE_TYPE) === MSG.ACK) {
         this.o.log?.(`${this.o.nic.name}: DHCPACK ${reply.yiaddr} from ${serverOf(reply)}`);
-        return leaseFromAck(reply, this.o.nic, this.o.identity);
+        return withProxyBoot(leaseFromAck(reply, this.o.nic, this.o.identity), proxy);
       }
       if (reply) {
         const why = optText(reply.options, OPT.MESSAGE);
@@ -104,22 +113,36 @@ class Exchange {
     throw new NetError(this.o.nic.name, `no DHCP offer on ${this.o.nic.name} after ${n}`);
   }
 
-  /** The best OFFER until `until`: the first naming a boot file, else the first within the window. */
-  private async collectOffer(until: number): Promise<Dhcp4Packet | undefined> {
+  /**
+   * The OFFERs until `until` (docs/net-dhcp.md §3): an address offer naming a boot file ends the
+   * wait at once; otherwise the first address offer wins after a short window, during which a
+   * proxyDHCP offer (no address, vendor class PXEClient, a boot file) may supply the boot file.
+   */
+  private async collectOffers(until: number): Promise<{ offer?: Dhcp4Packet; proxy?: Dhcp4Packet }> {
     let first: Dhcp4Packet | undefined;
+    let proxy: Dhcp4Packet | undefined;
     let end = until;
     while (Date.now() < end) {
       const p = await this.receive(end);
-      if (!p || optU8(p.options, OPT.MESSAGE_TYPE) !== MSG.OFFER || p.yiaddr === '0.0.0.0') continue;
+      if (!p || optU8(p.options, OPT.MESSAGE_TYPE) !== MSG.OFFER) continue;
       if (optIps(p.options, OPT.SERVER_ID).length === 0) continue; // RFC 2131 §4.3.1: MUST carry 54
+      if (p.yiaddr === '0.0.0.0') {
+        if (!isProxyOffer(p)) continue;
+        this.o.log?.(`${this.o.nic.name}: proxyDHCP offer from ${serverOf(p)}: ${bootUrl(p) ?? 'no boot file'}`);
+        // The first proxy offer, unless a later one names a boot file and it does not.
+        if (!proxy || (bootUrl(proxy) === undefined && bootUrl(p) !== undefined)) proxy = p;
+        if (first && bootUrl(proxy) !== undefined) break;
+        continue;
+      }
       this.o.log?.(`${this.o.nic.name}: DHCPOFFER ${p.yiaddr} from ${serverOf(p)}`);
-      if (bootFileName(p) !== undefined) return p;
+      if (bootFileName(p) !== undefined) return { offer: p };
       if (!first) {
         first = p;
+        if (proxy) break;
         end = Math.min(until, Date.now() + (this.o.offerWindowMs ?? OFFER_WINDOW_MS));
       }
     }
-    return first;
+    return { ...(first ? { offer: first } : {}), ...(proxy ? { proxy } : {}) };
   }
 
   /** REQUEST the offer; resolves to the server's ACK or NAK, or undefined after the retries. */
@@ -171,6 +194,32 @@ class Exchange {
     const ip = buildUdpIp({ src: '0.0.0.0', dst: '255.255.255.255', srcPort: 68, dstPort: 67, payload }, this.ipId++);
     this.port.send(ip, BROADCAST_MAC);
   }
+}
+
+/** A proxyDHCP offer: no address, PXEClient in option 60 (PXE spec §2.2.5). */
+function isProxyOffer(p: Dhcp4Packet): boolean {
+  return optText(p.options, OPT.VENDOR_CLASS)?.startsWith('PXEClient') === true;
+}
+
+/** The boot file of a proxyDHCP offer, for a lease whose own server named none. */
+function withProxyBoot(lease: Lease, proxy: Dhcp4Packet | undefined): Dhcp4Result {
+  if (!proxy || lease.bootUrl !== undefined) return { lease };
+  const url = bootUrl(proxy);
+  if (url === undefined) return { lease, proxyServer: serverOf(proxy) };
+  return { lease: mergeProxyBoot(lease, proxy) };
+}
+
+/** The lease with the boot URL and 209/210 of a proxy's reply (offer or port-4011 ACK). */
+export function mergeProxyBoot(lease: Lease, proxy: Dhcp4Packet): Lease {
+  const url = bootUrl(proxy);
+  const cfg = optText(proxy.options, OPT.PXELINUX_CONFIGFILE);
+  const prefix = optText(proxy.options, OPT.PXELINUX_PATHPREFIX);
+  return {
+    ...lease,
+    ...(url !== undefined ? { bootUrl: url } : {}),
+    ...(lease.pxeConfigFile === undefined && cfg !== undefined ? { pxeConfigFile: cfg } : {}),
+    ...(lease.pxePathPrefix === undefined && prefix !== undefined ? { pxePathPrefix: prefix } : {}),
+  };
 }
 
 function serverOf(p: Dhcp4Packet): string {

@@ -16,6 +16,9 @@ const C = `tnbC${process.pid}`;
 // Two more servers behind a bridge in S, for the choice between offers.
 const A = `tnbA${process.pid}`;
 const B = `tnbB${process.pid}`;
+// A plain server and a proxyDHCP server behind a second bridge.
+const D = `tnbD${process.pid}`;
+const P = `tnbP${process.pid}`;
 let dir = '';
 const IPROUTE2 = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
 const dnsmasq: ChildProcess[] = [];
@@ -143,14 +146,14 @@ async function startDnsmasq(ns: string, iface: string, logName: string, args: st
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   await waitFor(`dnsmasq in ${ns} to start`, () => {
     if (child.exitCode !== null) throw new Error(`dnsmasq in ${ns} exited ${child.exitCode}: ${err}`);
-    return fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('DHCP, IP range');
+    return fs.existsSync(log) && /DHCP, (IP range|proxy on subnet)/.test(fs.readFileSync(log, 'utf8'));
   });
   return child;
 }
 
 afterAll(() => {
   for (const d of dnsmasq) d.kill('SIGTERM');
-  for (const ns of [C, S, A, B]) spawnSync('ip', ['netns', 'del', ns]);
+  for (const ns of [C, S, A, B, D, P]) spawnSync('ip', ['netns', 'del', ns]);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -327,6 +330,44 @@ describe('tendril netboot in network namespaces', () => {
     expect(r.json.errors).toEqual([
       { iface: 'c4', reason: 'no carrier on c4 after 1 s', message: 'c4: no carrier on c4 after 1 s' },
     ]);
+  });
+
+  it('proxyDHCP: the address from one server, the boot file from a proxy asked on port 4011', async () => {
+    for (const ns of [D, P]) sh(['ip', 'netns', 'add', ns]);
+    sh(['ip', '-n', S, 'link', 'add', 'br1', 'type', 'bridge']);
+    sh(['ip', '-n', S, 'link', 'add', 'v5', 'type', 'veth', 'peer', 'name', 'c5', 'netns', C]);
+    sh(['ip', '-n', S, 'link', 'add', 'pd', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', D]);
+    sh(['ip', '-n', S, 'link', 'add', 'pp', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', P]);
+    for (const port of ['v5', 'pd', 'pp']) {
+      sh(['ip', '-n', S, 'link', 'set', port, 'master', 'br1']);
+      sh(['ip', '-n', S, 'link', 'set', port, 'up']);
+    }
+    sh(['ip', '-n', S, 'link', 'set', 'br1', 'up']);
+    for (const [ns, addr] of [
+      [D, '198.51.100.4/24'],
+      [P, '198.51.100.5/24'],
+    ] as const) {
+      sh(['ip', '-n', ns, 'addr', 'add', addr, 'dev', 'eth0']);
+      sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+    }
+    dnsmasq.push(
+      await startDnsmasq(D, 'eth0', 'd.log', ['--dhcp-range=198.51.100.100,198.51.100.109,255.255.255.0,1h']),
+    );
+    dnsmasq.push(
+      await startDnsmasq(P, 'eth0', 'p.log', [
+        '--dhcp-range=198.51.100.0,proxy',
+        '--pxe-service=x86-64_EFI,tendril,bootx64.efi',
+      ]),
+    );
+    const r = netboot(['--json', '--iface', 'c5', '--timeout', '15']);
+    expect(r.json.errors).toEqual([]);
+    const l = r.json.leases[0]!;
+    expect(l).toMatchObject({ iface: 'c5', server: '198.51.100.4', bootUrl: 'tftp://198.51.100.5/bootx64.efi' });
+    expect(String(l.address)).toMatch(/^198\.51\.100\.10\d$/);
+    // The proxy's offer named no file; only its answer on port 4011 does (dnsmasq logs it).
+    const plog = logSince(0, 'p.log');
+    expect(plog).toMatch(/PXE\(eth0\) [0-9a-f:]+ proxy/);
+    expect(plog).toContain('bootfile name: bootx64.efi');
   });
 
   it('an unknown interface is an error naming it', () => {
