@@ -67,15 +67,19 @@ export async function acquireLeases(o: AcquireOptions = {}): Promise<Acquired> {
   return { leases, errors };
 }
 
-/** The plan for one NIC: a matching `ip=` (by interface or MAC; a static one without either takes the first NIC), else DHCP. */
-function planFor(nic: NicInfo, all: readonly NicInfo[], plan: NetPlan | undefined): IpPlan {
+/** The plan for one NIC: the `ip=` naming it; one naming no interface (a static one: the first NIC only); else DHCP. */
+export function planFor(
+  nic: Pick<NicInfo, 'name'>,
+  all: readonly Pick<NicInfo, 'name'>[],
+  plan: NetPlan | undefined,
+): IpPlan {
   const dhcp: IpPlan = { kind: 'auto', method: 'dhcp' };
   if (!plan || plan.ips.length === 0) return dhcp;
-  const match = plan.ips.find((p) => (p.iface ? p.iface === nic.name : p.mac ? p.mac === nic.mac : false));
+  const match = plan.ips.find((p) => p.iface === nic.name);
   if (match) return match;
-  const anyStatic = plan.ips.find((p) => p.kind === 'static' && !p.iface && !p.mac);
+  const anyStatic = plan.ips.find((p) => p.kind === 'static' && !p.iface);
   if (anyStatic) return nic === all[0] ? anyStatic : { kind: 'auto', method: 'off' };
-  const anyAuto = plan.ips.find((p) => p.kind === 'auto' && !p.iface && !p.mac);
+  const anyAuto = plan.ips.find((p) => p.kind === 'auto' && !p.iface);
   if (anyAuto) return anyAuto;
   // ip= named other interfaces only: leave this one alone.
   return { kind: 'auto', method: 'off' };
@@ -97,6 +101,12 @@ async function leaseOn(
     );
   const start = Date.now();
   if (plan.mtu !== undefined) await runIp(nic.name, ['link', 'set', 'dev', nic.name, 'mtu', String(plan.mtu)]);
+  // dracut's <macaddr> overrides the NIC's address (most drivers want the link down for it).
+  if (plan.mac !== undefined && plan.mac !== nic.mac) {
+    await runIp(nic.name, ['link', 'set', 'dev', nic.name, 'down']);
+    await runIp(nic.name, ['link', 'set', 'dev', nic.name, 'address', plan.mac]);
+    nic = { ...nic, mac: plan.mac };
+  }
   await linkUp(nic.name);
   await waitCarrier(nic.name, Math.min(MAX_CARRIER_WAIT_MS, timeoutMs), o.signal);
   let lease: Lease;

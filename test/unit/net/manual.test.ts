@@ -3,6 +3,7 @@
 // being written out and read back.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { planFor } from '../../../src/net/acquire';
 import { parseIpArg, parseNetCmdline, staticLease, type StaticPlan } from '../../../src/net/manual';
 import { NetError } from '../../../src/net/types';
 
@@ -138,5 +139,30 @@ describe('ip= under fast-check', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('which plan each NIC gets', () => {
+  const eth0 = { name: 'eth0', mac: '52:54:00:00:00:01' };
+  const eth1 = { name: 'eth1', mac: '52:54:00:00:00:02' };
+  const all = [eth0, eth1];
+  const plan = (...ips: string[]) => ({ ips: ips.map(parseIpArg), nameservers: [] });
+
+  it('DHCP everywhere without ip=', () => {
+    expect(planFor(eth1, all, undefined)).toEqual({ kind: 'auto', method: 'dhcp' });
+  });
+
+  it('a static ip= without an interface goes to the first NIC only', () => {
+    const p = plan('192.0.2.10::192.0.2.1:24:::none');
+    expect(planFor(eth0, all, p)).toMatchObject({ kind: 'static', address: '192.0.2.10' });
+    expect(planFor(eth1, all, p)).toEqual({ kind: 'auto', method: 'off' });
+  });
+
+  it('ip= matches by interface name; NICs it does not name are left alone', () => {
+    const p = plan('192.0.2.10::192.0.2.1:24::eth1:none', 'eth9:dhcp::52:54:00:00:00:01');
+    expect(planFor(eth1, all, p)).toMatchObject({ kind: 'static', iface: 'eth1' });
+    expect(planFor(eth0, all, p)).toEqual({ kind: 'auto', method: 'off' });
+    expect(planFor(eth0, all, plan('192.0.2.10::192.0.2.1:24::eth1:none'))).toEqual({ kind: 'auto', method: 'off' });
+    expect(planFor(eth0, all, plan('eth1:dhcp', 'dhcp'))).toEqual({ kind: 'auto', method: 'dhcp' });
   });
 });

@@ -114,6 +114,10 @@ beforeAll(async () => {
       '--dhcp-option-force=tag:http,60,HTTPClient',
       '--dhcp-option-force=tag:pxe,209,pxelinux.cfg/custom',
       '--dhcp-option-force=tag:pxe,210,http://192.0.2.1/',
+      // Options 93 and 94 as the server sees them come back as the domain name.
+      '--dhcp-match=set:arch7,option:client-arch,7',
+      '--dhcp-match=set:undi316,94,01:03:10',
+      '--dhcp-option-force=tag:arch7,tag:undi316,15,arch7.undi316.test',
     ]),
   );
 });
@@ -165,6 +169,11 @@ function logSize(name = 'dnsmasq.log'): number {
   return fs.statSync(path.join(dir, name)).size;
 }
 
+/** Each `tags:` line of a dnsmasq log, its tags sorted (dnsmasq's order varies). */
+function tagSets(log: string): string[][] {
+  return [...log.matchAll(/ tags: (.*)$/gm)].map((m) => m[1]!.split(', ').sort());
+}
+
 function inRange(a: unknown): boolean {
   const m = /^192\.0\.2\.(\d+)$/.exec(String(a));
   return !!m && Number(m[1]) >= 100 && Number(m[1]) <= 150;
@@ -189,6 +198,7 @@ describe('tendril netboot in network namespaces', () => {
       pxeConfigFile: 'pxelinux.cfg/custom',
       pxePathPrefix: 'http://192.0.2.1/',
       identity: 'pxe',
+      domain: 'arch7.undi316.test',
     });
     expect(inRange(l.address)).toBe(true);
     expect(addrs('c0')).toEqual([`${String(l.address)}/24`]);
@@ -197,7 +207,7 @@ describe('tendril netboot in network namespaces', () => {
     expect(r.json.errors[0]!.reason).toMatch(/^no DHCP offer on c1 after \d+ tr(y|ies)$/);
     const log = logSince(from);
     expect(log).toContain('vendor class: PXEClient:Arch:00007:UNDI:003016');
-    expect(log).toMatch(/tags: pxe, v0/);
+    expect(tagSets(log)).toContainEqual(['arch7', 'pxe', 'undi316', 'v0']);
     expect(log).toMatch(/DHCPACK\(v0\) 192\.0\.2\.\d+/);
   });
 
@@ -208,10 +218,11 @@ describe('tendril netboot in network namespaces', () => {
     const l = r.json.leases[0]!;
     expect(l).toMatchObject({ iface: 'c0', bootUrl: 'http://192.0.2.1/boot/uki.efi', identity: 'http' });
     expect(l.pxeConfigFile).toBeUndefined();
+    expect(l.domain).toBeUndefined(); // arch 0x10, not 7
     expect(r.json.errors).toEqual([]);
     const log = logSince(from);
     expect(log).toContain('vendor class: HTTPClient:Arch:00016:UNDI:003001');
-    expect(log).toMatch(/tags: http, v0/);
+    expect(tagSets(log)).toContainEqual(['http', 'v0']);
   });
 
   it('a NIC with no server alone: exit 1 and the error names it', () => {
@@ -254,16 +265,17 @@ describe('tendril netboot in network namespaces', () => {
     expect(logSince(from)).not.toContain('DHCPDISCOVER');
   });
 
-  it("manual ip= through busybox's ip, as in the initramfs: address, MTU and route", () => {
+  it("manual ip= through busybox's ip, as in the initramfs: MAC, address, MTU and route", () => {
     const bin = path.join(dir, 'busybox-bin');
     fs.mkdirSync(bin, { recursive: true });
     fs.symlinkSync(fs.existsSync('/bin/busybox') ? '/bin/busybox' : '/usr/bin/busybox', path.join(bin, 'ip'));
-    const r = netboot(['--json', '--iface', 'c2', '--ip', '192.0.2.78::192.0.2.1:24::c2:none:1300'], {
+    const r = netboot(['--json', '--iface', 'c2', '--ip', '192.0.2.78::192.0.2.1:24::c2:none:1300:02:00:00:00:00:78'], {
       ...process.env,
       PATH: `${bin}:${process.env.PATH ?? ''}`,
     });
     expect(r.json.errors).toEqual([]);
-    expect(r.json.leases[0]).toMatchObject({ address: '192.0.2.78', mtu: 1300 });
+    expect(r.json.leases[0]).toMatchObject({ address: '192.0.2.78', mtu: 1300, mac: '02:00:00:00:00:78' });
+    expect(macOf('c2')).toBe('02:00:00:00:00:78');
     expect(addrs('c2')).toEqual(['192.0.2.78/24']);
     const link = JSON.parse(sh(['ip', '-n', C, '-j', 'link', 'show', 'dev', 'c2'])) as { mtu: number }[];
     expect(link[0]!.mtu).toBe(1300);
@@ -321,7 +333,7 @@ describe('tendril netboot in network namespaces', () => {
     const log = logSince(from);
     expect(log).toContain(`user class: ${userClass}`);
     expect(log).toContain('vendor class: PXEClient:Arch:00007:UNDI:003016');
-    expect(log).toMatch(new RegExp(`tags: ${identity}, pxe, v0|tags: pxe, ${identity}, v0`));
+    expect(tagSets(log)).toContainEqual(['arch7', identity, 'pxe', 'undi316', 'v0'].sort());
   });
 
   it('a NIC whose link partner is down: "no carrier"', () => {
