@@ -29,6 +29,8 @@ commands:
   boot     boot an entry (--entry ID | --default) [--dry-run]: kexec, or a KVM VM
            for efi entries
   menu     the interactive boot menu (--plain, --dry-run, --disk FILE..., --timeout S)
+  netboot  bring up the network and get DHCP/manual leases ([--dry-run] [--json]
+           [--iface IF]... [--identity pxe|http|ipxe|tendril] [--timeout S] [--ip IP])
   settings the settings in effect (/etc/tendril/tendril.toml, tendril.* kernel
            arguments) and any problem reading them
   hash-password  print a salted scrypt hash for --password-hash / /etc/tendril/password-hash
@@ -60,6 +62,7 @@ function commands(): Record<string, Command> {
     boot: async (a) => (await import('./boot/command')).runBootCommand(a),
     menu: async (a) => (await import('./menu/command')).runMenuCommand(a),
     vm: async (a) => (await import('./vm/command')).runVmCommand(a),
+    netboot: async (a) => (await import('./net/netboot-command')).runNetbootCommand(a),
     settings: async (a) => (await import('./settings/command')).runSettingsCommand(a),
     'hash-password': async (a) => {
       const parsed = commandArgs(HASH_PASSWORD_COMMAND, a);

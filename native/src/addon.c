@@ -14,7 +14,8 @@ static const char *errno_name(int err) {
     E(EISDIR) E(EINVAL) E(ENFILE) E(EMFILE) E(ENOTTY) E(ETXTBSY) E(EFBIG) E(ENOSPC) E(ESPIPE)
     E(EROFS) E(EMLINK) E(EPIPE) E(ERANGE) E(ENOSYS) E(ELOOP) E(ENAMETOOLONG) E(EOPNOTSUPP)
     E(EADDRNOTAVAIL) E(EKEYREJECTED) E(EKEYEXPIRED) E(EKEYREVOKED) E(ENOKEY) E(EBADMSG)
-    E(ETIMEDOUT) E(ENOTBLK) E(EOVERFLOW) E(ENOPKG)
+    E(ETIMEDOUT) E(ENOTBLK) E(EOVERFLOW) E(ENOPKG) E(EAFNOSUPPORT) E(ENETDOWN) E(ENETUNREACH)
+    E(EMSGSIZE) E(ENOBUFS) E(EPROTONOSUPPORT)
 #undef E
     default: return "EUNKNOWN";
   }
@@ -63,6 +64,7 @@ static napi_value init(napi_env env, napi_value exports) {
   tendril_export(env, exports, "exitNow", exit_now);
   tendril_register_sys(env, exports);
   tendril_register_kvm(env, exports);
+  tendril_register_net(env, exports);
   return exports;
 }
 

@@ -15,4 +15,5 @@ void tendril_export(napi_env env, napi_value exports, const char *name, napi_cal
 // Each part registers its functions.
 void tendril_register_sys(napi_env env, napi_value exports);
 void tendril_register_kvm(napi_env env, napi_value exports);
+void tendril_register_net(napi_env env, napi_value exports);
 #endif

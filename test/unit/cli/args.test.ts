@@ -8,6 +8,7 @@ import { HASH_PASSWORD_COMMAND } from '../../../src/cli';
 import { LIST_COMMAND, PROBE_COMMAND } from '../../../src/discovery/commands';
 import { BOOT_COMMAND } from '../../../src/boot/command';
 import { MENU_COMMAND } from '../../../src/menu/command';
+import { NETBOOT_COMMAND } from '../../../src/net/netboot-command';
 import { BUILD_COMMAND } from '../../../initramfs/build';
 import { type CommandSpec, type OptionMap, optionName, usage } from '../../../src/util/args';
 import { VM_COMMAND } from '../../../src/vm/command';
@@ -44,6 +45,17 @@ commandCases(LIST_COMMAND, [
   [['--timeout', 'abc'], "--timeout needs a number in 0..3600 (seconds), got 'abc'"],
   [['--deadline=1.5'], "--deadline needs a whole number in 100..600000 (ms), got '1.5'"],
   [['disk.img'], "unexpected argument 'disk.img'"],
+]);
+
+commandCases(NETBOOT_COMMAND, [
+  [['--identity', 'efi'], "--identity must be one of pxe, http, ipxe, tendril, got 'efi'"],
+  [
+    ['--ip', 'eth0:sometimes'],
+    "--ip ip=eth0:sometimes: 'sometimes' is not one of none, off, dhcp, on, any, dhcp6, auto6",
+  ],
+  [['--timeout', '0'], "--timeout needs a number in 1..600 (seconds), got '0'"],
+  [['--nameserver', 'dns.example'], "--nameserver needs an IPv4 address, got 'dns.example'"],
+  [['eth0'], "unexpected argument 'eth0'"],
 ]);
 
 commandCases(PROBE_COMMAND, [
@@ -107,6 +119,7 @@ describe('usage texts', () => {
     BOOT_COMMAND,
     MENU_COMMAND,
     VM_COMMAND,
+    NETBOOT_COMMAND,
     HASH_PASSWORD_COMMAND,
     BUILD_COMMAND,
     SETTINGS_COMMAND,
