@@ -162,7 +162,7 @@ class Run {
       if (l.label !== undefined) continue;
       this.at = { url: script.url, line: l.line };
       const rc = await this.runLine(l.text, f, depth);
-      if (rc !== 0) throw new IpxeError(script.url, l.line, this.lastError ?? 'command failed');
+      if (rc !== 0) throw new IpxeError(script.url, l.line, this.lastError ?? 'failed');
     }
     return { kind: 'end', at: { url: script.url, line: script.lines.at(-1)?.line ?? 1 } };
   }
@@ -177,15 +177,12 @@ class Run {
 
   private lastError: string | undefined;
 
+  /**
+   * One line: split into words, cut at `||` `&&` `;`, and each command expanded only when it
+   * runs (as iPXE's expand_tokens does), so `choose x && goto ${x}` sees the new `x`.
+   */
   private async runLine(text: string, f: Frame, depth: number): Promise<number> {
-    let expanded: string;
-    try {
-      expanded = expand(text, this.store);
-    } catch (e) {
-      if (e instanceof SettingLimitError) this.limit(e.message);
-      throw e;
-    }
-    const words = splitWords(expanded);
+    const words = splitWords(text);
     let rc = 0;
     let process = true;
     let start = 0;
@@ -193,10 +190,17 @@ class Run {
     for (;;) {
       let end = start;
       while (end < words.length && !['||', '&&', ';'].includes(words[end]!)) end++;
-      const cmd = words.slice(start, end);
-      if (process && cmd.length > 0) {
+      const raw = words.slice(start, end);
+      if (process && raw.length > 0) {
         if (++this.steps > RUN_LIMITS.steps) this.limit(`more than ${RUN_LIMITS.steps} commands run (a goto loop?)`);
-        rc = await this.command(cmd, f, depth);
+        let cmd: string[];
+        try {
+          cmd = splitWords(expand(raw.join(' '), this.store));
+        } catch (e) {
+          if (e instanceof SettingLimitError) this.limit(e.message);
+          throw e;
+        }
+        rc = cmd.length > 0 ? await this.command(cmd, f, depth) : 0;
       } else if (process) rc = 0;
       if (end >= words.length) return rc;
       const t = words[end];
@@ -212,6 +216,7 @@ class Run {
       this.lastError = `${name}: ${why}`;
       return 1;
     };
+    this.lastError = `${name}: failed`;
     try {
       return await this.dispatch(name, args, f, depth, fail);
     } catch (e) {

@@ -1,0 +1,254 @@
+// The iPXE interpreter (docs/net-bootfiles.md §4): settings and their types, && || ; and the
+// failing-line rule, goto, menus as one entry per item, chain to scripts / kernels / EFI,
+// exit, sanboot, imgargs/imgfree, errors naming URL and line, and the limits.
+import { describe, expect, it } from 'vitest';
+import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
+import { netbootEntries } from '../../../src/net/entries';
+import { type IpxeError, RUN_LIMITS, runIpxe, type IpxeOutcome } from '../../../src/net/ipxe';
+import { pathToUrl } from '../../../src/net/netfs';
+import type { Lease } from '../../../src/net/types';
+import { LEASE, UUID, memFetch, tinyBzImage, type Served } from './memfetch';
+
+const URL0 = 'http://192.0.2.1/boot/boot.ipxe';
+const lease: Lease = { ...LEASE, bootUrl: URL0 };
+const smbios = { uuid: UUID, manufacturer: 'Tendril Labs', product: 'T-1000', serial: 'SN 42/7' };
+const enc = (s: string) => new TextEncoder().encode(s);
+
+async function run(script: string, files: Record<string, Served> = {}, choices: string[] = []) {
+  const m = memFetch(files);
+  const r = await runIpxe(URL0, enc(script), {
+    builtins: { lease, smbios, scriptUrl: URL0 },
+    fetchFile: async (u) => (await m.fetch(u, { maxBytes: 1 << 30 })).bytes,
+    choices,
+  });
+  return { ...r, asked: m.asked };
+}
+/** The command line the script boots with (fails the test otherwise). */
+async function bootArgs(script: string, files: Record<string, Served> = {}): Promise<string> {
+  const r = await run(script, files);
+  if (r.outcome.kind !== 'linux') throw new Error(`not a boot: ${JSON.stringify(r.outcome)}`);
+  return r.outcome.kernel.args;
+}
+const errorOf = (o: IpxeOutcome): IpxeError => {
+  if (o.kind !== 'error') throw new Error(`expected an error, got ${o.kind}`);
+  return o.error;
+};
+
+describe('settings', () => {
+  it('lease and SMBIOS settings with type suffixes and scopes', async () => {
+    const args = await bootArgs(
+      [
+        '#!ipxe',
+        'kernel vmlinuz a=${mac} b=${net0/mac:hexhyp} c=${netX/mac:hexraw} d=${ip} e=${netmask} f=${gateway} g=${dns}',
+        'imgargs vmlinuz ${} h=${uuid} i=${platform} j=${buildarch} k=${manufacturer:uristring} l=${serial:uristring} m=${next-server} n=${hostname}.${domain} o=${unset} p=${smbios/product}',
+        'boot',
+      ].join('\n'),
+    );
+    expect(args).toBe(
+      `h=${UUID} i=efi j=x86_64 k=Tendril%20Labs l=SN%2042%2F7 m=192.0.2.1 n=client1.example.test o= p=T-1000`,
+    );
+    const first = await run(
+      '#!ipxe\nkernel vmlinuz a=${mac} b=${net0/mac:hexhyp} c=${netX/mac:hexraw} d=${ip} e=${netmask} f=${gateway} g=${dns}\nboot',
+    );
+    expect(first.outcome.kind === 'linux' && first.outcome.kernel.args).toBe(
+      'a=52:54:00:ab:cd:ef b=52-54-00-ab-cd-ef c=525400abcdef d=192.0.2.91 e=255.255.255.0 f=192.0.2.1 g=192.0.2.53',
+    );
+  });
+  it('typed set: hex stored as bytes and read back as string; nested ${${x}}', async () => {
+    expect(
+      await bootArgs(
+        '#!ipxe\nset cls:hex 41:42:43\nset which cls\nkernel k ${cls:string} ${cls} ${${which}:hexhyp}\nboot',
+      ),
+    ).toBe('ABC 41:42:43 41-42-43');
+  });
+  it('a bad typed value fails the command (caught by ||)', async () => {
+    expect(await bootArgs('#!ipxe\nset x:ipv4 300.1.1.1 || set x failed\nkernel k ${x}\nboot')).toBe('failed');
+  });
+});
+
+describe('control flow', () => {
+  it('&& and || follow the last return code; ; always runs', async () => {
+    const s = [
+      '#!ipxe',
+      'iseq ${buildarch} x86_64 && set arch x64 || set arch other',
+      'iseq ${buildarch} arm64 && set b yes || set b no',
+      'isset ${unset} || set c unset ; set d always',
+      'isset ${arch} && set e set',
+      'kernel k ${arch} ${b} ${c} ${d} ${e}',
+      'boot',
+    ].join('\n');
+    expect(await bootArgs(s)).toBe('x64 no unset always set');
+  });
+  it('a failing line ends the script with an error naming the URL, the line and the command', async () => {
+    const r = await run('#!ipxe\necho hi\n\niseq a b\nkernel k\nboot');
+    const e = errorOf(r.outcome);
+    expect(e.message).toBe(`${URL0}:4: iseq: failed`);
+    expect([e.url, e.line]).toEqual([URL0, 4]);
+    const r2 = await run('#!ipxe\nfrobnicate --now\n');
+    expect(errorOf(r2.outcome).message).toBe(`${URL0}:2: frobnicate: command not found in tendril's iPXE subset`);
+  });
+  it('goto jumps to a label; a missing label fails', async () => {
+    expect(await bootArgs('#!ipxe\ngoto two\n:one\nkernel k one\nboot\n:two\nkernel k two\nboot')).toBe('two');
+    expect(errorOf((await run('#!ipxe\ngoto nowhere\n')).outcome).message).toBe(`${URL0}:2: goto: no label "nowhere"`);
+  });
+  it('a goto loop ends at the step limit as a limit error', async () => {
+    const e = errorOf((await run('#!ipxe\n:top\ngoto top\n')).outcome);
+    expect(e.limit).toBe(true);
+    expect(e.message).toContain(`more than ${RUN_LIMITS.steps} commands`);
+  });
+  it('comments and line continuations', async () => {
+    expect(await bootArgs('#!ipxe\n# a comment\nkernel k a \\\n b # trailing\nboot')).toBe('a b');
+  });
+  it('exit → no boot; the script ending without boot → end; sanboot → refused', async () => {
+    expect((await run('#!ipxe\nexit 0\nkernel k\nboot')).outcome.kind).toBe('exit');
+    expect((await run('#!ipxe\necho nothing here\n')).outcome.kind).toBe('end');
+    const s = (await run('#!ipxe\nsanboot http://192.0.2.1/x.iso\n')).outcome;
+    expect(s.kind === 'refused' && s.reason).toMatch(/sanboot .*not supported/);
+  });
+  it('prompt is an unanswered prompt; sleep/ntp are skipped with a note', async () => {
+    const r = await run(
+      '#!ipxe\nprompt --timeout 2000 Press a key && set k pressed || set k none\nsleep 5\nntp pool.ntp.org\nkernel k ${k}\nboot',
+    );
+    expect(r.outcome.kind === 'linux' && r.outcome.kernel.args).toBe('none');
+    expect(r.notes.map((n) => n.message).join('\n')).toMatch(/sleep: not needed/);
+  });
+});
+
+describe('images', () => {
+  it('kernel + initrd + boot; relative URLs resolve against the script; imgargs and imgfree', async () => {
+    const r = await run(
+      '#!ipxe\ninitrd stale.img\nimgfree\nkernel --name k ../k/vmlinuz old\ninitrd initrd.img\ninitrd http://198.51.100.2/extra.img\nimgargs k console=ttyS0 initrd=initrd.img\nboot k',
+    );
+    expect(r.outcome).toMatchObject({
+      kind: 'linux',
+      kernel: { url: 'http://192.0.2.1/k/vmlinuz', name: 'k', args: 'console=ttyS0 initrd=initrd.img' },
+      initrds: [{ url: 'http://192.0.2.1/boot/initrd.img' }, { url: 'http://198.51.100.2/extra.img' }],
+    });
+    expect(r.asked).toEqual([]); // kernels and initrds are fetched when the entry boots, not now
+  });
+  it('a file URL, or a URL with another scheme, fails the command', async () => {
+    const e = errorOf((await run('#!ipxe\nkernel file:///etc/shadow\nboot')).outcome);
+    expect(e.message).toMatch(/:2: .*scheme file: is not permitted/);
+  });
+  it('boot without a kernel fails', async () => {
+    expect(errorOf((await run('#!ipxe\nboot')).outcome).message).toBe(`${URL0}:2: boot: no kernel image selected`);
+  });
+});
+
+describe('chain', () => {
+  it('to another script (args as ${1}...), which continues the caller when it ends or exits', async () => {
+    const r = await run(
+      '#!ipxe\nchain sub.ipxe hello\nchain other.ipxe || set failed yes\nkernel k ${from} ${1} ${failed}\nboot',
+      {
+        'http://192.0.2.1/boot/sub.ipxe': '#!ipxe\nset from sub-${1}\n',
+        'http://192.0.2.1/boot/other.ipxe': '#!ipxe\nexit 1\n',
+      },
+    );
+    expect(r.outcome.kind === 'linux' && r.outcome.kernel.args).toBe('sub-hello hello yes');
+  });
+  it('to a kernel: boots it with the chain arguments and the initrds loaded before', async () => {
+    const r = await run('#!ipxe\ninitrd i.img\nchain --autofree vmlinuz ro quiet', {
+      'http://192.0.2.1/boot/vmlinuz': tinyBzImage(),
+    });
+    expect(r.outcome).toMatchObject({
+      kind: 'linux',
+      kernel: { url: 'http://192.0.2.1/boot/vmlinuz', args: 'ro quiet' },
+      initrds: [{ url: 'http://192.0.2.1/boot/i.img' }],
+    });
+  });
+  it('to *.efi: an EFI target without fetching; to an unknown file: the command fails naming it', async () => {
+    const r = await run('#!ipxe\nchain grubx64.efi');
+    expect(r.outcome).toMatchObject({ kind: 'efi', image: { url: 'http://192.0.2.1/boot/grubx64.efi' } });
+    expect(r.asked).toEqual([]);
+    const u = await run('#!ipxe\nchain blob.bin', { 'http://192.0.2.1/boot/blob.bin': 'random junk' });
+    expect(errorOf(u.outcome).message).toMatch(
+      /^http:\/\/192\.0\.2\.1\/boot\/boot\.ipxe:2: chain: http:\/\/192\.0\.2\.1\/boot\/blob\.bin: \d+ bytes that are neither/,
+    );
+  });
+  it('a script chaining itself ends at the chain depth limit', async () => {
+    const e = errorOf((await run('#!ipxe\nchain boot.ipxe', { [URL0]: '#!ipxe\nchain boot.ipxe\n' })).outcome);
+    expect(e.limit).toBe(true);
+    expect(e.message).toContain(`chain depth over ${RUN_LIMITS.chainDepth}`);
+  });
+  it('a missing chained script fails the chain; without || the script errs naming the line', async () => {
+    const e = errorOf((await run('#!ipxe\necho x\nchain missing.ipxe')).outcome);
+    expect([e.line, e.message]).toEqual([3, expect.stringContaining('File not found') as unknown]);
+  });
+});
+
+// A netboot.xyz-style menu: iseq/goto/choose/chain, a submenu, a back item, an exit item.
+const MENU = `#!ipxe
+:start
+iseq \${platform} efi && set menu_arch efi || set menu_arch pcbios
+menu Tendril test menu for \${menu_arch}
+item --gap -- Installers:
+item debian Debian installer
+item fedora Fedora (chained)
+item --key s more Submenu...
+item --gap -- Other:
+item shell iPXE shell
+item exit Exit to tendril
+choose --default fedora --timeout 10000 target && goto \${target} || goto start
+:debian
+kernel http://198.51.100.3/debian/linux auto=true priority=critical
+initrd http://198.51.100.3/debian/initrd.gz
+boot || goto failed
+:fedora
+chain --autofree fedora.ipxe || goto failed
+:more
+menu Submenu
+item rescue Rescue
+item broken Broken entry
+item back Back
+choose sub || goto start
+goto sub-\${sub}
+:sub-rescue
+kernel rescue/vmlinuz rescue
+boot
+:sub-broken
+kernel rescue/vmlinuz
+initrd ftp://198.51.100.3/x.img
+boot
+:sub-back
+goto start
+:shell
+shell
+:exit
+exit
+:failed
+echo Booting failed
+exit 1
+`;
+
+describe('menus become entries', () => {
+  it('each item is an entry titled by its text; choose --default marks the default; exit, back and shell make none or a broken one', async () => {
+    const m = memFetch({
+      [URL0]: MENU,
+      'http://192.0.2.1/boot/fedora.ipxe':
+        '#!ipxe\nkernel vmlinuz inst.repo=http://198.51.100.3/fedora\ninitrd initrd.img\nboot\n',
+    });
+    const r = await netbootEntries(lease, m.fetch, { smbios });
+    const summary = r.entries.map((e: SourceEntry) => [e.title, e.status.ok ? 'ok' : e.status.reason]);
+    expect(summary).toEqual([
+      ['iPXE: Debian installer (192.0.2.1)', 'ok'],
+      ['iPXE: Fedora (chained) (192.0.2.1)', 'ok'],
+      ['iPXE: iPXE shell (192.0.2.1)', `${URL0}:36: shell: no iPXE shell in tendril (the rescue shell is in its menu)`],
+      ['iPXE: Submenu... > Rescue (192.0.2.1)', 'ok'],
+      [
+        'iPXE: Submenu... > Broken entry (192.0.2.1)',
+        expect.stringMatching(new RegExp(`^${URL0}:31: initrd: ftp://.*scheme ftp: is not permitted`)) as unknown,
+      ],
+    ]);
+    const t = (i: number) => (r.entries[i]!.status.ok ? (r.entries[i]!.status.target as LinuxTarget) : undefined)!;
+    expect(pathToUrl(t(1).kernel.path)).toBe('http://192.0.2.1/boot/vmlinuz');
+    expect(t(1).cmdline).toBe('inst.repo=http://198.51.100.3/fedora');
+    expect(pathToUrl(t(3).kernel.path)).toBe('http://192.0.2.1/boot/rescue/vmlinuz');
+    expect(t(0).initrds.map((f) => pathToUrl(f.path))).toEqual(['http://198.51.100.3/debian/initrd.gz']);
+    expect(r.defaultId).toBe(r.entries[1]!.sourceId);
+    expect(r.timeout).toEqual({ kind: 'seconds', seconds: 10 });
+    expect(r.entries[0]!.origin).toMatchObject({ source: 'ipxe', device: 'eth0', file: URL0, line: 16 });
+    const infos = r.diagnostics.map((d) => d.message);
+    expect(infos).toContain('Exit to tendril: exit: back to the menu; no entry');
+    expect(infos).toContain('Submenu... > Back: leads back to a menu already shown; no entry');
+  });
+});
