@@ -10,6 +10,7 @@ import { exploreIpxe, type IpxeOutcome, type IpxePath } from './ipxe';
 import { NetFileSystem, netFsId } from './netfs';
 import { netOrigin, netRef, netTitle } from './netentry';
 import { type Smbios, findPxelinuxConfig, pxelinuxEntries, pxelinuxPlace } from './pxelinux';
+import type { ProposedSettings } from '../discovery/sources/context';
 import type { Fetch, Lease } from './types';
 import { type UrlPolicy, resolveUrl, urlBasename, urlHost } from './url';
 
@@ -34,10 +35,25 @@ export interface NetbootResult {
   readonly timeout?: TimeoutSetting;
   /** PXELINUX `PROXY`. */
   readonly proxy?: string;
+  /** The default and timeout as a source proposes them to discovery (sources/context.ts). */
+  readonly settings?: ProposedSettings;
 }
 
 /** Build the network entries of one lease. Never throws: every failure is a diagnostic naming the URL. */
 export async function netbootEntries(lease: Lease, fetch: Fetch, opts: NetbootOptions = {}): Promise<NetbootResult> {
+  const r = await build(lease, fetch, opts);
+  if (r.defaultId === undefined && r.timeout === undefined) return r;
+  const from = `${netFsId(lease.iface)} ${r.entries[0]?.origin.file ?? lease.bootUrl ?? ''}`.trim();
+  const settings: ProposedSettings = {
+    kind: 'menu-config',
+    ...(r.defaultId !== undefined ? { defaultId: r.defaultId } : {}),
+    ...(r.timeout !== undefined ? { timeout: r.timeout } : {}),
+    from,
+  };
+  return { ...r, settings };
+}
+
+async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions): Promise<NetbootResult> {
   const fsId = netFsId(lease.iface);
   const fs = new NetFileSystem(fsId, fetch, {
     maxBytes: opts.maxFileBytes ?? 1 << 30,

@@ -1,7 +1,8 @@
 // The iPXE interpreter (docs/net-bootfiles.md §4): runs a script unattended and says what it
-// boots. Commands run as iPXE runs them: `${}` expanded per line, `&&`/`||`/`;` by the previous
-// return code, a failing line ends the script. A `choose` takes its answer from `choices`; with
-// none left it stops and reports the menu, so the caller can run once per item (§4.4).
+// boots. Commands run as iPXE runs them: `${}` expanded as each command runs, `&&`/`||`/`;` by
+// the previous return code, a failing line ends the script. A `choose` takes its answer from
+// `choices`; with none left it stops and reports the menu, so the caller can run once per item
+// (docs/net-bootfiles.md §4.4).
 // Everything is bounded: steps, chain depth, images, menu items; a limit is an IpxeError.
 
 import { classifyBootFile } from '../classify';

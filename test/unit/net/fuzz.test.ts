@@ -118,7 +118,16 @@ const line = fc.oneof(
     'boot || goto a',
   ),
 );
-const script = fc.array(line, { maxLength: 25 }).map((ls) => `#!ipxe\n${ls.join('\n')}\n`);
+// Well-formed pieces, so that random scripts also reach boots and menus, not only early failures.
+const piece = fc.constantFrom(
+  'kernel vmlinuz quiet ${mac}\ninitrd initrd.img\nboot',
+  'chain vmlinuz console=ttyS0',
+  'chain a.ipxe ${ip}',
+  'menu Pick\nitem a Alpha\nitem --gap --\nitem b Beta\nchoose --default a target && goto ${target} || exit',
+  'menu Sub\nitem a A2\nitem start Back\nchoose t && goto ${t}',
+  'isset ${x} || set x 1\ninc x\niseq ${x} 3 && goto b ||',
+);
+const script = fc.array(fc.oneof(line, piece), { maxLength: 25 }).map((ls) => `#!ipxe\n${ls.join('\n')}\n`);
 
 function checkOutcome(o: IpxeOutcome): void {
   switch (o.kind) {
@@ -161,6 +170,7 @@ describe('iPXE interpreter under random scripts', () => {
           };
           const r = await runIpxe(`${BASE}main.ipxe`, new TextEncoder().encode(main), { ...opts, choices });
           checkOutcome(r.outcome);
+          kinds.add(r.outcome.kind);
           const x = await exploreIpxe(`${BASE}main.ipxe`, new TextEncoder().encode(main), opts, 4);
           for (const p of x.paths) checkOutcome(p.outcome);
           for (const u of m.asked) expect(u).toMatch(PERMITTED);
@@ -168,6 +178,8 @@ describe('iPXE interpreter under random scripts', () => {
       ),
       { numRuns: 150 },
     );
+    // The grammar reaches every kind of ending, so the checks above are exercised.
+    expect([...kinds]).toEqual(expect.arrayContaining(['end', 'error', 'exit', 'linux', 'menu']));
   }, 120_000);
   it('raw bytes after #!ipxe never throw', async () => {
     await fc.assert(
@@ -305,6 +317,8 @@ describe('pxelinux configs through netbootEntries', () => {
   );
   const cfg = fc.array(pxLine, { maxLength: 20 }).map((l) => l.join('\n'));
   it('never throw; every error diagnostic names a file or the interface; all named files are permitted URLs', async () => {
+    let bootable = 0;
+    let broken = 0;
     await fc.assert(
       fc.asyncProperty(cfg, cfg, async (main, inc) => {
         const B = 'tftp://192.0.2.1/boot/';
@@ -316,6 +330,8 @@ describe('pxelinux configs through netbootEntries', () => {
         });
         const r = await netbootEntries(LEASE, m.fetch);
         for (const e of r.entries) {
+          if (e.status.ok) bootable++;
+          else broken++;
           expect(e.origin.file).toMatch(PERMITTED);
           if (e.status.ok && e.status.target.kind === 'linux') {
             for (const f of [e.status.target.kernel, ...e.status.target.initrds])
@@ -327,5 +343,8 @@ describe('pxelinux configs through netbootEntries', () => {
       }),
       { numRuns: 150 },
     );
+    // Random configs make bootable labels and broken ones, so both paths above were checked.
+    expect(bootable).toBeGreaterThan(0);
+    expect(broken).toBeGreaterThan(0);
   });
 });
