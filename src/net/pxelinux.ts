@@ -114,8 +114,8 @@ export function pxelinuxPlace(lease: Lease, policy: UrlPolicy = {}): PxePlace {
  * appended to the prefix (PXELINUX concatenates it). Throws NetError.
  */
 export function resolvePxeName(name: string, prefix: string, policy: UrlPolicy = {}): string {
-  if (schemeOf(name) && !name.includes('::')) return resolveUrl(name, prefix, policy);
   const hostPath = /^([^/:]*)::(.*)$/s.exec(name);
+  if (!hostPath && schemeOf(name)) return resolveUrl(name, prefix, policy);
   if (hostPath) {
     const host = hostPath[1] || new URL(prefix).host;
     const path = hostPath[2]!.replace(/^\/*/, '/');

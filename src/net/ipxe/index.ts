@@ -11,6 +11,8 @@ export { SETTING_LIMITS } from './settings';
 export { SCRIPT_LIMITS } from './script';
 
 export const MAX_RUNS = 128;
+/** Commands over all runs of one script: a hostile menu costs at most about a second of CPU. */
+export const MAX_TOTAL_STEPS = 1_000_000;
 
 export interface IpxePath {
   /** The item labels chosen, one per `choose` met. */
@@ -27,7 +29,7 @@ export interface IpxePath {
 
 export interface Exploration {
   readonly paths: IpxePath[];
-  /** The run limit cut the exploration short. */
+  /** The run or step budget cut the exploration short. */
   readonly truncated: boolean;
   /** The first menu's `choose --timeout`, in ms. */
   readonly timeoutMs?: number;
@@ -44,12 +46,15 @@ export async function exploreIpxe(
     { choices: [], seen: [], isDefault: true },
   ];
   let runs = 0;
+  let steps = 0;
   let timeoutMs: number | undefined;
   while (queue.length > 0) {
-    if (runs >= maxRuns) return { paths, truncated: true, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+    if (runs >= maxRuns || steps >= MAX_TOTAL_STEPS)
+      return { paths, truncated: true, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
     const p = queue.shift()!;
     runs++;
     const r = await runIpxe(url, bytes, { ...opts, choices: p.choices });
+    steps += r.steps;
     const o = r.outcome;
     if (o.kind !== 'menu') {
       paths.push({ choices: p.choices, texts: r.taken, outcome: o, notes: r.notes, isDefault: p.isDefault });
@@ -61,7 +66,11 @@ export async function exploreIpxe(
       paths.push({ choices: p.choices, texts: r.taken, outcome: o, notes: r.notes, isDefault: false, loop: true });
       continue;
     }
+    const labels = new Set<string>();
     for (const item of o.menu.items) {
+      // Two items with one label set the same answer: one path.
+      if (labels.has(item.label)) continue;
+      labels.add(item.label);
       queue.push({
         choices: [...p.choices, item.label],
         seen: [...p.seen, key],

@@ -86,6 +86,8 @@ export interface RunResult {
   readonly notes: readonly Note[];
   /** The item texts of the choices taken, for titles. */
   readonly taken: readonly string[];
+  /** Commands run (for a budget over several runs). */
+  readonly steps: number;
 }
 
 /** Ends a script (not an error): boot, exit, or a menu to report. */
@@ -126,14 +128,14 @@ export async function runIpxe(url: string, bytes: Uint8Array, opts: RunOptions):
     else if (e instanceof ExitScript) outcome = { kind: 'exit', at: { url, line: 0 } };
     else throw e;
   }
-  return { outcome, notes: r.notes, taken: r.taken };
+  return { outcome, notes: r.notes, taken: r.taken, steps: r.steps };
 }
 
 class Run {
   readonly notes: Note[] = [];
   readonly taken: string[] = [];
   private readonly store: SettingStore;
-  private steps = 0;
+  steps = 0;
   private choiceIndex = 0;
   private images: IpxeImage[] = [];
   private kernel: IpxeImage | undefined;

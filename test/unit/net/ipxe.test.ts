@@ -4,7 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import type { LinuxTarget, SourceEntry } from '../../../src/discovery/model';
 import { netbootEntries } from '../../../src/net/entries';
-import { type IpxeError, RUN_LIMITS, runIpxe, type IpxeOutcome } from '../../../src/net/ipxe';
+import {
+  MAX_TOTAL_STEPS,
+  type IpxeError,
+  RUN_LIMITS,
+  exploreIpxe,
+  runIpxe,
+  type IpxeOutcome,
+} from '../../../src/net/ipxe';
 import { pathToUrl } from '../../../src/net/netfs';
 import type { Lease } from '../../../src/net/types';
 import { LEASE, UUID, memFetch, tinyBzImage, type Served } from './memfetch';
@@ -250,5 +257,29 @@ describe('menus become entries', () => {
     const infos = r.diagnostics.map((d) => d.message);
     expect(infos).toContain('Exit to tendril: exit: back to the menu; no entry');
     expect(infos).toContain('Submenu... > Back: leads back to a menu already shown; no entry');
+  });
+});
+
+describe('menu exploration bounds', () => {
+  const opts = {
+    builtins: { lease },
+    fetchFile: async (u: string): Promise<Uint8Array> => {
+      throw new Error(`unexpected fetch ${u}`);
+    },
+  };
+  it('items sharing a label are one path', async () => {
+    const x = await exploreIpxe(
+      URL0,
+      enc('#!ipxe\nmenu M\nitem a One\nitem a Again\nchoose t\nkernel k ${t}\nboot\n'),
+      opts,
+    );
+    expect(x.paths.map((p) => p.choices)).toEqual([['a']]);
+  });
+  it('a menu whose items all spin is cut by the step budget over all runs, not run item by item to the end', async () => {
+    const items = Array.from({ length: 40 }, (_, i) => `item i${i} Item ${i}`).join('\n');
+    const x = await exploreIpxe(URL0, enc(`#!ipxe\nmenu M\n${items}\nchoose t\n:spin\ngoto spin\n`), opts);
+    expect(x.truncated).toBe(true);
+    expect(x.paths.length).toBe(Math.ceil(MAX_TOTAL_STEPS / RUN_LIMITS.steps));
+    for (const p of x.paths) expect(p.outcome.kind === 'error' && p.outcome.error.limit).toBe(true);
   });
 });

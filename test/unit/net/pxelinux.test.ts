@@ -158,6 +158,7 @@ describe('names in the config', () => {
     ['198.51.100.4::k/vmlinuz', 'tftp://198.51.100.4/k/vmlinuz'],
     ['http://198.51.100.4/k/vmlinuz', 'http://198.51.100.4/k/vmlinuz'],
     ['../up/vmlinuz', 'tftp://192.0.2.1/up/vmlinuz'],
+    ['http://198.51.100.4/a::b', 'http://198.51.100.4/a::b'],
   ])('%s → %s', (name, want) => {
     expect(resolvePxeName(name, BASE)).toBe(want);
   });
