@@ -6,6 +6,7 @@ import { diag, errorMessage, type Diagnostic } from '../discovery/diagnostics';
 import { statusOf, type BootTarget, type FileRef, type SourceEntry, type TimeoutSetting } from '../discovery/model';
 import { EXPLICIT_TYPES, NON_LINUX_EXT, takeInitrdArg } from '../discovery/sources/syslinux';
 import { parseSyslinux, type Label, type ParsedConfig, type ReadResult } from '../discovery/sources/syslinux/parser';
+import { ipv4Bytes, prefixToNetmask } from './facts';
 import type { NetFileSystem } from './netfs';
 import { netOrigin, netRef, netTitle } from './netentry';
 import { type Lease, NetError } from './types';
@@ -15,28 +16,8 @@ const SOURCE = 'pxelinux';
 /** Largest pxelinux config file (and each INCLUDEd one). */
 export const MAX_PXE_CONFIG_BYTES = 1 << 20;
 
-/** SMBIOS facts some lookups use (pxelinux's UUID file, iPXE's settings). */
-export interface Smbios {
-  /** Lower-case dashed, as /sys/class/dmi/id/product_uuid shows it. */
-  readonly uuid?: string;
-  readonly manufacturer?: string;
-  readonly product?: string;
-  readonly serial?: string;
-  readonly asset?: string;
-  readonly version?: string;
-}
-
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** Four bytes of a dotted IPv4 address, or undefined. */
-export function ipv4Bytes(a: string): number[] | undefined {
-  const m = IPV4_RE.exec(a);
-  if (!m) return undefined;
-  const b = m.slice(1).map(Number);
-  return b.every((n) => n <= 255) ? b : undefined;
-}
 
 /**
  * The file names tried under `pxelinux.cfg/`, in order: UUID, `01-<mac>`, the hex IPv4 address
@@ -193,12 +174,6 @@ export function ipappendWords(bits: number, lease: Lease, server: string | undef
   if (bits & 2) out.push(`BOOTIF=01-${lease.mac.toLowerCase().replace(/:/g, '-')}`);
   if (bits & 4 && uuid) out.push(`SYSUUID=${uuid.toLowerCase()}`);
   return out;
-}
-
-export function prefixToNetmask(len: number): string {
-  const n = Math.max(0, Math.min(32, Math.trunc(len)));
-  const v = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (v >>> s) & 0xff).join('.');
 }
 
 /** Parse the found config (INCLUDE and MENU INCLUDE fetched under the prefix) and make its entries. */

@@ -3,8 +3,7 @@
 // iPXE keeps them, so `${mac:hexhyp}` and `${cls:string}` format the same bytes differently.
 
 import type { Lease } from '../types';
-import type { Smbios } from '../pxelinux';
-import { ipv4Bytes, prefixToNetmask } from '../pxelinux';
+import { type Smbios, ipv4Bytes, prefixToNetmask } from '../facts';
 
 export type SettingType = 'string' | 'uristring' | 'hex' | 'hexhyp' | 'hexraw' | 'ipv4' | 'uuid' | 'base64';
 const TYPES = new Set<string>(['string', 'uristring', 'hex', 'hexhyp', 'hexraw', 'ipv4', 'uuid', 'base64']);
