@@ -18,7 +18,7 @@ import { type UrlPolicy, resolveUrl, urlBasename, urlHost } from './url';
 export interface NetbootOptions {
   /** Largest kernel, initrd or UKI (default 1 GiB). */
   readonly maxFileBytes?: number;
-  /** Largest boot file fetched to classify it (default 64 MiB: a kernel or UKI named by DHCP). */
+  /** Largest boot file (default: maxFileBytes; it is kept and booted, so it is fetched whole). */
   readonly maxBootFileBytes?: number;
   readonly smbios?: Smbios;
   readonly policy?: UrlPolicy;
@@ -72,7 +72,7 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions): Promise<
       return { entries: [], fs, diagnostics };
     }
     const url = resolveUrl(lease.bootUrl, undefined, opts.policy);
-    const fetched = await fs.fetchUrl(url, opts.maxBootFileBytes ?? 64 << 20);
+    const fetched = await fs.fetchUrl(url, opts.maxBootFileBytes ?? opts.maxFileBytes ?? 1 << 30);
     const kind = classifyBootFile(url, fetched.bytes);
     const bootFile = { url, kind };
     const host = urlHost(url);
@@ -186,13 +186,21 @@ function ipxeEntry(lease: Lease, url: string, host: string, p: IpxePath, ds: Dia
   const ref = (u: string) => netRef(lease.iface, u);
   try {
     switch (o.kind) {
-      case 'linux':
+      case 'linux': {
+        // iPXE wraps an initrd that has arguments in a cpio header naming that path; tendril does not (yet).
+        const wrapped = o.initrds.find((i) => i.args !== '');
+        if (wrapped)
+          return entry(
+            undefined,
+            `${o.at.url}:${o.at.line}: initrd ${wrapped.url} names a destination (${wrapped.args}): iPXE's cpio wrapping is not supported`,
+          );
         return entry({
           kind: 'linux',
           kernel: ref(o.kernel.url),
           initrds: o.initrds.map((i) => ref(i.url)),
           cmdline: o.kernel.args,
         });
+      }
       case 'uki':
         return entry({
           kind: 'uki',

@@ -283,3 +283,15 @@ describe('menu exploration bounds', () => {
     for (const p of x.paths) expect(p.outcome.kind === 'error' && p.outcome.error.limit).toBe(true);
   });
 });
+
+describe('what tendril does not do yet is said, not done wrong', () => {
+  it('an initrd with a destination path (iPXE cpio wrapping) gives an entry that does not boot, naming the URL and line', async () => {
+    const m = memFetch({ [URL0]: '#!ipxe\nkernel vmlinuz\ninitrd conf.txt /etc/conf.txt mode=600\nboot\n' });
+    const r = await netbootEntries(lease, m.fetch);
+    expect(r.entries).toHaveLength(1);
+    const s = r.entries[0]!.status;
+    expect(s.ok ? '' : s.reason).toBe(
+      `${URL0}:4: initrd http://192.0.2.1/boot/conf.txt names a destination (/etc/conf.txt mode=600): iPXE's cpio wrapping is not supported`,
+    );
+  });
+});
