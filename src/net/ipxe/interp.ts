@@ -181,8 +181,9 @@ class Run {
   private lastError: string | undefined;
 
   /**
-   * One line: split into words, cut at `||` `&&` `;`, and each command expanded only when it
-   * runs (as iPXE's expand_tokens does), so `choose x && goto ${x}` sees the new `x`.
+   * One line: split into words, cut at `||` `&&` `;`; each command's words are expanded only
+   * when it runs and one by one, never split again (iPXE's expand_tokens): `choose x && goto
+   * ${x}` sees the new `x`, an unset `${x}` is an empty argument, a value with blanks is one.
    */
   private async runLine(text: string, f: Frame, depth: number): Promise<number> {
     const words = splitWords(text);
@@ -198,12 +199,12 @@ class Run {
         if (++this.steps > RUN_LIMITS.steps) this.limit(`more than ${RUN_LIMITS.steps} commands run (a goto loop?)`);
         let cmd: string[];
         try {
-          cmd = splitWords(expand(raw.join(' '), this.store));
+          cmd = raw.map((w) => expand(w, this.store));
         } catch (e) {
           if (e instanceof SettingLimitError) this.limit(e.message);
           throw e;
         }
-        rc = cmd.length > 0 ? await this.command(cmd, f, depth) : 0;
+        rc = await this.command(cmd, f, depth);
       } else if (process) rc = 0;
       if (end >= words.length) return rc;
       const t = words[end];
@@ -287,7 +288,14 @@ class Run {
       case 'sha256sum':
         this.note(`${name}: not needed here (tendril has the network up and its own clock); skipped`);
         return 0;
-      case 'prompt':
+      case 'prompt': {
+        // With --timeout nobody presses a key in time: it fails. Without, iPXE waits for a key; go on.
+        const { opts } = parseOptions(args, { key: { value: true, short: 'k' }, timeout: { value: true, short: 't' } });
+        this.note(
+          `prompt: nobody answers while tendril reads the script; taken as ${opts.has('timeout') ? 'a timeout' : 'a key press'}`,
+        );
+        return opts.has('timeout') ? 1 : 0;
+      }
       case 'read':
       case 'login':
         this.note(`${name}: nobody answers while tendril reads the script; taken as no answer`);
@@ -439,7 +447,7 @@ class Run {
     if (m.items.length >= RUN_LIMITS.menuItems) this.limit(`more than ${RUN_LIMITS.menuItems} menu items`);
     const [label, ...text] = rest;
     if (opts.has('gap') || !label) return 0;
-    m.items.push({ label, text: text.join(' ') || label });
+    m.items.push({ label, text: text.join(' ').trim() || label });
     if (opts.has('default')) (m as { default?: string }).default = label;
     return 0;
   }

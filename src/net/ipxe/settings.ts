@@ -177,12 +177,15 @@ function hostOf(url: string): string | undefined {
 /** The settings of one run: built-ins, then what the script sets. */
 export class SettingStore {
   private readonly values: Map<string, Setting>;
+  /** A built-in setting keeps its type when set without one (`set ip 192.0.2.5` is ipv4). */
+  private readonly builtinTypes: ReadonlyMap<string, SettingType>;
   constructor(
     builtins: ReadonlyMap<string, Setting>,
     /** Scopes that name the one interface: 'net0', 'netX' and its own name. */
     private readonly netScopes: ReadonlySet<string>,
   ) {
     this.values = new Map(builtins);
+    this.builtinTypes = new Map([...builtins].map(([k, v]) => [k, v.type]));
   }
 
   private key(r: SettingRef): string | undefined {
@@ -210,7 +213,8 @@ export class SettingStore {
       this.values.delete(k);
       return;
     }
-    const type = r.type ?? this.values.get(k)?.type ?? 'string';
+    // Any other setting set without a type is a string, whatever it held (`set cls ${cls:string}`).
+    const type = r.type ?? this.builtinTypes.get(k) ?? 'string';
     const bytes = parseValue(type, text);
     if (bytes.length > SETTING_LIMITS.valueBytes)
       throw new SettingLimitError(`value of ${r.name} is ${bytes.length} bytes (limit ${SETTING_LIMITS.valueBytes})`);

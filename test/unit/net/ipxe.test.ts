@@ -51,8 +51,9 @@ describe('settings', () => {
         'boot',
       ].join('\n'),
     );
+    // `${}` (a bad name) expands to an empty argument, kept as iPXE keeps it: hence the leading blank.
     expect(args).toBe(
-      `h=${UUID} i=efi j=x86_64 k=Tendril%20Labs l=SN%2042%2F7 m=192.0.2.1 n=client1.example.test o= p=T-1000`,
+      ` h=${UUID} i=efi j=x86_64 k=Tendril%20Labs l=SN%2042%2F7 m=192.0.2.1 n=client1.example.test o= p=T-1000`,
     );
     const first = await run(
       '#!ipxe\nkernel vmlinuz a=${mac} b=${net0/mac:hexhyp} c=${netX/mac:hexraw} d=${ip} e=${netmask} f=${gateway} g=${dns}\nboot',
@@ -293,5 +294,133 @@ describe('what tendril does not do yet is said, not done wrong', () => {
     expect(s.ok ? '' : s.reason).toBe(
       `${URL0}:4: initrd http://192.0.2.1/boot/conf.txt names a destination (/etc/conf.txt mode=600): iPXE's cpio wrapping is not supported`,
     );
+  });
+});
+
+describe('arguments are expanded one by one and never split again (iPXE expand_tokens)', () => {
+  it('an unset setting is an empty argument: iseq compares it, choose --default takes it as its value', async () => {
+    const s =
+      '#!ipxe\niseq ${cls} serial && set a yes || set a no\nmenu M\nitem x X\nchoose --default ${menu} --timeout ${t} menu || exit\nkernel k ${a} ${menu}\nboot';
+    const r = await run(s, {}, ['x']);
+    expect(r.outcome.kind === 'linux' && r.outcome.kernel.args).toBe('no x');
+  });
+  it('a value with blanks is one argument (item text keeps it; titles are trimmed)', async () => {
+    const x = await exploreIpxe(
+      URL0,
+      enc(
+        '#!ipxe\nset space:hex 20:20\nset space ${space:string}\nmenu M\nitem a ${space} Alpha one\nchoose m\nset p quiet splash\nkernel k ${p}\nboot',
+      ),
+      { builtins: { lease }, fetchFile: () => Promise.reject(new Error('no fetch')) },
+    );
+    expect(x.paths.map((p) => [p.texts, p.outcome.kind === 'linux' && p.outcome.kernel.args])).toEqual([
+      [['Alpha one'], 'quiet splash'],
+    ]);
+  });
+  it('set without a type: built-ins keep theirs, other settings become strings', async () => {
+    expect(
+      await bootArgs(
+        '#!ipxe\nset ip 198.51.100.5\nset c:hex 1b:5b\nset c ${c:string}x\nkernel k ${ip:hexraw} ${c:hex}\nboot',
+      ),
+    ).toBe('c6336405 1b:5b:78');
+  });
+  it('prompt without --timeout is taken as a key press; with one, as a timeout', async () => {
+    expect(
+      await bootArgs(
+        '#!ipxe\nprompt Press a key\nprompt --timeout 1 x && set b key || set b timeout\nkernel k ${b}\nboot',
+      ),
+    ).toBe('timeout');
+  });
+});
+
+// The shape of netboot.xyz's main menu (written for this test): arch detection, a chained
+// config, a cls sequence, items indented with a blank setting, `goto ${menu} ||` falling through
+// to `chain ${menu}.ipxe`, submenus in other files, local/shell/change-arch items.
+const XYZ_MAIN = `#!ipxe
+:start
+isset \${arch} && goto arch_known ||
+cpuid --ext 29 && set arch x86_64 || set arch i386
+:arch_known
+chain --autofree site.cfg ||
+iseq \${cls} serial && goto no_cls ||
+set cls:hex 1b:5b:4a
+set cls \${cls:string}
+:no_cls
+isset \${menu} && goto \${menu} ||
+:main_menu
+clear menu
+set space:hex 20:20
+set space \${space:string}
+menu Test menu - next-server: \${next-server}
+item --gap Default:
+item local \${space} Boot from local disk
+item --gap Distributions:
+iseq \${menu_linux} 1 && item linux \${space} Linux installs ||
+iseq \${menu_bsd} 1 && item bsd \${space} BSD installs ||
+item change_arch \${space} Architecture: \${arch}
+isset \${menu} && set timeout 0 || set timeout \${boot_timeout}
+choose --timeout \${timeout} --default \${menu} menu || goto local
+echo \${cls}
+goto \${menu} ||
+chain \${menu}.ipxe || goto error
+goto main_menu
+:error
+echo failed
+prompt
+goto main_menu
+:local
+exit 0
+:change_arch
+iseq \${arch} x86_64 && set arch i386 && goto main_menu ||
+set arch x86_64
+goto main_menu
+`;
+const XYZ_LINUX = `#!ipxe
+menu Linux installs for \${arch}
+item debian Debian
+item fedora Fedora
+item back Back
+choose --default debian os || goto back
+goto \${os}
+:debian
+set mirror http://198.51.100.3/debian
+kernel \${mirror}/dists/stable/main/installer-amd64/current/images/netboot/debian-installer/amd64/linux initrd=initrd.gz
+initrd --name initrd.gz \${mirror}/dists/stable/main/installer-amd64/current/images/netboot/debian-installer/amd64/initrd.gz
+boot
+:fedora
+chain fedora/vmlinuz inst.stage2=http://198.51.100.3/fedora
+:back
+exit
+`;
+
+describe('a netboot.xyz-shaped menu', () => {
+  it('lists the chained submenu items, keeps the others out, and boots what the real files say', async () => {
+    const m = memFetch({
+      [URL0]: XYZ_MAIN,
+      'http://192.0.2.1/boot/site.cfg': '#!ipxe\nset menu_linux 1\nset menu_bsd 0\nset boot_timeout 300000\n',
+      'http://192.0.2.1/boot/linux.ipxe': XYZ_LINUX,
+      'http://192.0.2.1/boot/fedora/vmlinuz': tinyBzImage(),
+    });
+    const r = await netbootEntries(lease, m.fetch, { smbios });
+    expect(r.entries.map((e) => [e.title, e.status.ok])).toEqual([
+      ['iPXE: Linux installs > Debian (192.0.2.1)', true],
+      ['iPXE: Linux installs > Fedora (192.0.2.1)', true],
+    ]);
+    const t = (i: number) => r.entries[i]!.status as { ok: true; target: LinuxTarget };
+    expect(pathToUrl(t(0).target.kernel.path)).toBe(
+      'http://198.51.100.3/debian/dists/stable/main/installer-amd64/current/images/netboot/debian-installer/amd64/linux',
+    );
+    expect(t(0).target.cmdline).toBe('initrd=initrd.gz');
+    expect(t(0).target.initrds.map((f) => pathToUrl(f.path))).toEqual([
+      'http://198.51.100.3/debian/dists/stable/main/installer-amd64/current/images/netboot/debian-installer/amd64/initrd.gz',
+    ]);
+    expect(pathToUrl(t(1).target.kernel.path)).toBe('http://192.0.2.1/boot/fedora/vmlinuz');
+    expect(t(1).target.cmdline).toBe('inst.stage2=http://198.51.100.3/fedora');
+    // No menu default (${menu} was unset), the first menu's timeout is 300 s.
+    expect(r.defaultId).toBeUndefined();
+    expect(r.timeout).toEqual({ kind: 'seconds', seconds: 300 });
+    const why = r.diagnostics.map((d) => d.message);
+    expect(why).toContain('Boot from local disk: exit: back to the menu; no entry');
+    expect(why).toContain('Architecture: x86_64: leads back to a menu already shown; no entry');
+    expect(why).toContain('Linux installs > Back: leads back to a menu already shown; no entry');
   });
 });
