@@ -24,12 +24,12 @@ function contains(bytes: Uint8Array, text: string, limit = MARKER_WINDOW): boole
   return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, limit)).includes(text, 0, 'latin1');
 }
 
-/** True when the file starts with the `#!ipxe` magic line (case-insensitive, as iPXE checks it). */
+/** True when the file starts with `#!ipxe` (or the older `#!gpxe`) and a blank, as iPXE's script probe checks. */
 export function isIpxeScript(bytes: Uint8Array): boolean {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 6)).toString('latin1');
-  if (head.toLowerCase() !== '#!ipxe') return false;
+  if (head !== '#!ipxe' && head !== '#!gpxe') return false;
   const next = bytes[6];
-  return next === undefined || next === 0x0a || next === 0x0d || next === 0x20 || next === 0x09;
+  return next === 0x0a || next === 0x0d || next === 0x20 || next === 0x09 || next === 0x0b || next === 0x0c;
 }
 
 function tryPe(bytes: Uint8Array, name: string): PeImage | string {

@@ -96,6 +96,12 @@ class Stop extends Error {
     super(outcome.kind);
   }
 }
+/** A `goto` ends the processing of its line (iPXE: shell_stop(SHELL_STOP_COMMAND)). */
+class Goto extends Error {
+  constructor() {
+    super('goto');
+  }
+}
 /** `exit` inside a chained script: returns `rc` to the `chain` that ran it. */
 class ExitScript extends Error {
   constructor(readonly rc: number) {
@@ -162,7 +168,6 @@ class Run {
     const f: Frame = { script, pc: 0 };
     while (f.pc < script.lines.length) {
       const l = script.lines[f.pc++]!;
-      if (l.label !== undefined) continue;
       this.at = { url: script.url, line: l.line };
       const rc = await this.runLine(l.text, f, depth);
       if (rc !== 0) throw new IpxeError(script.url, l.line, this.lastError ?? 'failed');
@@ -204,7 +209,12 @@ class Run {
           if (e instanceof SettingLimitError) this.limit(e.message);
           throw e;
         }
-        rc = await this.command(cmd, f, depth);
+        try {
+          rc = await this.command(cmd, f, depth);
+        } catch (e) {
+          if (e instanceof Goto) return 0;
+          throw e;
+        }
       } else if (process) rc = 0;
       if (end >= words.length) return rc;
       const t = words[end];
@@ -267,11 +277,12 @@ class Run {
         return args[0] === args[1] ? 0 : 1;
       case 'goto': {
         const label = args[0];
-        if (!label) return fail('usage: goto <label>');
+        if (label === undefined || args.length !== 1) return fail('usage: goto <label>');
         const i = f.script.lines.findIndex((l) => l.label === label);
         if (i < 0) return fail(`no label ${JSON.stringify(label)}`);
-        f.pc = i + 1;
-        return 0;
+        // Execution resumes at the label's line (its command runs), and the rest of this line is dropped.
+        f.pc = i;
+        throw new Goto();
       }
       case 'echo':
         this.note(`echo: ${(args[0] === '-n' ? args.slice(1) : args).join(' ')}`);

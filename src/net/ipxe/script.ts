@@ -24,8 +24,9 @@ export class IpxeError extends Error {
 export interface ScriptLine {
   /** 1-based line number of the line's first physical line. */
   readonly line: number;
+  /** The command part (after the label on a `:label` line; iPXE runs it too). */
   readonly text: string;
-  /** Set on a `:label` line. */
+  /** Set on a `:label` line: the word after ':'. */
   readonly label?: string;
 }
 
@@ -47,8 +48,9 @@ export function parseScript(url: string, bytes: Uint8Array): Script {
   const raw = text.split('\n');
   if (raw.length > SCRIPT_LIMITS.lines)
     throw new IpxeError(url, undefined, `script has ${raw.length} lines (limit ${SCRIPT_LIMITS.lines})`, true);
-  if (!/^#!ipxe(\s|$)/i.test(raw[0] ?? '')) throw new IpxeError(url, 1, 'not an iPXE script (no #!ipxe first line)');
+  if (!/^#![ig]pxe\s/.test(raw[0] + '\n')) throw new IpxeError(url, 1, 'not an iPXE script (no #!ipxe first line)');
   const lines: ScriptLine[] = [];
+  // The magic line is a comment, as for iPXE; line numbers stay those of the file.
   for (let i = 1; i < raw.length; i++) {
     const start = i + 1;
     let t = raw[i]!.replace(/\r$/, '');
@@ -56,8 +58,10 @@ export function parseScript(url: string, bytes: Uint8Array): Script {
     while (t.endsWith('\\') && i + 1 < raw.length) t = t.slice(0, -1) + raw[++i]!.replace(/\r$/, '');
     if (t.length > SCRIPT_LIMITS.lineChars)
       throw new IpxeError(url, start, `line longer than ${SCRIPT_LIMITS.lineChars} characters`, true);
-    const trimmed = t.trim();
-    if (trimmed.startsWith(':')) lines.push({ line: start, text: trimmed, label: trimmed.slice(1).trim() });
+    const trimmed = t.trimStart();
+    // `:label command`: the label is the word after ':', and the rest of the line is a command.
+    const m = /^:(\S*)\s*(.*)$/s.exec(trimmed);
+    if (m) lines.push({ line: start, text: m[2]!, label: m[1]! });
     else lines.push({ line: start, text: t });
   }
   return { url, lines };

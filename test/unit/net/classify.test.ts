@@ -28,10 +28,14 @@ describe('classifyBootFile', () => {
       flavour: 'other',
     });
   });
-  it('#!ipxe first line (any case, then a line end or blank) is a script; "#!ipxe2" is not', () => {
-    expect(classifyBootFile(`${U}x`, new TextEncoder().encode('#!ipxe\nboot\n')).kind).toBe('ipxe-script');
-    expect(classifyBootFile(`${U}x`, new TextEncoder().encode('#!iPXE\r\n')).kind).toBe('ipxe-script');
-    expect(classifyBootFile(`${U}x`, new TextEncoder().encode('#!ipxe2\n')).kind).toBe('unknown');
+  it('#!ipxe or #!gpxe and a blank start a script, case-sensitive as the iPXE probe; "#!ipxe2" and "#!iPXE" do not', () => {
+    const c = (t: string) => classifyBootFile(`${U}x`, new TextEncoder().encode(t)).kind;
+    expect(c('#!ipxe\nboot\n')).toBe('ipxe-script');
+    expect(c('#!ipxe\r\n')).toBe('ipxe-script');
+    expect(c('#!gpxe boot\n')).toBe('ipxe-script');
+    expect(c('#!ipxe2\n')).toBe('unknown');
+    expect(c('#!iPXE\n')).toBe('unknown');
+    expect(c('#!ipxe')).toBe('unknown');
   });
   it('PXELINUX by name (pxelinux.0, lpxelinux.0) or by its banner', () => {
     expect(classifyBootFile(`${U}lpxelinux.0`, new Uint8Array(100))).toEqual({ kind: 'pxelinux', name: 'lpxelinux.0' });

@@ -99,6 +99,16 @@ describe('control flow', () => {
     expect(await bootArgs('#!ipxe\ngoto two\n:one\nkernel k one\nboot\n:two\nkernel k two\nboot')).toBe('two');
     expect(errorOf((await run('#!ipxe\ngoto nowhere\n')).outcome).message).toBe(`${URL0}:2: goto: no label "nowhere"`);
   });
+  it('a label line may carry a command, which runs when reached and after a goto to it', async () => {
+    expect(await bootArgs('#!ipxe\nset n 0\n:again inc n\niseq ${n} 3 || goto again\nkernel k ${n}\nboot')).toBe('3');
+  });
+  it('a goto ends its line: nothing after it on the line runs, even after ;', async () => {
+    expect(await bootArgs('#!ipxe\ngoto there ; set x ran\n:there\nkernel k [${x}]\nboot')).toBe('[]');
+  });
+  it('goto takes exactly one argument; an empty one finds a bare ":" label', async () => {
+    expect(errorOf((await run('#!ipxe\ngoto a b\n:a\n')).outcome).message).toBe(`${URL0}:2: goto: usage: goto <label>`);
+    expect(await bootArgs('#!ipxe\ngoto ${unset}\nkernel k no\nboot\n:\nkernel k yes\nboot')).toBe('yes');
+  });
   it('a goto loop ends at the step limit as a limit error', async () => {
     const e = errorOf((await run('#!ipxe\n:top\ngoto top\n')).outcome);
     expect(e.limit).toBe(true);
