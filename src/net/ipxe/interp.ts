@@ -145,7 +145,8 @@ class Run {
   private choiceIndex = 0;
   private images: IpxeImage[] = [];
   private kernel: IpxeImage | undefined;
-  private readonly menus = new Map<string, { title: string; items: MenuItem[] }>();
+  /** Menus by name: title, items, and the label of an `item --default`. */
+  private readonly menus = new Map<string, { title: string; items: MenuItem[]; flagged?: string }>();
   private at: At = { url: '', line: 0 };
 
   constructor(private readonly opts: RunOptions) {
@@ -459,7 +460,7 @@ class Run {
     const [label, ...text] = rest;
     if (opts.has('gap') || !label) return 0;
     m.items.push({ label, text: text.join(' ').trim() || label });
-    if (opts.has('default')) (m as { default?: string }).default = label;
+    if (opts.has('default')) m.flagged = label;
     return 0;
   }
 
@@ -478,14 +479,21 @@ class Run {
     const answer = this.opts.choices?.[this.choiceIndex];
     if (answer === undefined) {
       const timeout = Number(opts.get('timeout'));
-      const def = opts.get('default') ?? (m as { default?: string }).default;
+      const timed = Number.isSafeInteger(timeout) && timeout > 0;
+      // iPXE highlights the --default label (no match: the first item), else an `item --default`,
+      // else the first item; that is what boots unattended when a default or timeout is given.
+      const given = opts.get('default');
+      const first = m.items[0]?.label;
+      const highlighted =
+        given !== undefined ? (m.items.some((i) => i.label === given) ? given : first) : (m.flagged ?? first);
+      const def = given !== undefined || m.flagged !== undefined || timed ? highlighted : undefined;
       throw new Stop({
         kind: 'menu',
         menu: {
           title: m.title,
           items: [...m.items],
-          ...(def !== undefined && def !== '' ? { default: def } : {}),
-          ...(Number.isSafeInteger(timeout) && timeout > 0 ? { timeoutMs: timeout } : {}),
+          ...(def !== undefined ? { default: def } : {}),
+          ...(timed ? { timeoutMs: timeout } : {}),
         },
         at: this.at,
         setting,

@@ -434,3 +434,23 @@ describe('a netboot.xyz-shaped menu', () => {
     expect(why).toContain('Linux installs > Back: leads back to a menu already shown; no entry');
   });
 });
+
+describe('which item is the default (what iPXE highlights and boots unattended)', () => {
+  const defaults = async (choose: string, items = 'item a A\nitem b B') => {
+    const x = await exploreIpxe(URL0, enc(`#!ipxe\nmenu M\n${items}\n${choose}\nkernel k \${t}\nboot`), {
+      builtins: { lease },
+      fetchFile: () => Promise.reject(new Error('no fetch')),
+    });
+    return x.paths.filter((p) => p.isDefault).map((p) => p.choices.join('>'));
+  };
+  it.each([
+    ['choose --default b t', 'item a A\nitem b B', ['b']],
+    ['choose --default nomatch t', 'item a A\nitem b B', ['a']],
+    ['choose --timeout 5000 t', 'item --gap --\nitem a A\nitem b B', ['a']],
+    ['choose t', 'item a A\nitem --default b B', ['b']],
+    ['choose --default a t', 'item a A\nitem --default b B', ['a']],
+    ['choose t', 'item a A\nitem b B', []],
+  ])('%s with %j → %j', async (choose, items, want) => {
+    expect(await defaults(choose, items)).toEqual(want);
+  });
+});
