@@ -16,6 +16,10 @@ const RANK: Record<SourceEntry['origin']['source'], number> = {
   grub: 4,
   // A config that names the same program (a BLS `efi` or grub `chainloader` of bootmgfw.efi) says more.
   esp: 5,
+  // Network entries name files on `net:<iface>`, which no disk entry names: they never collide with disk ones.
+  pxelinux: 6,
+  ipxe: 7,
+  net: 8,
 };
 
 function ref(r: FileRef): string {

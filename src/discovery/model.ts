@@ -130,7 +130,8 @@ export interface DeviceReport {
 // ---------------------------------------------------------------- boot entries
 
 /** 'esp': the automatic entries for the EFI programs on an ESP (sources/esp.ts). */
-export type EntrySource = 'bls' | 'uki' | 'grub' | 'syslinux' | 'sprout' | 'esp';
+/** 'pxelinux', 'ipxe', 'net': network entries (src/net/entries.ts; docs/net-bootfiles.md §5). */
+export type EntrySource = 'bls' | 'uki' | 'grub' | 'syslinux' | 'sprout' | 'esp' | 'pxelinux' | 'ipxe' | 'net';
 
 /** A file on a discovered filesystem. */
 export interface FileRef {

@@ -78,6 +78,8 @@ export class NetError extends Error {
     readonly reason: string,
     /** Retrying cannot help (404, TFTP file not found, a certificate error, a hash mismatch). */
     readonly permanent = false,
+    /** The server answered that the file is not there (HTTP 404/410, TFTP error 1): a lookup moves on. */
+    readonly notFound = false,
   ) {
     super(`${subject}: ${reason}`);
     this.name = 'NetError';

@@ -33,7 +33,7 @@ export const PROBE_PATHS: readonly string[] = (() => {
 })();
 
 /** Extensions syslinux treats as non-Linux images (docs/grub-syslinux.md §B2 KERNEL). */
-const NON_LINUX_EXT: Record<string, string> = {
+export const NON_LINUX_EXT: Record<string, string> = {
   '.c32': 'COM32 module',
   '.0': 'PXE bootstrap program',
   '.bin': 'boot sector',
@@ -43,7 +43,7 @@ const NON_LINUX_EXT: Record<string, string> = {
   '.cbt': 'COMBOOT program',
   '.img': 'floppy image',
 };
-const EXPLICIT_TYPES: Record<string, string> = {
+export const EXPLICIT_TYPES: Record<string, string> = {
   boot: 'boot sector',
   bss: 'boot sector',
   pxe: 'PXE bootstrap program',

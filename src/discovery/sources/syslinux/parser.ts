@@ -42,7 +42,8 @@ export interface Label extends Where {
   fdtdir?: { readonly path: string } & Where;
   overlays?: { readonly paths: string[] } & Where;
   localboot?: Where;
-  ipappend?: Where;
+  /** IPAPPEND / SYSAPPEND bits (PXELINUX: what network facts go on the command line). */
+  ipappend?: { readonly bits: number } & Where;
   /** `MENU EXIT` / `MENU GOTO` inside the label: a menu navigation item, not a boot entry. */
   navigation?: boolean;
   /** Titles of the enclosing MENU BEGIN submenus, outermost first, joined by '>'. */
@@ -61,6 +62,10 @@ export interface ParsedConfig {
   ui?: { readonly value: string } & Where;
   /** Global APPEND (applies to labels without their own); '' after `APPEND -`. */
   globalAppend?: string;
+  /** Global IPAPPEND / SYSAPPEND bits (labels without their own use them). */
+  ipappend?: { readonly bits: number } & Where;
+  /** PXELINUX `PROXY` (the HTTP proxy for the files it names). */
+  proxy?: { readonly value: string } & Where;
   readonly diagnostics: Diagnostic[];
 }
 
@@ -95,7 +100,6 @@ const IGNORED = new Set([
   'f10',
   'f11',
   'f12',
-  'sysappend',
   'nohalt',
   'nerfdefault',
   'ldlinux',
@@ -173,10 +177,16 @@ function splitWord(s: string): [string, string] {
 }
 
 /** Parse `path` and everything it includes. Never throws for bad input. */
-export async function parseSyslinux(path: string, reader: ConfigReader, source = 'syslinux'): Promise<ParsedConfig> {
+export async function parseSyslinux(
+  path: string,
+  reader: ConfigReader,
+  source = 'syslinux',
+  /** Where relative names resolve (PXELINUX: the path prefix, not the config's directory). */
+  startCwd?: string,
+): Promise<ParsedConfig> {
   const diagnostics: Diagnostic[] = [];
   let file = path;
-  let cwd = dirname(path);
+  let cwd = startCwd ?? dirname(path);
   for (let restart = 0; ; restart++) {
     const cfg: ParsedConfig = { mainFile: file, cwd, labels: [], diagnostics };
     const st: State = { cfg, files: 0, lines: 0, stack: [], reader, inText: false, stopped: false, menus: [] };
@@ -342,7 +352,21 @@ async function directive(st: State, text: string, at: Where, depth: number, sour
       return;
     }
     case 'ipappend':
-      if (cur) cur.ipappend = at;
+    case 'sysappend': {
+      const bits = Number(args.split(/\s+/)[0]);
+      if (!Number.isSafeInteger(bits) || bits < 0) {
+        d.push(diag('warning', source, `${kw.toUpperCase()} ${JSON.stringify(args)} is not a number; ignored`, at));
+        return;
+      }
+      // SYSAPPEND bits add to IPAPPEND's (PXELINUX: both OR into one mask).
+      const old = (cur ? cur.ipappend : cfg.ipappend)?.bits ?? 0;
+      const v = { bits: kw === 'sysappend' ? old | bits : bits, ...at };
+      if (cur) cur.ipappend = v;
+      else cfg.ipappend = v;
+      return;
+    }
+    case 'proxy':
+      cfg.proxy = { value: args, ...at };
       return;
     case 'include': {
       const [f] = splitWord(args);

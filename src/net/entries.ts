@@ -1,0 +1,239 @@
+// Network entries (docs/net-bootfiles.md §5): from a lease to the menu. The boot file is
+// fetched and classified; a kernel or UKI is one entry, an iPXE script one entry per menu path,
+// a PXELINUX program (or options 209/210) the labels of the config the lookup finds. Files are
+// FileRefs on the interface's NetFileSystem, fetched when a plan reads them.
+
+import { diag, errorMessage, type Diagnostic } from '../discovery/diagnostics';
+import { statusOf, type BootTarget, type SourceEntry, type TimeoutSetting } from '../discovery/model';
+import { classifyBootFile, type BootFileKind } from './classify';
+import { exploreIpxe, type IpxeOutcome, type IpxePath } from './ipxe';
+import { NetFileSystem, netFsId } from './netfs';
+import { netOrigin, netRef, netTitle } from './netentry';
+import type { Smbios } from './facts';
+import { findPxelinuxConfig, pxelinuxEntries, pxelinuxPlace } from './pxelinux';
+import type { ProposedSettings } from '../discovery/sources/context';
+import type { Fetch, Lease } from './types';
+import { type UrlPolicy, resolveUrl, urlBasename, urlHost } from './url';
+
+export interface NetbootOptions {
+  /** Largest kernel, initrd or UKI (default 1 GiB). */
+  readonly maxFileBytes?: number;
+  /** Largest boot file (default: maxFileBytes; it is kept and booted, so it is fetched whole). */
+  readonly maxBootFileBytes?: number;
+  readonly smbios?: Smbios;
+  readonly policy?: UrlPolicy;
+  readonly signal?: AbortSignal;
+}
+
+export interface NetbootResult {
+  readonly entries: SourceEntry[];
+  readonly fs: NetFileSystem;
+  readonly diagnostics: Diagnostic[];
+  /** What the boot file was (absent when nothing could be fetched). */
+  readonly bootFile?: { readonly url: string; readonly kind: BootFileKind };
+  /** The entry the config names as its default. */
+  readonly defaultId?: string;
+  readonly timeout?: TimeoutSetting;
+  /** PXELINUX `PROXY`. */
+  readonly proxy?: string;
+  /** The default and timeout as a source proposes them to discovery (sources/context.ts). */
+  readonly settings?: ProposedSettings;
+}
+
+/** Build the network entries of one lease. Never throws: every failure is a diagnostic naming the URL. */
+export async function netbootEntries(lease: Lease, fetch: Fetch, opts: NetbootOptions = {}): Promise<NetbootResult> {
+  const r = await build(lease, fetch, opts);
+  if (r.defaultId === undefined && r.timeout === undefined) return r;
+  const from = `${netFsId(lease.iface)} ${r.entries[0]?.origin.file ?? lease.bootUrl ?? ''}`.trim();
+  const settings: ProposedSettings = {
+    kind: 'menu-config',
+    ...(r.defaultId !== undefined ? { defaultId: r.defaultId } : {}),
+    ...(r.timeout !== undefined ? { timeout: r.timeout } : {}),
+    from,
+  };
+  return { ...r, settings };
+}
+
+async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions): Promise<NetbootResult> {
+  const fsId = netFsId(lease.iface);
+  const fs = new NetFileSystem(fsId, fetch, {
+    maxBytes: opts.maxFileBytes ?? 1 << 30,
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const diagnostics: Diagnostic[] = [];
+  const err = (message: string, file?: string, line?: number) =>
+    diagnostics.push(diag('error', 'net', message, { fsId, device: lease.iface, file, line }));
+  try {
+    // Options 209/210 are for PXELINUX alone: with either, the config lookup is what the server asks for.
+    if (lease.pxeConfigFile || lease.pxePathPrefix) return { ...(await pxelinux(lease, fs, opts)), fs };
+    if (!lease.bootUrl) {
+      err(`the lease on ${lease.iface} names no boot file`);
+      return { entries: [], fs, diagnostics };
+    }
+    const url = resolveUrl(lease.bootUrl, undefined, opts.policy);
+    const fetched = await fs.fetchUrl(url, opts.maxBootFileBytes ?? opts.maxFileBytes ?? 1 << 30);
+    const kind = classifyBootFile(url, fetched.bytes);
+    const bootFile = { url, kind };
+    const host = urlHost(url);
+    const one = (target: BootTarget, what: string): NetbootResult => ({
+      entries: [
+        {
+          sourceId: `net:${fsId}:${url}`,
+          title: netTitle('Net', `${what} ${urlBasename(url)}`, host),
+          origin: netOrigin('net', lease.iface, url),
+          status: statusOf(target, undefined),
+          diagnostics: [],
+        },
+      ],
+      fs,
+      diagnostics,
+      bootFile,
+    });
+    switch (kind.kind) {
+      case 'bzimage':
+        return one({ kind: 'linux', kernel: netRef(lease.iface, url), initrds: [], cmdline: '' }, 'Linux');
+      case 'uki':
+        return one({ kind: 'uki', image: netRef(lease.iface, url), profile: 0, addons: [] }, 'UKI');
+      case 'efi':
+        return one({ kind: 'efi', image: netRef(lease.iface, url) }, `EFI (${kind.flavour})`);
+      case 'pxelinux':
+        return { ...(await pxelinux(lease, fs, opts)), fs, bootFile };
+      case 'ipxe-script':
+        return { ...(await ipxe(lease, fs, url, fetched.bytes, opts)), fs, bootFile };
+      case 'unknown':
+        err(`boot file ${url}: ${kind.reason}`, url);
+        return { entries: [], fs, diagnostics, bootFile };
+    }
+  } catch (e) {
+    err(errorMessage(e));
+    return { entries: [], fs, diagnostics };
+  }
+}
+
+type Part = Omit<NetbootResult, 'fs'>;
+
+async function pxelinux(lease: Lease, fs: NetFileSystem, opts: NetbootOptions): Promise<Part> {
+  const place = pxelinuxPlace(lease, opts.policy);
+  const o = {
+    ...(opts.smbios?.uuid ? { uuid: opts.smbios.uuid } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+  };
+  const found = await findPxelinuxConfig(place, lease, fs, o);
+  const r = await pxelinuxEntries(found, place, lease, fs, o);
+  const info = diag('info', 'pxelinux', `config ${found.url} (tried ${found.tried.length})`, {
+    fsId: fs.fsId,
+    device: lease.iface,
+    file: found.url,
+  });
+  return { ...r, diagnostics: [info, ...r.diagnostics] };
+}
+
+async function ipxe(
+  lease: Lease,
+  fs: NetFileSystem,
+  url: string,
+  bytes: Uint8Array,
+  opts: NetbootOptions,
+): Promise<Part> {
+  const x = await exploreIpxe(url, bytes, {
+    builtins: { lease, ...(opts.smbios ? { smbios: opts.smbios } : {}), scriptUrl: url },
+    fetchFile: async (u) => (await fs.fetchUrl(u)).bytes,
+    ...(opts.policy ? { policy: opts.policy } : {}),
+  });
+  const diagnostics: Diagnostic[] = [];
+  const entries: SourceEntry[] = [];
+  let defaultId: string | undefined;
+  const host = urlHost(url);
+  for (const p of x.paths) {
+    const e = ipxeEntry(lease, url, host, p, diagnostics);
+    if (!e) continue;
+    entries.push(e);
+    if (p.isDefault && p.choices.length > 0 && defaultId === undefined) defaultId = e.sourceId;
+  }
+  if (x.truncated)
+    diagnostics.push(
+      diag('warning', 'ipxe', `menus have more than ${x.paths.length} paths; the rest are not listed`, { file: url }),
+    );
+  return {
+    entries,
+    diagnostics,
+    ...(defaultId ? { defaultId } : {}),
+    ...(x.timeoutMs !== undefined
+      ? { timeout: { kind: 'seconds', seconds: Math.ceil(x.timeoutMs / 1000) } as const }
+      : {}),
+  };
+}
+
+/** One path of a script as an entry, or undefined for a path that boots nothing (exit, a loop). */
+function ipxeEntry(lease: Lease, url: string, host: string, p: IpxePath, ds: Diagnostic[]): SourceEntry | undefined {
+  const o: IpxeOutcome = p.outcome;
+  const fsId = netFsId(lease.iface);
+  const notes = p.notes.map((n) => diag('info', 'ipxe', n.message, { fsId, file: n.at.url, line: n.at.line }));
+  const label = p.texts.length ? p.texts.join(' > ') : urlBasename(url);
+  const where = o.kind === 'error' ? { url: o.error.url, line: o.error.line } : o.at;
+  const id = `ipxe:${fsId}:${url}${p.choices.length ? ':' + p.choices.join('>') : ''}`;
+  const entry = (target: BootTarget | undefined, reason?: string): SourceEntry => {
+    const d = reason ? [diag('error', 'ipxe', reason, { fsId, file: where.url, line: where.line })] : [];
+    return {
+      sourceId: id,
+      title: netTitle('iPXE', label, host),
+      origin: netOrigin('ipxe', lease.iface, where.url, where.line),
+      status: statusOf(target, reason),
+      diagnostics: [...notes, ...d],
+    };
+  };
+  const ref = (u: string) => netRef(lease.iface, u);
+  try {
+    switch (o.kind) {
+      case 'linux': {
+        // iPXE wraps an initrd that has arguments in a cpio header naming that path; tendril does not (yet).
+        const wrapped = o.initrds.find((i) => i.args !== '');
+        if (wrapped)
+          return entry(
+            undefined,
+            `${o.at.url}:${o.at.line}: initrd ${wrapped.url} names a destination (${wrapped.args}): iPXE's cpio wrapping is not supported`,
+          );
+        return entry({
+          kind: 'linux',
+          kernel: ref(o.kernel.url),
+          initrds: o.initrds.map((i) => ref(i.url)),
+          cmdline: o.kernel.args,
+        });
+      }
+      case 'uki':
+        return entry({
+          kind: 'uki',
+          image: ref(o.image.url),
+          profile: 0,
+          addons: [],
+          ...(o.image.args ? { cmdlineOverride: o.image.args } : {}),
+        });
+      case 'efi':
+        return entry({ kind: 'efi', image: ref(o.image.url), ...(o.image.args ? { options: o.image.args } : {}) });
+      case 'refused':
+        return entry(undefined, o.reason);
+      case 'error':
+        return entry(undefined, o.error.message);
+      case 'exit':
+      case 'end':
+      case 'menu':
+        ds.push(
+          diag(
+            'info',
+            'ipxe',
+            `${label}: ${p.loop ? 'leads back to a menu already shown' : o.kind === 'exit' ? 'exit: back to the menu' : 'the script ends without booting'}; no entry`,
+            {
+              fsId,
+              file: where.url,
+              line: where.line,
+            },
+          ),
+        );
+        return undefined;
+    }
+  } catch (e) {
+    // A URL no file path can stand for disables this path's entry, not the others.
+    return entry(undefined, errorMessage(e));
+  }
+}

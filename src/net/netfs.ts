@@ -1,0 +1,136 @@
+// A FileSystem over a Fetch (docs/net-bootfiles.md §5): network entries name their kernels and
+// initrds as FileRefs on `net:<iface>`, so planBoot and materialize read them through the same
+// interface as disk files. A path stands for one URL: '/<scheme>/<host[:port]><path>[?query]'.
+// There are no directories to list; a file is fetched whole on first open and kept.
+
+import {
+  type DirEntry,
+  type FileHandle,
+  type FileStat,
+  type FileSystem,
+  FsError,
+  normalizePath,
+} from '../discovery/fs/types';
+import { type Fetch, type Fetched, type FetchOptions, NetError } from './types';
+import { type UrlPolicy, resolveUrl } from './url';
+
+/** The FsId of the network files of one interface. */
+export function netFsId(iface: string): string {
+  return `net:${iface}`;
+}
+
+/** The path that stands for `url`; throws NetError for a URL no path can stand for exactly. */
+export function urlToPath(url: string): string {
+  const u = new URL(url);
+  const path = `/${u.protocol.slice(0, -1)}/${u.host}${u.pathname.startsWith('/') ? '' : '/'}${u.pathname}${u.search}`;
+  let clean: string;
+  try {
+    clean = normalizePath(path);
+  } catch (e) {
+    throw new NetError(url, `cannot name it as a file: ${(e as Error).message}`, true);
+  }
+  // Empty or dot segments would not survive normalisation: refuse rather than fetch another file.
+  if (pathToUrl(clean) !== u.href) throw new NetError(url, 'its path has empty or dot segments', true);
+  return clean;
+}
+
+/** The URL a path of a NetFileSystem stands for; throws FsError(ENOENT) when it stands for none. */
+export function pathToUrl(path: string): string {
+  const m = /^\/([a-z][a-z0-9+.-]*)\/([^/]+)(\/.*)?$/.exec(path);
+  if (!m) throw new FsError('ENOENT', path, 'not a network file path (/<scheme>/<host>/<path>)');
+  return `${m[1]}://${m[2]}${m[3] ?? '/'}`;
+}
+
+export interface NetFsOptions {
+  /** Largest file fetched through this filesystem (kernel, initrd, UKI). */
+  readonly maxBytes: number;
+  readonly policy?: UrlPolicy;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: FetchOptions['onProgress'];
+}
+
+function handleOver(bytes: Uint8Array): FileHandle {
+  return {
+    size: bytes.length,
+    read: async (position, length) => {
+      if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0)
+        throw new FsError('EINVAL', '(net file)', `bad read ${position}+${length}`);
+      return bytes.subarray(position, Math.min(bytes.length, position + length));
+    },
+    close: async () => {},
+  };
+}
+
+export class NetFileSystem implements FileSystem {
+  readonly type = 'net';
+  readonly caseInsensitive = false;
+  private readonly cache = new Map<string, Promise<Fetched>>();
+
+  constructor(
+    readonly fsId: string,
+    private readonly fetch: Fetch,
+    private readonly opts: NetFsOptions,
+  ) {}
+
+  /** Fetch `url` once (later calls share the result; a failure is not kept). Rejects with NetError. */
+  fetchUrl(url: string, maxBytes = this.opts.maxBytes): Promise<Fetched> {
+    resolveUrl(url, undefined, { ...this.opts.policy, allowDowngrade: true });
+    const hit = this.cache.get(url);
+    if (hit) return hit;
+    const p = this.fetch(url, {
+      maxBytes,
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
+    }).then((f) => {
+      if (f.bytes.length > maxBytes) throw new NetError(url, `${f.bytes.length} bytes > limit ${maxBytes}`, true);
+      return f;
+    });
+    this.cache.set(url, p);
+    p.catch(() => this.cache.delete(url));
+    return p;
+  }
+
+  /** What was fetched for `path`, if it was (for reports: the URL after redirects and the sha256). */
+  async fetched(path: string): Promise<Fetched | undefined> {
+    const hit = this.cache.get(pathToUrl(normalizePath(path)));
+    return hit ? hit.catch(() => undefined) : undefined;
+  }
+
+  private async get(path: string): Promise<Uint8Array> {
+    const p = normalizePath(path);
+    const url = pathToUrl(p);
+    try {
+      return (await this.fetchUrl(url)).bytes;
+    } catch (e) {
+      if (e instanceof FsError) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      const notFound = e instanceof NetError && e.notFound;
+      throw new FsError(notFound ? 'ENOENT' : 'EIO', p, `${url}: ${msg}`);
+    }
+  }
+
+  /** Fetches the file: over tftp and http that is the only honest way to know it is there. */
+  async stat(path: string): Promise<FileStat> {
+    const p = normalizePath(path);
+    if (!/^\/[^/]+\/[^/]+\/./.test(p)) return { kind: 'dir', size: 0 };
+    return { kind: 'file', size: (await this.get(p)).length };
+  }
+
+  lstat(path: string): Promise<FileStat> {
+    return this.stat(path);
+  }
+
+  async readdir(path: string): Promise<DirEntry[]> {
+    throw new FsError('EINVAL', normalizePath(path), 'tftp and http have no directory listing');
+  }
+
+  async open(path: string): Promise<FileHandle> {
+    const p = normalizePath(path);
+    if (!/^\/[^/]+\/[^/]+\/./.test(p)) throw new FsError('EISDIR', p, 'names a server, not a file');
+    return handleOver(await this.get(p));
+  }
+
+  async close(): Promise<void> {
+    this.cache.clear();
+  }
+}
