@@ -19,26 +19,45 @@ export function netFsId(iface: string): string {
   return `net:${iface}`;
 }
 
-/** The path that stands for `url`; throws NetError for a URL no path can stand for exactly. */
+/** Marks a path whose rest is one %-encoded component holding the URL's path and query. */
+const ESCAPED = '/%/';
+
+/**
+ * The path that stands for `url`: '/<scheme>/<host><path>[?query]' when that survives path
+ * normalisation, else '/<scheme>/<host>/%/<encodeURIComponent(path + query)>' (a URL with '//'
+ * or a trailing '/'), so every URL has exactly one path. Throws NetError only for a URL whose
+ * path would pass PATH_MAX.
+ */
 export function urlToPath(url: string): string {
   const u = new URL(url);
-  const path = `/${u.protocol.slice(0, -1)}/${u.host}${u.pathname.startsWith('/') ? '' : '/'}${u.pathname}${u.search}`;
-  let clean: string;
+  const base = `/${u.protocol.slice(0, -1)}/${u.host}`;
+  const origin = `${u.protocol}//${u.host}`;
+  // From the href, not pathname + search: 'http://h/?' keeps its empty query.
+  const rest = u.href.startsWith(origin) ? u.href.slice(origin.length) : `${u.pathname}${u.search}`;
   try {
-    clean = normalizePath(path);
+    if (!rest.startsWith(ESCAPED)) {
+      const plain = normalizePath(base + (rest.startsWith('/') ? '' : '/') + rest);
+      if (plain.length > base.length + 1 && pathToUrl(plain) === u.href) return plain;
+    }
+    const escaped = normalizePath(`${base}${ESCAPED}${encodeURIComponent(rest)}`);
+    if (pathToUrl(escaped) !== u.href) throw new Error(`${escaped} does not lead back to it`);
+    return escaped;
   } catch (e) {
     throw new NetError(url, `cannot name it as a file: ${(e as Error).message}`, true);
   }
-  // Empty or dot segments would not survive normalisation: refuse rather than fetch another file.
-  if (pathToUrl(clean) !== u.href) throw new NetError(url, 'its path has empty or dot segments', true);
-  return clean;
 }
 
 /** The URL a path of a NetFileSystem stands for; throws FsError(ENOENT) when it stands for none. */
 export function pathToUrl(path: string): string {
   const m = /^\/([a-z][a-z0-9+.-]*)\/([^/]+)(\/.*)?$/.exec(path);
   if (!m) throw new FsError('ENOENT', path, 'not a network file path (/<scheme>/<host>/<path>)');
-  return `${m[1]}://${m[2]}${m[3] ?? '/'}`;
+  const rest = m[3] ?? '/';
+  if (!rest.startsWith(ESCAPED)) return `${m[1]}://${m[2]}${rest}`;
+  try {
+    return `${m[1]}://${m[2]}${decodeURIComponent(rest.slice(ESCAPED.length))}`;
+  } catch {
+    throw new FsError('ENOENT', path, 'a bad %-escape in a network file path');
+  }
 }
 
 export interface NetFsOptions {

@@ -184,15 +184,26 @@ export async function pxelinuxEntries(
   fs: NetFileSystem,
   opts: { readonly uuid?: string; readonly policy?: UrlPolicy } = {},
 ): Promise<PxeResult> {
-  // The parser works on '/'-rooted paths: '/' stands for the prefix, the main file is named by its URL.
+  // The parser works on paths: they are the paths of the prefix's server, its working directory
+  // the prefix's directory, so relative, '/abs' and '../x' names resolve as URLs do. The main
+  // file is named by a sentinel; '::' names keep their PXELINUX meaning.
+  const pu = new URL(place.prefix);
+  // Not URL.origin: that is "null" for tftp (not a WHATWG special scheme).
+  const origin = `${pu.protocol}//${pu.host}`;
+  const cwd = new URL(dirUrl(place.prefix)).pathname;
   const urlOf = new Map<string, string>();
   const MAIN = '/\0main';
   urlOf.set(MAIN, found.url);
+  const toUrl = (p: string): string => {
+    const colons = p.indexOf('::');
+    if (colons >= 0) return resolvePxeName(p.slice(p.lastIndexOf('/', colons) + 1), place.prefix, opts.policy);
+    return resolveUrl(origin + p, place.prefix, opts.policy);
+  };
   const reader = async (p: string): Promise<ReadResult> => {
     if (p === MAIN) return { text: found.text };
     let url: string;
     try {
-      url = resolvePxeName(p.slice(1), place.prefix, opts.policy);
+      url = toUrl(p);
       urlOf.set(p, url);
     } catch (e) {
       return { error: errorMessage(e), missing: false };
@@ -203,9 +214,8 @@ export async function pxelinuxEntries(
       return { error: errorMessage(e), missing: e instanceof NetError && e.notFound };
     }
   };
-  const cfg = await parseSyslinux(MAIN, reader, SOURCE, '/');
-  const fileUrl = (f: string | undefined) =>
-    f === undefined ? undefined : (urlOf.get(f) ?? `${place.prefix}${f.slice(1)}`);
+  const cfg = await parseSyslinux(MAIN, reader, SOURCE, decodeURIComponentSafe(cwd));
+  const fileUrl = (f: string | undefined) => (f === undefined ? undefined : (urlOf.get(f) ?? `${origin}${f}`));
   const fsId = `net:${lease.iface}`;
   const relocate = (d: Diagnostic): Diagnostic =>
     diag(d.severity, d.source, d.message, { fsId, file: fileUrl(d.file), line: d.line });
@@ -336,4 +346,12 @@ function labelTarget(
     );
   const cmdline = [taken.cmdline, ...words].filter(Boolean).join(' ');
   return { kind: 'linux', kernel, initrds, cmdline };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

@@ -266,7 +266,7 @@ describe('URL resolution and confinement', () => {
       }),
     );
   });
-  it('resolvePxeName too; and every result that a path can name round-trips through the NetFileSystem path', () => {
+  it('resolvePxeName too; and every result round-trips through its NetFileSystem path', () => {
     fc.assert(
       fc.property(ref, base, (r, b) => {
         let out: string;
@@ -277,10 +277,14 @@ describe('URL resolution and confinement', () => {
           return;
         }
         expect(out).toMatch(PERMITTED);
-        try {
-          expect(pathToUrl(urlToPath(out))).toBe(out);
-        } catch (e) {
-          expect(e).toBeInstanceOf(NetError);
+        // Every URL has a path that leads back to it; only one whose escaped path passes PATH_MAX has none.
+        if (out.length < 1300) expect(pathToUrl(urlToPath(out))).toBe(out);
+        else {
+          try {
+            expect(pathToUrl(urlToPath(out))).toBe(out);
+          } catch (e) {
+            expect(e).toBeInstanceOf(NetError);
+          }
         }
       }),
     );

@@ -39,8 +39,18 @@ describe('paths stand for URLs', () => {
   ])('%s round-trips', (u) => {
     expect(pathToUrl(urlToPath(u))).toBe(u);
   });
-  it('a URL whose path has empty segments is refused instead of naming another file', () => {
-    expect(() => urlToPath('http://192.0.2.1/a//b')).toThrow(NetError);
+  it.each([
+    ['http://192.0.2.1/a//b', '/http/192.0.2.1/%/%2Fa%2F%2Fb'],
+    ['http://192.0.2.1/menu/', '/http/192.0.2.1/%/%2Fmenu%2F'],
+    ['http://192.0.2.1/', '/http/192.0.2.1/%/%2F'],
+    ['http://192.0.2.1/%/x', '/http/192.0.2.1/%/%2F%25%2Fx'],
+    ['tftp://192.0.2.1/boot/vmlinuz', '/tftp/192.0.2.1/boot/vmlinuz'],
+  ])('%s is named %s (an escaped component where the plain path would not lead back)', (u, p) => {
+    expect(urlToPath(u)).toBe(p);
+    expect(pathToUrl(p)).toBe(u);
+  });
+  it('a URL too long to name as a file is a NetError', () => {
+    expect(() => urlToPath(`http://192.0.2.1//${'%'.repeat(3000)}`)).toThrow(NetError);
   });
   it('stat fetches; a missing file is ENOENT naming the URL; readdir is refused honestly', async () => {
     const m = memFetch({ [`${B}k`]: 'abc' });

@@ -194,6 +194,29 @@ describe('config contents', () => {
       line: 1,
     });
   });
+  it('INCLUDE names resolve like file names: relative to the prefix, /abs and ../x on its server, ::x at the TFTP root', async () => {
+    const r = await run({
+      ...at('INCLUDE rel.cfg\nINCLUDE /abs.cfg\nINCLUDE ../up.cfg\nINCLUDE ::colon.cfg\n'),
+      [`${BASE}rel.cfg`]: 'LABEL rel\n KERNEL k\n',
+      'tftp://192.0.2.1/abs.cfg': 'LABEL abs\n KERNEL k\n',
+      'tftp://192.0.2.1/up.cfg': 'LABEL up\n KERNEL k\n',
+      'tftp://192.0.2.1/colon.cfg': 'LABEL colon\n KERNEL k\n',
+    });
+    expect(r.entries.map((e) => [e.title, e.origin.file])).toEqual([
+      ['PXE: rel (192.0.2.1)', `${BASE}rel.cfg`],
+      ['PXE: abs (192.0.2.1)', 'tftp://192.0.2.1/abs.cfg'],
+      ['PXE: up (192.0.2.1)', 'tftp://192.0.2.1/up.cfg'],
+      ['PXE: colon (192.0.2.1)', 'tftp://192.0.2.1/colon.cfg'],
+    ]);
+  });
+  it('a missing INCLUDE is noted naming its URL; the rest of the config still counts', async () => {
+    const r = await run(at('INCLUDE gone.cfg\nLABEL a\n KERNEL k\n'));
+    expect(r.entries.map((e) => e.title)).toEqual(['PXE: a (192.0.2.1)']);
+    expect(r.diagnostics.find((d) => d.message.includes('gone.cfg'))).toMatchObject({
+      file: `${BASE}pxelinux.cfg/default`,
+      line: 1,
+    });
+  });
   it('IPAPPEND 1 adds ip=, 2 adds BOOTIF=, 3 both; SYSAPPEND 4 adds SYSUUID; a global value applies to labels without one', async () => {
     const r = await run(
       at(
