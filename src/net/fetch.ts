@@ -35,7 +35,8 @@ export function memAvailable(path = '/proc/meminfo'): number | undefined {
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
-function checkMemory(url: string, total: number, cfg: FetchConfig): void {
+/** Refuses a download of `total` bytes that would leave less than the reserve free. */
+export function checkMemory(url: string, total: number, cfg: FetchConfig): void {
   const reserve = cfg.memReserveBytes ?? DEFAULT_RESERVE;
   if (reserve === 0) return;
   const avail = memAvailable(cfg.meminfoPath);

@@ -28,7 +28,8 @@ export function bypassesProxy(url: URL, noProxy: string): boolean {
     let e = raw.trim().toLowerCase();
     if (e === '') continue;
     if (e === '*') return true;
-    const m = /^(.*?)(?::(\d+))?$/.exec(e.replace(/^\[(.*)\]/, '$1'));
+    // `[v6]:port`, a bare IPv6 address (two or more colons: no port), or `host[:port]`.
+    const m = /^\[([^\]]*)\](?::(\d+))?$/.exec(e) ?? (e.split(':').length > 2 ? [e, e] : /^(.*?)(?::(\d+))?$/.exec(e));
     e = m?.[1] ?? e;
     if (m?.[2] !== undefined && m[2] !== port) continue;
     const domain = e.replace(/^\*?\./, '');
