@@ -36,6 +36,8 @@ commands:
   hash-password  print a salted scrypt hash for --password-hash / /etc/tendril/password-hash
   vm       run OVMF in a KVM virtual machine with disks passed through
            (--firmware FILE --disk DEV[,rw|,ro|,noboot]... [--memory 1G])
+  fetch    download a file over tftp/http/https as network boot does
+           (URL [--sha256 H] [-o FILE] [--ca FILE|system] [--max-bytes N])
   help     this text
 
 'tendril <command> --help' lists a command's options.
@@ -64,6 +66,7 @@ function commands(): Record<string, Command> {
     vm: async (a) => (await import('./vm/command')).runVmCommand(a),
     netboot: async (a) => (await import('./net/netboot-command')).runNetbootCommand(a),
     settings: async (a) => (await import('./settings/command')).runSettingsCommand(a),
+    fetch: async (a) => (await import('./net/fetch-command')).runFetchCommand(a),
     'hash-password': async (a) => {
       const parsed = commandArgs(HASH_PASSWORD_COMMAND, a);
       if ('exit' in parsed) return parsed.exit;

@@ -187,6 +187,18 @@ static napi_value memfd_create_fn(napi_env env, napi_callback_info info) {
   return tendril_number(env, fd);
 }
 
+// addSeals(fd, seals): fcntl(F_ADD_SEALS) on a memfd created with MFD_ALLOW_SEALING.
+static napi_value add_seals_fn(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int fd;
+  uint32_t seals;
+  if (!tendril_args_init(&a, env, info, "addSeals") || !tendril_arg_fd(&a, 0, "fd", &fd) ||
+      !tendril_arg_u32(&a, 1, "seals", &seals))
+    return NULL;
+  if (fcntl(fd, F_ADD_SEALS, (int)seals) != 0) return tendril_throw_errno(env, "fcntl(F_ADD_SEALS)", errno);
+  return tendril_undefined(env);
+}
+
 // blkRoSet(fd, on).
 static napi_value blk_ro_set_fn(napi_env env, napi_callback_info info) {
   tendril_args a;
@@ -228,6 +240,7 @@ void tendril_register_sys(napi_env env, napi_value exports) {
   tendril_export(env, exports, "umount2", umount2_fn);
   tendril_export(env, exports, "finitModule", finit_module_fn);
   tendril_export(env, exports, "memfdCreate", memfd_create_fn);
+  tendril_export(env, exports, "addSeals", add_seals_fn);
   tendril_export(env, exports, "blkRoSet", blk_ro_set_fn);
   tendril_export(env, exports, "blkGetSize64", blk_get_size64_fn);
   tendril_export(env, exports, "sync", sync_fn);
@@ -238,6 +251,11 @@ void tendril_register_sys(napi_env env, napi_value exports) {
   set_const(env, c, "REBOOT_RESTART", LINUX_REBOOT_CMD_RESTART);
   set_const(env, c, "KEXEC_FILE_NO_INITRAMFS", KEXEC_FILE_NO_INITRAMFS);
   set_const(env, c, "MFD_CLOEXEC", MFD_CLOEXEC);
+  set_const(env, c, "MFD_ALLOW_SEALING", MFD_ALLOW_SEALING);
+  set_const(env, c, "F_SEAL_SEAL", F_SEAL_SEAL);
+  set_const(env, c, "F_SEAL_SHRINK", F_SEAL_SHRINK);
+  set_const(env, c, "F_SEAL_GROW", F_SEAL_GROW);
+  set_const(env, c, "F_SEAL_WRITE", F_SEAL_WRITE);
   set_const(env, c, "MNT_DETACH", MNT_DETACH);
   napi_set_named_property(env, exports, "sysConstants", c);
 }

@@ -50,3 +50,31 @@ export function streamProgress(
     else if (final) out.write(`${line}\n`);
   };
 }
+
+/** `m:ss`, or `h:mm:ss` from an hour on; `-:--` when unknown. */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '-:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/**
+ * A download's line: the bar of formatProgress plus the time left, or, when the server did not
+ * announce a size, `label 12.3 MiB 4.5 MB/s`.
+ */
+export function formatTransferProgress(
+  s: { readonly label: string; readonly done: number; readonly total?: number | undefined; readonly elapsedMs: number },
+  width = 20,
+): string {
+  if (s.total === undefined) {
+    const rate = s.elapsedMs > 0 ? (s.done / 1e6 / (s.elapsedMs / 1000)).toFixed(1) : '-';
+    return `${s.label} ${mib(s.done)} MiB ${rate} MB/s`;
+  }
+  const bytesPerMs = s.elapsedMs > 0 ? s.done / s.elapsedMs : 0;
+  const left = Math.max(0, s.total - s.done);
+  const eta = left === 0 ? 0 : bytesPerMs > 0 ? left / bytesPerMs / 1000 : NaN;
+  return `${formatProgress({ label: s.label, done: s.done, total: s.total, elapsedMs: s.elapsedMs }, width)} ETA ${formatEta(eta)}`;
+}

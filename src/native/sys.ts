@@ -34,6 +34,7 @@ interface SysAddon {
   umount2(target: string, flags: number): void;
   finitModule(fd: number, params: string, flags: number): void;
   memfdCreate(name: string, flags: number): number;
+  addSeals(fd: number, seals: number): void;
   blkRoSet(fd: number, on: boolean): void;
   blkGetSize64(fd: number): number;
   sync(): void;
@@ -50,6 +51,9 @@ export type RebootCmd = keyof typeof REBOOT_CMD;
 export const KEXEC_FILE_NO_INITRAMFS = 0x4;
 export const KEXEC_ARCH_X86_64 = 62 << 16;
 export const MFD_CLOEXEC = 0x1;
+export const MFD_ALLOW_SEALING = 0x2;
+/** <linux/fcntl.h> F_SEAL_* bits for addSeals. */
+export const F_SEAL = { SEAL: 0x1, SHRINK: 0x2, GROW: 0x4, WRITE: 0x8 } as const;
 export const MNT_DETACH = 0x2;
 export const MS = {
   RDONLY: 0x1,
@@ -95,6 +99,11 @@ export function finitModule(fd: number, params = '', flags = 0): void {
 
 export function memfdCreate(name: string, flags = MFD_CLOEXEC): number {
   return sys().memfdCreate(name, flags);
+}
+
+/** fcntl(fd, F_ADD_SEALS, seals) on a memfd made with MFD_ALLOW_SEALING. */
+export function addSeals(fd: number, seals: number): void {
+  sys().addSeals(fd, seals);
 }
 
 export function blkRoSet(fd: number, on: boolean): void {

@@ -1,0 +1,125 @@
+// Where a transfer's bytes go: memory or a memfd, hashed as they arrive, with the size limit
+// checked against the announced size and while receiving. Transports (tftp, http) only call
+// expect/write/reset; HTTP's restart-from-zero after a refused resume is reset(). See
+// docs/net-transfer.md §4.
+
+import { createHash, type Hash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { NetError, type TransferProgress } from './types';
+
+export interface Sink {
+  /** Bytes received so far. */
+  readonly size: number;
+  /** The size the server announced (Content-Length, tsize); throws NetError above the limit. */
+  expect(total: number | undefined): void;
+  /** Throws NetError when the limit is crossed. */
+  write(chunk: Uint8Array): void;
+  /** Drop everything received: the transfer starts again from byte 0. */
+  reset(): void;
+}
+
+export interface SinkOptions {
+  readonly url: string;
+  readonly maxBytes: number;
+  readonly onProgress?: (p: TransferProgress) => void;
+  /** Called with the announced size before the first byte (the MemAvailable check). */
+  readonly onExpect?: (total: number) => void;
+}
+
+function sizeError(url: string, n: number, max: number, how: string): NetError {
+  return new NetError(url, `${how} ${n} bytes, more than the limit of ${max} bytes`, true);
+}
+
+/** Common bookkeeping: limit, hash, progress (at most every 100 ms, and at the end). */
+abstract class HashingSink implements Sink {
+  private hash: Hash = createHash('sha256');
+  private received = 0;
+  private total: number | undefined;
+  private readonly start = Date.now();
+  private lastReport = 0;
+
+  constructor(protected readonly o: SinkOptions) {}
+
+  get size(): number {
+    return this.received;
+  }
+
+  expect(total: number | undefined): void {
+    if (total === undefined) return;
+    if (total > this.o.maxBytes) throw sizeError(this.o.url, total, this.o.maxBytes, 'server announced');
+    this.total = total;
+    this.o.onExpect?.(total);
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.received + chunk.length > this.o.maxBytes)
+      throw sizeError(this.o.url, this.received + chunk.length, this.o.maxBytes, 'received');
+    this.store(chunk);
+    this.hash.update(chunk);
+    this.received += chunk.length;
+    const now = Date.now();
+    if (now - this.lastReport >= 100) {
+      this.lastReport = now;
+      this.report();
+    }
+  }
+
+  reset(): void {
+    this.hash = createHash('sha256');
+    this.received = 0;
+    this.clear();
+  }
+
+  report(): void {
+    const elapsedMs = Date.now() - this.start;
+    const p = { url: this.o.url, done: this.received, elapsedMs };
+    this.o.onProgress?.(this.total === undefined ? p : { ...p, total: this.total });
+  }
+
+  /** The hex digest; call once, at the end. */
+  digest(): string {
+    this.report();
+    return this.hash.digest('hex');
+  }
+
+  protected abstract store(chunk: Uint8Array): void;
+  protected abstract clear(): void;
+}
+
+export class MemorySink extends HashingSink {
+  private chunks: Uint8Array[] = [];
+
+  protected store(chunk: Uint8Array): void {
+    // Transports may reuse their buffers (dgram does not, but a copy is cheap next to the network).
+    this.chunks.push(Uint8Array.from(chunk));
+  }
+
+  protected clear(): void {
+    this.chunks = [];
+  }
+
+  bytes(): Uint8Array {
+    const out = Buffer.concat(this.chunks);
+    this.chunks = [out];
+    return out;
+  }
+}
+
+/** Appends to an open file (a memfd); reset truncates it. */
+export class FdSink extends HashingSink {
+  constructor(
+    o: SinkOptions,
+    private readonly fd: number,
+  ) {
+    super(o);
+  }
+
+  protected store(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off, this.size + off);
+  }
+
+  protected clear(): void {
+    fs.ftruncateSync(this.fd, 0);
+  }
+}
