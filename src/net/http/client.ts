@@ -214,7 +214,7 @@ export async function httpGet(url: URL, sink: Sink, opts: HttpOptions = {}): Pro
           return current.href;
         }
         const why = `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
-        throw new NetError(current.href, why, status >= 400 && status < 500);
+        throw new NetError(current.href, why, status >= 400 && status < 500, status === 404 || status === 410);
       } finally {
         res.resume();
         sock.destroy();

@@ -134,7 +134,8 @@ function attempt(t: Target, sink: Sink, opts: TftpOptions, withOptions: boolean)
       if (err) reject(err);
       else resolve();
     };
-    const fail = (reason: string, permanent = false): void => finish(new NetError(t.url, reason, permanent));
+    const fail = (reason: string, permanent = false, notFound = false): void =>
+      finish(new NetError(t.url, reason, permanent, notFound));
     const send = (b: Buffer, port = serverPort ?? t.port): void => {
       pending++;
       sock.send(b, port, t.address, (err) => {
@@ -217,7 +218,7 @@ function attempt(t: Target, sink: Sink, opts: TftpOptions, withOptions: boolean)
             return finish(
               new OptionsRefused(`${t.address} refused the options: ${describeError(p.code, p.message, t.address)}`),
             );
-          return fail(describeError(p.code, p.message, t.address), p.code === 1 || p.code === 2);
+          return fail(describeError(p.code, p.message, t.address), p.code === 1 || p.code === 2, p.code === 1);
         case 'OACK': {
           if (!first || !withOptions) return; // a duplicate OACK: our ACK 0 went missing, the timer resends it
           const o = acceptOack(p.options, asked, t.url);
