@@ -33,41 +33,80 @@ export interface Acquired {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const MAX_CARRIER_WAIT_MS = 10_000;
+const NIC_SCAN_MS = 100;
 
 export async function acquireLeases(o: AcquireOptions = {}): Promise<Acquired> {
-  const errors: NetError[] = [];
-  const nics: NicInfo[] = [];
-  if (o.ifaces && o.ifaces.length > 0)
-    for (const name of o.ifaces) {
-      try {
-        nics.push(...listNics([name]));
-      } catch (e) {
-        errors.push(asNetError(name, e));
-      }
-    }
-  else nics.push(...listNics());
-  if (nics.length === 0 && errors.length === 0) {
-    const missing = nicsWithoutNetdev();
-    errors.push(new NetError('network', `no Ethernet interface${missing.length ? `: ${missing.join('; ')}` : ''}`));
-  }
-  const uuid = readSystemUuid();
+  const t0 = Date.now();
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const results = await Promise.allSettled(
-    nics.map((nic) => leaseOn(nic, planFor(nic, nics, o.plan), o, timeoutMs, uuid, (e) => errors.push(e))),
-  );
+  // NICs that appear within the carrier wait (a driver still loading, a cable-side USB NIC) are
+  // picked up too: named ones are waited for, and the default set is rescanned while it runs.
+  const appearBy = t0 + Math.min(MAX_CARRIER_WAIT_MS, timeoutMs);
+  const uuid = readSystemUuid();
+  const errors: NetError[] = [];
   const leases: Lease[] = [];
-  results.forEach((r, i) => {
-    if (r.status === 'rejected') errors.push(asNetError(nics[i]!.name, r.reason));
-    else if (r.value) leases.push(r.value);
-  });
+  const started: NicInfo[] = [];
+  const running = new Set<Promise<void>>();
+  const start = (nic: NicInfo) => {
+    started.push(nic);
+    const task = leaseOn(nic, planFor(nic, started, o.plan), o, timeoutMs, uuid, (e) => errors.push(e)).then(
+      (l) => void (l && leases.push(l)),
+      (e: unknown) => void errors.push(asNetError(nic.name, e)),
+    );
+    running.add(task);
+    void task.finally(() => running.delete(task));
+  };
+  const named = o.ifaces ?? [];
+  const waiting = new Set(named);
+  const announced = new Set<string>();
+  for (;;) {
+    if (named.length > 0)
+      for (const name of waiting) {
+        let nic: NicInfo | undefined;
+        try {
+          nic = listNics([name])[0];
+        } catch (e) {
+          // Missing for now: wait for it; anything else (not Ethernet, a bad name) is final.
+          if (e instanceof NetError && e.reason === 'no such network interface') {
+            if (!announced.has(name)) o.log?.(`${name}: waiting for the interface to appear`);
+            announced.add(name);
+            continue;
+          }
+          errors.push(asNetError(name, e));
+        }
+        waiting.delete(name);
+        if (nic) start(nic);
+      }
+    else for (const nic of listNics()) if (!started.some((n) => n.name === nic.name)) start(nic);
+    const done = named.length > 0 ? waiting.size === 0 : started.length > 0 && running.size === 0;
+    if (done || Date.now() >= appearBy || o.signal?.aborted) break;
+    await new Promise((r) => setTimeout(r, NIC_SCAN_MS));
+  }
+  const waited = `${Math.round((Date.now() - t0) / 1000)} s`;
+  for (const name of waiting) errors.push(new NetError(name, `no such network interface (waited ${waited})`));
+  if (named.length === 0 && started.length === 0) {
+    const missing = nicsWithoutNetdev();
+    errors.push(
+      new NetError(
+        'network',
+        `no Ethernet interface after ${waited}${missing.length ? `: ${missing.join('; ')}` : ''}`,
+      ),
+    );
+  }
+  while (running.size > 0) await Promise.all(running);
   if (o.resolvConf !== undefined && o.configure !== false) {
     const first = leases.find((l) => l.dns.length > 0);
     if (first) await applyLease(first, { resolvConf: o.resolvConf, dnsOnly: true });
   }
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  leases.sort((a, b) => byName(a.iface, b.iface));
+  errors.sort((a, b) => byName(a.subject, b.subject));
   return { leases, errors };
 }
 
-/** The plan for one NIC: the `ip=` naming it; one naming no interface (a static one: the first NIC only); else DHCP. */
+/**
+ * The plan for one NIC: the `ip=` naming it; else one naming no interface (a static one only for
+ * the first NIC started, `all[0]`); else DHCP.
+ */
 export function planFor(
   nic: Pick<NicInfo, 'name'>,
   all: readonly Pick<NicInfo, 'name'>[],

@@ -196,7 +196,7 @@ class Exchange {
   }
 }
 
-/** A proxyDHCP offer: no address, PXEClient in option 60 (PXE spec §2.2.5). */
+/** A proxyDHCP offer: no address, PXEClient in option 60, as the PXE specification defines it. */
 function isProxyOffer(p: Dhcp4Packet): boolean {
   return optText(p.options, OPT.VENDOR_CLASS)?.startsWith('PXEClient') === true;
 }

@@ -1,7 +1,8 @@
-// PXE boot server request to a proxyDHCP server on port 4011 (PXE spec §2.2.5–2.2.6): when a
-// proxy offered PXE service without naming a boot file, the client asks it again, unicast from
-// its new address, and the ACK names the file. Plain `dgram`: the address is configured by now,
-// so routing (also to a proxy behind a router) is the kernel's. docs/net-dhcp.md §3.
+// The PXE boot server request to a proxyDHCP server on port 4011 (the PXE specification's boot
+// server discovery): when a proxy offered PXE service without naming a boot file, the client asks
+// it again, unicast from its new address, and the ACK names the file. Plain `dgram`: the address
+// is configured by now, so routing (also to a proxy behind a router) is the kernel's.
+// docs/net-dhcp.md §3.
 
 import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';

@@ -382,11 +382,46 @@ describe('tendril netboot in network namespaces', () => {
     expect(plog).toContain('bootfile name: bootx64.efi');
   });
 
+  it('a named NIC that appears after the start is waited for and gets its lease', async () => {
+    // c6 is created once netboot says it is waiting; its peer joins the bridge of A and B.
+    const child = spawn(
+      IPROUTE2,
+      [
+        'netns',
+        'exec',
+        C,
+        process.execPath,
+        path.join(ROOT, 'bin', 'tendril.js'),
+        'netboot',
+        '--json',
+        '--verbose',
+      ].concat(['--iface', 'c6', '--timeout', '15']),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    await waitFor('netboot to wait for c6', () => err.includes('c6: waiting for the interface to appear'));
+    sh(['ip', '-n', S, 'link', 'add', 'v6', 'type', 'veth', 'peer', 'name', 'c6', 'netns', C]);
+    sh(['ip', '-n', S, 'link', 'set', 'v6', 'master', 'br0']);
+    sh(['ip', '-n', S, 'link', 'set', 'v6', 'up']);
+    expect(await exited).toBe(0);
+    const json = JSON.parse(out) as Out['json'];
+    expect(json.errors).toEqual([]);
+    expect(json.leases[0]).toMatchObject({ iface: 'c6', server: '192.0.2.3', bootUrl: 'tftp://192.0.2.3/pxelinux.0' });
+  });
+
   it('an unknown interface is an error naming it', () => {
     const r = netboot(['--json', '--iface', 'nosuch0', '--timeout', '2']);
     expect(r.code).toBe(1);
     expect(r.json.errors).toEqual([
-      { iface: 'nosuch0', reason: 'no such network interface', message: 'nosuch0: no such network interface' },
+      {
+        iface: 'nosuch0',
+        reason: 'no such network interface (waited 2 s)',
+        message: 'nosuch0: no such network interface (waited 2 s)',
+      },
     ]);
   });
 });
