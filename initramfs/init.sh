@@ -23,7 +23,8 @@ case "$(cat /sys/class/tty/console/active 2>/dev/null)" in *ttyS*|*ttyAMA*|*hvc*
 
 stage() { [ -z "$TENDRIL_STAGES" ] || { read -r up _ </proc/uptime; echo "tendril-stage $1 $up"; }; }
 
-# Kernel command-line knobs: tendril.mode=menu|boot|shell, tendril.timeout=N, tendril.debug
+# Kernel command-line knobs: tendril.mode=menu|boot|netboot|shell, tendril.timeout=N, tendril.debug
+# (tendril.net=... and the other settings keys are read by tendril itself: README "Settings")
 mode=auto timeout= debug= deadline= bench=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
@@ -104,6 +105,8 @@ run_tendril() {
   [ -n "$deadline" ] && bd="--device-deadline $deadline" && md="--deadline $deadline"
   case "$mode" in
     boot) node /tendril.js boot --default $t $bd ;;
+    # Network boot only: the lease's boot file, its default entry, kexec.
+    netboot) node /tendril.js netboot ;;
     shell) return 0 ;;
     *)
       # Under /init tendril is not PID 1: --no-quit keeps `q` from leaving the menu and

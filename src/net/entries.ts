@@ -12,7 +12,7 @@ import { netOrigin, netRef, netTitle } from './netentry';
 import type { Smbios } from './facts';
 import { findPxelinuxConfig, pxelinuxEntries, pxelinuxPlace } from './pxelinux';
 import type { ProposedSettings } from '../discovery/sources/context';
-import type { Fetch, Lease } from './types';
+import type { Fetch, FetchOptions, Lease } from './types';
 import { type UrlPolicy, resolveUrl, urlBasename, urlHost } from './url';
 
 export interface NetbootOptions {
@@ -23,6 +23,8 @@ export interface NetbootOptions {
   readonly smbios?: Smbios;
   readonly policy?: UrlPolicy;
   readonly signal?: AbortSignal;
+  /** Progress of every download through the interface's filesystem (kernels, initrds). */
+  readonly onProgress?: FetchOptions['onProgress'];
 }
 
 export interface NetbootResult {
@@ -60,6 +62,7 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions): Promise<
     maxBytes: opts.maxFileBytes ?? 1 << 30,
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
   const diagnostics: Diagnostic[] = [];
   const err = (message: string, file?: string, line?: number) =>

@@ -1,6 +1,9 @@
 // Small facts about the client the boot-file readers share: SMBIOS strings (pxelinux's UUID file,
 // iPXE's settings) and IPv4 address arithmetic.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 /** SMBIOS facts some lookups use (pxelinux's UUID file, iPXE's settings). */
 export interface Smbios {
   /** Lower-case dashed, as /sys/class/dmi/id/product_uuid shows it. */
@@ -10,6 +13,28 @@ export interface Smbios {
   readonly serial?: string;
   readonly asset?: string;
   readonly version?: string;
+}
+
+/** The SMBIOS strings the kernel exports (absent ones, and unreadable ones, left out). */
+export function readSmbios(dir = '/sys/class/dmi/id'): Smbios {
+  const read = (f: string): string | undefined => {
+    try {
+      const v = fs.readFileSync(path.join(dir, f), 'utf8').trim();
+      return v === '' ? undefined : v;
+    } catch {
+      return undefined;
+    }
+  };
+  const uuid = read('product_uuid')?.toLowerCase();
+  const fields = {
+    uuid: uuid !== undefined && /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(uuid) ? uuid : undefined,
+    manufacturer: read('sys_vendor'),
+    product: read('product_name'),
+    serial: read('product_serial'),
+    asset: read('chassis_asset_tag'),
+    version: read('product_version'),
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Smbios;
 }
 
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;

@@ -49,7 +49,7 @@ export const FETCH_COMMAND: CommandSpec<typeof FETCH_OPTIONS, FetchArgs> = {
 };
 
 /** Progress on stderr: a live `\r` line on a terminal, a line every 10 % (or 8 MiB) otherwise. */
-function progressPrinter(err: NodeJS.WriteStream): (p: TransferProgress) => void {
+export function progressPrinter(err: NodeJS.WriteStream): (p: TransferProgress) => void {
   let lastLogged = 0;
   return (p) => {
     const line = printable(

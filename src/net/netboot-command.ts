@@ -1,28 +1,43 @@
-// `tendril netboot [--dry-run] [--json] [--verbose] [--iface IF]... [--identity ID] [--timeout S] [--ip IP]
-// [--nameserver ADDR]... [--resolv-conf FILE]`: the lease stage of network boot. Brings the NICs
-// up, gets and configures one lease per NIC, prints them (with --json an object with `leases` and
-// `errors`, each error naming its interface). Exit 0 with at least one lease, 1 otherwise, 2 on
-// bad usage. The boot-file stage comes later; --dry-run will then stop before kexec.
-// docs/net-dhcp.md §5.
+// `tendril netboot [--dry-run] [--json] [--leases-only] [--entry ID] ...`: network boot without the
+// menu. The lease stage brings the NICs up and gets one lease per NIC (DHCPv4, or manual ip=;
+// docs/net-dhcp.md §5); the boot stage turns each lease's boot file into entries (boot.ts,
+// docs/net-bootfiles.md) and boots the default one (or --entry) through the same dispatch as a
+// disk entry, falling through to the next bootable one; --dry-run prints the plan instead.
+// Settings (README "Settings"): net.mode, net.identity, net.timeout, net.ca, net.proxy.
 
+import * as fs from 'node:fs';
+import { bootEntries, candidates } from '../boot/command';
+import { consolesFromProcCmdline } from '../kexec/cmdline';
+import { printable } from '../util/printable';
+import { loadSettings } from '../settings/load';
+import type { NetSettings } from '../settings/schema';
 import { acquireLeases } from './acquire';
+import { netMenu, type NetMenu } from './boot';
+import { readSmbios } from './facts';
+import { createFetch } from './fetch';
+import { progressPrinter } from './fetch-command';
 import { IDENTITIES } from './dhcp4/identity';
 import { parseIpArg, type IpPlan } from './manual';
 import { NetError, type Identity, type Lease } from './types';
 import { ArgError, choice, commandArgs, type CommandSpec, custom, flag, num, text } from '../util/args';
 
 export const NETBOOT_OPTIONS = {
-  dryRun: flag({ help: 'get and configure leases, but boot nothing' }),
-  json: flag({ help: 'print {"leases": [...], "errors": [...]} as JSON' }),
+  dryRun: flag({ help: 'print the boot plan (files, sizes, sha256, command line) instead of booting' }),
+  json: flag({ help: 'print {"leases", "errors", "entries", "defaultId", "diagnostics"} as JSON (boots nothing)' }),
+  leasesOnly: flag({ help: 'stop after the lease stage' }),
+  entry: text({ metavar: 'ID', help: 'boot this network entry instead of the default' }),
   verbose: flag({ help: 'log each DHCP message received on stderr' }),
   iface: text({ metavar: 'IF', repeat: true, help: 'use this interface (default: every Ethernet NIC with a device)' }),
-  identity: choice({ values: IDENTITIES, help: 'the DHCP client identity (option 60/77/93), default pxe' }),
+  identity: choice({
+    values: IDENTITIES,
+    help: 'the DHCP client identity (option 60/77/93), default net.identity (pxe)',
+  }),
   timeout: num({
     metavar: 'S',
     min: 1,
     max: 600,
     unit: 'seconds',
-    help: 'per-NIC deadline for carrier and lease, default 60',
+    help: 'per-NIC deadline for carrier and lease, default net.timeout (60)',
   }),
   ip: custom({
     metavar: 'IP',
@@ -49,11 +64,16 @@ export const NETBOOT_OPTIONS = {
 };
 
 export interface NetbootArgs {
+  readonly dryRun: boolean;
   readonly json: boolean;
+  readonly leasesOnly: boolean;
+  readonly entry?: string;
   readonly verbose: boolean;
   readonly ifaces: readonly string[];
-  readonly identity: Identity;
-  readonly timeoutMs: number;
+  /** Absent: the settings' net.identity. */
+  readonly identity?: Identity;
+  /** Absent: the settings' net.timeout. */
+  readonly timeoutMs?: number;
   readonly ips: readonly IpPlan[];
   readonly nameservers: readonly string[];
   readonly resolvConf?: string;
@@ -62,16 +82,21 @@ export interface NetbootArgs {
 export const NETBOOT_COMMAND: CommandSpec<typeof NETBOOT_OPTIONS, NetbootArgs> = {
   name: 'netboot',
   synopsis:
-    '[--dry-run] [--json] [--verbose] [--iface IF]... [--identity pxe|http|ipxe|tendril] [--timeout S] [--ip IP] [--nameserver ADDR]... [--resolv-conf FILE]',
-  summary: 'Bring up the network and get a lease on every NIC (DHCPv4 or manual ip=); print the leases.',
+    '[--dry-run] [--json] [--leases-only] [--entry ID] [--verbose] [--iface IF]... [--identity pxe|http|ipxe|tendril] [--timeout S] [--ip IP] [--nameserver ADDR]... [--resolv-conf FILE]',
+  summary: "Boot from the network: a lease on every NIC (DHCPv4 or manual ip=), the boot file's entries, kexec.",
   options: NETBOOT_OPTIONS,
-  notes: ['Exit status: 0 with at least one lease, 1 with none, 2 on bad usage.'],
+  notes: [
+    'Exit status: 0 with at least one lease (--leases-only, --json) or a plan (--dry-run); 1 otherwise; 2 on bad usage.',
+  ],
   build: (p) => ({
+    dryRun: p.opts.dryRun,
     json: p.opts.json,
+    leasesOnly: p.opts.leasesOnly,
+    ...(p.opts.entry !== undefined ? { entry: p.opts.entry } : {}),
     verbose: p.opts.verbose,
     ifaces: p.opts.iface,
-    identity: p.opts.identity ?? 'pxe',
-    timeoutMs: (p.opts.timeout ?? 60) * 1000,
+    ...(p.opts.identity !== undefined ? { identity: p.opts.identity } : {}),
+    ...(p.opts.timeout !== undefined ? { timeoutMs: p.opts.timeout * 1000 } : {}),
     ips: p.opts.ip ? [p.opts.ip] : [],
     nameservers: p.opts.nameserver,
     ...(p.opts.resolvConf !== undefined ? { resolvConf: p.opts.resolvConf } : {}),
@@ -84,26 +109,110 @@ export async function runNetbootCommand(argv: string[]): Promise<number> {
   return runParsed(parsed.args);
 }
 
+function ownConsoles(): string[] {
+  try {
+    return consolesFromProcCmdline(fs.readFileSync('/proc/cmdline', 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** The command line's choices over the settings' (README "Settings", the [net] table). */
+function ipPlans(a: NetbootArgs, net: NetSettings): IpPlan[] | NetError {
+  if (a.ips.length || net.mode.kind !== 'ip') return [...a.ips];
+  try {
+    return [parseIpArg(net.mode.spec)];
+  } catch (e) {
+    return e instanceof NetError ? e : new NetError('net.mode', String(e));
+  }
+}
+
 async function runParsed(a: NetbootArgs): Promise<number> {
+  const say = (line: string): void => void process.stderr.write(`tendril netboot: ${printable(line)}\n`);
+  const { settings, problems } = loadSettings();
+  for (const p of problems) say(`settings: ${p}`);
+  const net = settings.net;
+  // An explicit interface or ip= on the command line is a request; net.mode=off only stops the
+  // automatic use.
+  if (net.mode.kind === 'off' && !a.ifaces.length && !a.ips.length) {
+    say('network boot is off (net.mode / tendril.net=off)');
+    return 1;
+  }
+  const ips = ipPlans(a, net);
+  if (ips instanceof NetError) {
+    say(`settings: ${ips.message}`);
+    return 1;
+  }
   const { leases, errors } = await acquireLeases({
     ifaces: a.ifaces,
-    identity: a.identity,
-    timeoutMs: a.timeoutMs,
-    plan: { ips: a.ips, nameservers: a.nameservers },
+    identity: a.identity ?? net.identity,
+    timeoutMs: a.timeoutMs ?? net.timeout * 1000,
+    plan: { ips, nameservers: a.nameservers },
     ...(a.resolvConf !== undefined ? { resolvConf: a.resolvConf } : {}),
-    ...(a.verbose ? { log: (line: string) => process.stderr.write(`tendril netboot: ${line}\n`) } : {}),
+    ...(a.verbose ? { log: say } : {}),
   });
-  if (a.json) {
-    const out = {
-      leases,
-      errors: errors.map((e) => ({ iface: e.subject, reason: e.reason, message: e.message })),
-    };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  } else {
-    for (const l of leases) process.stdout.write(describeLease(l) + '\n');
-    for (const e of errors) process.stderr.write(`tendril netboot: ${e.message}\n`);
+  const errorsJson = errors.map((e) => ({ iface: e.subject, reason: e.reason, message: e.message }));
+  if (a.leasesOnly || leases.length === 0) {
+    if (a.json) process.stdout.write(JSON.stringify({ leases, errors: errorsJson }, null, 2) + '\n');
+    else {
+      for (const l of leases) process.stdout.write(describeLease(l) + '\n');
+      for (const e of errors) say(e.message);
+    }
+    return leases.length > 0 ? 0 : 1;
   }
-  return leases.length > 0 ? 0 : 1;
+  if (!a.json) {
+    for (const l of leases) process.stdout.write(describeLease(l) + '\n');
+    for (const e of errors) say(e.message);
+  }
+
+  const progress = progressPrinter(process.stderr);
+  const fetch = createFetch({
+    http: {
+      ca: net.ca.kind === 'system' ? 'system' : net.ca.path,
+      ...(net.proxy !== undefined ? { proxy: net.proxy } : {}),
+      ...(net.noProxy !== undefined ? { noProxy: net.noProxy } : {}),
+    },
+    ...(a.verbose ? { onInfo: say } : {}),
+  });
+  const menu = await netMenu(leases, fetch, { smbios: readSmbios(), onProgress: progress });
+  if (a.json) {
+    process.stdout.write(JSON.stringify(menuJson(leases, errorsJson, menu), null, 2) + '\n');
+    return menu.entries.length > 0 ? 0 : 1;
+  }
+  for (const d of menu.diagnostics) if (d.severity !== 'info') say(d.message);
+  for (const e of menu.entries)
+    process.stdout.write(
+      `  ${printable(e.id)}  ${printable(e.displayTitle)}${e.default ? '  (default)' : ''}${e.status.ok ? '' : `  [cannot boot: ${printable(e.status.reason)}]`}\n`,
+    );
+  const first = a.entry ?? menu.settings.defaultId;
+  if (!first) {
+    say(`nothing to boot: ${menu.entries.length} network entries (${menu.settings.defaultReason})`);
+    return 1;
+  }
+  const list = candidates(menu.entries, first, a.entry === undefined);
+  if (typeof list === 'string') {
+    say(list);
+    return 1;
+  }
+  return bootEntries(list, { lookup: (id) => menu.fs(id), devices: [], kexec: { ownConsoles: ownConsoles() } }, a.dryRun);
+}
+
+function menuJson(leases: readonly Lease[], errors: readonly unknown[], m: NetMenu) {
+  return {
+    leases,
+    errors,
+    bootFiles: m.sources.map((s) => ({ iface: s.lease.iface, ...(s.bootFile ?? {}) })),
+    entries: m.entries.map((e) => ({
+      id: e.id,
+      title: e.displayTitle,
+      source: e.origin.source,
+      file: e.origin.file,
+      default: e.default,
+      ...(e.status.ok ? { target: e.status.target } : { reason: e.status.reason }),
+    })),
+    defaultId: m.settings.defaultId ?? null,
+    diagnostics: m.diagnostics.map((d) => ({ severity: d.severity, message: d.message })),
+  };
 }
 
 export function describeLease(l: Lease): string {

@@ -1,0 +1,103 @@
+// End to end over QEMU's own network (slirp, no host network: `restrict=on`): the product
+// initramfs with tendril.mode=netboot brings up virtio-net, gets a DHCPv4 lease with tendril's
+// raw-socket client, follows the boot file (pxelinux.0) to pxelinux.cfg/ over TFTP, takes the
+// config the PXELINUX lookup order prefers (UUID, then 01-<MAC>, then hex IP prefixes, then
+// default), and kexecs the kernel and initrds that config names. The target prints its command
+// line: which config won, and IPAPPEND's BOOTIF=.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostKernel } from '../../initramfs/host';
+import { LOG_DIR, productInitramfs, runQemu, targetInitrds, targetReport, type QemuRun } from '../fixtures/boot';
+
+const MAC = '52:54:00:12:34:56';
+const UUID = '5a2f6d3c-1b4e-4c8a-9f00-0123456789ab';
+// slirp's first lease: 10.0.2.15 = 0A00020F.
+const HEX_PREFIX = '0A0002';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-netboot-e2e-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function label(name: string, ipappend = ''): string {
+  return [
+    `DEFAULT ${name}`,
+    `LABEL ${name}`,
+    '  KERNEL vmlinuz',
+    '  INITRD initrd-main.img,initrd-second.img',
+    `  APPEND tendril.test=pxe-${name} quiet`,
+    ...(ipappend ? [`  IPAPPEND ${ipappend}`] : []),
+    '',
+  ].join('\n');
+}
+
+/** A TFTP root: the NBP name the lease points at, the kernel and initrds, and the configs. */
+function tftpRoot(name: string, configs: Record<string, string>): string {
+  const root = path.join(dir, name);
+  fs.mkdirSync(path.join(root, 'pxelinux.cfg'), { recursive: true });
+  // Only its name matters to tendril (it never runs a BIOS NBP): it means "read pxelinux.cfg/".
+  fs.writeFileSync(path.join(root, 'pxelinux.0'), 'not a real NBP\n');
+  fs.copyFileSync(hostKernel().vmlinuz, path.join(root, 'vmlinuz'));
+  const t = targetInitrds();
+  fs.writeFileSync(path.join(root, 'initrd-main.img'), t.main);
+  fs.writeFileSync(path.join(root, 'initrd-second.img'), t.second);
+  for (const [f, text] of Object.entries(configs)) fs.writeFileSync(path.join(root, 'pxelinux.cfg', f), text);
+  return root;
+}
+
+function netboot(name: string, root: string, extra: string[] = []): Promise<QemuRun> {
+  return runQemu({
+    kernel: hostKernel().vmlinuz,
+    initrd: productInitramfs(),
+    append: 'console=ttyS0 quiet tendril.mode=netboot',
+    disks: [],
+    timeoutMs: 300_000,
+    until: /TARGET-DONE/,
+    logFile: path.join(LOG_DIR, `${name}.log`),
+    extra: [
+      ...['-netdev', `user,id=n0,restrict=on,ipv4=on,ipv6=off,tftp=${root},bootfile=pxelinux.0`],
+      ...['-device', `virtio-net-pci,netdev=n0,mac=${MAC}`],
+      ...extra,
+    ],
+  });
+}
+
+const runs: Record<string, QemuRun> = {};
+
+beforeAll(async () => {
+  const all = {
+    default: label('default'),
+    [HEX_PREFIX]: label('hexip'),
+    [`01-${MAC.replace(/:/g, '-')}`]: label('mac', '2'),
+  };
+  // Sequential: two TCG guests at once would only share the same two cores.
+  runs.mac = await netboot('netboot-mac', tftpRoot('mac', all));
+  runs.uuid = await netboot('netboot-uuid', tftpRoot('uuid', { ...all, [UUID]: label('uuid') }), ['-uuid', UUID]);
+  runs.hexip = await netboot(
+    'netboot-hexip',
+    tftpRoot('hexip', { default: label('default'), [HEX_PREFIX]: label('hexip') }),
+  );
+}, 1_000_000);
+
+describe('network boot over slirp: DHCP, TFTP, pxelinux lookup, kexec', () => {
+  it.each([
+    ['mac', 'the 01-<MAC> config wins over hex IP and default'],
+    ['uuid', 'the SMBIOS UUID config wins over all others'],
+    ['hexip', 'the longest hex-IP prefix wins over default'],
+  ])('%s: %s', (name) => {
+    const run = runs[name]!;
+    const r = targetReport(run.output);
+    if (!r.booted) console.error(run.output.slice(-6000));
+    expect(run.timedOut).toBe(false);
+    expect(r.booted).toBe(true);
+    expect(r.cmdline).toContain(`tendril.test=pxe-${name}`);
+    expect(r.cmdline).toContain('console=ttyS0');
+    expect(r.files['/second-initrd-marker']).toBe('second-piece-arrived');
+  });
+
+  it('IPAPPEND 2 hands the booting NIC on as BOOTIF=', () => {
+    expect(targetReport(runs.mac!.output).cmdline).toContain(`BOOTIF=01-${MAC.replace(/:/g, '-')}`);
+    expect(targetReport(runs.uuid!.output).cmdline.some((t) => t.startsWith('BOOTIF='))).toBe(false);
+  });
+});
