@@ -55,12 +55,13 @@ export function progressPrinter(err: NodeJS.WriteStream): (p: TransferProgress) 
     const line = printable(
       formatTransferProgress({ label: p.url, done: p.done, total: p.total, elapsedMs: p.elapsedMs }),
     );
+    const final = p.total !== undefined && p.done >= p.total;
     if (err.isTTY) {
-      err.write(`\r${line}\x1b[K`);
+      // The finished line stays, so what follows starts on a line of its own.
+      err.write(`\r${line}\x1b[K${final ? '\n' : ''}`);
       return;
     }
     const step = p.total !== undefined ? Math.max(p.total / 10, 1) : 8 << 20;
-    const final = p.total !== undefined && p.done >= p.total;
     if (final || p.done - lastLogged >= step) {
       lastLogged = p.done;
       err.write(`${line}\n`);

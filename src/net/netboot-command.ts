@@ -18,7 +18,7 @@ import { createFetch } from './fetch';
 import { progressPrinter } from './fetch-command';
 import { IDENTITIES } from './dhcp4/identity';
 import { parseIpArg, type IpPlan } from './manual';
-import { NetError, type Identity, type Lease } from './types';
+import { NetError, type Identity, type Lease, type TransferProgress } from './types';
 import { ArgError, choice, commandArgs, type CommandSpec, custom, flag, num, text } from '../util/args';
 
 export const NETBOOT_OPTIONS = {
@@ -165,7 +165,7 @@ async function runParsed(a: NetbootArgs): Promise<number> {
     for (const e of errors) say(e.message);
   }
 
-  const progress = progressPrinter(process.stderr);
+  const progress = bigFilesOnly(progressPrinter(process.stderr));
   const fetch = createFetch({
     http: {
       ca: net.ca.kind === 'system' ? 'system' : net.ca.path,
@@ -194,7 +194,22 @@ async function runParsed(a: NetbootArgs): Promise<number> {
     say(list);
     return 1;
   }
-  return bootEntries(list, { lookup: (id) => menu.fs(id), devices: [], kexec: { ownConsoles: ownConsoles() } }, a.dryRun);
+  return bootEntries(
+    list,
+    { lookup: (id) => menu.fs(id), devices: [], kexec: { ownConsoles: ownConsoles() } },
+    a.dryRun,
+  );
+}
+
+/** Configs and scripts arrive in a blink: only files of 1 MiB or more get a progress line, and
+ *  each its last line once (a transfer may report its end more than once). */
+function bigFilesOnly(print: (p: TransferProgress) => void): (p: TransferProgress) => void {
+  const done = new Set<string>();
+  return (p) => {
+    if ((p.total ?? p.done) < 1 << 20 || done.has(p.url)) return;
+    if (p.total !== undefined && p.done >= p.total) done.add(p.url);
+    print(p);
+  };
 }
 
 function menuJson(leases: readonly Lease[], errors: readonly unknown[], m: NetMenu) {

@@ -1,0 +1,104 @@
+// `tendril netboot` whole, against real servers in a private namespace pair: dnsmasq hands out a
+// lease whose boot file is an https:// iPXE script on nginx (test CA); the script names a kernel
+// and an initrd over https. With the owner's CA (net.ca in tendril.toml) the dry run plans the
+// script's kernel with the served bytes' sha256 and the script's command line; with another CA
+// nothing is planned and the reason names the certificate check and the URL.
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostKernel } from '../../../initramfs/host';
+import { makePki, type Pki } from './test-pki';
+import { NetnsPair, SERVER_IP } from './transfer-netns';
+
+let pair: NetnsPair;
+let pki: Pki;
+let kernel: Buffer;
+const initrd = Buffer.from('070701'.padEnd(512, '0'));
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+const SCRIPT = `#!ipxe
+echo booting from \${next-server}
+kernel https://${SERVER_IP}/vmlinuz tendril.test=https-ipxe mac=\${net0/mac:hexhyp}
+initrd initrd.img
+boot
+`;
+
+function settings(ca: string): string {
+  const f = path.join(pair.dir, `settings-${path.basename(ca)}.toml`);
+  fs.writeFileSync(f, `[net]\nca = "${ca}"\ntimeout = 30\n`);
+  return f;
+}
+
+beforeAll(async () => {
+  pair = new NetnsPair('nbhttps');
+  const d = pair.dir;
+  pki = makePki(d, SERVER_IP);
+  const www = path.join(d, 'www');
+  fs.mkdirSync(www);
+  kernel = fs.readFileSync(hostKernel().vmlinuz);
+  fs.writeFileSync(path.join(www, 'vmlinuz'), kernel);
+  fs.writeFileSync(path.join(www, 'initrd.img'), initrd);
+  fs.writeFileSync(path.join(www, 'boot.ipxe'), SCRIPT);
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${d}/tmp-${t};`);
+  fs.writeFileSync(
+    path.join(d, 'nginx.conf'),
+    `user root; worker_processes 1; pid ${d}/nginx.pid; error_log ${d}/nginx-error.log info;
+events { worker_connections 64; }
+http { access_log ${d}/access.log; ${temp.join(' ')} default_type application/octet-stream; root ${www};
+  server { listen ${SERVER_IP}:443 ssl; ssl_certificate ${pki.leafCert}; ssl_certificate_key ${pki.leafKey}; } }
+`,
+  );
+  pair.startServer('/usr/sbin/nginx', [
+    '-p',
+    d,
+    '-c',
+    path.join(d, 'nginx.conf'),
+    '-e',
+    path.join(d, 'nginx-error.log'),
+    '-g',
+    'daemon off;',
+  ]);
+  pair.startServer('/usr/sbin/dnsmasq', [
+    '--keep-in-foreground',
+    '--conf-file=/dev/null',
+    '--port=0',
+    '--interface=vs',
+    '--bind-interfaces',
+    '--no-ping',
+    `--dhcp-leasefile=${d}/leases`,
+    `--pid-file=${d}/dnsmasq.pid`,
+    '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
+    `--dhcp-boot=https://${SERVER_IP}/boot.ipxe`,
+  ]);
+  await pair.waitListening('tcp', 443);
+  await pair.waitListening('udp', 67);
+});
+
+afterAll(() => pair?.close());
+
+describe('tendril netboot: DHCP → https iPXE script → kernel plan, trusting only the configured CA', () => {
+  it("with the owner's CA: the dry run plans the script's kernel and initrd with their sha256", async () => {
+    const r = await pair.cli(['netboot', '--iface', 'vc', '--dry-run'], { TENDRIL_SETTINGS: settings(pki.caPem) });
+    if (process.env.SHOW) console.error(r.stdout, r.stderr);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`vc: 192\\.0\\.2\\.1\\d\\d/24 .*boot https://${SERVER_IP.replace(/\./g, '\\.')}/boot\\.ipxe`),
+    );
+    expect(r.stdout).toContain(sha(kernel));
+    expect(r.stdout).toContain(sha(initrd));
+    expect(r.stdout).toContain('tendril.test=https-ipxe');
+    // ${net0/mac:hexhyp} expanded from the NIC the lease came on.
+    expect(r.stdout).toMatch(/mac=[0-9a-f]{2}(-[0-9a-f]{2}){5}/);
+  });
+
+  it('with another CA: nothing is planned, and the reason names the certificate and the URL', async () => {
+    const r = await pair.cli(['netboot', '--iface', 'vc', '--dry-run'], { TENDRIL_SETTINGS: settings(pki.otherCaPem) });
+    if (process.env.SHOW) console.error(r.stdout, r.stderr);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain(sha(kernel));
+    expect(r.stderr).toContain(`https://${SERVER_IP}/boot.ipxe`);
+    expect(r.stderr).toMatch(/certificate|CA bundle/i);
+  });
+});
