@@ -5,13 +5,19 @@
 // network entry like a disk one. Nothing is downloaded here but configs and the boot file;
 // kernels and initrds are fetched when a plan reads them.
 
+import * as fs from 'node:fs';
 import type { Diagnostic } from '../discovery/diagnostics';
-import type { FsId, MenuEntry, MenuSettings, SourceEntry } from '../discovery/model';
+import { isBootable, type FsId, type MenuEntry, type MenuSettings, type SourceEntry } from '../discovery/model';
 import type { ProposedSettings } from '../discovery/sources/context';
 import { finalizeEntries } from '../discovery/entries/select';
 import type { FileSystem } from '../discovery/fs/types';
+import type { NetSettings } from '../settings/schema';
+import { acquireLeases } from './acquire';
 import { netbootEntries, type NetbootOptions, type NetbootResult } from './entries';
-import type { Fetch, Lease } from './types';
+import { readSmbios } from './facts';
+import { createFetch } from './fetch';
+import { parseIpArg, type IpPlan } from './manual';
+import { NetError, type Fetch, type FetchOptions, type Identity, type Lease } from './types';
 
 export interface NetMenu {
   readonly entries: MenuEntry[];
@@ -40,4 +46,118 @@ export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: Netb
       ...(results[i]!.bootFile ? { bootFile: results[i]!.bootFile } : {}),
     })),
   };
+}
+
+/** Set by /init: created once the NIC drivers are loaded (initramfs/init.sh). */
+export const NET_MODULES_ENV = 'TENDRIL_NET_MODULES';
+
+/** Waits (at most `limitMs`) for /init's NIC drivers, so the first NIC list is the whole one. */
+export async function netModulesLoaded(
+  env: NodeJS.ProcessEnv = process.env,
+  limitMs = 15_000,
+): Promise<string | undefined> {
+  const file = env[NET_MODULES_ENV];
+  if (!file) return undefined;
+  const until = Date.now() + limitMs;
+  while (!fs.existsSync(file)) {
+    if (Date.now() >= until) return `${file} did not appear within ${limitMs / 1000} s: using the NICs there are`;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return undefined;
+}
+
+export interface NetworkChoices {
+  /** Command-line choices over the settings' (absent: the settings decide). */
+  readonly ifaces?: readonly string[];
+  readonly identity?: Identity;
+  readonly timeoutMs?: number;
+  readonly ips?: readonly IpPlan[];
+  readonly nameservers?: readonly string[];
+  readonly resolvConf?: string;
+  /** Stop after the lease stage. */
+  readonly leasesOnly?: boolean;
+  /** Lease and transfer details (each DHCP message, redirects, retries). */
+  readonly verbose?: (line: string) => void;
+  readonly onProgress?: FetchOptions['onProgress'];
+}
+
+export interface NetworkRun {
+  readonly leases: Lease[];
+  /** One per interface without a lease, or one for the whole network when it is off or misconfigured. */
+  readonly errors: NetError[];
+  /** The entries of the leases' boot files (absent with leasesOnly or without a lease). */
+  readonly menu?: NetMenu;
+}
+
+/**
+ * Network boot up to the menu, as the settings say (README "Settings", [net]): leases on the
+ * NICs (or the manual ip=), then their entries. `net.mode = off` stops it unless the caller
+ * named interfaces or an ip= itself.
+ */
+export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Promise<NetworkRun> {
+  const ifaces = c.ifaces ?? [];
+  let ips = [...(c.ips ?? [])];
+  if (net.mode.kind === 'off' && !ifaces.length && !ips.length)
+    return { leases: [], errors: [new NetError('network', 'network boot is off (net.mode / tendril.net=off)', true)] };
+  if (!ips.length && net.mode.kind === 'ip') {
+    try {
+      ips = [parseIpArg(net.mode.spec)];
+    } catch (e) {
+      return { leases: [], errors: [e instanceof NetError ? e : new NetError('net.mode', String(e), true)] };
+    }
+  }
+  const late = await netModulesLoaded();
+  if (late) c.verbose?.(late);
+  const { leases, errors } = await acquireLeases({
+    ifaces,
+    identity: c.identity ?? net.identity,
+    timeoutMs: c.timeoutMs ?? net.timeout * 1000,
+    plan: { ips, nameservers: c.nameservers ?? [] },
+    ...(c.resolvConf !== undefined ? { resolvConf: c.resolvConf } : {}),
+    ...(c.verbose ? { log: c.verbose } : {}),
+  });
+  if (c.leasesOnly || leases.length === 0) return { leases, errors };
+  const fetch = createFetch({
+    http: {
+      ca: net.ca.kind === 'system' ? 'system' : net.ca.path,
+      ...(net.proxy !== undefined ? { proxy: net.proxy } : {}),
+      ...(net.noProxy !== undefined ? { noProxy: net.noProxy } : {}),
+    },
+    ...(c.verbose ? { onInfo: c.verbose } : {}),
+  });
+  const menu = await netMenu(leases, fetch, {
+    smbios: readSmbios(),
+    ...(c.onProgress ? { onProgress: c.onProgress } : {}),
+  });
+  return { leases, errors, menu };
+}
+
+/**
+ * The menu with the network's entries after the disks' (disk entries keep their places). The
+ * default stays the disks' when it can boot, so a slow or dead server never changes or delays
+ * a local boot; otherwise it is the network's.
+ */
+export function withNetwork(
+  disk: readonly MenuEntry[],
+  diskSettings: MenuSettings | undefined,
+  net: NetMenu | undefined,
+): { entries: MenuEntry[]; settings: MenuSettings | undefined } {
+  if (!net || net.entries.length === 0) return { entries: [...disk], settings: diskSettings };
+  const taken = new Set(disk.map((e) => e.id));
+  const added = net.entries.filter((e) => !taken.has(e.id));
+  const diskDefault = disk.find((e) => e.id === diskSettings?.defaultId && isBootable(e));
+  const netDefault = net.entries.find((e) => e.id === net.settings.defaultId && isBootable(e));
+  const defaultId = diskDefault?.id ?? netDefault?.id ?? diskSettings?.defaultId;
+  const entries = [...disk, ...added].map((e, index) => ({ ...e, index, default: e.id === defaultId }));
+  const base = diskSettings ?? net.settings;
+  const settings: MenuSettings = diskDefault
+    ? base
+    : {
+        ...base,
+        ...(defaultId !== undefined ? { defaultId } : {}),
+        defaultReason: netDefault
+          ? `no bootable disk default; network: ${net.settings.defaultReason}`
+          : base.defaultReason,
+      };
+  return { entries, settings };
 }
