@@ -1,6 +1,7 @@
 // AF_PACKET calls for the DHCPv4 client (src/net/dhcp4/, docs/net-dhcp.md §6): open a socket
-// bound to one interface, send one frame to a MAC, receive one frame with a timeout. Thin:
-// argument checks and errno only; framing, filtering and retries live in TypeScript.
+// bound to one interface, send one frame to a MAC, receive one frame with a timeout, attach a
+// socket filter. Thin: argument checks and errno only; framing, the filter program and retries
+// live in TypeScript.
 //
 // SOCK_DGRAM, not SOCK_RAW: the kernel writes and strips the Ethernet header from the
 // sockaddr_ll we pass, so TypeScript deals in IPv4 packets only and the same code would serve
