@@ -1,6 +1,7 @@
 // AF_PACKET calls for the DHCPv4 client (src/net/dhcp4/, docs/net-dhcp.md §6): open a socket
-// bound to one interface, send one frame to a MAC, receive one frame with a timeout. Thin:
-// argument checks and errno only; framing, filtering and retries live in TypeScript.
+// bound to one interface, send one frame to a MAC, receive one frame with a timeout, attach a
+// socket filter. Thin: argument checks and errno only; framing, the filter program and retries
+// live in TypeScript.
 //
 // SOCK_DGRAM, not SOCK_RAW: the kernel writes and strips the Ethernet header from the
 // sockaddr_ll we pass, so TypeScript deals in IPv4 packets only and the same code would serve
@@ -9,6 +10,7 @@
 #include "args.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <stdbool.h>
@@ -183,6 +185,24 @@ static napi_value packet_recv_fn(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// packetAttachFilter(fd, program): SO_ATTACH_FILTER with a classic BPF program given as its raw
+// struct sock_filter array (8 bytes per instruction, host byte order), built in TypeScript.
+static napi_value packet_attach_filter_fn(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int fd;
+  void *prog;
+  size_t len;
+  if (!tendril_args_init(&a, env, info, "packetAttachFilter") || !tendril_arg_fd(&a, 0, "fd", &fd) ||
+      !tendril_arg_bytes(&a, 1, "program", &prog, &len))
+    return NULL;
+  if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    return tendril_throw_type(env, "packetAttachFilter: program must be 1..4096 instructions of 8 bytes");
+  struct sock_fprog fprog = {.len = (unsigned short)(len / sizeof(struct sock_filter)), .filter = prog};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
+    return tendril_throw_errno(env, "setsockopt(SO_ATTACH_FILTER)", errno);
+  return tendril_undefined(env);
+}
+
 // packetClose(fd).
 static napi_value packet_close_fn(napi_env env, napi_callback_info info) {
   tendril_args a;
@@ -196,5 +216,6 @@ void tendril_register_net(napi_env env, napi_value exports) {
   tendril_export(env, exports, "packetOpen", packet_open_fn);
   tendril_export(env, exports, "packetSend", packet_send_fn);
   tendril_export(env, exports, "packetRecv", packet_recv_fn);
+  tendril_export(env, exports, "packetAttachFilter", packet_attach_filter_fn);
   tendril_export(env, exports, "packetClose", packet_close_fn);
 }

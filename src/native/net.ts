@@ -19,6 +19,7 @@ interface NetAddon {
   packetOpen(ifindex: number, ethertype: number): number;
   packetSend(fd: number, ifindex: number, dstMac: Uint8Array, bytes: Uint8Array, ethertype: number): number;
   packetRecv(fd: number, buf: Uint8Array, timeoutMs: number): Promise<PacketReceived>;
+  packetAttachFilter(fd: number, program: Uint8Array): void;
   packetClose(fd: number): void;
 }
 
@@ -58,6 +59,11 @@ export function packetSend(
  */
 export function packetRecv(fd: number, buf: Uint8Array, timeoutMs: number): Promise<PacketReceived> {
   return net().packetRecv(fd, buf, timeoutMs);
+}
+
+/** Attaches a classic BPF program (raw `struct sock_filter` array, see src/net/dhcp4/filter.ts). */
+export function packetAttachFilter(fd: number, program: Uint8Array): void {
+  net().packetAttachFilter(fd, program);
 }
 
 /** Closes the socket; never while a packetRecv on it is pending. */

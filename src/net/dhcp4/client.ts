@@ -70,7 +70,7 @@ export async function dhcp4Lease(o: Dhcp4Options): Promise<Dhcp4Result> {
 
 class Exchange {
   private readonly mac: Uint8Array;
-  private readonly xid = randomInt(0, 2 ** 32 - 1);
+  private xid = randomInt(0, 2 ** 32 - 1);
   private readonly start = Date.now();
   private readonly deadline: number;
   private readonly buf = new Uint8Array(2048);
@@ -104,6 +104,8 @@ class Exchange {
       if (reply) {
         const why = optText(reply.options, OPT.MESSAGE);
         this.o.log?.(`${this.o.nic.name}: DHCPNAK from ${serverOf(reply)}${why ? `: ${why}` : ''}`);
+        // A NAK ends this transaction: the next DISCOVER starts a new one (RFC 2131 §3.1 step 5).
+        this.xid = randomInt(0, 2 ** 32 - 1);
         if (++naks >= MAX_NAKS)
           throw new NetError(this.o.nic.name, `DHCP server ${serverOf(reply)} refused (NAK)${why ? `: ${why}` : ''}`);
       }

@@ -2,9 +2,18 @@
 // receive one with a timeout. Receives run in short slices so an abort or a closing client is
 // never stuck behind a long blocking read on the libuv pool. docs/net-dhcp.md §6.
 
-import { ETH_P_IP, packetClose, packetOpen, packetRecv, packetSend, type PacketReceived } from '../../native/net';
+import {
+  ETH_P_IP,
+  packetAttachFilter,
+  packetClose,
+  packetOpen,
+  packetRecv,
+  packetSend,
+  type PacketReceived,
+} from '../../native/net';
 import { isSyscallError } from '../../native/sys';
 import { NetError } from '../types';
+import { encodeBpf, udpPortFilter } from './filter';
 
 export interface PacketPort {
   send(ipPacket: Uint8Array, dstMac: Uint8Array): void;
@@ -20,6 +29,13 @@ export function openPacketPort(iface: string, ifindex: number): PacketPort {
   try {
     fd = packetOpen(ifindex, ETH_P_IP);
   } catch (e) {
+    throw netError(iface, e);
+  }
+  try {
+    // Packets that queued between socket() and now are not filtered; parseUdpIp drops them.
+    packetAttachFilter(fd, encodeBpf(udpPortFilter(68)));
+  } catch (e) {
+    packetClose(fd);
     throw netError(iface, e);
   }
   let pending: Promise<PacketReceived> | undefined;

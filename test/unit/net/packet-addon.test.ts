@@ -2,7 +2,8 @@
 // code/errno/syscall, arguments are checked, and a receive runs off the event loop and ends in
 // a timeout (length 0) rather than blocking. The exchange itself is tested in netboot-netns.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ETH_P_IP, packetClose, packetOpen, packetRecv, packetSend } from '../../../src/native/net';
+import { encodeBpf } from '../../../src/net/dhcp4/filter';
+import { ETH_P_IP, packetAttachFilter, packetClose, packetOpen, packetRecv, packetSend } from '../../../src/native/net';
 import { isSyscallError } from '../../../src/native/sys';
 
 // The loopback device is ifindex 1 in every namespace; nothing here is sent or configured on it.
@@ -57,6 +58,15 @@ describe('AF_PACKET addon calls', () => {
     } finally {
       packetClose(quiet);
     }
+  });
+
+  it('a socket filter must be whole instructions, and the kernel refuses a jump out of the program', () => {
+    expect(() => packetAttachFilter(fd, new Uint8Array(12))).toThrow(/instructions of 8 bytes/);
+    const wild = encodeBpf([{ code: 0x15, jt: 5, jf: 5, k: 0 }]);
+    expect(thrown(() => packetAttachFilter(fd, wild))).toMatchObject({
+      code: 'EINVAL',
+      syscall: 'setsockopt(SO_ATTACH_FILTER)',
+    });
   });
 
   it('a closed descriptor fails with EBADF', () => {
