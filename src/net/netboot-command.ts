@@ -10,11 +10,7 @@ import { bootEntries, candidates } from '../boot/command';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
 import { printable } from '../util/printable';
 import { loadSettings } from '../settings/load';
-import type { NetSettings } from '../settings/schema';
-import { acquireLeases } from './acquire';
-import { netMenu, type NetMenu } from './boot';
-import { readSmbios } from './facts';
-import { createFetch } from './fetch';
+import { runNetwork, type NetMenu } from './boot';
 import { progressPrinter } from './fetch-command';
 import { IDENTITIES } from './dhcp4/identity';
 import { parseIpArg, type IpPlan } from './manual';
@@ -117,68 +113,31 @@ function ownConsoles(): string[] {
   }
 }
 
-/** The command line's choices over the settings' (README "Settings", the [net] table). */
-function ipPlans(a: NetbootArgs, net: NetSettings): IpPlan[] | NetError {
-  if (a.ips.length || net.mode.kind !== 'ip') return [...a.ips];
-  try {
-    return [parseIpArg(net.mode.spec)];
-  } catch (e) {
-    return e instanceof NetError ? e : new NetError('net.mode', String(e));
-  }
-}
-
 async function runParsed(a: NetbootArgs): Promise<number> {
   const say = (line: string): void => void process.stderr.write(`tendril netboot: ${printable(line)}\n`);
   const { settings, problems } = loadSettings();
   for (const p of problems) say(`settings: ${p}`);
-  const net = settings.net;
-  // An explicit interface or ip= on the command line is a request; net.mode=off only stops the
-  // automatic use.
-  if (net.mode.kind === 'off' && !a.ifaces.length && !a.ips.length) {
-    say('network boot is off (net.mode / tendril.net=off)');
-    return 1;
-  }
-  const ips = ipPlans(a, net);
-  if (ips instanceof NetError) {
-    say(`settings: ${ips.message}`);
-    return 1;
-  }
-  const { leases, errors } = await acquireLeases({
+  const run = await runNetwork(settings.net, {
     ifaces: a.ifaces,
-    identity: a.identity ?? net.identity,
-    timeoutMs: a.timeoutMs ?? net.timeout * 1000,
-    plan: { ips, nameservers: a.nameservers },
+    ...(a.identity !== undefined ? { identity: a.identity } : {}),
+    ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}),
+    ips: a.ips,
+    nameservers: a.nameservers,
     ...(a.resolvConf !== undefined ? { resolvConf: a.resolvConf } : {}),
-    ...(a.verbose ? { log: say } : {}),
+    leasesOnly: a.leasesOnly,
+    ...(a.verbose ? { verbose: say } : {}),
+    onProgress: bigFilesOnly(progressPrinter(process.stderr)),
   });
+  const { leases, errors, menu } = run;
   const errorsJson = errors.map((e) => ({ iface: e.subject, reason: e.reason, message: e.message }));
-  if (a.leasesOnly || leases.length === 0) {
-    if (a.json) process.stdout.write(JSON.stringify({ leases, errors: errorsJson }, null, 2) + '\n');
-    else {
-      for (const l of leases) process.stdout.write(describeLease(l) + '\n');
-      for (const e of errors) say(e.message);
-    }
-    return leases.length > 0 ? 0 : 1;
-  }
+  if (a.json && !menu) process.stdout.write(JSON.stringify({ leases, errors: errorsJson }, null, 2) + '\n');
+  if (a.json && menu) process.stdout.write(JSON.stringify(menuJson(leases, errorsJson, menu), null, 2) + '\n');
   if (!a.json) {
     for (const l of leases) process.stdout.write(describeLease(l) + '\n');
     for (const e of errors) say(e.message);
   }
-
-  const progress = bigFilesOnly(progressPrinter(process.stderr));
-  const fetch = createFetch({
-    http: {
-      ca: net.ca.kind === 'system' ? 'system' : net.ca.path,
-      ...(net.proxy !== undefined ? { proxy: net.proxy } : {}),
-      ...(net.noProxy !== undefined ? { noProxy: net.noProxy } : {}),
-    },
-    ...(a.verbose ? { onInfo: say } : {}),
-  });
-  const menu = await netMenu(leases, fetch, { smbios: readSmbios(), onProgress: progress });
-  if (a.json) {
-    process.stdout.write(JSON.stringify(menuJson(leases, errorsJson, menu), null, 2) + '\n');
-    return menu.entries.length > 0 ? 0 : 1;
-  }
+  if (!menu) return leases.length > 0 && a.leasesOnly ? 0 : 1;
+  if (a.json) return menu.entries.length > 0 ? 0 : 1;
   for (const d of menu.diagnostics) if (d.severity !== 'info') say(d.message);
   for (const e of menu.entries)
     process.stdout.write(
