@@ -110,8 +110,9 @@ run_tendril() {
     shell) return 0 ;;
     *)
       # Under /init tendril is not PID 1: --no-quit keeps `q` from leaving the menu and
-      # --allow-power lets R/P reboot and power off this machine.
-      node /tendril.js menu --no-quit --allow-power $t $md
+      # --allow-power lets R/P reboot and power off this machine; --network adds the network's
+      # entries (settings [net], tendril.net=).
+      node /tendril.js menu --no-quit --allow-power --network $t $md
       rc=$?
       # 2 = usage error: this build has no menu command yet; boot the default instead.
       if [ $rc -eq 2 ]; then mode=boot; node /tendril.js boot --default $t; else return $rc; fi

@@ -8,7 +8,13 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { discover, type DiscoverySession } from '../discovery/discover';
 import { DISCOVERY_OPTIONS, discoverOptionsFrom } from '../discovery/commands';
-import { type DiscoveryResult, type MenuEntry, type TimeoutSetting } from '../discovery/model';
+import {
+  isBootable,
+  type DiscoveryResult,
+  type MenuEntry,
+  type MenuSettings,
+  type TimeoutSetting,
+} from '../discovery/model';
 import { consolesFromProcCmdline } from '../kexec/cmdline';
 import { stage } from '../kexec/stages';
 import { failureLines, KexecError } from '../kexec/errors';
@@ -20,6 +26,9 @@ import type { VmOutcome } from '../vm/command';
 import { log, setConsoleLevel } from '../log';
 import { commandArgs, type CommandSpec, flag, type Options, text } from '../util/args';
 import { printable, printableLines } from '../util/printable';
+import { describeLease } from '../net/netboot-command';
+import { runNetwork, withNetwork, type NetMenu } from '../net/boot';
+import { loadSettings } from '../settings/load';
 import { verifyPassword } from './password';
 import { listText, plainCommand, readLines } from './plain';
 import { MenuState, type Action } from './state';
@@ -32,6 +41,7 @@ const MENU_OPTIONS = {
   dryRun: flag({ help: "print the boot plan instead of kexec'ing; reboot/poweroff only say so" }),
   noQuit: flag({ help: 'no quit key (tendril under /init)' }),
   allowPower: flag({ help: 'let R/P reboot or power off although tendril is not PID 1' }),
+  network: flag({ help: "also list and boot the network's entries (settings [net]; /init passes it)" }),
   passwordHash: text({
     metavar: 'HASH',
     help: "guard the editor and shell ('tendril hash-password'; also $TENDRIL_PASSWORD_HASH, /etc/tendril/password-hash)",
@@ -43,7 +53,7 @@ type MenuOptions = Options<typeof MENU_OPTIONS>;
 export const MENU_COMMAND: CommandSpec<typeof MENU_OPTIONS, MenuOptions> = {
   name: 'menu',
   synopsis:
-    '[--plain] [--dry-run] [--no-quit] [--allow-power] [--password-hash HASH] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--deadline MS]',
+    '[--plain] [--dry-run] [--no-quit] [--allow-power] [--network] [--password-hash HASH] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--deadline MS]',
   summary: 'The interactive boot menu; entries appear while disks are still being read.',
   options: MENU_OPTIONS,
   build: (p) => p.opts,
@@ -116,7 +126,22 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   let session: DiscoverySession | undefined;
   let tickCount = 0;
   const ui: Ui = { state, redraw: () => {} };
-  const lookup: FsLookup = (id) => session?.fs(id);
+  // The disks' entries and the network's, shown together (withNetwork: network ones after).
+  let net: NetMenu | undefined;
+  let diskEntries: readonly MenuEntry[] = [];
+  let diskSettings: MenuSettings | undefined;
+  const showEntries = (): void => {
+    const m = withNetwork(diskEntries, diskSettings, net);
+    state.setEntries(m.entries, m.settings);
+  };
+  const lookup: FsLookup = (id) => session?.fs(id) ?? net?.fs(id);
+  const network = args.network
+    ? startNetwork().then((m) => {
+        net = m;
+        showEntries();
+        ui.redraw();
+      })
+    : undefined;
   const planOpts = (cmdline?: string): PlanOptions => ({
     ownConsoles: ownConsoles(),
     ...(cmdline !== undefined ? { replace: cmdline } : {}),
@@ -159,14 +184,17 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         ui.redraw();
       },
       onEntries: (entries) => {
-        state.setEntries(entries);
+        diskEntries = entries;
+        showEntries();
         ui.redraw();
       },
     });
     session = s;
     state.pending = 0;
     state.discovering = false;
-    state.setEntries(s.result.entries, s.result.settings);
+    diskEntries = s.result.entries;
+    diskSettings = s.result.settings;
+    showEntries();
     for (const d of [...s.result.diagnostics, ...s.result.devices.flatMap((x) => x.diagnostics)]) {
       log(
         d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info',
@@ -175,6 +203,15 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       );
     }
     return s.result;
+  };
+
+  // Without a disk entry to boot, the countdown waits for the network's (its own deadlines,
+  // net.timeout, bound the wait); with one, nothing waits for the network.
+  const scanAll = async (): Promise<DiscoveryResult> => {
+    const r = await scan();
+    const local = r.entries.find((e) => e.id === r.settings.defaultId && isBootable(e));
+    if (!local && network) await network;
+    return { ...r, settings: state.settings ?? r.settings };
   };
 
   /**
@@ -239,7 +276,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
 
   if (plain) {
     try {
-      return await runPlain(state, scan, boot, cliTimeout, powerAllowed, dryRun);
+      return await runPlain(state, scanAll, boot, cliTimeout, powerAllowed, dryRun);
     } finally {
       // The scan workers would keep the process alive after a dry-run or 'q'.
       await session?.close();
@@ -360,7 +397,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       if (a.kind !== 'none') void handle(a);
     }, 1000);
 
-    void scan().then((r) => {
+    void scanAll().then((r) => {
       discovered = true;
       const t: TimeoutSetting =
         cliTimeout !== undefined ? { kind: 'seconds', seconds: cliTimeout } : r.settings.timeout;
@@ -374,6 +411,29 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       ui.redraw();
     });
   });
+}
+
+/**
+ * The network's entries as the settings say, everything it did in the log (the `l` pane): each
+ * lease, each NIC without one and why, each boot file that gave no entry and why.
+ */
+async function startNetwork(): Promise<NetMenu | undefined> {
+  const { settings, problems } = loadSettings();
+  for (const p of problems) log('warn', 'settings', p);
+  try {
+    const run = await runNetwork(settings.net, { verbose: (l) => log('debug', 'net', l) });
+    for (const l of run.leases) log('info', 'net', describeLease(l));
+    for (const e of run.errors) log('warn', 'net', e.message);
+    const m = run.menu;
+    if (!m) return undefined;
+    for (const d of m.diagnostics)
+      log(d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info', 'net', d.message);
+    log('info', 'net', `${m.entries.length} network entr${m.entries.length === 1 ? 'y' : 'ies'}`);
+    return m;
+  } catch (e) {
+    log('error', 'net', `network boot failed: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
 }
 
 /**

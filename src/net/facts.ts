@@ -34,7 +34,9 @@ export function readSmbios(dir = '/sys/class/dmi/id'): Smbios {
     asset: read('chassis_asset_tag'),
     version: read('product_version'),
   };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Smbios;
+  const out: { -readonly [K in keyof Smbios]: string } = {};
+  for (const [k, v] of Object.entries(fields) as [keyof Smbios, string | undefined][]) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;

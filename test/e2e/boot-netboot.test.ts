@@ -10,12 +10,29 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../initramfs/host';
-import { LOG_DIR, productInitramfs, runQemu, targetInitrds, targetReport, type QemuRun } from '../fixtures/boot';
+import {
+  blsDisk,
+  blsEntry,
+  LOG_DIR,
+  privateCopy,
+  productInitramfs,
+  runQemu,
+  targetInitrds,
+  targetReport,
+  type QemuRun,
+} from '../fixtures/boot';
 
 const MAC = '52:54:00:12:34:56';
 const UUID = '5a2f6d3c-1b4e-4c8a-9f00-0123456789ab';
 // slirp's first lease: 10.0.2.15 = 0A00020F.
 const HEX_PREFIX = '0A0002';
+
+const LOCAL_ENTRY = blsEntry({
+  title: 'Local disk',
+  linux: '/vmlinuz',
+  initrds: ['/initrd-main.img'],
+  options: 'tendril.test=local-disk',
+});
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-netboot-e2e-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -46,17 +63,22 @@ function tftpRoot(name: string, configs: Record<string, string>): string {
   return root;
 }
 
-function netboot(name: string, root: string, extra: string[] = []): Promise<QemuRun> {
+function netboot(
+  name: string,
+  root: string,
+  extra: string[] = [],
+  o: { append?: string; disks?: string[]; bootfile?: string } = {},
+): Promise<QemuRun> {
   return runQemu({
     kernel: hostKernel().vmlinuz,
     initrd: productInitramfs(),
-    append: 'console=ttyS0 quiet tendril.mode=netboot',
-    disks: [],
+    append: o.append ?? 'console=ttyS0 quiet tendril.mode=netboot',
+    disks: o.disks ?? [],
     timeoutMs: 300_000,
     until: /TARGET-DONE/,
     logFile: path.join(LOG_DIR, `${name}.log`),
     extra: [
-      ...['-netdev', `user,id=n0,restrict=on,ipv4=on,ipv6=off,tftp=${root},bootfile=pxelinux.0`],
+      ...['-netdev', `user,id=n0,restrict=on,ipv4=on,ipv6=off,tftp=${root},bootfile=${o.bootfile ?? 'pxelinux.0'}`],
       ...['-device', `virtio-net-pci,netdev=n0,mac=${MAC}`],
       ...extra,
     ],
@@ -78,6 +100,22 @@ beforeAll(async () => {
     'netboot-hexip',
     tftpRoot('hexip', { default: label('default'), [HEX_PREFIX]: label('hexip') }),
   );
+  // The menu (/init's default mode) with no disk: the network's default boots after the countdown.
+  runs.menu = await netboot('netboot-menu', tftpRoot('menu', { default: label('menu') }), [], {
+    append: 'console=ttyS0 quiet tendril.timeout=2',
+  });
+  // The menu with a BLS disk and a boot file on a server nothing answers for (restrict=on drops
+  // it): the disk's default boots; the network is not waited for.
+  const disk = privateCopy(blsDisk('timeout 1\ndefault local.conf\n', { 'local.conf': LOCAL_ENTRY }));
+  try {
+    runs.local = await netboot('netboot-blackhole', tftpRoot('blackhole', {}), [], {
+      append: 'console=ttyS0 quiet',
+      disks: [disk],
+      bootfile: 'http://10.0.2.200/never.ipxe',
+    });
+  } finally {
+    fs.rmSync(path.dirname(disk), { recursive: true, force: true });
+  }
 }, 1_000_000);
 
 describe('network boot over slirp: DHCP, TFTP, pxelinux lookup, kexec', () => {
@@ -94,6 +132,20 @@ describe('network boot over slirp: DHCP, TFTP, pxelinux lookup, kexec', () => {
     expect(r.cmdline).toContain(`tendril.test=pxe-${name}`);
     expect(r.cmdline).toContain('console=ttyS0');
     expect(r.files['/second-initrd-marker']).toBe('second-piece-arrived');
+  });
+
+  it("the menu boots the network's default after the countdown when no disk has an entry", () => {
+    const r = targetReport(runs.menu!.output);
+    if (!r.booted) console.error(runs.menu!.output.slice(-6000));
+    expect(r.booted).toBe(true);
+    expect(r.cmdline).toContain('tendril.test=pxe-menu');
+  });
+
+  it("a dead server does not stand in the way of the disk's default", () => {
+    const r = targetReport(runs.local!.output);
+    if (!r.booted) console.error(runs.local!.output.slice(-6000));
+    expect(r.booted).toBe(true);
+    expect(r.cmdline).toContain('tendril.test=local-disk');
   });
 
   it('IPAPPEND 2 hands the booting NIC on as BOOTIF=', () => {
