@@ -4,6 +4,7 @@
 // the 206); a sha256 pin mismatch names both hashes; tinyproxy carries https by CONNECT and http
 // by absolute URI; no_proxy bypasses a proxy; a 404 is not retried.
 
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -22,18 +23,24 @@ const cut = Number(process.argv[2]);
 let first = true;
 net.createServer((c) => {
   const s = net.connect(443, '${SERVER_IP}');
-  const cutThis = first; first = false;
+  const cutThis = first;
+  first = false;
+  c.pipe(s);
+  c.on('error', () => s.destroy());
+  c.on('close', () => s.destroy());
+  s.on('error', () => c.destroy());
+  if (!cutThis) return void s.pipe(c); // pipe() ends c only after the last byte is flushed
   let n = 0;
-  c.on('data', (d) => s.write(d));
   s.on('data', (d) => {
-    if (!cutThis) return c.write(d);
     const take = Math.min(d.length, cut - n);
     n += take;
-    c.write(d.subarray(0, take));
-    if (n >= cut) { c.end(); s.destroy(); }
+    if (take > 0) c.write(d.subarray(0, take));
+    if (n >= cut) {
+      c.unpipe(s);
+      s.destroy();
+      c.end();
+    }
   });
-  c.on('error', () => s.destroy()); s.on('error', () => c.destroy());
-  c.on('close', () => s.destroy()); s.on('close', () => c.destroy());
 }).listen(9443, '${SERVER_IP}');
 `;
 
@@ -80,6 +87,22 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     fs.mkdirSync(www);
     file = randomBytes((4 << 20) + 77);
     fs.writeFileSync(path.join(www, 'file.bin'), file);
+    // A signed SHA256SUMS beside it, and in tampered/ the same signature over a changed list.
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'release@test', '-f', path.join(d, 'release')]);
+    fs.writeFileSync(path.join(www, 'SHA256SUMS'), `${sha(file)}  file.bin\n`);
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-Y',
+      'sign',
+      '-f',
+      path.join(d, 'release'),
+      '-n',
+      'file',
+      path.join(www, 'SHA256SUMS'),
+    ]);
+    fs.mkdirSync(path.join(www, 'tampered'));
+    fs.writeFileSync(path.join(www, 'tampered', 'SHA256SUMS'), `${'0'.repeat(64)}  file.bin\n`);
+    fs.copyFileSync(path.join(www, 'SHA256SUMS.sig'), path.join(www, 'tampered', 'SHA256SUMS.sig'));
     fs.writeFileSync(path.join(d, 'nginx.conf'), nginxConf(d, www, pki));
     pair.startServer('/usr/sbin/nginx', [
       '-p',
@@ -161,6 +184,8 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     const at = Number(m![1]);
     expect(at).toBeGreaterThan(0);
     expect(at).toBeLessThan(CUT_AFTER);
+    // One cut, one resume: the rest arrived in the 206.
+    expect(r.stderr.match(/resumed at byte/g)).toHaveLength(1);
     const etag = /if_range="\\x22[0-9a-f]+-[0-9a-f]+\\x22"/; // nginx escapes the quotes
     const line = accessLog()
       .split('\n')
@@ -215,5 +240,19 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/connect to 192\.0\.2\.1:1: ECONNREFUSED \(gave up after 5 attempts\)/);
+  });
+
+  it('pins the file from a SHA256SUMS signed with ssh-keygen -Y sign; a changed list is refused', async () => {
+    const keys = path.join(d, 'release.pub');
+    const args = ['fetch', `https://${SERVER_IP}/file.bin`, '--ca', pki.caPem, '--trusted-keys', keys];
+    const downloads = (): number => (accessLog().match(/"GET \/file\.bin /g) ?? []).length;
+    const ok = await pair.cli([...args, '--sums', `https://${SERVER_IP}/SHA256SUMS`]);
+    expectOk(ok, `https://${SERVER_IP}/file.bin`);
+    expect(ok.stderr).toMatch(/SHA256SUMS: signature by SHA256:\S+ \(release@test\) verified/);
+    const before = downloads();
+    const bad = await pair.cli([...args, '--sums', `https://${SERVER_IP}/tampered/SHA256SUMS`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/tampered\/SHA256SUMS: signature by SHA256:\S+ does not match the file/);
+    expect(downloads()).toBe(before); // refused before the file was requested
   });
 });
