@@ -68,6 +68,7 @@ http {
     location = /loop { return 302 /loop; }
   }
   server { listen ${SERVER_IP}:8443 ssl; ssl_certificate ${pki.expiredCert}; ssl_certificate_key ${pki.expiredKey}; }
+  server { listen ${SERVER_IP}:8444 ssl; ssl_certificate ${pki.futureCert}; ssl_certificate_key ${pki.futureKey}; }
 }
 `;
 }
@@ -122,7 +123,7 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
         `PidFile "${d}/tinyproxy.pid"\nMaxClients 10\nAllow 192.0.2.0/24\nConnectPort 443\n`,
     );
     pair.startServer('/usr/bin/tinyproxy', ['-d', '-c', path.join(d, 'tinyproxy.conf')]);
-    for (const port of [80, 443, 8443, 9443, 8888]) await pair.waitListening('tcp', port);
+    for (const port of [80, 443, 8443, 8444, 9443, 8888]) await pair.waitListening('tcp', port);
   });
 
   afterAll(() => pair?.close());
@@ -158,6 +159,15 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/certificate of 192\.0\.2\.1 refused \(CERT_HAS_EXPIRED: certificate has expired\)/);
     expect(r.stderr).toMatch(/the local clock says \d{4}-\d\d-\d\dT/);
+  });
+
+  it('refuses a certificate not valid yet and says what the local clock is', async () => {
+    const r = await pair.cli(['fetch', `https://${SERVER_IP}:8444/file.bin`, '--ca', pki.caPem]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /certificate of 192\.0\.2\.1 refused \(CERT_NOT_YET_VALID: certificate is not yet valid\)/,
+    );
+    expect(r.stderr).toMatch(/the local clock says \d{4}-\d\d-\d\dT.*set the time \(SNTP\)/);
   });
 
   it('refuses an https→http redirect', async () => {
