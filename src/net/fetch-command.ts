@@ -5,7 +5,7 @@
 
 import * as fs from 'node:fs';
 import { formatTransferProgress } from '../kexec/progress';
-import { ArgError, commandArgs, type CommandSpec, custom, flag, type Options, size, text } from '../util/args';
+import { ArgError, commandArgs, type CommandSpec, custom, flag, num, type Options, size, text } from '../util/args';
 import { printable } from '../util/printable';
 import { createFetch, downloadToMemfd, type FetchConfig } from './fetch';
 import { parseTrustedKeys, pinFromSignedSums, SumsError } from './sums';
@@ -33,6 +33,27 @@ const FETCH_OPTIONS = {
     help: 'a SHA256SUMS file whose SSHSIG signature (URL.sig) must verify with --trusted-keys; the file must be listed in it',
   }),
   trustedKeys: text({ metavar: 'FILE', help: "OpenSSH public keys ('ssh-ed25519 AAAA… comment' lines) --sums trusts" }),
+  retries: num({
+    metavar: 'N',
+    help: 'attempts after the first (http) or retransmissions of one packet (tftp) before giving up (default 4 / 8)',
+    min: 0,
+    max: 20,
+    integer: true,
+  }),
+  connectTimeout: num({
+    metavar: 'S',
+    help: 'deadline of the TCP connect, proxy CONNECT and TLS handshake, each (default 10)',
+    min: 0.1,
+    max: 600,
+    unit: 'seconds',
+  }),
+  idleTimeout: num({
+    metavar: 'S',
+    help: 'longest silence of an http(s) server (default 30)',
+    min: 0.1,
+    max: 3600,
+    unit: 'seconds',
+  }),
   verbose: flag({ help: 'print option negotiation, redirects, resumes and retries on stderr' }),
   proxy: text({
     metavar: 'URL',
@@ -47,7 +68,7 @@ interface FetchArgs extends Options<typeof FETCH_OPTIONS> {
 export const FETCH_COMMAND: CommandSpec<typeof FETCH_OPTIONS, FetchArgs> = {
   name: 'fetch',
   synopsis:
-    'URL [--sha256 HEX] [-o|--output FILE] [--ca FILE|system] [--max-bytes SIZE] [--proxy URL] [--sums URL --trusted-keys FILE] [--verbose]',
+    'URL [--sha256 HEX] [-o|--output FILE] [--ca FILE|system] [--max-bytes SIZE] [--proxy URL] [--sums URL --trusted-keys FILE] [--retries N] [--connect-timeout S] [--idle-timeout S] [--verbose]',
   summary: 'Download one file over tftp, http or https as network boot does; print its URL, size and sha256.',
   options: FETCH_OPTIONS,
   positional: { name: 'URL', min: 1, max: 1, help: 'a tftp://, http:// or https:// URL' },
@@ -100,7 +121,11 @@ export async function runFetchCommand(argv: string[]): Promise<number> {
   try {
     const cfg: FetchConfig = {
       ...(a.verbose ? { onInfo: (m: string) => process.stderr.write(`${printable(m)}\n`) } : {}),
+      ...(a.retries !== undefined ? { tftp: { retries: a.retries } } : {}),
       http: {
+        ...(a.retries !== undefined ? { retries: a.retries } : {}),
+        ...(a.connectTimeout !== undefined ? { connectTimeoutMs: a.connectTimeout * 1000 } : {}),
+        ...(a.idleTimeout !== undefined ? { idleTimeoutMs: a.idleTimeout * 1000 } : {}),
         ...(a.ca !== undefined ? { ca: a.ca } : {}),
         ...(a.proxy !== undefined ? { proxy: a.proxy === 'none' ? null : a.proxy } : {}),
       },

@@ -42,6 +42,8 @@ net.createServer((c) => {
     }
   });
 }).listen(9443, '${SERVER_IP}');
+// And a server that accepts and never answers.
+net.createServer((c) => c.resume()).listen(9080, '${SERVER_IP}');
 `;
 
 function nginxConf(d: string, www: string, pki: Pki): string {
@@ -123,7 +125,7 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
         `PidFile "${d}/tinyproxy.pid"\nMaxClients 10\nAllow 192.0.2.0/24\nConnectPort 443\n`,
     );
     pair.startServer('/usr/bin/tinyproxy', ['-d', '-c', path.join(d, 'tinyproxy.conf')]);
-    for (const port of [80, 443, 8443, 8444, 9443, 8888]) await pair.waitListening('tcp', port);
+    for (const port of [80, 443, 8443, 8444, 9443, 9080, 8888]) await pair.waitListening('tcp', port);
   });
 
   afterAll(() => pair?.close());
@@ -264,5 +266,34 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/tampered\/SHA256SUMS: signature by SHA256:\S+ does not match the file/);
     expect(downloads()).toBe(before); // refused before the file was requested
+  });
+
+  it('gives up on a silent server after the idle deadline, and on a black-holed port after the connect deadline', async () => {
+    const idle = await pair.cli([
+      'fetch',
+      `http://${SERVER_IP}:9080/file.bin`,
+      '--idle-timeout',
+      '0.5',
+      '--retries',
+      '1',
+    ]);
+    expect(idle.code).toBe(1);
+    expect(idle.stderr).toBe(
+      `tendril fetch: http://${SERVER_IP}:9080/file.bin: no data from ${SERVER_IP} for 500 ms (gave up after 2 attempts)\n`,
+    );
+    fs.writeFileSync(
+      path.join(d, 'blackhole.nft'),
+      'table inet blackhole { chain i { type filter hook input priority 0; tcp dport 9081 drop; }; }\n',
+    );
+    pair.serverExec('nft', ['-f', path.join(d, 'blackhole.nft')]);
+    try {
+      const r = await pair.cli(['fetch', `https://${SERVER_IP}:9081/f`, '--connect-timeout', '0.5', '--retries', '0']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `tendril fetch: https://${SERVER_IP}:9081/f: connect to ${SERVER_IP}:9081 took longer than 500 ms (gave up after 1 attempt)\n`,
+      );
+    } finally {
+      pair.serverExec('nft', ['delete', 'table', 'inet', 'blackhole']);
+    }
   });
 });

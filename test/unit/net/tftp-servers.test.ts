@@ -178,6 +178,14 @@ describe('TFTP client against real servers', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('gives up after a bounded number of retransmissions when nothing answers', async () => {
+    const r = await pair.cli(['fetch', `tftp://${SERVER_IP}:4069/small.bin`, '--retries', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `tendril fetch: tftp://${SERVER_IP}:4069/small.bin: no answer from ${SERVER_IP} after 3 tries\n`,
+    );
+  });
+
   it('10 % packet loss both ways (nft in the server namespace) still gives identical bytes', async () => {
     // Dropped at the veth's netdev hooks: a drop in the ip output hook would fail the server's
     // send() with EPERM instead of losing the packet (tftpd-hpa then ends the transfer).
