@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePki, type Pki } from './test-pki';
-import { NetnsPair, SERVER_IP } from './transfer-netns';
+import { NetnsPair, SERVER_IP, SERVER_IP6 } from './transfer-netns';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const CUT_AFTER = 1 << 20;
@@ -61,7 +61,7 @@ http {
   ${temp}
   default_type application/octet-stream;
   root ${www};
-  server { listen ${SERVER_IP}:80; }
+  server { listen ${SERVER_IP}:80; listen [${SERVER_IP6}]:80; }
   server {
     listen ${SERVER_IP}:443 ssl;
     ssl_certificate ${pki.leafCert}; ssl_certificate_key ${pki.leafKey};
@@ -146,6 +146,10 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
   it('follows a same-scheme redirect and reports the final URL', async () => {
     const r = await pair.cli(['fetch', `https://${SERVER_IP}/hop`, '--ca', pki.caPem]);
     expectOk(r, `https://${SERVER_IP}/file.bin`);
+  });
+
+  it('downloads over http from an IPv6 literal', async () => {
+    expectOk(await pair.cli(['fetch', `http://[${SERVER_IP6}]/file.bin`]), `http://[${SERVER_IP6}]/file.bin`);
   });
 
   it('refuses a certificate from another CA, naming the CA bundle', async () => {

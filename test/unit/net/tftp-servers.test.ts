@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetnsPair, SERVER_IP } from './transfer-netns';
+import { NetnsPair, SERVER_IP, SERVER_IP6 } from './transfer-netns';
 
 const TFTPD_HPA = '/opt/tendril-tftpd-hpa/usr/sbin/in.tftpd';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -88,6 +88,7 @@ describe('TFTP client against real servers', () => {
       '--enable-tftp',
       `--tftp-root=${root}`,
       `--listen-address=${SERVER_IP}`,
+      `--listen-address=${SERVER_IP6}`,
       '--bind-interfaces',
       `--pid-file=${d}/dnsmasq.pid`,
       `--log-facility=${d}/dnsmasq.log`,
@@ -140,6 +141,10 @@ describe('TFTP client against real servers', () => {
     expect(log).toMatch(/accepted blksize 1468, windowsize 1, tsize 2097275/);
     // The progress line reached 100 % on stderr.
     expect(log).toMatch(/mid\.bin \[#+\] 100% /);
+  });
+
+  it('dnsmasq over IPv6', async () => {
+    await fetchOk(`tftp://[${SERVER_IP6}]/small.bin`, 'small.bin');
   });
 
   it('atftpd: negotiates an RFC 7440 window and delivers identical bytes', async () => {
