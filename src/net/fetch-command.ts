@@ -5,9 +5,10 @@
 
 import * as fs from 'node:fs';
 import { formatTransferProgress } from '../kexec/progress';
-import { ArgError, commandArgs, type CommandSpec, custom, flag, type Options, size, text } from '../util/args';
+import { ArgError, commandArgs, type CommandSpec, custom, flag, num, type Options, size, text } from '../util/args';
 import { printable } from '../util/printable';
-import { downloadToMemfd } from './fetch';
+import { createFetch, downloadToMemfd, type FetchConfig } from './fetch';
+import { parseTrustedKeys, pinFromSignedSums, SumsError } from './sums';
 import { NetError, type TransferProgress } from './types';
 
 const DEFAULT_MAX = 2 * 1024 ** 3;
@@ -27,6 +28,32 @@ const FETCH_OPTIONS = {
     help: "PEM bundle https trusts, or 'system' for the public roots (default: /etc/tendril/netboot-ca.pem when it exists)",
   }),
   maxBytes: size({ metavar: 'SIZE', help: 'refuse a larger file (default 2G)', min: 1, max: 2 ** 50, defaultUnit: 1 }),
+  sums: text({
+    metavar: 'URL',
+    help: 'a SHA256SUMS file whose SSHSIG signature (URL.sig) must verify with --trusted-keys; the file must be listed in it',
+  }),
+  trustedKeys: text({ metavar: 'FILE', help: "OpenSSH public keys ('ssh-ed25519 AAAA… comment' lines) --sums trusts" }),
+  retries: num({
+    metavar: 'N',
+    help: 'attempts after the first (http) or retransmissions of one packet (tftp) before giving up (default 4 / 8)',
+    min: 0,
+    max: 20,
+    integer: true,
+  }),
+  connectTimeout: num({
+    metavar: 'S',
+    help: 'deadline of the TCP connect, proxy CONNECT and TLS handshake, each (default 10)',
+    min: 0.1,
+    max: 600,
+    unit: 'seconds',
+  }),
+  idleTimeout: num({
+    metavar: 'S',
+    help: 'longest silence of an http(s) server (default 30)',
+    min: 0.1,
+    max: 3600,
+    unit: 'seconds',
+  }),
   verbose: flag({ help: 'print option negotiation, redirects, resumes and retries on stderr' }),
   proxy: text({
     metavar: 'URL',
@@ -40,12 +67,17 @@ interface FetchArgs extends Options<typeof FETCH_OPTIONS> {
 
 export const FETCH_COMMAND: CommandSpec<typeof FETCH_OPTIONS, FetchArgs> = {
   name: 'fetch',
-  synopsis: 'URL [--sha256 HEX] [-o|--output FILE] [--ca FILE|system] [--max-bytes SIZE] [--proxy URL] [--verbose]',
+  synopsis:
+    'URL [--sha256 HEX] [-o|--output FILE] [--ca FILE|system] [--max-bytes SIZE] [--proxy URL] [--sums URL --trusted-keys FILE] [--retries N] [--connect-timeout S] [--idle-timeout S] [--verbose]',
   summary: 'Download one file over tftp, http or https as network boot does; print its URL, size and sha256.',
   options: FETCH_OPTIONS,
   positional: { name: 'URL', min: 1, max: 1, help: 'a tftp://, http:// or https:// URL' },
   notes: ['The progress line goes to stderr; stdout gets one line: URL SIZE SHA256.'],
-  build: (p) => ({ url: p.positional[0]!, ...p.opts }),
+  build: (p) => {
+    if ((p.opts.sums === undefined) !== (p.opts.trustedKeys === undefined))
+      throw new ArgError('--sums and --trusted-keys go together');
+    return { url: p.positional[0]!, ...p.opts };
+  },
 };
 
 /** Progress on stderr: a live `\r` line on a terminal, a line every 10 % (or 8 MiB) otherwise. */
@@ -69,6 +101,14 @@ export function progressPrinter(err: NodeJS.WriteStream): (p: TransferProgress) 
   };
 }
 
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SumsError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
 export async function runFetchCommand(argv: string[]): Promise<number> {
   // `-o FILE` as curl and wget spell it; the shared parser only knows long options.
   const dd = argv.indexOf('--');
@@ -80,21 +120,35 @@ export async function runFetchCommand(argv: string[]): Promise<number> {
   const onSig = (): void => ac.abort(new Error('interrupted'));
   process.once('SIGINT', onSig);
   try {
+    const cfg: FetchConfig = {
+      ...(a.verbose ? { onInfo: (m: string) => process.stderr.write(`${printable(m)}\n`) } : {}),
+      ...(a.retries !== undefined ? { tftp: { retries: a.retries } } : {}),
+      http: {
+        ...(a.retries !== undefined ? { retries: a.retries } : {}),
+        ...(a.connectTimeout !== undefined ? { connectTimeoutMs: a.connectTimeout * 1000 } : {}),
+        ...(a.idleTimeout !== undefined ? { idleTimeoutMs: a.idleTimeout * 1000 } : {}),
+        ...(a.ca !== undefined ? { ca: a.ca } : {}),
+        ...(a.proxy !== undefined ? { proxy: a.proxy === 'none' ? null : a.proxy } : {}),
+      },
+    };
+    let pin = a.sha256;
+    if (a.sums !== undefined && a.trustedKeys !== undefined) {
+      const keys = parseTrustedKeys(readText(a.trustedKeys), a.trustedKeys);
+      const listed = await pinFromSignedSums(createFetch(cfg), a.sums, a.url, keys, ac.signal);
+      if (pin !== undefined && pin !== listed.sha256)
+        throw new NetError(a.url, `--sha256 ${pin} disagrees with ${a.sums}, which lists ${listed.sha256}`, true);
+      pin = listed.sha256;
+      process.stderr.write(`${printable(a.sums)}: signature by ${printable(listed.signer)} verified\n`);
+    }
     const r = await downloadToMemfd(
       a.url,
       {
         maxBytes: a.maxBytes ?? DEFAULT_MAX,
-        ...(a.sha256 ? { sha256: a.sha256 } : {}),
+        ...(pin ? { sha256: pin } : {}),
         signal: ac.signal,
         onProgress: progressPrinter(process.stderr),
       },
-      {
-        ...(a.verbose ? { onInfo: (m: string) => process.stderr.write(`${printable(m)}\n`) } : {}),
-        http: {
-          ...(a.ca !== undefined ? { ca: a.ca } : {}),
-          ...(a.proxy !== undefined ? { proxy: a.proxy === 'none' ? null : a.proxy } : {}),
-        },
-      },
+      cfg,
     );
     if (process.stderr.isTTY) process.stderr.write('\n');
     try {
@@ -120,7 +174,7 @@ export async function runFetchCommand(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (process.stderr.isTTY) process.stderr.write('\n');
-    if (e instanceof NetError) {
+    if (e instanceof NetError || e instanceof SumsError) {
       process.stderr.write(`tendril fetch: ${printable(e.message)}\n`);
       return 1;
     }

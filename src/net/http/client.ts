@@ -222,7 +222,11 @@ export async function httpGet(url: URL, sink: Sink, opts: HttpOptions = {}): Pro
     } catch (e) {
       const err = e instanceof NetError ? e : new NetError(current.href, (e as Error).message);
       if (err.permanent) throw err;
-      if (++failures > o.retries) throw new NetError(err.subject, `${err.reason} (gave up after ${failures} attempts)`);
+      if (++failures > o.retries)
+        throw new NetError(
+          err.subject,
+          `${err.reason} (gave up after ${failures} attempt${failures === 1 ? '' : 's'})`,
+        );
       o.onInfo?.(
         `${err.message}; attempt ${failures + 1} of ${o.retries + 1}${sink.size > 0 && validator ? `, resuming at byte ${sink.size}` : ''}`,
       );

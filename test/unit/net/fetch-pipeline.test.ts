@@ -1,6 +1,7 @@
 // The pieces of the download pipeline that need no network: URL and pin checks, the memory
 // check, the sink's limit and hash, proxy selection, the progress line and memfd seals.
 
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,6 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatEta, formatTransferProgress } from '../../../src/kexec/progress';
 import { addSeals, F_SEAL, MFD_ALLOW_SEALING, MFD_CLOEXEC, memfdCreate } from '../../../src/native/sys';
 import { checkMemory, createFetch, memAvailable } from '../../../src/net/fetch';
+import { FETCH_COMMAND } from '../../../src/net/fetch-command';
+import { optionName } from '../../../src/util/args';
 import { bypassesProxy, proxyFor } from '../../../src/net/http/proxy';
 import { MemorySink } from '../../../src/net/sink';
 import { NetError } from '../../../src/net/types';
@@ -155,5 +158,45 @@ describe('memfd seals', () => {
     } finally {
       fs.closeSync(fd);
     }
+  });
+});
+
+describe('no_proxy under fast-check', () => {
+  it('any no_proxy text and host give a boolean', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), fc.domain(), (np, host) => {
+        expect(typeof bypassesProxy(new URL(`http://${host}/`), np)).toBe('boolean');
+      }),
+    );
+  });
+});
+
+describe('tendril fetch: usage and refusals without network', () => {
+  const cli = (args: string[]): { status: number | null; stdout: string; stderr: string } =>
+    spawnSync(process.execPath, [path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js'), 'fetch', ...args], {
+      encoding: 'utf8',
+    });
+  it('the synopsis names every option', () => {
+    for (const key of Object.keys(FETCH_COMMAND.options))
+      expect(FETCH_COMMAND.synopsis).toContain(`--${optionName(key)}`);
+  });
+  it('bad usage exits 2 with the reason', () => {
+    const cases: [string[], string][] = [
+      [[], 'tendril fetch: needs URL'],
+      [['--sha256', 'xyz', 'http://192.0.2.1/x'], "tendril fetch: --sha256 needs 64 hex digits, got 'xyz'"],
+      [['--sums', 'http://192.0.2.1/SHA256SUMS', 'http://192.0.2.1/x'], '--sums and --trusted-keys go together'],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+  });
+  it('an unsupported scheme exits 1 naming the URL', () => {
+    expect(cli(['ftp://192.0.2.1/vmlinuz'])).toMatchObject({
+      status: 1,
+      stdout: '',
+      stderr: 'tendril fetch: ftp://192.0.2.1/vmlinuz: scheme ftp is not supported (only tftp, http and https)\n',
+    });
   });
 });

@@ -4,12 +4,13 @@
 // the 206); a sha256 pin mismatch names both hashes; tinyproxy carries https by CONNECT and http
 // by absolute URI; no_proxy bypasses a proxy; a 404 is not retried.
 
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePki, type Pki } from './test-pki';
-import { NetnsPair, SERVER_IP } from './transfer-netns';
+import { NetnsPair, SERVER_IP, SERVER_IP6 } from './transfer-netns';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const CUT_AFTER = 1 << 20;
@@ -22,19 +23,27 @@ const cut = Number(process.argv[2]);
 let first = true;
 net.createServer((c) => {
   const s = net.connect(443, '${SERVER_IP}');
-  const cutThis = first; first = false;
+  const cutThis = first;
+  first = false;
+  c.pipe(s);
+  c.on('error', () => s.destroy());
+  c.on('close', () => s.destroy());
+  s.on('error', () => c.destroy());
+  if (!cutThis) return void s.pipe(c); // pipe() ends c only after the last byte is flushed
   let n = 0;
-  c.on('data', (d) => s.write(d));
   s.on('data', (d) => {
-    if (!cutThis) return c.write(d);
     const take = Math.min(d.length, cut - n);
     n += take;
-    c.write(d.subarray(0, take));
-    if (n >= cut) { c.end(); s.destroy(); }
+    if (take > 0) c.write(d.subarray(0, take));
+    if (n >= cut) {
+      c.unpipe(s);
+      s.destroy();
+      c.end();
+    }
   });
-  c.on('error', () => s.destroy()); s.on('error', () => c.destroy());
-  c.on('close', () => s.destroy()); s.on('close', () => c.destroy());
 }).listen(9443, '${SERVER_IP}');
+// And a server that accepts and never answers.
+net.createServer((c) => c.resume()).listen(9080, '${SERVER_IP}');
 `;
 
 function nginxConf(d: string, www: string, pki: Pki): string {
@@ -52,7 +61,7 @@ http {
   ${temp}
   default_type application/octet-stream;
   root ${www};
-  server { listen ${SERVER_IP}:80; }
+  server { listen ${SERVER_IP}:80; listen [${SERVER_IP6}]:80; }
   server {
     listen ${SERVER_IP}:443 ssl;
     ssl_certificate ${pki.leafCert}; ssl_certificate_key ${pki.leafKey};
@@ -61,6 +70,7 @@ http {
     location = /loop { return 302 /loop; }
   }
   server { listen ${SERVER_IP}:8443 ssl; ssl_certificate ${pki.expiredCert}; ssl_certificate_key ${pki.expiredKey}; }
+  server { listen ${SERVER_IP}:8444 ssl; ssl_certificate ${pki.futureCert}; ssl_certificate_key ${pki.futureKey}; }
 }
 `;
 }
@@ -80,6 +90,22 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     fs.mkdirSync(www);
     file = randomBytes((4 << 20) + 77);
     fs.writeFileSync(path.join(www, 'file.bin'), file);
+    // A signed SHA256SUMS beside it, and in tampered/ the same signature over a changed list.
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'release@test', '-f', path.join(d, 'release')]);
+    fs.writeFileSync(path.join(www, 'SHA256SUMS'), `${sha(file)}  file.bin\n`);
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-Y',
+      'sign',
+      '-f',
+      path.join(d, 'release'),
+      '-n',
+      'file',
+      path.join(www, 'SHA256SUMS'),
+    ]);
+    fs.mkdirSync(path.join(www, 'tampered'));
+    fs.writeFileSync(path.join(www, 'tampered', 'SHA256SUMS'), `${'0'.repeat(64)}  file.bin\n`);
+    fs.copyFileSync(path.join(www, 'SHA256SUMS.sig'), path.join(www, 'tampered', 'SHA256SUMS.sig'));
     fs.writeFileSync(path.join(d, 'nginx.conf'), nginxConf(d, www, pki));
     pair.startServer('/usr/sbin/nginx', [
       '-p',
@@ -99,7 +125,7 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
         `PidFile "${d}/tinyproxy.pid"\nMaxClients 10\nAllow 192.0.2.0/24\nConnectPort 443\n`,
     );
     pair.startServer('/usr/bin/tinyproxy', ['-d', '-c', path.join(d, 'tinyproxy.conf')]);
-    for (const port of [80, 443, 8443, 9443, 8888]) await pair.waitListening('tcp', port);
+    for (const port of [80, 443, 8443, 8444, 9443, 9080, 8888]) await pair.waitListening('tcp', port);
   });
 
   afterAll(() => pair?.close());
@@ -122,6 +148,10 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     expectOk(r, `https://${SERVER_IP}/file.bin`);
   });
 
+  it('downloads over http from an IPv6 literal', async () => {
+    expectOk(await pair.cli(['fetch', `http://[${SERVER_IP6}]/file.bin`]), `http://[${SERVER_IP6}]/file.bin`);
+  });
+
   it('refuses a certificate from another CA, naming the CA bundle', async () => {
     const r = await pair.cli(['fetch', `https://${SERVER_IP}/file.bin`, '--ca', pki.otherCaPem]);
     expect(r.code).toBe(1);
@@ -137,13 +167,24 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     expect(r.stderr).toMatch(/the local clock says \d{4}-\d\d-\d\dT/);
   });
 
+  it('refuses a certificate not valid yet and says what the local clock is', async () => {
+    const r = await pair.cli(['fetch', `https://${SERVER_IP}:8444/file.bin`, '--ca', pki.caPem]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /certificate of 192\.0\.2\.1 refused \(CERT_NOT_YET_VALID: certificate is not yet valid\)/,
+    );
+    expect(r.stderr).toMatch(/the local clock says \d{4}-\d\d-\d\dT.*set the time \(SNTP\)/);
+  });
+
   it('refuses an https→http redirect', async () => {
+    const plain = (): number => (accessLog().match(/^80 "GET /gm) ?? []).length;
+    const before = plain();
     const r = await pair.cli(['fetch', `https://${SERVER_IP}/downgrade`, '--ca', pki.caPem]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       `https://${SERVER_IP}/downgrade: redirect to http://${SERVER_IP}/file.bin refused: https must not be downgraded to http`,
     );
-    expect(accessLog()).not.toMatch(/^80 "GET \/file\.bin/m);
+    expect(plain()).toBe(before); // nothing was asked over http
   });
 
   it('stops after 5 redirects', async () => {
@@ -161,6 +202,8 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     const at = Number(m![1]);
     expect(at).toBeGreaterThan(0);
     expect(at).toBeLessThan(CUT_AFTER);
+    // One cut, one resume: the rest arrived in the 206.
+    expect(r.stderr.match(/resumed at byte/g)).toHaveLength(1);
     const etag = /if_range="\\x22[0-9a-f]+-[0-9a-f]+\\x22"/; // nginx escapes the quotes
     const line = accessLog()
       .split('\n')
@@ -215,5 +258,48 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/connect to 192\.0\.2\.1:1: ECONNREFUSED \(gave up after 5 attempts\)/);
+  });
+
+  it('pins the file from a SHA256SUMS signed with ssh-keygen -Y sign; a changed list is refused', async () => {
+    const keys = path.join(d, 'release.pub');
+    const args = ['fetch', `https://${SERVER_IP}/file.bin`, '--ca', pki.caPem, '--trusted-keys', keys];
+    const downloads = (): number => (accessLog().match(/"GET \/file\.bin /g) ?? []).length;
+    const ok = await pair.cli([...args, '--sums', `https://${SERVER_IP}/SHA256SUMS`]);
+    expectOk(ok, `https://${SERVER_IP}/file.bin`);
+    expect(ok.stderr).toMatch(/SHA256SUMS: signature by SHA256:\S+ \(release@test\) verified/);
+    const before = downloads();
+    const bad = await pair.cli([...args, '--sums', `https://${SERVER_IP}/tampered/SHA256SUMS`]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/tampered\/SHA256SUMS: signature by SHA256:\S+ does not match the file/);
+    expect(downloads()).toBe(before); // refused before the file was requested
+  });
+
+  it('gives up on a silent server after the idle deadline, and on a black-holed port after the connect deadline', async () => {
+    const idle = await pair.cli([
+      'fetch',
+      `http://${SERVER_IP}:9080/file.bin`,
+      '--idle-timeout',
+      '0.5',
+      '--retries',
+      '1',
+    ]);
+    expect(idle.code).toBe(1);
+    expect(idle.stderr).toBe(
+      `tendril fetch: http://${SERVER_IP}:9080/file.bin: no data from ${SERVER_IP} for 500 ms (gave up after 2 attempts)\n`,
+    );
+    fs.writeFileSync(
+      path.join(d, 'blackhole.nft'),
+      'table inet blackhole { chain i { type filter hook input priority 0; tcp dport 9081 drop; }; }\n',
+    );
+    pair.serverExec('nft', ['-f', path.join(d, 'blackhole.nft')]);
+    try {
+      const r = await pair.cli(['fetch', `https://${SERVER_IP}:9081/f`, '--connect-timeout', '0.5', '--retries', '0']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        `tendril fetch: https://${SERVER_IP}:9081/f: connect to ${SERVER_IP}:9081 took longer than 500 ms (gave up after 1 attempt)\n`,
+      );
+    } finally {
+      pair.serverExec('nft', ['delete', 'table', 'inet', 'blackhole']);
+    }
   });
 });

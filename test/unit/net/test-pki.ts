@@ -13,6 +13,8 @@ export interface Pki {
   readonly leafKey: string;
   readonly expiredCert: string;
   readonly expiredKey: string;
+  readonly futureCert: string;
+  readonly futureKey: string;
 }
 
 function openssl(dir: string, args: readonly string[]): void {
@@ -45,7 +47,7 @@ export function makePki(parent: string, ip: string): Pki {
   makeCa(dir, 'test-ca');
   makeCa(dir, 'other-ca');
   fs.writeFileSync(path.join(dir, 'san.ext'), `subjectAltName=IP:${ip}\nbasicConstraints=CA:FALSE\n`);
-  for (const name of ['leaf', 'expired'])
+  for (const name of ['leaf', 'expired', 'future'])
     openssl(dir, [
       'req',
       '-new',
@@ -83,30 +85,35 @@ export function makePki(parent: string, ip: string): Pki {
   fs.writeFileSync(
     path.join(dir, 'ca.cnf'),
     `[ca]\ndefault_ca = d\n[d]\ndir = ${dir}\ndatabase = ${dir}/index.txt\nnew_certs_dir = ${dir}/newcerts\n` +
-      `serial = ${dir}/serial\ndefault_md = sha256\npolicy = p\ncopy_extensions = none\n[p]\ncommonName = supplied\n` +
+      `serial = ${dir}/serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\ncopy_extensions = none\n[p]\ncommonName = supplied\n` +
       `[ext]\nsubjectAltName = IP:${ip}\nbasicConstraints = CA:FALSE\n`,
   );
-  openssl(dir, [
-    'ca',
-    '-batch',
-    '-config',
-    'ca.cnf',
-    '-cert',
-    'test-ca.pem',
-    '-keyfile',
-    'test-ca.key',
-    '-extensions',
-    'ext',
-    '-startdate',
-    '20200101000000Z',
-    '-enddate',
-    '20200201000000Z',
-    '-in',
-    'expired.csr',
-    '-out',
-    'expired.pem',
-    '-notext',
-  ]);
+  // Not valid yet: from 2090 on, as after a clock reset to an earlier date.
+  for (const [name, start, end] of [
+    ['expired', '20200101000000Z', '20200201000000Z'],
+    ['future', '20900101000000Z', '20900201000000Z'],
+  ] as const)
+    openssl(dir, [
+      'ca',
+      '-batch',
+      '-config',
+      'ca.cnf',
+      '-cert',
+      'test-ca.pem',
+      '-keyfile',
+      'test-ca.key',
+      '-extensions',
+      'ext',
+      '-startdate',
+      start,
+      '-enddate',
+      end,
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}.pem`,
+      '-notext',
+    ]);
   const p = (f: string): string => path.join(dir, f);
   return {
     caPem: p('test-ca.pem'),
@@ -115,5 +122,7 @@ export function makePki(parent: string, ip: string): Pki {
     leafKey: p('leaf.key'),
     expiredCert: p('expired.pem'),
     expiredKey: p('expired.key'),
+    futureCert: p('future.pem'),
+    futureKey: p('future.key'),
   };
 }

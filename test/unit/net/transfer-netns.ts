@@ -10,6 +10,8 @@ import * as path from 'node:path';
 
 export const SERVER_IP = '192.0.2.1';
 export const CLIENT_IP = '192.0.2.2';
+export const SERVER_IP6 = '2001:db8::1';
+export const CLIENT_IP6 = '2001:db8::2';
 const REPO = path.join(__dirname, '..', '..', '..');
 let counter = 0;
 
@@ -42,12 +44,13 @@ export class NetnsPair {
     ip('netns', 'add', this.server);
     ip('netns', 'add', this.client);
     ip('-n', this.server, 'link', 'add', 'vs', 'type', 'veth', 'peer', 'name', 'vc', 'netns', this.client);
-    for (const [ns, dev, addr] of [
-      [this.server, 'vs', SERVER_IP],
-      [this.client, 'vc', CLIENT_IP],
+    for (const [ns, dev, addr, addr6] of [
+      [this.server, 'vs', SERVER_IP, SERVER_IP6],
+      [this.client, 'vc', CLIENT_IP, CLIENT_IP6],
     ] as const) {
       ip('-n', ns, 'link', 'set', 'lo', 'up');
       ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev);
+      ip('-n', ns, 'addr', 'add', `${addr6}/64`, 'dev', dev, 'nodad');
       ip('-n', ns, 'link', 'set', dev, 'up');
     }
   }
