@@ -24,7 +24,7 @@ APT_PACKAGES=(
   # addon build
   gcc make python3
   # network boot tests: real servers in network namespaces the tests create (docs/netboot.md §4)
-  dnsmasq-base nginx-light atftpd tinyproxy nftables iproute2
+  dnsmasq-base nginx-light atftpd tinyproxy nftables iproute2 openssh-client
 )
 
 missing=()

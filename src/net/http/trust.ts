@@ -4,8 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as tls from 'node:tls';
-
-export const DEFAULT_CA_FILE = '/etc/tendril/netboot-ca.pem';
+import { DEFAULT_CA_FILE } from '../../settings/schema';
 
 /** A PEM bundle file, or `system` for the public roots. */
 export type CaSetting = string;
