@@ -1,4 +1,4 @@
-// Big-endian readers and writers for TPM commands (TPM 2.0 Library Part 1 §18: every integer on
+// Big-endian readers and writers for TPM commands (TPM 2.0 Library Part 1, "Command and Response Structures": every integer on
 // the wire is big-endian). The reader checks every length against what is left, so a short or
 // lying response is a TpmParseError, never an out-of-range read.
 

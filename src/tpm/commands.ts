@@ -10,14 +10,14 @@ export const TPM_ST_SESSIONS = 0x8002;
 export const TPM_CC_PCR_EXTEND = 0x0000_0182;
 export const TPM_CC_GET_CAPABILITY = 0x0000_017a;
 export const TPM_CC_PCR_READ = 0x0000_017e;
-/** Password authorization pseudo-session (Part 1 §19.6.2). */
+/** The password authorization pseudo-session (TPM 2.0 Library Part 1, "Password Authorizations"). */
 export const TPM_RS_PW = 0x4000_0009;
 export const TPM_CAP_PCRS = 0x0000_0005;
 
 /** Responses larger than this are refused (TPM2 implementations cap buffers at 4 KiB). */
 export const MAX_RESPONSE = 4096;
 const HEADER = 10;
-/** PCR indices a PC Client TPM has (PFP §2.3.4): 0..23. */
+/** PCR indices a PC Client TPM has (PC Client Platform TPM Profile): 0..23. */
 export const PCR_COUNT = 24;
 /** Banks a TPM may report; more would be a malformed answer. */
 const MAX_BANKS = 16;

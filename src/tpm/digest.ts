@@ -26,7 +26,7 @@ export function digestsOf(algs: readonly HashAlg[], b: Uint8Array): Digests {
   return m.digests();
 }
 
-/** PCR_new = H(PCR_old || digest), the TPM's extend (Part 1 §17.2), for predictions and replay. */
+/** PCR_new = H(PCR_old || digest), the TPM's extend (TPM 2.0 Library Part 1, "PCR Extend"), for predictions and replay. */
 export function extendValue(alg: HashAlg, old: Uint8Array, digest: Uint8Array): Uint8Array {
   return new Uint8Array(createHash(alg).update(old).update(digest).digest());
 }

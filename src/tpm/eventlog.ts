@@ -1,5 +1,5 @@
-// The TCG event log in the crypto-agile format (TCG PC Client Platform Firmware Profile §10.2,
-// "TCG_PCR_EVENT2"; TCG EFI Protocol Specification §5): a TCG_PCClientPCREvent header carrying
+// The TCG event log in the crypto-agile format (TCG PC Client Platform Firmware Profile, "Event Logging",
+// TCG_PCR_EVENT2; TCG EFI Protocol Specification, the event log): a TCG_PCClientPCREvent header carrying
 // TCG_EfiSpecIDEvent ("Spec ID Event03", the digest sizes), then one TCG_PCR_EVENT2 per extend.
 // Unlike TPM commands, log integers are little-endian. parseEventLog() reads our own logs back
 // (the "once per boot" check, tests); tpm2_eventlog is the independent oracle.

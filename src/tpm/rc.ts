@@ -1,4 +1,4 @@
-// TPM 2.0 response codes in words (TPM 2.0 Library Part 2, §6.6 "TPM_RC"): a failure message
+// TPM 2.0 response codes in words (TPM 2.0 Library Part 2, "TPM_RC (Response Codes)"): a failure message
 // names the code the TPM returned and what it means, e.g. "0x000001c4 TPM_RC_VALUE (parameter 1)".
 
 const VER1: Readonly<Record<number, string>> = {
