@@ -172,7 +172,7 @@ export async function bootEntries(
         io.out.write(await describe(p, ctx.lookup, { progress: streamProgress(io.err) }));
         if (p.kind === 'kexec' && tpm) {
           const src = { entry, lookup: ctx.lookup, settingsFile: tpm.settingsFile };
-          const lines = await describeMeasurements(tpm.state, src, p.kexec, DRY_RUN_HASH_LIMIT);
+          const lines = await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT);
           io.out.write(printableLines(lines).join('\n') + '\n');
         }
         return 0;
@@ -187,7 +187,7 @@ export async function bootEntries(
         lookup: ctx.lookup,
         say: (s) => io.err.write(`tendril: ${s}\n`),
         progress: streamProgress(io.err),
-        ...(tpm ? { measure: hookFactory(tpm, entry, ctx.lookup)! } : {}),
+        ...(tpm ? { measure: hookFactory(tpm, entry, ctx.lookup) } : {}),
       });
       const o = r.outcome;
       // The loader never started (missing, refused by Secure Boot) or the VM never ran: try the next.
@@ -239,7 +239,8 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
     }
     const tpm = tpmFromSettings();
     // The dry-run plan says it in its measurements section.
-    if (tpm.state.kind !== 'on' && !args.dryRun) io.err.write(`tendril: tpm: ${printable(tpm.state.why)}\n`);
+    const tpmNow = tpm.state();
+    if (tpmNow.kind !== 'on' && !args.dryRun) io.err.write(`tendril: tpm: ${printable(tpmNow.why)}\n`);
     const wait = args.dryRun ? 0 : timeoutSeconds(settings, args.timeout);
     for (let s = Math.ceil(wait); s > 0; s--) {
       io.err.write(`tendril: booting '${printable(list[0]!.displayTitle)}' in ${s} s\n`);

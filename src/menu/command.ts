@@ -114,13 +114,17 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   const canQuit = process.pid !== 1 && !args.noQuit;
   const powerAllowed = process.pid === 1 || args.allowPower;
   const tpm = tpmFromSettings();
-  if (tpm.state.kind !== 'on') log('info', 'tpm', tpm.state.why);
+  const tpmAtStart = tpm.state();
+  if (tpmAtStart.kind !== 'on') log('info', 'tpm', tpmAtStart.why);
   // The shell and the editor extend PCR 4 first (once per boot); an error keeps them closed.
-  const recovery = recoveryGate(tpm.state, (s) => log('info', 'tpm', s));
+  const recovery = recoveryGate(
+    () => tpm.state(),
+    (s) => log('info', 'tpm', s),
+  );
   const state = new MenuState({
     passwordRequired: hash !== undefined,
     canQuit,
-    measureRecovery: tpm.state.kind !== 'off',
+    measureRecovery: tpm.policy !== 'off',
   });
   const discoverOpts = discoverOptionsFrom(args);
   const cliTimeout = args.timeout;
@@ -206,7 +210,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         if (p.kind === 'kexec') {
           const src = { entry, lookup, settingsFile: tpm.settingsFile };
           text +=
-            printableLines(await describeMeasurements(tpm.state, src, p.kexec, DRY_RUN_HASH_LIMIT)).join('\n') + '\n';
+            printableLines(await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT)).join('\n') + '\n';
         }
         out(text);
         return 'dry-run';
@@ -233,7 +237,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
           ui.term?.destroy();
         },
         ...(ui.term ? { withTerminal: (run: () => Promise<VmOutcome>) => suspendFor(ui.term!, run) } : {}),
-        measure: hookFactory(tpm, entry, lookup)!,
+        measure: hookFactory(tpm, entry, lookup),
       });
       const o = r.outcome;
       for (const l of o.lines) log(o.status === 0 ? 'info' : 'error', 'vm', `${entry.id}: ${l}`);

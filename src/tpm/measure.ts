@@ -28,11 +28,14 @@ export interface TpmSetup {
 export interface NotMeasuring {
   readonly kind: 'off';
   readonly why: string;
+  /** No TPM device (yet: a driver module may still be loading). */
+  readonly absent?: true;
 }
 /** Booting must stop: `require` without a TPM, or a TPM that failed. */
 export interface Refusing {
   readonly kind: 'refuse';
   readonly why: string;
+  readonly absent?: true;
 }
 export type MeasureState = NotMeasuring | Refusing | Measurer;
 
@@ -106,8 +109,8 @@ export function openMeasurement(s: TpmSetup): MeasureState {
   if (!s.transport && !fs.existsSync(device)) {
     const why = `no TPM (${device} absent)`;
     return s.policy === 'require'
-      ? { kind: 'refuse', why: `${why}, and [tpm] measure = "require"` }
-      : { kind: 'off', why: `${why}: nothing is measured` };
+      ? { kind: 'refuse', why: `${why}, and [tpm] measure = "require"`, absent: true }
+      : { kind: 'off', why: `${why}: nothing is measured`, absent: true };
   }
   const tpm = new Tpm(s.transport ?? deviceTransport(device));
   try {

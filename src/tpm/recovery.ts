@@ -7,8 +7,9 @@ import { MeasureError, type MeasureState } from './measure';
 import { EventLogError } from './eventlog';
 
 /** A function the menu calls before the shell or editor: undefined = go ahead, else why not. */
-export function recoveryGate(state: MeasureState, say: (s: string) => void): () => string | undefined {
+export function recoveryGate(current: () => MeasureState, say: (s: string) => void): () => string | undefined {
   return () => {
+    const state = current();
     if (state.kind === 'off') return undefined;
     if (state.kind === 'refuse') return state.why;
     try {

@@ -6,10 +6,8 @@
 // SeaBIOS and `-kernel` touch no PCR above 7, which the firmware's own log confirms), and the log
 // must replay to them under tpm2_eventlog. A wrong order or a wrong byte changes the values.
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../initramfs/host';
@@ -26,6 +24,7 @@ import {
   targetInitrds,
   targetReport,
 } from '../fixtures/boot';
+import { type QemuTpm, eventlogReplay, odBytes, swtpmForQemu, targetPcrs as pcrs } from '../fixtures/swtpm';
 
 const ENTRY = blsEntry({
   title: 'Measured',
@@ -42,59 +41,15 @@ const chain = (alg: string, parts: (Uint8Array | string)[]): string =>
     .toString('hex');
 
 let run: QemuRun;
-let dir: string;
-let swtpm: ChildProcess;
+let tpm: QemuTpm;
 let pristine: string;
 let before: string;
 let after: string;
 
-/** Bytes printed by `od -An -v -tx1` under a prefix. */
-function odBytes(out: string, prefix: string): Buffer {
-  const hex = [...out.matchAll(new RegExp(`^${prefix} +((?:[0-9a-f]{2} ?)+)\\r?$`, 'gm'))].map((m) =>
-    m[1]!.replace(/ /g, ''),
-  );
-  return Buffer.from(hex.join(''), 'hex');
-}
-
-/** PCRs the target printed: { sha256: { 9: 'hex' } }, lower case. */
-function pcrs(out: string): Record<string, Record<number, string>> {
-  const r: Record<string, Record<number, string>> = {};
-  for (const m of out.matchAll(/^TARGET-PCR (\w+) (\d+) ([0-9A-Fa-f]+)\r?$/gm))
-    (r[m[1]!] ??= {})[Number(m[2])] = m[3]!.toLowerCase();
-  return r;
-}
-
-/** tpm2_eventlog's replay of a log file. */
-function replay(bytes: Buffer): { pcrs: Record<string, Record<number, string>>; stdout: string; stderr: string } {
-  const f = path.join(dir, `log-${Math.random().toString(36).slice(2)}.bin`);
-  fs.writeFileSync(f, bytes);
-  const r = spawnSync('tpm2_eventlog', [f], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  const out: Record<string, Record<number, string>> = {};
-  let bank = '';
-  for (const line of r.stdout.slice(r.stdout.indexOf('\npcrs:')).split('\n')) {
-    const b = /^ {2}(\w+):$/.exec(line);
-    if (b) bank = b[1]!;
-    const v = /^ {4}(\d+)\s*: 0x([0-9a-f]+)$/i.exec(line);
-    if (v) (out[bank] ??= {})[Number(v[1])] = v[2]!.toLowerCase();
-  }
-  return { pcrs: out, stdout: r.stdout, stderr: r.stderr };
-}
-
 beforeAll(async () => {
   const img = blsDisk('timeout 1\ndefault measured.conf\n', { 'measured.conf': ENTRY });
   const initramfs = productInitramfs();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-boot-tpm-'));
-  const state = path.join(dir, 'tpm');
-  fs.mkdirSync(state);
-  execFileSync('swtpm_setup', ['--tpm2', '--tpmstate', state, '--pcr-banks', 'sha1,sha256', '--overwrite'], {
-    stdio: 'pipe',
-  });
-  const sock = path.join(dir, 'swtpm.sock');
-  swtpm = spawn('swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${state}`, '--ctrl', `type=unixio,path=${sock}`], {
-    stdio: 'ignore',
-  });
-  for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+  tpm = await swtpmForQemu('sha1,sha256');
   pristine = sha256File(img);
   const disk = privateCopy(img);
   before = sha256File(disk);
@@ -105,23 +60,13 @@ beforeAll(async () => {
     disks: [disk],
     timeoutMs: 300_000,
     logFile: path.join(LOG_DIR, 'boot-tpm.log'),
-    extra: [
-      '-chardev',
-      `socket,id=chrtpm,path=${sock}`,
-      '-tpmdev',
-      'emulator,id=tpm0,chardev=chrtpm',
-      '-device',
-      'tpm-crb,tpmdev=tpm0',
-    ],
+    extra: tpm.extra,
   });
   after = sha256File(disk);
   fs.rmSync(path.dirname(disk), { recursive: true, force: true });
 }, 900_000);
 
-afterAll(() => {
-  swtpm?.kill('SIGKILL');
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => tpm?.stop());
 
 describe('a measured boot under QEMU with swtpm', () => {
   it('tendril measured and kexecd the entry; the target booted with the TPM', () => {
@@ -161,7 +106,8 @@ describe('a measured boot under QEMU with swtpm', () => {
     expect(Buffer.from(events[0]!.data).toString()).toMatch(
       /^tendril_config: \S+:\/loader\/entries\/measured\.conf\0$/,
     );
-    const r = replay(log);
+    const r = eventlogReplay(log);
+    expect(r.status).toBe(0);
     const got = pcrs(run.output);
     for (const bank of ['sha1', 'sha256']) for (const p of [8, 9]) expect(r.pcrs[bank]![p]).toBe(got[bank]![p]);
     expect(r.stderr).not.toMatch(/does not match/);
@@ -170,7 +116,8 @@ describe('a measured boot under QEMU with swtpm', () => {
   it("PCR 5 = the firmware's PCR 5 extended with the entry's BLS file; PCR 4 untouched (no shell, no editor)", () => {
     const fw = odBytes(run.output, 'TARGET-FWLOG');
     expect(fw.length).toBeGreaterThan(0);
-    const f = replay(fw);
+    const f = eventlogReplay(fw);
+    expect(f.status).toBe(0);
     // SeaBIOS measured nothing above PCR 7: PCR 8 and 9 started at zero.
     expect(
       Object.keys(f.pcrs.sha256 ?? {})

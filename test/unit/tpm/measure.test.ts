@@ -3,7 +3,7 @@
 // a cpio piece that cpio(1) unpacks; tpm2_eventlog (tpm2-tools) parses the log and replays it to
 // the values the TPM itself reports, in both banks. Recovery extends PCR 4 once per boot.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,8 +17,10 @@ import { measureHookFor } from '../../../src/tpm/boot';
 import { extendValue, hexOf } from '../../../src/tpm/digest';
 import { EV_ACTION, EV_IPL, parseEventLog } from '../../../src/tpm/eventlog';
 import { type Measurer, openMeasurement } from '../../../src/tpm/measure';
+import { recoveryGate } from '../../../src/tpm/recovery';
+import { tpmFromSettings } from '../../../src/tpm/setup';
 import { type BootTree, linuxEntry, makeBootTree } from '../kexec/helpers';
-import { startSwtpm, type Swtpm } from '../../fixtures/swtpm';
+import { eventlogReplay, startSwtpm, type Swtpm } from '../../fixtures/swtpm';
 
 let t: BootTree;
 let sw: Swtpm;
@@ -60,19 +62,11 @@ function readFd(fd: number): Buffer {
   return b;
 }
 
-/** tpm2_eventlog's replayed PCR values: { sha256: { 9: 'hex' } }. */
-function eventlogReplay(logFile: string): { pcrs: Record<string, Record<number, string>>; stderr: string } {
-  const r = spawnSync('tpm2_eventlog', [logFile], { encoding: 'utf8' });
+/** tpm2_eventlog's replay of a log file (exit status checked). */
+function replayFile(f: string): ReturnType<typeof eventlogReplay> {
+  const r = eventlogReplay(fs.readFileSync(f));
   expect(r.status).toBe(0);
-  const pcrs: Record<string, Record<number, string>> = {};
-  let bank = '';
-  for (const line of r.stdout.slice(r.stdout.indexOf('\npcrs:')).split('\n')) {
-    const b = /^ {2}(\w+):$/.exec(line);
-    if (b) bank = b[1]!;
-    const v = /^ {4}(\d+)\s*: 0x([0-9a-f]+)$/i.exec(line);
-    if (v) (pcrs[bank] ??= {})[Number(v[1])] = v[2]!.toLowerCase();
-  }
-  return { pcrs, stderr: r.stderr };
+  return r;
 }
 
 let plan: BootPlan;
@@ -143,7 +137,7 @@ describe('a measured materialize on swtpm', () => {
   });
 
   it('tpm2_eventlog parses the log and replays it to the TPM values; it verifies the PCR 8 digest', () => {
-    const { pcrs, stderr } = eventlogReplay(m.logPath);
+    const { pcrs, stderr } = replayFile(m.logPath);
     for (const alg of ['sha1', 'sha256'] as const)
       for (const pcr of [5, 8, 9]) expect(pcrs[alg]?.[pcr]).toBe(hexOf(m.tpm.read(pcr, alg)!));
     expect(stderr).not.toMatch(/Event \d+'s|digest/i);
@@ -165,7 +159,7 @@ describe('a measured materialize on swtpm', () => {
     b.writeUInt8(b.readUInt8(cmd + 20) ^ 1, cmd + 20);
     const bad = path.join(work, 'bad.bin');
     fs.writeFileSync(bad, b);
-    expect(eventlogReplay(bad).stderr).toMatch(/Event 8's digest does not match its payload/);
+    expect(replayFile(bad).stderr).toMatch(/Event 8's digest does not match its payload/);
   });
 
   it('recovery extends PCR 4 once per boot, the log remembering across processes', () => {
@@ -177,7 +171,7 @@ describe('a measured materialize on swtpm', () => {
     expect(hexOf(m.tpm.read(4, 'sha256')!)).toBe(chain('sha256', ['tendril-recovery']));
     const last = parseEventLog(fs.readFileSync(m.logPath)).events.at(-1)!;
     expect([last.pcr, last.type, Buffer.from(last.data).toString()]).toEqual([4, EV_ACTION, 'tendril-recovery']);
-    expect(eventlogReplay(m.logPath).pcrs.sha256?.[4]).toBe(hexOf(m.tpm.read(4, 'sha256')!));
+    expect(replayFile(m.logPath).pcrs.sha256?.[4]).toBe(hexOf(m.tpm.read(4, 'sha256')!));
   });
 });
 
@@ -190,6 +184,7 @@ describe('policy', () => {
     expect(openMeasurement({ policy: 'auto', device: '/nonexistent/tpmrm0' })).toEqual({
       kind: 'off',
       why: 'no TPM (/nonexistent/tpmrm0 absent): nothing is measured',
+      absent: true,
     });
     const req = openMeasurement({ policy: 'require', device: '/nonexistent/tpmrm0' });
     expect(req.kind).toBe('refuse');
@@ -233,5 +228,62 @@ describe('policy', () => {
     expect((err as KexecError).failure.hint).toMatch(
       /swtpm-bad: TPM2_PCR_Extend \(PCR 5\): 0x00000184 TPM_RC_VALUE \(handle 1\)/,
     );
+  });
+
+  it('the menu gate: go ahead when off, the reason when refusing or when the TPM fails', () => {
+    const said: string[] = [];
+    expect(
+      recoveryGate(
+        () => ({ kind: 'off', why: 'x' }),
+        (l) => said.push(l),
+      )(),
+    ).toBeUndefined();
+    expect(
+      recoveryGate(
+        () => ({ kind: 'refuse', why: 'no TPM, require' }),
+        (l) => said.push(l),
+      )(),
+    ).toBe('no TPM, require');
+    const failing = openMeasurement({
+      policy: 'auto',
+      logPath: path.join(work, 'run/gate.bin'),
+      transport: {
+        name: 'swtpm-bad',
+        transmit: (c) => {
+          const b = Buffer.from(c);
+          if (b.readUInt32BE(6) === 0x182) b.writeUInt32BE(30, 10);
+          return sw.transport.transmit(b);
+        },
+      },
+    });
+    expect(
+      recoveryGate(
+        () => failing,
+        (l) => said.push(l),
+      )(),
+    ).toMatch(/^swtpm-bad: TPM2_PCR_Extend \(PCR 4\): 0x00000184/);
+    expect(said).toEqual([]);
+    expect(fs.existsSync(path.join(work, 'run/gate.bin'))).toBe(false);
+  });
+
+  it('while the device is absent, the state is asked again (a TPM driver module may load late)', () => {
+    const dev = path.join(work, 'tpmrm-late');
+    const saved = process.env.TENDRIL_SETTINGS;
+    process.env.TENDRIL_SETTINGS = path.join(work, 'absent.toml');
+    try {
+      const t = tpmFromSettings({ device: dev, logPath: path.join(work, 'run/late.bin') });
+      expect(t.policy).toBe('auto');
+      expect(t.state()).toMatchObject({ kind: 'off', absent: true });
+      // Something appears at the path (here a plain file, which answers nothing): asked again.
+      fs.writeFileSync(dev, '');
+      const now = t.state();
+      expect(now.kind).toBe('refuse');
+      expect(now.kind !== 'on' && now.why).toMatch(
+        /tpmrm-late: TPM2_GetCapability\(TPM_CAP_PCRS\): malformed response/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.TENDRIL_SETTINGS;
+      else process.env.TENDRIL_SETTINGS = saved;
+    }
   });
 });
