@@ -31,6 +31,8 @@ commands:
   menu     the interactive boot menu (--plain, --dry-run, --disk FILE..., --timeout S)
   settings the settings in effect (/etc/tendril/tendril.toml, tendril.* kernel
            arguments) and any problem reading them
+  tpm recovery   extend PCR 4 with the tendril-recovery event before a rescue
+           shell (once per boot; /init calls it)
   hash-password  print a salted scrypt hash for --password-hash / /etc/tendril/password-hash
   vm       run OVMF in a KVM virtual machine with disks passed through
            (--firmware FILE --disk DEV[,rw|,ro|,noboot]... [--memory 1G])
@@ -61,6 +63,7 @@ function commands(): Record<string, Command> {
     menu: async (a) => (await import('./menu/command')).runMenuCommand(a),
     vm: async (a) => (await import('./vm/command')).runVmCommand(a),
     settings: async (a) => (await import('./settings/command')).runSettingsCommand(a),
+    tpm: async (a) => (await import('./tpm/command')).runTpmCommand(a),
     'hash-password': async (a) => {
       const parsed = commandArgs(HASH_PASSWORD_COMMAND, a);
       if ('exit' in parsed) return parsed.exit;
