@@ -117,14 +117,17 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   const tpmAtStart = tpm.state();
   if (tpmAtStart.kind !== 'on') log('info', 'tpm', tpmAtStart.why);
   // The shell and the editor extend PCR 4 first (once per boot); an error keeps them closed.
-  const recovery = recoveryGate(
-    () => tpm.state(),
-    (s) => log('info', 'tpm', s),
-  );
+  // A dry run changes no PCR.
+  const recovery = dryRun
+    ? (): string | undefined => undefined
+    : recoveryGate(
+        () => tpm.state(),
+        (s) => log('info', 'tpm', s),
+      );
   const state = new MenuState({
     passwordRequired: hash !== undefined,
     canQuit,
-    measureRecovery: tpm.policy !== 'off',
+    measureRecovery: !dryRun && tpm.policy !== 'off',
   });
   const discoverOpts = discoverOptionsFrom(args);
   const cliTimeout = args.timeout;

@@ -11,6 +11,7 @@ import { errnoNumber } from '../util/errno';
 import type { HashAlg } from './algs';
 import { TpmError } from './client';
 import { eventLogCpio } from './cpio';
+import { EventLogError } from './eventlog';
 import { type Digests, MultiHash, extendValue, hexOf } from './digest';
 import { type MeasureState, MeasureError, type Measurer } from './measure';
 import { type BootInputs, type FileDigest, type Measurement, PCR_CMDLINE, PCR_FILES, bootMeasurements } from './scheme';
@@ -100,7 +101,7 @@ export function measureHookFor(state: MeasureState, s: MeasureSources, plan: Boo
         for (const e of bootMeasurements(m.algs, await inputs(s, plan, m.algs, d))) m.record(e);
         return eventLogCpio(m.log());
       } catch (e) {
-        if (e instanceof TpmError || e instanceof MeasureError || e instanceof FsError)
+        if (e instanceof TpmError || e instanceof MeasureError || e instanceof FsError || e instanceof EventLogError)
           throw new MeasureFailure(`measured boot: ${e.message}`);
         throw e;
       }
