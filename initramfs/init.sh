@@ -129,6 +129,19 @@ while :; do
     echo "tendril: exited with status $rc (attempt $crashes of 3)"
     [ $crashes -lt 3 ] && sleep 1 && continue
   fi
+  # Measured boot: the shell leaves the measured path, so PCR 4 records it first, once per boot
+  # (docs/measured-boot.md §2). 3 = refused (require without a TPM, or the TPM failed): no shell,
+  # tendril again. Any other failure means node itself cannot run: then no TPM client can either,
+  # and the machine must stay repairable, so the shell opens with the warning.
+  node /tendril.js tpm recovery
+  rc=$?
+  if [ $rc -eq 3 ]; then
+    echo "tendril: no rescue shell without its PCR 4 measurement; trying tendril again in 10 s"
+    sleep 10
+    crashes=0
+    continue
+  fi
+  [ $rc -eq 0 ] || echo "tendril: WARNING: PCR 4 was not extended (tendril tpm recovery: status $rc)"
   echo "tendril: rescue shell (exit it to try tendril again)"
   setsid cttyhack sh -l || sh
   crashes=0

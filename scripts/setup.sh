@@ -25,6 +25,8 @@ APT_PACKAGES=(
   gcc make python3
   # network boot tests: real servers in network namespaces the tests create (docs/netboot.md §4)
   dnsmasq-base nginx-light atftpd tinyproxy nftables iproute2 openssh-client
+  # measured boot tests: a software TPM for QEMU and the unit tests, tpm2_eventlog as the log oracle
+  swtpm swtpm-tools tpm2-tools
 )
 
 missing=()

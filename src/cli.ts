@@ -29,15 +29,17 @@ commands:
   boot     boot an entry (--entry ID | --default) [--dry-run]: kexec, or a KVM VM
            for efi entries
   menu     the interactive boot menu (--plain, --dry-run, --disk FILE..., --timeout S)
-  netboot  bring up the network and get DHCP/manual leases ([--dry-run] [--json]
-           [--iface IF]... [--identity pxe|http|ipxe|tendril] [--timeout S] [--ip IP])
+  netboot  boot from the network: DHCP (or --ip), the boot file's entries, kexec
+           ([--dry-run] [--json] [--leases-only] [--entry ID] [--iface IF]...)
+  fetch    download a file over tftp/http/https as network boot does
+           (URL [--sha256 H] [-o FILE] [--ca FILE|system] [--max-bytes N])
   settings the settings in effect (/etc/tendril/tendril.toml, tendril.* kernel
            arguments) and any problem reading them
+  tpm recovery   extend PCR 4 with the tendril-recovery event before a rescue
+           shell (once per boot; /init calls it)
   hash-password  print a salted scrypt hash for --password-hash / /etc/tendril/password-hash
   vm       run OVMF in a KVM virtual machine with disks passed through
            (--firmware FILE --disk DEV[,rw|,ro|,noboot]... [--memory 1G])
-  fetch    download a file over tftp/http/https as network boot does
-           (URL [--sha256 H] [-o FILE] [--ca FILE|system] [--max-bytes N])
   help     this text
 
 'tendril <command> --help' lists a command's options.
@@ -67,6 +69,7 @@ function commands(): Record<string, Command> {
     netboot: async (a) => (await import('./net/netboot-command')).runNetbootCommand(a),
     settings: async (a) => (await import('./settings/command')).runSettingsCommand(a),
     fetch: async (a) => (await import('./net/fetch-command')).runFetchCommand(a),
+    tpm: async (a) => (await import('./tpm/command')).runTpmCommand(a),
     'hash-password': async (a) => {
       const parsed = commandArgs(HASH_PASSWORD_COMMAND, a);
       if ('exit' in parsed) return parsed.exit;

@@ -16,6 +16,10 @@ import { ArgError, choice, commandArgs, type CommandSpec, flag, num, text } from
 import { printable } from '../util/printable';
 import { VM_OPTIONS } from '../vm/command';
 import { execute } from './execute';
+import { describeMeasurements } from '../tpm/boot';
+import { hookFactory, type TpmBoot, tpmFromSettings } from '../tpm/setup';
+import { DRY_RUN_HASH_LIMIT } from '../kexec/plan';
+import { printableLines } from '../util/printable';
 import { describe, plan, type PlanContext, type VmChoices } from './plan';
 
 export interface BootArgs {
@@ -151,6 +155,7 @@ export async function bootEntries(
   ctx: PlanContext,
   dryRun: boolean,
   io: BootIo = defaultIo,
+  tpm?: TpmBoot,
 ): Promise<number> {
   for (const [n, entry] of list.entries()) {
     if (n > 0) io.err.write(`tendril: trying next entry '${printable(entry.id)}'\n`);
@@ -165,6 +170,11 @@ export async function bootEntries(
       if (dryRun) {
         // Hashing a large file takes a while: its progress goes to stderr, the plan to stdout.
         io.out.write(await describe(p, ctx.lookup, { progress: streamProgress(io.err) }));
+        if (p.kind === 'kexec' && tpm) {
+          const src = { entry, lookup: ctx.lookup, settingsFile: tpm.settingsFile };
+          const lines = await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT);
+          io.out.write(printableLines(lines).join('\n') + '\n');
+        }
         return 0;
       }
       if (p.kind === 'kexec') {
@@ -177,6 +187,7 @@ export async function bootEntries(
         lookup: ctx.lookup,
         say: (s) => io.err.write(`tendril: ${s}\n`),
         progress: streamProgress(io.err),
+        ...(tpm ? { measure: hookFactory(tpm, entry, ctx.lookup) } : {}),
       });
       const o = r.outcome;
       // The loader never started (missing, refused by Secure Boot) or the VM never ran: try the next.
@@ -226,6 +237,10 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       io.err.write(`tendril boot: ${printable(list)}\n`);
       return 1;
     }
+    const tpm = tpmFromSettings();
+    // The dry-run plan says it in its measurements section.
+    const tpmNow = tpm.state();
+    if (tpmNow.kind !== 'on' && !args.dryRun) io.err.write(`tendril: tpm: ${printable(tpmNow.why)}\n`);
     const wait = args.dryRun ? 0 : timeoutSeconds(settings, args.timeout);
     for (let s = Math.ceil(wait); s > 0; s--) {
       io.err.write(`tendril: booting '${printable(list[0]!.displayTitle)}' in ${s} s\n`);
@@ -246,6 +261,7 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       },
       args.dryRun,
       io,
+      tpm,
     );
   } finally {
     await session.close();

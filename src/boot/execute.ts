@@ -2,8 +2,8 @@
 // fails, then KexecError), a VM plan runs tendril's VM until the guest ends and comes back with
 // its outcome; an unavailable plan is refused with its reason.
 
-import { execLoaded, loadPlan } from '../kexec/load';
-import type { FsLookup } from '../kexec/plan';
+import { execLoaded, loadPlan, type MeasureHook } from '../kexec/load';
+import type { BootPlan, FsLookup } from '../kexec/plan';
 import type { ProgressFn } from '../kexec/progress';
 import { stage } from '../kexec/stages';
 import { printable } from '../util/printable';
@@ -20,6 +20,8 @@ export interface ExecuteEnv {
   readonly beforeKexec?: () => Promise<void>;
   /** Runs the VM with this process's terminal handed over (the menu leaves its screen first). */
   readonly withTerminal?: (run: () => Promise<VmOutcome>) => Promise<VmOutcome>;
+  /** Measured boot (src/tpm/): the hook for this plan, undefined when nothing is measured. */
+  readonly measure?: (plan: BootPlan) => MeasureHook | undefined;
 }
 
 /** An entry the host cannot boot; the message is the plan's reason. */
@@ -40,9 +42,10 @@ export async function execute(p: Plan, env: ExecuteEnv): Promise<{ readonly kind
     }
     case 'kexec': {
       const plan = p.kexec;
-      const r = await loadPlan(plan, env.lookup, env.progress);
+      const hook = env.measure?.(plan);
+      const r = await loadPlan(plan, env.lookup, env.progress, hook ? { measure: hook } : {});
       env.say(
-        `loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms; cmdline: ${printable(plan.cmdline)}`,
+        `loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms${hook ? ' (measured)' : ''}; cmdline: ${printable(plan.cmdline)}`,
       );
       await env.beforeKexec?.();
       stage('kexec');

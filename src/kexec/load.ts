@@ -12,6 +12,27 @@ import { unmountTracked } from './mounts';
 import { type BootPlan, type FsLookup, type PlanFile, readPlanFile } from './plan';
 import type { ProgressFn } from './progress';
 import { errnoNumber } from '../util/errno';
+import type { HashAlg } from '../tpm/algs';
+import { type Digests, MultiHash } from '../tpm/digest';
+
+/** Digests of the exact bytes materialize() wrote: the kernel, then each initrd piece. */
+export interface WrittenDigests {
+  readonly kernel: Digests;
+  readonly initrds: readonly Digests[];
+}
+
+/**
+ * Measured boot's hook (docs/measured-boot.md §3): called once every byte is in the memfds and
+ * before anything is sealed or loaded, with the digests of what was written. What it returns is
+ * appended to the initrd as one more piece (the event log); with no initrd nothing is appended.
+ */
+/** What a MeasureHook throws when a TPM or its log failed: the boot stops (syscall 'measure'). */
+export class MeasureFailure extends Error {}
+
+export interface MeasureHook {
+  readonly algs: readonly HashAlg[];
+  measured(d: WrittenDigests): Promise<Uint8Array | undefined>;
+}
 
 export interface Materialized {
   /** Read-only fds, ready for kexec_file_load. */
@@ -83,42 +104,69 @@ async function copyInto(
   lookup: FsLookup,
   progress: ProgressFn | undefined,
   t0: number,
+  hash?: MultiHash,
 ): Promise<void> {
   let done = 0;
   for await (const c of readPlanFile(f, lookup)) {
     writeAll(w.fd, c);
+    // The digest is of these very chunks, the bytes kexec_file_load will get, not of a re-read.
+    hash?.update(c);
     done += c.length;
     progress?.({ label: f.label, done, total: f.size, elapsedMs: Date.now() - t0 });
   }
 }
 
 /** Copy the kernel and the concatenated initrd out of the readers into sealed files. */
-export async function materialize(plan: BootPlan, lookup: FsLookup, progress?: ProgressFn): Promise<Materialized> {
+export async function materialize(
+  plan: BootPlan,
+  lookup: FsLookup,
+  progress?: ProgressFn,
+  measure?: MeasureHook,
+): Promise<Materialized> {
   const opened: number[] = [];
+  const hasher = (): MultiHash | undefined => (measure ? new MultiHash(measure.algs) : undefined);
   try {
     const k = newWriter('kernel');
     opened.push(k.w.fd);
-    await copyInto(k.w, plan.kernel, lookup, progress, Date.now());
+    const kh = hasher();
+    await copyInto(k.w, plan.kernel, lookup, progress, Date.now(), kh);
     opened.pop();
     const kernelFd = k.w.seal();
     opened.push(kernelFd);
     let initrdFd = -1;
+    let r: ReturnType<typeof newWriter> | undefined;
+    const initrdDigests: Digests[] = [];
     if (plan.initrds.length) {
-      const r = newWriter('initrd');
+      r = newWriter('initrd');
       opened.push(r.w.fd);
       for (let i = 0; i < plan.initrds.length; i++) {
-        await copyInto(r.w, plan.initrds[i]!, lookup, progress, Date.now());
+        const h = hasher();
+        await copyInto(r.w, plan.initrds[i]!, lookup, progress, Date.now(), h);
+        if (h) initrdDigests.push(h.digests());
         const pad = plan.initrdLayout.pieces[i]!.pad;
         if (pad) writeAll(r.w.fd, new Uint8Array(pad));
       }
+    }
+    let extra = 0;
+    if (measure) {
+      const piece = await measure.measured({ kernel: kh!.digests(), initrds: initrdDigests });
+      if (r && piece?.length) {
+        // The last measured piece was not padded: NUL bytes to 4 first (docs/kexec.md §2).
+        const pad = (4 - (plan.initrdLayout.total % 4)) % 4;
+        writeAll(r.w.fd, new Uint8Array(pad));
+        writeAll(r.w.fd, piece);
+        extra = pad + piece.length;
+      }
+    }
+    if (r) {
       opened.pop();
       initrdFd = r.w.seal();
       opened.push(initrdFd);
     }
     const initrdSize = initrdFd >= 0 ? fs.fstatSync(initrdFd).size : 0;
-    if (initrdFd >= 0 && initrdSize !== plan.initrdLayout.total) {
+    if (initrdFd >= 0 && initrdSize !== plan.initrdLayout.total + extra) {
       throw new Error(
-        `initrd is ${initrdSize} bytes, plan says ${plan.initrdLayout.total} (a file changed while reading?)`,
+        `initrd is ${initrdSize} bytes, plan says ${plan.initrdLayout.total}${extra ? ` + ${extra} (event log)` : ''} (a file changed while reading?)`,
       );
     }
     return {
@@ -178,6 +226,8 @@ export interface LoadResult {
 export interface LoadDeps {
   readonly kexecFileLoad?: typeof kexecFileLoad;
   readonly readLoaded?: () => string;
+  /** Measured boot: extends and the event log piece, before kexec_file_load. */
+  readonly measure?: MeasureHook;
 }
 
 /** Materialise and kexec_file_load the plan; verify it is loaded. Throws KexecError. */
@@ -190,8 +240,12 @@ export async function loadPlan(
   const t0 = Date.now();
   let m: Materialized;
   try {
-    m = await materialize(plan, lookup, progress);
+    m = await materialize(plan, lookup, progress, deps.measure);
   } catch (e) {
+    if (e instanceof MeasureFailure) {
+      // A TPM or its log failed: the boot stops here, nothing was loaded.
+      throw new KexecError({ ...failureFrom(e, plan), syscall: 'measure', errno: 'EIO', code: errnoNumber('EIO') });
+    }
     if (e instanceof FsError) {
       // A reader failed mid-copy (disk error, file changed): name the file and the reason.
       throw new KexecError({

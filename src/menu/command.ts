@@ -35,6 +35,10 @@ import { MenuState, type Action } from './state';
 import { createTerminal, type Terminal } from './tui';
 import { entryDetails } from './details';
 import { glyphsFor, render } from './view';
+import { describeMeasurements } from '../tpm/boot';
+import { recoveryGate } from '../tpm/recovery';
+import { hookFactory, tpmFromSettings } from '../tpm/setup';
+import { DRY_RUN_HASH_LIMIT } from '../kexec/plan';
 
 const MENU_OPTIONS = {
   plain: flag({ help: 'line mode for dumb terminals (also chosen for TERM=dumb or a non-terminal)' }),
@@ -119,7 +123,22 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   // and --allow-power; a developer's checkout gets the safe defaults.
   const canQuit = process.pid !== 1 && !args.noQuit;
   const powerAllowed = process.pid === 1 || args.allowPower;
-  const state = new MenuState({ passwordRequired: hash !== undefined, canQuit });
+  const tpm = tpmFromSettings();
+  const tpmAtStart = tpm.state();
+  if (tpmAtStart.kind !== 'on') log('info', 'tpm', tpmAtStart.why);
+  // The shell and the editor extend PCR 4 first (once per boot); an error keeps them closed.
+  // A dry run changes no PCR.
+  const recovery = dryRun
+    ? (): string | undefined => undefined
+    : recoveryGate(
+        () => tpm.state(),
+        (s) => log('info', 'tpm', s),
+      );
+  const state = new MenuState({
+    passwordRequired: hash !== undefined,
+    canQuit,
+    measureRecovery: !dryRun && tpm.policy !== 'off',
+  });
   const discoverOpts = discoverOptionsFrom(args);
   const cliTimeout = args.timeout;
 
@@ -227,7 +246,13 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     try {
       const p = await plan(entry, planContext(cmdline, writeThrough));
       if (dryRun) {
-        out(await describe(p, lookup));
+        let text = await describe(p, lookup);
+        if (p.kind === 'kexec') {
+          const src = { entry, lookup, settingsFile: tpm.settingsFile };
+          text +=
+            printableLines(await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT)).join('\n') + '\n';
+        }
+        out(text);
         return 'dry-run';
       }
       if (p.kind === 'unavailable') {
@@ -252,6 +277,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
           ui.term?.destroy();
         },
         ...(ui.term ? { withTerminal: (run: () => Promise<VmOutcome>) => suspendFor(ui.term!, run) } : {}),
+        measure: hookFactory(tpm, entry, lookup),
       });
       const o = r.outcome;
       for (const l of o.lines) log(o.status === 0 ? 'info' : 'error', 'vm', `${entry.id}: ${l}`);
@@ -276,7 +302,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
 
   if (plain) {
     try {
-      return await runPlain(state, scanAll, boot, cliTimeout, powerAllowed, dryRun);
+      return await runPlain(state, scanAll, boot, cliTimeout, powerAllowed, dryRun, recovery);
     } finally {
       // The scan workers would keep the process alive after a dry-run or 'q'.
       await session?.close();
@@ -345,7 +371,18 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
           else state.passwordRejected(a.then);
           break;
         }
-        case 'shell':
+        case 'recovery': {
+          const err = recovery();
+          if (err) state.showError('Measured boot: the editor stays closed', [err]);
+          else await handle(state.recoveryMeasured(a.then));
+          break;
+        }
+        case 'shell': {
+          const err = recovery();
+          if (err) {
+            state.showError('Measured boot: the shell stays closed', [err]);
+            break;
+          }
           await term.suspend(
             () =>
               new Promise<void>((res) => {
@@ -359,6 +396,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
               }),
           );
           break;
+        }
         case 'rescan':
           await scan();
           break;
@@ -477,6 +515,7 @@ async function runPlain(
   cliTimeout: number | undefined,
   powerAllowed: boolean,
   dryRun: boolean,
+  recovery: () => string | undefined,
 ): Promise<number> {
   const out = (s: string): void => void process.stdout.write(s);
   out('tendril: scanning disks...\n');
@@ -506,7 +545,16 @@ async function runPlain(
     for (;;) {
       const line = await io.next('boot> ');
       if (line === null) return 0;
-      const c = await plainCommand(state, line, (pr, init) => io.ask(pr, init));
+      // The editor (`e N`) asks for the new line only after PCR 4 was extended.
+      let refused: string | undefined;
+      const c = await plainCommand(state, line, async (pr, init) => {
+        refused = recovery();
+        return refused === undefined ? io.ask(pr, init) : '';
+      });
+      if (refused !== undefined) {
+        out(`measured boot: the editor stays closed: ${printable(refused)}\n`);
+        continue;
+      }
       switch (c.kind) {
         case 'show':
           out(c.text);
@@ -524,7 +572,12 @@ async function runPlain(
           await scan();
           out(listText(state));
           break;
-        case 'shell':
+        case 'shell': {
+          const err = recovery();
+          if (err !== undefined) {
+            out(`measured boot: the shell stays closed: ${printable(err)}\n`);
+            break;
+          }
           // Stop reading the terminal while the shell owns it (see tui.suspend).
           process.stdin.pause();
           await new Promise<void>((res) =>
@@ -534,6 +587,7 @@ async function runPlain(
           );
           process.stdin.resume();
           break;
+        }
         case 'reboot':
         case 'poweroff':
           if (dryRun) {

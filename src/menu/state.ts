@@ -52,6 +52,8 @@ export type Action =
   | { readonly kind: 'rescan' }
   | { readonly kind: 'details'; readonly entry: MenuEntry }
   | { readonly kind: 'verify-password'; readonly password: string; readonly then: Guarded }
+  /** Measured boot: extend PCR 4 before the editor opens (docs/measured-boot.md §2), then recoveryMeasured(). */
+  | { readonly kind: 'recovery'; readonly then: 'editor' }
   | { readonly kind: 'quit' };
 
 const NONE: Action = { kind: 'none' };
@@ -87,6 +89,8 @@ export interface MenuOptions {
   readonly editorAllowed?: boolean;
   /** Whether `q`/Esc may leave the menu (not when tendril is PID 1). */
   readonly canQuit?: boolean;
+  /** A TPM measures this boot: the editor opens only after the UI extended PCR 4. */
+  readonly measureRecovery?: boolean;
 }
 
 export class MenuState {
@@ -103,6 +107,7 @@ export class MenuState {
   selected = 0;
   private readonly expanded = new Set<string>();
   private unlocked = false;
+  private recoveryDone = false;
   private touched = false;
   /** Lines of the details view once computed (sizes need I/O, done outside). */
   details: readonly string[] | undefined;
@@ -220,6 +225,12 @@ export class MenuState {
     return then === 'editor' ? this.openEditor() : this.openWriteThrough();
   }
 
+  /** PCR 4 was extended (or already was this boot): open what asked for it. */
+  recoveryMeasured(then: 'editor'): Action {
+    this.recoveryDone = true;
+    return then === 'editor' ? this.openEditor() : NONE;
+  }
+
   passwordRejected(then: Guarded): void {
     this.mode = { kind: 'password', then, input: new LineEditor(''), error: 'wrong password' };
   }
@@ -239,6 +250,7 @@ export class MenuState {
       this.mode = { kind: 'password', then: 'editor', input: new LineEditor('') };
       return NONE;
     }
+    if (this.opts.measureRecovery && !this.recoveryDone) return { kind: 'recovery', then: 'editor' };
     this.mode = { kind: 'editor', entry: e, editor: new LineEditor(editableCmdline(e)) };
     return NONE;
   }

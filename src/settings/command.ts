@@ -39,6 +39,7 @@ export function runSettingsCommand(argv: string[]): number {
       ...(n.proxy !== undefined ? [`net.proxy = ${n.proxy}`] : []),
       ...(n.noProxy !== undefined ? [`net.no-proxy = ${n.noProxy}`] : []),
       `net.require-verified = ${n.requireVerified}`,
+      `tpm.measure = ${r.settings.tpm.measure}`,
     ];
     process.stdout.write(printableLines(lines).join('\n') + '\n');
     if (r.problems.length) process.stderr.write(printableLines(r.problems).join('\n') + '\n');

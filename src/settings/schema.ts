@@ -24,8 +24,12 @@ export interface NetSettings {
   readonly requireVerified: boolean;
 }
 
+/** Measured boot (docs/measured-boot.md): auto = when a TPM exists, require = refuse to boot without one. */
+export type TpmMeasure = 'auto' | 'off' | 'require';
+
 export interface Settings {
   readonly net: NetSettings;
+  readonly tpm: { readonly measure: TpmMeasure };
 }
 
 export const DEFAULT_CA_FILE = '/etc/tendril/netboot-ca.pem';
@@ -38,6 +42,7 @@ export const DEFAULT_SETTINGS: Settings = {
     timeout: 60,
     requireVerified: false,
   },
+  tpm: { measure: 'auto' },
 };
 
 /** One key: where it lives, what it takes, how its text or TOML value becomes a setting. */
@@ -83,6 +88,8 @@ function int(v: unknown, min: number, max: number): number | undefined {
 
 const str = (v: unknown, max = 4096): string | undefined =>
   typeof v === 'string' && v.length <= max && !v.includes('\0') ? v : undefined;
+
+const TPM_MEASURE: readonly TpmMeasure[] = ['auto', 'off', 'require'];
 
 export const KEYS: readonly KeyDef[] = [
   {
@@ -138,6 +145,11 @@ export const KEYS: readonly KeyDef[] = [
       const b = bool(v);
       return b === undefined ? undefined : withNet(s, { requireVerified: b });
     },
+  },
+  {
+    path: ['tpm', 'measure'],
+    expect: TPM_MEASURE.join(', '),
+    apply: (s, v) => (TPM_MEASURE.includes(v as TpmMeasure) ? { ...s, tpm: { measure: v as TpmMeasure } } : undefined),
   },
 ];
 

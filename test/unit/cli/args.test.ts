@@ -13,6 +13,7 @@ import { BUILD_COMMAND } from '../../../initramfs/build';
 import { type CommandSpec, type OptionMap, optionName, usage } from '../../../src/util/args';
 import { VM_COMMAND } from '../../../src/vm/command';
 import { SETTINGS_COMMAND } from '../../../src/settings/command';
+import { TPM_COMMAND } from '../../../src/tpm/command';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js');
 
@@ -121,6 +122,7 @@ describe('usage texts', () => {
     VM_COMMAND,
     NETBOOT_COMMAND,
     HASH_PASSWORD_COMMAND,
+    TPM_COMMAND,
     BUILD_COMMAND,
     SETTINGS_COMMAND,
   ];
