@@ -5,6 +5,7 @@
 // default), and kexecs the kernel and initrds that config names. The target prints its command
 // line: which config won, and IPAPPEND's BOOTIF=.
 
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +22,7 @@ import {
   targetReport,
   type QemuRun,
 } from '../fixtures/boot';
+import { DEMO_SERVER, demoDnsmasqArgs, demoNetwork, demoNginxConf } from '../fixtures/demo-net';
 
 const MAC = '52:54:00:12:34:56';
 const UUID = '5a2f6d3c-1b4e-4c8a-9f00-0123456789ab';
@@ -116,7 +118,68 @@ beforeAll(async () => {
   } finally {
     fs.rmSync(path.dirname(disk), { recursive: true, force: true });
   }
+  runs.demo = await demoNetworkBoot();
 }, 1_000_000);
+
+/**
+ * The demo's network (scripts/demo.sh as root): QEMU on a tap device inside a namespace this test
+ * creates, dnsmasq and nginx (https with the test CA, baked into the demo's initramfs) beside it;
+ * the menu has no disk, so the network's default boots after the countdown, over https.
+ */
+async function demoNetworkBoot(): Promise<QemuRun> {
+  const ns = `tnb-demo-${process.pid}`;
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-demo-net-'));
+  const ip = (...a: string[]): void => void execFileSync('ip', a, { stdio: 'pipe' });
+  const children: ChildProcess[] = [];
+  ip('netns', 'add', ns);
+  try {
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap');
+    ip('-n', ns, 'addr', 'add', `${DEMO_SERVER}/24`, 'dev', 'tap0');
+    ip('-n', ns, 'link', 'set', 'tap0', 'up');
+    const net = demoNetwork();
+    fs.writeFileSync(path.join(d, 'nginx.conf'), demoNginxConf(net, d));
+    const start = (cmd: string, args: string[]): void =>
+      void children.push(spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: 'ignore' }));
+    start('/usr/sbin/dnsmasq', [...demoDnsmasqArgs('tap0', d), `--log-facility=${d}/dnsmasq.log`]);
+    start('/usr/sbin/nginx', [
+      '-p',
+      d,
+      '-c',
+      path.join(d, 'nginx.conf'),
+      '-e',
+      `${d}/nginx-error.log`,
+      '-g',
+      'daemon off;',
+    ]);
+    const run = await runQemu({
+      kernel: hostKernel().vmlinuz,
+      initrd: productInitramfs('zstd', 'squashfs', net.caPem),
+      append: 'console=ttyS0 quiet tendril.timeout=2',
+      disks: [],
+      timeoutMs: 300_000,
+      until: /TARGET-DONE/,
+      logFile: path.join(LOG_DIR, 'netboot-demo-https.log'),
+      prefix: ['ip', 'netns', 'exec', ns],
+      extra: [
+        '-netdev',
+        'tap,id=n0,ifname=tap0,script=no,downscript=no',
+        '-device',
+        `virtio-net-pci,netdev=n0,mac=${MAC}`,
+      ],
+    });
+    demoAccessLog = fs.existsSync(path.join(d, 'access.log'))
+      ? fs.readFileSync(path.join(d, 'access.log'), 'utf8')
+      : '';
+    return run;
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    spawnSync('ip', ['netns', 'del', ns]);
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
+let demoAccessLog = '';
 
 describe('network boot over slirp: DHCP, TFTP, pxelinux lookup, kexec', () => {
   it.each([
@@ -146,6 +209,17 @@ describe('network boot over slirp: DHCP, TFTP, pxelinux lookup, kexec', () => {
     if (!r.booted) console.error(runs.local!.output.slice(-6000));
     expect(r.booted).toBe(true);
     expect(r.cmdline).toContain('tendril.test=local-disk');
+  });
+
+  it("the demo's network: DHCP → https iPXE menu → its default item kexec'd, the CA verified", () => {
+    const r = targetReport(runs.demo!.output);
+    if (!r.booted) console.error(runs.demo!.output.slice(-6000));
+    expect(r.booted).toBe(true);
+    expect(r.cmdline).toContain('demo=net-https');
+    expect(r.cmdline).toContain(`mac=${MAC.replace(/:/g, '-')}`);
+    // Fetched over https from nginx: the script, the kernel, the initramfs.
+    for (const f of ['/boot.ipxe', '/vmlinuz', '/initramfs.img'])
+      expect(demoAccessLog).toContain(`"GET ${f} HTTP/1.1" 200`);
   });
 
   it('IPAPPEND 2 hands the booting NIC on as BOOTIF=', () => {

@@ -9,8 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePki, type Pki } from './test-pki';
-import { NetnsPair, SERVER_IP, SERVER_IP6 } from './transfer-netns';
+import { makePki, type Pki } from '../../fixtures/pki';
+import { NetnsPair, SERVER_IP, SERVER_IP6 } from '../../fixtures/netns-pair';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const CUT_AFTER = 1 << 20;

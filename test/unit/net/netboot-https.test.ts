@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../../initramfs/host';
-import { makePki, type Pki } from './test-pki';
-import { NetnsPair, SERVER_IP } from './transfer-netns';
+import { makePki, type Pki } from '../../fixtures/pki';
+import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
 
 let pair: NetnsPair;
 let pki: Pki;

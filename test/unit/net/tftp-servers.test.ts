@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetnsPair, SERVER_IP, SERVER_IP6 } from './transfer-netns';
+import { NetnsPair, SERVER_IP, SERVER_IP6 } from '../../fixtures/netns-pair';
 
 const TFTPD_HPA = '/opt/tendril-tftpd-hpa/usr/sbin/in.tftpd';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
