@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hostBusybox } from '../initramfs/host';
 import { NetnsPair, SERVER_IP } from '../test/fixtures/netns-pair';
+import { httpsServer, nginxArgs, nginxConf } from '../test/fixtures/nginx';
 import { makePki } from '../test/fixtures/pki';
 
 const RUNS = Number(process.argv[2] ?? 5);
@@ -58,17 +59,15 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(tftp, 'big.bin'), file);
     fs.writeFileSync(path.join(www, 'big.bin'), file);
     const pki = makePki(d, SERVER_IP);
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${d}/tmp-${t};`);
     fs.writeFileSync(
       path.join(d, 'nginx.conf'),
-      `user root; worker_processes 1; pid ${d}/nginx.pid; error_log ${d}/nginx-error.log;
-events { worker_connections 64; }
-http { access_log off; ${temp.join(' ')} default_type application/octet-stream; root ${www};
-  server { listen ${SERVER_IP}:80; }
-  server { listen ${SERVER_IP}:443 ssl; ssl_certificate ${pki.leafCert}; ssl_certificate_key ${pki.leafKey}; } }
-`,
+      nginxConf({
+        dir: d,
+        root: www,
+        servers: [`server { listen ${SERVER_IP}:80; }`, httpsServer(SERVER_IP, pki.leafCert, pki.leafKey)],
+      }),
     );
-    pair.startServer('/usr/sbin/nginx', ['-p', d, '-c', path.join(d, 'nginx.conf'), '-g', 'daemon off;']);
+    pair.startServer('/usr/sbin/nginx', nginxArgs(d));
     pair.startServer('/usr/sbin/dnsmasq', [
       '--keep-in-foreground',
       '--conf-file=/dev/null',

@@ -23,6 +23,7 @@ import {
   type QemuRun,
 } from '../fixtures/boot';
 import { DEMO_SERVER, demoDnsmasqArgs, demoNetwork, demoNginxConf } from '../fixtures/demo-net';
+import { nginxArgs } from '../fixtures/nginx';
 
 const MAC = '52:54:00:12:34:56';
 const UUID = '5a2f6d3c-1b4e-4c8a-9f00-0123456789ab';
@@ -142,16 +143,7 @@ async function demoNetworkBoot(): Promise<QemuRun> {
     const start = (cmd: string, args: string[]): void =>
       void children.push(spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: 'ignore' }));
     start('/usr/sbin/dnsmasq', [...demoDnsmasqArgs('tap0', d), `--log-facility=${d}/dnsmasq.log`]);
-    start('/usr/sbin/nginx', [
-      '-p',
-      d,
-      '-c',
-      path.join(d, 'nginx.conf'),
-      '-e',
-      `${d}/nginx-error.log`,
-      '-g',
-      'daemon off;',
-    ]);
+    start('/usr/sbin/nginx', nginxArgs(d));
     const run = await runQemu({
       kernel: hostKernel().vmlinuz,
       initrd: productInitramfs('zstd', 'squashfs', net.caPem),

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nginxArgs, nginxConf } from '../../fixtures/nginx';
 import { makePki, type Pki } from '../../fixtures/pki';
 import { NetnsPair, SERVER_IP, SERVER_IP6 } from '../../fixtures/netns-pair';
 
@@ -46,33 +47,26 @@ net.createServer((c) => {
 net.createServer((c) => c.resume()).listen(9080, '${SERVER_IP}');
 `;
 
-function nginxConf(d: string, www: string, pki: Pki): string {
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-    .map((t) => `${t}_temp_path ${d}/tmp-${t};`)
-    .join(' ');
-  return `user root;
-worker_processes 1;
-pid ${d}/nginx.pid;
-error_log ${d}/nginx-error.log info;
-events { worker_connections 64; }
-http {
-  log_format t '$server_port "$request" $status $body_bytes_sent range="$http_range" if_range="$http_if_range"';
-  access_log ${d}/access.log t;
-  ${temp}
-  default_type application/octet-stream;
-  root ${www};
-  server { listen ${SERVER_IP}:80; listen [${SERVER_IP6}]:80; }
-  server {
-    listen ${SERVER_IP}:443 ssl;
-    ssl_certificate ${pki.leafCert}; ssl_certificate_key ${pki.leafKey};
-    location = /downgrade { return 302 http://${SERVER_IP}/file.bin; }
-    location = /hop { return 301 /file.bin; }
-    location = /loop { return 302 /loop; }
-  }
-  server { listen ${SERVER_IP}:8443 ssl; ssl_certificate ${pki.expiredCert}; ssl_certificate_key ${pki.expiredKey}; }
-  server { listen ${SERVER_IP}:8444 ssl; ssl_certificate ${pki.futureCert}; ssl_certificate_key ${pki.futureKey}; }
-}
-`;
+function siteConf(d: string, www: string, pki: Pki): string {
+  const tls = (port: number, cert: string, key: string, extra = ''): string =>
+    `server { listen ${SERVER_IP}:${port} ssl; ssl_certificate ${cert}; ssl_certificate_key ${key}; ${extra}}`;
+  return nginxConf({
+    dir: d,
+    root: www,
+    logFormat: '$server_port "$request" $status $body_bytes_sent range="$http_range" if_range="$http_if_range"',
+    servers: [
+      `server { listen ${SERVER_IP}:80; listen [${SERVER_IP6}]:80; }`,
+      tls(
+        443,
+        pki.leafCert,
+        pki.leafKey,
+        `location = /downgrade { return 302 http://${SERVER_IP}/file.bin; } ` +
+          'location = /hop { return 301 /file.bin; } location = /loop { return 302 /loop; } ',
+      ),
+      tls(8443, pki.expiredCert, pki.expiredKey),
+      tls(8444, pki.futureCert, pki.futureKey),
+    ],
+  });
 }
 
 describe('HTTP(S) client against nginx and tinyproxy', () => {
@@ -106,17 +100,8 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     fs.mkdirSync(path.join(www, 'tampered'));
     fs.writeFileSync(path.join(www, 'tampered', 'SHA256SUMS'), `${'0'.repeat(64)}  file.bin\n`);
     fs.copyFileSync(path.join(www, 'SHA256SUMS.sig'), path.join(www, 'tampered', 'SHA256SUMS.sig'));
-    fs.writeFileSync(path.join(d, 'nginx.conf'), nginxConf(d, www, pki));
-    pair.startServer('/usr/sbin/nginx', [
-      '-p',
-      d,
-      '-c',
-      path.join(d, 'nginx.conf'),
-      '-e',
-      path.join(d, 'nginx-error.log'),
-      '-g',
-      'daemon off;',
-    ]);
+    fs.writeFileSync(path.join(d, 'nginx.conf'), siteConf(d, www, pki));
+    pair.startServer('/usr/sbin/nginx', nginxArgs(d));
     fs.writeFileSync(path.join(d, 'cutter.js'), CUTTER);
     pair.startServer(process.execPath, [path.join(d, 'cutter.js'), String(CUT_AFTER)]);
     fs.writeFileSync(

@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../../initramfs/host';
+import { demoDnsmasqArgs } from '../../fixtures/demo-net';
+import { httpsServer, nginxArgs, nginxConf } from '../../fixtures/nginx';
 import { makePki, type Pki } from '../../fixtures/pki';
 import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
 
@@ -41,37 +43,13 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(www, 'vmlinuz'), kernel);
   fs.writeFileSync(path.join(www, 'initrd.img'), initrd);
   fs.writeFileSync(path.join(www, 'boot.ipxe'), SCRIPT);
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${d}/tmp-${t};`);
   fs.writeFileSync(
     path.join(d, 'nginx.conf'),
-    `user root; worker_processes 1; pid ${d}/nginx.pid; error_log ${d}/nginx-error.log info;
-events { worker_connections 64; }
-http { access_log ${d}/access.log; ${temp.join(' ')} default_type application/octet-stream; root ${www};
-  server { listen ${SERVER_IP}:443 ssl; ssl_certificate ${pki.leafCert}; ssl_certificate_key ${pki.leafKey}; } }
-`,
+    nginxConf({ dir: d, root: www, servers: [httpsServer(SERVER_IP, pki.leafCert, pki.leafKey)] }),
   );
-  pair.startServer('/usr/sbin/nginx', [
-    '-p',
-    d,
-    '-c',
-    path.join(d, 'nginx.conf'),
-    '-e',
-    path.join(d, 'nginx-error.log'),
-    '-g',
-    'daemon off;',
-  ]);
-  pair.startServer('/usr/sbin/dnsmasq', [
-    '--keep-in-foreground',
-    '--conf-file=/dev/null',
-    '--port=0',
-    '--interface=vs',
-    '--bind-interfaces',
-    '--no-ping',
-    `--dhcp-leasefile=${d}/leases`,
-    `--pid-file=${d}/dnsmasq.pid`,
-    '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
-    `--dhcp-boot=https://${SERVER_IP}/boot.ipxe`,
-  ]);
+  pair.startServer('/usr/sbin/nginx', nginxArgs(d));
+  // The demo's DHCP server: its boot file is https://192.0.2.1/boot.ipxe.
+  pair.startServer('/usr/sbin/dnsmasq', demoDnsmasqArgs('vs', d));
   await pair.waitListening('tcp', 443);
   await pair.waitListening('udp', 67);
 });
