@@ -88,6 +88,8 @@ export TENDRIL_DEVICES_SETTLED=/run/tendril-devices-settled
 # The NIC drivers load beside the disk drivers, so links come up while disks are read; network
 # boot waits for TENDRIL_NET_MODULES (created when the list is done) before it lists NICs.
 export TENDRIL_NET_MODULES=/run/tendril-net-modules
+# tendril owns this system's /etc: a lease's DNS servers go to its resolv.conf.
+export TENDRIL_RESOLV_CONF=/etc/resolv.conf
 (
   load_modules /etc/tendril/modules.net
   stage net-modules

@@ -48,6 +48,9 @@ export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: Netb
   };
 }
 
+/** Set by /init: the resolv.conf tendril writes the lease's DNS servers to. */
+export const RESOLV_CONF_ENV = 'TENDRIL_RESOLV_CONF';
+
 /** Set by /init: created once the NIC drivers are loaded (initramfs/init.sh). */
 export const NET_MODULES_ENV = 'TENDRIL_NET_MODULES';
 
@@ -106,6 +109,9 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
       return { leases: [], errors: [e instanceof NetError ? e : new NetError('net.mode', String(e), true)] };
     }
   }
+  // Under /init tendril owns /etc: the first lease's DNS servers go to its resolv.conf, so
+  // names in boot URLs resolve (node asks the C library, which reads that file).
+  const resolvConf = c.resolvConf ?? process.env[RESOLV_CONF_ENV];
   const late = await netModulesLoaded();
   if (late) c.verbose?.(late);
   const { leases, errors } = await acquireLeases({
@@ -113,7 +119,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     identity: c.identity ?? net.identity,
     timeoutMs: c.timeoutMs ?? net.timeout * 1000,
     plan: { ips, nameservers: c.nameservers ?? [] },
-    ...(c.resolvConf !== undefined ? { resolvConf: c.resolvConf } : {}),
+    ...(resolvConf !== undefined ? { resolvConf } : {}),
     ...(c.verbose ? { log: c.verbose } : {}),
   });
   if (c.leasesOnly || leases.length === 0) return { leases, errors };

@@ -142,7 +142,7 @@ async function demoNetworkBoot(): Promise<QemuRun> {
     fs.writeFileSync(path.join(d, 'nginx.conf'), demoNginxConf(net, d));
     const start = (cmd: string, args: string[]): void =>
       void children.push(spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: 'ignore' }));
-    start('/usr/sbin/dnsmasq', [...demoDnsmasqArgs('tap0', d), `--log-facility=${d}/dnsmasq.log`]);
+    start('/usr/sbin/dnsmasq', [...demoDnsmasqArgs('tap0', d), '--log-queries', `--log-facility=${d}/dnsmasq.log`]);
     start('/usr/sbin/nginx', nginxArgs(d));
     const run = await runQemu({
       kernel: hostKernel().vmlinuz,
@@ -160,9 +160,10 @@ async function demoNetworkBoot(): Promise<QemuRun> {
         `virtio-net-pci,netdev=n0,mac=${MAC}`,
       ],
     });
-    demoAccessLog = fs.existsSync(path.join(d, 'access.log'))
-      ? fs.readFileSync(path.join(d, 'access.log'), 'utf8')
-      : '';
+    const read = (f: string): string =>
+      fs.existsSync(path.join(d, f)) ? fs.readFileSync(path.join(d, f), 'utf8') : '';
+    demoAccessLog = read('access.log');
+    demoDnsLog = read('dnsmasq.log');
     return run;
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -172,6 +173,7 @@ async function demoNetworkBoot(): Promise<QemuRun> {
 }
 
 let demoAccessLog = '';
+let demoDnsLog = '';
 
 describe('network boot over slirp: DHCP, TFTP, pxelinux lookup, kexec', () => {
   it.each([
@@ -212,6 +214,8 @@ describe('network boot over slirp: DHCP, TFTP, pxelinux lookup, kexec', () => {
     // Fetched over https from nginx: the script, the kernel, the initramfs.
     for (const f of ['/boot.ipxe', '/vmlinuz', '/initramfs.img'])
       expect(demoAccessLog).toContain(`"GET ${f} HTTP/1.1" 200`);
+    // The kernel's URL names the server: the guest asked the lease's DNS server (its resolv.conf).
+    expect(demoDnsLog).toMatch(/query\[A\] boot\.test from 192\.0\.2\.1\d\d/);
   });
 
   it('IPAPPEND 2 hands the booting NIC on as BOOTIF=', () => {
