@@ -133,6 +133,8 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
   });
   const menu = await netMenu(leases, fetch, {
     smbios: readSmbios(),
+    pins: net.pins,
+    requireVerified: net.requireVerified,
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
   });
   return { leases, errors, menu };

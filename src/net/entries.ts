@@ -25,6 +25,9 @@ export interface NetbootOptions {
   readonly signal?: AbortSignal;
   /** Progress of every download through the interface's filesystem (kernels, initrds). */
   readonly onProgress?: FetchOptions['onProgress'];
+  /** sha256 pins by URL, and whether a kernel or initrd without one is refused (NetFsOptions). */
+  readonly pins?: Readonly<Record<string, string>>;
+  readonly requireVerified?: boolean;
 }
 
 export interface NetbootResult {
@@ -63,6 +66,8 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions): Promise<
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.pins ? { pins: opts.pins } : {}),
+    ...(opts.requireVerified ? { requireVerified: true } : {}),
   });
   const diagnostics: Diagnostic[] = [];
   const err = (message: string, file?: string, line?: number) =>

@@ -66,6 +66,10 @@ export interface NetFsOptions {
   readonly policy?: UrlPolicy;
   readonly signal?: AbortSignal;
   readonly onProgress?: FetchOptions['onProgress'];
+  /** The sha256 a URL's bytes must have (settings `[net.pins]`); a mismatch names both. */
+  readonly pins?: Readonly<Record<string, string>>;
+  /** Refuse a file a plan reads (kernel, initrd, UKI) that no pin vouches for. */
+  readonly requireVerified?: boolean;
 }
 
 function handleOver(bytes: Uint8Array): FileHandle {
@@ -96,8 +100,10 @@ export class NetFileSystem implements FileSystem {
     resolveUrl(url, undefined, { ...this.opts.policy, allowDowngrade: true });
     const hit = this.cache.get(url);
     if (hit) return hit;
+    const sha256 = this.opts.pins?.[url];
     const p = this.fetch(url, {
       maxBytes,
+      ...(sha256 !== undefined ? { sha256 } : {}),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
     }).then((f) => {
@@ -118,13 +124,16 @@ export class NetFileSystem implements FileSystem {
   private async get(path: string): Promise<Uint8Array> {
     const p = normalizePath(path);
     const url = pathToUrl(p);
+    if (this.opts.requireVerified && this.opts.pins?.[url] === undefined)
+      throw new FsError('EACCES', p, `${url}: not verified: no sha256 pin vouches for it (net.require-verified)`);
     try {
       return (await this.fetchUrl(url)).bytes;
     } catch (e) {
       if (e instanceof FsError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
       const notFound = e instanceof NetError && e.notFound;
-      throw new FsError(notFound ? 'ENOENT' : 'EIO', p, `${url}: ${msg}`);
+      // A NetError already names its URL.
+      throw new FsError(notFound ? 'ENOENT' : 'EIO', p, msg.startsWith(url) ? msg : `${url}: ${msg}`);
     }
   }
 

@@ -20,8 +20,10 @@ export interface NetSettings {
   readonly proxy?: string;
   /** Comma-separated hosts or domain suffixes that bypass the proxy. */
   readonly noProxy?: string;
-  /** Refuse to boot a downloaded file that no sha256 pin or signature vouches for. */
+  /** Refuse to boot a downloaded file (kernel, initrd, UKI) that no sha256 pin vouches for. */
   readonly requireVerified: boolean;
+  /** The sha256 each URL's bytes must have (`[net.pins]`: URL = hex), for every network file. */
+  readonly pins: Readonly<Record<string, string>>;
 }
 
 /** Measured boot (docs/measured-boot.md): auto = when a TPM exists, require = refuse to boot without one. */
@@ -41,6 +43,7 @@ export const DEFAULT_SETTINGS: Settings = {
     ca: { kind: 'file', path: DEFAULT_CA_FILE },
     timeout: 60,
     requireVerified: false,
+    pins: {},
   },
   tpm: { measure: 'auto' },
 };
@@ -150,6 +153,22 @@ export const KEYS: readonly KeyDef[] = [
     path: ['tpm', 'measure'],
     expect: TPM_MEASURE.join(', '),
     apply: (s, v) => (TPM_MEASURE.includes(v as TpmMeasure) ? { ...s, tpm: { measure: v as TpmMeasure } } : undefined),
+  },
+  {
+    path: ['net', 'pins'],
+    expect: 'a table of URL = "64 hex digits (sha256)", at most 1024 of them',
+    apply: (s, v) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Date) return undefined;
+      const entries = Object.entries(v);
+      if (entries.length > 1024) return undefined;
+      const pins: Record<string, string> = {};
+      for (const [url, hex] of entries) {
+        if (url.length > 4096 || !/^(tftp|https?):\/\//.test(url)) return undefined;
+        if (typeof hex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hex)) return undefined;
+        pins[url] = hex.toLowerCase();
+      }
+      return withNet(s, { pins });
+    },
   },
 ];
 

@@ -27,11 +27,19 @@ initrd initrd.img
 boot
 `;
 
-function settings(ca: string): string {
-  const f = path.join(pair.dir, `settings-${path.basename(ca)}.toml`);
-  fs.writeFileSync(f, `[net]\nca = "${ca}"\ntimeout = 30\n`);
+let settingsFiles = 0;
+function settings(ca: string, extra = ''): string {
+  const f = path.join(pair.dir, `settings-${settingsFiles++}.toml`);
+  fs.writeFileSync(f, `[net]\nca = "${ca}"\ntimeout = 30\n${extra}`);
   return f;
 }
+
+const KERNEL_URL = `https://${SERVER_IP}/vmlinuz`;
+const INITRD_URL = `https://${SERVER_IP}/initrd.img`;
+const pins = (p: Record<string, string>): string =>
+  `[net.pins]\n${Object.entries(p)
+    .map(([u, h]) => `"${u}" = "${h}"`)
+    .join('\n')}\n`;
 
 beforeAll(async () => {
   pair = new NetnsPair('nbhttps');
@@ -78,5 +86,40 @@ describe('tendril netboot: DHCP → https iPXE script → kernel plan, trusting 
     expect(r.stdout).not.toContain(sha(kernel));
     expect(r.stderr).toContain(`https://${SERVER_IP}/boot.ipxe`);
     expect(r.stderr).toMatch(/certificate|CA bundle/i);
+  });
+
+  it('a served initrd one byte off its pin is refused, naming the URL, the pinned and the served sha256', async () => {
+    const www = path.join(pair.dir, 'www');
+    const flipped = Buffer.from(initrd);
+    flipped[100]! ^= 0x01;
+    fs.writeFileSync(path.join(www, 'initrd.img'), flipped);
+    try {
+      const f = settings(pki.caPem, pins({ [KERNEL_URL]: sha(kernel), [INITRD_URL]: sha(initrd) }));
+      const r = await pair.cli(['netboot', '--iface', 'vc', '--dry-run'], { TENDRIL_SETTINGS: f });
+      if (process.env.SHOW) console.error(r.stdout, r.stderr);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(INITRD_URL);
+      expect(r.stderr).toContain(sha(initrd));
+      expect(r.stderr).toContain(sha(flipped));
+      expect(r.stderr).toContain('no entry could be booted');
+    } finally {
+      fs.writeFileSync(path.join(www, 'initrd.img'), initrd);
+    }
+  });
+
+  it('with net.require-verified, a pinned kernel and an initrd without a pin: refused, naming the initrd', async () => {
+    const f = settings(pki.caPem, `require-verified = true\n${pins({ [KERNEL_URL]: sha(kernel) })}`);
+    const r = await pair.cli(['netboot', '--iface', 'vc', '--dry-run'], { TENDRIL_SETTINGS: f });
+    if (process.env.SHOW) console.error(r.stdout, r.stderr);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${INITRD_URL}: not verified: no sha256 pin vouches for it`);
+    // Both pinned: it plans.
+    const ok = settings(
+      pki.caPem,
+      `require-verified = true\n${pins({ [KERNEL_URL]: sha(kernel), [INITRD_URL]: sha(initrd) })}`,
+    );
+    const r2 = await pair.cli(['netboot', '--iface', 'vc', '--dry-run'], { TENDRIL_SETTINGS: ok });
+    expect(r2.code).toBe(0);
+    expect(r2.stdout).toContain(sha(initrd));
   });
 });

@@ -34,6 +34,8 @@ describe('settings', () => {
         'proxy = "http://192.0.2.9:3128"',
         'no-proxy = "boot.test,192.0.2.1"',
         'require-verified = true',
+        '[net.pins]',
+        `"https://192.0.2.1/vmlinuz" = "${'AB'.repeat(32)}"`,
       ].join('\n'),
     );
     const r = loadSettings({ file: f, cmdline: '' });
@@ -46,17 +48,31 @@ describe('settings', () => {
       proxy: 'http://192.0.2.9:3128',
       noProxy: 'boot.test,192.0.2.1',
       requireVerified: true,
+      pins: { 'https://192.0.2.1/vmlinuz': 'ab'.repeat(32) },
     });
   });
 
   it('keep the default for a bad or unknown key and name its line', () => {
-    const f = file(['[net]', 'identity = "bogus"', '', 'timeout = 0', 'colour = "blue"', '[menu]', 'x = 1'].join('\n'));
+    const f = file(
+      [
+        '[net]',
+        'identity = "bogus"',
+        '',
+        'timeout = 0',
+        'colour = "blue"',
+        '[menu]',
+        'x = 1',
+        '[net.pins]',
+        '"ftp://x/y" = "00"',
+      ].join('\n'),
+    );
     const r = loadSettings({ file: f, cmdline: '' });
     expect(r.settings).toEqual(DEFAULT_SETTINGS);
     expect(r.problems).toEqual([
       `${f}:2: net.identity: expected pxe, http, ipxe, tendril, got 'bogus'; default kept`,
       `${f}:4: net.timeout: expected whole seconds from 1 to 3600, got 0; default kept`,
       `${f}:5: unknown setting net.colour; ignored`,
+      `${f}:8: net.pins: expected a table of URL = "64 hex digits (sha256)", at most 1024 of them, got a table; default kept`,
       `${f}:7: unknown setting menu.x; ignored`,
     ]);
   });
