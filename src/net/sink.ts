@@ -90,8 +90,10 @@ export class MemorySink extends HashingSink {
   private chunks: Uint8Array[] = [];
 
   protected store(chunk: Uint8Array): void {
-    // Transports may reuse their buffers (dgram does not, but a copy is cheap next to the network).
-    this.chunks.push(Uint8Array.from(chunk));
+    // Kept as given, not copied: both transports hand over memory they never touch again (each
+    // dgram message and each socket chunk is a new Buffer). Copying every chunk cost more than
+    // the transfer on a fast link (bench/netboot.ts).
+    this.chunks.push(chunk);
   }
 
   protected clear(): void {
