@@ -136,7 +136,8 @@ const defaultIo: BootIo = {
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
-function ownConsoles(): string[] {
+/** The console= arguments tendril's own kernel got (what a kexec'd kernel inherits by default). */
+export function ownConsoles(): string[] {
   try {
     return consolesFromProcCmdline(fs.readFileSync('/proc/cmdline', 'utf8'));
   } catch {

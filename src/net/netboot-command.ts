@@ -5,9 +5,7 @@
 // disk entry, falling through to the next bootable one; --dry-run prints the plan instead.
 // Settings (README "Settings"): net.mode, net.identity, net.timeout, net.ca, net.proxy.
 
-import * as fs from 'node:fs';
-import { bootEntries, candidates } from '../boot/command';
-import { consolesFromProcCmdline } from '../kexec/cmdline';
+import { bootEntries, candidates, ownConsoles } from '../boot/command';
 import { printable } from '../util/printable';
 import { loadSettings } from '../settings/load';
 import { runNetwork, type NetMenu } from './boot';
@@ -103,14 +101,6 @@ export async function runNetbootCommand(argv: string[]): Promise<number> {
   const parsed = commandArgs(NETBOOT_COMMAND, argv);
   if ('exit' in parsed) return parsed.exit;
   return runParsed(parsed.args);
-}
-
-function ownConsoles(): string[] {
-  try {
-    return consolesFromProcCmdline(fs.readFileSync('/proc/cmdline', 'utf8'));
-  } catch {
-    return [];
-  }
 }
 
 async function runParsed(a: NetbootArgs): Promise<number> {
