@@ -34,7 +34,7 @@ const TAIL = 12;
 const utf8 = new TextDecoder('utf-8');
 
 /** rec_len as stored; 64 KiB blocks encode the full block as 0 or 65535. */
-function recLenOf(b: Uint8Array, off: number, blockSize: number): number {
+export function recLenOf(b: Uint8Array, off: number, blockSize: number): number {
   const len = u16le(b, off + 4);
   if (blockSize < 65536) return len;
   if (len === 65535 || len === 0) return blockSize;
@@ -70,6 +70,17 @@ export function parseDirBlock(
 
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/** metadata_csum: the block ends in the 12-byte checksum record (ext4_dir_entry_tail). */
+export function hasCsumTail(b: Uint8Array): boolean {
+  const t = b.length - TAIL;
+  return u32le(b, t) === 0 && u16le(b, t + 4) === TAIL && u8(b, t + 6) === 0 && u8(b, t + 7) === FT_DIR_CSUM;
+}
+
+/** The CRC32C a leaf block's tail must hold: over the block up to the tail, seeded per inode. */
+export function dirBlockCsum(inodeSeed: number, b: Uint8Array): number {
+  return crc32cUpdate(inodeSeed, b.subarray(0, b.length - TAIL));
 }
 
 export class ExtDir {
@@ -138,11 +149,9 @@ export class ExtDir {
   private checkBlock(b: Uint8Array, i: number): string | undefined {
     const seed = this.inode.csumSeed;
     if (seed === null) return undefined;
-    const t = b.length - TAIL;
-    const hasTail = u32le(b, t) === 0 && u16le(b, t + 4) === TAIL && u8(b, t + 6) === 0 && u8(b, t + 7) === FT_DIR_CSUM;
-    if (hasTail) {
-      const want = u32le(b, t + 8);
-      const got = crc32cUpdate(seed, b.subarray(0, t));
+    if (hasCsumTail(b)) {
+      const want = u32le(b, b.length - 4);
+      const got = dirBlockCsum(seed, b);
       if (want === got) return undefined;
       return `block ${i} of directory ${this.path} fails its checksum (stored ${hex(want)}, computed ${hex(got)})`;
     }

@@ -10,6 +10,8 @@ export interface FatDirEntry {
   readonly firstCluster: number;
   readonly size: number;
   readonly mtimeMs?: number;
+  /** Index of the 8.3 record (32-byte units from the directory's start): the in-place writer finds it by this. */
+  readonly slot: number;
 }
 
 const ATTR_VOLUME = 0x08;
@@ -54,7 +56,8 @@ export function lfnChecksum(e: Uint8Array): number {
   return sum;
 }
 
-const LFN_OFFSETS = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30];
+/** Byte offsets of the 13 UTF-16 units in a long-name slot. */
+export const LFN_OFFSETS = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30];
 
 /** Decode UTF-16 units; a lone surrogate becomes U+FFFD rather than a broken string. */
 function utf16(units: readonly number[]): string {
@@ -145,7 +148,14 @@ export function parseDirEntries(data: Uint8Array, maxEntries: number): FatDirEnt
     const size = u32le(e, 28);
     const dir = (attr & ATTR_DIR) !== 0;
     const mtimeMs = fatTime(u16le(e, 24), u16le(e, 22));
-    out.push({ name, dir, firstCluster: cluster, size: dir ? 0 : size, ...(mtimeMs !== undefined ? { mtimeMs } : {}) });
+    out.push({
+      name,
+      dir,
+      firstCluster: cluster,
+      size: dir ? 0 : size,
+      ...(mtimeMs !== undefined ? { mtimeMs } : {}),
+      slot: off / 32,
+    });
   }
   return out;
 }

@@ -24,13 +24,13 @@ import {
 const MAX_DIR_BYTES = 65536 * 32;
 const MAX_DIR_ENTRIES = 65536;
 
-interface FatNode extends TreeNode {
+export interface FatNode extends TreeNode {
   readonly firstCluster: number;
   /** The FAT12/16 fixed root directory. */
   readonly fixedRoot?: boolean;
 }
 
-class FatOps implements TreeOps<FatNode> {
+export class FatOps implements TreeOps<FatNode> {
   readonly fat: FatTable;
   private readonly dirs = new ParsedDirs<FatNode>(
     (dir, path) => this.parse(dir, path),
@@ -55,12 +55,18 @@ class FatOps implements TreeOps<FatNode> {
       : { kind: 'dir', size: 0, firstCluster: 0, fixedRoot: true };
   }
 
-  private dirBytes(dir: FatNode, path: string): Uint8Array {
-    if (dir.fixedRoot) return readExact(this.src, this.geo.rootDirOffset, this.geo.rootDirBytes);
+  /** Where a directory's bytes lie on the volume (the writer of src/write/ maps entries with it). */
+  dirRuns(dir: FatNode, path: string): Run[] {
+    if (dir.fixedRoot) return [{ fileOffset: 0, diskOffset: this.geo.rootDirOffset, length: this.geo.rootDirBytes }];
     if (!this.fat.validCluster(dir.firstCluster))
       throw new FsError('EIO', path, `directory starts at invalid cluster ${dir.firstCluster}`);
     const maxClusters = Math.max(1, Math.floor(MAX_DIR_BYTES / this.geo.clusterSize));
-    const runs = this.fat.runs(dir.firstCluster, maxClusters, path, true);
+    return this.fat.runs(dir.firstCluster, maxClusters, path, true);
+  }
+
+  private dirBytes(dir: FatNode, path: string): Uint8Array {
+    if (dir.fixedRoot) return readExact(this.src, this.geo.rootDirOffset, this.geo.rootDirBytes);
+    const runs = this.dirRuns(dir, path);
     const total = runs.reduce((a, r) => a + r.length, 0);
     return readRuns(this.src, runs, 0, total, path);
   }
@@ -97,22 +103,32 @@ class FatOps implements TreeOps<FatNode> {
     throw new FsError('EINVAL', path, 'FAT has no symlinks');
   }
 
-  openFile(node: FatNode, path: string): FileHandle {
+  /** Where a file's bytes lie on the volume: the clusters its size needs, merged into runs. */
+  fileRuns(node: FatNode, path: string): Run[] {
     const size = node.size;
-    let runs: Run[] = [];
-    if (size > 0) {
-      if (!this.fat.validCluster(node.firstCluster))
-        throw new FsError('EIO', path, `file starts at invalid cluster ${node.firstCluster}`);
-      const need = Math.ceil(size / this.geo.clusterSize);
-      if (need > this.geo.clusterCount) throw new FsError('EIO', path, `size ${size} larger than the volume`);
-      runs = ioGuard(path, () => this.fat.runs(node.firstCluster, need, path, false));
-    }
-    return runsHandle(this.src, runs, size, path);
+    if (size === 0) return [];
+    if (!this.fat.validCluster(node.firstCluster))
+      throw new FsError('EIO', path, `file starts at invalid cluster ${node.firstCluster}`);
+    const need = Math.ceil(size / this.geo.clusterSize);
+    if (need > this.geo.clusterCount) throw new FsError('EIO', path, `size ${size} larger than the volume`);
+    return ioGuard(path, () => this.fat.runs(node.firstCluster, need, path, false));
+  }
+
+  openFile(node: FatNode, path: string): FileHandle {
+    return runsHandle(this.src, this.fileRuns(node, path), node.size, path);
   }
 }
 
 export interface FatFileSystem extends FileSystem {
   readonly geometry: FatGeometry;
+}
+
+/** The reader with its parts exposed (the in-place writer of src/write/ resolves paths with it). */
+export function openFatTree(src: ByteSource): { tree: TreeFileSystem<FatNode>; ops: FatOps } {
+  const boot = ioGuard(src.name, () => readExact(src, 0, Math.min(src.size, 4096)));
+  const geo = parseBpb(boot, src.size, src.name);
+  const ops = new FatOps(src, geo);
+  return { tree: new TreeFileSystem('vfat', true, ops), ops };
 }
 
 /** Open a FAT12/16/32 volume. Throws FsError EINVAL when the boot sector is not FAT. */

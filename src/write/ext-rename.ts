@@ -1,0 +1,141 @@
+// Rename one ext2/3/4 directory record in place (docs/writes.md §4): the directory must be a
+// plain linear one (no htree index, no inline data), the record keeps its inode, type and
+// rec_len and gets the new name_len and name, and the block's metadata_csum tail is
+// recomputed. Only the 512-byte sectors whose bytes differ are written.
+
+import { openExtNative } from '../discovery/fs/ext';
+import { dirBlockCsum, hasCsumTail, recLenOf } from '../discovery/fs/ext-dir';
+import { INODE_FLAG_INDEX, INODE_FLAG_INLINE_DATA } from '../discovery/fs/ext-layout';
+import { FsError } from '../discovery/fs/types';
+import { readExact } from '../discovery/io/source';
+import type { WritableDevice } from './device';
+import { writableExtSuper } from './ext-state';
+import { changedSectors } from './sectors';
+import { Refusal } from './types';
+
+const FLAG_ENCRYPT = 0x800;
+const FLAG_CASEFOLD = 0x40000000;
+/** A linear directory larger than this is refused (a boot directory holds a few dozen names). */
+const MAX_LINEAR_DIR_BYTES = 4 * 1024 * 1024;
+const TAIL = 12;
+
+interface Rec {
+  readonly block: number;
+  readonly off: number;
+  readonly recLen: number;
+  readonly nameLen: number;
+  readonly ino: number;
+  readonly name: Buffer;
+}
+
+/** Every record of a leaf block, checked strictly: a record the kernel would reject refuses the write. */
+function records(b: Buffer, block: number, end: number, hasFiletype: boolean, where: string): Rec[] {
+  const out: Rec[] = [];
+  let off = 0;
+  while (off < end) {
+    if (off + 8 > end) throw new Refusal(`${where}: block ${block} ends inside a record header at ${off}`);
+    const recLen = recLenOf(b, off, b.length);
+    const nameLen = hasFiletype ? b[off + 6]! : b.readUInt16LE(off + 6);
+    if (recLen < 12 || recLen % 4 !== 0 || off + recLen > end || 8 + nameLen > recLen)
+      throw new Refusal(`${where}: block ${block} has a bad record at ${off} (rec_len ${recLen}, name_len ${nameLen})`);
+    out.push({ block, off, recLen, nameLen, ino: b.readUInt32LE(off), name: b.subarray(off + 8, off + 8 + nameLen) });
+    off += recLen;
+  }
+  return out;
+}
+
+/** Why `name` cannot be an ext name, or undefined. */
+function invalidExtName(name: Buffer): string | undefined {
+  if (name.length === 0 || name.length > 255) return `${name.length} bytes (1..255 allowed)`;
+  if (name.includes(0x2f) || name.includes(0)) return "a '/' or NUL in it";
+  const s = name.toString('latin1');
+  if (s === '.' || s === '..') return `'${s}' is reserved`;
+  return undefined;
+}
+
+export async function extRename(
+  dev: WritableDevice,
+  fsType: string,
+  dirPath: string,
+  from: string,
+  to: string,
+): Promise<void> {
+  const sb = writableExtSuper(dev.src);
+  const { tree, ops } = openExtNative(dev.src, fsType);
+  const dir = await tree.resolve(dirPath, true);
+  if (dir.node.kind !== 'dir') throw new FsError('ENOTDIR', dirPath);
+  const inode = dir.node.inode;
+  const where = dir.path;
+  if (inode.flags & INODE_FLAG_INDEX)
+    throw new Refusal(
+      `${where} is an htree-indexed directory (dir_index); an in-place rename would change its hash order`,
+    );
+  if (inode.flags & INODE_FLAG_INLINE_DATA) throw new Refusal(`${where} keeps its records inline in the inode`);
+  if (inode.flags & FLAG_ENCRYPT) throw new Refusal(`${where} is encrypted`);
+  if (inode.flags & FLAG_CASEFOLD) throw new Refusal(`${where} is case-insensitive (casefold)`);
+  const fromB = Buffer.from(from);
+  const toB = Buffer.from(to);
+  if (invalidExtName(fromB) !== undefined) throw new Refusal(`'${from}' cannot name a directory entry to rename`);
+  const bad = invalidExtName(toB);
+  if (bad !== undefined) throw new Refusal(`'${to}' is not a valid ext name: ${bad}`);
+  if (inode.size > MAX_LINEAR_DIR_BYTES)
+    throw new Refusal(`${where} is ${inode.size} bytes, more than ${MAX_LINEAR_DIR_BYTES}`);
+  const bs = sb.blockSize;
+  const runs = ops.layout.mapFile(inode, where);
+  const blocks = Math.ceil(inode.size / bs);
+  const seed = inode.csumSeed;
+  const read: Buffer[] = [];
+  let hit: Rec | undefined;
+  let clash = false;
+  for (let i = 0; i < blocks; i++) {
+    const run = runs.find((r) => i * bs >= r.fileOffset && i * bs < r.fileOffset + r.length);
+    if (!run || run.diskOffset < 0) throw new Refusal(`${where}: block ${i} of the directory is a hole`);
+    const b = readExact(dev.src, run.diskOffset + i * bs - run.fileOffset, bs);
+    read.push(b);
+    let end = bs;
+    if (seed !== null) {
+      if (!hasCsumTail(b)) throw new Refusal(`${where}: block ${i} has no checksum tail (metadata_csum needs one)`);
+      const want = b.readUInt32LE(bs - 4);
+      const got = dirBlockCsum(seed, b);
+      if (want !== got) throw new Refusal(`${where}: block ${i} fails its checksum; run e2fsck first`);
+      end = bs - TAIL;
+    }
+    for (const r of records(b, i, end, sb.hasFiletype, where)) {
+      if (r.ino === 0) continue;
+      if (!hit && r.name.equals(fromB)) hit = r;
+      else if (r.name.equals(toB)) clash = true;
+    }
+  }
+  if (!hit) throw new FsError('ENOENT', `${where === '/' ? '' : where}/${from}`);
+  if (from === to) return;
+  if (clash) throw new Refusal(`'${to}' already exists in ${where}`);
+  if (8 + toB.length > hit.recLen)
+    throw new Refusal(
+      `'${to}' (${toB.length} bytes) does not fit the ${hit.recLen}-byte record of '${from}' (room for ${hit.recLen - 8})`,
+    );
+  const before = read[hit.block]!;
+  const after = Buffer.from(before);
+  if (sb.hasFiletype) after[hit.off + 6] = toB.length;
+  else after.writeUInt16LE(toB.length, hit.off + 6);
+  toB.copy(after, hit.off + 8);
+  // An old name longer than the new one leaves no stale bytes behind the new name.
+  after.fill(
+    0,
+    hit.off + 8 + toB.length,
+    Math.min(hit.off + hit.recLen, hit.off + 8 + Math.max(hit.nameLen, toB.length)),
+  );
+  if (seed !== null) after.writeUInt32LE(dirBlockCsum(seed, after), bs - 4);
+  const run = runs.find((r) => hit.block * bs >= r.fileOffset && hit.block * bs < r.fileOffset + r.length)!;
+  dev.apply(changedSectors(run.diskOffset + hit.block * bs - run.fileOffset, before, after));
+  // What a reader opening the volume now sees: the new name for the same inode, the old one gone.
+  const check = openExtNative(dev.src, fsType).tree;
+  const now = await check.resolve(`${where}/${to}`, false);
+  if (now.node.ino !== hit.ino) throw new Refusal(`after the write '${to}' in ${where} is not inode ${hit.ino}`);
+  if (
+    await check.resolve(`${where}/${from}`, false).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new Refusal(`after the write '${from}' is still in ${where}`);
+}
