@@ -90,6 +90,8 @@ export TENDRIL_DEVICES_SETTLED=/run/tendril-devices-settled
 export TENDRIL_NET_MODULES=/run/tendril-net-modules
 # tendril owns this system's /etc: a lease's DNS servers go to its resolv.conf.
 export TENDRIL_RESOLV_CONF=/etc/resolv.conf
+# tendril boot kexecs directly here (no services to stop): src/boot/handover.ts.
+export TENDRIL_INITRAMFS=1
 (
   load_modules /etc/tendril/modules.net
   stage net-modules

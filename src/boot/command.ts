@@ -21,10 +21,18 @@ import { hookFactory, type TpmBoot, tpmFromSettings } from '../tpm/setup';
 import { DRY_RUN_HASH_LIMIT } from '../kexec/plan';
 import { printableLines } from '../util/printable';
 import { describe, plan, type PlanContext, type VmChoices } from './plan';
+import { type Handover, hostHandover } from './handover';
+import { bootWrites, describeBootWrites, saveChoice } from '../state/boot';
 
 export interface BootArgs {
   readonly entry?: string;
   readonly useDefault: boolean;
+  /** `--next ID` / `--set-default ID|none`: save a choice in the state file and exit (src/state/). */
+  readonly save?: { readonly key: 'oneshot' | 'default'; readonly id: string | null };
+  /** `--no-write`: no boot counting, no one-shot consumed, no state saved. */
+  readonly noWrite: boolean;
+  /** `--force`: kexec at once even on a running system (no `systemctl kexec`). */
+  readonly force: boolean;
   readonly dryRun: boolean;
   readonly disks: string[];
   readonly roots: string[];
@@ -45,6 +53,16 @@ const BOOT_OPTIONS = {
   entry: text({ metavar: 'ID', help: "boot this entry (an id from 'tendril list')" }),
   default: flag({ help: 'boot the default entry; a load failure falls through to the next bootable one' }),
   dryRun: flag({ help: 'print the plan (files, sizes, sha256, command line, syscall) instead of booting' }),
+  next: text({
+    metavar: 'ID',
+    help: 'boot this entry the next time tendril starts, once (saved on the ESP); no boot now',
+  }),
+  setDefault: text({
+    metavar: 'ID|none',
+    help: "make this entry the default (as the menu's d key; 'none' clears it), saved on the ESP; no boot now",
+  }),
+  noWrite: flag({ help: 'write nothing to any disk: no boot counting, no one-shot consumed, no saved state' }),
+  force: flag({ help: 'on a running system, kexec at once instead of handing over to systemctl kexec' }),
   disk: DISCOVERY_OPTIONS.disk,
   root: DISCOVERY_OPTIONS.root,
   append: text({ metavar: 'ARGS', repeat: true, empty: true, help: "add to the entry's command line" }),
@@ -77,14 +95,25 @@ const BOOT_OPTIONS = {
 export const BOOT_COMMAND: CommandSpec<typeof BOOT_OPTIONS, BootArgs> = {
   name: 'boot',
   synopsis:
-    '(--entry ID | --default) [--dry-run] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback] [--firmware FILE] [--secure-boot] [--vars FILE] [--cpus N] [--memory SIZE] [--write-through]',
+    '(--entry ID | --default | --next ID | --set-default ID|none) [--dry-run] [--no-write] [--force] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback] [--firmware FILE] [--secure-boot] [--vars FILE] [--cpus N] [--memory SIZE] [--write-through]',
   summary: 'Boot an entry without the menu: kexec, or for efi entries a KVM virtual machine running UEFI firmware.',
   options: BOOT_OPTIONS,
   build: ({ opts: o }) => {
-    if ((o.entry === undefined) === !o.default) throw new ArgError('give exactly one of --entry ID or --default');
+    const modes = [o.entry !== undefined, o.default, o.next !== undefined, o.setDefault !== undefined];
+    if (modes.filter(Boolean).length !== 1)
+      throw new ArgError('give exactly one of --entry ID, --default, --next ID or --set-default ID|none');
+    const save =
+      o.next !== undefined
+        ? { key: 'oneshot' as const, id: o.next }
+        : o.setDefault !== undefined
+          ? { key: 'default' as const, id: o.setDefault === 'none' ? null : o.setDefault }
+          : undefined;
     return {
       ...(o.entry !== undefined ? { entry: o.entry } : {}),
       useDefault: o.default,
+      ...(save ? { save } : {}),
+      noWrite: o.noWrite,
+      force: o.force,
       dryRun: o.dryRun,
       disks: o.disk,
       roots: o.root,
@@ -145,6 +174,15 @@ export function ownConsoles(): string[] {
   }
 }
 
+/** What a boot does besides loading: its state writes and how the kernel is started. */
+export interface BootExtras {
+  /** After the entry's kernel is loaded, before the jump (src/state/boot.ts bootWrites). */
+  readonly afterLoad?: (entry: MenuEntry) => Promise<void>;
+  /** `--dry-run`: the lines saying what booting the entry would write. */
+  readonly describeWrites?: (entry: MenuEntry) => string[];
+  readonly handover?: Handover;
+}
+
 /**
  * Plan (and unless dry-run, execute) the candidates in order. Returns the exit code; a real kexec
  * does not return. A VM run returns its status (`tendril vm`'s: 0 when the guest powered off);
@@ -157,6 +195,7 @@ export async function bootEntries(
   dryRun: boolean,
   io: BootIo = defaultIo,
   tpm?: TpmBoot,
+  extras: BootExtras = {},
 ): Promise<number> {
   for (const [n, entry] of list.entries()) {
     if (n > 0) io.err.write(`tendril: trying next entry '${printable(entry.id)}'\n`);
@@ -176,6 +215,7 @@ export async function bootEntries(
           const lines = await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT);
           io.out.write(printableLines(lines).join('\n') + '\n');
         }
+        if (extras.describeWrites) io.out.write(printableLines(extras.describeWrites(entry)).join('\n') + '\n');
         return 0;
       }
       if (p.kind === 'kexec') {
@@ -189,6 +229,8 @@ export async function bootEntries(
         say: (s) => io.err.write(`tendril: ${s}\n`),
         progress: streamProgress(io.err),
         ...(tpm ? { measure: hookFactory(tpm, entry, ctx.lookup) } : {}),
+        ...(extras.afterLoad ? { afterLoad: () => extras.afterLoad!(entry) } : {}),
+        ...(extras.handover ? { handover: extras.handover } : {}),
       });
       const o = r.outcome;
       // The loader never started (missing, refused by Secure Boot) or the VM never ran: try the next.
@@ -226,6 +268,17 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
   try {
     stage('entries');
     const { entries, settings } = session.result;
+    const stateOpts = { noWrite: args.noWrite, say: (l: string) => io.err.write(`tendril: ${printable(l)}\n`) };
+    if (args.save) {
+      const err = await saveChoice(session.result, args.save.key, args.save.id, stateOpts);
+      if (err !== undefined) {
+        io.err.write(`tendril boot: ${printable(err)}\n`);
+        return 1;
+      }
+      const what = args.save.key === 'oneshot' ? 'next boot' : 'default';
+      io.out.write(`${what}: ${args.save.id ?? '(none)'}\n`);
+      return 0;
+    }
     const first = args.entry ?? settings.defaultId;
     if (!first) {
       io.err.write(
@@ -263,6 +316,11 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       args.dryRun,
       io,
       tpm,
+      {
+        afterLoad: bootWrites(session.result, stateOpts),
+        describeWrites: (e) => describeBootWrites(e, session.result),
+        handover: hostHandover(args.force),
+      },
     );
   } finally {
     await session.close();

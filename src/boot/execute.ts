@@ -8,6 +8,7 @@ import type { ProgressFn } from '../kexec/progress';
 import { stage } from '../kexec/stages';
 import { printable } from '../util/printable';
 import { runVm, type VmOutcome } from '../vm/command';
+import { hostHandover, systemctlKexec, type Handover } from './handover';
 import type { Plan } from './plan';
 
 export interface ExecuteEnv {
@@ -22,6 +23,10 @@ export interface ExecuteEnv {
   readonly withTerminal?: (run: () => Promise<VmOutcome>) => Promise<VmOutcome>;
   /** Measured boot (src/tpm/): the hook for this plan, undefined when nothing is measured. */
   readonly measure?: (plan: BootPlan) => MeasureHook | undefined;
+  /** After the kernel is loaded, before anything is closed: the boot's state writes (src/state/). */
+  readonly afterLoad?: () => Promise<void>;
+  /** How the loaded kernel is started (default: hostHandover(false)). */
+  readonly handover?: Handover;
 }
 
 /** An entry the host cannot boot; the message is the plan's reason. */
@@ -42,13 +47,23 @@ export async function execute(p: Plan, env: ExecuteEnv): Promise<{ readonly kind
     }
     case 'kexec': {
       const plan = p.kexec;
+      const handover = env.handover ?? hostHandover(false);
+      if (handover.kind === 'refuse') throw new UnavailableError(handover.why);
       const hook = env.measure?.(plan);
       const r = await loadPlan(plan, env.lookup, env.progress, hook ? { measure: hook } : {});
       env.say(
         `loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms${hook ? ' (measured)' : ''}; cmdline: ${printable(plan.cmdline)}`,
       );
+      await env.afterLoad?.();
       await env.beforeKexec?.();
       stage('kexec');
+      if (handover.kind === 'systemctl') {
+        env.say(`handing over to systemctl kexec (${handover.why})`);
+        const err = systemctlKexec();
+        if (err !== undefined) throw new Error(err);
+        // systemd now stops the services and starts the loaded kernel; this process is one of them.
+        return new Promise<never>(() => {});
+      }
       return execLoaded((s) => env.say(printable(s)));
     }
   }

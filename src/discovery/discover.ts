@@ -10,7 +10,16 @@ import { diag, errorMessage, type Diagnostic } from './diagnostics';
 import { devicesSettled, enumerateBlockDevices, imageDevice } from './devices';
 import { HostDirFileSystem } from './fs/hostdir';
 import type { FileSystem } from './fs/types';
-import type { DeviceInfo, DeviceReport, DiscoveryResult, FsId, FsReport, MenuEntry, SourceEntry } from './model';
+import type {
+  DeviceInfo,
+  DeviceReport,
+  DiscoveryResult,
+  FsId,
+  FsReport,
+  MenuEntry,
+  SavedState,
+  SourceEntry,
+} from './model';
 import type { EfiArch, EntrySourceFn, EvaluationSession, MountedFs, ProposedSettings } from './sources/context';
 import { globalSources, localSources } from './sources';
 import { Evaluations } from './sources/evaluations';
@@ -18,7 +27,8 @@ import { runSourcesOver, type LocalResult } from './local';
 import { dedupeTargets } from './dedupe';
 import { EntryBudget } from './entry-budget';
 import { DEFAULT_DEADLINE_MS } from './limits';
-import { finalizeEntries } from './entries/select';
+import { finalizeEntries, type FinalizeOptions } from './entries/select';
+import { readSavedState } from '../state/statefile';
 import { defaultScanner, type DeviceScanner } from './worker/pool';
 
 export interface DiscoverOptions {
@@ -231,11 +241,15 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
   });
 
   const allMounts = (): MountedFs[] => [...rootMounts, ...mountsByDevice.flat()];
-  const finalizeOpts = (mounts: readonly MountedFs[]) => {
+  const finalizeOpts = (mounts: readonly MountedFs[], saved?: SavedState): FinalizeOptions => {
     const roles = new Map(mounts.map((m) => [m.report.fsId, m.report.role] as const));
     return {
       ...(opts.cliTimeout !== undefined ? { cliTimeout: opts.cliTimeout } : {}),
       ...(opts.cliDefault !== undefined ? { cliDefault: opts.cliDefault } : {}),
+      ...(saved?.oneShotId !== undefined ? { oneShotId: saved.oneShotId } : {}),
+      ...(saved?.defaultId !== undefined ? { savedDefaultId: saved.defaultId } : {}),
+      ...(saved?.lastId !== undefined ? { savedId: saved.lastId } : {}),
+      ...(saved ? { stateFrom: `${saved.file.fsId} ${saved.file.path}` } : {}),
       roleOf: (id: FsId) => roles.get(id),
     };
   };
@@ -300,14 +314,18 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
   );
 
   const { mounts, ran } = await refresh();
-  const fin = finalizeEntries(ran.entries, ran.proposals, finalizeOpts(mounts));
+  const savedState = await readSavedState(mounts, ran.proposals, diagnostics);
+  const fin = finalizeEntries(ran.entries, ran.proposals, finalizeOpts(mounts, savedState));
   opts.onEntries?.(fin.entries);
+  const grubOneShots = ran.proposals.flatMap((p) => (p.kind === 'menu-config' && p.oneShot ? [p.oneShot] : []));
 
   const result: DiscoveryResult = {
     devices: [...rootReports, ...reports.filter((r): r is DeviceReport => r !== undefined)],
     entries: fin.entries,
     settings: fin.settings,
     diagnostics: [...diagnostics, ...ran.diagnostics, ...fin.diagnostics],
+    ...(grubOneShots.length > 0 ? { grubOneShots } : {}),
+    ...(savedState ? { savedState } : {}),
   };
   const byId = new Map(mounts.map((m) => [m.report.fsId, m.fs] as const));
   return {

@@ -338,6 +338,33 @@ export interface MenuSettings {
   readonly defaultReason: string;
 }
 
+/** A grubenv `next_entry` (grub-reboot) that discovery honoured: booting consumes it once. */
+export interface GrubOneShot {
+  readonly fsId: FsId;
+  /** The grubenv file. */
+  readonly path: string;
+  readonly variable: 'next_entry';
+  /** The value that was used. */
+  readonly value: string;
+  /** What the config's own `save_env next_entry` writes back (grub's 00_header: empty). */
+  readonly writeBack: string;
+}
+
+/** tendril's state file on an ESP (src/state/statefile.ts; docs/state.md §3). */
+export interface SavedState {
+  /** Where it is, or would be created. */
+  readonly file: FileRef;
+  readonly exists: boolean;
+  /** `d` in the menu / `tendril boot --default`. */
+  readonly defaultId?: string;
+  /** `tendril boot --next`: used once. */
+  readonly oneShotId?: string;
+  /** The last entry booted (kept when loader.conf says `default @saved`). */
+  readonly lastId?: string;
+  /** loader.conf `default @saved`: every boot records the entry it booted. */
+  readonly recordLast: boolean;
+}
+
 export interface DiscoveryResult {
   readonly devices: DeviceReport[];
   /** In menu order. */
@@ -345,4 +372,8 @@ export interface DiscoveryResult {
   readonly settings: MenuSettings;
   /** Problems not tied to one device (config sources, sorting, defaults). */
   readonly diagnostics: Diagnostic[];
+  /** grub one-shots to consume when booting (src/state/plan.ts). */
+  readonly grubOneShots?: readonly GrubOneShot[];
+  /** tendril's own saved defaults; absent when no ESP was found. */
+  readonly savedState?: SavedState;
 }

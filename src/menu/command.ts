@@ -21,6 +21,8 @@ import { failureLines, KexecError } from '../kexec/errors';
 import type { FsLookup, PlanOptions } from '../kexec/plan';
 import { formatProgress } from '../kexec/progress';
 import { execute } from '../boot/execute';
+import { hostHandover } from '../boot/handover';
+import { bootWrites, describeBootWrites, saveChoice } from '../state/boot';
 import { describe, hostKvm, plan, type PlanContext } from '../boot/plan';
 import type { VmOutcome } from '../vm/command';
 import { log, setConsoleLevel } from '../log';
@@ -46,6 +48,8 @@ const MENU_OPTIONS = {
   noQuit: flag({ help: 'no quit key (tendril under /init)' }),
   allowPower: flag({ help: 'let R/P reboot or power off although tendril is not PID 1' }),
   network: flag({ help: "also list and boot the network's entries (settings [net]; /init passes it)" }),
+  noWrite: flag({ help: 'write nothing to any disk: no boot counting, no one-shot consumed, no saved default' }),
+  force: flag({ help: 'on a running system, kexec at once instead of handing over to systemctl kexec' }),
   passwordHash: text({
     metavar: 'HASH',
     help: "guard the editor and shell ('tendril hash-password'; also $TENDRIL_PASSWORD_HASH, /etc/tendril/password-hash)",
@@ -57,7 +61,7 @@ type MenuOptions = Options<typeof MENU_OPTIONS>;
 export const MENU_COMMAND: CommandSpec<typeof MENU_OPTIONS, MenuOptions> = {
   name: 'menu',
   synopsis:
-    '[--plain] [--dry-run] [--no-quit] [--allow-power] [--network] [--password-hash HASH] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--deadline MS]',
+    '[--plain] [--dry-run] [--no-quit] [--allow-power] [--network] [--no-write] [--force] [--password-hash HASH] [--disk FILE]... [--root DIR]... [--no-sys] [--timeout S] [--deadline MS]',
   summary: 'The interactive boot menu; entries appear while disks are still being read.',
   options: MENU_OPTIONS,
   build: (p) => p.opts,
@@ -140,6 +144,25 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     measureRecovery: !dryRun && tpm.policy !== 'off',
   });
   const discoverOpts = discoverOptionsFrom(args);
+  const stateOpts = { noWrite: args.noWrite || dryRun, say: (l: string) => log('info', 'state', l) };
+  /** `d`: save the entry as the default, or clear the saved default when it already is. */
+  const saveDefault = async (entry: MenuEntry): Promise<{ title: string; lines: string[] }> => {
+    const r = session?.result;
+    if (!r) return { title: 'Default entry', lines: ['discovery has not finished'] };
+    const clear = r.savedState?.defaultId === entry.id;
+    const err = await saveChoice(r, 'default', clear ? null : entry.id, stateOpts);
+    if (err !== undefined) {
+      log('warn', 'state', `saving the default: ${err}`);
+      return { title: 'Default entry not saved', lines: [err] };
+    }
+    const where = r.savedState ? `${r.savedState.file.fsId} ${r.savedState.file.path}` : '';
+    const line = clear
+      ? `the saved default is cleared (${where})`
+      : `'${entry.displayTitle}' is the default now (${where})`;
+    log('info', 'state', line);
+    await scan();
+    return { title: 'Default entry', lines: [line] };
+  };
   const cliTimeout = args.timeout;
 
   let session: DiscoverySession | undefined;
@@ -252,6 +275,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
           text +=
             printableLines(await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT)).join('\n') + '\n';
         }
+        if (session) text += printableLines(describeBootWrites(entry, session.result)).join('\n') + '\n';
         out(text);
         return 'dry-run';
       }
@@ -278,6 +302,8 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         },
         ...(ui.term ? { withTerminal: (run: () => Promise<VmOutcome>) => suspendFor(ui.term!, run) } : {}),
         measure: hookFactory(tpm, entry, lookup),
+        ...(session ? { afterLoad: () => bootWrites(session!.result, stateOpts)(entry) } : {}),
+        handover: hostHandover(args.force),
       });
       const o = r.outcome;
       for (const l of o.lines) log(o.status === 0 ? 'info' : 'error', 'vm', `${entry.id}: ${l}`);
@@ -302,7 +328,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
 
   if (plain) {
     try {
-      return await runPlain(state, scanAll, boot, cliTimeout, powerAllowed, dryRun, recovery);
+      return await runPlain(state, scanAll, boot, cliTimeout, powerAllowed, dryRun, recovery, saveDefault);
     } finally {
       // The scan workers would keep the process alive after a dry-run or 'q'.
       await session?.close();
@@ -352,6 +378,11 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
           let planText = '';
           const r = await boot(a.entry, a.cmdline, (s) => (planText = s), a.writeThrough);
           if (r === 'dry-run') await finish(0, planText);
+          break;
+        }
+        case 'save-default': {
+          const m = await saveDefault(a.entry);
+          state.showError(m.title, m.lines);
           break;
         }
         case 'details': {
@@ -516,6 +547,7 @@ async function runPlain(
   powerAllowed: boolean,
   dryRun: boolean,
   recovery: () => string | undefined,
+  saveDefault: (e: MenuEntry) => Promise<{ title: string; lines: string[] }>,
 ): Promise<number> {
   const out = (s: string): void => void process.stdout.write(s);
   out('tendril: scanning disks...\n');
@@ -559,6 +591,11 @@ async function runPlain(
         case 'show':
           out(c.text);
           break;
+        case 'save-default': {
+          const m = await saveDefault(c.entry);
+          out(`${printableLines(m.lines).join('\n')}\n`);
+          break;
+        }
         case 'boot': {
           const res = await boot(c.entry, c.cmdline, out);
           if (res === 'dry-run') return 0;

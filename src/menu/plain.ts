@@ -15,7 +15,8 @@ export type PlainCommand =
   | { readonly kind: 'reboot' }
   | { readonly kind: 'poweroff' }
   | { readonly kind: 'quit' }
-  | { readonly kind: 'show'; readonly text: string };
+  | { readonly kind: 'show'; readonly text: string }
+  | { readonly kind: 'save-default'; readonly entry: MenuEntry };
 
 export function listText(st: MenuState): string {
   const defId = st.settings?.defaultId;
@@ -71,6 +72,10 @@ export async function plainCommand(
             : '';
       const edited = await ask('cmdline> ', initial);
       return { kind: 'boot', entry: e, cmdline: edited };
+    }
+    case 'd': {
+      const e = pick(arg);
+      return e ? { kind: 'save-default', entry: e } : { kind: 'show', text: 'usage: d N\n' };
     }
     case 'i': {
       const e = pick(arg);

@@ -51,6 +51,8 @@ export type Action =
   | { readonly kind: 'poweroff' }
   | { readonly kind: 'rescan' }
   | { readonly kind: 'details'; readonly entry: MenuEntry }
+  /** `d`: make the entry the saved default, or clear it when it already is (sd-boot's `d`). */
+  | { readonly kind: 'save-default'; readonly entry: MenuEntry }
   | { readonly kind: 'verify-password'; readonly password: string; readonly then: Guarded }
   /** Measured boot: extend PCR 4 before the editor opens (docs/measured-boot.md §2), then recoveryMeasured(). */
   | { readonly kind: 'recovery'; readonly then: 'editor' }
@@ -373,6 +375,10 @@ export class MenuState {
         return this.openEditor();
       case 'w':
         return this.openWriteThrough();
+      case 'd': {
+        const e = this.current;
+        return e ? { kind: 'save-default', entry: e } : NONE;
+      }
       case 'i': {
         const e = this.current;
         if (!e) return NONE;

@@ -66,6 +66,7 @@ export const HELP_TEXT = [
   '  i               entry details     l                     log of every message',
   '  H               show hidden entries (grub hiddenentry, MENU HIDE)',
   '  w               boot a VM entry with its disk written through (asks first)',
+  '  d               make the selection the default (again: clear it); kept on the ESP',
   '  r               rescan disks      s                     rescue shell',
   '  R               reboot            P                     power off',
   '  h, ?            this help         Esc                   back',

@@ -29,9 +29,18 @@ export interface NetSettings {
 /** Measured boot (docs/measured-boot.md): auto = when a TPM exists, require = refuse to boot without one. */
 export type TpmMeasure = 'auto' | 'off' | 'require';
 
+/** The only writes tendril makes (docs/state.md): boot counting, grub's one-shot, its state file. */
+export interface StateSettings {
+  /** `tendril.readonly=1`: make none of them (the boot goes on; each skipped write is logged). */
+  readonly readonly: boolean;
+  /** Fault injection for the power-cut tests: stop (hang) right after the N-th write. */
+  readonly stopAfter?: number;
+}
+
 export interface Settings {
   readonly net: NetSettings;
   readonly tpm: { readonly measure: TpmMeasure };
+  readonly state: StateSettings;
 }
 
 export const DEFAULT_CA_FILE = '/etc/tendril/netboot-ca.pem';
@@ -46,6 +55,7 @@ export const DEFAULT_SETTINGS: Settings = {
     pins: {},
   },
   tpm: { measure: 'auto' },
+  state: { readonly: false },
 };
 
 /** One key: where it lives, what it takes, how its text or TOML value becomes a setting. */
@@ -155,6 +165,22 @@ export const KEYS: readonly KeyDef[] = [
     apply: (s, v) => (TPM_MEASURE.includes(v as TpmMeasure) ? { ...s, tpm: { measure: v as TpmMeasure } } : undefined),
   },
   {
+    path: ['state', 'readonly'],
+    expect: 'true or false',
+    apply: (s, v) => {
+      const b = bool(v);
+      return b === undefined ? undefined : { ...s, state: { ...s.state, readonly: b } };
+    },
+  },
+  {
+    path: ['state', 'stop-after'],
+    expect: 'a write count from 1 to 100',
+    apply: (s, v) => {
+      const n = int(v, 1, 100);
+      return n === undefined ? undefined : { ...s, state: { ...s.state, stopAfter: n } };
+    },
+  },
+  {
     path: ['net', 'pins'],
     expect: 'a table of URL = "64 hex digits (sha256)", at most 1024 of them',
     apply: (s, v) => {
@@ -173,4 +199,7 @@ export const KEYS: readonly KeyDef[] = [
 ];
 
 /** Kernel arguments that name a key by a shorter name (`tendril.net=dhcp`). */
-export const ARG_ALIASES: Readonly<Record<string, string>> = { 'tendril.net': 'net.mode' };
+export const ARG_ALIASES: Readonly<Record<string, string>> = {
+  'tendril.net': 'net.mode',
+  'tendril.readonly': 'state.readonly',
+};

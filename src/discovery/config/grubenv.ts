@@ -11,12 +11,23 @@ export const GRUBENV_SIGNATURE = '# GRUB Environment Block\n';
 /** Anything bigger is not a grubenv; refuse rather than scan it. */
 export const GRUBENV_MAX_BYTES = 64 * 1024;
 
-const SIG = new TextEncoder().encode(GRUBENV_SIGNATURE);
+/**
+ * An environment-block format: a signature line, `name=value` lines, '#' padding to a fixed
+ * size. grubenv is one; tendril's own state file (src/state/statefile.ts) is another, so both
+ * are parsed and rewritten by the same code.
+ */
+export interface EnvFormat {
+  /** What diagnostics call it ('grubenv'). */
+  readonly name: string;
+  readonly signature: string;
+  readonly size: number;
+}
+
+export const GRUBENV_FORMAT: EnvFormat = { name: 'grubenv', signature: GRUBENV_SIGNATURE, size: GRUBENV_SIZE };
 const NL = 0x0a;
 const HASH = 0x23;
 const BACKSLASH = 0x5c;
 const EQ = 0x3d;
-const SRC = 'grubenv';
 
 interface VarRecord {
   readonly kind: 'var';
@@ -42,7 +53,7 @@ interface Scan {
   readonly signatureOk: boolean;
 }
 
-function hasSignature(b: Uint8Array): boolean {
+function hasSignature(b: Uint8Array, SIG: Uint8Array): boolean {
   if (b.length < SIG.length) return false;
   for (let i = 0; i < SIG.length; i++) if (b[i] !== SIG[i]) return false;
   return true;
@@ -50,17 +61,14 @@ function hasSignature(b: Uint8Array): boolean {
 
 const utf8 = new TextDecoder('utf-8');
 
-function scan(b: Uint8Array, where: Where): Scan {
+function scan(b: Uint8Array, where: Where, format: EnvFormat): Scan {
   const diagnostics: Diagnostic[] = [];
   const records: EnvRecord[] = [];
-  if (!hasSignature(b)) {
+  const SRC = format.name;
+  const SIG = new TextEncoder().encode(format.signature);
+  if (!hasSignature(b, SIG)) {
     diagnostics.push(
-      diag(
-        'warning',
-        SRC,
-        'missing "# GRUB Environment Block" signature; grub would not load it, ignored',
-        at(where, 1),
-      ),
+      diag('warning', SRC, `missing ${JSON.stringify(format.signature.trim())} signature; ignored`, at(where, 1)),
     );
     return { records, contentEnd: 0, diagnostics, signatureOk: false };
   }
@@ -108,7 +116,7 @@ function scan(b: Uint8Array, where: Where): Scan {
       );
       break;
     }
-    records.push(...lineRecord(raw, eq, start, p, startLine, where, diagnostics));
+    records.push(...lineRecord(raw, eq, start, p, startLine, where, diagnostics, SRC));
     contentEnd = p;
   }
   return { records, contentEnd, diagnostics, signatureOk: true };
@@ -122,6 +130,7 @@ function lineRecord(
   line: number,
   where: Where,
   diagnostics: Diagnostic[],
+  SRC: string,
 ): EnvRecord[] {
   if (raw.length === 0) return [{ kind: 'other', start, end }];
   if (eq < 0) {
@@ -152,16 +161,22 @@ export interface GrubenvParse {
 
 /** Parse a grubenv block. Later duplicates win, as with grub's load_env. */
 export function parseGrubenv(bytes: Uint8Array, where: Where = { file: 'grubenv' }): GrubenvParse {
+  return parseEnvBlock(bytes, GRUBENV_FORMAT, where);
+}
+
+/** Parse a block of `format`. Later duplicates win, as with grub's load_env. */
+export function parseEnvBlock(bytes: Uint8Array, format: EnvFormat, where: Where): GrubenvParse {
   const vars = new Map<string, string>();
+  const SRC = format.name;
   if (bytes.length > GRUBENV_MAX_BYTES) {
     return {
       vars,
-      diagnostics: [diag('warning', SRC, `${bytes.length} bytes is too big for a grubenv; ignored`, at(where, 1))],
+      diagnostics: [diag('warning', SRC, `${bytes.length} bytes is too big for a ${SRC}; ignored`, at(where, 1))],
     };
   }
-  const s = scan(bytes, where);
-  if (s.signatureOk && bytes.length !== GRUBENV_SIZE) {
-    s.diagnostics.push(diag('info', SRC, `block is ${bytes.length} bytes, not ${GRUBENV_SIZE}`, at(where, 1)));
+  const s = scan(bytes, where, format);
+  if (s.signatureOk && bytes.length !== format.size) {
+    s.diagnostics.push(diag('info', SRC, `block is ${bytes.length} bytes, not ${format.size}`, at(where, 1)));
   }
   for (const r of s.records) if (r.kind === 'var') vars.set(r.name, r.value);
   return { vars, diagnostics: s.diagnostics };
@@ -187,17 +202,27 @@ export type RewriteResult =
  * the result does not fit.
  */
 export function rewriteGrubenv(block: Uint8Array, changes: ReadonlyMap<string, string | null>): RewriteResult {
+  return rewriteEnvBlock(block, changes, GRUBENV_FORMAT);
+}
+
+/** rewriteGrubenv for a block of any `format`. */
+export function rewriteEnvBlock(
+  block: Uint8Array,
+  changes: ReadonlyMap<string, string | null>,
+  format: EnvFormat,
+): RewriteResult {
+  const what = format.name;
   for (const name of changes.keys()) {
     if (name === '' || /[=\n\\]/.test(name))
       return { ok: false, error: `invalid variable name ${JSON.stringify(name)}` };
   }
-  if (block.length > GRUBENV_MAX_BYTES) return { ok: false, error: 'not a grubenv (too big)' };
-  const s = scan(block, { file: 'grubenv' });
-  if (!s.signatureOk) return { ok: false, error: 'not a grubenv (no signature)' };
+  if (block.length > GRUBENV_MAX_BYTES) return { ok: false, error: `not a ${what} (too big)` };
+  const s = scan(block, { file: what }, format);
+  if (!s.signatureOk) return { ok: false, error: `not a ${what} (no signature)` };
   if (s.diagnostics.some((d) => d.severity === 'warning'))
-    return { ok: false, error: 'grubenv is damaged; not rewriting it' };
+    return { ok: false, error: `${what} is damaged; not rewriting it` };
 
-  const parts: Uint8Array[] = [block.subarray(0, SIG.length)];
+  const parts: Uint8Array[] = [block.subarray(0, new TextEncoder().encode(format.signature).length)];
   const done = new Set<string>();
   for (const r of s.records) {
     if (r.kind === 'var' && changes.has(r.name)) {

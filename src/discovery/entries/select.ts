@@ -7,8 +7,10 @@
 // config order, which their authors chose); the automatic ESP entries (sources/esp.ts) come
 // last, as sd-boot's auto entries do, in discovery order.
 //
-// Default precedence: --default on the command line > loader.conf `default` (glob or
-// @saved) > a source's own default (grub saved_entry, sprout) in filesystem order > the
+// Default precedence: --default on the command line > tendril's one-shot (`boot --next`) > the
+// default saved with the menu's `d` key (both in tendril's state file, src/state/, as sd-boot's
+// LoaderEntryOneShot and LoaderEntryDefault) > loader.conf `default` (glob or @saved, the last
+// booted entry) > a source's own default (grub saved_entry, sprout) in filesystem order > the
 // first entry that may be auto-selected > entry 0, with a 0 timeout raised to 10 s.
 //
 // Timeout precedence: --timeout > loader.conf `timeout` > another source's timeout >
@@ -35,8 +37,14 @@ export interface FinalizeOptions {
   readonly cliTimeout?: number;
   /** `--default`: an entry id or a loader.conf-style glob. */
   readonly cliDefault?: string;
-  /** The saved entry id for loader.conf `default @saved` (a file-based store; none yet). */
+  /** The last booted entry id, for loader.conf `default @saved` (tendril's state file). */
   readonly savedId?: string;
+  /** The one-shot entry id (`tendril boot --next`), from tendril's state file. */
+  readonly oneShotId?: string;
+  /** The default chosen with the menu's `d` key, from tendril's state file. */
+  readonly savedDefaultId?: string;
+  /** Where those came from, for the reason shown ('vda:1 /loader/tendril-state'). */
+  readonly stateFrom?: string;
   readonly roleOf?: (fsId: FsId) => FsRole | undefined;
 }
 
@@ -237,6 +245,18 @@ function pickDefault(
     diagnostics.push(diag('warning', SRC, `--default ${opts.cliDefault} matches no entry`));
   }
 
+  const saved = (id: string | undefined, what: string): { index: number; reason: string } | undefined => {
+    if (id === undefined) return undefined;
+    const i = ids.indexOf(id);
+    if (i >= 0 && isBootable(sorted[i]!)) return { index: i, reason: `${what} ${id} (${opts.stateFrom ?? 'state'})` };
+    diagnostics.push(
+      diag('warning', SRC, `${what} ${id} (${opts.stateFrom ?? 'state'}) is ${i >= 0 ? 'not bootable' : 'gone'}`),
+    );
+    return undefined;
+  };
+  const chosen = saved(opts.oneShotId, 'one-shot') ?? saved(opts.savedDefaultId, 'saved default');
+  if (chosen) return chosen;
+
   const lc = loaderConfs.find((p) => p.defaultGlob !== undefined);
   if (lc?.defaultGlob !== undefined) {
     const glob = lc.defaultGlob.toLowerCase();
@@ -248,7 +268,7 @@ function pickDefault(
           'info',
           SRC,
           opts.savedId === undefined
-            ? `default @saved (${lc.from}): no saved entry (no EFI variables here)`
+            ? `default @saved (${lc.from}): no entry booted yet`
             : `default @saved: saved entry ${opts.savedId} is gone`,
         ),
       );

@@ -8,7 +8,7 @@ import type { Budget } from '../budget';
 import type { Diagnostic } from '../diagnostics';
 import type { EntryBudget } from '../entry-budget';
 import type { FileSystem } from '../fs/types';
-import type { FsId, FsReport, SourceEntry, TimeoutSetting } from '../model';
+import type { FsId, FsReport, GrubOneShot, SourceEntry, TimeoutSetting } from '../model';
 
 export interface MountedFs {
   readonly report: FsReport;
@@ -122,6 +122,8 @@ export interface MenuConfigSettings extends SettingsBase {
   readonly kind: 'menu-config';
   /** A default chosen by this source's own rules, as an entry id of an entry it returned. */
   readonly defaultId?: string;
+  /** grub: the `next_entry` one-shot the config used; booting consumes it. */
+  readonly oneShot?: GrubOneShot;
   readonly defaultGlob?: never;
   readonly autoEntries?: never;
 }

@@ -95,7 +95,10 @@ describe('Debian update-grub output', () => {
       path: '/boot/grub/grubenv',
       variable: 'next_entry',
       value: `gnulinux-advanced-${UUID}>gnulinux-6.1.0-17-amd64-recovery-${UUID}`,
+      writeBack: '',
     });
+    // The grub source proposes it, so discovery hands it to the boot path to consume.
+    expect(s.settings).toMatchObject({ oneShot: c.oneShot });
     expect(c.saveEnv.map((x) => [...x.values])).toContainEqual([['next_entry', '']]);
   });
 

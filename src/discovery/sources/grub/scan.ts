@@ -10,7 +10,7 @@ import { diag, type Diagnostic } from '../../diagnostics';
 import { entryBytes } from '../../entry-budget';
 import { CONFIG_BUDGET_MS } from '../../limits';
 import { FsError, statOrNull } from '../../fs/types';
-import type { FsId, SourceEntry, TimeoutSetting } from '../../model';
+import type { FsId, GrubOneShot, SourceEntry, TimeoutSetting } from '../../model';
 import type { MountedFs, ProposedSettings, SourceContext } from '../context';
 import { EvaluationTable } from '../evaluations';
 import { tokenFor } from './devices';
@@ -28,12 +28,7 @@ export const GRUB_CONFIG_PATHS = [
   '/boot/grub2/grub.cfg',
 ] as const;
 
-export interface OneShot {
-  readonly fsId: string;
-  readonly path: string;
-  readonly variable: 'next_entry';
-  readonly value: string;
-}
+export type OneShot = GrubOneShot;
 
 export interface GrubConfigResult {
   /** Where evaluation started (a probe location). */
@@ -172,8 +167,12 @@ async function evaluate(
     const r = resolveMenuPath(build.nodes, f);
     if (r.kind === 'matched' && r.entry) fallbackIds.push(r.entry.sourceId);
   }
-  const usedOneShot =
-    nextEntry !== undefined && nextEntry.value !== '' && it.saveEnv.some((s) => s.values.has('next_entry'));
+  // The value the config's own `save_env next_entry` writes back (the last such request).
+  const writeBack = it.saveEnv
+    .filter((s) => s.values.has('next_entry'))
+    .pop()
+    ?.values.get('next_entry');
+  const usedOneShot = nextEntry !== undefined && nextEntry.value !== '' && writeBack !== undefined;
   const result: GrubConfigResult = {
     probed: { fsId: m.report.fsId, path },
     file: { fsId: fin.file.loc.refId, path: fin.file.path },
@@ -183,7 +182,15 @@ async function evaluate(
     defaultReason,
     fallbackIds,
     ...(usedOneShot
-      ? { oneShot: { fsId: nextEntry.fsId, path: nextEntry.path, variable: 'next_entry', value: nextEntry.value } }
+      ? {
+          oneShot: {
+            fsId: nextEntry.fsId,
+            path: nextEntry.path,
+            variable: 'next_entry',
+            value: nextEntry.value,
+            writeBack: writeBack,
+          },
+        }
       : {}),
     saveEnv: it.saveEnv,
   };
@@ -220,6 +227,7 @@ function settingsOf(first: GrubConfigResult): ProposedSettings {
     kind: 'menu-config',
     ...(first.timeout ? { timeout: first.timeout } : {}),
     ...(first.defaultId !== undefined ? { defaultId: first.defaultId } : {}),
+    ...(first.oneShot ? { oneShot: first.oneShot } : {}),
     from: `${first.file.fsId} ${first.file.path}`,
   };
 }

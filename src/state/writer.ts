@@ -1,0 +1,227 @@
+// The Writer (apply.ts) for real filesystems (docs/state.md §2): in place on the raw device
+// (src/write/) when nothing has the filesystem mounted — tendril's initramfs, where nothing is —
+// or through the kernel's mount when something has (a running system's /boot/efi), never both
+// at once. Creating tendril's state file the first time is the one write that needs a new
+// directory entry and a cluster: it goes through a kernel mount made for it alone.
+
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FsReport } from '../discovery/model';
+import { isSyscallError, MS, mount, umount2 } from '../native/sys';
+import { mountPointOf, overwriteViaMount, renameViaMount } from '../write/mounted';
+import { overwriteInPlace, readForOverwrite } from '../write/overwrite';
+import { renameInPlace } from '../write/rename';
+import type { FsLocation, WriteResult } from '../write/types';
+import type { Writer, WriteOutcome } from './apply';
+
+const msg = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isBlock(p: string): boolean {
+  try {
+    return fs.statSync(p).isBlockDevice();
+  } catch {
+    return false;
+  }
+}
+
+/** The block device node of a filesystem's partition (/dev/vda1), when it has one. */
+export function partitionDevice(f: FsReport): string | undefined {
+  if (!isBlock(f.device)) return undefined;
+  if (f.partition === 0) return f.device;
+  const name = path.basename(fs.realpathSync(f.device));
+  const sysDir = `/sys/class/block/${name}`;
+  try {
+    for (const child of fs.readdirSync(sysDir)) {
+      let n: string;
+      try {
+        n = fs.readFileSync(`${sysDir}/${child}/partition`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (n === String(f.partition) && fs.existsSync(`/dev/${child}`)) return `/dev/${child}`;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** Where the kernel has this filesystem mounted: a --root tree is its own directory. */
+function mountedAt(f: FsReport): string | undefined {
+  if (isDir(f.device)) return f.device;
+  const dev = partitionDevice(f);
+  return dev !== undefined ? mountPointOf(dev) : undefined;
+}
+
+function locationOf(f: FsReport): FsLocation | string {
+  const t = f.probe?.type;
+  if (f.probe?.dirty) return `${f.fsId}: hibernated or needs journal recovery: never written`;
+  if (t !== 'vfat' && t !== 'ext2' && t !== 'ext3' && t !== 'ext4')
+    return `${f.fsId}: cannot write to ${t ?? 'unknown'}`;
+  return { device: f.device, offset: f.offset, size: f.size, fsType: t };
+}
+
+const outcome = (r: WriteResult): WriteOutcome => (r.ok ? { ok: true } : { ok: false, reason: r.reason });
+
+function inside(dir: string, p: string): string {
+  return path.join(dir, ...p.split('/').filter(Boolean));
+}
+
+/** A new file in a mounted tree: a temporary name, fsync, rename, fsync of the directory. */
+function createIn(dir: string, p: string, bytes: Uint8Array): void {
+  const final = inside(dir, p);
+  fs.mkdirSync(path.dirname(final), { recursive: true });
+  const tmp = `${final}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  const fd = fs.openSync(tmp, 'wx');
+  try {
+    fs.writeSync(fd, bytes, 0, bytes.length, 0);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, final);
+  const d = fs.openSync(path.dirname(final), 'r');
+  try {
+    fs.fsyncSync(d);
+  } finally {
+    fs.closeSync(d);
+  }
+}
+
+/** /init loads the kernel's filesystems after tendril starts: wait (a while) for `type` to register. */
+async function fsTypeReady(type: string, waitMs = 15_000): Promise<boolean> {
+  const has = () => {
+    try {
+      return fs
+        .readFileSync('/proc/filesystems', 'utf8')
+        .split('\n')
+        .some((l) => l.trim().split(/\s+/).pop() === type);
+    } catch {
+      return false;
+    }
+  };
+  for (let t = 0; t < waitMs; t += 250) {
+    if (has()) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return has();
+}
+
+/** Mount `f` for one operation and unmount it; image files get a loop device for the time. */
+async function withKernelMount(f: FsReport, op: (dir: string) => void): Promise<WriteOutcome> {
+  const type = f.probe?.type ?? 'vfat';
+  let dev = partitionDevice(f);
+  let loop: string | undefined;
+  if (dev === undefined) {
+    if (isBlock(f.device)) return { ok: false, reason: `no device node for partition ${f.partition} of ${f.device}` };
+    const r = spawnSync(
+      'losetup',
+      ['--find', '--show', '--offset', String(f.offset), '--sizelimit', String(f.size), f.device],
+      { encoding: 'utf8' },
+    );
+    if (r.status !== 0)
+      return { ok: false, reason: `losetup ${f.device}: ${(r.stderr || r.error?.message || '').trim()}` };
+    loop = r.stdout.trim();
+    dev = loop;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-state-'));
+  let result: WriteOutcome;
+  const flags = MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME;
+  try {
+    try {
+      mount(dev, dir, type, flags, null);
+    } catch (e) {
+      // ENODEV: the kernel has no such filesystem yet (/init loads it after tendril starts).
+      if (!(isSyscallError(e) && e.code === 'ENODEV') || !(await fsTypeReady(type))) throw e;
+      mount(dev, dir, type, flags, null);
+    }
+  } catch (e) {
+    result = { ok: false, reason: `mount ${dev} (${type}): ${msg(e)}` };
+    cleanup(dir, loop);
+    return result;
+  }
+  try {
+    op(dir);
+    result = { ok: true };
+  } catch (e) {
+    result = { ok: false, reason: msg(e) };
+  }
+  try {
+    umount2(dir, 0);
+  } catch (e) {
+    // Still mounted: leave the directory (and the loop device) alone, never remove what is in it.
+    return { ok: false, reason: `umount ${dir}: ${msg(e)}` };
+  }
+  cleanup(dir, loop);
+  return result;
+}
+
+/** The empty mount point (rmdir, never a recursive remove) and the loop device. */
+function cleanup(dir: string, loop: string | undefined): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // left behind in the temporary directory
+  }
+  if (loop) spawnSync('losetup', ['-d', loop]);
+}
+
+export function deviceWriter(): Writer {
+  return {
+    async rename(f, dir, from, to) {
+      const m = mountedAt(f);
+      if (m !== undefined) return outcome(await renameViaMount(m, dir, from, to));
+      const loc = locationOf(f);
+      if (typeof loc === 'string') return { ok: false, reason: loc };
+      const r = await renameInPlace(loc, dir, from, to);
+      if (!r.ok && r.mounted !== undefined) return outcome(await renameViaMount(r.mounted, dir, from, to));
+      return outcome(r);
+    },
+    async read(f, p, size) {
+      const m = mountedAt(f);
+      if (m !== undefined) {
+        try {
+          const b = fs.readFileSync(inside(m, p));
+          return b.length === size
+            ? { ok: true, bytes: new Uint8Array(b) }
+            : { ok: false, reason: `${p} is ${b.length} bytes, not ${size}` };
+        } catch (e) {
+          return { ok: false, reason: msg(e) };
+        }
+      }
+      const loc = locationOf(f);
+      if (typeof loc === 'string') return { ok: false, reason: loc };
+      return readForOverwrite(loc, p, size);
+    },
+    async overwrite(f, p, bytes) {
+      const m = mountedAt(f);
+      if (m !== undefined) return outcome(await overwriteViaMount(m, p, bytes));
+      const loc = locationOf(f);
+      if (typeof loc === 'string') return { ok: false, reason: loc };
+      return outcome(await overwriteInPlace(loc, p, bytes.length, bytes));
+    },
+    async create(f, p, bytes) {
+      const m = mountedAt(f);
+      if (m !== undefined) {
+        try {
+          createIn(m, p, bytes);
+          return { ok: true };
+        } catch (e) {
+          return { ok: false, reason: msg(e) };
+        }
+      }
+      return withKernelMount(f, (dir) => createIn(dir, p, bytes));
+    },
+  };
+}
