@@ -48,6 +48,8 @@ export const LATE_MODULES = [
   'vfat',
   'nls_cp437',
   'nls_iso8859_1',
+  // Debian's vfat defaults to iocharset=ascii: without it a kernel vfat mount fails with EINVAL.
+  'nls_ascii',
   'ext4',
   'crc32c_generic',
   'crc32c_intel',

@@ -37,7 +37,7 @@ export function describeWrite(w: StateWrite): string {
     [...m].map(([k, v]) => (v === null ? `unset ${k}` : `${k}=${JSON.stringify(v)}`)).join(', ');
   switch (w.kind) {
     case 'rename':
-      return `rename ${w.fsId} ${w.dir === '/' ? '' : w.dir}/${w.from} → ${w.to} (boot counting)`;
+      return `rename ${w.fsId} ${w.dir === '/' ? '' : w.dir}/${w.from} -> ${w.to} (boot counting)`;
     case 'grubenv':
       return `grubenv ${w.fsId} ${w.path}: ${kv(w.changes)} (grub one-shot used)`;
     case 'state':

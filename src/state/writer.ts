@@ -77,6 +77,22 @@ function inside(dir: string, p: string): string {
   return path.join(dir, ...p.split('/').filter(Boolean));
 }
 
+/** fat-rename.ts's refusals that a kernel vfat rename gets past. */
+const FAT_NEEDS_KERNEL = /long-name slot\(s\) where|span two \d+-byte sectors/;
+
+/** rename(2) in a mounted tree, then fsync of the directory. */
+function renameIn(root: string, dir: string, from: string, to: string): void {
+  const d = inside(root, dir);
+  if (fs.existsSync(path.join(d, to))) throw new Error(`'${to}' already exists in ${dir}`);
+  fs.renameSync(path.join(d, from), path.join(d, to));
+  const fd = fs.openSync(d, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A new file in a mounted tree: a temporary name, fsync, rename, fsync of the directory. */
 function createIn(dir: string, p: string, bytes: Uint8Array): void {
   const final = inside(dir, p);
@@ -99,24 +115,26 @@ function createIn(dir: string, p: string, bytes: Uint8Array): void {
   }
 }
 
-/** /init loads the kernel's filesystems after tendril starts: wait (a while) for `type` to register. */
-async function fsTypeReady(type: string, waitMs = 15_000): Promise<boolean> {
-  const has = () => {
+/**
+ * /init loads the kernel's filesystems and their character sets after tendril starts, at low
+ * priority: ENODEV means vfat is not there yet, EINVAL (from vfat) that its code page or I/O
+ * character set is not. Both are waited for, up to MOUNT_WAIT_MS; then the last error stands.
+ */
+async function mountWhenReady(dev: string, dir: string, type: string, flags: number): Promise<void> {
+  const until = Date.now() + MOUNT_WAIT_MS;
+  for (;;) {
     try {
-      return fs
-        .readFileSync('/proc/filesystems', 'utf8')
-        .split('\n')
-        .some((l) => l.trim().split(/\s+/).pop() === type);
-    } catch {
-      return false;
+      mount(dev, dir, type, flags, null);
+      return;
+    } catch (e) {
+      const code = isSyscallError(e) ? e.code : undefined;
+      if ((code !== 'ENODEV' && code !== 'EINVAL') || Date.now() >= until) throw e;
     }
-  };
-  for (let t = 0; t < waitMs; t += 250) {
-    if (has()) return true;
     await new Promise((r) => setTimeout(r, 250));
   }
-  return has();
 }
+
+const MOUNT_WAIT_MS = 15_000;
 
 /** Mount `f` for one operation and unmount it; image files get a loop device for the time. */
 async function withKernelMount(f: FsReport, op: (dir: string) => void): Promise<WriteOutcome> {
@@ -139,13 +157,7 @@ async function withKernelMount(f: FsReport, op: (dir: string) => void): Promise<
   let result: WriteOutcome;
   const flags = MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME;
   try {
-    try {
-      mount(dev, dir, type, flags, null);
-    } catch (e) {
-      // ENODEV: the kernel has no such filesystem yet (/init loads it after tendril starts).
-      if (!(isSyscallError(e) && e.code === 'ENODEV') || !(await fsTypeReady(type))) throw e;
-      mount(dev, dir, type, flags, null);
-    }
+    await mountWhenReady(dev, dir, type, flags);
   } catch (e) {
     result = { ok: false, reason: `mount ${dev} (${type}): ${msg(e)}` };
     cleanup(dir, loop);
@@ -186,6 +198,12 @@ export function deviceWriter(): Writer {
       if (typeof loc === 'string') return { ok: false, reason: loc };
       const r = await renameInPlace(loc, dir, from, to);
       if (!r.ok && r.mounted !== undefined) return outcome(await renameViaMount(r.mounted, dir, from, to));
+      // FAT: a name that needs another long-name slot (or slots that straddle a sector) has no
+      // single-sector rename; the kernel's vfat does it instead, in a mount made for it alone
+      // (docs/state.md §2).
+      if (!r.ok && loc.fsType === 'vfat' && FAT_NEEDS_KERNEL.test(r.reason)) {
+        return withKernelMount(f, (m) => renameIn(m, dir, from, to));
+      }
       return outcome(r);
     },
     async read(f, p, size) {

@@ -84,7 +84,18 @@ function disk(withState: boolean): string {
             initrds: ['/initrd-main.img'],
             options: 'tendril.test=other',
           }),
-          ...(withState ? { 'loader/tendril-state': stateBlock('oneshot=tendril-target.conf\n') } : {}),
+          ...(withState
+            ? { 'loader/tendril-state': stateBlock('oneshot=tendril-target.conf\n') }
+            : {
+                // The default here (it sorts first): its new name needs a second long-name slot,
+                // so no single-sector rename exists and the kernel's vfat renames it.
+                'loader/entries/zcross+3.conf': blsEntry({
+                  title: 'Crossing',
+                  linux: '/vmlinuz',
+                  initrds: ['/initrd-main.img'],
+                  options: 'tendril.test=crossed',
+                }),
+              }),
           vmlinuz: { copyOf: hostKernel().vmlinuz },
           'initrd-main.img': t.main,
         },
@@ -212,7 +223,7 @@ describe('a boot makes exactly its three writes', () => {
     expect(r.booted).toBe(true);
     expect(r.cmdline).toContain('tendril.test=counted');
     const o = full.run.output;
-    const i1 = o.indexOf('written: rename vda:1 /loader/entries/tendril-target+3.conf → tendril-target+2-1.conf');
+    const i1 = o.indexOf('written: rename vda:1 /loader/entries/tendril-target+3.conf -> tendril-target+2-1.conf');
     const i2 = o.indexOf('written: grubenv vda:2 /boot/grub/grubenv: next_entry=""');
     const i3 = o.indexOf('written: update vda:1 /loader/tendril-state: unset oneshot, last="tendril-target.conf"');
     expect([i1, i2, i3].every((i) => i >= 0)).toBe(true);
@@ -270,12 +281,19 @@ describe('the first save creates the state file', () => {
     const r = targetReport(created.run.output);
     if (!r.booted) console.error(created.run.output.slice(-6000));
     expect(r.booted).toBe(true);
-    const booted = r.cmdline.includes('tendril.test=counted') ? 'tendril-target.conf' : 'tendril-other.conf';
-    expect(created.run.output).toMatch(/written: create vda:1 \/loader\/tendril-state: last=/);
+    expect(r.cmdline).toContain('tendril.test=crossed');
+    expect(created.run.output).toMatch(/written: create vda:1 \/loader\/tendril-state: last="zcross.conf"/);
     const state = espFile(created.image, '/loader/tendril-state');
-    expect(state).toBe(('# tendril state\nlast=' + booted + '\n').padEnd(512, '#'));
+    expect(state).toBe('# tendril state\nlast=zcross.conf\n'.padEnd(512, '#'));
     expect(espNames(created.image, '/loader')).not.toMatch(/tendril-state\.tmp/);
     fsckClean(created.image);
+  });
+
+  it('a rename that needs another long-name slot is made by the kernel vfat', () => {
+    expect(created.run.output).toMatch(/written: rename vda:1 \/loader\/entries\/zcross\+3\.conf -> zcross\+2-1\.conf/);
+    const names = espNames(created.image, '/loader/entries');
+    expect(names).toContain('zcross+2-1.conf');
+    expect(names).not.toContain('zcross+3.conf');
   });
 });
 

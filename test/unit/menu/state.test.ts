@@ -149,6 +149,14 @@ describe('menu keys', () => {
     st.key('P');
     expect(st.key('y')).toEqual({ kind: 'poweroff' });
   });
+  it('d asks to save the selection as the default (the command does the write)', () => {
+    const st = menu();
+    st.key('down');
+    const a = st.key('d');
+    expect(a).toMatchObject({ kind: 'save-default' });
+    expect(a.kind === 'save-default' && a.entry.id).toBe(st.rows()[st.selected]!.entry.id);
+    expect(st.mode.kind).toBe('list');
+  });
   it('details, log, help and rescan', () => {
     const st = menu();
     expect(st.key('i')).toMatchObject({ kind: 'details' });

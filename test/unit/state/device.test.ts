@@ -166,7 +166,7 @@ describe("a boot's writes through the device writer", () => {
     const before = fs.readFileSync(img);
     const { rep } = await writesFor(img, 'alpha-linux.conf');
     expect(rep.failed).toEqual([]);
-    expect(rep.written).toEqual([expect.stringMatching(/alpha-linux\+3.conf → alpha-linux\+2-1.conf/)]);
+    expect(rep.written).toEqual([expect.stringMatching(/alpha-linux\+3.conf -> alpha-linux\+2-1.conf/)]);
     const names = mdir(img, '/loader/entries');
     expect(names).toContain('alpha-linux+2-1.conf');
     expect(names).not.toContain('alpha-linux+3.conf');
