@@ -80,19 +80,6 @@ function inside(dir: string, p: string): string {
 /** fat-rename.ts's refusals that a kernel vfat rename gets past. */
 const FAT_NEEDS_KERNEL = /long-name slot\(s\) where|span two \d+-byte sectors/;
 
-/** rename(2) in a mounted tree, then fsync of the directory. */
-function renameIn(root: string, dir: string, from: string, to: string): void {
-  const d = inside(root, dir);
-  if (fs.existsSync(path.join(d, to))) throw new Error(`'${to}' already exists in ${dir}`);
-  fs.renameSync(path.join(d, from), path.join(d, to));
-  const fd = fs.openSync(d, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** A new file in a mounted tree: a temporary name, fsync, rename, fsync of the directory. */
 function createIn(dir: string, p: string, bytes: Uint8Array): void {
   const final = inside(dir, p);
@@ -137,7 +124,7 @@ async function mountWhenReady(dev: string, dir: string, type: string, flags: num
 const MOUNT_WAIT_MS = 15_000;
 
 /** Mount `f` for one operation and unmount it; image files get a loop device for the time. */
-async function withKernelMount(f: FsReport, op: (dir: string) => void): Promise<WriteOutcome> {
+async function withKernelMount(f: FsReport, op: (dir: string) => Promise<WriteOutcome>): Promise<WriteOutcome> {
   const type = f.probe?.type ?? 'vfat';
   let dev = partitionDevice(f);
   let loop: string | undefined;
@@ -164,8 +151,7 @@ async function withKernelMount(f: FsReport, op: (dir: string) => void): Promise<
     return result;
   }
   try {
-    op(dir);
-    result = { ok: true };
+    result = await op(dir);
   } catch (e) {
     result = { ok: false, reason: msg(e) };
   }
@@ -202,7 +188,7 @@ export function deviceWriter(): Writer {
       // single-sector rename; the kernel's vfat does it instead, in a mount made for it alone
       // (docs/state.md §2).
       if (!r.ok && loc.fsType === 'vfat' && FAT_NEEDS_KERNEL.test(r.reason)) {
-        return withKernelMount(f, (m) => renameIn(m, dir, from, to));
+        return withKernelMount(f, async (m) => outcome(await renameViaMount(m, dir, from, to)));
       }
       return outcome(r);
     },
@@ -239,7 +225,10 @@ export function deviceWriter(): Writer {
           return { ok: false, reason: msg(e) };
         }
       }
-      return withKernelMount(f, (dir) => createIn(dir, p, bytes));
+      return withKernelMount(f, (dir) => {
+        createIn(dir, p, bytes);
+        return Promise.resolve({ ok: true });
+      });
     },
   };
 }
