@@ -78,19 +78,23 @@ const tree: Record<string, string> = {
 };
 
 describe.each([12, 16, 32] as const)('FAT%i', (bits) => {
-  it('rename: the one sector write leaves the old or the new name, fsck clean', async () => {
-    const img = fatImage(dir, bits, tree);
+  it.each([
+    ['name+3.conf', 'name+2-1.conf'], // same slots
+    ['abcde+3.conf', 'abcde+2-1.conf'], // one slot more: records after it move
+  ])('rename %s: the one sector write leaves the old or the new name, fsck clean', async (from, to) => {
+    const img = fatImage(dir, bits, { ...tree, [`loader/entries/${from}`]: entry, 'loader/entries/zz.conf': 'zz' });
     const original = fs.readFileSync(img);
     const rec = recorder();
-    const r = await renameInPlace(loc(img, 'vfat'), '/loader/entries', 'name+3.conf', 'name+2-1.conf', rec.opts);
+    const r = await renameInPlace(loc(img, 'vfat'), '/loader/entries', from, to, rec.opts);
     expect(r.ok).toBe(true);
     expect(rec.writes.map((w) => w.data.length)).toEqual([512]);
     for (const state of cutStates(rec.writes)) {
       const s = materialise(original, state);
       expect(fsckVfat(s).status).toBe(0);
       const names = mdirNames(s, '/loader/entries');
-      const which = names.includes('name+2-1.conf') ? 'name+2-1.conf' : 'name+3.conf';
-      expect(names.sort()).toEqual(['a.conf', which, 'z.conf'].sort());
+      const which = names.includes(to) ? to : from;
+      const others = from === 'name+3.conf' ? [] : ['name+3.conf'];
+      expect(names.sort()).toEqual(['a.conf', which, 'z.conf', 'zz.conf', ...others].sort());
       expect(mtype(s, `/loader/entries/${which}`).toString()).toBe(entry);
       fs.rmSync(s);
     }

@@ -85,7 +85,10 @@ describe.each([12, 16, 32] as FatBits[])('FAT%i', (bits) => {
     const cases: Array<[string, RegExp]> = [
       ['OTHER.CONF', /collide with 'other.conf'/],
       ['NAME_3~1.CON', /collide/], // the 8.3 alias of another entry is a name too
-      ['name+2-1-and-much-longer.conf', /needs 3 long-name slot\(s\) where 'name\+3.conf' has 1/],
+      [
+        'name+2-1-and-much-longer.conf',
+        /needs 3 long-name slot\(s\) where 'name\+3.conf' has 1; in place a name may grow by one slot at most/,
+      ],
       ['a:b.conf', /not a valid FAT long name/],
       ['trailing.', /not a valid FAT long name/],
     ];
@@ -100,6 +103,58 @@ describe.each([12, 16, 32] as FatBits[])('FAT%i', (bits) => {
     expect(missing.ok).toBe(false);
     if (!missing.ok) expect(missing.reason).toMatch(/ENOENT/);
     expect(fs.readFileSync(img).equals(before)).toBe(true);
+  });
+});
+
+describe.each([12, 16, 32] as FatBits[])('FAT%i: a name that needs one slot more or fewer', (bits) => {
+  it('grows into the free record after it (moving the records between), shrinks leaving deleted slots', async () => {
+    // 'abcde+3.conf' is 12 characters, one slot; 'abcde+2-1.conf' is 14, two slots.
+    const img = fatImage(dir, bits, {
+      'loader/entries/abcde+3.conf': 'A',
+      'loader/entries/b.conf': 'B',
+      'loader/entries/a-long-name-of-two-slots+3.conf': 'C',
+      'loader/entries/c.conf': 'D',
+    });
+    const before = fs.readFileSync(img);
+    const grow = await renameInPlace(loc(img, 'vfat'), '/loader/entries', 'abcde+3.conf', 'abcde+2-1.conf');
+    expect(grow).toMatchObject({ ok: true, writes: [{ length: 512 }] });
+    const shrink = await renameInPlace(
+      loc(img, 'vfat'),
+      '/loader/entries',
+      'a-long-name-of-two-slots+3.conf',
+      'x+2-1.conf',
+    );
+    expect(shrink).toMatchObject({ ok: true, writes: [{ length: 512 }] });
+    if (!grow.ok || !shrink.ok) return;
+    expect(diffOutside(before, fs.readFileSync(img), [...grow.writes, ...shrink.writes])).toEqual([]);
+    expect(mdirNames(img, '/loader/entries')).toEqual(['abcde+2-1.conf', 'b.conf', 'x+2-1.conf', 'c.conf']);
+    for (const [n, c] of [
+      ['abcde+2-1.conf', 'A'],
+      ['b.conf', 'B'],
+      ['x+2-1.conf', 'C'],
+      ['c.conf', 'D'],
+    ])
+      expect(mtype(img, `/loader/entries/${n}`).toString()).toBe(c);
+    const f = fsckVfat(img);
+    expect(f.status).toBe(0);
+    expect(f.out).not.toMatch(/differ|invalid|bad|Reclaimed/i);
+  });
+
+  it('refuses to grow when no free record follows in the sector', async () => {
+    // '.', '..' and 14 one-slot names (two records each): sector 0 full, sector 1 with two free records at its end.
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 14; i++) tree[`d/abcd${String.fromCharCode(97 + i)}+3.conf`] = String(i);
+    const img = fatImage(dir, bits, tree);
+    const before = fs.readFileSync(img);
+    const r = await renameInPlace(loc(img, 'vfat'), '/d', 'abcda+3.conf', 'abcda+2-1.conf');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(/no free record follows it in its sector/);
+    expect(fs.readFileSync(img).equals(before)).toBe(true);
+    // The last name has the end of the directory after it, in its sector: it grows.
+    const last = await renameInPlace(loc(img, 'vfat'), '/d', 'abcdn+3.conf', 'abcdn+2-1.conf');
+    expect(last.ok).toBe(true);
+    expect(mdirNames(img, '/d')).toContain('abcdn+2-1.conf');
+    expect(fsckVfat(img).status).toBe(0);
   });
 });
 
