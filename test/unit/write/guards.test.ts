@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mountPointOf, overwriteViaMount, renameViaMount } from '../../../src/write/mounted';
 import { parseMountinfo } from '../../../src/write/mountinfo';
-import { overwriteInPlace } from '../../../src/write/overwrite';
+import { overwriteInPlace, readForOverwrite } from '../../../src/write/overwrite';
 import { renameInPlace } from '../../../src/write/rename';
 import {
   debugfsNames,
@@ -86,6 +86,9 @@ describe('a mounted filesystem', () => {
           Buffer.alloc(1024),
         );
         expect(o).toMatchObject({ ok: false, mounted: mnt });
+        const rd = await readForOverwrite(loc(device, t, 0, before.length), '/boot/grub/grubenv', 1024);
+        expect(rd.ok).toBe(false);
+        if (!rd.ok) expect(rd.reason).toMatch(/is mounted at .*read through the mount instead/);
       }
       expect(fs.readFileSync(img).equals(before)).toBe(true);
     },

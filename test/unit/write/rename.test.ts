@@ -185,6 +185,7 @@ describe.each([
   ['ext4 (metadata_csum)', 'ext4', []],
   ['ext4 with 1 KiB blocks', 'ext4', ['-b', '1024']],
   ['ext2', 'ext2', []],
+  ['ext2 without the filetype feature (16-bit name_len)', 'ext2', ['-O', '^filetype']],
 ] as const)('%s', (_label, type, extra) => {
   it.each([false, true])('renames name+3.conf and x+3.efi (partitioned: %s)', async (gpt) => {
     const fsImg = extImage(dir, type, files, [...extra]);
