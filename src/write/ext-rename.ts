@@ -1,7 +1,8 @@
 // Rename one ext2/3/4 directory record in place (docs/writes.md §4): the directory must be a
-// plain linear one (no htree index, no inline data), the record keeps its inode, type and
-// rec_len and gets the new name_len and name, and the block's metadata_csum tail is
-// recomputed. Only the 512-byte sectors whose bytes differ are written.
+// plain linear one (no htree index, no inline data); the record keeps its inode, type and place
+// and gets the new name_len and name, growing into free space of a later record of its sector
+// when it must (docs/writes.md §4.2); the block's metadata_csum tail is recomputed. Only the
+// 512-byte sectors whose bytes differ are written.
 
 import { openExtNative } from '../discovery/fs/ext';
 import { dirBlockCsum, hasCsumTail, recLenOf } from '../discovery/fs/ext-dir';

@@ -138,6 +138,29 @@ describe('a mounted filesystem', () => {
     },
   );
 
+  it('a block device that is not mounted is written through O_EXCL; one held exclusively is refused (EBUSY)', async () => {
+    const img = fatImage(dir, 16, files);
+    const dev = run('losetup', ['-f', '--show', img]).trim();
+    cleanups.push(() => run('losetup', ['-d', dev]));
+    const size = fs.statSync(img).size;
+    const held = fs.openSync(dev, fs.constants.O_RDONLY | fs.constants.O_EXCL);
+    cleanups.push(() => fs.closeSync(held));
+    const busy = await renameInPlace(loc(dev, 'vfat', 0, size), '/loader/entries', 'name+3.conf', 'name+2-1.conf');
+    expect(busy.ok).toBe(false);
+    if (!busy.ok) {
+      expect(busy.reason).toMatch(new RegExp(`open\\(O_RDWR\\|O_EXCL\\) ${dev}: EBUSY`));
+      expect(busy.mounted).toBeUndefined();
+    }
+    fs.closeSync(held);
+    cleanups.pop();
+    const r = await renameInPlace(loc(dev, 'vfat', 0, size), '/loader/entries', 'name+3.conf', 'name+2-1.conf');
+    expect(r).toMatchObject({ ok: true, writes: [{ length: 512 }] });
+    run('losetup', ['-d', dev]);
+    cleanups.pop();
+    expect(mdirNames(img, '/loader/entries')).toEqual(['name+2-1.conf']);
+    expect(fsckVfat(img).status).toBe(0);
+  });
+
   it('parses mountinfo lines with escaped mount points', () => {
     const m = parseMountinfo(
       '36 35 98:0 / /mnt/my\\040esp rw,noatime master:1 - vfat /dev/sda1 rw\n' +
