@@ -1,7 +1,8 @@
 // Rename one ext2/3/4 directory record in place (docs/writes.md §4): the directory must be a
-// plain linear one (no htree index, no inline data), the record keeps its inode, type and
-// rec_len and gets the new name_len and name, and the block's metadata_csum tail is
-// recomputed. Only the 512-byte sectors whose bytes differ are written.
+// plain linear one (no htree index, no inline data); the record keeps its inode, type and place
+// and gets the new name_len and name, growing into free space of a later record of its sector
+// when it must (docs/writes.md §4.2); the block's metadata_csum tail is recomputed. Only the
+// 512-byte sectors whose bytes differ are written.
 
 import { openExtNative } from '../discovery/fs/ext';
 import { dirBlockCsum, hasCsumTail, recLenOf } from '../discovery/fs/ext-dir';
@@ -10,7 +11,7 @@ import { FsError } from '../discovery/fs/types';
 import { readExact } from '../discovery/io/source';
 import type { WritableDevice } from './device';
 import { writableExtSuper } from './ext-state';
-import { changedSectors } from './sectors';
+import { SECTOR, changedSectors } from './sectors';
 import { Refusal } from './types';
 
 const FLAG_ENCRYPT = 0x800;
@@ -42,6 +43,52 @@ function records(b: Buffer, block: number, end: number, hasFiletype: boolean, wh
     off += recLen;
   }
   return out;
+}
+
+/** Bytes a record with a name of `n` bytes needs (EXT4_DIR_REC_LEN). */
+const recSize = (n: number): number => (8 + n + 3) & ~3;
+
+/**
+ * The block with `hit` renamed to `to`. A name that fits the record's rec_len is written in
+ * place; a longer one grows the record by taking the room it needs from the first later record
+ * in the block that has that much unused space, moving the records in between up (their order
+ * and contents unchanged). Refused when no later record has the room.
+ */
+function renamedBlock(before: Buffer, recs: readonly Rec[], hit: Rec, to: Buffer, filetype: boolean): Buffer {
+  const after = Buffer.from(before);
+  let recLen = hit.recLen;
+  const need = recSize(to.length);
+  if (need > recLen) {
+    const delta = need - recLen;
+    const i = recs.indexOf(hit);
+    const j = recs.findIndex((r, k) => k > i && r.recLen - recSize(r.nameLen) >= delta);
+    if (j < 0)
+      throw new Refusal(
+        `'${to.toString()}' needs ${need} bytes where '${hit.name.toString()}' has ${recLen}, and no later record in its block has ${delta} bytes to spare`,
+      );
+    const moveStart = recs[i + 1]!.off;
+    const last = recs[j]!;
+    const moveEnd = last.off + recSize(last.nameLen);
+    before.copy(after, moveStart + delta, moveStart, moveEnd);
+    after.writeUInt16LE(last.recLen - delta, last.off + delta + 4);
+    recLen += delta;
+    after.writeUInt16LE(recLen, hit.off + 4);
+  }
+  if (filetype) after[hit.off + 6] = to.length;
+  else after.writeUInt16LE(to.length, hit.off + 6);
+  to.copy(after, hit.off + 8);
+  // No stale bytes of the old name (or of moved records) between the new name and the record's end.
+  const oldEnd = need > hit.recLen ? hit.off + recLen : hit.off + Math.min(hit.recLen, recSize(hit.nameLen));
+  after.fill(0, hit.off + 8 + to.length, oldEnd);
+  return after;
+}
+
+/** `before` with the checksum field of `after` (so a comparison sees the records only). */
+function withTailOf(before: Buffer, after: Buffer, csum: boolean): Buffer {
+  if (!csum) return before;
+  const b = Buffer.from(before);
+  after.copy(b, b.length - 4, after.length - 4);
+  return b;
 }
 
 /** Why `name` cannot be an ext name, or undefined. */
@@ -78,6 +125,7 @@ export async function extRename(
   if (invalidExtName(fromB) !== undefined) throw new Refusal(`'${from}' cannot name a directory entry to rename`);
   const bad = invalidExtName(toB);
   if (bad !== undefined) throw new Refusal(`'${to}' is not a valid ext name: ${bad}`);
+  if (sb.blockSize >= 65536) throw new Refusal(`${where}: 64 KiB blocks encode rec_len differently; not written`);
   if (inode.size > MAX_LINEAR_DIR_BYTES)
     throw new Refusal(`${where} is ${inode.size} bytes, more than ${MAX_LINEAR_DIR_BYTES}`);
   const bs = sb.blockSize;
@@ -85,6 +133,7 @@ export async function extRename(
   const blocks = Math.ceil(inode.size / bs);
   const seed = inode.csumSeed;
   const read: Buffer[] = [];
+  const blockRecs: Rec[][] = [];
   let hit: Rec | undefined;
   let clash = false;
   for (let i = 0; i < blocks; i++) {
@@ -100,7 +149,9 @@ export async function extRename(
       if (want !== got) throw new Refusal(`${where}: block ${i} fails its checksum; run e2fsck first`);
       end = bs - TAIL;
     }
-    for (const r of records(b, i, end, sb.hasFiletype, where)) {
+    const recs = records(b, i, end, sb.hasFiletype, where);
+    blockRecs.push(recs);
+    for (const r of recs) {
       if (r.ino === 0) continue;
       if (!hit && r.name.equals(fromB)) hit = r;
       else if (r.name.equals(toB)) clash = true;
@@ -109,22 +160,15 @@ export async function extRename(
   if (!hit) throw new FsError('ENOENT', `${where === '/' ? '' : where}/${from}`);
   if (from === to) return;
   if (clash) throw new Refusal(`'${to}' already exists in ${where}`);
-  if (8 + toB.length > hit.recLen)
-    throw new Refusal(
-      `'${to}' (${toB.length} bytes) does not fit the ${hit.recLen}-byte record of '${from}' (room for ${hit.recLen - 8})`,
-    );
   const before = read[hit.block]!;
-  const after = Buffer.from(before);
-  if (sb.hasFiletype) after[hit.off + 6] = toB.length;
-  else after.writeUInt16LE(toB.length, hit.off + 6);
-  toB.copy(after, hit.off + 8);
-  // An old name longer than the new one leaves no stale bytes behind the new name.
-  after.fill(
-    0,
-    hit.off + 8 + toB.length,
-    Math.min(hit.off + hit.recLen, hit.off + 8 + Math.max(hit.nameLen, toB.length)),
-  );
+  const after = renamedBlock(before, blockRecs[hit.block]!, hit, toB, sb.hasFiletype);
   if (seed !== null) after.writeUInt32LE(dirBlockCsum(seed, after), bs - 4);
+  // Atomicity: every byte that changes, but for the checksum, lies in one 512-byte sector.
+  const names = changedSectors(0, withTailOf(before, after, seed !== null), after);
+  if (names.length > 1 || (names[0] && names[0].length > SECTOR))
+    throw new Refusal(
+      `renaming '${from}' in ${where} would change ${names.reduce((a, w) => a + w.length, 0) / SECTOR} sectors of block ${hit.block}, not one`,
+    );
   const run = runs.find((r) => hit.block * bs >= r.fileOffset && hit.block * bs < r.fileOffset + r.length)!;
   dev.apply(changedSectors(run.diskOffset + hit.block * bs - run.fileOffset, before, after));
   // What a reader opening the volume now sees: the new name for the same inode, the old one gone.

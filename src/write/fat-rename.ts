@@ -48,6 +48,54 @@ function shortNames(data: Uint8Array, except: number): string[] {
   return out;
 }
 
+/** A free record: deleted, or the end marker when every record after it is free too. */
+function freeSlot(data: Uint8Array, s: number): boolean {
+  const ord = data[s * 32];
+  if (ord === 0xe5) return true;
+  if (ord !== 0) return false;
+  const next = data[(s + 1) * 32];
+  return next === undefined || next === 0;
+}
+
+/**
+ * The directory sector (at directory byte `base`) with the run of `k` slots from byte `first`
+ * (ending in the 8.3 record at `slot`) given the long-name slots `lfn`. The same number of slots
+ * is a rewrite; fewer leaves the first ones marked deleted; one more takes the first free record
+ * later in the sector and moves the records in between along by one, in order. Everything stays in
+ * the one sector, or it is refused.
+ */
+function renamedSector(
+  data: Uint8Array,
+  before: Uint8Array,
+  base: number,
+  first: number,
+  slot: number,
+  k: number,
+  lfn: Uint8Array,
+  where: string,
+): Uint8Array {
+  const after = Uint8Array.from(before);
+  const n = lfn.length / 32;
+  const at = first - base;
+  if (n <= k) {
+    for (let i = 0; i < k - n; i++) after[at + i * 32] = 0xe5;
+    after.set(lfn, at + (k - n) * 32);
+    return after;
+  }
+  const lastInSector = Math.floor((base + before.length) / 32) - 1;
+  let free = slot + 1;
+  while (free <= lastInSector && !freeSlot(data, free)) free++;
+  if (free > lastInSector)
+    throw new Refusal(
+      `${where}: the new name needs one more long-name slot and no free record follows it in its sector`,
+    );
+  // Records slot+1 .. free-1 move along by one; the 8.3 record follows the new slots.
+  after.set(before.subarray(slot * 32 + 32 - base, free * 32 - base), slot * 32 + 64 - base);
+  after.set(before.subarray(slot * 32 - base, slot * 32 + 32 - base), slot * 32 + 32 - base);
+  after.set(lfn, at);
+  return after;
+}
+
 /** Device offset (in the filesystem) of directory byte `pos`. */
 function diskOffsetOf(runs: readonly Run[], pos: number, where: string): number {
   for (const r of runs)
@@ -77,9 +125,10 @@ export async function fatRename(dev: WritableDevice, dirPath: string, from: stri
   if (longNameOf(data, hit.slot, k) !== hit.name)
     throw new Refusal(`${where}: its long-name slots do not spell the name the directory shows`);
   if (to === hit.name) return;
-  if (slotsFor(to) !== k)
+  const n = slotsFor(to);
+  if (n > k + 1)
     throw new Refusal(
-      `'${to}' needs ${slotsFor(to)} long-name slot(s) where '${hit.name}' has ${k}; in place only a name of ${(k - 1) * 13 + 1}..${k * 13} characters fits`,
+      `'${to}' needs ${n} long-name slot(s) where '${hit.name}' has ${k}; in place a name may grow by one slot at most`,
     );
   const folded = foldCase(to);
   const clash =
@@ -97,8 +146,7 @@ export async function fatRename(dev: WritableDevice, dirPath: string, from: stri
     );
   const sum = lfnChecksum(data.subarray(hit.slot * 32, hit.slot * 32 + 32));
   const before = data.slice(sector * bps, (sector + 1) * bps);
-  const after = Uint8Array.from(before);
-  after.set(encodeLongName(to, sum), first - sector * bps);
+  const after = renamedSector(data, before, sector * bps, first, hit.slot, k, encodeLongName(to, sum), where);
   dev.apply(changedSectors(diskOffsetOf(runs, sector * bps, where), before, after));
   // What a reader opening the volume now sees: the new name, the same entry.
   const check = openFatTree(dev.src).tree;
