@@ -78,7 +78,8 @@ function inside(dir: string, p: string): string {
 }
 
 /** fat-rename.ts's refusals that a kernel vfat rename gets past. */
-const FAT_NEEDS_KERNEL = /long-name slot\(s\) where|one more long-name slot and no free record|span two \d+-byte sectors/;
+const FAT_NEEDS_KERNEL =
+  /long-name slot\(s\) where|one more long-name slot and no free record|span two \d+-byte sectors/;
 
 /** A new file in a mounted tree: a temporary name, fsync, rename, fsync of the directory. */
 function createIn(dir: string, p: string, bytes: Uint8Array): void {
