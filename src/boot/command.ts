@@ -18,6 +18,7 @@ import { VM_OPTIONS } from '../vm/command';
 import { execute } from './execute';
 import { describeMeasurements } from '../tpm/boot';
 import { hookFactory, type TpmBoot, tpmFromSettings } from '../tpm/setup';
+import { type TrustBoot, trustFromSettings } from '../trust/setup';
 import { DRY_RUN_HASH_LIMIT } from '../kexec/plan';
 import { printableLines } from '../util/printable';
 import { describe, plan, type PlanContext, type VmChoices } from './plan';
@@ -157,6 +158,7 @@ export async function bootEntries(
   dryRun: boolean,
   io: BootIo = defaultIo,
   tpm?: TpmBoot,
+  trust?: TrustBoot,
 ): Promise<number> {
   for (const [n, entry] of list.entries()) {
     if (n > 0) io.err.write(`tendril: trying next entry '${printable(entry.id)}'\n`);
@@ -176,6 +178,10 @@ export async function bootEntries(
           const lines = await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT);
           io.out.write(printableLines(lines).join('\n') + '\n');
         }
+        if (p.kind === 'kexec' && trust && trust.policy !== 'off') {
+          const lines = await trust.describe(entry, p.kexec, ctx.lookup);
+          io.out.write(printableLines(lines).join('\n') + '\n');
+        }
         return 0;
       }
       if (p.kind === 'kexec') {
@@ -189,6 +195,9 @@ export async function bootEntries(
         say: (s) => io.err.write(`tendril: ${s}\n`),
         progress: streamProgress(io.err),
         ...(tpm ? { measure: hookFactory(tpm, entry, ctx.lookup) } : {}),
+        ...(trust
+          ? { verify: trust.hookFactory(entry, ctx.lookup, (s) => io.err.write(`tendril: ${printable(s)}\n`)) }
+          : {}),
       });
       const o = r.outcome;
       // The loader never started (missing, refused by Secure Boot) or the VM never ran: try the next.
@@ -263,6 +272,7 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       args.dryRun,
       io,
       tpm,
+      trustFromSettings(),
     );
   } finally {
     await session.close();

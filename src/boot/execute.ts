@@ -2,7 +2,7 @@
 // fails, then KexecError), a VM plan runs tendril's VM until the guest ends and comes back with
 // its outcome; an unavailable plan is refused with its reason.
 
-import { execLoaded, loadPlan, type MeasureHook } from '../kexec/load';
+import { execLoaded, loadPlan, type MeasureHook, type VerifyHook } from '../kexec/load';
 import type { BootPlan, FsLookup } from '../kexec/plan';
 import type { ProgressFn } from '../kexec/progress';
 import { stage } from '../kexec/stages';
@@ -22,6 +22,8 @@ export interface ExecuteEnv {
   readonly withTerminal?: (run: () => Promise<VmOutcome>) => Promise<VmOutcome>;
   /** Measured boot (src/tpm/): the hook for this plan, undefined when nothing is measured. */
   readonly measure?: (plan: BootPlan) => MeasureHook | undefined;
+  /** Signature verification (src/trust/): the hook for this plan, undefined when the policy is off. */
+  readonly verify?: (plan: BootPlan) => VerifyHook | undefined;
 }
 
 /** An entry the host cannot boot; the message is the plan's reason. */
@@ -43,7 +45,11 @@ export async function execute(p: Plan, env: ExecuteEnv): Promise<{ readonly kind
     case 'kexec': {
       const plan = p.kexec;
       const hook = env.measure?.(plan);
-      const r = await loadPlan(plan, env.lookup, env.progress, hook ? { measure: hook } : {});
+      const verify = env.verify?.(plan);
+      const r = await loadPlan(plan, env.lookup, env.progress, {
+        ...(hook ? { measure: hook } : {}),
+        ...(verify ? { verify } : {}),
+      });
       env.say(
         `loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms${hook ? ' (measured)' : ''}; cmdline: ${printable(plan.cmdline)}`,
       );

@@ -34,6 +34,7 @@ import { listText, plainCommand, readLines } from './plain';
 import { MenuState, type Action } from './state';
 import { createTerminal, type Terminal } from './tui';
 import { entryDetails } from './details';
+import { trustFromSettings } from '../trust/setup';
 import { glyphsFor, render } from './view';
 import { describeMeasurements } from '../tpm/boot';
 import { recoveryGate } from '../tpm/recovery';
@@ -124,6 +125,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   const canQuit = process.pid !== 1 && !args.noQuit;
   const powerAllowed = process.pid === 1 || args.allowPower;
   const tpm = tpmFromSettings();
+  const trust = trustFromSettings();
   const tpmAtStart = tpm.state();
   if (tpmAtStart.kind !== 'on') log('info', 'tpm', tpmAtStart.why);
   // The shell and the editor extend PCR 4 first (once per boot); an error keeps them closed.
@@ -251,6 +253,8 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
           const src = { entry, lookup, settingsFile: tpm.settingsFile };
           text +=
             printableLines(await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT)).join('\n') + '\n';
+          const sigs = await trust.describe(entry, p.kexec, lookup);
+          if (sigs.length) text += printableLines(sigs).join('\n') + '\n';
         }
         out(text);
         return 'dry-run';
@@ -278,6 +282,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         },
         ...(ui.term ? { withTerminal: (run: () => Promise<VmOutcome>) => suspendFor(ui.term!, run) } : {}),
         measure: hookFactory(tpm, entry, lookup),
+        verify: trust.hookFactory(entry, lookup, (s) => log('warn', 'trust', s)),
       });
       const o = r.outcome;
       for (const l of o.lines) log(o.status === 0 ? 'info' : 'error', 'vm', `${entry.id}: ${l}`);
@@ -356,7 +361,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         }
         case 'details': {
           const e = a.entry;
-          const lines = await entryDetails(e, planContext());
+          const lines = await entryDetails(e, planContext(), trust);
           if (state.mode.kind === 'details' && state.mode.entry.id === e.id) state.details = lines;
           break;
         }

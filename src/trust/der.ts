@@ -1,5 +1,5 @@
 // A small bounded DER reader for the parts of PKCS#7 and X.509 that Authenticode needs
-// (ITU-T X.690 §8 and §10). Definite lengths only, at most 4 length bytes, single-byte tags
+// (ITU-T X.690, the BER and DER rules). Definite lengths only, at most 4 length bytes, single-byte tags
 // (no high-tag-number form), a nesting limit: anything else is a DerError naming the offset.
 // See docs/signatures.md §2.
 
@@ -83,7 +83,7 @@ export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
   return t;
 }
 
-/** Dotted text of an OBJECT IDENTIFIER body (X.690 §8.19); arcs are bounded to 2^53. */
+/** Dotted text of an OBJECT IDENTIFIER body (X.690, "Encoding of an object identifier value"); arcs are bounded to 2^53. */
 export function oidText(t: Tlv, what: string): string {
   expectTag(t, TAG.OID, what);
   const b = t.body;

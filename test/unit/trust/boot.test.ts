@@ -1,0 +1,193 @@
+// Verification wired into loadPlan(): the bytes checked are the bytes copied for kexec; under
+// require an unverified entry never reaches kexec_file_load, under warn it loads with a warning.
+// Real files: Debian's kernel, cpio initrds, UKIs built from systemd's stub and signed by sbsign,
+// detached signatures by minisign and ssh-keygen (docs/signatures.md §6).
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostDirFileSystem } from '../../../src/discovery/fs/hostdir';
+import type { MenuEntry } from '../../../src/discovery/model';
+import { KexecError } from '../../../src/kexec/errors';
+import { type LoadDeps, loadPlan } from '../../../src/kexec/load';
+import { type BootPlan, type FsLookup, planBoot } from '../../../src/kexec/plan';
+import type { TrustPolicy } from '../../../src/settings/schema';
+import { checkEntry } from '../../../src/trust/boot';
+import { trustFrom } from '../../../src/trust/setup';
+import { type BootTree, linuxEntry, makeBootTree } from '../kexec/helpers';
+import { makeTestPki, minisignKey, minisignSign, sbsign, sshKey, sshSign, type TestPki } from '../../fixtures/signing';
+import { buildUki, kernelRelease } from '../../fixtures/uki';
+
+let t: BootTree;
+let work: string;
+let pki: TestPki;
+let esp: HostDirFileSystem;
+const lookup: FsLookup = (id) => (id === 'img:1' ? t.fs : id === 'esp:1' ? esp : undefined);
+const INITRDS = ['/initrd.img', '/second.img'];
+const CMDLINE = 'root=/dev/vda2 quiet';
+
+function ukiEntry(file: string): MenuEntry {
+  return {
+    id: file,
+    sourceId: file,
+    index: 0,
+    default: false,
+    title: file,
+    displayTitle: file,
+    origin: { source: 'uki', fsId: 'esp:1', device: 'esp', partition: 1, file: `/EFI/Linux/${file}` },
+    status: {
+      ok: true,
+      target: { kind: 'uki', image: { fsId: 'esp:1', path: `/EFI/Linux/${file}` }, profile: 0, addons: [] },
+    },
+    diagnostics: [],
+  };
+}
+
+const trust = (policy: TrustPolicy) => trustFrom({ policy, db: path.join(work, 'db'), keys: path.join(work, 'keys') });
+
+/** loadPlan with a stand-in kexec_file_load that records the fds' bytes (the memfds). */
+async function boot(e: MenuEntry, policy: TrustPolicy, warnings: string[] = []) {
+  const plan: BootPlan = await planBoot(e, lookup, { ownConsoles: [] });
+  const hook = trust(policy).hookFactory(e, lookup, (s) => warnings.push(s))(plan);
+  let kernel: Buffer | undefined;
+  const deps: LoadDeps = {
+    kexecFileLoad: (k) => {
+      kernel = fs.readFileSync(`/proc/self/fd/${k}`);
+    },
+    readLoaded: () => '1',
+    ...(hook ? { verify: hook } : {}),
+  };
+  const r = await loadPlan(plan, lookup, undefined, deps).catch((x: unknown) => x);
+  return { r, kernel, plan };
+}
+
+function refusal(r: unknown): { syscall: string; errno: string; hint: string } {
+  expect(r).toBeInstanceOf(KexecError);
+  return (r as KexecError).failure;
+}
+
+beforeAll(() => {
+  t = makeBootTree();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-trust-boot-'));
+  for (const d of ['db', 'keys', 'esp/EFI/Linux']) fs.mkdirSync(path.join(work, d), { recursive: true });
+  pki = makeTestPki(work);
+  fs.copyFileSync(pki.self.cert, path.join(work, 'db/owner.pem'));
+  const ms = minisignKey(work, 'owner');
+  const ssh = sshKey(work, 'owner-ssh');
+  fs.copyFileSync(ms.pub, path.join(work, 'keys/owner.pub'));
+  fs.copyFileSync(ssh.pub, path.join(work, 'keys/owner-ssh.pub'));
+  // The kernel by minisign, the initrds by ssh-keygen; 'tampered.img' is signed, then changed.
+  minisignSign(path.join(t.dir, 'vmlinuz'), ms.key, 'kernel 1');
+  for (const f of INITRDS) sshSign(path.join(t.dir, f), ssh.key);
+  fs.copyFileSync(path.join(t.dir, 'initrd.img'), path.join(t.dir, 'tampered.img'));
+  sshSign(path.join(t.dir, 'tampered.img'), ssh.key);
+  fs.appendFileSync(path.join(t.dir, 'tampered.img'), 'x');
+  const uki = buildUki({ cmdline: 'root=/dev/x ro', uname: kernelRelease(), initrd: Buffer.from('uki-initrd') });
+  sbsign(uki, path.join(work, 'esp/EFI/Linux/signed.efi'), pki.self);
+  sbsign(uki, path.join(work, 'esp/EFI/Linux/other.efi'), pki.other);
+  fs.copyFileSync(uki, path.join(work, 'esp/EFI/Linux/unsigned.efi'));
+  esp = new HostDirFileSystem(path.join(work, 'esp'), true);
+});
+afterAll(() => {
+  t.cleanup();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('require', () => {
+  it('a BLS entry whose kernel and initrds carry good detached signatures loads', async () => {
+    const { r, kernel } = await boot(linuxEntry('a', '/vmlinuz', INITRDS, CMDLINE), 'require');
+    expect(r).not.toBeInstanceOf(Error);
+    expect(kernel!.equals(fs.readFileSync(path.join(t.dir, 'vmlinuz')))).toBe(true);
+  });
+
+  it('a tampered initrd is refused before kexec_file_load, naming the file and the reason', async () => {
+    const { r, kernel } = await boot(linuxEntry('a', '/vmlinuz', ['/initrd.img', '/tampered.img'], CMDLINE), 'require');
+    expect(kernel).toBeUndefined();
+    const f = refusal(r);
+    expect(f.syscall).toBe('verify');
+    expect(f.errno).toBe('EBADMSG');
+    expect(f.hint).toMatch(/img:1:\/tampered\.img: BAD signature: signature by SHA256:\S+ does not match the file/);
+  });
+
+  it('an initrd without .sig is refused as unsigned', async () => {
+    const { r } = await boot(linuxEntry('a', '/vmlinuz', ['/odd.img'], CMDLINE), 'require');
+    expect(refusal(r)).toMatchObject({ syscall: 'verify', errno: 'EPERM' });
+    expect(refusal(r).hint).toMatch(/img:1:\/odd\.img: unsigned: no \/odd\.img\.sig/);
+  });
+
+  it("a kernel without .sig falls back to its Authenticode signature (Debian's, not in this db)", async () => {
+    fs.copyFileSync(path.join(t.dir, 'vmlinuz'), path.join(t.dir, 'debian-vmlinuz'));
+    const { r } = await boot(linuxEntry('a', '/debian-vmlinuz', [], CMDLINE), 'require');
+    expect(refusal(r).hint).toMatch(/signed by Debian Secure Boot Signer .*which no db certificate vouches for/);
+  });
+
+  it('a UKI signed with the db key boots: the kernel is its .linux, from the verified bytes', async () => {
+    const { r, kernel, plan } = await boot(ukiEntry('signed.efi'), 'require');
+    expect(r).not.toBeInstanceOf(Error);
+    const img = fs.readFileSync(path.join(work, 'esp/EFI/Linux/signed.efi'));
+    expect(kernel!.equals(img.subarray(plan.kernel.offset, plan.kernel.offset + plan.kernel.size))).toBe(true);
+  });
+
+  it('a UKI signed with another key, or unsigned, does not', async () => {
+    const other = refusal((await boot(ukiEntry('other.efi'), 'require')).r);
+    expect(other).toMatchObject({ syscall: 'verify', errno: 'EBADMSG' });
+    expect(other.hint).toMatch(
+      /other\.efi: BAD signature: .*signed by other-signer, which no db certificate vouches for/,
+    );
+    expect(refusal((await boot(ukiEntry('unsigned.efi'), 'require')).r).hint).toMatch(
+      /unsigned\.efi: unsigned: no Authenticode signature/,
+    );
+  });
+
+  it('a UKI swapped for another-key one after planning is refused: the bytes loaded are the bytes verified', async () => {
+    const f = path.join(work, 'esp/EFI/Linux/swap.efi');
+    fs.copyFileSync(path.join(work, 'esp/EFI/Linux/signed.efi'), f);
+    const e = ukiEntry('swap.efi');
+    const plan = await planBoot(e, lookup, { ownConsoles: [] });
+    fs.copyFileSync(path.join(work, 'esp/EFI/Linux/other.efi'), f);
+    let called = false;
+    const r = await loadPlan(plan, lookup, undefined, {
+      kexecFileLoad: () => {
+        called = true;
+      },
+      readLoaded: () => '1',
+      verify: trust('require').hookFactory(e, lookup, () => {})(plan)!,
+    }).catch((x: unknown) => x);
+    expect(called).toBe(false);
+    expect(refusal(r).hint).toMatch(/other-signer/);
+  });
+});
+
+describe('warn and off', () => {
+  it('warn loads the tampered entry and says why', async () => {
+    const warnings: string[] = [];
+    const { r, kernel } = await boot(linuxEntry('a', '/vmlinuz', ['/tampered.img'], CMDLINE), 'warn', warnings);
+    expect(r).not.toBeInstanceOf(Error);
+    expect(kernel).toBeDefined();
+    expect(warnings).toEqual([expect.stringMatching(/tampered\.img: BAD signature: .*\(trust\.policy = warn\)$/)]);
+  });
+  it('off has no hook', () => {
+    expect(trust('off').hookFactory(ukiEntry('other.efi'), lookup, () => {})({} as BootPlan)).toBeUndefined();
+  });
+});
+
+describe('verdicts without booting (dry run, details)', () => {
+  it('names who signed what', async () => {
+    const e = linuxEntry('a', '/vmlinuz', INITRDS, CMDLINE);
+    const v = await checkEntry(trust('warn').store(), e, await planBoot(e, lookup, { ownConsoles: [] }), lookup);
+    expect(v.state).toBe('verified');
+    expect(v.files.map((f) => (f.verdict === 'verified' ? `${f.file} ${f.how}` : f.verdict))).toEqual([
+      'img:1:/vmlinuz minisign',
+      'img:1:/initrd.img sshsig',
+      'img:1:/second.img sshsig',
+    ]);
+    const u = ukiEntry('signed.efi');
+    const lines = await trust('require').describe(u, await planBoot(u, lookup, { ownConsoles: [] }), lookup);
+    expect(lines[0]).toBe('signatures (trust.policy = require): verified');
+    expect(lines[1]).toMatch(/^ {2}esp:1:\/EFI\/Linux\/signed\.efi: verified \(authenticode\) by tendril-test-signer/);
+    const o = ukiEntry('other.efi');
+    const bad = await trust('require').describe(o, await planBoot(o, lookup, { ownConsoles: [] }), lookup);
+    expect(bad[0]).toBe('signatures (trust.policy = require): bad: would be REFUSED');
+  });
+});
