@@ -35,6 +35,7 @@ import { MenuState, type Action } from './state';
 import { createTerminal, type Terminal } from './tui';
 import { entryDetails } from './details';
 import { trustFromSettings } from '../trust/setup';
+import { markUnverified } from './trust-marks';
 import { glyphsFor, render } from './view';
 import { describeMeasurements } from '../tpm/boot';
 import { recoveryGate } from '../tpm/recovery';
@@ -216,6 +217,15 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     diskEntries = s.result.entries;
     diskSettings = s.result.settings;
     showEntries();
+    state.trustMarks.clear();
+    void markUnverified(
+      s.result.entries,
+      trust,
+      planContext(),
+      state.trustMarks,
+      () => session === s,
+      () => ui.redraw(),
+    );
     for (const d of [...s.result.diagnostics, ...s.result.devices.flatMap((x) => x.diagnostics)]) {
       log(
         d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info',
