@@ -1,6 +1,6 @@
 // Verification wired into loadPlan(): the bytes checked are the bytes copied for kexec; under
 // require an unverified entry never reaches kexec_file_load, under warn it loads with a warning.
-// Real files: Debian's kernel, cpio initrds, UKIs built from systemd's stub and signed by sbsign,
+// The menu's marks and details pane from the same code. Real files: Debian's kernel, cpio initrds, UKIs built from systemd's stub and signed by sbsign,
 // detached signatures by minisign and ssh-keygen (docs/signatures.md §6).
 
 import * as fs from 'node:fs';
@@ -15,6 +15,11 @@ import { type BootPlan, type FsLookup, planBoot } from '../../../src/kexec/plan'
 import type { TrustPolicy } from '../../../src/settings/schema';
 import { checkEntry } from '../../../src/trust/boot';
 import { trustFrom } from '../../../src/trust/setup';
+import type { PlanContext } from '../../../src/boot/plan';
+import { entryDetails } from '../../../src/menu/details';
+import { listText } from '../../../src/menu/plain';
+import { MenuState } from '../../../src/menu/state';
+import { markUnverified } from '../../../src/menu/trust-marks';
 import { type BootTree, linuxEntry, makeBootTree } from '../kexec/helpers';
 import { makeTestPki, minisignKey, minisignSign, sbsign, sshKey, sshSign, type TestPki } from '../../fixtures/signing';
 import { buildUki, kernelRelease } from '../../fixtures/uki';
@@ -189,5 +194,60 @@ describe('verdicts without booting (dry run, details)', () => {
     const o = ukiEntry('other.efi');
     const bad = await trust('require').describe(o, await planBoot(o, lookup, { ownConsoles: [] }), lookup);
     expect(bad[0]).toBe('signatures (trust.policy = require): bad: would be REFUSED');
+  });
+});
+
+describe('the menu', () => {
+  const ctx = (): PlanContext => ({ lookup, devices: [], kexec: { ownConsoles: [] } });
+  const entries = (): MenuEntry[] => [
+    linuxEntry('tampered', '/vmlinuz', ['/tampered.img'], CMDLINE),
+    linuxEntry('good', '/vmlinuz', INITRDS, CMDLINE),
+    ukiEntry('signed.efi'),
+    ukiEntry('unsigned.efi'),
+  ];
+
+  it('marks unverified entries in the list (background pass), none when off', async () => {
+    const st = new MenuState();
+    st.setEntries(entries());
+    let redraws = 0;
+    await markUnverified(
+      entries(),
+      trust('warn'),
+      ctx(),
+      st.trustMarks,
+      () => true,
+      () => redraws++,
+    );
+    expect([...st.trustMarks]).toEqual([
+      ['tampered', '[bad sig]'],
+      ['unsigned.efi', '[unsigned]'],
+    ]);
+    expect(redraws).toBe(4);
+    const text = listText(st);
+    expect(text).toMatch(/ tampered \[bad sig\]\n/);
+    expect(text).toMatch(/ good\n/);
+    expect(text).toMatch(/ unsigned\.efi \[unsigned\]\n/);
+    const off = new Map<string, string>();
+    await markUnverified(
+      entries(),
+      trust('off'),
+      ctx(),
+      off,
+      () => true,
+      () => {},
+    );
+    expect(off.size).toBe(0);
+  });
+
+  it('the details pane shows who signed what', async () => {
+    const lines = await entryDetails(entries()[1]!, ctx(), trust('require'));
+    const at = lines.findIndex((l) => l.startsWith('signed '));
+    expect(lines[at]).toBe('signed    verified (trust.policy = require)');
+    expect(lines[at + 1]).toMatch(/^ {2}img:1:\/vmlinuz: verified \(minisign\) by minisign .*: kernel 1$/);
+    expect(lines[at + 2]).toMatch(/^ {2}img:1:\/initrd\.img: verified \(sshsig\) by owner-ssh@test \(SHA256:/);
+    const bad = await entryDetails(entries()[0]!, ctx(), trust('warn'));
+    expect(bad.join('\n')).toMatch(
+      /signed {4}bad \(trust\.policy = warn\)\n {2}img:1:\/vmlinuz: verified[^\n]*\n {2}img:1:\/tampered\.img: BAD signature/,
+    );
   });
 });
