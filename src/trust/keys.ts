@@ -64,12 +64,16 @@ function certsOf(file: string, text: string): DbCert[] {
   return blocks.map((b) => ({ source: file, cert: new X509Certificate(b) }));
 }
 
-export function loadTrustStore(dbDir = DEFAULT_DB_DIR, keysDir = DEFAULT_KEYS_DIR): TrustStore {
+/** Both directories' keys; null skips one (the initramfs builder checks them one at a time). */
+export function loadTrustStore(
+  dbDir: string | null = DEFAULT_DB_DIR,
+  keysDir: string | null = DEFAULT_KEYS_DIR,
+): TrustStore {
   const problems: string[] = [];
   const db: DbCert[] = [];
   const minisign: MinisignKey[] = [];
   const ssh: TrustedKey[] = [];
-  for (const f of listDir(dbDir, '.pem', problems)) {
+  for (const f of dbDir === null ? [] : listDir(dbDir, '.pem', problems)) {
     const t = readSmall(f, problems);
     if (t === undefined) continue;
     try {
@@ -78,7 +82,7 @@ export function loadTrustStore(dbDir = DEFAULT_DB_DIR, keysDir = DEFAULT_KEYS_DI
       problems.push(`${f}: ${(e as Error).message}`);
     }
   }
-  for (const f of listDir(keysDir, '.pub', problems)) {
+  for (const f of keysDir === null ? [] : listDir(keysDir, '.pub', problems)) {
     const t = readSmall(f, problems);
     if (t === undefined) continue;
     try {
