@@ -37,6 +37,8 @@ interface Detached {
   verdict?: FileVerdict;
   seen: number;
   readonly size: number;
+  /** The plan file whose copy feeds the check (a file listed twice is checked once). */
+  fedBy?: PlanFile;
 }
 
 export interface VerifySession extends VerifyHook {
@@ -158,7 +160,8 @@ export function verifySession(
     },
     observe(f) {
       const d = detached.get(keyOf(f.fsId, f.path));
-      if (!d?.check || f.offset !== 0) return undefined;
+      if (!d?.check || f.offset !== 0 || (d.fedBy && d.fedBy !== f)) return undefined;
+      d.fedBy = f;
       return (c) => {
         d.seen += c.length;
         d.check!.update(c);

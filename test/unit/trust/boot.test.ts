@@ -106,6 +106,14 @@ describe('require', () => {
     expect(kernel!.equals(fs.readFileSync(path.join(t.dir, 'vmlinuz')))).toBe(true);
   });
 
+  it('an initrd listed twice is checked once and loads', async () => {
+    const { r } = await boot(
+      linuxEntry('a', '/vmlinuz', ['/initrd.img', '/second.img', '/initrd.img'], CMDLINE),
+      'require',
+    );
+    expect(r).not.toBeInstanceOf(Error);
+  });
+
   it('a tampered initrd is refused before kexec_file_load, naming the file and the reason', async () => {
     const { r, kernel } = await boot(linuxEntry('a', '/vmlinuz', ['/initrd.img', '/tampered.img'], CMDLINE), 'require');
     expect(kernel).toBeUndefined();
