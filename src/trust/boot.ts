@@ -2,7 +2,8 @@
 // the VerifyHook materialize() drives over the bytes it copies, and the verdicts for
 // `--dry-run` and the menu's details from the same code.
 
-import type { MenuEntry } from '../discovery/model';
+import type { MenuEntry, UkiTarget } from '../discovery/model';
+import { ukiBootParts } from '../discovery/uki/parts';
 import { FsError } from '../discovery/fs/types';
 import { PeError, parsePe } from '../discovery/uki/pe';
 import { type VerifyHook, VerifyFailure } from '../kexec/load';
@@ -12,6 +13,7 @@ import { AuthenticodeError, verifyAuthenticode } from './authenticode';
 import { DerError } from './der';
 import { type DetachedCheck, detachedCheck } from './detached';
 import type { TrustStore } from './keys';
+import { MemoryFileSystem } from './memfs';
 import { MAX_MINISIGN_BYTES } from './minisign';
 import { MAX_SSHSIG_BYTES } from './sshsig';
 import { type EntryVerdict, type FileVerdict, aggregate, verdictLine } from './verdict';
@@ -80,6 +82,35 @@ function checkRange(img: Image, f: PlanFile): void {
 }
 
 /**
+ * The command line was composed when the boot was planned, from the disk as it was then: derive
+ * it again from the verified bytes and refuse a difference (the file was replaced in between).
+ */
+async function changedSincePlanned(
+  t: UkiTarget,
+  plan: BootPlan,
+  images: Map<string, Image>,
+): Promise<string | undefined> {
+  const byFs = new Map<string, Map<string, Uint8Array>>();
+  for (const i of images.values()) {
+    if (!i.bytes) return undefined; // already bad: unreadable
+    if (!byFs.has(i.fsId)) byFs.set(i.fsId, new Map());
+    byFs.get(i.fsId)!.set(i.path, i.bytes);
+  }
+  const fsOf = (id: string) => new MemoryFileSystem(byFs.get(id) ?? new Map());
+  try {
+    const addons = t.addons.map((a) => ({ fs: fsOf(a.fsId), path: a.path, fsId: a.fsId }));
+    const p = await ukiBootParts(fsOf(t.image.fsId), t.image.path, t.profile, addons, { fsId: t.image.fsId });
+    if (p.kernel.offset !== plan.kernel.offset || p.kernel.length !== plan.kernel.size)
+      return 'changed since the boot was planned: its .linux is elsewhere';
+    if (plan.uki && (p.embeddedCmdline !== plan.uki.embeddedCmdline || p.addonCmdline !== plan.uki.addonCmdline))
+      return 'changed since the boot was planned: its command line differs from the one planned';
+    return undefined;
+  } catch (e) {
+    return `the verified image does not read as planned: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/**
  * The hook for one plan. Under `warn` it never refuses (each unverified file goes to `warn`);
  * under `require` finish() throws VerifyFailure naming the first unverified file and the reason.
  */
@@ -141,6 +172,11 @@ export function verifySession(
         img.verdict = authenticode(img, store);
         if (img.verdict.verdict === 'unsigned' && t?.kind !== 'uki')
           img.verdict = { ...img.verdict, reason: `no ${img.path}.sig and no Authenticode signature` };
+      }
+      if (t?.kind === 'uki') {
+        const main = images.get(keyOf(t.image.fsId, t.image.path))!;
+        const why = main.verdict?.verdict === 'verified' ? await changedSincePlanned(t, plan, images) : undefined;
+        if (why) main.verdict = { file: main.label, verdict: 'bad', reason: why };
       }
     },
     bytes(f) {

@@ -92,6 +92,10 @@ beforeAll(() => {
   sbsign(uki, path.join(work, 'esp/EFI/Linux/signed.efi'), pki.self);
   sbsign(uki, path.join(work, 'esp/EFI/Linux/other.efi'), pki.other);
   fs.copyFileSync(uki, path.join(work, 'esp/EFI/Linux/unsigned.efi'));
+  fs.copyFileSync(
+    buildUki({ cmdline: 'root=/dev/y ro', uname: kernelRelease(), initrd: Buffer.from('uki-initrd') }),
+    path.join(work, 'esp/EFI/Linux/evil.efi'),
+  );
   esp = new HostDirFileSystem(path.join(work, 'esp'), true);
 });
 afterAll(() => {
@@ -150,6 +154,26 @@ describe('require', () => {
     );
     expect(refusal((await boot(ukiEntry('unsigned.efi'), 'require')).r).hint).toMatch(
       /unsigned\.efi: unsigned: no Authenticode signature/,
+    );
+  });
+
+  it('a signed UKI swapped in after an unsigned one of the same layout was planned is refused (command line)', async () => {
+    // Same sizes, different command line: the planned (attacker's) one must not go with the signed bytes.
+    const f = path.join(work, 'esp/EFI/Linux/race.efi');
+    fs.copyFileSync(path.join(work, 'esp/EFI/Linux/evil.efi'), f);
+    const e = ukiEntry('race.efi');
+    const plan = await planBoot(e, lookup, { ownConsoles: [] });
+    expect(plan.cmdline).toContain('root=/dev/y');
+    fs.copyFileSync(path.join(work, 'esp/EFI/Linux/signed.efi'), f);
+    const r = await loadPlan(plan, lookup, undefined, {
+      kexecFileLoad: () => {
+        throw new Error('loaded');
+      },
+      readLoaded: () => '1',
+      verify: trust('require').hookFactory(e, lookup, () => {})(plan)!,
+    }).catch((x: unknown) => x);
+    expect(refusal(r).hint).toMatch(
+      /race\.efi: BAD signature: changed since the boot was planned: its command line differs/,
     );
   });
 
