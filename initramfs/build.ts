@@ -20,6 +20,7 @@ import { PAYLOAD_BACKING_FILE } from '../src/discovery/devices';
 import { choice, commandArgs, type CommandSpec, flag, text } from '../src/util/args';
 import { loadSettings, SETTINGS_FILE } from '../src/settings/load';
 import { DEFAULT_CA_FILE } from '../src/settings/schema';
+import { DEFAULT_DB_DIR, DEFAULT_KEYS_DIR, loadTrustStore } from '../src/trust/keys';
 
 /** The checkout root: this file may run bundled from .cache/run, so search upwards. */
 function findRoot(): string {
@@ -61,6 +62,9 @@ export interface BuildOptions {
   readonly settings?: string;
   /** The PEM bundle https downloads trust, baked in as DEFAULT_CA_FILE. */
   readonly netbootCa?: string;
+  /** Directories whose `*.pem` / `*.pub` become /etc/tendril/db and /etc/tendril/keys (docs/signatures.md §5). */
+  readonly trustDb?: string;
+  readonly trustKeys?: string;
   readonly log: (s: string) => void;
 }
 
@@ -83,6 +87,22 @@ function checkedPem(file: string): Buffer {
   if (!certs.length) throw new Error(`--netboot-ca ${file}: no PEM certificate in it`);
   for (const c of certs) new X509Certificate(c);
   return pem;
+}
+
+/** The `*.pem` (db) or `*.pub` (keys) files of a directory, each parsed as tendril will; a problem fails the build. */
+function checkedTrustDir(dir: string, kind: 'db' | 'keys'): { name: string; data: Buffer }[] {
+  const flag = kind === 'db' ? '--trust-db' : '--trust-keys';
+  const ext = kind === 'db' ? '.pem' : '.pub';
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${flag} ${dir}: not a directory`);
+  const s = kind === 'db' ? loadTrustStore(dir, null) : loadTrustStore(null, dir);
+  if (s.problems.length) throw new Error(`${flag} ${dir}:\n  ${s.problems.join('\n  ')}`);
+  if ((kind === 'db' ? s.db.length : s.minisign.length + s.ssh.length) === 0)
+    throw new Error(`${flag} ${dir}: no ${ext} ${kind === 'db' ? 'certificate' : 'key'} in it`);
+  return fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith(ext))
+    .sort()
+    .map((name) => ({ name, data: fs.readFileSync(path.join(dir, name)) }));
 }
 
 /** A stripped copy of node, cached by the original's identity. */
@@ -313,6 +333,12 @@ function assemble(o: BuildOptions): {
   // The owner's settings and trust go into flash with the image, never onto a disk tendril reads.
   if (o.settings !== undefined) base.file(SETTINGS_FILE.slice(1), checkedSettings(o.settings), 0o644, 'other');
   if (o.netbootCa !== undefined) base.file(DEFAULT_CA_FILE.slice(1), checkedPem(o.netbootCa), 0o644, 'other');
+  if (o.trustDb !== undefined)
+    for (const f of checkedTrustDir(o.trustDb, 'db'))
+      base.file(`${DEFAULT_DB_DIR.slice(1)}/${f.name}`, f.data, 0o644, 'other');
+  if (o.trustKeys !== undefined)
+    for (const f of checkedTrustDir(o.trustKeys, 'keys'))
+      base.file(`${DEFAULT_KEYS_DIR.slice(1)}/${f.name}`, f.data, 0o644, 'other');
   base.file(
     'etc/tendril/modules.json',
     Buffer.from(
@@ -427,6 +453,8 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
   // Refused before minutes of work, not after.
   if (o.settings !== undefined) checkedSettings(o.settings);
   if (o.netbootCa !== undefined) checkedPem(o.netbootCa);
+  if (o.trustDb !== undefined) checkedTrustDir(o.trustDb, 'db');
+  if (o.trustKeys !== undefined) checkedTrustDir(o.trustKeys, 'keys');
   fs.mkdirSync(o.cacheDir, { recursive: true });
   if (!o.noBuild) {
     o.log('building bundle (scripts/build.mjs) and addon (scripts/build-native.sh)');
@@ -552,6 +580,14 @@ const BUILD_OPTIONS = {
     metavar: 'FILE',
     help: 'PEM bundle https network boot trusts, baked in as /etc/tendril/netboot-ca.pem',
   }),
+  trustDb: text({
+    metavar: 'DIR',
+    help: 'X.509 certificates (*.pem) UKI signatures must chain to, baked in as /etc/tendril/db (docs/signatures.md)',
+  }),
+  trustKeys: text({
+    metavar: 'DIR',
+    help: 'minisign / OpenSSH public keys (*.pub) for detached signatures, baked in as /etc/tendril/keys',
+  }),
 };
 
 export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptions>> = {
@@ -559,7 +595,7 @@ export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptio
   invocation: 'npm run initramfs --',
   label: 'initramfs',
   synopsis:
-    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--layout squashfs|cpio] [--measure] [--no-build] [--bundle FILE] [--cache DIR] [--settings FILE] [--netboot-ca FILE]',
+    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--layout squashfs|cpio] [--measure] [--no-build] [--bundle FILE] [--cache DIR] [--settings FILE] [--netboot-ca FILE] [--trust-db DIR] [--trust-keys DIR]',
   summary: 'Build the tendril initramfs (see initramfs/README.md).',
   options: BUILD_OPTIONS,
   build: ({ opts: o }) => ({
@@ -573,6 +609,8 @@ export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptio
     ...(o.cache !== undefined ? { cacheDir: o.cache } : {}),
     ...(o.settings !== undefined ? { settings: o.settings } : {}),
     ...(o.netbootCa !== undefined ? { netbootCa: o.netbootCa } : {}),
+    ...(o.trustDb !== undefined ? { trustDb: o.trustDb } : {}),
+    ...(o.trustKeys !== undefined ? { trustKeys: o.trustKeys } : {}),
   }),
 };
 
@@ -592,6 +630,8 @@ export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
     cacheDir: p.cacheDir ?? process.env.TENDRIL_INITRAMFS_CACHE ?? fromRoot('.cache', 'initramfs'),
     ...(p.settings !== undefined ? { settings: p.settings } : {}),
     ...(p.netbootCa !== undefined ? { netbootCa: p.netbootCa } : {}),
+    ...(p.trustDb !== undefined ? { trustDb: p.trustDb } : {}),
+    ...(p.trustKeys !== undefined ? { trustKeys: p.trustKeys } : {}),
     log: p.log ?? ((s) => process.stderr.write(`initramfs: ${s}\n`)),
   };
 }

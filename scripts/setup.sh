@@ -27,6 +27,8 @@ APT_PACKAGES=(
   dnsmasq-base nginx-light atftpd tinyproxy nftables iproute2 openssh-client
   # measured boot tests: a software TPM for QEMU and the unit tests, tpm2_eventlog as the log oracle
   swtpm swtpm-tools tpm2-tools
+  # signature tests: detached minisign signatures (sbsign, openssl, ssh-keygen are listed above)
+  minisign
 )
 
 missing=()

@@ -18,6 +18,7 @@ import { VM_OPTIONS } from '../vm/command';
 import { execute } from './execute';
 import { describeMeasurements } from '../tpm/boot';
 import { hookFactory, type TpmBoot, tpmFromSettings } from '../tpm/setup';
+import { type TrustBoot, trustFromSettings } from '../trust/setup';
 import { DRY_RUN_HASH_LIMIT } from '../kexec/plan';
 import { printableLines } from '../util/printable';
 import { describe, plan, type PlanContext, type VmChoices } from './plan';
@@ -195,6 +196,7 @@ export async function bootEntries(
   dryRun: boolean,
   io: BootIo = defaultIo,
   tpm?: TpmBoot,
+  trust?: TrustBoot,
   extras: BootExtras = {},
 ): Promise<number> {
   for (const [n, entry] of list.entries()) {
@@ -216,6 +218,10 @@ export async function bootEntries(
           io.out.write(printableLines(lines).join('\n') + '\n');
         }
         if (extras.describeWrites) io.out.write(printableLines(extras.describeWrites(entry)).join('\n') + '\n');
+        if (p.kind === 'kexec' && trust && trust.policy !== 'off') {
+          const lines = await trust.describe(entry, p.kexec, ctx.lookup);
+          io.out.write(printableLines(lines).join('\n') + '\n');
+        }
         return 0;
       }
       if (p.kind === 'kexec') {
@@ -231,6 +237,9 @@ export async function bootEntries(
         ...(tpm ? { measure: hookFactory(tpm, entry, ctx.lookup) } : {}),
         ...(extras.afterLoad ? { afterLoad: () => extras.afterLoad!(entry) } : {}),
         ...(extras.handover ? { handover: extras.handover } : {}),
+        ...(trust
+          ? { verify: trust.hookFactory(entry, ctx.lookup, (s) => io.err.write(`tendril: ${printable(s)}\n`)) }
+          : {}),
       });
       const o = r.outcome;
       // The loader never started (missing, refused by Secure Boot) or the VM never ran: try the next.
@@ -316,6 +325,7 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       args.dryRun,
       io,
       tpm,
+      trustFromSettings(),
       {
         afterLoad: bootWrites(session.result, stateOpts),
         describeWrites: (e) => describeBootWrites(e, session.result),

@@ -2,7 +2,7 @@
 // fails, then KexecError), a VM plan runs tendril's VM until the guest ends and comes back with
 // its outcome; an unavailable plan is refused with its reason.
 
-import { execLoaded, loadPlan, type MeasureHook } from '../kexec/load';
+import { execLoaded, loadPlan, type MeasureHook, type VerifyHook } from '../kexec/load';
 import type { BootPlan, FsLookup } from '../kexec/plan';
 import type { ProgressFn } from '../kexec/progress';
 import { stage } from '../kexec/stages';
@@ -27,6 +27,8 @@ export interface ExecuteEnv {
   readonly afterLoad?: () => Promise<void>;
   /** How the loaded kernel is started (default: hostHandover(false)). */
   readonly handover?: Handover;
+  /** Signature verification (src/trust/): the hook for this plan, undefined when the policy is off. */
+  readonly verify?: (plan: BootPlan) => VerifyHook | undefined;
 }
 
 /** An entry the host cannot boot; the message is the plan's reason. */
@@ -50,7 +52,11 @@ export async function execute(p: Plan, env: ExecuteEnv): Promise<{ readonly kind
       const handover = env.handover ?? hostHandover(false);
       if (handover.kind === 'refuse') throw new UnavailableError(handover.why);
       const hook = env.measure?.(plan);
-      const r = await loadPlan(plan, env.lookup, env.progress, hook ? { measure: hook } : {});
+      const verify = env.verify?.(plan);
+      const r = await loadPlan(plan, env.lookup, env.progress, {
+        ...(hook ? { measure: hook } : {}),
+        ...(verify ? { verify } : {}),
+      });
       env.say(
         `loaded kernel ${r.kernelSize} + initrd ${r.initrdSize} bytes via ${r.backing} in ${r.elapsedMs} ms${hook ? ' (measured)' : ''}; cmdline: ${printable(plan.cmdline)}`,
       );

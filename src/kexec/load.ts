@@ -9,7 +9,7 @@ import { FsError } from '../discovery/fs/types';
 import { isSyscallError, kexecFileLoad, memfdCreate, reboot, sync } from '../native/sys';
 import { type KexecFailure, KexecError, hintFor, readKexecState } from './errors';
 import { unmountTracked } from './mounts';
-import { type BootPlan, type FsLookup, type PlanFile, readPlanFile } from './plan';
+import { type BootPlan, CHUNK, type FsLookup, type PlanFile, readPlanFile } from './plan';
 import type { ProgressFn } from './progress';
 import { errnoNumber } from '../util/errno';
 import type { HashAlg } from '../tpm/algs';
@@ -32,6 +32,36 @@ export class MeasureFailure extends Error {}
 export interface MeasureHook {
   readonly algs: readonly HashAlg[];
   measured(d: WrittenDigests): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * Signature verification's hook (docs/signatures.md §4): the verified bytes are the booted bytes.
+ * A signed PE image (a UKI) is read once and verified before the copy, and its sections are
+ * copied from that buffer; a file with a detached signature is checked over the chunks as they
+ * are copied. finish() runs once everything is copied, before measuring and loading.
+ */
+export interface VerifyHook {
+  prepare(): Promise<void>;
+  /** The bytes of this plan file from an image read (and verified) in prepare(), if any. */
+  bytes(f: PlanFile): Uint8Array | undefined;
+  /** Sees each chunk of this plan file as it is copied. */
+  observe(f: PlanFile): ((chunk: Uint8Array) => void) | undefined;
+  /** Throws VerifyFailure when the policy refuses the entry. */
+  finish(): void;
+}
+
+/** What a VerifyHook throws to refuse a boot (syscall 'verify'): the message names file and reason. */
+export class VerifyFailure extends Error {
+  constructor(
+    message: string,
+    readonly errno: 'EBADMSG' | 'EPERM',
+  ) {
+    super(message);
+  }
+}
+
+async function* slices(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < b.length; at += CHUNK) yield b.subarray(at, Math.min(b.length, at + CHUNK));
 }
 
 export interface Materialized {
@@ -105,12 +135,16 @@ async function copyInto(
   progress: ProgressFn | undefined,
   t0: number,
   hash?: MultiHash,
+  verify?: VerifyHook,
 ): Promise<void> {
   let done = 0;
-  for await (const c of readPlanFile(f, lookup)) {
+  const held = verify?.bytes(f);
+  const see = verify?.observe(f);
+  for await (const c of held ? slices(held) : readPlanFile(f, lookup)) {
     writeAll(w.fd, c);
     // The digest is of these very chunks, the bytes kexec_file_load will get, not of a re-read.
     hash?.update(c);
+    see?.(c);
     done += c.length;
     progress?.({ label: f.label, done, total: f.size, elapsedMs: Date.now() - t0 });
   }
@@ -122,14 +156,16 @@ export async function materialize(
   lookup: FsLookup,
   progress?: ProgressFn,
   measure?: MeasureHook,
+  verify?: VerifyHook,
 ): Promise<Materialized> {
   const opened: number[] = [];
   const hasher = (): MultiHash | undefined => (measure ? new MultiHash(measure.algs) : undefined);
   try {
+    await verify?.prepare();
     const k = newWriter('kernel');
     opened.push(k.w.fd);
     const kh = hasher();
-    await copyInto(k.w, plan.kernel, lookup, progress, Date.now(), kh);
+    await copyInto(k.w, plan.kernel, lookup, progress, Date.now(), kh, verify);
     opened.pop();
     const kernelFd = k.w.seal();
     opened.push(kernelFd);
@@ -141,12 +177,14 @@ export async function materialize(
       opened.push(r.w.fd);
       for (let i = 0; i < plan.initrds.length; i++) {
         const h = hasher();
-        await copyInto(r.w, plan.initrds[i]!, lookup, progress, Date.now(), h);
+        await copyInto(r.w, plan.initrds[i]!, lookup, progress, Date.now(), h, verify);
         if (h) initrdDigests.push(h.digests());
         const pad = plan.initrdLayout.pieces[i]!.pad;
         if (pad) writeAll(r.w.fd, new Uint8Array(pad));
       }
     }
+    // Refused before anything is measured or loaded.
+    verify?.finish();
     let extra = 0;
     if (measure) {
       const piece = await measure.measured({ kernel: kh!.digests(), initrds: initrdDigests });
@@ -228,6 +266,8 @@ export interface LoadDeps {
   readonly readLoaded?: () => string;
   /** Measured boot: extends and the event log piece, before kexec_file_load. */
   readonly measure?: MeasureHook;
+  /** Signature verification over the copied bytes, before measuring and kexec_file_load. */
+  readonly verify?: VerifyHook;
 }
 
 /** Materialise and kexec_file_load the plan; verify it is loaded. Throws KexecError. */
@@ -240,8 +280,18 @@ export async function loadPlan(
   const t0 = Date.now();
   let m: Materialized;
   try {
-    m = await materialize(plan, lookup, progress, deps.measure);
+    m = await materialize(plan, lookup, progress, deps.measure, deps.verify);
   } catch (e) {
+    if (e instanceof VerifyFailure) {
+      // An unverified entry under trust.policy = require: nothing was measured or loaded.
+      throw new KexecError({
+        ...failureFrom(e, plan),
+        syscall: 'verify',
+        errno: e.errno,
+        code: errnoNumber(e.errno),
+        hint: e.message,
+      });
+    }
     if (e instanceof MeasureFailure) {
       // A TPM or its log failed: the boot stops here, nothing was loaded.
       throw new KexecError({ ...failureFrom(e, plan), syscall: 'measure', errno: 'EIO', code: errnoNumber('EIO') });

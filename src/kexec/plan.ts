@@ -60,6 +60,8 @@ export interface BootPlan {
   readonly warnings: readonly string[];
   /** What loading needs and what MemAvailable said when planned (docs/kexec.md §4.2). */
   readonly memory: { readonly needed: number; readonly available?: number };
+  /** A UKI's command-line sources as planned, for signature checks to compare with the verified image (docs/signatures.md §4). */
+  readonly uki?: { readonly embeddedCmdline: string; readonly addonCmdline: string };
 }
 
 export type FsLookup = (fsId: FsId) => FileSystem | undefined;
@@ -304,7 +306,8 @@ async function planUki(entry: MenuEntry, t: UkiTarget, lookup: FsLookup, opts: P
   const entryOptions = composeUkiCmdline(parts, opts.replace ?? t.cmdlineOverride);
   const warnings = parts.skippedAddons.map((a) => `add-on ${a.path} skipped: ${a.reason}`);
   const { replace: _r, ...rest } = opts;
-  return finishPlan(entry, ctx, kernel, initrds, { ...rest, entryOptions }, warnings);
+  const plan = await finishPlan(entry, ctx, kernel, initrds, { ...rest, entryOptions }, warnings);
+  return { ...plan, uki: { embeddedCmdline: parts.embeddedCmdline, addonCmdline: parts.addonCmdline } };
 }
 
 async function finishPlan(

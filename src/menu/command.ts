@@ -36,6 +36,8 @@ import { listText, plainCommand, readLines } from './plain';
 import { MenuState, type Action } from './state';
 import { createTerminal, type Terminal } from './tui';
 import { entryDetails } from './details';
+import { trustFromSettings } from '../trust/setup';
+import { markUnverified } from './trust-marks';
 import { glyphsFor, render } from './view';
 import { describeMeasurements } from '../tpm/boot';
 import { recoveryGate } from '../tpm/recovery';
@@ -128,6 +130,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   const canQuit = process.pid !== 1 && !args.noQuit;
   const powerAllowed = process.pid === 1 || args.allowPower;
   const tpm = tpmFromSettings();
+  const trust = trustFromSettings();
   const tpmAtStart = tpm.state();
   if (tpmAtStart.kind !== 'on') log('info', 'tpm', tpmAtStart.why);
   // The shell and the editor extend PCR 4 first (once per boot); an error keeps them closed.
@@ -237,6 +240,15 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     diskEntries = s.result.entries;
     diskSettings = s.result.settings;
     showEntries();
+    state.trustMarks.clear();
+    void markUnverified(
+      s.result.entries,
+      trust,
+      planContext(),
+      state.trustMarks,
+      () => session === s,
+      () => ui.redraw(),
+    );
     for (const d of [...s.result.diagnostics, ...s.result.devices.flatMap((x) => x.diagnostics)]) {
       log(
         d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info',
@@ -274,6 +286,8 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
           const src = { entry, lookup, settingsFile: tpm.settingsFile };
           text +=
             printableLines(await describeMeasurements(tpm.state(), src, p.kexec, DRY_RUN_HASH_LIMIT)).join('\n') + '\n';
+          const sigs = await trust.describe(entry, p.kexec, lookup);
+          if (sigs.length) text += printableLines(sigs).join('\n') + '\n';
         }
         if (session) text += printableLines(describeBootWrites(entry, session.result)).join('\n') + '\n';
         out(text);
@@ -304,6 +318,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         measure: hookFactory(tpm, entry, lookup),
         ...(session ? { afterLoad: () => bootWrites(session!.result, stateOpts)(entry) } : {}),
         handover: hostHandover(args.force),
+        verify: trust.hookFactory(entry, lookup, (s) => log('warn', 'trust', s)),
       });
       const o = r.outcome;
       for (const l of o.lines) log(o.status === 0 ? 'info' : 'error', 'vm', `${entry.id}: ${l}`);
@@ -387,7 +402,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
         }
         case 'details': {
           const e = a.entry;
-          const lines = await entryDetails(e, planContext());
+          const lines = await entryDetails(e, planContext(), trust);
           if (state.mode.kind === 'details' && state.mode.entry.id === e.id) state.details = lines;
           break;
         }

@@ -9,9 +9,12 @@ import { namedTarget, type MenuEntry } from '../discovery/model';
 import { KexecError } from '../kexec/errors';
 import { plan, type PlanContext } from '../boot/plan';
 import { vmPlanLines } from '../boot/vm-plan';
+import type { TrustBoot } from '../trust/setup';
+import { verdictLine } from '../trust/verdict';
 import { detailLines } from './view';
 
-export async function entryDetails(e: MenuEntry, ctx: PlanContext): Promise<string[]> {
+/** With `trust` (policy warn or require) the signature verdicts too: this reads the entry's files whole. */
+export async function entryDetails(e: MenuEntry, ctx: PlanContext, trust?: TrustBoot): Promise<string[]> {
   const lookup = ctx.lookup;
   const sizes = new Map<string, number>();
   const t = namedTarget(e.status);
@@ -25,8 +28,18 @@ export async function entryDetails(e: MenuEntry, ctx: PlanContext): Promise<stri
   const lines = detailLines(e, sizes);
   try {
     const p = await plan(e, ctx);
-    if (p.kind === 'kexec') lines.push(`final     ${p.kexec.cmdline}`, `console   ${p.kexec.consoleDecision}`);
-    else if (p.kind === 'vm')
+    if (p.kind === 'kexec') {
+      lines.push(`final     ${p.kexec.cmdline}`, `console   ${p.kexec.consoleDecision}`);
+      const v = await trust
+        ?.check(e, p.kexec, lookup)
+        .catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
+      if (typeof v === 'string') lines.push(`signed    not checked: ${v}`);
+      else if (v)
+        lines.push(
+          `signed    ${v.state} (trust.policy = ${trust!.policy})`,
+          ...v.files.map((f) => `  ${verdictLine(f)}`),
+        );
+    } else if (p.kind === 'vm')
       lines.push('vm        boots in a KVM virtual machine:', ...vmPlanLines(p).map((l) => `  ${l}`));
     else {
       lines.push(`vm        UNAVAILABLE: ${p.reason}`);

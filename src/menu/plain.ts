@@ -28,7 +28,7 @@ export function listText(st: MenuState): string {
       .filter(Boolean)
       .join(',');
     lines.push(
-      `${String(i + 1).padStart(3)}) ${e.id === defId ? '*' : ' '} ${printable(e.displayTitle)}${marks ? ` [${marks}]` : ''}${s.ok ? '' : `: ${printable(s.reason)}`}`,
+      `${String(i + 1).padStart(3)}) ${e.id === defId ? '*' : ' '} ${printable(e.displayTitle)}${marks ? ` [${marks}]` : ''}${st.trustMarks.has(e.id) ? ` ${st.trustMarks.get(e.id)}` : ''}${s.ok ? '' : `: ${printable(s.reason)}`}`,
     );
   });
   if (visible.length === 0) lines.push('  (no boot entries)');

@@ -115,6 +115,8 @@ export class MenuState {
   details: readonly string[] | undefined;
   /** Why this host cannot run efi entries in a VM (the KVM check), or undefined when it can. */
   vmUnavailable: string | undefined;
+  /** Signature marks by entry id (`[unsigned]`, `[bad sig]`), filled in the background (menu/trust-marks.ts). */
+  readonly trustMarks = new Map<string, string>();
   scroll = 0;
 
   constructor(private readonly opts: MenuOptions = {}) {}

@@ -83,7 +83,7 @@ function fit(s: string, w: number): string {
   return chars.slice(0, Math.max(0, w - 1)).join('') + '~';
 }
 
-function rowText(r: Row, vmUnavailable: boolean): string {
+function rowText(r: Row, vmUnavailable: boolean, trustMark?: string): string {
   const e = r.entry;
   const marks: string[] = [];
   const s = e.status;
@@ -95,7 +95,7 @@ function rowText(r: Row, vmUnavailable: boolean): string {
   if (s.ok && s.target.kind === 'uki') marks.push('UKI');
   const fold = r.groupSize > 1 ? (r.expanded ? 'v ' : '> ') : r.depth === 1 ? '    ' : '  ';
   const count = r.groupSize > 1 && !r.expanded ? `  [+${r.groupSize - 1}]` : '';
-  return `${fold}${printable(e.displayTitle)}${marks.length ? `  [${marks.join(',')}]` : ''}${count}`;
+  return `${fold}${printable(e.displayTitle)}${marks.length ? `  [${marks.join(',')}]` : ''}${trustMark ? `  ${trustMark}` : ''}${count}`;
 }
 
 function box(title: string, body: readonly string[], width: number, height: number, g: Glyphs, scroll = 0): Line[] {
@@ -212,7 +212,7 @@ export function render(st: MenuState, width: number, height: number, g: Glyphs, 
         continue;
       }
       const sel = top + i === st.selected;
-      const text = `${sel ? '>' : ' '}${r.entry.id === defId ? '*' : ' '}${rowText(r, st.vmUnavailable !== undefined)}`;
+      const text = `${sel ? '>' : ' '}${r.entry.id === defId ? '*' : ' '}${rowText(r, st.vmUnavailable !== undefined, st.trustMarks.get(r.entry.id))}`;
       const bad = r.entry.bootCounter?.triesLeft === 0 || !isBootable(r.entry);
       lines.push({ text: g.v + fit(text, inner) + g.v, style: sel ? 'selected' : bad ? 'dim' : 'normal' });
     }

@@ -112,7 +112,7 @@ function applyArgs(s: Settings, cmdline: string, problems: string[]): Settings {
         problems.push(`kernel argument ${name}: unknown setting; not used`);
       continue;
     }
-    const next = def.apply(s, value);
+    const next = def.fromArg ? def.fromArg(s, value) : def.apply(s, value);
     if (next) s = next;
     else problems.push(`kernel argument ${name}: expected ${def.expect}, got ${shown(value)}; not used`);
   }

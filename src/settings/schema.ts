@@ -37,10 +37,22 @@ export interface StateSettings {
   readonly stopAfter?: number;
 }
 
+/** Signature policy (docs/signatures.md §5): warn marks unverified entries, require refuses them. */
+export type TrustPolicy = 'off' | 'warn' | 'require';
+
+export interface TrustSettings {
+  readonly policy: TrustPolicy;
+  /** X.509 certificates (`*.pem`) for Authenticode, in the initramfs. */
+  readonly db: string;
+  /** minisign and OpenSSH public keys (`*.pub`) for detached signatures, in the initramfs. */
+  readonly keys: string;
+}
+
 export interface Settings {
   readonly net: NetSettings;
   readonly tpm: { readonly measure: TpmMeasure };
   readonly state: StateSettings;
+  readonly trust: TrustSettings;
 }
 
 export const DEFAULT_CA_FILE = '/etc/tendril/netboot-ca.pem';
@@ -56,6 +68,7 @@ export const DEFAULT_SETTINGS: Settings = {
   },
   tpm: { measure: 'auto' },
   state: { readonly: false },
+  trust: { policy: 'off', db: '/etc/tendril/db', keys: '/etc/tendril/keys' },
 };
 
 /** One key: where it lives, what it takes, how its text or TOML value becomes a setting. */
@@ -66,6 +79,8 @@ export interface KeyDef {
   readonly expect: string;
   /** A TOML value (or a kernel argument's text) to the new settings; undefined = invalid. */
   readonly apply: (s: Settings, v: unknown) => Settings | undefined;
+  /** For a kernel argument instead of apply, where it must differ (trust: only stricter). */
+  readonly fromArg?: (s: Settings, v: string) => Settings | undefined;
 }
 
 const IDENTITIES: readonly Identity[] = ['pxe', 'http', 'ipxe', 'tendril'];
@@ -103,6 +118,13 @@ const str = (v: unknown, max = 4096): string | undefined =>
   typeof v === 'string' && v.length <= max && !v.includes('\0') ? v : undefined;
 
 const TPM_MEASURE: readonly TpmMeasure[] = ['auto', 'off', 'require'];
+/** In order of strictness. */
+const TRUST_POLICY: readonly TrustPolicy[] = ['off', 'warn', 'require'];
+const withTrust = (s: Settings, t: Partial<TrustSettings>): Settings => ({ ...s, trust: { ...s.trust, ...t } });
+const trustDir = (key: 'db' | 'keys') => (s: Settings, v: unknown) => {
+  const t = str(v, 1024);
+  return t?.startsWith('/') ? withTrust(s, { [key]: t }) : undefined;
+};
 
 export const KEYS: readonly KeyDef[] = [
   {
@@ -179,6 +201,30 @@ export const KEYS: readonly KeyDef[] = [
       const n = int(v, 1, 100);
       return n === undefined ? undefined : { ...s, state: { ...s.state, stopAfter: n } };
     },
+  },
+  {
+    // The boot's own command line may come from a disk: there it may only make the policy stricter.
+    path: ['trust', 'policy'],
+    expect: `${TRUST_POLICY.join(', ')} (a kernel argument only makes it stricter)`,
+    apply: (s, v) => (TRUST_POLICY.includes(v as TrustPolicy) ? withTrust(s, { policy: v as TrustPolicy }) : undefined),
+    fromArg: (s, v) => {
+      const n = TRUST_POLICY.indexOf(v as TrustPolicy);
+      return n >= 0 && n >= TRUST_POLICY.indexOf(s.trust.policy)
+        ? withTrust(s, { policy: v as TrustPolicy })
+        : undefined;
+    },
+  },
+  {
+    path: ['trust', 'db'],
+    expect: 'an absolute directory in the initramfs (not a kernel argument)',
+    apply: trustDir('db'),
+    fromArg: () => undefined,
+  },
+  {
+    path: ['trust', 'keys'],
+    expect: 'an absolute directory in the initramfs (not a kernel argument)',
+    apply: trustDir('keys'),
+    fromArg: () => undefined,
   },
   {
     path: ['net', 'pins'],

@@ -33,6 +33,12 @@ beforeAll(() => {
     ],
     { stdio: 'ignore' },
   );
+  // The owner's signature keys (docs/signatures.md §5): a db certificate and an ssh key.
+  fs.mkdirSync(path.join(dir, 'db'));
+  fs.mkdirSync(path.join(dir, 'keys'));
+  fs.copyFileSync(path.join(dir, 'ca.pem'), path.join(dir, 'db', 'owner.pem'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'owner', '-f', path.join(dir, 'owner')]);
+  fs.copyFileSync(path.join(dir, 'owner.pub'), path.join(dir, 'keys', 'owner.pub'));
   report = buildInitramfs(
     resolveBuildOptions({
       out,
@@ -40,6 +46,8 @@ beforeAll(() => {
       noBuild: true,
       settings: path.join(dir, 'tendril.toml'),
       netbootCa: path.join(dir, 'ca.pem'),
+      trustDb: path.join(dir, 'db'),
+      trustKeys: path.join(dir, 'keys'),
       log: () => {},
     }),
   ).report;
@@ -157,7 +165,7 @@ describe('initramfs builder', () => {
     expect(net.filter((m) => order.includes(m) || late.includes(m))).toEqual([]);
     expect(report.kernelModulesFrom).toBe(hostKernel().version);
   });
-  it("bakes in the owner's settings and CA bundle, and refuses bad ones before building", () => {
+  it("bakes in the owner's settings, CA bundle and signature keys, and refuses bad ones before building", () => {
     expect(fs.readFileSync(inRoot('etc/tendril/tendril.toml'), 'utf8')).toBe(SETTINGS);
     expect(fs.readFileSync(inRoot('etc/tendril/netboot-ca.pem'))).toEqual(fs.readFileSync(path.join(dir, 'ca.pem')));
     const bad = path.join(dir, 'bad.toml');
@@ -166,6 +174,13 @@ describe('initramfs builder', () => {
       buildInitramfs(resolveBuildOptions({ out: path.join(dir, 'never'), noBuild: true, log: () => {}, ...p }));
     expect(build({ settings: bad })).toThrow(`${bad}:2: net.timeout: expected whole seconds from 1 to 3600`);
     expect(build({ netbootCa: bad })).toThrow('no PEM certificate in it');
+    // Signature keys: baked in where tendril reads them; a file tendril would skip fails the build.
+    expect(fs.readFileSync(inRoot('etc/tendril/db/owner.pem'))).toEqual(fs.readFileSync(path.join(dir, 'ca.pem')));
+    expect(fs.readFileSync(inRoot('etc/tendril/keys/owner.pub'))).toEqual(fs.readFileSync(path.join(dir, 'owner.pub')));
+    fs.mkdirSync(path.join(dir, 'badkeys'));
+    fs.writeFileSync(path.join(dir, 'badkeys', 'x.pub'), 'ssh-rsa AAAA x\n');
+    expect(build({ trustKeys: path.join(dir, 'badkeys') })).toThrow(/--trust-keys .*badkeys:\n {2}.*x\.pub line 1/);
+    expect(build({ trustDb: path.join(dir, 'keys') })).toThrow(/no \.pem certificate in it/);
     expect(fs.existsSync(path.join(dir, 'never'))).toBe(false);
   });
   it('node runs the bundle inside the unpacked tree (chroot): libraries are complete', () => {

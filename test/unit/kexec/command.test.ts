@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOOT_COMMAND, bootEntries, candidates, timeoutSeconds } from '../../../src/boot/command';
+import { trustFrom } from '../../../src/trust/setup';
 import { parseCommand } from '../../../src/util/args';
 import { blsDisk, blsEntry } from '../../fixtures/boot';
 import type { MenuEntry } from '../../../src/discovery/model';
@@ -135,6 +136,23 @@ describe('bootEntries (dry run)', () => {
     expect(err.join('')).toMatch(/entry 'bad': boot failed: probe: ENOEXEC \(8\)\n\s+hint: kernel image not loadable/);
     expect(err.join('')).toMatch(/trying next entry 'good'/);
     expect(out.join('')).toMatch(/^entry: good/);
+  });
+  it('prints the signature verdicts under trust.policy = warn (docs/signatures.md §4)', async () => {
+    const out: string[] = [];
+    const io = { out: { write: (s: string) => out.push(s) }, err: { write: () => 0 }, sleep: async () => {} };
+    const trust = trustFrom({ policy: 'warn', db: '/nonexistent', keys: '/nonexistent' });
+    const code = await bootEntries(
+      [linuxEntry('good', '/vmlinuz', ['/second.img'], 'root=x')],
+      { lookup: (id) => (id === 'img:1' ? t.fs : undefined), devices: [] },
+      true,
+      io,
+      undefined,
+      trust,
+    );
+    expect(code).toBe(0);
+    expect(out.join('')).toMatch(
+      /signatures \(trust\.policy = warn\): bad\n {2}img:1:\/vmlinuz: BAD signature: .*signed by Debian Secure Boot Signer[^\n]*\n {2}img:1:\/second\.img: unsigned: no \/second\.img\.sig\n/,
+    );
   });
   it('returns non-zero when nothing can be booted', async () => {
     const io = { out: { write: () => 0 }, err: { write: () => 0 }, sleep: async () => {} };
