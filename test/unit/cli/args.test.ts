@@ -76,7 +76,7 @@ commandCases(BOOT_COMMAND, [
   ],
   [['--entry', 'a', '--entry', 'b'], '--entry given more than once'],
   [['--default', '--bogus'], 'unknown option --bogus'],
-  [[], 'give exactly one of --entry ID or --default'],
+  [[], 'give exactly one of --entry ID, --default, --next ID or --set-default ID|none'],
 ]);
 
 commandCases(MENU_COMMAND, [

@@ -32,10 +32,13 @@ describe('tendril boot arguments', () => {
         '3',
         '--console-policy',
         'replace',
+        '--no-write',
       ]),
     ).toEqual({
       entry: 'a.conf',
       useDefault: false,
+      noWrite: true,
+      force: false,
       dryRun: true,
       disks: ['x.img', 'y.img'],
       roots: [],
@@ -46,6 +49,11 @@ describe('tendril boot arguments', () => {
       vm: { append: 'quiet rw' },
     });
     expect(parseBootArgs(['--default'])).toMatchObject({ useDefault: true, fallback: true, vm: {} });
+    expect(parseBootArgs(['--next', 'a.conf', '--force'])).toMatchObject({
+      save: { key: 'oneshot', id: 'a.conf' },
+      force: true,
+    });
+    expect(parseBootArgs(['--set-default', 'none'])).toMatchObject({ save: { key: 'default', id: null } });
     expect(
       parseBootArgs([
         '--entry',
