@@ -301,6 +301,7 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       return 1;
     }
     const tpm = tpmFromSettings();
+    const trust = trustFromSettings();
     // The dry-run plan says it in its measurements section.
     const tpmNow = tpm.state();
     if (tpmNow.kind !== 'on' && !args.dryRun) io.err.write(`tendril: tpm: ${printable(tpmNow.why)}\n`);
@@ -316,6 +317,7 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
         devices: session.result.devices,
         kexec: {
           ownConsoles: ownConsoles(),
+          ...(trust.policy === 'require' ? { lockUkiCmdline: true } : {}),
           ...(args.append !== undefined ? { append: args.append } : {}),
           ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),
           ...(args.consolePolicy ? { consolePolicy: args.consolePolicy } : {}),
@@ -325,7 +327,7 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       args.dryRun,
       io,
       tpm,
-      trustFromSettings(),
+      trust,
       {
         afterLoad: bootWrites(session.result, stateOpts),
         describeWrites: (e) => describeBootWrites(e, session.result),

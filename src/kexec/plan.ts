@@ -74,6 +74,12 @@ export interface PlanOptions {
   readonly policy?: readonly string[];
   /** MemAvailable in bytes (default: /proc/meminfo); the plan is refused when it is too small. */
   readonly memAvailable?: MemorySource;
+  /**
+   * `trust.policy = require` (docs/signatures.md §7): options from the disk (a Type #1 `uki`
+   * entry's) do not replace a UKI's signed `.cmdline`, as systemd-stub does under Secure Boot.
+   * The operator's own replacement (`--cmdline`, the editor) still applies.
+   */
+  readonly lockUkiCmdline?: boolean;
 }
 
 export const labelOf = (r: FileRef, section?: string): string => `${r.fsId}:${r.path}${section ? `#${section}` : ''}`;
@@ -303,8 +309,17 @@ async function planUki(entry: MenuEntry, t: UkiTarget, lookup: FsLookup, opts: P
   // Section sizes come from the PE headers: no section's bytes have been read yet.
   memoryGate(ctx, sizesOf(kernel, initrds), opts);
   // systemd-stub rule: options from the entry or the editor replace .cmdline; add-ons append.
-  const entryOptions = composeUkiCmdline(parts, opts.replace ?? t.cmdlineOverride);
+  const locked =
+    opts.replace === undefined &&
+    opts.lockUkiCmdline === true &&
+    t.cmdlineOverride !== undefined &&
+    parts.embeddedCmdline !== '';
+  const entryOptions = composeUkiCmdline(parts, opts.replace ?? t.cmdlineOverride, locked);
   const warnings = parts.skippedAddons.map((a) => `add-on ${a.path} skipped: ${a.reason}`);
+  if (locked)
+    warnings.push(
+      `the options of ${entry.origin.file} are ignored: trust.policy = require keeps the UKI's signed .cmdline`,
+    );
   const { replace: _r, ...rest } = opts;
   const plan = await finishPlan(entry, ctx, kernel, initrds, { ...rest, entryOptions }, warnings);
   return { ...plan, uki: { embeddedCmdline: parts.embeddedCmdline, addonCmdline: parts.addonCmdline } };

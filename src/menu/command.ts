@@ -189,6 +189,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     : undefined;
   const planOpts = (cmdline?: string): PlanOptions => ({
     ownConsoles: ownConsoles(),
+    ...(trust.policy === 'require' ? { lockUkiCmdline: true } : {}),
     ...(cmdline !== undefined ? { replace: cmdline } : {}),
   });
   const planContext = (cmdline?: string, writeThrough?: boolean): PlanContext => ({

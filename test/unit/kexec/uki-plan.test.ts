@@ -100,4 +100,15 @@ describe('UKI kexec split', () => {
     const plan = await planBoot(entry({ cmdlineOverride: 'root=/dev/y' }), () => esp, { append: 'quiet' });
     expect(plan.cmdline).toBe('root=/dev/y addon=1 quiet');
   });
+  it("under trust.policy = require the disk's options do not replace the signed .cmdline; --cmdline does", async () => {
+    const esp = new HostDirFileSystem(dir, true);
+    const e = entry({ cmdlineOverride: 'root=/dev/y init=/bin/sh' });
+    const locked = await planBoot(e, () => esp, { lockUkiCmdline: true });
+    expect(locked.cmdline).toBe('root=/dev/x ro addon=1');
+    expect(locked.warnings).toContain(
+      "the options of /EFI/Linux/t.efi are ignored: trust.policy = require keeps the UKI's signed .cmdline",
+    );
+    const operator = await planBoot(e, () => esp, { lockUkiCmdline: true, replace: 'root=/dev/z' });
+    expect(operator.cmdline).toBe('root=/dev/z addon=1');
+  });
 });
