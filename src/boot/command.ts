@@ -4,11 +4,10 @@
 // a VM that cannot run here or a VM that fails to start the loader is reported and, for
 // --default, the next bootable entry in menu order is tried.
 
-import * as fs from 'node:fs';
 import { DISCOVERY_OPTIONS } from '../discovery/commands';
 import { discover } from '../discovery/discover';
 import { isBootable, type MenuEntry, type MenuSettings } from '../discovery/model';
-import { type ConsolePolicy, consolesFromProcCmdline } from '../kexec/cmdline';
+import { type ConsolePolicy, ownConsoles } from '../kexec/cmdline';
 import { KexecError, formatFailure } from '../kexec/errors';
 import { streamProgress } from '../kexec/progress';
 import { stage } from '../kexec/stages';
@@ -165,15 +164,6 @@ const defaultIo: BootIo = {
   err: process.stderr,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
-
-/** The console= arguments tendril's own kernel got (what a kexec'd kernel inherits by default). */
-export function ownConsoles(): string[] {
-  try {
-    return consolesFromProcCmdline(fs.readFileSync('/proc/cmdline', 'utf8'));
-  } catch {
-    return [];
-  }
-}
 
 /** What a boot does besides loading: its state writes and how the kernel is started. */
 export interface BootExtras {

@@ -1,6 +1,8 @@
 // The final kernel command line (docs/kexec.md §3): entry options, then the user's
 // edits, then policy. One string is built here and nowhere else.
 
+import * as fs from 'node:fs';
+
 /** How `console=` is decided: keep the entry's and add ours only when it has none (default);
  *  'replace' drops the entry's and uses ours (u-root); 'keep' never adds. */
 export type ConsolePolicy = 'add-if-missing' | 'replace' | 'keep';
@@ -71,6 +73,15 @@ export function consolesFromProcCmdline(text: string): string[] {
     .filter(isConsole)
     .map((t) => t.slice('console='.length))
     .filter((v) => v.length > 0);
+}
+
+/** The console= arguments tendril's own kernel got (what a kexec'd kernel inherits by default). */
+export function ownConsoles(): string[] {
+  try {
+    return consolesFromProcCmdline(fs.readFileSync('/proc/cmdline', 'utf8'));
+  } catch {
+    return [];
+  }
 }
 
 export function buildCmdline(inp: CmdlineInput): CmdlineResult {

@@ -15,7 +15,7 @@ import {
   type MenuSettings,
   type TimeoutSetting,
 } from '../discovery/model';
-import { consolesFromProcCmdline } from '../kexec/cmdline';
+import { ownConsoles } from '../kexec/cmdline';
 import { stage } from '../kexec/stages';
 import { failureLines, KexecError } from '../kexec/errors';
 import type { FsLookup, PlanOptions } from '../kexec/plan';
@@ -95,14 +95,6 @@ function passwordHash(o: MenuOptions): string | undefined {
     return fs.readFileSync('/etc/tendril/password-hash', 'utf8').trim() || undefined;
   } catch {
     return undefined;
-  }
-}
-
-function ownConsoles(): string[] {
-  try {
-    return consolesFromProcCmdline(fs.readFileSync('/proc/cmdline', 'utf8'));
-  } catch {
-    return [];
   }
 }
 

@@ -5,7 +5,8 @@
 // disk entry, falling through to the next bootable one; --dry-run prints the plan instead.
 // Settings (README "Settings"): net.mode, net.identity, net.timeout, net.ca, net.proxy.
 
-import { bootEntries, candidates, ownConsoles } from '../boot/command';
+import { bootEntries, candidates } from '../boot/command';
+import { ownConsoles } from '../kexec/cmdline';
 import { printable } from '../util/printable';
 import { loadSettings } from '../settings/load';
 import { runNetwork, type NetMenu } from './boot';

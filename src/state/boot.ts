@@ -19,22 +19,29 @@ function filesystemsOf(r: DiscoveryResult): (fsId: FsId) => FsReport | undefined
   return (id) => m.get(id);
 }
 
-/** Read-only from `--no-write` or the settings (`tendril.readonly=1`), and why. */
-export function readonlyReason(noWrite: boolean): string | undefined {
-  if (noWrite) return '--no-write';
-  return loadSettings().settings.state.readonly ? 'tendril.readonly' : undefined;
+/** Why nothing may be written (`--no-write`, or `tendril.readonly` in the settings), and the fault injection, from one settings read. */
+function writePolicy(noWrite: boolean): { readonly readonly?: string; readonly stopAfter?: number } {
+  const s = loadSettings().settings.state;
+  const why = noWrite ? '--no-write' : s.readonly ? 'tendril.readonly' : undefined;
+  return {
+    ...(why !== undefined ? { readonly: why } : {}),
+    ...(s.stopAfter !== undefined ? { stopAfter: s.stopAfter } : {}),
+  };
 }
 
-async function apply(writes: readonly StateWrite[], r: DiscoveryResult, o: StateOptions): Promise<ApplyReport> {
-  const settings = loadSettings().settings.state;
-  const ro = readonlyReason(o.noWrite);
-  if (ro && writes.length > 0) o.say(`state: read-only (${ro})`);
+async function apply(
+  writes: readonly StateWrite[],
+  r: DiscoveryResult,
+  o: StateOptions,
+  policy = writePolicy(o.noWrite),
+): Promise<ApplyReport> {
+  if (policy.readonly !== undefined && writes.length > 0) o.say(`state: read-only (${policy.readonly})`);
   return applyStateWrites(writes, {
     filesystem: filesystemsOf(r),
     writer: o.writer ?? deviceWriter(),
     say: (l) => o.say(`state: ${l}`),
-    readonly: ro !== undefined,
-    ...(settings.stopAfter !== undefined ? { stopAfter: settings.stopAfter } : {}),
+    readonly: policy.readonly !== undefined,
+    ...(policy.stopAfter !== undefined ? { stopAfter: policy.stopAfter } : {}),
   });
 }
 
@@ -62,7 +69,8 @@ export async function saveChoice(
   if (id === null && !r.savedState?.exists) return undefined;
   const w = stateChange(r, key, id);
   if (typeof w === 'string') return w;
-  if (readonlyReason(o.noWrite)) return `not saved: read-only (${readonlyReason(o.noWrite)})`;
-  const rep = await apply([w], r, o);
+  const policy = writePolicy(o.noWrite);
+  if (policy.readonly !== undefined) return `not saved: read-only (${policy.readonly})`;
+  const rep = await apply([w], r, o, policy);
   return rep.failed[0];
 }

@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FsReport } from '../discovery/model';
 import { isSyscallError, MS, mount, umount2 } from '../native/sys';
-import { mountPointOf, overwriteViaMount, renameViaMount } from '../write/mounted';
+import { overwriteViaMount, renameViaMount } from '../write/mounted';
+import { blockDeviceAt, mountOver } from '../write/mountinfo';
 import { overwriteInPlace, readForOverwrite } from '../write/overwrite';
 import { renameInPlace } from '../write/rename';
 import type { FsLocation, WriteResult } from '../write/types';
@@ -34,33 +35,15 @@ function isBlock(p: string): boolean {
   }
 }
 
-/** The block device node of a filesystem's partition (/dev/vda1), when it has one. */
-export function partitionDevice(f: FsReport): string | undefined {
-  if (!isBlock(f.device)) return undefined;
-  if (f.partition === 0) return f.device;
-  const name = path.basename(fs.realpathSync(f.device));
-  const sysDir = `/sys/class/block/${name}`;
-  try {
-    for (const child of fs.readdirSync(sysDir)) {
-      let n: string;
-      try {
-        n = fs.readFileSync(`${sysDir}/${child}/partition`, 'utf8').trim();
-      } catch {
-        continue;
-      }
-      if (n === String(f.partition) && fs.existsSync(`/dev/${child}`)) return `/dev/${child}`;
-    }
-  } catch {
-    return undefined;
-  }
-  return undefined;
-}
-
-/** Where the kernel has this filesystem mounted: a --root tree is its own directory. */
-function mountedAt(f: FsReport): string | undefined {
-  if (isDir(f.device)) return f.device;
-  const dev = partitionDevice(f);
-  return dev !== undefined ? mountPointOf(dev) : undefined;
+/**
+ * Where the kernel has this filesystem mounted (a --root tree is its own directory); `busy` when
+ * it is mounted in a way tendril cannot write through (a bind mount of a subdirectory).
+ */
+function mountedAt(f: FsReport): { dir: string } | { busy: string } | undefined {
+  if (isDir(f.device)) return { dir: f.device };
+  const m = mountOver(f.device, f.offset, f.size);
+  if (!m) return undefined;
+  return m.dir !== undefined ? { dir: m.dir } : { busy: m.what };
 }
 
 function locationOf(f: FsReport): FsLocation | string {
@@ -82,24 +65,29 @@ const FAT_NEEDS_KERNEL =
   /long-name slot\(s\) where|one more long-name slot and no free record|span two \d+-byte sectors/;
 
 /** A new file in a mounted tree: a temporary name, fsync, rename, fsync of the directory. */
-function createIn(dir: string, p: string, bytes: Uint8Array): void {
-  const final = inside(dir, p);
-  fs.mkdirSync(path.dirname(final), { recursive: true });
-  const tmp = `${final}.tmp`;
-  fs.rmSync(tmp, { force: true });
-  const fd = fs.openSync(tmp, 'wx');
+async function createIn(dir: string, p: string, bytes: Uint8Array): Promise<WriteOutcome> {
   try {
-    fs.writeSync(fd, bytes, 0, bytes.length, 0);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, final);
-  const d = fs.openSync(path.dirname(final), 'r');
-  try {
-    fs.fsyncSync(d);
-  } finally {
-    fs.closeSync(d);
+    const final = inside(dir, p);
+    fs.mkdirSync(path.dirname(final), { recursive: true });
+    const tmp = `${final}.tmp`;
+    fs.rmSync(tmp, { force: true });
+    const fd = fs.openSync(tmp, 'wx');
+    try {
+      fs.writeSync(fd, bytes, 0, bytes.length, 0);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, final);
+    const d = fs.openSync(path.dirname(final), 'r');
+    try {
+      fs.fsyncSync(d);
+    } finally {
+      fs.closeSync(d);
+    }
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: msg(e) };
   }
 }
 
@@ -127,7 +115,7 @@ const MOUNT_WAIT_MS = 15_000;
 /** Mount `f` for one operation and unmount it; image files get a loop device for the time. */
 async function withKernelMount(f: FsReport, op: (dir: string) => Promise<WriteOutcome>): Promise<WriteOutcome> {
   const type = f.probe?.type ?? 'vfat';
-  let dev = partitionDevice(f);
+  let dev = blockDeviceAt(f.device, f.offset);
   let loop: string | undefined;
   if (dev === undefined) {
     if (isBlock(f.device)) return { ok: false, reason: `no device node for partition ${f.partition} of ${f.device}` };
@@ -180,24 +168,24 @@ export function deviceWriter(): Writer {
   return {
     async rename(f, dir, from, to) {
       const m = mountedAt(f);
-      if (m !== undefined) return outcome(await renameViaMount(m, dir, from, to));
+      if (m && 'dir' in m) return outcome(await renameViaMount(m.dir, dir, from, to));
       const loc = locationOf(f);
       if (typeof loc === 'string') return { ok: false, reason: loc };
+      // Refused with its reason when the filesystem is mounted some other way (device.ts).
       const r = await renameInPlace(loc, dir, from, to);
-      if (!r.ok && r.mounted !== undefined) return outcome(await renameViaMount(r.mounted, dir, from, to));
       // FAT: a name that needs another long-name slot (or slots that straddle a sector) has no
       // single-sector rename; the kernel's vfat does it instead, in a mount made for it alone
       // (docs/state.md §2).
       if (!r.ok && loc.fsType === 'vfat' && FAT_NEEDS_KERNEL.test(r.reason)) {
-        return withKernelMount(f, async (m) => outcome(await renameViaMount(m, dir, from, to)));
+        return withKernelMount(f, async (mnt) => outcome(await renameViaMount(mnt, dir, from, to)));
       }
       return outcome(r);
     },
     async read(f, p, size) {
       const m = mountedAt(f);
-      if (m !== undefined) {
+      if (m && 'dir' in m) {
         try {
-          const b = fs.readFileSync(inside(m, p));
+          const b = fs.readFileSync(inside(m.dir, p));
           return b.length === size
             ? { ok: true, bytes: new Uint8Array(b) }
             : { ok: false, reason: `${p} is ${b.length} bytes, not ${size}` };
@@ -211,25 +199,16 @@ export function deviceWriter(): Writer {
     },
     async overwrite(f, p, bytes) {
       const m = mountedAt(f);
-      if (m !== undefined) return outcome(await overwriteViaMount(m, p, bytes));
+      if (m && 'dir' in m) return outcome(await overwriteViaMount(m.dir, p, bytes));
       const loc = locationOf(f);
       if (typeof loc === 'string') return { ok: false, reason: loc };
       return outcome(await overwriteInPlace(loc, p, bytes.length, bytes));
     },
     async create(f, p, bytes) {
       const m = mountedAt(f);
-      if (m !== undefined) {
-        try {
-          createIn(m, p, bytes);
-          return { ok: true };
-        } catch (e) {
-          return { ok: false, reason: msg(e) };
-        }
-      }
-      return withKernelMount(f, (dir) => {
-        createIn(dir, p, bytes);
-        return Promise.resolve({ ok: true });
-      });
+      if (m && 'dir' in m) return createIn(m.dir, p, bytes);
+      if (m) return { ok: false, reason: `${m.busy}; not created` };
+      return withKernelMount(f, (dir) => createIn(dir, p, bytes));
     },
   };
 }

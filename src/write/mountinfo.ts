@@ -147,6 +147,15 @@ export function mountOver(
   return found;
 }
 
+/**
+ * The block device node whose bytes start at `offset` of `device`: a disk's partition, the disk
+ * itself at 0, or a loop device (or its partition) over an image file. Undefined when there is none.
+ */
+export function blockDeviceAt(device: string, offset: number): string | undefined {
+  const h = holdersOf(device).find((x) => x.start === offset);
+  return h !== undefined && fs.existsSync(`/dev/${h.name}`) ? `/dev/${h.name}` : undefined;
+}
+
 /** Where `device` (a block device, or an image file through a loop device) is mounted; undefined when it is not. */
 export function mountPointOf(device: string): string | undefined {
   return mountOver(device, 0, 1)?.dir;
