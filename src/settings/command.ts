@@ -41,6 +41,11 @@ export function runSettingsCommand(argv: string[]): number {
       `net.require-verified = ${n.requireVerified}`,
       ...Object.entries(n.pins).map(([url, hex]) => `net.pins."${url}" = ${hex}`),
       `tpm.measure = ${r.settings.tpm.measure}`,
+      `state.readonly = ${r.settings.state.readonly}`,
+      ...(r.settings.state.stopAfter !== undefined ? [`state.stop-after = ${r.settings.state.stopAfter}`] : []),
+      `trust.policy = ${r.settings.trust.policy}`,
+      `trust.db = ${r.settings.trust.db}`,
+      `trust.keys = ${r.settings.trust.keys}`,
     ];
     process.stdout.write(printableLines(lines).join('\n') + '\n');
     if (r.problems.length) process.stderr.write(printableLines(r.problems).join('\n') + '\n');

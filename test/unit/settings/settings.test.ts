@@ -133,6 +133,15 @@ describe('tendril settings', () => {
     expect(r.status).toBe(0);
   });
 
+  it('prints the state and trust keys too', () => {
+    const f = file('[trust]\npolicy = "warn"\n');
+    const r = run(['--file', f, '--cmdline', 'tendril.readonly=1 tendril.trust.policy=require']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(
+      'state.readonly = true\ntrust.policy = require\ntrust.db = /etc/tendril/db\ntrust.keys = /etc/tendril/keys\n',
+    );
+  });
+
   it('names each problem, as JSON too, and exits 1', () => {
     const f = file('[net]\nca = "relative.pem"\n');
     const r = run(['--json', '--file', f, '--cmdline', 'quiet']);
