@@ -4,10 +4,10 @@
 
 import type { MenuEntry, UkiTarget } from '../discovery/model';
 import { ukiBootParts } from '../discovery/uki/parts';
-import { FsError } from '../discovery/fs/types';
+import { FsError, readFileLimited } from '../discovery/fs/types';
 import { PeError, parsePe } from '../discovery/uki/pe';
 import { type VerifyHook, VerifyFailure } from '../kexec/load';
-import { type BootPlan, type FsLookup, type PlanFile, labelOf, readPlanFile, readRange } from '../kexec/plan';
+import { type BootPlan, type FsLookup, type PlanFile, labelOf, readPlanFile } from '../kexec/plan';
 import type { TrustPolicy } from '../settings/schema';
 import { AuthenticodeError, verifyAuthenticode } from './authenticode';
 import { DerError } from './der';
@@ -52,9 +52,7 @@ export interface VerifySession extends VerifyHook {
 async function readWhole(lookup: FsLookup, fsId: string, path: string, limit: number): Promise<Uint8Array> {
   const fsys = lookup(fsId);
   if (!fsys) throw new FsError('EIO', path, `filesystem ${fsId} is not available`);
-  const st = await fsys.stat(path);
-  if (st.size > limit) throw new FsError('EFBIG', path, `${st.size} bytes > limit ${limit} for verification`);
-  return readRange(fsys, path, 0, st.size);
+  return readFileLimited(fsys, path, limit);
 }
 
 function authenticode(img: Image, store: TrustStore): FileVerdict {
