@@ -23,7 +23,7 @@ import {
   targetInitrds,
   targetReport,
 } from '../fixtures/boot';
-import { buildGptDisk } from '../fixtures/images';
+import { buildGptDisk, changedSectorIndices, partitionFile } from '../fixtures/images';
 
 const SECTOR = 512;
 const MiB = 1024 * 1024;
@@ -137,16 +137,6 @@ async function boot(name: string, extra: string, until?: RegExp, from = pristine
   return { run, image };
 }
 
-/** Indices of the 512-byte sectors that differ between two images. */
-function changedSectors(a: Buffer, b: Buffer): number[] {
-  expect(b.length).toBe(a.length);
-  const out: number[] = [];
-  for (let s = 0; s < a.length / SECTOR; s++) {
-    if (!a.subarray(s * SECTOR, (s + 1) * SECTOR).equals(b.subarray(s * SECTOR, (s + 1) * SECTOR))) out.push(s);
-  }
-  return out;
-}
-
 /** The sector holding `needle` (first occurrence) in `img`. */
 function sectorOf(img: Buffer, needle: Buffer | string): number {
   const i = img.indexOf(needle);
@@ -163,27 +153,14 @@ function espFile(image: string, p: string): string {
   return execFileSync('mtype', ['-i', `${image}@@${ESP_AT}`, `::${p}`], { encoding: 'latin1' });
 }
 
-/** A partition cut out of the image, for fsck and debugfs. */
-function partition(image: string, at: number, mib: number): string {
-  const out = `${image}.p${at}`;
-  const fd = fs.openSync(out, 'w');
-  const buf = Buffer.alloc(mib * MiB);
-  const r = fs.openSync(image, 'r');
-  fs.readSync(r, buf, 0, buf.length, at);
-  fs.closeSync(r);
-  fs.writeSync(fd, buf);
-  fs.closeSync(fd);
-  return out;
-}
-
 function fsckClean(image: string): void {
   // fsck.vfat -n exits 0 only when it found nothing to fix; e2fsck -fn likewise.
-  execFileSync('fsck.vfat', ['-n', partition(image, ESP_AT, ESP_MIB)], { stdio: 'pipe' });
-  execFileSync('e2fsck', ['-fn', partition(image, BOOT_AT, BOOT_MIB)], { stdio: 'pipe' });
+  execFileSync('fsck.vfat', ['-n', partitionFile(image, ESP_AT, ESP_MIB * MiB)], { stdio: 'pipe' });
+  execFileSync('e2fsck', ['-fn', partitionFile(image, BOOT_AT, BOOT_MIB * MiB)], { stdio: 'pipe' });
 }
 
 function grubenvList(image: string): string {
-  const part = partition(image, BOOT_AT, BOOT_MIB);
+  const part = partitionFile(image, BOOT_AT, BOOT_MIB * MiB);
   const out = `${part}.grubenv`;
   execFileSync('debugfs', ['-R', `dump /boot/grub/grubenv ${out}`, part], { stdio: 'pipe' });
   return execFileSync('grub-editenv', [out, 'list'], { encoding: 'utf8' });
@@ -248,7 +225,7 @@ describe('a boot makes exactly its three writes', () => {
     const dirSector = sectorOf(before, Buffer.from('t+3.c', 'utf16le'));
     const envSector = sectorOf(before, '# GRUB Environment Block\n');
     const stateSector = sectorOf(before, '# tendril state\n');
-    expect(changedSectors(before, after)).toEqual([dirSector, stateSector, envSector].sort((a, b) => a - b));
+    expect(changedSectorIndices(before, after)).toEqual([dirSector, stateSector, envSector].sort((a, b) => a - b));
   });
 });
 
@@ -261,7 +238,7 @@ describe('a power cut after each write step', () => {
     expect(espFile(cut1.image, '/loader/tendril-state')).toContain('oneshot=tendril-target.conf\n');
     expect(grubenvList(cut1.image)).toBe('next_entry=grub-one\n');
     fsckClean(cut1.image);
-    expect(changedSectors(before, fs.readFileSync(cut1.image))).toEqual([
+    expect(changedSectorIndices(before, fs.readFileSync(cut1.image))).toEqual([
       sectorOf(before, Buffer.from('t+3.c', 'utf16le')),
     ]);
   });
@@ -272,7 +249,7 @@ describe('a power cut after each write step', () => {
     expect(grubenvList(cut2.image)).toBe('next_entry=\n');
     expect(espFile(cut2.image, '/loader/tendril-state')).toContain('oneshot=tendril-target.conf\n');
     fsckClean(cut2.image);
-    expect(changedSectors(before, fs.readFileSync(cut2.image))).toHaveLength(2);
+    expect(changedSectorIndices(before, fs.readFileSync(cut2.image))).toHaveLength(2);
   });
 });
 

@@ -13,7 +13,7 @@ import { applyStateWrites } from '../../../src/state/apply';
 import { stateWritesFor } from '../../../src/state/plan';
 import { deviceWriter } from '../../../src/state/writer';
 import { blsEntry } from '../../fixtures/boot';
-import { buildGptDisk } from '../../fixtures/images';
+import { buildGptDisk, changedSectorIndices, partitionFile } from '../../fixtures/images';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js');
 const MiB = 1024 * 1024;
@@ -72,24 +72,10 @@ const mtype = (img: string, p: string) =>
 const mdir = (img: string, p: string) =>
   execFileSync('mdir', ['-b', '-i', `${img}@@${ESP_AT}`, `::${p}`], { encoding: 'utf8' });
 
-function part(img: string, at: number, size: number): string {
-  const out = `${img}.${at}`;
-  const b = Buffer.alloc(size);
-  const fd = fs.openSync(img, 'r');
-  fs.readSync(fd, b, 0, size, at);
-  fs.closeSync(fd);
-  fs.writeFileSync(out, b);
-  return out;
-}
-const fsckFat = (img: string) => execFileSync('fsck.vfat', ['-n', part(img, ESP_AT, 16 * MiB)], { stdio: 'pipe' });
-const fsckExt = (img: string) => execFileSync('e2fsck', ['-fn', part(img, BOOT_AT, 16 * MiB)], { stdio: 'pipe' });
-
-function changed(a: Buffer, b: Buffer): number[] {
-  const out: number[] = [];
-  for (let s = 0; s < a.length / 512; s++)
-    if (!a.subarray(s * 512, s * 512 + 512).equals(b.subarray(s * 512, s * 512 + 512))) out.push(s);
-  return out;
-}
+const fsckFat = (img: string) =>
+  execFileSync('fsck.vfat', ['-n', partitionFile(img, ESP_AT, 16 * MiB)], { stdio: 'pipe' });
+const fsckExt = (img: string) =>
+  execFileSync('e2fsck', ['-fn', partitionFile(img, BOOT_AT, 16 * MiB)], { stdio: 'pipe' });
 
 describe('tendril boot --next / --set-default', () => {
   it('--next saves the one-shot in one sector, and the next start picks it', () => {
@@ -109,7 +95,9 @@ describe('tendril boot --next / --set-default', () => {
         path.basename(img),
       ),
     });
-    expect(changed(before, fs.readFileSync(img))).toEqual([Math.floor(before.indexOf('# tendril state\n') / 512)]);
+    expect(changedSectorIndices(before, fs.readFileSync(img))).toEqual([
+      Math.floor(before.indexOf('# tendril state\n') / 512),
+    ]);
     fsckFat(img);
   });
 
@@ -121,7 +109,7 @@ describe('tendril boot --next / --set-default', () => {
     expect(r.status).toBe(0);
     const after = fs.readFileSync(img);
     const stateSector = Math.floor(before.indexOf('# tendril state\n') / 512);
-    expect(changed(before, after)).toEqual([stateSector]);
+    expect(changedSectorIndices(before, after)).toEqual([stateSector]);
     expect(listJson(img).settings.defaultId).toBe('beta-linux.conf');
     expect(tendril('boot', '--set-default', 'none', '--disk', img).status).toBe(0);
     expect(mtype(img, '/loader/tendril-state')).not.toContain('default=');
@@ -171,7 +159,7 @@ describe("a boot's writes through the device writer", () => {
     expect(names).toContain('alpha-linux+2-1.conf');
     expect(names).not.toContain('alpha-linux+3.conf');
     expect(mtype(img, '/loader/entries/alpha-linux+2-1.conf')).toContain('t=alpha');
-    expect(changed(before, fs.readFileSync(img))).toHaveLength(1);
+    expect(changedSectorIndices(before, fs.readFileSync(img))).toHaveLength(1);
     fsckFat(img);
   });
 
@@ -180,13 +168,13 @@ describe("a boot's writes through the device writer", () => {
     const before = fs.readFileSync(img);
     const { rep } = await writesFor(img, 'gamma-linux.conf');
     expect(rep.failed).toEqual([]);
-    const ls = execFileSync('debugfs', ['-R', 'ls /loader/entries', part(img, BOOT_AT, 16 * MiB)], {
+    const ls = execFileSync('debugfs', ['-R', 'ls /loader/entries', partitionFile(img, BOOT_AT, 16 * MiB)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     expect(ls).toContain('gamma-linux+0-5.conf');
     expect(ls).not.toContain('gamma-linux+1-4.conf');
-    const c = changed(before, fs.readFileSync(img));
+    const c = changedSectorIndices(before, fs.readFileSync(img));
     expect(c.length).toBeGreaterThanOrEqual(1);
     expect(c.length).toBeLessThanOrEqual(8); // within one filesystem block
     expect(c.every((s) => s * 512 >= BOOT_AT)).toBe(true);
