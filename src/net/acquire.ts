@@ -167,7 +167,7 @@ async function leaseOn(
   }
   if (plan.mtu !== undefined && lease.mtu === undefined) lease = { ...lease, mtu: plan.mtu };
   if (o.configure === false) return lease;
-  await applyLease(lease);
+  await applyLease(lease, { onRouteError: warn });
   // A proxyDHCP server that named no boot file is asked on port 4011, from the new address.
   // Its failure leaves the lease standing and is reported beside it.
   if (proxyServer !== undefined)

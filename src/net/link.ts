@@ -153,11 +153,19 @@ export interface ApplyOptions {
   readonly resolvConf?: string;
   /** Only write resolvConf; leave the interface alone. */
   readonly dnsOnly?: boolean;
+  /**
+   * A static route the kernel refused (a gateway it cannot reach, a clash with another NIC's
+   * route): reported here and skipped, so one bad route does not cost the whole lease.
+   */
+  readonly onRouteError?: (e: NetError) => void;
 }
 
-/** Puts an IPv4 lease on its interface: address, MTU, default route; resolv.conf only when told. */
+/**
+ * Puts an IPv4 lease on its interface: address, MTU, static routes, default route; resolv.conf
+ * only when told.
+ */
 export async function applyLease(l: Lease, o: ApplyOptions = {}): Promise<void> {
-  if (!o.dnsOnly) await configureInterface(l);
+  if (!o.dnsOnly) await configureInterface(l, o.onRouteError);
   if (o.resolvConf !== undefined && l.dns.length > 0) {
     const lines = [
       `# written by tendril from the ${l.how} lease on ${l.iface}`,
@@ -168,7 +176,7 @@ export async function applyLease(l: Lease, o: ApplyOptions = {}): Promise<void> 
   }
 }
 
-async function configureInterface(l: Lease): Promise<void> {
+async function configureInterface(l: Lease, onRouteError?: (e: NetError) => void): Promise<void> {
   if (l.family !== 4) throw new NetError(l.iface, 'only IPv4 leases can be applied yet');
   const dev = l.iface;
   if (l.mtu !== undefined) await runIp(dev, ['link', 'set', 'dev', dev, 'mtu', String(l.mtu)]);
@@ -183,5 +191,22 @@ async function configureInterface(l: Lease): Promise<void> {
     dev,
   ]);
   await runIp(dev, ['link', 'set', 'dev', dev, 'up']);
+  // On-link destinations first: RFC 3442 lets a later route's gateway be reachable only through
+  // an earlier on-link route. docs/net-dhcp.md §3.
+  const routes = [...(l.routes ?? [])].sort(
+    (a, b) => Number(b.gateway === '0.0.0.0') - Number(a.gateway === '0.0.0.0'),
+  );
+  for (const r of routes) {
+    const dest = `${r.dest}/${r.prefix}`;
+    const how = r.gateway === '0.0.0.0' ? ['scope', 'link'] : ['via', r.gateway];
+    try {
+      await runIp(dev, ['route', 'replace', dest, ...how, 'dev', dev]);
+    } catch (e) {
+      const why = e instanceof NetError ? e.reason : String(e);
+      const err = new NetError(dev, `static route ${dest} via ${r.gateway} (option 121) not added: ${why}`);
+      if (!onRouteError) throw err;
+      onRouteError(err);
+    }
+  }
   if (l.router !== undefined) await runIp(dev, ['route', 'replace', 'default', 'via', l.router, 'dev', dev]);
 }

@@ -183,6 +183,7 @@ function menuJson(leases: readonly Lease[], errors: readonly unknown[], m: NetMe
 export function describeLease(l: Lease): string {
   const parts = [`${l.iface}: ${l.address}/${l.prefixLength}`];
   if (l.router) parts.push(`via ${l.router}`);
+  for (const r of l.routes ?? []) parts.push(`route ${r.dest}/${r.prefix} via ${r.gateway}`);
   if (l.dns.length) parts.push(`dns ${l.dns.join(',')}`);
   if (l.bootUrl) parts.push(`boot ${l.bootUrl}`);
   const how = [l.how, l.identity, l.server ? `server ${l.server}` : undefined].filter(Boolean).join(', ');

@@ -15,6 +15,11 @@ export interface Lease {
   readonly address: string;
   readonly prefixLength: number;
   readonly router?: string;
+  /**
+   * Routes besides the default one (DHCPv4 option 121, RFC 3442), in the server's order; a
+   * gateway of 0.0.0.0 means the destination is on the link.
+   */
+  readonly routes?: readonly StaticRoute[];
   readonly dns: readonly string[];
   readonly domain?: string;
   readonly hostname?: string;
@@ -35,6 +40,13 @@ export interface Lease {
   readonly pxePathPrefix?: string;
   /** The identity the winning exchange used. */
   readonly identity?: Identity;
+}
+
+/** One static route a lease asks for (destination network, prefix length, gateway). */
+export interface StaticRoute {
+  readonly dest: string;
+  readonly prefix: number;
+  readonly gateway: string;
 }
 
 /** Progress of one transfer, for the menu's and `--plain`'s progress line. */

@@ -86,6 +86,7 @@ export function leaseFromAck(
   // RFC 3442 §1: with classless routes present the client ignores the router option.
   const routes = optClasslessRoutes(o);
   const router = routes.length > 0 ? routes.find((r) => r.prefix === 0)?.gateway : optIps(o, OPT.ROUTER)[0];
+  const nonDefault = routes.filter((r) => r.prefix !== 0);
   const mtu = optU16(o, OPT.MTU);
   const lease: Lease = {
     iface: nic.name,
@@ -98,6 +99,7 @@ export function leaseFromAck(
     ntp: optIps(o, OPT.NTP),
     identity,
     ...opt('router', router),
+    ...opt('routes', nonDefault.length > 0 ? nonDefault : undefined),
     ...opt('domain', optText(o, OPT.DOMAIN)),
     ...opt('hostname', optText(o, OPT.HOSTNAME)),
     ...opt('mtu', mtu !== undefined && mtu >= 68 ? mtu : undefined),

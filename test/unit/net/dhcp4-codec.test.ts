@@ -292,6 +292,20 @@ describe('the lease from an ACK', () => {
       'pxe',
     );
     expect(l.router).toBe('192.0.2.253');
+    expect(l.routes).toBeUndefined();
+  });
+
+  it('keeps the other routes of option 121, in order, on-link ones as 0.0.0.0', () => {
+    const l = leaseFromAck(
+      ack([OPT.CLASSLESS_ROUTES, 17, 24, 198, 51, 100, 192, 0, 2, 7, 25, 203, 0, 113, 0, 0, 0, 0, 0]),
+      nic,
+      'pxe',
+    );
+    expect(l.router).toBeUndefined();
+    expect(l.routes).toEqual([
+      { dest: '198.51.100.0', prefix: 24, gateway: '192.0.2.7' },
+      { dest: '203.0.113.0', prefix: 25, gateway: '0.0.0.0' },
+    ]);
   });
 
   it('refuses a non-contiguous netmask', () => {

@@ -113,6 +113,9 @@ beforeAll(async () => {
       '--dhcp-boot=tag:tendril,https://192.0.2.1/tendril/boot.json',
       '--dhcp-boot=tag:http,http://192.0.2.1/boot/uki.efi',
       '--dhcp-option-force=tag:http,60,HTTPClient',
+      // Classless routes for the http identity: one via a gateway, one on the link, one whose
+      // gateway no route reaches (the kernel refuses it), and the default.
+      '--dhcp-option=tag:http,121,198.51.100.0/24,192.0.2.7,203.0.113.0/25,0.0.0.0,10.9.0.0/16,198.18.5.5,0.0.0.0/0,192.0.2.254',
       '--dhcp-option-force=tag:pxe,209,pxelinux.cfg/custom',
       '--dhcp-option-force=tag:pxe,210,http://192.0.2.1/',
       // Options 93 and 94 as the server sees them come back as the domain name.
@@ -220,7 +223,22 @@ describe('tendril netboot in network namespaces', () => {
     expect(l).toMatchObject({ iface: 'c0', bootUrl: 'http://192.0.2.1/boot/uki.efi', identity: 'http' });
     expect(l.pxeConfigFile).toBeUndefined();
     expect(l.domain).toBeUndefined(); // arch 0x10, not 7
-    expect(r.json.errors).toEqual([]);
+    // Option 121: its default route wins over option 3; the others are on the interface, and the
+    // unreachable one is a warning naming it while the lease stands.
+    expect(l.router).toBe('192.0.2.254');
+    expect(l.routes).toEqual([
+      { dest: '198.51.100.0', prefix: 24, gateway: '192.0.2.7' },
+      { dest: '203.0.113.0', prefix: 25, gateway: '0.0.0.0' },
+      { dest: '10.9.0.0', prefix: 16, gateway: '198.18.5.5' },
+    ]);
+    const routes = sh(['ip', '-n', C, '-4', 'route', 'show', 'dev', 'c0']);
+    expect(routes).toMatch(/^default via 192\.0\.2\.254 /m);
+    expect(routes).toMatch(/^198\.51\.100\.0\/24 via 192\.0\.2\.7 /m);
+    expect(routes).toMatch(/^203\.0\.113\.0\/25 scope link/m);
+    expect(routes).not.toMatch(/10\.9\.0\.0/);
+    expect(r.json.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^c0: static route 10\.9\.0\.0\/16 via 198\.18\.5\.5 \(option 121\) not added: /),
+    ]);
     const log = logSince(from);
     expect(log).toContain('vendor class: HTTPClient:Arch:00016:UNDI:003001');
     expect(tagSets(log)).toContainEqual(['http', 'v0']);
