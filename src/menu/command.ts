@@ -29,7 +29,8 @@ import { log, setConsoleLevel } from '../log';
 import { commandArgs, type CommandSpec, flag, type Options, text } from '../util/args';
 import { printable, printableLines } from '../util/printable';
 import { describeLease } from '../net/netboot-command';
-import { runNetwork, withNetwork, type NetMenu } from '../net/boot';
+import { combineNetMenus, runNetwork, withNetwork, type NetMenu } from '../net/boot';
+import { watchNewNics } from '../net/hotplug';
 import { loadSettings } from '../settings/load';
 import { verifyPassword } from './password';
 import { listText, plainCommand, readLines } from './plain';
@@ -165,6 +166,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   const ui: Ui = { state, redraw: () => {} };
   // The disks' entries and the network's, shown together (withNetwork: network ones after).
   let net: NetMenu | undefined;
+  const netMenus: NetMenu[] = [];
   let diskEntries: readonly MenuEntry[] = [];
   let diskSettings: MenuSettings | undefined;
   const showEntries = (): void => {
@@ -172,11 +174,31 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     state.setEntries(m.entries, m.settings);
   };
   const lookup: FsLookup = (id) => session?.fs(id) ?? net?.fs(id);
+  const addNetwork = (m: NetMenu | undefined): void => {
+    if (!m) return;
+    netMenus.push(m);
+    net = combineNetMenus(netMenus);
+    showEntries();
+  };
   const network = args.network
-    ? startNetwork().then((m) => {
-        net = m;
-        showEntries();
+    ? startNetwork().then((first) => {
+        addNetwork(first.menu);
         ui.redraw();
+        // NICs plugged in from now on get their own lease stage (docs/net-dhcp.md §5).
+        if (first.watch)
+          watchNewNics({
+            known: first.handled,
+            noCarrier: first.noCarrier,
+            onNic: (nic) => {
+              log('info', 'net', `${nic.name}: new network interface (${nic.mac})`);
+              void startNetwork([nic.name]).then((r) => {
+                const before = state.entries.length;
+                addNetwork(r.menu);
+                ui.redraw();
+                if (plain && state.entries.length > before) process.stdout.write(listText(state));
+              });
+            },
+          });
       })
     : undefined;
   const planOpts = (cmdline?: string): PlanOptions => ({
@@ -494,22 +516,38 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
  * The network's entries as the settings say, everything it did in the log (the `l` pane): each
  * lease, each NIC without one and why, each boot file that gave no entry and why.
  */
-async function startNetwork(): Promise<NetMenu | undefined> {
+async function startNetwork(ifaces?: readonly string[]): Promise<{
+  readonly menu?: NetMenu;
+  /** The interfaces this run leased or reported: the hotplug watch skips them. */
+  readonly handled: readonly string[];
+  /** Of those, the ones without carrier (watched for a cable). */
+  readonly noCarrier: readonly string[];
+  /** Whether NICs plugged in later get a lease stage too (DHCP mode only). */
+  readonly watch: boolean;
+}> {
   const { settings, problems } = loadSettings();
-  for (const p of problems) log('warn', 'settings', p);
+  if (!ifaces) for (const p of problems) log('warn', 'settings', p);
+  const watch = settings.net.mode.kind === 'dhcp';
   try {
-    const run = await runNetwork(settings.net, { verbose: (l) => log('debug', 'net', l) });
+    const run = await runNetwork(settings.net, {
+      verbose: (l) => log('debug', 'net', l),
+      ...(ifaces ? { ifaces } : {}),
+    });
     for (const l of run.leases) log('info', 'net', describeLease(l));
     for (const e of run.errors) log('warn', 'net', e.message);
+    const handled = [...run.leases.map((l) => l.iface), ...run.errors.map((e) => e.subject)];
+    const noCarrier = run.errors.filter((e) => e.reason.startsWith('no carrier')).map((e) => e.subject);
     const m = run.menu;
-    if (!m) return undefined;
+    if (!m) return { handled, noCarrier, watch };
     for (const d of m.diagnostics)
       log(d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info', 'net', d.message);
-    log('info', 'net', `${m.entries.length} network entr${m.entries.length === 1 ? 'y' : 'ies'}`);
-    return m;
+    const where = ifaces ? ` on ${ifaces.join(', ')}` : '';
+    log('info', 'net', `${m.entries.length} network entr${m.entries.length === 1 ? 'y' : 'ies'}${where}`);
+    return { menu: m, handled, noCarrier, watch };
   } catch (e) {
     log('error', 'net', `network boot failed: ${e instanceof Error ? e.message : String(e)}`);
-    return undefined;
+    // Nothing is known about the NICs: watching would only repeat the failure on each of them.
+    return { handled: [], noCarrier: [], watch: false };
   }
 }
 

@@ -48,6 +48,39 @@ export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: Netb
   };
 }
 
+/**
+ * Several lease stages' menus as one (the first run's and those of NICs plugged in later, in
+ * that order). The default is the first menu's bootable one; an id already taken gets
+ * `@<fsId>`, the rule finalizeEntries uses for disks.
+ */
+export function combineNetMenus(menus: readonly NetMenu[]): NetMenu | undefined {
+  if (menus.length <= 1) return menus[0];
+  const bootableDefault = (m: NetMenu): boolean =>
+    m.entries.some((e) => e.id === m.settings.defaultId && isBootable(e));
+  const lead = menus.find(bootableDefault) ?? menus[0]!;
+  const used = new Set<string>();
+  const entries: MenuEntry[] = [];
+  let defaultId: string | undefined;
+  for (const m of menus)
+    for (const e of m.entries) {
+      let id = e.id;
+      if (used.has(id)) {
+        id = `${e.id}@${e.origin.fsId}`;
+        for (let n = 2; used.has(id); n++) id = `${e.id}@${e.origin.fsId}#${n}`;
+      }
+      used.add(id);
+      if (defaultId === undefined && m === lead && e.id === lead.settings.defaultId) defaultId = id;
+      entries.push({ ...e, id, index: entries.length, default: false });
+    }
+  return {
+    entries: entries.map((e) => ({ ...e, default: e.id === defaultId })),
+    settings: { ...lead.settings, ...(defaultId !== undefined ? { defaultId } : {}) },
+    diagnostics: menus.flatMap((m) => m.diagnostics),
+    fs: (id) => menus.map((m) => m.fs(id)).find((f) => f !== undefined),
+    sources: menus.flatMap((m) => m.sources),
+  };
+}
+
 /** Set by /init: the resolv.conf tendril writes the lease's DNS servers to. */
 export const RESOLV_CONF_ENV = 'TENDRIL_RESOLV_CONF';
 

@@ -20,7 +20,7 @@ export interface NicInfo {
   readonly driver?: string;
 }
 
-const SYS_NET = '/sys/class/net';
+export const SYS_NET = '/sys/class/net';
 const ARPHRD_ETHER = 1;
 
 function read(file: string): string | undefined {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchNewNics } from '../../../src/net/hotplug';
 import { listNics, nicsWithoutNetdev } from '../../../src/net/link';
 import { NetError } from '../../../src/net/types';
 
@@ -92,5 +93,50 @@ describe('nicsWithoutNetdev', () => {
       'no driver for 8086:15b8 (0000:00:19.0)',
       'driver e1000e bound to 0000:00:1f.6 but no interface',
     ]);
+  });
+});
+
+describe('watchNewNics (the menu keeps watching after the lease stage)', () => {
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 60));
+
+  it('reports a NIC that appears later, once; ignores known, virtual and Wi-Fi ones', async () => {
+    const seen: string[] = [];
+    const w = watchNewNics({ known: ['enp0s3'], onNic: (n) => seen.push(n.name), intervalMs: 10, root: net });
+    try {
+      await tick();
+      expect(seen).toEqual([]);
+      iface('enx001122334455', { carrier: '0', device: path.join(pci, '0000:00:1f.6') });
+      iface('veth9', { carrier: '1' });
+      await tick();
+      await tick();
+      expect(seen).toEqual(['enx001122334455']);
+    } finally {
+      w.stop();
+      fs.rmSync(path.join(net, 'enx001122334455'), { recursive: true });
+      fs.rmSync(path.join(net, 'veth9'), { recursive: true });
+    }
+  });
+
+  it('reports a known NIC that had no carrier once its cable is plugged in', async () => {
+    const seen: string[] = [];
+    iface('eno1', { carrier: '0', device: path.join(pci, '0000:00:1f.6') });
+    const w = watchNewNics({
+      known: ['enp0s3', 'eno1'],
+      noCarrier: ['eno1'],
+      onNic: (n) => seen.push(n.name),
+      intervalMs: 10,
+      root: net,
+    });
+    try {
+      await tick();
+      expect(seen).toEqual([]);
+      fs.writeFileSync(path.join(net, 'eno1', 'carrier'), '1\n');
+      await tick();
+      await tick();
+      expect(seen).toEqual(['eno1']);
+    } finally {
+      w.stop();
+      fs.rmSync(path.join(net, 'eno1'), { recursive: true });
+    }
   });
 });

@@ -9,6 +9,7 @@ import type { MenuEntry, SourceEntry } from '../../../src/discovery/model';
 import { FsError } from '../../../src/discovery/fs/types';
 import { materialize } from '../../../src/kexec/load';
 import { planBoot } from '../../../src/kexec/plan';
+import { combineNetMenus, netMenu } from '../../../src/net/boot';
 import { netbootEntries } from '../../../src/net/entries';
 import { NetFileSystem, pathToUrl, urlToPath } from '../../../src/net/netfs';
 import { NetError } from '../../../src/net/types';
@@ -128,5 +129,43 @@ describe('a network entry through planBoot and materialize', () => {
     expect(plan.kernel.label).toBe('net:eth0:/tftp/192.0.2.1/boot/linux.efi#.linux');
     expect(plan.kernel.size).toBe(kernel.length);
     expect(plan.cmdline).toContain('root=/dev/nfs quiet');
+  });
+});
+
+describe('combineNetMenus (a NIC plugged in later adds its menu after the first)', () => {
+  const cfg = 'DEFAULT linux\nLABEL linux\n KERNEL k/vmlinuz\n APPEND quiet\n';
+  it('keeps the first menu default, renames a taken id after its filesystem, finds both filesystems', async () => {
+    const m = memFetch({ [`${B}pxelinux.0`]: 'x', [`${B}pxelinux.cfg/default`]: cfg, [`${B}k/vmlinuz`]: kernel });
+    const first = await netMenu([LEASE], m.fetch);
+    const late = await netMenu([{ ...LEASE, iface: 'eth1', mac: '52:54:00:ab:cd:01' }], m.fetch);
+    expect(first.entries).toHaveLength(1);
+    const both = combineNetMenus([first, late])!;
+    const [a, b] = both.entries;
+    expect(both.entries).toHaveLength(2);
+    expect(a!.id).toBe(first.entries[0]!.id);
+    expect(b!.id).toBe(late.entries[0]!.id);
+    expect(b!.origin.fsId).toBe('net:eth1');
+    expect(both.entries.map((e) => [e.index, e.default])).toEqual([
+      [0, true],
+      [1, false],
+    ]);
+    expect(both.settings.defaultId).toBe(a!.id);
+    expect(both.fs('net:eth0')).toBe(first.fs('net:eth0'));
+    expect(both.fs('net:eth1')).toBe(late.fs('net:eth1'));
+    expect(both.sources.map((s) => s.lease.iface)).toEqual(['eth0', 'eth1']);
+    expect(combineNetMenus([first])).toBe(first);
+    // The same interface's menu twice (ids taken): the second copy is renamed after its filesystem.
+    const twice = combineNetMenus([first, first])!;
+    expect(twice.entries.map((e) => e.id)).toEqual([a!.id, `${a!.id}@net:eth0`]);
+    expect(twice.entries.filter((e) => e.default).map((e) => e.id)).toEqual([a!.id]);
+    expect(combineNetMenus([])).toBeUndefined();
+  });
+  it('takes the default from the first menu that has a bootable one', async () => {
+    const empty = await netMenu([], memFetch({}).fetch);
+    const m = memFetch({ [`${B}pxelinux.0`]: 'x', [`${B}pxelinux.cfg/default`]: cfg, [`${B}k/vmlinuz`]: kernel });
+    const late = await netMenu([{ ...LEASE, iface: 'eth1' }], m.fetch);
+    const both = combineNetMenus([empty, late])!;
+    expect(both.settings.defaultId).toBe(late.entries[0]!.id);
+    expect(both.entries[0]!.default).toBe(true);
   });
 });
