@@ -140,7 +140,11 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     measureRecovery: !dryRun && tpm.policy !== 'off',
   });
   const discoverOpts = discoverOptionsFrom(args);
-  const stateOpts = { noWrite: args.noWrite || dryRun, say: (l: string) => log('info', 'state', l) };
+  const stateOpts = {
+    noWrite: args.noWrite || dryRun,
+    ...(dryRun && !args.noWrite ? { noWriteBecause: '--dry-run' } : {}),
+    say: (l: string) => log('info', 'state', l),
+  };
   /** `d`: save the entry as the default, or clear the saved default when it already is. */
   const saveDefault = async (entry: MenuEntry): Promise<{ title: string; lines: string[] }> => {
     const r = session?.result;

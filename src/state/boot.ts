@@ -8,8 +8,10 @@ import { describeWrite, stateChange, stateWritesFor, type StateWrite } from './p
 import { deviceWriter } from './writer';
 
 export interface StateOptions {
-  /** `--no-write`. */
+  /** `--no-write` (or a dry run). */
   readonly noWrite: boolean;
+  /** What to name as the reason when noWrite is set (default `--no-write`). */
+  readonly noWriteBecause?: string;
   readonly say: (line: string) => void;
   readonly writer?: Writer;
 }
@@ -20,9 +22,12 @@ function filesystemsOf(r: DiscoveryResult): (fsId: FsId) => FsReport | undefined
 }
 
 /** Why nothing may be written (`--no-write`, or `tendril.readonly` in the settings), and the fault injection, from one settings read. */
-function writePolicy(noWrite: boolean): { readonly readonly?: string; readonly stopAfter?: number } {
+function writePolicy(
+  noWrite: boolean,
+  because = '--no-write',
+): { readonly readonly?: string; readonly stopAfter?: number } {
   const s = loadSettings().settings.state;
-  const why = noWrite ? '--no-write' : s.readonly ? 'tendril.readonly' : undefined;
+  const why = noWrite ? because : s.readonly ? 'tendril.readonly' : undefined;
   return {
     ...(why !== undefined ? { readonly: why } : {}),
     ...(s.stopAfter !== undefined ? { stopAfter: s.stopAfter } : {}),
@@ -33,7 +38,7 @@ async function apply(
   writes: readonly StateWrite[],
   r: DiscoveryResult,
   o: StateOptions,
-  policy = writePolicy(o.noWrite),
+  policy = writePolicy(o.noWrite, o.noWriteBecause),
 ): Promise<ApplyReport> {
   if (policy.readonly !== undefined && writes.length > 0) o.say(`state: read-only (${policy.readonly})`);
   return applyStateWrites(writes, {
@@ -69,8 +74,10 @@ export async function saveChoice(
   if (id === null && !r.savedState?.exists) return undefined;
   const w = stateChange(r, key, id);
   if (typeof w === 'string') return w;
-  const policy = writePolicy(o.noWrite);
+  const policy = writePolicy(o.noWrite, o.noWriteBecause);
   if (policy.readonly !== undefined) return `not saved: read-only (${policy.readonly})`;
-  const rep = await apply([w], r, o, policy);
+  // A failure is the caller's error message: not also a warning line before it.
+  const quiet: StateOptions = { ...o, say: (l) => void (l.startsWith('state: warning: not written:') || o.say(l)) };
+  const rep = await apply([w], r, quiet, policy);
   return rep.failed[0];
 }

@@ -129,6 +129,17 @@ describe('tendril boot --next / --set-default', () => {
     });
     expect(fs.readFileSync(img).equals(before)).toBe(true);
   });
+
+  it("the menu's d under --dry-run names the dry run as the reason and writes nothing", () => {
+    const img = copy();
+    const before = fs.readFileSync(img);
+    const r = spawnSync(process.execPath, [BIN, 'menu', '--plain', '--dry-run', '--timeout', '30', '--disk', img], {
+      encoding: 'utf8',
+      input: '\nd 2\nq\n',
+    });
+    expect(r.stdout).toContain('not saved: read-only (--dry-run)');
+    expect(fs.readFileSync(img).equals(before)).toBe(true);
+  });
 });
 
 describe("a boot's writes through the device writer", () => {
