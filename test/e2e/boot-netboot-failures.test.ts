@@ -263,6 +263,9 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(LOG_DIR, 'netboot-failures-nginx.log'), failLog + lossyLog);
 }, 1_500_000);
 
+/** The titles of the entries tendril loaded (its `loading '<title>' (...) with kexec_file_load` lines). */
+const loaded = (output: string): string[] => [...output.matchAll(/tendril: loading '([^']*)'/g)].map((m) => m[1]!);
+
 /** The lines of nginx's access log for one port and path. */
 const logLines = (log: string, port: number, p: string): string[] =>
   log.split('\n').filter((l) => l.startsWith(`${port} "GET ${p} `));
@@ -279,6 +282,8 @@ describe("https refusals in the guest: nothing is kexec'd and the reason is on t
     expect(r.cmdline).toContain('tendril.test=uki-https');
     expect(r.cmdline).not.toContain('tendril.test=flipped');
     expect(r.files['/second-initrd-marker']).toBe('second-piece-arrived');
+    // tendril announces every kexec_file_load: the good item's is the only one.
+    expect(loaded(fail.output)).toEqual([`iPXE: UKI over https with the right CA (${S})`]);
     expect(logLines(failLog, 443, '/target.uki').some((l) => / 200 /.test(l))).toBe(true);
   });
 
@@ -302,7 +307,9 @@ describe("https refusals in the guest: nothing is kexec'd and the reason is on t
   });
 
   it('an https→http redirect: refused, and the http URL is never asked for', () => {
-    expect(fail.output).toContain(`redirect to http://${S}/target.uki refused: https must not be downgraded to http`);
+    expect(fail.output).toContain(
+      `${URLS.redirect}: redirect to http://${S}/target.uki refused: https must not be downgraded to http`,
+    );
     expect(logLines(failLog, 443, '/redirect.uki').some((l) => / 301 /.test(l))).toBe(true);
     expect(logLines(failLog, 80, '/target.uki')).toEqual([]);
   });
@@ -323,6 +330,7 @@ describe('a lossy TFTP and a cut HTTP download in the guest still deliver identi
     expect(lossy.timedOut).toBe(false);
     expect(r.booted).toBe(true);
     expect(r.cmdline).toContain('tendril.test=lossy');
+    expect(loaded(lossy.output)).toEqual([`iPXE: lossy.ipxe (${S})`]);
     // The pins (kernel over TFTP, big initrd) held in tendril (the flipped initrd above shows this
     // initramfs enforces them), and the target hashed its piece itself.
     expect(lossy.output).not.toContain('sha256 mismatch');
