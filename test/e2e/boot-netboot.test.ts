@@ -5,7 +5,6 @@
 // default), and kexecs the kernel and initrds that config names. The target prints its command
 // line: which config won, and IPAPPEND's BOOTIF=.
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,8 +21,9 @@ import {
   targetReport,
   type QemuRun,
 } from '../fixtures/boot';
-import { DEMO_SERVER, demoDnsmasqArgs, demoNetwork, demoNginxConf } from '../fixtures/demo-net';
+import { demoDnsmasqArgs, demoNetwork, demoNginxConf } from '../fixtures/demo-net';
 import { nginxArgs } from '../fixtures/nginx';
+import { TapNamespace } from '../fixtures/tap-net';
 
 const MAC = '52:54:00:12:34:56';
 const UUID = '5a2f6d3c-1b4e-4c8a-9f00-0123456789ab';
@@ -128,22 +128,15 @@ beforeAll(async () => {
  * the menu has no disk, so the network's default boots after the countdown, over https.
  */
 async function demoNetworkBoot(): Promise<QemuRun> {
-  const ns = `tnb-demo-${process.pid}`;
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-demo-net-'));
-  const ip = (...a: string[]): void => void execFileSync('ip', a, { stdio: 'pipe' });
-  const children: ChildProcess[] = [];
-  ip('netns', 'add', ns);
+  const ns = new TapNamespace('demo');
   try {
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap');
-    ip('-n', ns, 'addr', 'add', `${DEMO_SERVER}/24`, 'dev', 'tap0');
-    ip('-n', ns, 'link', 'set', 'tap0', 'up');
+    const d = ns.dir;
     const net = demoNetwork();
     fs.writeFileSync(path.join(d, 'nginx.conf'), demoNginxConf(net, d));
-    const start = (cmd: string, args: string[]): void =>
-      void children.push(spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: 'ignore' }));
-    start('/usr/sbin/dnsmasq', [...demoDnsmasqArgs('tap0', d), '--log-queries', `--log-facility=${d}/dnsmasq.log`]);
-    start('/usr/sbin/nginx', nginxArgs(d));
+    ns.start('/usr/sbin/dnsmasq', [...demoDnsmasqArgs('tap0', d), '--log-queries', `--log-facility=${d}/dnsmasq.log`]);
+    ns.start('/usr/sbin/nginx', nginxArgs(d));
+    await ns.waitListening('tcp', 443);
+    await ns.waitListening('udp', 67);
     const run = await runQemu({
       kernel: hostKernel().vmlinuz,
       initrd: productInitramfs('zstd', 'squashfs', net.caPem),
@@ -152,23 +145,14 @@ async function demoNetworkBoot(): Promise<QemuRun> {
       timeoutMs: 300_000,
       until: /TARGET-DONE/,
       logFile: path.join(LOG_DIR, 'netboot-demo-https.log'),
-      prefix: ['ip', 'netns', 'exec', ns],
-      extra: [
-        '-netdev',
-        'tap,id=n0,ifname=tap0,script=no,downscript=no',
-        '-device',
-        `virtio-net-pci,netdev=n0,mac=${MAC}`,
-      ],
+      prefix: ns.qemuPrefix,
+      extra: TapNamespace.qemuNic(MAC),
     });
-    const read = (f: string): string =>
-      fs.existsSync(path.join(d, f)) ? fs.readFileSync(path.join(d, f), 'utf8') : '';
-    demoAccessLog = read('access.log');
-    demoDnsLog = read('dnsmasq.log');
+    demoAccessLog = ns.read('access.log');
+    demoDnsLog = ns.read('dnsmasq.log');
     return run;
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    spawnSync('ip', ['netns', 'del', ns]);
-    fs.rmSync(d, { recursive: true, force: true });
+    ns.close();
   }
 }
 

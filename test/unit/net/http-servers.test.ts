@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cutterScript } from '../../fixtures/http-cutter';
 import { nginxArgs, nginxConf } from '../../fixtures/nginx';
 import { makePki, type Pki } from '../../fixtures/pki';
 import { NetnsPair, SERVER_IP, SERVER_IP6 } from '../../fixtures/netns-pair';
@@ -16,36 +17,11 @@ import { NetnsPair, SERVER_IP, SERVER_IP6 } from '../../fixtures/netns-pair';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const CUT_AFTER = 1 << 20;
 
-// Forwards 192.0.2.1:9443 to nginx's 443 and, on its first connection only, closes both sides
-// after CUT bytes from the server: a download dropped in the middle.
-const CUTTER = `
-const net = require('node:net');
-const cut = Number(process.argv[2]);
-let first = true;
-net.createServer((c) => {
-  const s = net.connect(443, '${SERVER_IP}');
-  const cutThis = first;
-  first = false;
-  c.pipe(s);
-  c.on('error', () => s.destroy());
-  c.on('close', () => s.destroy());
-  s.on('error', () => c.destroy());
-  if (!cutThis) return void s.pipe(c); // pipe() ends c only after the last byte is flushed
-  let n = 0;
-  s.on('data', (d) => {
-    const take = Math.min(d.length, cut - n);
-    n += take;
-    if (take > 0) c.write(d.subarray(0, take));
-    if (n >= cut) {
-      c.unpipe(s);
-      s.destroy();
-      c.end();
-    }
-  });
-}).listen(9443, '${SERVER_IP}');
-// And a server that accepts and never answers.
-net.createServer((c) => c.resume()).listen(9080, '${SERVER_IP}');
-`;
+// Forwards 192.0.2.1:9443 to nginx's 443, cutting its first connection after CUT_AFTER bytes
+// from the server (a download dropped in the middle), and a server that accepts and never answers.
+const CUTTER =
+  cutterScript({ host: SERVER_IP, listenPort: 9443, toPort: 443, cutAfter: CUT_AFTER }) +
+  `net.createServer((c) => c.resume()).listen(9080, '${SERVER_IP}');\n`;
 
 function siteConf(d: string, www: string, pki: Pki): string {
   const tls = (port: number, cert: string, key: string, extra = ''): string =>
@@ -103,7 +79,7 @@ describe('HTTP(S) client against nginx and tinyproxy', () => {
     fs.writeFileSync(path.join(d, 'nginx.conf'), siteConf(d, www, pki));
     pair.startServer('/usr/sbin/nginx', nginxArgs(d));
     fs.writeFileSync(path.join(d, 'cutter.js'), CUTTER);
-    pair.startServer(process.execPath, [path.join(d, 'cutter.js'), String(CUT_AFTER)]);
+    pair.startServer(process.execPath, [path.join(d, 'cutter.js')]);
     fs.writeFileSync(
       path.join(d, 'tinyproxy.conf'),
       `User root\nGroup root\nPort 8888\nListen ${SERVER_IP}\nTimeout 60\nLogFile "${d}/tinyproxy.log"\nLogLevel Info\n` +
