@@ -25,7 +25,8 @@ export interface KexecFailure {
   readonly code: number;
   readonly kernel: string;
   readonly initrds: readonly string[];
-  readonly cmdlineLength: number;
+  /** Bytes with the NUL, once the command line is built (absent for failures before that). */
+  readonly cmdlineLength?: number;
   readonly cmdlineLimit?: number;
   readonly hint: string;
   readonly state?: KexecSystemState;
@@ -133,7 +134,10 @@ export function failureLines(f: KexecFailure): string[] {
     lines.push(
       `  initrds: ${f.initrds.join(', ')}${f.initrdSize !== undefined ? ` (${f.initrdSize} bytes total)` : ''}`,
     );
-  lines.push(`  cmdline: ${f.cmdlineLength} bytes${f.cmdlineLimit !== undefined ? ` (limit ${f.cmdlineLimit})` : ''}`);
+  if (f.cmdlineLength !== undefined)
+    lines.push(
+      `  cmdline: ${f.cmdlineLength} bytes${f.cmdlineLimit !== undefined ? ` (limit ${f.cmdlineLimit})` : ''}`,
+    );
   if (f.probe) lines.push(`  image: ${f.probe}`);
   const st = f.state;
   if (st) {

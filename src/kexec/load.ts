@@ -344,7 +344,6 @@ export function execLoaded(log: (s: string) => void = () => {}): never {
       code: isSyscallError(e) ? e.errno : 0,
       kernel: '(loaded image)',
       initrds: [],
-      cmdlineLength: 0,
       hint: hintFor('reboot', errno, { state: readKexecState() }),
     });
   }
@@ -354,7 +353,6 @@ export function execLoaded(log: (s: string) => void = () => {}): never {
     code: errnoNumber('EIO'),
     kernel: '(loaded image)',
     initrds: [],
-    cmdlineLength: 0,
     hint: 'reboot(KEXEC) returned',
   });
 }

@@ -108,7 +108,6 @@ function fail(
     code: errnoNumber(errno),
     kernel: ctx.kernel,
     initrds: ctx.initrds,
-    cmdlineLength: 0,
     hint,
     ...extra,
   });
@@ -159,7 +158,6 @@ function memoryGate(ctx: FailCtx, sizes: LoadSizes, opts: PlanOptions): MemoryVe
       code: errnoNumber('ENOMEM'),
       kernel: ctx.kernel,
       initrds: ctx.initrds,
-      cmdlineLength: 0,
       hint: v.reason,
       kernelSize: sizes.kernel.size,
       initrdSize: initrdBytes(sizes.initrds),
@@ -200,7 +198,6 @@ export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOpt
     code: errnoNumber('ENOEXEC'),
     kernel: ref,
     initrds: [],
-    cmdlineLength: 0,
     hint: `entry kind '${t.kind}' cannot be kexec'd with kexec_file_load (${t.kind === 'multiboot' ? 'needs kexec_load' : 'needs the VM path'})`,
   });
 }
@@ -252,7 +249,6 @@ async function refusal(s: Extract<EntryStatus, { ok: false }>, id: string, looku
     code: errnoNumber(e),
     kernel: files.kernel ? labelOf(files.kernel) : `(none; entry ${id})`,
     initrds: files.initrds.map((r) => labelOf(r)),
-    cmdlineLength: 0,
     hint: `entry not bootable: ${s.reason}`,
   });
 }

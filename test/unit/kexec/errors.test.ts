@@ -68,4 +68,8 @@ describe('errno hints (docs/kexec.md §4.1)', () => {
     expect(s).toMatch(/cmdline: 12 bytes \(limit 2047\)/);
     expect(s).toMatch(/lockdown=none/);
   });
+  it('leaves the command line out of a failure from before it was built', () => {
+    const e = new KexecError({ syscall: 'open', errno: 'EIO', code: 5, kernel: 'k', initrds: [], hint: 'h' });
+    expect(formatFailure(e.failure)).not.toMatch(/cmdline/);
+  });
 });
