@@ -13,6 +13,7 @@ import { finalizeEntries } from '../discovery/entries/select';
 import type { FileSystem } from '../discovery/fs/types';
 import type { NetSettings } from '../settings/schema';
 import { acquireLeases } from './acquire';
+import { clockMode, ntpServers, syncClock, type ClockReport } from './clock';
 import { netbootEntries, type NetbootOptions, type NetbootResult } from './entries';
 import { readSmbios } from './facts';
 import { createFetch } from './fetch';
@@ -82,6 +83,8 @@ export interface NetworkChoices {
   /** Lease and transfer details (each DHCP message, redirects, retries). */
   readonly verbose?: (line: string) => void;
   readonly onProgress?: FetchOptions['onProgress'];
+  /** The clock's line, as soon as SNTP is done (before the first fetch). */
+  readonly onClock?: (r: ClockReport) => void;
 }
 
 export interface NetworkRun {
@@ -90,6 +93,8 @@ export interface NetworkRun {
   readonly errors: NetError[];
   /** The entries of the leases' boot files (absent with leasesOnly or without a lease). */
   readonly menu?: NetMenu;
+  /** What SNTP found and did before the first fetch (absent without a lease). */
+  readonly clock?: ClockReport;
 }
 
 /**
@@ -122,7 +127,14 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     ...(resolvConf !== undefined ? { resolvConf } : {}),
     ...(c.verbose ? { log: c.verbose } : {}),
   });
-  if (c.leasesOnly || leases.length === 0) return { leases, errors };
+  if (leases.length === 0) return { leases, errors };
+  // Before any TLS: a certificate's validity is a date range (docs/net-dhcp.md §7).
+  const clock = await syncClock({
+    mode: clockMode(net.clock),
+    servers: ntpServers(net.ntp, leases),
+  });
+  c.onClock?.(clock);
+  if (c.leasesOnly) return { leases, errors, clock };
   const fetch = createFetch({
     http: {
       ca: net.ca.kind === 'system' ? 'system' : net.ca.path,
@@ -137,7 +149,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     requireVerified: net.requireVerified,
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
   });
-  return { leases, errors, menu };
+  return { leases, errors, menu, clock };
 }
 
 /**
