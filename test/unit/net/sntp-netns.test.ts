@@ -8,24 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDnsmasqArgs } from '../../fixtures/demo-net';
+import { CHRONY_STRATUM, chronydArgs, CHRONYD, requireChronyd } from '../../fixtures/chrony';
 import { NetnsPair, SERVER_IP, SERVER_IP6 } from '../../fixtures/netns-pair';
 
-const CHRONYD = '/usr/sbin/chronyd';
 let pair: NetnsPair;
-
-/** chronyd's config: serve everyone from the local clock at stratum 8; no command socket. */
-function chronyConf(dir: string): string {
-  return [
-    'allow all',
-    'local stratum 8',
-    'port 123',
-    'cmdport 0',
-    `bindcmdaddress /`,
-    `pidfile ${dir}/chronyd.pid`,
-    `driftfile ${dir}/chrony.drift`,
-    '',
-  ].join('\n');
-}
 
 interface ClockJson {
   readonly line: string;
@@ -45,11 +31,10 @@ async function leasesOnly(settings: string, extra: string[] = []): Promise<{ cod
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHRONYD)) throw new Error(`${CHRONYD} missing: apt-get install -y chrony (scripts/setup.sh)`);
+  requireChronyd();
   pair = new NetnsPair('sntp');
   const d = pair.dir;
-  fs.writeFileSync(path.join(d, 'chrony.conf'), chronyConf(d));
-  pair.startServer(CHRONYD, ['-d', '-x', '-u', 'root', '-f', path.join(d, 'chrony.conf')]);
+  pair.startServer(CHRONYD, chronydArgs(d));
   pair.startServer('/usr/sbin/dnsmasq', [...demoDnsmasqArgs('vs', d), `--dhcp-option=option:ntp-server,${SERVER_IP}`]);
   await pair.waitListening('udp', 123);
   await pair.waitListening('udp', 67);
@@ -62,7 +47,7 @@ describe('SNTP against chronyd in a namespace', () => {
     const before = Date.now();
     const r = await leasesOnly('clock = "check"\n');
     expect(r.code).toBe(0);
-    expect(r.clock.sample).toMatchObject({ server: SERVER_IP, address: SERVER_IP, stratum: 8 });
+    expect(r.clock.sample).toMatchObject({ server: SERVER_IP, address: SERVER_IP, stratum: CHRONY_STRATUM });
     // Same host clock on both sides of the veth: only the measurement's own error remains.
     expect(Math.abs(r.clock.offsetMs!)).toBeLessThan(500);
     expect(r.clock.stepped).toBe(false);
@@ -78,7 +63,7 @@ describe('SNTP against chronyd in a namespace', () => {
       '192.0.2.2::192.0.2.1:24::vc:none',
     ]);
     expect(r.code).toBe(0);
-    expect(r.clock.sample).toMatchObject({ server: `[${SERVER_IP6}]`, address: SERVER_IP6, stratum: 8 });
+    expect(r.clock.sample).toMatchObject({ server: `[${SERVER_IP6}]`, address: SERVER_IP6, stratum: CHRONY_STRATUM });
     expect(Math.abs(r.clock.offsetMs!)).toBeLessThan(500);
   });
 
