@@ -128,7 +128,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     ...(c.verbose ? { log: c.verbose } : {}),
   });
   if (leases.length === 0) return { leases, errors };
-  // Before any TLS: a certificate's validity is a date range (docs/net-dhcp.md §7).
+  // Before any TLS: a certificate's validity is a date range (docs/net-dhcp.md §9).
   const clock = await syncClock({
     mode: clockMode(net.clock),
     servers: ntpServers(net.ntp, leases),

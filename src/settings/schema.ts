@@ -30,7 +30,7 @@ export interface NetSettings {
   readonly clock?: ClockMode;
 }
 
-/** What the SNTP answer does to the system clock (docs/net-dhcp.md §7); the RTC is never written. */
+/** What the SNTP answer does to the system clock (docs/net-dhcp.md §9); the RTC is never written. */
 export type ClockMode = 'set' | 'check' | 'off';
 
 /** Measured boot (docs/measured-boot.md): auto = when a TPM exists, require = refuse to boot without one. */
