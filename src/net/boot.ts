@@ -62,9 +62,9 @@ export async function netModulesLoaded(
 ): Promise<string | undefined> {
   const file = env[NET_MODULES_ENV];
   if (!file) return undefined;
-  const until = Date.now() + limitMs;
+  const until = performance.now() + limitMs;
   while (!fs.existsSync(file)) {
-    if (Date.now() >= until) return `${file} did not appear within ${limitMs / 1000} s: using the NICs there are`;
+    if (performance.now() >= until) return `${file} did not appear within ${limitMs / 1000} s: using the NICs there are`;
     await new Promise((r) => setTimeout(r, 50));
   }
   return undefined;
