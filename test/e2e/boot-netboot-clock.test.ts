@@ -46,7 +46,7 @@ async function wrongRtcBoot(name: string, withChronyd: boolean): Promise<QemuRun
       disks: [],
       timeoutMs: 300_000,
       // The target's report, or tendril's first failed attempt (/init would try twice more).
-      until: /TARGET-DONE|tendril: exited with status/,
+      until: /TARGET-DONE|tendril: exited with status \d+/,
       logFile: path.join(LOG_DIR, `${name}.log`),
       prefix: ['ip', 'netns', 'exec', ns],
       extra: [
@@ -59,7 +59,17 @@ async function wrongRtcBoot(name: string, withChronyd: boolean): Promise<QemuRun
       ],
     });
   } finally {
-    for (const c of children) c.kill('SIGTERM');
+    // The servers write into `d` until they are gone.
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     spawnSync('ip', ['netns', 'del', ns]);
     fs.rmSync(d, { recursive: true, force: true });
   }
