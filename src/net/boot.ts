@@ -64,7 +64,8 @@ export async function netModulesLoaded(
   if (!file) return undefined;
   const until = performance.now() + limitMs;
   while (!fs.existsSync(file)) {
-    if (performance.now() >= until) return `${file} did not appear within ${limitMs / 1000} s: using the NICs there are`;
+    if (performance.now() >= until)
+      return `${file} did not appear within ${limitMs / 1000} s: using the NICs there are`;
     await new Promise((r) => setTimeout(r, 50));
   }
   return undefined;
