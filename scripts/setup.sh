@@ -25,6 +25,8 @@ APT_PACKAGES=(
   gcc make python3
   # network boot tests: real servers in network namespaces the tests create (docs/netboot.md §4)
   dnsmasq-base nginx-light atftpd tinyproxy nftables iproute2 openssh-client
+  # SNTP tests: chronyd serves time in a namespace (run with -x: never sets this host's clock)
+  chrony
   # measured boot tests: a software TPM for QEMU and the unit tests, tpm2_eventlog as the log oracle
   swtpm swtpm-tools tpm2-tools
   # signature tests: detached minisign signatures (sbsign, openssl, ssh-keygen are listed above)

@@ -1,4 +1,4 @@
-// System-call wrappers for booting (kexec, reboot, mount, modules, memfd, block ioctls).
+// System-call wrappers for booting (kexec, reboot, mount, modules, memfd, block ioctls, clock).
 // Thin and synchronous: argument checking and errno reporting only; policy lives in TS.
 #define _GNU_SOURCE
 #include "args.h"
@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_kexec_file_load
@@ -222,6 +223,20 @@ static napi_value blk_get_size64_fn(napi_env env, napi_callback_info info) {
   return tendril_number_u64(env, "blkGetSize64", "size", size);
 }
 
+// clockSettime(sec, nsec): clock_settime(CLOCK_REALTIME) (the system clock; the RTC is not
+// touched). sec is seconds since 1970 (0..2^53 - 1), nsec 0..999999999.
+static napi_value clock_settime_fn(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int64_t sec, nsec;
+  if (!tendril_args_init(&a, env, info, "clockSettime") ||
+      !tendril_arg_int(&a, 0, "sec", 0, TENDRIL_MAX_SAFE_INTEGER, &sec) ||
+      !tendril_arg_int(&a, 1, "nsec", 0, 999999999, &nsec))
+    return NULL;
+  struct timespec ts = {.tv_sec = (time_t)sec, .tv_nsec = (long)nsec};
+  if (clock_settime(CLOCK_REALTIME, &ts) != 0) return tendril_throw_errno(env, "clock_settime(CLOCK_REALTIME)", errno);
+  return tendril_undefined(env);
+}
+
 static napi_value sync_fn(napi_env env, napi_callback_info info) {
   (void)info;
   sync();
@@ -244,6 +259,7 @@ void tendril_register_sys(napi_env env, napi_value exports) {
   tendril_export(env, exports, "blkRoSet", blk_ro_set_fn);
   tendril_export(env, exports, "blkGetSize64", blk_get_size64_fn);
   tendril_export(env, exports, "sync", sync_fn);
+  tendril_export(env, exports, "clockSettime", clock_settime_fn);
   napi_value c;
   napi_create_object(env, &c);
   set_const(env, c, "REBOOT_KEXEC", LINUX_REBOOT_CMD_KEXEC);

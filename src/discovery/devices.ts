@@ -30,9 +30,10 @@ export async function devicesSettled(
 ): Promise<Diagnostic | undefined> {
   const file = env[SETTLED_ENV];
   if (!file) return undefined;
-  const until = Date.now() + limitMs;
+  // Monotonic: network boot may step the wall clock by years meanwhile (src/net/clock.ts).
+  const until = performance.now() + limitMs;
   while (!fs.existsSync(file)) {
-    if (Date.now() >= until)
+    if (performance.now() >= until)
       return diag(
         'warning',
         'devices',

@@ -536,6 +536,7 @@ async function startNetwork(ifaces?: readonly string[]): Promise<{
     const run = await runNetwork(settings.net, {
       verbose: (l) => log('debug', 'net', l),
       ...(ifaces ? { ifaces } : {}),
+      onClock: (r) => log(r.level, 'net', r.line),
     });
     for (const l of run.leases) log('info', 'net', describeLease(l));
     for (const e of run.errors) log('warn', 'net', e.message);

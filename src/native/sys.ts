@@ -38,6 +38,7 @@ interface SysAddon {
   blkRoSet(fd: number, on: boolean): void;
   blkGetSize64(fd: number): number;
   sync(): void;
+  clockSettime(sec: number, nsec: number): void;
 }
 
 function sys(): SysAddon {
@@ -116,6 +117,12 @@ export function blkGetSize64(fd: number): number {
 
 export function sync(): void {
   sys().sync();
+}
+
+/** clock_settime(CLOCK_REALTIME): sets the system clock (never the RTC) to `ms` since 1970. */
+export function clockSettime(ms: number): void {
+  const sec = Math.floor(ms / 1000);
+  sys().clockSettime(sec, Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)));
 }
 
 /** The constants compiled into the addon (from the C headers), for cross-checking. */

@@ -13,6 +13,7 @@ import { finalizeEntries } from '../discovery/entries/select';
 import type { FileSystem } from '../discovery/fs/types';
 import type { NetSettings } from '../settings/schema';
 import { acquireLeases } from './acquire';
+import { clockMode, ntpServers, syncClock, type ClockReport } from './clock';
 import { netbootEntries, type NetbootOptions, type NetbootResult } from './entries';
 import { readSmbios } from './facts';
 import { createFetch } from './fetch';
@@ -94,9 +95,10 @@ export async function netModulesLoaded(
 ): Promise<string | undefined> {
   const file = env[NET_MODULES_ENV];
   if (!file) return undefined;
-  const until = Date.now() + limitMs;
+  const until = performance.now() + limitMs;
   while (!fs.existsSync(file)) {
-    if (Date.now() >= until) return `${file} did not appear within ${limitMs / 1000} s: using the NICs there are`;
+    if (performance.now() >= until)
+      return `${file} did not appear within ${limitMs / 1000} s: using the NICs there are`;
     await new Promise((r) => setTimeout(r, 50));
   }
   return undefined;
@@ -115,6 +117,8 @@ export interface NetworkChoices {
   /** Lease and transfer details (each DHCP message, redirects, retries). */
   readonly verbose?: (line: string) => void;
   readonly onProgress?: FetchOptions['onProgress'];
+  /** The clock's line, as soon as SNTP is done (before the first fetch). */
+  readonly onClock?: (r: ClockReport) => void;
 }
 
 export interface NetworkRun {
@@ -123,6 +127,8 @@ export interface NetworkRun {
   readonly errors: NetError[];
   /** The entries of the leases' boot files (absent with leasesOnly or without a lease). */
   readonly menu?: NetMenu;
+  /** What SNTP found and did before the first fetch (absent without a lease). */
+  readonly clock?: ClockReport;
 }
 
 /**
@@ -155,7 +161,14 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     ...(resolvConf !== undefined ? { resolvConf } : {}),
     ...(c.verbose ? { log: c.verbose } : {}),
   });
-  if (c.leasesOnly || leases.length === 0) return { leases, errors };
+  if (leases.length === 0) return { leases, errors };
+  // Before any TLS: a certificate's validity is a date range (docs/net-dhcp.md §9).
+  const clock = await syncClock({
+    mode: clockMode(net.clock),
+    servers: ntpServers(net.ntp, leases),
+  });
+  c.onClock?.(clock);
+  if (c.leasesOnly) return { leases, errors, clock };
   const fetch = createFetch({
     http: {
       ca: net.ca.kind === 'system' ? 'system' : net.ca.path,
@@ -170,7 +183,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     requireVerified: net.requireVerified,
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
   });
-  return { leases, errors, menu };
+  return { leases, errors, menu, clock };
 }
 
 /**

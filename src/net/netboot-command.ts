@@ -3,13 +3,14 @@
 // docs/net-dhcp.md §5); the boot stage turns each lease's boot file into entries (boot.ts,
 // docs/net-bootfiles.md) and boots the default one (or --entry) through the same dispatch as a
 // disk entry, falling through to the next bootable one; --dry-run prints the plan instead.
-// Settings (README "Settings"): net.mode, net.identity, net.timeout, net.ca, net.proxy.
+// Settings (README "Settings"): net.mode, net.identity, net.timeout, net.ca, net.proxy, net.ntp, net.clock.
 
 import { bootEntries, candidates } from '../boot/command';
 import { ownConsoles } from '../kexec/cmdline';
 import { printable } from '../util/printable';
 import { loadSettings } from '../settings/load';
 import { runNetwork, type NetMenu } from './boot';
+import type { ClockReport } from './clock';
 import { progressPrinter } from './fetch-command';
 import { IDENTITIES } from './dhcp4/identity';
 import { parseIpArg, type IpPlan } from './manual';
@@ -118,11 +119,13 @@ async function runParsed(a: NetbootArgs): Promise<number> {
     leasesOnly: a.leasesOnly,
     ...(a.verbose ? { verbose: say } : {}),
     onProgress: bigFilesOnly(progressPrinter(process.stderr)),
+    onClock: (r) => say(r.line),
   });
-  const { leases, errors, menu } = run;
+  const { leases, errors, menu, clock } = run;
   const errorsJson = errors.map((e) => ({ iface: e.subject, reason: e.reason, message: e.message }));
-  if (a.json && !menu) process.stdout.write(JSON.stringify({ leases, errors: errorsJson }, null, 2) + '\n');
-  if (a.json && menu) process.stdout.write(JSON.stringify(menuJson(leases, errorsJson, menu), null, 2) + '\n');
+  if (a.json && !menu)
+    process.stdout.write(JSON.stringify({ leases, errors: errorsJson, ...(clock ? { clock } : {}) }, null, 2) + '\n');
+  if (a.json && menu) process.stdout.write(JSON.stringify(menuJson(leases, errorsJson, menu, clock), null, 2) + '\n');
   if (!a.json) {
     for (const l of leases) process.stdout.write(describeLease(l) + '\n');
     for (const e of errors) say(e.message);
@@ -162,10 +165,11 @@ function bigFilesOnly(print: (p: TransferProgress) => void): (p: TransferProgres
   };
 }
 
-function menuJson(leases: readonly Lease[], errors: readonly unknown[], m: NetMenu) {
+function menuJson(leases: readonly Lease[], errors: readonly unknown[], m: NetMenu, clock?: ClockReport) {
   return {
     leases,
     errors,
+    ...(clock ? { clock } : {}),
     bootFiles: m.sources.map((s) => ({ iface: s.lease.iface, ...(s.bootFile ?? {}) })),
     entries: m.entries.map((e) => ({
       id: e.id,

@@ -40,6 +40,8 @@ export function runSettingsCommand(argv: string[]): number {
       ...(n.noProxy !== undefined ? [`net.no-proxy = ${n.noProxy}`] : []),
       `net.require-verified = ${n.requireVerified}`,
       ...Object.entries(n.pins).map(([url, hex]) => `net.pins."${url}" = ${hex}`),
+      `net.ntp = ${n.ntp.join(',')}`,
+      `net.clock = ${n.clock ?? 'set under the initramfs, check elsewhere'}`,
       `tpm.measure = ${r.settings.tpm.measure}`,
       `state.readonly = ${r.settings.state.readonly}`,
       ...(r.settings.state.stopAfter !== undefined ? [`state.stop-after = ${r.settings.state.stopAfter}`] : []),

@@ -24,7 +24,14 @@ export interface NetSettings {
   readonly requireVerified: boolean;
   /** The sha256 each URL's bytes must have (`[net.pins]`: URL = hex), for every network file. */
   readonly pins: Readonly<Record<string, string>>;
+  /** NTP servers (names or addresses) asked before the first https fetch, besides DHCP option 42. */
+  readonly ntp: readonly string[];
+  /** Absent: `set` under tendril's initramfs, `check` elsewhere (src/net/clock.ts). */
+  readonly clock?: ClockMode;
 }
+
+/** What the SNTP answer does to the system clock (docs/net-dhcp.md §9); the RTC is never written. */
+export type ClockMode = 'set' | 'check' | 'off';
 
 /** Measured boot (docs/measured-boot.md): auto = when a TPM exists, require = refuse to boot without one. */
 export type TpmMeasure = 'auto' | 'off' | 'require';
@@ -65,6 +72,7 @@ export const DEFAULT_SETTINGS: Settings = {
     timeout: 60,
     requireVerified: false,
     pins: {},
+    ntp: [],
   },
   tpm: { measure: 'auto' },
   state: { readonly: false },
@@ -116,6 +124,23 @@ function int(v: unknown, min: number, max: number): number | undefined {
 
 const str = (v: unknown, max = 4096): string | undefined =>
   typeof v === 'string' && v.length <= max && !v.includes('\0') ? v : undefined;
+
+const CLOCK_MODES: readonly ClockMode[] = ['set', 'check', 'off'];
+// An IPv4 or IPv6 literal, a bracketed IPv6 literal, or a host name (RFC 1123 labels).
+const NTP_HOST =
+  /^(?:\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?)$/;
+
+/** A TOML list of hosts, or a kernel argument's comma-separated text; at most 8, each ≤ 253 chars. */
+function ntpList(v: unknown): string[] | undefined {
+  const items = typeof v === 'string' ? (v === '' ? [] : v.split(',')) : Array.isArray(v) ? v : undefined;
+  if (!items || items.length > 8) return undefined;
+  const out: string[] = [];
+  for (const h of items) {
+    if (typeof h !== 'string' || h.length > 253 || !NTP_HOST.test(h)) return undefined;
+    out.push(h);
+  }
+  return out;
+}
 
 const TPM_MEASURE: readonly TpmMeasure[] = ['auto', 'off', 'require'];
 /** In order of strictness. */
@@ -180,6 +205,19 @@ export const KEYS: readonly KeyDef[] = [
       const b = bool(v);
       return b === undefined ? undefined : withNet(s, { requireVerified: b });
     },
+  },
+  {
+    path: ['net', 'ntp'],
+    expect: 'a list of at most 8 NTP server names or addresses (kernel argument: comma-separated)',
+    apply: (s, v) => {
+      const l = ntpList(v);
+      return l && withNet(s, { ntp: l });
+    },
+  },
+  {
+    path: ['net', 'clock'],
+    expect: CLOCK_MODES.join(', '),
+    apply: (s, v) => (CLOCK_MODES.includes(v as ClockMode) ? withNet(s, { clock: v as ClockMode }) : undefined),
   },
   {
     path: ['tpm', 'measure'],

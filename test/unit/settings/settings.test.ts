@@ -49,6 +49,7 @@ describe('settings', () => {
       noProxy: 'boot.test,192.0.2.1',
       requireVerified: true,
       pins: { 'https://192.0.2.1/vmlinuz': 'ab'.repeat(32) },
+      ntp: [],
     });
   });
 
