@@ -498,7 +498,7 @@ async function startNetwork(): Promise<NetMenu | undefined> {
   const { settings, problems } = loadSettings();
   for (const p of problems) log('warn', 'settings', p);
   try {
-    const run = await runNetwork(settings.net, { verbose: (l) => log('debug', 'net', l) });
+    const run = await runNetwork(settings.net, { trust: settings.trust, verbose: (l) => log('debug', 'net', l) });
     for (const l of run.leases) log('info', 'net', describeLease(l));
     for (const e of run.errors) log('warn', 'net', e.message);
     const m = run.menu;

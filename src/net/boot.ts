@@ -11,9 +11,10 @@ import { isBootable, type FsId, type MenuEntry, type MenuSettings, type SourceEn
 import type { ProposedSettings } from '../discovery/sources/context';
 import { finalizeEntries } from '../discovery/entries/select';
 import type { FileSystem } from '../discovery/fs/types';
-import type { NetSettings } from '../settings/schema';
+import type { NetSettings, TrustSettings } from '../settings/schema';
+import { loadTrustStore } from '../trust/keys';
 import { acquireLeases } from './acquire';
-import { netbootEntries, type NetbootOptions, type NetbootResult } from './entries';
+import { netbootEntries, type NetbootOptions, type NetbootResult, type SumsOptions } from './entries';
 import { readSmbios } from './facts';
 import { createFetch } from './fetch';
 import { parseIpArg, type IpPlan } from './manual';
@@ -26,7 +27,11 @@ export interface NetMenu {
   /** The interface filesystems the entries' files live on. */
   fs(fsId: FsId): FileSystem | undefined;
   /** Per lease: what its boot file was (for `--json` and the log). */
-  readonly sources: readonly { readonly lease: Lease; readonly bootFile?: NetbootResult['bootFile'] }[];
+  readonly sources: readonly {
+    readonly lease: Lease;
+    readonly bootFile?: NetbootResult['bootFile'];
+    readonly sums?: NetbootResult['sums'];
+  }[];
 }
 
 /** Every lease's entries, finalized together. Never throws: failures are diagnostics naming the URL. */
@@ -44,6 +49,7 @@ export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: Netb
     sources: leases.map((lease, i) => ({
       lease,
       ...(results[i]!.bootFile ? { bootFile: results[i]!.bootFile } : {}),
+      ...(results[i]!.sums ? { sums: results[i]!.sums } : {}),
     })),
   };
 }
@@ -82,6 +88,11 @@ export interface NetworkChoices {
   /** Lease and transfer details (each DHCP message, redirects, retries). */
   readonly verbose?: (line: string) => void;
   readonly onProgress?: FetchOptions['onProgress'];
+  /**
+   * The owner's keys and policy ([trust]): signed SHA256SUMS next to a boot file are checked
+   * with the OpenSSH keys in trust.keys (docs/net-transfer.md §9). Absent: sums are not looked for.
+   */
+  readonly trust?: TrustSettings;
 }
 
 export interface NetworkRun {
@@ -135,9 +146,17 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     smbios: readSmbios(),
     pins: net.pins,
     requireVerified: net.requireVerified,
+    ...(c.trust ? { sums: sumsOptions(net, c.trust, c.verbose) } : {}),
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
   });
   return { leases, errors, menu };
+}
+
+/** The sums setting with the owner's SSH keys, read from the initramfs (trust.keys) once per run. */
+function sumsOptions(net: NetSettings, trust: TrustSettings, log?: (line: string) => void): SumsOptions {
+  const store = loadTrustStore(null, trust.keys);
+  for (const p of store.problems) log?.(`trust: key file skipped: ${p}`);
+  return { setting: net.sums, keys: store.ssh, policy: trust.policy };
 }
 
 /**

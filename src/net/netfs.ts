@@ -11,6 +11,7 @@ import {
   FsError,
   normalizePath,
 } from '../discovery/fs/types';
+import { type SumsState, type Verifier, verifierOf } from './entry-sums';
 import { type Fetch, type Fetched, type FetchOptions, NetError } from './types';
 import { type UrlPolicy, resolveUrl } from './url';
 
@@ -68,7 +69,9 @@ export interface NetFsOptions {
   readonly onProgress?: FetchOptions['onProgress'];
   /** The sha256 a URL's bytes must have (settings `[net.pins]`); a mismatch names both. */
   readonly pins?: Readonly<Record<string, string>>;
-  /** Refuse a file a plan reads (kernel, initrd, UKI) that no pin vouches for. */
+  /** Signed SHA256SUMS next to the boot file: a file listed there is pinned to its hash (§9). */
+  readonly sums?: SumsState;
+  /** Refuse a file a plan reads (kernel, initrd, UKI) that no pin or signed sums vouch for. */
   readonly requireVerified?: boolean;
 }
 
@@ -100,7 +103,12 @@ export class NetFileSystem implements FileSystem {
     resolveUrl(url, undefined, { ...this.opts.policy, allowDowngrade: true });
     const hit = this.cache.get(url);
     if (hit) return hit;
-    const sha256 = this.opts.pins?.[url];
+    let sha256: string | undefined;
+    try {
+      sha256 = this.verifier(url)?.sha256;
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
     const p = this.fetch(url, {
       maxBytes,
       ...(sha256 !== undefined ? { sha256 } : {}),
@@ -115,6 +123,11 @@ export class NetFileSystem implements FileSystem {
     return p;
   }
 
+  /** Who vouches for `url`'s bytes (docs/net-transfer.md §9); throws NetError when a pin and the sums disagree. */
+  verifier(url: string): Verifier | undefined {
+    return verifierOf(url, this.opts.pins, this.opts.sums);
+  }
+
   /** What was fetched for `path`, if it was (for reports: the URL after redirects and the sha256). */
   async fetched(path: string): Promise<Fetched | undefined> {
     const hit = this.cache.get(pathToUrl(normalizePath(path)));
@@ -124,9 +137,13 @@ export class NetFileSystem implements FileSystem {
   private async get(path: string): Promise<Uint8Array> {
     const p = normalizePath(path);
     const url = pathToUrl(p);
-    if (this.opts.requireVerified && this.opts.pins?.[url] === undefined)
-      throw new FsError('EACCES', p, `${url}: not verified: no sha256 pin vouches for it (net.require-verified)`);
     try {
+      if (this.opts.requireVerified && this.verifier(url) === undefined)
+        throw new FsError(
+          'EACCES',
+          p,
+          `${url}: not verified: no sha256 pin vouches for it and no signed SHA256SUMS lists it (net.require-verified)`,
+        );
       return (await this.fetchUrl(url)).bytes;
     } catch (e) {
       if (e instanceof FsError) throw e;

@@ -24,6 +24,8 @@ export interface NetSettings {
   readonly requireVerified: boolean;
   /** The sha256 each URL's bytes must have (`[net.pins]`: URL = hex), for every network file. */
   readonly pins: Readonly<Record<string, string>>;
+  /** Signed checksums for network entries: a URL or a name relative to the boot file, or "none". */
+  readonly sums: string;
 }
 
 /** Measured boot (docs/measured-boot.md): auto = when a TPM exists, require = refuse to boot without one. */
@@ -65,6 +67,7 @@ export const DEFAULT_SETTINGS: Settings = {
     timeout: 60,
     requireVerified: false,
     pins: {},
+    sums: 'SHA256SUMS',
   },
   tpm: { measure: 'auto' },
   state: { readonly: false },
@@ -180,6 +183,16 @@ export const KEYS: readonly KeyDef[] = [
       const b = bool(v);
       return b === undefined ? undefined : withNet(s, { requireVerified: b });
     },
+  },
+  {
+    // Not a kernel argument: a command line from a disk must not turn the sums off (docs/net-transfer.md §9).
+    path: ['net', 'sums'],
+    expect: 'a URL, a file name relative to the boot file, or "none" (not a kernel argument)',
+    apply: (s, v) => {
+      const t = str(v, 4096);
+      return t && !/[\0-\x20\x7f]/.test(t) ? withNet(s, { sums: t }) : undefined;
+    },
+    fromArg: () => undefined,
   },
   {
     path: ['tpm', 'measure'],

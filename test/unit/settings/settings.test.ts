@@ -34,6 +34,7 @@ describe('settings', () => {
         'proxy = "http://192.0.2.9:3128"',
         'no-proxy = "boot.test,192.0.2.1"',
         'require-verified = true',
+        'sums = "release/SHA256SUMS"',
         '[net.pins]',
         `"https://192.0.2.1/vmlinuz" = "${'AB'.repeat(32)}"`,
       ].join('\n'),
@@ -49,6 +50,7 @@ describe('settings', () => {
       noProxy: 'boot.test,192.0.2.1',
       requireVerified: true,
       pins: { 'https://192.0.2.1/vmlinuz': 'ab'.repeat(32) },
+      sums: 'release/SHA256SUMS',
     });
   });
 
