@@ -10,7 +10,8 @@ import { classifyBootFile, type BootFileKind } from './classify';
 import { loadSignedSums, type SumsState, sumsUrlFor } from './entry-sums';
 import type { TrustedKey } from './sums';
 import { exploreIpxe, type IpxeOutcome, type IpxePath } from './ipxe';
-import { NetFileSystem, netFsId } from './netfs';
+import { NetFileSystem, netFsId, pathToUrl } from './netfs';
+import { targetRefs } from './verified';
 import { netOrigin, netRef, netTitle } from './netentry';
 import type { Smbios } from './facts';
 import { findPxelinuxConfig, pxelinuxEntries, pxelinuxPlace } from './pxelinux';
@@ -193,6 +194,9 @@ async function pxelinux(lease: Lease, fs: NetFileSystem, opts: NetbootOptions): 
   };
   const found = await findPxelinuxConfig(place, lease, fs, o);
   const r = await pxelinuxEntries(found, place, lease, fs, o);
+  // PROXY: the files this config names go through that proxy (docs/net-bootfiles.md §3.5).
+  if (r.proxy !== undefined)
+    for (const e of r.entries) for (const ref of targetRefs(e.status)) fs.routeThrough(pathToUrl(ref.path), r.proxy);
   const info = diag('info', 'pxelinux', `config ${found.url} (tried ${found.tried.length})`, {
     fsId: fs.fsId,
     device: lease.iface,

@@ -76,7 +76,7 @@ async function transfer(u: URL, sink: Sink, opts: FetchOptions, cfg: FetchConfig
     await tftpGet(u, sink, { ...cfg.tftp, ...signal });
     return u.href;
   }
-  return httpGet(u, sink, { ...cfg.http, ...signal });
+  return httpGet(u, sink, { ...cfg.http, ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}), ...signal });
 }
 
 function sinkOptions(url: string, opts: FetchOptions, cfg: FetchConfig): SinkOptions {

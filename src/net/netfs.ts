@@ -91,6 +91,8 @@ export class NetFileSystem implements FileSystem {
   readonly type = 'net';
   readonly caseInsensitive = false;
   private readonly cache = new Map<string, Promise<Fetched>>();
+  /** Files a PXELINUX config with `PROXY` named: fetched through that proxy (docs/net-bootfiles.md §3.5). */
+  private readonly proxies = new Map<string, string>();
 
   constructor(
     readonly fsId: string,
@@ -109,11 +111,13 @@ export class NetFileSystem implements FileSystem {
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
+    const proxy = this.proxies.get(url);
     const p = this.fetch(url, {
       maxBytes,
       ...(sha256 !== undefined ? { sha256 } : {}),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       ...(this.opts.onProgress ? { onProgress: this.opts.onProgress } : {}),
+      ...(proxy !== undefined ? { proxy } : {}),
     }).then((f) => {
       if (f.bytes.length > maxBytes) throw new NetError(url, `${f.bytes.length} bytes > limit ${maxBytes}`, true);
       return f;
@@ -121,6 +125,11 @@ export class NetFileSystem implements FileSystem {
     this.cache.set(url, p);
     p.catch(() => this.cache.delete(url));
     return p;
+  }
+
+  /** Fetch `url` (when it is first fetched) through the http:// proxy `proxy`. */
+  routeThrough(url: string, proxy: string): void {
+    this.proxies.set(url, proxy);
   }
 
   /** Who vouches for `url`'s bytes (docs/net-transfer.md §9); throws NetError when a pin and the sums disagree. */

@@ -3,7 +3,7 @@
 
 import { errorMessage } from '../discovery/diagnostics';
 import type { FileSystem } from '../discovery/fs/types';
-import { type FileRef, type FsId, type MenuEntry, namedTarget } from '../discovery/model';
+import { type EntryStatus, type FileRef, type FsId, type MenuEntry, namedTarget } from '../discovery/model';
 import { describeVerifier } from './entry-sums';
 import { NetFileSystem, pathToUrl } from './netfs';
 
@@ -18,8 +18,9 @@ export interface FileVerification {
   readonly error?: string;
 }
 
-function refsOf(entry: MenuEntry): FileRef[] {
-  const t = namedTarget(entry.status);
+/** The kernel and initrds, or the image, an entry's status names (empty for other targets). */
+export function targetRefs(status: EntryStatus): FileRef[] {
+  const t = namedTarget(status);
   if (!t) return [];
   if (t.kind === 'linux') return [t.kernel, ...t.initrds];
   if (t.kind === 'uki' || t.kind === 'efi') return [t.image];
@@ -29,7 +30,7 @@ function refsOf(entry: MenuEntry): FileRef[] {
 /** The entry's kernel, initrds or image on a network filesystem, each with what vouches for it. */
 export function entryVerification(entry: MenuEntry, lookup: (id: FsId) => FileSystem | undefined): FileVerification[] {
   const out: FileVerification[] = [];
-  for (const r of refsOf(entry)) {
+  for (const r of targetRefs(entry.status)) {
     const fs = lookup(r.fsId);
     if (!(fs instanceof NetFileSystem)) continue;
     let url: string;
