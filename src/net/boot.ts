@@ -16,7 +16,7 @@ import { loadTrustStore } from '../trust/keys';
 import { acquireLeases } from './acquire';
 import { netbootEntries, type NetbootOptions, type NetbootResult, type SumsOptions } from './entries';
 import { readSmbios } from './facts';
-import { createFetch } from './fetch';
+import { createFetch, downloadToMemfd, type FetchConfig } from './fetch';
 import { parseIpArg, type IpPlan } from './manual';
 import { NetError, type Fetch, type FetchOptions, type Identity, type Lease } from './types';
 
@@ -134,18 +134,21 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     ...(c.verbose ? { log: c.verbose } : {}),
   });
   if (c.leasesOnly || leases.length === 0) return { leases, errors };
-  const fetch = createFetch({
+  const cfg: FetchConfig = {
     http: {
       ca: net.ca.kind === 'system' ? 'system' : net.ca.path,
       ...(net.proxy !== undefined ? { proxy: net.proxy } : {}),
       ...(net.noProxy !== undefined ? { noProxy: net.noProxy } : {}),
     },
     ...(c.verbose ? { onInfo: c.verbose } : {}),
-  });
+  };
+  const fetch = createFetch(cfg);
   const menu = await netMenu(leases, fetch, {
     smbios: readSmbios(),
     pins: net.pins,
     requireVerified: net.requireVerified,
+    // Kernels, initrds and UKIs stream into sealed memfds that kexec loads as they are (docs/net-transfer.md §10).
+    download: (url, o) => downloadToMemfd(url, o, cfg),
     ...(c.trust ? { sums: sumsOptions(net, c.trust, c.verbose) } : {}),
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
   });

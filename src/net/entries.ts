@@ -10,7 +10,7 @@ import { classifyBootFile, type BootFileKind } from './classify';
 import { loadSignedSums, type SumsState, sumsUrlFor } from './entry-sums';
 import type { TrustedKey } from './sums';
 import { exploreIpxe, type IpxeOutcome, type IpxePath } from './ipxe';
-import { NetFileSystem, netFsId, pathToUrl } from './netfs';
+import { NetFileSystem, type NetFsOptions, netFsId, pathToUrl } from './netfs';
 import { targetRefs } from './verified';
 import { netOrigin, netRef, netTitle } from './netentry';
 import type { Smbios } from './facts';
@@ -32,6 +32,8 @@ export interface NetbootOptions {
   /** sha256 pins by URL, and whether a kernel or initrd without one is refused (NetFsOptions). */
   readonly pins?: Readonly<Record<string, string>>;
   readonly requireVerified?: boolean;
+  /** Plan files (kernels, initrds, UKIs) into sealed memfds (NetFsOptions.download, docs/net-transfer.md §10). */
+  readonly download?: NetFsOptions['download'];
   /** Signed SHA256SUMS (docs/net-transfer.md §9); absent: none are looked for. */
   readonly sums?: SumsOptions;
 }
@@ -127,6 +129,7 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: Su
   const fsId = netFsId(lease.iface);
   const fs = new NetFileSystem(fsId, fetch, {
     ...(sums ? { sums } : {}),
+    ...(opts.download ? { download: opts.download } : {}),
     maxBytes: opts.maxFileBytes ?? 1 << 30,
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
