@@ -110,6 +110,18 @@ describe('settings', () => {
     ]);
   });
 
+  it('net.sums comes from the file only: a kernel argument cannot turn the signed sums off', () => {
+    const f = file('[net]\nsums = "https://192.0.2.1/r/SHA256SUMS"\n');
+    const r = loadSettings({ file: f, cmdline: 'tendril.net.sums=none' });
+    expect(r.settings.net.sums).toBe('https://192.0.2.1/r/SHA256SUMS');
+    expect(r.problems).toEqual([
+      `kernel argument tendril.net.sums: expected a URL, a file name relative to the boot file, or "none" (not a kernel argument), got 'none'; not used`,
+    ]);
+    expect(loadSettings({ file: file('[net]\nsums = "two words"\n'), cmdline: '' }).settings.net.sums).toBe(
+      'SHA256SUMS',
+    );
+  });
+
   it('never throw, whatever the file and command line hold', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 400 }), fc.string({ maxLength: 200 }), (text, cmdline) => {
@@ -132,6 +144,7 @@ describe('tendril settings', () => {
     const r = run(['--file', f, '--cmdline', 'quiet tendril.net=off']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('net.mode = off\nnet.identity = ipxe\n');
+    expect(r.stdout).toContain('net.sums = SHA256SUMS\n');
     expect(r.status).toBe(0);
   });
 
