@@ -171,6 +171,8 @@ export interface BootExtras {
   readonly afterLoad?: (entry: MenuEntry) => Promise<void>;
   /** `--dry-run`: the lines saying what booting the entry would write. */
   readonly describeWrites?: (entry: MenuEntry) => string[];
+  /** `--dry-run`: more lines about the planned entry (network boot: which files are verified and how). */
+  readonly describeEntry?: (entry: MenuEntry) => string[];
   readonly handover?: Handover;
 }
 
@@ -208,6 +210,7 @@ export async function bootEntries(
           io.out.write(printableLines(lines).join('\n') + '\n');
         }
         if (extras.describeWrites) io.out.write(printableLines(extras.describeWrites(entry)).join('\n') + '\n');
+        if (extras.describeEntry) io.out.write(printableLines(extras.describeEntry(entry)).join('\n') + '\n');
         if (p.kind === 'kexec' && trust && trust.policy !== 'off') {
           const lines = await trust.describe(entry, p.kexec, ctx.lookup);
           io.out.write(printableLines(lines).join('\n') + '\n');

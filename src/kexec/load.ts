@@ -150,7 +150,61 @@ async function copyInto(
   }
 }
 
-/** Copy the kernel and the concatenated initrd out of the readers into sealed files. */
+/**
+ * A filesystem that holds a file as a sealed, read-only memfd (network downloads,
+ * docs/net-transfer.md §10): materialize() hands that fd to kexec_file_load instead of copying.
+ */
+interface SealedFiles {
+  sealedFile(path: string): { readonly fd: number; readonly size: number } | undefined;
+}
+
+/** The sealed memfd holding exactly `f` (the whole file), or undefined. */
+function sealedFd(f: PlanFile, lookup: FsLookup): number | undefined {
+  const fsys = lookup(f.fsId) as (FsLookupResult & Partial<SealedFiles>) | undefined;
+  const s = fsys?.sealedFile?.(f.path);
+  return s && f.offset === 0 && f.size === s.size ? s.fd : undefined;
+}
+type FsLookupResult = NonNullable<ReturnType<FsLookup>>;
+
+/**
+ * A new read-only open of a sealed memfd (its own descriptor, closed with the others) whose bytes
+ * are read once for the hooks: the digest and the detached-signature check see the very bytes
+ * kexec_file_load gets, since F_SEAL_WRITE|GROW|SHRINK forbid any change (memfd_create(2), fcntl(2)
+ * "File Seals"). A read, not a copy: the download's memory is the only copy.
+ */
+function reopenSealed(
+  fd: number,
+  f: PlanFile,
+  progress: ProgressFn | undefined,
+  t0: number,
+  hash?: MultiHash,
+  verify?: VerifyHook,
+): number {
+  const ro = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY);
+  const see = verify?.observe(f);
+  if (!hash && !see) return ro;
+  try {
+    for (let done = 0; done < f.size;) {
+      const c = Buffer.allocUnsafe(Math.min(CHUNK, f.size - done));
+      const n = fs.readSync(ro, c, 0, c.length, done);
+      if (n === 0) throw new FsError('EIO', f.label, `short read at ${done} of a sealed memfd`);
+      hash?.update(c.subarray(0, n));
+      see?.(c.subarray(0, n));
+      done += n;
+      progress?.({ label: f.label, done, total: f.size, elapsedMs: Date.now() - t0 });
+    }
+    return ro;
+  } catch (e) {
+    fs.closeSync(ro);
+    throw e;
+  }
+}
+
+/**
+ * Copy the kernel and the concatenated initrd out of the readers into sealed files. A kernel, or a
+ * lone initrd, that is already a sealed memfd (a network download) is used as it is; the initrd
+ * is still copied when the measured-boot event log must be appended to it.
+ */
 export async function materialize(
   plan: BootPlan,
   lookup: FsLookup,
@@ -162,17 +216,34 @@ export async function materialize(
   const hasher = (): MultiHash | undefined => (measure ? new MultiHash(measure.algs) : undefined);
   try {
     await verify?.prepare();
-    const k = newWriter('kernel');
-    opened.push(k.w.fd);
     const kh = hasher();
-    await copyInto(k.w, plan.kernel, lookup, progress, Date.now(), kh, verify);
-    opened.pop();
-    const kernelFd = k.w.seal();
+    // A UKI's sections come from the image verify read (and checked) as a whole: those are copied.
+    const kDirect = verify?.bytes(plan.kernel) ? undefined : sealedFd(plan.kernel, lookup);
+    let kernelFd: number;
+    let backing: string;
+    if (kDirect !== undefined) {
+      kernelFd = reopenSealed(kDirect, plan.kernel, progress, Date.now(), kh, verify);
+      backing = 'memfd';
+    } else {
+      const k = newWriter('kernel');
+      opened.push(k.w.fd);
+      await copyInto(k.w, plan.kernel, lookup, progress, Date.now(), kh, verify);
+      opened.pop();
+      kernelFd = k.w.seal();
+      backing = k.backing;
+    }
     opened.push(kernelFd);
     let initrdFd = -1;
     let r: ReturnType<typeof newWriter> | undefined;
     const initrdDigests: Digests[] = [];
-    if (plan.initrds.length) {
+    const only = plan.initrds.length === 1 ? plan.initrds[0]! : undefined;
+    const iDirect = only && !verify?.bytes(only) ? sealedFd(only, lookup) : undefined;
+    if (only && iDirect !== undefined) {
+      const h = hasher();
+      initrdFd = reopenSealed(iDirect, only, progress, Date.now(), h, verify);
+      opened.push(initrdFd);
+      if (h) initrdDigests.push(h.digests());
+    } else if (plan.initrds.length) {
       r = newWriter('initrd');
       opened.push(r.w.fd);
       for (let i = 0; i < plan.initrds.length; i++) {
@@ -188,6 +259,15 @@ export async function materialize(
     let extra = 0;
     if (measure) {
       const piece = await measure.measured({ kernel: kh!.digests(), initrds: initrdDigests });
+      if (piece?.length && only && iDirect !== undefined) {
+        // The event log goes after the download: a sealed memfd cannot grow, so this one initrd is copied.
+        r = newWriter('initrd');
+        opened.push(r.w.fd);
+        await copyInto(r.w, only, lookup, undefined, Date.now());
+        fs.closeSync(initrdFd);
+        opened.splice(opened.indexOf(initrdFd), 1);
+        initrdFd = -1;
+      }
       if (r && piece?.length) {
         // The last measured piece was not padded: NUL bytes to 4 first (docs/kexec.md §2).
         const pad = (4 - (plan.initrdLayout.total % 4)) % 4;
@@ -197,7 +277,7 @@ export async function materialize(
       }
     }
     if (r) {
-      opened.pop();
+      opened.splice(opened.indexOf(r.w.fd), 1);
       initrdFd = r.w.seal();
       opened.push(initrdFd);
     }
@@ -212,7 +292,7 @@ export async function materialize(
       initrdFd,
       kernelSize: fs.fstatSync(kernelFd).size,
       initrdSize,
-      backing: k.backing,
+      backing,
       close() {
         for (const fd of [kernelFd, initrdFd]) if (fd >= 0) fs.closeSync(fd);
       },

@@ -534,6 +534,7 @@ async function startNetwork(ifaces?: readonly string[]): Promise<{
   const watch = settings.net.mode.kind === 'dhcp';
   try {
     const run = await runNetwork(settings.net, {
+      trust: settings.trust,
       verbose: (l) => log('debug', 'net', l),
       ...(ifaces ? { ifaces } : {}),
       onClock: (r) => log(r.level, 'net', r.line),

@@ -11,12 +11,13 @@ import { isBootable, type FsId, type MenuEntry, type MenuSettings, type SourceEn
 import type { ProposedSettings } from '../discovery/sources/context';
 import { finalizeEntries } from '../discovery/entries/select';
 import type { FileSystem } from '../discovery/fs/types';
-import type { NetSettings } from '../settings/schema';
+import type { NetSettings, TrustSettings } from '../settings/schema';
+import { loadTrustStore } from '../trust/keys';
 import { acquireLeases } from './acquire';
 import { clockMode, ntpServers, syncClock, type ClockReport } from './clock';
-import { netbootEntries, type NetbootOptions, type NetbootResult } from './entries';
+import { netbootEntries, type NetbootOptions, type NetbootResult, type SumsOptions } from './entries';
 import { readSmbios } from './facts';
-import { createFetch } from './fetch';
+import { createFetch, downloadToMemfd, type FetchConfig } from './fetch';
 import { parseIpArg, type IpPlan } from './manual';
 import { NetError, type Fetch, type FetchOptions, type Identity, type Lease } from './types';
 
@@ -27,7 +28,11 @@ export interface NetMenu {
   /** The interface filesystems the entries' files live on. */
   fs(fsId: FsId): FileSystem | undefined;
   /** Per lease: what its boot file was (for `--json` and the log). */
-  readonly sources: readonly { readonly lease: Lease; readonly bootFile?: NetbootResult['bootFile'] }[];
+  readonly sources: readonly {
+    readonly lease: Lease;
+    readonly bootFile?: NetbootResult['bootFile'];
+    readonly sums?: NetbootResult['sums'];
+  }[];
 }
 
 /** Every lease's entries, finalized together. Never throws: failures are diagnostics naming the URL. */
@@ -45,6 +50,7 @@ export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: Netb
     sources: leases.map((lease, i) => ({
       lease,
       ...(results[i]!.bootFile ? { bootFile: results[i]!.bootFile } : {}),
+      ...(results[i]!.sums ? { sums: results[i]!.sums } : {}),
     })),
   };
 }
@@ -119,6 +125,11 @@ export interface NetworkChoices {
   readonly onProgress?: FetchOptions['onProgress'];
   /** The clock's line, as soon as SNTP is done (before the first fetch). */
   readonly onClock?: (r: ClockReport) => void;
+  /**
+   * The owner's keys and policy ([trust]): signed SHA256SUMS next to a boot file are checked
+   * with the OpenSSH keys in trust.keys (docs/net-transfer.md §9). Absent: sums are not looked for.
+   */
+  readonly trust?: TrustSettings;
 }
 
 export interface NetworkRun {
@@ -169,21 +180,32 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
   });
   c.onClock?.(clock);
   if (c.leasesOnly) return { leases, errors, clock };
-  const fetch = createFetch({
+  const cfg: FetchConfig = {
     http: {
       ca: net.ca.kind === 'system' ? 'system' : net.ca.path,
       ...(net.proxy !== undefined ? { proxy: net.proxy } : {}),
       ...(net.noProxy !== undefined ? { noProxy: net.noProxy } : {}),
     },
     ...(c.verbose ? { onInfo: c.verbose } : {}),
-  });
+  };
+  const fetch = createFetch(cfg);
   const menu = await netMenu(leases, fetch, {
     smbios: readSmbios(),
     pins: net.pins,
     requireVerified: net.requireVerified,
+    // Kernels, initrds and UKIs stream into sealed memfds that kexec loads as they are (docs/net-transfer.md §10).
+    download: (url, o) => downloadToMemfd(url, o, cfg),
+    ...(c.trust ? { sums: sumsOptions(net, c.trust, c.verbose) } : {}),
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
   });
   return { leases, errors, menu, clock };
+}
+
+/** The sums setting with the owner's SSH keys, read from the initramfs (trust.keys) once per run. */
+function sumsOptions(net: NetSettings, trust: TrustSettings, log?: (line: string) => void): SumsOptions {
+  const store = loadTrustStore(null, trust.keys);
+  for (const p of store.problems) log?.(`trust: key file skipped: ${p}`);
+  return { setting: net.sums, keys: store.ssh, policy: trust.policy };
 }
 
 /**

@@ -4,10 +4,14 @@
 // FileRefs on the interface's NetFileSystem, fetched when a plan reads them.
 
 import { diag, errorMessage, type Diagnostic } from '../discovery/diagnostics';
-import { statusOf, type BootTarget, type SourceEntry, type TimeoutSetting } from '../discovery/model';
+import { namedTarget, statusOf, type BootTarget, type SourceEntry, type TimeoutSetting } from '../discovery/model';
+import type { TrustPolicy } from '../settings/schema';
 import { classifyBootFile, type BootFileKind } from './classify';
+import { loadSignedSums, type SumsState, sumsUrlFor } from './entry-sums';
+import type { TrustedKey } from './sums';
 import { exploreIpxe, type IpxeOutcome, type IpxePath } from './ipxe';
-import { NetFileSystem, netFsId } from './netfs';
+import { NetFileSystem, type NetFsOptions, netFsId, pathToUrl } from './netfs';
+import { targetRefs } from './verified';
 import { netOrigin, netRef, netTitle } from './netentry';
 import type { Smbios } from './facts';
 import { findPxelinuxConfig, pxelinuxEntries, pxelinuxPlace } from './pxelinux';
@@ -28,6 +32,19 @@ export interface NetbootOptions {
   /** sha256 pins by URL, and whether a kernel or initrd without one is refused (NetFsOptions). */
   readonly pins?: Readonly<Record<string, string>>;
   readonly requireVerified?: boolean;
+  /** Plan files (kernels, initrds, UKIs) into sealed memfds (NetFsOptions.download, docs/net-transfer.md §10). */
+  readonly download?: NetFsOptions['download'];
+  /** Signed SHA256SUMS (docs/net-transfer.md §9); absent: none are looked for. */
+  readonly sums?: SumsOptions;
+}
+
+export interface SumsOptions {
+  /** net.sums: a URL or a name relative to the boot file's directory, or "none". */
+  readonly setting: string;
+  /** The owner's OpenSSH Ed25519 keys (trust.keys in the initramfs). */
+  readonly keys: readonly TrustedKey[];
+  /** trust.policy: with `off`, sums that do not verify are a warning instead of disabling the entries. */
+  readonly policy: TrustPolicy;
 }
 
 export interface NetbootResult {
@@ -43,11 +60,17 @@ export interface NetbootResult {
   readonly proxy?: string;
   /** The default and timeout as a source proposes them to discovery (sources/context.ts). */
   readonly settings?: ProposedSettings;
+  /** What the signed SHA256SUMS next to the boot file said (absent: not looked for). */
+  readonly sums?: SumsState;
 }
 
 /** Build the network entries of one lease. Never throws: every failure is a diagnostic naming the URL. */
 export async function netbootEntries(lease: Lease, fetch: Fetch, opts: NetbootOptions = {}): Promise<NetbootResult> {
-  const r = await build(lease, fetch, opts);
+  const sums = opts.sums ? await sumsOf(lease, fetch, opts.sums, opts) : undefined;
+  const r =
+    sums && opts.sums
+      ? judgeSums(await build(lease, fetch, opts, sums), sums, opts.sums.policy, lease)
+      : await build(lease, fetch, opts);
   if (r.defaultId === undefined && r.timeout === undefined) return r;
   const from = `${netFsId(lease.iface)} ${r.entries[0]?.origin.file ?? lease.bootUrl ?? ''}`.trim();
   const settings: ProposedSettings = {
@@ -59,9 +82,54 @@ export async function netbootEntries(lease: Lease, fetch: Fetch, opts: NetbootOp
   return { ...r, settings };
 }
 
-async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions): Promise<NetbootResult> {
+/** The sums next to the boot file (or the PXELINUX prefix when there is no boot file). */
+async function sumsOf(lease: Lease, fetch: Fetch, s: SumsOptions, opts: NetbootOptions): Promise<SumsState> {
+  let url: string | undefined;
+  try {
+    const base = lease.bootUrl
+      ? resolveUrl(lease.bootUrl, undefined, opts.policy)
+      : pxelinuxPlace(lease, opts.policy).prefix;
+    url = sumsUrlFor(s.setting, base);
+  } catch {
+    // No boot file URL to resolve against: build() reports why.
+    return { kind: 'none' };
+  }
+  return url === undefined ? { kind: 'none' } : loadSignedSums(fetch, url, s.keys, opts.signal);
+}
+
+/**
+ * Sums that did not verify disable every entry of this boot file, with the reason, unless
+ * trust.policy is off (then a warning, and nothing is pinned by them). docs/net-transfer.md §9.
+ */
+function judgeSums(r: NetbootResult, sums: SumsState, policy: TrustPolicy, lease: Lease): NetbootResult {
+  const at = { fsId: netFsId(lease.iface), device: lease.iface, ...(sums.url ? { file: sums.url } : {}) };
+  if (sums.kind === 'none')
+    return {
+      ...r,
+      sums,
+      diagnostics: [...r.diagnostics, diag('info', 'net', `no signed sums${sums.url ? ` at ${sums.url}` : ''}`, at)],
+    };
+  if (sums.kind === 'verified') {
+    const msg = `${sums.url}: signature by ${sums.signer} verified; ${sums.hashes.size} files listed`;
+    return { ...r, sums, diagnostics: [...r.diagnostics, diag('info', 'net', msg, at)] };
+  }
+  if (policy === 'off') {
+    const msg = `signed sums not used: ${sums.reason} (trust.policy = off)`;
+    return { ...r, sums, diagnostics: [...r.diagnostics, diag('warning', 'net', msg, at)] };
+  }
+  const reason = `signed sums refused: ${sums.reason} (trust.policy = ${policy})`;
+  const entries = r.entries.map((e) => ({
+    ...e,
+    status: statusOf(namedTarget(e.status), e.status.ok ? reason : `${reason}; ${e.status.reason}`),
+  }));
+  return { ...r, sums, entries, diagnostics: [...r.diagnostics, diag('error', 'net', reason, at)] };
+}
+
+async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: SumsState): Promise<NetbootResult> {
   const fsId = netFsId(lease.iface);
   const fs = new NetFileSystem(fsId, fetch, {
+    ...(sums ? { sums } : {}),
+    ...(opts.download ? { download: opts.download } : {}),
     maxBytes: opts.maxFileBytes ?? 1 << 30,
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
@@ -129,6 +197,9 @@ async function pxelinux(lease: Lease, fs: NetFileSystem, opts: NetbootOptions): 
   };
   const found = await findPxelinuxConfig(place, lease, fs, o);
   const r = await pxelinuxEntries(found, place, lease, fs, o);
+  // PROXY: the files this config names go through that proxy (docs/net-bootfiles.md §3.5).
+  if (r.proxy !== undefined)
+    for (const e of r.entries) for (const ref of targetRefs(e.status)) fs.routeThrough(pathToUrl(ref.path), r.proxy);
   const info = diag('info', 'pxelinux', `config ${found.url} (tried ${found.tried.length})`, {
     fsId: fs.fsId,
     device: lease.iface,

@@ -76,7 +76,7 @@ async function transfer(u: URL, sink: Sink, opts: FetchOptions, cfg: FetchConfig
     await tftpGet(u, sink, { ...cfg.tftp, ...signal });
     return u.href;
   }
-  return httpGet(u, sink, { ...cfg.http, ...signal });
+  return httpGet(u, sink, { ...cfg.http, ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}), ...signal });
 }
 
 function sinkOptions(url: string, opts: FetchOptions, cfg: FetchConfig): SinkOptions {
@@ -108,7 +108,10 @@ export function createFetch(cfg: FetchConfig = {}): Fetch {
 
 export interface MemfdDownload {
   readonly url: string;
-  /** A memfd sealed against writes, growth and shrinking; the caller closes it. */
+  /**
+   * A read-only fd of a memfd sealed against writes, growth and shrinking (no writable fd is
+   * left open, so kexec_file_load may read it: docs/kexec.md §1.2); the caller closes it.
+   */
   readonly fd: number;
   readonly size: number;
   readonly sha256: string;
@@ -116,7 +119,11 @@ export interface MemfdDownload {
 
 /**
  * Streams `url` into a new memfd (named after the file) while hashing, then seals it so the bytes
- * that were verified are the bytes kexec reads. The fd is closed on failure.
+ * that were verified are the bytes kexec reads, and swaps the writable fd for a read-only one.
+ * With F_SEAL_WRITE | GROW | SHRINK | SEAL set, memfd_create(2) and fcntl(2) ("File Seals")
+ * guarantee the content can no longer change by any fd or mapping, so a hash of it taken now or
+ * later is a hash of what kexec_file_load reads (docs/net-transfer.md §10). The fd is closed on
+ * failure.
  */
 export async function downloadToMemfd(raw: string, opts: FetchOptions, cfg: FetchConfig = {}): Promise<MemfdDownload> {
   const u = parseUrl(raw);
@@ -129,9 +136,10 @@ export async function downloadToMemfd(raw: string, opts: FetchOptions, cfg: Fetc
     const sha256 = sink.digest();
     verify(url, pin, sha256);
     addSeals(fd, F_SEAL.WRITE | F_SEAL.GROW | F_SEAL.SHRINK | F_SEAL.SEAL);
-    return { url, fd, size: sink.size, sha256 };
-  } catch (e) {
+    // libuv opens with O_CLOEXEC.
+    const ro = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY);
+    return { url, fd: ro, size: sink.size, sha256 };
+  } finally {
     fs.closeSync(fd);
-    throw e;
   }
 }

@@ -11,7 +11,9 @@ import { printable } from '../util/printable';
 import { loadSettings } from '../settings/load';
 import { runNetwork, type NetMenu } from './boot';
 import type { ClockReport } from './clock';
+import type { SumsState } from './entry-sums';
 import { progressPrinter } from './fetch-command';
+import { describeVerification, entryVerification } from './verified';
 import { IDENTITIES } from './dhcp4/identity';
 import { parseIpArg, type IpPlan } from './manual';
 import { NetError, type Identity, type Lease, type TransferProgress } from './types';
@@ -110,6 +112,7 @@ async function runParsed(a: NetbootArgs): Promise<number> {
   const { settings, problems } = loadSettings();
   for (const p of problems) say(`settings: ${p}`);
   const run = await runNetwork(settings.net, {
+    trust: settings.trust,
     ifaces: a.ifaces,
     ...(a.identity !== undefined ? { identity: a.identity } : {}),
     ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}),
@@ -151,6 +154,10 @@ async function runParsed(a: NetbootArgs): Promise<number> {
     list,
     { lookup: (id) => menu.fs(id), devices: [], kexec: { ownConsoles: ownConsoles() } },
     a.dryRun,
+    undefined,
+    undefined,
+    undefined,
+    { describeEntry: (e) => describeVerification(entryVerification(e, (id) => menu.fs(id))) },
   );
 }
 
@@ -170,7 +177,7 @@ function menuJson(leases: readonly Lease[], errors: readonly unknown[], m: NetMe
     leases,
     errors,
     ...(clock ? { clock } : {}),
-    bootFiles: m.sources.map((s) => ({ iface: s.lease.iface, ...(s.bootFile ?? {}) })),
+    bootFiles: m.sources.map((s) => ({ iface: s.lease.iface, ...(s.bootFile ?? {}), ...sumsJson(s.sums) })),
     entries: m.entries.map((e) => ({
       id: e.id,
       title: e.displayTitle,
@@ -178,10 +185,19 @@ function menuJson(leases: readonly Lease[], errors: readonly unknown[], m: NetMe
       file: e.origin.file,
       default: e.default,
       ...(e.status.ok ? { target: e.status.target } : { reason: e.status.reason }),
+      files: entryVerification(e, (id) => m.fs(id)),
     })),
     defaultId: m.settings.defaultId ?? null,
     diagnostics: m.diagnostics.map((d) => ({ severity: d.severity, message: d.message })),
   };
+}
+
+/** What the signed SHA256SUMS next to a boot file said (docs/net-transfer.md §9). */
+function sumsJson(s: SumsState | undefined): { sums?: Record<string, unknown> } {
+  if (!s) return {};
+  if (s.kind === 'verified') return { sums: { url: s.url, state: 'verified', signer: s.signer, files: s.hashes.size } };
+  if (s.kind === 'failed') return { sums: { url: s.url, state: 'failed', reason: s.reason } };
+  return { sums: { ...(s.url ? { url: s.url } : {}), state: 'none' } };
 }
 
 export function describeLease(l: Lease): string {

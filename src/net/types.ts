@@ -65,6 +65,8 @@ export interface FetchOptions {
   readonly sha256?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: TransferProgress) => void;
+  /** An http:// proxy for this file over the configured one (PXELINUX `PROXY`); no_proxy still applies. */
+  readonly proxy?: string;
 }
 
 export interface Fetched {

@@ -39,6 +39,7 @@ export function runSettingsCommand(argv: string[]): number {
       ...(n.proxy !== undefined ? [`net.proxy = ${n.proxy}`] : []),
       ...(n.noProxy !== undefined ? [`net.no-proxy = ${n.noProxy}`] : []),
       `net.require-verified = ${n.requireVerified}`,
+      `net.sums = ${n.sums}`,
       ...Object.entries(n.pins).map(([url, hex]) => `net.pins."${url}" = ${hex}`),
       `net.ntp = ${n.ntp.join(',')}`,
       `net.clock = ${n.clock ?? 'set under the initramfs, check elsewhere'}`,

@@ -28,6 +28,8 @@ export interface NetSettings {
   readonly ntp: readonly string[];
   /** Absent: `set` under tendril's initramfs, `check` elsewhere (src/net/clock.ts). */
   readonly clock?: ClockMode;
+  /** Signed checksums for network entries: a URL or a name relative to the boot file, or "none". */
+  readonly sums: string;
 }
 
 /** What the SNTP answer does to the system clock (docs/net-dhcp.md §9); the RTC is never written. */
@@ -73,6 +75,7 @@ export const DEFAULT_SETTINGS: Settings = {
     requireVerified: false,
     pins: {},
     ntp: [],
+    sums: 'SHA256SUMS',
   },
   tpm: { measure: 'auto' },
   state: { readonly: false },
@@ -218,6 +221,16 @@ export const KEYS: readonly KeyDef[] = [
     path: ['net', 'clock'],
     expect: CLOCK_MODES.join(', '),
     apply: (s, v) => (CLOCK_MODES.includes(v as ClockMode) ? withNet(s, { clock: v as ClockMode }) : undefined),
+  },
+  {
+    // Not a kernel argument: a command line from a disk must not turn the sums off (docs/net-transfer.md §9).
+    path: ['net', 'sums'],
+    expect: 'a URL, a file name relative to the boot file, or "none" (not a kernel argument)',
+    apply: (s, v) => {
+      const t = str(v, 4096);
+      return t && !/[\0-\x20\x7f]/.test(t) ? withNet(s, { sums: t }) : undefined;
+    },
+    fromArg: () => undefined,
   },
   {
     path: ['tpm', 'measure'],

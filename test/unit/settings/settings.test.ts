@@ -34,6 +34,7 @@ describe('settings', () => {
         'proxy = "http://192.0.2.9:3128"',
         'no-proxy = "boot.test,192.0.2.1"',
         'require-verified = true',
+        'sums = "release/SHA256SUMS"',
         '[net.pins]',
         `"https://192.0.2.1/vmlinuz" = "${'AB'.repeat(32)}"`,
       ].join('\n'),
@@ -50,6 +51,7 @@ describe('settings', () => {
       requireVerified: true,
       pins: { 'https://192.0.2.1/vmlinuz': 'ab'.repeat(32) },
       ntp: [],
+      sums: 'release/SHA256SUMS',
     });
   });
 
@@ -109,6 +111,18 @@ describe('settings', () => {
     ]);
   });
 
+  it('net.sums comes from the file only: a kernel argument cannot turn the signed sums off', () => {
+    const f = file('[net]\nsums = "https://192.0.2.1/r/SHA256SUMS"\n');
+    const r = loadSettings({ file: f, cmdline: 'tendril.net.sums=none' });
+    expect(r.settings.net.sums).toBe('https://192.0.2.1/r/SHA256SUMS');
+    expect(r.problems).toEqual([
+      `kernel argument tendril.net.sums: expected a URL, a file name relative to the boot file, or "none" (not a kernel argument), got 'none'; not used`,
+    ]);
+    expect(loadSettings({ file: file('[net]\nsums = "two words"\n'), cmdline: '' }).settings.net.sums).toBe(
+      'SHA256SUMS',
+    );
+  });
+
   it('never throw, whatever the file and command line hold', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 400 }), fc.string({ maxLength: 200 }), (text, cmdline) => {
@@ -131,6 +145,7 @@ describe('tendril settings', () => {
     const r = run(['--file', f, '--cmdline', 'quiet tendril.net=off']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('net.mode = off\nnet.identity = ipxe\n');
+    expect(r.stdout).toContain('net.sums = SHA256SUMS\n');
     expect(r.status).toBe(0);
   });
 
