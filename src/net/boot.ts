@@ -73,6 +73,7 @@ export interface NetworkChoices {
   /** Command-line choices over the settings' (absent: the settings decide). */
   readonly ifaces?: readonly string[];
   readonly identity?: Identity;
+  readonly family?: NetSettings['family'];
   readonly timeoutMs?: number;
   readonly ips?: readonly IpPlan[];
   readonly nameservers?: readonly string[];
@@ -117,6 +118,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
   const { leases, errors } = await acquireLeases({
     ifaces,
     identity: c.identity ?? net.identity,
+    family: c.family ?? net.family,
     timeoutMs: c.timeoutMs ?? net.timeout * 1000,
     plan: { ips, nameservers: c.nameservers ?? [] },
     ...(resolvConf !== undefined ? { resolvConf } : {}),
