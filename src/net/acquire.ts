@@ -152,7 +152,8 @@ export function familiesFor(plan: IpPlan, family: NetFamily): { v4: boolean; v6:
 /**
  * One NIC: link up, carrier, then each family's lease at the same time. When one family has its
  * lease, the other gets OTHER_FAMILY_GRACE_MS more, so a network without IPv6 (or without
- * DHCPv4) costs seconds, not the whole deadline.
+ * DHCPv4) costs seconds, not the whole deadline. An IPv6 exchange a server has answered keeps
+ * its whole deadline (SLAAC may wait for the kernel's second router solicitation, 4 s on).
  */
 async function leasesOn(
   nic: NicInfo,
@@ -218,7 +219,7 @@ async function leasesOn(
     );
   if (v6)
     tasks.push(
-      lease6(nic, o, left(), uuid, signalFor(6)).then(
+      lease6(nic, o, left(), uuid, cut[6].signal).then(
         (l) => {
           out.lease(l);
           won(6);
@@ -290,14 +291,15 @@ async function lease6(
   o: AcquireOptions,
   deadlineMs: number,
   uuid: Uint8Array | undefined,
-  signal: AbortSignal,
+  quiet: AbortSignal,
 ): Promise<Lease> {
   const lease = await dhcp6Lease({
     nic,
     identity: o.identity ?? 'pxe',
     deadlineMs,
     ...(uuid ? { uuid } : {}),
-    signal,
+    ...(o.signal ? { signal: o.signal } : {}),
+    quiet,
     ...(o.log ? { log: o.log } : {}),
   });
   if (o.configure !== false) await applyLease6(lease);

@@ -18,7 +18,7 @@ export async function applyLease6(l: Lease): Promise<void> {
     await runIp(dev, ['-6', 'addr', 'add', `${l.address}/${l.prefixLength}`, 'dev', dev]);
   } catch (e) {
     // Already there (a second run, or the same lease again): that is what we want.
-    if (!(e instanceof NetError) || !/File exists|EEXIST/i.test(e.reason)) throw e;
+    if (!(e instanceof NetError) || !/File exists|EEXIST|already assigned/i.test(e.reason)) throw e;
   }
   await waitDad(dev, l.address, Date.now() + DAD_WAIT_MS);
 }

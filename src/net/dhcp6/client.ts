@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { NetError, type Identity, type Lease } from '../types';
-import { ip6DefaultRouter, slaacAddress, waitLinkLocal, type Ip6Address } from './ifaddr';
+import { ip6DefaultRouter, raRouteSeen, slaacAddress, waitLinkLocal, type Ip6Address } from './ifaddr';
 import { clientDuid, identityOptions6, requestedOptions } from './identity';
 import {
   decodeDhcp6,
@@ -51,13 +51,18 @@ export interface Dhcp6Options {
   readonly uuid?: Uint8Array;
   /** Ends the exchange early: it then fails as if the deadline had passed. */
   readonly signal?: AbortSignal;
+  /**
+   * Ends the exchange early only while no server has answered: one that has (a NoAddrsAvail
+   * Advertise, an Information-Request Reply) gets the whole deadline, for the SLAAC address too.
+   */
+  readonly quiet?: AbortSignal;
   readonly log?: (line: string) => void;
 }
 
 /** With a SLAAC address in hand, how long Solicit and then Information-Request may still take. */
 const STATEFUL_WITH_SLAAC_MS = 4000;
 const INFO_WITH_SLAAC_MS = 4000;
-/** How long a DHCPv6 lease waits for the Router Advertisement's default route. */
+/** How long a DHCPv6 lease waits for the Router Advertisement's routes. */
 const ROUTER_WAIT_MS = 5000;
 const SERVER_PORT = 547;
 const CLIENT_PORT = 546;
@@ -74,7 +79,8 @@ interface Received {
 /** Runs DHCPv6 (and waits for SLAAC) on one NIC; resolves to its family-6 lease or rejects naming it. */
 export async function dhcp6Lease(o: Dhcp6Options): Promise<Lease> {
   const until = Date.now() + o.deadlineMs;
-  const ll = await waitLinkLocal(o.nic.name, until, o.signal);
+  const stop = [o.signal, o.quiet].filter((x): x is AbortSignal => x !== undefined);
+  const ll = await waitLinkLocal(o.nic.name, until, stop.length > 1 ? AbortSignal.any(stop) : stop[0]);
   const sock = await openSocket(o.nic.name, ll, o.log);
   try {
     return await new Exchange6(o, sock, until).run();
@@ -177,6 +183,7 @@ class Exchange6 {
   private tries = 0;
   private noAddrsFrom: string | undefined;
   private answered = false;
+  private readonly anySignal: AbortSignal | undefined;
 
   constructor(
     private readonly o: Dhcp6Options,
@@ -188,6 +195,8 @@ class Exchange6 {
     // The IAID only has to be stable for this interface: the MAC's last four bytes.
     this.iaid = ((mac[2]! << 24) | (mac[3]! << 16) | (mac[4]! << 8) | mac[5]!) >>> 0;
     this.name = o.nic.name;
+    const signals = [o.signal, o.quiet].filter((x): x is AbortSignal => x !== undefined);
+    this.anySignal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   }
 
   async run(): Promise<Lease> {
@@ -357,11 +366,11 @@ class Exchange6 {
     throw new NetError(this.name, `no DHCPv6 reply on ${this.name} after ${n}`);
   }
 
-  /** Up to ROUTER_WAIT_MS (within the deadline) for the RA's default route on this NIC. */
+  /** Up to ROUTER_WAIT_MS (within the deadline) for a route from the RA (on-link prefix or default). */
   private async waitRouter(): Promise<void> {
     const end = Math.min(this.until, Date.now() + ROUTER_WAIT_MS);
-    while (!ip6DefaultRouter(this.name) && Date.now() < end) await this.sleep(100);
-    if (!ip6DefaultRouter(this.name)) this.o.log?.(`${this.name}: no IPv6 default route from a Router Advertisement`);
+    while (!raRouteSeen(this.name) && Date.now() < end) await this.sleep(100);
+    if (!raRouteSeen(this.name)) this.o.log?.(`${this.name}: no route from a Router Advertisement yet`);
   }
 
   private lease(
@@ -419,7 +428,7 @@ class Exchange6 {
   /** The next message of `type` for this exchange (our xid and client id, a server id) before `until`. */
   private async receive(xid: number, type: number, until: number): Promise<Received | undefined> {
     for (;;) {
-      const r = await this.sock.next(until, this.o.signal);
+      const r = await this.sock.next(until, this.answered ? this.o.signal : this.anySignal);
       if (!r) return undefined;
       if (r.msg.type !== type || r.msg.xid !== xid) continue;
       const cid = findOption(r.msg.options, OPT6.CLIENTID);
@@ -434,6 +443,7 @@ class Exchange6 {
   }
 
   private expired(): boolean {
+    if (this.o.quiet?.aborted && !this.answered) return true;
     return Date.now() >= this.until || this.o.signal?.aborted === true;
   }
 

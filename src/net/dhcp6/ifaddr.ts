@@ -57,21 +57,36 @@ export function ip6Addresses(iface: string, file = '/proc/net/if_inet6'): Ip6Add
   return out;
 }
 
-/** The gateway of `iface`'s IPv6 default route (one a Router Advertisement installed), if any. */
-export function ip6DefaultRouter(iface: string, file = '/proc/net/ipv6_route'): string | undefined {
+/** RTF_ADDRCONF: a route a Router Advertisement installed (its prefix, or the default route). */
+const RTF_ADDRCONF = 0x00040000;
+
+function routes(iface: string, file: string): string[][] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    return undefined;
+    return [];
   }
-  for (const line of text.split('\n').slice(0, 65536)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length !== 10 || f[9] !== iface || f[1] !== '00' || !/^0{32}$/.test(f[0]!)) continue;
+  return text
+    .split('\n')
+    .slice(0, 65536)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length === 10 && f[9] === iface);
+}
+
+/** The gateway of `iface`'s IPv6 default route (one a Router Advertisement installed), if any. */
+export function ip6DefaultRouter(iface: string, file = '/proc/net/ipv6_route'): string | undefined {
+  for (const f of routes(iface, file)) {
+    if (f[1] !== '00' || !/^0{32}$/.test(f[0]!)) continue;
     const hop = hexBytes(f[4]!);
     if (hop && hop.some((b) => b !== 0)) return ip6Text(hop);
   }
   return undefined;
+}
+
+/** Whether a Router Advertisement has put a route (on-link prefix or default) on `iface`. */
+export function raRouteSeen(iface: string, file = '/proc/net/ipv6_route'): boolean {
+  return routes(iface, file).some((f) => (parseInt(f[8]!, 16) & RTF_ADDRCONF) !== 0);
 }
 
 /**
