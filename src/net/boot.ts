@@ -48,6 +48,34 @@ export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: Netb
   };
 }
 
+const hasBootFile = (l: Lease): boolean =>
+  l.bootUrl !== undefined || l.pxeConfigFile !== undefined || l.pxePathPrefix !== undefined;
+
+/**
+ * The leases whose boot files become entries. A NIC with an IPv4 and an IPv6 lease
+ * (docs/net-dhcp.md §11) gets entries from each lease that names a boot file, once per distinct
+ * boot URL (the first lease's, IPv4 before IPv6, wins). A NIC whose leases name none keeps its
+ * first, for the diagnostic that says so.
+ */
+export function bootLeases(leases: readonly Lease[]): Lease[] {
+  const out: Lease[] = [];
+  for (const iface of [...new Set(leases.map((l) => l.iface))]) {
+    const mine = leases.filter((l) => l.iface === iface).sort((a, b) => a.family - b.family);
+    const named = mine.filter(hasBootFile);
+    if (named.length === 0) {
+      out.push(mine[0]!);
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const l of named) {
+      const key = `${l.bootUrl ?? ''} ${l.pxeConfigFile ?? ''} ${l.pxePathPrefix ?? ''}`;
+      if (!seen.has(key)) out.push(l);
+      seen.add(key);
+    }
+  }
+  return out;
+}
+
 /** Set by /init: the resolv.conf tendril writes the lease's DNS servers to. */
 export const RESOLV_CONF_ENV = 'TENDRIL_RESOLV_CONF';
 
@@ -133,7 +161,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     },
     ...(c.verbose ? { onInfo: c.verbose } : {}),
   });
-  const menu = await netMenu(leases, fetch, {
+  const menu = await netMenu(bootLeases(leases), fetch, {
     smbios: readSmbios(),
     pins: net.pins,
     requireVerified: net.requireVerified,
