@@ -315,8 +315,9 @@ class Exchange6 {
     let rt: number | undefined;
     let reply: Received | undefined;
     let slaacAt: number | undefined;
-    if (this.expired()) return this.fail();
-    await this.sleep(randomInt(0, MAX_FIRST_DELAY_MS));
+    // Out of time already (the deadline, or the grace after the IPv4 lease): a SLAAC address
+    // still makes a lease, without the extras.
+    if (!this.expired()) await this.sleep(randomInt(0, MAX_FIRST_DELAY_MS));
     while (!reply && !this.expired()) {
       if (slaacAddress(this.name)) slaacAt ??= Date.now();
       if (slaacAt !== undefined && Date.now() - slaacAt >= INFO_WITH_SLAAC_MS) break;

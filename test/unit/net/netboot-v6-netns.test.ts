@@ -9,6 +9,7 @@
 //   the RA's prefix, and DNS and the boot URL from an Information-Request; beside it a DHCPv4
 //   lease from the same server, and resolv.conf takes the IPv4 lease's DNS;
 // - one family dead: the other's lease stands and the error names the interface and family;
+// - an RA without any DHCPv6 server beside DHCPv4: the SLAAC lease stands, with no error;
 // - the whole CLI path on IPv6 alone: lease → boot file over http or tftp at [2001:db8::1] → plan;
 // - a dual-stack NIC where only the IPv6 lease names a boot file: its entries alone, no noise.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -25,6 +26,7 @@ const C = `tn6C${process.pid}`;
 const S6 = `tn6F${process.pid}`; // stateful DHCPv6 (+ RA), http (nginx) and tftp: link ca
 const SL = `tn6L${process.pid}`; // DHCPv4 + stateless DHCPv6 with SLAAC: link cb
 const S4 = `tn6V${process.pid}`; // DHCPv4 only: link cd
+const SR = `tn6R${process.pid}`; // DHCPv4 + RA only (no DHCPv6 server): link ce
 const IPROUTE2 = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
 const children: ChildProcess[] = [];
 let dir = '';
@@ -133,7 +135,10 @@ async function dnsmasq(ns: string, iface: string, log: string, args: string[]): 
       throw new Error(
         `dnsmasq in ${ns} exited ${child.exitCode}: ${err}${fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''}`,
       );
-    return fs.existsSync(file) && /DHCPv6(, IP range| stateless on)/.test(fs.readFileSync(file, 'utf8'));
+    return (
+      fs.existsSync(file) &&
+      /(DHCPv6, IP range|DHCPv6 stateless on|router advertisement on)/.test(fs.readFileSync(file, 'utf8'))
+    );
   });
 }
 
@@ -155,6 +160,7 @@ beforeAll(async () => {
   serverNs(S6, 'va', 'ca', ['2001:db8::1/64']);
   serverNs(SL, 'vb', 'cb', ['192.0.2.1/24', '2001:db8:1::1/64']);
   serverNs(S4, 'vd', 'cd', ['198.51.100.1/24']);
+  serverNs(SR, 've', 'ce', ['203.0.113.1/24', '2001:db8:2::1/64']);
   const www = path.join(dir, 'www');
   fs.mkdirSync(www);
   kernel = fs.readFileSync(hostKernel().vmlinuz);
@@ -203,6 +209,11 @@ beforeAll(async () => {
     '--dhcp-option=option6:domain-search,v6.test',
     '--dhcp-option=option6:bootfile-url,http://[2001:db8:1::1]/stateless.ipxe',
   ]);
+  await dnsmasq(SR, 've', 'ra-only.log', [
+    '--dhcp-range=203.0.113.100,203.0.113.150,255.255.255.0,1h',
+    '--dhcp-range=2001:db8:2::,ra-only',
+    '--enable-ra',
+  ]);
   const s4 = spawn(
     'ip',
     [
@@ -230,7 +241,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  for (const ns of [C, S6, SL, S4]) spawnSync('ip', ['netns', 'del', ns]);
+  for (const ns of [C, S6, SL, S4, SR]) spawnSync('ip', ['netns', 'del', ns]);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -364,5 +375,21 @@ describe('tendril netboot over IPv6 in network namespaces', () => {
     expect(j.entries[0]!.reason).toBeUndefined();
     expect(j.diagnostics.map((d) => d.message).join('\n')).not.toContain('names no boot file');
     expect(r.code).toBe(0);
+  });
+
+  it('RA without a DHCPv6 server, DHCPv4 beside it: the SLAAC lease stands without extras, no error', () => {
+    const r = leases(['--iface', 'ce', '--timeout', '30']);
+    expect(r.json.errors).toEqual([]);
+    expect(r.json.leases.map((l) => [l.family, l.how])).toEqual([
+      [4, 'dhcp'],
+      [6, 'slaac'],
+    ]);
+    const v6 = r.json.leases[1]!;
+    expect(String(v6.address)).toMatch(/^2001:db8:2:[0-9a-f:]+$/);
+    expect(v6.dns).toEqual([]);
+    expect(v6.bootUrl).toBeUndefined();
+    expect(v6.server).toBeUndefined();
+    // Nothing answered DHCPv6: the server logs no DHCPv6 message at all.
+    expect(logSince('ra-only.log', 0)).not.toMatch(/DHCP(SOLICIT|INFORMATION-REQUEST)/);
   });
 });
