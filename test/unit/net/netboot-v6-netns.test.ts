@@ -11,7 +11,8 @@
 // - one family dead: the other's lease stands and the error names the interface and family;
 // - an RA without any DHCPv6 server beside DHCPv4: the SLAAC lease stands, with no error;
 // - the whole CLI path on IPv6 alone: lease → boot file over http or tftp at [2001:db8::1] → plan;
-// - a dual-stack NIC where only the IPv6 lease names a boot file: its entries alone, no noise.
+// - a dual-stack NIC where only the IPv6 lease names a boot file: its entries alone, no noise;
+// - the DHCPv6 address put on the NIC by busybox's ip, as in the initramfs.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -62,17 +63,20 @@ interface Out {
   readonly stderr: string;
 }
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+function cli(
+  args: string[],
+  pathEnv = process.env.PATH ?? '/usr/bin:/bin',
+): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(
     IPROUTE2,
     ['netns', 'exec', C, process.execPath, path.join(ROOT, 'bin', 'tendril.js'), 'netboot', ...args],
-    { encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+    { encoding: 'utf8', timeout: 120_000, env: { PATH: pathEnv } },
   );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function leases(args: string[]): Out {
-  const r = cli(['--leases-only', '--json', ...args]);
+function leases(args: string[], pathEnv?: string): Out {
+  const r = cli(['--leases-only', '--json', ...args], pathEnv);
   try {
     return { ...r, json: JSON.parse(r.stdout) as Out['json'] };
   } catch {
@@ -391,5 +395,19 @@ describe('tendril netboot over IPv6 in network namespaces', () => {
     expect(v6.server).toBeUndefined();
     // Nothing answered DHCPv6: the server logs no DHCPv6 message at all.
     expect(logSince('ra-only.log', 0)).not.toMatch(/DHCP(SOLICIT|INFORMATION-REQUEST)/);
+  });
+
+  it("stateful DHCPv6 through busybox's ip, as in the initramfs: the address goes on the NIC", () => {
+    const bin = path.join(dir, 'busybox-bin');
+    fs.mkdirSync(bin, { recursive: true });
+    if (!fs.existsSync(path.join(bin, 'ip')))
+      fs.symlinkSync(fs.existsSync('/bin/busybox') ? '/bin/busybox' : '/usr/bin/busybox', path.join(bin, 'ip'));
+    // A new address for the NIC: the old one is removed first, so busybox must add it.
+    sh(['ip', '-n', C, '-6', 'addr', 'flush', 'dev', 'ca', 'scope', 'global']);
+    const r = leases(['--family', '6', '--iface', 'ca', '--timeout', '20'], `${bin}:${process.env.PATH ?? ''}`);
+    expect(r.json.errors).toEqual([]);
+    const l = r.json.leases[0]!;
+    expect(l).toMatchObject({ iface: 'ca', family: 6, how: 'dhcp', prefixLength: 128 });
+    expect(addrs6('ca')).toContain(`${String(l.address)}/128`);
   });
 });
