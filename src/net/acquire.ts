@@ -1,10 +1,14 @@
-// The lease stage of network boot: bring every chosen NIC up at once, wait for carrier, get one
-// lease per NIC (DHCPv4, or a static `ip=` plan), configure it. Failures are collected per
-// interface rather than thrown, so one dead NIC never hides another's lease. docs/net-dhcp.md §5.
+// The lease stage of network boot: bring every chosen NIC up at once, wait for carrier, get a
+// lease per NIC and family (DHCPv4 or a static `ip=` plan; DHCPv6 or SLAAC beside it), configure
+// it. Failures are collected per interface and family rather than thrown, so one dead NIC or
+// family never hides another's lease. docs/net-dhcp.md §5 and §11.
 
 import { dhcp4Lease } from './dhcp4/client';
 import { readSystemUuid } from './dhcp4/identity';
 import { proxyBootRequest } from './dhcp4/proxy';
+import { applyLease6 } from './dhcp6/apply';
+import { dhcp6Lease } from './dhcp6/client';
+import { enableIpv6 } from './dhcp6/ifaddr';
 import { applyLease, linkUp, listNics, nicsWithoutNetdev, runIp, waitCarrier, type NicInfo } from './link';
 import { staticLease, type IpPlan, type NetPlan } from './manual';
 import { NetError, type Identity, type Lease } from './types';
@@ -13,13 +17,15 @@ export interface AcquireOptions {
   /** Interfaces to use; empty: every device-backed Ethernet NIC. */
   readonly ifaces?: readonly string[];
   readonly identity?: Identity;
+  /** Which address families to configure on an automatic NIC (default both, in parallel). */
+  readonly family?: NetFamily;
   /** Per-NIC deadline for carrier and lease together (default 60 s, the PXE schedule). */
   readonly timeoutMs?: number;
   /** Manual configuration (`ip=`/`nameserver=`); without it, DHCPv4 on every NIC. */
   readonly plan?: NetPlan;
   /** Configure the leases on the interfaces (default true). */
   readonly configure?: boolean;
-  /** Write DNS servers here (e.g. /etc/resolv.conf), from the first lease that has some. */
+  /** Write DNS servers here (e.g. /etc/resolv.conf), from the first IPv4 lease that has some, else IPv6. */
   readonly resolvConf?: string;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
@@ -27,13 +33,18 @@ export interface AcquireOptions {
 
 export interface Acquired {
   readonly leases: Lease[];
-  /** One per interface that got no lease; `subject` names the interface. */
+  /** One per interface and family that got no lease; `subject` names the interface, the reason the family. */
   readonly errors: NetError[];
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const MAX_CARRIER_WAIT_MS = 10_000;
 const NIC_SCAN_MS = 100;
+/** Once one family has its lease on a NIC, how much longer the other may take (docs/net-dhcp.md §11). */
+export const OTHER_FAMILY_GRACE_MS = 5000;
+
+/** `net.family`: both families in parallel, or one alone. */
+export type NetFamily = 'both' | '4' | '6';
 
 export async function acquireLeases(o: AcquireOptions = {}): Promise<Acquired> {
   const t0 = Date.now();
@@ -48,10 +59,10 @@ export async function acquireLeases(o: AcquireOptions = {}): Promise<Acquired> {
   const running = new Set<Promise<void>>();
   const start = (nic: NicInfo) => {
     started.push(nic);
-    const task = leaseOn(nic, planFor(nic, started, o.plan), o, timeoutMs, uuid, (e) => errors.push(e)).then(
-      (l) => void (l && leases.push(l)),
-      (e: unknown) => void errors.push(asNetError(nic.name, e)),
-    );
+    const task = leasesOn(nic, planFor(nic, started, o.plan), o, timeoutMs, uuid, {
+      lease: (l) => void leases.push(l),
+      error: (e) => void errors.push(e),
+    }).catch((e: unknown) => void errors.push(asNetError(nic.name, e)));
     running.add(task);
     void task.finally(() => running.delete(task));
   };
@@ -94,11 +105,12 @@ export async function acquireLeases(o: AcquireOptions = {}): Promise<Acquired> {
   }
   while (running.size > 0) await Promise.all(running);
   if (o.resolvConf !== undefined && o.configure !== false) {
-    const first = leases.find((l) => l.dns.length > 0);
+    // An IPv6 lease's DNS servers only when no IPv4 lease brought any.
+    const first = leases.find((l) => l.family === 4 && l.dns.length > 0) ?? leases.find((l) => l.dns.length > 0);
     if (first) await applyLease(first, { resolvConf: o.resolvConf, dnsOnly: true });
   }
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  leases.sort((a, b) => byName(a.iface, b.iface));
+  leases.sort((a, b) => byName(a.iface, b.iface) || a.family - b.family);
   errors.sort((a, b) => byName(a.subject, b.subject));
   return { leases, errors };
 }
@@ -124,20 +136,37 @@ export function planFor(
   return { kind: 'auto', method: 'off' };
 }
 
-async function leaseOn(
+interface Sink {
+  lease(l: Lease): void;
+  error(e: NetError): void;
+}
+
+/** The families a plan asks for: a static ip= is IPv4; dhcp6/auto6 are IPv6; DHCP follows net.family. */
+export function familiesFor(plan: IpPlan, family: NetFamily): { v4: boolean; v6: boolean } {
+  if (plan.kind === 'static') return { v4: true, v6: false };
+  if (plan.method === 'off' || plan.method === 'none') return { v4: false, v6: false };
+  if (plan.method === 'dhcp6' || plan.method === 'auto6') return { v4: false, v6: true };
+  return { v4: family !== '6', v6: family !== '4' };
+}
+
+/**
+ * One NIC: link up, carrier, then each family's lease at the same time. When one family has its
+ * lease, the other gets OTHER_FAMILY_GRACE_MS more, so a network without IPv6 (or without
+ * DHCPv4) costs seconds, not the whole deadline. An IPv6 exchange a server has answered keeps
+ * its whole deadline (SLAAC may wait for the kernel's second router solicitation, 4 s on).
+ */
+async function leasesOn(
   nic: NicInfo,
   plan: IpPlan,
   o: AcquireOptions,
   timeoutMs: number,
   uuid: Uint8Array | undefined,
-  warn: (e: NetError) => void,
-): Promise<Lease | undefined> {
-  if (plan.kind === 'auto' && (plan.method === 'off' || plan.method === 'none')) return undefined;
-  if (plan.kind === 'auto' && (plan.method === 'dhcp6' || plan.method === 'auto6'))
-    throw new NetError(
-      nic.name,
-      `ip=…:${plan.method} asks for IPv6 autoconfiguration, which this client does not do yet`,
-    );
+  out: Sink,
+): Promise<void> {
+  const fams = familiesFor(plan, o.family ?? 'both');
+  const v4 = fams.v4;
+  let v6 = fams.v6;
+  if (!v4 && !v6) return;
   const start = Date.now();
   if (plan.mtu !== undefined) await runIp(nic.name, ['link', 'set', 'dev', nic.name, 'mtu', String(plan.mtu)]);
   // dracut's <macaddr> overrides the NIC's address (most drivers want the link down for it).
@@ -146,8 +175,78 @@ async function leaseOn(
     await runIp(nic.name, ['link', 'set', 'dev', nic.name, 'address', plan.mac]);
     nic = { ...nic, mac: plan.mac };
   }
+  if (v6)
+    try {
+      // Before the link comes up, so the kernel's router solicitation and SLAAC start with it.
+      enableIpv6(nic.name);
+    } catch (e) {
+      out.error(family6Error(nic.name, e));
+      v6 = false;
+      if (!v4) return;
+    }
   await linkUp(nic.name);
   await waitCarrier(nic.name, Math.min(MAX_CARRIER_WAIT_MS, timeoutMs), o.signal);
+  const left = () => Math.max(1, timeoutMs - (Date.now() - start));
+  const cut = { 4: new AbortController(), 6: new AbortController() };
+  const graceTimers: NodeJS.Timeout[] = [];
+  const won = (family: 4 | 6) => {
+    const other = cut[family === 4 ? 6 : 4];
+    graceTimers.push(setTimeout(() => other.abort(), OTHER_FAMILY_GRACE_MS));
+  };
+  const signalFor = (family: 4 | 6) =>
+    o.signal ? AbortSignal.any([o.signal, cut[family].signal]) : cut[family].signal;
+  const tasks: Promise<void>[] = [];
+  if (v4)
+    tasks.push(
+      lease4(nic, plan, o, left, uuid, out, signalFor(4)).then(
+        (l) => {
+          out.lease(l);
+          won(4);
+        },
+        (e: unknown) => {
+          const err = asNetError(nic.name, e);
+          // The grace after the IPv6 lease ran out: say so rather than "DHCP cancelled".
+          if (cut[4].signal.aborted && !o.signal?.aborted)
+            out.error(
+              new NetError(
+                nic.name,
+                `no DHCPv4 lease on ${nic.name} within ${OTHER_FAMILY_GRACE_MS / 1000} s of its IPv6 lease`,
+              ),
+            );
+          else out.error(err);
+        },
+      ),
+    );
+  if (v6)
+    tasks.push(
+      lease6(nic, o, left(), uuid, cut[6].signal).then(
+        (l) => {
+          out.lease(l);
+          won(6);
+        },
+        (e: unknown) => out.error(family6Error(nic.name, e)),
+      ),
+    );
+  await Promise.all(tasks);
+  for (const t of graceTimers) clearTimeout(t);
+}
+
+/** An IPv6 failure says it is one ("IPv6: …") unless its reason names DHCPv6 already. */
+function family6Error(iface: string, e: unknown): NetError {
+  const err = asNetError(iface, e);
+  return /DHCPv6|IPv6/.test(err.reason) ? err : new NetError(err.subject, `IPv6: ${err.reason}`, err.permanent);
+}
+
+/** The IPv4 lease of one NIC: a static plan, or DHCPv4 (with a proxyDHCP's boot file). */
+async function lease4(
+  nic: NicInfo,
+  plan: IpPlan,
+  o: AcquireOptions,
+  left: () => number,
+  uuid: Uint8Array | undefined,
+  out: Sink,
+  signal: AbortSignal,
+): Promise<Lease> {
   let lease: Lease;
   let proxyServer: string | undefined;
   if (plan.kind === 'static') lease = staticLease(plan, nic, o.plan?.nameservers);
@@ -155,9 +254,9 @@ async function leaseOn(
     const r = await dhcp4Lease({
       nic,
       identity: o.identity ?? 'pxe',
-      deadlineMs: Math.max(1, timeoutMs - (Date.now() - start)),
+      deadlineMs: left(),
       ...(uuid ? { uuid } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
+      signal,
       ...(o.log ? { log: o.log } : {}),
     });
     lease = r.lease;
@@ -167,7 +266,7 @@ async function leaseOn(
   }
   if (plan.mtu !== undefined && lease.mtu === undefined) lease = { ...lease, mtu: plan.mtu };
   if (o.configure === false) return lease;
-  await applyLease(lease, { onRouteError: warn });
+  await applyLease(lease, { onRouteError: (e) => out.error(e) });
   // A proxyDHCP server that named no boot file is asked on port 4011, from the new address.
   // Its failure leaves the lease standing and is reported beside it.
   if (proxyServer !== undefined)
@@ -176,13 +275,34 @@ async function leaseOn(
         lease,
         server: proxyServer,
         identity: o.identity ?? 'pxe',
-        deadlineMs: Math.max(1000, timeoutMs - (Date.now() - start)),
+        deadlineMs: Math.max(1000, left()),
         ...(uuid ? { uuid } : {}),
         ...(o.log ? { log: o.log } : {}),
       });
     } catch (e) {
-      warn(new NetError(nic.name, `proxyDHCP ${proxyServer}: ${e instanceof NetError ? e.reason : String(e)}`));
+      out.error(new NetError(nic.name, `proxyDHCP ${proxyServer}: ${e instanceof NetError ? e.reason : String(e)}`));
     }
+  return lease;
+}
+
+/** The IPv6 lease of one NIC: DHCPv6, or SLAAC with an Information-Request (docs/net-dhcp.md §9, §10). */
+async function lease6(
+  nic: NicInfo,
+  o: AcquireOptions,
+  deadlineMs: number,
+  uuid: Uint8Array | undefined,
+  quiet: AbortSignal,
+): Promise<Lease> {
+  const lease = await dhcp6Lease({
+    nic,
+    identity: o.identity ?? 'pxe',
+    deadlineMs,
+    ...(uuid ? { uuid } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    quiet,
+    ...(o.log ? { log: o.log } : {}),
+  });
+  if (o.configure !== false) await applyLease6(lease);
   return lease;
 }
 

@@ -88,6 +88,34 @@ export function combineNetMenus(menus: readonly NetMenu[]): NetMenu | undefined 
   };
 }
 
+const hasBootFile = (l: Lease): boolean =>
+  l.bootUrl !== undefined || l.pxeConfigFile !== undefined || l.pxePathPrefix !== undefined;
+
+/**
+ * The leases whose boot files become entries. A NIC with an IPv4 and an IPv6 lease
+ * (docs/net-dhcp.md §11) gets entries from each lease that names a boot file, once per distinct
+ * boot URL (the first lease's, IPv4 before IPv6, wins). A NIC whose leases name none keeps its
+ * first, for the diagnostic that says so.
+ */
+export function bootLeases(leases: readonly Lease[]): Lease[] {
+  const out: Lease[] = [];
+  for (const iface of [...new Set(leases.map((l) => l.iface))]) {
+    const mine = leases.filter((l) => l.iface === iface).sort((a, b) => a.family - b.family);
+    const named = mine.filter(hasBootFile);
+    if (named.length === 0) {
+      out.push(mine[0]!);
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const l of named) {
+      const key = `${l.bootUrl ?? ''} ${l.pxeConfigFile ?? ''} ${l.pxePathPrefix ?? ''}`;
+      if (!seen.has(key)) out.push(l);
+      seen.add(key);
+    }
+  }
+  return out;
+}
+
 /** Set by /init: the resolv.conf tendril writes the lease's DNS servers to. */
 export const RESOLV_CONF_ENV = 'TENDRIL_RESOLV_CONF';
 
@@ -114,6 +142,7 @@ export interface NetworkChoices {
   /** Command-line choices over the settings' (absent: the settings decide). */
   readonly ifaces?: readonly string[];
   readonly identity?: Identity;
+  readonly family?: NetSettings['family'];
   readonly timeoutMs?: number;
   readonly ips?: readonly IpPlan[];
   readonly nameservers?: readonly string[];
@@ -167,13 +196,14 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
   const { leases, errors } = await acquireLeases({
     ifaces,
     identity: c.identity ?? net.identity,
+    family: c.family ?? net.family,
     timeoutMs: c.timeoutMs ?? net.timeout * 1000,
     plan: { ips, nameservers: c.nameservers ?? [] },
     ...(resolvConf !== undefined ? { resolvConf } : {}),
     ...(c.verbose ? { log: c.verbose } : {}),
   });
   if (leases.length === 0) return { leases, errors };
-  // Before any TLS: a certificate's validity is a date range (docs/net-dhcp.md §9).
+  // Before any TLS: a certificate's validity is a date range (docs/net-dhcp.md §12).
   const clock = await syncClock({
     mode: clockMode(net.clock),
     servers: ntpServers(net.ntp, leases),
@@ -189,7 +219,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     ...(c.verbose ? { onInfo: c.verbose } : {}),
   };
   const fetch = createFetch(cfg);
-  const menu = await netMenu(leases, fetch, {
+  const menu = await netMenu(bootLeases(leases), fetch, {
     smbios: readSmbios(),
     pins: net.pins,
     requireVerified: net.requireVerified,

@@ -1,4 +1,4 @@
-// The clock before TLS (docs/net-dhcp.md §9): a certificate is valid from a date to a date, so a
+// The clock before TLS (docs/net-dhcp.md §12): a certificate is valid from a date to a date, so a
 // machine whose RTC says 2005 refuses every https server. Once leases are up and before the first
 // fetch, the NTP servers the leases (DHCPv4 option 42) and `net.ntp` name are asked once, within a
 // small budget; `net.clock = set` steps the system clock (never the RTC) by the best answer's

@@ -26,7 +26,7 @@ export interface AutoPlan {
   readonly kind: 'auto';
   /** undefined: every NIC. */
   readonly iface?: string;
-  /** off/none: no configuration; dhcp/on/any: DHCPv4; dhcp6/auto6: IPv6 (not in this client yet). */
+  /** off/none: no configuration; dhcp/on/any: DHCP per net.family; dhcp6/auto6: IPv6 only (docs/net-dhcp.md §11). */
   readonly method: Autoconf;
   readonly mtu?: number;
   readonly mac?: string;

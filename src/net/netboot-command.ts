@@ -30,6 +30,10 @@ export const NETBOOT_OPTIONS = {
     values: IDENTITIES,
     help: 'the DHCP client identity (option 60/77/93), default net.identity (pxe)',
   }),
+  family: choice({
+    values: ['both', '4', '6'] as const,
+    help: 'the address families to configure: both (DHCPv4 and DHCPv6/SLAAC in parallel), 4 or 6; default net.family (both)',
+  }),
   timeout: num({
     metavar: 'S',
     min: 1,
@@ -70,6 +74,8 @@ export interface NetbootArgs {
   readonly ifaces: readonly string[];
   /** Absent: the settings' net.identity. */
   readonly identity?: Identity;
+  /** Absent: the settings' net.family. */
+  readonly family?: 'both' | '4' | '6';
   /** Absent: the settings' net.timeout. */
   readonly timeoutMs?: number;
   readonly ips: readonly IpPlan[];
@@ -80,8 +86,9 @@ export interface NetbootArgs {
 export const NETBOOT_COMMAND: CommandSpec<typeof NETBOOT_OPTIONS, NetbootArgs> = {
   name: 'netboot',
   synopsis:
-    '[--dry-run] [--json] [--leases-only] [--entry ID] [--verbose] [--iface IF]... [--identity pxe|http|ipxe|tendril] [--timeout S] [--ip IP] [--nameserver ADDR]... [--resolv-conf FILE]',
-  summary: "Boot from the network: a lease on every NIC (DHCPv4 or manual ip=), the boot file's entries, kexec.",
+    '[--dry-run] [--json] [--leases-only] [--entry ID] [--verbose] [--iface IF]... [--identity pxe|http|ipxe|tendril] [--family both|4|6] [--timeout S] [--ip IP] [--nameserver ADDR]... [--resolv-conf FILE]',
+  summary:
+    "Boot from the network: leases on every NIC (DHCPv4 and DHCPv6/SLAAC, or manual ip=), the boot file's entries, kexec.",
   options: NETBOOT_OPTIONS,
   notes: [
     'Exit status: 0 with at least one lease (--leases-only, --json) or a plan (--dry-run); 1 otherwise; 2 on bad usage.',
@@ -94,6 +101,7 @@ export const NETBOOT_COMMAND: CommandSpec<typeof NETBOOT_OPTIONS, NetbootArgs> =
     verbose: p.opts.verbose,
     ifaces: p.opts.iface,
     ...(p.opts.identity !== undefined ? { identity: p.opts.identity } : {}),
+    ...(p.opts.family !== undefined ? { family: p.opts.family } : {}),
     ...(p.opts.timeout !== undefined ? { timeoutMs: p.opts.timeout * 1000 } : {}),
     ips: p.opts.ip ? [p.opts.ip] : [],
     nameservers: p.opts.nameserver,
@@ -115,6 +123,7 @@ async function runParsed(a: NetbootArgs): Promise<number> {
     trust: settings.trust,
     ifaces: a.ifaces,
     ...(a.identity !== undefined ? { identity: a.identity } : {}),
+    ...(a.family !== undefined ? { family: a.family } : {}),
     ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}),
     ips: a.ips,
     nameservers: a.nameservers,

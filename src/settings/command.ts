@@ -34,6 +34,7 @@ export function runSettingsCommand(argv: string[]): number {
     const lines = [
       `net.mode = ${mode}`,
       `net.identity = ${n.identity}`,
+      `net.family = ${n.family}`,
       `net.ca = ${n.ca.kind === 'system' ? 'system' : n.ca.path}`,
       `net.timeout = ${n.timeout}`,
       ...(n.proxy !== undefined ? [`net.proxy = ${n.proxy}`] : []),

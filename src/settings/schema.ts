@@ -12,6 +12,8 @@ export type NetMode =
 export interface NetSettings {
   readonly mode: NetMode;
   readonly identity: Identity;
+  /** Address families network boot configures: `both` (DHCPv4 and DHCPv6/SLAAC in parallel), `4`, `6`. */
+  readonly family: 'both' | '4' | '6';
   /** Trust for https: a PEM bundle path, or Node's compiled-in Mozilla roots. */
   readonly ca: { readonly kind: 'file'; readonly path: string } | { readonly kind: 'system' };
   /** Seconds DHCP may take on all NICs together before network boot gives up. */
@@ -70,6 +72,7 @@ export const DEFAULT_SETTINGS: Settings = {
   net: {
     mode: { kind: 'dhcp' },
     identity: 'pxe',
+    family: 'both',
     ca: { kind: 'file', path: DEFAULT_CA_FILE },
     timeout: 60,
     requireVerified: false,
@@ -167,6 +170,15 @@ export const KEYS: readonly KeyDef[] = [
     path: ['net', 'identity'],
     expect: IDENTITIES.join(', '),
     apply: (s, v) => (IDENTITIES.includes(v as Identity) ? withNet(s, { identity: v as Identity }) : undefined),
+  },
+  {
+    path: ['net', 'family'],
+    expect: 'both, 4 or 6',
+    apply: (s, v) => {
+      // TOML may say 4 or "4"; a kernel argument is text.
+      const f = typeof v === 'number' || typeof v === 'bigint' ? String(v) : v;
+      return f === 'both' || f === '4' || f === '6' ? withNet(s, { family: f }) : undefined;
+    },
   },
   {
     path: ['net', 'ca'],

@@ -1,6 +1,6 @@
 // An SNTPv4 client over dgram (RFC 4330 §5, RFC 5905 §8), udp4 and udp6: one request per server
 // (re-sent once at half the deadline), replies validated before any arithmetic, every server
-// asked in parallel and the lowest-delay answer taken. docs/net-dhcp.md §9.
+// asked in parallel and the lowest-delay answer taken. docs/net-dhcp.md §12.
 
 import * as dgram from 'node:dgram';
 import * as dns from 'node:dns/promises';

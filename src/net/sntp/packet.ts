@@ -1,5 +1,5 @@
 // The NTP packet an SNTP client sends and reads (RFC 5905 §7.3, RFC 4330 §4), its timestamps,
-// and the offset/delay arithmetic (RFC 4330 §5). docs/net-dhcp.md §9.
+// and the offset/delay arithmetic (RFC 4330 §5). docs/net-dhcp.md §12.
 
 /** RFC 5905 §7.3: the fixed header; extension fields and a MAC may follow and are ignored. */
 export const NTP_HEADER = 48;

@@ -48,8 +48,20 @@ function netboot(args: string[], env: NodeJS.ProcessEnv = process.env): Out {
   // The namespace is entered with iproute2's ip whatever PATH the client gets.
   const r = spawnSync(
     IPROUTE2,
-    // The lease stage is what these tests are about (netboot-https.test.ts has the boot stage).
-    ['netns', 'exec', C, process.execPath, path.join(ROOT, 'bin', 'tendril.js'), 'netboot', '--leases-only', ...args],
+    // The lease stage is what these tests are about (netboot-https.test.ts has the boot stage),
+    // for DHCPv4 (netboot-v6-netns.test.ts has IPv6 and both families together).
+    [
+      'netns',
+      'exec',
+      C,
+      process.execPath,
+      path.join(ROOT, 'bin', 'tendril.js'),
+      'netboot',
+      '--leases-only',
+      '--family',
+      '4',
+      ...args,
+    ],
     { encoding: 'utf8', timeout: 120_000, env },
   );
   let json: Out['json'];
@@ -415,7 +427,7 @@ describe('tendril netboot in network namespaces', () => {
         '--leases-only',
         '--json',
         '--verbose',
-      ].concat(['--iface', 'c6', '--timeout', '15']),
+      ].concat(['--family', '4', '--iface', 'c6', '--timeout', '15']),
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

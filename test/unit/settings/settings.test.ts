@@ -29,6 +29,7 @@ describe('settings', () => {
         '[net]',
         'mode = "ip=192.0.2.5::192.0.2.1:255.255.255.0::eth0:none"',
         'identity = "http"',
+        'family = 6',
         'ca = "system"',
         'timeout = 15',
         'proxy = "http://192.0.2.9:3128"',
@@ -44,6 +45,7 @@ describe('settings', () => {
     expect(r.settings.net).toEqual({
       mode: { kind: 'ip', spec: 'ip=192.0.2.5::192.0.2.1:255.255.255.0::eth0:none' },
       identity: 'http',
+      family: '6',
       ca: { kind: 'system' },
       timeout: 15,
       proxy: 'http://192.0.2.9:3128',
@@ -101,9 +103,10 @@ describe('settings', () => {
     const r = loadSettings({
       file: f,
       cmdline:
-        'root=/dev/sda tendril.net.identity=ipxe tendril.net=dhcp tendril.net.timeout=abc tendril.mode=boot tendril.net.bogus=1',
+        'root=/dev/sda tendril.net.identity=ipxe tendril.net=dhcp tendril.net.timeout=abc tendril.mode=boot tendril.net.bogus=1 tendril.net.family=4',
     });
     expect(r.settings.net.identity).toBe('ipxe');
+    expect(r.settings.net.family).toBe('4');
     expect(r.settings.net.timeout).toBe(15);
     expect(r.problems).toEqual([
       "kernel argument tendril.net.timeout: expected whole seconds from 1 to 3600, got 'abc'; not used",
@@ -144,7 +147,7 @@ describe('tendril settings', () => {
     const f = file('[net]\nidentity = "ipxe"\n');
     const r = run(['--file', f, '--cmdline', 'quiet tendril.net=off']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('net.mode = off\nnet.identity = ipxe\n');
+    expect(r.stdout).toContain('net.mode = off\nnet.identity = ipxe\nnet.family = both\n');
     expect(r.stdout).toContain('net.sums = SHA256SUMS\n');
     expect(r.status).toBe(0);
   });
