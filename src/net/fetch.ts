@@ -123,15 +123,17 @@ export async function downloadToMemfd(raw: string, opts: FetchOptions, cfg: Fetc
   const pin = checkPin(opts, u.href);
   const name = `tendril-net-${u.pathname.split('/').pop() || 'file'}`.slice(0, 240);
   const fd = memfdCreate(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  const sink = new FdSink(sinkOptions(u.href, opts, cfg), fd);
   try {
-    const sink = new FdSink(sinkOptions(u.href, opts, cfg), fd);
     const url = await transfer(u, sink, opts, cfg);
-    const sha256 = sink.digest();
+    const sha256 = await sink.finish();
     verify(url, pin, sha256);
     addSeals(fd, F_SEAL.WRITE | F_SEAL.GROW | F_SEAL.SHRINK | F_SEAL.SEAL);
     return { url, fd, size: sink.size, sha256 };
   } catch (e) {
     fs.closeSync(fd);
     throw e;
+  } finally {
+    sink.close(); // its hashing worker, if any
   }
 }

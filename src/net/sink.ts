@@ -5,6 +5,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
+import { FileHasher, offloadHash } from './file-hasher';
 import { NetError, type TransferProgress } from './types';
 
 export interface Sink {
@@ -33,7 +34,8 @@ function sizeError(url: string, n: number, max: number, how: string): NetError {
 
 /** Common bookkeeping: limit, hash, progress (at most every 100 ms, and at the end). */
 abstract class HashingSink implements Sink {
-  private hash: Hash = createHash('sha256');
+  /** Undefined while a FileHasher hashes what store() wrote (FdSink). */
+  protected hash: Hash | undefined = createHash('sha256');
   private received = 0;
   private total: number | undefined;
   private readonly start = Date.now();
@@ -56,8 +58,9 @@ abstract class HashingSink implements Sink {
     if (this.received + chunk.length > this.o.maxBytes)
       throw sizeError(this.o.url, this.received + chunk.length, this.o.maxBytes, 'received');
     this.store(chunk);
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.received += chunk.length;
+    this.stored(this.received);
     const now = Date.now();
     if (now - this.lastReport >= 100) {
       this.lastReport = now;
@@ -66,9 +69,9 @@ abstract class HashingSink implements Sink {
   }
 
   reset(): void {
-    this.hash = createHash('sha256');
     this.received = 0;
     this.clear();
+    if (this.hash) this.hash = createHash('sha256');
   }
 
   report(): void {
@@ -80,11 +83,19 @@ abstract class HashingSink implements Sink {
   /** The hex digest; call once, at the end. */
   digest(): string {
     this.report();
+    if (!this.hash) throw new Error('the hash runs in a worker: finish() gives the digest');
     return this.hash.digest('hex');
+  }
+
+  /** The hex digest, once any hashing worker has caught up; call once, at the end. */
+  finish(): Promise<string> {
+    return Promise.resolve(this.digest());
   }
 
   protected abstract store(chunk: Uint8Array): void;
   protected abstract clear(): void;
+  /** After each write, with the bytes held so far. */
+  protected stored(_size: number): void {}
 }
 
 export class MemorySink extends HashingSink {
@@ -125,8 +136,14 @@ export class MemorySink extends HashingSink {
   }
 }
 
-/** Appends to an open file (a memfd); reset truncates it. */
+/**
+ * Appends to an open file (a memfd); reset truncates it. A large announced download is hashed
+ * by a worker thread reading the file behind the writes (file-hasher.ts), on another core; the
+ * bytes hashed are then the bytes the file holds. Call close() when done, whatever happened.
+ */
 export class FdSink extends HashingSink {
+  private hasher: FileHasher | undefined;
+
   constructor(
     o: SinkOptions,
     private readonly fd: number,
@@ -134,12 +151,36 @@ export class FdSink extends HashingSink {
     super(o);
   }
 
+  override expect(total: number | undefined): void {
+    super.expect(total);
+    if (total !== undefined && this.size === 0 && this.hasher === undefined && offloadHash(total)) {
+      this.hasher = new FileHasher(this.fd, this.o.url);
+      this.hash = undefined;
+    }
+  }
+
   protected store(chunk: Uint8Array): void {
     let off = 0;
     while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off, this.size + off);
   }
 
+  protected override stored(size: number): void {
+    this.hasher?.written(size);
+  }
+
   protected clear(): void {
     fs.ftruncateSync(this.fd, 0);
+    this.hasher?.restart();
+  }
+
+  override finish(): Promise<string> {
+    if (!this.hasher) return super.finish();
+    this.report();
+    return this.hasher.digest(this.size);
+  }
+
+  /** Ends the hashing worker (idempotent). */
+  close(): void {
+    this.hasher?.close();
   }
 }
