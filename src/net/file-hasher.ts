@@ -12,9 +12,13 @@ export const OFFLOAD_MIN_BYTES = 8 << 20;
 /** The worker is told about new bytes at most once per this many (TFTP writes 1.4 KiB blocks). */
 const NOTIFY_BYTES = 1 << 20;
 
-/** Whether a download of `total` bytes is hashed by a worker. */
-export function offloadHash(total: number): boolean {
-  return total >= OFFLOAD_MIN_BYTES && os.availableParallelism() > 1;
+/**
+ * Whether a download of `total` bytes from `url` is hashed by a worker. Not TFTP's: lock-step, it
+ * moves a few tens of MB/s at best, where hashing inline costs a few percent, and a busy worker
+ * would only delay the next ACK.
+ */
+export function offloadHash(total: number, url: string): boolean {
+  return total >= OFFLOAD_MIN_BYTES && !url.startsWith('tftp:') && os.availableParallelism() > 1;
 }
 
 // Plain CommonJS, evaluated by the worker: no bundle to load, nothing but node's own modules.

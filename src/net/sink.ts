@@ -153,7 +153,7 @@ export class FdSink extends HashingSink {
 
   override expect(total: number | undefined): void {
     super.expect(total);
-    if (total !== undefined && this.size === 0 && this.hasher === undefined && offloadHash(total)) {
+    if (total !== undefined && this.size === 0 && this.hasher === undefined && offloadHash(total, this.o.url)) {
       this.hasher = new FileHasher(this.fd, this.o.url);
       this.hash = undefined;
     }

@@ -13,7 +13,7 @@ import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MFD_CLOEXEC, memfdCreate } from '../../../src/native/sys';
 import { createFetch, downloadToMemfd } from '../../../src/net/fetch';
-import { OFFLOAD_MIN_BYTES } from '../../../src/net/file-hasher';
+import { OFFLOAD_MIN_BYTES, offloadHash } from '../../../src/net/file-hasher';
 import { FdSink, MemorySink } from '../../../src/net/sink';
 import { NetError } from '../../../src/net/types';
 
@@ -159,9 +159,16 @@ describe('FdSink hashing in a worker', () => {
     expect(os.availableParallelism()).toBeGreaterThan(1);
   });
 
+  it('is used for large http(s) downloads only, not for TFTP or small files', () => {
+    expect(offloadHash(OFFLOAD_MIN_BYTES, 'http://192.0.2.1/k')).toBe(true);
+    expect(offloadHash(OFFLOAD_MIN_BYTES, 'https://192.0.2.1/k')).toBe(true);
+    expect(offloadHash(OFFLOAD_MIN_BYTES - 1, 'http://192.0.2.1/k')).toBe(false);
+    expect(offloadHash(OFFLOAD_MIN_BYTES, 'tftp://192.0.2.1/k')).toBe(false);
+  });
+
   it('hashes exactly what the file holds, across a restart from byte 0, and enforces the limit', async () => {
     const fd = memfdCreate('tendril-hash-test', MFD_CLOEXEC);
-    const sink = new FdSink({ url: 'u', maxBytes: big }, fd);
+    const sink = new FdSink({ url: 'http://192.0.2.1/k', maxBytes: big }, fd);
     try {
       sink.expect(big);
       expect(() => sink.digest()).toThrow('the hash runs in a worker');
