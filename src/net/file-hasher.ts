@@ -3,6 +3,7 @@
 // receiving and writing instead of following each chunk. The worker reads what the file holds,
 // so the digest is of the bytes kexec will read. See docs/net-transfer.md §4.
 
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { NetError } from './types';
@@ -36,7 +37,7 @@ parentPort.on('message', (m) => {
     if (m.restart) { hash = createHash('sha256'); done = 0; return; }
     while (done < m.upTo) {
       const n = readSync(workerData.fd, buf, 0, Math.min(buf.length, m.upTo - done), done);
-      if (n <= 0) throw new Error('read returned ' + n + ' at byte ' + done + ' of ' + m.upTo);
+      if (n <= 0) throw new Error('the file ends there, short of byte ' + m.upTo);
       hash.update(buf.subarray(0, n));
       done += n;
     }
@@ -51,16 +52,21 @@ type Reply = { readonly digest: string } | { readonly error: string };
 
 export class FileHasher {
   private readonly worker: Worker;
+  /** The worker's own descriptor of the file, closed once the worker is gone: the caller may
+   *  close its fd at any time without the worker ever reading a reused fd number. */
+  private readonly fd: number;
   private notified = 0;
   private failure: string | undefined;
   private waiting: ((r: Reply) => void) | undefined;
   private closed = false;
 
+  /** Throws when the file cannot be opened again through /proc (then hash inline). */
   constructor(
     fd: number,
     private readonly url: string,
   ) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd } });
+    this.fd = fs.openSync(`/proc/self/fd/${fd}`, 'r');
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd: this.fd } });
     // Only a pending digest keeps the process alive for it.
     this.worker.unref();
     const answer = (r: Reply): void => {
@@ -72,6 +78,7 @@ export class FileHasher {
     this.worker.on('message', answer);
     this.worker.on('error', (e) => answer({ error: e.message }));
     this.worker.on('exit', (code) => {
+      fs.closeSync(this.fd);
       if (!this.closed) answer({ error: `the hashing worker exited (status ${code})` });
     });
   }

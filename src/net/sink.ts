@@ -154,8 +154,12 @@ export class FdSink extends HashingSink {
   override expect(total: number | undefined): void {
     super.expect(total);
     if (total !== undefined && this.size === 0 && this.hasher === undefined && offloadHash(total, this.o.url)) {
-      this.hasher = new FileHasher(this.fd, this.o.url);
-      this.hash = undefined;
+      try {
+        this.hasher = new FileHasher(this.fd, this.o.url);
+        this.hash = undefined;
+      } catch {
+        // No /proc to give the worker its own descriptor: hashed inline, as a small file is.
+      }
     }
   }
 

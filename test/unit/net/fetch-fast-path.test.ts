@@ -8,7 +8,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MFD_CLOEXEC, memfdCreate } from '../../../src/native/sys';
@@ -193,21 +192,36 @@ describe('FdSink hashing in a worker', () => {
     }
   });
 
-  it('a file the worker cannot read is a NetError naming the offset and errno', async () => {
-    // Opened write-only: the sink's writes work, the worker's reads fail with EBADF.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-hash-'));
-    const fd = fs.openSync(path.join(dir, 'k'), 'w');
+  it('a file shortened behind the sink is a NetError naming the offset', async () => {
+    const fd = memfdCreate('tendril-hash-test', MFD_CLOEXEC);
     const sink = new FdSink({ url: 'http://192.0.2.1/k', maxBytes: big }, fd);
     try {
       sink.expect(big);
-      sink.write(randomBytes(2 << 20));
+      // Less than the worker is told about at once: it has read nothing when the file shrinks.
+      sink.write(randomBytes(1000));
+      fs.ftruncateSync(fd, 0);
       const e = await sink.finish().catch((x: unknown) => x);
       expect(e).toBeInstanceOf(NetError);
-      expect((e as NetError).message).toBe('http://192.0.2.1/k: sha256 of the download: read at byte 0: EBADF');
+      expect((e as NetError).message).toBe(
+        'http://192.0.2.1/k: sha256 of the download: read at byte 0: the file ends there, short of byte 1000',
+      );
     } finally {
       sink.close();
       fs.closeSync(fd);
-      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the caller may close its fd before the worker is gone (the worker reads its own descriptor)', async () => {
+    const fd = memfdCreate('tendril-hash-test', MFD_CLOEXEC);
+    const sink = new FdSink({ url: 'http://192.0.2.1/k', maxBytes: big }, fd);
+    sink.expect(big);
+    const data = randomBytes(3 << 20);
+    sink.write(data);
+    fs.closeSync(fd);
+    try {
+      expect(await sink.finish()).toBe(sha(data));
+    } finally {
+      sink.close();
     }
   });
 });
