@@ -1,36 +1,59 @@
-// Network boot against busybox, on the same veth pair in private namespaces (the servers in one,
-// the clients in the other; nothing touches the host's network):
+// Network boot against busybox, on the host: a veth pair of private namespaces (the servers in
+// one, the clients in the other; nothing touches the host's network). bench/netboot-guest.ts
+// runs the same comparison inside a QEMU guest booted from the product initramfs.
 //   - DHCP: `tendril netboot --leases-only` (its AF_PACKET client, process start included) vs
 //     busybox `udhcpc -q -n` (process start included), dnsmasq answering both;
-//   - TFTP: `tendril fetch tftp://…` vs `busybox tftp -g` for a 64 MiB file from dnsmasq's TFTP
-//     server (tendril negotiates blksize 1468 and, with atftpd, windowsize 16; busybox asks 512);
-//   - HTTP: `tendril fetch http://…` vs `busybox wget` from nginx, and HTTPS against HTTP.
-// Medians of N runs, interleaved; each line prints the ratio (busybox time / tendril time:
-// above 1.0, tendril is faster). The downloads are hashed by tendril (sha256) and not by busybox.
-// The initramfs size with the NIC drivers is `npm run bench:boot`'s and initramfs/README.md's.
-//   node scripts/run-ts.mjs bench/netboot.ts [runs]
+//   - TFTP: `tendril fetch tftp://…` vs `busybox tftp -g` from dnsmasq's TFTP server (tendril
+//     negotiates blksize 1468, busybox asks 512);
+//   - HTTP: `tendril fetch http://…` vs `busybox wget` from nginx, and tendril's HTTPS vs HTTP.
+// Method. Every run is a new process, so a total includes each tool's start (node's ~50–100 ms
+// here, busybox's ~1 ms). Throughput is measured without it: each tool fetches an empty file
+// and the big one, N runs interleaved, and
+//     throughput = size / (median time(big) − median time(empty))
+// i.e. the per-byte cost with each tool's fixed cost (start, connect, request) taken out. Both
+// tools keep the bytes in RAM-backed memory: tendril in the sealed memfd network boot kexecs from
+// (`tendril fetch` without -o), busybox in a file on tmpfs (/dev/shm). tendril also hashes every
+// byte (sha256; the pin check) and busybox does not: `busybox wget` then `busybox sha256sum` of the
+// file is the same work done by busybox, reported too. Ratios are busybox time / tendril time:
+// above 1.0, tendril is faster. With `--baseline dist/OTHER.js` (a bundle built from another
+// commit) that build runs in the same interleaved loop: before/after on the same machine state.
+// The machine is shared: compare ratios within one run, not absolute times across runs.
+//   node scripts/run-ts.mjs bench/netboot.ts [runs] [--size MiB] [--baseline FILE]
+//
+// Measured (2-core AMD EPYC VM shared with other jobs, 64 MiB, 7 runs, --baseline = the bundle of
+// 43bd580, before the bulk reads and the hashing worker): HTTP tendril 302–366 MB/s, baseline
+// 189–289, busybox wget 389–821 (ratio 0.45–0.78, before 0.35–0.49), busybox wget + sha256sum
+// 91–169 (ratio 2.2–3.3). docs/net-transfer.md §11 has the table.
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { hostBusybox } from '../initramfs/host';
 import { NetnsPair, SERVER_IP } from '../test/fixtures/netns-pair';
 import { httpsServer, nginxArgs, nginxConf } from '../test/fixtures/nginx';
 import { makePki } from '../test/fixtures/pki';
 
-const RUNS = Number(process.argv[2] ?? 5);
-const SIZE = 64 << 20;
 // run-ts bundles this into .cache/run/ (the other benches resolve the checkout the same way).
 const REPO = path.join(__dirname, '..', '..');
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const RUNS = Number(process.argv[2]?.startsWith('--') ? 5 : (process.argv[2] ?? 5));
+const SIZE = Number(option('--size') ?? 64) << 20;
+const BASELINE = option('--baseline');
 
-function timed(pair: NetnsPair, cmd: string[], env: Record<string, string> = {}): number {
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
+
+function timed(pair: NetnsPair, cmd: string[]): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync('ip', ['netns', 'exec', pair.client, ...cmd], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     timeout: 300_000,
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -38,33 +61,48 @@ function timed(pair: NetnsPair, cmd: string[], env: Record<string, string> = {})
   return ms;
 }
 
-function line(what: string, ours: number[], theirs: number[], bytes?: number): void {
-  const a = median(ours);
-  const b = median(theirs);
-  const rate = (ms: number): string => (bytes ? ` (${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s)` : '');
-  console.log(
-    `${what.padEnd(34)} tendril ${a.toFixed(0).padStart(6)} ms${rate(a)}   busybox ${b.toFixed(0).padStart(6)} ms${rate(b)}   ratio ${(b / a).toFixed(2)}`,
-  );
+/** Times of one tool: the empty file and the big one. */
+interface Series {
+  readonly name: string;
+  readonly empty: number[];
+  readonly big: number[];
+}
+
+const series = (name: string): Series => ({ name, empty: [], big: [] });
+
+/** Per-byte throughput in MB/s, fixed cost taken out (see the header). */
+function throughput(s: Series): number {
+  return mbps(SIZE, Math.max(median(s.big) - median(s.empty), 0.001));
+}
+
+function report(what: string, ours: Series[], theirs: Series): void {
+  console.log(what);
+  const row = (s: Series): string =>
+    `  ${s.name.padEnd(16)} total ${median(s.big).toFixed(0).padStart(6)} ms (empty file ${median(s.empty).toFixed(0).padStart(4)} ms)   throughput ${throughput(s).toFixed(0).padStart(5)} MB/s`;
+  for (const s of [...ours, theirs]) console.log(row(s));
+  for (const s of ours)
+    console.log(
+      `  ${`${s.name} vs ${theirs.name}`.padEnd(34)} throughput ratio ${(throughput(s) / throughput(theirs)).toFixed(2)}   total ratio ${(median(theirs.big) / median(s.big)).toFixed(2)}`,
+    );
 }
 
 async function main(): Promise<void> {
   const busybox = hostBusybox();
   const pair = new NetnsPair('bench');
+  const shm = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'tendril-bench-'));
   try {
     const d = pair.dir;
-    const tftp = path.join(d, 'tftp');
-    const www = path.join(d, 'www');
-    fs.mkdirSync(tftp);
-    fs.mkdirSync(www);
-    const file = randomBytes(SIZE);
-    fs.writeFileSync(path.join(tftp, 'big.bin'), file);
-    fs.writeFileSync(path.join(www, 'big.bin'), file);
+    // One directory for both servers (the big file once on disk).
+    const files = path.join(d, 'files');
+    fs.mkdirSync(files);
+    fs.writeFileSync(path.join(files, 'big.bin'), randomBytes(SIZE));
+    fs.writeFileSync(path.join(files, 'empty.bin'), '');
     const pki = makePki(d, SERVER_IP);
     fs.writeFileSync(
       path.join(d, 'nginx.conf'),
       nginxConf({
         dir: d,
-        root: www,
+        root: files,
         servers: [`server { listen ${SERVER_IP}:80; }`, httpsServer(SERVER_IP, pki.leafCert, pki.leafKey)],
       }),
     );
@@ -82,42 +120,84 @@ async function main(): Promise<void> {
       `--dhcp-leasefile=${d}/leases`,
       '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
       '--enable-tftp',
-      `--tftp-root=${tftp}`,
+      `--tftp-root=${files}`,
       // A boot file in the offer: tendril takes the first offer that has one at once (it waits
       // up to 2 s for a better offer otherwise, docs/net-dhcp.md §3); busybox takes any.
       '--dhcp-boot=big.bin',
     ]);
     await pair.waitListening('tcp', 443);
     await pair.waitListening('udp', 69);
-    const tendril = [process.execPath, path.join(REPO, 'bin', 'tendril.js')];
-    const out = path.join(d, 'out.bin');
-    const fetch = (url: string, extra: string[] = []): number =>
-      timed(pair, [...tendril, 'fetch', url, '-o', out, '--max-bytes', String(SIZE * 2), ...extra]);
+    const out = path.join(shm, 'out.bin');
+    const bundles: [string, string][] = [['tendril', path.join(REPO, 'bin', 'tendril.js')]];
+    if (BASELINE !== undefined) bundles.push(['tendril-baseline', path.resolve(BASELINE)]);
+    // bin/tendril.js loads dist/tendril.js; a baseline bundle exports the same main().
+    const run = (bundle: string, args: string[]): string[] =>
+      bundle.endsWith(path.join('bin', 'tendril.js'))
+        ? [process.execPath, bundle, ...args]
+        : [
+            process.execPath,
+            '-e',
+            `require(${JSON.stringify(bundle)}).main(process.argv.slice(1)).then(c=>process.exitCode=c)`,
+            ...args,
+          ];
+    const fetch = (bundle: string, url: string, extra: string[] = []): number =>
+      timed(pair, run(bundle, ['fetch', url, '--max-bytes', String(SIZE * 2), ...extra]));
 
-    const dhcp: [number[], number[]] = [[], []];
-    const tftpT: [number[], number[]] = [[], []];
-    const httpT: [number[], number[]] = [[], []];
-    const httpsT: number[] = [];
-    console.log(`${RUNS} runs each, interleaved; ${SIZE >> 20} MiB file; medians`);
-    for (let i = 0; i < RUNS; i++) {
-      dhcp[0].push(timed(pair, [...tendril, 'netboot', '--leases-only', '--iface', 'vc', '--timeout', '30']));
-      dhcp[1].push(timed(pair, [busybox, 'udhcpc', '-q', '-n', '-f', '-i', 'vc', '-s', '/bin/true', '-t', '5']));
-      tftpT[0].push(fetch(`tftp://${SERVER_IP}/big.bin`));
-      tftpT[1].push(timed(pair, [busybox, 'tftp', '-g', '-r', 'big.bin', '-l', out, SERVER_IP]));
-      httpT[0].push(fetch(`http://${SERVER_IP}/big.bin`));
-      httpT[1].push(timed(pair, [busybox, 'wget', '-q', '-O', out, `http://${SERVER_IP}/big.bin`]));
-      httpsT.push(fetch(`https://${SERVER_IP}/big.bin`, ['--ca', pki.caPem]));
-    }
-    line('DHCP lease (process start → lease)', dhcp[0], dhcp[1]);
-    line('TFTP 64 MiB (dnsmasq)', tftpT[0], tftpT[1], SIZE);
-    line('HTTP 64 MiB (nginx)', httpT[0], httpT[1], SIZE);
-    const h = median(httpsT);
-    const p = median(httpT[0]);
+    const dhcp = bundles.map(([n]) => series(n));
+    const dhcpBb = series('busybox udhcpc');
+    const tftp = bundles.map(([n]) => series(n));
+    const tftpBb = series('busybox tftp');
+    const http = bundles.map(([n]) => series(n));
+    const httpBb = series('busybox wget');
+    // The same work as tendril's (download, then sha256 of every byte), by busybox.
+    const httpBbSha = series('busybox wget+sha256sum');
+    const https = bundles.map(([n]) => series(`${n} https`));
     console.log(
-      `${'HTTPS vs HTTP, tendril'.padEnd(34)} https ${h.toFixed(0).padStart(6)} ms (${(SIZE / 1e6 / (h / 1000)).toFixed(1)} MB/s)   http ${p.toFixed(0).padStart(6)} ms   ratio ${(p / h).toFixed(2)}`,
+      `${RUNS} runs each, interleaved; ${SIZE >> 20} MiB and empty files; medians; ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}`,
     );
+    for (let i = 0; i < RUNS; i++) {
+      for (const [k, [, b]] of bundles.entries()) {
+        dhcp[k]!.big.push(timed(pair, run(b, ['netboot', '--leases-only', '--iface', 'vc', '--timeout', '30'])));
+        for (const [f, key] of [
+          ['empty.bin', 'empty'],
+          ['big.bin', 'big'],
+        ] as const) {
+          tftp[k]![key].push(fetch(b, `tftp://${SERVER_IP}/${f}`));
+          http[k]![key].push(fetch(b, `http://${SERVER_IP}/${f}`));
+          https[k]![key].push(fetch(b, `https://${SERVER_IP}/${f}`, ['--ca', pki.caPem]));
+        }
+      }
+      dhcpBb.big.push(timed(pair, [busybox, 'udhcpc', '-q', '-n', '-f', '-i', 'vc', '-s', '/bin/true', '-t', '5']));
+      for (const [f, key] of [
+        ['empty.bin', 'empty'],
+        ['big.bin', 'big'],
+      ] as const) {
+        tftpBb[key].push(timed(pair, [busybox, 'tftp', '-g', '-r', f, '-l', out, SERVER_IP]));
+        httpBb[key].push(timed(pair, [busybox, 'wget', '-q', '-O', out, `http://${SERVER_IP}/${f}`]));
+        httpBbSha[key].push(
+          timed(pair, [
+            busybox,
+            'sh',
+            '-c',
+            `${busybox} wget -q -O ${out} http://${SERVER_IP}/${f} && ${busybox} sha256sum ${out}`,
+          ]),
+        );
+      }
+    }
+    for (const s of dhcp)
+      console.log(
+        `DHCP lease (process start → lease): ${s.name} ${median(s.big).toFixed(0)} ms, busybox udhcpc ${median(dhcpBb.big).toFixed(0)} ms, ratio ${(median(dhcpBb.big) / median(s.big)).toFixed(2)}`,
+      );
+    report(`TFTP ${SIZE >> 20} MiB (dnsmasq)`, tftp, tftpBb);
+    report(`HTTP ${SIZE >> 20} MiB (nginx)`, http, httpBb);
+    report(`HTTP ${SIZE >> 20} MiB (nginx), busybox also hashing`, http, httpBbSha);
+    for (const [k, s] of https.entries())
+      console.log(
+        `HTTPS vs HTTP, ${bundles[k]![0]}: throughput https ${throughput(s).toFixed(0)} MB/s, http ${throughput(http[k]!).toFixed(0)} MB/s, ratio ${(throughput(s) / throughput(http[k]!)).toFixed(2)}`,
+      );
   } finally {
     pair.close();
+    fs.rmSync(shm, { recursive: true, force: true });
   }
 }
 

@@ -130,10 +130,10 @@ export async function downloadToMemfd(raw: string, opts: FetchOptions, cfg: Fetc
   const pin = checkPin(opts, u.href);
   const name = `tendril-net-${u.pathname.split('/').pop() || 'file'}`.slice(0, 240);
   const fd = memfdCreate(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  const sink = new FdSink(sinkOptions(u.href, opts, cfg), fd);
   try {
-    const sink = new FdSink(sinkOptions(u.href, opts, cfg), fd);
     const url = await transfer(u, sink, opts, cfg);
-    const sha256 = sink.digest();
+    const sha256 = await sink.finish();
     verify(url, pin, sha256);
     addSeals(fd, F_SEAL.WRITE | F_SEAL.GROW | F_SEAL.SHRINK | F_SEAL.SEAL);
     // libuv opens with O_CLOEXEC.
@@ -141,5 +141,6 @@ export async function downloadToMemfd(raw: string, opts: FetchOptions, cfg: Fetc
     return { url, fd: ro, size: sink.size, sha256 };
   } finally {
     fs.closeSync(fd);
+    sink.close(); // its hashing worker, if any
   }
 }

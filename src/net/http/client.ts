@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import type { Sink } from '../sink';
 import { NetError } from '../types';
+import { BulkReads } from './bulk';
 import { hostOf, portOf, proxyTunnel, tcpConnect, tlsHandshake } from './connect';
 import { type ProxyOptions, proxyFor } from './proxy';
 import { type CaSetting, loadTrust, type Trust } from './trust';
@@ -46,13 +47,30 @@ function validatorOf(res: http.IncomingMessage): string | undefined {
   return res.headers['last-modified'];
 }
 
+/** A body read past the parser (bulk.ts): a 200 or 206 with a Content-Length and no Transfer-Encoding. */
+function plainBody(res: http.IncomingMessage): boolean {
+  const status = res.statusCode;
+  return (
+    (status === 200 || status === 206) &&
+    res.headers['transfer-encoding'] === undefined &&
+    /^\d{1,15}$/.test(res.headers['content-length'] ?? '')
+  );
+}
+
+interface Response {
+  readonly res: http.IncomingMessage;
+  readonly sock: net.Socket;
+  /** Set when the body's reads go past the parser (plain http). */
+  readonly bulk: BulkReads | undefined;
+}
+
 /** Sends GET and resolves with the response head (the body is left to the caller). */
 async function get(
   u: URL,
   headers: Record<string, string>,
   o: Required<Pick<HttpOptions, 'connectTimeoutMs' | 'idleTimeoutMs'>> & HttpOptions,
   trust: () => Trust,
-): Promise<{ res: http.IncomingMessage; sock: net.Socket }> {
+): Promise<Response> {
   const subject = u.href;
   const host = hostOf(u);
   const port = portOf(u);
@@ -63,9 +81,12 @@ async function get(
   } catch (e) {
     throw new NetError(subject, (e as Error).message, true);
   }
+  // TLS reads the TCP socket itself: only plain http takes the bulk reads.
+  const bulk = u.protocol === 'http:' ? new BulkReads() : undefined;
   let sock: net.Socket = proxy
-    ? await tcpConnect(subject, hostOf(proxy), portOf(proxy), co)
-    : await tcpConnect(subject, host, port, co);
+    ? await tcpConnect(subject, hostOf(proxy), portOf(proxy), co, bulk?.onread)
+    : await tcpConnect(subject, host, port, co, bulk?.onread);
+  bulk?.attach(sock);
   const target = `${net6(host)}:${port}`;
   if (u.protocol === 'https:') {
     if (proxy) sock = await proxyTunnel(subject, sock, proxy.host, target, co);
@@ -91,7 +112,11 @@ async function get(
     };
     o.signal?.addEventListener('abort', onAbort, { once: true });
     s.once('close', () => o.signal?.removeEventListener('abort', onAbort));
-    req.once('response', (res) => resolve({ res, sock: s }));
+    req.once('response', (res) => {
+      // Now, while the parser is in the read that ended the head: the next read is the body's.
+      if (bulk && plainBody(res)) bulk.takeBody();
+      resolve({ res, sock: s, bulk: bulk?.bodyTaken ? bulk : undefined });
+    });
     req.once('error', (e: NodeJS.ErrnoException) =>
       reject(e instanceof NetError ? e : new NetError(subject, `request to ${host}: ${e.code ?? e.message}`)),
     );
@@ -104,7 +129,9 @@ function net6(host: string): string {
 }
 
 /** Streams the body into the sink; rejects when it ends short of Content-Length. */
-async function receive(u: URL, res: http.IncomingMessage, sink: Sink, end: number | undefined): Promise<void> {
+async function receive(u: URL, r: Response, sink: Sink, end: number | undefined): Promise<void> {
+  const { res } = r;
+  if (r.bulk && end !== undefined) return receiveBulk(u, r, r.bulk, sink, end);
   try {
     for await (const chunk of res) sink.write(chunk as Buffer);
   } catch (e) {
@@ -114,6 +141,55 @@ async function receive(u: URL, res: http.IncomingMessage, sink: Sink, end: numbe
   }
   if (end !== undefined && sink.size !== end)
     throw new NetError(u.href, `connection closed after ${sink.size} of ${end} bytes`);
+}
+
+/**
+ * The body past the parser: first what the parser already put in the response (the bytes after
+ * the head in its read), then the socket's reads as they come, up to `end` bytes in the sink.
+ */
+function receiveBulk(u: URL, r: Response, bulk: BulkReads, sink: Sink, end: number): Promise<void> {
+  const { res, sock } = r;
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (e?: Error): void => {
+      if (settled) return;
+      settled = true;
+      sock.off('close', onClose);
+      sock.off('error', onError);
+      if (e) reject(e);
+      else resolve();
+    };
+    const put = (chunk: Buffer): boolean => {
+      if (settled) return false;
+      try {
+        const want = end - sink.size;
+        sink.write(chunk.length > want ? chunk.subarray(0, want) : chunk);
+        if (sink.size < end) return true;
+        settle();
+      } catch (e) {
+        settle(e as Error);
+        sock.destroy();
+      }
+      return false;
+    };
+    const onError = (e: NodeJS.ErrnoException): void =>
+      settle(
+        e instanceof NetError
+          ? e
+          : new NetError(u.href, `connection lost after ${sink.size} bytes: ${e.code ?? e.message}`),
+      );
+    const onClose = (): void => settle(new NetError(u.href, `connection closed after ${sink.size} of ${end} bytes`));
+    sock.once('error', onError);
+    sock.once('close', onClose);
+    // The client calls the body aborted when the socket closes (its parser never saw the rest):
+    // this function counts the bytes itself.
+    res.on('error', () => undefined);
+    for (let c: Buffer | null; (c = res.read() as Buffer | null) !== null;) if (!put(c)) return;
+    if (sink.size >= end) return settle();
+    // Late parser output (reads the socket's stream still held) comes before the next read.
+    res.on('data', put);
+    bulk.consume(put);
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -147,7 +223,8 @@ export async function httpGet(url: URL, sink: Sink, opts: HttpOptions = {}): Pro
     const headers: Record<string, string> =
       resumeAt > 0 ? { Range: `bytes=${resumeAt}-`, 'If-Range': validator ?? '' } : {};
     try {
-      const { res, sock } = await get(current, headers, o, trust);
+      const r = await get(current, headers, o, trust);
+      const { res, sock } = r;
       try {
         const status = res.statusCode ?? 0;
         if (REDIRECTS.has(status)) {
@@ -198,7 +275,7 @@ export async function httpGet(url: URL, sink: Sink, opts: HttpOptions = {}): Pro
           o.onInfo?.(
             `${current.href}: resumed at byte ${resumeAt} (HTTP 206, Content-Range ${res.headers['content-range']})`,
           );
-          await receive(current, res, sink, size);
+          await receive(current, r, sink, size);
           return current.href;
         }
         if (status === 200) {
@@ -210,7 +287,7 @@ export async function httpGet(url: URL, sink: Sink, opts: HttpOptions = {}): Pro
           total = len !== undefined && /^\d{1,15}$/.test(len) ? Number(len) : undefined;
           sink.expect(total);
           validator = validatorOf(res);
-          await receive(current, res, sink, total);
+          await receive(current, r, sink, total);
           return current.href;
         }
         const why = `HTTP ${status} ${res.statusMessage ?? ''}`.trim();

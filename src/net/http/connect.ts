@@ -67,9 +67,15 @@ function toNetError(e: Error, subject: string, what: string): NetError {
   return new NetError(subject, `${what}: ${code ?? e.message}`);
 }
 
-/** TCP to host:port. */
-export function tcpConnect(subject: string, host: string, port: number, o: ConnectOptions): Promise<net.Socket> {
-  const sock = net.connect({ host, port });
+/** TCP to host:port; `onread` makes every read land in the caller's buffer (net.connect's option). */
+export function tcpConnect(
+  subject: string,
+  host: string,
+  port: number,
+  o: ConnectOptions,
+  onread?: net.OnReadOpts,
+): Promise<net.Socket> {
+  const sock = net.connect({ host, port, ...(onread ? { onread } : {}) });
   return phase(sock, subject, `connect to ${host}:${port}`, o, (ok) => sock.once('connect', () => ok(sock)));
 }
 
