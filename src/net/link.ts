@@ -176,11 +176,25 @@ export async function applyLease(l: Lease, o: ApplyOptions = {}): Promise<void> 
   }
 }
 
+/**
+ * Removes every IPv4 address of `dev`. Busybox's `ip addr flush` deletes a primary address and,
+ * with it, the kernel's secondaries in the same subnet, then fails deleting those ("Cannot
+ * assign requested address"): a failure is only one if an address is left afterwards.
+ */
+async function flushIpv4(dev: string): Promise<void> {
+  try {
+    await runIp(dev, ['-4', 'addr', 'flush', 'dev', dev]);
+  } catch (e) {
+    const left = await runIp(dev, ['-4', 'addr', 'show', 'dev', dev]);
+    if (/^\s*inet\s/m.test(left)) throw e;
+  }
+}
+
 async function configureInterface(l: Lease, onRouteError?: (e: NetError) => void): Promise<void> {
   if (l.family !== 4) throw new NetError(l.iface, 'only IPv4 leases can be applied yet');
   const dev = l.iface;
   if (l.mtu !== undefined) await runIp(dev, ['link', 'set', 'dev', dev, 'mtu', String(l.mtu)]);
-  await runIp(dev, ['-4', 'addr', 'flush', 'dev', dev]);
+  await flushIpv4(dev);
   await runIp(dev, [
     'addr',
     'add',

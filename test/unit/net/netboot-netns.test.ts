@@ -313,6 +313,22 @@ describe('tendril netboot in network namespaces', () => {
     expect(sh(['ip', '-n', C, 'route', 'show', 'default'])).toContain('via 192.0.2.1 dev c2');
   });
 
+  it("busybox's ip: addresses left on the NIC (a primary and its secondary) are replaced", () => {
+    const bin = path.join(dir, 'busybox-bin2');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.symlinkSync(fs.existsSync('/bin/busybox') ? '/bin/busybox' : '/usr/bin/busybox', path.join(bin, 'ip'));
+    // busybox's flush deletes the primary (the kernel drops the secondary with it) and then
+    // fails on the secondary: the lease must still go on.
+    sh(['ip', '-n', C, 'addr', 'add', '192.0.2.60/24', 'dev', 'c2']);
+    sh(['ip', '-n', C, 'addr', 'add', '192.0.2.61/24', 'dev', 'c2']);
+    const r = netboot(['--json', '--iface', 'c2', '--ip', '192.0.2.79::192.0.2.1:24::c2:none'], {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+    });
+    expect(r.json.errors).toEqual([]);
+    expect(addrs('c2')).toEqual(['192.0.2.79/24']);
+  });
+
   it('of two offers, the one naming a boot file wins even when it comes second', async () => {
     // S gets a bridge with c3's peer and one port to each of A and B. A answers at once without a
     // boot file; B answers a second later (dnsmasq --dhcp-reply-delay) with one.
