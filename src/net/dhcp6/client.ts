@@ -329,7 +329,7 @@ class Exchange6 {
         slaacAt !== undefined ? slaacAt + INFO_WITH_SLAAC_MS : Infinity,
       );
       while (!reply && Date.now() < end) {
-        reply = await this.receive(xid, MSG6.REPLY, Math.min(end, Date.now() + 250));
+        reply = await this.receive(xid, MSG6.REPLY, Math.min(end, Date.now() + 250), true);
         if (!reply && slaacAt === undefined && slaacAddress(this.name)) slaacAt = Date.now();
       }
     }
@@ -426,15 +426,24 @@ class Exchange6 {
     this.sock.send(encodeDhcp6({ type, xid, options }));
   }
 
-  /** The next message of `type` for this exchange (our xid and client id, a server id) before `until`. */
-  private async receive(xid: number, type: number, until: number): Promise<Received | undefined> {
+  /**
+   * The next message of `type` for this exchange (our xid and client id, a server id) before
+   * `until`. An Information-Request's Reply may lack the server id: it binds no state, and
+   * QEMU's user networking (libslirp's stateless server) sends none (docs/net-dhcp.md §10).
+   */
+  private async receive(
+    xid: number,
+    type: number,
+    until: number,
+    serverIdOptional = false,
+  ): Promise<Received | undefined> {
     for (;;) {
       const r = await this.sock.next(until, this.answered ? this.o.signal : this.anySignal);
       if (!r) return undefined;
       if (r.msg.type !== type || r.msg.xid !== xid) continue;
       const cid = findOption(r.msg.options, OPT6.CLIENTID);
       if (!cid || Buffer.compare(cid, this.duid) !== 0) continue;
-      if (!findOption(r.msg.options, OPT6.SERVERID)) continue;
+      if (!serverIdOptional && !findOption(r.msg.options, OPT6.SERVERID)) continue;
       this.answered = true;
       this.o.log?.(
         `${this.name}: DHCPv6 ${type === MSG6.ADVERTISE ? 'Advertise' : 'Reply'} from ${r.from} (server ${duidHex(r.msg.options, OPT6.SERVERID)})`,
