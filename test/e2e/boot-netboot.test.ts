@@ -17,12 +17,12 @@ import {
   privateCopy,
   productInitramfs,
   runQemu,
-  targetInitrds,
   targetReport,
   type QemuRun,
 } from '../fixtures/boot';
 import { demoDnsmasqArgs, demoNetwork, demoNginxConf } from '../fixtures/demo-net';
 import { nginxArgs } from '../fixtures/nginx';
+import { pxeTftpRoot } from '../fixtures/pxe-root';
 import { TapNamespace } from '../fixtures/tap-net';
 
 const MAC = '52:54:00:12:34:56';
@@ -54,16 +54,7 @@ function label(name: string, ipappend = ''): string {
 
 /** A TFTP root: the NBP name the lease points at, the kernel and initrds, and the configs. */
 function tftpRoot(name: string, configs: Record<string, string>): string {
-  const root = path.join(dir, name);
-  fs.mkdirSync(path.join(root, 'pxelinux.cfg'), { recursive: true });
-  // Only its name matters to tendril (it never runs a BIOS NBP): it means "read pxelinux.cfg/".
-  fs.writeFileSync(path.join(root, 'pxelinux.0'), 'not a real NBP\n');
-  fs.copyFileSync(hostKernel().vmlinuz, path.join(root, 'vmlinuz'));
-  const t = targetInitrds();
-  fs.writeFileSync(path.join(root, 'initrd-main.img'), t.main);
-  fs.writeFileSync(path.join(root, 'initrd-second.img'), t.second);
-  for (const [f, text] of Object.entries(configs)) fs.writeFileSync(path.join(root, 'pxelinux.cfg', f), text);
-  return root;
+  return pxeTftpRoot(path.join(dir, name), configs);
 }
 
 function netboot(

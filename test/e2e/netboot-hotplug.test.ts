@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../initramfs/host';
-import { LOG_DIR, productInitramfs, targetInitrds, targetReport } from '../fixtures/boot';
+import { LOG_DIR, productInitramfs, targetReport } from '../fixtures/boot';
+import { pxeTftpRoot } from '../fixtures/pxe-root';
 import { type InteractiveRun, KEY, runQemuInteractive, stripAnsi } from '../fixtures/qemu-interactive';
 
 const MAC = '52:54:00:12:34:99';
@@ -22,16 +23,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-hotplug-e2e-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function tftpRoot(): string {
-  const root = path.join(dir, 'tftp');
-  fs.mkdirSync(path.join(root, 'pxelinux.cfg'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'pxelinux.0'), 'not a real NBP\n');
-  fs.copyFileSync(hostKernel().vmlinuz, path.join(root, 'vmlinuz'));
-  const t = targetInitrds();
-  fs.writeFileSync(path.join(root, 'initrd-main.img'), t.main);
-  fs.writeFileSync(path.join(root, 'initrd-second.img'), t.second);
-  fs.writeFileSync(
-    path.join(root, 'pxelinux.cfg', 'default'),
-    [
+  return pxeTftpRoot(path.join(dir, 'tftp'), {
+    default: [
       'DEFAULT plugged',
       'LABEL plugged',
       '  MENU LABEL Plugged-in network',
@@ -40,8 +33,7 @@ function tftpRoot(): string {
       '  APPEND tendril.test=hotplugged quiet',
       '',
     ].join('\n'),
-  );
-  return root;
+  });
 }
 
 /** One QMP session: capabilities, then each command in turn; resolves with the replies. */
