@@ -98,8 +98,10 @@ class Socket6 {
     private readonly iface: string,
     private readonly log?: (line: string) => void,
   ) {
+    // Any source port: what binds a reply to us is the transaction id and our client id, and
+    // libslirp (QEMU's user networking) answers from port 547 in the wrong byte order (8963).
     sock.on('message', (bytes, rinfo) => {
-      if (rinfo.port !== SERVER_PORT || this.queue.length >= MAX_QUEUED) return;
+      if (this.queue.length >= MAX_QUEUED) return;
       const from = rinfo.address.replace(/%.*$/, '');
       try {
         this.queue.push({ msg: decodeDhcp6(bytes), from });
@@ -446,7 +448,7 @@ class Exchange6 {
       if (!serverIdOptional && !findOption(r.msg.options, OPT6.SERVERID)) continue;
       this.answered = true;
       this.o.log?.(
-        `${this.name}: DHCPv6 ${type === MSG6.ADVERTISE ? 'Advertise' : 'Reply'} from ${r.from} (server ${duidHex(r.msg.options, OPT6.SERVERID)})`,
+        `${this.name}: DHCPv6 ${type === MSG6.ADVERTISE ? 'Advertise' : 'Reply'} from ${r.from} (server ${duidHex(r.msg.options, OPT6.SERVERID) ?? 'id absent'})`,
       );
       return r;
     }
