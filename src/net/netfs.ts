@@ -71,7 +71,7 @@ export interface NetFsOptions {
   readonly onProgress?: FetchOptions['onProgress'];
   /** The sha256 a URL's bytes must have (settings `[net.pins]`); a mismatch names both. */
   readonly pins?: Readonly<Record<string, string>>;
-  /** Signed SHA256SUMS next to the boot file: a file listed there is pinned to its hash (§9). */
+  /** Signed SHA256SUMS next to the boot file: a file listed there is pinned to its hash (docs/net-transfer.md §9). */
   readonly sums?: SumsState;
   /** Refuse a file a plan reads (kernel, initrd, UKI) that no pin or signed sums vouch for. */
   readonly requireVerified?: boolean;
