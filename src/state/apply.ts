@@ -32,6 +32,8 @@ export interface ApplyEnv {
   readonly readonly: boolean;
   /** Fault injection (`tendril.state.stop-after=N`): hang after the N-th write, for power-cut tests. */
   readonly stopAfter?: number;
+  /** A failed write is only returned in `failed` (the caller prints it as its error), not also said. */
+  readonly failuresToCaller?: boolean;
 }
 
 export interface ApplyReport {
@@ -90,7 +92,7 @@ export async function applyStateWrites(writes: readonly StateWrite[], env: Apply
     if (r === 'unchanged') continue;
     if (!r.ok) {
       failed.push(`${what}: ${r.reason}`);
-      env.say(`warning: not written: ${what}: ${r.reason}`);
+      if (!env.failuresToCaller) env.say(`warning: not written: ${what}: ${r.reason}`);
       continue;
     }
     written.push(what);

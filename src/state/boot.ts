@@ -39,6 +39,7 @@ async function apply(
   r: DiscoveryResult,
   o: StateOptions,
   policy = writePolicy(o.noWrite, o.noWriteBecause),
+  failuresToCaller = false,
 ): Promise<ApplyReport> {
   if (policy.readonly !== undefined && writes.length > 0) o.say(`state: read-only (${policy.readonly})`);
   return applyStateWrites(writes, {
@@ -47,6 +48,7 @@ async function apply(
     say: (l) => o.say(`state: ${l}`),
     readonly: policy.readonly !== undefined,
     ...(policy.stopAfter !== undefined ? { stopAfter: policy.stopAfter } : {}),
+    failuresToCaller,
   });
 }
 
@@ -77,7 +79,6 @@ export async function saveChoice(
   const policy = writePolicy(o.noWrite, o.noWriteBecause);
   if (policy.readonly !== undefined) return `not saved: read-only (${policy.readonly})`;
   // A failure is the caller's error message: not also a warning line before it.
-  const quiet: StateOptions = { ...o, say: (l) => void (l.startsWith('state: warning: not written:') || o.say(l)) };
-  const rep = await apply([w], r, quiet, policy);
+  const rep = await apply([w], r, o, policy, true);
   return rep.failed[0];
 }
