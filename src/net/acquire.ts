@@ -8,7 +8,7 @@ import { readSystemUuid } from './dhcp4/identity';
 import { proxyBootRequest } from './dhcp4/proxy';
 import { applyLease6 } from './dhcp6/apply';
 import { dhcp6Lease } from './dhcp6/client';
-import { enableIpv6 } from './dhcp6/ifaddr';
+import { enableIpv6, raRouteSeen } from './dhcp6/ifaddr';
 import { applyLease, linkUp, listNics, nicsWithoutNetdev, runIp, waitCarrier, type NicInfo } from './link';
 import { staticLease, type IpPlan, type NetPlan } from './manual';
 import { NetError, type Identity, type Lease } from './types';
@@ -42,6 +42,17 @@ const MAX_CARRIER_WAIT_MS = 10_000;
 const NIC_SCAN_MS = 100;
 /** Once one family has its lease on a NIC, how much longer the other may take (docs/net-dhcp.md §11). */
 export const OTHER_FAMILY_GRACE_MS = 5000;
+/**
+ * IPv6 that nothing has answered (no RA route, no DHCPv6 message) when the IPv4 lease comes ends
+ * this long after the NIC's link-local address is ready (at least SILENT_IPV6_AFTER_LEASE_MS after
+ * the lease): the kernel sends its first Router Solicitation then, a router answers within 0.5 s
+ * (RFC 4861 §6.2.6), and our first Solicit leaves within 1 s (RFC 8415 §18.2.1). On an IPv4-only
+ * network the network's entries then wait about a second for IPv6, not five (docs/net-dhcp.md §11).
+ */
+export const SILENT_IPV6_AFTER_LINK_LOCAL_MS = 2000;
+export const SILENT_IPV6_AFTER_LEASE_MS = 1000;
+/** How often the short grace looks for a router's route. */
+const HEARD_POLL_MS = 250;
 
 /** `net.family`: both families in parallel, or one alone. */
 export type NetFamily = 'both' | '4' | '6';
@@ -152,7 +163,8 @@ export function familiesFor(plan: IpPlan, family: NetFamily): { v4: boolean; v6:
 /**
  * One NIC: link up, carrier, then each family's lease at the same time. When one family has its
  * lease, the other gets OTHER_FAMILY_GRACE_MS more, so a network without IPv6 (or without
- * DHCPv4) costs seconds, not the whole deadline. An IPv6 exchange a server has answered keeps
+ * DHCPv4) costs seconds, not the whole deadline; IPv6 that nothing has answered by then gets
+ * less (SILENT_IPV6_AFTER_LINK_LOCAL_MS). An IPv6 exchange a server has answered keeps
  * its whole deadline (SLAAC may wait for the kernel's second router solicitation, 4 s on).
  */
 async function leasesOn(
@@ -189,9 +201,38 @@ async function leasesOn(
   const left = () => Math.max(1, timeoutMs - (Date.now() - start));
   const cut = { 4: new AbortController(), 6: new AbortController() };
   const graceTimers: NodeJS.Timeout[] = [];
+  let heard6 = false;
+  let linkLocalAt: number | undefined;
+  /** Set when IPv6 was cut while silent: its error says so. */
+  let silent6: string | undefined;
   const won = (family: 4 | 6) => {
-    const other = cut[family === 4 ? 6 : 4];
-    graceTimers.push(setTimeout(() => other.abort(), OTHER_FAMILY_GRACE_MS));
+    const leasedAt = Date.now();
+    if (family === 6) {
+      graceTimers.push(setTimeout(() => cut[4].abort(), OTHER_FAMILY_GRACE_MS));
+      return;
+    }
+    // IPv6 after the IPv4 lease: the whole grace once a router or a DHCPv6 server was heard (or
+    // while the link-local address is still in DAD), less while nothing answers.
+    const check = (): void => {
+      const heard = heard6 || raRouteSeen(nic.name);
+      const full = leasedAt + OTHER_FAMILY_GRACE_MS;
+      const end =
+        heard || linkLocalAt === undefined
+          ? full
+          : Math.min(
+              full,
+              Math.max(leasedAt + SILENT_IPV6_AFTER_LEASE_MS, linkLocalAt + SILENT_IPV6_AFTER_LINK_LOCAL_MS),
+            );
+      const now = Date.now();
+      if (now < end) {
+        graceTimers.push(setTimeout(check, Math.min(end - now, HEARD_POLL_MS)));
+        return;
+      }
+      if (!heard && linkLocalAt !== undefined)
+        silent6 = `no Router Advertisement or DHCPv6 reply on ${nic.name} within ${((now - linkLocalAt) / 1000).toFixed(1)} s of its link-local address`;
+      cut[6].abort();
+    };
+    check();
   };
   const signalFor = (family: 4 | 6) =>
     o.signal ? AbortSignal.any([o.signal, cut[family].signal]) : cut[family].signal;
@@ -219,12 +260,20 @@ async function leasesOn(
     );
   if (v6)
     tasks.push(
-      lease6(nic, o, left(), uuid, cut[6].signal).then(
+      lease6(nic, o, left(), uuid, cut[6].signal, {
+        answer: () => (heard6 = true),
+        linkLocal: () => (linkLocalAt = Date.now()),
+      }).then(
         (l) => {
           out.lease(l);
           won(6);
         },
-        (e: unknown) => out.error(family6Error(nic.name, e)),
+        (e: unknown) =>
+          out.error(
+            silent6 !== undefined && !o.signal?.aborted
+              ? new NetError(nic.name, `IPv6: ${silent6}`)
+              : family6Error(nic.name, e),
+          ),
       ),
     );
   await Promise.all(tasks);
@@ -292,8 +341,11 @@ async function lease6(
   deadlineMs: number,
   uuid: Uint8Array | undefined,
   quiet: AbortSignal,
+  on: { answer: () => void; linkLocal: () => void },
 ): Promise<Lease> {
   const lease = await dhcp6Lease({
+    onAnswer: on.answer,
+    onLinkLocal: on.linkLocal,
     nic,
     identity: o.identity ?? 'pxe',
     deadlineMs,

@@ -56,6 +56,10 @@ export interface Dhcp6Options {
    * Advertise, an Information-Request Reply) gets the whole deadline, for the SLAAC address too.
    */
   readonly quiet?: AbortSignal;
+  /** Called at the first message from a server for this exchange (the lease stage's grace). */
+  readonly onAnswer?: () => void;
+  /** Called when the NIC's link-local address has passed DAD (the kernel's first RS goes then). */
+  readonly onLinkLocal?: () => void;
   readonly log?: (line: string) => void;
 }
 
@@ -81,6 +85,7 @@ export async function dhcp6Lease(o: Dhcp6Options): Promise<Lease> {
   const until = Date.now() + o.deadlineMs;
   const stop = [o.signal, o.quiet].filter((x): x is AbortSignal => x !== undefined);
   const ll = await waitLinkLocal(o.nic.name, until, stop.length > 1 ? AbortSignal.any(stop) : stop[0]);
+  o.onLinkLocal?.();
   const sock = await openSocket(o.nic.name, ll, o.log);
   try {
     return await new Exchange6(o, sock, until).run();
@@ -446,6 +451,7 @@ class Exchange6 {
       const cid = findOption(r.msg.options, OPT6.CLIENTID);
       if (!cid || Buffer.compare(cid, this.duid) !== 0) continue;
       if (!serverIdOptional && !findOption(r.msg.options, OPT6.SERVERID)) continue;
+      if (!this.answered) this.o.onAnswer?.();
       this.answered = true;
       this.o.log?.(
         `${this.name}: DHCPv6 ${type === MSG6.ADVERTISE ? 'Advertise' : 'Reply'} from ${r.from} (server ${duidHex(r.msg.options, OPT6.SERVERID) ?? 'id absent'})`,
@@ -459,8 +465,20 @@ class Exchange6 {
     return Date.now() >= this.until || this.o.signal?.aborted === true;
   }
 
+  /** Ends early when the exchange is cut (the signal, or the quiet one while nobody answered). */
   private async sleep(ms: number): Promise<void> {
     const left = Math.min(ms, this.until - Date.now());
-    if (left > 0) await new Promise((r) => setTimeout(r, left));
+    if (left <= 0) return;
+    const signal = this.answered ? this.o.signal : this.anySignal;
+    if (signal?.aborted) return;
+    await new Promise<void>((r) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        r();
+      };
+      const timer = setTimeout(done, left);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 }
