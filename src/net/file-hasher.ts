@@ -14,12 +14,12 @@ export const OFFLOAD_MIN_BYTES = 8 << 20;
 const NOTIFY_BYTES = 1 << 20;
 
 /**
- * Whether a download of `total` bytes from `url` is hashed by a worker. Not TFTP's: lock-step, it
- * moves a few tens of MB/s at best, where hashing inline costs a few percent, and a busy worker
- * would only delay the next ACK.
+ * Whether a download of `total` bytes from `url` is hashed by a worker (`total` undefined: the
+ * size is not known, or not yet). Not TFTP's: lock-step, it moves a few tens of MB/s at best,
+ * where hashing inline costs a few percent, and a busy worker would only delay the next ACK.
  */
-export function offloadHash(total: number, url: string): boolean {
-  return total >= OFFLOAD_MIN_BYTES && !url.startsWith('tftp:') && os.availableParallelism() > 1;
+export function offloadHash(total: number | undefined, url: string): boolean {
+  return (total ?? Infinity) >= OFFLOAD_MIN_BYTES && !url.startsWith('tftp:') && os.availableParallelism() > 1;
 }
 
 // Plain CommonJS, evaluated by the worker: no bundle to load, nothing but node's own modules.

@@ -149,17 +149,30 @@ export class FdSink extends HashingSink {
     private readonly fd: number,
   ) {
     super(o);
+    // Started before the request: the worker's start (tens of ms) overlaps the connection and the
+    // server's first bytes instead of delaying the hash's end (bench/netboot.ts). A download that
+    // turns out small ends it again in expect().
+    if (offloadHash(undefined, o.url)) this.startHasher();
   }
 
   override expect(total: number | undefined): void {
     super.expect(total);
-    if (total !== undefined && this.size === 0 && this.hasher === undefined && offloadHash(total, this.o.url)) {
-      try {
-        this.hasher = new FileHasher(this.fd, this.o.url);
-        this.hash = undefined;
-      } catch {
-        // No /proc to give the worker its own descriptor: hashed inline, as a small file is.
-      }
+    if (this.size > 0) return;
+    const offload = offloadHash(total, this.o.url);
+    if (offload && this.hasher === undefined) this.startHasher();
+    else if (!offload && this.hasher !== undefined) {
+      this.hasher.close();
+      this.hasher = undefined;
+      this.hash = createHash('sha256');
+    }
+  }
+
+  private startHasher(): void {
+    try {
+      this.hasher = new FileHasher(this.fd, this.o.url);
+      this.hash = undefined;
+    } catch {
+      // No /proc to give the worker its own descriptor: hashed inline, as a small file is.
     }
   }
 

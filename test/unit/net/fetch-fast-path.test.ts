@@ -154,6 +154,17 @@ describe('sinks keep copies', () => {
 
 describe('FdSink hashing in a worker', () => {
   const big = OFFLOAD_MIN_BYTES + 12345;
+  /** A sink on a fresh memfd, both closed after `fn`. */
+  const withSink = async (fn: (sink: FdSink, fd: number) => unknown): Promise<void> => {
+    const fd = memfdCreate('tendril-hash-test', MFD_CLOEXEC);
+    const sink = new FdSink({ url: 'http://192.0.2.1/k', maxBytes: big }, fd);
+    try {
+      await fn(sink, fd);
+    } finally {
+      sink.close();
+      fs.closeSync(fd);
+    }
+  };
   it('this machine has a second core (otherwise the worker is never used and these tests prove nothing)', () => {
     expect(os.availableParallelism()).toBeGreaterThan(1);
   });
@@ -163,12 +174,31 @@ describe('FdSink hashing in a worker', () => {
     expect(offloadHash(OFFLOAD_MIN_BYTES, 'https://192.0.2.1/k')).toBe(true);
     expect(offloadHash(OFFLOAD_MIN_BYTES - 1, 'http://192.0.2.1/k')).toBe(false);
     expect(offloadHash(OFFLOAD_MIN_BYTES, 'tftp://192.0.2.1/k')).toBe(false);
+    // Size not known (yet): the worker, so it starts before the request.
+    expect(offloadHash(undefined, 'http://192.0.2.1/k')).toBe(true);
+    expect(offloadHash(undefined, 'tftp://192.0.2.1/k')).toBe(false);
   });
 
-  it('hashes exactly what the file holds, across a restart from byte 0, and enforces the limit', async () => {
-    const fd = memfdCreate('tendril-hash-test', MFD_CLOEXEC);
-    const sink = new FdSink({ url: 'http://192.0.2.1/k', maxBytes: big }, fd);
-    try {
+  it('starts with the sink, before the size is announced; a small announced size hashes inline', () =>
+    withSink(async (sink) => {
+      expect(() => sink.digest()).toThrow('the hash runs in a worker');
+      const data = randomBytes(OFFLOAD_MIN_BYTES - 1);
+      sink.expect(data.length);
+      sink.write(data);
+      expect(sink.digest()).toBe(sha(data));
+    }));
+
+  it('a body of unknown length (no Content-Length) stays with the worker', () =>
+    withSink(async (sink) => {
+      sink.expect(undefined);
+      const data = randomBytes(5 << 20);
+      sink.write(data);
+      expect(() => sink.digest()).toThrow('the hash runs in a worker');
+      expect(await sink.finish()).toBe(sha(data));
+    }));
+
+  it('hashes exactly what the file holds, across a restart from byte 0, and enforces the limit', () =>
+    withSink(async (sink) => {
       sink.expect(big);
       expect(() => sink.digest()).toThrow('the hash runs in a worker');
       const first = randomBytes(3 << 20);
@@ -186,16 +216,10 @@ describe('FdSink hashing in a worker', () => {
         `received ${big + 1} bytes, more than the limit of ${big} bytes`,
       );
       expect(await sink.finish()).toBe(sha(data));
-    } finally {
-      sink.close();
-      fs.closeSync(fd);
-    }
-  });
+    }));
 
-  it('a file shortened behind the sink is a NetError naming the offset', async () => {
-    const fd = memfdCreate('tendril-hash-test', MFD_CLOEXEC);
-    const sink = new FdSink({ url: 'http://192.0.2.1/k', maxBytes: big }, fd);
-    try {
+  it('a file shortened behind the sink is a NetError naming the offset', () =>
+    withSink(async (sink, fd) => {
       sink.expect(big);
       // Less than the worker is told about at once: it has read nothing when the file shrinks.
       sink.write(randomBytes(1000));
@@ -205,11 +229,7 @@ describe('FdSink hashing in a worker', () => {
       expect((e as NetError).message).toBe(
         'http://192.0.2.1/k: sha256 of the download: read at byte 0: the file ends there, short of byte 1000',
       );
-    } finally {
-      sink.close();
-      fs.closeSync(fd);
-    }
-  });
+    }));
 
   it('the caller may close its fd before the worker is gone (the worker reads its own descriptor)', async () => {
     const fd = memfdCreate('tendril-hash-test', MFD_CLOEXEC);
