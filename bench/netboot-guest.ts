@@ -22,9 +22,10 @@
 // `--baseline dist/OTHER.js` (a bundle built from another commit) also fetches over HTTP with
 // that build, in the same guest and loop: before/after. The bundle is carried in the bench's cpio.
 // `--from-log FILE` prints the summary of a saved guest log (.cache/e2e-logs/) again.
-// Measured (2-core host VM shared with other jobs, QEMU 7.2, 3 runs, --baseline = the bundle of
-// 43bd580): HTTP tendril 20.5–51.2 MB/s (baseline 13.6–25.5), busybox wget 58.9–88.3 (ratio
-// 0.35–0.58), busybox wget + sha256sum 30.6–31.7; docs/net-transfer.md §11.
+// Measured (idle 2-core host VM, QEMU 7.2, 3 runs, --baseline = the build before the hashing
+// worker started with the sink): HTTP tendril 41.7 MB/s (baseline 37.3), busybox wget 97.3 (ratio
+// 0.43), busybox wget + sha256sum 33.1, sha256 alone node 44.7 / busybox 55.0; DHCP start → lease
+// 4.86 s, → PXELINUX entries 5.08 s; docs/net-transfer.md §11.
 //   node scripts/run-ts.mjs bench/netboot-guest.ts [runs] [--size MiB] [--tftp-size MiB] [--smp N] [--cpu MODEL] [--baseline FILE]
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';

@@ -20,10 +20,10 @@
 // The machine is shared: compare ratios within one run, not absolute times across runs.
 //   node scripts/run-ts.mjs bench/netboot.ts [runs] [--size MiB] [--baseline FILE]
 //
-// Measured (2-core AMD EPYC VM shared with other jobs, 64 MiB, 7 runs, --baseline = the bundle of
-// 43bd580, before the bulk reads and the hashing worker): HTTP tendril 302–366 MB/s, baseline
-// 189–289, busybox wget 389–821 (ratio 0.45–0.78, before 0.35–0.49), busybox wget + sha256sum
-// 91–169 (ratio 2.2–3.3). docs/net-transfer.md §11 has the table.
+// Measured (idle 2-core AMD EPYC VM, 64 MiB, 7 runs, --baseline = the build before the hashing
+// worker started with the sink): HTTP tendril 922 MB/s, baseline 643, busybox wget 1298 (ratio
+// 0.71, before 0.49), busybox wget + sha256sum 195 (ratio 4.72); DHCP start → lease 3.67 s (the
+// offer window and IPv6's short grace). docs/net-transfer.md §11 has the table.
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
