@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsmasq, waitFor } from '../../fixtures/dnsmasq';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const S = `tnbS${process.pid}`;
@@ -85,14 +86,6 @@ function macOf(dev: string): string {
   return j[0]!.address;
 }
 
-async function waitFor(what: string, f: () => boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 beforeAll(async () => {
   requireNetns();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-netboot-'));
@@ -111,7 +104,7 @@ beforeAll(async () => {
   sh(['ip', '-n', S, 'addr', 'add', '192.0.2.1/24', 'dev', 'v0']);
   sh(['ip', '-n', S, 'link', 'set', 'lo', 'up']);
   dnsmasq.push(
-    await startDnsmasq(S, 'v0', 'dnsmasq.log', [
+    await dnsmasqIn(S, 'v0', 'dnsmasq.log', [
       '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
       '--dhcp-option=3,192.0.2.1',
       '--dhcp-option=6,192.0.2.53',
@@ -138,37 +131,9 @@ beforeAll(async () => {
   );
 });
 
-/** dnsmasq in the foreground in `ns`, DHCP only on `iface`, logging to `logName` in the temp dir. */
-async function startDnsmasq(ns: string, iface: string, logName: string, args: string[]): Promise<ChildProcess> {
-  const log = path.join(dir, logName);
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      '/usr/sbin/dnsmasq',
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--port=0',
-      `--interface=${iface}`,
-      '--bind-interfaces',
-      '--no-ping',
-      '--log-dhcp',
-      `--log-facility=${log}`,
-      `--pid-file=${log}.pid`,
-      `--dhcp-leasefile=${log}.leases`,
-      ...args,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(`dnsmasq in ${ns} to start`, () => {
-    if (child.exitCode !== null) throw new Error(`dnsmasq in ${ns} exited ${child.exitCode}: ${err}`);
-    return fs.existsSync(log) && /DHCP, (IP range|proxy on subnet)/.test(fs.readFileSync(log, 'utf8'));
-  });
-  return child;
+/** dnsmasq in `ns` on `iface`, logging to `logName` in the temp dir. */
+function dnsmasqIn(ns: string, iface: string, logName: string, args: string[]): Promise<ChildProcess> {
+  return startDnsmasq(ns, iface, path.join(dir, logName), args, /DHCP, (IP range|proxy on subnet)/);
 }
 
 afterAll(() => {
@@ -349,9 +314,9 @@ describe('tendril netboot in network namespaces', () => {
       sh(['ip', '-n', ns, 'addr', 'add', addr, 'dev', 'eth0']);
       sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
     }
-    dnsmasq.push(await startDnsmasq(A, 'eth0', 'a.log', ['--dhcp-range=192.0.2.160,192.0.2.169,255.255.255.0,1h']));
+    dnsmasq.push(await dnsmasqIn(A, 'eth0', 'a.log', ['--dhcp-range=192.0.2.160,192.0.2.169,255.255.255.0,1h']));
     dnsmasq.push(
-      await startDnsmasq(B, 'eth0', 'b.log', [
+      await dnsmasqIn(B, 'eth0', 'b.log', [
         '--dhcp-range=192.0.2.170,192.0.2.179,255.255.255.0,1h',
         '--dhcp-reply-delay=1',
         '--dhcp-boot=pxelinux.0,,192.0.2.3',
@@ -409,11 +374,9 @@ describe('tendril netboot in network namespaces', () => {
       sh(['ip', '-n', ns, 'addr', 'add', addr, 'dev', 'eth0']);
       sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
     }
+    dnsmasq.push(await dnsmasqIn(D, 'eth0', 'd.log', ['--dhcp-range=198.51.100.100,198.51.100.109,255.255.255.0,1h']));
     dnsmasq.push(
-      await startDnsmasq(D, 'eth0', 'd.log', ['--dhcp-range=198.51.100.100,198.51.100.109,255.255.255.0,1h']),
-    );
-    dnsmasq.push(
-      await startDnsmasq(P, 'eth0', 'p.log', [
+      await dnsmasqIn(P, 'eth0', 'p.log', [
         '--dhcp-range=198.51.100.0,proxy',
         '--pxe-service=x86-64_EFI,tendril,bootx64.efi',
       ]),

@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../../initramfs/host';
 import { nginxArgs, nginxConf } from '../../fixtures/nginx';
+import { startDnsmasq, waitFor } from '../../fixtures/dnsmasq';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const C = `tn6C${process.pid}`;
@@ -91,14 +92,6 @@ function addrs6(dev: string): string[] {
   return j.flatMap((i) => i.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
 }
 
-async function waitFor(what: string, f: () => boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (f()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** A server namespace `ns` with veth `srv` whose peer `cli` goes to C. */
 function serverNs(ns: string, srv: string, cli: string, addrs: string[]): void {
   sh(['ip', 'netns', 'add', ns]);
@@ -109,41 +102,15 @@ function serverNs(ns: string, srv: string, cli: string, addrs: string[]): void {
 }
 
 async function dnsmasq(ns: string, iface: string, log: string, args: string[]): Promise<void> {
-  const file = path.join(dir, log);
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
+  children.push(
+    await startDnsmasq(
       ns,
-      '/usr/sbin/dnsmasq',
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--port=0',
-      `--interface=${iface}`,
-      '--bind-interfaces',
-      '--no-ping',
-      '--log-dhcp',
-      `--log-facility=${file}`,
-      `--pid-file=${file}.pid`,
-      `--dhcp-leasefile=${file}.leases`,
-      ...args,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+      iface,
+      path.join(dir, log),
+      args,
+      /(DHCPv6, IP range|DHCPv6 stateless on|router advertisement on)/,
+    ),
   );
-  children.push(child);
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor(`dnsmasq in ${ns}`, () => {
-    if (child.exitCode !== null)
-      throw new Error(
-        `dnsmasq in ${ns} exited ${child.exitCode}: ${err}${fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''}`,
-      );
-    return (
-      fs.existsSync(file) &&
-      /(DHCPv6, IP range|DHCPv6 stateless on|router advertisement on)/.test(fs.readFileSync(file, 'utf8'))
-    );
-  });
 }
 
 const logSize = (name: string) => fs.statSync(path.join(dir, name)).size;
