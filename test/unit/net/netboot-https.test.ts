@@ -9,9 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../../initramfs/host';
-import { demoDnsmasqArgs } from '../../fixtures/demo-net';
-import { httpsServer, nginxArgs, nginxConf } from '../../fixtures/nginx';
-import { makePki, type Pki } from '../../fixtures/pki';
+import { serveHttpsNetboot } from '../../fixtures/https-netboot';
+import { type Pki } from '../../fixtures/pki';
 import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
 
 let pair: NetnsPair;
@@ -43,23 +42,8 @@ const pins = (p: Record<string, string>): string =>
 
 beforeAll(async () => {
   pair = new NetnsPair('nbhttps');
-  const d = pair.dir;
-  pki = makePki(d, SERVER_IP);
-  const www = path.join(d, 'www');
-  fs.mkdirSync(www);
   kernel = fs.readFileSync(hostKernel().vmlinuz);
-  fs.writeFileSync(path.join(www, 'vmlinuz'), kernel);
-  fs.writeFileSync(path.join(www, 'initrd.img'), initrd);
-  fs.writeFileSync(path.join(www, 'boot.ipxe'), SCRIPT);
-  fs.writeFileSync(
-    path.join(d, 'nginx.conf'),
-    nginxConf({ dir: d, root: www, servers: [httpsServer(SERVER_IP, pki.leafCert, pki.leafKey)] }),
-  );
-  pair.startServer('/usr/sbin/nginx', nginxArgs(d));
-  // The demo's DHCP server: its boot file is https://192.0.2.1/boot.ipxe.
-  pair.startServer('/usr/sbin/dnsmasq', demoDnsmasqArgs('vs', d));
-  await pair.waitListening('tcp', 443);
-  await pair.waitListening('udp', 67);
+  ({ pki } = await serveHttpsNetboot(pair, { vmlinuz: kernel, 'initrd.img': initrd, 'boot.ipxe': SCRIPT }));
 });
 
 afterAll(() => pair?.close());

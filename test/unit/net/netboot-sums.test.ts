@@ -11,9 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../../initramfs/host';
-import { demoDnsmasqArgs } from '../../fixtures/demo-net';
-import { httpsServer, nginxArgs, nginxConf } from '../../fixtures/nginx';
-import { makePki, type Pki } from '../../fixtures/pki';
+import { serveHttpsNetboot } from '../../fixtures/https-netboot';
+import { type Pki } from '../../fixtures/pki';
 import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
 
 let pair: NetnsPair;
@@ -67,10 +66,7 @@ const dryRun = async (f: string) => {
 beforeAll(async () => {
   pair = new NetnsPair('nbsums');
   const d = pair.dir;
-  pki = makePki(d, SERVER_IP);
-  www = path.join(d, 'www');
   keys = path.join(d, 'keys');
-  fs.mkdirSync(www);
   fs.mkdirSync(keys);
   for (const k of ['owner', 'stranger'])
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${k}@test`, '-f', path.join(d, k)]);
@@ -80,17 +76,7 @@ beforeAll(async () => {
     encoding: 'utf8',
   }).split(' ')[1]!;
   kernel = fs.readFileSync(hostKernel().vmlinuz);
-  fs.writeFileSync(path.join(www, 'vmlinuz'), kernel);
-  fs.writeFileSync(path.join(www, 'initrd.img'), initrd);
-  fs.writeFileSync(path.join(www, 'boot.ipxe'), SCRIPT);
-  fs.writeFileSync(
-    path.join(d, 'nginx.conf'),
-    nginxConf({ dir: d, root: www, servers: [httpsServer(SERVER_IP, pki.leafCert, pki.leafKey)] }),
-  );
-  pair.startServer('/usr/sbin/nginx', nginxArgs(d));
-  pair.startServer('/usr/sbin/dnsmasq', demoDnsmasqArgs('vs', d));
-  await pair.waitListening('tcp', 443);
-  await pair.waitListening('udp', 67);
+  ({ pki, www } = await serveHttpsNetboot(pair, { vmlinuz: kernel, 'initrd.img': initrd, 'boot.ipxe': SCRIPT }));
 });
 
 afterAll(() => pair?.close());
