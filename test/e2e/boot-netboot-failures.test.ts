@@ -22,7 +22,7 @@ import { LOG_DIR, productInitramfs, runQemu, targetInitrds, targetReport, type Q
 import { cutterScript } from '../fixtures/http-cutter';
 import { CACHE_DIR } from '../fixtures/images';
 import { nginxArgs, nginxConf } from '../fixtures/nginx';
-import { makePki, type Pki } from '../fixtures/pki';
+import { makePki, pkiPaths, type Pki } from '../fixtures/pki';
 import { TAP_SERVER as S, TapNamespace } from '../fixtures/tap-net';
 import { buildUki } from '../fixtures/uki';
 
@@ -139,22 +139,6 @@ function site(): Site {
       `"${URLS.big}" = "${sha(big)}"\n`,
   );
   return { www, tftp, pki, main: t.main, flipped, big, bigPayload, kernel, settings };
-}
-
-function pkiPaths(dir: string): Pki {
-  const p = (f: string): string => path.join(dir, f);
-  return {
-    caPem: p('test-ca.pem'),
-    otherCaPem: p('other-ca.pem'),
-    leafCert: p('leaf.pem'),
-    leafKey: p('leaf.key'),
-    expiredCert: p('expired.pem'),
-    expiredKey: p('expired.key'),
-    futureCert: p('future.pem'),
-    futureKey: p('future.key'),
-    strangerCert: p('stranger.pem'),
-    strangerKey: p('stranger.key'),
-  };
 }
 
 function nginxSite(net: TapNamespace, s: Site): string {
