@@ -7,6 +7,7 @@
 import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { NetError, type Identity, type Lease } from '../types';
+import { sleep } from '../sleep';
 import { ip6DefaultRouter, raRouteSeen, slaacAddress, waitLinkLocal, type Ip6Address } from './ifaddr';
 import { clientDuid, identityOptions6, requestedOptions } from './identity';
 import {
@@ -466,19 +467,7 @@ class Exchange6 {
   }
 
   /** Ends early when the exchange is cut (the signal, or the quiet one while nobody answered). */
-  private async sleep(ms: number): Promise<void> {
-    const left = Math.min(ms, this.until - Date.now());
-    if (left <= 0) return;
-    const signal = this.answered ? this.o.signal : this.anySignal;
-    if (signal?.aborted) return;
-    await new Promise<void>((r) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        r();
-      };
-      const timer = setTimeout(done, left);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+  private sleep(ms: number): Promise<void> {
+    return sleep(Math.min(ms, this.until - Date.now()), this.answered ? this.o.signal : this.anySignal);
   }
 }

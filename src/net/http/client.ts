@@ -7,6 +7,7 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import type { Sink } from '../sink';
+import { sleep } from '../sleep';
 import { NetError } from '../types';
 import { BulkReads } from './bulk';
 import { hostOf, portOf, proxyTunnel, tcpConnect, tlsHandshake } from './connect';
@@ -189,13 +190,6 @@ function receiveBulk(u: URL, r: Response, bulk: BulkReads, sink: Sink, end: numb
     // Late parser output (reads the socket's stream still held) comes before the next read.
     res.on('data', put);
     bulk.consume(put);
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
 }
 
