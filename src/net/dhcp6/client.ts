@@ -238,7 +238,8 @@ class Exchange6 {
       while (Date.now() < end) {
         const r = await this.receive(xid, MSG6.ADVERTISE, Math.min(end, Date.now() + 250));
         if (!r) {
-          if (cut()) return best;
+          // Cut (the grace ended) or out of time: receive returns at once from now on.
+          if (cut() || this.expired()) return best;
           continue;
         }
         const sol = maxRtOf(r.msg.options, OPT6.SOL_MAX_RT);
@@ -336,7 +337,7 @@ class Exchange6 {
         this.until,
         slaacAt !== undefined ? slaacAt + INFO_WITH_SLAAC_MS : Infinity,
       );
-      while (!reply && Date.now() < end) {
+      while (!reply && Date.now() < end && !this.expired()) {
         reply = await this.receive(xid, MSG6.REPLY, Math.min(end, Date.now() + 250), true);
         if (!reply && slaacAt === undefined && slaacAddress(this.name)) slaacAt = Date.now();
       }
