@@ -22,8 +22,8 @@
 //
 // Measured (idle 2-core AMD EPYC VM, 64 MiB, 7 runs, --baseline = the build before the hashing
 // worker started with the sink): HTTP tendril 922 MB/s, baseline 643, busybox wget 1298 (ratio
-// 0.71, before 0.49), busybox wget + sha256sum 195 (ratio 4.72); DHCP start → lease 3.67 s (the
-// offer window and IPv6's short grace). docs/net-transfer.md §11 has the table.
+// 0.71, before 0.49; two later runs 0.43 and 0.55), busybox wget + sha256sum 195 (ratio 4.72); DHCP
+// start → lease 4.15 s (the offer window and IPv6's short grace). docs/net-transfer.md §11 has the table.
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
