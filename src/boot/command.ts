@@ -21,6 +21,8 @@ import { type TrustBoot, trustFromSettings } from '../trust/setup';
 import { DRY_RUN_HASH_LIMIT } from '../kexec/plan';
 import { printableLines } from '../util/printable';
 import { describe, plan, type PlanContext, type VmChoices } from './plan';
+import { vmChoicesFrom } from './vm-plan';
+import { loadSettings } from '../settings/load';
 import { type Handover, hostHandover } from './handover';
 import { bootWrites, describeBootWrites, saveChoice } from '../state/boot';
 
@@ -315,7 +317,8 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
           ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),
           ...(args.consolePolicy ? { consolePolicy: args.consolePolicy } : {}),
         },
-        vm: args.vm,
+        // [vm] in the settings file, then the command's own options.
+        vm: { ...vmChoicesFrom(loadSettings().settings.vm), ...args.vm },
       },
       args.dryRun,
       io,

@@ -11,6 +11,8 @@ import type { DiskMode } from '../vm/disk';
 import { loadFirmware, type FirmwareKind } from '../vm/firmware';
 import { defaultGuestRam } from '../vm/memory';
 import type { VmOptions } from '../vm/protocol';
+import type { VmSettings } from '../settings/schema';
+import { DEFAULT_CPUS } from '../vm/limits';
 
 /** What the user chose for the VM (`tendril boot` options, the menu's write-through). */
 export interface VmChoices {
@@ -50,10 +52,18 @@ export interface VmPlan {
   readonly options: VmOptions;
 }
 
+/** The settings' [vm] table as choices; the menu and `tendril boot` put their own over it. */
+export function vmChoicesFrom(s: VmSettings): VmChoices {
+  return {
+    ...(s.cpus !== undefined ? { cpus: s.cpus } : {}),
+    ...(s.ramBytes !== undefined ? { ramBytes: s.ramBytes } : {}),
+    ...(s.firmware !== undefined ? { firmware: s.firmware } : {}),
+    ...(s.secureBoot ? { secureBoot: true } : {}),
+  };
+}
+
 /** Thrown when an efi entry has no VM plan; the message is the one-line reason. */
 export class VmPlanError extends Error {}
-
-export const DEFAULT_VM_CPUS = 2;
 
 /** The disk and partition that hold `fsId`, from discovery's device reports. */
 function loaderDisk(fsId: string, devices: readonly DeviceReport[]): { disk: string; partition: number } {
@@ -105,7 +115,7 @@ export function planVm(entry: MenuEntry, t: EfiTarget, devices: readonly DeviceR
   }
   const args = loadOptions(t, c);
   const mode = c.writeThrough ? 'rw' : 'cow';
-  const cpus = c.cpus ?? DEFAULT_VM_CPUS;
+  const cpus = c.cpus ?? DEFAULT_CPUS;
   const ramBytes = c.ramBytes ?? defaultGuestRam();
   const options: VmOptions = {
     ...(c.firmware !== undefined ? { firmware: c.firmware } : {}),

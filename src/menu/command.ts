@@ -24,6 +24,7 @@ import { execute } from '../boot/execute';
 import { hostHandover } from '../boot/handover';
 import { bootWrites, describeBootWrites, saveChoice } from '../state/boot';
 import { describe, hostKvm, plan, type PlanContext } from '../boot/plan';
+import { vmChoicesFrom } from '../boot/vm-plan';
 import type { VmOutcome } from '../vm/command';
 import { log, setConsoleLevel } from '../log';
 import { commandArgs, type CommandSpec, flag, type Options, text } from '../util/args';
@@ -124,6 +125,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
   const powerAllowed = process.pid === 1 || args.allowPower;
   const tpm = tpmFromSettings();
   const trust = trustFromSettings();
+  const vmSettings = vmChoicesFrom(loadSettings().settings.vm);
   const tpmAtStart = tpm.state();
   if (tpmAtStart.kind !== 'on') log('info', 'tpm', tpmAtStart.why);
   // The shell and the editor extend PCR 4 first (once per boot); an error keeps them closed.
@@ -215,6 +217,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     devices: session?.result.devices ?? [],
     kexec: planOpts(cmdline),
     vm: {
+      ...vmSettings,
       ...(cmdline !== undefined ? { replace: cmdline } : {}),
       ...(writeThrough ? { writeThrough: true } : {}),
     },

@@ -1,7 +1,8 @@
 // `tendril settings`: the settings in effect (defaults, /etc/tendril/tendril.toml, `tendril.*`
 // kernel arguments) and every problem found reading them: what an owner checks before flashing.
 
-import { commandArgs, type CommandSpec, flag, type Options, text } from '../util/args';
+import { commandArgs, type CommandSpec, flag, formatSize, type Options, text } from '../util/args';
+import { DEFAULT_CPUS } from '../vm/limits';
 import { printableLines } from '../util/printable';
 import { loadSettings } from './load';
 
@@ -30,6 +31,7 @@ export function runSettingsCommand(argv: string[]): number {
   if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
   else {
     const n = r.settings.net;
+    const vm = r.settings.vm;
     const mode = n.mode.kind === 'ip' ? n.mode.spec : n.mode.kind;
     const lines = [
       `net.mode = ${mode}`,
@@ -50,6 +52,10 @@ export function runSettingsCommand(argv: string[]): number {
       `trust.policy = ${r.settings.trust.policy}`,
       `trust.db = ${r.settings.trust.db}`,
       `trust.keys = ${r.settings.trust.keys}`,
+      `vm.cpus = ${vm.cpus ?? DEFAULT_CPUS}`,
+      `vm.memory = ${vm.ramBytes !== undefined ? formatSize(vm.ramBytes) : "auto (from the host's available memory)"}`,
+      `vm.firmware = ${vm.firmware ?? "auto (Debian's OVMF, found through the ovmf package)"}`,
+      `vm.secure-boot = ${vm.secureBoot}`,
     ];
     process.stdout.write(printableLines(lines).join('\n') + '\n');
     if (r.problems.length) process.stderr.write(printableLines(r.problems).join('\n') + '\n');

@@ -4,6 +4,9 @@
 // argument): a typo in flash must never stop the machine from booting.
 
 import type { Identity } from '../net/types';
+import { parseSize } from '../util/args';
+import { MAX_CPUS } from '../vm/limits';
+import { MiB, RAM_MAX, RAM_MIN } from '../vm/memory';
 
 /** How /init's tendril brings the network up (`tendril.net=`). */
 export type NetMode =
@@ -59,11 +62,25 @@ export interface TrustSettings {
   readonly keys: string;
 }
 
+/**
+ * The VM that efi entries boot in (src/boot/vm-plan.ts), for the menu and `tendril boot`; their
+ * command-line options override these. Absent = the VMM's own default.
+ */
+export interface VmSettings {
+  readonly cpus?: number;
+  readonly ramBytes?: number;
+  /** UEFI firmware (CODE image, or a unified one) in the initramfs; absent = Debian's OVMF, found. */
+  readonly firmware?: string;
+  /** Start from the variable store with Secure Boot keys enrolled. */
+  readonly secureBoot: boolean;
+}
+
 export interface Settings {
   readonly net: NetSettings;
   readonly tpm: { readonly measure: TpmMeasure };
   readonly state: StateSettings;
   readonly trust: TrustSettings;
+  readonly vm: VmSettings;
 }
 
 export const DEFAULT_CA_FILE = '/etc/tendril/netboot-ca.pem';
@@ -83,6 +100,7 @@ export const DEFAULT_SETTINGS: Settings = {
   tpm: { measure: 'auto' },
   state: { readonly: false },
   trust: { policy: 'off', db: '/etc/tendril/db', keys: '/etc/tendril/keys' },
+  vm: { secureBoot: false },
 };
 
 /** One key: where it lives, what it takes, how its text or TOML value becomes a setting. */
@@ -156,6 +174,19 @@ const trustDir = (key: 'db' | 'keys') => (s: Settings, v: unknown) => {
   const t = str(v, 1024);
   return t?.startsWith('/') ? withTrust(s, { [key]: t }) : undefined;
 };
+
+const withVm = (s: Settings, v: Partial<VmSettings>): Settings => ({ ...s, vm: { ...s.vm, ...v } });
+
+/** A TOML integer (MiB) or a size text (`2G`, `1536M`; a bare number is MiB), within the VMM's limits. */
+function ramSize(v: unknown): number | undefined {
+  const n =
+    typeof v === 'number' || typeof v === 'bigint'
+      ? Number(v) * MiB
+      : typeof v === 'string' && v.length <= 32
+        ? parseSize(v, MiB)
+        : undefined;
+  return n !== undefined && Number.isSafeInteger(n) && n >= RAM_MIN && n <= RAM_MAX && n % MiB === 0 ? n : undefined;
+}
 
 export const KEYS: readonly KeyDef[] = [
   {
@@ -288,6 +319,42 @@ export const KEYS: readonly KeyDef[] = [
     expect: 'an absolute directory in the initramfs (not a kernel argument)',
     apply: trustDir('keys'),
     fromArg: () => undefined,
+  },
+  {
+    path: ['vm', 'cpus'],
+    expect: `a vCPU count from 1 to ${MAX_CPUS}`,
+    apply: (s, v) => {
+      const n = int(v, 1, MAX_CPUS);
+      return n === undefined ? undefined : withVm(s, { cpus: n });
+    },
+  },
+  {
+    path: ['vm', 'memory'],
+    expect: `whole MiB from ${RAM_MIN / MiB}M to ${RAM_MAX / MiB / 1024}G (e.g. "2G"; a bare number is MiB)`,
+    apply: (s, v) => {
+      const n = ramSize(v);
+      return n === undefined ? undefined : withVm(s, { ramBytes: n });
+    },
+  },
+  {
+    // Not a kernel argument: a command line from a disk must not swap the firmware the VM trusts.
+    path: ['vm', 'firmware'],
+    expect: 'an absolute path to UEFI firmware in the initramfs (not a kernel argument)',
+    apply: (s, v) => {
+      const t = str(v, 1024);
+      return t?.startsWith('/') ? withVm(s, { firmware: t }) : undefined;
+    },
+    fromArg: () => undefined,
+  },
+  {
+    // Like trust.policy: a kernel argument may turn Secure Boot on, never off.
+    path: ['vm', 'secure-boot'],
+    expect: 'true or false (a kernel argument can only turn it on)',
+    apply: (s, v) => {
+      const b = bool(v);
+      return b === undefined ? undefined : withVm(s, { secureBoot: b });
+    },
+    fromArg: (s, v) => (bool(v) === true ? withVm(s, { secureBoot: true }) : undefined),
   },
   {
     path: ['net', 'pins'],

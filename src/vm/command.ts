@@ -27,7 +27,7 @@ import {
   type SecureBootState,
 } from './vars-file';
 import { parseVarStore } from './varstore';
-import { MAX_CPUS } from './machine';
+import { DEFAULT_CPUS, MAX_CPUS } from './limits';
 import { MiB, RAM_MAX, RAM_MIN, defaultGuestRam } from './memory';
 import { MAX_DISKS } from './platform';
 import { VM_WORKER_ROLE, type VmOptions, type VmWorkerData, type VmWorkerMessage } from './protocol';
@@ -81,7 +81,13 @@ export const VM_OPTIONS = {
     defaultUnit: MiB,
     help: "guest RAM (default: half of the host's available memory, at least 2G when it can spare that, at most 8G)",
   }),
-  cpus: num({ metavar: 'N', integer: true, min: 1, max: MAX_CPUS, help: 'vCPUs, one thread each (default 2)' }),
+  cpus: num({
+    metavar: 'N',
+    integer: true,
+    min: 1,
+    max: MAX_CPUS,
+    help: `vCPUs, one thread each (default ${DEFAULT_CPUS})`,
+  }),
   stats: flag({ help: 'print VM exit counts by kind to stderr at the end' }),
 };
 
@@ -108,7 +114,7 @@ export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
       ...(o.loader ? { loader: o.loader } : {}),
       ...(o.loaderArgs !== undefined ? { loaderArgs: o.loaderArgs } : {}),
       ramBytes: o.memory ?? defaultGuestRam(),
-      cpus: o.cpus ?? 2,
+      cpus: o.cpus ?? DEFAULT_CPUS,
       stats: o.stats,
     };
   },

@@ -23,6 +23,7 @@ import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from
 import type { CfiFlash } from './pflash';
 import { Platform, type PlatformDisk } from './platform';
 import { ApMailbox } from './ap-mailbox';
+import { MAX_CPUS } from './limits';
 import { VM_VCPU_ROLE, type MachineResult, type VcpuWorkerData } from './protocol';
 
 /**
@@ -57,7 +58,6 @@ const RESET_AFTER_SHUTDOWN =
 /** Memory slots: 0 low RAM, 1 high RAM, then one per flash bank. */
 const SLOT_FLASH_CODE = 2;
 const SLOT_FLASH_VARS = 3;
-export const MAX_CPUS = 8;
 
 export interface MachineConfig {
   readonly flash: FlashBanks;
