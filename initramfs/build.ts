@@ -65,6 +65,8 @@ export interface BuildOptions {
   /** Directories whose `*.pem` / `*.pub` become /etc/tendril/db and /etc/tendril/keys (docs/signatures.md §5). */
   readonly trustDb?: string;
   readonly trustKeys?: string;
+  /** Kernel modules (`.ko`) that replace the distribution's module of the same file name. */
+  readonly moduleOverrides?: readonly string[];
   readonly log: (s: string) => void;
 }
 
@@ -314,16 +316,24 @@ function assemble(o: BuildOptions): {
   const netOrder = withNet.order.filter((m) => !early.has(m));
   const all = resolveModules(db, [...first, ...WANTED_MODULES, ...NET_MODULES, ...LATE_MODULES]);
   const lateModules = all.order.filter((m) => !early.has(m) && !netOrder.includes(m));
+  const overrides = checkedModuleOverrides(o.moduleOverrides ?? [], o.kernelVersion);
   for (const rel of [...sel.order, ...netOrder, ...lateModules]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
     let name = rel;
-    if (rel.endsWith('.xz'))
+    const override = overrides.get(path.basename(rel).replace(/\.(xz|zst)$/, ''));
+    if (override) {
+      [data, name] = [override.data, rel.replace(/\.(xz|zst)$/, '')];
+      override.used = true;
+    } else if (rel.endsWith('.xz'))
       [data, name] = [execFileSync('xz', ['-dc', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -3)];
     else if (rel.endsWith('.zst'))
       [data, name] = [execFileSync('zstd', ['-dcq', path.join(db.dir, rel)], { maxBuffer: 1 << 28 }), rel.slice(0, -4)];
     if (early.has(rel)) base.file(`lib/modules/${name}`, data, 0o644, 'modules');
     else late(`lib/modules/${name}`, data, 0o644, 'modules');
   }
+  const unused = [...overrides.values()].filter((v) => !v.used).map((v) => v.file);
+  if (unused.length)
+    throw new Error(`--module ${unused.join(', ')}: not a module this image ships (initramfs/modules.ts)`);
   const list = (l: string[]): string => l.map((r) => r.replace(/\.(xz|zst|gz)$/, '')).join('\n') + '\n';
   if (payload) base.file('etc/tendril/modules.payload', Buffer.from(list(payloadOrder)), 0o644, 'modules');
   base.file('etc/tendril/modules.order', Buffer.from(list(earlyOrder)), 0o644, 'modules');
@@ -439,6 +449,33 @@ function codeCache(
   }
 }
 
+/**
+ * `--module FILE.ko`: a module replacing the distribution's one of the same file name (a patched
+ * driver). Refused before the build unless it is an ELF object whose vermagic names this kernel,
+ * since the kernel would refuse to load it at boot, where nobody sees why.
+ */
+function checkedModuleOverrides(
+  files: readonly string[],
+  kernelVersion: string,
+): Map<string, { file: string; data: Buffer; used: boolean }> {
+  const out = new Map<string, { file: string; data: Buffer; used: boolean }>();
+  for (const file of files) {
+    const base = path.basename(file);
+    if (!base.endsWith('.ko')) throw new Error(`--module ${file}: expected an uncompressed .ko file`);
+    const data = fs.readFileSync(file);
+    if (data.subarray(0, 4).toString('latin1') !== '\x7fELF') throw new Error(`--module ${file}: not an ELF object`);
+    const at = data.indexOf('vermagic=');
+    const end = at < 0 ? -1 : data.indexOf(0, at);
+    const vermagic = at < 0 || end < 0 ? null : data.subarray(at + 9, end).toString('latin1');
+    if (vermagic === null || !vermagic.startsWith(`${kernelVersion} `))
+      throw new Error(
+        `--module ${file}: vermagic ${vermagic === null ? 'missing' : `'${vermagic}'`}, not for kernel ${kernelVersion}`,
+      );
+    out.set(base, { file, data, used: false });
+  }
+  return out;
+}
+
 function writeCached(cpio: Buffer, cacheDir: string): { key: string; file: string } {
   const key = sha256(cpio);
   const file = path.join(cacheDir, `initramfs-${key.slice(0, 24)}.cpio`);
@@ -455,6 +492,7 @@ export function buildInitramfs(o: BuildOptions): BuildResult {
   if (o.netbootCa !== undefined) checkedPem(o.netbootCa);
   if (o.trustDb !== undefined) checkedTrustDir(o.trustDb, 'db');
   if (o.trustKeys !== undefined) checkedTrustDir(o.trustKeys, 'keys');
+  checkedModuleOverrides(o.moduleOverrides ?? [], o.kernelVersion);
   fs.mkdirSync(o.cacheDir, { recursive: true });
   if (!o.noBuild) {
     o.log('building bundle (scripts/build.mjs) and addon (scripts/build-native.sh)');
@@ -588,6 +626,11 @@ const BUILD_OPTIONS = {
     metavar: 'DIR',
     help: 'minisign / OpenSSH public keys (*.pub) for detached signatures, baked in as /etc/tendril/keys',
   }),
+  module: text({
+    metavar: 'FILE.ko',
+    repeat: true,
+    help: "a kernel module that replaces the distribution's module of the same file name (a patched driver); its vermagic must name the kernel",
+  }),
 };
 
 export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptions>> = {
@@ -595,7 +638,7 @@ export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptio
   invocation: 'npm run initramfs --',
   label: 'initramfs',
   synopsis:
-    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--layout squashfs|cpio] [--measure] [--no-build] [--bundle FILE] [--cache DIR] [--settings FILE] [--netboot-ca FILE] [--trust-db DIR] [--trust-keys DIR]',
+    '[--kernel-modules-from VERSION] [--out FILE] [--compress xz|zstd|none] [--layout squashfs|cpio] [--measure] [--no-build] [--bundle FILE] [--cache DIR] [--settings FILE] [--netboot-ca FILE] [--trust-db DIR] [--trust-keys DIR] [--module FILE.ko]...',
   summary: 'Build the tendril initramfs (see initramfs/README.md).',
   options: BUILD_OPTIONS,
   build: ({ opts: o }) => ({
@@ -611,6 +654,7 @@ export const BUILD_COMMAND: CommandSpec<typeof BUILD_OPTIONS, Partial<BuildOptio
     ...(o.netbootCa !== undefined ? { netbootCa: o.netbootCa } : {}),
     ...(o.trustDb !== undefined ? { trustDb: o.trustDb } : {}),
     ...(o.trustKeys !== undefined ? { trustKeys: o.trustKeys } : {}),
+    ...(o.module.length ? { moduleOverrides: o.module } : {}),
   }),
 };
 
@@ -632,6 +676,7 @@ export function resolveBuildOptions(p: Partial<BuildOptions>): BuildOptions {
     ...(p.netbootCa !== undefined ? { netbootCa: p.netbootCa } : {}),
     ...(p.trustDb !== undefined ? { trustDb: p.trustDb } : {}),
     ...(p.trustKeys !== undefined ? { trustKeys: p.trustKeys } : {}),
+    ...(p.moduleOverrides !== undefined ? { moduleOverrides: p.moduleOverrides } : {}),
     log: p.log ?? ((s) => process.stderr.write(`initramfs: ${s}\n`)),
   };
 }

@@ -16,6 +16,9 @@ let dir: string;
 let out: string;
 const SETTINGS = '[net]\nidentity = "http"\n';
 let report: ReturnType<typeof buildInitramfs>['report'];
+/** A copy of the host's kvm-amd.ko with bytes appended: the builder must ship it instead of Debian's. */
+let override: string;
+const KVM_AMD = () => path.join('/lib/modules', hostKernel().version, 'kernel/arch/x86/kvm/kvm-amd.ko');
 
 beforeAll(() => {
   if (!fs.existsSync(path.join(ROOT, 'native/build/Release/tendril.node')))
@@ -39,6 +42,9 @@ beforeAll(() => {
   fs.copyFileSync(path.join(dir, 'ca.pem'), path.join(dir, 'db', 'owner.pem'));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'owner', '-f', path.join(dir, 'owner')]);
   fs.copyFileSync(path.join(dir, 'owner.pub'), path.join(dir, 'keys', 'owner.pub'));
+  fs.mkdirSync(path.join(dir, 'patched'));
+  override = path.join(dir, 'patched', 'kvm-amd.ko');
+  fs.writeFileSync(override, Buffer.concat([fs.readFileSync(KVM_AMD()), Buffer.from('tendril-test-override')]));
   report = buildInitramfs(
     resolveBuildOptions({
       out,
@@ -48,6 +54,7 @@ beforeAll(() => {
       netbootCa: path.join(dir, 'ca.pem'),
       trustDb: path.join(dir, 'db'),
       trustKeys: path.join(dir, 'keys'),
+      moduleOverrides: [override],
       log: () => {},
     }),
   ).report;
@@ -181,6 +188,37 @@ describe('initramfs builder', () => {
     fs.writeFileSync(path.join(dir, 'badkeys', 'x.pub'), 'ssh-rsa AAAA x\n');
     expect(build({ trustKeys: path.join(dir, 'badkeys') })).toThrow(/--trust-keys .*badkeys:\n {2}.*x\.pub line 1/);
     expect(build({ trustDb: path.join(dir, 'keys') })).toThrow(/no \.pem certificate in it/);
+    expect(fs.existsSync(path.join(dir, 'never'))).toBe(false);
+  });
+  it('--module replaces the distribution module of that name, and refuses one for another kernel or not shipped', () => {
+    const late = fs.readFileSync(inRoot('etc/tendril/modules.late'), 'utf8').trim().split('\n');
+    const rel = late.find((m) => m.endsWith('/kvm-amd.ko'));
+    expect(rel).toBeDefined();
+    expect(fs.readFileSync(inRoot(`lib/modules/${rel}`))).toEqual(fs.readFileSync(override));
+    // Its neighbour is still Debian's.
+    const kvm = late.find((m) => m.endsWith('/kvm.ko'))!;
+    expect(fs.readFileSync(inRoot(`lib/modules/${kvm}`))).toEqual(
+      fs.readFileSync(path.join(path.dirname(KVM_AMD()), 'kvm.ko')),
+    );
+    const build = (files: string[]) => () =>
+      buildInitramfs(
+        resolveBuildOptions({ out: path.join(dir, 'never'), noBuild: true, log: () => {}, moduleOverrides: files }),
+      );
+    const notElf = path.join(dir, 'patched', 'plain.ko');
+    fs.writeFileSync(notElf, 'not a module');
+    expect(build([notElf])).toThrow(`--module ${notElf}: not an ELF object`);
+    // The same module with its vermagic naming another kernel (same length, so the ELF stays intact).
+    const v = hostKernel().version;
+    const other = path.join(dir, 'patched', 'other', 'kvm-amd.ko');
+    fs.mkdirSync(path.dirname(other));
+    const bytes = fs.readFileSync(KVM_AMD());
+    const at = bytes.indexOf(`vermagic=${v} `) + 'vermagic='.length;
+    bytes.write('9'.repeat(v.length), at, 'latin1');
+    fs.writeFileSync(other, bytes);
+    expect(build([other])).toThrow(new RegExp(`--module ${other}: vermagic '9+ .*', not for kernel ${v}`));
+    const stranger = path.join(dir, 'patched', 'not-shipped.ko');
+    fs.copyFileSync(KVM_AMD(), stranger);
+    expect(build([stranger])).toThrow(`--module ${stranger}: not a module this image ships`);
     expect(fs.existsSync(path.join(dir, 'never'))).toBe(false);
   });
   it('node runs the bundle inside the unpacked tree (chroot): libraries are complete', () => {
