@@ -1,18 +1,11 @@
 // net.ntp and net.clock: from the TOML file and from kernel arguments, bad values refused by name.
 
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { settingsFiles } from '../../fixtures/settings-files';
 import { loadSettings } from '../../../src/settings/load';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-ntp-settings-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-const toml = (text: string): string => {
-  const f = path.join(dir, `${Math.random().toString(36).slice(2)}.toml`);
-  fs.writeFileSync(f, text);
-  return f;
-};
+const { dir, file: toml } = settingsFiles('ntp-settings');
 
 describe('net.ntp and net.clock', () => {
   it('default: no servers, clock unset (decided at run time)', () => {

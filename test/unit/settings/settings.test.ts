@@ -1,20 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { settingsFiles } from '../../fixtures/settings-files';
 import { loadSettings, SETTINGS_MAX_BYTES } from '../../../src/settings/load';
 import { DEFAULT_SETTINGS } from '../../../src/settings/schema';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-settings-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-function file(text: string): string {
-  const f = path.join(dir, `t${n++}.toml`);
-  fs.writeFileSync(f, text);
-  return f;
-}
+const { dir, file } = settingsFiles('settings');
 
 describe('settings', () => {
   it('are the defaults without a file or tendril.* arguments', () => {

@@ -3,22 +3,14 @@
 // kernel argument can turn Secure Boot on, never off: a command line read from a disk must not
 // weaken the VM a flashed settings file asked for.
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { settingsFiles } from '../../fixtures/settings-files';
 import { loadSettings } from '../../../src/settings/load';
 import { vmChoicesFrom } from '../../../src/boot/vm-plan';
 import { efiGptDisk } from '../../fixtures/efi-disks';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-vm-settings-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-function file(text: string): string {
-  const f = path.join(dir, `t${n++}.toml`);
-  fs.writeFileSync(f, text);
-  return f;
-}
+const { dir, file } = settingsFiles('vm-settings');
 const MiB = 1 << 20;
 
 describe('[vm] settings', () => {
