@@ -10,7 +10,7 @@ import { Disk } from '../../../src/vm/disk';
 import { GuestMemory, GiB, MiB, defaultRam, hostAvailableMemory, memoryLayout } from '../../../src/vm/memory';
 import { VM_COMMAND } from '../../../src/vm/command';
 import { parseCommand } from '../../../src/util/args';
-import { vcpuCpuid, decodeCpuid, encodeCpuid } from '../../../src/vm/cpuid';
+import { KVM_PV_FEATURES, vcpuCpuid, decodeCpuid, encodeCpuid } from '../../../src/vm/cpuid';
 
 function board() {
   const layout = memoryLayout(256 * 1024 * 1024);
@@ -145,6 +145,25 @@ describe('CPUID fix-ups', () => {
     expect(l1!.ebx & 0xffff).toBe(0x0800);
     expect(lb!.edx).toBe(3);
     expect([la!.eax, la!.edx]).toEqual([0, 0]);
+  });
+
+  it("says a hypervisor is present and offers QEMU's default paravirtual features of those KVM supports", () => {
+    const base = [
+      { fn: 1, index: 0, flags: 0, eax: 0x806f8, ebx: 0, ecx: 0x7ed8320b, edx: 0x178bfbff },
+      { fn: 0x40000000, index: 0, flags: 0, eax: 0x40000001, ebx: 0x4b4d564b, ecx: 0x564b4d56, edx: 0x4d },
+      // What this host's KVM supports: everything up to bit 17, and the stable bit.
+      { fn: 0x40000001, index: 0, flags: 0, eax: 0x0103ffff, ebx: 0, ecx: 0, edx: 0 },
+    ];
+    const [l1, sig, pv] = decodeCpuid(encodeCpuid(vcpuCpuid(base, 0, 2)));
+    expect(l1!.ecx >>> 31).toBe(1);
+    expect(l1!.ecx & 0x7fffffff).toBe(0x7ed8320b);
+    expect(sig).toEqual(base[1]);
+    // kvmclock (0, 3), no I/O delay (1), async PF (4), steal time (5), PV EOI (6), stable bit (24).
+    expect(pv!.eax).toBe(0x0100007b);
+    expect(pv!.eax).toBe(KVM_PV_FEATURES);
+    // Never more than KVM offers.
+    const [, , none] = vcpuCpuid([base[0]!, base[1]!, { ...base[2]!, eax: 0x1 }], 0, 1);
+    expect(none!.eax).toBe(0x1);
   });
 });
 
