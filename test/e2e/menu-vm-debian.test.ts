@@ -1,9 +1,9 @@
 // End to end, nested (docs/testing.md §3): the menu path of the VM. The product initramfs runs
 // `tendril menu` as /init starts it, on the serial console of a QEMU/TCG machine whose CPU offers
 // SVM (`-cpu max`), with the real Debian 12 disk (test/fixtures/debian-disk.ts) as its only disk.
-// The one change to the image is the test host's patched kvm-amd.ko (`--module`, docs/testing.md
-// §3 "The CR8 problem"); the VM's size comes from the `tendril.vm.*` kernel arguments (README
-// "Settings"). A person at the console stops the countdown, waits until the ESP's automatic entry
+// The one change to the image is the test host's patched kvm-amd.ko, put in with `--module` (see
+// docs/testing.md §3, "The CR8 problem"); the VM's size comes from the `tendril.vm.*` kernel
+// arguments (README "Settings"). A person at the console stops the countdown, waits until the ESP's automatic entry
 // "UEFI: Debian on vda" is marked [VM] (kvm loads after the menu is drawn), finds it with `/` and
 // boots it: OVMF → shim → GRUB → Debian runs in tendril's VM to its marker and powers off, the menu
 // comes back, and its log says the VM ended with status 0. The disk is byte-for-byte unchanged.
