@@ -177,6 +177,14 @@ const trustDir = (key: 'db' | 'keys') => (s: Settings, v: unknown) => {
 
 const withVm = (s: Settings, v: Partial<VmSettings>): Settings => ({ ...s, vm: { ...s.vm, ...v } });
 
+/** An `apply` that parses the value and, when it parses, sets it; undefined (invalid) otherwise. */
+const parsed =
+  <T>(parse: (v: unknown) => T | undefined, set: (s: Settings, t: T) => Settings) =>
+  (s: Settings, v: unknown): Settings | undefined => {
+    const t = parse(v);
+    return t === undefined ? undefined : set(s, t);
+  };
+
 /** A TOML integer (MiB) or a size text (`2G`, `1536M`; a bare number is MiB), within the VMM's limits. */
 function ramSize(v: unknown): number | undefined {
   const n =
@@ -223,10 +231,10 @@ export const KEYS: readonly KeyDef[] = [
   {
     path: ['net', 'timeout'],
     expect: 'whole seconds from 1 to 3600',
-    apply: (s, v) => {
-      const n = int(v, 1, 3600);
-      return n === undefined ? undefined : withNet(s, { timeout: n });
-    },
+    apply: parsed(
+      (v) => int(v, 1, 3600),
+      (s, n) => withNet(s, { timeout: n }),
+    ),
   },
   {
     path: ['net', 'proxy'],
@@ -247,10 +255,7 @@ export const KEYS: readonly KeyDef[] = [
   {
     path: ['net', 'require-verified'],
     expect: 'true or false',
-    apply: (s, v) => {
-      const b = bool(v);
-      return b === undefined ? undefined : withNet(s, { requireVerified: b });
-    },
+    apply: parsed(bool, (s, b) => withNet(s, { requireVerified: b })),
   },
   {
     path: ['net', 'ntp'],
@@ -283,18 +288,15 @@ export const KEYS: readonly KeyDef[] = [
   {
     path: ['state', 'readonly'],
     expect: 'true or false',
-    apply: (s, v) => {
-      const b = bool(v);
-      return b === undefined ? undefined : { ...s, state: { ...s.state, readonly: b } };
-    },
+    apply: parsed(bool, (s, b) => ({ ...s, state: { ...s.state, readonly: b } })),
   },
   {
     path: ['state', 'stop-after'],
     expect: 'a write count from 1 to 100',
-    apply: (s, v) => {
-      const n = int(v, 1, 100);
-      return n === undefined ? undefined : { ...s, state: { ...s.state, stopAfter: n } };
-    },
+    apply: parsed(
+      (v) => int(v, 1, 100),
+      (s, n) => ({ ...s, state: { ...s.state, stopAfter: n } }),
+    ),
   },
   {
     // The boot's own command line may come from a disk: there it may only make the policy stricter.
@@ -323,18 +325,15 @@ export const KEYS: readonly KeyDef[] = [
   {
     path: ['vm', 'cpus'],
     expect: `a vCPU count from 1 to ${MAX_CPUS}`,
-    apply: (s, v) => {
-      const n = int(v, 1, MAX_CPUS);
-      return n === undefined ? undefined : withVm(s, { cpus: n });
-    },
+    apply: parsed(
+      (v) => int(v, 1, MAX_CPUS),
+      (s, n) => withVm(s, { cpus: n }),
+    ),
   },
   {
     path: ['vm', 'memory'],
     expect: `whole MiB from ${RAM_MIN / MiB}M to ${RAM_MAX / MiB / 1024}G (e.g. "2G"; a bare number is MiB)`,
-    apply: (s, v) => {
-      const n = ramSize(v);
-      return n === undefined ? undefined : withVm(s, { ramBytes: n });
-    },
+    apply: parsed(ramSize, (s, n) => withVm(s, { ramBytes: n })),
   },
   {
     // Not a kernel argument: a command line from a disk must not swap the firmware the VM trusts.
@@ -350,10 +349,7 @@ export const KEYS: readonly KeyDef[] = [
     // Like trust.policy: a kernel argument may turn Secure Boot on, never off.
     path: ['vm', 'secure-boot'],
     expect: 'true or false (a kernel argument can only turn it on)',
-    apply: (s, v) => {
-      const b = bool(v);
-      return b === undefined ? undefined : withVm(s, { secureBoot: b });
-    },
+    apply: parsed(bool, (s, b) => withVm(s, { secureBoot: b })),
     fromArg: (s, v) => (bool(v) === true ? withVm(s, { secureBoot: true }) : undefined),
   },
   {
