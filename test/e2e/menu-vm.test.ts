@@ -33,7 +33,9 @@ beforeAll(async () => {
       { when: /Booting 'Fedora Linux 39[^']*' in \d+ s/, send: [KEY.down, KEY.down, KEY.down] },
       { when: /VM unavailable: .*\/dev\/kvm/, send: [KEY.enter] },
       // The failure panel names the reason; Esc returns to the list, Home + Enter boots Fedora.
-      { when: /Cannot boot Linux as a UEFI program/, send: [KEY.escape, KEY.home, KEY.enter] },
+      // Home waits for the list: Esc and the next key read together are one Alt chord.
+      { when: /Cannot boot Linux as a UEFI program/, send: KEY.escape },
+      { when: /Enter boot {2}e edit {2}i info/, send: [KEY.home, KEY.enter] },
     ],
   });
 }, 900_000);
@@ -45,7 +47,7 @@ afterAll(() => {
 describe("the demo's UEFI-only entry on a machine without KVM", () => {
   it('is marked VM unavailable, with the reason on its status line', () => {
     if (!/TARGET-DONE/.test(run.output)) console.error(`${run.text.slice(-4000)}\n--- screen ---\n${run.screen}`);
-    expect(run.stepsDone, `last screen:\n${run.screen}`).toBe(3);
+    expect(run.stepsDone, `last screen:\n${run.screen}`).toBe(4);
     const list = run.screens[0] ?? '';
     expect(list).toMatch(/Linux as a UEFI program \(in the VM\).*VM unavailable/);
     const selected = run.screens[1] ?? '';
