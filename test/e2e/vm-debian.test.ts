@@ -5,8 +5,9 @@
 // is the outer guest's /dev/vda (snapshot=on), passed to tendril as a real block device, and
 // read in full after the run, so a byte tendril wrote would show in its checksum.
 //
-// Each case is the whole argv after `node /tendril.js`; the disk is DEBIAN_DEV.
-// One vCPU (--cpus 1): see docs/testing.md §3, "Two vCPUs".
+// Each case is the whole argv after `node /tendril.js`; the disk is DEBIAN_DEV. The one-vCPU
+// cases run in a two-CPU outer guest; the default two vCPUs need a one-CPU outer guest on this
+// test host (docs/testing.md §3, "Two vCPUs").
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import {
@@ -35,6 +36,9 @@ interface BootCase {
   readonly argv: string;
   /** The loader OVMF must report starting (`BdsDxe: starting Boot#### "..." from ...<loader>`). */
   readonly loader: string;
+  /** The vCPUs the guest must report (its unit prints TENDRIL-DEBIAN-CPUS=N). */
+  readonly cpus: number;
+  readonly outerCpus: number;
 }
 
 const CASES: readonly BootCase[] = [
@@ -42,6 +46,8 @@ const CASES: readonly BootCase[] = [
     name: 'vm --loader shim',
     argv: `vm ${FIRMWARE.args} --disk ${DEBIAN_DEV} --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G --cpus 1`,
     loader: SHIM_LOADER,
+    cpus: 1,
+    outerCpus: 2,
   },
   {
     // The product path: discovery finds the ESP's automatic entry for \EFI\debian\shimx64.efi and
@@ -49,6 +55,16 @@ const CASES: readonly BootCase[] = [
     name: 'boot --entry auto-uefi-debian',
     argv: `boot --disk ${DEBIAN_DEV} --entry auto-uefi-debian --firmware /vm/OVMF_CODE_4M.fd --memory 1G --cpus 1`,
     loader: SHIM_LOADER,
+    cpus: 1,
+    outerCpus: 2,
+  },
+  {
+    // The same with the default vCPU count (src/vm/limits.ts DEFAULT_CPUS).
+    name: 'two vCPUs (default)',
+    argv: `boot --disk ${DEBIAN_DEV} --entry auto-uefi-debian --firmware /vm/OVMF_CODE_4M.fd --memory 1G`,
+    loader: SHIM_LOADER,
+    cpus: 2,
+    outerCpus: 1,
   },
 ];
 
@@ -75,6 +91,7 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
         drives: [disk.image],
         timeoutMs: 1_200_000,
         stallS: 600,
+        outerCpus: c.outerCpus,
       });
       expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
       const boot = runPart(run.log, 'boot');
@@ -85,6 +102,7 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
       expect(boot, tail).toMatch(new RegExp(`Linux version ${disk.kernelRelease.replace(/\./g, '\\.')} `));
       expect(boot, tail).toMatch(/Welcome to .*Debian GNU\/Linux 12 \(bookworm\)/);
       expect(boot, tail).toMatch(new RegExp(`^${DEBIAN_MARKER}$`, 'm'));
+      expect(boot, tail).toMatch(new RegExp(`^TENDRIL-DEBIAN-CPUS=${c.cpus}$`, 'm'));
       expect(boot, tail).toContain('reboot: Power down');
       expect(boot, tail).toContain('TENDRIL-RUN-boot-EXIT=0');
       expect(/TENDRIL-VDA-SHA256=([0-9a-f]{64})/.exec(run.log)?.[1], 'the disk as the outer guest read it').toBe(
