@@ -221,7 +221,7 @@ async function main(): Promise<void> {
       results = [...run.log.matchAll(/BENCH-RESULT (\{.*\})/g)].map((m) => JSON.parse(m[1]!) as Result);
     }
     const lines = [
-      `bench/vm run ${n}/${runs} (nested: QEMU/TCG -cpu max, ${process.env.TENDRIL_NESTED_OUTER_CPUS ?? OUTER_CPUS} outer CPU(s) → L1 KVM, patched kvm-amd; ${CPUS} vCPUs, ${MEMORY}; outer run ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      `bench/vm run ${n}/${runs} (nested: QEMU/TCG -cpu max, ${run.outerCpus} outer CPU(s) → L1 KVM, patched kvm-amd; ${CPUS} vCPUs, ${MEMORY}; outer run ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     ];
     for (const scenario of scenarios) {
       const t = results.find((r) => r.label === `${scenario}/tendril`);
