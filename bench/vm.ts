@@ -10,12 +10,14 @@
 //  - debian: a real Debian 12 disk (test/fixtures/debian-disk.ts) through shim → GRUB → Debian's
 //    kernel → systemd to its marker unit, Boot0000 naming \EFI\debian\shimx64.efi (tendril's
 //    --loader; QEMU gets a store with the same Boot0000 written on the host). The disk is the
-//    outer guest's /dev/vda (snapshot=on), given to both VMMs as that block device.
+//    outer guest's /dev/vda (snapshot=on), given to both VMMs as that block device;
+//  - debian-nvme: the same disk on each VMM's NVMe controller (tendril's `,if=nvme`, QEMU's
+//    `-device nvme`); the summary also sets tendril on NVMe against tendril on virtio-blk.
 // Prints, per scenario and VMM, ms from start to the shell prompt (shell), the marker and exit,
 // the ratios tendril/QEMU (lower is better for tendril), KVM's own exit counters and tendril's
 // exits by kind. `--runs N` repeats the whole nested run N times (default 1); `--scenarios
 // debian,linux` runs only those (default: all three).
-// Usage: node scripts/run-ts.mjs bench/vm.ts [--runs N] [--scenarios shell,linux,debian]
+// Usage: node scripts/run-ts.mjs bench/vm.ts [--runs N] [--scenarios shell,linux,debian,debian-nvme]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ovmfSplit } from '../initramfs/host';
@@ -97,16 +99,17 @@ interface Result {
   kvm: Record<string, number> | null;
 }
 
-function qemuCommand(qemu: string, vars: string, disk: string): string {
+function qemuCommand(qemu: string, vars: string, disk: string, nvme: boolean): string {
+  const device = nvme ? 'nvme,drive=d,serial=tendril-bench' : 'virtio-blk-pci,drive=d,disable-legacy=on';
   return (
     `${qemu} -enable-kvm -machine pc -smp ${CPUS} -m ${MEMORY} -nographic -nodefaults -serial stdio ` +
     `-drive if=pflash,format=raw,readonly=on,file=/vm/OVMF_CODE_4M.fd -drive if=pflash,format=raw,file=${vars} ` +
-    `-drive if=none,id=d,file=${disk},format=raw,snapshot=on -device virtio-blk-pci,drive=d,disable-legacy=on`
+    `-drive if=none,id=d,file=${disk},format=raw,snapshot=on -device ${device}`
   );
 }
 
-type Scenario = 'shell' | 'linux' | 'debian';
-const SCENARIOS: readonly Scenario[] = ['shell', 'linux', 'debian'];
+type Scenario = 'shell' | 'linux' | 'debian' | 'debian-nvme';
+const SCENARIOS: readonly Scenario[] = ['shell', 'linux', 'debian', 'debian-nvme'];
 
 function scenariosArg(): Scenario[] {
   const i = process.argv.indexOf('--scenarios');
@@ -132,7 +135,7 @@ async function main(): Promise<void> {
   const ovmf = ovmfSplit();
   const shellDisk = fatDisk('vm-bench', [{ path: 'startup.nsh', data: `echo ${SHELL_MARKER}\r\nmap\r\nreset -s\r\n` }]);
   const linuxDisk = linuxEfiDisk(markerInitrd(LINUX_MARKER));
-  const debian = scenarios.includes('debian') ? debianDisk() : null;
+  const debian = scenarios.some((sc) => sc.startsWith('debian')) ? debianDisk() : null;
   const timer = path.join(CACHE, 'vm-bench-timer.js');
   fs.writeFileSync(timer, TIMER_JS);
   const qemu = '/usr/bin/qemu-system-x86_64';
@@ -154,6 +157,12 @@ async function main(): Promise<void> {
     debian: {
       marker: DEBIAN_MARKER,
       tendrilArgs: `--disk /dev/vda --loader '0:1:${SHIM_LOADER}'`,
+      vars: '/vm/debian.vars',
+      disk: '/dev/vda',
+    },
+    'debian-nvme': {
+      marker: DEBIAN_MARKER,
+      tendrilArgs: `--disk /dev/vda,if=nvme --loader '0:1:${SHIM_LOADER}'`,
       vars: '/vm/debian.vars',
       disk: '/dev/vda',
     },
@@ -185,7 +194,7 @@ async function main(): Promise<void> {
       ...scenarios.flatMap((sc, i) => [
         `node /vm/timer.js ${sc}/tendril ${plan[sc].marker} ${tendril} ${plan[sc].tendrilArgs}`,
         `cp ${plan[sc].vars} /tmp/q${i}.vars`,
-        `node /vm/timer.js ${sc}/qemu ${plan[sc].marker} ${qemuCommand(qemu, `/tmp/q${i}.vars`, plan[sc].disk)}`,
+        `node /vm/timer.js ${sc}/qemu ${plan[sc].marker} ${qemuCommand(qemu, `/tmp/q${i}.vars`, plan[sc].disk, sc === 'debian-nvme')}`,
       ]),
       'rc=0',
     ].join('\n'),
@@ -207,6 +216,8 @@ async function main(): Promise<void> {
   const ratios = new Map<Scenario, { marker: number[]; exit: number[] }>(
     scenarios.map((sc) => [sc, { marker: [], exit: [] }]),
   );
+  // tendril on NVMe against tendril on virtio-blk, when both Debian scenarios ran.
+  const nvmeOverVirtio: number[] = [];
   for (let n = 1; n <= runs; n++) {
     const t0 = Date.now();
     // The outer QEMU/TCG sometimes dies or hangs under nested SVM (src/vm/README.md); a run in
@@ -248,6 +259,12 @@ async function main(): Promise<void> {
       if (t.markerMs !== null && q.markerMs !== null) r.marker.push(t.markerMs / q.markerMs);
       if (t.exitMs !== null && q.exitMs !== null) r.exit.push(t.exitMs / q.exitMs);
     }
+    const tv = results.find((r) => r.label === 'debian/tendril')?.markerMs ?? null;
+    const tn = results.find((r) => r.label === 'debian-nvme/tendril')?.markerMs ?? null;
+    if (tv !== null && tn !== null) {
+      nvmeOverVirtio.push(tn / tv);
+      lines.push(`tendril NVMe / tendril virtio-blk to the Debian marker: ${(tn / tv).toFixed(2)}`);
+    }
     process.stdout.write(lines.join('\n') + '\n\n');
   }
   const median = (v: number[]) => {
@@ -259,6 +276,10 @@ async function main(): Promise<void> {
       `bench/vm ${scenario}: median ratio tendril/qemu over ${r.marker.length} run(s): marker ${median(r.marker)} [${r.marker.map((x) => x.toFixed(2)).join(' ')}], exit ${median(r.exit)} [${r.exit.map((x) => x.toFixed(2)).join(' ')}]\n`,
     );
   }
+  if (nvmeOverVirtio.length)
+    process.stdout.write(
+      `bench/vm: median tendril NVMe / tendril virtio-blk over ${nvmeOverVirtio.length} run(s): ${median(nvmeOverVirtio)} [${nvmeOverVirtio.map((x) => x.toFixed(2)).join(' ')}]\n`,
+    );
   if (failed) process.exitCode = 1;
 }
 

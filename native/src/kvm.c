@@ -326,6 +326,9 @@ static napi_value eventfd_write_(napi_env env, napi_callback_info info) {
   return tendril_undefined(env);
 }
 
+// An NVMe controller's doorbells take 128 eventfds (src/vm/nvme/doorbells.ts), and there may be four.
+#define EVENTFD_WAIT_MAX 1024
+
 // eventfdWait(fds: number[], timeoutMs): poll() until one is readable (-1: no timeout); reads,
 // and so resets, each readable one. Returns the indexes of those that were readable.
 static napi_value eventfd_wait(napi_env env, napi_callback_info info) {
@@ -337,9 +340,9 @@ static napi_value eventfd_wait(napi_env env, napi_callback_info info) {
   bool is_array = false;
   uint32_t n = 0;
   if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array || napi_get_array_length(env, arr, &n) != napi_ok ||
-      n == 0 || n > 256)
-    return tendril_throw_type(env, "eventfdWait: fds must be an array of 1..256 file descriptors");
-  struct pollfd pfd[256];
+      n == 0 || n > EVENTFD_WAIT_MAX)
+    return tendril_throw_type(env, "eventfdWait: fds must be an array of 1..1024 file descriptors");
+  struct pollfd pfd[EVENTFD_WAIT_MAX];
   for (uint32_t i = 0; i < n; i++) {
     napi_value e;
     int32_t fd;
@@ -826,6 +829,7 @@ static napi_value kvm_constants(napi_env env, napi_callback_info info) {
   C("capIrqfd", KVM_CAP_IRQFD);
   C("capIrqRouting", KVM_CAP_IRQ_ROUTING);
   C("ioeventfdFlagDeassign", KVM_IOEVENTFD_FLAG_DEASSIGN);
+  C("ioeventfdFlagDatamatch", KVM_IOEVENTFD_FLAG_DATAMATCH);
   C("irqfdFlagDeassign", KVM_IRQFD_FLAG_DEASSIGN);
   C("routingEntrySize", sizeof(struct kvm_irq_routing_entry));
   C("routingIrqchip", KVM_IRQ_ROUTING_IRQCHIP);

@@ -40,6 +40,7 @@ export interface KvmConstants {
   readonly capIrqfd: number;
   readonly capIrqRouting: number;
   readonly ioeventfdFlagDeassign: number;
+  readonly ioeventfdFlagDatamatch: number;
   readonly irqfdFlagDeassign: number;
   readonly routingEntrySize: number;
   readonly routingIrqchip: number;

@@ -24,6 +24,8 @@ export interface Doorbell {
   readonly offset: number;
   readonly length: number;
   readonly fd: number;
+  /** Only a write of this value signals `fd` (KVM_IOEVENTFD_FLAG_DATAMATCH). */
+  readonly datamatch?: number;
 }
 
 /** A device whose range holds doorbells; whoever maps the range registers them. */

@@ -69,10 +69,10 @@ export const VM_OPTIONS = {
     help: "the loader's command line (its LoadOptions), e.g. a kernel's",
   }),
   disk: custom({
-    metavar: 'DEV[,rw|,ro][,noboot]',
+    metavar: 'DEV[,rw|,ro][,noboot][,if=nvme]',
     repeat: true,
     parse: parseDiskSpec,
-    help: `block device or image (up to ${MAX_DISKS}, in PCI slots 2..5); read-only with an in-memory copy-on-write overlay; ",rw" writes through to DEV, ",ro" offers a read-only disk; ",noboot" leaves it out of the firmware's boot order`,
+    help: `block device or image (up to ${MAX_DISKS}, in PCI slots 2..5); read-only with an in-memory copy-on-write overlay; ",rw" writes through to DEV, ",ro" offers a read-only disk; ",noboot" leaves it out of the firmware's boot order; ",if=nvme" puts it on an NVMe controller (8086:5845) instead of virtio-blk, for guests without virtio drivers such as Windows`,
   }),
   memory: size({
     metavar: 'SIZE',
@@ -94,7 +94,7 @@ export const VM_OPTIONS = {
 export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   name: 'vm',
   synopsis:
-    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--stats]',
+    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot][,if=nvme]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--stats]',
   summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
   options: VM_OPTIONS,
   notes: ['Ctrl-] stops the VM.'],

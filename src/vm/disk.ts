@@ -8,28 +8,38 @@ export type DiskMode = 'cow' | 'rw' | 'ro';
 const CHUNK = 4096;
 export const OVERLAY_LIMIT_DEFAULT = 512 * 1024 * 1024;
 
+/** The controller the guest sees the disk on: virtio-blk, or NVMe for guests without virtio
+ *  drivers (Windows; docs/vmm-platform.md §14). */
+export type DiskInterface = 'virtio' | 'nvme';
+
 export interface DiskSpec {
   readonly path: string;
   readonly mode: DiskMode;
+  /** Default virtio. */
+  readonly iface?: DiskInterface;
   /** Listed in the fw_cfg bootorder (default). `,noboot` leaves it out, see platform.ts. */
   readonly boot?: boolean;
 }
 
-/** `DEV[,rw|,ro][,noboot]`: the default (no suffix) is the copy-on-write overlay. Throws ArgError
- *  phrased to follow `--disk`. */
+/** `DEV[,rw|,ro][,noboot][,if=virtio|nvme]`: the default (no suffix) is the copy-on-write overlay
+ *  on virtio-blk. Throws ArgError phrased to follow `--disk`. */
 export function parseDiskSpec(arg: string): DiskSpec {
   const parts = arg.split(',');
   const path = parts.shift() ?? '';
   if (!path) throw new ArgError(`needs a path, got '${arg}'`);
   let mode: DiskMode = 'cow';
   let boot = true;
+  let iface: DiskInterface = 'virtio';
   for (const p of parts) {
     if (p === 'rw') mode = 'rw';
     else if (p === 'ro') mode = 'ro';
     else if (p === 'noboot') boot = false;
-    else throw new ArgError(`${arg}: unknown option '${p}' (use ,rw ,ro or ,noboot)`);
+    else if (p === 'if=virtio' || p === 'if=nvme') iface = p === 'if=nvme' ? 'nvme' : 'virtio';
+    else if (p.startsWith('if='))
+      throw new ArgError(`${arg}: unknown interface '${p.slice(3)}' (use if=virtio or if=nvme)`);
+    else throw new ArgError(`${arg}: unknown option '${p}' (use ,rw ,ro ,noboot or ,if=nvme)`);
   }
-  return boot ? { path, mode } : { path, mode, boot };
+  return { path, mode, ...(boot ? {} : { boot }), ...(iface === 'nvme' ? { iface } : {}) };
 }
 
 function deviceSize(fd: number, path: string): number {

@@ -1,46 +1,83 @@
 // vCPU 0's side of the I/O thread (io-thread.ts): starts it from the bundle, gives each disk a
-// BlockBackend that forwards activation and reset to it (waiting until it is done), and turns a
-// notify that reached JavaScript (a write no ioeventfd matched) into the same eventfd signal the
-// kernel would have sent.
+// backend that forwards activation and reset to it (waiting until it is done): WorkerBlockBackend
+// for virtio-blk, WorkerNvmeBackend for NVMe. A virtio notify that reached JavaScript (a write no
+// ioeventfd matched) becomes the same eventfd signal the kernel would have sent; an NVMe tail
+// doorbell that reached JavaScript is stored for the thread and signalled the same way.
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { kvm } from '../native/kvm';
 import type { DiskSpec } from './disk';
 import { STATS_PER_DISK } from './io-thread';
-import { VM_IO_ROLE, type IoReply, type IoRequest, type IoWorkerData } from './protocol';
+import type { GuestMemory } from './memory';
+import type { NvmeBackend, NvmeIrq } from './nvme/backend';
+import { closeDoorbellFds, createDoorbellFds, type NvmeDoorbellFds } from './nvme/doorbells';
+import type { NvmeEnable } from './nvme/engine';
+import { MAX_IO_QUEUES } from './nvme/spec';
+import { VM_IO_ROLE, type DiskWake, type IoReply, type IoRequest, type IoWorkerData } from './protocol';
 import type { VirtioActivation } from './virtio';
 import type { BlockBackend, BlockStats } from './virtio-blk';
 
 type Body<T> = T extends unknown ? Omit<T, 'seq'> : never;
 
+/** The ids of guest RAM's mappings, for the I/O thread's views of it. */
+function memIds(mem: GuestMemory): { low: number; high: number | null } {
+  const k = kvm();
+  return {
+    low: k.kvmMemId(mem.low.buffer as ArrayBuffer),
+    high: mem.high ? k.kvmMemId(mem.high.buffer as ArrayBuffer) : null,
+  };
+}
+
+function wakeFds(w: DiskWake): number[] {
+  return w.kind === 'virtio' ? [w.notifyFd] : [w.tailFd];
+}
+
 export class IoThread {
   private seq = 0;
   private readonly ackArr: Int32Array;
   private readonly statsArr: Float64Array;
-  readonly backends: WorkerBlockBackend[] = [];
+  readonly backends: Array<WorkerBlockBackend | WorkerNvmeBackend> = [];
 
   private constructor(
     private readonly worker: Worker,
     private readonly port: MessagePort,
     private readonly ctlFd: number,
-    readonly notifyFds: readonly number[],
+    readonly wakes: readonly DiskWake[],
     ack: SharedArrayBuffer,
     stats: SharedArrayBuffer,
     disks: ReadonlyArray<{ size: number; readOnly: boolean }>,
+    specs: readonly DiskSpec[],
   ) {
     this.ackArr = new Int32Array(ack);
     this.statsArr = new Float64Array(stats);
-    disks.forEach((info, i) => this.backends.push(new WorkerBlockBackend(this, i, info.size, info.readOnly)));
+    disks.forEach((info, i) => {
+      const w = wakes[i]!;
+      this.backends.push(
+        w.kind === 'nvme'
+          ? new WorkerNvmeBackend(this, i, info, specs[i]!.path, w)
+          : new WorkerBlockBackend(this, i, info.size, info.readOnly),
+      );
+    });
   }
 
   /** Starts the thread, which opens the disks; resolves when they are open. */
   static async start(bundle: string, disks: readonly DiskSpec[]): Promise<IoThread> {
     const k = kvm();
     const ctlFd = k.eventfdCreate();
-    const notifyFds = disks.map(() => k.eventfdCreate());
+    const wakes: DiskWake[] = disks.map((d) =>
+      d.iface === 'nvme'
+        ? {
+            kind: 'nvme',
+            doorbells: createDoorbellFds(),
+            tails: new SharedArrayBuffer(4 * (1 + MAX_IO_QUEUES)),
+            tailFd: k.eventfdCreate(),
+          }
+        : { kind: 'virtio', notifyFd: k.eventfdCreate() },
+    );
+    for (const w of wakes) if (w.kind === 'nvme') new Int32Array(w.tails).fill(-1);
     const ack = new SharedArrayBuffer(4);
     const stats = new SharedArrayBuffer(8 * STATS_PER_DISK * Math.max(1, disks.length));
     const { port1, port2 } = new MessageChannel();
-    const data: IoWorkerData = { role: VM_IO_ROLE, disks, ctlFd, notifyFds, ack, stats, port: port2 };
+    const data: IoWorkerData = { role: VM_IO_ROLE, disks, ctlFd, wakes, ack, stats, port: port2 };
     const worker = new Worker(bundle, { workerData: data, transferList: [port2], stdout: false, stderr: false });
     const reply = await new Promise<IoReply>((resolve, reject) => {
       worker.once('message', (m: IoReply) => resolve(m));
@@ -51,7 +88,7 @@ export class IoThread {
       await worker.terminate();
       throw new Error(reply.message);
     }
-    return new IoThread(worker, port1, ctlFd, notifyFds, ack, stats, reply.disks);
+    return new IoThread(worker, port1, ctlFd, wakes, ack, stats, reply.disks, disks);
   }
 
   /** Sends a control message and waits until the I/O thread has done it (at most 30 s: a thread
@@ -82,7 +119,8 @@ export class IoThread {
     await gone;
     this.port.close();
     const k = kvm();
-    for (const fd of [this.ctlFd, ...this.notifyFds]) k.kvmClose(fd);
+    for (const fd of [this.ctlFd, ...this.wakes.flatMap(wakeFds)]) k.kvmClose(fd);
+    for (const w of this.wakes) if (w.kind === 'nvme') closeDoorbellFds(w.doorbells);
   }
 }
 
@@ -98,18 +136,16 @@ export class WorkerBlockBackend implements BlockBackend {
     return this.io.stats(this.index);
   }
 
+  readonly kind = 'virtio-blk';
+
   activate(a: VirtioActivation): void {
     const q = a.queues[0];
     if (!q || !a.remoteIrq) throw new Error('virtio-blk on the I/O thread needs its queue and an irqfd per vector');
-    const k = kvm();
     this.io.request({
       op: 'activate',
       disk: this.index,
       queue: { size: q.size, desc: q.desc, driver: q.driver, device: q.device },
-      mem: {
-        low: k.kvmMemId(a.mem.low.buffer as ArrayBuffer),
-        high: a.mem.high ? k.kvmMemId(a.mem.high.buffer as ArrayBuffer) : null,
-      },
+      mem: memIds(a.mem),
       irq: a.remoteIrq,
     });
   }
@@ -124,6 +160,59 @@ export class WorkerBlockBackend implements BlockBackend {
   }
 
   notifyFd(q: number): number | null {
-    return q === 0 ? (this.io.notifyFds[this.index] ?? null) : null;
+    const w = this.io.wakes[this.index];
+    return q === 0 && w?.kind === 'virtio' ? w.notifyFd : null;
+  }
+}
+
+export class WorkerNvmeBackend implements NvmeBackend {
+  readonly kind = 'nvme';
+  readonly size: number;
+  readonly readOnly: boolean;
+  private readonly tails: Int32Array;
+
+  constructor(
+    private readonly io: IoThread,
+    private readonly index: number,
+    info: { size: number; readOnly: boolean },
+    readonly id: string,
+    private readonly wake: Extract<DiskWake, { kind: 'nvme' }>,
+  ) {
+    this.size = info.size;
+    this.readOnly = info.readOnly;
+    this.tails = new Int32Array(wake.tails);
+  }
+
+  get stats(): BlockStats {
+    return this.io.stats(this.index);
+  }
+
+  enable(mem: GuestMemory, e: NvmeEnable, irq: NvmeIrq): void {
+    if (!irq.fds) throw new Error('NVMe on the I/O thread needs an irqfd per vector');
+    this.io.request({
+      op: 'nvme-enable',
+      disk: this.index,
+      enable: e,
+      mem: memIds(mem),
+      irq: { state: irq.state.sab, vectorFds: irq.fds },
+    });
+  }
+
+  disable(): void {
+    this.io.request({ op: 'reset', disk: this.index });
+  }
+
+  shutdown(): void {
+    this.io.request({ op: 'nvme-shutdown', disk: this.index });
+  }
+
+  sqTail(qid: number, value: number): void {
+    if (qid < 0 || qid >= this.tails.length) return;
+    Atomics.store(this.tails, qid, value & 0x7fffffff);
+    kvm().eventfdWrite(this.wake.tailFd);
+  }
+
+  doorbellFds(): NvmeDoorbellFds {
+    return this.wake.doorbells;
   }
 }

@@ -1,16 +1,19 @@
-// The I/O thread: serves the virtio-blk queues of every disk, so block I/O never runs on a vCPU
-// thread (src/vm/README.md "Threads"). It owns the disks (their fds and copy-on-write overlays,
-// for the whole run, across guest resets) and sleeps in poll() on one eventfd per queue, which
-// KVM signals when the guest writes the queue's notify address (KVM_IOEVENTFD: the write never
-// leaves the kernel), plus a control eventfd. Completions interrupt through the queue's MSI-X
-// vector's irqfd (an eventfd write), or, with MSI-X off, the ISR bit and KVM_IRQ_LINE, from this
-// thread. Control messages (activate, reset, quit) come from vCPU 0's thread, which waits for
-// each to be done (the ack counter), so after a reset this thread no longer touches guest memory.
+// The I/O thread: serves the virtio-blk queues and NVMe controllers of every disk, so block I/O
+// never runs on a vCPU thread (src/vm/README.md "Threads"). It owns the disks (their fds and
+// copy-on-write overlays, for the whole run, across guest resets) and sleeps in poll() on the
+// eventfds KVM signals when the guest writes a doorbell (KVM_IOEVENTFD: the write never leaves
+// the kernel): one per virtio queue, one per NVMe I/O queue and tail value (nvme/doorbells.ts),
+// plus one per NVMe controller for tails that reached vCPU 0's thread, and a control eventfd.
+// Completions interrupt through the vector's irqfd (an eventfd write), or, for virtio with MSI-X
+// off, the ISR bit and KVM_IRQ_LINE, from this thread. Control messages (activate, NVMe enable,
+// reset, quit) come from vCPU 0's thread, which waits for each to be done (the ack counter), so
+// after a reset this thread no longer touches guest memory.
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { kvm } from '../native/kvm';
 import { Disk } from './disk';
 import { GuestMemory } from './memory';
 import { InterruptState, type IrqOps } from './msix';
+import { NvmeEngine } from './nvme/engine';
 import type { IoReply, IoRequest, IoWorkerData } from './protocol';
 import { IRQ_FLAG_NEEDS_RESET, type RemoteIrq } from './virtio';
 import { newBlockStats, serveBlockRequest, type BlockStats } from './virtio-blk';
@@ -22,6 +25,14 @@ interface Active {
   readonly vector: number;
   readonly ops: IrqOps;
 }
+
+/** What one polled eventfd means: the control channel, a virtio queue's notify, an NVMe tail
+ *  value (queue, value), or NVMe tails stored by vCPU 0's thread. */
+type Wake =
+  | { readonly kind: 'ctl' }
+  | { readonly kind: 'virtio'; readonly disk: number }
+  | { readonly kind: 'nvme-tail'; readonly disk: number; readonly qid: number; readonly value: number }
+  | { readonly kind: 'nvme-stored'; readonly disk: number; readonly tails: Int32Array };
 
 export const STATS_PER_DISK = 4;
 
@@ -40,6 +51,9 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
   const statsOut = new Float64Array(d.stats);
   const stats: BlockStats[] = disks.map(() => newBlockStats());
   const active: Array<Active | null> = disks.map(() => null);
+  const engines: Array<NvmeEngine | null> = disks.map((x, i) =>
+    d.wakes[i]?.kind === 'nvme' ? new NvmeEngine(x, { size: x.size, readOnly: x.readOnly, id: x.spec.path }) : null,
+  );
   /** Views of guest RAM by kvmMemId; dropped when a disk's queue is reset. */
   const memories = new Map<string, GuestMemory>();
 
@@ -85,19 +99,55 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
     const served = a.queue.drain((c) => serveBlockRequest(disk, c, st));
     if (served < 0) a.irq.setFlag(IRQ_FLAG_NEEDS_RESET);
     else if (served > 0) a.irq.signal(a.vector, 1, a.ops);
+    publish(i, st);
+  };
+  const publish = (i: number, st: BlockStats): void =>
     statsOut.set([st.requests, st.readBytes, st.writeBytes, st.errors], i * STATS_PER_DISK);
+
+  const enableNvme = (q: Extract<IoRequest, { op: 'nvme-enable' }>): void => {
+    const engine = engines[q.disk];
+    if (!engine) return;
+    const state = new InterruptState(q.irq.state);
+    const ops: IrqOps = {
+      fireVector: (v) => {
+        const fd = q.irq.vectorFds[v];
+        if (fd !== undefined) k.eventfdWrite(fd);
+      },
+      raiseIntx: () => {}, // MSI-X only (nvme/controller.ts)
+    };
+    engine.enable(memoryFor(q.mem), q.enable, (v) => state.signal(v, 0, ops));
   };
 
-  const fds = [d.ctlFd, ...d.notifyFds];
+  const wakes: Wake[] = [{ kind: 'ctl' }];
+  const fds = [d.ctlFd];
+  d.wakes.forEach((w, disk) => {
+    if (w.kind === 'virtio') {
+      fds.push(w.notifyFd);
+      wakes.push({ kind: 'virtio', disk });
+      return;
+    }
+    fds.push(w.tailFd);
+    wakes.push({ kind: 'nvme-stored', disk, tails: new Int32Array(w.tails) });
+    w.doorbells.sqTail.forEach((perValue, i) =>
+      perValue.forEach((fd, value) => {
+        fds.push(fd);
+        wakes.push({ kind: 'nvme-tail', disk, qid: i + 1, value });
+      }),
+    );
+  });
+
   for (;;) {
     const ready = k.eventfdWait(fds, -1);
     if (ready.includes(0)) {
       for (let m = receiveMessageOnPort(d.port); m; m = receiveMessageOnPort(d.port)) {
         const req = m.message as IoRequest;
         if (req.op === 'activate') activate(req.disk, req);
+        else if (req.op === 'nvme-enable') enableNvme(req);
+        else if (req.op === 'nvme-shutdown') engines[req.disk]?.shutdown();
         else if (req.op === 'reset') {
           active[req.disk] = null;
-          if (active.every((x) => x === null)) {
+          engines[req.disk]?.disable();
+          if (active.every((x) => x === null) && engines.every((e) => !e?.enabled)) {
             // This VM is going: give its RAM back now (vCPU 0's thread releases its own buffers).
             for (const g of memories.values()) {
               k.kvmMemRelease(g.low.buffer as ArrayBuffer);
@@ -116,6 +166,28 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
         Atomics.notify(ack, 0);
       }
     }
-    for (const r of ready) if (r > 0) serve(r - 1);
+    // NVMe tail values of one queue that fired together are handed over together (the newest
+    // is the one furthest ahead; engine.ts sqTails).
+    const tails = new Map<string, { disk: number; qid: number; values: number[] }>();
+    for (const r of ready) {
+      const w = wakes[r];
+      if (!w || w.kind === 'ctl') continue;
+      if (w.kind === 'virtio') serve(w.disk);
+      else if (w.kind === 'nvme-stored') {
+        for (let q = 0; q < w.tails.length; q++) {
+          const v = Atomics.exchange(w.tails, q, -1);
+          if (v >= 0) engines[w.disk]?.sqTail(q, v);
+        }
+      } else {
+        const key = `${w.disk}/${w.qid}`;
+        const t = tails.get(key) ?? { disk: w.disk, qid: w.qid, values: [] };
+        t.values.push(w.value);
+        tails.set(key, t);
+      }
+    }
+    for (const t of tails.values()) engines[t.disk]?.sqTails(t.qid, t.values);
+    engines.forEach((e, i) => {
+      if (e) publish(i, e.stats);
+    });
   }
 }

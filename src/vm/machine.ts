@@ -236,21 +236,26 @@ export class Machine {
   }
 
   /**
-   * Doorbells (virtio notify addresses) become ioeventfds wherever the guest maps their BAR, so a
+   * Doorbells (virtio notify addresses, NVMe queue doorbells) become ioeventfds wherever the guest maps their BAR, so a
    * notify signals the I/O thread in the kernel and never exits to this thread.
    */
   private registerDoorbells(): void {
     const k = this.k;
     const vmFd = this.vm;
     const deassign = this.c.ioeventfdFlagDeassign;
-    const live = new Map<object, Array<{ addr: number; length: number; fd: number }>>();
+    const match = this.c.ioeventfdFlagDatamatch;
+    const live = new Map<object, Array<{ addr: number; length: number; fd: number; datamatch?: number }>>();
+    const set = (d: { addr: number; length: number; fd: number; datamatch?: number }, flags: number) =>
+      d.datamatch === undefined
+        ? k.kvmIoeventfd(vmFd, d.addr, d.length, d.fd, flags)
+        : k.kvmIoeventfd(vmFd, d.addr, d.length, d.fd, flags | match, d.datamatch);
     this.platform.devices.onMapping((m) => {
       if (m.kind !== 'mmio' || !hasDoorbells(m.dev)) return;
-      for (const d of live.get(m.dev) ?? []) k.kvmIoeventfd(vmFd, d.addr, d.length, d.fd, deassign);
+      for (const d of live.get(m.dev) ?? []) set(d, deassign);
       live.delete(m.dev);
       if (m.base === null) return;
-      const now = m.dev.doorbells().map((d) => ({ addr: m.base! + d.offset, length: d.length, fd: d.fd }));
-      for (const d of now) k.kvmIoeventfd(vmFd, d.addr, d.length, d.fd, 0);
+      const now = m.dev.doorbells().map((d) => ({ ...d, addr: m.base! + d.offset }));
+      for (const d of now) set(d, 0);
       live.set(m.dev, now);
     });
   }
@@ -329,11 +334,13 @@ export class Machine {
       });
     }
     for (const [k, n] of this.jsExits) out[`js:${k}`] = n;
-    this.platform.blk.forEach((b, i) => {
-      out[`disk${i}:notifies reaching JS`] = this.platform.virtio[i]?.stats.notifies ?? 0;
-      out[`disk${i}:requests`] = b.stats.requests;
-      out[`disk${i}:bytes read`] = b.stats.readBytes;
-      out[`disk${i}:bytes written`] = b.stats.writeBytes;
+    this.platform.disks.forEach((d, i) => {
+      const st = d.kind === 'nvme' ? d.controller.backend.stats : d.blk.stats;
+      out[`disk${i}:notifies reaching JS`] =
+        d.kind === 'nvme' ? d.controller.stats.doorbellsReachingJs : d.transport.stats.notifies;
+      out[`disk${i}:requests`] = st.requests;
+      out[`disk${i}:bytes read`] = st.readBytes;
+      out[`disk${i}:bytes written`] = st.writeBytes;
     });
     if (this.mailbox) out['js:forwarded from APs'] = this.mailbox.forwarded;
     return out;
@@ -479,7 +486,10 @@ export class Machine {
 
   destroy(): void {
     // Backends on the I/O thread must let go of this VM's memory and irqfds first.
-    for (const t of this.platform?.virtio ?? []) t.device.reset();
+    for (const d of this.platform?.disks ?? []) {
+      if (d.kind === 'nvme') d.controller.reset();
+      else d.transport.device.reset();
+    }
     for (const fd of this.fds) this.k.kvmClose(fd);
     this.fds.length = 0;
     for (const v of this.vcpus) this.k.kvmDestroyVcpu(v.handle);

@@ -14,19 +14,30 @@ import { CfiFlash } from './pflash';
 import { Uart16550 } from './uart';
 import type { MsiSink } from './msix';
 import { VirtioBlk, type BlockBackend } from './virtio-blk';
+import type { NvmeBackend } from './nvme/backend';
+import { NvmeController } from './nvme/controller';
 import { VirtioPciTransport } from './virtio-pci';
 import { buildAcpi, LOADER_FILE, RSDP_FILE, TABLES_FILE } from './acpi/tables';
 import { pciGsi } from './acpi/dsdt';
 
-/** Disk i is a virtio-blk function at 00:(2+i).0. */
-export const VIRTIO_BLK_SLOT = 2;
+/** Disk i is a virtio-blk or NVMe function at 00:(2+i).0. */
+export const DISK_SLOT = 2;
 export const MAX_DISKS = 4;
-/** OpenFirmware path OVMF matches for the virtio disk in PCI slot `slot`. */
-export const bootorderPath = (slot: number): string => `/pci@i0cf8/scsi@${slot.toString(16)}/disk@0,0`;
+/** OpenFirmware path OVMF's QemuBootOrderLib matches for the disk in PCI slot `slot`: a virtio
+ *  disk, or namespace 1 of an NVMe controller (with EUI-64 0, which identify.ts keeps). */
+export const bootorderPath = (slot: number, kind: 'virtio-blk' | 'nvme'): string =>
+  kind === 'nvme'
+    ? `/pci@i0cf8/pci8086,5845@${slot.toString(16)}/namespace@1,0`
+    : `/pci@i0cf8/scsi@${slot.toString(16)}/disk@0,0`;
+
+/** A disk on the board: the virtio-blk function, or the NVMe controller. */
+export type BoardDisk =
+  | { readonly kind: 'virtio-blk'; readonly transport: VirtioPciTransport; readonly blk: VirtioBlk }
+  | { readonly kind: 'nvme'; readonly controller: NvmeController };
 
 export interface PlatformDisk {
-  /** Who serves the disk's requests (virtio-blk.ts). */
-  readonly backend: BlockBackend;
+  /** Who serves the disk's requests (virtio-blk.ts, or nvme/backend.ts). */
+  readonly backend: BlockBackend | NvmeBackend;
   /** In the fw_cfg bootorder. OVMF applies the bootorder only if one entry matches; then it
    *  drops the unlisted disks' boot options and keeps the built-in shell last. */
   readonly boot: boolean;
@@ -68,9 +79,8 @@ export class Platform {
   readonly cmos: Cmos;
   readonly uart: Uart16550;
   readonly fwcfg: FwCfg;
-  readonly virtio: VirtioPciTransport[] = [];
-  /** The block devices behind `virtio`, disk i at index i (their stats). */
-  readonly blk: VirtioBlk[] = [];
+  /** Disk i at index i. */
+  readonly disks: BoardDisk[] = [];
   /** CODE (read-only) and the variable store, as QEMU's pflash units 0 and 1. */
   readonly flash: { readonly code: FlashBank; readonly vars: FlashBank | null };
 
@@ -105,18 +115,24 @@ export class Platform {
     if (o.disks.length > MAX_DISKS) throw new Error(`at most ${MAX_DISKS} disks`);
     const order: string[] = [];
     o.disks.forEach((d, i) => {
-      const slot = VIRTIO_BLK_SLOT + i;
-      const gsi = pciGsi(slot, 0);
-      const blk = new VirtioBlk(d.backend);
-      this.blk.push(blk);
-      const dev = new VirtioPciTransport(blk, o.mem, {
-        intx: (l) => o.irqLine(gsi, l),
-        ...(o.msi ? { msi: o.msi() } : {}),
-        ...(o.vmFd !== undefined ? { remote: { vmFd: o.vmFd, intxGsi: gsi } } : {}),
-      });
-      dm.addPci(`virtio-blk${i}`, slot, 0, dev);
-      this.virtio.push(dev);
-      if (d.boot) order.push(bootorderPath(slot));
+      const slot = DISK_SLOT + i;
+      const b = d.backend;
+      if (b.kind === 'nvme') {
+        const controller = new NvmeController(b, o.mem, o.msi?.());
+        dm.addPci(`nvme${i}`, slot, 0, controller);
+        this.disks.push({ kind: 'nvme', controller });
+      } else {
+        const gsi = pciGsi(slot, 0);
+        const blk = new VirtioBlk(b);
+        const transport = new VirtioPciTransport(blk, o.mem, {
+          intx: (l) => o.irqLine(gsi, l),
+          ...(o.msi ? { msi: o.msi() } : {}),
+          ...(o.vmFd !== undefined ? { remote: { vmFd: o.vmFd, intxGsi: gsi } } : {}),
+        });
+        dm.addPci(`virtio-blk${i}`, slot, 0, transport);
+        this.disks.push({ kind: 'virtio-blk', transport, blk });
+      }
+      if (d.boot) order.push(bootorderPath(slot, b.kind));
     });
     if (order.length && o.fwBootOrder !== false)
       this.fwcfg.addFile('bootorder', Buffer.from(order.join('\n') + '\n\0'));

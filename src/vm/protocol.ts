@@ -4,6 +4,8 @@
 // module holds types and constants only, so cli.ts can import it without loading the VMM.
 import type { LoaderSpec } from './boot-entry';
 import type { DiskSpec } from './disk';
+import type { NvmeDoorbellFds } from './nvme/doorbells';
+import type { NvmeEnable } from './nvme/engine';
 import type { RemoteIrq } from './virtio';
 import type { MessagePort } from 'node:worker_threads';
 
@@ -26,8 +28,8 @@ export interface IoWorkerData {
   readonly disks: readonly DiskSpec[];
   /** Wakes the I/O thread for a control message (eventfd). */
   readonly ctlFd: number;
-  /** Disk i's queue 0 notify eventfd (the ioeventfd KVM signals). */
-  readonly notifyFds: readonly number[];
+  /** How each disk's doorbells wake the thread. */
+  readonly wakes: readonly DiskWake[];
   /** Int32[0]: the sequence number of the last control message done. */
   readonly ack: SharedArrayBuffer;
   /** Float64 per disk: requests, bytes read, bytes written, errors. */
@@ -35,6 +37,20 @@ export interface IoWorkerData {
   /** Control messages (IoRequest), read with receiveMessageOnPort. */
   readonly port: MessagePort;
 }
+
+/** A disk's doorbells as the I/O thread sees them. */
+export type DiskWake =
+  /** virtio-blk: queue 0's notify eventfd (the ioeventfd KVM signals). */
+  | { readonly kind: 'virtio'; readonly notifyFd: number }
+  /** NVMe: the eventfds per I/O queue and tail value (nvme/doorbells.ts), and the tail values that
+   *  reached vCPU 0's thread (Int32 per queue, -1 when none is waiting), with the eventfd it
+   *  signals after storing one. */
+  | {
+      readonly kind: 'nvme';
+      readonly doorbells: NvmeDoorbellFds;
+      readonly tails: SharedArrayBuffer;
+      readonly tailFd: number;
+    };
 
 export type IoRequest =
   | {
@@ -51,6 +67,16 @@ export type IoRequest =
       readonly mem: { readonly low: number; readonly high: number | null };
       readonly irq: RemoteIrq;
     }
+  | {
+      readonly op: 'nvme-enable';
+      readonly seq: number;
+      readonly disk: number;
+      readonly enable: NvmeEnable;
+      readonly mem: { readonly low: number; readonly high: number | null };
+      /** The controller's InterruptState and its vectors' irqfds. */
+      readonly irq: { readonly state: SharedArrayBuffer; readonly vectorFds: readonly number[] };
+    }
+  | { readonly op: 'nvme-shutdown'; readonly seq: number; readonly disk: number }
   | { readonly op: 'reset'; readonly seq: number; readonly disk: number }
   | { readonly op: 'quit'; readonly seq: number };
 

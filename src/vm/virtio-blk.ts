@@ -55,6 +55,7 @@ export function blockConfig(diskSize: number): Uint8Array {
 
 /** Who serves a virtio-blk device's queue. */
 export interface BlockBackend {
+  readonly kind: 'virtio-blk';
   readonly size: number;
   readonly readOnly: boolean;
   readonly stats: BlockStats;
@@ -68,6 +69,7 @@ export interface BlockBackend {
 
 /** Serves the queue on the device's thread, synchronously, at the notify. */
 export class LocalBlockBackend implements BlockBackend {
+  readonly kind = 'virtio-blk';
   private queue: SplitQueue | null = null;
   private active: VirtioActivation | null = null;
   readonly stats = newBlockStats();

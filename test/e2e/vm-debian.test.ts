@@ -10,6 +10,8 @@
 // test host (docs/testing.md §3, "Two vCPUs").
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import {
   BOOTNEXT_LOADER,
   BOOTNEXT_NUMBER,
@@ -39,6 +41,8 @@ interface BootCase {
   /** The vCPUs the guest must report (its unit prints TENDRIL-DEBIAN-CPUS=N). */
   readonly cpus: number;
   readonly outerCpus: number;
+  /** The root filesystem's device as the guest names it (its unit prints TENDRIL-DEBIAN-ROOT). */
+  readonly root: string;
 }
 
 const CASES: readonly BootCase[] = [
@@ -48,6 +52,7 @@ const CASES: readonly BootCase[] = [
     loader: SHIM_LOADER,
     cpus: 1,
     outerCpus: 2,
+    root: '/dev/vda2',
   },
   {
     // The product path: discovery finds the ESP's automatic entry for \EFI\debian\shimx64.efi and
@@ -57,6 +62,7 @@ const CASES: readonly BootCase[] = [
     loader: SHIM_LOADER,
     cpus: 1,
     outerCpus: 2,
+    root: '/dev/vda2',
   },
   {
     // The same with the default vCPU count (src/vm/limits.ts DEFAULT_CPUS).
@@ -65,8 +71,33 @@ const CASES: readonly BootCase[] = [
     loader: SHIM_LOADER,
     cpus: 2,
     outerCpus: 1,
+    root: '/dev/vda2',
+  },
+  {
+    // The disk on tendril's NVMe controller (src/vm/nvme/) at the default two vCPUs, so Linux
+    // makes two I/O queue pairs: OVMF's NvmExpressDxe reads shim, GRUB and the kernel, and
+    // Debian's nvme driver mounts the root from the namespace. --stats shows where the
+    // doorbells went.
+    name: 'NVMe (if=nvme), two vCPUs',
+    argv: `vm ${FIRMWARE.args} --disk ${DEBIAN_DEV},if=nvme --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G --stats`,
+    loader: SHIM_LOADER,
+    cpus: 2,
+    outerCpus: 1,
+    root: '/dev/nvme0n1p2',
   },
 ];
+
+/** SHA-256 of the file's first MiB. */
+function firstMiBSha256(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(1 << 20);
+    fs.readSync(fd, b, 0, b.length, 0);
+    return createHash('sha256').update(b).digest('hex');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /** One run's part of the outer console, \r removed. */
 function runPart(log: string, label: string): string {
@@ -103,7 +134,22 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
       expect(boot, tail).toMatch(/Welcome to .*Debian GNU\/Linux 12 \(bookworm\)/);
       expect(boot, tail).toMatch(new RegExp(`^${DEBIAN_MARKER}$`, 'm'));
       expect(boot, tail).toMatch(new RegExp(`^TENDRIL-DEBIAN-CPUS=${c.cpus}$`, 'm'));
+      expect(boot, tail).toMatch(new RegExp(`^TENDRIL-DEBIAN-ROOT=${c.root}$`, 'm'));
+      expect(
+        /^TENDRIL-DEBIAN-DISK-1M-SHA256=([0-9a-f]{64})$/m.exec(boot)?.[1],
+        "the disk's first MiB as the guest read it",
+      ).toBe(firstMiBSha256(disk.image));
       expect(boot, tail).toContain('reboot: Power down');
+      const stats = /^tendril-vm-stats (\{.*\})$/m.exec(boot)?.[1];
+      if (c.root.startsWith('/dev/nvme')) {
+        // Every I/O doorbell is a datamatch ioeventfd (nvme/doorbells.ts): what reaches JavaScript
+        // is the admin queue's, a few dozen, against thousands of reads.
+        expect(boot, tail).toMatch(/nvme nvme0: 2\/0\/0 default\/read\/poll queues/);
+        const exits = (JSON.parse(stats ?? '{}') as { exits?: Record<string, number> }).exits ?? {};
+        const requests = exits['disk0:requests'] ?? 0;
+        expect(requests, stats).toBeGreaterThan(1000);
+        expect(exits['disk0:notifies reaching JS'] ?? Infinity, stats).toBeLessThan(requests / 20);
+      }
       expect(boot, tail).toContain('TENDRIL-RUN-boot-EXIT=0');
       expect(/TENDRIL-VDA-SHA256=([0-9a-f]{64})/.exec(run.log)?.[1], 'the disk as the outer guest read it').toBe(
         before,
