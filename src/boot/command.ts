@@ -89,6 +89,10 @@ const BOOT_OPTIONS = {
   vars: VM_OPTIONS.vars,
   cpus: VM_OPTIONS.cpus,
   memory: VM_OPTIONS.memory,
+  diskInterface: choice({
+    values: ['auto', 'virtio', 'nvme'],
+    help: "efi entries: the controller the VM puts the loader's disk on (default auto: NVMe for a host NVMe disk or Windows Boot Manager, else virtio-blk)",
+  }),
   writeThrough: flag({
     help: "efi entries: the VM writes through to the disk holding the loader (default: read-only, the guest's writes go to an in-memory overlay)",
   }),
@@ -97,7 +101,7 @@ const BOOT_OPTIONS = {
 export const BOOT_COMMAND: CommandSpec<typeof BOOT_OPTIONS, BootArgs> = {
   name: 'boot',
   synopsis:
-    '(--entry ID | --default | --next ID | --set-default ID|none) [--dry-run] [--no-write] [--force] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback] [--firmware FILE] [--secure-boot] [--vars FILE] [--cpus N] [--memory SIZE] [--write-through]',
+    '(--entry ID | --default | --next ID | --set-default ID|none) [--dry-run] [--no-write] [--force] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback] [--firmware FILE] [--secure-boot] [--vars FILE] [--cpus N] [--memory SIZE] [--disk-interface auto|virtio|nvme] [--write-through]',
   summary: 'Boot an entry without the menu: kexec, or for efi entries a KVM virtual machine running UEFI firmware.',
   options: BOOT_OPTIONS,
   build: ({ opts: o }) => {
@@ -132,6 +136,7 @@ export const BOOT_COMMAND: CommandSpec<typeof BOOT_OPTIONS, BootArgs> = {
         ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
         ...(o.memory !== undefined ? { ramBytes: o.memory } : {}),
         ...(o.writeThrough ? { writeThrough: true } : {}),
+        ...(o.diskInterface !== undefined ? { diskInterface: o.diskInterface } : {}),
         ...(o.append.length ? { append: o.append.join(' ') } : {}),
         ...(o.cmdline !== undefined ? { replace: o.cmdline } : {}),
       },

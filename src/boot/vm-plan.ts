@@ -7,11 +7,11 @@
 import * as fs from 'node:fs';
 import type { DeviceReport, EfiTarget, MenuEntry } from '../discovery/model';
 import { describeEntry, diskPartition, efiPath } from '../vm/boot-entry';
-import type { DiskMode } from '../vm/disk';
+import type { DiskInterface, DiskMode } from '../vm/disk';
 import { loadFirmware, type FirmwareKind } from '../vm/firmware';
 import { defaultGuestRam } from '../vm/memory';
 import type { VmOptions } from '../vm/protocol';
-import type { VmSettings } from '../settings/schema';
+import type { VmDiskInterface, VmSettings } from '../settings/schema';
 import { DEFAULT_CPUS } from '../vm/limits';
 
 /** What the user chose for the VM (`tendril boot` options, the menu's write-through). */
@@ -24,6 +24,8 @@ export interface VmChoices {
   readonly ramBytes?: number;
   /** The loader's disk is written through instead of getting an in-memory overlay. */
   readonly writeThrough?: boolean;
+  /** The controller the guest sees the disk on; absent = auto (diskInterfaceFor). */
+  readonly diskInterface?: VmDiskInterface;
   /** Replaces the entry's options (the editor, `--cmdline`). */
   readonly replace?: string;
   /** Appended to them (`--append`). */
@@ -33,6 +35,9 @@ export interface VmChoices {
 export interface VmPlanDisk {
   readonly path: string;
   readonly mode: Extract<DiskMode, 'cow' | 'rw'>;
+  readonly iface: DiskInterface;
+  /** Why that controller. */
+  readonly ifaceReason: string;
   /** Why it is there: the loader's disk. */
   readonly holds: string;
 }
@@ -59,7 +64,31 @@ export function vmChoicesFrom(s: VmSettings): VmChoices {
     ...(s.ramBytes !== undefined ? { ramBytes: s.ramBytes } : {}),
     ...(s.firmware !== undefined ? { firmware: s.firmware } : {}),
     ...(s.secureBoot ? { secureBoot: true } : {}),
+    ...(s.diskInterface !== undefined ? { diskInterface: s.diskInterface } : {}),
   };
+}
+
+/** Windows Boot Manager's path on an ESP (and its removable-media copy is shim-free bootmgfw too). */
+const WINDOWS_LOADER = /^\\EFI\\Microsoft\\Boot\\bootmgfw\.efi$/i;
+
+/**
+ * The controller for the loader's disk. Windows boots only from a controller of the kind it was
+ * installed on (it has no virtio driver, and loads only the boot-critical storage driver of its
+ * own hardware; docs/vmm-platform.md §14), so `auto` chooses NVMe for a disk that is NVMe on the
+ * host or holds Windows Boot Manager, and virtio-blk otherwise (every Linux has its driver).
+ */
+export function diskInterfaceFor(
+  choice: VmDiskInterface | undefined,
+  disk: string,
+  loader: string,
+): { readonly iface: DiskInterface; readonly reason: string } {
+  if (choice === 'virtio' || choice === 'nvme') return { iface: choice, reason: 'chosen' };
+  const base = disk.split('/').pop() ?? '';
+  if (/^nvme\d+n\d+$/.test(base))
+    return { iface: 'nvme', reason: `auto: ${disk} is an NVMe namespace on this machine` };
+  if (WINDOWS_LOADER.test(loader))
+    return { iface: 'nvme', reason: 'auto: the loader is Windows Boot Manager, which has no virtio driver' };
+  return { iface: 'virtio', reason: 'auto' };
 }
 
 /** Thrown when an efi entry has no VM plan; the message is the one-line reason. */
@@ -115,13 +144,14 @@ export function planVm(entry: MenuEntry, t: EfiTarget, devices: readonly DeviceR
   }
   const args = loadOptions(t, c);
   const mode = c.writeThrough ? 'rw' : 'cow';
+  const iface = diskInterfaceFor(c.diskInterface, disk, loader);
   const cpus = c.cpus ?? DEFAULT_CPUS;
   const ramBytes = c.ramBytes ?? defaultGuestRam();
   const options: VmOptions = {
     ...(c.firmware !== undefined ? { firmware: c.firmware } : {}),
     ...(c.vars !== undefined ? { vars: c.vars } : {}),
     secureBoot: c.secureBoot === true,
-    disks: [{ path: disk, mode }],
+    disks: [{ path: disk, mode, ...(iface.iface === 'nvme' ? { iface: 'nvme' } : {}) }],
     loader: { disk: 0, partition, path: loader },
     ...(args !== undefined ? { loaderArgs: args } : {}),
     ramBytes,
@@ -135,7 +165,9 @@ export function planVm(entry: MenuEntry, t: EfiTarget, devices: readonly DeviceR
     firmware: { code: fw.path, kind: fw.kind, varsTemplate: fw.varsFrom },
     variables: c.vars === undefined ? { kind: 'memory' } : { kind: 'file', path: c.vars },
     secureBoot: c.secureBoot === true,
-    disks: [{ path: disk, mode, holds: `${t.image.fsId}:${t.image.path}` }],
+    disks: [
+      { path: disk, mode, iface: iface.iface, ifaceReason: iface.reason, holds: `${t.image.fsId}:${t.image.path}` },
+    ],
     bootVariable: { name: 'Boot0000', devicePath, ...(args !== undefined ? { loadOptions: args } : {}) },
     cpus,
     ramBytes,
@@ -158,7 +190,7 @@ export function vmPlanLines(p: VmPlan): string[] {
   ];
   p.disks.forEach((d, i) =>
     lines.push(
-      `disk ${i}: ${d.path} ${d.mode === 'rw' ? 'WRITE-THROUGH (the guest writes to it)' : 'read-only, guest writes go to an in-memory copy-on-write overlay'}; holds ${d.holds}`,
+      `disk ${i}: ${d.path} ${d.mode === 'rw' ? 'WRITE-THROUGH (the guest writes to it)' : 'read-only, guest writes go to an in-memory copy-on-write overlay'}; on ${d.iface === 'nvme' ? 'NVMe' : 'virtio-blk'} (${d.ifaceReason}); holds ${d.holds}`,
     ),
   );
   lines.push(`boot variable: ${p.bootVariable.name} = ${p.bootVariable.devicePath}; BootOrder = 0000`);

@@ -56,6 +56,7 @@ export function runSettingsCommand(argv: string[]): number {
       `vm.memory = ${vm.ramBytes !== undefined ? formatSize(vm.ramBytes) : "auto (from the host's available memory)"}`,
       `vm.firmware = ${vm.firmware ?? "auto (Debian's OVMF, found through the ovmf package)"}`,
       `vm.secure-boot = ${vm.secureBoot}`,
+      `vm.disk-interface = ${vm.diskInterface ?? 'auto'}`,
     ];
     process.stdout.write(printableLines(lines).join('\n') + '\n');
     if (r.problems.length) process.stderr.write(printableLines(r.problems).join('\n') + '\n');

@@ -73,7 +73,13 @@ export interface VmSettings {
   readonly firmware?: string;
   /** Start from the variable store with Secure Boot keys enrolled. */
   readonly secureBoot: boolean;
+  /** The controller the loader's disk is on (src/boot/vm-plan.ts diskInterfaceFor); absent = auto. */
+  readonly diskInterface?: VmDiskInterface;
 }
+
+/** `auto`: NVMe for a disk that is NVMe on the host or holds Windows Boot Manager, else virtio. */
+export const VM_DISK_INTERFACES = ['auto', 'virtio', 'nvme'] as const;
+export type VmDiskInterface = (typeof VM_DISK_INTERFACES)[number];
 
 export interface Settings {
   readonly net: NetSettings;
@@ -351,6 +357,14 @@ export const KEYS: readonly KeyDef[] = [
     expect: 'true or false (a kernel argument can only turn it on)',
     apply: parsed(bool, (s, b) => withVm(s, { secureBoot: b })),
     fromArg: (s, v) => (bool(v) === true ? withVm(s, { secureBoot: true }) : undefined),
+  },
+  {
+    path: ['vm', 'disk-interface'],
+    expect: VM_DISK_INTERFACES.join(', '),
+    apply: (s, v) =>
+      VM_DISK_INTERFACES.includes(v as VmDiskInterface)
+        ? withVm(s, { diskInterface: v as VmDiskInterface })
+        : undefined,
   },
   {
     path: ['net', 'pins'],

@@ -60,7 +60,15 @@ describe('plan(): one dispatch for every entry kind', () => {
       devicePath: `${hd}/\\EFI\\tendril\\marker.efi`,
       loadOptions: EFI_OPTIONS,
     });
-    expect(p.disks).toEqual([{ path: img, mode: 'cow', holds: `${path.basename(img)}:2:/EFI/tendril/marker.efi` }]);
+    expect(p.disks).toEqual([
+      {
+        path: img,
+        mode: 'cow',
+        iface: 'virtio',
+        ifaceReason: 'auto',
+        holds: `${path.basename(img)}:2:/EFI/tendril/marker.efi`,
+      },
+    ]);
     expect(p.firmware.code).toBe(findOvmf().code);
     expect(p.firmware.varsTemplate).toBe(findOvmf().vars);
     expect(p.variables).toEqual({ kind: 'memory' });

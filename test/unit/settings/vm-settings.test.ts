@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { settingsFiles } from '../../fixtures/settings-files';
 import { loadSettings } from '../../../src/settings/load';
-import { vmChoicesFrom } from '../../../src/boot/vm-plan';
+import { diskInterfaceFor, vmChoicesFrom } from '../../../src/boot/vm-plan';
 import { efiGptDisk } from '../../fixtures/efi-disks';
 
 const { dir, file } = settingsFiles('vm-settings');
@@ -66,6 +66,19 @@ describe('[vm] settings', () => {
   });
 });
 
+describe('the disk interface rule (vm-plan.ts diskInterfaceFor)', () => {
+  it('auto: NVMe for a host NVMe namespace or Windows Boot Manager, virtio-blk otherwise; a choice wins', () => {
+    expect(diskInterfaceFor(undefined, '/dev/nvme0n1', '\\EFI\\debian\\shimx64.efi').iface).toBe('nvme');
+    expect(diskInterfaceFor('auto', '/dev/sda', '\\EFI\\Microsoft\\Boot\\bootmgfw.efi').iface).toBe('nvme');
+    expect(diskInterfaceFor('auto', '/dev/sda', '\\EFI\\debian\\shimx64.efi')).toEqual({
+      iface: 'virtio',
+      reason: 'auto',
+    });
+    expect(diskInterfaceFor('auto', '/dev/nvme0n1p1', '\\EFI\\BOOT\\BOOTX64.EFI').iface).toBe('virtio');
+    expect(diskInterfaceFor('virtio', '/dev/nvme0n1', '\\EFI\\Microsoft\\Boot\\bootmgfw.efi').iface).toBe('virtio');
+  });
+});
+
 describe('[vm] settings reach the VM plan (bin/tendril.js boot --dry-run)', () => {
   const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'tendril.js');
   const img = efiGptDisk();
@@ -94,8 +107,23 @@ describe('[vm] settings reach the VM plan (bin/tendril.js boot --dry-run)', () =
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      "vm.cpus = 2\nvm.memory = 3G\nvm.firmware = auto (Debian's OVMF, found through the ovmf package)\nvm.secure-boot = false\n",
+      "vm.cpus = 2\nvm.memory = 3G\nvm.firmware = auto (Debian's OVMF, found through the ovmf package)\nvm.secure-boot = false\nvm.disk-interface = auto\n",
     );
+  });
+
+  it('the disk interface: auto puts the disk on virtio-blk; [vm] and --disk-interface choose NVMe', () => {
+    const auto = dryRun('');
+    expect(auto.stdout, auto.stderr).toMatch(/^\s*disk 0: .* on virtio-blk \(auto\); holds /m);
+    const set = dryRun('[vm]\ndisk-interface = "nvme"\n');
+    expect(set.stdout, set.stderr).toMatch(/^\s*disk 0: .* on NVMe \(chosen\); holds /m);
+    const opt = dryRun('[vm]\ndisk-interface = "nvme"\n', ['--disk-interface', 'virtio']);
+    expect(opt.stdout, opt.stderr).toMatch(/^\s*disk 0: .* on virtio-blk \(chosen\); holds /m);
+    const bad = loadSettings({
+      file: file('[vm]\ndisk-interface = "scsi"\n'),
+      cmdline: 'tendril.vm.disk-interface=nvme',
+    });
+    expect(bad.problems[0]).toMatch(/vm\.disk-interface: expected auto, virtio, nvme, got 'scsi'; default kept$/);
+    expect(bad.settings.vm.diskInterface).toBe('nvme');
   });
 
   it('a firmware that does not exist makes the entry unavailable, naming the file', () => {
