@@ -10,9 +10,10 @@ import { describeEntry, diskPartition, efiPath } from '../vm/boot-entry';
 import type { DiskInterface, DiskMode } from '../vm/disk';
 import { loadFirmware, type FirmwareKind } from '../vm/firmware';
 import { defaultGuestRam } from '../vm/memory';
-import type { VmOptions } from '../vm/protocol';
+import type { ConsoleInput, VmOptions } from '../vm/protocol';
 import type { VmDiskInterface, VmSettings } from '../settings/schema';
 import { DEFAULT_CPUS } from '../vm/limits';
+import type { RtcMode } from '../vm/host-tables';
 
 /** What the user chose for the VM (`tendril boot` options, the menu's write-through). */
 export interface VmChoices {
@@ -26,6 +27,10 @@ export interface VmChoices {
   readonly writeThrough?: boolean;
   /** The controller the guest sees the disk on; absent = auto (diskInterfaceFor). */
   readonly diskInterface?: VmDiskInterface;
+  /** What the guest's CMOS clock shows; absent = utc. */
+  readonly rtc?: RtcMode;
+  /** Where the console's keystrokes go; absent = serial. */
+  readonly input?: ConsoleInput;
   /** Replaces the entry's options (the editor, `--cmdline`). */
   readonly replace?: string;
   /** Appended to them (`--append`). */
@@ -65,6 +70,8 @@ export function vmChoicesFrom(s: VmSettings): VmChoices {
     ...(s.firmware !== undefined ? { firmware: s.firmware } : {}),
     ...(s.secureBoot ? { secureBoot: true } : {}),
     ...(s.diskInterface !== undefined ? { diskInterface: s.diskInterface } : {}),
+    ...(s.rtc !== undefined ? { rtc: s.rtc } : {}),
+    ...(s.input !== undefined ? { input: s.input } : {}),
   };
 }
 
@@ -157,6 +164,8 @@ export function planVm(entry: MenuEntry, t: EfiTarget, devices: readonly DeviceR
     ramBytes,
     cpus,
     stats: false,
+    ...(c.rtc !== undefined ? { rtc: c.rtc } : {}),
+    ...(c.input !== undefined ? { input: c.input } : {}),
   };
   return {
     kind: 'vm',
@@ -199,6 +208,11 @@ export function vmPlanLines(p: VmPlan): string[] {
       ? 'load options: none'
       : `load options (${Buffer.byteLength(p.bootVariable.loadOptions, 'utf16le') + 2} bytes UCS-2): ${p.bootVariable.loadOptions}`,
   );
-  lines.push(`vCPUs: ${p.cpus}`, `memory: ${sizeText(p.ramBytes)}`);
+  lines.push(
+    `vCPUs: ${p.cpus}`,
+    `memory: ${sizeText(p.ramBytes)}`,
+    `guest clock (CMOS RTC): ${p.options.rtc ?? 'utc'}`,
+    `console keystrokes go to: ${p.options.input === 'keyboard' ? 'the PS/2 keyboard' : 'COM1 (serial)'}`,
+  );
   return lines;
 }

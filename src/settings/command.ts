@@ -57,6 +57,8 @@ export function runSettingsCommand(argv: string[]): number {
       `vm.firmware = ${vm.firmware ?? "auto (Debian's OVMF, found through the ovmf package)"}`,
       `vm.secure-boot = ${vm.secureBoot}`,
       `vm.disk-interface = ${vm.diskInterface ?? 'auto'}`,
+      `vm.rtc = ${vm.rtc ?? 'utc'}`,
+      `vm.input = ${vm.input ?? 'serial'}`,
     ];
     process.stdout.write(printableLines(lines).join('\n') + '\n');
     if (r.problems.length) process.stderr.write(printableLines(r.problems).join('\n') + '\n');

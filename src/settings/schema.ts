@@ -6,6 +6,8 @@
 import type { Identity } from '../net/types';
 import { parseSize } from '../util/args';
 import { MAX_CPUS } from '../vm/limits';
+import { RTC_MODES, type RtcMode } from '../vm/host-tables';
+import { CONSOLE_INPUTS, type ConsoleInput } from '../vm/protocol';
 import { MiB, RAM_MAX, RAM_MIN } from '../vm/memory';
 
 /** How /init's tendril brings the network up (`tendril.net=`). */
@@ -75,6 +77,10 @@ export interface VmSettings {
   readonly secureBoot: boolean;
   /** The controller the loader's disk is on (src/boot/vm-plan.ts diskInterfaceFor); absent = auto. */
   readonly diskInterface?: VmDiskInterface;
+  /** What the guest's CMOS clock shows (src/vm/host-tables.ts); absent = utc. */
+  readonly rtc?: RtcMode;
+  /** Where the console's keystrokes go in the VM (src/vm/protocol.ts); absent = serial. */
+  readonly input?: ConsoleInput;
 }
 
 /** `auto`: NVMe for a disk that is NVMe on the host or holds Windows Boot Manager, else virtio. */
@@ -357,6 +363,16 @@ export const KEYS: readonly KeyDef[] = [
     expect: 'true or false (a kernel argument can only turn it on)',
     apply: parsed(bool, (s, b) => withVm(s, { secureBoot: b })),
     fromArg: (s, v) => (bool(v) === true ? withVm(s, { secureBoot: true }) : undefined),
+  },
+  {
+    path: ['vm', 'input'],
+    expect: CONSOLE_INPUTS.join(', '),
+    apply: (s, v) => (CONSOLE_INPUTS.includes(v as ConsoleInput) ? withVm(s, { input: v as ConsoleInput }) : undefined),
+  },
+  {
+    path: ['vm', 'rtc'],
+    expect: RTC_MODES.join(', '),
+    apply: (s, v) => (RTC_MODES.includes(v as RtcMode) ? withVm(s, { rtc: v as RtcMode }) : undefined),
   },
   {
     path: ['vm', 'disk-interface'],

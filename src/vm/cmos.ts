@@ -22,7 +22,10 @@ export class Cmos implements PortDevice {
     layout: MemoryLayout,
     cpus: number,
     private readonly now: () => number = Date.now,
+    /** Where the clock starts relative to host UTC (host-tables.ts rtcOffsetMs). */
+    startOffsetMs = 0,
   ) {
+    this.offsetMs = startOffsetMs;
     const r = this.ram;
     r[0x0a] = 0x26;
     r[0x0b] = REG_B_24H; // 24-hour, BCD: what OVMF programs too

@@ -1,14 +1,15 @@
 // `tendril vm [--firmware FILE] [--vars-template FILE | --secure-boot] [--vars FILE]
-// --disk DEV[,rw|,ro][,noboot]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE]
+// --disk DEV[,rw|,ro][,noboot][,if=nvme]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE]
 // [--cpus 2] [--stats]`
 //
 // Runs a UEFI firmware (Debian's OVMF: OVMF_CODE_4M.fd with a variable store on a flash device,
-// or a unified OVMF.fd) in a KVM VM with the disks as virtio-blk devices and COM1 on this
-// console. Exit status: 0 when the guest powers off through ACPI (S5), 1 on a fatal
+// or a unified OVMF.fd) in a KVM VM with the disks as virtio-blk devices (or NVMe) and COM1 on
+// this console. Exit status: 0 when the guest powers off through ACPI (S5), 1 on a fatal
 // exit (triple fault, KVM internal error, failed entry: the registers are dumped), 2 on bad
 // usage or setup errors, 3 when the firmware reports that it could not load or start the loader
-// --loader named (e.g. refused by Secure Boot), 130 when stopped from the host (Ctrl-] or
-// SIGINT/SIGTERM). At the end it lists the UEFI variables the guest changed; they are kept only
+// --loader named (e.g. refused by Secure Boot), 130 when stopped from the host (Ctrl-]; or
+// SIGINT/SIGTERM, which first press the guest's ACPI power button and stop it only if it does not
+// power off in time, or when it has not armed the button). At the end it lists the UEFI variables the guest changed; they are kept only
 // with --vars FILE, which is written atomically.
 // A guest reset (0xCF9, 0x64 ← 0xFE, port 0x92, KVM reset event) restarts the VM with fresh
 // RAM and the same disk overlay, as a real machine would; see README.md.
@@ -27,12 +28,14 @@ import {
   type SecureBootState,
 } from './vars-file';
 import { parseVarStore } from './varstore';
+import { hostAcpiTables, rtcOffsetMs, RTC_MODES } from './host-tables';
+import { hostSmbios } from './smbios';
 import { DEFAULT_CPUS, MAX_CPUS } from './limits';
 import { MiB, RAM_MAX, RAM_MIN, defaultGuestRam } from './memory';
 import { MAX_DISKS } from './platform';
-import { VM_WORKER_ROLE, type VmOptions, type VmWorkerData, type VmWorkerMessage } from './protocol';
+import { CONSOLE_INPUTS, VM_WORKER_ROLE, type VmOptions, type VmWorkerData, type VmWorkerMessage } from './protocol';
 import { kvm } from '../native/kvm';
-import { ArgError, commandArgs, type CommandSpec, custom, flag, num, size, text, usage } from '../util/args';
+import { ArgError, choice, commandArgs, type CommandSpec, custom, flag, num, size, text, usage } from '../util/args';
 
 export type { VmOptions } from './protocol';
 
@@ -89,15 +92,25 @@ export const VM_OPTIONS = {
     help: `vCPUs, one thread each (default ${DEFAULT_CPUS})`,
   }),
   stats: flag({ help: 'print VM exit counts by kind to stderr at the end' }),
+  input: choice({
+    values: CONSOLE_INPUTS,
+    help: "where this console's keystrokes go: serial (COM1, default) or keyboard (typed on the guest's PS/2 keyboard, US layout, for OSes that read no serial console, like Windows)",
+  }),
+  rtc: choice({
+    values: RTC_MODES,
+    help: "what the guest's CMOS clock shows: utc (default), localtime (this machine's time zone, as Windows keeps its RTC), or host (the value this machine's RTC holds, /sys/class/rtc/rtc0)",
+  }),
 };
 
 export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   name: 'vm',
   synopsis:
-    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot][,if=nvme]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--stats]',
+    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot][,if=nvme]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--rtc utc|localtime|host] [--input serial|keyboard] [--stats]',
   summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
   options: VM_OPTIONS,
-  notes: ['Ctrl-] stops the VM.'],
+  notes: [
+    'Ctrl-] stops the VM at once. SIGINT or SIGTERM presses its ACPI power button, so the OS shuts down cleanly; a second signal, or a guest still running 60 s later, stops it at once.',
+  ],
   build: ({ opts: o }) => {
     if (o.disk.length > MAX_DISKS) throw new ArgError(`--disk given ${o.disk.length} times, at most ${MAX_DISKS}`);
     if (o.loader && o.loader.disk >= o.disk.length)
@@ -116,11 +129,15 @@ export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
       ramBytes: o.memory ?? defaultGuestRam(),
       cpus: o.cpus ?? DEFAULT_CPUS,
       stats: o.stats,
+      ...(o.rtc !== undefined ? { rtc: o.rtc } : {}),
+      ...(o.input !== undefined ? { input: o.input } : {}),
     };
   },
 };
 
 const CTRL_RIGHT_BRACKET = 0x1d;
+/** How long a guest has to power off after the host pressed its power button. */
+export const SHUTDOWN_GRACE_S = 60;
 /** The file this code runs from: dist/tendril.js in a checkout, /tendril.js in the initramfs. */
 const bundle = typeof __filename === 'string' ? __filename : '';
 
@@ -159,6 +176,7 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
   };
   const done = (status: number, setupFailed = false): VmOutcome => ({ status, lines, setupFailed, varsChanged });
   let flash: VmWorkerData['flash'];
+  let host: VmWorkerData['host'];
   let secureBoot: SecureBootState | 'unknown' = 'unknown';
   try {
     const fw = loadFirmware({ firmware: opts.firmware, varsTemplate: opts.varsTemplate, secureBoot: opts.secureBoot });
@@ -187,6 +205,16 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
       say(`Boot0000 = ${describeEntry(boot.entry)} on ${disk}`);
     }
     flash = { code: fw.code, vars };
+    const acpi = hostAcpiTables();
+    for (const n of acpi.notes) say(`ACPI ${n}`);
+    const smbios = hostSmbios();
+    if (smbios.note) say(smbios.note);
+    host = {
+      acpiTables: acpi.tables,
+      rtcOffsetMs: rtcOffsetMs(opts.rtc ?? 'utc'),
+      smbios: { structures: smbios.structures, version: smbios.version },
+    };
+    if (host.rtcOffsetMs !== 0) say(`guest clock (CMOS RTC): ${opts.rtc}, ${host.rtcOffsetMs / 1000} s from host UTC`);
     for (const d of opts.disks) if (!fs.existsSync(d.path)) throw new Error(`--disk ${d.path}: no such file or device`);
     kvm(); // the addon must load here, not only in the worker
     if (!bundle.endsWith('.js'))
@@ -209,6 +237,7 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
       opts,
       bundle,
       flash,
+      host,
       channel: channel.sab,
       output: output.sab,
     } satisfies VmWorkerData,
@@ -219,6 +248,23 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
   const stop = () => {
     channel.requestStop();
     if (handle >= 0) kvm().kvmKick(handle);
+  };
+  // SIGINT/SIGTERM press the guest's ACPI power button, so an OS shuts down cleanly; a second
+  // signal, or a guest still running after SHUTDOWN_GRACE_S, stops it at once. Ctrl-] always
+  // stops at once.
+  let grace: NodeJS.Timeout | null = null;
+  const powerButton = () => {
+    if (grace) return stop();
+    say(
+      `pressing the guest's power button (ACPI); it has ${SHUTDOWN_GRACE_S} s to shut down (again: stop at once)`,
+      '\n',
+    );
+    channel.pressPowerButton();
+    if (handle >= 0) kvm().kvmKick(handle);
+    grace = setTimeout(() => {
+      say(`the guest did not shut down within ${SHUTDOWN_GRACE_S} s; stopping it`, '\n');
+      stop();
+    }, SHUTDOWN_GRACE_S * 1000);
   };
   const stdin = process.stdin;
   const onData = (d: Buffer) => {
@@ -242,8 +288,8 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
   stdin.on('error', () => {});
   // A caller that paused stdin (the menu hands its terminal over paused) gets it read again.
   stdin.resume();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', powerButton);
+  process.on('SIGTERM', powerButton);
   try {
     const msg = await new Promise<VmWorkerMessage>((resolve, reject) => {
       worker.on('message', (m: VmWorkerMessage) => {
@@ -294,8 +340,9 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
   } finally {
     clearInterval(drainer);
     drain();
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    if (grace) clearTimeout(grace);
+    process.off('SIGINT', powerButton);
+    process.off('SIGTERM', powerButton);
     stdin.off('data', onData);
     if (tty) stdin.setRawMode(false);
     stdin.pause();

@@ -3,7 +3,7 @@
 // the worker drains the ring when KVM_RUN returns KVM_EXIT_INTR. Output: ConsoleOutput below.
 
 const RING = 4096;
-const HDR = 16; // Int32 stop, head, tail
+const HDR = 16; // Int32 stop, head, tail, power-button presses
 
 export class ConsoleChannel {
   readonly sab: SharedArrayBuffer;
@@ -19,6 +19,14 @@ export class ConsoleChannel {
   }
   get stopRequested(): boolean {
     return Atomics.load(this.ctl, 0) !== 0;
+  }
+  /** Press the guest's power button (ACPI): the host's graceful stop. */
+  pressPowerButton(): void {
+    Atomics.add(this.ctl, 3, 1);
+  }
+  /** Consumer: whether a press is waiting (and take it). */
+  takePowerButton(): boolean {
+    return Atomics.exchange(this.ctl, 3, 0) !== 0;
   }
   /** Producer: returns the number of bytes accepted (the rest is dropped when full). */
   push(bytes: Uint8Array): number {

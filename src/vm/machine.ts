@@ -24,7 +24,9 @@ import type { CfiFlash } from './pflash';
 import { Platform, type PlatformDisk } from './platform';
 import { ApMailbox } from './ap-mailbox';
 import { MAX_CPUS } from './limits';
-import { VM_VCPU_ROLE, type MachineResult, type VcpuWorkerData } from './protocol';
+import { VM_VCPU_ROLE, type ConsoleInput, type MachineResult, type VcpuWorkerData } from './protocol';
+import { ConsoleKeys, strokeEvents } from './console-keys';
+import type { SmbiosVersion } from './smbios';
 
 /**
  * The flash banks in memory KVM can map (page-aligned anonymous mappings). The caller keeps them
@@ -69,11 +71,19 @@ export interface MachineConfig {
   /** One byte the guest wrote to COM1 (console.ts: ConsoleOutput.put in the product). */
   readonly serialOut: (byte: number) => void;
   /** Console input and stop requests, polled when KVM_RUN is interrupted. */
-  readonly poll: () => { stop: boolean; input: Uint8Array | null };
+  readonly poll: () => { stop: boolean; input: Uint8Array | null; powerButton: boolean };
   /** Called once vCPU 0 exists, with its handle (for kvmKick from other threads). */
   readonly onVcpu: (handle: number) => void;
   /** The bundle the AP threads start from (more than one vCPU). */
   readonly bundle?: string;
+  /** Whole ACPI tables from the host to list in the XSDT (MSDM, SLIC). */
+  readonly acpiTables?: readonly Uint8Array[];
+  /** The CMOS clock's start, relative to host UTC (ms). */
+  readonly rtcOffsetMs?: number;
+  /** The host's SMBIOS structures to publish (smbios.ts); none when empty. */
+  readonly smbios?: { readonly structures: readonly Uint8Array[]; readonly version: SmbiosVersion | null };
+  /** Where console input goes: COM1 (default), or the PS/2 keyboard as key strokes. */
+  readonly input?: ConsoleInput;
 }
 
 export type { MachineResult } from './protocol';
@@ -105,6 +115,8 @@ export class Machine {
   platform!: Platform;
   private pmPort: number | null = null;
   private mailbox: ApMailbox | null = null;
+  /** Decodes console bytes into key strokes when console input goes to the keyboard. */
+  private keys: ConsoleKeys | null = null;
   private readonly apWorkers: Worker[] = [];
   /** Counts of exits handled in TypeScript, by device (range name), for --stats and the bench. */
   readonly jsExits = new Map<string, number>();
@@ -173,6 +185,9 @@ export class Machine {
       ...(routes ? { msi: () => this.msiSink(routes) } : {}),
       disks: this.cfg.disks,
       fwBootOrder: this.cfg.fwBootOrder,
+      ...(this.cfg.acpiTables ? { acpiTables: this.cfg.acpiTables } : {}),
+      ...(this.cfg.rtcOffsetMs !== undefined ? { rtcOffsetMs: this.cfg.rtcOffsetMs } : {}),
+      ...(this.cfg.smbios ? { smbios: this.cfg.smbios } : {}),
       flash: {
         code: new Uint8Array(this.cfg.flash.code),
         vars: this.cfg.flash.vars ? new Uint8Array(this.cfg.flash.vars) : null,
@@ -458,6 +473,21 @@ export class Machine {
     return result;
   }
 
+  /** Console bytes: to COM1, or typed on the PS/2 keyboard (US layout; console-keys.ts). */
+  private consoleInput(bytes: Uint8Array): void {
+    if (this.cfg.input !== 'keyboard') return this.platform.uart.input(bytes);
+    this.keys ??= new ConsoleKeys();
+    const strokes = this.keys.feed(bytes);
+    // A chunk that ends in ESC is the Escape key: a terminal sends a whole sequence in one write.
+    if (bytes[bytes.length - 1] === 0x1b) strokes.push(...this.keys.flush());
+    const kbc = this.platform.kbc;
+    for (const s of strokes)
+      for (const e of strokeEvents(s)) {
+        if (e.down) kbc.keyDown(e.code);
+        else kbc.keyUp(e.code);
+      }
+  }
+
   /** Runs vCPU 0 here and serves the APs' exits, until power-off, reset, stop or a fatal exit. */
   runUntilEvent(): MachineResult {
     const k = this.k;
@@ -471,7 +501,13 @@ export class Machine {
       if (reason === ExitReason.INTR) {
         bsp.run.setUint8(c.runImmediateExit, 0);
         const p = this.cfg.poll();
-        if (p.input) this.platform.uart.input(p.input);
+        if (p.input) this.consoleInput(p.input);
+        if (p.powerButton) {
+          // Firmware never arms the button; only an OS whose ACPI driver set PWRBTN_EN can take it.
+          if (!this.platform.pm.powerButtonEnabled)
+            return { kind: 'stopped', reason: 'stopped by the host (the guest had not armed its ACPI power button)' };
+          this.platform.pm.pressPowerButton();
+        }
         if (p.stop) {
           return { kind: 'stopped', reason: 'stopped by the host' };
         }

@@ -1,8 +1,8 @@
 // 00:01.0 PIIX3 ISA bridge (8086:7000, class 06/01, multi-function) plus the board's reset
-// paths (docs/vmm-platform.md §5): 0xCF9 reset control (RST_CPU, bit 2), port 0x92 (fast reset
-// only on a 0→1 edge of a real latch; reads 0x02), and the i8042 reset command (0xFE to 0x64).
-// The keyboard controller itself is absent (0x60/0x64 read all-ones). Each is its own one-port
-// device: devices see offsets, so one device cannot tell two ranges apart.
+// paths (docs/vmm-platform.md §5): 0xCF9 reset control (RST_CPU, bit 2) and port 0x92 (fast reset
+// only on a 0→1 edge of a real latch; reads 0x02); the keyboard controller's reset (0xFE to 0x64)
+// is the i8042's (i8042.ts). Each is its own one-port device: devices see offsets, so one device
+// cannot tell two ranges apart.
 import type { PortDevice } from './bus';
 import { allOnes } from './bus';
 import type { VmEvents } from './events';
@@ -49,18 +49,4 @@ export class SystemControlA implements PortDevice {
     if (rising) this.events.request('reset', 'port 0x92 fast reset');
     this.port92 &= ~1;
   }
-}
-
-/** The absent i8042's two ports (0x60 data, 0x64 command): all-ones, except that the
- *  pulse-reset command 0xFE to 0x64 resets the machine (OVMF's warm reset). */
-export function i8042Ports(events: VmEvents): { data: PortDevice; command: PortDevice } {
-  return {
-    data: { portRead: (_o, size) => allOnes(size), portWrite: () => {} },
-    command: {
-      portRead: (_o, size) => allOnes(size),
-      portWrite: (_o, size, value) => {
-        if (size === 1 && value === 0xfe) events.request('reset', 'i8042 reset (0x64 ← 0xFE)');
-      },
-    },
-  };
 }

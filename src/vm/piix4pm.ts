@@ -2,6 +2,9 @@
 // indicator bit 0 reads 1, RW mask 0xFFC0), PMREGMISC.PMIOSE at 0x80 bit 0 (preset 1).
 // I/O block: PM1_STS (+0, write-1-to-clear), PM1_EN (+2), PM1_CNT (+4: SCI_EN, SLP_TYP, SLP_EN),
 // PM_TMR (+8: 24-bit at 3.579545 MHz). SLP_EN with SLP_TYP 0 (= DSDT \_S5) powers off.
+// The fixed-feature power button (the FADT leaves PWR_BUTTON clear): pressPowerButton() sets
+// PWRBTN_STS, and the SCI (ISA IRQ 9, level) is asserted while an enabled status bit is set, so the
+// OS sees a press, clears the bit and shuts down (docs/vmm-platform.md §6).
 import type { PortDevice } from './bus';
 import { allOnes } from './bus';
 import type { VmEvents } from './events';
@@ -12,6 +15,8 @@ export const PM_BASE_DEFAULT = 0xb000;
 export const PM_IO_SIZE = 0x40;
 export const SLP_EN = 1 << 13;
 export const SCI_EN = 1;
+export const PWRBTN_STS = 1 << 8;
+export const PWRBTN_EN = 1 << 8;
 
 /** Ticks since `startNs` for monotonic time `nowNs`, masked to 24 bits (BigInt: no overflow). */
 export function pmTimerTicks(nowNs: bigint, startNs: bigint): number {
@@ -26,6 +31,9 @@ export class Piix4Pm extends PciFunction implements PortDevice {
   /** Told where the I/O block is decoded (the board maps it there; the run loop answers the
    *  timer at base + 8 without leaving C). */
   onIoBase: (base: number | null) => void = () => {};
+  /** The SCI line (the board wires it to GSI 9). */
+  onSci: (level: boolean) => void = () => {};
+  private sciLevel = false;
 
   constructor(
     private readonly events: VmEvents,
@@ -64,6 +72,24 @@ export class Piix4Pm extends PciFunction implements PortDevice {
     this.onIoBase(this.decoded);
   }
 
+  /** A press of the power button: the guest's ACPI driver takes it from here. */
+  pressPowerButton(): void {
+    this.sts |= PWRBTN_STS;
+    this.updateSci();
+  }
+
+  /** Whether the guest's OS armed the power button (PWRBTN_EN): firmware never does. */
+  get powerButtonEnabled(): boolean {
+    return (this.en & PWRBTN_EN) !== 0;
+  }
+
+  private updateSci(): void {
+    const level = (this.cnt & SCI_EN) !== 0 && (this.sts & this.en & PWRBTN_STS) !== 0;
+    if (level === this.sciLevel) return;
+    this.sciLevel = level;
+    this.onSci(level);
+  }
+
   timer(nowNs: bigint = process.hrtime.bigint()): number {
     return pmTimerTicks(nowNs, this.startNs);
   }
@@ -93,6 +119,7 @@ export class Piix4Pm extends PciFunction implements PortDevice {
     if (off === 0 || off === 1) {
       const v = off === 1 ? value << 8 : size === 1 ? value & 0xff : value & 0xffff;
       this.sts &= ~v;
+      this.updateSci();
     } else if (off === 2 || off === 3) {
       this.en =
         off === 3
@@ -100,6 +127,7 @@ export class Piix4Pm extends PciFunction implements PortDevice {
           : size === 1
             ? (this.en & 0xff00) | (value & 0xff)
             : value & 0xffff;
+      this.updateSci();
     } else if (off === 4 || off === 5) {
       const v =
         off === 5

@@ -8,7 +8,9 @@ import { VmEvents } from './events';
 import { FwCfg } from './fwcfg';
 import { I440fxHost } from './i440fx';
 import { e820Table, type GuestMemory, type MemoryLayout, FOUR_GIB } from './memory';
-import { Piix3IsaBridge, ResetControl, SystemControlA, i8042Ports } from './piix3';
+import { Piix3IsaBridge, ResetControl, SystemControlA } from './piix3';
+import { I8042 } from './i8042';
+import { SMBIOS_ANCHOR_FILE, SMBIOS_TABLES_FILE, smbiosFiles, type SmbiosVersion } from './smbios';
 import { PM_IO_SIZE, Piix4Pm } from './piix4pm';
 import { CfiFlash } from './pflash';
 import { Uart16550 } from './uart';
@@ -17,7 +19,7 @@ import { VirtioBlk, type BlockBackend } from './virtio-blk';
 import type { NvmeBackend } from './nvme/backend';
 import { NvmeController } from './nvme/controller';
 import { VirtioPciTransport } from './virtio-pci';
-import { buildAcpi, LOADER_FILE, RSDP_FILE, TABLES_FILE } from './acpi/tables';
+import { buildAcpi, LOADER_FILE, RSDP_FILE, SCI_IRQ, TABLES_FILE } from './acpi/tables';
 import { pciGsi } from './acpi/dsdt';
 
 /** Disk i is a virtio-blk or NVMe function at 00:(2+i).0. */
@@ -43,6 +45,9 @@ export interface PlatformDisk {
   readonly boot: boolean;
 }
 export const COM1_BASE = 0x3f8;
+/** ISA IRQs of the i8042's keyboard and mouse (the DSDT's PS2K and PS2M say so too). */
+export const KBD_IRQ = 1;
+export const AUX_IRQ = 12;
 export const COM1_GSI = 4;
 
 export interface PlatformOptions {
@@ -52,6 +57,12 @@ export interface PlatformOptions {
   readonly disks: readonly PlatformDisk[];
   /** Publish the fw_cfg `bootorder` (off when the variable store names what boots). */
   readonly fwBootOrder?: boolean;
+  /** Whole ACPI tables passed on from the host (host-tables.ts), listed after the WAET. */
+  readonly acpiTables?: readonly Uint8Array[];
+  /** The CMOS clock's start relative to host UTC, in ms (default 0). */
+  readonly rtcOffsetMs?: number;
+  /** SMBIOS structures for fw_cfg (smbios.ts); none: OVMF publishes only its own BIOS structure. */
+  readonly smbios?: { readonly structures: readonly Uint8Array[]; readonly version: SmbiosVersion | null };
   /** The flash banks' contents: CODE ends at 4 GiB, VARS (if any) sits right below it. */
   readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array | null };
   readonly irqLine: (gsi: number, level: boolean) => void;
@@ -78,6 +89,8 @@ export class Platform {
   readonly pm: Piix4Pm;
   readonly cmos: Cmos;
   readonly uart: Uart16550;
+  /** The PS/2 keyboard and mouse controller (i8042.ts). */
+  readonly kbc: I8042;
   readonly fwcfg: FwCfg;
   /** Disk i at index i. */
   readonly disks: BoardDisk[] = [];
@@ -96,22 +109,35 @@ export class Platform {
       o.pmTimerPort?.(base === null ? null : base + 8);
     };
     this.pm.announce();
+    this.pm.onSci = (level) => o.irqLine(SCI_IRQ, level);
     dm.addPorts('reset-control', 0xcf9, 1, new ResetControl(this.events));
     dm.addPorts('port92', 0x92, 1, new SystemControlA(this.events));
-    const kbc = i8042Ports(this.events);
-    dm.addPorts('i8042-data', 0x60, 1, kbc.data);
-    dm.addPorts('i8042-command', 0x64, 1, kbc.command);
-    this.cmos = new Cmos(o.layout, o.cpus);
+    this.kbc = new I8042({
+      events: this.events,
+      irq1: (l) => o.irqLine(KBD_IRQ, l),
+      irq12: (l) => o.irqLine(AUX_IRQ, l),
+    });
+    dm.addPorts('i8042-data', 0x60, 1, this.kbc.data);
+    dm.addPorts('i8042-command', 0x64, 1, this.kbc.command);
+    this.cmos = new Cmos(o.layout, o.cpus, Date.now, o.rtcOffsetMs ?? 0);
     dm.addPorts('cmos', 0x70, 2, this.cmos);
     this.uart = new Uart16550(o.serialOut, (l) => o.irqLine(COM1_GSI, l));
     dm.addPorts('com1', COM1_BASE, Uart16550.PORTS, this.uart);
     this.fwcfg = new FwCfg(o.mem, o.cpus);
     dm.addPorts('fw_cfg', FwCfg.BASE, FwCfg.PORTS, this.fwcfg);
     this.fwcfg.addFile('etc/e820', e820Table(o.layout));
-    const acpi = buildAcpi(o.cpus);
+    const acpi = buildAcpi(
+      o.cpus,
+      (o.acpiTables ?? []).map((t) => Buffer.from(t)),
+    );
     this.fwcfg.addFile(TABLES_FILE, acpi.tables);
     this.fwcfg.addFile(RSDP_FILE, acpi.rsdp);
     this.fwcfg.addFile(LOADER_FILE, acpi.loader);
+    if (o.smbios?.structures.length) {
+      const f = smbiosFiles(o.smbios.structures, o.smbios.version);
+      this.fwcfg.addFile(SMBIOS_ANCHOR_FILE, f.anchor);
+      this.fwcfg.addFile(SMBIOS_TABLES_FILE, f.tables);
+    }
     if (o.disks.length > MAX_DISKS) throw new Error(`at most ${MAX_DISKS} disks`);
     const order: string[] = [];
     o.disks.forEach((d, i) => {

@@ -4,6 +4,8 @@
 // module holds types and constants only, so cli.ts can import it without loading the VMM.
 import type { LoaderSpec } from './boot-entry';
 import type { DiskSpec } from './disk';
+import type { RtcMode } from './host-tables';
+import type { SmbiosVersion } from './smbios';
 import type { NvmeDoorbellFds } from './nvme/doorbells';
 import type { NvmeEnable } from './nvme/engine';
 import type { RemoteIrq } from './virtio';
@@ -109,7 +111,16 @@ export interface VmOptions {
   readonly ramBytes: number;
   readonly cpus: number;
   readonly stats: boolean;
+  /** --rtc: what the guest's CMOS clock shows (host-tables.ts); default utc. */
+  readonly rtc?: RtcMode;
+  /** --input: where this console's keystrokes go; default serial. */
+  readonly input?: ConsoleInput;
 }
+
+/** `serial`: COM1 receives the console's bytes. `keyboard`: they are typed on the PS/2 keyboard
+ *  (US layout), for guests that read no serial console, like Windows past its boot manager. */
+export const CONSOLE_INPUTS = ['serial', 'keyboard'] as const;
+export type ConsoleInput = (typeof CONSOLE_INPUTS)[number];
 
 export interface VmWorkerData {
   readonly role: typeof VM_WORKER_ROLE;
@@ -118,6 +129,13 @@ export interface VmWorkerData {
   readonly bundle: string;
   /** The flash banks' initial contents, resolved and checked by the main thread. */
   readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array };
+  /** The host's ACPI tables passed on (MSDM, SLIC; host-tables.ts) and the RTC's start offset. */
+  readonly host: {
+    readonly acpiTables: readonly Uint8Array[];
+    readonly rtcOffsetMs: number;
+    /** The host's SMBIOS structures passed on, and its version (smbios.ts). */
+    readonly smbios: { readonly structures: readonly Uint8Array[]; readonly version: SmbiosVersion | null };
+  };
   /** The console-input ring and stop flag, and the console-output ring (console.ts). */
   readonly channel: SharedArrayBuffer;
   readonly output: SharedArrayBuffer;

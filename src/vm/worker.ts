@@ -43,8 +43,12 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         disks: platformDisks,
         // A generated Boot0000 is the boot order; QemuBootOrderLib would reorder or prune it.
         fwBootOrder: input.opts.loader === undefined,
+        acpiTables: input.host.acpiTables,
+        rtcOffsetMs: input.host.rtcOffsetMs,
+        smbios: input.host.smbios,
+        ...(input.opts.input ? { input: input.opts.input } : {}),
         serialOut,
-        poll: () => ({ stop: channel.stopRequested, input: channel.drain() }),
+        poll: () => ({ stop: channel.stopRequested, input: channel.drain(), powerButton: channel.takePowerButton() }),
         onVcpu: (handle) => post({ type: 'vcpu', handle }),
         bundle: input.bundle,
       });

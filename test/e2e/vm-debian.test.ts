@@ -21,7 +21,15 @@ import {
   debianDisk,
 } from '../fixtures/debian-disk';
 import { ovmfSplit } from '../../initramfs/host';
-import { runNestedRetrying, sha256, splitFirmware, tendrilRunsInitramfs } from '../fixtures/vm';
+import {
+  fakeMsdm,
+  OUTER_SMBIOS,
+  OUTER_SMBIOS_ARG,
+  runNestedRetrying,
+  sha256,
+  splitFirmware,
+  tendrilRunsInitramfs,
+} from '../fixtures/vm';
 
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 const EFI_GLOBAL = '8be4df61-93ca-11d2-aa0d-00e098032b8c';
@@ -30,6 +38,7 @@ const DEBIAN_DEV = '/dev/vda';
 const SPLIT = splitFirmware();
 // `boot --firmware CODE` pairs the VARS template found next to it, as Debian names them.
 const FIRMWARE = { ...SPLIT, files: { ...SPLIT.files, '/vm/OVMF_VARS_4M.fd': ovmfSplit().vars } };
+const msdm = fakeMsdm();
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface BootCase {
@@ -123,6 +132,8 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
         timeoutMs: 1_200_000,
         stallS: 600,
         outerCpus: c.outerCpus,
+        acpiTables: [msdm.file],
+        smbios: [OUTER_SMBIOS_ARG],
       });
       expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
       const boot = runPart(run.log, 'boot');
@@ -135,6 +146,17 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
       expect(boot, tail).toMatch(new RegExp(`^${DEBIAN_MARKER}$`, 'm'));
       expect(boot, tail).toMatch(new RegExp(`^TENDRIL-DEBIAN-CPUS=${c.cpus}$`, 'm'));
       expect(boot, tail).toMatch(new RegExp(`^TENDRIL-DEBIAN-ROOT=${c.root}$`, 'm'));
+      // The outer machine's MSDM reached Debian in tendril's VM, with a WAET and a processor
+      // device per vCPU (src/vm/host-tables.ts, src/vm/acpi/).
+      expect(boot, tail).toMatch(new RegExp(`^TENDRIL-DEBIAN-MSDM-KEY=${msdm.key}$`, 'm'));
+      expect(boot, tail).toMatch(/^TENDRIL-DEBIAN-ACPI-TABLES=.*\bWAET\b/m);
+      // ... and its SMBIOS system identity (src/vm/smbios.ts).
+      const o = OUTER_SMBIOS;
+      expect(boot, tail).toContain(`TENDRIL-DEBIAN-DMI=${o.manufacturer}|${o.product}|${o.serial}|${o.uuid}\n`);
+      expect(boot, tail).toMatch(new RegExp(`^TENDRIL-DEBIAN-ACPI0007=${c.cpus}$`, 'm'));
+      expect(boot, tail).toMatch(
+        /tendril vm: ACPI \/sys\/firmware\/acpi\/tables\/MSDM: passed on to the guest \(85 bytes\)/,
+      );
       expect(
         /^TENDRIL-DEBIAN-DISK-1M-SHA256=([0-9a-f]{64})$/m.exec(boot)?.[1],
         "the disk's first MiB as the guest read it",
@@ -208,4 +230,39 @@ describe.skipIf(!haveQemu)('a real Debian disk in tendril vm (nested KVM)', () =
     expect(/TENDRIL-VDA-SHA256=([0-9a-f]{64})/.exec(run.log)?.[1], 'the disk as the outer guest read it').toBe(before);
     expect(sha256(disk.image)).toBe(before);
   }, 3_900_000);
+
+  it('SIGTERM to tendril presses the ACPI power button: Debian powers off cleanly, exit 0', async () => {
+    const disk = debianDisk({ powerButton: true });
+    const before = sha256(disk.image);
+    const vm = `node /tendril.js vm ${FIRMWARE.args} --disk ${DEBIAN_DEV} --loader ${shQuote(`0:1:${SHIM_LOADER}`)} --memory 1G --cpus 1`;
+    // tendril runs in the background; once the guest waits for its power button, the outer guest
+    // sends tendril SIGTERM, as a host shutting down would.
+    const shell = [
+      `(${vm} </dev/null 2>&1; echo "TENDRIL-PB-STATUS=$?") | tee /tmp/pb.log & pb=$!`,
+      // Until the guest waits for the button, or tendril ended without it getting there.
+      'n=0; while ! grep -q -e TENDRIL-DEBIAN-WAITING -e TENDRIL-PB-STATUS /tmp/pb.log && [ $n -lt 1200 ]; do sleep 1; n=$((n + 1)); done',
+      // `wait` alone would also wait for /init's own background jobs (the heartbeat).
+      'sleep 2; kill -TERM $(pidof node) 2>/dev/null; wait $pb',
+    ].join('\n');
+    const cpio = tendrilRunsInitramfs('vm-debian-power-button', [{ label: 'pb', argv: '', shell }], {
+      files: FIRMWARE.files,
+      outerDisks: 1,
+    });
+    const run = await runNestedRetrying(cpio, ['TENDRIL-EXIT-CODE='], 3, {
+      drives: [disk.image],
+      timeoutMs: 1_200_000,
+      stallS: 600,
+    });
+    expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
+    const pb = runPart(run.log, 'pb');
+    const tail = pb.slice(-4000);
+    expect(pb, tail).toMatch(/^TENDRIL-DEBIAN-WAITING dev=\/dev\/input\/event\d+$/m);
+    expect(pb, tail).toContain("tendril vm: pressing the guest's power button (ACPI)");
+    expect(pb, tail).toMatch(/^TENDRIL-DEBIAN-POWER-BUTTON$/m);
+    expect(pb, tail).toMatch(new RegExp(`^${DEBIAN_MARKER}$`, 'm'));
+    expect(pb, tail).toContain('reboot: Power down');
+    expect(pb, tail).toContain('tendril vm: guest powered off');
+    expect(pb, tail).toMatch(/^TENDRIL-PB-STATUS=0$/m);
+    expect(/TENDRIL-VDA-SHA256=([0-9a-f]{64})/.exec(run.log)?.[1], 'the disk as the outer guest read it').toBe(before);
+  }, 2_700_000);
 });

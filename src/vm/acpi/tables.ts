@@ -1,4 +1,5 @@
-// ACPI tables (RSDP, XSDT, FADT, FACS, DSDT, MADT) and the QEMU table-loader script that
+// ACPI tables (RSDP, XSDT, FADT, FACS, DSDT, MADT, WAET, and tables passed on from the host such
+// as the OEM activation table MSDM) and the QEMU table-loader script that
 // delivers them through fw_cfg (docs/vmm-platform.md §8). Pointers are written as offsets into the
 // blob; the loader's ADD_POINTER turns them into addresses, ADD_CHECKSUM fixes the sums.
 import { ISA_IRQ0_GSI } from '../irq-routing';
@@ -49,8 +50,8 @@ export function buildFacs(): Buffer {
   return b;
 }
 
-export function buildDsdt(): Buffer {
-  const body = dsdtBody();
+export function buildDsdt(cpus = 1): Buffer {
+  const body = dsdtBody(cpus);
   const b = header('DSDT', 36 + body.length, 2);
   Buffer.from(body).copy(b, 36);
   return b;
@@ -73,7 +74,7 @@ export function buildFadt(facsOff: number, dsdtOff: number): Buffer {
   b.writeUInt16LE(0x0fff, 96);
   b.writeUInt16LE(0x0fff, 98);
   b[108] = 0x32; // CENTURY
-  b.writeUInt16LE((1 << 0) | (1 << 2), 109); // legacy devices; no 8042; VGA not present
+  b.writeUInt16LE((1 << 0) | (1 << 1) | (1 << 2), 109); // legacy devices; an 8042; VGA not present
   b.writeUInt32LE((1 << 0) | (1 << 2) | (1 << 5) | (1 << 10), 112); // WBINVD, PROC_C1, SLP_BUTTON, RESET_REG_SUP
   gas(b, 116, 1, 8, 1, 0xcf9);
   b[128] = 0x06;
@@ -114,6 +115,25 @@ export function buildMadt(cpus: number): Buffer {
   b.writeUInt32LE(LAPIC_BASE, 36);
   b.writeUInt32LE(1, 40); // PCAT_COMPAT
   Buffer.from(entries).copy(b, 44);
+  return b;
+}
+
+/**
+ * WAET, Microsoft's "Windows ACPI Emulated devices Table": bit 1 says the PM timer needs one read
+ * (not the three Windows otherwise makes to catch a torn 24-bit read), which saves exits.
+ */
+export function buildWaet(): Buffer {
+  const b = header('WAET', 40, 1);
+  b.writeUInt32LE(1 << 1, 36);
+  b[9] = checksum(b);
+  return b;
+}
+
+/** Sets a complete table's checksum (byte 9) so its bytes sum to zero. */
+export function sealTable(t: Buffer): Buffer {
+  const b = Buffer.from(t);
+  b[9] = 0;
+  b[9] = checksum(b);
   return b;
 }
 
@@ -181,28 +201,41 @@ export interface AcpiBlobs {
   readonly rsdp: Buffer;
   readonly loader: Buffer;
   /** Offsets of each table inside `tables` (for tests and the disassembly check). */
-  readonly offsets: { facs: number; dsdt: number; fadt: number; madt: number; xsdt: number };
+  readonly offsets: { facs: number; dsdt: number; fadt: number; madt: number; waet: number; xsdt: number };
+  /** Offsets of the extra tables, in order. */
+  readonly extraOffsets: readonly number[];
 }
 
 const align = (n: number, a: number) => (n + a - 1) & ~(a - 1);
 
-/** Blob = FACS | DSDT | FADT | MADT | XSDT, each 8-aligned (FACS first, 64-aligned). */
-export function buildAcpi(cpus: number): AcpiBlobs {
+/**
+ * Blob = FACS | DSDT | FADT | MADT | WAET | extra tables | XSDT, each 8-aligned (FACS first,
+ * 64-aligned). `extra` are whole tables with their own signatures (the host's MSDM, platform.ts);
+ * their checksums are set here, and the XSDT lists them after the WAET.
+ */
+export function buildAcpi(cpus: number, extra: readonly Buffer[] = []): AcpiBlobs {
   const facs = buildFacs();
-  const dsdt = buildDsdt();
+  const dsdt = buildDsdt(cpus);
   const facsOff = 0;
   const dsdtOff = align(facs.length, 8);
   const fadtOff = align(dsdtOff + dsdt.length, 8);
   const fadt = buildFadt(facsOff, dsdtOff);
   const madtOff = align(fadtOff + fadt.length, 8);
   const madt = buildMadt(cpus);
-  const xsdtOff = align(madtOff + madt.length, 8);
-  const xsdt = buildXsdt([fadtOff, madtOff]);
+  let at = align(madtOff + madt.length, 8);
+  const listed: Array<{ off: number; table: Buffer }> = [];
+  for (const t of [buildWaet(), ...extra.map(sealTable)]) {
+    listed.push({ off: at, table: t });
+    at = align(at + t.length, 8);
+  }
+  const xsdtOff = at;
+  const xsdt = buildXsdt([fadtOff, madtOff, ...listed.map((l) => l.off)]);
   const tables = Buffer.alloc(xsdtOff + xsdt.length);
   facs.copy(tables, facsOff);
   dsdt.copy(tables, dsdtOff);
   fadt.copy(tables, fadtOff);
   madt.copy(tables, madtOff);
+  for (const l of listed) l.table.copy(tables, l.off);
   xsdt.copy(tables, xsdtOff);
   const rsdp = buildRsdp(xsdtOff);
 
@@ -215,8 +248,7 @@ export function buildAcpi(cpus: number): AcpiBlobs {
   s.addChecksum(TABLES_FILE, fadtOff + 9, fadtOff, fadt.length);
   s.addChecksum(TABLES_FILE, dsdtOff + 9, dsdtOff, dsdt.length);
   s.addChecksum(TABLES_FILE, madtOff + 9, madtOff, madt.length);
-  s.addPointer(TABLES_FILE, TABLES_FILE, xsdtOff + 36, 8);
-  s.addPointer(TABLES_FILE, TABLES_FILE, xsdtOff + 44, 8);
+  for (let i = 0; i < 2 + listed.length; i++) s.addPointer(TABLES_FILE, TABLES_FILE, xsdtOff + 36 + 8 * i, 8);
   s.addChecksum(TABLES_FILE, xsdtOff + 9, xsdtOff, xsdt.length);
   s.addPointer(RSDP_FILE, TABLES_FILE, 24, 8);
   s.addChecksum(RSDP_FILE, 8, 0, 20);
@@ -225,7 +257,8 @@ export function buildAcpi(cpus: number): AcpiBlobs {
     tables,
     rsdp,
     loader: s.bytes(),
-    offsets: { facs: facsOff, dsdt: dsdtOff, fadt: fadtOff, madt: madtOff, xsdt: xsdtOff },
+    offsets: { facs: facsOff, dsdt: dsdtOff, fadt: fadtOff, madt: madtOff, waet: listed[0]!.off, xsdt: xsdtOff },
+    extraOffsets: listed.slice(1).map((l) => l.off),
   };
 }
 

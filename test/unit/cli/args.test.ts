@@ -89,7 +89,10 @@ commandCases(MENU_COMMAND, [
 commandCases(VM_COMMAND, [
   [['--firmware', 'f', '--memory', '1X'], "--memory needs a size in 128M..64G (K/M/G suffix), got '1X'"],
   [['--firmware', 'f', '--cpus', 'NaN'], "--cpus needs a whole number in 1..8, got 'NaN'"],
-  [['--firmware', 'f', '--disk', 'a.img,bad'], "--disk a.img,bad: unknown option 'bad' (use ,rw ,ro or ,noboot)"],
+  [
+    ['--firmware', 'f', '--disk', 'a.img,bad'],
+    "--disk a.img,bad: unknown option 'bad' (use ,rw ,ro ,noboot or ,if=nvme)",
+  ],
   [['--vars-template'], '--vars-template needs a value'],
   [['--firmware'], '--firmware needs a value'],
 ]);

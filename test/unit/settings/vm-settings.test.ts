@@ -97,6 +97,20 @@ describe('[vm] settings reach the VM plan (bin/tendril.js boot --dry-run)', () =
     expect(o.stdout).toContain('memory: 1 GiB\n');
   });
 
+  it('[vm] rtc and input reach the plan; bad values keep the defaults, naming the line', () => {
+    const r = dryRun('[vm]\nrtc = "localtime"\ninput = "keyboard"\n');
+    expect(r.stdout, r.stderr).toMatch(/^\s*guest clock \(CMOS RTC\): localtime$/m);
+    expect(r.stdout).toMatch(/^\s*console keystrokes go to: the PS\/2 keyboard$/m);
+    const d = dryRun('');
+    expect(d.stdout, d.stderr).toMatch(/^\s*guest clock \(CMOS RTC\): utc$/m);
+    expect(d.stdout).toMatch(/^\s*console keystrokes go to: COM1 \(serial\)$/m);
+    const f = file('[vm]\nrtc = "gmt"\ninput = "mouse"\n');
+    expect(loadSettings({ file: f, cmdline: '' }).problems).toEqual([
+      `${f}:2: vm.rtc: expected utc, localtime, host, got 'gmt'; default kept`,
+      `${f}:3: vm.input: expected serial, keyboard, got 'mouse'; default kept`,
+    ]);
+  });
+
   it('tendril settings prints the [vm] keys in effect', () => {
     const r = spawnSync(
       process.execPath,

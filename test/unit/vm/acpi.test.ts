@@ -12,8 +12,8 @@ import { pciGsi } from '../../../src/vm/acpi/dsdt';
 
 const haveIasl = spawnSync('iasl', ['-v']).status === 0;
 
-function loaded() {
-  const a = buildAcpi(1);
+function loaded(cpus = 1, extra: Buffer[] = []) {
+  const a = buildAcpi(cpus, extra);
   const bases = new Map([
     [TABLES_FILE, 0x7fe0_0000n],
     [RSDP_FILE, 0xf_0000n],
@@ -174,5 +174,58 @@ describe('ACPI tables via the table-loader', () => {
       }
     }
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("what Windows checks: processor devices, WAET, the host's MSDM", () => {
+  /** A fake OEM activation table as a machine's firmware would have it (checksum deliberately off). */
+  function msdm(): Buffer {
+    const b = Buffer.alloc(85);
+    b.write('MSDM', 0, 'ascii');
+    b.writeUInt32LE(85, 4);
+    b[8] = 3;
+    b.write('LENOVO', 10, 'ascii');
+    b.write('XXXXX-XXXXX-XXXXX-XXXXX-XXXXX', 56, 'ascii');
+    b[9] = 0x42;
+    return b;
+  }
+
+  it('the XSDT lists FADT, MADT, WAET and the host table; every checksum holds after loading', () => {
+    const { a, tables, base } = loaded(3, [msdm()]);
+    const xsdt = table(tables, a.offsets.xsdt);
+    const entries = (xsdt.length - 36) / 8;
+    const sigs = Array.from({ length: entries }, (_, i) =>
+      tables.toString(
+        'ascii',
+        Number(xsdt.readBigUInt64LE(36 + 8 * i)) - base,
+        Number(xsdt.readBigUInt64LE(36 + 8 * i)) - base + 4,
+      ),
+    );
+    expect(sigs).toEqual(['FACP', 'APIC', 'WAET', 'MSDM']);
+    const waet = table(tables, a.offsets.waet);
+    expect(waet.readUInt32LE(36)).toBe(2); // the PM timer needs one read
+    expect(checksum(waet)).toBe(0);
+    const m = table(tables, a.extraOffsets[0]!);
+    expect(checksum(m)).toBe(0);
+    const want = msdm();
+    expect(Buffer.concat([m.subarray(0, 9), m.subarray(10)])).toEqual(
+      Buffer.concat([want.subarray(0, 9), want.subarray(10)]),
+    );
+    expect(checksum(table(tables, a.offsets.xsdt))).toBe(0);
+  });
+
+  it.skipIf(!haveIasl)('the DSDT has an ACPI0007 processor device per vCPU, _UID = APIC ID (iasl -d)', () => {
+    const { a, tables } = loaded(3);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-acpi-cpu-'));
+    fs.writeFileSync(path.join(dir, 'dsdt.dat'), table(tables, a.offsets.dsdt));
+    execFileSync('iasl', ['-d', 'dsdt.dat'], { cwd: dir, stdio: 'pipe' });
+    const src = fs.readFileSync(path.join(dir, 'dsdt.dsl'), 'utf8');
+    for (const [i, n] of ['C000', 'C001', 'C002'].entries())
+      expect(src).toMatch(
+        new RegExp(
+          `Device \\(${n}\\)\\s*\\{\\s*Name \\(_HID, "ACPI0007"[^\\n]*\\n\\s*Name \\(_UID, ${['Zero', 'One', '0x02'][i]}\\)`,
+        ),
+      );
+    expect(src).not.toContain('C003');
   });
 });

@@ -41,7 +41,7 @@ function machine(code: number[]) {
     disks: [],
     fwBootOrder: true,
     serialOut: (b) => out.push(b),
-    poll: () => ({ stop: false, input: null }),
+    poll: () => ({ stop: false, input: null, powerButton: false }),
     onVcpu: () => {},
   });
   m.create();

@@ -97,4 +97,24 @@ describe('PIIX4 PM', () => {
     expect(io.read(0x6008, 4)).toBe(0xffffffff);
     expect(ports).toEqual([0x6008, null]);
   });
+
+  it('the power button: PWRBTN_STS on a press, the SCI only while the OS enabled it, cleared by writing 1', () => {
+    const { io, pm } = setup();
+    const sci: boolean[] = [];
+    pm.onSci = (l) => sci.push(l);
+    pm.pressPowerButton(); // firmware: not armed, no SCI
+    expect(io.read(0xb000, 2) & 0x100).toBe(0x100);
+    expect(sci).toEqual([]);
+    expect(pm.powerButtonEnabled).toBe(false);
+    io.write(0xb000, 2, 0x100); // clear
+    io.write(0xb002, 2, 0x100); // PWRBTN_EN, as Linux's ACPI core sets it
+    expect(pm.powerButtonEnabled).toBe(true);
+    pm.pressPowerButton();
+    expect(sci).toEqual([true]);
+    io.write(0xb000, 1, 0x00); // writing 0 clears nothing
+    expect(sci).toEqual([true]);
+    io.write(0xb001, 1, 0x01); // PWRBTN_STS is bit 8: the high byte's bit 0
+    expect(sci).toEqual([true, false]);
+    expect(io.read(0xb000, 2) & 0x100).toBe(0);
+  });
 });
