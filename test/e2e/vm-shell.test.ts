@@ -33,4 +33,22 @@ describe.skipIf(!haveQemu)('tendril vm: OVMF to the UEFI shell (nested KVM)', ()
     expect(m?.[1]).toBe(before);
     expect(sha256(disk)).toBe(before);
   }, 900_000);
+
+  it('the same disk on NVMe (,if=nvme): OVMF finds its filesystem through NvmExpressDxe and runs startup.nsh', async () => {
+    const disk = fatDisk('vm-shell', [{ path: 'startup.nsh', data: `echo ${MARKER}\r\nmap\r\nreset -s\r\n` }]);
+    const before = sha256(disk);
+    const cpio = vmInitramfs('vm-shell-nvme', [{ file: disk, opts: ',if=nvme' }], '--stats');
+    const run = await runNestedRetrying(cpio, [MARKER]);
+    const log = run.log;
+    expect(run.hostFault, `${run.hostFault}\n${run.kernelLog.slice(-6000)}`).toBeNull();
+    const markerLine = new RegExp(`[\\r\\n]${MARKER}[\\r\\n]`).exec(log);
+    expect(markerLine, log.slice(-3000)).not.toBeNull();
+    // Namespace 1 of the controller at 00:02.0, EUI-64 zero (nvme/identify.ts).
+    expect(log.slice(markerLine!.index), log.slice(-3000)).toMatch(
+      /PciRoot\(0x0\)\/Pci\(0x2,0x0\)\/NVMe\(0x1,00-00-00-00-00-00-00-00\)/,
+    );
+    expect(log).toContain('guest powered off (ACPI S5');
+    expect(run.exitCode, log.slice(-3000)).toBe(0);
+    expect(/TENDRIL-DISK0-SHA256=([0-9a-f]{64})/.exec(log)?.[1]).toBe(before);
+  }, 900_000);
 });

@@ -5,7 +5,7 @@
 // systemd-boot's (Debian's systemd-boot-efi, no version resource) and applications linked by
 // binutils-mingw-w64 with version resources (test/fixtures/efi-app.ts).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,15 @@ describe('automatic entries for the EFI programs on an ESP', () => {
       file: '/EFI/debian/shimx64.efi',
     });
     expect(fsUuid).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);
+    // The boot dispatch puts Windows Boot Manager's disk on NVMe (Windows has no virtio driver)
+    // and Debian's on virtio-blk (src/boot/vm-plan.ts diskInterfaceFor).
+    const plan = (id: string) =>
+      spawnSync(process.execPath, [BIN, 'boot', '--disk', img, '--entry', id, '--dry-run'], { encoding: 'utf8' })
+        .stdout;
+    expect(plan('auto-windows')).toMatch(
+      /^\s*disk 0: .* on NVMe \(auto: the loader is Windows Boot Manager, which has no virtio driver\); /m,
+    );
+    expect(plan('auto-uefi-debian')).toMatch(/^\s*disk 0: .* on virtio-blk \(auto\); /m);
     const esp = r.devices[0]!.filesystems.find((f) => f.partition === 1)!;
     expect([esp.role, esp.partType]).toEqual(['esp', 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b']);
     const said = r.entries
