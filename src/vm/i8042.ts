@@ -446,6 +446,13 @@ class Keyboard {
     this.scanning = true;
   }
 
+  /** Drops queued input, restores the defaults, scans or not. */
+  private restart(scanning: boolean): void {
+    this.q.clear();
+    this.defaults();
+    this.scanning = scanning;
+  }
+
   private defaults(): void {
     this.scanSet = 2;
     this.leds = 0;
@@ -507,21 +514,15 @@ class Keyboard {
         this.q.reply(ACK);
         return;
       case 0xf5: // default and disable
-        this.q.clear();
-        this.defaults();
-        this.scanning = false;
+        this.restart(false);
         this.q.reply(ACK);
         return;
       case 0xf6: // default and enable
-        this.q.clear();
-        this.defaults();
-        this.scanning = true;
+        this.restart(true);
         this.q.reply(ACK);
         return;
       case 0xff: // reset and self-test (BAT), which passes at once
-        this.q.clear();
-        this.defaults();
-        this.scanning = true;
+        this.restart(true);
         this.q.reply(ACK, BAT_OK);
         return;
       default:

@@ -195,3 +195,33 @@ export class MsixTable {
     mmioWrite: () => {},
   };
 }
+
+/**
+ * The MSI-X capability (PCI 3.0 §6.8.2.1) at config offset `at`: ID, `next`, Message Control
+ * (table size − 1; enable and function mask writable), then the table's and the PBA's offsets in
+ * BAR 0.
+ */
+export function writeMsixCapability(
+  config: Uint8Array,
+  wmask: Uint8Array,
+  at: number,
+  next: number,
+  table: MsixTable,
+  offsets: { readonly table: number; readonly pba: number },
+): void {
+  const v = new DataView(config.buffer);
+  config[at] = MSIX_CAP_ID;
+  config[at + 1] = next;
+  v.setUint16(at + 2, table.messageControl, true);
+  v.setUint32(at + 4, offsets.table, true);
+  v.setUint32(at + 8, offsets.pba, true);
+  wmask[at + 3] = 0xc0;
+}
+
+/** After a config write to the capability's first dword: Message Control reaches the table, and
+ *  reads back as the table has it. */
+export function msixCapabilityWritten(config: Uint8Array, at: number, table: MsixTable): void {
+  const v = new DataView(config.buffer);
+  table.writeMessageControl(v.getUint16(at + 2, true));
+  v.setUint16(at + 2, table.messageControl, true);
+}

@@ -8,7 +8,14 @@
 // interrupt state and irqfds to interrupt from there, and eventfds its notifies go to (ioeventfd).
 import type { Doorbell, DoorbellSource, MmioDevice } from './bus';
 import type { GuestMemory } from './memory';
-import { InterruptState, MSIX_CAP_ID, MsixTable, type IrqOps, type MsiSink } from './msix';
+import {
+  InterruptState,
+  msixCapabilityWritten,
+  MsixTable,
+  writeMsixCapability,
+  type IrqOps,
+  type MsiSink,
+} from './msix';
 import { PCI_STATUS_CAP_LIST, PciFunction } from './pci';
 import {
   IRQ_FLAG_NEEDS_RESET,
@@ -92,17 +99,8 @@ export class VirtioPciTransport extends PciFunction implements MmioDevice, Doorb
     this.cap(0x84, irq.msi ? MSIX_CAP : 0x00, 20, CAP_PCI_CFG, 0, 0); // required by the spec; unused by OVMF and Linux
     for (let i = 0x84 + 4; i < 0x84 + 20; i++) this.wmask[i] = 0xff;
     this.msix = irq.msi ? new MsixTable(device.queueMaxSizes.length + 1, this.irqState, irq.msi) : null;
-    if (this.msix) {
-      // PCI 3.0 §6.8.2.1: ID, next, Message Control (table size − 1 | function mask | enable), then
-      // the table's and the PBA's BAR offset and BAR index (0).
-      const v = new DataView(this.config.buffer);
-      this.config[MSIX_CAP] = MSIX_CAP_ID;
-      this.config[MSIX_CAP + 1] = 0x00;
-      v.setUint16(MSIX_CAP + 2, this.msix.messageControl, true);
-      v.setUint32(MSIX_CAP + 4, MSIX_TABLE, true);
-      v.setUint32(MSIX_CAP + 8, MSIX_PBA, true);
-      this.wmask[MSIX_CAP + 3] = 0xc0; // enable, function mask
-    }
+    if (this.msix)
+      writeMsixCapability(this.config, this.wmask, MSIX_CAP, 0x00, this.msix, { table: MSIX_TABLE, pba: MSIX_PBA });
     const msi = irq.msi;
     this.ops = {
       fireVector: (v) => msi?.fire(v),
@@ -128,11 +126,7 @@ export class VirtioPciTransport extends PciFunction implements MmioDevice, Doorb
   }
 
   protected override configWritten(reg: number): void {
-    if (this.msix && reg === MSIX_CAP) {
-      const v = new DataView(this.config.buffer);
-      this.msix.writeMessageControl(v.getUint16(MSIX_CAP + 2, true));
-      v.setUint16(MSIX_CAP + 2, this.msix.messageControl, true);
-    }
+    if (this.msix && reg === MSIX_CAP) msixCapabilityWritten(this.config, MSIX_CAP, this.msix);
   }
 
   /** Notify addresses of queues whose device takes notifies through an eventfd. */

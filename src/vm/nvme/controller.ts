@@ -6,7 +6,7 @@
 // reach the engine through eventfds where they can (doorbells.ts), else through sqTail().
 import type { Doorbell, DoorbellSource, MmioDevice } from '../bus';
 import type { GuestMemory } from '../memory';
-import { InterruptState, MSIX_CAP_ID, MsixTable, type MsiSink } from '../msix';
+import { InterruptState, msixCapabilityWritten, MsixTable, writeMsixCapability, type MsiSink } from '../msix';
 import { PCI_STATUS_CAP_LIST, PciFunction } from '../pci';
 import type { NvmeBackend } from './backend';
 import { doorbellList } from './doorbells';
@@ -51,23 +51,14 @@ export class NvmeController extends PciFunction implements MmioDevice, DoorbellS
     this.defineBar(0, { kind: 'mem32', size: NVME_BAR_SIZE, dev: this });
     this.msix = msi ? new MsixTable(1 + S.MAX_IO_QUEUES, this.irqState, msi) : null;
     if (this.msix) {
-      const v = new DataView(this.config.buffer);
       this.config[6] = PCI_STATUS_CAP_LIST;
       this.config[0x34] = MSIX_CAP;
-      this.config[MSIX_CAP] = MSIX_CAP_ID;
-      v.setUint16(MSIX_CAP + 2, this.msix.messageControl, true);
-      v.setUint32(MSIX_CAP + 4, MSIX_TABLE, true);
-      v.setUint32(MSIX_CAP + 8, MSIX_PBA, true);
-      this.wmask[MSIX_CAP + 3] = 0xc0;
+      writeMsixCapability(this.config, this.wmask, MSIX_CAP, 0x00, this.msix, { table: MSIX_TABLE, pba: MSIX_PBA });
     }
   }
 
   protected override configWritten(reg: number): void {
-    if (this.msix && reg === MSIX_CAP) {
-      const v = new DataView(this.config.buffer);
-      this.msix.writeMessageControl(v.getUint16(MSIX_CAP + 2, true));
-      v.setUint16(MSIX_CAP + 2, this.msix.messageControl, true);
-    }
+    if (this.msix && reg === MSIX_CAP) msixCapabilityWritten(this.config, MSIX_CAP, this.msix);
   }
 
   doorbells(): Doorbell[] {
