@@ -96,6 +96,13 @@ export const VM_OPTIONS = {
     values: CONSOLE_INPUTS,
     help: "where this console's keystrokes go: serial (COM1, default) or keyboard (typed on the guest's PS/2 keyboard, US layout, for OSes that read no serial console, like Windows)",
   }),
+  display: flag({
+    help: "give the VM a display (bochs-display, 1234:1111): OVMF's GOP and the OS draw on a linear 32-bit framebuffer, as Windows needs",
+  }),
+  screenshot: text({
+    metavar: 'FILE',
+    help: 'when the VM ends, write its screen to FILE as a PNG (implies --display)',
+  }),
   rtc: choice({
     values: RTC_MODES,
     help: "what the guest's CMOS clock shows: utc (default), localtime (this machine's time zone, as Windows keeps its RTC), or host (the value this machine's RTC holds, /sys/class/rtc/rtc0)",
@@ -105,7 +112,7 @@ export const VM_OPTIONS = {
 export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   name: 'vm',
   synopsis:
-    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot][,if=nvme]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--rtc utc|localtime|host] [--input serial|keyboard] [--stats]',
+    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot][,if=nvme]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--rtc utc|localtime|host] [--input serial|keyboard] [--display] [--screenshot FILE] [--stats]',
   summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
   options: VM_OPTIONS,
   notes: [
@@ -131,6 +138,8 @@ export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
       stats: o.stats,
       ...(o.rtc !== undefined ? { rtc: o.rtc } : {}),
       ...(o.input !== undefined ? { input: o.input } : {}),
+      ...(o.display ? { display: true } : {}),
+      ...(o.screenshot !== undefined ? { screenshot: o.screenshot } : {}),
     };
   },
 };
@@ -311,6 +320,13 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
         `tendril-vm-stats ${JSON.stringify({ result: result.kind, resets: msg.resets, exits: msg.stats })}\n`,
       );
     varsChanged = reportVariables(flash.vars, msg.vars, opts.vars, say);
+    const shot = msg.screenshot;
+    if (shot)
+      say(
+        'error' in shot
+          ? `screenshot ${shot.file}: not written: ${shot.error}`
+          : `screenshot: ${shot.file} (${shot.width}x${shot.height})`,
+      );
     if (boot.failure !== null) {
       const hint =
         secureBoot === 'on' && /Access Denied|Security Violation/.test(boot.failure)

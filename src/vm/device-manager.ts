@@ -56,6 +56,7 @@ export class DeviceManager {
     this.pci.add(slot, fn, f);
     const windows = new Map<number, Window>();
     f.listenBars((i, spec: BarSpec, addr) => {
+      if (spec.kind === 'ram') return spec.map(addr);
       let w = windows.get(i);
       if (!w) {
         w =

@@ -27,6 +27,8 @@ import { MAX_CPUS } from './limits';
 import { VM_VCPU_ROLE, type ConsoleInput, type MachineResult, type VcpuWorkerData } from './protocol';
 import { ConsoleKeys, strokeEvents } from './console-keys';
 import type { SmbiosVersion } from './smbios';
+import { FB_SIZE } from './display/bochs';
+import { encodePng } from './display/png';
 
 /**
  * The flash banks in memory KVM can map (page-aligned anonymous mappings). The caller keeps them
@@ -60,6 +62,7 @@ const RESET_AFTER_SHUTDOWN =
 /** Memory slots: 0 low RAM, 1 high RAM, then one per flash bank. */
 const SLOT_FLASH_CODE = 2;
 const SLOT_FLASH_VARS = 3;
+const SLOT_FRAMEBUFFER = 4;
 
 export interface MachineConfig {
   readonly flash: FlashBanks;
@@ -82,6 +85,8 @@ export interface MachineConfig {
   readonly rtcOffsetMs?: number;
   /** The host's SMBIOS structures to publish (smbios.ts); none when empty. */
   readonly smbios?: { readonly structures: readonly Uint8Array[]; readonly version: SmbiosVersion | null };
+  /** A display (display/bochs.ts) whose framebuffer is guest RAM where the guest maps it. */
+  readonly display?: boolean;
   /** Where console input goes: COM1 (default), or the PS/2 keyboard as key strokes. */
   readonly input?: ConsoleInput;
 }
@@ -177,7 +182,23 @@ export class Machine {
     // The PC's irqchip routes from the start (irq-routing.ts: the PIT on the MADT's GSI 2).
     if (canRoute) k.kvmSetGsiRouting(vmFd, routingEntries(c, []));
     const routes = canMsi ? new MsiRoutes(c, (entries) => k.kvmSetGsiRouting(vmFd, entries)) : null;
+    let display: { fb: Uint8Array; map: (addr: number | null) => void } | undefined;
+    if (this.cfg.display) {
+      const fb = k.kvmMapAnon(FB_SIZE);
+      this.keep.push(fb);
+      let at: number | null = null;
+      display = {
+        fb: new Uint8Array(fb),
+        map: (addr) => {
+          // A slot cannot simply move: drop it, then add it at the new address.
+          if (at !== null) k.kvmSetMemoryRegion(vmFd, SLOT_FRAMEBUFFER, 0, at, null, 0);
+          if (addr !== null) k.kvmSetMemoryRegion(vmFd, SLOT_FRAMEBUFFER, 0, addr, fb, FB_SIZE);
+          at = addr;
+        },
+      };
+    }
     this.platform = new Platform({
+      ...(display ? { display } : {}),
       layout,
       mem,
       cpus: this.cfg.cpus,
@@ -471,6 +492,12 @@ export class Machine {
       mb.complete(i);
     }
     return result;
+  }
+
+  /** The display's visible screen as a PNG; null without a display or while it is off. */
+  screenshotPng(): { png: Buffer; width: number; height: number } | null {
+    const s = this.platform.display?.screen();
+    return s ? { png: encodePng(s.width, s.height, s.rgb), width: s.width, height: s.height } : null;
   }
 
   /** Console bytes: to COM1, or typed on the PS/2 keyboard (US layout; console-keys.ts). */

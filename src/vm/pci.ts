@@ -14,7 +14,16 @@ export const PCI_STATUS_CAP_LIST = 0x10;
 
 export type BarSpec =
   | { readonly kind: 'mem32'; /** power of two, ≥ 16 */ readonly size: number; readonly dev: MmioDevice }
-  | { readonly kind: 'io'; /** power of two, ≥ 4 */ readonly size: number; readonly dev: PortDevice };
+  | { readonly kind: 'io'; /** power of two, ≥ 4 */ readonly size: number; readonly dev: PortDevice }
+  /** Memory the guest reads and writes directly (a framebuffer): whoever decodes the BAR maps it
+   *  as RAM at the address (a KVM memory slot) through `map`, so accesses never exit. */
+  | {
+      readonly kind: 'ram';
+      /** power of two */
+      readonly size: number;
+      readonly map: (addr: number | null) => void;
+      readonly prefetchable?: boolean;
+    };
 
 export interface PciIds {
   readonly vendor: number;
@@ -61,7 +70,7 @@ export class PciFunction {
   /** Declare BAR `i`. The address is assigned by the firmware through config writes. */
   protected defineBar(i: number, spec: BarSpec): void {
     this.bars[i] = spec;
-    this.config[0x10 + i * 4] = spec.kind === 'io' ? 1 : 0;
+    this.config[0x10 + i * 4] = spec.kind === 'io' ? 1 : spec.kind === 'ram' && spec.prefetchable ? 0x08 : 0;
   }
 
   /** Set by whoever decodes this function's BARs (the device manager). */

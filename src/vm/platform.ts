@@ -10,6 +10,7 @@ import { I440fxHost } from './i440fx';
 import { e820Table, type GuestMemory, type MemoryLayout, FOUR_GIB } from './memory';
 import { Piix3IsaBridge, ResetControl, SystemControlA } from './piix3';
 import { I8042 } from './i8042';
+import { BochsDisplay } from './display/bochs';
 import { SMBIOS_ANCHOR_FILE, SMBIOS_TABLES_FILE, smbiosFiles, type SmbiosVersion } from './smbios';
 import { PM_IO_SIZE, Piix4Pm } from './piix4pm';
 import { CfiFlash } from './pflash';
@@ -25,6 +26,8 @@ import { pciGsi } from './acpi/dsdt';
 /** Disk i is a virtio-blk or NVMe function at 00:(2+i).0. */
 export const DISK_SLOT = 2;
 export const MAX_DISKS = 4;
+/** The display (display/bochs.ts), after the disks. */
+export const DISPLAY_SLOT = DISK_SLOT + MAX_DISKS;
 /** OpenFirmware path OVMF's QemuBootOrderLib matches for the disk in PCI slot `slot`: a virtio
  *  disk, or namespace 1 of an NVMe controller (with EUI-64 0, which identify.ts keeps). */
 export const bootorderPath = (slot: number, kind: 'virtio-blk' | 'nvme'): string =>
@@ -61,6 +64,8 @@ export interface PlatformOptions {
   readonly acpiTables?: readonly Uint8Array[];
   /** The CMOS clock's start relative to host UTC, in ms (default 0). */
   readonly rtcOffsetMs?: number;
+  /** A display: its framebuffer memory and how to map it where the guest puts BAR0 (a KVM slot). */
+  readonly display?: { readonly fb: Uint8Array; readonly map: (addr: number | null) => void };
   /** SMBIOS structures for fw_cfg (smbios.ts); none: OVMF publishes only its own BIOS structure. */
   readonly smbios?: { readonly structures: readonly Uint8Array[]; readonly version: SmbiosVersion | null };
   /** The flash banks' contents: CODE ends at 4 GiB, VARS (if any) sits right below it. */
@@ -91,6 +96,8 @@ export class Platform {
   readonly uart: Uart16550;
   /** The PS/2 keyboard and mouse controller (i8042.ts). */
   readonly kbc: I8042;
+  /** The display, when the machine has one (display/bochs.ts). */
+  readonly display: BochsDisplay | null = null;
   readonly fwcfg: FwCfg;
   /** Disk i at index i. */
   readonly disks: BoardDisk[] = [];
@@ -160,6 +167,10 @@ export class Platform {
       }
       if (d.boot) order.push(bootorderPath(slot, b.kind));
     });
+    if (o.display) {
+      this.display = new BochsDisplay(o.display.fb, o.display.map);
+      dm.addPci('display', DISPLAY_SLOT, 0, this.display);
+    }
     if (order.length && o.fwBootOrder !== false)
       this.fwcfg.addFile('bootorder', Buffer.from(order.join('\n') + '\n\0'));
     const codeBase = FOUR_GIB - o.flash.code.length;

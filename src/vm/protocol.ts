@@ -115,6 +115,10 @@ export interface VmOptions {
   readonly rtc?: RtcMode;
   /** --input: where this console's keystrokes go; default serial. */
   readonly input?: ConsoleInput;
+  /** --display: a display device (display/bochs.ts); --screenshot implies it. */
+  readonly display?: boolean;
+  /** --screenshot: write the screen as a PNG here when the VM ends. */
+  readonly screenshot?: string;
 }
 
 /** `serial`: COM1 receives the console's bytes. `keyboard`: they are typed on the PS/2 keyboard
@@ -150,6 +154,10 @@ export type VmWorkerMessage =
       readonly resets: number;
       /** The variable store as the guest left it. */
       readonly vars: Uint8Array;
+      /** --screenshot: what was written, or why nothing was. */
+      readonly screenshot?:
+        | { readonly file: string; readonly width: number; readonly height: number }
+        | { readonly file: string; readonly error: string };
     }
   | { readonly type: 'fail'; readonly message: string };
 

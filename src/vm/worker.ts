@@ -2,6 +2,7 @@
 // loops over guest resets, keeping the disks' overlays and the variable store (README.md
 // "Threads"). Started by command.ts from the bundle itself; the APs' threads are started by the
 // machine from the same bundle. src/cli.ts calls startVmWorker() for both roles.
+import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConsoleChannel, ConsoleOutput } from './console';
 import { IoThread } from './io-client';
@@ -47,6 +48,7 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         rtcOffsetMs: input.host.rtcOffsetMs,
         smbios: input.host.smbios,
         ...(input.opts.input ? { input: input.opts.input } : {}),
+        ...(input.opts.display || input.opts.screenshot !== undefined ? { display: true } : {}),
         serialOut,
         poll: () => ({ stop: channel.stopRequested, input: channel.drain(), powerButton: channel.takePowerButton() }),
         onVcpu: (handle) => post({ type: 'vcpu', handle }),
@@ -61,6 +63,8 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         await m.stopAps();
       }
       const stats = m.exitStats();
+      // The screen as the guest left it, before the framebuffer goes with the VM.
+      const shot = result.kind === 'reset' && !channel.stopRequested ? undefined : screenshot(m, input.opts.screenshot);
       m.destroy();
       if (result.kind === 'reset' && !channel.stopRequested) {
         resets++;
@@ -68,7 +72,7 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         continue;
       }
       const vars = flash.vars ? new Uint8Array(flash.vars.slice(0)) : new Uint8Array(0);
-      post({ type: 'done', result, stats, resets, vars });
+      post({ type: 'done', result, stats, resets, vars, ...(shot ? { screenshot: shot } : {}) });
       return;
     }
   } catch (e) {
@@ -84,4 +88,19 @@ export function startVmWorker(): void {
   if (d.role === VM_VCPU_ROLE) runAp(d);
   else if (d.role === VM_IO_ROLE) runIoThread(d, (r) => parentPort?.postMessage(r));
   else void vmWorkerMain(d);
+}
+
+/** Writes the screen to `file` (atomically); undefined when no screenshot was asked for. */
+function screenshot(m: Machine, file: string | undefined): Extract<VmWorkerMessage, { type: 'done' }>['screenshot'] {
+  if (file === undefined) return undefined;
+  const s = m.screenshotPng();
+  if (!s) return { file, error: 'the display was off (no mode set)' };
+  try {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, s.png);
+    fs.renameSync(tmp, file);
+    return { file, width: s.width, height: s.height };
+  } catch (e) {
+    return { file, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
+  }
 }
