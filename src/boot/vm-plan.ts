@@ -31,6 +31,8 @@ export interface VmChoices {
   readonly rtc?: RtcMode;
   /** Where the console's keystrokes go; absent = serial. */
   readonly input?: ConsoleInput;
+  /** A display device; absent = on for Windows Boot Manager only (it shows its prompts there). */
+  readonly display?: boolean;
   /** Replaces the entry's options (the editor, `--cmdline`). */
   readonly replace?: string;
   /** Appended to them (`--append`). */
@@ -72,6 +74,7 @@ export function vmChoicesFrom(s: VmSettings): VmChoices {
     ...(s.diskInterface !== undefined ? { diskInterface: s.diskInterface } : {}),
     ...(s.rtc !== undefined ? { rtc: s.rtc } : {}),
     ...(s.input !== undefined ? { input: s.input } : {}),
+    ...(s.display !== undefined ? { display: s.display } : {}),
   };
 }
 
@@ -166,6 +169,7 @@ export function planVm(entry: MenuEntry, t: EfiTarget, devices: readonly DeviceR
     stats: false,
     ...(c.rtc !== undefined ? { rtc: c.rtc } : {}),
     ...(c.input !== undefined ? { input: c.input } : {}),
+    ...((c.display ?? WINDOWS_LOADER.test(loader)) ? { display: true } : {}),
   };
   return {
     kind: 'vm',
@@ -213,6 +217,7 @@ export function vmPlanLines(p: VmPlan): string[] {
     `memory: ${sizeText(p.ramBytes)}`,
     `guest clock (CMOS RTC): ${p.options.rtc ?? 'utc'}`,
     `console keystrokes go to: ${p.options.input === 'keyboard' ? 'the PS/2 keyboard' : 'COM1 (serial)'}`,
+    `display: ${p.options.display ? 'a GOP framebuffer (bochs-display)' : 'none (serial console only)'}`,
   );
   return lines;
 }

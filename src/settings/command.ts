@@ -59,6 +59,7 @@ export function runSettingsCommand(argv: string[]): number {
       `vm.disk-interface = ${vm.diskInterface ?? 'auto'}`,
       `vm.rtc = ${vm.rtc ?? 'utc'}`,
       `vm.input = ${vm.input ?? 'serial'}`,
+      `vm.display = ${vm.display ?? 'auto (on for Windows Boot Manager)'}`,
     ];
     process.stdout.write(printableLines(lines).join('\n') + '\n');
     if (r.problems.length) process.stderr.write(printableLines(r.problems).join('\n') + '\n');

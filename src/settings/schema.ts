@@ -81,6 +81,8 @@ export interface VmSettings {
   readonly rtc?: RtcMode;
   /** Where the console's keystrokes go in the VM (src/vm/protocol.ts); absent = serial. */
   readonly input?: ConsoleInput;
+  /** A display device (src/vm/display/); absent = auto (src/boot/vm-plan.ts). */
+  readonly display?: boolean;
 }
 
 /** `auto`: NVMe for a disk that is NVMe on the host or holds Windows Boot Manager, else virtio. */
@@ -363,6 +365,11 @@ export const KEYS: readonly KeyDef[] = [
     expect: 'true or false (a kernel argument can only turn it on)',
     apply: parsed(bool, (s, b) => withVm(s, { secureBoot: b })),
     fromArg: (s, v) => (bool(v) === true ? withVm(s, { secureBoot: true }) : undefined),
+  },
+  {
+    path: ['vm', 'display'],
+    expect: 'true or false',
+    apply: parsed(bool, (s, b) => withVm(s, { display: b })),
   },
   {
     path: ['vm', 'input'],

@@ -131,6 +131,8 @@ describe('automatic entries for the EFI programs on an ESP', () => {
       /^\s*disk 0: .* on NVMe \(auto: the loader is Windows Boot Manager, which has no virtio driver\); /m,
     );
     expect(plan('auto-uefi-debian')).toMatch(/^\s*disk 0: .* on virtio-blk \(auto\); /m);
+    expect(plan('auto-windows')).toMatch(/^\s*display: a GOP framebuffer \(bochs-display\)$/m);
+    expect(plan('auto-uefi-debian')).toMatch(/^\s*display: none \(serial console only\)$/m);
     const esp = r.devices[0]!.filesystems.find((f) => f.partition === 1)!;
     expect([esp.role, esp.partType]).toEqual(['esp', 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b']);
     const said = r.entries
