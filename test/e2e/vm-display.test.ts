@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { inflateSync } from 'node:zlib';
 import {
   CACHE,
   LINUX_EFI,
@@ -20,6 +19,7 @@ import {
   splitFirmware,
   tendrilRunsInitramfs,
 } from '../fixtures/vm';
+import { decodePng } from '../fixtures/png';
 
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 /** BGRX colours of the pattern's blocks. */
@@ -56,25 +56,6 @@ const GUEST = [
   'y=0; while [ $y -lt $h ]; do dd if=/rows/$(( (y / 16) % 8 )).raw of=/dev/fb0 bs=$stride seek=$y count=1 conv=notrunc 2>/dev/null; y=$((y + 1)); done',
   'echo TENDRIL-FB-DRAWN',
 ].join('\n');
-
-/** Decodes the 8-bit RGB, filter-0 PNG tendril writes (display/png.ts). */
-function decodePng(png: Buffer): { width: number; height: number; rgb: Buffer } {
-  let at = 8;
-  let width = 0;
-  let height = 0;
-  const idat: Buffer[] = [];
-  while (at < png.length) {
-    const len = png.readUInt32BE(at);
-    const type = png.toString('latin1', at + 4, at + 8);
-    if (type === 'IHDR') [width, height] = [png.readUInt32BE(at + 8), png.readUInt32BE(at + 12)];
-    if (type === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + len));
-    at += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const rgb = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) raw.copy(rgb, y * width * 3, y * (1 + width * 3) + 1, (y + 1) * (1 + width * 3));
-  return { width, height, rgb };
-}
 
 describe.skipIf(!haveQemu)('tendril vm --display: the GOP framebuffer, as Linux draws on it (nested KVM)', () => {
   it('the screenshot matches the pattern the guest drew, pixel for pixel', async () => {

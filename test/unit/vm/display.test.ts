@@ -2,7 +2,6 @@
 // through the DISPI registers in BAR2, the framebuffer in BAR0 mapped as RAM where the guest
 // decodes it), the screen read back as RGB, the PNG it becomes, and the EDID it offers.
 import { describe, expect, it } from 'vitest';
-import { inflateSync } from 'node:zlib';
 import { DeviceManager } from '../../../src/vm/device-manager';
 import {
   BochsDisplay,
@@ -17,35 +16,11 @@ import {
   FB_SIZE,
 } from '../../../src/vm/display/bochs';
 import { edidBlock } from '../../../src/vm/display/edid';
-import { crc32, encodePng } from '../../../src/vm/display/png';
+import { encodePng } from '../../../src/vm/display/png';
+import { decodePng } from '../../fixtures/png';
 
 const FB_AT = 0x8000_0000;
 const MMIO_AT = 0x8100_0000;
-
-/** Decodes what encodePng writes (8-bit RGB, filter 0), checking every chunk's CRC. */
-function decodePng(png: Buffer): { width: number; height: number; rgb: Buffer } {
-  expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  let at = 8;
-  let width = 0;
-  let height = 0;
-  const idat: Buffer[] = [];
-  while (at < png.length) {
-    const len = png.readUInt32BE(at);
-    const type = png.toString('latin1', at + 4, at + 8);
-    const data = png.subarray(at + 8, at + 8 + len);
-    expect(png.readUInt32BE(at + 8 + len), type).toBe(crc32([png.subarray(at + 4, at + 8), data]));
-    if (type === 'IHDR') [width, height] = [data.readUInt32BE(0), data.readUInt32BE(4)];
-    if (type === 'IDAT') idat.push(data);
-    at += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const rgb = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    expect(raw[y * (1 + width * 3)]).toBe(0);
-    raw.copy(rgb, y * width * 3, y * (1 + width * 3) + 1, (y + 1) * (1 + width * 3));
-  }
-  return { width, height, rgb };
-}
 
 function setup() {
   const dm = new DeviceManager();
