@@ -37,6 +37,18 @@ export function hasDoorbells(dev: object): dev is DoorbellSource {
   return typeof (dev as Partial<DoorbellSource>).doorbells === 'function';
 }
 
+/** The low (`high` false) or high dword of a 64-bit register held as a number (≤ 2^53). */
+export function dwordOf(v: number, high: boolean): number {
+  return high ? Math.floor(v / 0x1_0000_0000) : v % 0x1_0000_0000;
+}
+
+/** A 64-bit register after a dword write of `v` to its low or high half (drivers write them in halves). */
+export function withDword(cur: number, high: boolean, v: number): number {
+  return high
+    ? (cur % 0x1_0000_0000) + (v >>> 0) * 0x1_0000_0000
+    : Math.floor(cur / 0x1_0000_0000) * 0x1_0000_0000 + (v >>> 0);
+}
+
 export function allOnes(size: number): number {
   return size >= 4 ? 0xffffffff : (1 << (size * 8)) - 1;
 }

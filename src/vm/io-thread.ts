@@ -169,16 +169,19 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
     // NVMe tail values of one queue that fired together are handed over together (the newest
     // is the one furthest ahead; engine.ts sqTails).
     const tails = new Map<string, { disk: number; qid: number; values: number[] }>();
+    const served = new Set<number>();
     for (const r of ready) {
       const w = wakes[r];
       if (!w || w.kind === 'ctl') continue;
       if (w.kind === 'virtio') serve(w.disk);
       else if (w.kind === 'nvme-stored') {
+        served.add(w.disk);
         for (let q = 0; q < w.tails.length; q++) {
           const v = Atomics.exchange(w.tails, q, -1);
           if (v >= 0) engines[w.disk]?.sqTail(q, v);
         }
       } else {
+        served.add(w.disk);
         const key = `${w.disk}/${w.qid}`;
         const t = tails.get(key) ?? { disk: w.disk, qid: w.qid, values: [] };
         t.values.push(w.value);
@@ -186,8 +189,9 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
       }
     }
     for (const t of tails.values()) engines[t.disk]?.sqTails(t.qid, t.values);
-    engines.forEach((e, i) => {
+    for (const i of served) {
+      const e = engines[i];
       if (e) publish(i, e.stats);
-    });
+    }
   }
 }

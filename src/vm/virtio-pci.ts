@@ -6,7 +6,7 @@
 // one per queue, as it assigns them), else INTx, level, dropped when ISR is read. The device
 // behind it is a VirtioDevice (virtio.ts); one that serves its queues on another thread gets the
 // interrupt state and irqfds to interrupt from there, and eventfds its notifies go to (ioeventfd).
-import type { Doorbell, DoorbellSource, MmioDevice } from './bus';
+import { dwordOf, withDword, type Doorbell, type DoorbellSource, type MmioDevice } from './bus';
 import type { GuestMemory } from './memory';
 import {
   InterruptState,
@@ -185,7 +185,6 @@ export class VirtioPciTransport extends PciFunction implements MmioDevice, Doorb
 
   private commonRead(o: number): number {
     const q = this.selected;
-    const half = (v: number, high: boolean) => (high ? Math.floor(v / 0x1_0000_0000) : v % 0x1_0000_0000);
     switch (o) {
       case 0x00:
         return this.deviceFeatureSelect;
@@ -219,13 +218,13 @@ export class VirtioPciTransport extends PciFunction implements MmioDevice, Doorb
         return q ? this.queueSelect : 0; // queue_notify_off = the queue's index
       case 0x20:
       case 0x24:
-        return q ? half(q.cfg.desc, o === 0x24) : 0;
+        return q ? dwordOf(q.cfg.desc, o === 0x24) : 0;
       case 0x28:
       case 0x2c:
-        return q ? half(q.cfg.driver, o === 0x2c) : 0;
+        return q ? dwordOf(q.cfg.driver, o === 0x2c) : 0;
       case 0x30:
       case 0x34:
-        return q ? half(q.cfg.device, o === 0x34) : 0;
+        return q ? dwordOf(q.cfg.device, o === 0x34) : 0;
       default:
         return 0;
     }
@@ -262,8 +261,7 @@ export class VirtioPciTransport extends PciFunction implements MmioDevice, Doorb
 
   private commonWrite(o: number, v: number): void {
     const q = this.selected;
-    const setHalf = (cur: number, high: boolean) =>
-      high ? (cur % 0x1_0000_0000) + v * 0x1_0000_0000 : Math.floor(cur / 0x1_0000_0000) * 0x1_0000_0000 + v;
+    const setHalf = (cur: number, high: boolean) => withDword(cur, high, v);
     // Queue registers are frozen once the queue is enabled (virtio 1.2 §4.1.4.3.2).
     const live = q !== undefined && !q.cfg.enabled;
     switch (o) {

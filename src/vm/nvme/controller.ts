@@ -4,7 +4,7 @@
 // driver that has NVMe has MSI-X; OVMF polls). The registers live here, on vCPU 0's thread; the
 // queues and commands are the engine's (engine.ts), on the I/O thread in a KVM machine. Doorbells
 // reach the engine through eventfds where they can (doorbells.ts), else through sqTail().
-import type { Doorbell, DoorbellSource, MmioDevice } from '../bus';
+import { dwordOf, withDword, type Doorbell, type DoorbellSource, type MmioDevice } from '../bus';
 import type { GuestMemory } from '../memory';
 import { InterruptState, msixCapabilityWritten, MsixTable, writeMsixCapability, type MsiSink } from '../msix';
 import { PCI_STATUS_CAP_LIST, PciFunction } from '../pci';
@@ -90,8 +90,6 @@ export class NvmeController extends PciFunction implements MmioDevice, DoorbellS
   }
 
   private register(o: number): number {
-    const lo = (n: number) => n % 0x1_0000_0000;
-    const hi = (n: number) => Math.floor(n / 0x1_0000_0000);
     switch (o) {
       case S.REG_CAP:
         return CAP_LO;
@@ -106,13 +104,13 @@ export class NvmeController extends PciFunction implements MmioDevice, DoorbellS
       case S.REG_AQA:
         return this.aqa;
       case S.REG_ASQ:
-        return lo(this.asq);
+        return dwordOf(this.asq, false);
       case S.REG_ASQ + 4:
-        return hi(this.asq);
+        return dwordOf(this.asq, true);
       case S.REG_ACQ:
-        return lo(this.acq);
+        return dwordOf(this.acq, false);
       case S.REG_ACQ + 4:
-        return hi(this.acq);
+        return dwordOf(this.acq, true);
       default:
         return 0; // INTMS/INTMC (MSI-X only), CMB, reserved, doorbells (write-only)
     }
@@ -132,8 +130,9 @@ export class NvmeController extends PciFunction implements MmioDevice, DoorbellS
     }
     if (size !== 4 || offset % 4) return; // registers are written as dwords (NVMe 1.4c §3.1)
     const v = value >>> 0;
-    const setLo = (cur: number) => Math.floor(cur / 0x1_0000_0000) * 0x1_0000_0000 + ((v & ~0xfff) >>> 0);
-    const setHi = (cur: number) => (cur % 0x1_0000_0000) + v * 0x1_0000_0000;
+    // ASQ/ACQ are page aligned: bits 11:0 are reserved (NVMe 1.4c §3.1.9, §3.1.10).
+    const setLo = (cur: number) => withDword(cur, false, v & ~0xfff);
+    const setHi = (cur: number) => withDword(cur, true, v);
     switch (offset) {
       case S.REG_CC:
         this.writeCc(v);

@@ -257,7 +257,6 @@ export class NvmeEngine {
         return this.toHost(cmd, identifyController(this.ns));
       case S.CNS_NAMESPACE:
         if (nsid === 1) return this.toHost(cmd, identifyNamespace(this.ns));
-        if (nsid === 0 || nsid === 0xffffffff) return fail(S.INVALID_NAMESPACE);
         return fail(S.INVALID_NAMESPACE);
       case S.CNS_ACTIVE_NS_LIST:
         if (nsid >= 0xfffffffe) return fail(S.INVALID_NAMESPACE);
