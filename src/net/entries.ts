@@ -1,6 +1,7 @@
 // Network entries (docs/net-bootfiles.md §5): from a lease to the menu. The boot file is
 // fetched and classified; a kernel or UKI is one entry, an iPXE script one entry per menu path,
-// a PXELINUX program (or options 209/210) the labels of the config the lookup finds. Files are
+// a PXELINUX program (or options 209/210) the labels of the config the lookup finds, a GRUB image
+// the entries of its network grub.cfg (grub-net.ts). Files are
 // FileRefs on the interface's NetFileSystem, fetched when a plan reads them.
 
 import { diag, errorMessage, type Diagnostic } from '../discovery/diagnostics';
@@ -15,6 +16,9 @@ import { targetRefs } from './verified';
 import { netOrigin, netRef, netTitle } from './netentry';
 import type { Smbios } from './facts';
 import { findPxelinuxConfig, pxelinuxEntries, pxelinuxPlace } from './pxelinux';
+import { parsePe } from '../discovery/uki/pe';
+import { type GrubImageFacts, grubImageFacts } from './grub-image';
+import { grubNetEntries } from './grub-net';
 import type { ProposedSettings } from '../discovery/sources/context';
 import type { Fetch, FetchOptions, Lease } from './types';
 import { type UrlPolicy, resolveUrl, urlBasename, urlHost } from './url';
@@ -36,6 +40,11 @@ export interface NetbootOptions {
   readonly download?: NetFsOptions['download'];
   /** Signed SHA256SUMS (docs/net-transfer.md §9); absent: none are looked for. */
   readonly sums?: SumsOptions;
+  /**
+   * Look up GRUB network configs for any EFI boot file, not only one recognised as GRUB
+   * (docs/net-bootfiles.md §6.1): for a GRUB image that classification misses.
+   */
+  readonly grubConfigs?: boolean;
 }
 
 export interface SumsOptions {
@@ -171,8 +180,14 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: Su
         return one({ kind: 'linux', kernel: netRef(lease.iface, url), initrds: [], cmdline: '' }, 'Linux');
       case 'uki':
         return one({ kind: 'uki', image: netRef(lease.iface, url), profile: 0, addons: [] }, 'UKI');
-      case 'efi':
-        return one({ kind: 'efi', image: netRef(lease.iface, url) }, `EFI (${kind.flavour})`);
+      case 'efi': {
+        const image = one({ kind: 'efi', image: netRef(lease.iface, url) }, `EFI (${kind.flavour})`);
+        if (kind.flavour !== 'grub' && !opts.grubConfigs) return image;
+        // A GRUB image: its network config, as the image would find it (docs/net-bootfiles.md §6).
+        const g = await grubNet(lease, fs, url, fetched.bytes);
+        if (g.entries.length > 0) return { ...g, fs, diagnostics: [...diagnostics, ...g.diagnostics], bootFile };
+        return { ...image, diagnostics: [...diagnostics, ...g.diagnostics] };
+      }
       case 'pxelinux':
         return { ...(await pxelinux(lease, fs, opts)), fs, bootFile };
       case 'ipxe-script':
@@ -188,6 +203,22 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: Su
 }
 
 type Part = Omit<NetbootResult, 'fs'>;
+
+async function grubNet(lease: Lease, fs: NetFileSystem, url: string, bytes: Uint8Array): Promise<Part> {
+  let facts: GrubImageFacts | undefined;
+  try {
+    facts = grubImageFacts(parsePe(bytes, url), bytes);
+  } catch {
+    // classify.ts already parsed it; an image without a readable `mods` has no prefix to read.
+  }
+  const r = await grubNetEntries(lease, fs, url, facts);
+  return {
+    entries: r.entries,
+    diagnostics: r.diagnostics,
+    ...(r.defaultId !== undefined ? { defaultId: r.defaultId } : {}),
+    ...(r.timeout ? { timeout: r.timeout } : {}),
+  };
+}
 
 async function pxelinux(lease: Lease, fs: NetFileSystem, opts: NetbootOptions): Promise<Part> {
   const place = pxelinuxPlace(lease, opts.policy);

@@ -197,7 +197,12 @@ function menuJson(leases: readonly Lease[], errors: readonly unknown[], m: NetMe
       files: entryVerification(e, (id) => m.fs(id)),
     })),
     defaultId: m.settings.defaultId ?? null,
-    diagnostics: m.diagnostics.map((d) => ({ severity: d.severity, message: d.message })),
+    diagnostics: m.diagnostics.map((d) => ({
+      severity: d.severity,
+      message: d.message,
+      ...(d.file !== undefined ? { file: d.file } : {}),
+      ...(d.line !== undefined ? { line: d.line } : {}),
+    })),
   };
 }
 

@@ -22,6 +22,6 @@ export function netRef(iface: string, url: string): FileRef {
 }
 
 /** Menu titles say where an entry came from: `PXE: <label> (192.0.2.1)`. */
-export function netTitle(kind: 'PXE' | 'iPXE' | 'Net', label: string, host: string): string {
+export function netTitle(kind: 'PXE' | 'iPXE' | 'GRUB' | 'Net', label: string, host: string): string {
   return `${kind}: ${label} (${host})`;
 }

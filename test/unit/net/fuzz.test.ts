@@ -1,4 +1,4 @@
-// fast-check (docs/net-bootfiles.md §6): random iPXE scripts (from the command grammar, with
+// fast-check (docs/net-bootfiles.md §7): random iPXE scripts (from the command grammar, with
 // chains between them, and raw bytes) always settle, end only in an outcome or an IpxeError
 // naming URL and line, and never fetch or name a URL outside the permitted schemes; the pxelinux
 // candidate generator keeps its order; URL resolution and the NetFileSystem path mapping either

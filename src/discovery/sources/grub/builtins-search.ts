@@ -88,7 +88,7 @@ const probe: Builtin = {
       it.report(x, 'warning', 'probe: need --fs-uuid/--label/--fs/--part-uuid and a device', line);
       return 1;
     }
-    const r = resolveDevice(it.ctx, x.env, x.file, stripParens(dev));
+    const r = resolveDevice(it.ctx, x.env, x.file, stripParens(dev), it.devices);
     if (!r.ok) {
       it.report(x, 'warning', `probe ${dev.slice(0, 80)}: ${r.reason}`, line);
       return 1;

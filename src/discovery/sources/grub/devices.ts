@@ -4,7 +4,9 @@
 //   - `hdN,gptM` / `hdN,msdosM` / `hdN,M` mean partition M of the disk holding the config;
 //   - `hdN` alone is that disk's whole-disk filesystem;
 //   - `loop` (any loopback name) is the image mapped by `loopback`;
-//   - anything else (cd0, memdisk, lvm/…, md/…, tftp/http) is unresolved, with the reason.
+//   - a DeviceHook (GrubOptions.devices) may claim other names: network boot resolves `tftp`,
+//     `http,host` … to the files of a NetFileSystem (src/net/grub-net.ts);
+//   - anything else (cd0, memdisk, lvm/…, md/…, tftp/http without a hook) is unresolved, with the reason.
 
 import { FsError, normalizePath, statOrNull } from '../../fs/types';
 import type { FsReport } from '../../model';
@@ -28,10 +30,31 @@ export function stripParens(dev: string): string {
   return dev.startsWith('(') && dev.endsWith(')') ? dev.slice(1, -1) : dev;
 }
 
-export type DeviceResult = { readonly ok: true; readonly loc: FsLoc } | { readonly ok: false; readonly reason: string };
+export type DeviceResult =
+  | {
+      readonly ok: true;
+      readonly loc: FsLoc;
+      /** The directory of `loc.fs` the device's `/` stands for (a network device: '/tftp/<host>'). */
+      readonly base?: string;
+    }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Claims device names the discovered disks do not have (without parentheses): a result, or
+ * undefined for a name that is not its own. `env` gives the variables it may default from.
+ */
+export type DeviceHook = (dev: string, env: Env) => DeviceResult | undefined;
 
 /** Resolve a device name (without parentheses) for a config file `from`. */
-export function resolveDevice(ctx: SourceContext, env: Env, from: SourceFile, dev: string): DeviceResult {
+export function resolveDevice(
+  ctx: SourceContext,
+  env: Env,
+  from: SourceFile,
+  dev: string,
+  hook?: DeviceHook,
+): DeviceResult {
+  const claimed = hook?.(dev, env);
+  if (claimed) return claimed;
   if (dev.startsWith(TOKEN_PREFIX)) {
     let fsId: string;
     try {
@@ -71,27 +94,27 @@ export function resolveDevice(ctx: SourceContext, env: Env, from: SourceFile, de
 }
 
 /** The device `$root` names, defaulting to the config's own filesystem. */
-export function rootDevice(ctx: SourceContext, env: Env, from: SourceFile): DeviceResult {
+export function rootDevice(ctx: SourceContext, env: Env, from: SourceFile, hook?: DeviceHook): DeviceResult {
   const root = env.get('root');
   if (root === undefined || root === '') return { ok: true, loc: from.loc };
-  return resolveDevice(ctx, env, from, stripParens(root));
+  return resolveDevice(ctx, env, from, stripParens(root), hook);
 }
 
 /**
  * Resolve a file name: `(dev)/path`, `/path` (on `$root`). grub rejects names that are
  * neither (`vmlinuz` alone), and so do we.
  */
-export function resolvePath(ctx: SourceContext, env: Env, from: SourceFile, spec: string): Resolved {
+export function resolvePath(ctx: SourceContext, env: Env, from: SourceFile, spec: string, hook?: DeviceHook): Resolved {
   let dev: DeviceResult;
   let rest: string;
   if (spec.startsWith('(')) {
     const close = spec.indexOf(')');
     if (close < 0) return { ok: false, reason: `missing ')' in '${spec.slice(0, 80)}'` };
-    dev = resolveDevice(ctx, env, from, spec.slice(1, close));
+    dev = resolveDevice(ctx, env, from, spec.slice(1, close), hook);
     rest = spec.slice(close + 1);
     if (rest === '') rest = '/';
   } else if (spec.startsWith('/')) {
-    dev = rootDevice(ctx, env, from);
+    dev = rootDevice(ctx, env, from, hook);
     rest = spec;
   } else {
     return {
@@ -102,7 +125,9 @@ export function resolvePath(ctx: SourceContext, env: Env, from: SourceFile, spec
   if (!dev.ok) return dev;
   if (!rest.startsWith('/')) rest = '/' + rest;
   try {
-    return { ok: true, loc: dev.loc, path: normalizePath(rest) };
+    // Normalised on its own first: '..' cannot leave the device's directory.
+    const path = normalizePath(rest);
+    return { ok: true, loc: dev.loc, path: dev.base ? normalizePath(dev.base + path) : path };
   } catch (e) {
     return { ok: false, reason: e instanceof FsError ? e.message : String(e) };
   }

@@ -11,7 +11,7 @@ import { Interner } from '../../entries/intern';
 import { FsError, readFileLimited } from '../../fs/types';
 import type { SourceContext } from '../context';
 import { BUILTINS } from './builtins';
-import { resolvePath } from './devices';
+import { type DeviceHook, resolvePath } from './devices';
 import type { Cmd, MenuKind, ParsedScript, Word } from './parser';
 import { parse } from './parser';
 import { parseMenuArgs } from './menuargs';
@@ -38,6 +38,8 @@ export interface GrubOptions {
    * boot from `(loop)` are listed as not bootable.
    */
   readonly openImage?: ImageOpener;
+  /** Device names beyond the discovered disks (network boot's `(tftp)`, `(http,host)`: src/net/grub-net.ts). */
+  readonly devices?: DeviceHook;
 }
 
 /** Diagnostics kept per entry. */
@@ -99,6 +101,10 @@ export class Interp implements GrubHost {
 
   get openImage(): ImageOpener | undefined {
     return this.opts.openImage;
+  }
+
+  get devices(): DeviceHook | undefined {
+    return this.opts.devices;
   }
 
   /** Which grubenv file each variable was last loaded from (load_env). */
@@ -503,7 +509,7 @@ export class Interp implements GrubHost {
   // ------------------------------------------------------------------ files
 
   resolve(x: Exec, spec: string): Resolved {
-    return resolvePath(this.ctx, x.env, x.file, spec);
+    return resolvePath(this.ctx, x.env, x.file, spec, this.opts.devices);
   }
 
   private readonly stats = new Map<string, Promise<FileStat | FsError>>();

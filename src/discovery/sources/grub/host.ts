@@ -5,6 +5,7 @@
 import type { Severity } from '../../diagnostics';
 import type { FileStat, FileSystem, FsError } from '../../fs/types';
 import type { SourceContext } from '../context';
+import type { DeviceHook } from './devices';
 import type { GrubLimits } from './platform';
 import type { Exec, FsLoc, MenuDef, Resolved, SourceFile } from './state';
 
@@ -33,6 +34,8 @@ export interface GrubHost {
   readonly limits: GrubLimits;
   /** Absent: `loopback` devices stay unopened and entries booting from them are not bootable. */
   readonly openImage: ImageOpener | undefined;
+  /** Device names beyond the discovered disks (GrubOptions.devices). */
+  readonly devices: DeviceHook | undefined;
 
   /**
    * The one way a diagnostic is kept: on the running entry (capped per entry) or on the

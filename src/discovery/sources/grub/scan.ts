@@ -100,7 +100,12 @@ export function timeoutOf(env: Env): TimeoutSetting {
   return { kind: 'seconds', seconds: n };
 }
 
-async function evaluate(
+/**
+ * Evaluate one config as a menu. `vars` are set after the platform's and the config's own
+ * root/prefix/cmdpath, and override them (network boot sets GRUB's net_* variables and a
+ * `(tftp,<server>)` root: src/net/grub-net.ts).
+ */
+export async function evaluateGrubConfig(
   ctx: SourceContext,
   opts: GrubOptions,
   m: MountedFs,
@@ -108,6 +113,7 @@ async function evaluate(
   visited: Set<string>,
   cache: ScriptCache,
   entryBytesLeft: number,
+  vars: ReadonlyArray<readonly [string, string]> = [],
 ): Promise<{ result?: GrubConfigResult; diagnostics: Diagnostic[] }> {
   const it = new Interp(ctx, opts, visited, cache);
   it.entryBytesLeft = entryBytesLeft;
@@ -120,6 +126,7 @@ async function evaluate(
     ['root', tokenFor(m.report.fsId)] as const,
     ['prefix', dev + dirOf(path)] as const,
     ['cmdpath', dev + dirOf(path)] as const,
+    ...vars,
   ]) {
     env.set(k, v, opts.limits.maxEnvBytes);
     env.exported.add(k);
@@ -347,7 +354,10 @@ export async function scanGrub(
         const { view, use } = viewOf(state);
         try {
           const bytesLeft = eb ? eb.bytesLeft(device) - mine.bytes : Infinity;
-          return { outcome: await evaluate(ectx, opts, m, p, view.visited, view.cache, bytesLeft), use: use() };
+          return {
+            outcome: await evaluateGrubConfig(ectx, opts, m, p, view.visited, view.cache, bytesLeft),
+            use: use(),
+          };
         } catch (e) {
           return { outcome: { failed: message(e) }, use: use() };
         }
