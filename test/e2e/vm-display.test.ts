@@ -7,10 +7,7 @@
 // with the pattern for the mode the guest reported.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import {
-  CACHE,
   LINUX_EFI,
   linuxEfiDisk,
   runNestedRetrying,
@@ -20,46 +17,13 @@ import {
   tendrilRunsInitramfs,
 } from '../fixtures/vm';
 import { decodePng } from '../fixtures/png';
+import { DRAW_PATTERN, colour, rowFiles } from '../fixtures/display-pattern';
 
 const haveQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
-/** BGRX colours of the pattern's blocks. */
-const PALETTE = Array.from({ length: 16 }, (_, i) => [(i * 37) & 0xff, (i * 91 + 40) & 0xff, (i * 53 + 200) & 0xff]);
-const MAX_WIDTH = 2560;
-const BANDS = 8;
-const colour = (x: number, y: number) => PALETTE[((x >> 4) + ((y >> 4) % BANDS)) & 15]!;
-
-/** One row file per band, MAX_WIDTH pixels of BGRX; the guest writes the first `stride` bytes. */
-function rowFiles(): Record<string, string> {
-  const dir = path.join(CACHE, 'vm-display-rows');
-  fs.mkdirSync(dir, { recursive: true });
-  const out: Record<string, string> = {};
-  for (let band = 0; band < BANDS; band++) {
-    const b = Buffer.alloc(MAX_WIDTH * 4);
-    for (let x = 0; x < MAX_WIDTH; x++) {
-      const [bl, g, r] = colour(x, band * 16);
-      b.set([bl!, g!, r!, 0], x * 4);
-    }
-    const f = path.join(dir, `${band}.raw`);
-    fs.writeFileSync(f, b);
-    out[`rows/${band}.raw`] = f;
-  }
-  return out;
-}
-
-const GUEST = [
-  'for i in $(seq 1 30); do [ -e /dev/fb0 ] && break; sleep 1; done',
-  // The framebuffer console would draw its cursor over the pattern.
-  'for v in /sys/class/vtconsole/vtcon*; do grep -q "frame buffer" $v/name && echo 0 > $v/bind; done',
-  'f=/sys/class/graphics/fb0',
-  'size=$(cat $f/virtual_size); w=${size%,*}; h=${size#*,}; stride=$(cat $f/stride)',
-  'echo "TENDRIL-FB=$(cat $f/name)|$w|$h|$stride|$(cat $f/bits_per_pixel)"',
-  'y=0; while [ $y -lt $h ]; do dd if=/rows/$(( (y / 16) % 8 )).raw of=/dev/fb0 bs=$stride seek=$y count=1 conv=notrunc 2>/dev/null; y=$((y + 1)); done',
-  'echo TENDRIL-FB-DRAWN',
-].join('\n');
 
 describe.skipIf(!haveQemu)('tendril vm --display: the GOP framebuffer, as Linux draws on it (nested KVM)', () => {
   it('the screenshot matches the pattern the guest drew, pixel for pixel', async () => {
-    const disk = linuxEfiDisk(scriptInitrd(GUEST, [], rowFiles()), 160);
+    const disk = linuxEfiDisk(scriptInitrd(DRAW_PATTERN, [], rowFiles()), 160);
     const before = sha256(disk);
     const fw = splitFirmware();
     const args = `initrd=\\EFI\\tendril\\initrd.img console=ttyS0 panic=-1 quiet`;
