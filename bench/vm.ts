@@ -25,9 +25,7 @@ import { bootVarStore, diskPartition } from '../src/vm/boot-entry';
 import { DEBIAN_MARKER, SHIM_LOADER, debianDisk } from '../test/fixtures/debian-disk';
 import {
   CACHE,
-  binaryWithLibs,
   buildInitramfs,
-  dirFiles,
   fatDisk,
   LINUX_EFI,
   LINUX_EFI_ARGS,
@@ -38,6 +36,7 @@ import {
   runNested,
   tendrilFiles,
 } from '../test/fixtures/vm';
+import { GUEST_QEMU, GUEST_QEMU_ENV, guestQemuFiles } from '../test/fixtures/guest-qemu';
 
 const SHELL_MARKER = 'TENDRIL-BENCH-SHELL-0c1d';
 const LINUX_MARKER = 'TENDRIL-BENCH-LINUX-0c1d';
@@ -138,7 +137,7 @@ async function main(): Promise<void> {
   const debian = scenarios.some((sc) => sc.startsWith('debian')) ? debianDisk() : null;
   const timer = path.join(CACHE, 'vm-bench-timer.js');
   fs.writeFileSync(timer, TIMER_JS);
-  const qemu = '/usr/bin/qemu-system-x86_64';
+  const qemu = GUEST_QEMU;
   const tendril = `node /tendril.js vm --firmware /vm/OVMF_CODE_4M.fd --cpus ${CPUS} --memory ${MEMORY} --stats --vars-template /vm/OVMF_VARS_4M.fd`;
   // Per scenario: the marker, tendril's arguments after `tendril`, QEMU's store and disk.
   const plan: Record<Scenario, { marker: string; tendrilArgs: string; vars: string; disk: string }> = {
@@ -172,9 +171,7 @@ async function main(): Promise<void> {
     '/vm/OVMF_CODE_4M.fd': ovmf.code,
     '/vm/OVMF_VARS_4M.fd': ovmf.vars,
     '/vm/timer.js': timer,
-    ...binaryWithLibs(qemu),
-    ...dirFiles('/usr/share/qemu'),
-    ...dirFiles('/usr/share/seabios'),
+    ...guestQemuFiles(),
   };
   if (scenarios.includes('shell')) files['/vm/shell.img'] = shellDisk;
   if (scenarios.includes('linux')) {
@@ -189,7 +186,7 @@ async function main(): Promise<void> {
     extraKo: [patchedKvmAmd()],
     script: [
       'cd /vm',
-      'mkdir -p /var/tmp && export TMPDIR=/tmp', // QEMU's snapshot=on keeps its overlay there
+      GUEST_QEMU_ENV,
       'mount -t debugfs debugfs /sys/kernel/debug',
       ...scenarios.flatMap((sc, i) => [
         `node /vm/timer.js ${sc}/tendril ${plan[sc].marker} ${tendril} ${plan[sc].tendrilArgs}`,

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { entryPointVersion, hostSmbios, smbiosFiles, smbiosStructures } from '../../../src/vm/smbios';
+import { entryPointVersion, hostSmbios, memoryStructures, smbiosFiles, smbiosStructures } from '../../../src/vm/smbios';
 
 /** One structure: type, formatted area (after the 4-byte header), strings. */
 function structure(type: number, handle: number, formatted: number[], strings: string[]): Buffer {
@@ -50,6 +50,34 @@ describe('SMBIOS', () => {
     expect(f.anchor.readUInt32LE(12)).toBe(f.tables.length);
     expect(f.anchor.reduce((a, b) => (a + b) & 0xff, 0)).toBe(0);
     expect([...smbiosFiles([type1], { major: 3, minor: 4 }).anchor.subarray(7, 9)]).toEqual([3, 4]);
+  });
+
+  it("the VM's memory: an array (16), a device (17) and a mapped range per RAM region (19), on free handles", () => {
+    const MiB = 1 << 20;
+    const taken = [structure(1, 0xf000, [], []), structure(2, 0xf002, [], [])];
+    const low = memoryStructures({ lowBytes: 512 * MiB, highBytes: 0 }, taken);
+    // They parse back as a table (each with its strings).
+    expect(smbiosStructures(Buffer.concat(low)).map((x) => x[0])).toEqual([16, 17, 19]);
+    const [t16, t17, t19] = low as [Buffer, Buffer, Buffer];
+    const handles = low.map((t) => t.readUInt16LE(2));
+    expect(handles).toEqual([0xf001, 0xf003, 0xf004]);
+    expect(t16.readUInt32LE(7)).toBe(512 * 1024); // KiB
+    expect(t16.readUInt16LE(0x0d)).toBe(1);
+    expect(t17.readUInt16LE(4)).toBe(0xf001);
+    expect(t17.readUInt16LE(0x0c)).toBe(512); // MiB
+    expect(t17.toString('latin1', 0x28)).toBe('DIMM 0\0\0');
+    expect([t19.readUInt32LE(4), t19.readUInt32LE(8)]).toEqual([0, 512 * 1024 - 1]); // KiB, inclusive
+    expect(t19.readUInt16LE(0x0c)).toBe(0xf001);
+    // 40 GiB: 3 GiB below 4 GiB, the rest above; the device's size overflows the word field.
+    const big = memoryStructures({ lowBytes: 3072 * MiB, highBytes: 37 * 1024 * MiB });
+    const b17 = big[1]!;
+    expect(b17.readUInt16LE(0x0c)).toBe(0x7fff);
+    expect(b17.readUInt32LE(0x1c)).toBe(40 * 1024);
+    const above = big[3]!;
+    expect([above.readUInt32LE(4), above.readUInt32LE(8)]).toEqual([4 * 1024 * 1024, (4 + 37) * 1024 * 1024 - 1]);
+    // OVMF's front page adds the ranges up: (end - start + 1) KiB each.
+    const kib = big.slice(2).reduce((a, t) => a + (t.readUInt32LE(8) - t.readUInt32LE(4) + 1), 0);
+    expect(kib / 1024).toBe(40 * 1024);
   });
 
   it('entry point versions: 3.x and 2.x', () => {
