@@ -7,4 +7,4 @@ inc=/usr/include/node
 [ -f "$inc/node_api.h" ] || inc="$(dirname "$(dirname "$(command -v node)")")/include/node"
 mkdir -p build/Release
 gcc -shared -fPIC -std=gnu11 -O2 -Wall -Wextra -Wno-unused-parameter -I"$inc" \
-  src/addon.c src/args.c src/sys.c src/kvm.c src/net.c -lpthread -o build/Release/tendril.node
+  src/addon.c src/args.c src/sys.c src/kvm.c src/net.c src/input.c src/display.c -lpthread -o build/Release/tendril.node

@@ -7,7 +7,7 @@ import { WORKER_ROLE } from './discovery/worker/protocol';
 import { startScanWorker } from './discovery/worker/scan-worker';
 import { commandArgs, type CommandSpec, usage } from './util/args';
 import { printable } from './util/printable';
-import { VM_IO_ROLE, VM_VCPU_ROLE, VM_WORKER_ROLE, workerRole } from './vm/protocol';
+import { VM_DISPLAY_ROLE, VM_IO_ROLE, VM_VCPU_ROLE, VM_WORKER_ROLE, workerRole } from './vm/protocol';
 
 /** bin/tendril.js prints a failure of main() with it. */
 export { printable };
@@ -18,7 +18,7 @@ export { printable };
 const role = workerRole(isMainThread, workerData);
 if (role === WORKER_ROLE) startScanWorker();
 // A failed import rejects unhandled, which ends the worker with an 'error' the command reports.
-else if (role === VM_WORKER_ROLE || role === VM_VCPU_ROLE || role === VM_IO_ROLE)
+else if (role === VM_WORKER_ROLE || role === VM_VCPU_ROLE || role === VM_IO_ROLE || role === VM_DISPLAY_ROLE)
   void import('./vm/worker').then((m) => m.startVmWorker());
 
 const USAGE = `usage: tendril <command> [options]

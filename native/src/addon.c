@@ -65,6 +65,8 @@ static napi_value init(napi_env env, napi_value exports) {
   tendril_register_sys(env, exports);
   tendril_register_kvm(env, exports);
   tendril_register_net(env, exports);
+  tendril_register_display(env, exports);
+  tendril_register_input(env, exports);
   return exports;
 }
 

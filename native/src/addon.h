@@ -16,4 +16,6 @@ void tendril_export(napi_env env, napi_value exports, const char *name, napi_cal
 void tendril_register_sys(napi_env env, napi_value exports);
 void tendril_register_kvm(napi_env env, napi_value exports);
 void tendril_register_net(napi_env env, napi_value exports);
+void tendril_register_display(napi_env env, napi_value exports);
+void tendril_register_input(napi_env env, napi_value exports);
 #endif

@@ -487,21 +487,19 @@ static napi_value kvm_signal_msi(napi_env env, napi_callback_info info) {
 }
 
 // ---- CPUID ----
-// Returns a Buffer of kvm_cpuid_entry2 records (40 bytes each).
-static napi_value kvm_get_supported_cpuid(napi_env env, napi_callback_info info) {
-  tendril_args a;
-  int fd;
-  if (!tendril_args_init(&a, env, info, "kvmGetSupportedCpuid") || !tendril_arg_fd(&a, 0, "kvmFd", &fd)) return NULL;
+// KVM_GET_SUPPORTED_CPUID (system fd) or KVM_GET_SUPPORTED_HV_CPUID (system fd with
+// KVM_CAP_SYS_HYPERV_CPUID, else a vCPU fd): a Buffer of kvm_cpuid_entry2 records (40 bytes each).
+static napi_value supported_cpuid(napi_env env, int fd, unsigned long req, const char *what) {
   int n = 128;
   for (;;) {
     struct kvm_cpuid2 *c = calloc(1, sizeof *c + (size_t)n * sizeof(struct kvm_cpuid_entry2));
     if (!c) return tendril_throw_errno(env, "calloc", ENOMEM);
     c->nent = (__u32)n;
-    if (xioctl(fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+    if (xioctl(fd, req, c) < 0) {
       int e = errno;
       free(c);
       if (e == E2BIG && n < 4096) { n *= 2; continue; }
-      return tendril_throw_errno(env, "KVM_GET_SUPPORTED_CPUID", e);
+      return tendril_throw_errno(env, what, e);
     }
     napi_value buf;
     void *out;
@@ -510,6 +508,96 @@ static napi_value kvm_get_supported_cpuid(napi_env env, napi_callback_info info)
     free(c);
     return buf;
   }
+}
+
+static napi_value kvm_get_supported_cpuid(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int fd;
+  if (!tendril_args_init(&a, env, info, "kvmGetSupportedCpuid") || !tendril_arg_fd(&a, 0, "kvmFd", &fd)) return NULL;
+  return supported_cpuid(env, fd, KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID");
+}
+
+static napi_value kvm_get_supported_hv_cpuid(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int fd;
+  if (!tendril_args_init(&a, env, info, "kvmGetSupportedHvCpuid") || !tendril_arg_fd(&a, 0, "fd", &fd)) return NULL;
+  return supported_cpuid(env, fd, KVM_GET_SUPPORTED_HV_CPUID, "KVM_GET_SUPPORTED_HV_CPUID");
+}
+
+// kvmEnableVcpuCap(vcpu, cap): KVM_ENABLE_CAP on the vCPU with no arguments (KVM_CAP_HYPERV_SYNIC2).
+static napi_value kvm_enable_vcpu_cap(napi_env env, napi_callback_info info) {
+  VCPU_CALL("kvmEnableVcpuCap");
+  int32_t cap;
+  if (!tendril_arg_i32(&a, 1, "cap", 0, 1 << 20, &cap)) return NULL;
+  struct kvm_enable_cap e;
+  memset(&e, 0, sizeof e);
+  e.cap = (__u32)cap;
+  if (xioctl(v->fd, KVM_ENABLE_CAP, &e) < 0) return tendril_throw_errno(env, "KVM_ENABLE_CAP", errno);
+  return tendril_undefined(env);
+}
+
+// kvmGetMsrs(vcpu, indices: number[]) -> bigint[] (KVM_GET_MSRS; an MSR KVM does not know ends the
+// list early, as the ioctl does, so the result may be shorter).
+static napi_value kvm_get_msrs(napi_env env, napi_callback_info info) {
+  VCPU_CALL("kvmGetMsrs");
+  napi_value arr;
+  uint32_t n = 0;
+  bool is_array = false;
+  if (!tendril_arg_present(&a, 1)) return tendril_throw_type(env, "kvmGetMsrs: indices must be an array");
+  arr = a.argv[1];
+  if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array || napi_get_array_length(env, arr, &n) != napi_ok || n > 64)
+    return tendril_throw_type(env, "kvmGetMsrs: indices must be an array of at most 64 MSR numbers");
+  struct kvm_msrs *m = calloc(1, sizeof *m + n * sizeof(struct kvm_msr_entry));
+  if (!m) return tendril_throw_errno(env, "calloc", ENOMEM);
+  m->nmsrs = n;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    uint32_t idx = 0;
+    if (napi_get_element(env, arr, i, &el) != napi_ok || napi_get_value_uint32(env, el, &idx) != napi_ok) {
+      free(m);
+      return tendril_throw_type(env, "kvmGetMsrs: indices must be numbers");
+    }
+    m->entries[i].index = idx;
+  }
+  int r = xioctl(v->fd, KVM_GET_MSRS, m);
+  if (r < 0) {
+    int e = errno;
+    free(m);
+    return tendril_throw_errno(env, "KVM_GET_MSRS", e);
+  }
+  napi_value out;
+  napi_create_array_with_length(env, (size_t)r, &out);
+  for (int i = 0; i < r; i++) {
+    napi_value b;
+    napi_create_bigint_uint64(env, m->entries[i].data, &b);
+    napi_set_element(env, out, (uint32_t)i, b);
+  }
+  free(m);
+  return out;
+}
+
+// kvmSetMsr(vcpu, index, value: bigint): KVM_SET_MSRS for one MSR, as the host (KVM takes
+// values from the VMM a guest may not write, e.g. the Hyper-V crash control's capabilities).
+static napi_value kvm_set_msr(napi_env env, napi_callback_info info) {
+  VCPU_CALL("kvmSetMsr");
+  uint32_t idx = 0;
+  uint64_t val = 0;
+  bool lossless = false;
+  if (!tendril_arg_present(&a, 2) || napi_get_value_uint32(env, a.argv[1], &idx) != napi_ok ||
+      napi_get_value_bigint_uint64(env, a.argv[2], &val, &lossless) != napi_ok || !lossless)
+    return tendril_throw_type(env, "kvmSetMsr: (vcpu, index: number, value: bigint < 2^64)");
+  struct {
+    struct kvm_msrs h;
+    struct kvm_msr_entry e;
+  } m;
+  memset(&m, 0, sizeof m);
+  m.h.nmsrs = 1;
+  m.e.index = idx;
+  m.e.data = val;
+  int r = xioctl(v->fd, KVM_SET_MSRS, &m);
+  if (r < 0) return tendril_throw_errno(env, "KVM_SET_MSRS", errno);
+  if (r != 1) return tendril_throw_errno(env, "KVM_SET_MSRS (MSR refused)", EINVAL);
+  return tendril_undefined(env);
 }
 
 static napi_value kvm_set_cpuid2(napi_env env, napi_callback_info info) {
@@ -828,6 +916,13 @@ static napi_value kvm_constants(napi_env env, napi_callback_info info) {
   C("capIoeventfd", KVM_CAP_IOEVENTFD);
   C("capIrqfd", KVM_CAP_IRQFD);
   C("capIrqRouting", KVM_CAP_IRQ_ROUTING);
+  C("capHypervCpuid", KVM_CAP_HYPERV_CPUID);
+  C("capSysHypervCpuid", KVM_CAP_SYS_HYPERV_CPUID);
+  C("capHypervSynic2", KVM_CAP_HYPERV_SYNIC2);
+  C("systemEventCrash", KVM_SYSTEM_EVENT_CRASH);
+  C("runHypervType", offsetof(struct kvm_run, hyperv.type));
+  C("runHypervHcallResult", offsetof(struct kvm_run, hyperv.u.hcall.result));
+  C("hypervExitHcall", KVM_EXIT_HYPERV_HCALL);
   C("ioeventfdFlagDeassign", KVM_IOEVENTFD_FLAG_DEASSIGN);
   C("ioeventfdFlagDatamatch", KVM_IOEVENTFD_FLAG_DATAMATCH);
   C("irqfdFlagDeassign", KVM_IRQFD_FLAG_DEASSIGN);
@@ -867,6 +962,10 @@ void tendril_register_kvm(napi_env env, napi_value exports) {
   tendril_export(env, exports, "kvmSignalMsi", kvm_signal_msi);
   tendril_export(env, exports, "kvmGetSupportedCpuid", kvm_get_supported_cpuid);
   tendril_export(env, exports, "kvmSetCpuid2", kvm_set_cpuid2);
+  tendril_export(env, exports, "kvmGetSupportedHvCpuid", kvm_get_supported_hv_cpuid);
+  tendril_export(env, exports, "kvmEnableVcpuCap", kvm_enable_vcpu_cap);
+  tendril_export(env, exports, "kvmGetMsrs", kvm_get_msrs);
+  tendril_export(env, exports, "kvmSetMsr", kvm_set_msr);
   tendril_export(env, exports, "kvmCreateVcpu", kvm_create_vcpu);
   tendril_export(env, exports, "kvmVcpuRunBuffer", kvm_vcpu_run_buffer);
   tendril_export(env, exports, "kvmDestroyVcpu", kvm_destroy_vcpu);

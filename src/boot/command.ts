@@ -90,8 +90,8 @@ const BOOT_OPTIONS = {
   cpus: VM_OPTIONS.cpus,
   memory: VM_OPTIONS.memory,
   diskInterface: choice({
-    values: ['auto', 'virtio', 'nvme'],
-    help: "efi entries: the controller the VM puts the loader's disk on (default auto: NVMe for a host NVMe disk or Windows Boot Manager, else virtio-blk)",
+    values: ['auto', 'virtio', 'nvme', 'ahci'],
+    help: "efi entries: the controller the VM puts the loader's disk on (default auto: NVMe for a host NVMe disk, AHCI for Windows Boot Manager on a host SATA disk, NVMe for Windows Boot Manager elsewhere, else virtio-blk)",
   }),
   writeThrough: flag({
     help: "efi entries: the VM writes through to the disk holding the loader (default: read-only, the guest's writes go to an in-memory overlay)",
@@ -101,7 +101,7 @@ const BOOT_OPTIONS = {
 export const BOOT_COMMAND: CommandSpec<typeof BOOT_OPTIONS, BootArgs> = {
   name: 'boot',
   synopsis:
-    '(--entry ID | --default | --next ID | --set-default ID|none) [--dry-run] [--no-write] [--force] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback] [--firmware FILE] [--secure-boot] [--vars FILE] [--cpus N] [--memory SIZE] [--disk-interface auto|virtio|nvme] [--write-through]',
+    '(--entry ID | --default | --next ID | --set-default ID|none) [--dry-run] [--no-write] [--force] [--disk FILE]... [--root DIR]... [--append ARGS]... [--cmdline FULL] [--timeout S] [--console-policy add-if-missing|replace|keep] [--device-deadline MS] [--no-fallback] [--firmware FILE] [--secure-boot] [--vars FILE] [--cpus N] [--memory SIZE] [--disk-interface auto|virtio|nvme|ahci] [--write-through]',
   summary: 'Boot an entry without the menu: kexec, or for efi entries a KVM virtual machine running UEFI firmware.',
   options: BOOT_OPTIONS,
   build: ({ opts: o }) => {

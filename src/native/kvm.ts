@@ -39,6 +39,14 @@ export interface KvmConstants {
   readonly capIoeventfd: number;
   readonly capIrqfd: number;
   readonly capIrqRouting: number;
+  readonly capHypervCpuid: number;
+  readonly capSysHypervCpuid: number;
+  readonly capHypervSynic2: number;
+  /** KVM_SYSTEM_EVENT_CRASH: the guest wrote the Hyper-V crash control MSR. */
+  readonly systemEventCrash: number;
+  readonly runHypervType: number;
+  readonly runHypervHcallResult: number;
+  readonly hypervExitHcall: number;
   readonly ioeventfdFlagDeassign: number;
   readonly ioeventfdFlagDatamatch: number;
   readonly irqfdFlagDeassign: number;
@@ -73,6 +81,8 @@ export const ExitReason = {
   INTR: 10,
   INTERNAL_ERROR: 17,
   SYSTEM_EVENT: 24,
+  /** A Hyper-V SynIC MSR write or hypercall KVM leaves to the VMM (hyperv.ts). */
+  HYPERV: 27,
 } as const;
 
 export function exitReasonName(r: number): string {
@@ -122,6 +132,14 @@ interface KvmAddon {
   kvmSignalMsi(vmFd: number, addrLo: number, addrHi: number, data: number): number;
   kvmGetSupportedCpuid(kvmFd: number): Buffer;
   kvmSetCpuid2(vcpu: number, entries: Buffer): void;
+  /** KVM_GET_SUPPORTED_HV_CPUID on the system fd (KVM_CAP_SYS_HYPERV_CPUID) or a vCPU fd. */
+  kvmGetSupportedHvCpuid(fd: number): Buffer;
+  /** KVM_ENABLE_CAP on a vCPU, no arguments (KVM_CAP_HYPERV_SYNIC2). */
+  kvmEnableVcpuCap(vcpu: number, cap: number): void;
+  /** KVM_GET_MSRS: the values of the MSRs KVM knows, in order, up to the first it does not. */
+  kvmGetMsrs(vcpu: number, indices: readonly number[]): bigint[];
+  /** KVM_SET_MSRS for one MSR, written as the host. */
+  kvmSetMsr(vcpu: number, index: number, value: bigint): void;
   kvmCreateVcpu(vmFd: number, id: number, mmapSize: number): number;
   kvmVcpuRunBuffer(vcpu: number): ArrayBuffer;
   kvmDestroyVcpu(vcpu: number): void;

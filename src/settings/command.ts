@@ -59,7 +59,10 @@ export function runSettingsCommand(argv: string[]): number {
       `vm.disk-interface = ${vm.diskInterface ?? 'auto'}`,
       `vm.rtc = ${vm.rtc ?? 'utc'}`,
       `vm.input = ${vm.input ?? 'serial'}`,
+      `vm.input-devices = ${vm.inputDevices === undefined ? 'auto (when the VM has a display)' : typeof vm.inputDevices === 'string' ? vm.inputDevices : vm.inputDevices.join(',')}`,
       `vm.display = ${vm.display ?? 'auto (on for Windows Boot Manager)'}`,
+      `vm.display-output = ${vm.displayOutput ?? 'auto (when the VM has a display: /dev/fb0, else a connected DRM card)'}`,
+      `vm.hyperv = ${vm.hyperv ?? 'auto (on for Windows Boot Manager)'}`,
     ];
     process.stdout.write(printableLines(lines).join('\n') + '\n');
     if (r.problems.length) process.stderr.write(printableLines(r.problems).join('\n') + '\n');

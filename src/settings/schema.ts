@@ -3,6 +3,8 @@
 // that does not parse keeps the default and is reported with its file and line (or kernel
 // argument): a typo in flash must never stop the machine from booting.
 
+import { parseInputDevicesChoice, type InputDevicesChoice } from '../vm/input-choice';
+import { parseDisplayOut } from '../vm/display/output-choice';
 import type { Identity } from '../net/types';
 import { parseSize } from '../util/args';
 import { MAX_CPUS } from '../vm/limits';
@@ -81,12 +83,19 @@ export interface VmSettings {
   readonly rtc?: RtcMode;
   /** Where the console's keystrokes go in the VM (src/vm/protocol.ts); absent = serial. */
   readonly input?: ConsoleInput;
+  /** The host's keyboards and mice for the VM (src/vm/input-choice.ts); absent = auto with a display. */
+  readonly inputDevices?: InputDevicesChoice | 'none';
   /** A display device (src/vm/display/); absent = auto (src/boot/vm-plan.ts). */
   readonly display?: boolean;
+  /** Where that display is shown on this machine (src/vm/display/output-choice.ts); absent = auto. */
+  readonly displayOutput?: string;
+  /** Hyper-V enlightenments (src/vm/hyperv.ts); absent = auto (on for Windows Boot Manager). */
+  readonly hyperv?: boolean;
 }
 
-/** `auto`: NVMe for a disk that is NVMe on the host or holds Windows Boot Manager, else virtio. */
-export const VM_DISK_INTERFACES = ['auto', 'virtio', 'nvme'] as const;
+/** `auto`: NVMe for a disk that is NVMe on the host, AHCI for Windows Boot Manager on a host SATA
+ *  disk, NVMe for Windows Boot Manager elsewhere, else virtio (src/boot/vm-plan.ts). */
+export const VM_DISK_INTERFACES = ['auto', 'virtio', 'nvme', 'ahci'] as const;
 export type VmDiskInterface = (typeof VM_DISK_INTERFACES)[number];
 
 export interface Settings {
@@ -372,9 +381,38 @@ export const KEYS: readonly KeyDef[] = [
     apply: parsed(bool, (s, b) => withVm(s, { display: b })),
   },
   {
+    path: ['vm', 'display-output'],
+    expect: 'auto, none, /dev/fbN or /dev/dri/cardN',
+    apply: (s, v) => {
+      if (typeof v !== 'string') return undefined;
+      try {
+        return withVm(s, { displayOutput: parseDisplayOut(v) });
+      } catch {
+        return undefined;
+      }
+    },
+  },
+  {
+    path: ['vm', 'hyperv'],
+    expect: 'true or false',
+    apply: parsed(bool, (s, b) => withVm(s, { hyperv: b })),
+  },
+  {
     path: ['vm', 'input'],
     expect: CONSOLE_INPUTS.join(', '),
     apply: (s, v) => (CONSOLE_INPUTS.includes(v as ConsoleInput) ? withVm(s, { input: v as ConsoleInput }) : undefined),
+  },
+  {
+    path: ['vm', 'input-devices'],
+    expect: 'auto, none or /dev/input/eventN[,...]',
+    apply: (s, v) => {
+      if (typeof v !== 'string') return undefined;
+      try {
+        return withVm(s, { inputDevices: parseInputDevicesChoice(v) ?? 'none' });
+      } catch {
+        return undefined;
+      }
+    },
   },
   {
     path: ['vm', 'rtc'],

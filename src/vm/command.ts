@@ -1,5 +1,5 @@
 // `tendril vm [--firmware FILE] [--vars-template FILE | --secure-boot] [--vars FILE]
-// --disk DEV[,rw|,ro][,noboot][,if=nvme]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE]
+// --disk DEV[,rw|,ro][,noboot][,if=nvme|ahci]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE]
 // [--cpus 2] [--stats]`
 //
 // Runs a UEFI firmware (Debian's OVMF: OVMF_CODE_4M.fd with a variable store on a flash device,
@@ -35,6 +35,18 @@ import { MiB, RAM_MAX, RAM_MIN, defaultGuestRam } from './memory';
 import { MAX_DISKS } from './platform';
 import { CONSOLE_INPUTS, VM_WORKER_ROLE, type VmOptions, type VmWorkerData, type VmWorkerMessage } from './protocol';
 import { kvm } from '../native/kvm';
+import { ConsoleEscape } from './console-escape';
+import { parseDisplayOut } from './display/output-choice';
+import { HostInputRing } from './host-input-ring';
+import {
+  chooseInputDevices,
+  HostInput,
+  parseInputDevicesChoice,
+  POWER_COMBO,
+  readProcInputDevices,
+  STOP_COMBO,
+  type ChosenDevice,
+} from './host-input';
 import { ArgError, choice, commandArgs, type CommandSpec, custom, flag, num, size, text, usage } from '../util/args';
 
 export type { VmOptions } from './protocol';
@@ -72,10 +84,10 @@ export const VM_OPTIONS = {
     help: "the loader's command line (its LoadOptions), e.g. a kernel's",
   }),
   disk: custom({
-    metavar: 'DEV[,rw|,ro][,noboot][,if=nvme]',
+    metavar: 'DEV[,rw|,ro][,noboot][,if=nvme|ahci]',
     repeat: true,
     parse: parseDiskSpec,
-    help: `block device or image (up to ${MAX_DISKS}, in PCI slots 2..5); read-only with an in-memory copy-on-write overlay; ",rw" writes through to DEV, ",ro" offers a read-only disk; ",noboot" leaves it out of the firmware's boot order; ",if=nvme" puts it on an NVMe controller (8086:5845) instead of virtio-blk, for guests without virtio drivers such as Windows`,
+    help: `block device or image (up to ${MAX_DISKS}, in PCI slots 2..5); read-only with an in-memory copy-on-write overlay; ",rw" writes through to DEV, ",ro" offers a read-only disk; ",noboot" leaves it out of the firmware's boot order; ",if=nvme" puts it on an NVMe controller (8086:5845) instead of virtio-blk, for guests without virtio drivers such as Windows; ",if=ahci" on an AHCI (SATA) controller (ICH9, 8086:2922), for a Windows installed in SATA mode`,
   }),
   memory: size({
     metavar: 'SIZE',
@@ -96,12 +108,37 @@ export const VM_OPTIONS = {
     values: CONSOLE_INPUTS,
     help: "where this console's keystrokes go: serial (COM1, default) or keyboard (typed on the guest's PS/2 keyboard, US layout, for OSes that read no serial console, like Windows)",
   }),
+  inputDevices: custom({
+    metavar: 'auto|none|DEV[,DEV...]',
+    parse: (raw) => {
+      try {
+        return parseInputDevicesChoice(raw) ?? 'none';
+      } catch (e) {
+        throw new ArgError((e as Error).message);
+      }
+    },
+    help: `give the guest's PS/2 keyboard and mouse this machine's own input devices (evdev): auto (every keyboard and mouse in /proc/bus/input/devices), none (default), or /dev/input/eventN nodes; they are grabbed while the VM runs, so this machine's console gets none of their keys; ${STOP_COMBO} on them stops the VM at once (as Ctrl-]), ${POWER_COMBO} presses its power button`,
+  }),
   display: flag({
     help: "give the VM a display (bochs-display, 1234:1111): OVMF's GOP and the OS draw on a linear 32-bit framebuffer, as Windows needs",
   }),
   screenshot: text({
     metavar: 'FILE',
-    help: 'when the VM ends, write its screen to FILE as a PNG (implies --display)',
+    help: 'when the VM ends, write its screen to FILE as a PNG (implies --display); Ctrl-\\ then s writes it while the VM runs',
+  }),
+  displayOut: custom({
+    metavar: 'auto|none|DEV',
+    parse: (raw) => {
+      try {
+        return parseDisplayOut(raw);
+      } catch (e) {
+        throw new ArgError(`--${(e as Error).message}`);
+      }
+    },
+    help: "show the VM's screen on this machine's own screen (implies --display): a framebuffer device (/dev/fbN) or a DRM card (/dev/dri/cardN, taken over while the VM runs); auto: /dev/fb0 if there is one, else the first DRM card with a connected display; none (default). The guest's preferred resolution becomes the host screen's",
+  }),
+  hyperv: flag({
+    help: 'offer the Hyper-V enlightenments KVM implements (reference clock and TSC page, SynIC timers, APIC MSRs, TLB-flush and IPI hypercalls, relaxed timing, the crash MSRs, which make a Windows bug check a reported error with its code); Windows runs faster and more robustly with them, a Linux guest takes Hyper-V paths instead of KVM ones',
   }),
   rtc: choice({
     values: RTC_MODES,
@@ -112,11 +149,13 @@ export const VM_OPTIONS = {
 export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
   name: 'vm',
   synopsis:
-    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot][,if=nvme]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--rtc utc|localtime|host] [--input serial|keyboard] [--display] [--screenshot FILE] [--stats]',
+    '[--firmware FILE] [--vars-template FILE] [--secure-boot] [--vars FILE] --disk DEV[,rw|,ro][,noboot][,if=nvme|ahci]... [--loader DISK:PART:PATH [--loader-args TEXT]] [--memory SIZE] [--cpus 2] [--rtc utc|localtime|host] [--input serial|keyboard] [--input-devices auto|none|DEV,...] [--display] [--screenshot FILE] [--display-out auto|none|DEV] [--hyperv] [--stats]',
   summary: 'Run UEFI firmware in a KVM virtual machine with the disks passed through; COM1 is this console.',
   options: VM_OPTIONS,
   notes: [
     'Ctrl-] stops the VM at once. SIGINT or SIGTERM presses its ACPI power button, so the OS shuts down cleanly; a second signal, or a guest still running 60 s later, stops it at once.',
+    'Ctrl-\\ then s writes a screenshot of the VM display to the --screenshot FILE (default /tmp/tendril-screen-N.png); Ctrl-\\ twice sends one Ctrl-\\ to the guest.',
+    `With --input-devices, ${STOP_COMBO} on a grabbed keyboard stops the VM at once and ${POWER_COMBO} presses its power button (a second time: stop at once); neither reaches the guest.`,
   ],
   build: ({ opts: o }) => {
     if (o.disk.length > MAX_DISKS) throw new ArgError(`--disk given ${o.disk.length} times, at most ${MAX_DISKS}`);
@@ -139,7 +178,10 @@ export const VM_COMMAND: CommandSpec<typeof VM_OPTIONS, VmOptions> = {
       ...(o.rtc !== undefined ? { rtc: o.rtc } : {}),
       ...(o.input !== undefined ? { input: o.input } : {}),
       ...(o.display ? { display: true } : {}),
+      ...(o.hyperv ? { hyperv: true } : {}),
       ...(o.screenshot !== undefined ? { screenshot: o.screenshot } : {}),
+      ...(o.displayOut !== undefined && o.displayOut !== 'none' ? { displayOut: o.displayOut } : {}),
+      ...(o.inputDevices !== undefined && o.inputDevices !== 'none' ? { inputDevices: o.inputDevices } : {}),
     };
   },
 };
@@ -187,6 +229,7 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
   let flash: VmWorkerData['flash'];
   let host: VmWorkerData['host'];
   let secureBoot: SecureBootState | 'unknown' = 'unknown';
+  let inputDevices: ChosenDevice[] = [];
   try {
     const fw = loadFirmware({ firmware: opts.firmware, varsTemplate: opts.varsTemplate, secureBoot: opts.secureBoot });
     let vars: Uint8Array = fw.vars;
@@ -226,6 +269,11 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
     if (host.rtcOffsetMs !== 0) say(`guest clock (CMOS RTC): ${opts.rtc}, ${host.rtcOffsetMs / 1000} s from host UTC`);
     for (const d of opts.disks) if (!fs.existsSync(d.path)) throw new Error(`--disk ${d.path}: no such file or device`);
     kvm(); // the addon must load here, not only in the worker
+    if (opts.inputDevices !== undefined) {
+      const chosen = chooseInputDevices(opts.inputDevices, readProcInputDevices());
+      for (const n of chosen.notes) say(`input: ${n}`);
+      inputDevices = chosen.devices;
+    }
     if (!bundle.endsWith('.js'))
       throw new Error(`the VM workers start from the bundle; ${bundle} is not one (npm run build)`);
   } catch (e) {
@@ -234,6 +282,30 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
   }
   const channel = new ConsoleChannel();
   const output = new ConsoleOutput();
+  const ring = opts.inputDevices !== undefined ? new HostInputRing() : null;
+  let handle = -1;
+  const kick = () => {
+    if (handle >= 0) kvm().kvmKick(handle);
+  };
+  // The host's keyboards and mice: grabbed from here to the end of the run (the finally below, or
+  // the kernel when this process dies, gives them back). Their combinations act as Ctrl-] and a
+  // signal do on the console.
+  let hostInput: HostInput | null = null;
+  const hostAction = { stop: () => {}, power: () => {} };
+  if (ring && inputDevices.length) {
+    try {
+      hostInput = HostInput.grab(inputDevices, {
+        push: (r) => ring.push(r),
+        kick,
+        action: (a) => (a === 'stop' ? hostAction.stop() : hostAction.power()),
+      });
+    } catch (e) {
+      say(`input: ${(e as Error).message}`);
+      return done(2, true);
+    }
+    for (const d of inputDevices) say(`input: grabbed ${d.path} (${d.name}; ${d.kinds.join(', ') || 'other'})`);
+    say(`input: ${STOP_COMBO} stops the VM, ${POWER_COMBO} presses its power button`);
+  }
   // The guest's console: drained every few milliseconds and written in chunks; with a generated
   // Boot0000, watched for the firmware reporting that it could not load or start it.
   const watch = opts.loader ? new BootWatch('Boot0000') : null;
@@ -249,11 +321,11 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
       host,
       channel: channel.sab,
       output: output.sab,
+      ...(ring ? { hostInput: ring.sab } : {}),
     } satisfies VmWorkerData,
     stdout: false,
     stderr: false,
   });
-  let handle = -1;
   const stop = () => {
     channel.requestStop();
     if (handle >= 0) kvm().kvmKick(handle);
@@ -275,10 +347,16 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
       stop();
     }, SHUTDOWN_GRACE_S * 1000);
   };
+  hostAction.stop = stop;
+  hostAction.power = powerButton;
+  hostInput?.start();
   const stdin = process.stdin;
+  const escape = new ConsoleEscape();
   const onData = (d: Buffer) => {
     if (d.includes(CTRL_RIGHT_BRACKET)) return stop();
-    channel.push(d);
+    const { bytes, commands } = escape.feed(d);
+    if (commands.includes('screenshot')) channel.requestScreenshot();
+    if (bytes.length) channel.push(bytes);
     if (handle >= 0) kvm().kvmKick(handle);
   };
   const drain = () => {
@@ -303,6 +381,8 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
     const msg = await new Promise<VmWorkerMessage>((resolve, reject) => {
       worker.on('message', (m: VmWorkerMessage) => {
         if (m.type === 'vcpu') handle = m.handle;
+        else if (m.type === 'note') say(m.line);
+        else if (m.type === 'screenshot') say(describeShot(m.shot), '\n');
         else resolve(m);
       });
       worker.on('error', reject);
@@ -320,13 +400,7 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
         `tendril-vm-stats ${JSON.stringify({ result: result.kind, resets: msg.resets, exits: msg.stats })}\n`,
       );
     varsChanged = reportVariables(flash.vars, msg.vars, opts.vars, say);
-    const shot = msg.screenshot;
-    if (shot)
-      say(
-        'error' in shot
-          ? `screenshot ${shot.file}: not written: ${shot.error}`
-          : `screenshot: ${shot.file} (${shot.width}x${shot.height})`,
-      );
+    if (msg.screenshot) say(describeShot(msg.screenshot));
     if (boot.failure !== null) {
       const hint =
         secureBoot === 'on' && /Access Denied|Security Violation/.test(boot.failure)
@@ -354,6 +428,7 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
     say((e as Error).message);
     return done(1);
   } finally {
+    for (const l of hostInput?.close() ?? []) say(`input: ${l}`);
     clearInterval(drainer);
     drain();
     if (grace) clearTimeout(grace);
@@ -364,6 +439,12 @@ export async function runVm(opts: VmOptions): Promise<VmOutcome> {
     stdin.pause();
     await worker.terminate();
   }
+}
+
+function describeShot(shot: { file: string; width: number; height: number } | { file: string; error: string }): string {
+  return 'error' in shot
+    ? `screenshot ${shot.file}: not written: ${shot.error}`
+    : `screenshot: ${shot.file} (${shot.width}x${shot.height})`;
 }
 
 /** Lists what the guest did to its variables and, with --vars, keeps them; returns how many changed. */

@@ -3,7 +3,7 @@
 // the worker drains the ring when KVM_RUN returns KVM_EXIT_INTR. Output: ConsoleOutput below.
 
 const RING = 4096;
-const HDR = 16; // Int32 stop, head, tail, power-button presses
+const HDR = 32; // Int32 stop, head, tail, power-button presses, screenshot requests; 3 spare
 
 export class ConsoleChannel {
   readonly sab: SharedArrayBuffer;
@@ -11,7 +11,7 @@ export class ConsoleChannel {
   private readonly data: Uint8Array;
   constructor(sab?: SharedArrayBuffer) {
     this.sab = sab ?? new SharedArrayBuffer(HDR + RING);
-    this.ctl = new Int32Array(this.sab, 0, 4);
+    this.ctl = new Int32Array(this.sab, 0, 8);
     this.data = new Uint8Array(this.sab, HDR, RING);
   }
   requestStop(): void {
@@ -27,6 +27,14 @@ export class ConsoleChannel {
   /** Consumer: whether a press is waiting (and take it). */
   takePowerButton(): boolean {
     return Atomics.exchange(this.ctl, 3, 0) !== 0;
+  }
+  /** Ask for a screenshot of the VM's display (the console's Ctrl-\ then s). */
+  requestScreenshot(): void {
+    Atomics.add(this.ctl, 4, 1);
+  }
+  /** Consumer: whether a screenshot was asked for (and take the request). */
+  takeScreenshot(): boolean {
+    return Atomics.exchange(this.ctl, 4, 0) !== 0;
   }
   /** Producer: returns the number of bytes accepted (the rest is dropped when full). */
   push(bytes: Uint8Array): number {

@@ -8,9 +8,9 @@ export type DiskMode = 'cow' | 'rw' | 'ro';
 const CHUNK = 4096;
 export const OVERLAY_LIMIT_DEFAULT = 512 * 1024 * 1024;
 
-/** The controller the guest sees the disk on: virtio-blk, or NVMe for guests without virtio
- *  drivers (Windows; docs/vmm-platform.md §14). */
-export type DiskInterface = 'virtio' | 'nvme';
+/** The controller the guest sees the disk on: virtio-blk, or NVMe or AHCI (SATA) for guests
+ *  without virtio drivers (Windows; docs/vmm-platform.md §14, §16). */
+export type DiskInterface = 'virtio' | 'nvme' | 'ahci';
 
 export interface DiskSpec {
   readonly path: string;
@@ -21,7 +21,7 @@ export interface DiskSpec {
   readonly boot?: boolean;
 }
 
-/** `DEV[,rw|,ro][,noboot][,if=virtio|nvme]`: the default (no suffix) is the copy-on-write overlay
+/** `DEV[,rw|,ro][,noboot][,if=virtio|nvme|ahci]`: the default (no suffix) is the copy-on-write overlay
  *  on virtio-blk. Throws ArgError phrased to follow `--disk`. */
 export function parseDiskSpec(arg: string): DiskSpec {
   const parts = arg.split(',');
@@ -34,12 +34,12 @@ export function parseDiskSpec(arg: string): DiskSpec {
     if (p === 'rw') mode = 'rw';
     else if (p === 'ro') mode = 'ro';
     else if (p === 'noboot') boot = false;
-    else if (p === 'if=virtio' || p === 'if=nvme') iface = p === 'if=nvme' ? 'nvme' : 'virtio';
+    else if (p === 'if=virtio' || p === 'if=nvme' || p === 'if=ahci') iface = p.slice(3) as DiskInterface;
     else if (p.startsWith('if='))
-      throw new ArgError(`${arg}: unknown interface '${p.slice(3)}' (use if=virtio or if=nvme)`);
-    else throw new ArgError(`${arg}: unknown option '${p}' (use ,rw ,ro ,noboot or ,if=nvme)`);
+      throw new ArgError(`${arg}: unknown interface '${p.slice(3)}' (use if=virtio, if=nvme or if=ahci)`);
+    else throw new ArgError(`${arg}: unknown option '${p}' (use ,rw ,ro ,noboot, ,if=nvme or ,if=ahci)`);
   }
-  return { path, mode, ...(boot ? {} : { boot }), ...(iface === 'nvme' ? { iface } : {}) };
+  return { path, mode, ...(boot ? {} : { boot }), ...(iface !== 'virtio' ? { iface } : {}) };
 }
 
 function deviceSize(fd: number, path: string): number {

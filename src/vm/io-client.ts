@@ -1,6 +1,6 @@
 // vCPU 0's side of the I/O thread (io-thread.ts): starts it from the bundle, gives each disk a
 // backend that forwards activation and reset to it (waiting until it is done): WorkerBlockBackend
-// for virtio-blk, WorkerNvmeBackend for NVMe. A virtio notify that reached JavaScript (a write no
+// for virtio-blk, WorkerNvmeBackend for NVMe, WorkerAhciBackend for AHCI. A virtio notify that reached JavaScript (a write no
 // ioeventfd matched) becomes the same eventfd signal the kernel would have sent; an NVMe tail
 // doorbell that reached JavaScript is stored for the thread and signalled the same way.
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -9,6 +9,9 @@ import type { DiskSpec } from './disk';
 import { STATS_PER_DISK } from './io-thread';
 import type { GuestMemory } from './memory';
 import type { NvmeBackend, NvmeIrq } from './nvme/backend';
+import type { AhciBackend, AhciIrq } from './ahci/backend';
+import type { AhciStart } from './ahci/engine';
+import type { AhciShared } from './ahci/regs';
 import { closeDoorbellFds, createDoorbellFds, type NvmeDoorbellFds } from './nvme/doorbells';
 import type { NvmeEnable } from './nvme/engine';
 import { MAX_IO_QUEUES } from './nvme/spec';
@@ -28,14 +31,14 @@ function memIds(mem: GuestMemory): { low: number; high: number | null } {
 }
 
 function wakeFds(w: DiskWake): number[] {
-  return w.kind === 'virtio' ? [w.notifyFd] : [w.tailFd];
+  return w.kind === 'virtio' ? [w.notifyFd] : w.kind === 'ahci' ? [w.kickFd] : [w.tailFd];
 }
 
 export class IoThread {
   private seq = 0;
   private readonly ackArr: Int32Array;
   private readonly statsArr: Float64Array;
-  readonly backends: Array<WorkerBlockBackend | WorkerNvmeBackend> = [];
+  readonly backends: Array<WorkerBlockBackend | WorkerNvmeBackend | WorkerAhciBackend> = [];
 
   private constructor(
     private readonly worker: Worker,
@@ -54,7 +57,9 @@ export class IoThread {
       this.backends.push(
         w.kind === 'nvme'
           ? new WorkerNvmeBackend(this, i, info, specs[i]!.path, w)
-          : new WorkerBlockBackend(this, i, info.size, info.readOnly),
+          : w.kind === 'ahci'
+            ? new WorkerAhciBackend(this, i, info, specs[i]!.path, w.kickFd)
+            : new WorkerBlockBackend(this, i, info.size, info.readOnly),
       );
     });
   }
@@ -71,7 +76,9 @@ export class IoThread {
             tails: new SharedArrayBuffer(4 * (1 + MAX_IO_QUEUES)),
             tailFd: k.eventfdCreate(),
           }
-        : { kind: 'virtio', notifyFd: k.eventfdCreate() },
+        : d.iface === 'ahci'
+          ? { kind: 'ahci', kickFd: k.eventfdCreate() }
+          : { kind: 'virtio', notifyFd: k.eventfdCreate() },
     );
     for (const w of wakes) if (w.kind === 'nvme') new Int32Array(w.tails).fill(-1);
     const ack = new SharedArrayBuffer(4);
@@ -214,5 +221,51 @@ export class WorkerNvmeBackend implements NvmeBackend {
 
   doorbellFds(): NvmeDoorbellFds {
     return this.wake.doorbells;
+  }
+}
+
+/** An AHCI port whose engine runs on the I/O thread: PxCMD.ST starts and stops it there; PxCI
+ *  bits set by vCPU 0's thread reach it through the kick eventfd. */
+export class WorkerAhciBackend implements AhciBackend {
+  readonly kind = 'ahci';
+  readonly size: number;
+  readonly readOnly: boolean;
+
+  constructor(
+    private readonly io: IoThread,
+    private readonly index: number,
+    info: { size: number; readOnly: boolean },
+    readonly id: string,
+    private readonly kickFd: number,
+  ) {
+    this.size = info.size;
+    this.readOnly = info.readOnly;
+  }
+
+  get stats(): BlockStats {
+    return this.io.stats(this.index);
+  }
+
+  start(mem: GuestMemory, at: AhciStart, shared: AhciShared, irq: AhciIrq): void {
+    this.io.request({
+      op: 'ahci-start',
+      disk: this.index,
+      at,
+      mem: memIds(mem),
+      shared: shared.sab,
+      irq: { state: irq.state.sab, msiFd: irq.msiFd, intx: irq.intx },
+    });
+  }
+
+  stop(): void {
+    this.io.request({ op: 'reset', disk: this.index });
+  }
+
+  resetDevice(): void {
+    this.io.request({ op: 'ahci-reset-device', disk: this.index });
+  }
+
+  kick(): void {
+    kvm().eventfdWrite(this.kickFd);
   }
 }

@@ -1,9 +1,11 @@
-// The I/O thread: serves the virtio-blk queues and NVMe controllers of every disk, so block I/O
+// The I/O thread: serves the virtio-blk queues, NVMe controllers and AHCI ports of every disk, so block I/O
 // never runs on a vCPU thread (src/vm/README.md "Threads"). It owns the disks (their fds and
 // copy-on-write overlays, for the whole run, across guest resets) and sleeps in poll() on the
 // eventfds KVM signals when the guest writes a doorbell (KVM_IOEVENTFD: the write never leaves
 // the kernel): one per virtio queue, one per NVMe I/O queue and tail value (nvme/doorbells.ts),
-// plus one per NVMe controller for tails that reached vCPU 0's thread, and a control eventfd.
+// plus one per NVMe controller for tails that reached vCPU 0's thread, one per AHCI port (its
+// PxCI writes reach vCPU 0's thread, which sets the shared PxCI and signals it), and a control
+// eventfd.
 // Completions interrupt through the vector's irqfd (an eventfd write), or, for virtio with MSI-X
 // off, the ISR bit and KVM_IRQ_LINE, from this thread. Control messages (activate, NVMe enable,
 // reset, quit) come from vCPU 0's thread, which waits for each to be done (the ack counter), so
@@ -14,6 +16,8 @@ import { Disk } from './disk';
 import { GuestMemory } from './memory';
 import { InterruptState, type IrqOps } from './msix';
 import { NvmeEngine } from './nvme/engine';
+import { AhciEngine } from './ahci/engine';
+import { AhciShared } from './ahci/regs';
 import type { IoReply, IoRequest, IoWorkerData } from './protocol';
 import { IRQ_FLAG_NEEDS_RESET, type RemoteIrq } from './virtio';
 import { newBlockStats, serveBlockRequest, type BlockStats } from './virtio-blk';
@@ -32,7 +36,8 @@ type Wake =
   | { readonly kind: 'ctl' }
   | { readonly kind: 'virtio'; readonly disk: number }
   | { readonly kind: 'nvme-tail'; readonly disk: number; readonly qid: number; readonly value: number }
-  | { readonly kind: 'nvme-stored'; readonly disk: number; readonly tails: Int32Array };
+  | { readonly kind: 'nvme-stored'; readonly disk: number; readonly tails: Int32Array }
+  | { readonly kind: 'ahci'; readonly disk: number };
 
 export const STATS_PER_DISK = 4;
 
@@ -53,6 +58,9 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
   const active: Array<Active | null> = disks.map(() => null);
   const engines: Array<NvmeEngine | null> = disks.map((x, i) =>
     d.wakes[i]?.kind === 'nvme' ? new NvmeEngine(x, { size: x.size, readOnly: x.readOnly, id: x.spec.path }) : null,
+  );
+  const ports: Array<AhciEngine | null> = disks.map((x, i) =>
+    d.wakes[i]?.kind === 'ahci' ? new AhciEngine(x, { size: x.size, readOnly: x.readOnly, id: x.spec.path }) : null,
   );
   /** Views of guest RAM by kvmMemId; dropped when a disk's queue is reset. */
   const memories = new Map<string, GuestMemory>();
@@ -118,12 +126,33 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
     engine.enable(memoryFor(q.mem), q.enable, (v) => state.signal(v, 0, ops));
   };
 
+  const startAhci = (q: Extract<IoRequest, { op: 'ahci-start' }>): void => {
+    const port = ports[q.disk];
+    if (!port) return;
+    const state = new InterruptState(q.irq.state);
+    const { msiFd, intx } = q.irq;
+    const ops: IrqOps = {
+      fireVector: () => {
+        if (msiFd !== null) k.eventfdWrite(msiFd);
+      },
+      raiseIntx: () => {
+        if (intx) k.kvmIrqLine(intx.vmFd, intx.gsi, 1);
+      },
+    };
+    port.start(memoryFor(q.mem), q.at, new AhciShared(q.shared), () => state.signal(0, 0, ops));
+  };
+
   const wakes: Wake[] = [{ kind: 'ctl' }];
   const fds = [d.ctlFd];
   d.wakes.forEach((w, disk) => {
     if (w.kind === 'virtio') {
       fds.push(w.notifyFd);
       wakes.push({ kind: 'virtio', disk });
+      return;
+    }
+    if (w.kind === 'ahci') {
+      fds.push(w.kickFd);
+      wakes.push({ kind: 'ahci', disk });
       return;
     }
     fds.push(w.tailFd);
@@ -144,10 +173,13 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
         if (req.op === 'activate') activate(req.disk, req);
         else if (req.op === 'nvme-enable') enableNvme(req);
         else if (req.op === 'nvme-shutdown') engines[req.disk]?.shutdown();
+        else if (req.op === 'ahci-start') startAhci(req);
+        else if (req.op === 'ahci-reset-device') ports[req.disk]?.resetDevice();
         else if (req.op === 'reset') {
           active[req.disk] = null;
           engines[req.disk]?.disable();
-          if (active.every((x) => x === null) && engines.every((e) => !e?.enabled)) {
+          ports[req.disk]?.stop();
+          if (active.every((x) => x === null) && engines.every((e) => !e?.enabled) && ports.every((p) => !p?.running)) {
             // This VM is going: give its RAM back now (vCPU 0's thread releases its own buffers).
             for (const g of memories.values()) {
               k.kvmMemRelease(g.low.buffer as ArrayBuffer);
@@ -174,7 +206,11 @@ export function runIoThread(d: IoWorkerData, reply: (r: IoReply) => void): void 
       const w = wakes[r];
       if (!w || w.kind === 'ctl') continue;
       if (w.kind === 'virtio') serve(w.disk);
-      else if (w.kind === 'nvme-stored') {
+      else if (w.kind === 'ahci') {
+        const port = ports[w.disk];
+        port?.run();
+        if (port) publish(w.disk, port.stats);
+      } else if (w.kind === 'nvme-stored') {
         served.add(w.disk);
         for (let q = 0; q < w.tails.length; q++) {
           const v = Atomics.exchange(w.tails, q, -1);

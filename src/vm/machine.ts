@@ -16,7 +16,15 @@ import {
   kvmConstants,
 } from '../native/kvm';
 import { hasDoorbells } from './bus';
-import { decodeCpuid, encodeCpuid, vcpuCpuid } from './cpuid';
+import { decodeCpuid, encodeCpuid, vcpuCpuid, type CpuidEntry } from './cpuid';
+import {
+  describeGuestCrash,
+  HV_CRASH_CTL,
+  HV_CRASH_CTL_NOTIFY,
+  HV_CRASH_P0,
+  HV_CRASH_PARAMS,
+  withHyperv,
+} from './hyperv';
 import { MsiRoutes, routingEntries } from './irq-routing';
 import type { MsiSink } from './msix';
 import { FOUR_GIB, GuestMemory, IDENTITY_MAP_ADDR, TSS_ADDR, memoryLayout } from './memory';
@@ -26,9 +34,11 @@ import { ApMailbox } from './ap-mailbox';
 import { MAX_CPUS } from './limits';
 import { VM_VCPU_ROLE, type ConsoleInput, type MachineResult, type VcpuWorkerData } from './protocol';
 import { ConsoleKeys, strokeEvents } from './console-keys';
+import { HostInputSink, type HostInputBatch } from './host-input-ring';
 import type { SmbiosVersion } from './smbios';
 import { FB_SIZE } from './display/bochs';
 import { encodePng } from './display/png';
+import type { FramebufferWatch } from './display/host-link';
 
 /**
  * The flash banks in memory KVM can map (page-aligned anonymous mappings). The caller keeps them
@@ -64,6 +74,9 @@ const SLOT_FLASH_CODE = 2;
 const SLOT_FLASH_VARS = 3;
 const SLOT_FRAMEBUFFER = 4;
 
+/** TLFS: the status a hypercall the hypervisor does not implement returns. */
+const HV_STATUS_INVALID_HYPERCALL_CODE = 2n;
+
 export interface MachineConfig {
   readonly flash: FlashBanks;
   readonly ramBytes: number;
@@ -74,7 +87,13 @@ export interface MachineConfig {
   /** One byte the guest wrote to COM1 (console.ts: ConsoleOutput.put in the product). */
   readonly serialOut: (byte: number) => void;
   /** Console input and stop requests, polled when KVM_RUN is interrupted. */
-  readonly poll: () => { stop: boolean; input: Uint8Array | null; powerButton: boolean };
+  readonly poll: () => {
+    stop: boolean;
+    input: Uint8Array | null;
+    powerButton: boolean;
+    /** Host keyboard and mouse input (--input-devices; host-input-ring.ts). */
+    hostInput?: HostInputBatch | null;
+  };
   /** Called once vCPU 0 exists, with its handle (for kvmKick from other threads). */
   readonly onVcpu: (handle: number) => void;
   /** The bundle the AP threads start from (more than one vCPU). */
@@ -87,8 +106,12 @@ export interface MachineConfig {
   readonly smbios?: { readonly structures: readonly Uint8Array[]; readonly version: SmbiosVersion | null };
   /** A display (display/bochs.ts) whose framebuffer is guest RAM where the guest maps it. */
   readonly display?: boolean;
+  /** The host screen's copier (--display-out; display/host-link.ts): dirty-logs the framebuffer slot. */
+  readonly hostDisplay?: FramebufferWatch;
   /** Where console input goes: COM1 (default), or the PS/2 keyboard as key strokes. */
   readonly input?: ConsoleInput;
+  /** Offer the Hyper-V enlightenments KVM implements (hyperv.ts). */
+  readonly hyperv?: boolean;
 }
 
 export type { MachineResult } from './protocol';
@@ -122,6 +145,8 @@ export class Machine {
   private mailbox: ApMailbox | null = null;
   /** Decodes console bytes into key strokes when console input goes to the keyboard. */
   private keys: ConsoleKeys | null = null;
+  /** Applies the host's keyboards and mice (--input-devices) to the i8042. */
+  private hostInput: HostInputSink | null = null;
   private readonly apWorkers: Worker[] = [];
   /** Counts of exits handled in TypeScript, by device (range name), for --stats and the bench. */
   readonly jsExits = new Map<string, number>();
@@ -172,7 +197,13 @@ export class Machine {
       const handle = k.kvmCreateVcpu(vmFd, i, mmapSize);
       const ab = k.kvmVcpuRunBuffer(handle);
       this.vcpus.push({ index: i, handle, run: new DataView(ab), bytes: new Uint8Array(ab) });
-      k.kvmSetCpuid2(handle, encodeCpuid(vcpuCpuid(supported, i, this.cfg.cpus)));
+    }
+    const hv = this.cfg.hyperv ? this.hypervLeaves() : null;
+    for (const v of this.vcpus) {
+      const own = vcpuCpuid(supported, v.index, this.cfg.cpus);
+      k.kvmSetCpuid2(v.handle, encodeCpuid(hv ? withHyperv(own, hv.leaves, hv.synic) : own));
+      // The crash MSRs offer "notify" (hyperv.ts); KVM keeps the value per VM.
+      if (hv && v.index === 0) k.kvmSetMsr(v.handle, HV_CRASH_CTL, HV_CRASH_CTL_NOTIFY);
     }
 
     // MSI-X through irqfd (docs/vmm-platform.md §12.1) when this KVM routes MSIs to GSIs; without
@@ -187,15 +218,20 @@ export class Machine {
       const fb = k.kvmMapAnon(FB_SIZE);
       this.keep.push(fb);
       let at: number | null = null;
+      const host = this.cfg.hostDisplay;
+      const flags = host?.slotFlags ?? 0;
       display = {
         fb: new Uint8Array(fb),
         map: (addr) => {
           // A slot cannot simply move: drop it, then add it at the new address.
           if (at !== null) k.kvmSetMemoryRegion(vmFd, SLOT_FRAMEBUFFER, 0, at, null, 0);
-          if (addr !== null) k.kvmSetMemoryRegion(vmFd, SLOT_FRAMEBUFFER, 0, addr, fb, FB_SIZE);
+          if (addr !== null) k.kvmSetMemoryRegion(vmFd, SLOT_FRAMEBUFFER, flags, addr, fb, FB_SIZE);
           at = addr;
+          host?.moved(addr !== null);
         },
+        ...(host ? { preferred: host.preferred, regs: host.regs } : {}),
       };
+      host?.attach(vmFd, SLOT_FRAMEBUFFER, fb);
     }
     this.platform = new Platform({
       ...(display ? { display } : {}),
@@ -241,6 +277,32 @@ export class Machine {
     const vars = this.platform.flash.vars;
     if (vars && this.cfg.flash.vars) bank(SLOT_FLASH_VARS, vars, this.cfg.flash.vars);
     this.cfg.onVcpu(this.bsp.handle);
+  }
+
+  /**
+   * KVM's supported Hyper-V leaves (from the system fd where KVM_CAP_SYS_HYPERV_CPUID says so,
+   * else from vCPU 0), and whether the SynIC is on: KVM_CAP_HYPERV_SYNIC2 on every vCPU, or
+   * its MSRs and timers are not offered.
+   */
+  private hypervLeaves(): { leaves: CpuidEntry[]; synic: boolean } {
+    const k = this.k;
+    const c = this.c;
+    let raw: Buffer;
+    if (k.kvmCheckExtension(this.sys, c.capSysHypervCpuid) > 0) raw = k.kvmGetSupportedHvCpuid(this.sys);
+    else if (k.kvmCheckExtension(this.sys, c.capHypervCpuid) > 0)
+      raw = k.kvmGetSupportedHvCpuid(k.kvmVcpuFd(this.bsp.handle));
+    else
+      throw new Error('Hyper-V enlightenments: this KVM has neither KVM_CAP_SYS_HYPERV_CPUID nor KVM_CAP_HYPERV_CPUID');
+    let synic = k.kvmCheckExtension(this.sys, c.capHypervSynic2) > 0;
+    for (const v of this.vcpus) {
+      if (!synic) break;
+      try {
+        k.kvmEnableVcpuCap(v.handle, c.capHypervSynic2);
+      } catch {
+        synic = false;
+      }
+    }
+    return { leaves: decodeCpuid(raw), synic };
   }
 
   /** One virtio function's vectors: a GSI with an MSI route and an irqfd each. */
@@ -371,9 +433,13 @@ export class Machine {
     }
     for (const [k, n] of this.jsExits) out[`js:${k}`] = n;
     this.platform.disks.forEach((d, i) => {
-      const st = d.kind === 'nvme' ? d.controller.backend.stats : d.blk.stats;
+      const st = d.kind === 'virtio-blk' ? d.blk.stats : d.controller.backend.stats;
       out[`disk${i}:notifies reaching JS`] =
-        d.kind === 'nvme' ? d.controller.stats.doorbellsReachingJs : d.transport.stats.notifies;
+        d.kind === 'nvme'
+          ? d.controller.stats.doorbellsReachingJs
+          : d.kind === 'ahci'
+            ? d.controller.stats.commandIssueWrites
+            : d.transport.stats.notifies;
       out[`disk${i}:requests`] = st.requests;
       out[`disk${i}:bytes read`] = st.readBytes;
       out[`disk${i}:bytes written`] = st.writeBytes;
@@ -456,9 +522,17 @@ export class Machine {
         const type = v.run.getUint32(c.runSystemEventType, true);
         if (type === 1) ev.request('poweroff', 'KVM_SYSTEM_EVENT_SHUTDOWN');
         else if (type === 2) ev.request('reset', 'KVM_SYSTEM_EVENT_RESET');
+        else if (type === c.systemEventCrash && this.cfg.hyperv) return this.fatal(v, this.guestCrash(v));
         else return this.fatal(v, `KVM_SYSTEM_EVENT type ${type} (crash)`);
         return null;
       }
+      case ExitReason.HYPERV:
+        // SynIC MSR writes are KVM's to act on (nothing here listens for them); a hypercall KVM
+        // passes on (post message, signal event: VMBus) is one this VMM does not implement.
+        this.count('hyperv');
+        if (v.run.getUint32(c.runHypervType, true) === c.hypervExitHcall)
+          v.run.setBigUint64(c.runHypervHcallResult, HV_STATUS_INVALID_HYPERCALL_CODE, true);
+        return null;
       case ExitReason.INTERNAL_ERROR: {
         const sub = v.run.getUint32(c.runInternalSuberror, true);
         const nd = Math.min(v.run.getUint32(c.runInternalNdata, true), 16);
@@ -476,6 +550,21 @@ export class Machine {
         );
       default:
         return this.fatal(v, `unexpected exit ${exitReasonName(reason)}`);
+    }
+  }
+
+  /** The crash MSRs' report (hyperv.ts), read from the vCPU that wrote them. */
+  private guestCrash(v: Vcpu): string {
+    try {
+      const p0 = HV_CRASH_P0;
+      return describeGuestCrash(
+        this.k.kvmGetMsrs(
+          v.handle,
+          Array.from({ length: HV_CRASH_PARAMS }, (_, i) => p0 + i),
+        ),
+      );
+    } catch (e) {
+      return `the guest reported a crash through the Hyper-V crash MSRs (KVM_GET_MSRS failed: ${(e as Error).message})`;
     }
   }
 
@@ -529,6 +618,7 @@ export class Machine {
         bsp.run.setUint8(c.runImmediateExit, 0);
         const p = this.cfg.poll();
         if (p.input) this.consoleInput(p.input);
+        if (p.hostInput) (this.hostInput ??= new HostInputSink(this.platform.kbc)).apply(p.hostInput);
         if (p.powerButton) {
           // Firmware never arms the button; only an OS whose ACPI driver set PWRBTN_EN can take it.
           if (!this.platform.pm.powerButtonEnabled)
@@ -550,9 +640,11 @@ export class Machine {
   destroy(): void {
     // Backends on the I/O thread must let go of this VM's memory and irqfds first.
     for (const d of this.platform?.disks ?? []) {
-      if (d.kind === 'nvme') d.controller.reset();
-      else d.transport.device.reset();
+      if (d.kind === 'virtio-blk') d.transport.device.reset();
+      else d.controller.reset();
     }
+    // The display thread must stop using this VM's fd before it closes.
+    if (this.vm >= 0) this.cfg.hostDisplay?.detach();
     for (const fd of this.fds) this.k.kvmClose(fd);
     this.fds.length = 0;
     for (const v of this.vcpus) this.k.kvmDestroyVcpu(v.handle);

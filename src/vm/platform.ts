@@ -11,7 +11,7 @@ import { e820Table, type GuestMemory, type MemoryLayout, FOUR_GIB } from './memo
 import { Piix3IsaBridge, ResetControl, SystemControlA } from './piix3';
 import { I8042 } from './i8042';
 import { BochsDisplay } from './display/bochs';
-import { SMBIOS_ANCHOR_FILE, SMBIOS_TABLES_FILE, smbiosFiles, type SmbiosVersion } from './smbios';
+import { memoryStructures, SMBIOS_ANCHOR_FILE, SMBIOS_TABLES_FILE, smbiosFiles, type SmbiosVersion } from './smbios';
 import { PM_IO_SIZE, Piix4Pm } from './piix4pm';
 import { CfiFlash } from './pflash';
 import { Uart16550 } from './uart';
@@ -19,30 +19,37 @@ import type { MsiSink } from './msix';
 import { VirtioBlk, type BlockBackend } from './virtio-blk';
 import type { NvmeBackend } from './nvme/backend';
 import { NvmeController } from './nvme/controller';
+import type { AhciBackend } from './ahci/backend';
+import { AhciController } from './ahci/controller';
 import { VirtioPciTransport } from './virtio-pci';
 import { buildAcpi, LOADER_FILE, RSDP_FILE, SCI_IRQ, TABLES_FILE } from './acpi/tables';
 import { pciGsi } from './acpi/dsdt';
 
-/** Disk i is a virtio-blk or NVMe function at 00:(2+i).0. */
+/** Disk i is a virtio-blk, NVMe or AHCI function at 00:(2+i).0. */
 export const DISK_SLOT = 2;
 export const MAX_DISKS = 4;
 /** The display (display/bochs.ts), after the disks. */
 export const DISPLAY_SLOT = DISK_SLOT + MAX_DISKS;
 /** OpenFirmware path OVMF's QemuBootOrderLib matches for the disk in PCI slot `slot`: a virtio
- *  disk, or namespace 1 of an NVMe controller (with EUI-64 0, which identify.ts keeps). */
-export const bootorderPath = (slot: number, kind: 'virtio-blk' | 'nvme'): string =>
+ *  disk, namespace 1 of an NVMe controller (with EUI-64 0, which identify.ts keeps), or the disk
+ *  on port 0 of an ICH9 AHCI HBA (QEMU's form for ich9-ahci; OVMF translates it to
+ *  PciRoot(0x0)/Pci(slot,0x0)/Sata(0x0,0xFFFF,0x0)). */
+export const bootorderPath = (slot: number, kind: 'virtio-blk' | 'nvme' | 'ahci'): string =>
   kind === 'nvme'
     ? `/pci@i0cf8/pci8086,5845@${slot.toString(16)}/namespace@1,0`
-    : `/pci@i0cf8/scsi@${slot.toString(16)}/disk@0,0`;
+    : kind === 'ahci'
+      ? `/pci@i0cf8/pci8086,2922@${slot.toString(16)}/drive@0/disk@0`
+      : `/pci@i0cf8/scsi@${slot.toString(16)}/disk@0,0`;
 
 /** A disk on the board: the virtio-blk function, or the NVMe controller. */
 export type BoardDisk =
   | { readonly kind: 'virtio-blk'; readonly transport: VirtioPciTransport; readonly blk: VirtioBlk }
-  | { readonly kind: 'nvme'; readonly controller: NvmeController };
+  | { readonly kind: 'nvme'; readonly controller: NvmeController }
+  | { readonly kind: 'ahci'; readonly controller: AhciController };
 
 export interface PlatformDisk {
-  /** Who serves the disk's requests (virtio-blk.ts, or nvme/backend.ts). */
-  readonly backend: BlockBackend | NvmeBackend;
+  /** Who serves the disk's requests (virtio-blk.ts, nvme/backend.ts or ahci/backend.ts). */
+  readonly backend: BlockBackend | NvmeBackend | AhciBackend;
   /** In the fw_cfg bootorder. OVMF applies the bootorder only if one entry matches; then it
    *  drops the unlisted disks' boot options and keeps the built-in shell last. */
   readonly boot: boolean;
@@ -65,8 +72,15 @@ export interface PlatformOptions {
   /** The CMOS clock's start relative to host UTC, in ms (default 0). */
   readonly rtcOffsetMs?: number;
   /** A display: its framebuffer memory and how to map it where the guest puts BAR0 (a KVM slot). */
-  readonly display?: { readonly fb: Uint8Array; readonly map: (addr: number | null) => void };
-  /** SMBIOS structures for fw_cfg (smbios.ts); none: OVMF publishes only its own BIOS structure. */
+  readonly display?: {
+    readonly fb: Uint8Array;
+    readonly map: (addr: number | null) => void;
+    /** The resolution the EDID names as native (the host screen's, with a host output). */
+    readonly preferred?: { readonly width: number; readonly height: number };
+    /** The DISPI registers in shared memory, for the host output's thread (display/host-thread.ts). */
+    readonly regs?: Uint16Array;
+  };
+  /** The host's SMBIOS structures for fw_cfg (smbios.ts); the VM's memory structures follow them. */
   readonly smbios?: { readonly structures: readonly Uint8Array[]; readonly version: SmbiosVersion | null };
   /** The flash banks' contents: CODE ends at 4 GiB, VARS (if any) sits right below it. */
   readonly flash: { readonly code: Uint8Array; readonly vars: Uint8Array | null };
@@ -140,8 +154,10 @@ export class Platform {
     this.fwcfg.addFile(TABLES_FILE, acpi.tables);
     this.fwcfg.addFile(RSDP_FILE, acpi.rsdp);
     this.fwcfg.addFile(LOADER_FILE, acpi.loader);
-    if (o.smbios?.structures.length) {
-      const f = smbiosFiles(o.smbios.structures, o.smbios.version);
+    {
+      // The host's identity (if any) and the VM's own memory: OVMF adds its BIOS structure.
+      const host = o.smbios?.structures ?? [];
+      const f = smbiosFiles([...host, ...memoryStructures(o.layout, host)], o.smbios?.version ?? null);
       this.fwcfg.addFile(SMBIOS_ANCHOR_FILE, f.anchor);
       this.fwcfg.addFile(SMBIOS_TABLES_FILE, f.tables);
     }
@@ -154,6 +170,16 @@ export class Platform {
         const controller = new NvmeController(b, o.mem, o.msi?.());
         dm.addPci(`nvme${i}`, slot, 0, controller);
         this.disks.push({ kind: 'nvme', controller });
+      } else if (b.kind === 'ahci') {
+        // One HBA per disk, in the disk's slot, with the disk on port 0 (docs/vmm-platform.md §16).
+        const gsi = pciGsi(slot, 0);
+        const controller = new AhciController(b, o.mem, {
+          msi: o.msi?.(),
+          intx: (l) => o.irqLine(gsi, l),
+          ...(o.vmFd !== undefined ? { remote: { vmFd: o.vmFd, gsi } } : {}),
+        });
+        dm.addPci(`ahci${i}`, slot, 0, controller);
+        this.disks.push({ kind: 'ahci', controller });
       } else {
         const gsi = pciGsi(slot, 0);
         const blk = new VirtioBlk(b);
@@ -168,7 +194,7 @@ export class Platform {
       if (d.boot) order.push(bootorderPath(slot, b.kind));
     });
     if (o.display) {
-      this.display = new BochsDisplay(o.display.fb, o.display.map);
+      this.display = new BochsDisplay(o.display.fb, o.display.map, o.display.preferred, o.display.regs);
       dm.addPci('display', DISPLAY_SLOT, 0, this.display);
     }
     if (order.length && o.fwBootOrder !== false)

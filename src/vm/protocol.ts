@@ -4,10 +4,12 @@
 // module holds types and constants only, so cli.ts can import it without loading the VMM.
 import type { LoaderSpec } from './boot-entry';
 import type { DiskSpec } from './disk';
+import type { InputDevicesChoice } from './input-choice';
 import type { RtcMode } from './host-tables';
 import type { SmbiosVersion } from './smbios';
 import type { NvmeDoorbellFds } from './nvme/doorbells';
 import type { NvmeEnable } from './nvme/engine';
+import type { AhciStart } from './ahci/engine';
 import type { RemoteIrq } from './virtio';
 import type { MessagePort } from 'node:worker_threads';
 
@@ -24,6 +26,23 @@ export const VM_VCPU_ROLE = 'tendril-vm-vcpu';
 
 /** The I/O thread (io-thread.ts), started by the VM worker when there are disks. */
 export const VM_IO_ROLE = 'tendril-vm-io';
+
+/** The display thread (display/host-thread.ts), started by the VM worker with a host output. */
+export const VM_DISPLAY_ROLE = 'tendril-vm-display';
+
+export interface DisplayWorkerData {
+  readonly role: typeof VM_DISPLAY_ROLE;
+  /** The host's fbdev or DRM card (display/host-output.ts). */
+  readonly device: string;
+  /** The control block (display/host-link.ts) and the bochs-display's DISPI registers. */
+  readonly ctl: SharedArrayBuffer;
+  readonly regs: SharedArrayBuffer;
+}
+
+export type DisplayReply =
+  | { readonly type: 'ready'; readonly width: number; readonly height: number; readonly description: string }
+  | { readonly type: 'fail'; readonly message: string }
+  | { readonly type: 'closed' };
 
 export interface IoWorkerData {
   readonly role: typeof VM_IO_ROLE;
@@ -52,7 +71,9 @@ export type DiskWake =
       readonly doorbells: NvmeDoorbellFds;
       readonly tails: SharedArrayBuffer;
       readonly tailFd: number;
-    };
+    }
+  /** AHCI: the eventfd vCPU 0's thread signals after setting PxCI bits (ahci/regs.ts). */
+  | { readonly kind: 'ahci'; readonly kickFd: number };
 
 export type IoRequest =
   | {
@@ -79,6 +100,23 @@ export type IoRequest =
       readonly irq: { readonly state: SharedArrayBuffer; readonly vectorFds: readonly number[] };
     }
   | { readonly op: 'nvme-shutdown'; readonly seq: number; readonly disk: number }
+  | {
+      /** PxCMD.ST 0 → 1 (ahci/engine.ts). */
+      readonly op: 'ahci-start';
+      readonly seq: number;
+      readonly disk: number;
+      readonly at: AhciStart;
+      readonly mem: { readonly low: number; readonly high: number | null };
+      /** The port's shared registers (ahci/regs.ts). */
+      readonly shared: SharedArrayBuffer;
+      /** The function's InterruptState, MSI's irqfd, and the INTx line to assert without MSI. */
+      readonly irq: {
+        readonly state: SharedArrayBuffer;
+        readonly msiFd: number | null;
+        readonly intx: { readonly vmFd: number; readonly gsi: number } | null;
+      };
+    }
+  | { readonly op: 'ahci-reset-device'; readonly seq: number; readonly disk: number }
   | { readonly op: 'reset'; readonly seq: number; readonly disk: number }
   | { readonly op: 'quit'; readonly seq: number };
 
@@ -117,8 +155,15 @@ export interface VmOptions {
   readonly input?: ConsoleInput;
   /** --display: a display device (display/bochs.ts); --screenshot implies it. */
   readonly display?: boolean;
+  /** --hyperv: offer the Hyper-V enlightenments KVM implements (hyperv.ts). */
+  readonly hyperv?: boolean;
   /** --screenshot: write the screen as a PNG here when the VM ends. */
   readonly screenshot?: string;
+  /** --display-out: show the screen on the host's fbdev or DRM card: auto, none or a device path. */
+  readonly displayOut?: string;
+  /** --input-devices: the host's keyboards and mice grabbed for the guest's PS/2 devices
+   *  (host-input.ts); absent: none. */
+  readonly inputDevices?: InputDevicesChoice;
 }
 
 /** `serial`: COM1 receives the console's bytes. `keyboard`: they are typed on the PS/2 keyboard
@@ -143,6 +188,8 @@ export interface VmWorkerData {
   /** The console-input ring and stop flag, and the console-output ring (console.ts). */
   readonly channel: SharedArrayBuffer;
   readonly output: SharedArrayBuffer;
+  /** Host keyboard and mouse input (host-input-ring.ts), with --input-devices. */
+  readonly hostInput?: SharedArrayBuffer;
 }
 
 export type VmWorkerMessage =
@@ -159,7 +206,16 @@ export type VmWorkerMessage =
         | { readonly file: string; readonly width: number; readonly height: number }
         | { readonly file: string; readonly error: string };
     }
-  | { readonly type: 'fail'; readonly message: string };
+  | { readonly type: 'fail'; readonly message: string }
+  /** A screenshot asked for from the console while the VM runs (Ctrl-\ then s). */
+  | {
+      readonly type: 'screenshot';
+      readonly shot:
+        | { readonly file: string; readonly width: number; readonly height: number }
+        | { readonly file: string; readonly error: string };
+    }
+  /** A line for the console from the VM worker (the host output's). */
+  | { readonly type: 'note'; readonly line: string };
 
 /** The role a worker thread was started with, or undefined on the main thread. */
 export function workerRole(isMainThread: boolean, data: unknown): string | undefined {

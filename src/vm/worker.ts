@@ -5,18 +5,24 @@
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConsoleChannel, ConsoleOutput } from './console';
+import { HostInputRing } from './host-input-ring';
 import { IoThread } from './io-client';
 import { Machine, mapFlash, type MachineResult } from './machine';
 import { runIoThread } from './io-thread';
 import {
+  VM_DISPLAY_ROLE,
   VM_IO_ROLE,
   VM_VCPU_ROLE,
+  type DisplayWorkerData,
   type IoWorkerData,
   type VcpuWorkerData,
   type VmWorkerData,
   type VmWorkerMessage,
 } from './protocol';
 import { runAp } from './vcpu-thread';
+import { startHostDisplay } from './display/host-start';
+import { runDisplayThread } from './display/host-thread';
+import type { HostDisplay } from './display/host-link';
 
 async function vmWorkerMain(input: VmWorkerData): Promise<void> {
   const port = parentPort;
@@ -25,7 +31,9 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
   const channel = new ConsoleChannel(input.channel);
   const output = new ConsoleOutput(input.output);
   const serialOut = (b: number) => output.put(b);
+  const hostInput = input.hostInput ? new HostInputRing(input.hostInput) : null;
   let io: IoThread | null = null;
+  let hostDisplay: HostDisplay | null = null;
   try {
     // One copy of the banks for the whole run: the variable store survives guest resets.
     const flash = mapFlash(input.flash.code, input.flash.vars);
@@ -35,9 +43,16 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
       backend,
       boot: input.opts.disks[i]!.boot !== false,
     }));
+    // --display-out: the display thread owns the host's screen for the whole run (host-thread.ts).
+    hostDisplay = await startHostDisplay(input.bundle, input.opts.displayOut, (line) => post({ type: 'note', line }));
+    let shots = 0;
+    const shotKey = (m: Machine) => {
+      const file = input.opts.screenshot ?? `/tmp/tendril-screen-${++shots}.png`;
+      post({ type: 'screenshot', shot: screenshot(m, file)! });
+    };
     let resets = 0;
     for (;;) {
-      const m = new Machine({
+      const m: Machine = new Machine({
         flash,
         ramBytes: input.opts.ramBytes,
         cpus: input.opts.cpus,
@@ -48,9 +63,19 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         rtcOffsetMs: input.host.rtcOffsetMs,
         smbios: input.host.smbios,
         ...(input.opts.input ? { input: input.opts.input } : {}),
-        ...(input.opts.display || input.opts.screenshot !== undefined ? { display: true } : {}),
+        ...(input.opts.display || input.opts.screenshot !== undefined || hostDisplay ? { display: true } : {}),
+        ...(hostDisplay ? { hostDisplay } : {}),
+        ...(input.opts.hyperv ? { hyperv: true } : {}),
         serialOut,
-        poll: () => ({ stop: channel.stopRequested, input: channel.drain(), powerButton: channel.takePowerButton() }),
+        poll: () => {
+          if (channel.takeScreenshot()) shotKey(m);
+          return {
+            stop: channel.stopRequested,
+            input: channel.drain(),
+            powerButton: channel.takePowerButton(),
+            hostInput: hostInput?.drain() ?? null,
+          };
+        },
         onVcpu: (handle) => post({ type: 'vcpu', handle }),
         bundle: input.bundle,
       });
@@ -62,7 +87,7 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
       } finally {
         await m.stopAps();
       }
-      const stats = m.exitStats();
+      const stats = { ...m.exitStats(), ...hostDisplay?.stats() };
       // The screen as the guest left it, before the framebuffer goes with the VM.
       const shot = result.kind === 'reset' && !channel.stopRequested ? undefined : screenshot(m, input.opts.screenshot);
       m.destroy();
@@ -72,21 +97,26 @@ async function vmWorkerMain(input: VmWorkerData): Promise<void> {
         continue;
       }
       const vars = flash.vars ? new Uint8Array(flash.vars.slice(0)) : new Uint8Array(0);
+      // The host's screen is restored (DRM) before the main thread ends this worker.
+      await hostDisplay?.stop();
+      hostDisplay = null;
       post({ type: 'done', result, stats, resets, vars, ...(shot ? { screenshot: shot } : {}) });
       return;
     }
   } catch (e) {
     post({ type: 'fail', message: e instanceof Error ? e.message : String(e) });
   } finally {
+    await hostDisplay?.stop();
     await io?.stop();
   }
 }
 
 /** Entry for a worker whose role is VM_WORKER_ROLE or VM_VCPU_ROLE. */
 export function startVmWorker(): void {
-  const d = workerData as VmWorkerData | VcpuWorkerData | IoWorkerData;
+  const d = workerData as VmWorkerData | VcpuWorkerData | IoWorkerData | DisplayWorkerData;
   if (d.role === VM_VCPU_ROLE) runAp(d);
   else if (d.role === VM_IO_ROLE) runIoThread(d, (r) => parentPort?.postMessage(r));
+  else if (d.role === VM_DISPLAY_ROLE) runDisplayThread(d, (r) => parentPort?.postMessage(r));
   else void vmWorkerMain(d);
 }
 

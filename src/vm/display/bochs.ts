@@ -33,6 +33,10 @@ export const DISPI_X_OFFSET = 8;
 export const DISPI_Y_OFFSET = 9;
 export const DISPI_VIDEO_MEMORY_64K = 10;
 const DISPI_COUNT = 11;
+/** Counts the enables that (may have) cleared the framebuffer, for the host output's redraw. */
+export const DISPI_EPOCH = DISPI_COUNT;
+/** Uint16 words of the register file another thread may watch (host-thread.ts). */
+export const DISPI_WORDS = DISPI_COUNT + 1;
 export const DISPI_ID5 = 0xb0c5;
 export const ENABLED = 0x01;
 const GETCAPS = 0x02;
@@ -49,19 +53,32 @@ export interface DisplayMode {
   readonly offset: number;
 }
 
+/** The mode the DISPI registers `r` describe, or null while off or not 32-bit (fits `fbLength`). */
+export function modeOf(r: Uint16Array, fbLength: number): DisplayMode | null {
+  if (!(r[DISPI_ENABLE]! & ENABLED) || r[DISPI_BPP] !== 32) return null;
+  const width = r[DISPI_XRES]!;
+  const height = r[DISPI_YRES]!;
+  const stride = Math.max(r[DISPI_VIRT_WIDTH]!, width) * 4;
+  const offset = r[DISPI_Y_OFFSET]! * stride + r[DISPI_X_OFFSET]! * 4;
+  if (!width || !height || offset + (height - 1) * stride + width * 4 > fbLength) return null;
+  return { width, height, stride, offset };
+}
+
 export class BochsDisplay extends PciFunction implements MmioDevice {
-  private readonly regs = new Uint16Array(DISPI_COUNT);
+  private readonly regs: Uint16Array;
   private readonly edid: Uint8Array;
 
   /**
    * @param fb the framebuffer's memory (FB_SIZE bytes; the KVM slot's, in a machine)
    * @param mapFramebuffer told where the guest decodes BAR0 (null: nowhere)
    * @param preferred the resolution the EDID names as native
+   * @param regs DISPI_WORDS registers in shared memory, for a thread that watches the mode
    */
   constructor(
     readonly fb: Uint8Array,
     mapFramebuffer: (addr: number | null) => void,
     preferred: { readonly width: number; readonly height: number } = { width: 1024, height: 768 },
+    regs: Uint16Array = new Uint16Array(DISPI_WORDS),
   ) {
     super({
       vendor: 0x1234,
@@ -76,7 +93,13 @@ export class BochsDisplay extends PciFunction implements MmioDevice {
     if (fb.length !== FB_SIZE) throw new RangeError(`framebuffer of ${fb.length} bytes (want ${FB_SIZE})`);
     this.defineBar(0, { kind: 'ram', size: FB_SIZE, map: mapFramebuffer, prefetchable: true });
     this.defineBar(2, { kind: 'mem32', size: MMIO_SIZE, dev: this });
-    this.edid = edidBlock(preferred.width, preferred.height);
+    this.edid = edidBlock(
+      Math.min(Math.max(preferred.width, 1), MAX_XRES),
+      Math.min(Math.max(preferred.height, 1), MAX_YRES),
+    );
+    if (regs.length !== DISPI_WORDS) throw new RangeError(`${regs.length} DISPI registers (want ${DISPI_WORDS})`);
+    this.regs = regs;
+    regs.fill(0);
     this.regs[DISPI_ID] = DISPI_ID5;
     this.regs[DISPI_BPP] = 32;
     this.regs[DISPI_VIDEO_MEMORY_64K] = FB_SIZE >> 16;
@@ -84,14 +107,7 @@ export class BochsDisplay extends PciFunction implements MmioDevice {
 
   /** The mode the guest enabled, or null while the display is off or the mode is not 32-bit. */
   get mode(): DisplayMode | null {
-    const r = this.regs;
-    if (!(r[DISPI_ENABLE]! & ENABLED) || r[DISPI_BPP] !== 32) return null;
-    const width = r[DISPI_XRES]!;
-    const height = r[DISPI_YRES]!;
-    const stride = Math.max(r[DISPI_VIRT_WIDTH]!, width) * 4;
-    const offset = r[DISPI_Y_OFFSET]! * stride + r[DISPI_X_OFFSET]! * 4;
-    if (!width || !height || offset + (height - 1) * stride + width * 4 > this.fb.length) return null;
-    return { width, height, stride, offset };
+    return modeOf(this.regs, this.fb.length);
   }
 
   /** The visible screen as 8-bit RGB (the framebuffer is BGRX), or null when the display is off. */
@@ -163,6 +179,9 @@ export class BochsDisplay extends PciFunction implements MmioDevice {
           const lineBytes = Math.max(1, r[DISPI_VIRT_WIDTH] * 4);
           r[DISPI_VIRT_HEIGHT] = Math.min(0xffff, Math.floor(this.fb.length / lineBytes));
           if (!(v & NOCLEARMEM)) this.fb.fill(0);
+          // A new mode: the host's copy redraws everything, as it cannot see the clear above in
+          // KVM's dirty log (not a guest write).
+          r[DISPI_EPOCH] = (r[DISPI_EPOCH]! + 1) & 0xffff;
         }
         return;
       }

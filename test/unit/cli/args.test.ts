@@ -91,7 +91,7 @@ commandCases(VM_COMMAND, [
   [['--firmware', 'f', '--cpus', 'NaN'], "--cpus needs a whole number in 1..8, got 'NaN'"],
   [
     ['--firmware', 'f', '--disk', 'a.img,bad'],
-    "--disk a.img,bad: unknown option 'bad' (use ,rw ,ro ,noboot or ,if=nvme)",
+    "--disk a.img,bad: unknown option 'bad' (use ,rw ,ro ,noboot, ,if=nvme or ,if=ahci)",
   ],
   [['--vars-template'], '--vars-template needs a value'],
   [['--firmware'], '--firmware needs a value'],

@@ -133,6 +133,11 @@ describe('automatic entries for the EFI programs on an ESP', () => {
     expect(plan('auto-uefi-debian')).toMatch(/^\s*disk 0: .* on virtio-blk \(auto\); /m);
     expect(plan('auto-windows')).toMatch(/^\s*display: a GOP framebuffer \(bochs-display\)$/m);
     expect(plan('auto-uefi-debian')).toMatch(/^\s*display: none \(serial console only\)$/m);
+    // Where the screen goes: auto with a display (what this host has now), nothing without one.
+    expect(plan('auto-windows')).toMatch(
+      /^\s*display shown on: (\/dev\/\S+ \(auto: found now|nothing \(auto: no \/dev\/fb0)/m,
+    );
+    expect(plan('auto-uefi-debian')).toMatch(/^\s*display shown on: nothing on this machine's screen/m);
     const esp = r.devices[0]!.filesystems.find((f) => f.partition === 1)!;
     expect([esp.role, esp.partType]).toEqual(['esp', 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b']);
     const said = r.entries

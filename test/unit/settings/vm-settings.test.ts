@@ -39,6 +39,15 @@ describe('[vm] settings', () => {
     expect(loadSettings({ file: file('[vm]\nmemory = 1536\n'), cmdline: '' }).settings.vm.ramBytes).toBe(1536 * MiB);
   });
 
+  it('display-output: auto, none or a device; anything else keeps the default, naming the line', () => {
+    const r = loadSettings({ file: file('[vm]\ndisplay-output = "/dev/dri/card1"\n'), cmdline: '' });
+    expect(r.problems).toEqual([]);
+    expect(vmChoicesFrom(r.settings.vm)).toEqual({ displayOutput: '/dev/dri/card1' });
+    const bad = loadSettings({ file: file('[vm]\ndisplay-output = "/dev/sda"\n'), cmdline: '' });
+    expect(bad.problems[0]).toMatch(/vm\.display-output: expected auto, none, \/dev\/fbN or \/dev\/dri\/cardN/);
+    expect(bad.settings.vm.displayOutput).toBeUndefined();
+  });
+
   it('keep the default for values out of range, naming the line', () => {
     const f = file('[vm]\ncpus = 9\nmemory = "64K"\nfirmware = "OVMF.fd"\nsecure-boot = "maybe"\n');
     const r = loadSettings({ file: f, cmdline: '' });
@@ -76,6 +85,16 @@ describe('the disk interface rule (vm-plan.ts diskInterfaceFor)', () => {
     });
     expect(diskInterfaceFor('auto', '/dev/nvme0n1p1', '\\EFI\\BOOT\\BOOTX64.EFI').iface).toBe('virtio');
     expect(diskInterfaceFor('virtio', '/dev/nvme0n1', '\\EFI\\Microsoft\\Boot\\bootmgfw.efi').iface).toBe('virtio');
+  });
+
+  it('auto: Windows Boot Manager on a host SATA disk goes on AHCI (storahci); Linux there stays on virtio-blk', () => {
+    const win = diskInterfaceFor('auto', '/dev/sda', '\\EFI\\Microsoft\\Boot\\bootmgfw.efi', 'sata');
+    expect(win.iface).toBe('ahci');
+    expect(win.reason).toMatch(/SATA disk here.*storahci/);
+    expect(diskInterfaceFor(undefined, '/dev/sda', '\\EFI\\debian\\shimx64.efi', 'sata').iface).toBe('virtio');
+    expect(diskInterfaceFor('auto', '/dev/sda', '\\EFI\\Microsoft\\Boot\\bootmgfw.efi', 'scsi').iface).toBe('nvme');
+    expect(diskInterfaceFor('auto', '/dev/nvme0n1', '\\EFI\\Microsoft\\Boot\\bootmgfw.efi', 'nvme').iface).toBe('nvme');
+    expect(diskInterfaceFor('ahci', '/dev/nvme0n1', '\\EFI\\debian\\shimx64.efi').iface).toBe('ahci');
   });
 });
 
@@ -125,18 +144,22 @@ describe('[vm] settings reach the VM plan (bin/tendril.js boot --dry-run)', () =
     );
   });
 
-  it('the disk interface: auto puts the disk on virtio-blk; [vm] and --disk-interface choose NVMe', () => {
+  it('the disk interface: auto puts the disk on virtio-blk; [vm] and --disk-interface choose NVMe or AHCI', () => {
     const auto = dryRun('');
     expect(auto.stdout, auto.stderr).toMatch(/^\s*disk 0: .* on virtio-blk \(auto\); holds /m);
     const set = dryRun('[vm]\ndisk-interface = "nvme"\n');
     expect(set.stdout, set.stderr).toMatch(/^\s*disk 0: .* on NVMe \(chosen\); holds /m);
     const opt = dryRun('[vm]\ndisk-interface = "nvme"\n', ['--disk-interface', 'virtio']);
     expect(opt.stdout, opt.stderr).toMatch(/^\s*disk 0: .* on virtio-blk \(chosen\); holds /m);
+    const ahci = dryRun('[vm]\ndisk-interface = "ahci"\n');
+    expect(ahci.stdout, ahci.stderr).toMatch(/^\s*disk 0: .* on AHCI \(SATA\) \(chosen\); holds /m);
+    const ahciOpt = dryRun('', ['--disk-interface', 'ahci']);
+    expect(ahciOpt.stdout, ahciOpt.stderr).toMatch(/^\s*disk 0: .* on AHCI \(SATA\) \(chosen\); holds /m);
     const bad = loadSettings({
       file: file('[vm]\ndisk-interface = "scsi"\n'),
       cmdline: 'tendril.vm.disk-interface=nvme',
     });
-    expect(bad.problems[0]).toMatch(/vm\.disk-interface: expected auto, virtio, nvme, got 'scsi'; default kept$/);
+    expect(bad.problems[0]).toMatch(/vm\.disk-interface: expected auto, virtio, nvme, ahci, got 'scsi'; default kept$/);
     expect(bad.settings.vm.diskInterface).toBe('nvme');
   });
 

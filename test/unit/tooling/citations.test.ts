@@ -2,8 +2,9 @@
 // in src/, native/, initramfs/, scripts/, bench/, test/ and docs/ must name a file that exists in the
 // repository and, for a section, a numbered heading that exists in that file (`## 8.`, `### 8.2`,
 // `### A5.`). A `§` belongs to the nearest document named before it on the same line; upstream
-// specifications named with their version ("UEFI 2.10 §5.3", "virtio 1.2 §4.1", "NVMe 1.4c §4.3") are left alone; a
-// bare `§` is only allowed inside docs/, where it means the document itself. Notes outside the
+// specifications named with their version ("UEFI 2.10 §5.3", "virtio 1.2 §4.1", "NVMe 1.4c §4.3",
+// "AHCI 1.3.1 §5", "ATA8-ACS §7") are left alone; a bare `§` is only allowed inside docs/, where
+// it means the document itself. Notes outside the
 // repository (the old shared reference directory) must not be cited at all.
 
 import * as fs from 'node:fs';
@@ -27,7 +28,7 @@ const SECTION = /§([A-Z]?\d+(?:\.\d+)*|[A-Z])(?!\w)/g;
 /** A URL (skipped) or a path ending in .md. */
 const MD_REF = /https?:\/\/[^\s)>\]`'"]+|((?:\.{1,2}\/)*[\w-]+(?:[./][\w-]+)*\.md)(?![\w-])/g;
 /** Upstream specifications cited by version: their sections are theirs, not ours. */
-const UPSTREAM = /\b(?:UEFI|ACPI|virtio|PCI|RFC|USB|NVMe)\s+\d[\w.]*|\bFAT specification/g;
+const UPSTREAM = /\b(?:UEFI|ACPI|virtio|PCI|RFC|USB|NVMe|AHCI|SATA|SMBIOS)\s+\d[\w.]*|\bATA8-ACS\b|\bFAT specification/g;
 const OUTSIDE = /shared\/reference/;
 const HEADING = /^#{1,6}\s+([A-Z]?\d+(?:\.\d+)*|[A-Z])\.?\s/;
 
