@@ -62,8 +62,32 @@ static napi_value evdev_bits_fn(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// evdevAbsInfo(fd, axis) -> [value, minimum, maximum, fuzz, flat, resolution] (EVIOCGABS).
+static napi_value evdev_abs_info_fn(napi_env env, napi_callback_info info) {
+  tendril_args a;
+  int fd;
+  uint32_t axis;
+  if (!tendril_args_init(&a, env, info, "evdevAbsInfo") || !tendril_arg_fd(&a, 0, "fd", &fd) ||
+      !tendril_arg_u32(&a, 1, "axis", &axis))
+    return NULL;
+  if (axis > ABS_MAX) return tendril_throw_type(env, "evdevAbsInfo: axis must be in 0..ABS_MAX");
+  struct input_absinfo ai;
+  memset(&ai, 0, sizeof ai);
+  if (ioctl(fd, EVIOCGABS(axis), &ai) != 0) return tendril_throw_errno(env, "ioctl(EVIOCGABS)", errno);
+  int32_t v[6] = {ai.value, ai.minimum, ai.maximum, ai.fuzz, ai.flat, ai.resolution};
+  napi_value out;
+  napi_create_array_with_length(env, 6, &out);
+  for (uint32_t i = 0; i < 6; i++) {
+    napi_value n;
+    napi_create_int32(env, v[i], &n);
+    napi_set_element(env, out, i, n);
+  }
+  return out;
+}
+
 void tendril_register_input(napi_env env, napi_value exports) {
   tendril_export(env, exports, "evdevGrab", evdev_grab_fn);
   tendril_export(env, exports, "evdevName", evdev_name_fn);
   tendril_export(env, exports, "evdevBits", evdev_bits_fn);
+  tendril_export(env, exports, "evdevAbsInfo", evdev_abs_info_fn);
 }

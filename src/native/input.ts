@@ -8,6 +8,7 @@ interface InputAddon {
   evdevGrab(fd: number, on: boolean): void;
   evdevName(fd: number): string;
   evdevBits(fd: number, type: number): Uint8Array;
+  evdevAbsInfo(fd: number, axis: number): number[];
 }
 
 function input(): InputAddon {
@@ -27,4 +28,10 @@ export function evdevName(fd: number): string {
 /** EVIOCGBIT: the capability bitmap for event type `type` (0: which types the device has). */
 export function evdevBits(fd: number, type: number): Uint8Array {
   return input().evdevBits(fd, type);
+}
+
+/** EVIOCGABS: an absolute axis's range and resolution (units per mm; 0 when unknown). */
+export function evdevAbsInfo(fd: number, axis: number): { minimum: number; maximum: number; resolution: number } {
+  const [, minimum = 0, maximum = 0, , , resolution = 0] = input().evdevAbsInfo(fd, axis);
+  return { minimum, maximum, resolution };
 }

@@ -117,7 +117,7 @@ export const VM_OPTIONS = {
         throw new ArgError((e as Error).message);
       }
     },
-    help: `give the guest's PS/2 keyboard and mouse this machine's own input devices (evdev): auto (every keyboard and mouse in /proc/bus/input/devices), none (default), or /dev/input/eventN nodes; they are grabbed while the VM runs, so this machine's console gets none of their keys; ${STOP_COMBO} on them stops the VM at once (as Ctrl-]), ${POWER_COMBO} presses its power button`,
+    help: `give the guest's PS/2 keyboard and mouse this machine's own input devices (evdev): auto (every keyboard, mouse and touchpad in /proc/bus/input/devices; a touchpad moves the guest's mouse), none (default), or /dev/input/eventN nodes; they are grabbed while the VM runs, so this machine's console gets none of their keys; ${STOP_COMBO} on them stops the VM at once (as Ctrl-]), ${POWER_COMBO} presses its power button`,
   }),
   display: flag({
     help: "give the VM a display (bochs-display, 1234:1111): OVMF's GOP and the OS draw on a linear 32-bit framebuffer, as Windows needs",

@@ -11,6 +11,13 @@ import { isKeyCode, MouseButton, type KeyCode } from './i8042';
 export const EV_SYN = 0;
 export const EV_KEY = 1;
 export const EV_REL = 2;
+export const EV_ABS = 3;
+export const ABS_X = 0;
+export const ABS_Y = 1;
+export const BTN_TOOL_FINGER = 0x145;
+export const BTN_TOUCH = 0x14a;
+/** INPUT_PROP_DIRECT: a touchscreen (positions are on the screen), not a touchpad. */
+const INPUT_PROP_DIRECT = 1;
 export const SYN_REPORT = 0;
 export const SYN_DROPPED = 3;
 export const REL_X = 0;
@@ -46,6 +53,29 @@ export type DeviceEvent =
   /** SYN_DROPPED: the device's events were lost; everything it held is released. */
   | { readonly type: 'resync' };
 
+/** An absolute axis as EVIOCGABS reports it (struct input_absinfo). */
+export interface AbsAxis {
+  readonly minimum: number;
+  readonly maximum: number;
+  /** Units per millimetre; 0 when the driver does not say. */
+  readonly resolution: number;
+}
+
+/**
+ * Mouse counts per millimetre of finger travel on a touchpad: 8 (200 dpi) is a PS/2 mouse's
+ * usual resolution, so the guest's pointer speed and acceleration apply as to a mouse.
+ */
+export const TOUCHPAD_COUNTS_PER_MM = 8;
+/** A pad whose driver gives no resolution is taken to be this wide (mm): a laptop's usual size. */
+const ASSUMED_PAD_WIDTH_MM = 100;
+
+/** Counts per axis unit for `a`. */
+export function countsPerUnit(a: AbsAxis, assumedMm = ASSUMED_PAD_WIDTH_MM): number {
+  if (a.resolution > 0) return TOUCHPAD_COUNTS_PER_MM / a.resolution;
+  const span = a.maximum - a.minimum;
+  return span > 0 ? (TOUCHPAD_COUNTS_PER_MM * assumedMm) / span : 0;
+}
+
 /** Accumulated motion is clamped here per report (the i8042 splits or flags what is beyond a packet). */
 const MAX_ACCUMULATED = 1 << 20;
 /** Distinct unknown key codes remembered for the report (the count covers all of them). */
@@ -74,7 +104,23 @@ export class EvdevDecoder {
   /** SYN_DROPPED seen. */
   drops = 0;
 
-  constructor(private readonly recordBytes: number = INPUT_EVENT_BYTES) {}
+  /** Touchpad state: the finger is down, where it was at the last report, where it is now. */
+  private touching = false;
+  private last: { x: number; y: number } | null = null;
+  private absX = 0;
+  private absY = 0;
+  /** Sub-count motion carried to the next report, so slow strokes still move the pointer. */
+  private carryX = 0;
+  private carryY = 0;
+
+  /**
+   * @param touchpad the axes of a touchpad (EVIOCGABS ABS_X, ABS_Y): its absolute finger position
+   *   becomes relative motion while a finger is down, as a PS/2 touchpad in relative mode sends.
+   */
+  constructor(
+    private readonly recordBytes: number = INPUT_EVENT_BYTES,
+    private readonly touchpad: { readonly x: AbsAxis; readonly y: AbsAxis } | null = null,
+  ) {}
 
   /** The keys this device holds now. */
   get down(): ReadonlySet<KeyCode> {
@@ -103,6 +149,26 @@ export class EvdevDecoder {
     return out;
   }
 
+  /**
+   * A finger's travel since the last report, as mouse counts (a touchpad's y grows downwards, as
+   * the dy of a motion here does). The first report after the finger lands only sets the origin.
+   */
+  private touchMotion(pad: { readonly x: AbsAxis; readonly y: AbsAxis }): void {
+    if (!this.touching) return;
+    const at = { x: this.absX, y: this.absY };
+    if (this.last) {
+      const fx = (at.x - this.last.x) * countsPerUnit(pad.x) + this.carryX;
+      const fy = (at.y - this.last.y) * countsPerUnit(pad.y) + this.carryY;
+      const ix = Math.trunc(fx);
+      const iy = Math.trunc(fy);
+      this.carryX = fx - ix;
+      this.carryY = fy - iy;
+      this.dx = clampAcc(this.dx + ix);
+      this.dy = clampAcc(this.dy + iy);
+    } else this.carryX = this.carryY = 0;
+    this.last = at;
+  }
+
   private event(type: number, code: number, value: number, out: DeviceEvent[]): void {
     if (type === EV_SYN) {
       if (code === SYN_DROPPED) {
@@ -111,12 +177,14 @@ export class EvdevDecoder {
         this.dx = this.dy = this.wheel = 0;
         this.held.clear();
         this.buttons = this.reported = 0;
+        this.last = null; // a touchpad's next position is a new origin, not a jump
         out.push({ type: 'resync' });
       } else if (code === SYN_REPORT) {
         if (this.dropping) {
           this.dropping = false;
           return;
         }
+        if (this.touchpad) this.touchMotion(this.touchpad);
         if (this.dx || this.dy || this.wheel || this.buttons !== this.reported)
           out.push({ type: 'motion', dx: this.dx, dy: this.dy, wheel: this.wheel, buttons: this.buttons });
         this.dx = this.dy = this.wheel = 0;
@@ -133,7 +201,21 @@ export class EvdevDecoder {
       else if (code === REL_WHEEL) this.wheel = clampAcc(this.wheel + value);
       return;
     }
-    if (type !== EV_KEY) return; // EV_MSC (scan codes), EV_LED, EV_ABS, ...: nothing for PS/2
+    if (type === EV_ABS) {
+      if (!this.touchpad) return;
+      if (code === ABS_X) this.absX = value;
+      else if (code === ABS_Y) this.absY = value;
+      return; // ABS_MT_*: the legacy axes follow the first finger, which is the pointer
+    }
+    if (type !== EV_KEY) return; // EV_MSC (scan codes), EV_LED, ...: nothing for PS/2
+    if (this.touchpad && code === BTN_TOUCH) {
+      // Landing or lifting: the next position is a new origin (never a jump across the pad).
+      this.touching = value !== 0;
+      this.last = null;
+      return;
+    }
+    // BTN_TOOL_* (how many fingers, pen or finger): the pointer follows one finger only.
+    if (this.touchpad && code >= 0x140 && code <= 0x14f) return;
     const bit = BUTTONS.get(code);
     if (bit !== undefined) {
       if (value === 1) this.buttons |= bit;
@@ -171,7 +253,7 @@ export function inputEvent(type: number, code: number, value: number, sec = 0, u
   return b;
 }
 
-export type InputDeviceKind = 'keyboard' | 'mouse';
+export type InputDeviceKind = 'keyboard' | 'mouse' | 'touchpad';
 
 /** An evdev node from /proc/bus/input/devices. */
 export interface InputDevice {
@@ -197,9 +279,16 @@ export function bitmapHas(words: string, bit: number, wordBits = 64): boolean {
 }
 
 /** What a device's capabilities make it: a keyboard has EV_KEY with every letter and Enter; a
- *  mouse has EV_REL with REL_X and REL_Y and BTN_LEFT. Touchpads report absolute positions
- *  (EV_ABS) and are neither. */
-export function deviceKinds(ev: string, key: string, rel: string, wordBits = 64): InputDeviceKind[] {
+ *  mouse has EV_REL with REL_X and REL_Y and BTN_LEFT; a touchpad has EV_ABS with ABS_X and ABS_Y,
+ *  BTN_TOUCH and BTN_TOOL_FINGER, and is not a touchscreen (INPUT_PROP_DIRECT). */
+export function deviceKinds(
+  ev: string,
+  key: string,
+  rel: string,
+  wordBits = 64,
+  abs = '',
+  prop = '',
+): InputDeviceKind[] {
   const kinds: InputDeviceKind[] = [];
   const hasKey = bitmapHas(ev, EV_KEY, wordBits);
   if (hasKey && [...LETTERS, KEY_ENTER].every((k) => bitmapHas(key, k, wordBits))) kinds.push('keyboard');
@@ -211,6 +300,16 @@ export function deviceKinds(ev: string, key: string, rel: string, wordBits = 64)
     bitmapHas(key, BTN_LEFT, wordBits)
   )
     kinds.push('mouse');
+  if (
+    hasKey &&
+    bitmapHas(ev, EV_ABS, wordBits) &&
+    bitmapHas(abs, ABS_X, wordBits) &&
+    bitmapHas(abs, ABS_Y, wordBits) &&
+    bitmapHas(key, BTN_TOUCH, wordBits) &&
+    bitmapHas(key, BTN_TOOL_FINGER, wordBits) &&
+    !bitmapHas(prop, INPUT_PROP_DIRECT, wordBits)
+  )
+    kinds.push('touchpad');
   return kinds;
 }
 
@@ -234,7 +333,7 @@ export function parseInputDevices(text: string, wordBits = 64): InputDevice[] {
     out.push({
       path: `/dev/input/${event}`,
       name,
-      kinds: deviceKinds(bits.EV ?? '', bits.KEY ?? '', bits.REL ?? '', wordBits),
+      kinds: deviceKinds(bits.EV ?? '', bits.KEY ?? '', bits.REL ?? '', wordBits, bits.ABS ?? '', bits.PROP ?? ''),
     });
   }
   return out;

@@ -5,8 +5,16 @@
 // host's own key combinations, and pass the rest to the VM worker (host-input-ring.ts). Closing a
 // device gives the grab back; the kernel does the same if this process dies.
 import * as fs from 'node:fs';
-import { evdevGrab } from '../native/input';
-import { EvdevDecoder, parseInputDevices, type DeviceEvent, type InputDevice } from './evdev';
+import { evdevAbsInfo, evdevGrab } from '../native/input';
+import {
+  ABS_X,
+  ABS_Y,
+  EvdevDecoder,
+  INPUT_EVENT_BYTES,
+  parseInputDevices,
+  type DeviceEvent,
+  type InputDevice,
+} from './evdev';
 import { KEY, type KeyCode } from './i8042';
 import type { HostInputRecord } from './host-input-ring';
 import type { InputDevicesChoice } from './input-choice';
@@ -37,8 +45,6 @@ export function chooseInputDevices(
   if (choice === 'auto') {
     const devices = all.filter((d) => d.kinds.length > 0);
     if (!devices.length) notes.push('no keyboard or mouse among the host input devices (/proc/bus/input/devices)');
-    const touch = all.filter((d) => d.kinds.length === 0 && /touchpad|trackpad/i.test(d.name));
-    for (const d of touch) notes.push(`${d.path} (${d.name}): absolute touchpads are not passed on`);
     return { devices, notes };
   }
   const devices = choice.map((p) => {
@@ -211,7 +217,9 @@ export class HostInput {
         } catch (e) {
           throw new Error(`${dev.path}: open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }
-        open.push({ dev, fd, decoder: new EvdevDecoder() });
+        // A touchpad's absolute finger position becomes relative motion (evdev.ts).
+        const pad = dev.kinds.includes('touchpad') ? { x: evdevAbsInfo(fd, ABS_X), y: evdevAbsInfo(fd, ABS_Y) } : null;
+        open.push({ dev, fd, decoder: new EvdevDecoder(INPUT_EVENT_BYTES, pad) });
         try {
           evdevGrab(fd, true);
         } catch (e) {

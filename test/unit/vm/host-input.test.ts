@@ -35,9 +35,13 @@ const REL_WHEEL_HI_RES = 11;
 const MSC_SCAN = 4;
 
 /** The whole path from device bytes to what the guest reads, for `devices` devices. */
-function pipeline(devices = 1) {
+function pipeline(devices = 1, touchpads: readonly number[] = []) {
   const k = new I8042({ events: new VmEvents(), irq1: () => {}, irq12: () => {} });
-  const decoders = Array.from({ length: devices }, () => new EvdevDecoder());
+  const axis = { minimum: -100, maximum: 5000, resolution: 0 };
+  const decoders = Array.from(
+    { length: devices },
+    (_, i) => new EvdevDecoder(undefined, touchpads.includes(i) ? { x: axis, y: { ...axis, resolution: 31 } } : null),
+  );
   const merge = new HostInputMerge();
   const ring = new HostInputRing();
   const sink = new HostInputSink(k);
@@ -314,23 +318,58 @@ describe('evdev device discovery', () => {
     '',
   ].join('\n');
 
-  it('finds the keyboard and the mouse, not the power button or the absolute touchpad', () => {
+  it('finds the keyboard, the mouse and the touchpad, not the power button', () => {
     const all = parseInputDevices(PROC);
     expect(all.map((d) => [d.path, d.name, d.kinds])).toEqual([
       ['/dev/input/event0', 'Power Button', []],
       ['/dev/input/event1', 'AT Translated Set 2 keyboard', ['keyboard']],
       ['/dev/input/event2', 'ImExPS/2 Generic Explorer Mouse', ['mouse']],
-      ['/dev/input/event3', 'SYNA1D31:00 06CB:CD48 Touchpad', []],
+      ['/dev/input/event3', 'SYNA1D31:00 06CB:CD48 Touchpad', ['touchpad']],
     ]);
     const auto = chooseInputDevices('auto', PROC);
-    expect(auto.devices.map((d) => d.path)).toEqual(['/dev/input/event1', '/dev/input/event2']);
-    expect(auto.notes).toEqual([
-      '/dev/input/event3 (SYNA1D31:00 06CB:CD48 Touchpad): absolute touchpads are not passed on',
-    ]);
+    expect(auto.devices.map((d) => d.path)).toEqual(['/dev/input/event1', '/dev/input/event2', '/dev/input/event3']);
+    expect(auto.notes).toEqual([]);
+    // A touchscreen (INPUT_PROP_DIRECT) has the same axes and keys, but is no touchpad.
+    expect(deviceKinds('1b', 'e520 10000 0 0 0 0', '', 64, '3', '2')).toEqual([]);
+    expect(deviceKinds('1b', 'e520 10000 0 0 0 0', '', 64, '3', '5')).toEqual(['touchpad']);
     expect(chooseInputDevices('auto', '').notes[0]).toMatch(/no keyboard or mouse/);
     const named = chooseInputDevices(['/dev/input/event0'], PROC);
     expect(named.devices).toEqual([{ path: '/dev/input/event0', name: 'Power Button', kinds: [] }]);
     expect(named.notes[0]).toMatch(/neither a keyboard nor a mouse/);
+  });
+
+  it('a touchpad: finger travel becomes relative motion by its resolution, lifting never jumps', () => {
+    // 40 units/mm (a Synaptics I2C pad): 8 counts per mm of travel, so 5 units per count.
+    const pad = { x: { minimum: 0, maximum: 4000, resolution: 40 }, y: { minimum: 0, maximum: 2500, resolution: 40 } };
+    const d = new EvdevDecoder(undefined, pad);
+    const ev = (...e: Array<[number, number, number]>) => d.feed(stream(...e));
+    const EV_ABS = 3;
+    const SYN: [number, number, number] = [EV_SYN, SYN_REPORT, 0];
+    // Landing: the first report is only the origin (and BTN_TOUCH/BTN_TOOL_FINGER are no keys).
+    expect(ev([EV_KEY, 0x14a, 1], [EV_KEY, 0x145, 1], [EV_ABS, 0, 1000], [EV_ABS, 1, 800], SYN)).toEqual([]);
+    expect(ev([EV_ABS, 0, 1100], [EV_ABS, 1, 750], SYN)).toEqual([
+      { type: 'motion', dx: 20, dy: -10, wheel: 0, buttons: 0 },
+    ]);
+    // Slow strokes: 2 units (0.4 count) at a time still add up to whole counts.
+    const slow = [1, 2, 3, 4, 5].flatMap((i) => ev([EV_ABS, 0, 1100 + 2 * i], SYN));
+    expect(slow.reduce((a, m) => a + (m.type === 'motion' ? m.dx : 0), 0)).toBe(2);
+    // Lift, land elsewhere: no jump across the pad.
+    expect(ev([EV_KEY, 0x14a, 0], [EV_KEY, 0x145, 0], SYN)).toEqual([]);
+    expect(ev([EV_KEY, 0x14a, 1], [EV_ABS, 0, 3900], [EV_ABS, 1, 100], SYN)).toEqual([]);
+    // A clickpad's click is the left button.
+    expect(ev([EV_KEY, BTN_LEFT, 1], SYN)).toEqual([{ type: 'motion', dx: 0, dy: 0, wheel: 0, buttons: 1 }]);
+    expect(d.unknownKeys).toBe(0);
+    // Without a resolution the pad is taken as 100 mm wide: 4000 units → 800 counts.
+    const bare = new EvdevDecoder(undefined, {
+      x: { minimum: 0, maximum: 4000, resolution: 0 },
+      y: { minimum: 0, maximum: 4000, resolution: 0 },
+    });
+    bare.feed(stream([EV_KEY, 0x14a, 1], [EV_ABS, 0, 0], [EV_SYN, SYN_REPORT, 0]));
+    expect(bare.feed(stream([EV_ABS, 0, 4000], [EV_SYN, SYN_REPORT, 0]))).toEqual([
+      { type: 'motion', dx: 800, dy: 0, wheel: 0, buttons: 0 },
+    ]);
+    // An ordinary mouse's decoder ignores absolute axes.
+    expect(new EvdevDecoder().feed(stream([EV_ABS, 0, 5], [EV_SYN, SYN_REPORT, 0]))).toEqual([]);
   });
 
   it('reads bitmaps in 32-bit words too, and refuses garbage', () => {
@@ -356,6 +395,7 @@ describe('evdev → i8042 under random streams', () => {
     fc.tuple(fc.constant(EV_KEY), fc.constantFrom(...CODES), fc.integer({ min: -1, max: 3 })),
     fc.tuple(fc.constant(EV_REL), fc.constantFrom(REL_X, REL_Y, REL_WHEEL, 6, 11, 0xffff), fc.integer()),
     fc.tuple(fc.constant(EV_SYN), fc.constantFrom(SYN_REPORT, SYN_REPORT, SYN_DROPPED, 2, 0xffff), fc.integer()),
+    fc.tuple(fc.constant(3), fc.constantFrom(0, 1, 0x35, 0x36, 0xffff), fc.integer()), // EV_ABS (device 2 is a touchpad)
     fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }), fc.integer()),
   );
 
@@ -391,7 +431,7 @@ describe('evdev → i8042 under random streams', () => {
           },
         ),
         (chunks) => {
-          const p = pipeline(3);
+          const p = pipeline(3, [2]);
           const kbd: number[] = [];
           for (const [dev, events, cut, guestReads] of chunks) {
             const bytes = stream(...events);
