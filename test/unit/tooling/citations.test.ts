@@ -28,7 +28,8 @@ const SECTION = /§([A-Z]?\d+(?:\.\d+)*|[A-Z])(?!\w)/g;
 /** A URL (skipped) or a path ending in .md. */
 const MD_REF = /https?:\/\/[^\s)>\]`'"]+|((?:\.{1,2}\/)*[\w-]+(?:[./][\w-]+)*\.md)(?![\w-])/g;
 /** Upstream specifications cited by version: their sections are theirs, not ours. */
-const UPSTREAM = /\b(?:UEFI|ACPI|virtio|PCI|RFC|USB|NVMe|AHCI|SATA|SMBIOS)\s+\d[\w.]*|\bATA8-ACS\b|\bFAT specification/g;
+const UPSTREAM =
+  /\b(?:UEFI|ACPI|virtio|PCI|RFC|USB|NVMe|AHCI|SATA|SMBIOS)\s+\d[\w.]*|\bATA8-ACS\b|\bFAT specification/g;
 const OUTSIDE = /shared\/reference/;
 const HEADING = /^#{1,6}\s+([A-Z]?\d+(?:\.\d+)*|[A-Z])\.?\s/;
 
