@@ -2,6 +2,7 @@
 // bitmap touches, where the guest's screen sits on the host's, and the row conversion from the
 // guest's BGRX (XRGB8888 in memory order) into the host's pixel format. Pure functions over
 // byte arrays, so the unit tests run them on real data without a device.
+import type { FbInfo } from '../../native/display';
 import type { DisplayMode } from './bochs';
 
 export const PAGE = 4096;
@@ -35,15 +36,10 @@ export const XRGB8888: PixelFormat = {
  */
 export function fbPixelFormat(
   device: string,
-  v: {
-    readonly bitsPerPixel: number;
-    readonly redOffset: number;
-    readonly redLength: number;
-    readonly greenOffset: number;
-    readonly greenLength: number;
-    readonly blueOffset: number;
-    readonly blueLength: number;
-  },
+  v: Pick<
+    FbInfo,
+    'bitsPerPixel' | 'redOffset' | 'redLength' | 'greenOffset' | 'greenLength' | 'blueOffset' | 'blueLength'
+  >,
 ): PixelFormat {
   const red = { offset: v.redOffset, length: v.redLength };
   const green = { offset: v.greenOffset, length: v.greenLength };
