@@ -31,7 +31,8 @@ import {
 import { connectedDrmCards } from '../../../src/vm/display/host-output';
 import { ConsoleEscape, CTRL_BACKSLASH } from '../../../src/vm/console-escape';
 import { parseDisplayOut } from '../../../src/vm/display/output-choice';
-import { ExitReason, kvm, kvmConstants } from '../../../src/native/kvm';
+import { ExitReason } from '../../../src/native/kvm';
+import { realModeVm } from '../../fixtures/real-mode-vm';
 import { displayNative } from '../../../src/native/display';
 
 const fbdev = (bpp: number, r: [number, number], g: [number, number], b: [number, number]) => ({
@@ -281,23 +282,12 @@ describe('--display-out', () => {
 
 describe.skipIf(!fs.existsSync('/dev/kvm'))('KVM_GET_DIRTY_LOG on /dev/kvm', () => {
   it('reports the pages a guest wrote in a dirty-logged slot, and clears the log', () => {
-    const k = kvm();
-    const c = kvmConstants();
     const n = displayNative();
-    const sys = k.kvmOpen();
-    const vm = k.kvmCreateVm(sys, 0);
-    k.kvmSetIdentityMapAddr(vm, 0xfeffc000);
-    k.kvmSetTssAddr(vm, 0xfeffd000);
-    const ram = k.kvmMapAnon(0x10000);
-    k.kvmSetMemoryRegion(vm, 0, 0, 0, ram, 0x10000);
-    const rom = k.kvmMapAnon(0x1000);
-    k.kvmSetMemoryRegion(vm, 1, c.memReadonly, 0xfffff000, rom, 0x1000);
+    const { k, sys, vm, vcpu, ram } = realModeVm();
     const logged = k.kvmMapAnon(16 * PAGE);
     k.kvmSetMemoryRegion(vm, 2, n.displayConstants().memLogDirtyPages, 0x20000, logged, 16 * PAGE);
-    const vcpu = k.kvmCreateVcpu(vm, 0, k.kvmVcpuMmapSize(sys));
-    new Uint8Array(rom).set([0xea, 0x00, 0x7c, 0x00, 0x00], 0xff0); // jmp 0000:7C00
     // mov ax,0x2000; mov es,ax; mov byte [es:0x1000],0x11; mov byte [es:0x5004],0x22; hlt
-    new Uint8Array(ram).set(
+    ram.set(
       [0xb8, 0x00, 0x20, 0x8e, 0xc0, 0x26, 0xc6, 0x06, 0x00, 0x10, 0x11, 0x26, 0xc6, 0x06, 0x04, 0x50, 0x22, 0xf4],
       0x7c00,
     );

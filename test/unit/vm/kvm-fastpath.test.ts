@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { ExitReason, kvm, kvmConstants } from '../../../src/native/kvm';
+import { realModeVm } from '../../fixtures/real-mode-vm';
 import { FIRST_MSI_GSI, MsiRoutes, routingEntries } from '../../../src/vm/irq-routing';
 
 const root = path.join(__dirname, '..', '..', '..');
@@ -130,26 +131,14 @@ describe('GSI routing', () => {
 
 describe.skipIf(!haveKvm)('KVM_IOEVENTFD on /dev/kvm', () => {
   it('a guest write to a registered MMIO address signals the eventfd instead of exiting', () => {
-    const k = kvm();
-    const c = kvmConstants();
-    const sys = k.kvmOpen();
-    const vm = k.kvmCreateVm(sys, 0);
-    k.kvmSetIdentityMapAddr(vm, 0xfeffc000);
-    k.kvmSetTssAddr(vm, 0xfeffd000);
-    const ram = k.kvmMapAnon(0x10000);
-    k.kvmSetMemoryRegion(vm, 0, 0, 0, ram, 0x10000);
-    const rom = k.kvmMapAnon(0x1000);
-    k.kvmSetMemoryRegion(vm, 1, c.memReadonly, 0xfffff000, rom, 0x1000);
-    new Uint8Array(rom).set([0xea, 0x00, 0x7c, 0x00, 0x00], 0xff0); // jmp 0000:7C00
+    const { k, c, sys, vm, vcpu, run, ram } = realModeVm();
     // mov ax,0x2000; mov ds,ax; mov word [0],0x0001 (MMIO 0x20000, no slot); mov word [4],2; hlt
-    new Uint8Array(ram).set(
+    ram.set(
       [0xb8, 0x00, 0x20, 0x8e, 0xd8, 0xc7, 0x06, 0x00, 0x00, 0x01, 0x00, 0xc7, 0x06, 0x04, 0x00, 0x02, 0x00, 0xf4],
       0x7c00,
     );
     const fd = k.eventfdCreate();
     k.kvmIoeventfd(vm, 0x20000, 2, fd, 0);
-    const vcpu = k.kvmCreateVcpu(vm, 0, k.kvmVcpuMmapSize(sys));
-    const run = new DataView(k.kvmVcpuRunBuffer(vcpu));
     // The first exit is the unregistered write at 0x20004: the registered one never left the kernel.
     expect(k.kvmRun(vcpu)).toBe(ExitReason.MMIO);
     expect(Number(run.getBigUint64(c.runMmioPhysAddr, true))).toBe(0x20004);

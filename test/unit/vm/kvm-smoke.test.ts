@@ -9,8 +9,6 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import {
-  kvm,
-  kvmConstants,
   ExitReason,
   PortMode,
   decodeRegs,
@@ -19,6 +17,7 @@ import {
   writeSegment,
   COUNT_FAST_PMTIMER,
 } from '../../../src/native/kvm';
+import { realModeVm } from '../../fixtures/real-mode-vm';
 
 const root = path.join(__dirname, '..', '..', '..');
 const addonPath = path.join(root, 'native', 'build', 'Release', 'tendril.node');
@@ -29,26 +28,7 @@ beforeAll(() => {
     execFileSync('sh', [path.join(root, 'scripts', 'build-native.sh')], { stdio: 'inherit' });
 });
 
-function makeVm(withIrqchip: boolean) {
-  const k = kvm();
-  const sys = k.kvmOpen();
-  expect(k.kvmApiVersion(sys)).toBe(12);
-  const c = kvmConstants();
-  const vm = k.kvmCreateVm(sys, 0);
-  k.kvmSetIdentityMapAddr(vm, 0xfeffc000);
-  k.kvmSetTssAddr(vm, 0xfeffd000);
-  if (withIrqchip) {
-    k.kvmCreateIrqchip(vm);
-    k.kvmCreatePit2(vm, c.pitSpeakerDummy);
-  }
-  const ram = k.kvmMapAnon(0x10000);
-  k.kvmSetMemoryRegion(vm, 0, 0, 0, ram, 0x10000);
-  const rom = k.kvmMapAnon(0x1000);
-  k.kvmSetMemoryRegion(vm, 1, c.memReadonly, 0xfffff000, rom, 0x1000);
-  const vcpu = k.kvmCreateVcpu(vm, 0, k.kvmVcpuMmapSize(sys));
-  const run = new DataView(k.kvmVcpuRunBuffer(vcpu));
-  return { k, sys, vm, vcpu, run, ram: new Uint8Array(ram), rom: new Uint8Array(rom), c };
-}
+const makeVm = (withIrqchip: boolean) => realModeVm({ irqchip: withIrqchip });
 
 function bytes(hex: string): number[] {
   return hex
@@ -59,9 +39,8 @@ function bytes(hex: string): number[] {
 
 describe.skipIf(!haveKvm)('KVM bindings on /dev/kvm', () => {
   it('runs real-mode code from a read-only reset vector: port I/O, string I/O, PM timer, hlt', () => {
-    const { k, sys, vm, vcpu, run, ram, rom, c } = makeVm(false);
-    // Reset vector (0xFFFFFFF0, in the read-only slot): jmp far 0000:7C00.
-    rom.set(bytes('EA 00 7C 00 00'), 0xff0);
+    // The reset vector (0xFFFFFFF0, in the read-only slot) jumps to 0000:7C00 (real-mode-vm.ts).
+    const { k, sys, vm, vcpu, run, ram, c } = makeVm(false);
     const code = bytes(`B0 41  BA F8 03  EE  BA F9 03  EC  BA FA 03  EE
              BA 08 B0  66 ED  66 89 C3  66 ED  BA FB 03  66 EF  66 89 D8  66 EF
              B9 03 00  BE 00 06  BA FC 03  F3 6E  F4`);
