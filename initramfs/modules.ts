@@ -34,7 +34,21 @@ export const WANTED_MODULES = [
  *  come up while disks are read; they live in the payload (the archive stays small). NICs
  *  whose firmware Debian ships in non-free packages (some r8169 and bnx2x chips) are not
  *  covered: the driver loads, the link stays down, and tendril names the NIC. */
-export const NET_MODULES = ['virtio_net', 'e1000', 'e1000e', 'igb', 'igc', 'r8169', 'ixgbe', 'tg3', 'bnxt_en', 'i40e'];
+export const NET_MODULES = [
+  'virtio_net',
+  'e1000',
+  'e1000e',
+  'igb',
+  'igc',
+  'r8169',
+  'ixgbe',
+  'tg3',
+  'bnxt_en',
+  'i40e',
+  // VLANs and bonds from vlan=/bond= (docs/net-dhcp.md §13).
+  '8021q',
+  'bonding',
+];
 
 /** What /init needs to mount the squashfs payload (initramfs/build.ts, layout `squashfs`):
  *  loaded first, before the storage drivers. */

@@ -4,6 +4,7 @@
 // a VM that cannot run here or a VM that fails to start the loader is reported and, for
 // --default, the next bootable entry in menu order is tried.
 
+import { lazyUkiUrlFiles } from '../net/uki-url';
 import { DISCOVERY_OPTIONS } from '../discovery/commands';
 import { discover } from '../discovery/discover';
 import { isBootable, type MenuEntry, type MenuSettings } from '../discovery/model';
@@ -267,12 +268,14 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
   if ('exit' in parsed) return parsed.exit;
   const args = parsed.args;
   stage('tendril');
+  const net = loadSettings().settings.net;
   // Booting is not interactive: a slow disk (USB, TCG) is better waited for than skipped.
   const session = await discover({
     deadlineMs: args.deadlineMs ?? BOOT_DEVICE_DEADLINE_MS,
     onDevice: (r) => stage(`device:${r.device.name}`),
     ...(args.disks.length ? { disks: args.disks } : {}),
     ...(args.roots.length ? { roots: args.roots } : {}),
+    ...(net.origin !== undefined ? { originUrl: net.origin } : {}),
   });
   try {
     stage('entries');
@@ -310,13 +313,17 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
       io.err.write(`tendril: booting '${printable(list[0]!.displayTitle)}' in ${s} s\n`);
       await io.sleep(Math.min(1000, (wait - s + 1) * 1000));
     }
+    // A uki-url entry brings the network up when planned (docs/net-bootfiles.md §8).
+    const remote = lazyUkiUrlFiles(net, { log: (l) => io.err.write(`tendril: ${printable(l)}\n`) });
     return await bootEntries(
       list,
       {
-        lookup: (id) => session.fs(id),
+        lookup: (id) => session.fs(id) ?? remote.fs(id),
         devices: session.result.devices,
         kexec: {
           ownConsoles: ownConsoles(),
+          ukiUrl: (url) => remote.resolve(url),
+          ...(net.origin !== undefined ? { origin: net.origin } : {}),
           ...(trust.policy === 'require' ? { lockUkiCmdline: true } : {}),
           ...(args.append !== undefined ? { append: args.append } : {}),
           ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),

@@ -15,6 +15,7 @@ import {
   type TimeoutSetting,
 } from './model';
 import { listJson } from './json';
+import { loadSettings } from '../settings/load';
 import { printable } from '../util/printable';
 
 /** The options of every command that discovers disks (list, probe, menu, and boot's subset). */
@@ -104,7 +105,13 @@ async function discoverAndPrint(
   format: (r: DiscoveryResult) => string,
   extra: Partial<DiscoverOptions> = {},
 ): Promise<number> {
-  const session = await discover({ ...discoverOptionsFrom(o), ...extra });
+  // net.origin: `uki-url :name` entries are listed as `tendril boot` would see them (docs/net-bootfiles.md §8).
+  const origin = loadSettings().settings.net.origin;
+  const session = await discover({
+    ...discoverOptionsFrom(o),
+    ...(origin !== undefined ? { originUrl: origin } : {}),
+    ...extra,
+  });
   try {
     process.stdout.write(format(session.result));
   } finally {

@@ -34,6 +34,11 @@ import { defaultScanner, type DeviceScanner } from './worker/pool';
 export interface DiscoverOptions {
   /** Image files or block devices to scan (`--disk`). */
   readonly disks?: readonly string[];
+  /**
+   * Devices the caller describes itself, scanned like `disks` (a network disk: a memfd under
+   * the name of its URL, docs/net-bootfiles.md §9).
+   */
+  readonly devices?: readonly DeviceInfo[];
   /** Host directories served as filesystems (`--root DIR[,esp|,xbootldr][,vfat]`). */
   readonly roots?: readonly string[];
   /** Enumerate /sys/class/block as well (default: true when no disks/roots are given). */
@@ -44,6 +49,8 @@ export interface DiscoverOptions {
    */
   readonly deadlineMs?: number;
   readonly arch?: EfiArch;
+  /** The URL this boot came from, for `uki-url :name` entries (net.origin; docs/net-bootfiles.md §8). */
+  readonly originUrl?: string;
   /** `--timeout` from the command line: overrides every config. */
   readonly cliTimeout?: number;
   /** `--default ID|GLOB` from the command line: overrides every config. */
@@ -156,17 +163,20 @@ async function collect(
   session: EvaluationSession,
   sourceBudgetMs: number,
   entryLimits: DiscoverOptions['entryLimits'],
+  originUrl?: string,
 ): Promise<{ entries: SourceEntry[]; proposals: ProposedSettings[]; diagnostics: Diagnostic[] }> {
+  const origin = originUrl !== undefined ? { originUrl } : {};
   const budget = entryLimits
     ? new EntryBudget(entryLimits.perDisk, entryLimits.perRun, entryLimits.bytesPerDisk, entryLimits.bytesPerRun)
     : new EntryBudget();
   const local = [
     ...locals.filter((l): l is LocalResult => l !== undefined),
     // --root trees have no scan worker: their local sources run here.
-    await runSourcesOver(localOnRoots, rootMounts, arch, { all: mounts, entryBudget: budget }),
+    await runSourcesOver(localOnRoots, rootMounts, arch, { all: mounts, entryBudget: budget, ...origin }),
   ];
   const admitted = budget.admit(local.flatMap((p) => p.entries));
   const cross = await runSourcesOver(global, mounts, arch, {
+    ...origin,
     all: mounts,
     session,
     budgetMs: sourceBudgetMs,
@@ -214,7 +224,14 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
       diagnostics.push(diag('error', 'device', `cannot use ${d}: ${errorMessage(e)}`, { device: d }));
     }
   }
-  const useSys = opts.sysBlock ?? ((opts.disks ?? []).length === 0 && (opts.roots ?? []).length === 0);
+  for (const d of opts.devices ?? []) {
+    if (taken.has(d.name)) continue;
+    infos.push(d);
+    taken.add(d.name);
+  }
+  const useSys =
+    opts.sysBlock ??
+    ((opts.disks ?? []).length === 0 && (opts.roots ?? []).length === 0 && (opts.devices ?? []).length === 0);
   if (useSys) {
     const late = await devicesSettled();
     if (late) diagnostics.push(late);
@@ -281,6 +298,7 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
           evaluations,
           deadlineMs,
           opts.entryLimits,
+          opts.originUrl,
         ),
       };
     });
@@ -294,7 +312,11 @@ export async function discover(opts: DiscoverOptions = {}): Promise<DiscoverySes
     infos.map(async (info, i) => {
       const delay = delays.get(info.name);
       if (delay) await new Promise((r) => setTimeout(r, delay));
-      const out = await scanner.scan(info, deadlineMs, { arch, local: splitLocal });
+      const out = await scanner.scan(info, deadlineMs, {
+        arch,
+        local: splitLocal,
+        ...(opts.originUrl !== undefined ? { originUrl: opts.originUrl } : {}),
+      });
       locals[i] = out.local;
       reports[i] = out.report;
       for (const fsr of out.report.filesystems) {

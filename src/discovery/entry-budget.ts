@@ -39,7 +39,7 @@ function targetBytes(t: BootTarget | undefined): number {
         t.modules.reduce((n, m) => n + m.file.path.length + m.cmdline.length, 0)
       );
     case 'uki-url':
-      return t.url.length;
+      return t.url.length + (t.cmdlineOverride?.length ?? 0);
   }
 }
 

@@ -47,6 +47,8 @@ export interface RunOptions {
   readonly entryBudget?: EntryBudget;
   /** Each finished part of any source, as it completes (the scan worker streams them). */
   readonly onPartial?: (part: LocalResult) => void;
+  /** The boot origin for `uki-url :name` entries (SourceContext.originUrl). */
+  readonly originUrl?: string;
 }
 
 /** A source's result with its diagnostics and its entries' capped per file. */
@@ -134,6 +136,7 @@ export async function runSourcesOver(
     filesystems,
     get: (id) => byId.get(id),
     arch,
+    ...(opts.originUrl !== undefined ? { originUrl: opts.originUrl } : {}),
     ...(opts.session ? { session: opts.session } : {}),
     ...(opts.entryBudget ? { entryBudget: opts.entryBudget } : {}),
   };

@@ -204,9 +204,14 @@ export interface MultibootTarget {
   readonly modules: { readonly file: FileRef; readonly cmdline: string }[];
 }
 
+/** A Type #1 `uki-url` entry (docs/net-bootfiles.md §8): a UKI fetched from `url` when planned. */
 export interface UkiUrlTarget {
   readonly kind: 'uki-url';
+  /** Absolute; a `:name` value already resolved against the boot origin. */
   readonly url: string;
+  readonly profile?: number;
+  /** The entry's options: they replace the UKI's .cmdline, as for `uki`. */
+  readonly cmdlineOverride?: string;
 }
 
 export type BootTarget = LinuxTarget | UkiTarget | EfiTarget | MultibootTarget | UkiUrlTarget;

@@ -4,7 +4,17 @@
 import { createHash } from 'node:crypto';
 import type { FileSystem } from '../discovery/fs/types';
 import { FsError } from '../discovery/fs/types';
-import type { BootTarget, EntryStatus, FileRef, FsId, LinuxTarget, MenuEntry, UkiTarget } from '../discovery/model';
+import type {
+  BootTarget,
+  EntryStatus,
+  FileRef,
+  FsId,
+  LinuxTarget,
+  MenuEntry,
+  UkiTarget,
+  UkiUrlTarget,
+} from '../discovery/model';
+import { bootOriginFor, rewriteBootOriginPulls, type PullRewrite } from '../net/origin';
 import {
   type AddonFile,
   type FileRange,
@@ -62,6 +72,8 @@ export interface BootPlan {
   readonly memory: { readonly needed: number; readonly available?: number };
   /** A UKI's command-line sources as planned, for signature checks to compare with the verified image (docs/signatures.md §4). */
   readonly uki?: { readonly embeddedCmdline: string; readonly addonCmdline: string };
+  /** `rd.systemd.pull=` options whose `bootorigin` became an absolute URL (docs/net-bootfiles.md §8). */
+  readonly pullRewrites?: readonly PullRewrite[];
 }
 
 export type FsLookup = (fsId: FsId) => FileSystem | undefined;
@@ -80,6 +92,13 @@ export interface PlanOptions {
    * The operator's own replacement (`--cmdline`, the editor) still applies.
    */
   readonly lockUkiCmdline?: boolean;
+  /**
+   * A `uki-url` entry's URL as a file on an interface's network filesystem that `lookup` finds
+   * (docs/net-bootfiles.md §8); it may bring the network up. Absent: such entries cannot be planned.
+   */
+  readonly ukiUrl?: (url: string) => Promise<FileRef>;
+  /** tendril's boot origin (net.origin, or the lease's boot file): `bootorigin` pulls resolve against it. */
+  readonly origin?: string;
 }
 
 export const labelOf = (r: FileRef, section?: string): string => `${r.fsId}:${r.path}${section ? `#${section}` : ''}`;
@@ -191,7 +210,8 @@ export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOpt
   const t = entry.status.target;
   if (t.kind === 'linux') return planLinux(entry, t, lookup, opts);
   if (t.kind === 'uki') return planUki(entry, t, lookup, opts);
-  const ref = 'image' in t ? labelOf(t.image) : t.kind === 'multiboot' ? labelOf(t.kernel) : t.url;
+  if (t.kind === 'uki-url') return planUki(entry, await ukiOfUrl(t, opts), lookup, opts);
+  const ref = 'image' in t ? labelOf(t.image) : labelOf(t.kernel);
   throw new KexecError({
     syscall: 'plan',
     errno: 'ENOEXEC',
@@ -200,6 +220,26 @@ export async function planBoot(entry: MenuEntry, lookup: FsLookup, opts: PlanOpt
     initrds: [],
     hint: `entry kind '${t.kind}' cannot be kexec'd with kexec_file_load (${t.kind === 'multiboot' ? 'needs kexec_load' : 'needs the VM path'})`,
   });
+}
+
+/** A `uki-url` target as the UKI on the network it names. */
+async function ukiOfUrl(t: UkiUrlTarget, opts: PlanOptions): Promise<UkiTarget> {
+  const refuse = (errno: ErrnoName, why: string): KexecError =>
+    new KexecError({ syscall: 'plan', errno, code: errnoNumber(errno), kernel: t.url, initrds: [], hint: why });
+  if (!opts.ukiUrl) throw refuse('ENETDOWN', `uki-url ${t.url}: this command has no network to fetch it with`);
+  let image: FileRef;
+  try {
+    image = await opts.ukiUrl(t.url);
+  } catch (e) {
+    throw refuse('ENETDOWN', `uki-url ${t.url}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return {
+    kind: 'uki',
+    image,
+    profile: t.profile ?? 0,
+    addons: [],
+    ...(t.cmdlineOverride !== undefined ? { cmdlineOverride: t.cmdlineOverride } : {}),
+  };
 }
 
 /** What a target loads, as a failure names it: the kernel (or image) and the initrds. */
@@ -374,7 +414,10 @@ async function finishPlan(
     ...(opts.consolePolicy ? { consolePolicy: opts.consolePolicy } : {}),
     ...(opts.policy ? { policy: opts.policy } : {}),
   });
-  const tooLong = checkCmdlineLength(cl.cmdline, probe.cmdlineSize);
+  // The systemd hand-off: `bootorigin` pulls get the absolute URL (docs/net-bootfiles.md §8).
+  const pull = rewriteBootOriginPulls(cl.cmdline, bootOriginFor(k, opts.origin));
+  const cmdline = pull.cmdline;
+  const tooLong = checkCmdlineLength(cmdline, probe.cmdlineSize);
   if (tooLong) {
     throw new KexecError({
       syscall: 'plan',
@@ -382,7 +425,7 @@ async function finishPlan(
       code: errnoNumber('EINVAL'),
       kernel: ctx.kernel,
       initrds: ctx.initrds,
-      cmdlineLength: Buffer.byteLength(cl.cmdline),
+      cmdlineLength: Buffer.byteLength(cmdline),
       cmdlineLimit: probe.cmdlineSize,
       hint: tooLong,
     });
@@ -392,6 +435,7 @@ async function finishPlan(
     ...layout.warnings,
     ...layout.skipped.map((s) => `${s}: empty initrd skipped`),
     ...(memory.ok === 'unknown' ? [memory.note] : []),
+    ...pull.notes,
   ];
   return {
     entryId: entry.id,
@@ -400,8 +444,9 @@ async function finishPlan(
     kernel: k,
     initrds: files,
     initrdLayout: layout,
-    cmdline: cl.cmdline,
+    cmdline,
     cmdlineLimit: probe.cmdlineSize,
+    ...(pull.rewrites.length ? { pullRewrites: pull.rewrites } : {}),
     consoleDecision: cl.consoleDecision,
     stripped: cl.stripped,
     probe,
@@ -479,6 +524,7 @@ export async function describePlan(plan: BootPlan, lookup: FsLookup, o: Describe
   if (plan.initrds.length) lines.push(`initrd total: ${plan.initrdLayout.total} bytes`);
   else lines.push('initrd: none (KEXEC_FILE_NO_INITRAMFS)');
   lines.push(`cmdline (${Buffer.byteLength(plan.cmdline)}/${plan.cmdlineLimit} bytes): ${plan.cmdline}`);
+  for (const r of plan.pullRewrites ?? []) lines.push(`bootorigin: ${r.from} -> ${r.to}`);
   lines.push(`console: ${plan.consoleDecision}`);
   if (plan.stripped.length) lines.push(`stripped: ${plan.stripped.join(' ')}`);
   const m = plan.memory;

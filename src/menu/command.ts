@@ -31,6 +31,7 @@ import { commandArgs, type CommandSpec, flag, type Options, text } from '../util
 import { printable, printableLines } from '../util/printable';
 import { describeLease } from '../net/netboot-command';
 import { combineNetMenus, runNetwork, withNetwork, type NetMenu } from '../net/boot';
+import { menuOrigin, menuUkiUrlFiles } from '../net/uki-url';
 import { watchNewNics } from '../net/hotplug';
 import { loadSettings } from '../settings/load';
 import { verifyPassword } from './password';
@@ -100,6 +101,8 @@ function passwordHash(o: MenuOptions): string | undefined {
   }
 }
 
+const originOpt = (origin: string | undefined): { origin?: string } => (origin !== undefined ? { origin } : {});
+
 function shellPath(): string {
   for (const p of ['/bin/sh', '/usr/bin/sh', '/bin/busybox']) if (fs.existsSync(p)) return p;
   return 'sh';
@@ -141,7 +144,9 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     canQuit,
     measureRecovery: !dryRun && tpm.policy !== 'off',
   });
-  const discoverOpts = discoverOptionsFrom(args);
+  // net.origin: `uki-url :name` entries on the disks resolve against it (docs/net-bootfiles.md §8).
+  const origin = loadSettings().settings.net.origin;
+  const discoverOpts = { ...discoverOptionsFrom(args), ...(origin !== undefined ? { originUrl: origin } : {}) };
   const stateOpts = {
     noWrite: args.noWrite || dryRun,
     ...(dryRun && !args.noWrite ? { noWriteBecause: '--dry-run' } : {}),
@@ -209,12 +214,19 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     : undefined;
   const planOpts = (cmdline?: string): PlanOptions => ({
     ownConsoles: ownConsoles(),
+    // uki-url entries read the network's first lease; bootorigin pulls resolve (docs/net-bootfiles.md §8).
+    // A disk default may be planned before the first lease stage ends: a uki-url waits for it.
+    ukiUrl: menuUkiUrlFiles(
+      () => net,
+      () => network,
+    ).resolve,
+    ...originOpt(origin ?? menuOrigin(net)),
     ...(trust.policy === 'require' ? { lockUkiCmdline: true } : {}),
     ...(cmdline !== undefined ? { replace: cmdline } : {}),
   });
   const planContext = (cmdline?: string, writeThrough?: boolean): PlanContext => ({
     lookup,
-    devices: session?.result.devices ?? [],
+    devices: [...(session?.result.devices ?? []), ...(net?.devices ?? [])],
     kexec: planOpts(cmdline),
     vm: {
       ...vmSettings,
@@ -534,7 +546,8 @@ async function startNetwork(ifaces?: readonly string[]): Promise<{
 }> {
   const { settings, problems } = loadSettings();
   if (!ifaces) for (const p of problems) log('warn', 'settings', p);
-  const watch = settings.net.mode.kind === 'dhcp';
+  // Not with VLANs or bonds: their slaves and lower NICs must not get leases of their own (docs/net-dhcp.md §13).
+  const watch = settings.net.mode.kind === 'dhcp' && !settings.net.vlan.length && !settings.net.bond.length;
   try {
     const run = await runNetwork(settings.net, {
       trust: settings.trust,

@@ -76,7 +76,7 @@ export function editableCmdline(e: MenuEntry): string {
     case 'efi':
       return t.options ?? '';
     case 'uki-url':
-      return '';
+      return t.cmdlineOverride ?? '';
   }
 }
 

@@ -7,7 +7,15 @@
 
 import * as fs from 'node:fs';
 import type { Diagnostic } from '../discovery/diagnostics';
-import { isBootable, type FsId, type MenuEntry, type MenuSettings, type SourceEntry } from '../discovery/model';
+import {
+  isBootable,
+  type BootTarget,
+  type DeviceReport,
+  type FsId,
+  type MenuEntry,
+  type MenuSettings,
+  type SourceEntry,
+} from '../discovery/model';
 import type { ProposedSettings } from '../discovery/sources/context';
 import { finalizeEntries } from '../discovery/entries/select';
 import type { FileSystem } from '../discovery/fs/types';
@@ -17,16 +25,20 @@ import { acquireLeases } from './acquire';
 import { clockMode, ntpServers, syncClock, type ClockReport } from './clock';
 import { netbootEntries, type NetbootOptions, type NetbootResult, type SumsOptions } from './entries';
 import { readSmbios } from './facts';
-import { createFetch, downloadToMemfd, type FetchConfig } from './fetch';
+import { createFetch, downloadToMemfd, type FetchConfig, usableMemory } from './fetch';
 import { parseIpArg, type IpPlan } from './manual';
+import { makeLinks } from './virtual-links';
+import { linkPlan, linkWords, topInterfaces, type LinkPlan } from './vlan-bond';
 import { NetError, type Fetch, type FetchOptions, type Identity, type Lease } from './types';
 
 export interface NetMenu {
   readonly entries: MenuEntry[];
   readonly settings: MenuSettings;
   readonly diagnostics: Diagnostic[];
-  /** The interface filesystems the entries' files live on. */
+  /** The interface filesystems the entries' files live on, and those of network disks. */
   fs(fsId: FsId): FileSystem | undefined;
+  /** Network disks as discovery reports them (docs/net-bootfiles.md §9): the VM path's disks. */
+  readonly devices?: readonly DeviceReport[];
   /** Per lease: what its boot file was (for `--json` and the log). */
   readonly sources: readonly {
     readonly lease: Lease;
@@ -42,11 +54,13 @@ export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: Netb
   const proposals: ProposedSettings[] = results.flatMap((r) => (r.settings ? [r.settings] : []));
   const fin = finalizeEntries(entries, proposals);
   const byId = new Map<FsId, FileSystem>(results.map((r) => [r.fs.fsId, r.fs]));
+  const disks = results.flatMap((r) => r.disks ?? []);
   return {
     entries: fin.entries,
     settings: fin.settings,
     diagnostics: [...results.flatMap((r) => r.diagnostics), ...fin.diagnostics],
-    fs: (id) => byId.get(id),
+    fs: (id) => byId.get(id) ?? disks.map((d) => d.fs(id)).find((f) => f !== undefined),
+    ...(disks.length ? { devices: disks.map((d) => d.device) } : {}),
     sources: leases.map((lease, i) => ({
       lease,
       ...(results[i]!.bootFile ? { bootFile: results[i]!.bootFile } : {}),
@@ -84,6 +98,7 @@ export function combineNetMenus(menus: readonly NetMenu[]): NetMenu | undefined 
     settings: { ...lead.settings, ...(defaultId !== undefined ? { defaultId } : {}) },
     diagnostics: menus.flatMap((m) => m.diagnostics),
     fs: (id) => menus.map((m) => m.fs(id)).find((f) => f !== undefined),
+    devices: menus.flatMap((m) => m.devices ?? []),
     sources: menus.flatMap((m) => m.sources),
   };
 }
@@ -177,7 +192,7 @@ export interface NetworkRun {
  * named interfaces or an ip= itself.
  */
 export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Promise<NetworkRun> {
-  const ifaces = c.ifaces ?? [];
+  let ifaces = c.ifaces ?? [];
   let ips = [...(c.ips ?? [])];
   if (net.mode.kind === 'off' && !ifaces.length && !ips.length)
     return { leases: [], errors: [new NetError('network', 'network boot is off (net.mode / tendril.net=off)', true)] };
@@ -193,6 +208,18 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
   const resolvConf = c.resolvConf ?? process.env[RESOLV_CONF_ENV];
   const late = await netModulesLoaded();
   if (late) c.verbose?.(late);
+  let links: LinkPlan;
+  try {
+    links = linkPlan(net.vlan, net.bond);
+    // The NICs below are named by the plan: wait for them (drivers still probing) up to the lease deadline.
+    await makeLinks(links, { appearMs: c.timeoutMs ?? net.timeout * 1000, ...(c.verbose ? { log: c.verbose } : {}) });
+  } catch (e) {
+    return { leases: [], errors: [e instanceof NetError ? e : new NetError('net.vlan/net.bond', String(e), true)] };
+  }
+  // With VLANs or bonds, DHCP runs on them (and on interfaces an ip= names), not on the NICs below.
+  const tops = topInterfaces(links);
+  if (!ifaces.length && tops.length)
+    ifaces = [...new Set([...tops, ...ips.flatMap((p) => (p.iface !== undefined ? [p.iface] : []))])];
   const { leases, errors } = await acquireLeases({
     ifaces,
     identity: c.identity ?? net.identity,
@@ -225,10 +252,29 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     requireVerified: net.requireVerified,
     // Kernels, initrds and UKIs stream into sealed memfds that kexec loads as they are (docs/net-transfer.md §10).
     download: (url, o) => downloadToMemfd(url, o, cfg),
+    // Disk images the boot file names (docs/net-bootfiles.md §9).
+    image: { maxBytes: net.maxImageMiB * 2 ** 20, usableMemory: () => usableMemory(cfg) },
     ...(c.trust ? { sums: sumsOptions(net, c.trust, c.verbose) } : {}),
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
   });
-  return { leases, errors, menu, clock };
+  return { leases, errors, menu: withLinkWords(menu, linkWords(links)), clock };
+}
+
+/**
+ * The vlan=/bond= words tendril used go on each network Linux entry's command line, so the
+ * kexec'd OS's initramfs makes the same links; an entry that has its own keeps them.
+ * docs/net-dhcp.md §13.
+ */
+export function withLinkWords(menu: NetMenu, words: readonly string[]): NetMenu {
+  if (words.length === 0) return menu;
+  const add = (t: BootTarget): BootTarget => {
+    if (t.kind !== 'linux' || /(^|\s)(vlan|bond)=/.test(t.cmdline)) return t;
+    return { ...t, cmdline: [t.cmdline, ...words].filter(Boolean).join(' ') };
+  };
+  return {
+    ...menu,
+    entries: menu.entries.map((e) => (e.status.ok ? { ...e, status: { ok: true, target: add(e.status.target) } } : e)),
+  };
 }
 
 /** The sums setting with the owner's SSH keys, read from the initramfs (trust.keys) once per run. */

@@ -1,6 +1,6 @@
 // What a boot file is, from its bytes and its name (docs/net-bootfiles.md §2): an iPXE script, a
 // UKI, a bzImage, another EFI program (the VM path), a PXELINUX program (look up pxelinux.cfg),
-// or something tendril cannot boot, with the reason.
+// a disk image or ISO (scanned as a network disk), or something tendril cannot boot, with the reason.
 
 import { type PeImage, PeError, findSection, parsePe } from '../discovery/uki/pe';
 import { efiApplicationProblem } from '../discovery/pe/efiapp';
@@ -14,7 +14,42 @@ export type BootFileKind =
   /** `flavour` says what the program looked like, for the title and the log only. */
   | { readonly kind: 'efi'; readonly flavour: 'grub' | 'ipxe' | 'other' }
   | { readonly kind: 'pxelinux'; readonly name: string }
+  /** A disk image or ISO, maybe compressed (docs/net-bootfiles.md §9): scanned as a network disk. */
+  | { readonly kind: 'disk-image'; readonly compression: Compression; readonly by: 'name' | 'content' }
   | { readonly kind: 'unknown'; readonly reason: string };
+
+export type Compression = 'none' | 'gzip' | 'xz' | 'zstd';
+
+/** `.raw`, `.img`, `.iso`, each optionally `.xz`, `.zst` or `.gz` (docs/net-bootfiles.md §9.1). */
+const IMAGE_NAME = /\.(raw|img|iso)(\.(xz|zst|gz))?$/;
+
+/** The disk-image kind a URL's name says, before anything is fetched (compression by extension). */
+export function diskImageByName(url: string): BootFileKind | undefined {
+  const m = IMAGE_NAME.exec(urlBasename(url).toLowerCase());
+  if (!m) return undefined;
+  const compression = m[3] === 'gz' ? 'gzip' : m[3] === 'xz' ? 'xz' : m[3] === 'zst' ? 'zstd' : 'none';
+  return { kind: 'disk-image', compression, by: 'name' };
+}
+
+/** The compression the magic at the start says: gzip 1f 8b, xz FD '7zXZ' 00, zstd 28 B5 2F FD. */
+export function compressionOf(bytes: Uint8Array): Compression {
+  const at = (i: number, ...v: number[]) => v.every((x, k) => bytes[i + k] === x);
+  if (at(0, 0x1f, 0x8b)) return 'gzip';
+  if (at(0, 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return 'xz';
+  if (at(0, 0x28, 0xb5, 0x2f, 0xfd)) return 'zstd';
+  return 'none';
+}
+
+/**
+ * True when the bytes start like a disk: 'EFI PART' at 512 (GPT), 'CD001' at 0x8001 (ISO 9660),
+ * or 55 AA at 510 (an MBR; a bzImage has it too, so the bzImage check runs first).
+ */
+export function looksLikeDisk(bytes: Uint8Array): boolean {
+  const text = (at: number, s: string) =>
+    bytes.length >= at + s.length &&
+    Buffer.from(bytes.buffer, bytes.byteOffset + at, s.length).toString('latin1') === s;
+  return text(512, 'EFI PART') || text(0x8001, 'CD001') || (bytes[510] === 0x55 && bytes[511] === 0xaa);
+}
 
 /** The first bytes classification looks at for text markers (the PE and bzImage checks read the headers). */
 const MARKER_WINDOW = 1 << 20;
@@ -65,9 +100,11 @@ export function classifyBootFile(url: string, bytes: Uint8Array): BootFileKind {
       contains(bytes, 'GNU GRUB') || findSection(pe, 'mods') ? 'grub' : contains(bytes, 'iPXE') ? 'ipxe' : 'other';
     return { kind: 'efi', flavour };
   }
-  if (PXELINUX_NAMES.has(name) || (!isMz && contains(bytes, 'PXELINUX ', 64 << 10))) {
-    return { kind: 'pxelinux', name };
-  }
+  if (PXELINUX_NAMES.has(name)) return { kind: 'pxelinux', name };
+  // After the bzImage and PE checks: a bzImage carries 55 AA at 510 as an MBR does.
+  if (!isMz && diskImageByName(url)) return { kind: 'disk-image', compression: compressionOf(bytes), by: 'name' };
+  if (!isMz && contains(bytes, 'PXELINUX ', 64 << 10)) return { kind: 'pxelinux', name };
+  if (!isMz && looksLikeDisk(bytes)) return { kind: 'disk-image', compression: 'none', by: 'content' };
   if (isMz) return { kind: 'unknown', reason: `an MZ file that is not a usable PE image: ${pe}` };
   if (name.endsWith('.kpxe') || name.endsWith('.pxe') || contains(bytes, 'iPXE', 64 << 10)) {
     return {

@@ -1,13 +1,15 @@
 // Network entries (docs/net-bootfiles.md §5): from a lease to the menu. The boot file is
 // fetched and classified; a kernel or UKI is one entry, an iPXE script one entry per menu path,
 // a PXELINUX program (or options 209/210) the labels of the config the lookup finds, a GRUB image
-// the entries of its network grub.cfg (grub-net.ts). Files are
+// the entries of its network grub.cfg (grub-net.ts), a disk image the entries on it (netdisk.ts,
+// docs/net-bootfiles.md §9). Files are
 // FileRefs on the interface's NetFileSystem, fetched when a plan reads them.
 
 import { diag, errorMessage, type Diagnostic } from '../discovery/diagnostics';
 import { namedTarget, statusOf, type BootTarget, type SourceEntry, type TimeoutSetting } from '../discovery/model';
 import type { TrustPolicy } from '../settings/schema';
-import { classifyBootFile, type BootFileKind } from './classify';
+import { classifyBootFile, diskImageByName, type BootFileKind } from './classify';
+import { loadNetDisk, type NetDisk } from './netdisk';
 import { loadSignedSums, type SumsState, sumsUrlFor } from './entry-sums';
 import type { TrustedKey } from './sums';
 import { exploreIpxe, type IpxeOutcome, type IpxePath } from './ipxe';
@@ -45,6 +47,11 @@ export interface NetbootOptions {
    * (docs/net-bootfiles.md §6.1): for a GRUB image that classification misses.
    */
   readonly grubConfigs?: boolean;
+  /** Disk images a boot file names (docs/net-bootfiles.md §9): the size limit and the free memory. */
+  readonly image?: {
+    readonly maxBytes: number;
+    readonly usableMemory?: () => number | undefined;
+  };
 }
 
 export interface SumsOptions {
@@ -71,6 +78,8 @@ export interface NetbootResult {
   readonly settings?: ProposedSettings;
   /** What the signed SHA256SUMS next to the boot file said (absent: not looked for). */
   readonly sums?: SumsState;
+  /** The network disk the boot file was (docs/net-bootfiles.md §9): its filesystems and device. */
+  readonly disks?: readonly NetDisk[];
 }
 
 /** Build the network entries of one lease. Never throws: every failure is a diagnostic naming the URL. */
@@ -157,6 +166,9 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: Su
       return { entries: [], fs, diagnostics };
     }
     const url = resolveUrl(lease.bootUrl, undefined, opts.policy);
+    // An image by its name is streamed into memory as it is, never fetched whole as a boot file.
+    const byName = diskImageByName(url);
+    if (byName) return { ...(await netDisk(lease, fs, url, opts)), fs, bootFile: { url, kind: byName } };
     const fetched = await fs.fetchUrl(url, opts.maxBootFileBytes ?? opts.maxFileBytes ?? 1 << 30);
     const kind = classifyBootFile(url, fetched.bytes);
     const bootFile = { url, kind };
@@ -192,6 +204,8 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: Su
         return { ...(await pxelinux(lease, fs, opts)), fs, bootFile };
       case 'ipxe-script':
         return { ...(await ipxe(lease, fs, url, fetched.bytes, opts)), fs, bootFile };
+      case 'disk-image':
+        return { ...(await netDisk(lease, fs, url, opts, fetched.bytes)), fs, bootFile };
       case 'unknown':
         err(`boot file ${url}: ${kind.reason}`, url);
         return { entries: [], fs, diagnostics, bootFile };
@@ -203,6 +217,44 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: Su
 }
 
 type Part = Omit<NetbootResult, 'fs'>;
+
+/** The boot file as a network disk; a failure is one diagnostic naming the URL and no entries. */
+async function netDisk(
+  lease: Lease,
+  fs: NetFileSystem,
+  url: string,
+  opts: NetbootOptions,
+  bytes?: Uint8Array,
+): Promise<Part> {
+  try {
+    const d = await loadNetDisk(
+      url,
+      fs,
+      {
+        maxBytes: opts.image?.maxBytes ?? 8 * 2 ** 30,
+        ...(opts.image?.usableMemory ? { usableMemory: opts.image.usableMemory } : {}),
+        ...(opts.download ? { download: opts.download } : {}),
+        ...(opts.requireVerified ? { requireVerified: true } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      },
+      bytes,
+    );
+    return {
+      entries: d.entries,
+      diagnostics: d.diagnostics,
+      ...(d.defaultId !== undefined ? { defaultId: d.defaultId } : {}),
+      disks: [d],
+    };
+  } catch (e) {
+    const where = { fsId: fs.fsId, device: lease.iface, file: url };
+    const msg = errorMessage(e);
+    return {
+      entries: [],
+      diagnostics: [diag('error', 'netdisk', `disk image ${msg.startsWith(url) ? msg : `${url}: ${msg}`}`, where)],
+    };
+  }
+}
 
 async function grubNet(lease: Lease, fs: NetFileSystem, url: string, bytes: Uint8Array): Promise<Part> {
   let facts: GrubImageFacts | undefined;
@@ -255,7 +307,21 @@ async function ipxe(
   const entries: SourceEntry[] = [];
   let defaultId: string | undefined;
   const host = urlHost(url);
+  // `sanboot URL`: the image's own entries, once per URL (docs/net-bootfiles.md §9.6).
+  const disks: NetDisk[] = [];
+  const sanbooted = new Set<string>();
   for (const p of x.paths) {
+    if (p.outcome.kind === 'sanboot') {
+      const image = p.outcome.image.url;
+      if (sanbooted.has(image)) continue;
+      sanbooted.add(image);
+      const d = await netDisk(lease, fs, image, opts);
+      entries.push(...d.entries);
+      diagnostics.push(...d.diagnostics);
+      disks.push(...(d.disks ?? []));
+      if (p.isDefault && defaultId === undefined && d.defaultId !== undefined) defaultId = d.defaultId;
+      continue;
+    }
     const e = ipxeEntry(lease, url, host, p, diagnostics);
     if (!e) continue;
     entries.push(e);
@@ -269,6 +335,7 @@ async function ipxe(
     entries,
     diagnostics,
     ...(defaultId ? { defaultId } : {}),
+    ...(disks.length ? { disks } : {}),
     ...(x.timeoutMs !== undefined
       ? { timeout: { kind: 'seconds', seconds: Math.ceil(x.timeoutMs / 1000) } as const }
       : {}),
@@ -323,6 +390,8 @@ function ipxeEntry(lease: Lease, url: string, host: string, p: IpxePath, ds: Dia
         return entry({ kind: 'efi', image: ref(o.image.url), ...(o.image.args ? { options: o.image.args } : {}) });
       case 'refused':
         return entry(undefined, o.reason);
+      case 'sanboot':
+        return undefined; // ipxe() scans the image instead
       case 'error':
         return entry(undefined, o.error.message);
       case 'exit':

@@ -35,6 +35,13 @@ export function memAvailable(path = '/proc/meminfo'): number | undefined {
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
+/** MemAvailable less the reserve (what a download may take), or undefined when unknown or unchecked. */
+export function usableMemory(cfg: FetchConfig): number | undefined {
+  const reserve = cfg.memReserveBytes ?? DEFAULT_RESERVE;
+  const avail = reserve === 0 ? undefined : memAvailable(cfg.meminfoPath);
+  return avail === undefined ? undefined : avail - reserve;
+}
+
 /** Refuses a download of `total` bytes that would leave less than the reserve free. */
 export function checkMemory(url: string, total: number, cfg: FetchConfig): void {
   const reserve = cfg.memReserveBytes ?? DEFAULT_RESERVE;

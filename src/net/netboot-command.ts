@@ -3,7 +3,8 @@
 // docs/net-dhcp.md §5); the boot stage turns each lease's boot file into entries (boot.ts,
 // docs/net-bootfiles.md) and boots the default one (or --entry) through the same dispatch as a
 // disk entry, falling through to the next bootable one; --dry-run prints the plan instead.
-// Settings (README "Settings"): net.mode, net.identity, net.timeout, net.ca, net.proxy, net.ntp, net.clock.
+// Settings (README "Settings"): net.mode, net.identity, net.timeout, net.ca, net.proxy, net.ntp, net.clock,
+// net.vlan and net.bond (VLANs and bonds made before the leases, docs/net-dhcp.md §13).
 
 import { bootEntries, candidates } from '../boot/command';
 import { ownConsoles } from '../kexec/cmdline';
@@ -14,6 +15,7 @@ import type { ClockReport } from './clock';
 import type { SumsState } from './entry-sums';
 import { progressPrinter } from './fetch-command';
 import { describeVerification, entryVerification } from './verified';
+import { menuOrigin, menuUkiUrlFiles } from './uki-url';
 import { IDENTITIES } from './dhcp4/identity';
 import { parseIpArg, type IpPlan } from './manual';
 import { NetError, type Identity, type Lease, type TransferProgress } from './types';
@@ -161,7 +163,16 @@ async function runParsed(a: NetbootArgs): Promise<number> {
   }
   return bootEntries(
     list,
-    { lookup: (id) => menu.fs(id), devices: [], kexec: { ownConsoles: ownConsoles() } },
+    {
+      lookup: (id) => menu.fs(id),
+      devices: menu.devices ?? [],
+      kexec: {
+        ownConsoles: ownConsoles(),
+        // uki-url entries (a network ESP's) and bootorigin pulls (docs/net-bootfiles.md §8).
+        ukiUrl: menuUkiUrlFiles(() => menu).resolve,
+        ...originOf(settings.net.origin ?? menuOrigin(menu)),
+      },
+    },
     a.dryRun,
     undefined,
     undefined,
@@ -169,6 +180,8 @@ async function runParsed(a: NetbootArgs): Promise<number> {
     { describeEntry: (e) => describeVerification(entryVerification(e, (id) => menu.fs(id))) },
   );
 }
+
+const originOf = (origin: string | undefined): { origin?: string } => (origin !== undefined ? { origin } : {});
 
 /** Configs and scripts arrive in a blink: only files of 1 MiB or more get a progress line, and
  *  each its last line once (a transfer may report its end more than once). */

@@ -99,11 +99,13 @@ function applyArgs(s: Settings, cmdline: string, problems: string[]): Settings {
   // Kernel arguments are space-separated words (quotes are the kernel's own business and do not
   // occur in tendril.* values).
   for (const word of cmdline.split(/\s+/)) {
-    if (!word.startsWith('tendril.')) continue;
+    // dracut's own vlan=/bond= (and a bare `bond`) are net.vlan/net.bond (docs/net-dhcp.md §13).
+    const dracut = /^(vlan|bond)=/.test(word) || word === 'bond';
+    if (!word.startsWith('tendril.') && !dracut) continue;
     const eq = word.indexOf('=');
     const name = eq < 0 ? word : word.slice(0, eq);
-    const value = eq < 0 ? '' : word.slice(eq + 1);
-    const key = ARG_ALIASES[name] ?? name.slice('tendril.'.length);
+    const value = word === 'bond' ? 'bond' : eq < 0 ? '' : word.slice(eq + 1);
+    const key = dracut ? `net.${name}` : (ARG_ALIASES[name] ?? name.slice('tendril.'.length));
     const def = byName.get(key);
     if (!def) {
       // Other tendril.* arguments belong to /init (tendril.mode, tendril.debug, ...); a key in

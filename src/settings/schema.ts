@@ -39,6 +39,13 @@ export interface NetSettings {
   readonly clock?: ClockMode;
   /** Signed checksums for network entries: a URL or a name relative to the boot file, or "none". */
   readonly sums: string;
+  /** Largest disk image a boot file may name, decompressed, in MiB (docs/net-bootfiles.md §9.2). */
+  readonly maxImageMiB: number;
+  /** The URL this boot came from, for `uki-url :name` and `bootorigin` pulls (docs/net-bootfiles.md §8); absent: the lease's boot file. */
+  readonly origin?: string;
+  /** dracut `vlan=` / `bond=` values (src/net/vlan-bond.ts), checked when network boot uses them. */
+  readonly vlan: readonly string[];
+  readonly bond: readonly string[];
 }
 
 /** What the SNTP answer does to the system clock (docs/net-dhcp.md §9); the RTC is never written. */
@@ -119,6 +126,9 @@ export const DEFAULT_SETTINGS: Settings = {
     pins: {},
     ntp: [],
     sums: 'SHA256SUMS',
+    maxImageMiB: 8192,
+    vlan: [],
+    bond: [],
   },
   tpm: { measure: 'auto' },
   state: { readonly: false },
@@ -219,6 +229,30 @@ function ramSize(v: unknown): number | undefined {
   return n !== undefined && Number.isSafeInteger(n) && n >= RAM_MIN && n <= RAM_MAX && n % MiB === 0 ? n : undefined;
 }
 
+/** A TOML string or list of at most 16 dracut values (each ≤ 512 printable characters). */
+function linkArgs(v: unknown): string[] | undefined {
+  const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+  if (!items || items.length > 16) return undefined;
+  const ok = (x: unknown): x is string => typeof x === 'string' && x.length <= 512 && /^[\x21-\x7e]+$/.test(x);
+  return items.every(ok) ? items : undefined;
+}
+
+/**
+ * net.vlan / net.bond: the file's list, or one value a kernel argument (`tendril.net.vlan=`, or
+ * dracut's own `vlan=`) adds to it; src/net/vlan-bond.ts checks them when network boot runs.
+ */
+function linkKey(key: 'vlan' | 'bond'): KeyDef {
+  return {
+    path: ['net', key],
+    expect: `a dracut ${key}= value or a list of them (at most 16)`,
+    apply: parsed(linkArgs, (s, l) => withNet(s, { [key]: l })),
+    fromArg: (s, v) => {
+      const l = linkArgs(v);
+      return l && s.net[key].length < 16 ? withNet(s, { [key]: [...s.net[key], ...l] }) : undefined;
+    },
+  };
+}
+
 export const KEYS: readonly KeyDef[] = [
   {
     path: ['net', 'mode'],
@@ -303,6 +337,24 @@ export const KEYS: readonly KeyDef[] = [
     },
     fromArg: () => undefined,
   },
+  {
+    path: ['net', 'origin'],
+    expect: 'an http://, https:// or tftp:// URL',
+    apply: (s, v) => {
+      const t = str(v, 4096);
+      return t && /^(https?|tftp):\/\/[^\s/?#]+[^\s]*$/i.test(t) ? withNet(s, { origin: t }) : undefined;
+    },
+  },
+  {
+    path: ['net', 'max-image'],
+    expect: 'whole MiB from 1 to 1048576',
+    apply: parsed(
+      (v) => int(v, 1, 1 << 20),
+      (s, n) => withNet(s, { maxImageMiB: n }),
+    ),
+  },
+  linkKey('vlan'),
+  linkKey('bond'),
   {
     path: ['tpm', 'measure'],
     expect: TPM_MEASURE.join(', '),
@@ -449,4 +501,5 @@ export const KEYS: readonly KeyDef[] = [
 export const ARG_ALIASES: Readonly<Record<string, string>> = {
   'tendril.net': 'net.mode',
   'tendril.readonly': 'state.readonly',
+  'tendril.origin': 'net.origin',
 };

@@ -49,6 +49,32 @@ export function replaceLastComponent(origin: string, name: string): string {
   return base.slice(0, base.lastIndexOf('/') + 1) + name;
 }
 
+/**
+ * A `uki-url` value as the URL to fetch: absolute http(s)/tftp as given, or `:name` against the
+ * origin (replaceLastComponent). Anything else, or `:name` without an origin, says why not.
+ */
+export function ukiUrlOf(
+  value: string,
+  origin: string | undefined,
+): { readonly ok: true; readonly url: string } | { readonly ok: false; readonly reason: string } {
+  const fetchable = (u: string): boolean => /^(https?|tftp):\/\/[^/?#\s]+([/?#]\S*)?$/i.test(u);
+  if (value.startsWith(':')) {
+    const name = value.slice(1);
+    if (name === '' || /[\s]/.test(name)) return { ok: false, reason: 'not a file name after the ":"' };
+    if (origin === undefined)
+      return {
+        ok: false,
+        reason:
+          'relative to the URL tendril was booted from, and this boot has none (set net.origin or tendril.origin=URL)',
+      };
+    const url = replaceLastComponent(origin, name);
+    return fetchable(url)
+      ? { ok: true, url }
+      : { ok: false, reason: `the origin ${origin} is not an http(s) or tftp URL` };
+  }
+  return fetchable(value) ? { ok: true, url: value } : { ok: false, reason: 'not an http(s) or tftp URL' };
+}
+
 const X86: readonly EfiArch[] = ['x64', 'ia32'];
 
 export async function buildBlsEntry(
@@ -99,21 +125,13 @@ export async function buildBlsEntry(
   const l = fields.loader;
   let url: string | undefined;
   if (l.kind === 'uki-url') {
-    url = l.value;
-    if (url.startsWith(':')) {
-      if (!c.originUrl) {
-        return {
-          hidden: [
-            diag(
-              'info',
-              SRC,
-              `uki-url ${l.value} is relative to the URL tendril was booted from, and there is none; entry hidden`,
-              at(where, l.line),
-            ),
-          ],
-        };
-      }
-      url = replaceLastComponent(c.originUrl, url.slice(1));
+    // The spec hides what cannot be fetched; tendril shows it disabled, saying why (docs/net-bootfiles.md §8).
+    const u = ukiUrlOf(l.value, c.originUrl);
+    if (u.ok) url = u.url;
+    else {
+      reason = `uki-url ${l.value.length > 200 ? `${l.value.slice(0, 200)}…` : l.value}: ${u.reason}`;
+      located = false;
+      diagnostics.push(diag('error', SRC, `${reason}; entry cannot boot`, at(where, l.line)));
     }
   }
   const image = l.kind === 'uki-url' ? undefined : await resolve(l.kind, l.value, l.line);
@@ -260,7 +278,13 @@ export async function buildBlsEntry(
 
   let target: BootTarget | undefined;
   if (l.kind === 'uki-url') {
-    target = { kind: 'uki-url', url: url! };
+    if (url !== undefined)
+      target = {
+        kind: 'uki-url',
+        url,
+        ...(fields.profile ? { profile: fields.profile } : {}),
+        ...(optionParts.length ? { cmdlineOverride: cmdline } : {}),
+      };
   } else if (!image) {
     // The loader path names no place on the filesystem: nothing to declare.
   } else if (l.kind === 'efi') {

@@ -17,6 +17,8 @@ export interface JobRequest {
   readonly arch: EfiArch;
   /** Run the local entry sources where the device lives. */
   readonly local: boolean;
+  /** The boot origin for `uki-url :name` entries. */
+  readonly originUrl?: string;
 }
 
 export interface JobEvents {
@@ -51,6 +53,9 @@ export async function runScanJob(
     report: m.report,
     fs: new WatchedFileSystem(m.fs, m.report.fsId, progress, cancelled),
   }));
-  const local = await runSourcesOver(localSources, watched, req.arch, { onPartial: (p) => events.local(p) });
+  const local = await runSourcesOver(localSources, watched, req.arch, {
+    onPartial: (p) => events.local(p),
+    ...(req.originUrl !== undefined ? { originUrl: req.originUrl } : {}),
+  });
   return { dev, report, local };
 }

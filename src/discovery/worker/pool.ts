@@ -47,6 +47,8 @@ export interface ScanRequest {
   readonly arch: EfiArch;
   /** Run the local entry sources where the device lives. */
   readonly local: boolean;
+  /** The boot origin for `uki-url :name` entries. */
+  readonly originUrl?: string;
 }
 
 export interface DeviceScanner {
@@ -290,7 +292,14 @@ export class WorkerPoolScanner implements DeviceScanner {
     const metas = new Map<string, FsMeta>();
     try {
       const { result } = c.start<ScanReply>(
-        { op: 'scan', info, arch: req.arch, local: req.local, progress: progress.buffer },
+        {
+          op: 'scan',
+          info,
+          arch: req.arch,
+          local: req.local,
+          ...(req.originUrl !== undefined ? { originUrl: req.originUrl } : {}),
+          progress: progress.buffer,
+        },
         (p) => {
           if (p.kind === 'local') partial.onLocal(p.part);
           else {

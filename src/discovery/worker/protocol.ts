@@ -24,6 +24,7 @@ export type Request =
       readonly info: DeviceInfo;
       readonly arch: EfiArch;
       readonly local: boolean;
+      readonly originUrl?: string;
       /** ScanProgress's buffer, written as the scan reads. */
       readonly progress: SharedArrayBuffer;
     }

@@ -63,7 +63,9 @@ export type IpxeOutcome =
   | { readonly kind: 'end'; readonly at: At }
   /** A `choose` with no answer given: the menu it offers, and which `choose` it was. */
   | { readonly kind: 'menu'; readonly menu: MenuSpec; readonly at: At; readonly setting: string }
-  /** Something tendril will not do (sanboot, an unknown boot file), with the reason. */
+  /** `sanboot` of an http(s) URL: a disk image scanned as a network disk (docs/net-bootfiles.md §9.6). */
+  | { readonly kind: 'sanboot'; readonly image: IpxeImage; readonly at: At }
+  /** Something tendril will not do (a SAN protocol, an unknown boot file), with the reason. */
   | { readonly kind: 'refused'; readonly reason: string; readonly at: At }
   | { readonly kind: 'error'; readonly error: IpxeError };
 
@@ -373,12 +375,20 @@ class Run {
       }
       case 'chain':
         return this.chain(args, depth, fail);
-      case 'sanboot':
-        throw new Stop({
-          kind: 'refused',
-          reason: `sanboot ${args.join(' ')}: booting a SAN disk or an ISO by URL is not supported`,
-          at: this.at,
-        });
+      case 'sanboot': {
+        // iPXE's options (--drive, --no-describe, --keep, --filename, --extra) change nothing here.
+        const uris = args.filter((a) => !a.startsWith('-'));
+        const url = uris.length === 1 && /^https?:\/\//i.test(uris[0]!) ? uris[0]! : undefined;
+        if (url === undefined)
+          throw new Stop({
+            kind: 'refused',
+            reason: `sanboot ${args.join(' ')}: only one http or https disk image is supported (no iSCSI, AoE, FCP or multipath)`,
+            at: this.at,
+          });
+        const img = this.image([url], new Map());
+        if (!img) return fail('usage: sanboot <uri>');
+        throw new Stop({ kind: 'sanboot', image: img, at: this.at });
+      }
       case 'shell':
         return fail('no iPXE shell in tendril (the rescue shell is in its menu)');
       default:
@@ -427,6 +437,10 @@ class Run {
         throw new Stop({ kind: 'efi', image: img, at: this.at });
       case 'pxelinux':
         return fail(`${img.url} is PXELINUX; have DHCP name it instead`);
+      case 'disk-image':
+        return fail(
+          `${img.url} is a disk image: only a boot file DHCP names is scanned as one (docs/net-bootfiles.md §9)`,
+        );
       case 'unknown':
         return fail(`${img.url}: ${kind.reason}`);
     }

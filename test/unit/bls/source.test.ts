@@ -40,7 +40,7 @@ const esp = () =>
 const xbootldr = () => mount(path.join(DATA, 'sdboot-xbootldr'), { fsId: 'vda:2', role: 'xbootldr' });
 
 describe('systemd-boot ESP + XBOOTLDR', () => {
-  it('finds the entries, skips auto-/dot/non-.conf names, hides wrong-arch and relative uki-url, drops conflicts', async () => {
+  it('finds the entries, skips auto-/dot/non-.conf names, hides wrong-arch, disables relative uki-url, drops conflicts', async () => {
     const r = await blsSource(context([esp(), xbootldr()]));
     const names = r.entries.map((e) => path.basename(e.origin.file)).sort();
     expect(names).toEqual([
@@ -52,6 +52,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
       'counted+1-2.conf',
       'counted+3.conf',
       'missing-kernel.conf',
+      'netboot.conf',
       'shell.conf',
       'uki-entry.conf',
     ]);
@@ -60,8 +61,14 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
     expect(msg('auto-foo.conf')).toEqual(['info:-']);
     expect(msg('.hidden.conf')).toEqual([]);
     expect(msg('arm.conf')).toEqual(['info:2']);
-    expect(msg('netboot.conf')).toEqual(['info:2']);
     expect(msg('broken.conf')).toEqual(['error:3']);
+    // No origin: shown, not bootable, saying why (the spec would hide it).
+    const net = byFile(r.entries, 'netboot.conf');
+    expect(net.status.ok).toBe(false);
+    expect(net.status.ok ? '' : net.status.reason).toMatch(
+      /^uki-url :arch\.efi: relative to the URL tendril was booted from.*net\.origin/,
+    );
+    expect(net.diagnostics.map((d) => `${d.severity}:${d.line ?? '-'}`)).toEqual(['error:2']);
   });
 
   it('builds a linux entry: all initrds in order, options joined, origin filled in', async () => {
@@ -205,6 +212,7 @@ describe('systemd-boot ESP + XBOOTLDR', () => {
       // no sort-key: ids descending by version order, suffix stripped
       'vda:1 UPPER.CONF',
       'vda:1 shell.conf',
+      'vda:1 netboot.conf',
       'vda:1 missing-kernel.conf',
       'vda:2 counted+3.conf', // same id: more tries left first
       'vda:1 counted+1-2.conf',

@@ -117,11 +117,13 @@ describe('control flow', () => {
   it('comments and line continuations', async () => {
     expect(await bootArgs('#!ipxe\n# a comment\nkernel k a \\\n b # trailing\nboot')).toBe('a b');
   });
-  it('exit → no boot; the script ending without boot → end; sanboot → refused', async () => {
+  it('exit → no boot; the script ending without boot → end; sanboot of http → a network disk, of a SAN → refused', async () => {
     expect((await run('#!ipxe\nexit 0\nkernel k\nboot')).outcome.kind).toBe('exit');
     expect((await run('#!ipxe\necho nothing here\n')).outcome.kind).toBe('end');
-    const s = (await run('#!ipxe\nsanboot http://192.0.2.1/x.iso\n')).outcome;
-    expect(s.kind === 'refused' && s.reason).toMatch(/sanboot .*not supported/);
+    const s = (await run('#!ipxe\nsanboot --no-describe http://192.0.2.1/x.iso\n')).outcome;
+    expect(s.kind === 'sanboot' && s.image.url).toBe('http://192.0.2.1/x.iso');
+    const san = (await run('#!ipxe\nsanboot iscsi:192.0.2.1::::iqn.2010-04.org.ipxe:disk\n')).outcome;
+    expect(san.kind === 'refused' && san.reason).toMatch(/sanboot iscsi:.*only one http or https disk image/);
   });
   it('prompt is an unanswered prompt; sleep/ntp are skipped with a note', async () => {
     const r = await run(

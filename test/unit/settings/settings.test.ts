@@ -29,6 +29,9 @@ describe('settings', () => {
         'no-proxy = "boot.test,192.0.2.1"',
         'require-verified = true',
         'sums = "release/SHA256SUMS"',
+        'max-image = 2048',
+        'vlan = "eth0.10:eth0"',
+        'bond = ["bond0:eth1,eth2:mode=active-backup"]',
         '[net.pins]',
         `"https://192.0.2.1/vmlinuz" = "${'AB'.repeat(32)}"`,
       ].join('\n'),
@@ -47,6 +50,9 @@ describe('settings', () => {
       pins: { 'https://192.0.2.1/vmlinuz': 'ab'.repeat(32) },
       ntp: [],
       sums: 'release/SHA256SUMS',
+      maxImageMiB: 2048,
+      vlan: ['eth0.10:eth0'],
+      bond: ['bond0:eth1,eth2:mode=active-backup'],
     });
   });
 
