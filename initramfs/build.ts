@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { CpioWriter } from './cpio';
 import { icuTrimmedNode } from './icu';
 import { sharedLibraries } from './libs';
+import { modprobeFiles } from './coldplug';
 import { LATE_MODULES, NET_MODULES, PAYLOAD_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
 import { hostBusybox, hostKernel } from './host';
@@ -339,6 +340,18 @@ function assemble(o: BuildOptions): {
   base.file('etc/tendril/modules.order', Buffer.from(list(earlyOrder)), 0o644, 'modules');
   base.file('etc/tendril/modules.net', Buffer.from(list(netOrder)), 0o644, 'modules');
   base.file('etc/tendril/modules.late', Buffer.from(list(lateModules)), 0o644, 'modules');
+  // What busybox modprobe reads, for /init's drivers by device (coldplug.ts): it looks in
+  // /lib/modules/<release>, which is /lib/modules itself here.
+  const modprobe = modprobeFiles(db, {
+    shipped: [...sel.order, ...netOrder, ...lateModules],
+    candidates: [...earlyOrder, ...netOrder],
+    wanted: [...WANTED_MODULES, ...NET_MODULES],
+  });
+  base.file('lib/modules/modules.dep', Buffer.from(modprobe.dep), 0o644, 'modules');
+  base.file('lib/modules/modules.alias', Buffer.from(modprobe.alias), 0o644, 'modules');
+  base.link(`lib/modules/${o.kernelVersion}`, '.');
+  base.file('etc/tendril/modules.buses', Buffer.from(`${modprobe.buses.join('\n')}\n`), 0o644, 'modules');
+  base.file('etc/tendril/modules.features', Buffer.from(`${modprobe.features.join('\n')}\n`), 0o644, 'modules');
 
   // The owner's settings and trust go into flash with the image, never onto a disk tendril reads.
   if (o.settings !== undefined) base.file(SETTINGS_FILE.slice(1), checkedSettings(o.settings), 0o644, 'other');
@@ -372,6 +385,7 @@ function assemble(o: BuildOptions): {
   // The app: /init, bundle, terminfo next to it (the bundle looks in <dir>/blessed-usr), addon.
   const app = new Tree();
   app.file('init', fs.readFileSync(fromRoot('initramfs', 'init.sh')), 0o755, 'init');
+  app.file('etc/tendril/hotplug', fs.readFileSync(fromRoot('initramfs', 'hotplug.sh')), 0o755, 'init');
   // /tendril.js is the launcher (initramfs/start.js): it runs the bundle with a V8 code cache
   // made by the node that ships.
   const bundle = fs.readFileSync(o.bundle);

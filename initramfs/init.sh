@@ -25,13 +25,14 @@ stage() { [ -z "$TENDRIL_STAGES" ] || { read -r up _ </proc/uptime; echo "tendri
 
 # Kernel command-line knobs: tendril.mode=menu|boot|netboot|shell, tendril.timeout=N, tendril.debug
 # (tendril.net=... and the other settings keys are read by tendril itself: README "Settings")
-mode=auto timeout= debug= deadline= bench=
+mode=auto timeout= debug= deadline= bench= modules=auto
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     tendril.mode=*) mode="${arg#tendril.mode=}" ;;
     tendril.timeout=*) timeout="${arg#tendril.timeout=}" ;;
     tendril.deadline=*) deadline="${arg#tendril.deadline=}" ;;
     tendril.debug) debug=1 ;;
+    tendril.modules=*) modules="${arg#tendril.modules=}" ;;
     tendril.bench) export TENDRIL_STAGES=1 ;;
     tendril.bench=node) bench=node && export TENDRIL_STAGES=1 ;;
   esac
@@ -63,40 +64,90 @@ if [ -f /tendril.sqfs ]; then
   stage payload
 fi
 
-# The disk drivers load, and the block devices settle, in the background while node starts:
-# tendril lists /sys/class/block only once /run/tendril-devices-settled exists. Settled = the
-# set of block devices unchanged for 1 s (deadline 10 s, then the file is created anyway).
+# Drivers load in the background while node starts (initramfs/README.md, "Drivers by device").
+# By default only those for devices this machine has: the modaliases of the buses in
+# modules.buses, matched against the shipped modules' aliases by busybox modprobe
+# (/lib/modules/<release>/modules.alias), and again whenever those buses or the block devices
+# change (a USB controller's driver reveals its devices, a disk driver its SCSI devices) until
+# the block devices settle; then a uevent listener does it for devices plugged in later.
+# tendril.modules=all loads every shipped driver instead, for hardware no alias matches.
+# tendril lists /sys/class/block only once TENDRIL_DEVICES_SETTLED exists. Settled = those
+# devices unchanged for 1 s (deadline 10 s, then the file is created anyway). Network boot waits
+# for TENDRIL_NET_MODULES (the NIC drivers loaded) before it lists NICs.
 export TENDRIL_DEVICES_SETTLED=/run/tendril-devices-settled
+export TENDRIL_NET_MODULES=/run/tendril-net-modules
+buses=$(cat /etc/tendril/modules.buses 2>/dev/null)
+[ -f /lib/modules/modules.alias ] && [ -n "$buses" ] || modules=all
+# The modaliases not seen before go to modprobe, which skips drivers already loaded; false when
+# there were none. Both lists hold a "-" line: busybox grep -f with an empty file matches every
+# line.
+coldplug() {
+  { echo -; for b in $buses; do cat /sys/bus/"$b"/devices/*/modalias 2>/dev/null; done; } | sort -u >/run/modaliases.now
+  grep -vxF -f /run/modaliases.seen /run/modaliases.now >/run/modaliases.new
+  mv /run/modaliases.now /run/modaliases.seen
+  [ -s /run/modaliases.new ] || return 1
+  if [ -n "$debug" ]; then xargs modprobe -a </run/modaliases.new; else xargs modprobe -q -a </run/modaliases.new 2>/dev/null; fi
+  return 0
+}
+# What changes the drivers needed or the disks seen, by globbing (no fork in the loop).
+devices_now() {
+  set -- /sys/class/block/*
+  for b in $buses; do set -- "$@" /sys/bus/"$b"/devices/*; done
+  now="$*"
+}
 (
-  load_modules /etc/tendril/modules.order
+  if [ "$modules" = all ]; then
+    # The NIC drivers beside the disk drivers, so links come up while disks are read.
+    (
+      load_modules /etc/tendril/modules.net
+      stage net-modules
+      : >"$TENDRIL_NET_MODULES"
+    ) &
+    load_modules /etc/tendril/modules.order
+  else
+    echo - >/run/modaliases.seen
+    # Until a pass finds nothing new: a PCI driver registers its devices on the buses behind it
+    # (virtio_pci the virtio NIC and disk) before modprobe returns.
+    n=0
+    while coldplug && [ $n -lt 8 ]; do n=$((n + 1)); done
+    # What no device asks for (VLANs, bonds) loads by name.
+    [ -s /etc/tendril/modules.features ] && xargs modprobe -q -a </etc/tendril/modules.features 2>/dev/null
+    stage net-modules
+    : >"$TENDRIL_NET_MODULES"
+  fi
   stage modules
   prev= same=0 n=0
   while [ $n -lt 100 ]; do
-    cur=$(ls /sys/class/block 2>/dev/null | tr '\n' ' ')
-    if [ -n "$cur" ] && [ "$cur" = "$prev" ]; then same=$((same + 1)); [ $same -ge 10 ] && break; else same=0; fi
-    prev=$cur; n=$((n + 1)); sleep 0.1
+    devices_now
+    if [ "$now" = "$prev" ]; then
+      same=$((same + 1))
+      [ $same -ge 10 ] && break
+    else
+      same=0
+      [ "$modules" = all ] || coldplug || :
+    fi
+    prev=$now n=$((n + 1))
+    sleep 0.1
   done
-  [ -z "$debug" ] || echo "tendril: block devices: ${cur:-none}"
+  [ -z "$debug" ] || echo "tendril: block devices:" $(ls /sys/class/block 2>/dev/null)
   stage devices
   : >"$TENDRIL_DEVICES_SETTLED"
+  # Devices plugged in from now on (a USB stick or keyboard at the menu): the listener first,
+  # then one more pass, so nothing that arrived in between is missed.
+  if [ "$modules" != all ]; then
+    uevent /etc/tendril/hotplug &
+    coldplug || :
+  fi
   # Then filesystems and KVM, at the lowest priority: nothing before the menu needs them
   # (tendril reads disks in userspace).
   [ -f /etc/tendril/modules.late ] && sh -c 'renice -n 19 -p $$ >/dev/null 2>&1
     while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </etc/tendril/modules.late'
 ) &
 
-# The NIC drivers load beside the disk drivers, so links come up while disks are read; network
-# boot waits for TENDRIL_NET_MODULES (created when the list is done) before it lists NICs.
-export TENDRIL_NET_MODULES=/run/tendril-net-modules
 # tendril owns this system's /etc: a lease's DNS servers go to its resolv.conf.
 export TENDRIL_RESOLV_CONF=/etc/resolv.conf
 # tendril boot kexecs directly here (no services to stop): src/boot/handover.ts.
 export TENDRIL_INITRAMFS=1
-(
-  load_modules /etc/tendril/modules.net
-  stage net-modules
-  : >"$TENDRIL_NET_MODULES"
-) &
 
 # bench/boot.ts: node's own start-up, measured in place (empty script, same binary/libs); a
 # separate run, since it warms the page cache for tendril.

@@ -324,6 +324,43 @@ describe('initramfs builder', () => {
     });
     expect(r.stdout).toBe('42\n/sbin/insmod\n');
   });
+  it("drivers by device: the image's busybox modprobe matches modaliases against the shipped modules only", () => {
+    const r = path.join(dir, 'root');
+    // busybox looks in /lib/modules/<running release>: here the host's, not the image's kernel.
+    const release = os.release();
+    if (!fs.existsSync(path.join(r, 'lib/modules', release))) fs.symlinkSync('.', path.join(r, 'lib/modules', release));
+    expect(fs.readlinkSync(path.join(r, 'lib/modules', hostKernel().version))).toBe('.');
+    const modprobe = (...aliases: string[]) =>
+      spawnSync('chroot', [r, '/sbin/modprobe', '-D', '-a', ...aliases], { encoding: 'utf8' });
+    // A virtio NIC as PCI finds virtio_pci, and on the virtio bus virtio_net, each after its
+    // dependencies; an Intel 82574L finds e1000e; a SATA controller by class finds ahci.
+    const out = modprobe(
+      'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00',
+      'virtio:d00000001v00001AF4',
+      'pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00',
+      'pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01',
+    ).stdout.split('\n');
+    const at = (m: string) => out.findIndex((l) => l.endsWith(`/${m}.ko`));
+    for (const m of ['virtio_pci', 'virtio_net', 'e1000e', 'ahci'])
+      expect(at(m), `${m} in\n${out.join('\n')}`).toBeGreaterThan(-1);
+    expect(at('virtio_ring')).toBeLessThan(at('virtio_pci'));
+    expect(at('net_failover')).toBeLessThan(at('virtio_net'));
+    expect(at('libahci')).toBeLessThan(at('ahci'));
+    // A host bridge matches nothing; a CPU's features do not pull in KVM early (late modules
+    // load by their own list); VLANs load by the kernel's request for their link type.
+    const none = modprobe(
+      'pci:v00008086d00001237sv00001AF4sd00001100bc06sc00i00',
+      'cpu:type:x86,ven0000fam0006mod003F:feature:,0085',
+    );
+    expect(none.stdout).toBe('');
+    expect(none.status).not.toBe(0);
+    expect(modprobe('rtnl-link-vlan').stdout).toMatch(/\/8021q\.ko$/m);
+    const features = fs.readFileSync(inRoot('etc/tendril/modules.features'), 'utf8').trim().split('\n');
+    expect(features).toEqual(expect.arrayContaining(['8021q', 'bonding']));
+    const buses = fs.readFileSync(inRoot('etc/tendril/modules.buses'), 'utf8').trim().split('\n');
+    expect(buses).toEqual(expect.arrayContaining(['pci', 'usb', 'virtio', 'scsi']));
+    expect(buses).not.toContain('cpu');
+  });
   it('ships the UEFI firmware the VM path looks up: the dry run of an efi entry names it, from the archive alone', () => {
     const host = findOvmf();
     for (const f of [host.code, host.vars]) expect(fs.readFileSync(inRoot(f)).equals(fs.readFileSync(f)), f).toBe(true);
