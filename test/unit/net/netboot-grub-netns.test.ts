@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRUB_MODULE_TYPES } from '../../../src/net/grub-image';
 import { pathToUrl } from '../../../src/net/netfs';
 import { nginxArgs, nginxConf } from '../../fixtures/nginx';
-import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
+import { NetnsPair, SERVER_IP, pairDnsmasqArgs } from '../../fixtures/netns-pair';
 import { buildPe } from '../../fixtures/uki';
 
 const ADDR = '192.0.2.123';
@@ -94,17 +94,7 @@ beforeAll(async () => {
   );
   pair.startServer('/usr/sbin/nginx', nginxArgs(d));
   pair.startServer('/usr/sbin/dnsmasq', [
-    '--keep-in-foreground',
-    '--conf-file=/dev/null',
-    '--no-resolv',
-    '--no-hosts',
-    '--interface=vs',
-    '--bind-interfaces',
-    '--no-ping',
-    '--user=root',
-    `--dhcp-leasefile=${d}/leases`,
-    `--pid-file=${d}/dnsmasq.pid`,
-    '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
+    ...pairDnsmasqArgs(d),
     `--dhcp-host=${mac},${ADDR}`,
     `--dhcp-boot=grubx64.efi,,${SERVER_IP}`,
     '--enable-tftp',

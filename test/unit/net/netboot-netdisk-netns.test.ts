@@ -18,7 +18,7 @@ import { hostKernel } from '../../../initramfs/host';
 import { blsDisk, blsEntry } from '../../fixtures/boot';
 import { efiGptDisk } from '../../fixtures/efi-disks';
 import { nginxArgs, nginxConf } from '../../fixtures/nginx';
-import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
+import { NetnsPair, SERVER_IP, pairDnsmasqArgs } from '../../fixtures/netns-pair';
 import { buildUki, KERNEL } from '../../fixtures/uki';
 
 let pair: NetnsPair;
@@ -50,17 +50,7 @@ async function serveBootFile(bootUrl: string): Promise<void> {
   }
   const d = pair.dir;
   dnsmasq = pair.startServer('/usr/sbin/dnsmasq', [
-    '--keep-in-foreground',
-    '--conf-file=/dev/null',
-    '--no-resolv',
-    '--no-hosts',
-    '--interface=vs',
-    '--bind-interfaces',
-    '--no-ping',
-    '--user=root',
-    `--dhcp-leasefile=${d}/leases`,
-    `--pid-file=${d}/dnsmasq.pid`,
-    '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
+    ...pairDnsmasqArgs(d),
     `--dhcp-host=${mac},192.0.2.123`,
     `--dhcp-boot=${bootUrl}`,
   ]);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../../initramfs/host';
 import { httpsServer, nginxArgs, nginxConf } from '../../fixtures/nginx';
 import { makePki, type Pki } from '../../fixtures/pki';
-import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
+import { NetnsPair, SERVER_IP, pairDnsmasqArgs } from '../../fixtures/netns-pair';
 
 let pair: NetnsPair;
 let pki: Pki;
@@ -66,16 +66,7 @@ beforeAll(async () => {
   );
   pair.startServer('/usr/bin/tinyproxy', ['-d', '-c', path.join(d, 'tinyproxy.conf')]);
   pair.startServer('/usr/sbin/dnsmasq', [
-    '--keep-in-foreground',
-    '--conf-file=/dev/null',
-    '--no-resolv',
-    '--no-hosts',
-    '--interface=vs',
-    '--bind-interfaces',
-    '--no-ping',
-    `--dhcp-leasefile=${d}/leases`,
-    `--pid-file=${d}/dnsmasq.pid`,
-    '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
+    ...pairDnsmasqArgs(d),
     '--dhcp-option-force=209,pxelinux.cfg/default',
     `--dhcp-option-force=210,http://${SERVER_IP}/`,
   ]);

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blsDisk, blsEntry } from '../../fixtures/boot';
 import { nginxArgs, nginxConf } from '../../fixtures/nginx';
-import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
+import { NetnsPair, SERVER_IP, pairDnsmasqArgs } from '../../fixtures/netns-pair';
 import { buildUki, KERNEL } from '../../fixtures/uki';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -76,17 +76,7 @@ beforeAll(async () => {
   );
   pair.startServer('/usr/sbin/nginx', nginxArgs(d));
   pair.startServer('/usr/sbin/dnsmasq', [
-    '--keep-in-foreground',
-    '--conf-file=/dev/null',
-    '--no-resolv',
-    '--no-hosts',
-    '--interface=vs',
-    '--bind-interfaces',
-    '--no-ping',
-    '--user=root',
-    `--dhcp-leasefile=${d}/leases`,
-    `--pid-file=${d}/dnsmasq.pid`,
-    '--dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,1h',
+    ...pairDnsmasqArgs(d),
     `--dhcp-host=${mac},192.0.2.124`,
     // For `tendril netboot`: the lease's boot file is the UKI itself.
     `--dhcp-boot=http://${SERVER_IP}/os/uki.efi`,
