@@ -15,7 +15,7 @@ import { sharedLibraries } from './libs';
 import { modprobeFiles } from './coldplug';
 import { LATE_MODULES, NET_MODULES, PAYLOAD_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
-import { hostBusybox, hostKernel } from './host';
+import { hostBusybox, hostKernel, hostZstd } from './host';
 import { findOvmf, firmwareDescriptors } from '../src/vm/firmware';
 import { PAYLOAD_BACKING_FILE } from '../src/discovery/devices';
 import { choice, commandArgs, type CommandSpec, flag, text } from '../src/util/args';
@@ -298,11 +298,18 @@ function assemble(o: BuildOptions): {
   // node: stripped copy + the libraries the dynamic loader resolves for the original.
   const node = icuTrimmedNode(strippedNode(o.nodeBinary, o.cacheDir), o.cacheDir, o.log);
   late('bin/node', fs.readFileSync(node), 0o755, 'node');
-  for (const lib of sharedLibraries(o.nodeBinary)) {
-    const real = lib.realPath.slice(1);
-    if (!base.w.has(real)) late(real, fs.readFileSync(lib.realPath), 0o755, 'libs');
-    if (lib.path !== lib.realPath) base.link(lib.path, lib.realPath);
-  }
+  const libsOf = (binary: string): void => {
+    for (const lib of sharedLibraries(binary)) {
+      const real = lib.realPath.slice(1);
+      if (!base.w.has(real)) late(real, fs.readFileSync(lib.realPath), 0o755, 'libs');
+      if (lib.path !== lib.realPath) base.link(lib.path, lib.realPath);
+    }
+  };
+  libsOf(o.nodeBinary);
+  // zstd, for `.zst` network disk images (src/net/decompress.ts): busybox has no zstd applet.
+  const zstd = hostZstd();
+  late('usr/bin/zstd', fs.readFileSync(zstd), 0o755, 'tools');
+  libsOf(zstd);
 
   // Kernel modules (uncompressed in Debian 6.1; the whole archive is compressed anyway).
   const db = loadModuleDb(o.kernelVersion);

@@ -66,6 +66,11 @@ export function hostBusybox(): string {
   return firstExisting('busybox', ['/bin/busybox', '/usr/bin/busybox'], 'apt-get install busybox-static');
 }
 
+/** zstd, shipped for `.zst` network disk images (busybox has no zstd applet). */
+export function hostZstd(): string {
+  return firstExisting('zstd', ['/usr/bin/zstd', '/bin/zstd'], 'apt-get install zstd');
+}
+
 /** systemd's EFI stub for building UKIs (package systemd-boot-efi). */
 export function systemdStub(): string {
   return firstExisting(

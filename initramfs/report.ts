@@ -2,7 +2,7 @@
 // compressed total. Printed as a table and written as JSON next to the image.
 
 export type Component =
-  'node' | 'libs' | 'bundle' | 'addon' | 'terminfo' | 'busybox' | 'modules' | 'firmware' | 'init' | 'other';
+  'node' | 'libs' | 'bundle' | 'addon' | 'terminfo' | 'busybox' | 'tools' | 'modules' | 'firmware' | 'init' | 'other';
 
 export interface SizeReport {
   readonly components: Record<Component, { files: number; bytes: number }>;
@@ -35,6 +35,7 @@ export class SizeTally {
       'addon',
       'terminfo',
       'busybox',
+      'tools',
       'modules',
       'firmware',
       'init',

@@ -324,6 +324,16 @@ describe('initramfs builder', () => {
     });
     expect(r.stdout).toBe('42\n/sbin/insmod\n');
   });
+  it('ships zstd with its libraries for .zst network disk images: it decompresses from the archive alone', () => {
+    const r = path.join(dir, 'root');
+    const data = Buffer.from('tendril zstd round trip\n'.repeat(1000));
+    const packed = execFileSync('zstd', ['-q', '-c'], { input: data });
+    const out = spawnSync('chroot', [r, '/usr/bin/zstd', '-dcq'], { input: packed });
+    expect(out.stderr.toString()).toBe('');
+    expect(out.status).toBe(0);
+    expect(Buffer.compare(out.stdout, data)).toBe(0);
+    expect(report.components.tools.files).toBe(1);
+  });
   it("drivers by device: the image's busybox modprobe matches modaliases against the shipped modules only", () => {
     const r = path.join(dir, 'root');
     // busybox looks in /lib/modules/<running release>: here the host's, not the image's kernel.
