@@ -26,6 +26,7 @@ import { vmChoicesFrom } from './vm-plan';
 import { loadSettings } from '../settings/load';
 import { type Handover, hostHandover } from './handover';
 import { bootWrites, describeBootWrites, saveChoice } from '../state/boot';
+import { prefetchOption } from '../net/pull-prefetch';
 
 export interface BootArgs {
   readonly entry?: string;
@@ -324,6 +325,7 @@ export async function runBootCommand(argv: string[], io: BootIo = defaultIo): Pr
           ownConsoles: ownConsoles(),
           ukiUrl: (url) => remote.resolve(url),
           ...(net.origin !== undefined ? { origin: net.origin } : {}),
+          ...prefetchOption(net),
           ...(trust.policy === 'require' ? { lockUkiCmdline: true } : {}),
           ...(args.append !== undefined ? { append: args.append } : {}),
           ...(args.cmdline !== undefined ? { replace: args.cmdline } : {}),

@@ -16,6 +16,14 @@ import type {
 } from '../discovery/model';
 import { bootOriginFor, rewriteBootOriginPulls, type PullRewrite } from '../net/origin';
 import {
+  type ExtraPiece,
+  type PrefetchedPull,
+  type PrefetchOptions,
+  type PrefetchResult,
+  netPullFiles,
+  prefetchPulls,
+} from '../net/pull-prefetch';
+import {
   type AddonFile,
   type FileRange,
   type UkiBootParts,
@@ -52,6 +60,8 @@ export interface PlanFile {
   readonly offset: number;
   readonly size: number;
   readonly microcode?: boolean;
+  /** A piece tendril made (the `rd.systemd.pull=` cpio's headers): its bytes, on no filesystem. */
+  readonly bytes?: Uint8Array;
 }
 
 export interface BootPlan {
@@ -74,6 +84,8 @@ export interface BootPlan {
   readonly uki?: { readonly embeddedCmdline: string; readonly addonCmdline: string };
   /** `rd.systemd.pull=` options whose `bootorigin` became an absolute URL (docs/net-bootfiles.md §8). */
   readonly pullRewrites?: readonly PullRewrite[];
+  /** Pull images downloaded into the extra initrd, and the file:// URLs the OS got (docs/net-bootfiles.md §8.3). */
+  readonly pullPrefetched?: readonly PrefetchedPull[];
 }
 
 export type FsLookup = (fsId: FsId) => FileSystem | undefined;
@@ -99,6 +111,11 @@ export interface PlanOptions {
   readonly ukiUrl?: (url: string) => Promise<FileRef>;
   /** tendril's boot origin (net.origin, or the lease's boot file): `bootorigin` pulls resolve against it. */
   readonly origin?: string;
+  /**
+   * net.pull-prefetch: download the rewritten `rd.systemd.pull=` images (through `ukiUrl`'s
+   * network) into an extra initrd cpio and point the pulls at it (docs/net-bootfiles.md §8.3).
+   */
+  readonly pullPrefetch?: PrefetchOptions;
 }
 
 export const labelOf = (r: FileRef, section?: string): string => `${r.fsId}:${r.path}${section ? `#${section}` : ''}`;
@@ -198,7 +215,8 @@ interface KernelSource {
 
 interface InitrdSource {
   readonly file: PlanFile;
-  readonly fs: FileSystem;
+  /** Absent for a piece that carries its bytes. */
+  readonly fs?: FileSystem;
 }
 
 /**
@@ -309,7 +327,7 @@ async function planLinux(entry: MenuEntry, t: LinuxTarget, lookup: FsLookup, opt
   }
   // Sizes come from stat alone: nothing has been read yet.
   memoryGate(ctx, sizesOf(kernel, initrds), opts);
-  return finishPlan(entry, ctx, kernel, initrds, { ...opts, entryOptions: t.cmdline });
+  return finishPlan(entry, ctx, kernel, initrds, lookup, { ...opts, entryOptions: t.cmdline });
 }
 
 async function planUki(entry: MenuEntry, t: UkiTarget, lookup: FsLookup, opts: PlanOptions): Promise<BootPlan> {
@@ -357,7 +375,7 @@ async function planUki(entry: MenuEntry, t: UkiTarget, lookup: FsLookup, opts: P
       `the options of ${entry.origin.file} are ignored: trust.policy = require keeps the UKI's signed .cmdline`,
     );
   const { replace: _r, ...rest } = opts;
-  const plan = await finishPlan(entry, ctx, kernel, initrds, { ...rest, entryOptions }, warnings);
+  const plan = await finishPlan(entry, ctx, kernel, initrds, lookup, { ...rest, entryOptions }, warnings);
   return { ...plan, uki: { embeddedCmdline: parts.embeddedCmdline, addonCmdline: parts.addonCmdline } };
 }
 
@@ -366,6 +384,7 @@ async function finishPlan(
   ctx: FailCtx,
   kernel: KernelSource,
   initrds: InitrdSource[],
+  lookup: FsLookup,
   opts: PlanOptions & { entryOptions: string },
   extraWarnings: string[] = [],
 ): Promise<BootPlan> {
@@ -388,24 +407,6 @@ async function finishPlan(
       },
     );
   }
-  // Now init_size is known: the kernel segment may need more than the file (docs/kexec.md §4.2).
-  const memory = memoryGate(ctx, sizesOf(kernel, initrds, probe.initSize), opts);
-  const infos = [];
-  for (const i of initrds) {
-    const h =
-      i.file.size > 0
-        ? await readRange(i.fs, i.file.path, i.file.offset, Math.min(512, i.file.size))
-        : new Uint8Array(0);
-    infos.push({
-      label: i.file.label,
-      size: i.file.size,
-      head: h,
-      path: i.file.path,
-      ...(i.file.microcode ? { microcode: true } : {}),
-    });
-  }
-  const layout = layoutInitrd(infos);
-  const files = layout.pieces.map((p) => initrds[p.index]!.file);
   const cl = buildCmdline({
     entryOptions: opts.entryOptions,
     ...(opts.replace !== undefined ? { replace: opts.replace } : {}),
@@ -416,7 +417,38 @@ async function finishPlan(
   });
   // The systemd hand-off: `bootorigin` pulls get the absolute URL (docs/net-bootfiles.md §8).
   const pull = rewriteBootOriginPulls(cl.cmdline, bootOriginFor(k, opts.origin));
-  const cmdline = pull.cmdline;
+  let pre = await prefetchFor(pull.rewrites, pull.cmdline, lookup, opts);
+  let withExtra = [...initrds, ...extraInitrds(pre.pieces, lookup)];
+  // Now init_size is known: the kernel segment may need more than the file (docs/kexec.md §4.2).
+  if (pre.pieces.length) {
+    const v = checkMemory(sizesOf(kernel, withExtra, probe.initSize), (opts.memAvailable ?? memAvailable)());
+    if (v.ok === false) {
+      // The OS can still download the images itself: boot without the copies.
+      const dropped = pre.prefetched.map((p) => `${p.url}: not prefetched (the OS downloads it): ${v.reason}`);
+      pre = { cmdline: pull.cmdline, pieces: [], prefetched: [], notes: [...pre.notes, ...dropped] };
+      withExtra = [...initrds];
+    }
+  }
+  const cmdline = pre.cmdline;
+  const memory = memoryGate(ctx, sizesOf(kernel, withExtra, probe.initSize), opts);
+  const infos = [];
+  for (const i of withExtra) {
+    const h =
+      i.file.size <= 0
+        ? new Uint8Array(0)
+        : i.file.bytes
+          ? i.file.bytes.subarray(0, 512)
+          : await readRange(fsOf(i, ctx), i.file.path, i.file.offset, Math.min(512, i.file.size));
+    infos.push({
+      label: i.file.label,
+      size: i.file.size,
+      head: h,
+      path: i.file.path,
+      ...(i.file.microcode ? { microcode: true } : {}),
+    });
+  }
+  const layout = layoutInitrd(infos);
+  const files = layout.pieces.map((p) => withExtra[p.index]!.file);
   const tooLong = checkCmdlineLength(cmdline, probe.cmdlineSize);
   if (tooLong) {
     throw new KexecError({
@@ -436,6 +468,7 @@ async function finishPlan(
     ...layout.skipped.map((s) => `${s}: empty initrd skipped`),
     ...(memory.ok === 'unknown' ? [memory.note] : []),
     ...pull.notes,
+    ...pre.notes,
   ];
   return {
     entryId: entry.id,
@@ -447,6 +480,7 @@ async function finishPlan(
     cmdline,
     cmdlineLimit: probe.cmdlineSize,
     ...(pull.rewrites.length ? { pullRewrites: pull.rewrites } : {}),
+    ...(pre.prefetched.length ? { pullPrefetched: pre.prefetched } : {}),
     consoleDecision: cl.consoleDecision,
     stripped: cl.stripped,
     probe,
@@ -455,8 +489,64 @@ async function finishPlan(
   };
 }
 
+/**
+ * The extra initrd for `rd.systemd.pull=` images (docs/net-bootfiles.md §8.3), when net.pull-prefetch
+ * is on and there is a network to fetch with. Under trust.policy = require (lockUkiCmdline) every
+ * initrd piece must carry a signature tendril checks; the pulled image is checked by the OS instead.
+ */
+async function prefetchFor(
+  rewrites: readonly PullRewrite[],
+  cmdline: string,
+  lookup: FsLookup,
+  opts: PlanOptions,
+): Promise<PrefetchResult> {
+  const none = (notes: string[] = []): PrefetchResult => ({ cmdline, pieces: [], prefetched: [], notes });
+  const words = rewrites.map((r) => r.to).filter((w) => w.startsWith('rd.'));
+  if (!opts.pullPrefetch || !words.length) return none();
+  if (opts.lockUkiCmdline)
+    return none([
+      'rd.systemd.pull images not prefetched: trust.policy = require verifies every initrd piece, and these are verified by the OS',
+    ]);
+  if (!opts.ukiUrl)
+    return none(['rd.systemd.pull images not prefetched: this command has no network to fetch them with']);
+  return prefetchPulls(cmdline, words, netPullFiles(opts.ukiUrl, lookup), opts.pullPrefetch);
+}
+
+const PULL_FS = 'tendril-pull';
+const withFs = (fs: FileSystem | undefined): { fs?: FileSystem } => (fs ? { fs } : {});
+
+function extraInitrds(pieces: readonly ExtraPiece[], lookup: FsLookup): InitrdSource[] {
+  return pieces.map((p, i) =>
+    p.kind === 'bytes'
+      ? {
+          file: {
+            role: 'initrd',
+            label: p.label,
+            fsId: PULL_FS,
+            path: `/cpio-${i}`,
+            offset: 0,
+            size: p.bytes.length,
+            bytes: p.bytes,
+          },
+        }
+      : {
+          file: { role: 'initrd', label: p.label, fsId: p.ref.fsId, path: p.ref.path, offset: 0, size: p.size },
+          ...withFs(lookup(p.ref.fsId)),
+        },
+  );
+}
+
+function fsOf(i: InitrdSource, ctx: FailCtx): FileSystem {
+  if (!i.fs) throw fail(ctx, 'open', 'ENODEV', `initrd ${i.file.label}: filesystem ${i.file.fsId} is not available`);
+  return i.fs;
+}
+
 /** Stream a plan file's bytes in CHUNK-sized pieces. */
 export async function* readPlanFile(f: PlanFile, lookup: FsLookup): AsyncGenerator<Uint8Array> {
+  if (f.bytes) {
+    for (let at = 0; at < f.bytes.length; at += CHUNK) yield f.bytes.subarray(at, Math.min(f.bytes.length, at + CHUNK));
+    return;
+  }
   const fsys = lookup(f.fsId);
   if (!fsys) throw new FsError('EIO', f.path, `filesystem ${f.fsId} went away`);
   const h = await fsys.open(f.path);
@@ -525,6 +615,10 @@ export async function describePlan(plan: BootPlan, lookup: FsLookup, o: Describe
   else lines.push('initrd: none (KEXEC_FILE_NO_INITRAMFS)');
   lines.push(`cmdline (${Buffer.byteLength(plan.cmdline)}/${plan.cmdlineLimit} bytes): ${plan.cmdline}`);
   for (const r of plan.pullRewrites ?? []) lines.push(`bootorigin: ${r.from} -> ${r.to}`);
+  for (const p of plan.pullPrefetched ?? [])
+    lines.push(
+      `pull-prefetch: ${p.url} -> ${p.fileUrl} size ${p.size} sha256 ${p.sha256}${p.aux.length ? ` with ${p.aux.join(', ')}` : ''}`,
+    );
   lines.push(`console: ${plan.consoleDecision}`);
   if (plan.stripped.length) lines.push(`stripped: ${plan.stripped.join(' ')}`);
   const m = plan.memory;

@@ -46,6 +46,7 @@ import { describeMeasurements } from '../tpm/boot';
 import { recoveryGate } from '../tpm/recovery';
 import { hookFactory, tpmFromSettings } from '../tpm/setup';
 import { DRY_RUN_HASH_LIMIT } from '../kexec/plan';
+import { prefetchOption } from '../net/pull-prefetch';
 
 const MENU_OPTIONS = {
   plain: flag({ help: 'line mode for dumb terminals (also chosen for TERM=dumb or a non-terminal)' }),
@@ -145,7 +146,8 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
     measureRecovery: !dryRun && tpm.policy !== 'off',
   });
   // net.origin: `uki-url :name` entries on the disks resolve against it (docs/net-bootfiles.md §8).
-  const origin = loadSettings().settings.net.origin;
+  const netSettings = loadSettings().settings.net;
+  const origin = netSettings.origin;
   const discoverOpts = { ...discoverOptionsFrom(args), ...(origin !== undefined ? { originUrl: origin } : {}) };
   const stateOpts = {
     noWrite: args.noWrite || dryRun,
@@ -221,6 +223,7 @@ export async function runMenuCommand(argv: string[]): Promise<number> {
       () => network,
     ).resolve,
     ...originOpt(origin ?? menuOrigin(net)),
+    ...prefetchOption(netSettings),
     ...(trust.policy === 'require' ? { lockUkiCmdline: true } : {}),
     ...(cmdline !== undefined ? { replace: cmdline } : {}),
   });

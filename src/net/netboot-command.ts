@@ -19,6 +19,7 @@ import { menuOrigin, menuUkiUrlFiles } from './uki-url';
 import { IDENTITIES } from './dhcp4/identity';
 import { parseIpArg, type IpPlan } from './manual';
 import { NetError, type Identity, type Lease, type TransferProgress } from './types';
+import { prefetchOption } from './pull-prefetch';
 import { ArgError, choice, commandArgs, type CommandSpec, custom, flag, num, text } from '../util/args';
 
 export const NETBOOT_OPTIONS = {
@@ -171,6 +172,7 @@ async function runParsed(a: NetbootArgs): Promise<number> {
         // uki-url entries (a network ESP's) and bootorigin pulls (docs/net-bootfiles.md §8).
         ukiUrl: menuUkiUrlFiles(() => menu).resolve,
         ...originOf(settings.net.origin ?? menuOrigin(menu)),
+        ...prefetchOption(settings.net),
       },
     },
     a.dryRun,

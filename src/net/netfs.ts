@@ -172,12 +172,16 @@ export class NetFileSystem implements FileSystem {
   }
 
   /** Download a plan file into a sealed memfd once (later calls share it). Rejects with NetError. */
-  private downloadSealed(url: string, download: NonNullable<NetFsOptions['download']>): Promise<Sealed> {
+  private downloadSealed(
+    url: string,
+    download: NonNullable<NetFsOptions['download']>,
+    maxBytes = this.opts.maxBytes,
+  ): Promise<Sealed> {
     const hit = this.sealed.get(url);
     if (hit) return hit;
     let o: FetchOptions;
     try {
-      o = this.fetchOptions(url, this.opts.maxBytes);
+      o = this.fetchOptions(url, maxBytes);
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
@@ -189,6 +193,19 @@ export class NetFileSystem implements FileSystem {
     this.sealed.set(url, p);
     p.catch(() => this.sealed.delete(url));
     return p;
+  }
+
+  /**
+   * Download `url` as a file a plan reads (a sealed memfd when there is a downloader), at most
+   * `maxBytes`, under the same pins and net.require-verified as the others: an `rd.systemd.pull=`
+   * image for the extra initrd (docs/net-bootfiles.md §8.3). Rejects with NetError or FsError.
+   */
+  async prefetch(url: string, maxBytes: number): Promise<{ readonly size: number; readonly sha256: string }> {
+    this.checkVerified(url, urlToPath(url));
+    const dl = this.opts.download;
+    if (dl) return this.downloadSealed(url, dl, maxBytes);
+    const f = await this.fetchUrl(url, maxBytes);
+    return { size: f.bytes.length, sha256: f.sha256 };
   }
 
   /**

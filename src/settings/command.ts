@@ -5,6 +5,7 @@ import { commandArgs, type CommandSpec, flag, formatSize, type Options, text } f
 import { DEFAULT_CPUS } from '../vm/limits';
 import { printableLines } from '../util/printable';
 import { loadSettings } from './load';
+import { PULL_PREFETCH_MAX_MIB } from './schema';
 
 const OPTIONS = {
   json: flag({ help: 'print {settings, problems} as JSON' }),
@@ -44,6 +45,8 @@ export function runSettingsCommand(argv: string[]): number {
       `net.require-verified = ${n.requireVerified}`,
       `net.sums = ${n.sums}`,
       `net.max-image = ${n.maxImageMiB}`,
+      `net.pull-prefetch = ${n.pullPrefetch ?? false}`,
+      `net.pull-prefetch-max = ${n.pullPrefetchMaxMiB ?? PULL_PREFETCH_MAX_MIB}`,
       ...Object.entries(n.pins).map(([url, hex]) => `net.pins."${url}" = ${hex}`),
       `net.ntp = ${n.ntp.join(',')}`,
       ...n.vlan.map((v) => `net.vlan = ${v}`),

@@ -43,6 +43,10 @@ export interface NetSettings {
   readonly maxImageMiB: number;
   /** The URL this boot came from, for `uki-url :name` and `bootorigin` pulls (docs/net-bootfiles.md §8); absent: the lease's boot file. */
   readonly origin?: string;
+  /** Download `rd.systemd.pull=` images for the OS into an extra initrd (docs/net-bootfiles.md §8.3); absent: off. */
+  readonly pullPrefetch?: boolean;
+  /** The largest such image, in MiB; absent: PULL_PREFETCH_MAX_MIB. */
+  readonly pullPrefetchMaxMiB?: number;
   /** dracut `vlan=` / `bond=` values (src/net/vlan-bond.ts), checked when network boot uses them. */
   readonly vlan: readonly string[];
   readonly bond: readonly string[];
@@ -112,6 +116,9 @@ export interface Settings {
   readonly trust: TrustSettings;
   readonly vm: VmSettings;
 }
+
+/** net.pull-prefetch-max when it is not set. */
+export const PULL_PREFETCH_MAX_MIB = 1024;
 
 export const DEFAULT_CA_FILE = '/etc/tendril/netboot-ca.pem';
 
@@ -353,6 +360,20 @@ export const KEYS: readonly KeyDef[] = [
       (s, n) => withNet(s, { maxImageMiB: n }),
     ),
   },
+  {
+    path: ['net', 'pull-prefetch'],
+    expect: 'true or false',
+    apply: parsed(bool, (s, b) => withNet(s, { pullPrefetch: b })),
+  },
+  {
+    // newc's c_filesize has 8 hex digits: below 4 GiB.
+    path: ['net', 'pull-prefetch-max'],
+    expect: 'whole MiB from 1 to 4095',
+    apply: parsed(
+      (v) => int(v, 1, 4095),
+      (s, n) => withNet(s, { pullPrefetchMaxMiB: n }),
+    ),
+  },
   linkKey('vlan'),
   linkKey('bond'),
   {
@@ -502,4 +523,5 @@ export const ARG_ALIASES: Readonly<Record<string, string>> = {
   'tendril.net': 'net.mode',
   'tendril.readonly': 'state.readonly',
   'tendril.origin': 'net.origin',
+  'tendril.pull-prefetch': 'net.pull-prefetch',
 };
