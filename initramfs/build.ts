@@ -13,7 +13,15 @@ import { CpioWriter } from './cpio';
 import { icuTrimmedNode } from './icu';
 import { sharedLibraries } from './libs';
 import { modprobeFiles } from './coldplug';
-import { LATE_MODULES, NET_MODULES, PAYLOAD_MODULES, WANTED_MODULES, loadModuleDb, resolveModules } from './modules';
+import {
+  LATE_MODULES,
+  NET_MODULES,
+  ON_DEMAND_MODULES,
+  PAYLOAD_MODULES,
+  WANTED_MODULES,
+  loadModuleDb,
+  resolveModules,
+} from './modules';
 import { type Component, type SizeReport, SizeTally, formatReport } from './report';
 import { hostBusybox, hostKernel, hostZstd } from './host';
 import { findOvmf, firmwareDescriptors } from '../src/vm/firmware';
@@ -324,8 +332,17 @@ function assemble(o: BuildOptions): {
   const netOrder = withNet.order.filter((m) => !early.has(m));
   const all = resolveModules(db, [...first, ...WANTED_MODULES, ...NET_MODULES, ...LATE_MODULES]);
   const lateModules = all.order.filter((m) => !early.has(m) && !netOrder.includes(m));
+  // Shipped and in modules.dep, loaded by tendril's own modprobe when a feature needs them.
+  const whole = resolveModules(db, [
+    ...first,
+    ...WANTED_MODULES,
+    ...NET_MODULES,
+    ...LATE_MODULES,
+    ...ON_DEMAND_MODULES,
+  ]);
+  const onDemand = whole.order.filter((m) => !all.order.includes(m));
   const overrides = checkedModuleOverrides(o.moduleOverrides ?? [], o.kernelVersion);
-  for (const rel of [...sel.order, ...netOrder, ...lateModules]) {
+  for (const rel of [...sel.order, ...netOrder, ...lateModules, ...onDemand]) {
     let data: Uint8Array = fs.readFileSync(path.join(db.dir, rel));
     let name = rel;
     const override = overrides.get(path.basename(rel).replace(/\.(xz|zst)$/, ''));
@@ -350,7 +367,7 @@ function assemble(o: BuildOptions): {
   // What busybox modprobe reads, for /init's drivers by device (coldplug.ts): it looks in
   // /lib/modules/<release>, which is /lib/modules itself here.
   const modprobe = modprobeFiles(db, {
-    shipped: [...sel.order, ...netOrder, ...lateModules],
+    shipped: [...sel.order, ...netOrder, ...lateModules, ...onDemand],
     candidates: [...earlyOrder, ...netOrder],
     wanted: [...WANTED_MODULES, ...NET_MODULES],
   });
@@ -372,7 +389,7 @@ function assemble(o: BuildOptions): {
   base.file(
     'etc/tendril/modules.json',
     Buffer.from(
-      JSON.stringify({ kernelModulesFrom: o.kernelVersion, builtin: all.builtin, missing: all.missing }, null, 1),
+      JSON.stringify({ kernelModulesFrom: o.kernelVersion, builtin: whole.builtin, missing: whole.missing }, null, 1),
     ),
     0o644,
     'modules',
@@ -408,7 +425,7 @@ function assemble(o: BuildOptions): {
   }
   app.file('tendril.node', fs.readFileSync(addon), 0o755, 'addon');
   app.file('bin/tendril', Buffer.from('#!/bin/sh\nexec node /tendril.js "$@"\n'), 0o755, 'init');
-  return { base, app, payload, builtin: all.builtin, missing: all.missing, modules: all.order.length };
+  return { base, app, payload, builtin: whole.builtin, missing: whole.missing, modules: whole.order.length };
 }
 
 /** The command whose compiled functions go into the code cache: a dry-run boot of a BLS entry

@@ -72,6 +72,10 @@ export const LATE_MODULES = [
   'kvm_amd',
 ];
 
+/** Shipped in the payload and listed for modprobe, but loaded only when tendril asks for them:
+ *  the NVMe/TCP initiator, for net.nvme targets (docs/net-nvme.md §2). */
+export const ON_DEMAND_MODULES = ['nvme_tcp'];
+
 export interface ModuleDb {
   readonly version: string;
   readonly dir: string;

@@ -6,11 +6,9 @@
 // kernels and initrds are fetched when a plan reads them.
 
 import * as fs from 'node:fs';
-import type { Diagnostic } from '../discovery/diagnostics';
 import {
   isBootable,
   type BootTarget,
-  type DeviceReport,
   type FsId,
   type MenuEntry,
   type MenuSettings,
@@ -23,29 +21,18 @@ import type { NetSettings, TrustSettings } from '../settings/schema';
 import { loadTrustStore } from '../trust/keys';
 import { acquireLeases } from './acquire';
 import { clockMode, ntpServers, syncClock, type ClockReport } from './clock';
-import { netbootEntries, type NetbootOptions, type NetbootResult, type SumsOptions } from './entries';
+import { netbootEntries, type NetbootOptions, type SumsOptions } from './entries';
 import { readSmbios } from './facts';
 import { createFetch, downloadToMemfd, type FetchConfig, usableMemory } from './fetch';
 import { parseIpArg, type IpPlan } from './manual';
+import { nvmeDisks, type NvmeMenuOptions } from './nvme/disk';
+import { nvmeHost } from './nvme/target';
 import { makeLinks } from './virtual-links';
 import { linkPlan, linkWords, topInterfaces, type LinkPlan } from './vlan-bond';
 import { NetError, type Fetch, type FetchOptions, type Identity, type Lease } from './types';
+import type { NetMenu } from './net-menu';
 
-export interface NetMenu {
-  readonly entries: MenuEntry[];
-  readonly settings: MenuSettings;
-  readonly diagnostics: Diagnostic[];
-  /** The interface filesystems the entries' files live on, and those of network disks. */
-  fs(fsId: FsId): FileSystem | undefined;
-  /** Network disks as discovery reports them (docs/net-bootfiles.md §9): the VM path's disks. */
-  readonly devices?: readonly DeviceReport[];
-  /** Per lease: what its boot file was (for `--json` and the log). */
-  readonly sources: readonly {
-    readonly lease: Lease;
-    readonly bootFile?: NetbootResult['bootFile'];
-    readonly sums?: NetbootResult['sums'];
-  }[];
-}
+export type { NetMenu } from './net-menu';
 
 /** Every lease's entries, finalized together. Never throws: failures are diagnostics naming the URL. */
 export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: NetbootOptions = {}): Promise<NetMenu> {
@@ -66,6 +53,24 @@ export async function netMenu(leases: readonly Lease[], fetch: Fetch, opts: Netb
       ...(results[i]!.bootFile ? { bootFile: results[i]!.bootFile } : {}),
       ...(results[i]!.sums ? { sums: results[i]!.sums } : {}),
     })),
+  };
+}
+
+/** NVMe/TCP targets' namespaces as a menu of their own (docs/net-nvme.md §3). Never throws. */
+export async function nvmeMenu(urls: readonly string[], o: NvmeMenuOptions): Promise<NetMenu> {
+  const d = await nvmeDisks(urls, o);
+  const proposals: ProposedSettings[] =
+    d.defaultId !== undefined
+      ? [{ kind: 'menu-config', defaultId: d.defaultId, from: d.disks[0]?.name ?? 'nvme-tcp' }]
+      : [];
+  const fin = finalizeEntries(d.entries, proposals);
+  return {
+    entries: fin.entries,
+    settings: fin.settings,
+    diagnostics: [...d.diagnostics, ...fin.diagnostics],
+    fs: (id) => d.disks.map((x) => x.fs(id)).find((f) => f !== undefined),
+    devices: d.disks.map((x) => x.device),
+    sources: [],
   };
 }
 
@@ -246,19 +251,33 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     ...(c.verbose ? { onInfo: c.verbose } : {}),
   };
   const fetch = createFetch(cfg);
-  const menu = await netMenu(bootLeases(leases), fetch, {
+  // NVMe/TCP namespaces (docs/net-nvme.md) connect while the boot files are read.
+  const nvmeOptions: NvmeMenuOptions = {
+    ...optional('host', nvmeHost(net.nvmeHostnqn, readSmbios().uuid)),
+    connectMs: (c.timeoutMs ?? net.timeout * 1000) / 2,
+    ...optional('originUrl', net.origin),
+    ...(c.verbose ? { log: c.verbose } : {}),
+  };
+  const nvme = net.nvme.length ? nvmeMenu(net.nvme, nvmeOptions) : undefined;
+  const leaseMenu = await netMenu(bootLeases(leases), fetch, {
     smbios: readSmbios(),
     pins: net.pins,
     requireVerified: net.requireVerified,
     // Kernels, initrds and UKIs stream into sealed memfds that kexec loads as they are (docs/net-transfer.md §10).
     download: (url, o) => downloadToMemfd(url, o, cfg),
+    // NVMe/TCP targets a boot file or sanboot names (docs/net-nvme.md §4).
+    nvme: nvmeOptions,
     // Disk images the boot file names (docs/net-bootfiles.md §9).
     image: { maxBytes: net.maxImageMiB * 2 ** 20, usableMemory: () => usableMemory(cfg) },
     ...(c.trust ? { sums: sumsOptions(net, c.trust, c.verbose) } : {}),
     ...(c.onProgress ? { onProgress: c.onProgress } : {}),
   });
+  const menu = nvme ? (combineNetMenus([leaseMenu, await nvme]) ?? leaseMenu) : leaseMenu;
   return { leases, errors, menu: withLinkWords(menu, linkWords(links)), clock };
 }
+
+const optional = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } =>
+  (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 
 /**
  * The vlan=/bond= words tendril used go on each network Linux entry's command line, so the

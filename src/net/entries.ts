@@ -9,7 +9,8 @@ import { diag, errorMessage, type Diagnostic } from '../discovery/diagnostics';
 import { namedTarget, statusOf, type BootTarget, type SourceEntry, type TimeoutSetting } from '../discovery/model';
 import type { TrustPolicy } from '../settings/schema';
 import { classifyBootFile, diskImageByName, type BootFileKind } from './classify';
-import { loadNetDisk, type NetDisk } from './netdisk';
+import { loadNetDisk, type ScannedNetDevice } from './netdisk';
+import { isNvmeUrl, nvmeDisks, type NvmeMenuOptions } from './nvme/disk';
 import { loadSignedSums, type SumsState, sumsUrlFor } from './entry-sums';
 import type { TrustedKey } from './sums';
 import { exploreIpxe, type IpxeOutcome, type IpxePath } from './ipxe';
@@ -47,6 +48,11 @@ export interface NetbootOptions {
    * (docs/net-bootfiles.md §6.1): for a GRUB image that classification misses.
    */
   readonly grubConfigs?: boolean;
+  /**
+   * NVMe/TCP targets a lease's boot file or an iPXE `sanboot` names (docs/net-nvme.md §4): how to
+   * connect and scan them. Absent: such a URL is an error.
+   */
+  readonly nvme?: NvmeMenuOptions;
   /** Disk images a boot file names (docs/net-bootfiles.md §9): the size limit and the free memory. */
   readonly image?: {
     readonly maxBytes: number;
@@ -78,8 +84,8 @@ export interface NetbootResult {
   readonly settings?: ProposedSettings;
   /** What the signed SHA256SUMS next to the boot file said (absent: not looked for). */
   readonly sums?: SumsState;
-  /** The network disk the boot file was (docs/net-bootfiles.md §9): its filesystems and device. */
-  readonly disks?: readonly NetDisk[];
+  /** The network disks the boot file was or named (docs/net-bootfiles.md §9, docs/net-nvme.md): readers and devices. */
+  readonly disks?: readonly ScannedNetDevice[];
 }
 
 /** Build the network entries of one lease. Never throws: every failure is a diagnostic naming the URL. */
@@ -102,6 +108,9 @@ export async function netbootEntries(lease: Lease, fetch: Fetch, opts: NetbootOp
 
 /** The sums next to the boot file (or the PXELINUX prefix when there is no boot file). */
 async function sumsOf(lease: Lease, fetch: Fetch, s: SumsOptions, opts: NetbootOptions): Promise<SumsState> {
+  // A lease that names no boot file has nothing for sums to vouch for (NVMe/TCP targets alone, say).
+  if (lease.bootUrl === undefined && lease.pxeConfigFile === undefined && lease.pxePathPrefix === undefined)
+    return { kind: 'none' };
   let url: string | undefined;
   try {
     const base = lease.bootUrl
@@ -165,6 +174,8 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: Su
       err(`the lease on ${lease.iface} names no boot file`);
       return { entries: [], fs, diagnostics };
     }
+    // An NVMe/TCP target as the boot file: connected, not fetched (docs/net-nvme.md §4).
+    if (isNvmeUrl(lease.bootUrl)) return { ...(await nvmePart(lease.bootUrl, opts)), fs };
     const url = resolveUrl(lease.bootUrl, undefined, opts.policy);
     // An image by its name is streamed into memory as it is, never fetched whole as a boot file.
     const byName = diskImageByName(url);
@@ -217,6 +228,22 @@ async function build(lease: Lease, fetch: Fetch, opts: NetbootOptions, sums?: Su
 }
 
 type Part = Omit<NetbootResult, 'fs'>;
+
+/** An NVMe/TCP target's namespaces; without net.nvme options (a caller that has none), an error. */
+async function nvmePart(url: string, opts: NetbootOptions): Promise<Part> {
+  if (!opts.nvme)
+    return {
+      entries: [],
+      diagnostics: [diag('error', 'nvme-tcp', `${url}: NVMe/TCP is not available here`, { file: url })],
+    };
+  const d = await nvmeDisks([url], opts.nvme);
+  return {
+    entries: d.entries,
+    diagnostics: d.diagnostics,
+    ...(d.defaultId !== undefined ? { defaultId: d.defaultId } : {}),
+    ...(d.disks.length ? { disks: d.disks } : {}),
+  };
+}
 
 /** The boot file as a network disk; a failure is one diagnostic naming the URL and no entries. */
 async function netDisk(
@@ -308,14 +335,14 @@ async function ipxe(
   let defaultId: string | undefined;
   const host = urlHost(url);
   // `sanboot URL`: the image's own entries, once per URL (docs/net-bootfiles.md §9.6).
-  const disks: NetDisk[] = [];
+  const disks: ScannedNetDevice[] = [];
   const sanbooted = new Set<string>();
   for (const p of x.paths) {
     if (p.outcome.kind === 'sanboot') {
       const image = p.outcome.image.url;
       if (sanbooted.has(image)) continue;
       sanbooted.add(image);
-      const d = await netDisk(lease, fs, image, opts);
+      const d = isNvmeUrl(image) ? await nvmePart(image, opts) : await netDisk(lease, fs, image, opts);
       entries.push(...d.entries);
       diagnostics.push(...d.diagnostics);
       disks.push(...(d.disks ?? []));

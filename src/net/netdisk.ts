@@ -153,49 +153,89 @@ export async function loadNetDisk(
     removable: false,
     readOnly: true,
   };
+  const scanned = await scanNetDevice(info, {
+    url,
+    // A network ESP: its `uki-url :name` entries resolve against the image URL (docs/net-bootfiles.md §8).
+    originUrl: url,
+    what: `network disk ${url}`,
+    label: urlBasename(url),
+    summary: `${raw.size} bytes served, sha256 ${raw.sha256}; ${img.how}; ${img.size} bytes`,
+    ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+    onClose: () => fs.closeSync(img.fd),
+  });
+  return { ...scanned, url, sha256: raw.sha256, size: img.size };
+}
+
+/** What scanNetDevice needs besides the device. */
+export interface NetDeviceScan {
+  /** Where the disk came from: the file of its diagnostics, the host in its titles. */
+  readonly url: string;
+  /** What its `uki-url :name` entries resolve against (docs/net-bootfiles.md §8); absent: nothing. */
+  readonly originUrl?: string;
+  /** `network disk URL`: how messages name it. */
+  readonly what: string;
+  /** Shown in titles: `<title> from <label>`. */
+  readonly label: string;
+  /** Said in the summary line after the name (sizes, hashes). */
+  readonly summary: string;
+  readonly deadlineMs?: number;
+  /** Releases what backs the device (the memfd), after the readers are closed. */
+  readonly onClose?: () => void;
+}
+
+/** A device on the network scanned: everything a NetDisk holds but what the download knew. */
+export type ScannedNetDevice = Omit<NetDisk, 'url' | 'sha256' | 'size'>;
+
+/**
+ * Scans one device that came from the network (an image in a memfd, an NVMe/TCP namespace) with
+ * discovery's readers, in process, and names its entries `<device name>:<id>`. Rejects with a
+ * NetError naming the URL when nothing on it can be read; runs onClose then too.
+ */
+export async function scanNetDevice(info: DeviceInfo, o: NetDeviceScan): Promise<ScannedNetDevice> {
+  const { url, what } = o;
+  const name = info.name;
   let session: DiscoverySession;
+  const started = performance.now();
   try {
     session = await discover({
       devices: [info],
       sysBlock: false,
-      // A network ESP: its `uki-url :name` entries resolve against the image URL (docs/net-bootfiles.md §8).
-      originUrl: url,
+      ...(o.originUrl !== undefined ? { originUrl: o.originUrl } : {}),
       scanner: new InProcessScanner(),
       deadlineMs: o.deadlineMs ?? 30_000,
     });
   } catch (e) {
-    fs.closeSync(img.fd);
+    o.onClose?.();
     throw e;
   }
   const close = async () => {
     await session.close();
-    fs.closeSync(img.fd);
+    o.onClose?.();
   };
   const device = session.result.devices[0]!;
   const at = { device: name, file: url };
   const found = [...device.diagnostics, ...session.result.diagnostics].map((d) => ({
     ...d,
     device: name,
-    message: `network disk ${url}: ${d.message}`,
+    message: `${what}: ${d.message}`,
   }));
   if (session.mounts.length === 0) {
     await close();
-    const why = found.filter((d) => d.severity !== 'info').map((d) => d.message.slice(`network disk ${url}: `.length));
+    const why = found.filter((d) => d.severity !== 'info').map((d) => d.message.slice(`${what}: `.length));
     throw new NetError(
       url,
-      `no partition table or filesystem tendril can read in ${img.size} bytes${why.length ? `: ${why.join('; ')}` : ''}`,
+      `no partition table or filesystem tendril can read in ${info.size} bytes${why.length ? `: ${why.join('; ')}` : ''}`,
       true,
     );
   }
   const host = urlHost(url);
-  const base = urlBasename(url);
   const ids = new Map<string, string>();
   const entries: SourceEntry[] = session.result.entries.map((e) => {
     const id = `${name}:${e.id}`;
     ids.set(e.id, id);
     return {
       sourceId: id,
-      title: netTitle('Net', `${e.title} from ${base}`, host),
+      title: netTitle('Net', `${e.title} from ${o.label}`, host),
       ...(e.version !== undefined ? { version: e.version } : {}),
       ...(e.sortKey !== undefined ? { sortKey: e.sortKey } : {}),
       ...(e.machineId !== undefined ? { machineId: e.machineId } : {}),
@@ -207,15 +247,13 @@ export async function loadNetDisk(
       diagnostics: e.diagnostics,
     };
   });
-  const summary = `network disk ${url} (${raw.size} bytes served, sha256 ${raw.sha256}; ${img.how}; ${img.size} bytes): ${entries.length} entries on ${session.mounts.length} filesystems`;
+  const scanMs = Math.round(performance.now() - started);
+  const summary = `${what} (${o.summary}): ${entries.length} entries on ${session.mounts.length} filesystems, scanned in ${scanMs} ms`;
   const diagnostics = [diag(entries.length ? 'info' : 'error', 'netdisk', summary, at), ...found];
   const def = session.result.settings.defaultId;
   const defaultId = def !== undefined ? ids.get(def) : undefined;
   return {
     name,
-    url,
-    sha256: raw.sha256,
-    size: img.size,
     entries,
     diagnostics,
     ...(defaultId !== undefined ? { defaultId } : {}),

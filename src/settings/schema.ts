@@ -6,6 +6,7 @@
 import { parseInputDevicesChoice, type InputDevicesChoice } from '../vm/input-choice';
 import { parseDisplayOut } from '../vm/display/output-choice';
 import type { Identity } from '../net/types';
+import { nqnProblem, parseNvmeTarget } from '../net/nvme/target';
 import { parseSize } from '../util/args';
 import { MAX_CPUS } from '../vm/limits';
 import { RTC_MODES, type RtcMode } from '../vm/host-tables';
@@ -50,6 +51,10 @@ export interface NetSettings {
   /** dracut `vlan=` / `bond=` values (src/net/vlan-bond.ts), checked when network boot uses them. */
   readonly vlan: readonly string[];
   readonly bond: readonly string[];
+  /** NVMe/TCP targets, `tcp://HOST[:PORT]/NQN` (docs/net-nvme.md), connected once the network is up. */
+  readonly nvme: readonly string[];
+  /** The host NQN tendril gives the targets; absent: derived from the SMBIOS UUID (docs/net-nvme.md §2). */
+  readonly nvmeHostnqn?: string;
 }
 
 /** What the SNTP answer does to the system clock (docs/net-dhcp.md §9); the RTC is never written. */
@@ -136,6 +141,7 @@ export const DEFAULT_SETTINGS: Settings = {
     maxImageMiB: 8192,
     vlan: [],
     bond: [],
+    nvme: [],
   },
   tpm: { measure: 'auto' },
   state: { readonly: false },
@@ -241,6 +247,22 @@ function linkArgs(v: unknown): string[] | undefined {
   const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
   if (!items || items.length > 16) return undefined;
   const ok = (x: unknown): x is string => typeof x === 'string' && x.length <= 512 && /^[\x21-\x7e]+$/.test(x);
+  return items.every(ok) ? items : undefined;
+}
+
+/** A TOML string or list of at most 8 NVMe/TCP target URLs, each one parseNvmeTarget accepts. */
+function nvmeTargets(v: unknown): string[] | undefined {
+  const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+  if (!items || items.length > 8) return undefined;
+  const ok = (x: unknown): x is string => {
+    if (typeof x !== 'string') return false;
+    try {
+      parseNvmeTarget(x);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return items.every(ok) ? items : undefined;
 }
 
@@ -376,6 +398,23 @@ export const KEYS: readonly KeyDef[] = [
   },
   linkKey('vlan'),
   linkKey('bond'),
+  {
+    path: ['net', 'nvme'],
+    expect: 'a tcp://HOST[:PORT]/NQN NVMe/TCP target or a list of them (at most 8)',
+    apply: parsed(nvmeTargets, (s, l) => withNet(s, { nvme: l })),
+    fromArg: (s, v) => {
+      const l = nvmeTargets(v);
+      return l && s.net.nvme.length + l.length <= 8 ? withNet(s, { nvme: [...s.net.nvme, ...l] }) : undefined;
+    },
+  },
+  {
+    path: ['net', 'nvme-hostnqn'],
+    expect: 'an NVMe Qualified Name (nqn.…, at most 223 bytes)',
+    apply: (s, v) => {
+      const t = str(v, 223);
+      return t !== undefined && nqnProblem(t) === undefined ? withNet(s, { nvmeHostnqn: t }) : undefined;
+    },
+  },
   {
     path: ['tpm', 'measure'],
     expect: TPM_MEASURE.join(', '),
@@ -523,5 +562,6 @@ export const ARG_ALIASES: Readonly<Record<string, string>> = {
   'tendril.net': 'net.mode',
   'tendril.readonly': 'state.readonly',
   'tendril.origin': 'net.origin',
+  'tendril.nvme': 'net.nvme',
   'tendril.pull-prefetch': 'net.pull-prefetch',
 };

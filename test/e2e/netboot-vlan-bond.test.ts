@@ -8,27 +8,23 @@
 //   `bond=...`. Mid-download of the big initrd the test takes tendril's active member down with
 //   the QEMU monitor's `set_link ... off`; the target's sha256 of the payload still matches.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpioArchive, type CpioEntry } from '../../initramfs/cpio';
-import { hostBusybox, hostKernel } from '../../initramfs/host';
-import { loadModuleDb, resolveModules } from '../../initramfs/modules';
-import {
-  LOG_DIR,
-  productInitramfs,
-  qemuArgs,
-  runQemu,
-  targetInitrds,
-  targetReport,
-  type QemuRun,
-} from '../fixtures/boot';
+import { cpioArchive } from '../../initramfs/cpio';
+import { hostKernel } from '../../initramfs/host';
+import { LOG_DIR, productInitramfs, runQemu, targetInitrds, targetReport, type QemuRun } from '../fixtures/boot';
 import { hmp } from '../fixtures/qemu-monitor';
-import { binaryWithLibs } from '../fixtures/vm';
+import {
+  SERVER_INIT_HEAD,
+  freePort,
+  serverDnsmasq,
+  serverFile,
+  serverInitramfs,
+  startServerGuest,
+} from '../fixtures/server-guest';
 
 const SERVER = '10.0.10.1';
 const BIG_BYTES = 64 << 20;
@@ -49,16 +45,7 @@ boot
 `;
 
 /** The server's /init: modules, the VLAN or bond, dnsmasq and httpd on it, then SERVER-READY. */
-const SERVER_INIT = `#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp /bin /sbin /usr/bin /usr/sbin
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs dev /dev 2>/dev/null
-for m in $(cat /modules.list); do insmod /$m || echo "SERVER-FAILED insmod $m"; done
-ip link set lo up
-n=0; while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
-case "$(cat /mode)" in
+const SERVER_INIT = `${SERVER_INIT_HEAD}case "$(cat /mode)" in
 vlan)
   ip link set eth0 up
   ip link add link eth0 name eth0.10 type vlan id 10 || echo "SERVER-FAILED vlan"
@@ -73,9 +60,7 @@ bond)
 esac
 ip addr add ${SERVER}/24 dev $IF
 ip link set $IF up
-/usr/sbin/dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --interface=$IF --bind-interfaces \\
-  --no-ping --user=root --group=root --dhcp-leasefile=/tmp/leases --pid-file=/tmp/dnsmasq.pid --log-dhcp --log-facility=- \\
-  --dhcp-range=10.0.10.50,10.0.10.99,255.255.255.0,1h --dhcp-boot=http://${SERVER}/boot.ipxe &
+${serverDnsmasq('10.0.10.50,10.0.10.99,255.255.255.0,1h', `--dhcp-boot=http://${SERVER}/boot.ipxe`)}
 httpd -p 80 -h /www
 echo SERVER-READY
 # Bytes each wire brought in: the client's active-backup bond sends on its active member only.
@@ -85,84 +70,21 @@ while true; do
 done
 `;
 
-function withDirs(files: readonly CpioEntry[]): CpioEntry[] {
-  const dirs = new Set<string>();
-  for (const f of files) for (let d = path.dirname(f.path); d !== '.' && d !== '/'; d = path.dirname(d)) dirs.add(d);
-  return [...[...dirs].sort().map((d): CpioEntry => ({ kind: 'dir', path: d })), ...files];
-}
-
 /** The server's initramfs for `mode` (uncompressed: most of it is the big initrd). */
-function serverInitramfs(mode: 'vlan' | 'bond'): string {
-  const k = hostKernel();
-  const mods = resolveModules(loadModuleDb(k.version), ['virtio_pci', 'virtio_net', '8021q', 'bonding']);
-  const file = (p: string, data: Uint8Array, mode = 0o644): CpioEntry => ({ kind: 'file', path: p, data, mode });
+function vlanBondServer(mode: 'vlan' | 'bond'): string {
   const t = targetInitrds();
-  const files: CpioEntry[] = [
-    file('bin/busybox', fs.readFileSync(hostBusybox()), 0o755),
-    file('init', Buffer.from(SERVER_INIT), 0o755),
-    file('mode', Buffer.from(mode)),
-    file('etc/passwd', Buffer.from('root:x:0:0:root:/:/bin/sh\n')),
-    file('etc/group', Buffer.from('root:x:0:\n')),
-    ...Object.entries(binaryWithLibs('/usr/sbin/dnsmasq')).map(([g, h]) => file(g.slice(1), fs.readFileSync(h), 0o755)),
-    ...mods.order.map((rel) => file(`lib/modules/${rel}`, fs.readFileSync(path.join(k.modules, rel)))),
-    file('modules.list', Buffer.from(mods.order.map((rel) => `lib/modules/${rel}`).join('\n'))),
-    file('www/boot.ipxe', Buffer.from(BOOT_SCRIPT)),
-    file('www/vmlinuz', fs.readFileSync(k.vmlinuz)),
-    file('www/initrd-main.img', t.main),
-    file('www/initrd-big.img', cpioArchive([{ kind: 'file', path: 'payload-big.bin', data: bigPayload }])),
-  ];
-  const out = path.join(dir, `server-${mode}.cpio`);
-  fs.writeFileSync(out, cpioArchive([...withDirs(files), { kind: 'char', path: 'dev/console', major: 5, minor: 1 }]));
-  return out;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Starts the server guest listening on `ports` (one NIC each); resolves once it is serving. */
-async function startServer(
-  mode: 'vlan' | 'bond',
-  ports: readonly number[],
-): Promise<{ p: ChildProcess; log: () => string }> {
-  const args = qemuArgs({
-    kernel: hostKernel().vmlinuz,
-    initrd: serverInitramfs(mode),
-    append: 'console=ttyS0 quiet',
-    disks: [],
-    timeoutMs: 0,
-    memMiB: 512,
-    extra: ports.flatMap((port, i) => [
-      ...['-netdev', `socket,id=s${i},listen=127.0.0.1:${port}`],
-      ...['-device', `virtio-net-pci,netdev=s${i},mac=52:54:00:aa:00:0${i + 1}`],
-    ]),
-  });
-  const p = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const logFile = path.join(LOG_DIR, `vlan-bond-server-${mode}.log`);
-  fs.mkdirSync(LOG_DIR, { recursive: true });
-  const onData = (b: Buffer) => {
-    out += b.toString('latin1');
-    fs.writeFileSync(logFile, out, 'latin1');
-  };
-  p.stdout.on('data', onData);
-  p.stderr.on('data', onData);
-  const end = Date.now() + 180_000;
-  while (!out.includes('SERVER-READY')) {
-    if (p.exitCode !== null || Date.now() > end) {
-      p.kill('SIGKILL');
-      throw new Error(`server guest (${mode}) not ready:\n${out.slice(-3000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { p, log: () => out };
+  return serverInitramfs(
+    path.join(dir, `server-${mode}.cpio`),
+    SERVER_INIT,
+    ['8021q', 'bonding'],
+    [
+      serverFile('mode', Buffer.from(mode)),
+      serverFile('www/boot.ipxe', Buffer.from(BOOT_SCRIPT)),
+      serverFile('www/vmlinuz', fs.readFileSync(hostKernel().vmlinuz)),
+      serverFile('www/initrd-main.img', t.main),
+      serverFile('www/initrd-big.img', cpioArchive([{ kind: 'file', path: 'payload-big.bin', data: bigPayload }])),
+    ],
+  );
 }
 
 interface BondRun extends QemuRun {
@@ -183,7 +105,7 @@ function lastRx(serverLog: string): [number, number] | undefined {
 
 async function clientRun(mode: 'vlan' | 'bond'): Promise<BondRun> {
   const ports = await Promise.all((mode === 'bond' ? [0, 1] : [0]).map(() => freePort()));
-  const server = await startServer(mode, ports);
+  const server = await startServerGuest(`vlan-bond-${mode}`, vlanBondServer(mode), ports);
   const monitor = path.join(dir, `hmp-${mode}.sock`);
   let cutAt: number | undefined;
   let rxAtCut: [number, number] | undefined;

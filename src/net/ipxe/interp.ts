@@ -63,7 +63,8 @@ export type IpxeOutcome =
   | { readonly kind: 'end'; readonly at: At }
   /** A `choose` with no answer given: the menu it offers, and which `choose` it was. */
   | { readonly kind: 'menu'; readonly menu: MenuSpec; readonly at: At; readonly setting: string }
-  /** `sanboot` of an http(s) URL: a disk image scanned as a network disk (docs/net-bootfiles.md §9.6). */
+  /** `sanboot` of an http(s) URL: a disk image scanned as a network disk (docs/net-bootfiles.md §9.6);
+   *  of an `nvme+tcp://` one: an NVMe/TCP target connected and scanned (docs/net-nvme.md §4). */
   | { readonly kind: 'sanboot'; readonly image: IpxeImage; readonly at: At }
   /** Something tendril will not do (a SAN protocol, an unknown boot file), with the reason. */
   | { readonly kind: 'refused'; readonly reason: string; readonly at: At }
@@ -378,13 +379,16 @@ class Run {
       case 'sanboot': {
         // iPXE's options (--drive, --no-describe, --keep, --filename, --extra) change nothing here.
         const uris = args.filter((a) => !a.startsWith('-'));
-        const url = uris.length === 1 && /^https?:\/\//i.test(uris[0]!) ? uris[0]! : undefined;
+        const url = uris.length === 1 && /^(https?|nvme\+tcp):\/\//i.test(uris[0]!) ? uris[0]! : undefined;
         if (url === undefined)
           throw new Stop({
             kind: 'refused',
-            reason: `sanboot ${args.join(' ')}: only one http or https disk image is supported (no iSCSI, AoE, FCP or multipath)`,
+            reason: `sanboot ${args.join(' ')}: only one http or https disk image or nvme+tcp:// target is supported (no iSCSI, AoE, FCP or multipath)`,
             at: this.at,
           });
+        // An NVMe/TCP target is not fetched: tendril connects to it (docs/net-nvme.md §4).
+        if (/^nvme\+tcp:/i.test(url))
+          throw new Stop({ kind: 'sanboot', image: { url, name: url, args: '' }, at: this.at });
         const img = this.image([url], new Map());
         if (!img) return fail('usage: sanboot <uri>');
         throw new Stop({ kind: 'sanboot', image: img, at: this.at });

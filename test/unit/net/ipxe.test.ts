@@ -124,6 +124,10 @@ describe('control flow', () => {
     expect(s.kind === 'sanboot' && s.image.url).toBe('http://192.0.2.1/x.iso');
     const san = (await run('#!ipxe\nsanboot iscsi:192.0.2.1::::iqn.2010-04.org.ipxe:disk\n')).outcome;
     expect(san.kind === 'refused' && san.reason).toMatch(/sanboot iscsi:.*only one http or https disk image/);
+    // An NVMe/TCP target (docs/net-nvme.md §4): not resolved as a file URL, settings expanded.
+    const nv = (await run('#!ipxe\nset t nqn.2026-12.org.example:disk\nsanboot nvme+tcp://192.0.2.1:4420/${t}\n'))
+      .outcome;
+    expect(nv.kind === 'sanboot' && nv.image.url).toBe('nvme+tcp://192.0.2.1:4420/nqn.2026-12.org.example:disk');
   });
   it('prompt is an unanswered prompt; sleep/ntp are skipped with a note', async () => {
     const r = await run(

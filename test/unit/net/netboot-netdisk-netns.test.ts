@@ -164,7 +164,7 @@ describe('tendril netboot: a disk image as the boot file', () => {
     });
     expect(target.target!.initrds.map((i) => i.path)).toEqual(['/intel-ucode.img', '/initrd-main.img']);
     const summary = j.diagnostics.find((d) => d.message.startsWith(`network disk ${URL_OF(name)} (`));
-    expect(summary?.message).toContain(`${image.length} bytes): 2 entries on 2 filesystems`);
+    expect(summary?.message).toContain(`${image.length} bytes): 2 entries on 2 filesystems, scanned in `);
     if (c === 'none') expect(summary?.message).toContain(`sha256 ${sha(image)}`);
   });
 

@@ -32,6 +32,8 @@ describe('settings', () => {
         'max-image = 2048',
         'vlan = "eth0.10:eth0"',
         'bond = ["bond0:eth1,eth2:mode=active-backup"]',
+        'nvme = "tcp://192.0.2.9/nqn.2026-12.org.example:disk"',
+        'nvme-hostnqn = "nqn.2026-12.org.example:host1"',
         '[net.pins]',
         `"https://192.0.2.1/vmlinuz" = "${'AB'.repeat(32)}"`,
       ].join('\n'),
@@ -53,6 +55,8 @@ describe('settings', () => {
       maxImageMiB: 2048,
       vlan: ['eth0.10:eth0'],
       bond: ['bond0:eth1,eth2:mode=active-backup'],
+      nvme: ['tcp://192.0.2.9/nqn.2026-12.org.example:disk'],
+      nvmeHostnqn: 'nqn.2026-12.org.example:host1',
     });
   });
 
