@@ -109,7 +109,7 @@ export function combineNetMenus(menus: readonly NetMenu[]): NetMenu | undefined 
 }
 
 const hasBootFile = (l: Lease): boolean =>
-  l.bootUrl !== undefined || l.pxeConfigFile !== undefined || l.pxePathPrefix !== undefined;
+  l.bootUrl !== undefined || l.pxeConfigFile !== undefined || l.pxePathPrefix !== undefined || l.pxeMenu !== undefined;
 
 /**
  * The leases whose boot files become entries. A NIC with an IPv4 and an IPv6 lease

@@ -19,6 +19,7 @@ import { targetRefs } from './verified';
 import { netOrigin, netRef, netTitle } from './netentry';
 import type { Smbios } from './facts';
 import { findPxelinuxConfig, pxelinuxEntries, pxelinuxPlace } from './pxelinux';
+import { itemLease, pxeMenuEntries } from './dhcp4/pxe-entries';
 import { parsePe } from '../discovery/uki/pe';
 import { type GrubImageFacts, grubImageFacts } from './grub-image';
 import { grubNetEntries } from './grub-net';
@@ -90,11 +91,7 @@ export interface NetbootResult {
 
 /** Build the network entries of one lease. Never throws: every failure is a diagnostic naming the URL. */
 export async function netbootEntries(lease: Lease, fetch: Fetch, opts: NetbootOptions = {}): Promise<NetbootResult> {
-  const sums = opts.sums ? await sumsOf(lease, fetch, opts.sums, opts) : undefined;
-  const r =
-    sums && opts.sums
-      ? judgeSums(await build(lease, fetch, opts, sums), sums, opts.sums.policy, lease)
-      : await build(lease, fetch, opts);
+  const r = lease.pxeMenu ? await pxeMenu(lease, fetch, opts) : await leaseEntries(lease, fetch, opts);
   if (r.defaultId === undefined && r.timeout === undefined) return r;
   const from = `${netFsId(lease.iface)} ${r.entries[0]?.origin.file ?? lease.bootUrl ?? ''}`.trim();
   const settings: ProposedSettings = {
@@ -104,6 +101,30 @@ export async function netbootEntries(lease: Lease, fetch: Fetch, opts: NetbootOp
     from,
   };
   return { ...r, settings };
+}
+
+async function leaseEntries(lease: Lease, fetch: Fetch, opts: NetbootOptions): Promise<NetbootResult> {
+  const sums = opts.sums ? await sumsOf(lease, fetch, opts.sums, opts) : undefined;
+  return sums && opts.sums
+    ? judgeSums(await build(lease, fetch, opts, sums), sums, opts.sums.policy, lease)
+    : build(lease, fetch, opts);
+}
+
+/**
+ * A PXE boot menu (DHCPv4 option 43): each item's boot file is entries of its own; the chosen
+ * item's build stands for the lease (its filesystem, boot file and sums). docs/net-dhcp.md §14.
+ */
+async function pxeMenu(lease: Lease, fetch: Fetch, opts: NetbootOptions): Promise<NetbootResult> {
+  const m = await pxeMenuEntries(lease, (l) => netbootEntries(l, fetch, opts));
+  const base = m.primary ?? (await leaseEntries(itemLease(lease, { type: 0, description: '' }), fetch, opts));
+  const { settings: _settings, defaultId: _default, timeout: _timeout, ...rest } = base;
+  return {
+    ...rest,
+    entries: m.entries,
+    diagnostics: m.primary ? m.diagnostics : [...m.diagnostics, ...base.diagnostics],
+    ...(m.defaultId !== undefined ? { defaultId: m.defaultId } : {}),
+    ...(m.timeout ? { timeout: m.timeout } : {}),
+  };
 }
 
 /** The sums next to the boot file (or the PXELINUX prefix when there is no boot file). */

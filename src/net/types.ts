@@ -40,6 +40,35 @@ export interface Lease {
   readonly pxePathPrefix?: string;
   /** The identity the winning exchange used. */
   readonly identity?: Identity;
+  /** A PXE boot menu (DHCPv4 option 43) and what boot server discovery found (docs/net-dhcp.md §14). */
+  readonly pxeMenu?: PxeMenu;
+}
+
+/** A PXE boot menu as a server sent it (PXE 2.1 option 43 sub-options 6–10), with each item's discovery result. */
+export interface PxeMenu {
+  /** The server that sent the menu (option 54). */
+  readonly server: string;
+  /** PXE_DISCOVERY_CONTROL (sub-option 6). */
+  readonly discoveryControl: number;
+  /** PXE_BOOT_SERVERS (8): boot servers by item type. */
+  readonly bootServers: readonly { readonly type: number; readonly addresses: readonly string[] }[];
+  /** PXE_MENU_PROMPT (10): seconds (255: wait for a key) and text. */
+  readonly prompt?: { readonly timeout: number; readonly text: string };
+  readonly items: readonly PxeMenuItem[];
+  /** Index into items of the one a PXE client boots without user input (absent: local boot). */
+  readonly chosen?: number;
+}
+
+export interface PxeMenuItem {
+  /** Boot server type (0: local boot). */
+  readonly type: number;
+  readonly description: string;
+  /** From discovery (absent until then, or when it failed: see `error`). */
+  readonly bootServer?: string;
+  readonly bootUrl?: string;
+  readonly pxeConfigFile?: string;
+  readonly pxePathPrefix?: string;
+  readonly error?: string;
 }
 
 /** One static route a lease asks for (destination network, prefix length, gateway). */

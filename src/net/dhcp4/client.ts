@@ -9,6 +9,7 @@ import { identityOptions } from './identity';
 import { bootFileName, bootUrl, leaseFromAck } from './lease';
 import { MSG, OPT, optIps, optText, optU8 } from './options';
 import { BOOTREPLY, BOOTREQUEST, decodeDhcp4, encodeDhcp4, type Dhcp4Packet } from './packet';
+import { pxeMenuOf } from './pxe-menu';
 import { openPacketPort, type PacketPort } from './port';
 
 export interface Nic {
@@ -53,7 +54,8 @@ export interface Dhcp4Result {
   readonly lease: Lease;
   /**
    * A proxyDHCP server that offered PXE service without naming a boot file, when the lease has
-   * none either: ask it on port 4011 once the address is configured (proxy.ts).
+   * none either: ask it on port 4011 once the address is configured (proxy.ts). Also the server
+   * whose ACK carried a PXE boot menu (`lease.pxeMenu`, resolved by discovery then).
    */
   readonly proxyServer?: string;
 }
@@ -99,7 +101,7 @@ class Exchange {
       const reply = await this.request(offer);
       if (reply && optU8(reply.options, OPT.MESSAGE_TYPE) === MSG.ACK) {
         this.o.log?.(`${this.o.nic.name}: DHCPACK ${reply.yiaddr} from ${serverOf(reply)}`);
-        return withProxyBoot(leaseFromAck(reply, this.o.nic, this.o.identity), proxy);
+        return withProxyBoot(leaseFromAck(reply, this.o.nic, this.o.identity), reply, proxy, this.o.log);
       }
       if (reply) {
         const why = optText(reply.options, OPT.MESSAGE);
@@ -137,7 +139,8 @@ class Exchange {
         continue;
       }
       this.o.log?.(`${this.o.nic.name}: DHCPOFFER ${p.yiaddr} from ${serverOf(p)}`);
-      if (bootFileName(p) !== undefined) return { offer: p };
+      // A boot file, or a PXE boot menu (docs/net-dhcp.md §14): no proxy is needed.
+      if (bootFileName(p) !== undefined || pxeMenuOf(p.options, serverOf(p)) !== undefined) return { offer: p };
       if (!first) {
         first = p;
         if (proxy) break;
@@ -203,12 +206,25 @@ function isProxyOffer(p: Dhcp4Packet): boolean {
   return optText(p.options, OPT.VENDOR_CLASS)?.startsWith('PXEClient') === true;
 }
 
-/** The boot file of a proxyDHCP offer, for a lease whose own server named none. */
-function withProxyBoot(lease: Lease, proxy: Dhcp4Packet | undefined): Dhcp4Result {
-  if (!proxy || lease.bootUrl !== undefined) return { lease };
+/**
+ * The boot file of a proxyDHCP offer, for a lease whose own server named none. A PXE boot menu
+ * (option 43) in the ACK, else in the proxy's offer, goes on the lease for boot server discovery
+ * once the address is configured (pxe-discovery.ts, docs/net-dhcp.md §14).
+ */
+function withProxyBoot(
+  lease: Lease,
+  ack: Dhcp4Packet,
+  proxy: Dhcp4Packet | undefined,
+  log?: (line: string) => void,
+): Dhcp4Result {
+  if (lease.bootUrl !== undefined) return { lease };
+  const own = pxeMenuOf(ack.options, serverOf(ack), log);
+  if (own) return { lease: { ...lease, pxeMenu: own.menu }, proxyServer: serverOf(ack) };
+  if (!proxy) return { lease };
   const url = bootUrl(proxy);
-  if (url === undefined) return { lease, proxyServer: serverOf(proxy) };
-  return { lease: mergeProxyBoot(lease, proxy) };
+  if (url !== undefined) return { lease: mergeProxyBoot(lease, proxy) };
+  const menu = pxeMenuOf(proxy.options, serverOf(proxy), log);
+  return { lease: menu ? { ...lease, pxeMenu: menu.menu } : lease, proxyServer: serverOf(proxy) };
 }
 
 /** The lease with the boot URL and 209/210 of a proxy's reply (offer or port-4011 ACK). */

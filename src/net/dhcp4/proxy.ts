@@ -1,21 +1,17 @@
 // The PXE boot server request to a proxyDHCP server on port 4011 (the PXE specification's boot
 // server discovery): when a proxy offered PXE service without naming a boot file, the client asks
 // it again, unicast from its new address, and the ACK names the file. Plain `dgram`: the address
-// is configured by now, so routing (also to a proxy behind a router) is the kernel's.
-// docs/net-dhcp.md §3.
+// is configured by now, so routing (also to a proxy behind a router) is the kernel's. A boot menu
+// (option 43) in the offer, the ACK or the proxy's answer is resolved item by item
+// (pxe-discovery.ts). docs/net-dhcp.md §3, §14.
 
-import { randomInt } from 'node:crypto';
-import * as dgram from 'node:dgram';
 import { NetError, type Identity, type Lease } from '../types';
-import { macBytes, mergeProxyBoot } from './client';
-import { identityOptions } from './identity';
+import { mergeProxyBoot } from './client';
 import { bootUrl } from './lease';
-import { MSG, OPT, optU8 } from './options';
-import { BOOTREPLY, BOOTREQUEST, decodeDhcp4, encodeDhcp4, type Dhcp4Packet } from './packet';
+import { askBootServer, discoverMenu, PXE_BOOT_SERVER_PORT } from './pxe-discovery';
+import { pxeMenuOf } from './pxe-menu';
 
-export const PXE_BOOT_SERVER_PORT = 4011;
-/** Retransmission intervals for the request (the PXE spec's boot server discovery uses 1–4 s). */
-const TRIES_MS = [1000, 2000, 4000] as const;
+export { PXE_BOOT_SERVER_PORT };
 
 export interface ProxyRequest {
   readonly lease: Lease;
@@ -28,62 +24,30 @@ export interface ProxyRequest {
 
 /** The lease with the boot file the proxy names on port 4011; rejects with a NetError naming the server. */
 export async function proxyBootRequest(r: ProxyRequest): Promise<Lease> {
-  const mac = macBytes(r.lease.mac);
-  const chaddr = new Uint8Array(16);
-  chaddr.set(mac);
-  const xid = randomInt(0, 2 ** 32 - 1);
-  const options = new Map<number, Uint8Array>([
-    [OPT.MESSAGE_TYPE, Uint8Array.of(MSG.REQUEST)],
-    ...identityOptions(r.identity, mac, r.uuid),
-  ]);
-  const packet = encodeDhcp4({ op: BOOTREQUEST, xid, chaddr, ciaddr: r.lease.address, options });
-  const sock = await bindClient(r.lease.address);
-  const end = Date.now() + r.deadlineMs;
-  try {
-    const ack = await new Promise<Dhcp4Packet | undefined>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      let tries = 0;
-      const send = () => {
-        if (tries >= TRIES_MS.length || Date.now() >= end) return resolve(undefined);
-        sock.send(packet, PXE_BOOT_SERVER_PORT, r.server, (err) => {
-          if (err) reject(new NetError(r.server, `PXE boot server request: ${err.message}`));
-        });
-        timer = setTimeout(send, Math.min(TRIES_MS[tries++]!, Math.max(1, end - Date.now())));
-      };
-      sock.on('message', (b, from) => {
-        if (from.address !== r.server) return;
-        let p: Dhcp4Packet;
-        try {
-          p = decodeDhcp4(b);
-        } catch (e) {
-          r.log?.(`${r.lease.iface}: ignored a malformed reply from ${from.address}: ${(e as Error).message}`);
-          return;
-        }
-        if (p.op !== BOOTREPLY || p.xid !== xid || optU8(p.options, OPT.MESSAGE_TYPE) !== MSG.ACK) return;
-        clearTimeout(timer);
-        resolve(p);
-      });
-      send();
-    });
-    if (!ack) throw new NetError(r.server, `no answer from the proxyDHCP server on port ${PXE_BOOT_SERVER_PORT}`);
-    if (bootUrl(ack) === undefined) throw new NetError(r.server, 'the proxyDHCP server named no boot file');
-    r.log?.(`${r.lease.iface}: proxyDHCP ACK from ${r.server}: ${bootUrl(ack)}`);
-    return mergeProxyBoot(r.lease, ack);
-  } finally {
-    sock.close();
+  const deadline = Date.now() + r.deadlineMs;
+  const discovery = {
+    identity: r.identity,
+    ...(r.uuid ? { uuid: r.uuid } : {}),
+    deadline,
+    ...(r.log ? { log: r.log } : {}),
+  };
+  // The offer (or the ACK) carried the menu: straight to discovery.
+  if (r.lease.pxeMenu && !r.lease.pxeMenu.items.some((i) => i.bootUrl !== undefined || i.error !== undefined))
+    return discoverMenu({ ...discovery, lease: r.lease, menu: r.lease.pxeMenu });
+  const got = await askBootServer({
+    ...discovery,
+    lease: r.lease,
+    to: [{ address: r.server }],
+    accept: (from) => from === r.server,
+  });
+  if (!got) throw new NetError(r.server, `no answer from the proxyDHCP server on port ${PXE_BOOT_SERVER_PORT}`);
+  const { ack } = got;
+  if (bootUrl(ack) === undefined) {
+    // dnsmasq answers an EFI client's first request on 4011 with its menu when it has several items.
+    const m = pxeMenuOf(ack.options, r.server, r.log);
+    if (m) return discoverMenu({ ...discovery, lease: r.lease, menu: m.menu });
+    throw new NetError(r.server, 'the proxyDHCP server named no boot file');
   }
-}
-
-/** A UDP socket on the lease's address, port 68 where free (the PXE spec's client port), else any. */
-async function bindClient(address: string): Promise<dgram.Socket> {
-  for (const port of [68, 0]) {
-    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-    const ok = await new Promise<boolean>((resolve) => {
-      sock.once('error', () => resolve(false));
-      sock.bind(port, address, () => resolve(true));
-    });
-    if (ok) return sock;
-    sock.close();
-  }
-  throw new NetError(address, 'cannot bind a UDP socket for the proxyDHCP request');
+  r.log?.(`${r.lease.iface}: proxyDHCP ACK from ${r.server}: ${bootUrl(ack)}`);
+  return mergeProxyBoot(r.lease, ack);
 }
