@@ -2,7 +2,7 @@
 // anything is decompressed, and decompression from one sealed memfd into another with a bound on
 // the output, so a decompression bomb is a clear error instead of an OOM. gzip runs in node's
 // zlib; xz and zstd stream through the `xz -dc` and `zstd -dcq` programs (argument arrays, the
-// memfd as their stdin).
+// memfd as their stdin). Zero blocks of the output are left as holes (docs/net-bootfiles.md §9.2).
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -104,7 +104,16 @@ export function sizeProblem(size: number, limit: number, usable: number | undefi
   return undefined;
 }
 
-/** Counts what passes and writes it to `fd`; fails once more than `limit` bytes arrive. */
+/** The block size of the zero check: a page, so a skipped block is a page never allocated. */
+const ZERO_BLOCK = 4096;
+const ZEROS = Buffer.alloc(ZERO_BLOCK);
+
+/**
+ * Counts what passes and writes it to `fd`; fails once more than `limit` bytes arrive. Zero
+ * blocks (aligned to the output offset) are not written but seeked past, so the free space
+ * of a file system in the image costs no memory in the memfd (a hole reads back as zeros);
+ * `finish()` sets the size, which covers a zero tail.
+ */
 class BoundedFdWriter extends Writable {
   written = 0;
   constructor(
@@ -121,13 +130,33 @@ class BoundedFdWriter extends Writable {
       return;
     }
     try {
-      let off = 0;
-      while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off, this.written + off);
+      // [from, to): a run of blocks to write; zero blocks end a run and are skipped.
+      let from = 0;
+      let at = 0;
+      while (at < chunk.length) {
+        const pos = this.written + at;
+        const end = Math.min(chunk.length, at + ZERO_BLOCK - (pos % ZERO_BLOCK));
+        // A piece of a block at a chunk's edge counts too: the pipe cuts chunks anywhere.
+        if (chunk.subarray(at, end).equals(ZEROS.subarray(0, end - at))) {
+          this.writeRun(chunk, from, at);
+          from = end;
+        }
+        at = end;
+      }
+      this.writeRun(chunk, from, chunk.length);
       this.written += chunk.length;
       done();
     } catch (e) {
       done(e as Error);
     }
+  }
+  private writeRun(chunk: Buffer, from: number, to: number): void {
+    let off = from;
+    while (off < to) off += fs.writeSync(this.fd, chunk, off, to - off, this.written + off);
+  }
+  /** Gives the file its whole size (a zero tail was never written). */
+  finish(): void {
+    fs.ftruncateSync(this.fd, this.written);
   }
 }
 
@@ -197,6 +226,7 @@ export async function decompressToMemfd(
         throw new NetError(url, `gzip: ${(e as Error).message}`, true);
       }
     } else await runProgram(c, src, out, url);
+    out.finish();
     addSeals(fd, F_SEAL.WRITE | F_SEAL.GROW | F_SEAL.SHRINK | F_SEAL.SEAL);
     const ro = fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_RDONLY);
     return { fd: ro, size: out.written };
