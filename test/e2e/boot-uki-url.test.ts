@@ -3,9 +3,17 @@
 // file) and nginx (http) beside it. The product initramfs runs the menu with `tendril.origin=` on
 // its command line; the disk's default entry says `uki-url :uki.efi`. The menu resolves it against
 // the origin, waits for the lease, fetches the UKI from nginx and kexecs its kernel and initrd (the
-// marker initrd, which prints its command line). The UKI's `.cmdline` holds an
-// `rd.systemd.pull=…bootorigin…` option: the marker kernel must see the absolute URL next to the UKI.
+// marker initrd, which prints its command line and the sha256 of the files in its root).
+// The UKI's `.cmdline` holds two pulls with `bootorigin` (docs/net-bootfiles.md §8.3):
+// - `systemd.pull=` (the booted system's, after switch-root): the marker kernel must see the
+//   absolute URL next to the UKI;
+// - `rd.systemd.pull=` with `tendril.pull-prefetch=1`: tendril downloads the image with the
+//   SHA256SUMS and SHA256SUMS.gpg nginx serves beside it and appends them as an uncompressed cpio
+//   after the UKI's gzip initrd. The marker's initramfs must hold them under
+//   /.extra/tendril-pull/0/ with the served bytes' sha256, and its command line must name the image
+//   by a file:// URL there.
 
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,8 +34,16 @@ import { TAP_SERVER, TapNamespace } from '../fixtures/tap-net';
 import { buildUki } from '../fixtures/uki';
 
 const MAC = '52:54:00:12:34:58';
-const PULL = 'rd.systemd.pull=raw,machine,verify=no,blockdev,bootorigin:image:image.raw.xz';
-const REWRITTEN = `rd.systemd.pull=raw,machine,verify=no,blockdev:image:http://${TAP_SERVER}/os/image.raw.xz`;
+const PULL = 'systemd.pull=raw,machine,verify=no,blockdev,bootorigin:image:image.raw.xz';
+const REWRITTEN = `systemd.pull=raw,machine,verify=no,blockdev:image:http://${TAP_SERVER}/os/image.raw.xz`;
+const RD_PULL = 'rd.systemd.pull=raw,machine,bootorigin:image:image.raw.xz';
+const DIR = '/.extra/tendril-pull/0';
+const FILE_WORD = `rd.systemd.pull=raw,machine:image:file://${DIR}/image.raw.xz`;
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+// An odd size: newc's padding after the data is the initrd layout's.
+const IMAGE = randomBytes((8 << 20) + 1);
+const SUMS = Buffer.from(`${sha(IMAGE)}  image.raw.xz\n`);
+const SIG = randomBytes(566);
 
 let run: QemuRun;
 let accessLog = '';
@@ -44,11 +60,15 @@ beforeAll(async () => {
     fs.mkdirSync(path.join(www, 'os'), { recursive: true });
     fs.chmodSync(www, 0o755);
     const uki = buildUki({
-      cmdline: `console=ttyS0 quiet tendril.test=uki-url ${PULL}`,
+      cmdline: `console=ttyS0 quiet tendril.test=uki-url ${PULL} ${RD_PULL}`,
       initrd: targetInitrds().main,
       linux: { file: hostKernel().vmlinuz },
     });
     fs.copyFileSync(uki, path.join(www, 'os', 'uki.efi'));
+    fs.writeFileSync(path.join(www, 'os', 'image.raw.xz'), IMAGE);
+    fs.writeFileSync(path.join(www, 'os', 'SHA256SUMS'), SUMS);
+    fs.writeFileSync(path.join(www, 'os', 'SHA256SUMS.gpg'), SIG);
+    for (const f of fs.readdirSync(path.join(www, 'os'))) fs.chmodSync(path.join(www, 'os', f), 0o644);
     fs.writeFileSync(
       path.join(ns.dir, 'nginx.conf'),
       nginxConf({
@@ -77,7 +97,7 @@ beforeAll(async () => {
       kernel: hostKernel().vmlinuz,
       initrd: productInitramfs(),
       // net.family = 4: no DHCPv6 server here, so the lease stage need not wait for one.
-      append: `console=ttyS0 quiet tendril.timeout=1 tendril.net.family=4 tendril.origin=http://${TAP_SERVER}/os/tendril.efi`,
+      append: `console=ttyS0 quiet tendril.timeout=1 tendril.net.family=4 tendril.origin=http://${TAP_SERVER}/os/tendril.efi tendril.pull-prefetch=1`,
       disks: [disk],
       timeoutMs: 400_000,
       until: /TARGET-DONE/,
@@ -102,9 +122,29 @@ describe('a BLS uki-url entry boots over the network', () => {
     expect(accessLog).toContain('"GET /os/uki.efi HTTP/1.1" 200');
   });
 
-  it("the marker kernel's command line has the rewritten rd.systemd.pull, without bootorigin", () => {
+  it("the marker kernel's command line has the rewritten systemd.pull, without bootorigin", () => {
     const r = targetReport(run.output);
     expect(r.cmdline).toContain(REWRITTEN);
     expect(r.cmdline.some((w) => w.includes('bootorigin'))).toBe(false);
+  });
+
+  it('net.pull-prefetch: tendril fetched the rd. pull image and the checksum files next to it', () => {
+    for (const f of ['SHA256SUMS', 'SHA256SUMS.gpg', 'image.raw.xz'])
+      expect(accessLog).toContain(`"GET /os/${f} HTTP/1.1" 200`);
+  });
+
+  it(`the marker's initramfs holds ${DIR}/ with the served bytes, after the UKI's gzip initrd`, () => {
+    const r = targetReport(run.output);
+    expect(r.sha256).toEqual({
+      [`${DIR}/image.raw.xz`]: sha(IMAGE),
+      [`${DIR}/SHA256SUMS`]: sha(SUMS),
+      [`${DIR}/SHA256SUMS.gpg`]: sha(SIG),
+    });
+  });
+
+  it('the rd. pull names the image by a file:// URL there, without http or bootorigin', () => {
+    const r = targetReport(run.output);
+    expect(r.cmdline).toContain(FILE_WORD);
+    expect(r.cmdline.filter((w) => w.startsWith('rd.systemd.pull=')).some((w) => w.includes('http://'))).toBe(false);
   });
 });
