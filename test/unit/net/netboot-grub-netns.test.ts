@@ -6,14 +6,12 @@
 // name, which wins over grub.cfg; a `source`d file and `(tftp)`/`(http,host)` files resolve to
 // tftp:// and http:// URLs on the server; a malformed config is reported with its URL and line.
 
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRUB_MODULE_TYPES } from '../../../src/net/grub-image';
 import { pathToUrl } from '../../../src/net/netfs';
-import { nginxArgs, nginxConf } from '../../fixtures/nginx';
-import { NetnsPair, SERVER_IP, pairDnsmasqArgs } from '../../fixtures/netns-pair';
+import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
 import { buildPe } from '../../fixtures/uki';
 
 const ADDR = '192.0.2.123';
@@ -83,25 +81,14 @@ beforeAll(async () => {
       path.join(root, 'grub', `common-${tag}.cfg`),
       `menuentry "${tag} rescue" {\n  linux /vmlinuz rescue from=${tag}\n}\n`,
     );
-  mac = (
-    JSON.parse(execFileSync('ip', ['-n', pair.client, '-j', 'link', 'show', 'vc'], { encoding: 'utf8' })) as {
-      address: string;
-    }[]
-  )[0]!.address;
-  fs.writeFileSync(
-    path.join(d, 'nginx.conf'),
-    nginxConf({ dir: d, root, logFormat: '"$request" $status', servers: [`server { listen ${SERVER_IP}:80; }`] }),
-  );
-  pair.startServer('/usr/sbin/nginx', nginxArgs(d));
-  pair.startServer('/usr/sbin/dnsmasq', [
-    ...pairDnsmasqArgs(d),
+  mac = pair.clientMac();
+  await pair.startNginx(root);
+  await pair.startDnsmasq([
     `--dhcp-host=${mac},${ADDR}`,
     `--dhcp-boot=grubx64.efi,,${SERVER_IP}`,
     '--enable-tftp',
     `--tftp-root=${root}`,
   ]);
-  await pair.waitListening('tcp', 80);
-  await pair.waitListening('udp', 67);
   await pair.waitListening('udp', 69);
 }, 120_000);
 

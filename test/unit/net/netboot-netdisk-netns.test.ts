@@ -17,8 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../../initramfs/host';
 import { blsDisk, blsEntry } from '../../fixtures/boot';
 import { efiGptDisk } from '../../fixtures/efi-disks';
-import { nginxArgs, nginxConf } from '../../fixtures/nginx';
-import { NetnsPair, SERVER_IP, pairDnsmasqArgs } from '../../fixtures/netns-pair';
+import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
 import { buildUki, KERNEL } from '../../fixtures/uki';
 
 let pair: NetnsPair;
@@ -48,13 +47,7 @@ async function serveBootFile(bootUrl: string): Promise<void> {
     dnsmasq.kill('SIGTERM');
     await gone;
   }
-  const d = pair.dir;
-  dnsmasq = pair.startServer('/usr/sbin/dnsmasq', [
-    ...pairDnsmasqArgs(d),
-    `--dhcp-host=${mac},192.0.2.123`,
-    `--dhcp-boot=${bootUrl}`,
-  ]);
-  await pair.waitListening('udp', 67);
+  dnsmasq = await pair.startDnsmasq([`--dhcp-host=${mac},192.0.2.123`, `--dhcp-boot=${bootUrl}`]);
 }
 
 function settings(extra = ''): string {
@@ -118,17 +111,8 @@ beforeAll(async () => {
     path.join(root, 'noise.img'),
     createHash('sha512').update('noise').digest().toString('hex').repeat(4096),
   );
-  mac = (
-    JSON.parse(execFileSync('ip', ['-n', pair.client, '-j', 'link', 'show', 'vc'], { encoding: 'utf8' })) as {
-      address: string;
-    }[]
-  )[0]!.address;
-  fs.writeFileSync(
-    path.join(d, 'nginx.conf'),
-    nginxConf({ dir: d, root, logFormat: '"$request" $status', servers: [`server { listen ${SERVER_IP}:80; }`] }),
-  );
-  pair.startServer('/usr/sbin/nginx', nginxArgs(d));
-  await pair.waitListening('tcp', 80);
+  mac = pair.clientMac();
+  await pair.startNginx(root);
 }, 300_000);
 
 afterAll(() => pair?.close());

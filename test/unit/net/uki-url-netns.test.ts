@@ -8,13 +8,11 @@
 // the lease's boot file is that UKI.
 
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blsDisk, blsEntry } from '../../fixtures/boot';
-import { nginxArgs, nginxConf } from '../../fixtures/nginx';
-import { NetnsPair, SERVER_IP, pairDnsmasqArgs } from '../../fixtures/netns-pair';
+import { NetnsPair, SERVER_IP } from '../../fixtures/netns-pair';
 import { buildUki, KERNEL } from '../../fixtures/uki';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -65,24 +63,12 @@ beforeAll(async () => {
       options: `quiet rd.systemd.pull=tar,sysext,bootorigin::ext.tar.xz`,
     }),
   });
-  const mac = (
-    JSON.parse(execFileSync('ip', ['-n', pair.client, '-j', 'link', 'show', 'vc'], { encoding: 'utf8' })) as {
-      address: string;
-    }[]
-  )[0]!.address;
-  fs.writeFileSync(
-    path.join(d, 'nginx.conf'),
-    nginxConf({ dir: d, root, logFormat: '"$request" $status', servers: [`server { listen ${SERVER_IP}:80; }`] }),
-  );
-  pair.startServer('/usr/sbin/nginx', nginxArgs(d));
-  pair.startServer('/usr/sbin/dnsmasq', [
-    ...pairDnsmasqArgs(d),
-    `--dhcp-host=${mac},192.0.2.124`,
+  await pair.startNginx(root);
+  await pair.startDnsmasq([
+    `--dhcp-host=${pair.clientMac()},192.0.2.124`,
     // For `tendril netboot`: the lease's boot file is the UKI itself.
     `--dhcp-boot=http://${SERVER_IP}/os/uki.efi`,
   ]);
-  await pair.waitListening('tcp', 80);
-  await pair.waitListening('udp', 67);
 }, 180_000);
 
 afterAll(() => pair?.close());
