@@ -5,8 +5,9 @@
 // the origin, waits for the lease, fetches the UKI from nginx and kexecs its kernel and initrd (the
 // marker initrd, which prints its command line and the sha256 of the files in its root).
 // The UKI's `.cmdline` holds two pulls with `bootorigin` (docs/net-bootfiles.md §8.3):
-// - `systemd.pull=` (the booted system's, after switch-root): the marker kernel must see the
-//   absolute URL next to the UKI;
+// - `systemd.pull=` (the booted system's, after switch-root) and an `rd.systemd.pull=` whose image
+//   the server does not have (its pre-fetch fails, so the OS gets the URL): the marker kernel must
+//   see both with the absolute URL next to the UKI;
 // - `rd.systemd.pull=` with `tendril.pull-prefetch=1`: tendril downloads the image with the
 //   SHA256SUMS and SHA256SUMS.gpg nginx serves beside it and appends them as an uncompressed cpio
 //   after the UKI's gzip initrd. The marker's initramfs must hold them under
@@ -36,6 +37,8 @@ import { buildUki } from '../fixtures/uki';
 const MAC = '52:54:00:12:34:58';
 const PULL = 'systemd.pull=raw,machine,verify=no,blockdev,bootorigin:image:image.raw.xz';
 const REWRITTEN = `systemd.pull=raw,machine,verify=no,blockdev:image:http://${TAP_SERVER}/os/image.raw.xz`;
+const RD_MISSING = 'rd.systemd.pull=raw,machine,verify=no,bootorigin:gone:gone.raw.xz';
+const RD_MISSING_REWRITTEN = `rd.systemd.pull=raw,machine,verify=no:gone:http://${TAP_SERVER}/os/gone.raw.xz`;
 const RD_PULL = 'rd.systemd.pull=raw,machine,bootorigin:image:image.raw.xz';
 const DIR = '/.extra/tendril-pull/0';
 const FILE_WORD = `rd.systemd.pull=raw,machine:image:file://${DIR}/image.raw.xz`;
@@ -60,7 +63,7 @@ beforeAll(async () => {
     fs.mkdirSync(path.join(www, 'os'), { recursive: true });
     fs.chmodSync(www, 0o755);
     const uki = buildUki({
-      cmdline: `console=ttyS0 quiet tendril.test=uki-url ${PULL} ${RD_PULL}`,
+      cmdline: `console=ttyS0 quiet tendril.test=uki-url ${PULL} ${RD_MISSING} ${RD_PULL}`,
       initrd: targetInitrds().main,
       linux: { file: hostKernel().vmlinuz },
     });
@@ -122,9 +125,12 @@ describe('a BLS uki-url entry boots over the network', () => {
     expect(accessLog).toContain('"GET /os/uki.efi HTTP/1.1" 200');
   });
 
-  it("the marker kernel's command line has the rewritten systemd.pull, without bootorigin", () => {
+  it("the marker kernel's command line has the rewritten systemd.pull and rd.systemd.pull, without bootorigin", () => {
     const r = targetReport(run.output);
     expect(r.cmdline).toContain(REWRITTEN);
+    // Its pre-fetch found nothing (404): the OS downloads it itself.
+    expect(accessLog).toContain('"GET /os/gone.raw.xz HTTP/1.1" 404');
+    expect(r.cmdline).toContain(RD_MISSING_REWRITTEN);
     expect(r.cmdline.some((w) => w.includes('bootorigin'))).toBe(false);
   });
 
@@ -142,9 +148,9 @@ describe('a BLS uki-url entry boots over the network', () => {
     });
   });
 
-  it('the rd. pull names the image by a file:// URL there, without http or bootorigin', () => {
+  it('the rd. pull of the image names it by a file:// URL there, and only that', () => {
     const r = targetReport(run.output);
     expect(r.cmdline).toContain(FILE_WORD);
-    expect(r.cmdline.filter((w) => w.startsWith('rd.systemd.pull=')).some((w) => w.includes('http://'))).toBe(false);
+    expect(r.cmdline.filter((w) => w.startsWith('rd.systemd.pull=') && w.includes(':image:'))).toEqual([FILE_WORD]);
   });
 });
