@@ -230,4 +230,16 @@ describe('tendril netboot: a disk image as the boot file', () => {
     expect(errors.map((d) => d.message)).toContainEqual(expect.stringMatching(why));
     expect(errors.find((d) => why.test(d.message))?.file).toBe(URL_OF(name));
   });
+
+  it('a boot file that is an nvme+tcp:// URL is connected, not fetched: here (no NVMe/TCP initiator) one error naming it', async () => {
+    // The host kernel has no nvme_tcp (test/e2e/netboot-nvme-tcp.test.ts boots one against nvmet).
+    const url = `nvme+tcp://${SERVER_IP}:4420/nqn.2026-12.org.example:disk`;
+    await serveBootFile(url);
+    const j = await list();
+    expect(j.entries).toEqual([]);
+    const errors = j.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors).toContainEqual(
+      expect.objectContaining({ file: url, message: expect.stringMatching(/\/dev\/nvme-fabrics|nvme_tcp/) as unknown }),
+    );
+  });
 });
