@@ -26,26 +26,13 @@ const initrd = Buffer.from('070701'.padEnd(1024, '0'));
 let pair: NetnsPair;
 let disk: string;
 
-let settingsFiles = 0;
 function settings(extra = '', staticIp = true): string {
-  const f = path.join(pair.dir, `settings-${settingsFiles++}.toml`);
   const mode = staticIp ? 'mode = "192.0.2.124::192.0.2.1:255.255.255.0::vc:none"\n' : '';
-  fs.writeFileSync(f, `[net]\n${mode}timeout = 30\nfamily = "4"\npull-prefetch = true\n${extra}`);
-  return f;
+  return pair.settingsFile(`[net]\n${mode}timeout = 30\nfamily = "4"\npull-prefetch = true\n${extra}`);
 }
 
-async function boot(entry: string, extra: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const r = await pair.cli(['boot', '--disk', disk, '--entry', entry, '--dry-run', '--no-write'], {
-    TENDRIL_SETTINGS: settings(extra),
-  });
-  if (process.env.SHOW) console.error(r.stdout, r.stderr);
-  return r;
-}
-
-const requests = (): string[] =>
-  fs.existsSync(path.join(pair.dir, 'access.log'))
-    ? fs.readFileSync(path.join(pair.dir, 'access.log'), 'utf8').split('\n').filter(Boolean)
-    : [];
+const boot = (entry: string, extra: string) => pair.dryRunBoot(disk, entry, settings(extra));
+const requests = (): string[] => pair.requests();
 
 const cmdlineOf = (stdout: string): string[] =>
   (/^cmdline \(\d+\/\d+ bytes\): (.*)$/m.exec(stdout)?.[1] ?? '').split(' ');
