@@ -26,7 +26,6 @@
 //   node scripts/run-ts.mjs bench/netdisk-guest.ts --from-log FILE [--size MiB]   (summary again)
 //   node scripts/run-ts.mjs bench/netdisk-guest.ts --image-only [--size MiB]   (build the image, print its path)
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,6 +35,7 @@ import { hostKernel } from '../initramfs/host';
 import { blsEntry, LOG_DIR, productInitramfs, runQemu } from '../test/fixtures/boot';
 import { buildGptDisk, CACHE_DIR } from '../test/fixtures/images';
 import { nginxArgs, nginxConf } from '../test/fixtures/nginx';
+import { TAP_SERVER, TapNamespace } from '../test/fixtures/tap-net';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -46,7 +46,7 @@ const SIZE = SIZE_MIB * 2 ** 20;
 const MEM_MIB = Number(option('--mem') ?? 3072);
 const SMP = Number(option('--smp') ?? 2);
 const CPU = option('--cpu') ?? 'max';
-const SERVER = '192.0.2.1';
+const SERVER = TAP_SERVER;
 const URL = `http://${SERVER}/disk.raw`;
 const ENTRY = `netdisk:${SERVER}/disk.raw:netdisk-bench.conf`;
 const ESP_MIB = 34;
@@ -322,10 +322,8 @@ async function main(): Promise<void> {
   const img = benchImage();
   if (fs.statSync(img).size !== SIZE) throw new Error(`${img}: ${fs.statSync(img).size} bytes, expected ${SIZE}`);
   if (process.argv.includes('--image-only')) return void console.log(img);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-bench-netdisk-'));
-  const ns = `tnd-bench-${process.pid}`;
-  const children: ChildProcess[] = [];
-  const ip = (...a: string[]): void => void execFileSync('ip', a, { stdio: 'pipe' });
+  const tap = new TapNamespace('bench-netdisk');
+  const dir = tap.dir;
   try {
     const files = path.join(dir, 'files');
     fs.mkdirSync(files);
@@ -346,15 +344,8 @@ async function main(): Promise<void> {
         { kind: 'file', path: 'bench-probe.js', data: Buffer.from(PROBE), mode: 0o644 },
       ]),
     );
-    ip('netns', 'add', ns);
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap');
-    ip('-n', ns, 'addr', 'add', `${SERVER}/24`, 'dev', 'tap0');
-    ip('-n', ns, 'link', 'set', 'tap0', 'up');
-    const start = (cmd: string, args: string[]): void =>
-      void children.push(spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: 'ignore' }));
-    start('/usr/sbin/nginx', nginxArgs(dir));
-    start('/usr/sbin/dnsmasq', [
+    tap.start('/usr/sbin/nginx', nginxArgs(dir));
+    tap.start('/usr/sbin/dnsmasq', [
       '--keep-in-foreground',
       '--conf-file=/dev/null',
       '--port=0',
@@ -390,23 +381,14 @@ async function main(): Promise<void> {
         pending = lines.pop() ?? '';
         for (const l of lines) if (/^(BENCH|NDL|NETDISK)/.test(l)) process.stderr.write(`  guest: ${l.trim()}\n`);
       },
-      prefix: ['ip', 'netns', 'exec', ns],
-      extra: [
-        '-smp',
-        String(SMP),
-        '-netdev',
-        'tap,id=n0,ifname=tap0,script=no,downscript=no',
-        '-device',
-        'virtio-net-pci,netdev=n0',
-      ],
+      prefix: tap.qemuPrefix,
+      extra: ['-smp', String(SMP), ...TapNamespace.qemuNic('52:54:00:12:34:56')],
     });
     if (run.timedOut || !/BENCH-DONE/.test(run.output)) throw new Error(`the guest did not finish; see ${logFile}`);
     summarize(run.output, logFile);
     console.log(`host load (1 min) before the boot ${load0}, after it ${os.loadavg()[0]!.toFixed(1)}`);
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    spawnSync('ip', ['netns', 'del', ns]);
-    fs.rmSync(dir, { recursive: true, force: true });
+    tap.close();
   }
 }
 

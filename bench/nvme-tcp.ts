@@ -20,9 +20,9 @@ import { cpioArchive } from '../initramfs/cpio';
 import { hostKernel } from '../initramfs/host';
 import { blsDisk, blsEntry, LOG_DIR, productInitramfs, runQemu } from '../test/fixtures/boot';
 import {
-  SERVER_INIT_HEAD,
+  NVMET_MODULES,
   freePort,
-  serverDnsmasq,
+  nvmetServerInit,
   serverFile,
   serverInitramfs,
   startServerGuest,
@@ -32,23 +32,7 @@ const RUNS = Number(process.argv[2] ?? 3);
 const SERVER = '10.0.10.1';
 const NQN = 'nqn.2026-12.org.tendril:bench';
 
-const SERVER_INIT = `${SERVER_INIT_HEAD}IF=eth0
-ip addr add ${SERVER}/24 dev $IF
-ip link set $IF up
-${serverDnsmasq('10.0.10.50,10.0.10.99,255.255.255.0,1h')}
-mount -t configfs none /sys/kernel/config
-losetup /dev/loop0 /disk.img
-N=/sys/kernel/config/nvmet
-S=$N/subsystems/${NQN}
-mkdir $S && echo 1 >$S/attr_allow_any_host
-mkdir $S/namespaces/1 && echo -n /dev/loop0 >$S/namespaces/1/device_path && echo 1 >$S/namespaces/1/enable
-mkdir $N/ports/1
-echo tcp >$N/ports/1/addr_trtype; echo ipv4 >$N/ports/1/addr_adrfam
-echo ${SERVER} >$N/ports/1/addr_traddr; echo 4420 >$N/ports/1/addr_trsvcid
-ln -s $S $N/ports/1/subsystems/${NQN}
-echo SERVER-READY
-while true; do sleep 60; done
-`;
+const SERVER_INIT = nvmetServerInit({ address: SERVER, nqn: NQN, range: '10.0.10.50,10.0.10.99,255.255.255.0,1h' });
 
 function guestScript(): string {
   const m = 'node /tendril.js';
@@ -99,12 +83,9 @@ async function main(): Promise<void> {
         options: 'tendril.test=bench',
       }),
     });
-    const initrd = serverInitramfs(
-      path.join(dir, 'server.cpio'),
-      SERVER_INIT,
-      ['nvmet', 'nvmet_tcp', 'loop'],
-      [serverFile('disk.img', fs.readFileSync(disk))],
-    );
+    const initrd = serverInitramfs(path.join(dir, 'server.cpio'), SERVER_INIT, NVMET_MODULES, [
+      serverFile('disk.img', fs.readFileSync(disk)),
+    ]);
     const client = path.join(dir, 'client.img');
     fs.copyFileSync(productInitramfs(), client);
     fs.appendFileSync(

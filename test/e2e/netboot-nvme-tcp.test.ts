@@ -19,9 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKernel } from '../../initramfs/host';
 import { blsDisk, blsEntry, LOG_DIR, productInitramfs, runQemu, targetReport, type QemuRun } from '../fixtures/boot';
 import {
-  SERVER_INIT_HEAD,
+  NVMET_MODULES,
   freePort,
-  serverDnsmasq,
+  nvmetServerInit,
   serverFile,
   serverInitramfs,
   startServerGuest,
@@ -36,27 +36,14 @@ const HOSTNQN = `nqn.2014-08.org.nvmexpress:uuid:${UUID}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tendril-nvme-tcp-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** The target's /init: the lease, then nvmet's configfs tree (what nvmetcli writes), then the I/O counters. */
-const SERVER_INIT = `${SERVER_INIT_HEAD}IF=eth0
-ip addr add ${SERVER}/24 dev $IF
-ip link set $IF up
-# Only the second client (its MAC) gets a boot file: the iPXE script.
-${serverDnsmasq('10.0.10.50,10.0.10.99,255.255.255.0,1h', '--dhcp-host=52:54:00:12:34:57,set:ipxe --dhcp-boot=tag:ipxe,http://' + SERVER + '/boot.ipxe')}
-httpd -p 80 -h /www
-mount -t configfs none /sys/kernel/config || echo "SERVER-FAILED configfs"
-losetup /dev/loop0 /disk.img || echo "SERVER-FAILED losetup"
-N=/sys/kernel/config/nvmet
-S=$N/subsystems/${NQN}
-mkdir $S && echo 1 >$S/attr_allow_any_host || echo "SERVER-FAILED subsystem"
-mkdir $S/namespaces/1 && echo -n /dev/loop0 >$S/namespaces/1/device_path && echo 1 >$S/namespaces/1/enable || echo "SERVER-FAILED namespace"
-mkdir $N/ports/1 || echo "SERVER-FAILED port"
-echo tcp >$N/ports/1/addr_trtype; echo ipv4 >$N/ports/1/addr_adrfam
-echo ${SERVER} >$N/ports/1/addr_traddr; echo 4420 >$N/ports/1/addr_trsvcid
-ln -s $S $N/ports/1/subsystems/${NQN} || echo "SERVER-FAILED link"
-echo SERVER-READY
-# /sys/block/loop0/stat: reads completed, merged, sectors, ms, then writes completed.
-while true; do set -- $(cat /sys/block/loop0/stat); echo "SERVER-IO reads=$1 writes=$5"; sleep 1; done
-`;
+/** The target's /init: the lease (a boot file for the second client only), httpd, nvmet. */
+const SERVER_INIT = nvmetServerInit({
+  address: SERVER,
+  nqn: NQN,
+  range: '10.0.10.50,10.0.10.99,255.255.255.0,1h',
+  dnsmasqExtra: `--dhcp-host=52:54:00:12:34:57,set:ipxe --dhcp-boot=tag:ipxe,http://${SERVER}/boot.ipxe`,
+  tail: 'httpd -p 80 -h /www',
+});
 
 const BOOT_SCRIPT = `#!ipxe
 sanboot nvme+tcp://\${next-server}/${NQN}
@@ -83,12 +70,10 @@ beforeAll(async () => {
       options: 'tendril.test=nvme-target',
     }),
   });
-  const initrd = serverInitramfs(
-    path.join(dir, 'server.cpio'),
-    SERVER_INIT,
-    ['nvmet', 'nvmet_tcp', 'loop'],
-    [serverFile('disk.img', fs.readFileSync(disk)), serverFile('www/boot.ipxe', Buffer.from(BOOT_SCRIPT))],
-  );
+  const initrd = serverInitramfs(path.join(dir, 'server.cpio'), SERVER_INIT, NVMET_MODULES, [
+    serverFile('disk.img', fs.readFileSync(disk)),
+    serverFile('www/boot.ipxe', Buffer.from(BOOT_SCRIPT)),
+  ]);
   const port = await freePort();
   const server = await startServerGuest('nvme-tcp', initrd, [port], 768);
   try {
