@@ -255,6 +255,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
   const nvmeOptions: NvmeMenuOptions = {
     ...optional('host', nvmeHost(net.nvmeHostnqn, readSmbios().uuid)),
     connectMs: (c.timeoutMs ?? net.timeout * 1000) / 2,
+    ...(net.nvmeWritable ? { writable: true } : {}),
     ...optional('originUrl', net.origin),
     ...(c.verbose ? { log: c.verbose } : {}),
   };

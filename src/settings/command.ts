@@ -53,6 +53,7 @@ export function runSettingsCommand(argv: string[]): number {
       ...n.bond.map((b) => `net.bond = ${b}`),
       ...n.nvme.map((t) => `net.nvme = ${t}`),
       `net.nvme-hostnqn = ${n.nvmeHostnqn ?? 'from the SMBIOS UUID (nqn.2014-08.org.nvmexpress:uuid:…)'}`,
+      `net.nvme-writable = ${n.nvmeWritable ?? false}`,
       `net.clock = ${n.clock ?? 'set under the initramfs, check elsewhere'}`,
       `tpm.measure = ${r.settings.tpm.measure}`,
       `state.readonly = ${r.settings.state.readonly}`,

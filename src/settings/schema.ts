@@ -55,6 +55,8 @@ export interface NetSettings {
   readonly nvme: readonly string[];
   /** The host NQN tendril gives the targets; absent: derived from the SMBIOS UUID (docs/net-nvme.md §2). */
   readonly nvmeHostnqn?: string;
+  /** Leave NVMe/TCP namespaces writable in the kernel, for a VM that writes through (docs/net-nvme.md §3); absent: read-only. */
+  readonly nvmeWritable?: boolean;
 }
 
 /** What the SNTP answer does to the system clock (docs/net-dhcp.md §9); the RTC is never written. */
@@ -406,6 +408,11 @@ export const KEYS: readonly KeyDef[] = [
       const l = nvmeTargets(v);
       return l && s.net.nvme.length + l.length <= 8 ? withNet(s, { nvme: [...s.net.nvme, ...l] }) : undefined;
     },
+  },
+  {
+    path: ['net', 'nvme-writable'],
+    expect: 'true or false',
+    apply: parsed(bool, (s, b) => withNet(s, { nvmeWritable: b })),
   },
   {
     path: ['net', 'nvme-hostnqn'],

@@ -37,6 +37,11 @@ export interface NvmeNamespace {
 export interface ConnectOptions {
   readonly host?: NvmeHost;
   readonly tuning?: ConnectTuning;
+  /**
+   * net.nvme-writable: leave the namespaces writable in the kernel, so that a VM asked to write
+   * through (`--write-through`) can. tendril's own readers still open them read-only.
+   */
+  readonly writable?: boolean;
   /** Whole budget: resolve, connect, namespaces (ms). */
   readonly deadlineMs: number;
   readonly log?: (line: string) => void;
@@ -166,8 +171,8 @@ async function settledNamespaces(sysClass: string, ctrl: string, until: number):
   }
 }
 
-/** Opens the namespace read-only and sets its block device read-only; returns its size. */
-function lockReadOnly(dev: string): number {
+/** Opens the namespace read-only and (unless `writable`) sets its block device read-only; returns its size. */
+function openNamespace(dev: string, writable: boolean): number {
   let fd: number;
   try {
     fd = fs.openSync(dev, fs.constants.O_RDONLY);
@@ -176,7 +181,7 @@ function lockReadOnly(dev: string): number {
   }
   try {
     try {
-      blkRoSet(fd, true);
+      if (!writable) blkRoSet(fd, true);
     } catch (e) {
       throw new Error(`${dev}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -220,7 +225,7 @@ export async function connectNvmeTcp(t: NvmeTarget, o: ConnectOptions): Promise<
   for (const name of names) {
     const dev = `/dev/${name}`;
     try {
-      const size = lockReadOnly(dev);
+      const size = openNamespace(dev, o.writable === true);
       namespaces.push({ path: dev, name, nsid: Number(/n(\d+)$/.exec(name)![1]), size });
     } catch (e) {
       // Not read-only means not read at all.

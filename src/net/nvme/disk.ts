@@ -13,6 +13,8 @@ import { handOnWords, parseNvmeTarget, type ConnectTuning, type NvmeHost } from 
 export interface NvmeMenuOptions {
   readonly host?: NvmeHost;
   readonly tuning?: ConnectTuning;
+  /** net.nvme-writable (connect.ts ConnectOptions.writable). */
+  readonly writable?: boolean;
   /** Per target: connect and namespaces (ms). */
   readonly connectMs: number;
   /** Per namespace: the scan (ms). */
@@ -52,13 +54,20 @@ async function scanTarget(url: string, o: NvmeMenuOptions, ds: Diagnostic[]): Pr
   const out: Scanned[] = [];
   for (const ns of c.namespaces) {
     const name = nvmeDiskName(c, ns.nsid);
-    const info: DeviceInfo = { path: ns.path, name, bus: 'nvme', size: ns.size, removable: false, readOnly: true };
+    const info: DeviceInfo = {
+      path: ns.path,
+      name,
+      bus: 'nvme',
+      size: ns.size,
+      removable: false,
+      readOnly: o.writable !== true,
+    };
     try {
       const disk = await scanNetDevice(info, {
         url: t.url,
         what: `NVMe/TCP ${t.url} namespace ${ns.nsid} (${ns.path})`,
         label: `${t.nqn} n${ns.nsid}`,
-        summary: `${ns.size} bytes, read-only; connected in ${c.connectMs} ms`,
+        summary: `${ns.size} bytes, ${o.writable ? 'left writable (net.nvme-writable)' : 'read-only'}; connected in ${c.connectMs} ms`,
         ...(o.originUrl !== undefined ? { originUrl: o.originUrl } : {}),
         ...(o.scanMs !== undefined ? { deadlineMs: o.scanMs } : {}),
       });

@@ -34,6 +34,7 @@ describe('settings', () => {
         'bond = ["bond0:eth1,eth2:mode=active-backup"]',
         'nvme = "tcp://192.0.2.9/nqn.2026-12.org.example:disk"',
         'nvme-hostnqn = "nqn.2026-12.org.example:host1"',
+        'nvme-writable = true',
         '[net.pins]',
         `"https://192.0.2.1/vmlinuz" = "${'AB'.repeat(32)}"`,
       ].join('\n'),
@@ -57,6 +58,7 @@ describe('settings', () => {
       bond: ['bond0:eth1,eth2:mode=active-backup'],
       nvme: ['tcp://192.0.2.9/nqn.2026-12.org.example:disk'],
       nvmeHostnqn: 'nqn.2026-12.org.example:host1',
+      nvmeWritable: true,
     });
   });
 
