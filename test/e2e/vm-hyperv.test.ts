@@ -25,6 +25,9 @@ const GUEST = [
   'echo "TENDRIL-CLOCKSOURCES=$(cat $cs/available_clocksource)"',
   'echo "TENDRIL-CPUS=$(grep -c ^processor /proc/cpuinfo)"',
   'echo TENDRIL-PANIC-NOW',
+  // The serial console drains after the writes return; a crash right away can cut the lines above
+  // (it did in CI once, after a retry: the nested guest runs slowest then).
+  'sleep 3',
   'echo c > /proc/sysrq-trigger',
 ].join('\n');
 
