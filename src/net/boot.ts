@@ -27,6 +27,7 @@ import { createFetch, downloadToMemfd, type FetchConfig, usableMemory } from './
 import { parseIpArg, type IpPlan } from './manual';
 import { nvmeDisks, type NvmeMenuOptions } from './nvme/disk';
 import { nvmeHost } from './nvme/target';
+import { optional } from '../util/optional';
 import { makeLinks } from './virtual-links';
 import { linkPlan, linkWords, topInterfaces, type LinkPlan } from './vlan-bond';
 import { NetError, type Fetch, type FetchOptions, type Identity, type Lease } from './types';
@@ -251,9 +252,10 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
     ...(c.verbose ? { onInfo: c.verbose } : {}),
   };
   const fetch = createFetch(cfg);
+  const smbios = readSmbios();
   // NVMe/TCP namespaces (docs/net-nvme.md) connect while the boot files are read.
   const nvmeOptions: NvmeMenuOptions = {
-    ...optional('host', nvmeHost(net.nvmeHostnqn, readSmbios().uuid)),
+    ...optional('host', nvmeHost(net.nvmeHostnqn, smbios.uuid)),
     connectMs: (c.timeoutMs ?? net.timeout * 1000) / 2,
     ...(net.nvmeWritable ? { writable: true } : {}),
     ...optional('originUrl', net.origin),
@@ -261,7 +263,7 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
   };
   const nvme = net.nvme.length ? nvmeMenu(net.nvme, nvmeOptions) : undefined;
   const leaseMenu = await netMenu(bootLeases(leases), fetch, {
-    smbios: readSmbios(),
+    smbios,
     pins: net.pins,
     requireVerified: net.requireVerified,
     // Kernels, initrds and UKIs stream into sealed memfds that kexec loads as they are (docs/net-transfer.md §10).
@@ -276,9 +278,6 @@ export async function runNetwork(net: NetSettings, c: NetworkChoices = {}): Prom
   const menu = nvme ? (combineNetMenus([leaseMenu, await nvme]) ?? leaseMenu) : leaseMenu;
   return { leases, errors, menu: withLinkWords(menu, linkWords(links)), clock };
 }
-
-const optional = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } =>
-  (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 
 /**
  * The vlan=/bond= words tendril used go on each network Linux entry's command line, so the

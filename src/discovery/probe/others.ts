@@ -3,6 +3,7 @@
 // labels are decoded exactly as `blkid -p -o export` prints them; the rules are libblkid's.
 
 import { u16be, u32le, u8 } from '../../util/bytes';
+import { optional } from '../../util/optional';
 import type { FsProbe } from '../model';
 import { crc32Update } from '../partitions/crc32';
 import { isZero, uuidAt } from '../partitions/guids';
@@ -10,8 +11,6 @@ import type { ProbeContext } from './context';
 import { fieldBytes, startsWith, utf16Label, utf8Label } from './text';
 
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
-const optional = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } =>
-  (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 const uuidOrNone = (b: Uint8Array, off: number): string | undefined =>
   isZero(b, off, 16) ? undefined : uuidAt(b, off);
 

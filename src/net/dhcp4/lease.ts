@@ -4,6 +4,7 @@
 import { NetError, type Identity, type Lease } from '../types';
 import { OPT, cString, optClasslessRoutes, optIps, optText, optU16, optU32, type Options } from './options';
 import type { Dhcp4Packet } from './packet';
+import { optional } from '../../util/optional';
 
 /** The parts of a reply the boot URL depends on (a packet, or a hand-built one in tests). */
 export type BootSource = Pick<Dhcp4Packet, 'file' | 'sname' | 'siaddr' | 'overload' | 'options'>;
@@ -98,20 +99,16 @@ export function leaseFromAck(
     dns: optIps(o, OPT.DNS),
     ntp: optIps(o, OPT.NTP),
     identity,
-    ...opt('router', router),
-    ...opt('routes', nonDefault.length > 0 ? nonDefault : undefined),
-    ...opt('domain', optText(o, OPT.DOMAIN)),
-    ...opt('hostname', optText(o, OPT.HOSTNAME)),
-    ...opt('mtu', mtu !== undefined && mtu >= 68 ? mtu : undefined),
-    ...opt('server', optIps(o, OPT.SERVER_ID)[0]),
-    ...opt('leaseSeconds', optU32(o, OPT.LEASE_TIME)),
-    ...opt('bootUrl', bootUrl(ack)),
-    ...opt('pxeConfigFile', optText(o, OPT.PXELINUX_CONFIGFILE)),
-    ...opt('pxePathPrefix', optText(o, OPT.PXELINUX_PATHPREFIX)),
+    ...optional('router', router),
+    ...optional('routes', nonDefault.length > 0 ? nonDefault : undefined),
+    ...optional('domain', optText(o, OPT.DOMAIN)),
+    ...optional('hostname', optText(o, OPT.HOSTNAME)),
+    ...optional('mtu', mtu !== undefined && mtu >= 68 ? mtu : undefined),
+    ...optional('server', optIps(o, OPT.SERVER_ID)[0]),
+    ...optional('leaseSeconds', optU32(o, OPT.LEASE_TIME)),
+    ...optional('bootUrl', bootUrl(ack)),
+    ...optional('pxeConfigFile', optText(o, OPT.PXELINUX_CONFIGFILE)),
+    ...optional('pxePathPrefix', optText(o, OPT.PXELINUX_PATHPREFIX)),
   };
   return lease;
-}
-
-function opt<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
-  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
